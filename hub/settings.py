@@ -1,0 +1,83 @@
+"""Settings, read from the environment once, in the composition root."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Mapping
+
+
+def _secret_repr(value: str | None) -> str:
+    return "None" if value is None else "'***'"
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str | None = None
+    data_dir: Path = Path("./var")
+    public_url: str = "http://127.0.0.1:8000"
+    admin_token: str | None = field(default=None, repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    retention_days: int = 90
+    correlation_window_days: int = 7
+    appendfsync: str = "everysec"
+    twilio_api_base_url: str | None = None
+    # Sandbox provider base URL used by channels whose provider is `sandbox`.
+    sandbox_url: str | None = None
+    workers: int = 4
+    worker_batch: int = 100
+    # A job that a worker took and has not acknowledged for this long is
+    # taken over by another worker (the first one is presumed dead).
+    claim_idle_ms: int = 30_000
+    send_timeout_s: float = 10.0
+    max_send_attempts: int = 5
+    agent_grace_s: float = 30.0
+    token_ttl_s: int = 12 * 3600
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        host = env.get("HUB_HOST", cls.host)
+        port = int(env.get("HUB_PORT", cls.port))
+        return cls(
+            redis_url=env.get("REDIS_URL") or None,
+            data_dir=Path(env.get("HUB_DATA_DIR", "./var")),
+            public_url=env.get("HUB_PUBLIC_URL") or f"http://{host}:{port}",
+            admin_token=env.get("HUB_ADMIN_TOKEN") or None,
+            host=host,
+            port=port,
+            log_level=env.get("HUB_LOG_LEVEL", cls.log_level).lower(),
+            retention_days=int(env.get("HUB_RETENTION_DAYS", cls.retention_days)),
+            correlation_window_days=int(
+                env.get("HUB_CORRELATION_WINDOW_DAYS", cls.correlation_window_days)
+            ),
+            appendfsync=env.get("HUB_REDIS_APPENDFSYNC", cls.appendfsync),
+            twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
+            sandbox_url=env.get("HUB_SANDBOX_URL") or None,
+            workers=int(env.get("HUB_WORKERS", cls.workers)),
+            claim_idle_ms=int(env.get("HUB_CLAIM_IDLE_MS", cls.claim_idle_ms)),
+            send_timeout_s=float(env.get("HUB_SEND_TIMEOUT", cls.send_timeout_s)),
+            agent_grace_s=float(env.get("HUB_AGENT_GRACE_SECONDS", cls.agent_grace_s)),
+        )
+
+    def with_(self, **changes: object) -> "Settings":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            shown = _secret_repr(value) if f.name == "admin_token" else repr(value)
+            parts.append(f"{f.name}={shown}")
+        return f"Settings({', '.join(parts)})"
+
+    @property
+    def retention_s(self) -> int:
+        return self.retention_days * 86400
+
+    @property
+    def correlation_window_s(self) -> int:
+        return self.correlation_window_days * 86400
