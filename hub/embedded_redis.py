@@ -62,7 +62,9 @@ class EmbeddedRedis:
             "--loglevel", "warning",
             "--logfile", str(self.data_dir / "redis.log"),
         ]
-        self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        # Own session: a Ctrl+C meant for the hub must not kill Redis before the
+        # hub has finished with it; the hub stops it on the way out.
+        self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         while not self.socket_path.exists():
             if self._proc.poll() is not None:

@@ -12,7 +12,8 @@ import sys
 import time
 from typing import Any
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -43,6 +44,8 @@ def configure_logging(level: str = "info") -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # The twilio library logs request parameters (numbers, bodies) at info.
+    logging.getLogger("twilio").setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> logging.Logger:

@@ -1,0 +1,134 @@
+"""Channels, templates and outbound configurations: per-org CRUD."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from hub.api.common import current_org, hub_of, json_body, ok, page_limit
+from hub.domain.catalog import (
+    check_configuration_refs,
+    public_channel,
+    validate_channel,
+    validate_configuration,
+)
+from hub.domain.templates import validate_template
+from hub.errors import Conflict, InvalidRequest, NotFound
+from hub.services.context import Hub
+from hub.services.outbound import new_id
+from hub.storage.catalog import CatalogStore
+
+
+def _template_record(body: Any) -> dict[str, Any]:
+    spec = validate_template(body)
+    return {
+        "name": spec.name,
+        "channel_types": list(spec.channel_types),
+        "default_locale": spec.default_locale,
+        "bodies": spec.bodies,
+        "content_sids": spec.content_sids,
+    }
+
+
+def _cursor(request: Request) -> float | None:
+    raw = request.query_params.get("cursor")
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidRequest("cursor is not valid", details={"field": "cursor"}) from None
+
+
+class Resource:
+    """The list/create/get/update/delete handlers of one kind of record."""
+
+    def __init__(
+        self,
+        kind: str,
+        prefix: str,
+        store: Callable[[Hub], CatalogStore],
+        validate: Callable[[Any, dict[str, Any] | None], dict[str, Any]],
+        public: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+    ) -> None:
+        self.kind, self.prefix, self.store = kind, prefix, store
+        self.validate, self.public = validate, public
+
+    async def _check(self, hub: Hub, org_id: str, record: dict[str, Any]) -> None:
+        if self.kind == "configuration":
+            channel = await hub.channels.load(org_id, record["channel_id"])
+            template = await hub.templates.load(org_id, record["template_id"])
+            check_configuration_refs(record, channel, template)
+
+    async def _load(self, request: Request) -> tuple[Hub, dict[str, Any], dict[str, Any]]:
+        org = await current_org(request)
+        hub = hub_of(request)
+        record = await self.store(hub).load(org["id"], request.path_params["id"])
+        if record is None:
+            raise NotFound(f"no such {self.kind}")
+        return hub, org, record
+
+    async def create(self, request: Request) -> JSONResponse:
+        org = await current_org(request)
+        hub = hub_of(request)
+        record = self.validate(await json_body(request), None)
+        record.update(id=new_id(self.prefix), org_id=org["id"], created_at=time.time())
+        await self._check(hub, org["id"], record)
+        await self.store(hub).save(org["id"], record, new=True)
+        return ok(self.public(record), 201)
+
+    async def list(self, request: Request) -> JSONResponse:
+        org = await current_org(request)
+        items, cursor = await self.store(hub_of(request)).page(
+            org["id"], after=_cursor(request), limit=page_limit(request)
+        )
+        return ok({"items": [self.public(i) for i in items], "next_cursor": cursor and str(cursor)})
+
+    async def get(self, request: Request) -> JSONResponse:
+        _, _, record = await self._load(request)
+        return ok(self.public(record))
+
+    async def update(self, request: Request) -> JSONResponse:
+        hub, org, record = await self._load(request)
+        body = await json_body(request)
+        if request.method == "PUT":
+            updated = self.validate(body, None)
+        else:
+            updated = self.validate(body, record)
+        updated.update(id=record["id"], org_id=org["id"], created_at=record["created_at"])
+        await self._check(hub, org["id"], updated)
+        await self.store(hub).save(org["id"], updated)
+        if self.kind == "channel":
+            hub.directory.forget(record["id"])
+        return ok(self.public(updated))
+
+    async def delete(self, request: Request) -> Response:
+        hub, org, record = await self._load(request)
+        if self.kind in ("channel", "template"):
+            await _refuse_if_in_use(hub, org["id"], self.kind, record["id"])
+        await self.store(hub).delete(org["id"], record["id"])
+        if self.kind == "channel":
+            hub.directory.forget(record["id"])
+        return Response(status_code=204)
+
+
+async def _refuse_if_in_use(hub: Hub, org_id: str, kind: str, record_id: str) -> None:
+    after = None
+    while True:
+        configs, after = await hub.configurations.page(org_id, after=after, limit=200)
+        for config in configs:
+            if config.get(f"{kind}_id") == record_id:
+                raise Conflict(
+                    f"{kind} is used by configuration {config['id']}",
+                    details={"configuration_id": config["id"]},
+                )
+        if after is None:
+            return
+
+
+channels = Resource("channel", "ch", lambda h: h.channels, validate_channel, public_channel)
+templates = Resource("template", "tpl", lambda h: h.templates, lambda b, _: _template_record(b))
+configurations = Resource("configuration", "cfg", lambda h: h.configurations, validate_configuration)

@@ -1,0 +1,138 @@
+"""The composition root: builds the app from settings; opens Redis, provider
+clients and workers in the lifespan. Nothing is created at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from contextlib import AbstractAsyncContextManager
+from typing import Any, AsyncIterator, Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from hub.api import catalog, ops, orgs, outbound
+from hub.api.openapi import openapi
+from hub.embedded_redis import EmbeddedRedis
+from hub.errors import HubError, RateLimited
+from hub.logs import get_logger
+from hub.metrics import Metrics
+from hub.providers.pool import ProviderPool
+from hub.services.context import Hub
+from hub.services.dispatch import Dispatcher
+from hub.settings import Settings
+from hub.storage.redis import connect
+from webhooks import twilio as twilio_webhooks
+
+log = get_logger("hub.app")
+
+
+async def hub_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HubError)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return JSONResponse(exc.envelope(), status_code=exc.status, headers=headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse({"error": {"code": code, "message": str(exc.detail)}},
+                        status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    request_id = uuid.uuid4().hex
+    log.error("unhandled error", exc_info=exc, extra={"request_id": request_id, "path": request.url.path})
+    return JSONResponse(
+        {"error": {"code": "internal_error", "message": "internal error",
+                   "details": {"request_id": request_id}}},
+        status_code=500,
+    )
+
+
+def routes(extra: list[Any]) -> list[Any]:
+    r = Route
+    resources = [
+        ("/v1/channels", catalog.channels),
+        ("/v1/templates", catalog.templates),
+        ("/v1/outbound-configurations", catalog.configurations),
+    ]
+    crud = []
+    for path, res in resources:
+        crud += [
+            r(path, res.create, methods=["POST"]),
+            r(path, res.list, methods=["GET"]),
+            r(path + "/{id}", res.get, methods=["GET"]),
+            r(path + "/{id}", res.update, methods=["PATCH", "PUT"]),
+            r(path + "/{id}", res.delete, methods=["DELETE"]),
+        ]
+    return [
+        r("/healthz", ops.healthz),
+        r("/readyz", ops.readyz),
+        r("/metrics", ops.metrics),
+        r("/openapi.json", openapi),
+        r("/v1/orgs", orgs.create_org, methods=["POST"]),
+        r("/v1/orgs/{org_id}", orgs.get_org, methods=["GET"]),
+        r("/v1/orgs/{org_id}", orgs.patch_org, methods=["PATCH"]),
+        *crud,
+        r("/v1/outbound/send", outbound.send, methods=["POST"]),
+        r("/v1/outbound/activities", outbound.list_activities, methods=["GET"]),
+        r("/v1/outbound/activities/{id}", outbound.get_activity, methods=["GET"]),
+        r("/v1/outbound/report", outbound.report, methods=["GET"]),
+        r("/v1/contacts/{phone}/timeline", outbound.timeline, methods=["GET"]),
+        r("/webhooks/twilio/{channel_id}/status", twilio_webhooks.status_callback, methods=["POST"]),
+        *extra,
+    ]
+
+
+def build_app(
+    settings: Settings,
+    *,
+    extra_routes: list[Any] | None = None,
+    attach: Callable[[Hub], AbstractAsyncContextManager[None]] | None = None,
+) -> Starlette:
+    """``attach(hub)`` is entered once Redis is open and left before it closes
+    (the sandbox demo uses it to set up its org and close its client)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        embedded = None
+        url = settings.redis_url
+        if url is None:
+            embedded = EmbeddedRedis(settings.data_dir, appendfsync=settings.appendfsync).start()
+            url = embedded.url
+        client = connect(url)
+        providers = ProviderPool(settings)
+        hub = Hub(settings=settings, redis=client, metrics=Metrics(), providers=providers)
+        app.state.hub = hub
+        stop = asyncio.Event()
+        app.state.workers = [
+            asyncio.create_task(Dispatcher(hub, i).run(stop), name=f"dispatch-{i}")
+            for i in range(settings.workers)
+        ]
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                if attach is not None:
+                    await stack.enter_async_context(attach(hub))
+                log.info("hub started", extra={"public_url": settings.public_url,
+                                               "embedded_redis": embedded is not None})
+                yield
+        finally:
+            stop.set()
+            for task in app.state.workers:
+                task.cancel()
+            await asyncio.gather(*app.state.workers, return_exceptions=True)
+            await providers.aclose()
+            await client.aclose()
+            if embedded is not None:
+                embedded.stop()
+
+    return Starlette(
+        routes=routes(extra_routes or []),
+        lifespan=lifespan,
+        exception_handlers={HubError: hub_error, HTTPException: http_error, Exception: server_error},
+    )

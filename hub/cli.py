@@ -1,0 +1,121 @@
+"""The `hub` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+from typing import Any, Sequence
+
+from hub.logs import configure_logging
+from hub.settings import Settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+    from starlette.routing import Mount
+
+    from hub.app import build_app
+
+    env = dict(os.environ)
+    if args.host:
+        env["HUB_HOST"] = args.host
+    if args.port is not None:
+        env["HUB_PORT"] = str(args.port)
+    settings = Settings.from_env(env)
+    if args.sandbox and not settings.admin_token:
+        settings = settings.with_(admin_token="adm_" + secrets.token_urlsafe(24))
+    configure_logging(settings.log_level)
+    extra: list[Any] = []
+    attach = None
+    if args.sandbox:
+        from hub import demo
+        from hub.sandbox import SandboxState, build_sandbox_app
+
+        settings = settings.with_(sandbox_url=settings.sandbox_url or f"{settings.public_url}/sandbox")
+        state = SandboxState()
+        sandbox_app = build_sandbox_app(state)
+        extra.append(Mount("/sandbox", app=sandbox_app))
+        attach = demo.attach(settings, state, sandbox_app)
+    app = build_app(settings, extra_routes=extra, attach=attach)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
+                access_log=False, log_config=None, ws_per_message_deflate=False)
+    return 0
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub.sandbox import SandboxState, build_sandbox_app
+
+    configure_logging("warning")
+    state = SandboxState()
+    for pair in args.account or []:
+        sid, _, token = pair.partition(":")
+        state.add_account(sid, token)
+    uvicorn.run(build_sandbox_app(state), host=args.host, port=args.port, log_level="warning",
+                access_log=False, log_config=None)
+    return 0
+
+
+def _org_create(args: argparse.Namespace) -> int:
+    import httpx
+
+    settings = Settings.from_env()
+    body: dict[str, Any] = {"name": args.name, "default_region": args.region}
+    limits = {k: v for k, v in (("contacts_per_request", args.contacts_per_request),
+                                ("requests_per_hour", args.requests_per_hour)) if v}
+    if limits:
+        body["limits"] = limits
+    token = args.admin_token or settings.admin_token
+    if not token:
+        print("set HUB_ADMIN_TOKEN or pass --admin-token", file=sys.stderr)
+        return 2
+    response = httpx.post(f"{args.url or settings.public_url}/v1/orgs", json=body,
+                          headers={"Authorization": f"Bearer {token}"})
+    print(json.dumps(response.json(), indent=2))
+    return 0 if response.status_code == 201 else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hub", description="Two-way SMS and WhatsApp messaging hub.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API, webhooks, websockets, console and workers",
+                           description="Run the hub in one process. Without REDIS_URL it starts "
+                                       "its own redis-server under HUB_DATA_DIR.")
+    serve.add_argument("--host", help="listen address (HUB_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (HUB_PORT, default 8000)")
+    serve.add_argument("--sandbox", action="store_true",
+                       help="add the sandbox provider and a demo org, printing its API key")
+    serve.set_defaults(func=_serve)
+
+    sandbox = sub.add_parser("sandbox", help="run the sandbox provider alone (tests, benchmarks)")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8100)
+    sandbox.add_argument("--account", action="append", metavar="SID:TOKEN",
+                         help="an account the sandbox accepts (repeatable)")
+    sandbox.set_defaults(func=_sandbox)
+
+    org = sub.add_parser("org", help="manage orgs").add_subparsers(dest="org_command", required=True)
+    create = org.add_parser("create", help="create an org and print its API key",
+                            description="Create an org through a running hub (admin token).")
+    create.add_argument("--name", required=True)
+    create.add_argument("--region", default="US", help="default region for numbers without +")
+    create.add_argument("--contacts-per-request", type=int)
+    create.add_argument("--requests-per-hour", type=int)
+    create.add_argument("--url", help="the hub's URL (default HUB_PUBLIC_URL)")
+    create.add_argument("--admin-token", help="default HUB_ADMIN_TOKEN")
+    create.set_defaults(func=_org_create)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""`hub serve --sandbox`: the sandbox provider in process and a demo org, so a
+newcomer sees the whole loop with no provider account."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import sys
+import time
+from typing import Any, AsyncIterator, Callable
+
+from starlette.applications import Starlette
+
+from hub.sandbox import SandboxState
+from hub.services.context import Hub
+from hub.settings import Settings
+
+DEMO_ORG = "org_demo"
+DEMO_CHANNEL = "ch_demo_sms"
+DEMO_TEMPLATE = "tpl_demo_case"
+DEMO_CONFIG = "cfg_demo_case"
+DEMO_NUMBER = "+14155550100"
+DEMO_ACCOUNT = "AC" + "d" * 32
+
+
+async def ensure_demo_org(hub: Hub, auth_token: str) -> str:
+    """Create (or refresh) the demo org and its records; returns a new API key."""
+    now = time.time()
+    org = await hub.orgs.load(DEMO_ORG) or {
+        "id": DEMO_ORG, "name": "Demo", "created_at": now, "default_region": "US",
+        "limits": {"contacts_per_request": 100, "requests_per_hour": 30000},
+    }
+    api_key = "hk_" + secrets.token_urlsafe(32)
+    await hub.orgs.create(org, api_key)
+    channel = {
+        "id": DEMO_CHANNEL, "org_id": DEMO_ORG, "created_at": now, "name": "Demo SMS",
+        "type": "sms", "provider": "sandbox", "address": DEMO_NUMBER,
+        "credentials": {"account_sid": DEMO_ACCOUNT, "auth_token": auth_token},
+    }
+    template = {
+        "id": DEMO_TEMPLATE, "org_id": DEMO_ORG, "created_at": now, "name": "Case update",
+        "channel_types": ["sms", "whatsapp"], "default_locale": "en-US", "content_sids": {},
+        "bodies": {
+            "en-US": "Hi {{CustomerName}}, your case {{CaseName}} was updated. Reply here to talk to us.",
+            "fr-FR": "Bonjour {{CustomerName}}, votre dossier {{CaseName}} a été mis à jour.",
+        },
+    }
+    config = {
+        "id": DEMO_CONFIG, "org_id": DEMO_ORG, "created_at": now, "name": "Case updates",
+        "show_in_timeline": True, "channel_type": "sms", "channel_id": DEMO_CHANNEL,
+        "template_id": DEMO_TEMPLATE, "queue": "default",
+    }
+    existing = await hub.channels.load(DEMO_ORG, DEMO_CHANNEL)
+    await hub.channels.save(DEMO_ORG, channel, new=existing is None)
+    if await hub.templates.load(DEMO_ORG, DEMO_TEMPLATE) is None:
+        await hub.templates.save(DEMO_ORG, template, new=True)
+    if await hub.configurations.load(DEMO_ORG, DEMO_CONFIG) is None:
+        await hub.configurations.save(DEMO_ORG, config, new=True)
+    return api_key
+
+
+def banner(settings: Settings, api_key: str) -> str:
+    base = settings.public_url
+    return f"""
+  Messaging hub, sandbox mode
+  ---------------------------
+  API:            {base}/v1   (docs: {base}/openapi.json)
+  Console:        {base}/console
+  Admin token:    {settings.admin_token}
+  Demo API key:   {api_key}
+  Configuration:  {DEMO_CONFIG} (SMS from {DEMO_NUMBER} through the sandbox)
+
+  Send a message:
+    curl -s -X POST {base}/v1/outbound/send -H 'Authorization: Bearer {api_key}' \\
+      -H 'Content-Type: application/json' -d '{{"configuration_id": "{DEMO_CONFIG}",
+      "contacts": [{{"tocontactid": "+14155552671", "channelid": "sms", "optin": true,
+      "CustomerName": "Ada", "CaseName": "CAS-1", "entityrelationshipname": "incident"}}]}}'
+"""
+
+
+def attach(
+    settings: Settings, state: SandboxState, sandbox_app: Starlette
+) -> Callable[[Hub], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifecycle(hub: Hub) -> AsyncIterator[None]:
+        token = secrets.token_hex(16)
+        state.add_account(DEMO_ACCOUNT, token)
+        api_key = await ensure_demo_org(hub, token)
+        hub.directory.forget(DEMO_CHANNEL)
+        print(banner(settings, api_key), file=sys.stderr, flush=True)
+        try:
+            yield
+        finally:
+            sender: Any = sandbox_app.state.callback_sender
+            await sender.aclose()
+
+    return lifecycle

@@ -1,0 +1,167 @@
+"""Validation of org, channel and configuration bodies (pure)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+from urllib.parse import urlparse
+
+from hub.domain.phones import is_valid_region, normalize_phone
+from hub.errors import InvalidPhone, InvalidRequest
+
+CHANNEL_TYPES = ("sms", "whatsapp")
+PROVIDERS = ("twilio", "telesign", "sandbox")
+DEFAULT_LIMITS = {"contacts_per_request": 100, "requests_per_hour": 30000}
+
+
+def _bad(field: str, message: str) -> InvalidRequest:
+    return InvalidRequest(message, details={"field": field})
+
+
+def _require_object(body: Any) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise InvalidRequest("the request body must be a JSON object")
+    return body
+
+
+def _name(body: Mapping[str, Any], field: str = "name", *, required: bool = True) -> str | None:
+    value = body.get(field)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise _bad(field, f"{field} must be a non-empty string of at most 200 characters")
+    return value.strip()
+
+
+def validate_limits(raw: Any, current: Mapping[str, int] | None = None) -> dict[str, int]:
+    limits = dict(current or DEFAULT_LIMITS)
+    if raw is None:
+        return limits
+    if not isinstance(raw, Mapping):
+        raise _bad("limits", "limits must be an object")
+    for key, value in raw.items():
+        if key not in DEFAULT_LIMITS:
+            raise _bad(f"limits.{key}", f"unknown limit {key!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 10_000_000:
+            raise _bad(f"limits.{key}", f"{key} must be a positive integer")
+        limits[key] = value
+    return limits
+
+
+def validate_region(raw: Any) -> str:
+    if not isinstance(raw, str) or not is_valid_region(raw.upper()):
+        raise _bad("default_region", "default_region must be an ISO 3166 country code such as US")
+    return raw.upper()
+
+
+def validate_org(body: Any) -> dict[str, Any]:
+    body = _require_object(body)
+    return {
+        "name": _name(body),
+        "limits": validate_limits(body.get("limits")),
+        "default_region": validate_region(body.get("default_region", "US")),
+    }
+
+
+def validate_org_patch(body: Any, org: Mapping[str, Any]) -> dict[str, Any]:
+    body = _require_object(body)
+    unknown = set(body) - {"name", "limits", "default_region"}
+    if unknown:
+        raise _bad(sorted(unknown)[0], "only name, limits and default_region can change")
+    out = dict(org)
+    if "name" in body:
+        out["name"] = _name(body)
+    if "limits" in body:
+        out["limits"] = validate_limits(body["limits"], org["limits"])
+    if "default_region" in body:
+        out["default_region"] = validate_region(body["default_region"])
+    return out
+
+
+def _url(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise _bad(field, f"{field} must be an http(s) URL")
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise _bad(field, f"{field} must be an http(s) URL")
+    return value.rstrip("/")
+
+
+def validate_channel(body: Any, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A full channel body, or a patch over ``current``. Credentials are write-only."""
+    body = _require_object(body)
+    merged: dict[str, Any] = dict(current or {})
+    merged.update({k: v for k, v in body.items() if k != "credentials"})
+    if merged.get("type") not in CHANNEL_TYPES:
+        raise _bad("type", "type must be sms or whatsapp")
+    if merged.get("provider") not in PROVIDERS:
+        raise _bad("provider", "provider must be twilio, telesign or sandbox")
+    try:
+        merged["address"] = normalize_phone(str(merged.get("address", "")), "US")
+    except InvalidPhone:
+        raise _bad("address", "address must be a valid phone number in E.164 form") from None
+    if merged.get("api_base_url") is not None:
+        merged["api_base_url"] = _url(merged["api_base_url"], "api_base_url")
+    if "name" in merged and merged["name"] is not None:
+        merged["name"] = _name(merged)
+    creds = dict((current or {}).get("credentials") or {})
+    if "credentials" in body:
+        given = body["credentials"]
+        if not isinstance(given, Mapping) or not all(isinstance(v, str) for v in given.values()):
+            raise _bad("credentials", "credentials must be an object of strings")
+        creds.update(given)
+    needed = ("account_sid", "auth_token") if merged["provider"] != "telesign" else ("customer_id", "api_key")
+    for key in needed:
+        if not creds.get(key):
+            raise _bad(f"credentials.{key}", f"credentials.{key} is required")
+    merged["credentials"] = creds
+    allowed = {"id", "org_id", "created_at", "type", "provider", "address", "credentials",
+               "api_base_url", "name", "messages_per_second"}
+    extra = set(merged) - allowed
+    if extra:
+        raise _bad(sorted(extra)[0], f"unknown field {sorted(extra)[0]!r}")
+    return merged
+
+
+def public_channel(channel: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in channel.items() if k != "credentials"}
+    # Say which credentials are set, never their values.
+    out["credentials"] = {k: "set" for k in (channel.get("credentials") or {})}
+    return out
+
+
+def validate_configuration(body: Any, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    body = _require_object(body)
+    merged: dict[str, Any] = dict(current or {})
+    merged.update(body)
+    merged["name"] = _name(merged)
+    if not isinstance(merged.get("show_in_timeline", False), bool):
+        raise _bad("show_in_timeline", "show_in_timeline must be true or false")
+    merged["show_in_timeline"] = merged.get("show_in_timeline", False)
+    if merged.get("channel_type") not in CHANNEL_TYPES:
+        raise _bad("channel_type", "channel_type must be sms or whatsapp")
+    for field in ("channel_id", "template_id"):
+        if not isinstance(merged.get(field), str) or not merged[field]:
+            raise _bad(field, f"{field} is required")
+    queue = merged.get("queue", "default")
+    if not isinstance(queue, str) or not queue.strip() or len(queue) > 100:
+        raise _bad("queue", "queue must be a non-empty string")
+    merged["queue"] = queue.strip()
+    allowed = {"id", "org_id", "created_at", "name", "show_in_timeline", "channel_type",
+               "channel_id", "template_id", "queue"}
+    extra = set(merged) - allowed
+    if extra:
+        raise _bad(sorted(extra)[0], f"unknown field {sorted(extra)[0]!r}")
+    return merged
+
+
+def check_configuration_refs(
+    config: Mapping[str, Any], channel: Mapping[str, Any] | None, template: Mapping[str, Any] | None
+) -> None:
+    if channel is None:
+        raise _bad("channel_id", "no such channel")
+    if channel["type"] != config["channel_type"]:
+        raise _bad("channel_id", f"channel is {channel['type']}, configuration is {config['channel_type']}")
+    if template is None:
+        raise _bad("template_id", "no such template")
+    if config["channel_type"] not in template["channel_types"]:
+        raise _bad("template_id", f"template does not allow {config['channel_type']}")

@@ -1,0 +1,55 @@
+"""The one small interface every provider adapter implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Mapping, Protocol
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    to: str  # E.164, or the provider's address form (``whatsapp:+1...``)
+    from_: str
+    body: str = ""
+    content_sid: str | None = None
+    content_variables: str | None = None  # JSON object as a string
+    status_callback: str | None = None
+    media_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SendReceipt:
+    provider_id: str
+    provider_status: str
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    provider_id: str
+    status: str  # the provider's own status word
+    error_code: str = ""
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    provider_id: str
+    from_: str
+    to: str
+    body: str
+    media: tuple[tuple[str, str], ...] = ()  # (url, content type)
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+class Provider(Protocol):
+    """Send one message; find one already sent (crash recovery); close."""
+
+    async def send(self, message: OutboundMessage) -> SendReceipt:
+        """Raises ProviderError (``retryable`` set for 429, 5xx and timeouts)."""
+        ...
+
+    async def find_sent(self, to: str, from_: str, since: datetime, body: str) -> str | None:
+        """The provider id of a message already sent, if the provider has one."""
+        ...
+
+    async def aclose(self) -> None: ...

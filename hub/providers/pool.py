@@ -1,0 +1,56 @@
+"""One provider client per channel, built on first use and rebuilt when the
+channel's credentials or base URL change."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from hub.errors import InvalidRequest
+from hub.providers.base import Provider
+from hub.providers.twilio import TwilioProvider
+from hub.settings import Settings
+
+
+def _fingerprint(channel: dict[str, Any], base_url: str | None) -> str:
+    creds = channel.get("credentials") or {}
+    raw = f"{creds.get('account_sid')}|{creds.get('auth_token')}|{base_url}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ProviderPool:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._clients: dict[str, tuple[str, Provider]] = {}
+
+    def base_url(self, channel: dict[str, Any]) -> str | None:
+        if channel.get("api_base_url"):
+            return str(channel["api_base_url"])
+        if channel["provider"] == "sandbox":
+            return self.settings.sandbox_url
+        return self.settings.twilio_api_base_url
+
+    async def for_channel(self, channel: dict[str, Any]) -> Provider:
+        base = self.base_url(channel)
+        fp = _fingerprint(channel, base)
+        cached = self._clients.get(channel["id"])
+        if cached and cached[0] == fp:
+            return cached[1]
+        if cached:
+            await cached[1].aclose()
+        if channel["provider"] not in ("twilio", "sandbox"):
+            raise InvalidRequest(f"provider {channel['provider']!r} cannot send yet")
+        creds = channel.get("credentials") or {}
+        provider = TwilioProvider(
+            creds.get("account_sid", ""),
+            creds.get("auth_token", ""),
+            base_url=base,
+            timeout=self.settings.send_timeout_s,
+        )
+        self._clients[channel["id"]] = (fp, provider)
+        return provider
+
+    async def aclose(self) -> None:
+        clients, self._clients = self._clients, {}
+        for _, provider in clients.values():
+            await provider.aclose()

@@ -1,0 +1,137 @@
+"""Twilio (and the sandbox, which speaks Twilio's Messages API) adapter.
+
+The only module that imports ``twilio``. Provider exceptions become
+``ProviderError`` here, with the decision whether to retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any, Mapping
+
+import aiohttp
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from hub.errors import ProviderError
+from hub.providers.base import InboundMessage, OutboundMessage, SendReceipt, StatusEvent
+
+# Twilio error codes that mean "try again later" although the HTTP status is 4xx.
+RETRYABLE_CODES = {"20429", "21611", "30001"}
+
+# The twilio library drops response headers when it raises; the client below
+# keeps Retry-After for the task that made the request.
+_retry_after: ContextVar[float | None] = ContextVar("twilio_retry_after", default=None)
+
+
+class _HeaderKeepingClient(AsyncTwilioHttpClient):
+    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        response = await super().request(method, url, *args, **kwargs)
+        value = response.headers.get("Retry-After") if response.headers else None
+        try:
+            _retry_after.set(float(value) if value is not None else None)
+        except ValueError:
+            _retry_after.set(None)
+        return response
+
+
+class TwilioProvider:
+    def __init__(
+        self, account_sid: str, auth_token: str, *, base_url: str | None, timeout: float
+    ) -> None:
+        # Must be built inside the running event loop: the HTTP client opens
+        # its aiohttp session here.
+        self._http = _HeaderKeepingClient(timeout=timeout)
+        self._client = Client(account_sid, auth_token, http_client=self._http)
+        if base_url:
+            self._client.api.base_url = base_url
+
+    async def send(self, message: OutboundMessage) -> SendReceipt:
+        params: dict[str, Any] = {"to": message.to, "from_": message.from_}
+        if message.content_sid:
+            params["content_sid"] = message.content_sid
+            if message.content_variables:
+                params["content_variables"] = message.content_variables
+        else:
+            params["body"] = message.body
+        if message.status_callback:
+            params["status_callback"] = message.status_callback
+        if message.media_urls:
+            params["media_url"] = list(message.media_urls)
+        try:
+            created = await self._client.messages.create_async(**params)
+        except TwilioRestException as exc:
+            raise _provider_error(exc, _retry_after.get()) from exc
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise ProviderError(
+                "provider unreachable", provider_code="timeout", retryable=True
+            ) from exc
+        return SendReceipt(provider_id=created.sid or "", provider_status=created.status or "")
+
+    async def find_sent(self, to: str, from_: str, since: datetime, body: str) -> str | None:
+        try:
+            found = await self._client.messages.list_async(
+                to=to, from_=from_, date_sent_after=since, limit=200
+            )
+        except TwilioRestException as exc:
+            raise _provider_error(exc, _retry_after.get()) from exc
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise ProviderError("provider unreachable", provider_code="timeout", retryable=True) from exc
+        for m in found:
+            if (m.body or "") == body or not body:
+                return m.sid
+        return None
+
+    async def aclose(self) -> None:
+        await self._http.close()
+
+
+def _provider_error(exc: TwilioRestException, retry_after: float | None) -> ProviderError:
+    code = str(exc.code) if exc.code is not None else str(exc.status)
+    retryable = exc.status == 429 or exc.status >= 500 or code in RETRYABLE_CODES
+    return ProviderError(
+        "provider refused the message" if not retryable else "provider busy",
+        provider_code=code,
+        retryable=retryable,
+        retry_after=retry_after,
+    )
+
+
+def verify_signature(auth_token: str, url: str, params: Mapping[str, Any], signature: str) -> bool:
+    if not signature:
+        return False
+    return bool(RequestValidator(auth_token).validate(url, params, signature))
+
+
+def parse_status(form: Mapping[str, str]) -> StatusEvent:
+    return StatusEvent(
+        provider_id=form.get("MessageSid") or form.get("SmsSid") or "",
+        status=(form.get("MessageStatus") or form.get("SmsStatus") or "").lower(),
+        error_code=form.get("ErrorCode") or "",
+    )
+
+
+def parse_inbound(form: Mapping[str, str]) -> InboundMessage:
+    try:
+        num_media = int(form.get("NumMedia") or 0)
+    except ValueError:
+        num_media = 0
+    media = tuple(
+        (form.get(f"MediaUrl{i}", ""), form.get(f"MediaContentType{i}", ""))
+        for i in range(min(num_media, 10))
+        if form.get(f"MediaUrl{i}")
+    )
+    extra = {k: form[k] for k in ("ProfileName", "WaId", "OriginalRepliedMessageSid") if form.get(k)}
+    return InboundMessage(
+        provider_id=form.get("MessageSid") or form.get("SmsMessageSid") or "",
+        from_=form.get("From", ""),
+        to=form.get("To", ""),
+        body=form.get("Body", ""),
+        media=media,
+        extra=extra,
+    )

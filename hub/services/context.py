@@ -1,0 +1,40 @@
+"""The hub's parts for one process, built once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+
+from hub.metrics import Metrics
+from hub.providers.pool import ProviderPool
+from hub.settings import Settings
+from hub.storage.activities import ActivityStore
+from hub.storage.catalog import CatalogStore
+from hub.storage.orgs import OrgStore
+from hub.storage.redis import Scripts
+from hub.services.directory import ChannelDirectory
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    redis: aioredis.Redis
+    metrics: Metrics
+    providers: ProviderPool
+    scripts: Scripts = field(init=False)
+    orgs: OrgStore = field(init=False)
+    channels: CatalogStore = field(init=False)
+    templates: CatalogStore = field(init=False)
+    configurations: CatalogStore = field(init=False)
+    activities: ActivityStore = field(init=False)
+    directory: ChannelDirectory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scripts = Scripts(self.redis)
+        self.orgs = OrgStore(self.redis)
+        self.channels = CatalogStore(self.redis, "channel")
+        self.templates = CatalogStore(self.redis, "template")
+        self.configurations = CatalogStore(self.redis, "configuration")
+        self.activities = ActivityStore(self.redis, self.scripts)
+        self.directory = ChannelDirectory(self.channels)

@@ -1,0 +1,165 @@
+"""Accepting a send request: validate each contact, render, and hand the
+accepted ones to the outbound stream in one atomic step."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from typing import Any
+
+from hub.domain.contacts import (
+    ConfigurationView,
+    ValidContact,
+    parse_send_request,
+    placeholder_values,
+    validate_contact,
+)
+from hub.domain.statuses import ActivityStatus
+from hub.domain.templates import TemplateSpec, render_for_contact
+from hub.errors import ContactError, IdempotencyConflict, InvalidRequest, NotFound, RateLimited, TooManyContacts
+from hub.services.context import Hub
+from hub.storage import keys
+
+HOUR_MS = 3_600_000
+IDEMPOTENCY_TTL_S = 24 * 3600
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(10)}"
+
+
+def template_spec(template: dict[str, Any]) -> TemplateSpec:
+    return TemplateSpec(
+        name=template["name"],
+        channel_types=tuple(template["channel_types"]),
+        default_locale=template["default_locale"],
+        bodies=dict(template["bodies"]),
+        content_sids=dict(template.get("content_sids") or {}),
+    )
+
+
+def parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("the request body is not valid JSON") from None
+
+
+async def send_request(
+    hub: Hub, org: dict[str, Any], raw_body: bytes, idempotency_key: str | None
+) -> dict[str, Any]:
+    """Returns the 202 answer; raises for request-level faults (nothing queued)."""
+    body = parse_json(raw_body)
+    config_id, contacts = parse_send_request(body)
+    limits = org["limits"]
+    if len(contacts) > limits["contacts_per_request"]:
+        raise TooManyContacts(
+            f"at most {limits['contacts_per_request']} contacts per request",
+            details={"limit": limits["contacts_per_request"], "given": len(contacts)},
+        )
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
+        raise InvalidRequest("Idempotency-Key must be 1 to 255 characters")
+    org_id = org["id"]
+    config = await hub.configurations.load(org_id, config_id)
+    if config is None:
+        raise NotFound("no such outbound configuration", details={"field": "configuration_id"})
+    channel = await hub.channels.load(org_id, config["channel_id"])
+    template = await hub.templates.load(org_id, config["template_id"])
+    if channel is None or template is None:
+        raise InvalidRequest(
+            "the configuration's channel or template no longer exists",
+            details={"field": "configuration_id"},
+        )
+
+    view = ConfigurationView(config["id"], config["channel_type"], bool(config["show_in_timeline"]))
+    spec = template_spec(template)
+    now_ms = int(time.time() * 1000)
+    request_id = new_id("req")
+    hour = time.strftime("%Y%m%d%H", time.gmtime(now_ms / 1000))
+    checked: list[ValidContact | ContactError] = []
+    for raw in contacts:
+        try:
+            checked.append(validate_contact(raw, view, org["default_region"]))
+        except ContactError as exc:
+            checked.append(exc)
+    phones = [c.to for c in checked if isinstance(c, ValidContact)]
+    opted_out: set[str] = set()
+    if phones:
+        flags = await hub.redis.smismember(keys.opted_out(org_id, channel["id"]), phones)
+        opted_out = {p for p, flag in zip(phones, flags) if flag}
+
+    results: list[dict[str, Any]] = []
+    activities: list[dict[str, Any]] = []
+    for index, contact in enumerate(checked):
+        if isinstance(contact, ContactError):
+            results.append(_rejected(index, contact))
+            continue
+        try:
+            rendered = render_for_contact(spec, contact.locale, placeholder_values(contact))
+        except ContactError as exc:
+            results.append(_rejected(index, exc))
+            continue
+        if not contact.optin:
+            status = ActivityStatus.skipped_no_optin
+        elif contact.to in opted_out:
+            status = ActivityStatus.skipped_opted_out
+        else:
+            status = ActivityStatus.queued
+        activity_id = new_id("act")
+        fields = {
+            "id": activity_id, "org": org_id, "cfg": config["id"], "req": request_id,
+            "channel": channel["id"], "type": config["channel_type"], "to": contact.to,
+            "from": channel["address"], "locale": rendered.locale, "body": rendered.body,
+            "customer": contact.customer_name, "case": contact.case_name,
+            "rel": contact.relationship or "", "status": str(status),
+            "created": now_ms, "updated": now_ms, "hour": hour,
+            "timeline": "1" if view.show_in_timeline else "0",
+            "content_sid": rendered.content_sid or "",
+            "content_vars": json.dumps(rendered.content_variables) if rendered.content_sid else "",
+        }
+        activities.append({"id": activity_id, "score": now_ms * 1000 + index, "fields": fields})
+        results.append({"index": index, "status": str(status), "activity_id": activity_id})
+
+    response = {"request_id": request_id, "results": results}
+    response_json = json.dumps(response)
+    accepted = await hub.activities.accept(
+        org_id,
+        now_ms=now_ms,
+        window_ms=HOUR_MS,
+        limit=limits["requests_per_hour"],
+        request_id=request_id,
+        idem_key=idempotency_key,
+        idem_hash=_body_hash(body),
+        idem_ttl_s=IDEMPOTENCY_TTL_S,
+        response_json=response_json,
+        retention_s=hub.settings.retention_s,
+        activities=activities,
+    )
+    if accepted.outcome == "replay":
+        hub.metrics.accepted.labels("replay").inc()
+        return dict(json.loads(accepted.response or "{}"))
+    if accepted.outcome == "conflict":
+        raise IdempotencyConflict("this Idempotency-Key was used with a different request body")
+    if accepted.outcome == "limited":
+        hub.metrics.accepted.labels("rate_limited").inc()
+        raise RateLimited(
+            f"more than {limits['requests_per_hour']} send requests in the last hour",
+            retry_after=accepted.retry_after or 1,
+            details={"limit": limits["requests_per_hour"], "retry_after": accepted.retry_after},
+        )
+    hub.metrics.accepted.labels("accepted").inc()
+    return response
+
+
+def _rejected(index: int, exc: ContactError) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if exc.details is not None:
+        error["details"] = exc.details
+    return {"index": index, "status": "rejected", "error": error}
+
+
+def _body_hash(body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()

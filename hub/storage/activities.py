@@ -1,0 +1,186 @@
+"""Outbound activities: accepted in one script, moved forward by status events."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import redis.asyncio as aioredis
+
+from hub.storage import keys
+from hub.storage.redis import Scripts
+
+# Activity hash fields as stored, and the names the API shows them under.
+PUBLIC_FIELDS = {
+    "id": "id",
+    "org": "org_id",
+    "cfg": "configuration_id",
+    "req": "request_id",
+    "channel": "channel_id",
+    "type": "channel_type",
+    "to": "to",
+    "from": "from",
+    "locale": "locale",
+    "body": "body",
+    "customer": "customer_name",
+    "case": "case_name",
+    "rel": "entityrelationshipname",
+    "sid": "provider_message_id",
+    "status": "status",
+    "error_code": "error_code",
+    "created": "created_at",
+    "updated": "updated_at",
+    "delivered_at": "delivered_at",
+    "content_sid": "content_sid",
+}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    outcome: str  # ok | replay | conflict | limited
+    response: str | None = None
+    retry_after: int | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """One activity a worker took from the stream, as mark_sending returned it."""
+
+    activity_id: str
+    state: str  # send | recover | done
+    to: str
+    from_: str
+    body: str
+    channel_id: str
+    content_sid: str
+    content_vars: str
+    created_ms: int
+    channel_type: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    activity_id: str
+    entry_id: str
+    outcome: str  # accepted | rejected | failed | skipped_opted_out | retry
+    provider_id: str = ""
+    error_code: str = ""
+    detail: str = ""
+
+
+def public_activity(raw: dict[str, str], history: Sequence[str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field, name in PUBLIC_FIELDS.items():
+        value: Any = raw.get(field)
+        if value in (None, ""):
+            value = None
+        elif field in ("created", "updated", "delivered_at"):
+            value = int(value) / 1000
+        out[name] = value
+    if history is not None:
+        events = [json.loads(h) for h in history]
+        for e in events:
+            e["at"] = e["at"] / 1000
+        out["history"] = events
+    return out
+
+
+class ActivityStore:
+    def __init__(self, client: aioredis.Redis, scripts: Scripts) -> None:
+        self.r = client
+        self.s = scripts
+
+    async def accept(
+        self,
+        org_id: str,
+        *,
+        now_ms: int,
+        window_ms: int,
+        limit: int,
+        request_id: str,
+        idem_key: str | None,
+        idem_hash: str,
+        idem_ttl_s: int,
+        response_json: str,
+        retention_s: int,
+        activities: list[dict[str, Any]],
+    ) -> Accepted:
+        idem = keys.idempotency(org_id, idem_key or "-")
+        result = await self.s.accept_send(
+            keys=[keys.request_rate(org_id), idem, keys.outbound_stream(org_id)],
+            args=[
+                keys.org_prefix(org_id), now_ms, window_ms, limit, request_id,
+                idem_hash if idem_key else "", idem_ttl_s, response_json, retention_s,
+                *[json.dumps(a) for a in activities],
+            ],
+        )
+        outcome = result[0]
+        if outcome == "replay":
+            return Accepted("replay", response=result[1])
+        if outcome == "limited":
+            return Accepted("limited", retry_after=int(result[1]))
+        return Accepted(outcome)
+
+    async def mark_sending(self, org_id: str, now_ms: int, ids: Sequence[str]) -> list[Job]:
+        rows = await self.s.mark_sending(args=[keys.org_prefix(org_id), now_ms, *ids])
+        return [
+            Job(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], int(r[8] or 0), r[9])
+            for r in rows
+        ]
+
+    async def record_results(
+        self, org_id: str, now_ms: int, group: str, retention_s: int, results: Sequence[SendResult]
+    ) -> None:
+        args: list[Any] = [keys.org_prefix(org_id), now_ms, group, retention_s]
+        for r in results:
+            args += [r.activity_id, r.entry_id, r.outcome, r.provider_id, r.error_code, r.detail]
+        await self.s.record_results(keys=[keys.outbound_stream(org_id)], args=args)
+
+    async def apply_callback(
+        self, org_id: str, provider_id: str, status: str, at_ms: int, error_code: str
+    ) -> tuple[str | None, int]:
+        act_id, applied = await self.s.apply_callback(
+            args=[keys.org_prefix(org_id), provider_id, status, at_ms, error_code]
+        )
+        return (act_id or None), int(applied)
+
+    async def load(self, org_id: str, activity_id: str, *, history: bool = True) -> dict[str, Any] | None:
+        akey = keys.activity(org_id, activity_id)
+        async with self.r.pipeline(transaction=False) as p:
+            p.hgetall(akey)
+            p.lrange(akey + ":h", 0, -1)
+            raw, hist = await p.execute()
+        if not raw:
+            return None
+        return public_activity(raw, hist if history else None)
+
+    async def load_many(self, org_id: str, ids: Sequence[str]) -> list[dict[str, Any]]:
+        async with self.r.pipeline(transaction=False) as p:
+            for i in ids:
+                p.hgetall(keys.activity(org_id, i))
+            rows = await p.execute()
+        return [public_activity(row) for row in rows if row]
+
+    async def page(
+        self, org_id: str, *, config_id: str | None, status: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        index = keys.activities_by_config(org_id, config_id) if config_id else keys.activities(org_id)
+        score, member = "+inf", ""
+        if cursor:
+            score, _, member = cursor.partition("|")
+        ids, next_cursor = await self.s.list_page(
+            keys=[index], args=[keys.org_prefix(org_id), status or "", score, member, limit, 5000]
+        )
+        items = await self.load_many(org_id, ids)
+        return items, (next_cursor or None)
+
+    async def report_counts(self, org_id: str, config_id: str) -> tuple[dict[str, str], dict[str, str]]:
+        async with self.r.pipeline(transaction=False) as p:
+            p.hgetall(keys.report(org_id, config_id))
+            p.hgetall(keys.report_hours(org_id, config_id))
+            totals, hours = await p.execute()
+        return totals, hours
+
+    async def pending_jobs(self, org_id: str) -> int:
+        return int(await self.r.xlen(keys.outbound_stream(org_id)))

@@ -1,0 +1,60 @@
+-- Accept a send request atomically: idempotency, the rolling-hour limit,
+-- the activities, their indexes and report counters, and the outbound jobs.
+-- Either all of it happens or none (a refused request leaves no trace and
+-- does not count against the limit).
+-- KEYS: rate zset, idempotency key, outbound stream
+-- ARGV: prefix, now_ms, window_ms, limit, request_id, idem_hash, idem_ttl_s,
+--       response_json, retention_s, activity_json...
+local prefix, now = ARGV[1], tonumber(ARGV[2])
+local window, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
+
+if ARGV[6] ~= '' then
+  local stored = redis.call('GET', KEYS[2])
+  if stored then
+    local s = cjson.decode(stored)
+    if s.hash == ARGV[6] then return {'replay', s.response} end
+    return {'conflict'}
+  end
+end
+
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  local wait_ms = limit > 0 and oldest[2] and (tonumber(oldest[2]) + window - now) or window
+  return {'limited', tostring(math.max(1, math.ceil(wait_ms / 1000)))}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[5])
+redis.call('PEXPIRE', KEYS[1], window)
+
+local retention = tonumber(ARGV[9])
+for i = 10, #ARGV do
+  local a = cjson.decode(ARGV[i])
+  local akey = prefix .. ':act:' .. a.id
+  local flat = {}
+  for k, v in pairs(a.fields) do
+    flat[#flat + 1] = k
+    flat[#flat + 1] = tostring(v)
+  end
+  redis.call('HSET', akey, unpack(flat))
+  local event = {status = a.fields.status, at = now, source = 'hub'}
+  redis.call('RPUSH', akey .. ':h', cjson.encode(event))
+  redis.call('EXPIRE', akey, retention)
+  redis.call('EXPIRE', akey .. ':h', retention)
+  redis.call('ZADD', prefix .. ':acts', a.score, a.id)
+  redis.call('ZADD', prefix .. ':acts:cfg:' .. a.fields.cfg, a.score, a.id)
+  local rkey = prefix .. ':report:' .. a.fields.cfg
+  redis.call('HINCRBY', rkey, a.fields.status, 1)
+  redis.call('HINCRBY', rkey .. ':hours', a.fields.hour .. '|' .. a.fields.status, 1)
+  if a.fields.timeline == '1' then
+    redis.call('ZADD', prefix .. ':timeline:' .. a.fields.to, a.score, 'act:' .. a.id)
+  end
+  if a.fields.status == 'queued' then
+    redis.call('XADD', KEYS[3], '*', 'a', a.id)
+  end
+end
+
+if ARGV[6] ~= '' then
+  redis.call('SET', KEYS[2], cjson.encode({hash = ARGV[6], response = ARGV[8]}),
+             'EX', tonumber(ARGV[7]))
+end
+return {'ok'}

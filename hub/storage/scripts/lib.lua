@@ -1,0 +1,42 @@
+-- Shared by the activity scripts; the loader prepends it with the RANK and
+-- TERMINAL tables generated from hub.domain.statuses, so the order of
+-- statuses is defined once, in Python.
+
+local function rank(s) return RANK[s] or -1 end
+
+local TTD_BUCKETS = {1, 2, 5, 10, 30, 60, 300, 900, 3600}
+
+-- Record a status event for one activity and move it forward unless that
+-- would step backwards (callbacks arrive late, duplicated and out of order;
+-- every one is kept in the history). Returns 1 when the status changed,
+-- 0 when only the history grew, nil when the activity is gone.
+local function apply_status(prefix, act_id, status, at_ms, code, source)
+  local akey = prefix .. ':act:' .. act_id
+  local cur = redis.call('HGET', akey, 'status')
+  if not cur then return nil end
+  local event = {status = status, at = tonumber(at_ms), source = source}
+  if code and code ~= '' then event.error_code = code end
+  redis.call('RPUSH', akey .. ':h', cjson.encode(event))
+  if TERMINAL[cur] or rank(status) <= rank(cur) then return 0 end
+
+  local f = redis.call('HMGET', akey, 'cfg', 'hour', 'created')
+  local rkey = prefix .. ':report:' .. f[1]
+  redis.call('HSET', akey, 'status', status, 'updated', at_ms)
+  if code and code ~= '' then redis.call('HSET', akey, 'error_code', code) end
+  redis.call('HINCRBY', rkey, cur, -1)
+  redis.call('HINCRBY', rkey, status, 1)
+  redis.call('HINCRBY', rkey .. ':hours', f[2] .. '|' .. cur, -1)
+  redis.call('HINCRBY', rkey .. ':hours', f[2] .. '|' .. status, 1)
+  if (status == 'delivered' or status == 'read')
+      and redis.call('HSETNX', akey, 'delivered_at', at_ms) == 1 then
+    local secs = math.max(0, (tonumber(at_ms) - tonumber(f[3])) / 1000)
+    redis.call('HINCRBYFLOAT', rkey, 'ttd_sum', secs)
+    redis.call('HINCRBY', rkey, 'ttd_count', 1)
+    local bucket = 'inf'
+    for _, le in ipairs(TTD_BUCKETS) do
+      if secs <= le then bucket = tostring(le); break end
+    end
+    redis.call('HINCRBY', rkey, 'ttd_le_' .. bucket, 1)
+  end
+  return 1
+end

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import redis
+
+from hub.embedded_redis import EmbeddedRedis
+from hub.sandbox import SandboxState, build_sandbox_app
+from tests.support import Api, HubProcess, ServerThread, create_org
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: EmbeddedRedis) -> str:
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
+
+
+@pytest.fixture
+def sandbox() -> Iterator[ServerThread]:
+    state = SandboxState()
+    server = ServerThread(build_sandbox_app(state)).start()
+    server.state = state  # type: ignore[attr-defined]
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hub_factory(redis_url: str, sandbox: ServerThread, tmp_path: Path) -> Iterator[object]:
+    started: list[HubProcess] = []
+
+    def start(**env: str) -> HubProcess:
+        proc = HubProcess(redis_url, sandbox_url=sandbox.url, env=env,
+                          log_path=tmp_path / f"hub-{len(started)}.log").start()
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+@pytest.fixture
+def hub(hub_factory) -> HubProcess:  # type: ignore[no-untyped-def]
+    return hub_factory()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def api(hub: HubProcess) -> Iterator[Api]:
+    org = create_org(hub.url)
+    client = Api(hub.url, org["api_key"])
+    client.org = org  # type: ignore[attr-defined]
+    yield client
+    client.http.close()

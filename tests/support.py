@@ -1,0 +1,185 @@
+"""Test support: real servers on loopback (redis-server, the sandbox, hub processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+import uvicorn
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_TOKEN = "test-admin-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll until ``check()`` returns something truthy; fail with its last value."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
+
+
+class ServerThread:
+    """An ASGI app under uvicorn in a thread with its own event loop."""
+
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="on", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.run(self.server.serve())
+
+    def start(self) -> "ServerThread":
+        self.thread.start()
+        wait_for(lambda: self.server.started, timeout=10)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class HubProcess:
+    """`hub serve` as a real child process."""
+
+    def __init__(self, redis_url: str, *, sandbox_url: str | None = None, port: int | None = None,
+                 env: dict[str, str] | None = None, log_path: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "HUB_PORT": str(self.port),
+            "HUB_PUBLIC_URL": self.url,
+            "HUB_ADMIN_TOKEN": ADMIN_TOKEN,
+            "HUB_LOG_LEVEL": "warning",
+            **({"HUB_SANDBOX_URL": sandbox_url} if sandbox_url else {}),
+            **(env or {}),
+        }
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20.0) -> "HubProcess":
+        if self.log_path:
+            with open(self.log_path, "ab") as out:
+                self.proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=self.env,
+                                             cwd=ROOT, stdout=out, stderr=out)
+        else:
+            self.proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=self.env,
+                                         cwd=ROOT, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+
+        def ready() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, "hub exited at start"
+            try:
+                return httpx.get(self.url + "/readyz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(ready, timeout=timeout, interval=0.05)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Api:
+    """An org-scoped httpx client with shortcuts for setting up an outbound path."""
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self.http = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"},
+                                 timeout=30)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.http, name)
+
+    def ok(self, method: str, path: str, status: int = 200, **kw: Any) -> Any:
+        response = self.http.request(method, path, **kw)
+        assert response.status_code == status, (response.status_code, response.text)
+        return response.json() if response.content else None
+
+
+def create_org(base_url: str, **body: Any) -> dict[str, Any]:
+    body.setdefault("name", "Test org")
+    response = httpx.post(base_url + "/v1/orgs", json=body,
+                          headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+SANDBOX_SID = "AC" + "a" * 32
+SANDBOX_TOKEN = "sandbox-auth-token"
+SENDER = "+14155550100"
+
+
+def outbound_setup(api: Api, sandbox_url: str, *, show_in_timeline: bool = True,
+                   channel_type: str = "sms", bodies: dict[str, str] | None = None,
+                   address: str = SENDER) -> dict[str, Any]:
+    """Channel (sandbox provider), template and configuration; returns their ids."""
+    httpx.post(sandbox_url + "/_sandbox/accounts",
+               json={"account_sid": SANDBOX_SID, "auth_token": SANDBOX_TOKEN})
+    channel = api.ok("POST", "/v1/channels", 201, json={
+        "type": channel_type, "provider": "sandbox", "address": address,
+        "credentials": {"account_sid": SANDBOX_SID, "auth_token": SANDBOX_TOKEN},
+        "api_base_url": sandbox_url,
+    })
+    template = api.ok("POST", "/v1/templates", 201, json={
+        "name": "Case update", "channel_types": ["sms", "whatsapp"], "default_locale": "en-US",
+        "bodies": bodies or {
+            "en-US": "Hi {{CustomerName}}, case {{CaseName}} is {{state}}.",
+            "fr-FR": "Bonjour {{CustomerName}}, le dossier {{CaseName}} est {{state}}.",
+            "zh-TW": "{{CustomerName}} 您好，案件 {{CaseName}}：{{state}}",
+        },
+    })
+    config = api.ok("POST", "/v1/outbound-configurations", 201, json={
+        "name": "Case updates", "show_in_timeline": show_in_timeline,
+        "channel_type": channel_type, "channel_id": channel["id"], "template_id": template["id"],
+    })
+    return {"channel": channel, "template": template, "config": config}
+
+
+def contact(phone: str, **extra: Any) -> dict[str, Any]:
+    base = {"tocontactid": phone, "channelid": "sms", "optin": True, "CustomerName": "Ada",
+            "CaseName": "CAS-1", "entityrelationshipname": "incident",
+            "contextitems": {"state": "resolved"}}
+    base.update(extra)
+    return base
+
+
+def phone(i: int) -> str:
+    """Distinct valid US numbers (phonenumbers accepts +1415555 01xx/2xxx...)."""
+    return f"+1415555{2000 + i:04d}"
