@@ -1,0 +1,179 @@
+"""Validation of a send request and of each of its contacts.
+
+Field names follow the contact-centre platform's payload verbatim
+(``tocontactid``, ``CustomerName``, ...). A bad contact only rejects that
+contact, so every fault here is a ``ContactError`` subclass; only a broken
+request envelope (``parse_send_request``) is an ``InvalidRequest``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hub.domain.phones import normalize_phone
+from hub.errors import (
+    ChannelMismatch,
+    ConfigurationMismatch,
+    InvalidField,
+    InvalidPhone,
+    InvalidRequest,
+    MissingField,
+    MissingRelationship,
+)
+
+# Checked in this order so the reported field is predictable.
+REQUIRED_FIELDS = ("tocontactid", "channelid", "optin", "CustomerName", "CaseName")
+
+_TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"false", "no", "0"})
+
+
+@dataclass(frozen=True)
+class ConfigurationView:
+    id: str
+    channel_type: str
+    show_in_timeline: bool
+
+
+@dataclass(frozen=True)
+class ValidContact:
+    to: str  # E.164, no ``whatsapp:`` prefix
+    optin: bool
+    locale: str | None
+    customer_name: str
+    case_name: str
+    relationship: str | None
+    context: dict[str, Any]
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _parse_optin(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    # Guessing consent is not an option: anything unclear is rejected.
+    raise InvalidField("optin must be true or false", details={"field": "optin"})
+
+
+def _optional_str(raw: dict[str, Any], field: str) -> str | None:
+    value = raw.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidField(f"{field} must be a string", details={"field": field})
+    return value.strip() or None
+
+
+def validate_contact(raw: Any, config: ConfigurationView, default_region: str) -> ValidContact:
+    """Check one contact against its outbound configuration.
+
+    Order: required fields present -> channelid -> configuration id -> optin
+    -> phone -> relationship -> contextitems -> remaining field types. A
+    required field that is absent, ``None`` or blank counts as missing.
+    """
+    if not isinstance(raw, dict):
+        raise InvalidField("contact must be a JSON object", details={"field": "contact"})
+
+    for field in REQUIRED_FIELDS:
+        if _blank(raw.get(field)):
+            raise MissingField(f"contact is missing required field {field}", details={"field": field})
+
+    channel = raw["channelid"]
+    if not isinstance(channel, str):
+        raise InvalidField("channelid must be a string", details={"field": "channelid"})
+    if channel.strip().lower() != config.channel_type.lower():
+        raise ChannelMismatch(
+            f"channelid {channel!r} does not match the configuration's channel {config.channel_type!r}",
+            details={"field": "channelid", "expected": config.channel_type, "received": channel},
+        )
+
+    config_id = raw.get("msdyn_ocoutboundconfigurationid")
+    if not _blank(config_id):
+        if not isinstance(config_id, str):
+            raise InvalidField(
+                "msdyn_ocoutboundconfigurationid must be a string",
+                details={"field": "msdyn_ocoutboundconfigurationid"},
+            )
+        # Dynamics GUIDs arrive in either case.
+        if config_id.strip().lower() != config.id.lower():
+            raise ConfigurationMismatch(
+                "msdyn_ocoutboundconfigurationid does not match the request's configuration",
+                details={"field": "msdyn_ocoutboundconfigurationid", "expected": config.id, "received": config_id},
+            )
+
+    optin = _parse_optin(raw["optin"])
+
+    try:
+        to = normalize_phone(raw["tocontactid"], default_region)
+    except InvalidPhone as exc:
+        reason = exc.details.get("reason") if isinstance(exc.details, dict) else None
+        raise InvalidPhone(exc.message, details={"field": "tocontactid", "reason": reason}) from exc
+
+    relationship = raw.get("entityrelationshipname")
+    if _blank(relationship):
+        if config.show_in_timeline:
+            # The timeline entry is attached through this relationship; without it the activity is orphaned.
+            raise MissingRelationship(
+                "entityrelationshipname is required when the configuration shows messages in the timeline",
+                details={"field": "entityrelationshipname"},
+            )
+        relationship = None
+    elif not isinstance(relationship, str):
+        raise InvalidField("entityrelationshipname must be a string", details={"field": "entityrelationshipname"})
+    else:
+        relationship = relationship.strip()
+
+    context = raw.get("contextitems")
+    if context is None:
+        context = {}
+    elif not isinstance(context, dict):
+        raise InvalidField("contextitems must be a JSON object", details={"field": "contextitems"})
+
+    customer_name = raw["CustomerName"]
+    case_name = raw["CaseName"]
+    for field, value in (("CustomerName", customer_name), ("CaseName", case_name)):
+        if not isinstance(value, str):
+            raise InvalidField(f"{field} must be a string", details={"field": field})
+
+    return ValidContact(
+        to=to,
+        optin=optin,
+        locale=_optional_str(raw, "locale"),
+        customer_name=customer_name.strip(),
+        case_name=case_name.strip(),
+        relationship=relationship,
+        context=dict(context),
+    )
+
+
+def placeholder_values(contact: ValidContact) -> dict[str, Any]:
+    """Values for template rendering; the named fields win over context items."""
+    return {**contact.context, "CustomerName": contact.customer_name, "CaseName": contact.case_name}
+
+
+def parse_send_request(body: Any) -> tuple[str, list[Any]]:
+    """Check the envelope of a send request and return ``(configuration_id, contacts)``.
+
+    Contacts are returned unvalidated (each is checked on its own); the size
+    limit is the caller's business.
+    """
+    if not isinstance(body, dict):
+        raise InvalidRequest("request body must be a JSON object", details={"field": "body"})
+    configuration_id = body.get("configuration_id")
+    if not isinstance(configuration_id, str) or not configuration_id.strip():
+        raise InvalidRequest("configuration_id must be a non-empty string", details={"field": "configuration_id"})
+    contacts = body.get("contacts")
+    if not isinstance(contacts, list):
+        raise InvalidRequest("contacts must be a list", details={"field": "contacts"})
+    if not contacts:
+        raise InvalidRequest("contacts must not be empty", details={"field": "contacts"})
+    return configuration_id.strip(), list(contacts)

@@ -1,0 +1,38 @@
+"""Carrier-style keywords in inbound messages (STOP, START, HELP).
+
+Only a message that is exactly a keyword counts: "stop please" or "don't
+stop" is a conversation for an agent, not an opt-out.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Keyword(StrEnum):
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+
+    # Lower-case aliases (same members), matching the stored values.
+    opt_out = OPT_OUT
+    opt_in = OPT_IN
+    help = HELP
+
+
+# The standard carrier keyword sets (Twilio's default opt-out handling uses the same words).
+_KEYWORDS: dict[str, Keyword] = {
+    **dict.fromkeys(
+        ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"), Keyword.OPT_OUT
+    ),
+    **dict.fromkeys(("start", "yes", "unstop"), Keyword.OPT_IN),
+    **dict.fromkeys(("help", "info"), Keyword.HELP),
+}
+
+
+def classify_keyword(body: str | None) -> Keyword | None:
+    """The keyword the whole message is, ignoring case, surrounding space and a trailing ``.``/``!``."""
+    if not isinstance(body, str):
+        return None
+    text = body.strip().rstrip(".!").strip()
+    return _KEYWORDS.get(text.casefold())

@@ -1,0 +1,76 @@
+"""Phone numbers: parsing to E.164, masking for logs, region codes.
+
+Everything the hub stores, compares or sends uses bare E.164 (``+14155552671``);
+the ``whatsapp:`` address prefix is a transport detail added by the provider
+adapter, so it is stripped here.
+
+Test numbers: validity comes from libphonenumber's metadata, so the usual
+fictional ranges are NOT accepted. ``+1555 01XX`` numbers (``+15550001111``)
+and UK Ofcom drama numbers (``+447700900123``) fail ``is_valid_number``. The
+project's demos and tests use San Francisco numbers, which are valid:
+``+14155550100`` .. ``+14155550199`` and ``+14155552671``; other valid samples
+are ``+447911123456`` (GB mobile), ``+4915112345678`` (DE) and
+``+61412345678`` (AU).
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from hub.errors import InvalidPhone
+
+WHATSAPP_PREFIX = "whatsapp:"
+
+
+def _strip_prefix(value: str) -> str:
+    if value[: len(WHATSAPP_PREFIX)].lower() == WHATSAPP_PREFIX:
+        return value[len(WHATSAPP_PREFIX) :]
+    return value
+
+
+def normalize_phone(raw: str, default_region: str = "US") -> str:
+    """Return ``raw`` as E.164 (without any ``whatsapp:`` prefix).
+
+    A number without a leading ``+`` is read as a national number of
+    ``default_region``. Raises ``InvalidPhone`` for anything that is not a
+    valid, dialable number; the details carry a ``reason`` but never echo the
+    number, since errors end up in logs.
+    """
+    if not isinstance(raw, str):
+        raise InvalidPhone("phone number must be a string", details={"reason": "not_a_string"})
+    text = _strip_prefix(raw.strip()).strip()
+    if not text:
+        raise InvalidPhone("phone number is empty", details={"reason": "empty"})
+    # phonenumbers only knows upper-case region codes; config may be written in either case.
+    region = default_region.upper() if isinstance(default_region, str) else None
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone("phone number could not be parsed", details={"reason": "unparseable"}) from exc
+    if parsed.extension:
+        # Messages cannot be delivered to an extension; dropping it silently would hit the wrong line.
+        raise InvalidPhone("phone number must not have an extension", details={"reason": "extension"})
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidPhone("phone number is not a valid number", details={"reason": "invalid"})
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_phone(e164: str) -> str:
+    """Hide a number for info-level logs: ``+14155552671`` -> ``+14*******71``.
+
+    Keeps the ``+`` and the next two characters (enough to see the country)
+    and the last two digits (enough to tell numbers apart in a trace). A
+    ``whatsapp:`` prefix is kept as is. Input too short to hide at least
+    three characters (no real number) is masked entirely.
+    """
+    prefix = ""
+    if e164[: len(WHATSAPP_PREFIX)].lower() == WHATSAPP_PREFIX:
+        prefix, e164 = e164[: len(WHATSAPP_PREFIX)], e164[len(WHATSAPP_PREFIX) :]
+    if len(e164) < 8:
+        return prefix + "*" * len(e164)
+    return prefix + e164[:3] + "*" * (len(e164) - 5) + e164[-2:]
+
+
+def is_valid_region(code: str) -> bool:
+    """True for an ISO 3166 alpha-2 code that phonenumbers has metadata for (any case)."""
+    return isinstance(code, str) and code.upper() in phonenumbers.SUPPORTED_REGIONS

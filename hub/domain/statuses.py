@@ -1,0 +1,142 @@
+"""Activity (message) statuses and how provider callbacks move them.
+
+Provider callbacks arrive out of order and more than once, so a status only
+ever moves forward by rank; a stale or repeated event is a no-op. This keeps
+status handling idempotent without any per-event bookkeeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+
+class ActivityStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    SKIPPED_NO_OPTIN = "skipped_no_optin"
+    SKIPPED_OPTED_OUT = "skipped_opted_out"
+    CANCELED = "canceled"
+
+    # Lower-case aliases (same members), so ``ActivityStatus.sent`` reads like the stored value.
+    queued = QUEUED
+    sending = SENDING
+    sent = SENT
+    delivered = DELIVERED
+    read = READ
+    undelivered = UNDELIVERED
+    failed = FAILED
+    rejected = REJECTED
+    skipped_no_optin = SKIPPED_NO_OPTIN
+    skipped_opted_out = SKIPPED_OPTED_OUT
+    canceled = CANCELED
+
+
+RANK: dict[ActivityStatus, int] = {
+    ActivityStatus.QUEUED: 0,
+    ActivityStatus.SENDING: 1,
+    ActivityStatus.SENT: 2,
+    # Equal rank: whichever delivery outcome arrives first wins.
+    ActivityStatus.DELIVERED: 3,
+    ActivityStatus.UNDELIVERED: 3,
+    ActivityStatus.FAILED: 3,
+    ActivityStatus.READ: 4,
+    ActivityStatus.REJECTED: 5,
+    ActivityStatus.CANCELED: 5,
+    ActivityStatus.SKIPPED_NO_OPTIN: 5,
+    ActivityStatus.SKIPPED_OPTED_OUT: 5,
+}
+
+# Nothing moves these. ``delivered``/``undelivered`` are final for delivery but
+# not terminal: a WhatsApp ``read`` may still follow ``delivered``.
+TERMINAL: frozenset[ActivityStatus] = frozenset(
+    {
+        ActivityStatus.READ,
+        ActivityStatus.FAILED,
+        ActivityStatus.REJECTED,
+        ActivityStatus.CANCELED,
+        ActivityStatus.SKIPPED_NO_OPTIN,
+        ActivityStatus.SKIPPED_OPTED_OUT,
+    }
+)
+
+SUCCESSFUL: frozenset[ActivityStatus] = frozenset({ActivityStatus.DELIVERED, ActivityStatus.READ})
+
+# Statuses of messages that left the hub: the denominator of the delivery rate.
+LEFT_HUB: frozenset[ActivityStatus] = frozenset(
+    {
+        ActivityStatus.SENDING,
+        ActivityStatus.SENT,
+        ActivityStatus.DELIVERED,
+        ActivityStatus.READ,
+        ActivityStatus.UNDELIVERED,
+        ActivityStatus.FAILED,
+    }
+)
+
+_PROVIDER_STATUS: dict[str, ActivityStatus] = {
+    "queued": ActivityStatus.QUEUED,
+    "accepted": ActivityStatus.QUEUED,
+    "scheduled": ActivityStatus.QUEUED,
+    "sending": ActivityStatus.SENDING,
+    "sent": ActivityStatus.SENT,
+    "delivered": ActivityStatus.DELIVERED,
+    # Some recipients got it; for a single-recipient message that is a delivery.
+    "partially_delivered": ActivityStatus.DELIVERED,
+    "read": ActivityStatus.READ,
+    "undelivered": ActivityStatus.UNDELIVERED,
+    "failed": ActivityStatus.FAILED,
+    "canceled": ActivityStatus.CANCELED,
+}
+
+# 2**62 * base is far beyond any cap; stops float overflow for absurd attempts.
+_MAX_EXPONENT = 62
+
+
+def next_status(current: ActivityStatus, incoming: ActivityStatus) -> ActivityStatus:
+    """The status after applying ``incoming``: only a higher rank moves it."""
+    if current in TERMINAL:
+        return current
+    return incoming if RANK[incoming] > RANK[current] else current
+
+
+def from_provider_status(value: str) -> ActivityStatus | None:
+    """Map Twilio's ``MessageStatus``; inbound-only or unknown values give ``None``."""
+    if not isinstance(value, str):
+        return None
+    return _PROVIDER_STATUS.get(value.strip().lower())
+
+
+def delivery_rate(counts: Mapping[str, int]) -> float | None:
+    """Share of messages that left the hub and reached the recipient; ``None`` if none left."""
+    sent = sum(counts.get(status, 0) for status in LEFT_HUB)
+    if sent <= 0:
+        return None
+    return sum(counts.get(status, 0) for status in SUCCESSFUL) / sent
+
+
+def retry_delay(
+    attempt: int,
+    *,
+    base: float = 0.5,
+    cap: float = 30.0,
+    retry_after: float | None = None,
+    rand: float,
+) -> float:
+    """Seconds to wait before retry ``attempt`` (0-based).
+
+    Exponential backoff with full jitter (spreads a burst of failures out),
+    never sooner than a provider's ``Retry-After``. ``rand`` is a number in
+    [0, 1) from the caller so this stays deterministic under test.
+    """
+    if not 0.0 <= rand < 1.0:
+        raise ValueError("rand must be in [0, 1)")
+    exponent = min(max(attempt, 0), _MAX_EXPONENT)
+    ceiling = min(cap, base * 2**exponent)
+    return max(retry_after or 0.0, rand * ceiling)
