@@ -127,6 +127,12 @@ class Api:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.http, name)
 
+    def __enter__(self) -> "Api":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
     def ok(self, method: str, path: str, status: int = 200, **kw: Any) -> Any:
         response = self.http.request(method, path, **kw)
         assert response.status_code == status, (response.status_code, response.text)
