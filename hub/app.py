@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route, WebSocketRoute
 
 from hub.api import catalog, ops, orgs, outbound
 from hub.api.openapi import openapi
@@ -26,6 +26,11 @@ from hub.services.context import Hub
 from hub.services.dispatch import Dispatcher
 from hub.settings import Settings
 from hub.storage.redis import connect
+from routing import agents_api, conversations_api
+from routing.conversations import Conversations
+from routing.fanout import Fanout
+from routing.presence import sweeper
+from routing.ws import agent_ws
 from webhooks import twilio as twilio_webhooks
 
 log = get_logger("hub.app")
@@ -60,6 +65,7 @@ def routes(extra: list[Any]) -> list[Any]:
         ("/v1/channels", catalog.channels),
         ("/v1/templates", catalog.templates),
         ("/v1/outbound-configurations", catalog.configurations),
+        ("/v1/canned-responses", catalog.canned_responses),
     ]
     crud = []
     for path, res in resources:
@@ -84,7 +90,16 @@ def routes(extra: list[Any]) -> list[Any]:
         r("/v1/outbound/activities/{id}", outbound.get_activity, methods=["GET"]),
         r("/v1/outbound/report", outbound.report, methods=["GET"]),
         r("/v1/contacts/{phone}/timeline", outbound.timeline, methods=["GET"]),
+        r("/v1/agents", agents_api.create_agent, methods=["POST"]),
+        r("/v1/agents", agents_api.list_agents, methods=["GET"]),
+        r("/v1/agents/login", agents_api.login, methods=["POST"]),
+        r("/v1/agents/logout", agents_api.logout, methods=["POST"]),
+        r("/v1/agents/me", agents_api.me, methods=["GET"]),
+        r("/v1/conversations", conversations_api.list_conversations, methods=["GET"]),
+        r("/v1/conversations/{id}", conversations_api.get_conversation, methods=["GET"]),
+        WebSocketRoute("/v1/agent/ws", agent_ws),
         r("/webhooks/twilio/{channel_id}/status", twilio_webhooks.status_callback, methods=["POST"]),
+        r("/webhooks/twilio/{channel_id}/inbound", twilio_webhooks.inbound, methods=["POST"]),
         *extra,
     ]
 
@@ -109,11 +124,13 @@ def build_app(
         providers = ProviderPool(settings)
         hub = Hub(settings=settings, redis=client, metrics=Metrics(), providers=providers)
         app.state.hub = hub
+        app.state.fanout = Fanout(client)
+        app.state.conversations = Conversations(hub)
         stop = asyncio.Event()
         app.state.workers = [
             asyncio.create_task(Dispatcher(hub, i).run(stop), name=f"dispatch-{i}")
             for i in range(settings.workers)
-        ]
+        ] + [asyncio.create_task(sweeper(hub, stop), name="presence-sweeper")]
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if attach is not None:
@@ -126,6 +143,8 @@ def build_app(
             for task in app.state.workers:
                 task.cancel()
             await asyncio.gather(*app.state.workers, return_exceptions=True)
+            await app.state.conversations.aclose()
+            await app.state.fanout.aclose()
             await providers.aclose()
             await client.aclose()
             if embedded is not None:

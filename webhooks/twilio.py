@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.domain.statuses import from_provider_status
-from hub.errors import Forbidden, NotFound
-from hub.providers.twilio import parse_status, verify_signature
+from hub.errors import Forbidden, InvalidRequest, NotFound
+from hub.providers.twilio import parse_inbound, parse_status, verify_signature
 from hub.services.context import Hub
 
 
@@ -49,3 +49,19 @@ async def status_callback(request: Request) -> Response:
         hub.metrics.statuses.labels(channel["provider"], str(status)).inc()
     hub.metrics.webhooks.labels("status").observe(time.perf_counter() - started)
     return Response(status_code=204)
+
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+async def inbound(request: Request) -> Response:
+    """A customer's message: stored (once per MessageSid) and routed before the 200."""
+    hub: Hub = request.app.state.hub
+    started = time.perf_counter()
+    channel, form = await _verified_form(request, hub, "inbound")
+    message = parse_inbound(form)
+    if not message.provider_id or not message.from_:
+        raise InvalidRequest("MessageSid and From are required")
+    await request.app.state.conversations.ingest(channel, message)
+    hub.metrics.webhooks.labels("inbound").observe(time.perf_counter() - started)
+    return Response(EMPTY_TWIML, media_type="text/xml")

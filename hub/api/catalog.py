@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -38,9 +39,12 @@ def _cursor(request: Request) -> float | None:
     if not raw:
         return None
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise InvalidRequest("cursor is not valid", details={"field": "cursor"}) from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
+    return value
 
 
 class Resource:
@@ -100,6 +104,8 @@ class Resource:
             updated = self.validate(body, record)
         updated.update(id=record["id"], org_id=org["id"], created_at=record["created_at"])
         await self._check(hub, org["id"], updated)
+        if self.kind in ("channel", "template"):
+            await _refuse_if_it_breaks_a_configuration(hub, org["id"], self.kind, updated)
         await self.store(hub).save(org["id"], updated)
         if self.kind == "channel":
             hub.directory.forget(record["id"])
@@ -115,20 +121,56 @@ class Resource:
         return Response(status_code=204)
 
 
-async def _refuse_if_in_use(hub: Hub, org_id: str, kind: str, record_id: str) -> None:
+async def _configurations_using(hub: Hub, org_id: str, kind: str, record_id: str) -> AsyncIterator[dict[str, Any]]:
     after = None
     while True:
         configs, after = await hub.configurations.page(org_id, after=after, limit=200)
         for config in configs:
             if config.get(f"{kind}_id") == record_id:
-                raise Conflict(
-                    f"{kind} is used by configuration {config['id']}",
-                    details={"configuration_id": config["id"]},
-                )
+                yield config
         if after is None:
             return
+
+
+async def _refuse_if_in_use(hub: Hub, org_id: str, kind: str, record_id: str) -> None:
+    async for config in _configurations_using(hub, org_id, kind, record_id):
+        raise Conflict(
+            f"{kind} is used by configuration {config['id']}",
+            details={"configuration_id": config["id"]},
+        )
+
+
+async def _refuse_if_it_breaks_a_configuration(
+    hub: Hub, org_id: str, kind: str, updated: dict[str, Any]
+) -> None:
+    """A configuration's channel must keep its type and its template must keep allowing it."""
+    async for config in _configurations_using(hub, org_id, kind, updated["id"]):
+        channel = updated if kind == "channel" else await hub.channels.load(org_id, config["channel_id"])
+        template = updated if kind == "template" else await hub.templates.load(org_id, config["template_id"])
+        try:
+            check_configuration_refs(config, channel, template)
+        except InvalidRequest as exc:
+            raise Conflict(
+                f"{kind} is used by configuration {config['id']}: {exc.message}",
+                details={"configuration_id": config["id"]},
+            ) from None
 
 
 channels = Resource("channel", "ch", lambda h: h.channels, validate_channel, public_channel)
 templates = Resource("template", "tpl", lambda h: h.templates, lambda b, _: _template_record(b))
 configurations = Resource("configuration", "cfg", lambda h: h.configurations, validate_configuration)
+
+
+def _canned(body: Any, current: dict[str, Any] | None) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    merged = {**(current or {}), **body}
+    title, text = merged.get("title"), merged.get("body")
+    if not isinstance(title, str) or not title.strip() or len(title) > 100:
+        raise InvalidRequest("title must be 1 to 100 characters", details={"field": "title"})
+    if not isinstance(text, str) or not text.strip() or len(text) > 1600:
+        raise InvalidRequest("body must be 1 to 1600 characters", details={"field": "body"})
+    return {"title": title.strip(), "body": text}
+
+
+canned_responses = Resource("canned response", "cr", lambda h: h.canned, _canned)

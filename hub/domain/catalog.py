@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 from urllib.parse import urlparse
 
-from hub.domain.phones import is_valid_region, normalize_phone
+from hub.domain.phones import is_valid_region, normalize_sender
 from hub.errors import InvalidPhone, InvalidRequest
 
 CHANNEL_TYPES = ("sms", "whatsapp")
@@ -96,7 +96,7 @@ def validate_channel(body: Any, current: Mapping[str, Any] | None = None) -> dic
     if merged.get("provider") not in PROVIDERS:
         raise _bad("provider", "provider must be twilio, telesign or sandbox")
     try:
-        merged["address"] = normalize_phone(str(merged.get("address", "")), "US")
+        merged["address"] = normalize_sender(str(merged.get("address", "")), "US")
     except InvalidPhone:
         raise _bad("address", "address must be a valid phone number in E.164 form") from None
     if merged.get("api_base_url") is not None:

@@ -36,6 +36,28 @@ def normalize_phone(raw: str, default_region: str = "US") -> str:
     valid, dialable number; the details carry a ``reason`` but never echo the
     number, since errors end up in logs.
     """
+    parsed = _parse(raw, default_region)
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidPhone("phone number is not a valid number", details={"reason": "invalid"})
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_sender(raw: str, default_region: str = "US") -> str:
+    """Return a sender address (a channel's own number) as E.164.
+
+    Looser than ``normalize_phone``: the provider provisioned the number, so
+    libphonenumber's allocation metadata is not the authority here (it rejects
+    ``+15550001111``, the spec's own example sender, and numbers in ranges it
+    does not know yet). The number only has to have a possible length for its
+    country code.
+    """
+    parsed = _parse(raw, default_region)
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidPhone("phone number is not a possible number", details={"reason": "invalid"})
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _parse(raw: str, default_region: str) -> phonenumbers.PhoneNumber:
     if not isinstance(raw, str):
         raise InvalidPhone("phone number must be a string", details={"reason": "not_a_string"})
     text = _strip_prefix(raw.strip()).strip()
@@ -50,9 +72,7 @@ def normalize_phone(raw: str, default_region: str = "US") -> str:
     if parsed.extension:
         # Messages cannot be delivered to an extension; dropping it silently would hit the wrong line.
         raise InvalidPhone("phone number must not have an extension", details={"reason": "extension"})
-    if not phonenumbers.is_valid_number(parsed):
-        raise InvalidPhone("phone number is not a valid number", details={"reason": "invalid"})
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return parsed
 
 
 def mask_phone(e164: str) -> str:

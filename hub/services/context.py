@@ -10,6 +10,8 @@ from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
 from hub.settings import Settings
 from hub.storage.activities import ActivityStore
+from hub.storage.agents import AgentStore
+from hub.storage.conversations import ConversationStore
 from hub.storage.catalog import CatalogStore
 from hub.storage.orgs import OrgStore
 from hub.storage.redis import Scripts
@@ -29,6 +31,9 @@ class Hub:
     configurations: CatalogStore = field(init=False)
     activities: ActivityStore = field(init=False)
     directory: ChannelDirectory = field(init=False)
+    agents: AgentStore = field(init=False)
+    conversations: ConversationStore = field(init=False)
+    canned: CatalogStore = field(init=False)
 
     def __post_init__(self) -> None:
         self.scripts = Scripts(self.redis)
@@ -38,3 +43,6 @@ class Hub:
         self.configurations = CatalogStore(self.redis, "configuration")
         self.activities = ActivityStore(self.redis, self.scripts)
         self.directory = ChannelDirectory(self.channels)
+        self.agents = AgentStore(self.redis)
+        self.conversations = ConversationStore(self.redis, self.scripts)
+        self.canned = CatalogStore(self.redis, "canned")

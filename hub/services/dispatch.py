@@ -89,8 +89,10 @@ class Dispatcher:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
+        settings = self.hub.settings
         await self.hub.activities.record_results(
-            org_id, int(time.time() * 1000), GROUP, self.hub.settings.retention_s, results
+            org_id, int(time.time() * 1000), GROUP, settings.retention_s,
+            settings.correlation_window_s * 1000, results,
         )
         # Entries whose activity no longer exists: acknowledge them too.
         known = {j.activity_id for j in jobs}

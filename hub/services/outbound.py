@@ -114,6 +114,7 @@ async def send_request(
             "from": channel["address"], "locale": rendered.locale, "body": rendered.body,
             "customer": contact.customer_name, "case": contact.case_name,
             "rel": contact.relationship or "", "status": str(status),
+            "cfg_name": config["name"], "queue": config.get("queue") or "default",
             "created": now_ms, "updated": now_ms, "hour": hour,
             "timeline": "1" if view.show_in_timeline else "0",
             "content_sid": rendered.content_sid or "",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hub.errors import InvalidRequest
@@ -13,15 +14,34 @@ from hub.storage import keys
 async def contact_timeline(
     hub: Hub, org_id: str, phone: str, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
+    # Cursor: score and member of the last item returned. Scores tie when
+    # requests are accepted in the same millisecond, so the member breaks the
+    # tie (Redis orders equal scores by member, descending, in this direction).
     max_score = "+inf"
+    after_score, after_member = None, ""
     if cursor:
+        raw_score, _, after_member = cursor.partition("|")
         try:
-            max_score = f"({float(cursor)!r}"
+            after_score = float(raw_score)
         except ValueError:
-            raise InvalidRequest("cursor is not valid", details={"field": "cursor"}) from None
-    rows = await hub.redis.zrevrangebyscore(
-        keys.timeline(org_id, phone), max_score, "-inf", start=0, num=limit + 1, withscores=True
-    )
+            after_score = math.nan
+        if not math.isfinite(after_score):
+            raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
+        max_score = repr(after_score)
+    key = keys.timeline(org_id, phone)
+    rows: list[tuple[str, float]] = []
+    offset = 0
+    while len(rows) <= limit:
+        batch = await hub.redis.zrevrangebyscore(
+            key, max_score, "-inf", start=offset, num=limit + 1, withscores=True
+        )
+        if not batch:
+            break
+        offset += len(batch)
+        for member, score in batch:
+            if score == after_score and (not after_member or member >= after_member):
+                continue  # returned on an earlier page
+            rows.append((member, score))
     more = len(rows) > limit
     rows = rows[:limit]
     act_ids = [m.split(":", 1)[1] for m, _ in rows if m.startswith("act:")]
@@ -31,5 +51,5 @@ async def contact_timeline(
         kind, _, ident = member.partition(":")
         if kind == "act" and ident in activities:
             items.append({"kind": "activity", "at": activities[ident]["created_at"], "activity": activities[ident]})
-    next_cursor = repr(rows[-1][1]) if more and rows else None
+    next_cursor = f"{rows[-1][1]!r}|{rows[-1][0]}" if more and rows else None
     return items, next_cursor

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import redis.asyncio as aioredis
 
+from hub.errors import InvalidRequest
 from hub.storage import keys
 from hub.storage.redis import Scripts
 
@@ -34,6 +36,8 @@ PUBLIC_FIELDS = {
     "delivered_at": "delivered_at",
     "content_sid": "content_sid",
 }
+
+_SCORE_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]{1,3})?")
 
 
 @dataclass(frozen=True)
@@ -130,9 +134,10 @@ class ActivityStore:
         ]
 
     async def record_results(
-        self, org_id: str, now_ms: int, group: str, retention_s: int, results: Sequence[SendResult]
+        self, org_id: str, now_ms: int, group: str, retention_s: int, window_ms: int,
+        results: Sequence[SendResult],
     ) -> None:
-        args: list[Any] = [keys.org_prefix(org_id), now_ms, group, retention_s]
+        args: list[Any] = [keys.org_prefix(org_id), now_ms, group, retention_s, window_ms]
         for r in results:
             args += [r.activity_id, r.entry_id, r.outcome, r.provider_id, r.error_code, r.detail]
         await self.s.record_results(keys=[keys.outbound_stream(org_id)], args=args)
@@ -169,6 +174,10 @@ class ActivityStore:
         score, member = "+inf", ""
         if cursor:
             score, _, member = cursor.partition("|")
+            # Passed to Redis as given (it must equal Redis' own spelling to
+            # break ties), so only a plain decimal number is accepted.
+            if not _SCORE_RE.fullmatch(score):
+                raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
         ids, next_cursor = await self.s.list_page(
             keys=[index], args=[keys.org_prefix(org_id), status or "", score, member, limit, 5000]
         )

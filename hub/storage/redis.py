@@ -23,11 +23,15 @@ def _status_tables() -> str:
 
 
 def script_source(name: str) -> str:
+    """A script with the libraries its first line asks for (``-- requires: lib ...``)."""
     folder = resources.files("hub.storage") / "scripts"
     body = (folder / f"{name}.lua").read_text()
-    if "apply_status(" in body:
-        body = _status_tables() + (folder / "lib.lua").read_text() + "\n" + body
-    return body
+    first = body.split("\n", 1)[0]
+    parts = []
+    if first.startswith("-- requires:"):
+        parts.append(_status_tables())
+        parts += [(folder / f"{lib}.lua").read_text() for lib in first.split(":", 1)[1].split()]
+    return "\n".join([*parts, body])
 
 
 class Scripts:
@@ -42,3 +46,12 @@ class Scripts:
         self.record_results = load("record_results")
         self.apply_callback = load("apply_callback")
         self.list_page = load("list_page")
+        self.ingest_inbound = load("ingest_inbound")
+        self.agent_presence = load("agent_presence")
+        self.agent_connection = load("agent_connection")
+        self.conversation_close = load("conversation_close")
+        self.conversation_transfer = load("conversation_transfer")
+        self.reply_message = load("reply_message")
+        self.message_sent = load("message_sent")
+        self.conversation_view = load("conversation_view")
+        self.conversation_page = load("conversation_page")

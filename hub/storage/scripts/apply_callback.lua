@@ -1,14 +1,20 @@
--- A provider status callback. When the provider id is not known yet (the
--- callback beat the worker's record of the send), park it; record_results
--- applies it. Returns {activity id or '', applied (0/1/-1 parked)}.
+-- requires: lib routing_lib
+-- A provider status callback, for an outbound activity or an agent's reply.
+-- When the provider id is not known yet (the callback beat the worker's
+-- record of the send), park it; the record applies it.
+-- Returns {activity id or '', applied (0/1, or -1 when parked)}.
 -- ARGV: prefix, provider id, status, at_ms, error code
 local prefix, sid = ARGV[1], ARGV[2]
-local id = redis.call('GET', prefix .. ':sid:' .. sid)
-if not id then
+local target = redis.call('GET', prefix .. ':sid:' .. sid)
+if not target then
   local early = prefix .. ':sid:' .. sid .. ':early'
   redis.call('RPUSH', early, cjson.encode({status = ARGV[3], at = tonumber(ARGV[4]), error_code = ARGV[5]}))
   redis.call('EXPIRE', early, 86400)
   return {'', -1}
 end
-local applied = apply_status(prefix, id, ARGV[3], ARGV[4], ARGV[5], 'callback')
-return {id, applied or 0}
+if string.sub(target, 1, 2) == 'm|' then
+  local _, _, conv, msg = string.find(target, '^m|([^|]+)|(.+)$')
+  return {'', set_message_status(prefix, conv, msg, ARGV[3], ARGV[5])}
+end
+local applied = apply_status(prefix, target, ARGV[3], ARGV[4], ARGV[5], 'callback')
+return {target, applied or 0}

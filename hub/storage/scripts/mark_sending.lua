@@ -1,3 +1,4 @@
+-- requires: lib
 -- A worker takes a batch of jobs: queued activities become `sending` before
 -- any provider call. One already `sending` without a provider id was taken
 -- by a worker that died mid-send: the caller must ask the provider before it

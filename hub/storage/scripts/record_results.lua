@@ -1,19 +1,23 @@
+-- requires: lib
 -- Record what the provider answered for a batch of sends and acknowledge the
 -- jobs, in one step so a crash cannot ack a send whose outcome is unknown.
 -- Status callbacks that arrived before the provider id was stored (they
 -- raced the provider's answer) are parked under the id and applied here.
 -- KEYS: outbound stream
--- ARGV: prefix, now_ms, group, retention_s, then 6 per result:
---       activity id, stream entry id, outcome, provider id, error code, detail
+-- ARGV: prefix, now_ms, group, retention_s, correlation window ms, then 6 per
+--       result: activity id, stream entry id, outcome, provider id, error code, detail
 local prefix, now, group = ARGV[1], ARGV[2], ARGV[3]
-local retention = tonumber(ARGV[4])
-for i = 5, #ARGV, 6 do
+local retention, window = tonumber(ARGV[4]), tonumber(ARGV[5])
+for i = 6, #ARGV, 6 do
   local id, entry, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local sid, code = ARGV[i + 3], ARGV[i + 4]
   local akey = prefix .. ':act:' .. id
   if outcome == 'accepted' then
     redis.call('HSET', akey, 'sid', sid)
     redis.call('SET', prefix .. ':sid:' .. sid, id, 'EX', retention)
+    -- A reply from this customer to this number now answers this activity.
+    local a = redis.call('HMGET', akey, 'channel', 'to')
+    redis.call('SET', prefix .. ':lastout:' .. a[1] .. ':' .. a[2], id, 'PX', window)
     redis.call('RPUSH', akey .. ':h', cjson.encode(
       {status = 'sending', at = tonumber(now), source = 'provider', provider_status = ARGV[i + 5]}))
     local early = prefix .. ':sid:' .. sid .. ':early'

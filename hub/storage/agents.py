@@ -1,0 +1,102 @@
+"""Agents, their login tokens, and their event logs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from hub.storage import keys
+
+PUBLIC = ("id", "name", "email", "capacity", "presence", "open", "created_at")
+
+
+def _token_key(token: str) -> str:
+    return f"{keys.PREFIX}:agent-token:{hashlib.sha256(token.encode()).hexdigest()}"
+
+
+def _email_key(email: str) -> str:
+    return f"{keys.PREFIX}:agent-email:{email.lower()}"
+
+
+def agent_key(org_id: str, agent_id: str) -> str:
+    return f"{keys.org_prefix(org_id)}:agent:{agent_id}"
+
+
+def public_agent(raw: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: raw.get(k) for k in PUBLIC}
+    out["queues"] = json.loads(raw.get("queues") or "[]")
+    out["capacity"] = int(raw.get("capacity") or 0)
+    out["open"] = int(raw.get("open") or 0)
+    out["created_at"] = float(raw.get("created_at") or 0)
+    return out
+
+
+class AgentStore:
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.r = client
+
+    async def create(self, org_id: str, agent: dict[str, Any], password_hash: str) -> bool:
+        """False when the email is taken (emails are logins, unique across orgs)."""
+        claimed = await self.r.set(_email_key(agent["email"]), f"{org_id}|{agent['id']}", nx=True)
+        if not claimed:
+            return False
+        fields = {
+            "id": agent["id"], "name": agent["name"], "email": agent["email"],
+            "queues": json.dumps(agent["queues"]), "capacity": agent["capacity"],
+            "presence": "offline", "open": 0, "last_assigned": 0,
+            "created_at": agent["created_at"], "password": password_hash,
+        }
+        async with self.r.pipeline(transaction=True) as p:
+            p.hset(agent_key(org_id, agent["id"]), mapping=fields)
+            p.zadd(keys.records(org_id, "agent"), {agent["id"]: agent["created_at"]})
+            await p.execute()
+        return True
+
+    async def load(self, org_id: str, agent_id: str) -> dict[str, str] | None:
+        raw = await self.r.hgetall(agent_key(org_id, agent_id))
+        return raw or None
+
+    async def all(self, org_id: str) -> list[dict[str, str]]:
+        ids = await self.r.zrange(keys.records(org_id, "agent"), 0, -1)
+        async with self.r.pipeline(transaction=False) as p:
+            for agent_id in ids:
+                p.hgetall(agent_key(org_id, agent_id))
+            rows = await p.execute()
+        return [row for row in rows if row]
+
+    async def by_email(self, email: str) -> tuple[str, str] | None:
+        raw = await self.r.get(_email_key(email))
+        if not raw:
+            return None
+        org_id, _, agent_id = raw.partition("|")
+        return org_id, agent_id
+
+    async def save_password(self, org_id: str, agent_id: str, password_hash: str) -> None:
+        await self.r.hset(agent_key(org_id, agent_id), "password", password_hash)
+
+    async def issue_token(self, token: str, org_id: str, agent_id: str, ttl_s: int) -> None:
+        await self.r.set(_token_key(token), f"{org_id}|{agent_id}", ex=ttl_s)
+
+    async def token_owner(self, token: str) -> tuple[str, str] | None:
+        raw = await self.r.get(_token_key(token))
+        if not raw:
+            return None
+        org_id, _, agent_id = raw.partition("|")
+        return org_id, agent_id
+
+    async def revoke_token(self, token: str) -> None:
+        await self.r.delete(_token_key(token))
+
+    async def events_after(self, org_id: str, agent_id: str, after: int) -> list[str]:
+        return list(await self.r.zrangebyscore(
+            f"{agent_key(org_id, agent_id)}:events", f"({after}", "+inf"))
+
+    async def last_event_id(self, org_id: str, agent_id: str) -> int:
+        return int(await self.r.get(f"{agent_key(org_id, agent_id)}:seq") or 0)
+
+
+def notify_channel(org_id: str, agent_id: str) -> str:
+    return f"{agent_key(org_id, agent_id)}:notify"

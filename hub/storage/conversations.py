@@ -1,0 +1,70 @@
+"""Conversations: ingest, route, reply, close, transfer, all in Lua scripts
+so that any number of hub processes act as one."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+import redis.asyncio as aioredis
+
+from hub.storage import keys
+from hub.storage.redis import Scripts
+
+
+class ConversationStore:
+    def __init__(self, client: aioredis.Redis, scripts: Scripts) -> None:
+        self.r = client
+        self.s = scripts
+
+    async def ingest(
+        self, org_id: str, *, provider_id: str, channel_id: str, channel_type: str, customer: str,
+        message: dict[str, Any], now_ms: int, keyword: str, new_id: str, retention_s: int,
+        default_queue: str,
+    ) -> tuple[str, str, str]:
+        outcome, conv, *rest = await self.s.ingest_inbound(args=[
+            keys.org_prefix(org_id), provider_id, channel_id, channel_type, customer,
+            json.dumps(message), now_ms, keyword, new_id, retention_s, default_queue,
+        ])
+        return outcome, conv, (rest[0] if rest else "")
+
+    async def views(self, org_id: str, ids: Sequence[str], *, messages: bool) -> list[dict[str, Any]]:
+        if not ids:
+            return []
+        rows = await self.s.conversation_view(
+            args=[keys.org_prefix(org_id), "1" if messages else "0", *ids])
+        return [_fix(json.loads(row)) for row in rows]
+
+    async def page(
+        self, org_id: str, status: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        score, member = "+inf", ""
+        if cursor:
+            score, _, member = cursor.partition("|")
+        rows, next_cursor = await self.s.conversation_page(
+            args=[keys.org_prefix(org_id), status or "", score, member, limit, 5000])
+        return [_fix(json.loads(r)) for r in rows], (next_cursor or None)
+
+    async def open_for_agent(self, org_id: str, agent_id: str) -> list[str]:
+        return sorted(await self.r.smembers(f"{keys.org_prefix(org_id)}:agent:{agent_id}:convs"))
+
+    async def waiting_count(self, org_id: str, queues: Sequence[str]) -> int:
+        async with self.r.pipeline(transaction=False) as p:
+            for q in queues:
+                p.zcard(f"{keys.org_prefix(org_id)}:q:{q}:waiting")
+            return int(sum(await p.execute()))
+
+    async def run(self, script: str, org_id: str, *args: Any) -> list[str]:
+        """Run one of the routing scripts; they answer [outcome, ...]."""
+        result = await getattr(self.s, script)(args=[keys.org_prefix(org_id), *args])
+        return [result] if isinstance(result, str) else list(result)
+
+
+def _fix(conv: dict[str, Any]) -> dict[str, Any]:
+    # cjson writes an empty Lua table as {}; the API promises lists.
+    if conv.get("messages") == {}:
+        conv["messages"] = []
+    for m in conv.get("messages") or []:
+        if m.get("media") == {}:
+            m["media"] = []
+    return conv

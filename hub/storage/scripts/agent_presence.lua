@@ -1,0 +1,15 @@
+-- requires: lib routing_lib
+-- Set an agent's presence. Becoming available offers it waiting work at
+-- once; going offline hands its open conversations to others.
+-- ARGV: prefix, agent id, presence, now_ms
+local prefix, agent, presence, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local akey = K(prefix, 'agent', agent)
+if redis.call('EXISTS', akey) == 0 then return {'missing'} end
+local before = redis.call('HGET', akey, 'presence') or ''
+if presence == 'offline' then
+  return {'ok', before, tostring(set_offline(prefix, agent, now))}
+end
+redis.call('HSET', akey, 'presence', presence)
+refresh_agent(prefix, agent)
+if presence == 'available' then drain_agent_queues(prefix, agent, now) end
+return {'ok', before, '0'}

@@ -1,0 +1,70 @@
+-- requires: lib routing_lib
+-- An inbound customer message, whole: processed once per provider message id
+-- (also when copies reach two hub processes at once); opt-out keywords; the
+-- contact's last inbound time; the open conversation takes it, or a new one
+-- opens, correlated to the customer's latest outbound activity from this
+-- channel number, and is routed at once.
+-- ARGV: prefix, provider id, channel id, channel type, customer, message json,
+--       now_ms, keyword, new conversation id, retention_s, default queue
+local prefix, sid, channel, ctype, customer = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local msg_json, now, keyword = ARGV[6], ARGV[7], ARGV[8]
+local new_id, retention, default_queue = ARGV[9], tonumber(ARGV[10]), ARGV[11]
+
+local seen = K(prefix, 'inbound', sid)
+local existing = redis.call('GET', seen)
+if existing then return {'duplicate', existing} end
+
+if keyword == 'opt_out' then
+  redis.call('SADD', K(prefix, 'optout', channel), customer)
+elseif keyword == 'opt_in' then
+  redis.call('SREM', K(prefix, 'optout', channel), customer)
+end
+redis.call('HSET', K(prefix, 'contact', customer), 'last_in:' .. channel, now)
+
+local open_key = K(prefix, 'conv', 'open', channel, customer)
+local conv = redis.call('GET', open_key)
+local outcome = 'appended'
+if not conv then
+  outcome = 'created'
+  conv = new_id
+  local act = redis.call('GET', K(prefix, 'lastout', channel, customer)) or ''
+  local queue = default_queue
+  local fields = {}
+  if act ~= '' then
+    local a = redis.call('HMGET', K(prefix, 'act', act), 'queue', 'body', 'cfg', 'cfg_name', 'case', 'customer')
+    if a[1] then
+      queue = a[1]
+      -- Keep what the customer answers even after the activity expires.
+      fields = {'act_body', a[2], 'act_cfg', a[3], 'act_cfg_name', a[4] or '', 'act_case', a[5],
+                'act_customer', a[6]}
+    else
+      act = ''
+    end
+  end
+  local previous = redis.call('GET', K(prefix, 'conv', 'last', channel, customer)) or ''
+  local ckey = K(prefix, 'conv', conv)
+  redis.call('HSET', ckey, 'id', conv, 'customer', customer, 'channel', channel, 'type', ctype,
+             'status', 'waiting', 'agent', '', 'queue', queue, 'activity', act,
+             'previous', previous, 'created', now, unpack(fields))
+  redis.call('SET', open_key, conv)
+  redis.call('SET', K(prefix, 'conv', 'last', channel, customer), conv)
+  redis.call('ZADD', K(prefix, 'convs'), now, conv)
+end
+
+local ckey = K(prefix, 'conv', conv)
+local m = add_message(prefix, conv, msg_json, nil)
+redis.call('ZADD', K(prefix, 'timeline', customer), tonumber(now) * 1000, 'msg:' .. conv .. ':' .. m.id)
+redis.call('SET', seen, conv, 'EX', 7 * 86400)
+for _, key in ipairs({ckey, K(prefix, 'conv', conv, 'msgs'), K(prefix, 'conv', conv, 'mstatus')}) do
+  redis.call('EXPIRE', key, retention)
+end
+
+local agent = redis.call('HGET', ckey, 'agent')
+if outcome == 'created' then
+  enqueue(prefix, conv, redis.call('HGET', ckey, 'queue'), now, false)
+  drain(prefix, redis.call('HGET', ckey, 'queue'), now)
+  agent = redis.call('HGET', ckey, 'agent')
+elseif agent and agent ~= '' then
+  emit(prefix, agent, {type = 'message.created', conversation_id = conv, message = m})
+end
+return {outcome, conv, agent or ''}

@@ -1,0 +1,25 @@
+-- requires: lib routing_lib
+-- An agent's reply, before it goes to the provider: the conversation must be
+-- the agent's and open, the customer not opted out, and on WhatsApp the
+-- customer's last message within 24 h. The same client_id twice records
+-- (and sends) once.
+-- ARGV: prefix, agent, conversation, client id, message json, now_ms, retention_s
+local prefix, agent, conv, client_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local now, retention = tonumber(ARGV[6]), tonumber(ARGV[7])
+local dedupe = K(prefix, 'agent', agent, 'client', client_id)
+local seen = redis.call('GET', dedupe)
+if seen then return {'duplicate', seen} end
+local c = redis.call('HMGET', K(prefix, 'conv', conv), 'status', 'agent', 'channel', 'customer', 'type')
+if not c[1] then return {'missing'} end
+if c[2] ~= agent then return {'not_yours'} end
+if c[1] == 'closed' then return {'closed'} end
+if redis.call('SISMEMBER', K(prefix, 'optout', c[3]), c[4]) == 1 then return {'recipient_opted_out'} end
+if c[5] == 'whatsapp' then
+  local last = tonumber(redis.call('HGET', K(prefix, 'contact', c[4]), 'last_in:' .. c[3]) or '0')
+  if now - last > 24 * 3600 * 1000 then return {'whatsapp_window_closed'} end
+end
+local m = add_message(prefix, conv, ARGV[5], 'queued')
+redis.call('SET', dedupe, m.id, 'EX', 86400)
+redis.call('ZADD', K(prefix, 'timeline', c[4]), now * 1000, 'msg:' .. conv .. ':' .. m.id)
+emit(prefix, agent, {type = 'message.created', conversation_id = conv, message = m})
+return {'ok', m.id, c[3], c[4], c[5]}

@@ -1,0 +1,192 @@
+-- Conversations, agents and their events; prepended to the routing scripts.
+-- Every key is built from the org prefix (one hash tag), so each script
+-- stays within one Redis Cluster slot.
+--
+-- Routing rule: among the queue's available agents with free capacity, the
+-- one with the fewest open conversations, then the one idle longest (least
+-- recently assigned). Each queue keeps those agents in a sorted set scored
+-- open * 1e13 + last_assigned_ms, so the choice is its first member.
+
+local function K(prefix, ...) return prefix .. ':' .. table.concat({...}, ':') end
+
+local function emit(prefix, agent, event)
+  local seq = redis.call('INCR', K(prefix, 'agent', agent, 'seq'))
+  event.id = seq
+  local json = cjson.encode(event)
+  local ekey = K(prefix, 'agent', agent, 'events')
+  redis.call('ZADD', ekey, seq, json)
+  redis.call('ZREMRANGEBYRANK', ekey, 0, -2001)   -- keep the last 2000 for resume
+  redis.call('PUBLISH', K(prefix, 'agent', agent, 'notify'), json)
+  return seq
+end
+
+local function agent_queues(prefix, agent)
+  local raw = redis.call('HGET', K(prefix, 'agent', agent), 'queues')
+  if not raw then return {} end
+  return cjson.decode(raw)
+end
+
+-- Put the agent in (or take it out of) each of its queues' candidate sets.
+local function refresh_agent(prefix, agent)
+  local f = redis.call('HMGET', K(prefix, 'agent', agent), 'presence', 'capacity', 'open', 'last_assigned')
+  local open, cap = tonumber(f[3] or '0') or 0, tonumber(f[2] or '0') or 0
+  local free = f[1] == 'available' and open < cap
+  for _, q in ipairs(agent_queues(prefix, agent)) do
+    local set = K(prefix, 'q', q, 'agents')
+    if free then
+      redis.call('ZADD', set, open * 1e13 + (tonumber(f[4] or '0') or 0), agent)
+    else
+      redis.call('ZREM', set, agent)
+    end
+  end
+  if f[1] == 'available' then
+    redis.call('SADD', K(prefix, 'agents', 'available'), agent)
+  else
+    redis.call('SREM', K(prefix, 'agents', 'available'), agent)
+  end
+end
+
+local function messages(prefix, conv)
+  local out = {}
+  local statuses = redis.call('HGETALL', K(prefix, 'conv', conv, 'mstatus'))
+  local st = {}
+  for i = 1, #statuses, 2 do st[statuses[i]] = statuses[i + 1] end
+  for _, raw in ipairs(redis.call('LRANGE', K(prefix, 'conv', conv, 'msgs'), 0, -1)) do
+    local m = cjson.decode(raw)
+    if st[m.id] then
+      local s = cjson.decode(st[m.id])
+      m.status = s.status
+      m.error_code = s.error_code
+    end
+    out[#out + 1] = m
+  end
+  return out
+end
+
+local function conversation(prefix, conv, with_messages)
+  local h = redis.call('HGETALL', K(prefix, 'conv', conv))
+  if #h == 0 then return nil end
+  local c = {}
+  for i = 1, #h, 2 do c[h[i]] = h[i + 1] end
+  local out = {
+    id = c.id, customer = c.customer, channel_id = c.channel, status = c.status,
+    agent_id = (c.agent ~= '' and c.agent) or cjson.null, queue = c.queue,
+    correlated = c.activity ~= '', created_at = tonumber(c.created) / 1000,
+    previous_conversation_id = (c.previous ~= '' and c.previous) or cjson.null,
+    channel_type = c.type, activity = cjson.null,
+  }
+  if c.activity ~= '' then
+    local a = redis.call('HMGET', K(prefix, 'act', c.activity), 'id', 'body', 'cfg', 'cfg_name',
+                         'case', 'customer', 'created', 'locale')
+    if a[1] then
+      out.activity = {id = a[1], body = a[2], configuration_id = a[3],
+                      configuration_name = a[4] or cjson.null, case_name = a[5],
+                      customer_name = a[6], sent_at = tonumber(a[7]) / 1000, locale = a[8]}
+    else
+      out.activity = {id = c.activity, body = c.act_body, configuration_id = c.act_cfg,
+                      configuration_name = c.act_cfg_name, case_name = c.act_case,
+                      customer_name = c.act_customer}
+    end
+  end
+  if with_messages then out.messages = messages(prefix, conv) end
+  return out
+end
+
+local function assign(prefix, conv, agent, now)
+  local ckey = K(prefix, 'conv', conv)
+  redis.call('HSET', ckey, 'status', 'assigned', 'agent', agent, 'assigned', now)
+  local akey = K(prefix, 'agent', agent)
+  redis.call('HINCRBY', akey, 'open', 1)
+  redis.call('HSET', akey, 'last_assigned', now)
+  redis.call('SADD', K(prefix, 'agent', agent, 'convs'), conv)
+  refresh_agent(prefix, agent)
+  emit(prefix, agent, {type = 'conversation.assigned', conversation = conversation(prefix, conv, true)})
+end
+
+-- Give waiting conversations of a queue to free agents, oldest first.
+-- Returns the number assigned.
+local function drain(prefix, queue, now)
+  local waiting = K(prefix, 'q', queue, 'waiting')
+  local agents = K(prefix, 'q', queue, 'agents')
+  local n = 0
+  while true do
+    local oldest = redis.call('ZRANGE', waiting, 0, 0)
+    if #oldest == 0 then break end
+    local best = redis.call('ZRANGE', agents, 0, 0)
+    if #best == 0 then break end
+    redis.call('ZREM', waiting, oldest[1])
+    assign(prefix, oldest[1], best[1], now)
+    n = n + 1
+  end
+  return n
+end
+
+local function drain_agent_queues(prefix, agent, now)
+  for _, q in ipairs(agent_queues(prefix, agent)) do drain(prefix, q, now) end
+end
+
+-- Take a conversation away from its agent (close, transfer, agent gone).
+local function release(prefix, conv, agent)
+  local akey = K(prefix, 'agent', agent)
+  if redis.call('SREM', K(prefix, 'agent', agent, 'convs'), conv) == 1 then
+    if tonumber(redis.call('HINCRBY', akey, 'open', -1)) < 0 then redis.call('HSET', akey, 'open', 0) end
+  end
+  refresh_agent(prefix, agent)
+end
+
+-- Queue a conversation; `front` puts it before everything already waiting.
+local function enqueue(prefix, conv, queue, now, front)
+  local ckey = K(prefix, 'conv', conv)
+  redis.call('HSET', ckey, 'status', 'waiting', 'agent', '', 'queue', queue)
+  local score = tonumber(redis.call('HGET', ckey, 'created'))
+  if front then score = -tonumber(now) end
+  redis.call('ZADD', K(prefix, 'q', queue, 'waiting'), score, conv)
+end
+
+local function add_message(prefix, conv, msg_json, status)
+  local m = cjson.decode(msg_json)
+  redis.call('RPUSH', K(prefix, 'conv', conv, 'msgs'), msg_json)
+  if status then
+    redis.call('HSET', K(prefix, 'conv', conv, 'mstatus'), m.id, cjson.encode({status = status}))
+    m.status = status
+  end
+  return m
+end
+
+-- The agent is gone: its open conversations go back to the front of their
+-- queues, where other free agents take them at once. Returns how many.
+local function set_offline(prefix, agent, now)
+  local akey = K(prefix, 'agent', agent)
+  redis.call('HSET', akey, 'presence', 'offline')
+  local convs = redis.call('SMEMBERS', K(prefix, 'agent', agent, 'convs'))
+  table.sort(convs)
+  local queues = {}
+  for _, conv in ipairs(convs) do
+    release(prefix, conv, agent)
+    local q = redis.call('HGET', K(prefix, 'conv', conv), 'queue')
+    enqueue(prefix, conv, q, now, true)
+    queues[q] = true
+  end
+  redis.call('HSET', akey, 'open', 0)
+  refresh_agent(prefix, agent)
+  for q, _ in pairs(queues) do drain(prefix, q, now) end
+  return #convs
+end
+
+-- Move an outbound conversation message's status forward (never back) and
+-- tell the conversation's agent.
+local function set_message_status(prefix, conv, msg, status, code)
+  local skey = K(prefix, 'conv', conv, 'mstatus')
+  local cur = redis.call('HGET', skey, msg)
+  local current = cur and cjson.decode(cur).status or 'queued'
+  if TERMINAL[current] or rank(status) <= rank(current) then return 0 end
+  local value = {status = status}
+  if code and code ~= '' then value.error_code = code end
+  redis.call('HSET', skey, msg, cjson.encode(value))
+  local agent = redis.call('HGET', K(prefix, 'conv', conv), 'agent')
+  if agent and agent ~= '' then
+    emit(prefix, agent, {type = 'message.status', conversation_id = conv, message_id = msg,
+                         status = status, error_code = value.error_code or cjson.null})
+  end
+  return 1
+end

@@ -1,0 +1,167 @@
+"""Conversation services: inbound replies, routing commands, agent replies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import secrets
+import time
+from typing import Any
+
+from hub.domain.keywords import classify_keyword
+from hub.domain.phones import normalize_phone
+from hub.domain.statuses import retry_delay
+from hub.errors import (
+    Conflict,
+    Forbidden,
+    HubError,
+    InvalidPhone,
+    InvalidRequest,
+    NotFound,
+    ProviderError,
+    RecipientOptedOut,
+    WhatsAppWindowClosed,
+)
+from hub.logs import get_logger
+from hub.providers.base import InboundMessage, OutboundMessage
+from hub.services.context import Hub
+from hub.services.dispatch import address
+
+log = get_logger("routing")
+
+_OUTCOME_ERRORS: dict[str, HubError] = {
+    "missing": NotFound("no such conversation"),
+    "not_yours": Forbidden("this conversation is not assigned to you", code="not_your_conversation"),
+    "closed": Conflict("this conversation is closed", code="conversation_closed"),
+    "recipient_opted_out": RecipientOptedOut("the customer opted out of this channel"),
+    "whatsapp_window_closed": WhatsAppWindowClosed(
+        "more than 24 hours since the customer's last message: only an approved template may be sent"),
+    "agent_unavailable": Conflict("that agent is not available or is at capacity", code="agent_unavailable"),
+    "no_agent": NotFound("no such agent", code="agent_not_found"),
+}
+
+
+def _raise_for(outcome: str) -> None:
+    error = _OUTCOME_ERRORS.get(outcome)
+    if error is not None:
+        raise type(error)(error.message, code=error.code)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def customer_number(raw: str) -> str:
+    number = raw.split(":", 1)[1] if raw.startswith("whatsapp:") else raw
+    try:
+        return normalize_phone(number, "US")
+    except InvalidPhone:
+        return number  # keep what the provider gave (short codes, alphanumeric senders)
+
+
+class Conversations:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.store = hub.conversations
+        self._sends: set[asyncio.Task[None]] = set()
+
+    async def ingest(self, channel: dict[str, Any], inbound: InboundMessage) -> tuple[str, str, str]:
+        keyword = classify_keyword(inbound.body)
+        at = now_ms()
+        message = {
+            "id": "msg_" + secrets.token_hex(8), "direction": "inbound", "body": inbound.body,
+            "at": at / 1000, "provider_message_id": inbound.provider_id,
+            "media": [{"url": u, "content_type": t} for u, t in inbound.media],
+        }
+        if inbound.extra.get("ProfileName"):
+            message["profile_name"] = inbound.extra["ProfileName"]
+        return await self.store.ingest(
+            channel["org_id"], provider_id=inbound.provider_id, channel_id=channel["id"],
+            channel_type=channel["type"], customer=customer_number(inbound.from_), message=message,
+            now_ms=at, keyword=str(keyword) if keyword else "", new_id="conv_" + secrets.token_hex(10),
+            retention_s=self.hub.settings.retention_s, default_queue="default",
+        )
+
+    async def set_presence(self, org_id: str, agent_id: str, presence: str) -> None:
+        result = await self.store.run("agent_presence", org_id, agent_id, presence, now_ms())
+        _raise_for(result[0])
+
+    async def close(self, org_id: str, conversation_id: str, actor: str) -> None:
+        result = await self.store.run("conversation_close", org_id, conversation_id, actor, now_ms())
+        _raise_for(result[0])
+
+    async def transfer(
+        self, org_id: str, conversation_id: str, actor: str, agent_id: str | None, queue: str | None
+    ) -> None:
+        if agent_id and await self.hub.agents.load(org_id, agent_id) is None:
+            raise NotFound("no such agent", code="agent_not_found")
+        result = await self.store.run(
+            "conversation_transfer", org_id, conversation_id, actor, agent_id or "", queue or "", now_ms())
+        _raise_for(result[0])
+
+    async def reply(self, org_id: str, agent_id: str, conversation_id: str, client_id: str, body: str) -> str:
+        at = now_ms()
+        message = {"id": "msg_" + secrets.token_hex(8), "direction": "outbound", "body": body,
+                   "at": at / 1000, "agent_id": agent_id, "client_id": client_id}
+        result = await self.store.run(
+            "reply_message", org_id, agent_id, conversation_id, client_id, json.dumps(message), at,
+            self.hub.settings.retention_s)
+        _raise_for(result[0])
+        if result[0] == "duplicate":
+            return result[1]
+        _, message_id, channel_id, customer, channel_type = result
+        task = asyncio.create_task(
+            self._send_reply(org_id, conversation_id, message_id, channel_id, customer, channel_type, body))
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+        return message_id
+
+    async def _send_reply(self, org_id: str, conv: str, message_id: str, channel_id: str,
+                          customer: str, channel_type: str, body: str) -> None:
+        outcome, provider_id, code = "failed", "", ""
+        try:
+            channel = await self.hub.channels.load(org_id, channel_id)
+            if channel is None:
+                code = "channel_deleted"
+                return
+            provider = await self.hub.providers.for_channel(channel)
+            message = OutboundMessage(
+                to=address(channel_type, customer), from_=address(channel_type, channel["address"]),
+                body=body,
+                status_callback=f"{self.hub.settings.public_url}/webhooks/twilio/{channel_id}/status")
+            attempts = self.hub.settings.max_send_attempts
+            for attempt in range(attempts):
+                try:
+                    receipt = await provider.send(message)
+                    outcome, provider_id = "accepted", receipt.provider_id
+                    return
+                except ProviderError as exc:
+                    code = exc.provider_code or ""
+                    if not exc.retryable:
+                        outcome = "rejected"
+                        return
+                    if attempt + 1 < attempts:
+                        await asyncio.sleep(retry_delay(attempt, retry_after=exc.retry_after,
+                                                        rand=random.random()))
+        except HubError as exc:
+            code = exc.code
+        finally:
+            await self.store.run("message_sent", org_id, conv, message_id, outcome, provider_id, code,
+                                 now_ms(), self.hub.settings.retention_s)
+
+    async def aclose(self) -> None:
+        if self._sends:
+            await asyncio.wait(self._sends, timeout=10)
+
+    async def get(self, org_id: str, conversation_id: str) -> dict[str, Any]:
+        views = await self.store.views(org_id, [conversation_id], messages=True)
+        if not views:
+            raise NotFound("no such conversation")
+        return views[0]
+
+    async def page(self, org_id: str, status: str | None, cursor: str | None, limit: int
+                   ) -> tuple[list[dict[str, Any]], str | None]:
+        if status is not None and status not in ("waiting", "assigned", "closed"):
+            raise InvalidRequest("status must be waiting, assigned or closed", details={"field": "status"})
+        return await self.store.page(org_id, status, cursor, limit)

@@ -1,0 +1,72 @@
+"""Agent events across hub processes.
+
+The storage scripts append each event to the agent's log and PUBLISH it on
+the agent's channel. Each hub process subscribes (one pub/sub connection)
+to the channels of the agents whose sockets it holds, and wakes those
+sockets. Pub/sub is only the wake-up: a socket that sees a gap in the ids
+reads the log, so a lost publish delays an event, never drops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+
+import redis.asyncio as aioredis
+
+from hub.logs import get_logger
+from hub.storage.agents import notify_channel
+
+log = get_logger("routing.fanout")
+
+
+class Fanout:
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self.listeners: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
+        self._lock = asyncio.Lock()
+        self._reader: asyncio.Task[None] | None = None
+
+    async def subscribe(self, org_id: str, agent_id: str) -> asyncio.Queue[str]:
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        channel = notify_channel(org_id, agent_id)
+        async with self._lock:
+            if not self.listeners[channel]:
+                await self.pubsub.subscribe(channel)
+            self.listeners[channel].add(queue)
+            if self._reader is None:
+                self._reader = asyncio.create_task(self._read(), name="fanout")
+        return queue
+
+    async def unsubscribe(self, org_id: str, agent_id: str, queue: asyncio.Queue[str]) -> None:
+        channel = notify_channel(org_id, agent_id)
+        async with self._lock:
+            self.listeners[channel].discard(queue)
+            if not self.listeners[channel]:
+                del self.listeners[channel]
+                await self.pubsub.unsubscribe(channel)
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                message = await self.pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("pub/sub read failed; resubscribing")
+                await asyncio.sleep(0.5)
+                with contextlib.suppress(Exception):
+                    await self.pubsub.subscribe(*self.listeners.keys())
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            for queue in list(self.listeners.get(message["channel"], ())):
+                queue.put_nowait(message["data"])
+
+    async def aclose(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        await self.pubsub.aclose()

@@ -1,0 +1,161 @@
+"""WS /v1/agent/ws?token=: the agent's live connection (a thin edge).
+
+Events come from the agent's log in Redis, in id order, whichever hub process
+wrote them; commands go to the conversation services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import time
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from hub.errors import HubError
+from hub.logs import get_logger
+from hub.services.context import Hub
+from hub.storage.agents import public_agent
+from routing import protocol
+from routing.conversations import Conversations
+from routing.fanout import Fanout
+
+log = get_logger("routing.ws")
+
+HEARTBEAT_S = 10.0
+STALE_MS = 35_000
+MAX_FRAME = 65536
+
+
+class AgentSocket:
+    def __init__(self, ws: WebSocket, hub: Hub, conversations: Conversations, fanout: Fanout,
+                 org_id: str, agent_id: str, token: str) -> None:
+        self.ws, self.hub, self.conversations, self.fanout = ws, hub, conversations, fanout
+        self.org_id, self.agent_id, self.token = org_id, agent_id, token
+        self.conn_id = secrets.token_hex(8)
+        self.last_sent = 0
+        self._send_lock = asyncio.Lock()
+
+    async def connection(self, action: str) -> str:
+        result = await self.hub.conversations.run(
+            "agent_connection", self.org_id, action, self.agent_id, self.conn_id,
+            int(time.time() * 1000), STALE_MS, int(self.hub.settings.agent_grace_s * 1000))
+        return result[0]
+
+    async def send(self, frame: dict[str, Any] | str) -> None:
+        async with self._send_lock:
+            await self.ws.send_text(frame if isinstance(frame, str) else json.dumps(frame))
+
+    async def catch_up(self) -> None:
+        """Send every logged event after the last one sent, in order."""
+        async with self._send_lock:
+            for raw in await self.hub.agents.events_after(self.org_id, self.agent_id, self.last_sent):
+                event_id = json.loads(raw)["id"]
+                if event_id > self.last_sent:
+                    await self.ws.send_text(raw)
+                    self.last_sent = event_id
+
+    async def deliver(self, raw: str) -> None:
+        event_id = json.loads(raw).get("id", 0)
+        if event_id == self.last_sent + 1:
+            async with self._send_lock:
+                if event_id == self.last_sent + 1:
+                    await self.ws.send_text(raw)
+                    self.last_sent = event_id
+                    return
+        if event_id > self.last_sent:
+            await self.catch_up()  # a gap: read the log
+
+    async def hello(self) -> None:
+        agent = await self.hub.agents.load(self.org_id, self.agent_id) or {}
+        seq = await self.hub.agents.last_event_id(self.org_id, self.agent_id)
+        ids = await self.hub.conversations.open_for_agent(self.org_id, self.agent_id)
+        convs = await self.hub.conversations.views(self.org_id, ids, messages=True)
+        queues = json.loads(agent.get("queues") or "[]")
+        waiting = await self.hub.conversations.waiting_count(self.org_id, queues)
+        self.last_sent = seq
+        await self.send({"type": "hello", "id": seq, "agent": public_agent(agent),
+                         "conversations": convs, "waiting": waiting})
+
+    async def handle(self, raw: str) -> None:
+        try:
+            if len(raw) > MAX_FRAME:
+                raise HubError("frame too large", code="frame_too_large")
+            command = protocol.parse_command(raw)
+            await self.execute(command)
+            await self.send({"type": "ack", "client_id": command.client_id})
+        except HubError as exc:
+            frame: dict[str, Any] = {"type": "error", "client_id": protocol.client_id_of(raw),
+                                     "error": exc.envelope()["error"]}
+            await self.send(frame)
+
+    async def execute(self, command: protocol.Command) -> None:
+        c = self.conversations
+        if isinstance(command, protocol.Presence):
+            await c.set_presence(self.org_id, self.agent_id, command.status)
+        elif isinstance(command, protocol.Reply):
+            await c.reply(self.org_id, self.agent_id, command.conversation_id, command.client_id, command.body)
+        elif isinstance(command, protocol.Close):
+            await c.close(self.org_id, command.conversation_id, self.agent_id)
+        elif isinstance(command, protocol.Transfer):
+            await c.transfer(self.org_id, command.conversation_id, self.agent_id, command.agent_id, command.queue)
+        elif isinstance(command, protocol.Resume):
+            async with self._send_lock:
+                self.last_sent = min(self.last_sent, command.after)
+            await self.catch_up()
+
+    async def pump(self, queue: asyncio.Queue[str]) -> None:
+        while True:
+            await self.deliver(await queue.get())
+
+    async def heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            if await self.hub.agents.token_owner(self.token) is None:
+                await self.ws.close(code=protocol.CLOSE_BAD_TOKEN, reason="token expired or revoked")
+                return
+            await self.connection("beat")
+
+
+async def agent_ws(ws: WebSocket) -> None:
+    hub: Hub = ws.app.state.hub
+    token = ws.query_params.get("token", "")
+    owner = await hub.agents.token_owner(token) if token else None
+    await ws.accept()
+    if owner is None:
+        await ws.close(code=protocol.CLOSE_BAD_TOKEN, reason="missing, expired or revoked token")
+        return
+    org_id, agent_id = owner
+    if await hub.agents.load(org_id, agent_id) is None:
+        await ws.close(code=protocol.CLOSE_AGENT_GONE, reason="agent deleted")
+        return
+    fanout: Fanout = ws.app.state.fanout
+    sock = AgentSocket(ws, hub, ws.app.state.conversations, fanout, org_id, agent_id, token)
+    queue = await fanout.subscribe(org_id, agent_id)
+    hub.metrics.open_websockets.inc()
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        await sock.hello()
+        await sock.connection("open")
+        await sock.catch_up()  # anything the connection itself produced (assignments)
+        tasks = [asyncio.create_task(sock.pump(queue)), asyncio.create_task(sock.heartbeat())]
+        while True:
+            raw = await ws.receive_text()
+            await sock.handle(raw)
+    except WebSocketDisconnect:
+        pass
+    except RuntimeError:
+        pass  # the socket was closed by the heartbeat (token revoked)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        hub.metrics.open_websockets.dec()
+        await fanout.unsubscribe(org_id, agent_id, queue)
+        with contextlib.suppress(Exception):
+            await sock.connection("close")
