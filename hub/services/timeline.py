@@ -45,11 +45,23 @@ async def contact_timeline(
     more = len(rows) > limit
     rows = rows[:limit]
     act_ids = [m.split(":", 1)[1] for m, _ in rows if m.startswith("act:")]
+    conv_ids = sorted({m.split(":")[1] for m, _ in rows if m.startswith("msg:")})
     activities = {a["id"]: a for a in await hub.activities.load_many(org_id, act_ids)}
+    messages: dict[tuple[str, str], dict[str, Any]] = {}
+    for conv in await hub.conversations.views(org_id, conv_ids, messages=True):
+        for message in conv.get("messages") or []:
+            messages[(conv["id"], message["id"])] = message
     items: list[dict[str, Any]] = []
     for member, _ in rows:
         kind, _, ident = member.partition(":")
         if kind == "act" and ident in activities:
-            items.append({"kind": "activity", "at": activities[ident]["created_at"], "activity": activities[ident]})
-    next_cursor = f"{rows[-1][1]!r}|{rows[-1][0]}" if more and rows else None
+            activity = activities[ident]
+            items.append({"kind": "activity", "at": activity["created_at"], "activity": activity})
+        elif kind == "msg":
+            conv_id, _, message_id = ident.partition(":")
+            message = messages.get((conv_id, message_id))
+            if message is not None:
+                items.append({"kind": "message", "at": message["at"], "conversation_id": conv_id,
+                              "message": message})
+    next_cursor = repr(rows[-1][1]) if more and rows else None
     return items, next_cursor
