@@ -79,6 +79,27 @@ def _org_create(args: argparse.Namespace) -> int:
     return 0 if response.status_code == 201 else 1
 
 
+def _agent_create(args: argparse.Namespace) -> int:
+    import httpx
+
+    settings = Settings.from_env()
+    api_key = args.api_key or os.environ.get("HUB_API_KEY")
+    if not api_key:
+        print("pass --api-key or set HUB_API_KEY (the org's API key)", file=sys.stderr)
+        return 2
+    password = args.password or os.environ.get("HUB_AGENT_PASSWORD")
+    if not password:
+        import getpass
+
+        password = getpass.getpass("Password for the new agent: ")
+    body = {"name": args.name, "email": args.email, "password": password,
+            "queues": args.queue or ["default"], "capacity": args.capacity}
+    response = httpx.post(f"{args.url or settings.public_url}/v1/agents", json=body,
+                          headers={"Authorization": f"Bearer {api_key}"})
+    print(json.dumps(response.json(), indent=2))
+    return 0 if response.status_code == 201 else 1
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hub", description="Two-way SMS and WhatsApp messaging hub.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -109,6 +130,18 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--url", help="the hub's URL (default HUB_PUBLIC_URL)")
     create.add_argument("--admin-token", help="default HUB_ADMIN_TOKEN")
     create.set_defaults(func=_org_create)
+
+    agent = sub.add_parser("agent", help="manage agents").add_subparsers(dest="agent_command", required=True)
+    acreate = agent.add_parser("create", help="create an agent who logs in to the console",
+                               description="Create an agent through a running hub (org API key).")
+    acreate.add_argument("--name", required=True)
+    acreate.add_argument("--email", required=True, help="the agent's login")
+    acreate.add_argument("--password", help="default HUB_AGENT_PASSWORD, else asked for")
+    acreate.add_argument("--queue", action="append", help="a queue the agent serves (repeatable; default: default)")
+    acreate.add_argument("--capacity", type=int, default=3, help="open conversations at once (default 3)")
+    acreate.add_argument("--url", help="the hub's URL (default HUB_PUBLIC_URL)")
+    acreate.add_argument("--api-key", help="the org's API key (default HUB_API_KEY)")
+    acreate.set_defaults(func=_agent_create)
     return p
 
 

@@ -59,7 +59,26 @@ async def ensure_demo_org(hub: Hub, auth_token: str) -> str:
     return api_key
 
 
-def banner(settings: Settings, api_key: str) -> str:
+DEMO_AGENTS = (("Ana Agent", "ana@demo.test"), ("Ben Agent", "ben@demo.test"))
+
+
+async def ensure_demo_agents(hub: Hub) -> str:
+    """Two demo agents sharing one password, new each start; returns it."""
+    from argon2 import PasswordHasher
+
+    password = secrets.token_urlsafe(9)
+    hashed = PasswordHasher().hash(password)
+    for index, (name, email) in enumerate(DEMO_AGENTS):
+        agent_id = f"agt_demo_{index + 1}"
+        if await hub.agents.load(DEMO_ORG, agent_id) is None:
+            await hub.agents.create(DEMO_ORG, {"id": agent_id, "name": name, "email": email,
+                                               "queues": ["default"], "capacity": 3,
+                                               "created_at": time.time()}, hashed)
+        await hub.agents.save_password(DEMO_ORG, agent_id, hashed)
+    return password
+
+
+def banner(settings: Settings, api_key: str, password: str) -> str:
     base = settings.public_url
     return f"""
   Messaging hub, sandbox mode
@@ -69,12 +88,18 @@ def banner(settings: Settings, api_key: str) -> str:
   Admin token:    {settings.admin_token}
   Demo API key:   {api_key}
   Configuration:  {DEMO_CONFIG} (SMS from {DEMO_NUMBER} through the sandbox)
+  Agents:         {", ".join(email for _, email in DEMO_AGENTS)} (password: {password})
 
   Send a message:
     curl -s -X POST {base}/v1/outbound/send -H 'Authorization: Bearer {api_key}' \\
       -H 'Content-Type: application/json' -d '{{"configuration_id": "{DEMO_CONFIG}",
       "contacts": [{{"tocontactid": "+14155552671", "channelid": "sms", "optin": true,
       "CustomerName": "Ada", "CaseName": "CAS-1", "entityrelationshipname": "incident"}}]}}'
+
+  Make the customer answer (it reaches an available agent in the console):
+    curl -s -X POST {base}/sandbox/_sandbox/replies -H 'Content-Type: application/json' \\
+      -d '{{"account_sid": "{DEMO_ACCOUNT}", "from": "+14155552671", "to": "{DEMO_NUMBER}",
+      "body": "Thanks! Is it fixed?", "url": "{base}/webhooks/twilio/{DEMO_CHANNEL}/inbound"}}'
 """
 
 
@@ -86,8 +111,9 @@ def attach(
         token = secrets.token_hex(16)
         state.add_account(DEMO_ACCOUNT, token)
         api_key = await ensure_demo_org(hub, token)
+        password = await ensure_demo_agents(hub)
         hub.directory.forget(DEMO_CHANNEL)
-        print(banner(settings, api_key), file=sys.stderr, flush=True)
+        print(banner(settings, api_key, password), file=sys.stderr, flush=True)
         try:
             yield
         finally:

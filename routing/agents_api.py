@@ -66,9 +66,23 @@ async def logout(request: Request) -> Response:
 
 
 async def me(request: Request) -> JSONResponse:
+    """What the console needs besides the websocket: the agent, how many wait
+    in its queues, colleagues to transfer to, and the org's canned responses."""
     hub = hub_of(request)
     owner = await hub.agents.token_owner(bearer(request))
     agent = await hub.agents.load(*owner) if owner else None
-    if agent is None:
+    if agent is None or owner is None:
         raise Unauthorized("unknown or expired agent token")
-    return ok(public_agent(agent))
+    org_id = owner[0]
+    me = public_agent(agent)
+    colleagues = [public_agent(a) for a in await hub.agents.all(org_id) if a.get("id") != me["id"]]
+    queues = sorted({q for a in [me, *colleagues] for q in a["queues"]})
+    canned, _ = await hub.canned.page(org_id, after=None, limit=200)
+    return ok({
+        "agent": me,
+        "org_id": org_id,
+        "waiting": await hub.conversations.waiting_count(org_id, me["queues"]),
+        "colleagues": [{k: c[k] for k in ("id", "name", "presence", "queues")} for c in colleagues],
+        "queues": queues,
+        "canned_responses": [{k: c[k] for k in ("id", "title", "body")} for c in canned],
+    })
