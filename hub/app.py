@@ -24,6 +24,7 @@ from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
 from hub.services.context import Hub
 from hub.services.dispatch import Dispatcher
+from hub.services.maintenance import maintainer
 from hub.settings import Settings
 from hub.storage.redis import connect
 from routing import agents_api, conversations_api
@@ -130,7 +131,8 @@ def build_app(
         app.state.workers = [
             asyncio.create_task(Dispatcher(hub, i).run(stop), name=f"dispatch-{i}")
             for i in range(settings.workers)
-        ] + [asyncio.create_task(sweeper(hub, stop), name="presence-sweeper")]
+        ] + [asyncio.create_task(sweeper(hub, stop), name="presence-sweeper"),
+             asyncio.create_task(maintainer(hub, stop), name="retention")]
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if attach is not None:

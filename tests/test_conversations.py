@@ -81,6 +81,11 @@ async def test_uncorrelated_reply_still_opens_a_conversation(api: Api, hub, sand
         await customer_replies(sandbox.url, hub.url, ids["channel"]["id"], phone(2), "hello?", SENDER)
         conv = (await agent.wait(lambda f: f["type"] == "conversation.assigned"))["conversation"]
         assert conv["correlated"] is False and conv["activity"] is None
+        metrics = httpx.get(hub.url + "/metrics").text
+        assert "hub_wait_to_assign_seconds_count 1.0" in metrics
+        assert "hub_available_agents 1.0" in metrics
+        assert "hub_open_websockets 1.0" in metrics
+        assert 'hub_webhook_seconds_count{kind="inbound"} 1.0' in metrics
     finally:
         await agent.close()
 

@@ -92,8 +92,24 @@ local function conversation(prefix, conv, with_messages)
   return out
 end
 
+local WAIT_BUCKETS = {0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800}
+
+-- Waiting time to first assignment, as histogram counters every process
+-- exposes on /metrics (so the figure covers the whole hub).
+local function observe_wait(prefix, ckey, now)
+  if redis.call('HSETNX', ckey, 'first_assigned', now) == 0 then return end
+  local secs = math.max(0, (tonumber(now) - tonumber(redis.call('HGET', ckey, 'created'))) / 1000)
+  local stats = K(prefix, 'stats', 'wait')
+  redis.call('HINCRBY', stats, 'count', 1)
+  redis.call('HINCRBYFLOAT', stats, 'sum', secs)
+  for _, le in ipairs(WAIT_BUCKETS) do
+    if secs <= le then redis.call('HINCRBY', stats, 'le_' .. le, 1) end
+  end
+end
+
 local function assign(prefix, conv, agent, now)
   local ckey = K(prefix, 'conv', conv)
+  observe_wait(prefix, ckey, now)
   redis.call('HSET', ckey, 'status', 'assigned', 'agent', agent, 'assigned', now)
   local akey = K(prefix, 'agent', agent)
   redis.call('HINCRBY', akey, 'open', 1)
@@ -141,6 +157,7 @@ local function enqueue(prefix, conv, queue, now, front)
   local score = tonumber(redis.call('HGET', ckey, 'created'))
   if front then score = -tonumber(now) end
   redis.call('ZADD', K(prefix, 'q', queue, 'waiting'), score, conv)
+  redis.call('SADD', K(prefix, 'queues'), queue)
 end
 
 local function add_message(prefix, conv, msg_json, status)

@@ -1,0 +1,50 @@
+"""Retention: activities and conversations expire by themselves (their keys
+carry a TTL); this trims the indexes that point at them. Report counters
+stay. Every process runs it; trimming twice is harmless."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from hub.logs import get_logger
+from hub.services.context import Hub
+from hub.storage import keys
+
+log = get_logger("hub.maintenance")
+
+
+async def trim_indexes(hub: Hub, now: float | None = None) -> int:
+    cutoff_ms = int(((now or time.time()) - hub.settings.retention_s) * 1000)
+    removed = 0
+    for org_id in await hub.orgs.all_ids():
+        configs, after = [], None
+        while True:
+            page, after = await hub.configurations.page(org_id, after=after, limit=200)
+            configs += page
+            if after is None:
+                break
+        async with hub.redis.pipeline(transaction=False) as p:
+            # Activity index scores are creation ms * 1000 (unique within a request).
+            p.zremrangebyscore(keys.activities(org_id), "-inf", cutoff_ms * 1000)
+            for config in configs:
+                p.zremrangebyscore(keys.activities_by_config(org_id, config["id"]), "-inf", cutoff_ms * 1000)
+            p.zremrangebyscore(f"{keys.org_prefix(org_id)}:convs", "-inf", cutoff_ms)
+            removed += sum(await p.execute())
+    return removed
+
+
+async def maintainer(hub: Hub, stop: asyncio.Event, interval: float = 600.0) -> None:
+    while not stop.is_set():
+        try:
+            removed = await trim_indexes(hub)
+            if removed:
+                log.info("trimmed expired index entries", extra={"removed": removed})
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("retention trim failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except asyncio.TimeoutError:
+            pass
