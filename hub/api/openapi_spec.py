@@ -1,0 +1,875 @@
+"""The OpenAPI 3.1 description of the hub's HTTP API, as plain data.
+
+Built once at import and served as is by ``hub.api.openapi``. Enumerations and
+limits are read from the domain modules so the document says what the
+handlers actually accept. The shapes follow the handlers: ``hub.api.*``,
+``routing.agents_api`` and ``routing.conversations_api``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.domain.agents import QUEUE_RE
+from hub.domain.catalog import CHANNEL_TYPES, DEFAULT_LIMITS, PROVIDERS
+from hub.domain.contacts import REQUIRED_FIELDS
+from hub.domain.statuses import ActivityStatus
+from hub.domain.templates import LOCALE_RE, MAX_BODY_LENGTH, MAX_NAME_LENGTH
+from hub.errors import (
+    ChannelMismatch,
+    ConfigurationMismatch,
+    Conflict,
+    Forbidden,
+    IdempotencyConflict,
+    InvalidField,
+    InvalidPhone,
+    InvalidRequest,
+    MissingField,
+    MissingPlaceholder,
+    MissingRelationship,
+    NotFound,
+    RateLimited,
+    TooManyContacts,
+    Unauthorized,
+)
+
+Schema = dict[str, Any]
+
+ACTIVITY_STATUSES = [s.value for s in ActivityStatus]
+CONVERSATION_STATUSES = ["waiting", "assigned", "closed"]
+PRESENCES = ["offline", "available", "away"]
+SEND_RESULT_STATUSES = ["queued", "skipped_no_optin", "skipped_opted_out", "rejected"]
+CONTACT_ERROR_CODES = [
+    cls.code
+    for cls in (MissingField, InvalidField, ChannelMismatch, ConfigurationMismatch,
+                InvalidPhone, MissingRelationship, MissingPlaceholder)
+]
+
+# HTTP status of every error code an API call can answer with.
+ERROR_STATUS: dict[str, int] = {
+    InvalidRequest.code: InvalidRequest.status,
+    Unauthorized.code: Unauthorized.status,
+    Forbidden.code: Forbidden.status,
+    NotFound.code: NotFound.status,
+    Conflict.code: Conflict.status,
+    IdempotencyConflict.code: IdempotencyConflict.status,
+    "email_taken": Conflict.status,
+    TooManyContacts.code: TooManyContacts.status,
+    RateLimited.code: RateLimited.status,
+}
+
+STATUS_TEXT = {
+    400: "The request is malformed or a field is invalid (`details.field` names it).",
+    401: "Missing, unknown or wrong bearer token.",
+    403: "The call is not allowed.",
+    404: "No such object in this org.",
+    409: "The request conflicts with the current state.",
+    413: "More contacts than the org's `contacts_per_request` limit.",
+    429: "Over the org's `requests_per_hour` limit; retry after `Retry-After` seconds.",
+}
+
+ERROR_EXAMPLES: dict[str, Schema] = {
+    "invalid_request": {"code": "invalid_request", "message": "name must be a non-empty string",
+                        "details": {"field": "name"}},
+    "unauthorized": {"code": "unauthorized", "message": "unknown API key"},
+    "forbidden": {"code": "forbidden", "message": "bad or missing X-Twilio-Signature"},
+    "not_found": {"code": "not_found", "message": "no such configuration"},
+    "conflict": {"code": "conflict", "message": "channel is used by configuration cfg_0a1b2c3d4e5f60718293",
+                 "details": {"configuration_id": "cfg_0a1b2c3d4e5f60718293"}},
+    "idempotency_key_reused": {"code": "idempotency_key_reused",
+                               "message": "this Idempotency-Key was used with a different request body"},
+    "email_taken": {"code": "email_taken", "message": "an agent with this email exists",
+                    "details": {"field": "email"}},
+    "too_many_contacts": {"code": "too_many_contacts", "message": "at most 100 contacts per request",
+                          "details": {"limit": 100, "given": 250}},
+    "rate_limited": {"code": "rate_limited", "message": "more than 30000 send requests in the last hour",
+                     "details": {"limit": 30000, "retry_after": 12}},
+}
+
+
+# -- small builders -------------------------------------------------------------
+
+
+def ref(name: str, kind: str = "schemas") -> Schema:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def string(description: str | None = None, **extra: Any) -> Schema:
+    out: Schema = {"type": "string", **extra}
+    if description:
+        out["description"] = description
+    return out
+
+
+def enum(values: list[str] | tuple[str, ...], description: str | None = None) -> Schema:
+    return string(description, enum=list(values))
+
+
+def timestamp(description: str = "Unix time in seconds.") -> Schema:
+    return {"type": "number", "description": description}
+
+
+def obj(properties: Schema, required: tuple[str, ...] | list[str] = (), *,
+        description: str | None = None, closed: bool = False, **extra: Any) -> Schema:
+    """An object schema; ``closed`` when the server refuses unknown fields."""
+    out: Schema = {"type": "object", "properties": properties}
+    if required:
+        out["required"] = list(required)
+    if closed:
+        out["additionalProperties"] = False
+    if description:
+        out["description"] = description
+    out.update(extra)
+    return out
+
+
+def page_of(item: str) -> Schema:
+    return obj({
+        "items": {"type": "array", "items": ref(item)},
+        "next_cursor": nullable(string("Pass as `cursor` for the next page; null on the last page.")),
+    }, ["items", "next_cursor"], description="A page of a list.")
+
+
+def json_content(schema: Schema, example: Any = None) -> Schema:
+    media: Schema = {"schema": schema}
+    if example is not None:
+        media["example"] = example
+    return {"application/json": media}
+
+
+def request_body(schema_name: str, example: Any = None) -> Schema:
+    return {"required": True, "content": json_content(ref(schema_name), example)}
+
+
+def ok(description: str, schema: Schema, example: Any = None) -> Schema:
+    return {"description": description, "content": json_content(schema, example)}
+
+
+NO_CONTENT: Schema = {"description": "Done; no body."}
+
+
+def errors(*codes: str) -> dict[str, Schema]:
+    """The error responses for ``codes``, grouped by HTTP status."""
+    by_status: dict[int, list[str]] = {}
+    for code in codes:
+        by_status.setdefault(ERROR_STATUS[code], []).append(code)
+    responses: dict[str, Schema] = {}
+    for status, group in sorted(by_status.items()):
+        envelope = obj({"error": {"allOf": [ref("Error"), {"properties": {"code": {"enum": group}}}]}},
+                       ["error"])
+        media: Schema = {"schema": envelope}
+        if len(group) == 1:
+            media["example"] = {"error": ERROR_EXAMPLES[group[0]]}
+        else:
+            media["examples"] = {c: {"value": {"error": ERROR_EXAMPLES[c]}} for c in group}
+        response: Schema = {"description": f"{STATUS_TEXT[status]} Codes: {', '.join(group)}.",
+                            "content": {"application/json": media}}
+        if status == RateLimited.status:
+            response["headers"] = {"Retry-After": ref("RetryAfter", "headers")}
+        responses[str(status)] = response
+    return responses
+
+
+def operation(operation_id: str, summary: str, tag: str, responses: dict[str, Schema], *,
+              description: str | None = None, body: Schema | None = None,
+              parameters: list[Schema] | None = None, security: list[Schema] | None = None) -> Schema:
+    op: Schema = {"operationId": operation_id, "summary": summary, "tags": [tag]}
+    if description:
+        op["description"] = description
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        op["requestBody"] = body
+    op["responses"] = responses
+    if security is not None:
+        op["security"] = security
+    return op
+
+
+ADMIN: list[Schema] = [{"adminToken": []}]
+AGENT: list[Schema] = [{"agentToken": []}]
+PUBLIC: list[Schema] = []
+PAGING = [ref("Cursor", "parameters"), ref("Limit", "parameters")]
+ID = [ref("Id", "parameters")]
+
+# -- examples ---------------------------------------------------------------------
+
+CHANNEL_EXAMPLE = {
+    "type": "sms", "provider": "twilio", "address": "+15550001111", "name": "Support line",
+    "credentials": {"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": "your-auth-token"},
+}
+TEMPLATE_EXAMPLE = {
+    "name": "Shipment late", "channel_types": ["sms", "whatsapp"], "default_locale": "en-US",
+    "bodies": {
+        "en-US": "Hi {{CustomerName}}, your order for case {{CaseName}} ships on {{ship_date}}.",
+        "fr-FR": "Bonjour {{CustomerName}}, votre commande ({{CaseName}}) part le {{ship_date}}.",
+    },
+}
+CONFIGURATION_EXAMPLE = {
+    "name": "Late shipment notice", "show_in_timeline": True, "channel_type": "sms",
+    "channel_id": "ch_0a1b2c3d4e5f60718293", "template_id": "tpl_0a1b2c3d4e5f60718293", "queue": "support",
+}
+CONTACT_EXAMPLE = {
+    "tocontactid": "+15551234567",
+    "channelid": "sms",
+    "optin": True,
+    "locale": "fr-FR",
+    "contextitems": {"ship_date": "12 mai"},
+    "entityrelationshipname": "incident_msdyn_ocoutboundmessages",
+    "msdyn_ocoutboundconfigurationid": "cfg_0a1b2c3d4e5f60718293",
+    "CustomerName": "Ana Ruiz",
+    "CaseName": "CAS-01234",
+}
+SEND_EXAMPLE = {
+    "configuration_id": "cfg_0a1b2c3d4e5f60718293",
+    "contacts": [
+        CONTACT_EXAMPLE,
+        {"tocontactid": "5551239876", "channelid": "SMS", "optin": False,
+         "entityrelationshipname": "incident_msdyn_ocoutboundmessages",
+         "CustomerName": "Bo Chen", "CaseName": "CAS-01235"},
+        {"tocontactid": "not a number", "channelid": "sms", "optin": True,
+         "entityrelationshipname": "incident_msdyn_ocoutboundmessages",
+         "CustomerName": "Cy Dale", "CaseName": "CAS-01236"},
+    ],
+}
+SEND_ANSWER_EXAMPLE = {
+    "request_id": "req_0a1b2c3d4e5f60718293",
+    "results": [
+        {"index": 0, "status": "queued", "activity_id": "act_0a1b2c3d4e5f60718293"},
+        {"index": 1, "status": "skipped_no_optin", "activity_id": "act_1a1b2c3d4e5f60718293"},
+        {"index": 2, "status": "rejected",
+         "error": {"code": "invalid_phone", "message": "not a valid phone number",
+                   "details": {"field": "tocontactid", "reason": "not_a_number"}}},
+    ],
+}
+
+# -- schemas ----------------------------------------------------------------------
+
+_NAME = string("1 to 200 characters.", minLength=1, maxLength=200)
+_LOCALE = string("BCP 47 language tag, e.g. `en-US`.", pattern=LOCALE_RE.pattern, examples=["en-US"])
+_QUEUE = string("Queue name.", pattern=QUEUE_RE.pattern, examples=["default"])
+_RECORD = {"id": string("Generated on create; opaque and stable."), "org_id": string(),
+           "created_at": timestamp()}
+
+
+def record(schema: Schema) -> Schema:
+    """A stored catalog record: the input fields plus id, org_id and created_at."""
+    return obj({**_RECORD, **schema["properties"]}, [*_RECORD, *schema.get("required", ())])
+
+
+def optional(schema: Schema) -> Schema:
+    """The same object with no field required (a PATCH body)."""
+    return {k: v for k, v in schema.items() if k != "required"}
+
+
+_LIMITS = obj(
+    {k: {"type": "integer", "minimum": 1, "maximum": 10_000_000, "default": v}
+     for k, v in DEFAULT_LIMITS.items()},
+    description="Per-org limits; omitted ones keep their current (or default) value.", closed=True,
+)
+_ORG_INPUT = obj({
+    "name": _NAME,
+    "limits": ref("Limits"),
+    "default_region": string("ISO 3166 country used to read numbers written without `+`.",
+                             default="US", examples=["US", "GB"]),
+}, ["name"])
+_ORG = obj({
+    "id": string(), "name": string(), "limits": ref("Limits"), "default_region": string(),
+    "created_at": timestamp(),
+}, ["id", "name", "limits", "default_region", "created_at"])
+
+_CREDENTIALS = obj({
+    "account_sid": string("Twilio and sandbox."), "auth_token": string("Twilio and sandbox."),
+    "customer_id": string("TeleSign."), "api_key": string("TeleSign."),
+}, description="Write-only. `twilio` and `sandbox` need `account_sid` and `auth_token`; "
+               "`telesign` needs `customer_id` and `api_key`. On PATCH, given keys replace stored ones.",
+    additionalProperties={"type": "string"})
+_CHANNEL_FIELDS = {
+    "type": enum(CHANNEL_TYPES),
+    "provider": enum(PROVIDERS),
+    "address": string("Sender number; normalized to E.164.", examples=["+15550001111"]),
+    "name": _NAME,
+    "api_base_url": string("Twilio only: API base URL (else `TWILIO_API_BASE_URL`, else Twilio's own).",
+                           format="uri"),
+    "messages_per_second": {"type": "number", "exclusiveMinimum": 0, "description": "Sending pace."},
+}
+_CHANNEL_INPUT = obj({**_CHANNEL_FIELDS, "credentials": ref("Credentials")},
+                     ["type", "provider", "address", "credentials"], closed=True)
+_CHANNEL = obj({
+    **_RECORD, **_CHANNEL_FIELDS,
+    "credentials": obj({}, description="Which credentials are set, never their values.",
+                       additionalProperties={"const": "set"},
+                       examples=[{"account_sid": "set", "auth_token": "set"}]),
+}, [*_RECORD, "type", "provider", "address", "credentials"])
+
+_TEMPLATE_INPUT = obj({
+    "name": string(f"1 to {MAX_NAME_LENGTH} characters.", minLength=1, maxLength=MAX_NAME_LENGTH),
+    "channel_types": {"type": "array", "items": enum(CHANNEL_TYPES), "minItems": 1, "uniqueItems": True},
+    "default_locale": {**_LOCALE, "description": "Must be a key of `bodies`."},
+    "bodies": obj({}, description="Text per locale, with `{{CustomerName}}`, `{{CaseName}}` and "
+                                  "`{{key}}` (a context item) placeholders.",
+                  minProperties=1, propertyNames={"pattern": LOCALE_RE.pattern},
+                  additionalProperties=string(minLength=1, maxLength=MAX_BODY_LENGTH)),
+    "content_sids": obj({}, description="WhatsApp: the approved template (Twilio `ContentSid`) per "
+                                        "locale of `bodies`, for business-initiated messages.",
+                        propertyNames={"pattern": LOCALE_RE.pattern},
+                        additionalProperties=string(pattern="^HX")),
+}, ["name", "channel_types", "default_locale", "bodies"])
+
+_CONFIGURATION_INPUT = obj({
+    "name": _NAME,
+    "show_in_timeline": {"type": "boolean", "default": False,
+                         "description": "Show its activities in the contact timeline; contacts then need "
+                                        "`entityrelationshipname`."},
+    "channel_type": enum(CHANNEL_TYPES),
+    "channel_id": string("A channel of `channel_type`."),
+    "template_id": string("A template whose `channel_types` include `channel_type`."),
+    "queue": string("Where replies are routed.", default="default", minLength=1, maxLength=100),
+}, ["name", "channel_type", "channel_id", "template_id"], closed=True)
+
+_CANNED_INPUT = obj({
+    "title": string(minLength=1, maxLength=100),
+    "body": string(minLength=1, maxLength=1600),
+}, ["title", "body"])
+
+_CONTACT = obj({
+    "tocontactid": string("Customer phone number; normalized to E.164. A number without `+` is read in "
+                          "the org's `default_region`. Invalid: `invalid_phone`.",
+                          examples=["+15551234567", "5551234567"]),
+    "channelid": string("`sms` or `whatsapp`, any case; must equal the configuration's channel type "
+                        "(else `channel_mismatch`).", examples=["sms", "whatsapp"]),
+    "optin": {"anyOf": [{"type": "boolean"},
+                        enum(["true", "false", "yes", "no", "1", "0"], "Read case-insensitively.")],
+              "description": "`false`: not sent, status `skipped_no_optin`. "
+                             "Anything unclear: `invalid_field`."},
+    "locale": string("Preferred language; missing or unknown falls back to the same language, "
+                     "then to the template's default.", examples=["fr-FR"]),
+    "contextitems": obj({}, description="Values for the template's `{{key}}` placeholders.",
+                        additionalProperties=True),
+    "entityrelationshipname": string("Relationship the activity is tracked under; required when the "
+                                     "configuration shows in the timeline (else `missing_relationship`)."),
+    "msdyn_ocoutboundconfigurationid": string("If given, must equal `configuration_id` (case-insensitive), "
+                                              "else `configuration_mismatch`."),
+    "CustomerName": string("Customer's name (`{{CustomerName}}`)."),
+    "CaseName": string("Case's name (`{{CaseName}}`)."),
+}, list(REQUIRED_FIELDS), description="One contact, in the ContactList shape. Faults in a contact reject "
+                                      "only that contact (see `SendResult`); a blank required field is "
+                                      "`missing_field`.", examples=[CONTACT_EXAMPLE])
+
+_SEND_REQUEST = obj({
+    "configuration_id": string("An outbound configuration of this org.", minLength=1),
+    "contacts": {"type": "array", "minItems": 1, "items": ref("Contact"),
+                 "description": "At most the org's `contacts_per_request` (default "
+                                f"{DEFAULT_LIMITS['contacts_per_request']}); "
+                                "more is `413 too_many_contacts`."},
+}, ["configuration_id", "contacts"])
+
+_SEND_RESULT = obj({
+    "index": {"type": "integer", "minimum": 0, "description": "Position of the contact in the request."},
+    "status": enum(SEND_RESULT_STATUSES),
+    "activity_id": string("Present unless `rejected`."),
+    "error": obj({"code": enum(CONTACT_ERROR_CODES), "message": string(), "details": {}},
+                 ["code", "message"], description="Present when `rejected`."),
+}, ["index", "status"])
+
+_HISTORY_EVENT = obj({
+    "status": ref("ActivityStatus"),
+    "at": timestamp(),
+    "source": enum(["hub", "worker", "provider", "callback"]),
+    "error_code": string("Provider error code."),
+    "provider_status": string(),
+}, ["status", "at", "source"])
+
+_ACTIVITY = obj({
+    "id": string(), "org_id": string(), "configuration_id": string(), "request_id": string(),
+    "channel_id": string(), "channel_type": enum(CHANNEL_TYPES),
+    "to": string("E.164."), "from": string("E.164 sender."),
+    "locale": string("Template locale used."), "body": string("Rendered text."),
+    "customer_name": string(), "case_name": string(),
+    "entityrelationshipname": nullable(string()),
+    "provider_message_id": nullable(string()),
+    "status": ref("ActivityStatus"),
+    "error_code": nullable(string("Provider error code.")),
+    "created_at": timestamp(), "updated_at": timestamp(),
+    "delivered_at": nullable(timestamp()),
+    "content_sid": nullable(string("WhatsApp approved template used, if any.")),
+    "history": {"type": "array", "items": ref("HistoryEvent"),
+                "description": "Every status event in arrival order "
+                               "(only on `GET /v1/outbound/activities/{id}`)."},
+}, ["id", "org_id", "configuration_id", "request_id", "channel_id", "channel_type", "to", "from",
+    "status", "created_at", "updated_at"], description="One message to one contact.")
+
+_STATUS_COUNTS = obj({s: {"type": "integer", "minimum": 0} for s in ACTIVITY_STATUSES})
+_REPORT = obj({
+    "configuration_id": string(),
+    "total": {"type": "integer"},
+    "counts": ref("StatusCounts"),
+    "delivery_rate": nullable({"type": "number", "minimum": 0, "maximum": 1,
+                               "description": "Delivered or read, over messages that left the hub."}),
+    "time_to_deliver": obj({
+        "count": {"type": "integer"},
+        "average_seconds": nullable({"type": "number"}),
+        "p50_seconds_at_most": nullable({"type": "number"}),
+        "p90_seconds_at_most": nullable({"type": "number"}),
+    }, ["count", "average_seconds", "p50_seconds_at_most", "p90_seconds_at_most"]),
+    "by_hour": {"type": "array", "items": obj({
+        "hour": string("UTC hour.", format="date-time"),
+        "counts": obj({}, additionalProperties={"type": "integer"}, description="Non-zero counts by status."),
+    }, ["hour", "counts"])},
+}, ["configuration_id", "total", "counts", "delivery_rate", "time_to_deliver", "by_hour"])
+
+_MESSAGE = obj({
+    "id": string(), "direction": enum(["inbound", "outbound", "system"]), "body": string(),
+    "at": timestamp(),
+    "provider_message_id": string(),
+    "media": {"type": "array", "items": obj({"url": string(format="uri"), "content_type": string()})},
+    "profile_name": string("WhatsApp profile name of the customer."),
+    "agent_id": string("Outbound: the agent who replied."),
+    "client_id": string("Outbound: the console's id for the reply."),
+    "status": string("Outbound: delivery status."),
+    "error_code": string(),
+}, ["id", "direction", "body", "at"])
+
+_CONVERSATION = obj({
+    "id": string(), "customer": string("Customer phone number."), "channel_id": string(),
+    "channel_type": enum(CHANNEL_TYPES), "status": enum(CONVERSATION_STATUSES),
+    "agent_id": nullable(string()), "queue": string(),
+    "correlated": {"type": "boolean", "description": "Whether it answers an outbound activity."},
+    "created_at": timestamp(),
+    "previous_conversation_id": nullable(string("The closed conversation this one follows.")),
+    "activity": nullable(obj({
+        "id": string(), "body": string(), "configuration_id": string(),
+        "configuration_name": nullable(string()), "case_name": string(), "customer_name": string(),
+        "sent_at": timestamp(), "locale": string(),
+    }, ["id"], description="The outbound activity the customer answers.")),
+    "messages": {"type": "array", "items": ref("Message"),
+                 "description": "Only on `GET /v1/conversations/{id}`."},
+}, ["id", "customer", "channel_id", "status", "agent_id", "queue", "correlated", "created_at", "activity"])
+
+_TIMELINE_ITEM = {"oneOf": [
+    obj({"kind": {"const": "activity"}, "at": timestamp(), "activity": ref("Activity")},
+        ["kind", "at", "activity"]),
+    obj({"kind": {"const": "message"}, "at": timestamp(), "conversation_id": string(),
+         "message": ref("Message")}, ["kind", "at", "conversation_id", "message"]),
+], "description": "An outbound activity (of a configuration shown in the timeline) "
+                  "or a conversation message."}
+
+_AGENT = obj({
+    "id": string(), "name": string(), "email": string(format="email"),
+    "queues": {"type": "array", "items": _QUEUE},
+    "capacity": {"type": "integer"}, "presence": enum(PRESENCES),
+    "open": {"type": "integer", "description": "Open conversations now."},
+    "created_at": timestamp(),
+}, ["id", "name", "email", "queues", "capacity", "presence", "open", "created_at"])
+_AGENT_INPUT = obj({
+    "name": _NAME,
+    "email": string("The login; unique across orgs.", format="email", maxLength=254),
+    "password": string(minLength=8, maxLength=256, writeOnly=True),
+    "queues": {"type": "array", "items": _QUEUE, "minItems": 1, "default": ["default"]},
+    "capacity": {"type": "integer", "minimum": 1, "maximum": 100, "default": 3,
+                 "description": "Open conversations at once."},
+}, ["name", "email", "password"])
+_LOGIN = obj({"email": string(format="email"), "password": string(writeOnly=True)}, ["email", "password"])
+_LOGIN_ANSWER = obj({
+    "token": string("Agent token: bearer for `/v1/agents/me` and `/v1/agents/logout`, "
+                    "`token` query parameter of `/v1/agent/ws`."),
+    "expires_in": {"type": "integer", "description": "Seconds."},
+    "agent": ref("Agent"), "org_id": string(),
+}, ["token", "expires_in", "agent", "org_id"])
+_ME = obj({
+    "agent": ref("Agent"), "org_id": string(),
+    "waiting": {"type": "integer", "description": "Conversations waiting in the agent's queues."},
+    "colleagues": {"type": "array", "items": obj(
+        {"id": string(), "name": string(), "presence": enum(PRESENCES),
+         "queues": {"type": "array", "items": _QUEUE}},
+        ["id", "name", "presence", "queues"])},
+    "queues": {"type": "array", "items": _QUEUE, "description": "Every queue of the org's agents."},
+    "canned_responses": {"type": "array", "items": obj(
+        {"id": string(), "title": string(), "body": string()}, ["id", "title", "body"])},
+}, ["agent", "org_id", "waiting", "colleagues", "queues", "canned_responses"])
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": obj({"code": string("Stable snake_case code."), "message": string("For people."),
+                  "details": {"description": "Optional; e.g. `{\"field\": \"name\"}`."}},
+                 ["code", "message"]),
+    "Limits": _LIMITS,
+    "OrgInput": _ORG_INPUT,
+    "OrgPatch": {**optional(_ORG_INPUT), "additionalProperties": False},
+    "Org": _ORG,
+    "OrgCreated": {"allOf": [ref("Org"), obj({"api_key": string("Shown once; the org's bearer token.")},
+                                              ["api_key"])]},
+    "Credentials": _CREDENTIALS,
+    "ChannelInput": _CHANNEL_INPUT,
+    "ChannelPatch": optional(_CHANNEL_INPUT),
+    "Channel": _CHANNEL,
+    "TemplateInput": _TEMPLATE_INPUT,
+    "Template": record(_TEMPLATE_INPUT),
+    "OutboundConfigurationInput": _CONFIGURATION_INPUT,
+    "OutboundConfigurationPatch": optional(_CONFIGURATION_INPUT),
+    "OutboundConfiguration": record(_CONFIGURATION_INPUT),
+    "CannedResponseInput": _CANNED_INPUT,
+    "CannedResponsePatch": optional(_CANNED_INPUT),
+    "CannedResponse": record(_CANNED_INPUT),
+    "Contact": _CONTACT,
+    "SendRequest": _SEND_REQUEST,
+    "SendResult": _SEND_RESULT,
+    "SendAnswer": obj({"request_id": string(), "results": {"type": "array", "items": ref("SendResult"),
+                                                           "description": "One per contact, in order."}},
+                      ["request_id", "results"]),
+    "ActivityStatus": enum(ACTIVITY_STATUSES, "`queued` → `sending` → `sent` → `delivered` → `read`; "
+                                              "or a failure or skip. Never moves backwards."),
+    "HistoryEvent": _HISTORY_EVENT,
+    "Activity": _ACTIVITY,
+    "StatusCounts": _STATUS_COUNTS,
+    "Report": _REPORT,
+    "TimelineItem": _TIMELINE_ITEM,
+    "Message": _MESSAGE,
+    "Conversation": _CONVERSATION,
+    "AgentInput": _AGENT_INPUT,
+    "Agent": _AGENT,
+    "Login": _LOGIN,
+    "LoginAnswer": _LOGIN_ANSWER,
+    "Me": _ME,
+}
+
+PARAMETERS: dict[str, Schema] = {
+    "Id": {"name": "id", "in": "path", "required": True, "schema": string()},
+    "OrgId": {"name": "org_id", "in": "path", "required": True, "schema": string()},
+    "Cursor": {"name": "cursor", "in": "query", "required": False, "schema": string(),
+               "description": "`next_cursor` of the previous page."},
+    "Limit": {"name": "limit", "in": "query", "required": False,
+              "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+    "ConfigurationFilter": {"name": "configuration_id", "in": "query", "required": False, "schema": string(),
+                            "description": "Only activities of this configuration."},
+    "ActivityStatusFilter": {"name": "status", "in": "query", "required": False,
+                             "schema": ref("ActivityStatus")},
+    "ConversationStatusFilter": {"name": "status", "in": "query", "required": False,
+                                 "schema": enum(CONVERSATION_STATUSES)},
+    "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False,
+                       "schema": string(minLength=1, maxLength=255),
+                       "description": "The same key and body within 24 h answers the first answer again and "
+                                      "sends nothing; the same key with another body is "
+                                      "`409 idempotency_key_reused`."},
+    "ChannelId": {"name": "channel_id", "in": "path", "required": True, "schema": string()},
+    "TwilioSignature": {"name": "X-Twilio-Signature", "in": "header", "required": True, "schema": string(),
+                        "description": "HMAC-SHA1 of `HUB_PUBLIC_URL` + path + query and the sorted form "
+                                       "fields, keyed by the channel's `auth_token`."},
+}
+
+# -- paths ------------------------------------------------------------------------
+
+
+def crud(path: str, tag: str, name: str, plural: str, *, example: Schema,
+         patch_merges: bool = True, guarded: bool = False, refs_checked: bool = False) -> dict[str, Schema]:
+    """The five routes every catalog resource has. ``guarded``: a change or delete that
+    breaks an outbound configuration is refused with 409."""
+    noun = tag[:-1].lower()
+    a = "an" if noun[0] in "aeiou" else "a"
+    conflict = ("conflict",) if guarded else ()
+    change_errors = errors("invalid_request", "unauthorized", "not_found", *conflict)
+    item = ok(f"The {noun}.", ref(name))
+    refs = (" `channel_id` must be a channel of `channel_type` and `template_id` a template "
+            "allowing it, else 400." if refs_checked else "")
+    in_use = " Refused (409) while an outbound configuration uses it." if guarded else ""
+    breaks = " Refused (409) if the change would break an outbound configuration using it." if guarded else ""
+    patch_text = ("Changes the given fields; the others keep their values." if patch_merges
+                  else "Takes the whole template, like PUT.")
+    return {
+        path: {
+            "post": operation(f"create{name}", f"Create {a} {noun}", tag,
+                              {"201": ok(f"The created {noun}.", ref(name)),
+                               **errors("invalid_request", "unauthorized")},
+                              description=refs.strip() or None, body=request_body(f"{name}Input", example)),
+            "get": operation(f"list{plural}", f"List {tag.lower()}", tag,
+                             {"200": ok(f"A page of {tag.lower()}, oldest first.", page_of(name)),
+                              **errors("invalid_request", "unauthorized")},
+                             parameters=PAGING),
+        },
+        path + "/{id}": {
+            "parameters": ID,
+            "get": operation(f"get{name}", f"Get {a} {noun}", tag,
+                             {"200": item, **errors("unauthorized", "not_found")}),
+            "patch": operation(f"update{name}", f"Change {a} {noun}", tag,
+                               {"200": item, **change_errors},
+                               description=patch_text + breaks + refs,
+                               body=request_body(f"{name}Patch" if patch_merges else f"{name}Input")),
+            "put": operation(f"replace{name}", f"Replace {a} {noun}", tag,
+                             {"200": item, **change_errors},
+                             description="Takes the whole object." + breaks + refs,
+                             body=request_body(f"{name}Input", example)),
+            "delete": operation(f"delete{name}", f"Delete {a} {noun}", tag,
+                                {"204": NO_CONTENT, **errors("unauthorized", "not_found", *conflict)},
+                                description=in_use.strip() or None),
+        },
+    }
+
+
+_ORGS = {
+    "/v1/orgs": {
+        "post": operation("createOrg", "Create an org", "Orgs",
+                          {"201": ok("The org with its API key (shown only here).", ref("OrgCreated")),
+                           **errors("invalid_request", "unauthorized")},
+                          body=request_body("OrgInput", {"name": "Contoso", "default_region": "US",
+                                                         "limits": {"contacts_per_request": 100}}),
+                          security=ADMIN),
+    },
+    "/v1/orgs/{org_id}": {
+        "parameters": [ref("OrgId", "parameters")],
+        "get": operation("getOrg", "Get an org", "Orgs",
+                         {"200": ok("The org.", ref("Org")), **errors("unauthorized", "not_found")},
+                         security=ADMIN),
+        "patch": operation("updateOrg", "Change an org's name, limits or region", "Orgs",
+                           {"200": ok("The org.", ref("Org")),
+                            **errors("invalid_request", "unauthorized", "not_found")},
+                           body=request_body("OrgPatch", {"limits": {"requests_per_hour": 60000}}),
+                           security=ADMIN),
+    },
+}
+
+_OUTBOUND = {
+    "/v1/outbound/send": {
+        "post": operation(
+            "send", "Send to a list of contacts", "Outbound",
+            {"202": ok("Accepted: one result per contact, in order. Contact-level faults reject only that "
+                       "contact.", ref("SendAnswer"), SEND_ANSWER_EXAMPLE),
+             **errors("invalid_request", "unauthorized", "not_found", "idempotency_key_reused",
+                      "too_many_contacts", "rate_limited")},
+            description="Request-level faults (malformed JSON, unknown configuration, too many contacts, "
+                        "over the hourly limit) reject the whole request and queue nothing; refused "
+                        "requests do not count towards the hourly limit.",
+            body=request_body("SendRequest", SEND_EXAMPLE),
+            parameters=[ref("IdempotencyKey", "parameters")]),
+    },
+    "/v1/outbound/activities": {
+        "get": operation("listActivities", "List outbound activities, newest first", "Outbound",
+                         {"200": ok("A page of activities (without `history`).", page_of("Activity")),
+                          **errors("invalid_request", "unauthorized")},
+                         parameters=[ref("ConfigurationFilter", "parameters"),
+                                     ref("ActivityStatusFilter", "parameters"), *PAGING]),
+    },
+    "/v1/outbound/activities/{id}": {
+        "parameters": ID,
+        "get": operation("getActivity", "Get an activity with its status history", "Outbound",
+                         {"200": ok("The activity, with `history`.", ref("Activity")),
+                          **errors("unauthorized", "not_found")}),
+    },
+    "/v1/outbound/report": {
+        "get": operation("getReport", "Delivery report of a configuration", "Outbound",
+                         {"200": ok("Counts by status, delivery rate, time to deliver, hourly counts.",
+                                    ref("Report")),
+                          **errors("invalid_request", "unauthorized", "not_found")},
+                         parameters=[{**PARAMETERS["ConfigurationFilter"], "required": True,
+                                      "description": "The configuration to report on."}]),
+    },
+    "/v1/contacts/{phone}/timeline": {
+        "get": operation("getTimeline", "A contact's timeline, newest first", "Contacts",
+                         {"200": ok("A page of timeline items.", page_of("TimelineItem")),
+                          **errors("invalid_request", "unauthorized")},
+                         parameters=[{"name": "phone", "in": "path", "required": True,
+                                      "schema": string(examples=["+15551234567"]),
+                                      "description": "Phone number; without `+` it is read in the org's "
+                                                     "`default_region`."}, *PAGING]),
+    },
+}
+
+_AGENTS = {
+    "/v1/agents": {
+        "post": operation("createAgent", "Create an agent", "Agents",
+                          {"201": ok("The agent.", ref("Agent")),
+                           **errors("invalid_request", "unauthorized", "email_taken")},
+                          body=request_body("AgentInput", {"name": "Dana", "email": "dana@example.com",
+                                                           "password": "correct horse", "queues": ["support"],
+                                                           "capacity": 3})),
+        "get": operation("listAgents", "List the org's agents", "Agents",
+                         {"200": ok("All agents (`next_cursor` is always null).", page_of("Agent")),
+                          **errors("unauthorized")}),
+    },
+    "/v1/agents/login": {
+        "post": operation("login", "Log an agent in", "Agents",
+                          {"200": ok("An agent token.", ref("LoginAnswer")),
+                           **errors("invalid_request", "unauthorized")},
+                          body=request_body("Login", {"email": "dana@example.com",
+                                                      "password": "correct horse"}),
+                          security=PUBLIC),
+    },
+    "/v1/agents/logout": {
+        "post": operation("logout", "Revoke the agent token", "Agents",
+                          {"204": NO_CONTENT, **errors("unauthorized")},
+                          description="Open websockets using the token are closed (code 4401).",
+                          security=AGENT),
+    },
+    "/v1/agents/me": {
+        "get": operation("getMe", "The logged-in agent and what the console needs", "Agents",
+                         {"200": ok("The agent, waiting count, colleagues, queues and canned responses.",
+                                    ref("Me")),
+                          **errors("unauthorized")},
+                         security=AGENT),
+    },
+    "/v1/conversations": {
+        "get": operation("listConversations", "List conversations, newest first", "Conversations",
+                         {"200": ok("A page of conversations (without `messages`).", page_of("Conversation")),
+                          **errors("invalid_request", "unauthorized")},
+                         parameters=[ref("ConversationStatusFilter", "parameters"), *PAGING]),
+    },
+    "/v1/conversations/{id}": {
+        "parameters": ID,
+        "get": operation("getConversation", "Get a conversation with its messages", "Conversations",
+                         {"200": ok("The conversation, with `messages`.", ref("Conversation")),
+                          **errors("unauthorized", "not_found")}),
+    },
+}
+
+
+def _form(properties: Schema, required: list[str]) -> Schema:
+    return {"required": True, "content": {"application/x-www-form-urlencoded": {
+        "schema": obj(properties, required, additionalProperties={"type": "string"})}}}
+
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+_WEBHOOK_ERRORS = {
+    "403": {"description": "Bad or missing `X-Twilio-Signature`; nothing is stored.",
+            "content": json_content(ref("Error"))},
+    "404": {"description": "No such Twilio or sandbox channel.", "content": json_content(ref("Error"))},
+}
+_WEBHOOKS = {
+    "/webhooks/twilio/{channel_id}/inbound": {
+        "parameters": [ref("ChannelId", "parameters"), ref("TwilioSignature", "parameters")],
+        "post": operation(
+            "twilioInbound", "Twilio: a customer's message", "Provider webhooks",
+            {"200": {"description": "Stored and routed; empty TwiML.",
+                     "content": {"text/xml": {"schema": string(), "example": EMPTY_TWIML}}},
+             "400": {"description": "`MessageSid` or `From` missing.", "content": json_content(ref("Error"))},
+             **_WEBHOOK_ERRORS},
+            description="Set as the channel number's messaging webhook. A repeated `MessageSid` is processed "
+                        "once. STOP-type keywords opt the customer out of the channel, START-type back in. "
+                        "The reply becomes (or joins) a conversation routed to an agent.",
+            body=_form({
+                "MessageSid": string(), "From": string("`+1555...` or `whatsapp:+1555...`."), "To": string(),
+                "Body": string(), "NumMedia": string(), "MediaUrl0": string(), "MediaContentType0": string(),
+                "ProfileName": string("WhatsApp."), "WaId": string("WhatsApp."),
+            }, ["MessageSid", "From"]),
+            security=PUBLIC),
+    },
+    "/webhooks/twilio/{channel_id}/status": {
+        "parameters": [ref("ChannelId", "parameters"), ref("TwilioSignature", "parameters")],
+        "post": operation(
+            "twilioStatus", "Twilio: a message status callback", "Provider webhooks",
+            {"204": {"description": "Applied (or ignored when stale: a status never moves backwards)."},
+             **_WEBHOOK_ERRORS},
+            description="The `StatusCallback` of messages the hub sends on this channel.",
+            body=_form({
+                "MessageSid": string(),
+                "MessageStatus": enum(["queued", "accepted", "scheduled", "sending", "sent", "delivered",
+                                       "partially_delivered", "read", "undelivered", "failed", "canceled"]),
+                "ErrorCode": string(),
+            }, ["MessageSid", "MessageStatus"]),
+            security=PUBLIC),
+    },
+}
+
+
+def _readiness(status: str) -> Schema:
+    return obj({"status": enum([status]), "checks": obj({}, additionalProperties=string())},
+               ["status", "checks"])
+
+
+_OPERATIONS = {
+    "/healthz": {"get": operation(
+        "healthz", "Liveness", "Operations",
+        {"200": ok("Alive.", obj({"status": string()}, ["status"]), {"status": "ok"})}, security=PUBLIC)},
+    "/readyz": {"get": operation(
+        "readyz", "Readiness: Redis reachable and workers alive", "Operations",
+        {"200": ok("Ready.", _readiness("ready"),
+                   {"status": "ready", "checks": {"redis": "ok", "workers": "4/4 alive"}}),
+         "503": ok("Not ready.", _readiness("not_ready"))},
+        security=PUBLIC)},
+    "/metrics": {"get": operation("metrics", "Prometheus metrics", "Operations",
+                                  {"200": {"description": "Prometheus text format.",
+                                           "content": {"text/plain": {"schema": string()}}}},
+                                  security=PUBLIC)},
+    "/openapi.json": {"get": operation("openapi", "This document", "Operations",
+                                       {"200": ok("OpenAPI 3.1 document.", {"type": "object"})},
+                                       security=PUBLIC)},
+}
+
+_DESCRIPTION = """\
+Admin API of the messaging hub: channels, templates, outbound configurations,
+send requests and their activities, agents and conversations.
+
+All bodies are JSON. Authenticate with `Authorization: Bearer <org API key>`
+unless an operation says otherwise (`/v1/orgs` takes the admin token,
+`/v1/agents/me` and `/v1/agents/logout` an agent token). Creation answers
+`201` with the object; lists answer `{"items": [...], "next_cursor"}`; errors
+answer `{"error": {"code", "message", "details"}}` with a 4xx status (a 5xx
+only for a server fault: `internal_error` with `details.request_id`).
+
+**Provider webhooks.** Twilio (and the sandbox provider) post form-encoded
+requests signed with `X-Twilio-Signature` to
+`/webhooks/twilio/{channel_id}/inbound` (customer messages; answered with
+empty TwiML) and `/webhooks/twilio/{channel_id}/status` (delivery statuses).
+
+**Agent websocket.** `GET /v1/agent/ws?token=<agent token>` upgrades to a
+websocket of JSON frames (a bad token closes with 4401, a deleted agent with
+4404, a frame over 64 KiB with 4413). Server events carry `type` and a
+monotonic `id`: `hello`, `conversation.assigned`, `message.created`,
+`message.status`, `conversation.transferred`, `conversation.closed`, `error`.
+Commands: `presence` (`status`: `available` | `away`), `reply`
+(`conversation_id`, `body`, `client_id`), `close` (`conversation_id`),
+`transfer` (`conversation_id`, `agent_id` or `queue`) and `resume`
+(`after`: the last event id seen); each is answered by
+`{"type": "ack", "client_id"}` or an `error` event.
+"""
+
+_TAGS = [
+    {"name": "Orgs", "description": "Tenants; admin token."},
+    {"name": "Channels", "description": "Sender numbers. Credentials are write-only."},
+    {"name": "Templates", "description": "Message texts per locale."},
+    {"name": "Outbound configurations", "description": "Channel + template + reply queue."},
+    {"name": "Canned responses", "description": "Prepared replies offered in the agent console."},
+    {"name": "Outbound", "description": "Send requests, activities and reports."},
+    {"name": "Contacts", "description": "A contact's timeline."},
+    {"name": "Agents", "description": "Agents and their login. Their live connection is the websocket "
+                                      "`/v1/agent/ws?token=` (see the API description)."},
+    {"name": "Conversations", "description": "Customer replies and the threads agents work."},
+    {"name": "Provider webhooks", "description": "Called by the providers, not by API clients."},
+    {"name": "Operations", "description": "Health, readiness, metrics and this document."},
+]
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "Messaging hub", "version": "0.1.0", "description": _DESCRIPTION},
+    "tags": _TAGS,
+    "security": [{"orgApiKey": []}],
+    "paths": {
+        **_ORGS,
+        **crud("/v1/channels", "Channels", "Channel", "Channels", example=CHANNEL_EXAMPLE, guarded=True),
+        **crud("/v1/templates", "Templates", "Template", "Templates", example=TEMPLATE_EXAMPLE,
+               patch_merges=False, guarded=True),
+        **crud("/v1/outbound-configurations", "Outbound configurations", "OutboundConfiguration",
+               "OutboundConfigurations", example=CONFIGURATION_EXAMPLE, refs_checked=True),
+        **crud("/v1/canned-responses", "Canned responses", "CannedResponse", "CannedResponses",
+               example={"title": "Thanks", "body": "Thanks for your message, we are on it."}),
+        **_OUTBOUND,
+        **_AGENTS,
+        **_WEBHOOKS,
+        **_OPERATIONS,
+    },
+    "components": {
+        "schemas": SCHEMAS,
+        "parameters": PARAMETERS,
+        "headers": {"RetryAfter": {"description": "Seconds to wait before retrying.",
+                                   "schema": {"type": "integer", "minimum": 1}}},
+        "securitySchemes": {
+            "orgApiKey": {"type": "http", "scheme": "bearer", "bearerFormat": "hk_...",
+                          "description": "The org's API key, returned once by `POST /v1/orgs`."},
+            "adminToken": {"type": "http", "scheme": "bearer",
+                           "description": "The hub's admin token (`HUB_ADMIN_TOKEN`)."},
+            "agentToken": {"type": "http", "scheme": "bearer", "bearerFormat": "at_...",
+                           "description": "An agent token from `POST /v1/agents/login`."},
+        },
+    },
+}
