@@ -64,5 +64,5 @@ async def contact_timeline(
             if message is not None:
                 items.append({"kind": "message", "at": message["at"], "conversation_id": conv_id,
                               "message": message})
-    next_cursor = repr(rows[-1][1]) if more and rows else None
+    next_cursor = f"{rows[-1][1]!r}|{rows[-1][0]}" if more and rows else None
     return items, next_cursor
