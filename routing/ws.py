@@ -118,6 +118,9 @@ class AgentSocket:
                 await self.ws.close(code=protocol.CLOSE_BAD_TOKEN, reason="token expired or revoked")
                 return
             await self.connection("beat")
+            # Safety net: an event published before this socket's subscription
+            # was active would otherwise wait for the next one.
+            await self.catch_up()
 
 
 async def agent_ws(ws: WebSocket) -> None:
@@ -139,6 +142,12 @@ async def agent_ws(ws: WebSocket) -> None:
     tasks: list[asyncio.Task[None]] = []
     try:
         await sock.hello()
+        after = ws.query_params.get("after", "")
+        if after.isdigit():
+            # Resume on connect: replay from the client's last id before
+            # anything this connection causes, so ids arrive in order.
+            sock.last_sent = min(sock.last_sent, int(after))
+            await sock.catch_up()
         await sock.connection("open")
         await sock.catch_up()  # anything the connection itself produced (assignments)
         tasks = [asyncio.create_task(sock.pump(queue)), asyncio.create_task(sock.heartbeat())]

@@ -29,8 +29,10 @@ def login(base_url: str, email: str) -> str:
 class AgentClient:
     """One agent's websocket: keeps every frame, waits for the ones a test needs."""
 
-    def __init__(self, base_url: str, token: str) -> None:
+    def __init__(self, base_url: str, token: str, after: int | None = None) -> None:
         self.url = base_url.replace("http://", "ws://") + f"/v1/agent/ws?token={token}"
+        if after is not None:
+            self.url += f"&after={after}"
         self.frames: list[dict[str, Any]] = []
         self.ws: Any = None
         self._new = asyncio.Event()

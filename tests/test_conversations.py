@@ -214,6 +214,17 @@ async def test_duplicate_client_id_sends_once_and_resume_replays_missed_events(
     finally:
         await again.close()
 
+    # Resuming on connect (?after=) replays right after hello, before anything else.
+    await customer_replies(sandbox.url, hub.url, channel_id, phone(6), "third", SENDER)
+    third = await AgentClient(hub.url, token, after=last).connect()
+    try:
+        await third.wait(lambda f: f.get("message", {}).get("body") == "third")
+        events = [f for f in third.frames if f["type"] != "hello"]
+        assert [f["id"] for f in events][:3] == [last + 1, last + 2, last + 3]
+        assert [f["id"] for f in events] == sorted(f["id"] for f in events)
+    finally:
+        await third.close()
+
 
 async def test_bad_or_revoked_token_closes_the_socket_with_4401(api: Api, hub) -> None:  # type: ignore[no-untyped-def]
     base = hub.url.replace("http://", "ws://")

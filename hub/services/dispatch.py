@@ -53,7 +53,8 @@ class Dispatcher:
         while not stop.is_set():
             try:
                 now = time.monotonic()
-                if now - refreshed > 2.0:
+                # New orgs are picked up within one read timeout.
+                if now - refreshed > 0.2:
                     org_ids = await self.hub.orgs.all_ids()
                     refreshed = now
                 if now - self._last_claim > max(1.0, settings.claim_idle_ms / 4000):
@@ -65,7 +66,7 @@ class Dispatcher:
                         if claimed:
                             log.info("claimed abandoned jobs", extra={"org": org_id, "count": len(claimed)})
                             await self.process(org_id, claimed)
-                batches = await self.queue.read(org_ids, self.consumer, settings.worker_batch, 500)
+                batches = await self.queue.read(org_ids, self.consumer, settings.worker_batch, 200)
                 for org_id, entries in batches:
                     await self.process(org_id, entries)
                 if not org_ids:

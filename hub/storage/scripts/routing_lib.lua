@@ -172,6 +172,8 @@ end
 
 -- The agent is gone: its open conversations go back to the front of their
 -- queues, where other free agents take them at once. Returns how many.
+-- The agent's log says so, so that a client resuming from it does not keep
+-- conversations that are no longer its own.
 local function set_offline(prefix, agent, now)
   local akey = K(prefix, 'agent', agent)
   redis.call('HSET', akey, 'presence', 'offline')
@@ -182,6 +184,8 @@ local function set_offline(prefix, agent, now)
     release(prefix, conv, agent)
     local q = redis.call('HGET', K(prefix, 'conv', conv), 'queue')
     enqueue(prefix, conv, q, now, true)
+    emit(prefix, agent, {type = 'conversation.transferred', conversation_id = conv,
+                         to_agent_id = cjson.null, to_queue = q, reason = 'agent_offline'})
     queues[q] = true
   end
   redis.call('HSET', akey, 'open', 0)
