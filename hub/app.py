@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from agent_ui.routes import console_routes
 from hub.api import catalog, ops, orgs, outbound
 from hub.api.openapi import openapi
 from hub.embedded_redis import EmbeddedRedis
@@ -101,6 +102,7 @@ def routes(extra: list[Any]) -> list[Any]:
         WebSocketRoute("/v1/agent/ws", agent_ws),
         r("/webhooks/twilio/{channel_id}/status", twilio_webhooks.status_callback, methods=["POST"]),
         r("/webhooks/twilio/{channel_id}/inbound", twilio_webhooks.inbound, methods=["POST"]),
+        *console_routes(),
         *extra,
     ]
 

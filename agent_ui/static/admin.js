@@ -1,0 +1,796 @@
+// The admin pages: channels, templates, configurations, the send form,
+// activities, the delivery report and canned responses. Everything goes
+// through the org's API key.
+
+import {ApiError, describeError, listAll, request} from './api.js';
+import {legend, stackedBarChart, STATUS_ORDER} from './chart.js';
+import {chunk, contactsFromCsv} from './csv.js';
+import {$, clear, copyText, h, randomId, statusBadge, statusLabel} from './dom.js';
+import {placeholders, previewParts, SAMPLE_VALUES} from './template.js';
+
+export const TABS = ['channels', 'templates', 'configurations', 'send', 'activities', 'report', 'canned'];
+const SEND_CHUNK = 100;
+const MAX_RETRY_WAIT_S = 60;
+
+function sleep(ms) {
+  return new Promise((resolve) => { window.setTimeout(resolve, ms); });
+}
+
+function cell(...children) {
+  return h('td', null, ...children);
+}
+
+function code(text) {
+  return h('code', null, text);
+}
+
+function when(unixSeconds) {
+  return typeof unixSeconds === 'number' ? new Date(unixSeconds * 1000).toLocaleString() : '';
+}
+
+/** A delete button that asks for a second press before acting. */
+function confirmButton(label, accessibleName, onConfirm, announce) {
+  const button = h('button', {type: 'button', class: 'danger small', 'aria-label': accessibleName}, label);
+  let timer = null;
+  button.addEventListener('click', async () => {
+    if (button.dataset.armed !== 'yes') {
+      button.dataset.armed = 'yes';
+      button.textContent = 'Confirm';
+      button.setAttribute('aria-label', `Confirm: ${accessibleName}`);
+      announce(`Press again to confirm: ${accessibleName}.`);
+      timer = window.setTimeout(() => {
+        button.dataset.armed = '';
+        button.textContent = label;
+        button.setAttribute('aria-label', accessibleName);
+      }, 5000);
+      return;
+    }
+    window.clearTimeout(timer);
+    button.disabled = true;
+    try {
+      await onConfirm();
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
+export class AdminConsole {
+  constructor({announce, onSignedOut}) {
+    this.announce = announce;
+    this.onSignedOut = onSignedOut;
+    this.key = null;
+    this.tab = null;
+    this.channels = [];
+    this.templates = [];
+    this.configs = [];
+    this.editing = null; // the template being edited, or null for a new one
+    this.samples = {...SAMPLE_VALUES};
+    this.localeSeq = 0;
+    this.shownPlaceholders = null;
+    this.activityCursor = null;
+    this.sending = false;
+    this.bound = false;
+  }
+
+  start(key) {
+    this.key = key;
+    this.bind();
+  }
+
+  stop() {
+    this.key = null;
+    this.tab = null;
+  }
+
+  signOut(message = 'The API key is forgotten in this tab.') {
+    if (!this.key) return;
+    this.stop();
+    this.onSignedOut(message);
+  }
+
+  async api(method, path, body, headers) {
+    try {
+      return await request(method, path, {token: this.key, body, headers});
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        this.signOut('The API key was not accepted. Paste it again.');
+      }
+      throw error;
+    }
+  }
+
+  async guard(errorEl, action) {
+    errorEl.textContent = '';
+    try {
+      return await action();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        this.signOut('The API key was not accepted. Paste it again.');
+        return undefined;
+      }
+      errorEl.textContent = describeError(error);
+      return undefined;
+    }
+  }
+
+  bind() {
+    if (this.bound) return;
+    this.bound = true;
+    $('ch-provider').addEventListener('change', () => this.syncProviderFields());
+    $('channel-form').addEventListener('submit', (e) => { e.preventDefault(); this.createChannel(); });
+    $('template-form').addEventListener('submit', (e) => { e.preventDefault(); this.saveTemplate(); });
+    $('tpl-add-locale').addEventListener('click', () => this.addLocaleFromInput());
+    $('tpl-new-locale').addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') {
+        e.preventDefault();
+        this.addLocaleFromInput();
+      }
+    });
+    $('tpl-reset').addEventListener('click', () => this.editTemplate(null));
+    $('tpl-default-locale').addEventListener('input', () => this.updatePreview());
+    $('tpl-bodies').addEventListener('input', () => this.updatePreview());
+    $('tpl-samples').addEventListener('input', (e) => {
+      if (e.target.dataset.placeholder) {
+        this.samples[e.target.dataset.placeholder] = e.target.value;
+        this.renderPreviewTexts();
+      }
+    });
+    $('cfg-type').addEventListener('change', () => this.fillConfigFormSelects());
+    $('config-form').addEventListener('submit', (e) => { e.preventDefault(); this.createConfig(); });
+    $('send-file').addEventListener('change', () => this.loadCsvFile());
+    $('send-csv').addEventListener('input', () => this.summarizeCsv());
+    $('send-form').addEventListener('submit', (e) => { e.preventDefault(); this.runSend(); });
+    $('activities-form').addEventListener('submit', (e) => { e.preventDefault(); this.loadActivities(false); });
+    $('activities-more').addEventListener('click', () => this.loadActivities(true));
+    $('report-form').addEventListener('submit', (e) => { e.preventDefault(); this.loadReport(); });
+    $('canned-form').addEventListener('submit', (e) => { e.preventDefault(); this.createCanned(); });
+    const status = $('act-status');
+    status.replaceChildren(h('option', {value: ''}, 'All statuses'),
+      ...STATUS_ORDER.map((s) => h('option', {value: s}, statusLabel(s))));
+    this.syncProviderFields();
+    this.editTemplate(null);
+  }
+
+  // --- navigation ---------------------------------------------------------
+
+  async show(tab) {
+    const name = TABS.includes(tab) ? tab : 'channels';
+    this.tab = name;
+    for (const t of TABS) $(`tab-${t}`).hidden = t !== name;
+    for (const link of document.querySelectorAll('#view-admin nav a[data-tab]')) {
+      if (link.dataset.tab === name) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
+    }
+    $('admin-status').textContent = '';
+    switch (name) {
+      case 'channels':
+        await this.guard($('channels-error'), () => this.refreshChannels());
+        break;
+      case 'templates':
+        await this.guard($('templates-error'), () => this.refreshTemplates());
+        break;
+      case 'configurations':
+        await this.guard($('configurations-error'), async () => {
+          await Promise.all([this.loadChannels(), this.loadTemplates(), this.loadConfigs()]);
+          this.renderConfigs();
+          this.fillConfigFormSelects();
+        });
+        break;
+      case 'send':
+        await this.guard($('send-error'), async () => {
+          await this.loadConfigs();
+          this.fillConfigSelect($('send-config'), false);
+        });
+        break;
+      case 'activities':
+        await this.guard($('activities-error'), async () => {
+          await this.loadConfigs();
+          this.fillConfigSelect($('act-config'), true);
+        });
+        await this.loadActivities(false);
+        break;
+      case 'report':
+        await this.guard($('report-error'), async () => {
+          await this.loadConfigs();
+          this.fillConfigSelect($('report-config'), false);
+        });
+        if ($('report-config').value) await this.loadReport();
+        break;
+      case 'canned':
+        await this.guard($('canned-error'), () => this.refreshCanned());
+        break;
+      default:
+        break;
+    }
+  }
+
+  async loadChannels() {
+    this.channels = await listAll('/v1/channels?limit=200', this.key);
+  }
+
+  async loadTemplates() {
+    this.templates = await listAll('/v1/templates?limit=200', this.key);
+  }
+
+  async loadConfigs() {
+    this.configs = await listAll('/v1/outbound-configurations?limit=200', this.key);
+  }
+
+  fillConfigSelect(select, allowAll) {
+    const previous = select.value;
+    const options = allowAll ? [h('option', {value: ''}, 'All configurations')] : [];
+    if (!allowAll && !this.configs.length) options.push(h('option', {value: ''}, 'No configurations yet'));
+    for (const c of this.configs) options.push(h('option', {value: c.id}, `${c.name} (${c.channel_type})`));
+    select.replaceChildren(...options);
+    if ([...select.options].some((o) => o.value === previous)) select.value = previous;
+  }
+
+  // --- channels -----------------------------------------------------------
+
+  syncProviderFields() {
+    const telesign = $('ch-provider').value === 'telesign';
+    $('ch-twilio-creds').hidden = telesign;
+    $('ch-telesign-creds').hidden = !telesign;
+  }
+
+  async refreshChannels() {
+    await this.loadChannels();
+    const body = $('channels-table').tBodies[0];
+    if (!this.channels.length) {
+      body.replaceChildren(h('tr', null, h('td', {colspan: '8', class: 'muted'}, 'No channels yet.')));
+      return;
+    }
+    body.replaceChildren(...this.channels.map((ch) => h('tr', null,
+      cell(ch.address),
+      cell(ch.name || ''),
+      cell(String(ch.type).toUpperCase()),
+      cell(ch.provider),
+      cell(ch.api_base_url || ''),
+      cell(Object.keys(ch.credentials || {}).length ? 'Stored (write-only)' : 'None'),
+      cell(code(ch.id)),
+      cell(confirmButton('Delete', `Delete channel ${ch.address}`, () => this.deleteChannel(ch), this.announce)),
+    )));
+  }
+
+  async createChannel() {
+    const error = $('channel-form-error');
+    const provider = $('ch-provider').value;
+    const body = {type: $('ch-type').value, provider, address: $('ch-address').value.trim()};
+    const name = $('ch-name').value.trim();
+    if (name) body.name = name;
+    if (provider === 'telesign') {
+      body.credentials = {customer_id: $('ch-customer').value.trim(), api_key: $('ch-apikey').value};
+    } else {
+      body.credentials = {account_sid: $('ch-sid').value.trim(), auth_token: $('ch-token').value};
+      const base = $('ch-base').value.trim();
+      if (base) body.api_base_url = base;
+    }
+    const created = await this.guard(error, async () => (await this.api('POST', '/v1/channels', body)).data);
+    if (!created) return;
+    for (const id of ['ch-address', 'ch-name', 'ch-sid', 'ch-token', 'ch-base', 'ch-customer', 'ch-apikey']) $(id).value = '';
+    $('admin-status').textContent = `Channel ${created.address} added.`;
+    await this.guard($('channels-error'), () => this.refreshChannels());
+  }
+
+  async deleteChannel(channel) {
+    await this.guard($('channels-error'), async () => {
+      await this.api('DELETE', `/v1/channels/${encodeURIComponent(channel.id)}`);
+      $('admin-status').textContent = `Channel ${channel.address} deleted.`;
+      await this.refreshChannels();
+    });
+  }
+
+  // --- templates ----------------------------------------------------------
+
+  async refreshTemplates() {
+    await this.loadTemplates();
+    const body = $('templates-table').tBodies[0];
+    if (!this.templates.length) {
+      body.replaceChildren(h('tr', null, h('td', {colspan: '7', class: 'muted'}, 'No templates yet.')));
+      return;
+    }
+    body.replaceChildren(...this.templates.map((t) => h('tr', null,
+      cell(t.name),
+      cell((t.channel_types || []).map((c) => c.toUpperCase()).join(', ')),
+      cell(t.default_locale),
+      cell(Object.keys(t.bodies || {}).join(', ')),
+      cell(placeholders(...Object.values(t.bodies || {})).map((p) => `{{${p}}}`).join(' ')),
+      cell(code(t.id)),
+      cell(h('button', {
+        type: 'button', class: 'secondary small', 'aria-label': `Edit template ${t.name}`,
+        onclick: () => this.editTemplate(t),
+      }, 'Edit')),
+    )));
+  }
+
+  editTemplate(template) {
+    this.editing = template;
+    $('template-form-title').textContent = template ? `Edit template: ${template.name}` : 'New template';
+    $('tpl-save').textContent = template ? 'Save changes' : 'Save template';
+    $('template-form-error').textContent = '';
+    $('tpl-name').value = template ? template.name : '';
+    const types = template ? template.channel_types : ['sms'];
+    $('tpl-sms').checked = types.includes('sms');
+    $('tpl-whatsapp').checked = types.includes('whatsapp');
+    $('tpl-default-locale').value = template ? template.default_locale : 'en-US';
+    clear($('tpl-bodies'));
+    const bodies = template ? Object.entries(template.bodies || {}) : [['en-US', '']];
+    for (const [locale, text] of bodies) this.addLocaleCard(locale, text);
+    this.shownPlaceholders = null;
+    this.updatePreview();
+    if (template) $('tpl-name').focus();
+  }
+
+  addLocaleFromInput() {
+    const input = $('tpl-new-locale');
+    const locale = input.value.trim();
+    const error = $('template-form-error');
+    error.textContent = '';
+    if (!locale) {
+      error.textContent = 'Type a locale such as fr-FR, then press Add locale.';
+      input.focus();
+      return;
+    }
+    if (this.localeCards().some((c) => c.locale.toLowerCase() === locale.toLowerCase())) {
+      error.textContent = `There is already a body for ${locale}.`;
+      return;
+    }
+    input.value = '';
+    const card = this.addLocaleCard(locale, '');
+    card.querySelector('textarea').focus();
+    this.updatePreview();
+  }
+
+  addLocaleCard(locale, text) {
+    this.localeSeq += 1;
+    const n = this.localeSeq;
+    const localeInput = h('input', {
+      id: `tpl-locale-${n}`, type: 'text', class: 'tpl-locale', value: locale, autocomplete: 'off',
+      spellcheck: 'false',
+    });
+    const bodyLabel = h('label', {for: `tpl-body-${n}`}, `Body (${locale})`);
+    const area = h('textarea', {id: `tpl-body-${n}`, class: 'tpl-body', rows: '5', maxlength: '1600'});
+    area.value = text;
+    const remove = h('button', {type: 'button', class: 'secondary small', 'aria-label': `Remove locale ${locale}`}, 'Remove');
+    const card = h('div', {class: 'locale-card'},
+      h('label', {for: `tpl-locale-${n}`}, 'Locale'), localeInput, bodyLabel, area, remove);
+    localeInput.addEventListener('input', () => {
+      const value = localeInput.value.trim() || '?';
+      bodyLabel.textContent = `Body (${value})`;
+      remove.setAttribute('aria-label', `Remove locale ${value}`);
+    });
+    remove.addEventListener('click', () => {
+      card.remove();
+      this.updatePreview();
+      $('tpl-new-locale').focus();
+    });
+    $('tpl-bodies').append(card);
+    return card;
+  }
+
+  localeCards() {
+    return [...$('tpl-bodies').querySelectorAll('.locale-card')].map((card) => ({
+      locale: card.querySelector('.tpl-locale').value.trim(),
+      body: card.querySelector('.tpl-body').value,
+    }));
+  }
+
+  updatePreview() {
+    const cards = this.localeCards();
+    const names = placeholders(...cards.map((c) => c.body));
+    const key = names.join('\u0000');
+    if (key !== this.shownPlaceholders) {
+      this.shownPlaceholders = key;
+      const chips = $('tpl-placeholders');
+      chips.replaceChildren(...(names.length
+        ? names.map((name) => h('code', {class: 'chip'}, `{{${name}}}`))
+        : [h('span', {class: 'muted'}, 'none')]));
+      const samples = $('tpl-samples');
+      samples.replaceChildren(...names.flatMap((name, i) => {
+        const id = `tpl-sample-${i}`;
+        const input = h('input', {id, type: 'text', autocomplete: 'off', dataset: {placeholder: name}});
+        input.value = this.samples[name] || '';
+        return [h('label', {for: id}, `Sample value for ${name}`), input];
+      }));
+    }
+    this.renderPreviewTexts();
+  }
+
+  renderPreviewTexts() {
+    const defaultLocale = $('tpl-default-locale').value.trim();
+    const cards = this.localeCards();
+    $('tpl-preview').replaceChildren(...cards.map(({locale, body}) => {
+      const text = h('p', {class: 'preview-text'});
+      for (const part of previewParts(body, this.samples)) {
+        if (part.missing) text.append(h('mark', {title: 'No sample value'}, `{{${part.missing}}}`));
+        else if (part.filled) text.append(h('span', {class: 'filled'}, part.text));
+        else text.append(part.text);
+      }
+      const isDefault = locale && locale.toLowerCase() === defaultLocale.toLowerCase();
+      return h('div', {class: 'preview-card'},
+        h('p', {class: 'preview-locale'}, locale || '(no locale)', isDefault ? ' · default' : ''),
+        body.trim() ? text : h('p', {class: 'muted'}, 'Empty'));
+    }));
+  }
+
+  async saveTemplate() {
+    const error = $('template-form-error');
+    const bodies = {};
+    for (const {locale, body} of this.localeCards()) {
+      if (!locale) {
+        error.textContent = 'Every body needs a locale.';
+        return;
+      }
+      bodies[locale] = body;
+    }
+    const channelTypes = ['sms', 'whatsapp'].filter((t) => $(`tpl-${t}`).checked);
+    const payload = {
+      name: $('tpl-name').value.trim(),
+      channel_types: channelTypes,
+      default_locale: $('tpl-default-locale').value.trim(),
+      bodies,
+    };
+    if (this.editing && this.editing.content_sids) {
+      // PUT replaces the template: keep the approved WhatsApp ids of the locales still there.
+      const sids = Object.fromEntries(Object.entries(this.editing.content_sids)
+        .filter(([locale]) => Object.keys(bodies).some((l) => l.toLowerCase() === locale.toLowerCase())));
+      if (Object.keys(sids).length) payload.content_sids = sids;
+    }
+    const editing = this.editing;
+    const saved = await this.guard(error, async () => (editing
+      ? await this.api('PUT', `/v1/templates/${encodeURIComponent(editing.id)}`, payload)
+      : await this.api('POST', '/v1/templates', payload)).data);
+    if (!saved) return;
+    $('admin-status').textContent = editing ? `Template ${saved.name} saved.` : `Template ${saved.name} created.`;
+    this.editTemplate(null);
+    await this.guard($('templates-error'), () => this.refreshTemplates());
+  }
+
+  // --- configurations -----------------------------------------------------
+
+  renderConfigs() {
+    const body = $('configurations-table').tBodies[0];
+    if (!this.configs.length) {
+      body.replaceChildren(h('tr', null, h('td', {colspan: '7', class: 'muted'}, 'No configurations yet.')));
+      return;
+    }
+    const channel = (id) => this.channels.find((c) => c.id === id);
+    const template = (id) => this.templates.find((t) => t.id === id);
+    body.replaceChildren(...this.configs.map((c) => h('tr', null,
+      cell(c.name),
+      cell(h('span', {class: 'id-cell'}, code(c.id), this.copyButton(c.id, `Copy ID of ${c.name}`))),
+      cell(String(c.channel_type).toUpperCase()),
+      cell(channel(c.channel_id) ? channel(c.channel_id).address : c.channel_id),
+      cell(template(c.template_id) ? template(c.template_id).name : c.template_id),
+      cell(c.queue || 'default'),
+      cell(c.show_in_timeline ? 'Yes' : 'No'),
+    )));
+  }
+
+  copyButton(value, accessibleName) {
+    return h('button', {
+      type: 'button', class: 'secondary small copy', 'aria-label': accessibleName,
+      onclick: async (event) => {
+        const button = event.currentTarget;
+        const ok = await copyText(value);
+        const message = ok ? 'Copied to the clipboard.' : 'Could not copy: select the ID and copy it by hand.';
+        $('admin-status').textContent = message;
+        this.announce(message);
+        button.textContent = ok ? 'Copied' : 'Copy failed';
+        window.setTimeout(() => { button.textContent = 'Copy'; }, 2000);
+      },
+    }, 'Copy');
+  }
+
+  fillConfigFormSelects() {
+    const type = $('cfg-type').value;
+    const channelSelect = $('cfg-channel');
+    const previousChannel = channelSelect.value;
+    const channels = this.channels.filter((c) => c.type === type);
+    channelSelect.replaceChildren(...(channels.length
+      ? channels.map((c) => h('option', {value: c.id}, `${c.address}${c.name ? ` — ${c.name}` : ''} (${c.provider})`))
+      : [h('option', {value: ''}, `No ${type.toUpperCase()} channel yet`)]));
+    if ([...channelSelect.options].some((o) => o.value === previousChannel)) channelSelect.value = previousChannel;
+    const templateSelect = $('cfg-template');
+    const previousTemplate = templateSelect.value;
+    const templates = this.templates.filter((t) => (t.channel_types || []).includes(type));
+    templateSelect.replaceChildren(...(templates.length
+      ? templates.map((t) => h('option', {value: t.id}, t.name))
+      : [h('option', {value: ''}, `No template allows ${type.toUpperCase()}`)]));
+    if ([...templateSelect.options].some((o) => o.value === previousTemplate)) templateSelect.value = previousTemplate;
+  }
+
+  async createConfig() {
+    const payload = {
+      name: $('cfg-name').value.trim(),
+      show_in_timeline: $('cfg-timeline').checked,
+      channel_type: $('cfg-type').value,
+      channel_id: $('cfg-channel').value,
+      template_id: $('cfg-template').value,
+      queue: $('cfg-queue').value.trim() || 'default',
+    };
+    const created = await this.guard($('config-form-error'),
+      async () => (await this.api('POST', '/v1/outbound-configurations', payload)).data);
+    if (!created) return;
+    $('cfg-name').value = '';
+    const box = $('config-created');
+    box.replaceChildren(
+      h('p', null, 'Configuration ', h('strong', null, created.name), ' created. Its ID (use it in flows and send requests):'),
+      h('p', {class: 'id-cell'}, h('code', {id: 'config-created-id'}, created.id),
+        this.copyButton(created.id, `Copy ID of ${created.name}`)),
+    );
+    box.hidden = false;
+    this.announce(`Configuration ${created.name} created.`);
+    await this.guard($('configurations-error'), async () => {
+      await this.loadConfigs();
+      this.renderConfigs();
+    });
+  }
+
+  // --- send ---------------------------------------------------------------
+
+  async loadCsvFile() {
+    const input = $('send-file');
+    const file = input.files && input.files[0];
+    if (!file) return;
+    try {
+      $('send-csv').value = await file.text();
+      this.summarizeCsv(file.name);
+    } catch (error) {
+      $('send-error').textContent = `Could not read ${file.name}: ${describeError(error)}`;
+    }
+  }
+
+  summarizeCsv(fileName) {
+    const out = $('send-csv-summary');
+    $('send-error').textContent = '';
+    const text = $('send-csv').value;
+    if (!text.trim()) {
+      out.textContent = '';
+      return;
+    }
+    try {
+      const {contacts, columns} = contactsFromCsv(text);
+      const requests = Math.ceil(contacts.length / SEND_CHUNK);
+      out.textContent = `${fileName ? `${fileName}: ` : ''}${contacts.length} contact(s) in ${requests} request(s)`
+        + (columns.context.length ? `; context items: ${columns.context.join(', ')}` : '');
+    } catch (error) {
+      out.textContent = describeError(error);
+    }
+  }
+
+  async runSend() {
+    if (this.sending) return;
+    const error = $('send-error');
+    error.textContent = '';
+    const configId = $('send-config').value;
+    if (!configId) {
+      error.textContent = 'Choose a configuration first.';
+      $('send-config').focus();
+      return;
+    }
+    let parsed;
+    try {
+      parsed = contactsFromCsv($('send-csv').value);
+    } catch (e) {
+      error.textContent = describeError(e);
+      $('send-csv').focus();
+      return;
+    }
+    const {contacts} = parsed;
+    if (!contacts.length) {
+      error.textContent = 'The list has a header row but no contacts.';
+      return;
+    }
+    this.sending = true;
+    const button = $('send-button-admin');
+    button.disabled = true;
+    const progress = $('send-progress');
+    const progressText = $('send-progress-text');
+    const tbody = $('send-outcomes').tBodies[0];
+    clear(tbody);
+    $('send-summary').textContent = '';
+    $('send-result').hidden = false;
+    progress.max = contacts.length;
+    progress.value = 0;
+    const counts = {};
+    let done = 0;
+    const report = () => {
+      progress.value = done;
+      progressText.textContent = `${done} of ${contacts.length} contacts processed`;
+    };
+    report();
+    const batches = chunk(contacts, SEND_CHUNK);
+    try {
+      for (let b = 0; b < batches.length; b += 1) {
+        const batch = batches[b];
+        let answer;
+        try {
+          answer = await this.postBatch(configId, batch, (text) => { progressText.textContent = text; });
+        } catch (e) {
+          const first = batch[0].row;
+          const last = batch[batch.length - 1].row;
+          error.textContent = `Request ${b + 1} of ${batches.length} (rows ${first}–${last}) was refused: ${describeError(e)}. `
+            + (b + 1 < batches.length ? 'The remaining rows were not sent.' : '');
+          for (const item of batches.slice(b).flat()) {
+            tbody.append(this.outcomeRow(item, {status: 'not_sent', error: {code: e.code, message: e.message}}));
+            counts.not_sent = (counts.not_sent || 0) + 1;
+          }
+          done = contacts.length;
+          break;
+        }
+        const results = (answer && answer.results) || [];
+        batch.forEach((item, i) => {
+          const result = results.find((r) => r.index === i) || results[i] || {status: 'unknown'};
+          counts[result.status] = (counts[result.status] || 0) + 1;
+          tbody.append(this.outcomeRow(item, result));
+        });
+        done += batch.length;
+        report();
+      }
+    } finally {
+      report();
+      $('send-summary').textContent = `Summary: ${Object.entries(counts)
+        .map(([status, n]) => `${n} ${status === 'not_sent' ? 'not sent' : statusLabel(status).toLowerCase()}`)
+        .join(', ')}.`;
+      this.announce(`Send finished: ${$('send-summary').textContent}`);
+      this.sending = false;
+      button.disabled = false;
+    }
+  }
+
+  async postBatch(configId, batch, say) {
+    const body = {configuration_id: configId, contacts: batch.map((item) => item.contact)};
+    // The same key on every retry of this batch: the hub sends it at most once.
+    const headers = {'Idempotency-Key': randomId('console-')};
+    let networkFailures = 0;
+    for (;;) {
+      try {
+        const {data} = await this.api('POST', '/v1/outbound/send', body, headers);
+        return data;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 429) {
+          const wait = Math.min(MAX_RETRY_WAIT_S, Math.max(1, e.retryAfter || 1));
+          say(`Rate limited by the hub — retrying in ${Math.ceil(wait)} s…`);
+          await sleep(wait * 1000);
+          continue;
+        }
+        if (e instanceof ApiError && e.status === 0 && networkFailures < 3) {
+          networkFailures += 1;
+          say('The hub could not be reached — retrying…');
+          await sleep(1000 * 2 ** networkFailures);
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  outcomeRow(item, result) {
+    const err = result.error;
+    return h('tr', {dataset: {status: result.status}},
+      cell(String(item.row)),
+      cell(item.contact.tocontactid || ''),
+      cell(result.status === 'not_sent' ? h('span', {class: 'badge status-failed', dataset: {status: 'not_sent'}}, 'Not sent')
+        : statusBadge(result.status)),
+      cell(result.activity_id ? code(result.activity_id) : ''),
+      cell(err ? `${err.message || ''}${err.code ? ` [${err.code}]` : ''}` : ''));
+  }
+
+  // --- activities ---------------------------------------------------------
+
+  async loadActivities(more) {
+    const params = new URLSearchParams();
+    if ($('act-config').value) params.set('configuration_id', $('act-config').value);
+    if ($('act-status').value) params.set('status', $('act-status').value);
+    if (more && this.activityCursor) params.set('cursor', this.activityCursor);
+    const body = $('activities-table').tBodies[0];
+    await this.guard($('activities-error'), async () => {
+      const {data} = await this.api('GET', `/v1/outbound/activities?${params}`);
+      const rows = (data.items || []).map((a) => h('tr', null,
+        cell(when(a.created_at)),
+        cell(a.to || ''),
+        cell(statusBadge(a.status)),
+        cell(a.locale || ''),
+        cell(a.customer_name || ''),
+        cell(a.case_name || ''),
+        cell(h('span', {class: 'clip'}, a.body || '')),
+        cell(a.error_code || '')));
+      if (more) body.append(...rows);
+      else body.replaceChildren(...rows);
+      if (!body.rows.length) {
+        body.replaceChildren(h('tr', null, h('td', {colspan: '8', class: 'muted'}, 'No activities match.')));
+      }
+      this.activityCursor = data.next_cursor || null;
+      $('activities-more').hidden = !this.activityCursor;
+    });
+  }
+
+  // --- report -------------------------------------------------------------
+
+  async loadReport() {
+    const configId = $('report-config').value;
+    if (!configId) {
+      $('report-error').textContent = 'Choose a configuration.';
+      return;
+    }
+    await this.guard($('report-error'), async () => {
+      const {data} = await this.api('GET', `/v1/outbound/report?configuration_id=${encodeURIComponent(configId)}`);
+      this.renderReport(data);
+    });
+  }
+
+  renderReport(report) {
+    const fmtSeconds = (s) => (typeof s === 'number' ? `${s < 10 ? s.toFixed(1) : Math.round(s)} s` : '—');
+    const ttd = report.time_to_deliver || {};
+    const summary = [
+      ['Total activities', String(report.total ?? 0)],
+      ['Delivery rate', typeof report.delivery_rate === 'number' ? `${(report.delivery_rate * 100).toFixed(1)} %` : '—'],
+      ['Delivered (timed)', String(ttd.count ?? 0)],
+      ['Average time to deliver', fmtSeconds(ttd.average_seconds)],
+      ['Half delivered within', typeof ttd.p50_seconds_at_most === 'number' ? `≤ ${ttd.p50_seconds_at_most} s` : '—'],
+      ['90 % delivered within', typeof ttd.p90_seconds_at_most === 'number' ? `≤ ${ttd.p90_seconds_at_most} s` : '—'],
+    ];
+    $('report-summary').replaceChildren(...summary.map(([term, value]) =>
+      h('div', null, h('dt', null, term), h('dd', null, value))));
+
+    const {svg, statuses} = stackedBarChart(report.by_hour || []);
+    $('report-chart').replaceChildren(svg);
+    $('report-legend').replaceChildren(...legend(statuses, statusLabel));
+
+    const counts = report.counts || {};
+    const total = report.total || 0;
+    const order = [...STATUS_ORDER, ...Object.keys(counts).filter((s) => !STATUS_ORDER.includes(s))];
+    const rows = order.filter((s) => counts[s]).map((s) => h('tr', null,
+      h('th', {scope: 'row'}, statusBadge(s)),
+      cell(String(counts[s])),
+      cell(total ? `${((counts[s] / total) * 100).toFixed(1)} %` : '—')));
+    if (!rows.length) rows.push(h('tr', null, h('td', {colspan: '3', class: 'muted'}, 'Nothing sent yet.')));
+    rows.push(h('tr', {class: 'total'}, h('th', {scope: 'row'}, 'Total'), cell(String(total)), cell(total ? '100 %' : '—')));
+    $('report-table').tBodies[0].replaceChildren(...rows);
+
+    const hours = $('report-hours');
+    hours.tHead.replaceChildren(h('tr', null, h('th', {scope: 'col'}, 'Hour'),
+      ...statuses.map((s) => h('th', {scope: 'col'}, statusLabel(s)))));
+    hours.tBodies[0].replaceChildren(...(report.by_hour || []).map((p) => h('tr', null,
+      h('th', {scope: 'row'}, new Date(p.hour).toLocaleString()),
+      ...statuses.map((s) => cell(String((p.counts || {})[s] || 0))))));
+    $('report-body').hidden = false;
+  }
+
+  // --- canned responses ---------------------------------------------------
+
+  async refreshCanned() {
+    const items = await listAll('/v1/canned-responses?limit=200', this.key);
+    const list = $('canned-list');
+    if (!items.length) {
+      list.replaceChildren(h('li', {class: 'muted'}, 'No canned responses yet.'));
+      return;
+    }
+    list.replaceChildren(...items.map((c) => h('li', {class: 'card'},
+      h('p', null, h('strong', null, c.title)),
+      h('p', {class: 'pre'}, c.body),
+      confirmButton('Delete', `Delete canned response ${c.title}`, () => this.deleteCanned(c), this.announce))));
+  }
+
+  async createCanned() {
+    const payload = {title: $('canned-title').value.trim(), body: $('canned-body').value};
+    const created = await this.guard($('canned-form-error'),
+      async () => (await this.api('POST', '/v1/canned-responses', payload)).data);
+    if (!created) return;
+    $('canned-title').value = '';
+    $('canned-body').value = '';
+    $('admin-status').textContent = `Canned response ${created.title} added.`;
+    await this.guard($('canned-error'), () => this.refreshCanned());
+  }
+
+  async deleteCanned(item) {
+    await this.guard($('canned-error'), async () => {
+      await this.api('DELETE', `/v1/canned-responses/${encodeURIComponent(item.id)}`);
+      $('admin-status').textContent = `Canned response ${item.title} deleted.`;
+      await this.refreshCanned();
+    });
+  }
+}

@@ -1,0 +1,123 @@
+// A stacked bar chart of activity counts by status per hour, drawn as SVG by
+// hand. Colours come from the stylesheet (.seg-<status>).
+
+import {h, svg} from './dom.js';
+
+export const STATUS_ORDER = [
+  'queued', 'sending', 'sent', 'delivered', 'read', 'undelivered', 'failed', 'rejected',
+  'skipped_no_optin', 'skipped_opted_out', 'canceled',
+];
+
+const HOUR_MS = 3600 * 1000;
+const MAX_FILLED_HOURS = 96;
+
+/** Hours to draw: the reported ones, with empty hours in between filled in when the span is short. */
+export function hourSeries(byHour) {
+  const points = (byHour || [])
+    .map((p) => ({time: Date.parse(p.hour), counts: p.counts || {}}))
+    .filter((p) => Number.isFinite(p.time))
+    .sort((a, b) => a.time - b.time);
+  if (points.length < 2) return points;
+  const first = points[0].time;
+  const last = points[points.length - 1].time;
+  const span = Math.round((last - first) / HOUR_MS) + 1;
+  if (span > MAX_FILLED_HOURS) return points;
+  const byTime = new Map(points.map((p) => [p.time, p]));
+  const out = [];
+  for (let t = first; t <= last; t += HOUR_MS) out.push(byTime.get(t) || {time: t, counts: {}});
+  return out;
+}
+
+function niceMax(value) {
+  if (value <= 5) return 5;
+  const magnitude = 10 ** Math.floor(Math.log10(value));
+  for (const step of [1, 2, 2.5, 5, 10]) {
+    if (step * magnitude >= value) return step * magnitude;
+  }
+  return 10 * magnitude;
+}
+
+function hourLabel(time, previous) {
+  const date = new Date(time);
+  const hour = date.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'});
+  if (previous === null || new Date(previous).toDateString() !== date.toDateString()) {
+    return [date.toLocaleDateString([], {month: 'short', day: 'numeric'}), hour];
+  }
+  return [hour];
+}
+
+/** Returns {svg, statuses}: the chart element and the statuses it shows (for the legend). */
+export function stackedBarChart(byHour, {width = 760, height = 300} = {}) {
+  const series = hourSeries(byHour);
+  const present = new Set();
+  for (const p of series) for (const [status, n] of Object.entries(p.counts)) if (n > 0) present.add(status);
+  const statuses = [...STATUS_ORDER.filter((s) => present.has(s)),
+    ...[...present].filter((s) => !STATUS_ORDER.includes(s)).sort()];
+  const totals = series.map((p) => statuses.reduce((sum, s) => sum + (p.counts[s] || 0), 0));
+  const top = niceMax(Math.max(1, ...totals));
+  const margin = {top: 16, right: 16, bottom: 52, left: 48};
+  const plotW = width - margin.left - margin.right;
+  const plotH = height - margin.top - margin.bottom;
+  const slot = plotW / Math.max(1, series.length);
+  const barW = Math.max(2, Math.min(48, slot * 0.7));
+  const y = (value) => margin.top + plotH - (value / top) * plotH;
+
+  const totalAll = totals.reduce((a, b) => a + b, 0);
+  const label = series.length
+    ? `Stacked bar chart of ${totalAll} activities by status over ${series.length} hour(s)`
+    : 'No activities yet';
+  const root = svg('svg', {
+    viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img', 'aria-label': label,
+    class: 'chart-svg', preserveAspectRatio: 'xMidYMid meet',
+  }, svg('title', null, label));
+
+  const ticks = 5;
+  for (let i = 0; i <= ticks; i += 1) {
+    const value = (top / ticks) * i;
+    const yy = y(value);
+    root.append(
+      svg('line', {x1: margin.left, x2: width - margin.right, y1: yy, y2: yy, class: i ? 'grid' : 'axis'}),
+      svg('text', {x: margin.left - 8, y: yy + 4, class: 'tick', 'text-anchor': 'end'},
+        Number.isInteger(value) ? String(value) : value.toFixed(1)),
+    );
+  }
+  root.append(svg('text', {
+    x: 14, y: margin.top + plotH / 2, class: 'axis-title', 'text-anchor': 'middle',
+    transform: `rotate(-90 14 ${margin.top + plotH / 2})`,
+  }, 'Activities'));
+
+  const labelEvery = Math.max(1, Math.ceil(series.length / 12));
+  let previous = null;
+  series.forEach((point, index) => {
+    const x = margin.left + slot * index + (slot - barW) / 2;
+    let base = 0;
+    const group = svg('g', {class: 'bar'});
+    for (const status of statuses) {
+      const n = point.counts[status] || 0;
+      if (!n) continue;
+      const y0 = y(base);
+      const y1 = y(base + n);
+      group.append(svg('rect', {x, y: y1, width: barW, height: Math.max(0.5, y0 - y1), class: `seg seg-${status}`},
+        svg('title', null, `${new Date(point.time).toLocaleString()}: ${status} ${n}`)));
+      base += n;
+    }
+    root.append(group);
+    if (index % labelEvery === 0) {
+      const lines = hourLabel(point.time, previous);
+      previous = point.time;
+      const text = svg('text', {x: x + barW / 2, y: margin.top + plotH + 18, class: 'tick', 'text-anchor': 'middle'});
+      lines.forEach((line, i) => text.append(svg('tspan', {x: x + barW / 2, dy: i ? 14 : 0}, line)));
+      root.append(text);
+    }
+  });
+  if (!series.length) {
+    root.append(svg('text', {x: width / 2, y: margin.top + plotH / 2, class: 'empty', 'text-anchor': 'middle'},
+      'No activities yet'));
+  }
+  return {svg: root, statuses};
+}
+
+export function legend(statuses, labelOf) {
+  return statuses.map((status) => h('li', null,
+    h('span', {class: `swatch swatch-${status}`, 'aria-hidden': 'true'}), labelOf(status)));
+}

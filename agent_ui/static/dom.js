@@ -1,0 +1,140 @@
+// Small DOM helpers. Data is only ever put into the page as text nodes or
+// attribute values: nothing here parses HTML.
+
+export function $(id) {
+  return document.getElementById(id);
+}
+
+/** Create an element: h('li', {class: 'x', 'aria-label': 'y'}, 'text', child). */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  setAttrs(el, attrs);
+  append(el, children);
+  return el;
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** The same for SVG elements. */
+export function svg(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  setAttrs(el, attrs);
+  append(el, children);
+  return el;
+}
+
+function setAttrs(el, attrs) {
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === 'class') el.setAttribute('class', value);
+    else if (key === 'text') el.textContent = String(value);
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+    else if (value === true) el.setAttribute(key, '');
+    else el.setAttribute(key, String(value));
+  }
+}
+
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+export function clear(el) {
+  el.replaceChildren();
+  return el;
+}
+
+export function show(el, visible) {
+  el.hidden = !visible;
+}
+
+/** Only http(s) links are ever made clickable. */
+export function safeHttpUrl(raw) {
+  try {
+    const url = new URL(String(raw), window.location.href);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+export function formatTime(unixSeconds) {
+  if (typeof unixSeconds !== 'number' || !Number.isFinite(unixSeconds)) return '';
+  const date = new Date(unixSeconds * 1000);
+  const today = new Date();
+  const sameDay = date.toDateString() === today.toDateString();
+  return sameDay
+    ? date.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'})
+    : date.toLocaleString([], {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit'});
+}
+
+export function isoTime(unixSeconds) {
+  if (typeof unixSeconds !== 'number' || !Number.isFinite(unixSeconds)) return '';
+  return new Date(unixSeconds * 1000).toISOString();
+}
+
+/** A <time> element showing a short local time, with the full time on hover. */
+export function timeEl(unixSeconds) {
+  const iso = isoTime(unixSeconds);
+  return h('time', {datetime: iso || null, title: iso ? new Date(iso).toLocaleString() : null},
+    formatTime(unixSeconds));
+}
+
+export function randomId(prefix) {
+  const bytes = new Uint8Array(8);
+  crypto.getRandomValues(bytes);
+  return prefix + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const STATUS_LABELS = {
+  queued: 'Queued',
+  sending: 'Sending',
+  sent: 'Sent',
+  delivered: 'Delivered',
+  read: 'Read',
+  undelivered: 'Undelivered',
+  failed: 'Failed',
+  rejected: 'Rejected',
+  skipped_no_optin: 'Skipped (no opt-in)',
+  skipped_opted_out: 'Skipped (opted out)',
+  canceled: 'Canceled',
+  pending: 'Not sent yet',
+};
+
+export function statusLabel(status) {
+  return STATUS_LABELS[status] || String(status);
+}
+
+/** A status badge; the status value is also in data-status for styling. */
+export function statusBadge(status, extra) {
+  const known = Object.prototype.hasOwnProperty.call(STATUS_LABELS, status);
+  return h('span', {class: `badge status-${known ? status : 'other'}`, dataset: {status: String(status)}},
+    statusLabel(status), extra ? ` · ${extra}` : null);
+}
+
+/** Copy text to the clipboard; falls back to a hidden textarea and execCommand. */
+export async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      // fall through to the older way
+    }
+  }
+  const area = h('textarea', {class: 'offscreen', readonly: true, 'aria-hidden': 'true', tabindex: '-1'});
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  let ok = false;
+  try {
+    ok = document.execCommand('copy');
+  } catch {
+    ok = false;
+  }
+  area.remove();
+  return ok;
+}
