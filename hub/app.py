@@ -17,15 +17,18 @@ from starlette.routing import Route, WebSocketRoute
 
 from agent_ui.routes import console_routes
 from hub.api import catalog, ops, orgs, outbound
+from hub.api import flows
 from hub.api.openapi import openapi
 from hub.embedded_redis import EmbeddedRedis
 from hub.errors import HubError, RateLimited
 from hub.logs import get_logger
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
+from hub.services.bulk_runner import BulkRunner
 from hub.services.context import Hub
 from hub.services.dispatch import Dispatcher
 from hub.services.maintenance import maintainer
+from hub.services.scheduler import scheduler
 from hub.settings import Settings
 from hub.storage.redis import connect
 from routing import agents_api, conversations_api
@@ -33,6 +36,7 @@ from routing.conversations import Conversations
 from routing.fanout import Fanout
 from routing.presence import sweeper
 from routing.ws import agent_ws
+from webhooks import telesign as telesign_webhooks
 from webhooks import twilio as twilio_webhooks
 
 log = get_logger("hub.app")
@@ -79,6 +83,12 @@ def routes(extra: list[Any]) -> list[Any]:
             r(path + "/{id}", res.delete, methods=["DELETE"]),
         ]
     return [
+        # The hot paths first: Starlette tries routes in order.
+        r("/webhooks/twilio/{channel_id}/status", twilio_webhooks.status_callback, methods=["POST"]),
+        r("/webhooks/twilio/{channel_id}/inbound", twilio_webhooks.inbound, methods=["POST"]),
+        r("/webhooks/telesign/{channel_id}/status", telesign_webhooks.status_callback, methods=["POST"]),
+        r("/webhooks/telesign/{channel_id}/inbound", telesign_webhooks.inbound, methods=["POST"]),
+        r("/v1/outbound/send", outbound.send, methods=["POST"]),
         r("/healthz", ops.healthz),
         r("/readyz", ops.readyz),
         r("/metrics", ops.metrics),
@@ -87,11 +97,21 @@ def routes(extra: list[Any]) -> list[Any]:
         r("/v1/orgs/{org_id}", orgs.get_org, methods=["GET"]),
         r("/v1/orgs/{org_id}", orgs.patch_org, methods=["PATCH"]),
         *crud,
-        r("/v1/outbound/send", outbound.send, methods=["POST"]),
         r("/v1/outbound/activities", outbound.list_activities, methods=["GET"]),
         r("/v1/outbound/activities/{id}", outbound.get_activity, methods=["GET"]),
         r("/v1/outbound/report", outbound.report, methods=["GET"]),
         r("/v1/contacts/{phone}/timeline", outbound.timeline, methods=["GET"]),
+        r("/v1/flows", flows.create_flow, methods=["POST"]),
+        r("/v1/flows", flows.list_flows, methods=["GET"]),
+        r("/v1/flows/{id}", flows.get_flow, methods=["GET"]),
+        r("/v1/flows/{id}", flows.patch_flow, methods=["PATCH"]),
+        r("/v1/flows/{id}", flows.delete_flow, methods=["DELETE"]),
+        r("/v1/events", flows.post_event, methods=["POST"]),
+        r("/v1/bulk-jobs", flows.create_bulk_job, methods=["POST"]),
+        r("/v1/bulk-jobs", flows.list_bulk_jobs, methods=["GET"]),
+        r("/v1/bulk-jobs/{id}", flows.get_bulk_job, methods=["GET"]),
+        r("/v1/bulk-jobs/{id}/results", flows.bulk_job_results, methods=["GET"]),
+        r("/v1/bulk-jobs/{id}/cancel", flows.cancel_bulk_job, methods=["POST"]),
         r("/v1/agents", agents_api.create_agent, methods=["POST"]),
         r("/v1/agents", agents_api.list_agents, methods=["GET"]),
         r("/v1/agents/login", agents_api.login, methods=["POST"]),
@@ -100,8 +120,6 @@ def routes(extra: list[Any]) -> list[Any]:
         r("/v1/conversations", conversations_api.list_conversations, methods=["GET"]),
         r("/v1/conversations/{id}", conversations_api.get_conversation, methods=["GET"]),
         WebSocketRoute("/v1/agent/ws", agent_ws),
-        r("/webhooks/twilio/{channel_id}/status", twilio_webhooks.status_callback, methods=["POST"]),
-        r("/webhooks/twilio/{channel_id}/inbound", twilio_webhooks.inbound, methods=["POST"]),
         *console_routes(),
         *extra,
     ]
@@ -134,7 +152,11 @@ def build_app(
             asyncio.create_task(Dispatcher(hub, i).run(stop), name=f"dispatch-{i}")
             for i in range(settings.workers)
         ] + [asyncio.create_task(sweeper(hub, stop), name="presence-sweeper"),
-             asyncio.create_task(maintainer(hub, stop), name="retention")]
+             asyncio.create_task(maintainer(hub, stop), name="retention"),
+             asyncio.create_task(scheduler(hub, stop), name="scheduler")] + [
+            asyncio.create_task(BulkRunner(hub, i).run(stop), name=f"bulk-{i}")
+            for i in range(settings.bulk_runners)
+        ]
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if attach is not None:

@@ -70,6 +70,11 @@ class TooManyContacts(HubError):
     status = 413
 
 
+class UnsupportedMediaType(HubError):
+    code = "unsupported_media_type"
+    status = 415
+
+
 class RateLimited(HubError):
     code = "rate_limited"
     status = 429

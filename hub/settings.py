@@ -25,6 +25,8 @@ class Settings:
     correlation_window_days: int = 7
     appendfsync: str = "everysec"
     twilio_api_base_url: str | None = None
+    # TeleSign REST base URL for telesign channels without their own api_base_url.
+    telesign_api_base_url: str | None = None
     # Sandbox provider base URL used by channels whose provider is `sandbox`.
     sandbox_url: str | None = None
     workers: int = 4
@@ -36,6 +38,12 @@ class Settings:
     max_send_attempts: int = 5
     agent_grace_s: float = 30.0
     token_ttl_s: int = 12 * 3600
+    # Flows: how often every process looks for due schedules, how far behind
+    # its time an occurrence counts as late, and the bulk job runners' lease.
+    scheduler_interval_s: float = 0.5
+    schedule_late_after_s: float = 30.0
+    bulk_runners: int = 2
+    bulk_lease_ms: int = 30_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -56,11 +64,18 @@ class Settings:
             ),
             appendfsync=env.get("HUB_REDIS_APPENDFSYNC", cls.appendfsync),
             twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
+            telesign_api_base_url=env.get("TELESIGN_API_BASE_URL") or None,
             sandbox_url=env.get("HUB_SANDBOX_URL") or None,
             workers=int(env.get("HUB_WORKERS", cls.workers)),
             claim_idle_ms=int(env.get("HUB_CLAIM_IDLE_MS", cls.claim_idle_ms)),
             send_timeout_s=float(env.get("HUB_SEND_TIMEOUT", cls.send_timeout_s)),
             agent_grace_s=float(env.get("HUB_AGENT_GRACE_SECONDS", cls.agent_grace_s)),
+            scheduler_interval_s=float(env.get("HUB_SCHEDULER_INTERVAL", cls.scheduler_interval_s)),
+            schedule_late_after_s=float(
+                env.get("HUB_SCHEDULE_LATE_SECONDS", cls.schedule_late_after_s)
+            ),
+            bulk_runners=int(env.get("HUB_BULK_RUNNERS", cls.bulk_runners)),
+            bulk_lease_ms=int(env.get("HUB_BULK_LEASE_MS", cls.bulk_lease_ms)),
         )
 
     def with_(self, **changes: object) -> "Settings":

@@ -27,6 +27,7 @@ from hub.logs import get_logger
 from hub.providers.base import InboundMessage, OutboundMessage
 from hub.services.context import Hub
 from hub.services.dispatch import address
+from hub.services.pacing import Pacer
 
 log = get_logger("routing")
 
@@ -65,6 +66,7 @@ class Conversations:
         self.hub = hub
         self.store = hub.conversations
         self._sends: set[asyncio.Task[None]] = set()
+        self.pacer = Pacer(hub)
 
     async def ingest(self, channel: dict[str, Any], inbound: InboundMessage) -> tuple[str, str, str]:
         keyword = classify_keyword(inbound.body)
@@ -128,11 +130,13 @@ class Conversations:
             provider = await self.hub.providers.for_channel(channel)
             message = OutboundMessage(
                 to=address(channel_type, customer), from_=address(channel_type, channel["address"]),
-                body=body,
-                status_callback=f"{self.hub.settings.public_url}/webhooks/twilio/{channel_id}/status")
+                body=body, status_callback=self.hub.providers.status_callback_url(channel),
+                external_id=message_id)
             attempts = self.hub.settings.max_send_attempts
             for attempt in range(attempts):
                 try:
+                    # An agent is waiting: book the channel's next slot however far ahead it is.
+                    await self.pacer.wait_turn(channel, interactive=True)
                     receipt = await provider.send(message)
                     outcome, provider_id = "accepted", receipt.provider_id
                     return

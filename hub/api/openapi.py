@@ -7,10 +7,11 @@ import json
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub.api.openapi_flows import with_flows
 from hub.api.openapi_spec import DOCUMENT
 
 # The document is static: serialize it once.
-_BODY = json.dumps(DOCUMENT, ensure_ascii=False, separators=(",", ":")).encode()
+_BODY = json.dumps(with_flows(DOCUMENT), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 async def openapi(request: Request) -> Response:

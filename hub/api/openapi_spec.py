@@ -293,9 +293,11 @@ _CHANNEL_FIELDS = {
     "provider": enum(PROVIDERS),
     "address": string("Sender number; normalized to E.164.", examples=["+15550001111"]),
     "name": _NAME,
-    "api_base_url": string("Twilio only: API base URL (else `TWILIO_API_BASE_URL`, else Twilio's own).",
-                           format="uri"),
-    "messages_per_second": {"type": "number", "exclusiveMinimum": 0, "description": "Sending pace."},
+    "api_base_url": string("Provider API base URL (else `TWILIO_API_BASE_URL` or `TELESIGN_API_BASE_URL`, "
+                           "else the provider's own).", format="uri"),
+    "messages_per_second": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 10_000,
+                            "description": "Sending pace, kept by all hub processes together; "
+                                           "`null` clears it."},
 }
 _CHANNEL_INPUT = obj({**_CHANNEL_FIELDS, "credentials": ref("Credentials")},
                      ["type", "provider", "address", "credentials"], closed=True)
@@ -772,6 +774,41 @@ _WEBHOOKS = {
 }
 
 
+_TELESIGN_AUTH = ("Authenticated by `Authorization: TSA <customer_id>:<signature>` (or the bare signature in "
+                  "`X-TS-Authorization`): base64 HMAC-SHA256 of the raw body keyed by the base64-decoded "
+                  "`api_key`.")
+_TELESIGN_RESPONSES = {
+    "200": {"description": "Applied, stored and routed, or ignored when stale or unknown."},
+    "400": {"description": "Not JSON, or an MO message without `reference_id` or sender.",
+            "content": json_content(ref("Error"))},
+    "403": {"description": "Bad or missing TeleSign signature; nothing is stored.",
+            "content": json_content(ref("Error"))},
+    "404": {"description": "No such TeleSign channel.", "content": json_content(ref("Error"))},
+}
+_TELESIGN_BODY = {"required": True, "content": json_content(obj({
+    "reference_id": string(), "external_id": nullable(string()),
+    "status": obj({"code": {"type": "integer"}, "description": string(), "updated_on": string()}),
+    "sub_resource": string("`mo_sms` for a customer's message."),
+    "user_response": obj({"phone_number": string(), "sender_id": string(), "mo_message": string()}),
+}, ["reference_id"]))}
+_TELESIGN_WEBHOOKS = {
+    f"/webhooks/telesign/{{channel_id}}/{kind}": {
+        "parameters": [ref("ChannelId", "parameters")],
+        "post": operation(
+            f"telesign{kind.title()}", summary, "Provider webhooks", _TELESIGN_RESPONSES,
+            description=f"{text} TeleSign posts delivery reports and MO messages to one callback "
+                        f"service, so both paths take both (`sub_resource: mo_sms` marks a customer's "
+                        f"message). {_TELESIGN_AUTH}",
+            body=_TELESIGN_BODY, security=PUBLIC),
+    }
+    for kind, summary, text in (
+        ("status", "TeleSign: a delivery report", "The `callback_url` of messages sent on this channel."),
+        ("inbound", "TeleSign: a customer's message", "The account's MO callback URL; a repeated "
+                                                       "`reference_id` is stored once."),
+    )
+}
+
+
 def _readiness(status: str) -> Schema:
     return obj({"status": enum([status]), "checks": obj({}, additionalProperties=string())},
                ["status", "checks"])
@@ -811,6 +848,8 @@ only for a server fault: `internal_error` with `details.request_id`).
 requests signed with `X-Twilio-Signature` to
 `/webhooks/twilio/{channel_id}/inbound` (customer messages; answered with
 empty TwiML) and `/webhooks/twilio/{channel_id}/status` (delivery statuses).
+TeleSign posts signed JSON to `/webhooks/telesign/{channel_id}/status` and
+`/webhooks/telesign/{channel_id}/inbound`.
 
 **Agent websocket.** `GET /v1/agent/ws?token=<agent token>` upgrades to a
 websocket of JSON frames (a bad token closes with 4401, a deleted agent with
@@ -856,6 +895,7 @@ DOCUMENT: dict[str, Any] = {
         **_OUTBOUND,
         **_AGENTS,
         **_WEBHOOKS,
+        **_TELESIGN_WEBHOOKS,
         **_OPERATIONS,
     },
     "components": {

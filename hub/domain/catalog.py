@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any, Mapping
 from urllib.parse import urlparse
 
+from hub.domain.pacing import MAX_MESSAGES_PER_SECOND, valid_rate
 from hub.domain.phones import is_valid_region, normalize_sender
 from hub.errors import InvalidPhone, InvalidRequest
 
@@ -95,6 +98,8 @@ def validate_channel(body: Any, current: Mapping[str, Any] | None = None) -> dic
         raise _bad("type", "type must be sms or whatsapp")
     if merged.get("provider") not in PROVIDERS:
         raise _bad("provider", "provider must be twilio, telesign or sandbox")
+    if merged["provider"] == "telesign" and merged["type"] != "sms":
+        raise _bad("type", "telesign channels are sms only")
     try:
         merged["address"] = normalize_sender(str(merged.get("address", "")), "US")
     except InvalidPhone:
@@ -103,6 +108,11 @@ def validate_channel(body: Any, current: Mapping[str, Any] | None = None) -> dic
         merged["api_base_url"] = _url(merged["api_base_url"], "api_base_url")
     if "name" in merged and merged["name"] is not None:
         merged["name"] = _name(merged)
+    if merged.get("messages_per_second") is None:
+        merged.pop("messages_per_second", None)  # null clears the pace
+    elif not valid_rate(merged["messages_per_second"]):
+        raise _bad("messages_per_second", "messages_per_second must be a number above 0 and at most "
+                                          f"{MAX_MESSAGES_PER_SECOND:g}")
     creds = dict((current or {}).get("credentials") or {})
     if "credentials" in body:
         given = body["credentials"]
@@ -113,6 +123,9 @@ def validate_channel(body: Any, current: Mapping[str, Any] | None = None) -> dic
     for key in needed:
         if not creds.get(key):
             raise _bad(f"credentials.{key}", f"credentials.{key} is required")
+    if merged["provider"] == "telesign" and not _is_base64(creds["api_key"]):
+        # TeleSign signs with the decoded key: a mistyped one would fail every send.
+        raise _bad("credentials.api_key", "credentials.api_key must be the base64 key TeleSign issued")
     merged["credentials"] = creds
     allowed = {"id", "org_id", "created_at", "type", "provider", "address", "credentials",
                "api_base_url", "name", "messages_per_second"}
@@ -120,6 +133,13 @@ def validate_channel(body: Any, current: Mapping[str, Any] | None = None) -> dic
     if extra:
         raise _bad(sorted(extra)[0], f"unknown field {sorted(extra)[0]!r}")
     return merged
+
+
+def _is_base64(value: str) -> bool:
+    try:
+        return bool(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError):
+        return False
 
 
 def public_channel(channel: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,9 @@ class OutboundMessage:
     content_variables: str | None = None  # JSON object as a string
     status_callback: str | None = None
     media_urls: tuple[str, ...] = ()
+    # The hub's id for the message (activity or conversation message), for
+    # providers that carry one (TeleSign ``external_id``).
+    external_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,10 @@ class Provider(Protocol):
         """Raises ProviderError (``retryable`` set for 429, 5xx and timeouts)."""
         ...
 
-    async def find_sent(self, to: str, from_: str, since: datetime, body: str) -> str | None:
-        """The provider id of a message already sent, if the provider has one."""
+    async def find_sent(self, to: str, from_: str, since: datetime, body: str,
+                        external_id: str | None = None) -> str | None:
+        """The provider id of a message already sent, if the provider has one.
+        Twilio matches recipient, sender, time and body; TeleSign the external id."""
         ...
 
     async def aclose(self) -> None: ...

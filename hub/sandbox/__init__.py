@@ -14,6 +14,10 @@ use and the host must close it on its own shutdown::
 Point the twilio library at it with ``client.api.base_url = "<host>/sandbox"``.
 Control endpoints live under ``/_sandbox/`` (accounts, rules, settings,
 messages, stats, drain, replies); see ``hub.sandbox.app``.
+
+It speaks TeleSign's SMS API too (``/v1/messaging``, TSA-signed; accounts and
+simulated customer replies under ``/_sandbox/telesign/``); see
+``hub.sandbox.telesign``.
 """
 
 from hub.sandbox.app import build_sandbox_app

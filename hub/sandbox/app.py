@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from hub.sandbox.callbacks import CallbackSender, inbound_params
 from hub.sandbox.state import API_VERSION, RuleOutcome, SandboxState, error_body, new_sid
+from hub.sandbox.telesign import TelesignSandbox
 
 JSON = "application/json"
 MAX_PAGE_SIZE = 1000
@@ -75,6 +76,7 @@ async def _sleep_then(seconds: float, response: Response) -> Response:
 def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None) -> Starlette:
     """The sandbox as an ASGI app; `app.state.callback_sender` needs `aclose()` when mounted."""
     sender = sender or CallbackSender(state)
+    telesign = TelesignSandbox(state, sender)
     base = f"/{API_VERSION}/Accounts"
 
     async def create(request: Request, account_sid: str) -> Response:
@@ -269,8 +271,10 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None)
         Route("/_sandbox/stats", stats, methods=["GET"]),
         Route("/_sandbox/drain", drain, methods=["POST"]),
         Route("/_sandbox/replies", replies, methods=["POST"]),
+        *telesign.routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.sandbox = state
     app.state.callback_sender = sender
+    app.state.telesign = telesign
     return app

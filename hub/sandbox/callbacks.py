@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import hmac
 import mimetypes
-from typing import Any
+from typing import Any, Coroutine
 from urllib.parse import urlencode
 
 import aiohttp
@@ -134,6 +134,30 @@ class CallbackSender:
                 self.state.callbacks_failed += 1
             return
         self.state.callbacks_failed += 1
+
+    # -- other providers' callbacks (TeleSign posts signed JSON) ----------
+    def spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        """Run a callback job in the background, drained and closed with the rest."""
+        task = asyncio.get_running_loop().create_task(job)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def post_bytes(self, url: str, body: bytes, headers: dict[str, str],
+                         *, retry: bool = True) -> tuple[int, str]:
+        """One callback; like the status callbacks, only an unreachable host is
+        retried. Returns the answer's status (0 when never reached) and text."""
+        session = self._get_session()
+        assert self._semaphore is not None
+        for attempt in range(self.attempts if retry else 1):
+            try:
+                async with self._semaphore:
+                    async with session.post(url, data=body, headers=headers) as resp:
+                        return resp.status, await resp.text()
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                if not retry or attempt + 1 == self.attempts:
+                    raise
+                await asyncio.sleep(0.05 * 4**attempt)
+        raise AssertionError("unreachable")
 
     # -- inbound webhooks ---------------------------------------------
     async def post_inbound(self, url: str, params: dict[str, str],

@@ -243,6 +243,13 @@ class SandboxState:
         self.by_account.setdefault(account_sid, []).append(stored)
         return stored
 
+    def record_outbound(self, account: str, to: str, from_: str | None, body: str,
+                        status_callback: str | None, sid: str) -> StoredMessage:
+        """A message sent through another provider's API (TeleSign), in the same store."""
+        self.created += 1
+        return self._store(account, to, from_, body, None, status_callback, [], "outbound-api",
+                           "queued", sid)
+
     def record_inbound(self, account_sid: str, from_: str, to: str, body: str,
                        media_urls: list[str], sid: str) -> StoredMessage:
         return self._store(account_sid, to, from_, body, None, None, media_urls,

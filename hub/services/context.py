@@ -12,7 +12,9 @@ from hub.settings import Settings
 from hub.storage.activities import ActivityStore
 from hub.storage.agents import AgentStore
 from hub.storage.conversations import ConversationStore
+from hub.storage.bulk_jobs import BulkJobStore
 from hub.storage.catalog import CatalogStore
+from hub.storage.flows import FlowStore
 from hub.storage.orgs import OrgStore
 from hub.storage.redis import Scripts
 from hub.services.directory import ChannelDirectory
@@ -34,6 +36,8 @@ class Hub:
     agents: AgentStore = field(init=False)
     conversations: ConversationStore = field(init=False)
     canned: CatalogStore = field(init=False)
+    flows: FlowStore = field(init=False)
+    bulk_jobs: BulkJobStore = field(init=False)
 
     def __post_init__(self) -> None:
         self.scripts = Scripts(self.redis)
@@ -46,3 +50,5 @@ class Hub:
         self.agents = AgentStore(self.redis)
         self.conversations = ConversationStore(self.redis, self.scripts)
         self.canned = CatalogStore(self.redis, "canned")
+        self.flows = FlowStore(self.redis, self.scripts)
+        self.bulk_jobs = BulkJobStore(self.redis, self.scripts)

@@ -24,6 +24,7 @@ from hub.errors import HubError, ProviderError
 from hub.logs import get_logger
 from hub.providers.base import OutboundMessage
 from hub.services.context import Hub
+from hub.services.pacing import Pacer
 from hub.storage.activities import Job, SendResult
 from hub.storage.queue import GROUP, OutboundQueue
 
@@ -43,6 +44,7 @@ class Dispatcher:
         self.hub = hub
         self.queue = OutboundQueue(hub.redis)
         self.consumer = consumer_name(index)
+        self.pacer = Pacer(hub)
         self._channels: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
         self._last_claim = 0.0
 
@@ -133,20 +135,21 @@ class Dispatcher:
             body=job.body,
             content_sid=job.content_sid or None,
             content_variables=job.content_vars or None,
-            status_callback=(
-                f"{self.hub.settings.public_url}/webhooks/twilio/{job.channel_id}/status"
-            ),
+            status_callback=self.hub.providers.status_callback_url(channel),
+            external_id=job.activity_id,
         )
         attempts = self.hub.settings.max_send_attempts
         for attempt in range(attempts):
             try:
                 if job.state == "recover":
                     since = datetime.fromtimestamp(job.created_ms / 1000, timezone.utc) - timedelta(minutes=1)
-                    found = await provider.find_sent(to, from_, since, job.body)
+                    found = await provider.find_sent(to, from_, since, job.body, job.activity_id)
                     if found:
                         log.info("recovered a send made before a crash", extra={"activity": job.activity_id})
                         return SendResult(job.activity_id, entry_id, "accepted", found, "", "recovered")
                     job = _as_send(job)
+                # The channel's pace, shared with every process, before each provider call.
+                await self.pacer.wait_turn(channel)
                 receipt = await provider.send(message)
                 self.hub.metrics.sends.labels(provider_name, "accepted").inc()
                 return SendResult(

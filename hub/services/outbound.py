@@ -132,7 +132,7 @@ async def send_request(
         limit=limits["requests_per_hour"],
         request_id=request_id,
         idem_key=idempotency_key,
-        idem_hash=_body_hash(body),
+        idem_hash=_body_hash(body) if idempotency_key else "",
         idem_ttl_s=IDEMPOTENCY_TTL_S,
         response_json=response_json,
         retention_s=hub.settings.retention_s,

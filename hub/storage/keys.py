@@ -88,3 +88,63 @@ def report_hours(org_id: str, config_id: str) -> str:
 
 def timeline(org_id: str, phone: str) -> str:
     return f"{org_prefix(org_id)}:timeline:{phone}"
+
+
+# -- flows, schedules, events and bulk jobs ------------------------------------------
+
+def flows_by_event_type(org_id: str, event_type: str) -> str:
+    """Set of the automated flows bound to one event type."""
+    return f"{org_prefix(org_id)}:flows:type:{event_type}"
+
+
+def flow_runs(org_id: str, flow_id: str) -> str:
+    return f"{org_prefix(org_id)}:flow:{flow_id}:runs"
+
+
+def schedule_due(org_id: str) -> str:
+    """Sorted set: scheduled flow or delayed send → its next occurrence (ms)."""
+    return f"{org_prefix(org_id)}:sched:due"
+
+
+def schedule_firing(org_id: str) -> str:
+    """Sorted set: claimed occurrence → lease expiry (ms); taken over when it lapses."""
+    return f"{org_prefix(org_id)}:sched:firing"
+
+
+def delayed_send(org_id: str, delayed_id: str) -> str:
+    """The contacts of one event's delayed flow, until they are sent."""
+    return f"{org_prefix(org_id)}:delayed:{delayed_id}"
+
+
+def event(org_id: str, event_id: str) -> str:
+    """The answer to a completed event, so a repeated event id does nothing."""
+    return f"{org_prefix(org_id)}:event:{event_id}"
+
+
+def bulk_job(org_id: str, job_id: str) -> str:
+    return f"{org_prefix(org_id)}:bulk:{job_id}"
+
+
+def bulk_chunk(org_id: str, job_id: str, index: int) -> str:
+    return f"{org_prefix(org_id)}:bulk:{job_id}:chunk:{index}"
+
+
+def bulk_results(org_id: str, job_id: str, index: int) -> str:
+    return f"{org_prefix(org_id)}:bulk:{job_id}:res:{index}"
+
+
+def bulk_active(org_id: str) -> str:
+    """Sorted set: pending or running job → lease expiry (ms; 0 = unclaimed)."""
+    return f"{org_prefix(org_id)}:bulk:active"
+
+
+def bulk_jobs(org_id: str) -> str:
+    """Sorted set of the org's bulk jobs by creation time."""
+    return f"{org_prefix(org_id)}:bulk:jobs"
+
+
+# -- sending pace ---------------------------------------------------------------------
+
+def pace(org_id: str, channel_id: str) -> str:
+    """A channel's pace (GCRA): when its next message may go, shared by every process."""
+    return f"{org_prefix(org_id)}:pace:{channel_id}"
