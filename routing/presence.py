@@ -12,7 +12,6 @@ import time
 
 from hub.logs import get_logger
 from hub.services.context import Hub
-from hub.storage import keys
 from routing.ws import STALE_MS
 
 log = get_logger("routing.presence")
@@ -22,8 +21,7 @@ async def sweep_once(hub: Hub) -> int:
     turned = 0
     grace_ms = int(hub.settings.agent_grace_s * 1000)
     for org_id in await hub.orgs.all_ids():
-        online = await hub.redis.smembers(f"{keys.org_prefix(org_id)}:agents:online")
-        for agent_id in online:
+        for agent_id in await hub.agents.online(org_id):
             result = await hub.conversations.run(
                 "agent_connection", org_id, "sweep", agent_id, "", int(time.time() * 1000), STALE_MS, grace_ms)
             if result[0] == "offline":

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.api.common import hub_of
-from hub.storage import keys
+from hub.storage.stats import hub_stats
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -33,31 +33,10 @@ async def readyz(request: Request) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     """Process counters, plus hub-wide figures read from Redis at scrape time."""
     hub = hub_of(request)
-    org_ids = await hub.orgs.all_ids()
-    async with hub.redis.pipeline(transaction=False) as p:
-        for org_id in org_ids:
-            prefix = keys.org_prefix(org_id)
-            p.xlen(keys.outbound_stream(org_id))
-            p.scard(f"{prefix}:agents:available")
-            p.hgetall(f"{prefix}:stats:wait")
-            p.smembers(f"{prefix}:queues")
-        rows = await p.execute() if org_ids else []
-    depth = available = 0
-    waits: list[dict[str, str]] = []
-    queues: list[tuple[str, str]] = []
-    for index, org_id in enumerate(org_ids):
-        xlen, agents, wait, org_queues = rows[index * 4: index * 4 + 4]
-        depth += int(xlen)
-        available += int(agents)
-        waits.append(wait)
-        queues += [(org_id, q) for q in org_queues]
-    async with hub.redis.pipeline(transaction=False) as p:
-        for org_id, queue in queues:
-            p.zcard(f"{keys.org_prefix(org_id)}:q:{queue}:waiting")
-        waiting = sum(await p.execute()) if queues else 0
+    stats = await hub_stats(hub.redis, await hub.orgs.all_ids())
     m = hub.metrics
-    m.stream_depth.set(depth)
-    m.available_agents.set(available)
-    m.waiting_conversations.set(waiting)
-    m.wait_to_assign.update(waits)
+    m.stream_depth.set(stats.stream_depth)
+    m.available_agents.set(stats.available_agents)
+    m.waiting_conversations.set(stats.waiting)
+    m.wait_to_assign.update(stats.wait_histograms)
     return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

@@ -9,7 +9,7 @@ import time
 
 from hub.logs import get_logger
 from hub.services.context import Hub
-from hub.storage import keys
+from hub.storage.stats import trim_before
 
 log = get_logger("hub.maintenance")
 
@@ -24,13 +24,7 @@ async def trim_indexes(hub: Hub, now: float | None = None) -> int:
             configs += page
             if after is None:
                 break
-        async with hub.redis.pipeline(transaction=False) as p:
-            # Activity index scores are creation ms * 1000 (unique within a request).
-            p.zremrangebyscore(keys.activities(org_id), "-inf", cutoff_ms * 1000)
-            for config in configs:
-                p.zremrangebyscore(keys.activities_by_config(org_id, config["id"]), "-inf", cutoff_ms * 1000)
-            p.zremrangebyscore(f"{keys.org_prefix(org_id)}:convs", "-inf", cutoff_ms)
-            removed += sum(await p.execute())
+        removed += await trim_before(hub.redis, org_id, [c["id"] for c in configs], cutoff_ms)
     return removed
 
 

@@ -9,16 +9,13 @@ from typing import Any
 
 from hub.errors import InvalidRequest
 from hub.services.context import Hub
-from hub.storage import keys
+from hub.storage.timeline import timeline_page
 
 
 async def contact_timeline(
     hub: Hub, org_id: str, phone: str, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
-    # Cursor: score and member of the last item returned. Scores tie when
-    # requests are accepted in the same millisecond, so the member breaks the
-    # tie (Redis orders equal scores by member, descending, in this direction).
-    max_score = "+inf"
+    # Cursor: "score|member" of the last item returned.
     after_score, after_member = None, ""
     if cursor:
         raw_score, _, after_member = cursor.partition("|")
@@ -28,23 +25,9 @@ async def contact_timeline(
             after_score = math.nan
         if not math.isfinite(after_score):
             raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
-        max_score = repr(after_score)
-    key = keys.timeline(org_id, phone)
-    rows: list[tuple[str, float]] = []
-    offset = 0
-    while len(rows) <= limit:
-        batch = await hub.redis.zrevrangebyscore(
-            key, max_score, "-inf", start=offset, num=limit + 1, withscores=True
-        )
-        if not batch:
-            break
-        offset += len(batch)
-        for member, score in batch:
-            if score == after_score and (not after_member or member >= after_member):
-                continue  # returned on an earlier page
-            rows.append((member, score))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, more = await timeline_page(
+        hub.redis, org_id, phone, after_score=after_score, after_member=after_member, limit=limit,
+        expired_before=(time.time() - hub.settings.retention_s) * 1_000_000)
     act_ids = [m.split(":", 1)[1] for m, _ in rows if m.startswith("act:")]
     conv_ids = sorted({m.split(":")[1] for m, _ in rows if m.startswith("msg:")})
     activities = {a["id"]: a for a in await hub.activities.load_many(org_id, act_ids)}

@@ -14,15 +14,11 @@ PUBLIC = ("id", "name", "email", "capacity", "presence", "open", "created_at")
 
 
 def _token_key(token: str) -> str:
-    return f"{keys.PREFIX}:agent-token:{hashlib.sha256(token.encode()).hexdigest()}"
+    return keys.agent_token(hashlib.sha256(token.encode()).hexdigest())
 
 
-def _email_key(email: str) -> str:
-    return f"{keys.PREFIX}:agent-email:{email.lower()}"
-
-
-def agent_key(org_id: str, agent_id: str) -> str:
-    return f"{keys.org_prefix(org_id)}:agent:{agent_id}"
+_email_key = keys.agent_email
+agent_key = keys.agent
 
 
 def public_agent(raw: dict[str, str]) -> dict[str, Any]:
@@ -66,6 +62,10 @@ class AgentStore:
                 p.hgetall(agent_key(org_id, agent_id))
             rows = await p.execute()
         return [row for row in rows if row]
+
+    async def online(self, org_id: str) -> list[str]:
+        """Agents with a websocket somewhere, or within their grace period."""
+        return sorted(await self.r.smembers(keys.agents_online(org_id)))
 
     async def by_email(self, email: str) -> tuple[str, str] | None:
         raw = await self.r.get(_email_key(email))

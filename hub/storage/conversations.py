@@ -46,12 +46,12 @@ class ConversationStore:
         return [_fix(json.loads(r)) for r in rows], (next_cursor or None)
 
     async def open_for_agent(self, org_id: str, agent_id: str) -> list[str]:
-        return sorted(await self.r.smembers(f"{keys.org_prefix(org_id)}:agent:{agent_id}:convs"))
+        return sorted(await self.r.smembers(keys.agent_conversations(org_id, agent_id)))
 
     async def waiting_count(self, org_id: str, queues: Sequence[str]) -> int:
         async with self.r.pipeline(transaction=False) as p:
             for q in queues:
-                p.zcard(f"{keys.org_prefix(org_id)}:q:{q}:waiting")
+                p.zcard(keys.queue_waiting(org_id, q))
             return int(sum(await p.execute()))
 
     async def run(self, script: str, org_id: str, *args: Any) -> list[str]:

@@ -148,3 +148,46 @@ def bulk_jobs(org_id: str) -> str:
 def pace(org_id: str, channel_id: str) -> str:
     """A channel's pace (GCRA): when its next message may go, shared by every process."""
     return f"{org_prefix(org_id)}:pace:{channel_id}"
+
+
+# -- agents, conversations and queues --------------------------------------------------
+
+def agent_token(token_hash: str) -> str:
+    return f"{PREFIX}:agent-token:{token_hash}"
+
+
+def agent_email(email: str) -> str:
+    return f"{PREFIX}:agent-email:{email.lower()}"
+
+
+def agent(org_id: str, agent_id: str) -> str:
+    """The agent's hash; its connections, events and conversations hang below it."""
+    return f"{org_prefix(org_id)}:agent:{agent_id}"
+
+
+def agent_conversations(org_id: str, agent_id: str) -> str:
+    return f"{agent(org_id, agent_id)}:convs"
+
+
+def agents_online(org_id: str) -> str:
+    return f"{org_prefix(org_id)}:agents:online"
+
+
+def agents_available(org_id: str) -> str:
+    return f"{org_prefix(org_id)}:agents:available"
+
+
+def conversations(org_id: str) -> str:
+    return f"{org_prefix(org_id)}:convs"
+
+
+def queues(org_id: str) -> str:
+    return f"{org_prefix(org_id)}:queues"
+
+
+def queue_waiting(org_id: str, queue: str) -> str:
+    return f"{org_prefix(org_id)}:q:{queue}:waiting"
+
+
+def wait_stats(org_id: str) -> str:
+    return f"{org_prefix(org_id)}:stats:wait"
