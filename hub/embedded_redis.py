@@ -8,12 +8,18 @@ deprecated setuptools machinery and starts nothing we need.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
+import signal
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+
+PR_SET_PDEATHSIG = 1
 
 
 class EmbeddedRedisError(RuntimeError):
@@ -63,8 +69,9 @@ class EmbeddedRedis:
             "--logfile", str(self.data_dir / "redis.log"),
         ]
         # Own session: a Ctrl+C meant for the hub must not kill Redis before the
-        # hub has finished with it; the hub stops it on the way out.
-        self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+        # hub has finished with it; the hub stops it on the way out. And should
+        # the hub itself be killed, Redis is told to stop too (Linux).
+        self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, preexec_fn=_detach)
         deadline = time.monotonic() + timeout
         while not self.socket_path.exists():
             if self._proc.poll() is not None:
@@ -100,6 +107,14 @@ class EmbeddedRedis:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _detach() -> None:
+    """In the child before exec: a session of its own, ended with its parent."""
+    os.setsid()
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def pid_alive(pid: int) -> bool:
