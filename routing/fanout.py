@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
+from typing import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
@@ -20,29 +21,33 @@ from hub.storage.agents import notify_channel
 
 log = get_logger("routing.fanout")
 
+Listener = Callable[[str], Awaitable[None]]
+
 
 class Fanout:
     def __init__(self, client: aioredis.Redis) -> None:
         self.pubsub = client.pubsub(ignore_subscribe_messages=True)
-        self.listeners: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
+        self.listeners: dict[str, set[Listener]] = defaultdict(set)
         self._lock = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
+        # Deliveries in flight. A task per event rather than a queue and a
+        # task per socket keeps idle sockets small; the sockets' own id
+        # check puts events back in order.
+        self._deliveries: set[asyncio.Task[None]] = set()
 
-    async def subscribe(self, org_id: str, agent_id: str) -> asyncio.Queue[str]:
-        queue: asyncio.Queue[str] = asyncio.Queue()
+    async def subscribe(self, org_id: str, agent_id: str, listener: Listener) -> None:
         channel = notify_channel(org_id, agent_id)
         async with self._lock:
             if not self.listeners[channel]:
                 await self.pubsub.subscribe(channel)
-            self.listeners[channel].add(queue)
+            self.listeners[channel].add(listener)
             if self._reader is None:
                 self._reader = asyncio.create_task(self._read(), name="fanout")
-        return queue
 
-    async def unsubscribe(self, org_id: str, agent_id: str, queue: asyncio.Queue[str]) -> None:
+    async def unsubscribe(self, org_id: str, agent_id: str, listener: Listener) -> None:
         channel = notify_channel(org_id, agent_id)
         async with self._lock:
-            self.listeners[channel].discard(queue)
+            self.listeners[channel].discard(listener)
             if not self.listeners[channel]:
                 del self.listeners[channel]
                 await self.pubsub.unsubscribe(channel)
@@ -61,8 +66,16 @@ class Fanout:
                 continue
             if message is None or message.get("type") != "message":
                 continue
-            for queue in list(self.listeners.get(message["channel"], ())):
-                queue.put_nowait(message["data"])
+            for listener in list(self.listeners.get(message["channel"], ())):
+                task = asyncio.create_task(listener(message["data"]))
+                self._deliveries.add(task)
+                task.add_done_callback(self._delivered)
+
+    def _delivered(self, task: asyncio.Task[None]) -> None:
+        self._deliveries.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The socket went away mid-send; its handler cleans up.
+            log.debug("delivery failed", exc_info=task.exception())
 
     async def aclose(self) -> None:
         if self._reader is not None:

@@ -17,11 +17,19 @@ from routing.ws import STALE_MS
 log = get_logger("routing.presence")
 
 
-async def sweep_once(hub: Hub) -> int:
+FULL_SWEEP_S = 15.0
+
+
+async def sweep_once(hub: Hub, *, full: bool = True) -> int:
+    """Agents whose grace period is over go offline. A full sweep also looks
+    at every agent counted online, to notice connections of a process that
+    died without closing them (their heartbeats stop); otherwise only agents
+    already without a connection are checked, which keeps idle cost flat."""
     turned = 0
     grace_ms = int(hub.settings.agent_grace_s * 1000)
     for org_id in await hub.orgs.all_ids():
-        for agent_id in await hub.agents.online(org_id):
+        agents = await (hub.agents.online(org_id) if full else hub.agents.disconnected(org_id))
+        for agent_id in agents:
             result = await hub.conversations.run(
                 "agent_connection", org_id, "sweep", agent_id, "", int(time.time() * 1000), STALE_MS, grace_ms)
             if result[0] == "offline":
@@ -31,9 +39,13 @@ async def sweep_once(hub: Hub) -> int:
 
 
 async def sweeper(hub: Hub, stop: asyncio.Event, interval: float = 1.0) -> None:
+    last_full = 0.0
     while not stop.is_set():
         try:
-            await sweep_once(hub)
+            full = time.monotonic() - last_full >= FULL_SWEEP_S
+            await sweep_once(hub, full=full)
+            if full:
+                last_full = time.monotonic()
         except asyncio.CancelledError:
             raise
         except Exception:

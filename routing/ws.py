@@ -59,15 +59,18 @@ class AgentSocket:
                     self.last_sent = event_id
 
     async def deliver(self, raw: str) -> None:
+        """A published event. Deliveries take the lock in arrival order, so the
+        usual case is the next id; a gap (a publish lost or not yet seen) is
+        filled from the log."""
         event_id = json.loads(raw).get("id", 0)
-        if event_id == self.last_sent + 1:
-            async with self._send_lock:
-                if event_id == self.last_sent + 1:
-                    await self.ws.send_text(raw)
-                    self.last_sent = event_id
-                    return
-        if event_id > self.last_sent:
-            await self.catch_up()  # a gap: read the log
+        async with self._send_lock:
+            if event_id <= self.last_sent:
+                return
+            if event_id == self.last_sent + 1:
+                await self.ws.send_text(raw)
+                self.last_sent = event_id
+                return
+        await self.catch_up()
 
     async def hello(self) -> None:
         agent = await self.hub.agents.load(self.org_id, self.agent_id) or {}
@@ -107,10 +110,6 @@ class AgentSocket:
                 self.last_sent = min(self.last_sent, command.after)
             await self.catch_up()
 
-    async def pump(self, queue: asyncio.Queue[str]) -> None:
-        while True:
-            await self.deliver(await queue.get())
-
     async def heartbeat(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_S)
@@ -137,7 +136,7 @@ async def agent_ws(ws: WebSocket) -> None:
         return
     fanout: Fanout = ws.app.state.fanout
     sock = AgentSocket(ws, hub, ws.app.state.conversations, fanout, org_id, agent_id, token)
-    queue = await fanout.subscribe(org_id, agent_id)
+    await fanout.subscribe(org_id, agent_id, sock.deliver)
     hub.metrics.open_websockets.inc()
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -150,7 +149,7 @@ async def agent_ws(ws: WebSocket) -> None:
             await sock.catch_up()
         await sock.connection("open")
         await sock.catch_up()  # anything the connection itself produced (assignments)
-        tasks = [asyncio.create_task(sock.pump(queue)), asyncio.create_task(sock.heartbeat())]
+        tasks = [asyncio.create_task(sock.heartbeat())]
         while True:
             raw = await ws.receive_text()
             await sock.handle(raw)
@@ -165,6 +164,6 @@ async def agent_ws(ws: WebSocket) -> None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         hub.metrics.open_websockets.dec()
-        await fanout.unsubscribe(org_id, agent_id, queue)
+        await fanout.unsubscribe(org_id, agent_id, sock.deliver)
         with contextlib.suppress(Exception):
             await sock.connection("close")

@@ -67,6 +67,10 @@ class AgentStore:
         """Agents with a websocket somewhere, or within their grace period."""
         return sorted(await self.r.smembers(keys.agents_online(org_id)))
 
+    async def disconnected(self, org_id: str) -> list[str]:
+        """Agents in their grace period (no live connection)."""
+        return list(await self.r.zrange(keys.agents_gone(org_id), 0, -1))
+
     async def by_email(self, email: str) -> tuple[str, str] | None:
         raw = await self.r.get(_email_key(email))
         if not raw:

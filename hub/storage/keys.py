@@ -173,6 +173,11 @@ def agents_online(org_id: str) -> str:
     return f"{org_prefix(org_id)}:agents:online"
 
 
+def agents_gone(org_id: str) -> str:
+    """Sorted set: agent → when its last connection closed (grace period)."""
+    return f"{org_prefix(org_id)}:agents:gone"
+
+
 def agents_available(org_id: str) -> str:
     return f"{org_prefix(org_id)}:agents:available"
 

@@ -11,9 +11,12 @@ from hub.domain.statuses import RANK, TERMINAL
 
 
 def connect(url: str, *, max_connections: int = 512) -> aioredis.Redis:
-    return aioredis.Redis.from_url(
-        url, decode_responses=True, max_connections=max_connections, health_check_interval=30
+    # A blocking pool: in a burst (thousands of sockets connecting at once)
+    # callers wait for a connection instead of failing.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, decode_responses=True, max_connections=max_connections, timeout=30
     )
+    return aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
 
 
 def _status_tables() -> str:
