@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import secrets
@@ -53,7 +54,10 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+@functools.lru_cache(maxsize=65536)
 def customer_number(raw: str) -> str:
+    """The customer's E.164 number; cached, since customers write more than once
+    and parsing a number is a sizeable part of a webhook's cost."""
     number = raw.split(":", 1)[1] if raw.startswith("whatsapp:") else raw
     try:
         return normalize_phone(number, "US")
