@@ -12,7 +12,6 @@ import httpx
 from tests.support import (
     ADMIN_TOKEN,
     SANDBOX_SID,
-    SANDBOX_TOKEN,
     Api,
     HubProcess,
     contact,

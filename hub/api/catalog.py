@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any, AsyncIterator, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hub.api.common import current_org, hub_of, json_body, ok, page_limit
+from hub.api.common import current_org, hub_of, json_body, ok, page_limit, time_cursor
 from hub.domain.catalog import (
     check_configuration_refs,
     public_channel,
@@ -32,19 +31,6 @@ def _template_record(body: Any) -> dict[str, Any]:
         "bodies": spec.bodies,
         "content_sids": spec.content_sids,
     }
-
-
-def _cursor(request: Request) -> float | None:
-    raw = request.query_params.get("cursor")
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
-    return value
 
 
 class Resource:
@@ -87,7 +73,7 @@ class Resource:
     async def list(self, request: Request) -> JSONResponse:
         org = await current_org(request)
         items, cursor = await self.store(hub_of(request)).page(
-            org["id"], after=_cursor(request), limit=page_limit(request)
+            org["id"], after=time_cursor(request), limit=page_limit(request)
         )
         return ok({"items": [self.public(i) for i in items], "next_cursor": cursor and str(cursor)})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 from typing import Any
 
 from starlette.requests import Request
@@ -63,4 +64,18 @@ def page_limit(request: Request, default: int = 50, maximum: int = 200) -> int:
         raise InvalidRequest("limit must be an integer", details={"field": "limit"}) from None
     if not 1 <= value <= maximum:
         raise InvalidRequest(f"limit must be between 1 and {maximum}", details={"field": "limit"})
+    return value
+
+
+def time_cursor(request: Request) -> float | None:
+    """A list cursor that is a creation time (the catalogue's record lists)."""
+    raw = request.query_params.get("cursor")
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
     return value

@@ -3,27 +3,12 @@ sends to a contact list in CSV or JSON lines)."""
 
 from __future__ import annotations
 
-import math
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from hub.api.common import current_org, hub_of, json_body, ok, page_limit
+from hub.api.common import current_org, hub_of, json_body, ok, page_limit, time_cursor
 from hub.errors import InvalidRequest
 from hub.services import bulk_jobs, flows
-
-
-def _after(request: Request) -> float | None:
-    raw = request.query_params.get("cursor")
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
-    return value
 
 
 async def create_flow(request: Request) -> JSONResponse:
@@ -34,7 +19,7 @@ async def create_flow(request: Request) -> JSONResponse:
 async def list_flows(request: Request) -> JSONResponse:
     org = await current_org(request)
     hub = hub_of(request)
-    items, cursor = await hub.flows.page(org["id"], after=_after(request), limit=page_limit(request))
+    items, cursor = await hub.flows.page(org["id"], after=time_cursor(request), limit=page_limit(request))
     shown = [await flows.public_flow(hub, flow, detail=False) for flow in items]
     return ok({"items": shown, "next_cursor": cursor and str(cursor)})
 
