@@ -63,7 +63,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -76,6 +75,16 @@ from urllib.parse import parse_qsl, urlencode
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from outbound import (  # noqa: E402  (plumbing shared with the outbound benchmark)
+    Deadline,
+    _strip_line,
+    free_port,
+    self_cpu,
+    summarize_cprofile,
+    system_busy_cpu,
+)
 
 HOST = "127.0.0.1"
 ADMIN_TOKEN = "bench-admin-token"
@@ -109,25 +118,8 @@ STAMP_RE = re.compile(r" t=(\d+\.\d+)$")
 # -- small helpers ---------------------------------------------------------------
 
 
-class Deadline:
-    def __init__(self, seconds: float, what: str, cap: "Deadline | None" = None) -> None:
-        self.at = time.monotonic() + seconds
-        if cap is not None:
-            self.at = min(self.at, cap.at)
-        self.what = what
-
-    def left(self) -> float:
-        return self.at - time.monotonic()
-
-    def check(self) -> None:
-        if self.left() <= 0:
-            raise TimeoutError(f"{self.what}: deadline passed")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def cpu_seconds(pid: int | None) -> float:
@@ -142,20 +134,8 @@ def cpu_seconds(pid: int | None) -> float:
         return float("nan")
 
 
-def system_busy_cpu() -> float:
-    """CPU seconds the whole machine spent busy (all processes, all cores)."""
-    try:
-        with open("/proc/stat") as f:
-            ticks = [int(x) for x in f.readline().split()[1:]]
-        idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
-        return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return float("nan")
 
 
-def self_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def rss_kb(pid: int) -> int:
@@ -1615,12 +1595,6 @@ LIBRARIES = (  # by where the leaf frame's file lives (py-spy shows site-package
 IDLE_LEAVES = ("_worker (concurrent/futures/thread.py)", "Condition.wait (threading.py)")
 
 
-def _strip_line(frame: str) -> str:
-    """'name (file:line)' -> 'name (file)' so a function's lines add up."""
-    head, sep, loc = frame.rpartition(" (")
-    if not sep:
-        return frame
-    return f"{head} ({loc.rsplit(':', 1)[0]})" if ":" in loc else frame
 
 
 def _short(frame: str) -> str:
@@ -1684,16 +1658,6 @@ def _library_of(frame: str) -> str:
     return f"other: {loc}"
 
 
-def summarize_cprofile(path: Path, top: int = 40) -> str:
-    import io
-    import pstats
-
-    buf = io.StringIO()
-    stats = pstats.Stats(str(path), stream=buf)
-    stats.strip_dirs()
-    stats.sort_stats("tottime").print_stats(top)
-    stats.sort_stats("cumulative").print_stats(top)
-    return buf.getvalue()
 
 
 # -- report -----------------------------------------------------------------------------------
