@@ -68,8 +68,6 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _org_create(args: argparse.Namespace) -> int:
-    import httpx
-
     settings = Settings.from_env()
     body: dict[str, Any] = {"name": args.name, "default_region": args.region}
     limits = {k: v for k, v in (("contacts_per_request", args.contacts_per_request),
@@ -80,15 +78,23 @@ def _org_create(args: argparse.Namespace) -> int:
     if not token:
         print("set HUB_ADMIN_TOKEN or pass --admin-token", file=sys.stderr)
         return 2
-    response = httpx.post(f"{args.url or settings.public_url}/v1/orgs", json=body,
-                          headers={"Authorization": f"Bearer {token}"})
+    return _create(f"{args.url or settings.public_url}/v1/orgs", token, body)
+
+
+def _create(url: str, token: str, body: dict[str, Any]) -> int:
+    """POST a new record to a running hub and print its answer."""
+    import httpx
+
+    try:
+        response = httpx.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+    except httpx.HTTPError as exc:
+        print(f"cannot reach the hub at {url}: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(response.json(), indent=2))
     return 0 if response.status_code == 201 else 1
 
 
 def _agent_create(args: argparse.Namespace) -> int:
-    import httpx
-
     settings = Settings.from_env()
     api_key = args.api_key or os.environ.get("HUB_API_KEY")
     if not api_key:
@@ -101,10 +107,7 @@ def _agent_create(args: argparse.Namespace) -> int:
         password = getpass.getpass("Password for the new agent: ")
     body = {"name": args.name, "email": args.email, "password": password,
             "queues": args.queue or ["default"], "capacity": args.capacity}
-    response = httpx.post(f"{args.url or settings.public_url}/v1/agents", json=body,
-                          headers={"Authorization": f"Bearer {api_key}"})
-    print(json.dumps(response.json(), indent=2))
-    return 0 if response.status_code == 201 else 1
+    return _create(f"{args.url or settings.public_url}/v1/agents", api_key, body)
 
 
 def _send(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import random
 import socket
@@ -174,8 +175,8 @@ class Dispatcher:
 
 
 def _as_send(job: Job) -> Job:
-    return Job(**{**job.__dict__, "state": "send"})
+    return dataclasses.replace(job, state="send")
 
 
 def _as_recover(job: Job) -> Job:
-    return Job(**{**job.__dict__, "state": "recover"})
+    return dataclasses.replace(job, state="recover")
