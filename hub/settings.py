@@ -29,6 +29,9 @@ class Settings:
     telesign_api_base_url: str | None = None
     # Sandbox provider base URL used by channels whose provider is `sandbox`.
     sandbox_url: str | None = None
+    # Hosts (`host` or `host:port`) where a tenant's api_base_url may use http
+    # and private addresses (HUB_ALLOWED_PROVIDER_HOSTS, comma-separated).
+    allowed_provider_hosts: tuple[str, ...] = ()
     workers: int = 4
     worker_batch: int = 100
     # A job that a worker took and has not acknowledged for this long is
@@ -66,6 +69,9 @@ class Settings:
             twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
             telesign_api_base_url=env.get("TELESIGN_API_BASE_URL") or None,
             sandbox_url=env.get("HUB_SANDBOX_URL") or None,
+            allowed_provider_hosts=tuple(
+                h.strip().lower() for h in env.get("HUB_ALLOWED_PROVIDER_HOSTS", "").split(",") if h.strip()
+            ),
             workers=int(env.get("HUB_WORKERS", cls.workers)),
             claim_idle_ms=int(env.get("HUB_CLAIM_IDLE_MS", cls.claim_idle_ms)),
             send_timeout_s=float(env.get("HUB_SEND_TIMEOUT", cls.send_timeout_s)),
@@ -88,6 +94,12 @@ class Settings:
             shown = _secret_repr(value) if f.name == "admin_token" else repr(value)
             parts.append(f"{f.name}={shown}")
         return f"Settings({', '.join(parts)})"
+
+    @property
+    def trusted_provider_urls(self) -> tuple[str, ...]:
+        """Base URLs the operator set: a channel may name them whatever they point at."""
+        return tuple(u for u in (self.twilio_api_base_url, self.telesign_api_base_url,
+                                 self.sandbox_url) if u)
 
     @property
     def retention_s(self) -> int:

@@ -11,7 +11,8 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
+from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
@@ -63,10 +64,15 @@ class ServerThread:
 
 
 class HubProcess:
-    """`hub serve` as a real child process."""
+    """`hub serve` as a real child process.
+
+    With ``sandbox_url``, channels may point at that sandbox: its host:port is in
+    HUB_ALLOWED_PROVIDER_HOSTS (pass ``HUB_ALLOWED_PROVIDER_HOSTS=""`` in ``env``
+    for a hub without the list). ``args``: more ``hub serve`` arguments (``--sandbox``)."""
 
     def __init__(self, redis_url: str, *, sandbox_url: str | None = None, port: int | None = None,
-                 env: dict[str, str] | None = None, log_path: Path | None = None) -> None:
+                 env: dict[str, str] | None = None, log_path: Path | None = None,
+                 args: Sequence[str] = ()) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -76,19 +82,21 @@ class HubProcess:
             "HUB_PUBLIC_URL": self.url,
             "HUB_ADMIN_TOKEN": ADMIN_TOKEN,
             "HUB_LOG_LEVEL": "warning",
-            **({"HUB_SANDBOX_URL": sandbox_url} if sandbox_url else {}),
+            **({"HUB_SANDBOX_URL": sandbox_url,
+                "HUB_ALLOWED_PROVIDER_HOSTS": urlsplit(sandbox_url).netloc} if sandbox_url else {}),
             **(env or {}),
         }
+        self.command = [sys.executable, "-m", "hub", "serve", *args]
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20.0) -> "HubProcess":
         if self.log_path:
             with open(self.log_path, "ab") as out:
-                self.proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=self.env,
+                self.proc = subprocess.Popen(self.command, env=self.env,
                                              cwd=ROOT, stdout=out, stderr=out)
         else:
-            self.proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=self.env,
+            self.proc = subprocess.Popen(self.command, env=self.env,
                                          cwd=ROOT, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)
 

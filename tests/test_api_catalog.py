@@ -170,13 +170,13 @@ def test_channel_crud_never_reads_credentials_back(api: Api) -> None:
             assert secret not in text, text
 
     created = api.post("/v1/channels", json=channel_body(name="Main line",
-                                                          api_base_url="http://127.0.0.1:9/"))
+                                                          api_base_url="https://api.example.com/v1/"))
     assert created.status_code == 201, created.text
     assert_no_secret(created.text)
     channel = created.json()
     assert channel["id"] and channel["type"] == "sms" and channel["provider"] == "twilio"
     assert channel["address"] == "+14155550111"
-    assert channel["api_base_url"] == "http://127.0.0.1:9"
+    assert channel["api_base_url"] == "https://api.example.com/v1"
 
     second = api.ok("POST", "/v1/channels", 201, json=channel_body(
         type="whatsapp", address="4155550112"))

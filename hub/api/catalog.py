@@ -19,6 +19,7 @@ from hub.domain.templates import validate_template
 from hub.errors import Conflict, InvalidRequest, NotFound
 from hub.services.context import Hub
 from hub.services.outbound import new_id
+from hub.settings import Settings
 from hub.storage.catalog import CatalogStore
 
 
@@ -41,7 +42,7 @@ class Resource:
         kind: str,
         prefix: str,
         store: Callable[[Hub], CatalogStore],
-        validate: Callable[[Any, dict[str, Any] | None], dict[str, Any]],
+        validate: Callable[[Any, dict[str, Any] | None, Settings], dict[str, Any]],
         public: Callable[[dict[str, Any]], dict[str, Any]] = dict,
     ) -> None:
         self.kind, self.prefix, self.store = kind, prefix, store
@@ -64,7 +65,7 @@ class Resource:
     async def create(self, request: Request) -> JSONResponse:
         org = await current_org(request)
         hub = hub_of(request)
-        record = self.validate(await json_body(request), None)
+        record = self.validate(await json_body(request), None, hub.settings)
         record.update(id=new_id(self.prefix), org_id=org["id"], created_at=time.time())
         await self._check(hub, org["id"], record)
         await self.store(hub).save(org["id"], record, new=True)
@@ -85,9 +86,9 @@ class Resource:
         hub, org, record = await self._load(request)
         body = await json_body(request)
         if request.method == "PUT":
-            updated = self.validate(body, None)
+            updated = self.validate(body, None, hub.settings)
         else:
-            updated = self.validate(body, record)
+            updated = self.validate(body, record, hub.settings)
         updated.update(id=record["id"], org_id=org["id"], created_at=record["created_at"])
         await self._check(hub, org["id"], updated)
         if self.kind in ("channel", "template"):
@@ -142,12 +143,18 @@ async def _refuse_if_it_breaks_a_configuration(
             ) from None
 
 
-channels = Resource("channel", "ch", lambda h: h.channels, validate_channel, public_channel)
-templates = Resource("template", "tpl", lambda h: h.templates, lambda b, _: _template_record(b))
-configurations = Resource("configuration", "cfg", lambda h: h.configurations, validate_configuration)
+def _channel(body: Any, current: dict[str, Any] | None, settings: Settings) -> dict[str, Any]:
+    return validate_channel(body, current, allowed_hosts=settings.allowed_provider_hosts,
+                            trusted_urls=settings.trusted_provider_urls)
 
 
-def _canned(body: Any, current: dict[str, Any] | None) -> dict[str, Any]:
+channels = Resource("channel", "ch", lambda h: h.channels, _channel, public_channel)
+templates = Resource("template", "tpl", lambda h: h.templates, lambda b, _c, _s: _template_record(b))
+configurations = Resource("configuration", "cfg", lambda h: h.configurations,
+                          lambda b, c, _s: validate_configuration(b, c))
+
+
+def _canned(body: Any, current: dict[str, Any] | None, _settings: Settings) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
     merged = {**(current or {}), **body}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, Mapping
-from urllib.parse import urlparse
+from typing import Any, Collection, Mapping
 
 from hub.domain.pacing import MAX_MESSAGES_PER_SECOND, valid_rate
 from hub.domain.phones import is_valid_region, normalize_sender
+from hub.domain.provider_urls import check_provider_url
 from hub.errors import InvalidPhone, InvalidRequest
 
 CHANNEL_TYPES = ("sms", "whatsapp")
@@ -80,17 +80,13 @@ def validate_org_patch(body: Any, org: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _url(value: Any, field: str) -> str:
-    if not isinstance(value, str):
-        raise _bad(field, f"{field} must be an http(s) URL")
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise _bad(field, f"{field} must be an http(s) URL")
-    return value.rstrip("/")
+def validate_channel(body: Any, current: Mapping[str, Any] | None = None, *,
+                     allowed_hosts: Collection[str] = (), trusted_urls: Collection[str] = ()
+                     ) -> dict[str, Any]:
+    """A full channel body, or a patch over ``current``. Credentials are write-only.
 
-
-def validate_channel(body: Any, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A full channel body, or a patch over ``current``. Credentials are write-only."""
+    ``allowed_hosts`` and ``trusted_urls``: the operator's exceptions to the
+    provider URL rule (``hub.domain.provider_urls``)."""
     body = _require_object(body)
     merged: dict[str, Any] = dict(current or {})
     merged.update({k: v for k, v in body.items() if k != "credentials"})
@@ -105,7 +101,8 @@ def validate_channel(body: Any, current: Mapping[str, Any] | None = None) -> dic
     except InvalidPhone:
         raise _bad("address", "address must be a valid phone number in E.164 form") from None
     if merged.get("api_base_url") is not None:
-        merged["api_base_url"] = _url(merged["api_base_url"], "api_base_url")
+        merged["api_base_url"] = check_provider_url(
+            merged["api_base_url"], allowed_hosts=allowed_hosts, trusted=trusted_urls)
     if "name" in merged and merged["name"] is not None:
         merged["name"] = _name(merged)
     if merged.get("messages_per_second") is None:

@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from hub.errors import ProviderError
+from hub.providers import guard
 from hub.providers.base import InboundMessage, OutboundMessage, SendReceipt, StatusEvent
 
 DEFAULT_BASE_URL = "https://rest-ww.telesign.com"
@@ -118,22 +119,28 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 class TelesignProvider:
-    def __init__(self, customer_id: str, api_key: str, *, base_url: str, timeout: float) -> None:
+    def __init__(self, customer_id: str, api_key: str, *, base_url: str, timeout: float,
+                 connector: aiohttp.BaseConnector | None = None) -> None:
         self.customer_id = customer_id
         self.api_key = api_key
         self.base_url = base_url.rstrip("/")
-        # Built inside the running event loop (the session binds to it).
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+        # Built inside the running event loop (the session binds to it). A
+        # tenant's URL gets a guarded connector (hub.providers.guard).
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout),
+                                           connector=connector)
 
     async def _call(self, method: str, resource: str, query: str = "",
                     body: str = "") -> tuple[int, dict[str, Any], Mapping[str, str]]:
         headers = request_headers(self.customer_id, self.api_key, method, resource, body)
         url = self.base_url + resource + (f"?{query}" if query else "")
         try:
+            # A redirect could lead anywhere, with the signed request: never followed.
             async with self._http.request(method, url, data=body.encode() or None,
-                                          headers=headers) as resp:
+                                          headers=headers, allow_redirects=False) as resp:
                 return resp.status, _answer(await resp.text()), resp.headers
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            if guard.refused(exc):
+                raise guard.forbidden_error() from exc
             raise ProviderError("provider unreachable", provider_code="timeout", retryable=True) from exc
 
     @staticmethod

@@ -23,6 +23,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from hub.errors import ProviderError
+from hub.providers import guard
 from hub.providers.base import InboundMessage, OutboundMessage, SendReceipt, StatusEvent
 
 # Twilio error codes that mean "try again later" although the HTTP status is 4xx.
@@ -52,11 +53,14 @@ class _HeaderKeepingClient(AsyncTwilioHttpClient):
 
 class TwilioProvider:
     def __init__(
-        self, account_sid: str, auth_token: str, *, base_url: str | None, timeout: float
+        self, account_sid: str, auth_token: str, *, base_url: str | None, timeout: float,
+        connector: aiohttp.BaseConnector | None = None,
     ) -> None:
         # Must be built inside the running event loop: the HTTP client opens
-        # its aiohttp session here.
-        self._http = _HeaderKeepingClient(timeout=timeout)
+        # its aiohttp session here. ``connector``: a tenant's URL gets a
+        # guarded one (hub.providers.guard); the library never follows redirects.
+        self._http = _HeaderKeepingClient(timeout=timeout, pool_connections=False)
+        self._http.session = aiohttp.ClientSession(connector=connector)
         self._client = Client(account_sid, auth_token, http_client=self._http)
         if base_url:
             self._client.api.base_url = base_url
@@ -78,9 +82,7 @@ class TwilioProvider:
         except TwilioRestException as exc:
             raise _provider_error(exc, _retry_after.get()) from exc
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            raise ProviderError(
-                "provider unreachable", provider_code="timeout", retryable=True
-            ) from exc
+            raise _unreachable(exc) from exc
         return SendReceipt(provider_id=created.sid or "", provider_status=created.status or "")
 
     async def find_sent(self, to: str, from_: str, since: datetime, body: str,
@@ -92,7 +94,7 @@ class TwilioProvider:
         except TwilioRestException as exc:
             raise _provider_error(exc, _retry_after.get()) from exc
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            raise ProviderError("provider unreachable", provider_code="timeout", retryable=True) from exc
+            raise _unreachable(exc) from exc
         for m in found:
             if (m.body or "") == body or not body:
                 return m.sid
@@ -100,6 +102,12 @@ class TwilioProvider:
 
     async def aclose(self) -> None:
         await self._http.close()
+
+
+def _unreachable(exc: BaseException) -> ProviderError:
+    if guard.refused(exc):
+        return guard.forbidden_error()
+    return ProviderError("provider unreachable", provider_code="timeout", retryable=True)
 
 
 def _provider_error(exc: TwilioRestException, retry_after: float | None) -> ProviderError:
