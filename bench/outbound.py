@@ -265,6 +265,8 @@ def start_processes(env: Env, args: argparse.Namespace) -> None:
             "HUB_ADMIN_TOKEN": ADMIN_TOKEN,
             "HUB_LOG_LEVEL": "warning",
             "HUB_DATA_DIR": str(env.workdir / "hub-data"),
+            # The benchmark's channel points at the sandbox on loopback.
+            "HUB_ALLOWED_PROVIDER_HOSTS": env.sandbox_url.split("://", 1)[1],
         }
         for pair in args.hub_env:
             name, _, value = pair.partition("=")

@@ -37,9 +37,13 @@ def _serve(args: argparse.Namespace) -> int:
 
         settings = settings.with_(sandbox_url=settings.sandbox_url or f"{settings.public_url}/sandbox")
         state = SandboxState()
-        sandbox_app = build_sandbox_app(state)
+        # Tenants reach this sandbox: its control API takes the hub's credentials
+        # and it posts only to the hub's own webhooks (hub.sandbox.access).
+        gate = demo.HubGate(settings)
+        sandbox_app = build_sandbox_app(state, gate=gate,
+                                        webhook_prefix=f"{settings.public_url}/webhooks/")
         extra.append(Mount("/sandbox", app=sandbox_app))
-        attach = demo.attach(settings, state, sandbox_app)
+        attach = demo.attach(settings, state, sandbox_app, gate)
     app = build_app(settings, extra_routes=extra, attach=attach)
     # The hub allocates many short-lived objects per message and few that
     # live long: collect young objects less often, and keep everything made

@@ -10,8 +10,10 @@ import time
 from typing import Any, AsyncIterator, Callable
 
 from starlette.applications import Starlette
+from starlette.requests import Request
 
 from hub.sandbox import SandboxState
+from hub.sandbox.access import OPERATOR, Caller, bearer_token, same_secret
 from hub.services.context import Hub
 from hub.settings import Settings
 
@@ -78,6 +80,24 @@ async def ensure_demo_agents(hub: Hub) -> str:
     return password
 
 
+class HubGate:
+    """Callers of the mounted sandbox's control API, named by the hub's own
+    credentials: the admin token (the operator) or an org's API key."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.hub: Hub | None = None  # set once Redis is open
+
+    async def caller(self, request: Request) -> Caller | None:
+        token = bearer_token(request)
+        if token is None or self.hub is None:
+            return None
+        if same_secret(token, self.settings.admin_token):
+            return OPERATOR
+        org_id = await self.hub.orgs.org_for_key(token)
+        return Caller(org_id) if org_id else None
+
+
 def banner(settings: Settings, api_key: str, password: str) -> str:
     base = settings.public_url
     return f"""
@@ -97,19 +117,21 @@ def banner(settings: Settings, api_key: str, password: str) -> str:
       "CustomerName": "Ada", "CaseName": "CAS-1", "entityrelationshipname": "incident"}}]}}'
 
   Make the customer answer (it reaches an available agent in the console):
-    curl -s -X POST {base}/sandbox/_sandbox/replies -H 'Content-Type: application/json' \\
-      -d '{{"account_sid": "{DEMO_ACCOUNT}", "from": "+14155552671", "to": "{DEMO_NUMBER}",
+    curl -s -X POST {base}/sandbox/_sandbox/replies -H 'Authorization: Bearer {api_key}' \\
+      -H 'Content-Type: application/json' -d '{{"account_sid": "{DEMO_ACCOUNT}", "from": "+14155552671", "to": "{DEMO_NUMBER}",
       "body": "Thanks! Is it fixed?", "url": "{base}/webhooks/twilio/{DEMO_CHANNEL}/inbound"}}'
 """
 
 
 def attach(
-    settings: Settings, state: SandboxState, sandbox_app: Starlette
+    settings: Settings, state: SandboxState, sandbox_app: Starlette, gate: HubGate
 ) -> Callable[[Hub], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifecycle(hub: Hub) -> AsyncIterator[None]:
+        gate.hub = hub
         token = secrets.token_hex(16)
         state.add_account(DEMO_ACCOUNT, token)
+        state.owners[DEMO_ACCOUNT] = DEMO_ORG
         api_key = await ensure_demo_org(hub, token)
         password = await ensure_demo_agents(hub)
         hub.directory.forget(DEMO_CHANNEL)

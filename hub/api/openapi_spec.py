@@ -294,7 +294,12 @@ _CHANNEL_FIELDS = {
     "address": string("Sender number; normalized to E.164.", examples=["+15550001111"]),
     "name": _NAME,
     "api_base_url": string("Provider API base URL (else `TWILIO_API_BASE_URL` or `TELESIGN_API_BASE_URL`, "
-                           "else the provider's own).", format="uri"),
+                           "else the provider's own). https to a public address, without user info, "
+                           "query or control characters; http and private addresses only for hosts in "
+                           "the operator's `HUB_ALLOWED_PROVIDER_HOSTS`. Refused with 400 "
+                           "(`details.field`: `api_base_url`); a send to an address refused at "
+                           "connection time ends `rejected` with `provider_url_forbidden`.",
+                           format="uri"),
     "messages_per_second": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 10_000,
                             "description": "Sending pace, kept by all hub processes together; "
                                            "`null` clears it."},

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hub.sandbox.access import Access, ControlRefused, Gate, refused_response
 from hub.sandbox.callbacks import CallbackSender, inbound_params
 from hub.sandbox.state import API_VERSION, RuleOutcome, SandboxState, error_body, new_sid
 from hub.sandbox.telesign import TelesignSandbox
@@ -73,10 +74,17 @@ async def _sleep_then(seconds: float, response: Response) -> Response:
     return response
 
 
-def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None) -> Starlette:
-    """The sandbox as an ASGI app; `app.state.callback_sender` needs `aclose()` when mounted."""
+def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None, *,
+                      gate: Gate | None = None, webhook_prefix: str | None = None) -> Starlette:
+    """The sandbox as an ASGI app; `app.state.callback_sender` needs `aclose()` when mounted.
+
+    Mounted in a hub, ``gate`` names who calls the control API and
+    ``webhook_prefix`` is the only place the sandbox posts to (hub.sandbox.access);
+    without them (standalone, on loopback) the control API is open."""
+    access = Access(state, gate, webhook_prefix)
     sender = sender or CallbackSender(state)
-    telesign = TelesignSandbox(state, sender)
+    sender.may_post_to = access.may_post_to
+    telesign = TelesignSandbox(state, sender, access)
     base = f"/{API_VERSION}/Accounts"
 
     async def create(request: Request, account_sid: str) -> Response:
@@ -179,14 +187,19 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None)
         return data
 
     async def accounts(request: Request) -> Response:
+        caller = await access.caller(request)
         try:
             data = await read_json(request)
-            state.add_account(str(data["account_sid"]), str(data["auth_token"]))
+            account_sid, auth_token = str(data["account_sid"]), str(data["auth_token"])
         except (ValueError, KeyError) as exc:
             return JSONResponse({"error": f"bad request: {exc}"}, 400)
-        return JSONResponse({"account_sid": data["account_sid"]}, 201)
+        access.check_claim(caller, account_sid, account_sid in state.accounts)
+        state.add_account(account_sid, auth_token)
+        access.record_owner(caller, account_sid)
+        return JSONResponse({"account_sid": account_sid}, 201)
 
     async def rules(request: Request) -> Response:
+        await access.operator(request)
         if request.method == "GET":
             return JSONResponse({"items": [r.as_dict() for r in state.rules]})
         if request.method == "DELETE":
@@ -200,6 +213,7 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None)
         return JSONResponse({"id": rule.id}, 201)
 
     async def settings(request: Request) -> Response:
+        await access.operator(request)
         s = state.settings
         if request.method == "PUT":
             try:
@@ -215,21 +229,26 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None)
 
     async def control_messages(request: Request) -> Response:
         if request.method == "DELETE":
+            await access.operator(request)
             state.reset_messages()
             return JSONResponse({"cleared": True})
+        caller = await access.caller(request)
         to = request.query_params.get("to")
         items = [m.control_view() for m in state.messages.values()
-                 if to is None or m.resource["to"] == to]
+                 if (to is None or m.resource["to"] == to) and access.owns(caller, m.account_sid)]
         return JSONResponse({"items": items, "count": len(items)})
 
     async def stats(request: Request) -> Response:
+        await access.operator(request)
         return JSONResponse({**state.stats(), "pending_callbacks": sender.pending})
 
     async def drain(request: Request) -> Response:
+        await access.operator(request)
         await sender.wait_idle(float(request.query_params.get("timeout", 5)))
         return JSONResponse({"pending_callbacks": sender.pending})
 
     async def replies(request: Request) -> Response:
+        caller = await access.caller(request)
         try:
             data = await read_json(request)
             keys = ("account_sid", "from", "to", "url")
@@ -237,8 +256,9 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None)
         except (ValueError, KeyError) as exc:
             return JSONResponse({"error": f"bad request: {exc}"}, 400)
         token = state.accounts.get(account_sid)
-        if token is None:
+        if token is None or not access.owns(caller, account_sid):
             return JSONResponse({"error": "unknown account"}, 404)
+        access.check_target(url)
         media = [str(u) for u in data.get("media_urls") or []]
         sid = str(data.get("message_sid") or new_sid())
         body = str(data.get("body", ""))
@@ -273,7 +293,8 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None)
         Route("/_sandbox/replies", replies, methods=["POST"]),
         *telesign.routes(),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={ControlRefused: refused_response})
     app.state.sandbox = state
     app.state.callback_sender = sender
     app.state.telesign = telesign

@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import hmac
 import mimetypes
-from typing import Any, Coroutine
+from typing import Any, Callable, Coroutine
 from urllib.parse import urlencode
 
 import aiohttp
@@ -45,6 +45,8 @@ class CallbackSender:
         self._session: aiohttp.ClientSession | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Where posts may go (hub.sandbox.access: mounted, only the hub's webhooks).
+        self.may_post_to: Callable[[str], bool] = lambda url: True
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -111,6 +113,9 @@ class CallbackSender:
         token = self.state.accounts.get(stored.account_sid)
         if url is None or token is None:
             return
+        if not self.may_post_to(url):
+            self.state.callbacks_failed += 1
+            return
         params = self.status_params(stored, status, code)
         # Encoding the form ourselves skips aiohttp's FormData machinery.
         body = urlencode(params).encode()
@@ -146,6 +151,8 @@ class CallbackSender:
                          *, retry: bool = True) -> tuple[int, str]:
         """One callback; like the status callbacks, only an unreachable host is
         retried. Returns the answer's status (0 when never reached) and text."""
+        if not self.may_post_to(url):
+            return 0, ""
         session = self._get_session()
         assert self._semaphore is not None
         for attempt in range(self.attempts if retry else 1):
@@ -163,6 +170,8 @@ class CallbackSender:
     async def post_inbound(self, url: str, params: dict[str, str],
                            auth_token: str) -> tuple[int, str]:
         """Post inline so the caller sees the hub's answer."""
+        if not self.may_post_to(url):
+            raise aiohttp.InvalidURL(url)
         headers = {"X-Twilio-Signature": sign(auth_token, url, params)}
         session = self._get_session()
         async with session.post(url, data=params, headers=headers) as resp:

@@ -120,6 +120,9 @@ class Settings:
 class SandboxState:
     def __init__(self) -> None:
         self.accounts: dict[str, str] = {}
+        # Account id (Twilio sid or TeleSign customer id) -> the org that holds
+        # it, when the sandbox is mounted in a hub (see hub.sandbox.access).
+        self.owners: dict[str, str] = {}
         self.messages: dict[str, StoredMessage] = {}
         self.by_account: dict[str, list[StoredMessage]] = {}
         self.rules: list[Rule] = []

@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hub.sandbox.access import Access
 from hub.sandbox.callbacks import CallbackSender
 from hub.sandbox.state import Rule, SandboxState, StoredMessage
 from hub.sandbox.telesign_state import (
@@ -52,14 +53,23 @@ def _error(status: int, code: int, description: str,
     return JSONResponse(error_body(code, description, time.time()), status, headers)
 
 
+def _signed_path(request: Request) -> str:
+    """The path as the client signed it: relative to the base URL it was given,
+    which includes the mount prefix when the sandbox is mounted in a hub
+    (TeleSign's SDK, and the hub, sign the resource, e.g. ``/v1/messaging``)."""
+    path, root = request.url.path, request.scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
 def _digits(number: str) -> str:
     return "".join(ch for ch in number if ch.isdigit())
 
 
 class TelesignSandbox:
-    def __init__(self, state: SandboxState, sender: CallbackSender) -> None:
+    def __init__(self, state: SandboxState, sender: CallbackSender, access: Access) -> None:
         self.state = state
         self.sender = sender
+        self.access = access
         self.accounts = TelesignAccounts()
         self._by_external: dict[tuple[str, str], StoredMessage] = {}
 
@@ -75,7 +85,7 @@ class TelesignSandbox:
         """Who signed the request, its body, or TeleSign's 401."""
         raw = (await request.body()).decode(errors="replace")
         customer_id, code = self.accounts.authenticate(
-            request.method, request.url.path, request.headers, raw, time.time())
+            request.method, _signed_path(request), request.headers, raw, time.time())
         if customer_id is None:
             return None, raw, _error(401, code, "Unauthorized: invalid signature or customer id")
         return customer_id, raw, None
@@ -211,23 +221,29 @@ class TelesignSandbox:
         return data
 
     async def add_account(self, request: Request) -> Response:
+        caller = await self.access.caller(request)
         try:
             data = await self._json(request)
-            self.accounts.add(str(data["customer_id"]), str(data["api_key"]))
+            customer_id, api_key = str(data["customer_id"]), str(data["api_key"])
+            self.access.check_claim(caller, customer_id, customer_id in self.accounts.keys)
+            self.accounts.add(customer_id, api_key)
         except (ValueError, KeyError) as exc:
             return JSONResponse({"error": f"bad request: {exc}"}, 400)
-        return JSONResponse({"customer_id": data["customer_id"]}, 201)
+        self.access.record_owner(caller, customer_id)
+        return JSONResponse({"customer_id": customer_id}, 201)
 
     async def reply(self, request: Request) -> Response:
         """The customer writes back: an MO SMS webhook, signed like TeleSign signs it."""
+        caller = await self.access.caller(request)
         try:
             data = await self._json(request)
             customer_id, from_, to, url = (str(data[k]) for k in ("customer_id", "from", "to", "url"))
         except (ValueError, KeyError) as exc:
             return JSONResponse({"error": f"bad request: {exc}"}, 400)
         key = self.accounts.keys.get(customer_id)
-        if key is None:
+        if key is None or not self.access.owns(caller, customer_id):
             return JSONResponse({"error": "unknown customer_id"}, 404)
+        self.access.check_target(url)
         reference_id = str(data.get("reference_id") or new_reference_id())
         text = str(data.get("body", ""))
         body = json.dumps(mo_payload(reference_id, from_, to, text, time.time())).encode()
