@@ -13,7 +13,9 @@ use and the host must close it on its own shutdown::
 
 Point the twilio library at it with ``client.api.base_url = "<host>/sandbox"``.
 Control endpoints live under ``/_sandbox/`` (accounts, rules, settings,
-messages, stats, drain, replies); see ``hub.sandbox.app``.
+messages, stats, drain, replies); see ``hub.sandbox.app``. Standalone they are
+open; mounted where tenants reach it, pass ``gate=`` and ``webhook_prefix=``
+(see ``hub.sandbox.access``).
 
 It speaks TeleSign's SMS API too (``/v1/messaging``, TSA-signed; accounts and
 simulated customer replies under ``/_sandbox/telesign/``); see
