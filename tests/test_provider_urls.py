@@ -23,6 +23,7 @@ from hub.errors import ProviderError
 from hub.providers import guard
 from hub.providers.base import OutboundMessage
 from hub.providers.telesign import TelesignProvider
+from hub.settings import Settings
 from tests.support import Api, HubProcess, ServerThread, contact, create_org, wait_for
 
 NO_LIST = {"HUB_ALLOWED_PROVIDER_HOSTS": ""}
@@ -79,6 +80,14 @@ def loopback_name() -> tuple[str, str]:
     if not forbidden_address(ipaddress.ip_address(address)):
         pytest.skip(f"{name} resolves to a public address here")
     return name, str(address)
+
+
+def test_the_operators_list_is_read_from_the_environment() -> None:
+    settings = Settings.from_env({"HUB_ALLOWED_PROVIDER_HOSTS": " 127.0.0.1:8100, Sandbox.Internal ,,",
+                                  "HUB_SANDBOX_URL": "http://127.0.0.1:8000/sandbox"})
+    assert settings.allowed_provider_hosts == ("127.0.0.1:8100", "sandbox.internal")
+    assert settings.trusted_provider_urls == ("http://127.0.0.1:8000/sandbox",)
+    assert Settings.from_env({}).allowed_provider_hosts == ()
 
 
 # -- the guard, with real aiohttp connections -------------------------------------

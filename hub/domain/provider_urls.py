@@ -77,8 +77,10 @@ def host_allowed(host: str, port: int, allowed_hosts: Collection[str]) -> bool:
     """Whether ``host:port`` is in the operator's list (``host`` or ``host:port`` entries)."""
     key = _host_key(host)
     for entry in allowed_hosts:
+        # Forgive an entry written as a URL ("http://host:port/").
+        entry = entry.strip().split("://", 1)[-1].split("/", 1)[0]
         try:
-            parsed = urlsplit("//" + entry.strip())
+            parsed = urlsplit("//" + entry)
             entry_port = parsed.port
         except ValueError:
             continue

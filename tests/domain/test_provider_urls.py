@@ -13,7 +13,7 @@ from hub.domain.provider_urls import (
     operator_vouches,
 )
 
-ALLOWED = ("127.0.0.1:8100", "sandbox.internal", "[::1]:9000")
+ALLOWED = ("127.0.0.1:8100", "sandbox.internal", "[::1]:9000", "http://mistyped.internal:81/")
 TRUSTED = ("http://127.0.0.1:8000/sandbox",)
 
 
@@ -28,6 +28,7 @@ TRUSTED = ("http://127.0.0.1:8000/sandbox",)
     ("http://127.0.0.1:8100", "http://127.0.0.1:8100"),
     ("http://sandbox.internal:1234/p", "http://sandbox.internal:1234/p"),
     ("http://[::1]:9000", "http://[::1]:9000"),
+    ("http://mistyped.internal:81", "http://mistyped.internal:81"),
     # The operator's own base URLs, as they are.
     ("http://127.0.0.1:8000/sandbox/", "http://127.0.0.1:8000/sandbox"),
 ])
