@@ -118,8 +118,9 @@ def banner(settings: Settings, api_key: str, password: str) -> str:
 
   Make the customer answer (it reaches an available agent in the console):
     curl -s -X POST {base}/sandbox/_sandbox/replies -H 'Authorization: Bearer {api_key}' \\
-      -H 'Content-Type: application/json' -d '{{"account_sid": "{DEMO_ACCOUNT}", "from": "+14155552671", "to": "{DEMO_NUMBER}",
-      "body": "Thanks! Is it fixed?", "url": "{base}/webhooks/twilio/{DEMO_CHANNEL}/inbound"}}'
+      -H 'Content-Type: application/json' -d '{{"account_sid": "{DEMO_ACCOUNT}",
+      "from": "+14155552671", "to": "{DEMO_NUMBER}", "body": "Thanks! Is it fixed?",
+      "url": "{base}/webhooks/twilio/{DEMO_CHANNEL}/inbound"}}'
 """
 
 

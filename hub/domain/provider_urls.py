@@ -142,7 +142,7 @@ def check_provider_url(value: object, *, allowed_hosts: Collection[str] = (),
     except ValueError:
         port = 0
     if port == 0:
-        raise ProviderUrlRefused("has an invalid port") from None
+        raise ProviderUrlRefused("has an invalid port")
     host = (parts.hostname or "").rstrip(".")
     if not host or "%" in host:
         raise ProviderUrlRefused("must name a host")
