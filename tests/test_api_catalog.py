@@ -228,6 +228,11 @@ def test_invalid_channel_bodies_name_the_field(api: Api) -> None:
         (channel_body(credentials={"account_sid": "AC" + "1" * 32}), "credentials.auth_token"),
         (channel_body(credentials="secret"), "credentials"),
         (channel_body(api_base_url="ftp://example.com"), "api_base_url"),
+        # Credentials travel in HTTP headers: no CR/LF, spaces or other control characters.
+        (channel_body(credentials={"account_sid": "AC" + "1" * 32, "auth_token": "tok\r\nX-Evil: 1"}),
+         "credentials.auth_token"),
+        (channel_body(provider="telesign", credentials={"customer_id": "cust\n", "api_key": "a2V5"}),
+         "credentials.customer_id"),
     ]
     for body, field in cases:
         error = error_of(api.post("/v1/channels", json=body), 400)

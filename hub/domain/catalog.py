@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any, Collection, Mapping
 
 from hub.domain.pacing import MAX_MESSAGES_PER_SECOND, valid_rate
@@ -14,6 +15,9 @@ from hub.errors import InvalidPhone, InvalidRequest
 CHANNEL_TYPES = ("sms", "whatsapp")
 PROVIDERS = ("twilio", "telesign", "sandbox")
 DEFAULT_LIMITS = {"contacts_per_request": 100, "requests_per_hour": 30000}
+
+
+_CREDENTIAL = re.compile(r"[\x21-\x7e]{1,512}")
 
 
 def _bad(field: str, message: str) -> InvalidRequest:
@@ -115,6 +119,11 @@ def validate_channel(body: Any, current: Mapping[str, Any] | None = None, *,
         given = body["credentials"]
         if not isinstance(given, Mapping) or not all(isinstance(v, str) for v in given.values()):
             raise _bad("credentials", "credentials must be an object of strings")
+        for key, value in given.items():
+            # Credentials go into HTTP headers: a CR/LF would split them.
+            if not _CREDENTIAL.fullmatch(value):
+                raise _bad(f"credentials.{key}", f"credentials.{key} must be 1 to 512 printable "
+                                                 "ASCII characters without spaces")
         creds.update(given)
     needed = ("account_sid", "auth_token") if merged["provider"] != "telesign" else ("customer_id", "api_key")
     for key in needed:
