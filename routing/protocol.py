@@ -13,11 +13,12 @@ from typing import Any
 from hub.errors import InvalidRequest
 
 MAX_BODY = 1600
+# Commands are flat objects; anything deeper is refused before it is walked.
+MAX_DEPTH = 8
 
 # Close codes, documented in the README.
-CLOSE_BAD_TOKEN = 4401  # missing, unknown, expired or revoked token
+CLOSE_BAD_TOKEN = 4401  # missing, unknown, expired, used or revoked ticket or token
 CLOSE_AGENT_GONE = 4404  # the agent was deleted
-CLOSE_TOO_BIG = 4413  # a frame over 64 KiB
 
 
 @dataclass(frozen=True)
@@ -56,32 +57,81 @@ class Resume:
 Command = Presence | Reply | Close | Transfer | Resume
 
 
+def invalid_command(message: str) -> InvalidRequest:
+    """A frame that is no command at all (binary, not JSON, not an object, too deep)."""
+    return InvalidRequest(message, code="invalid_command")
+
+
+def _depth(raw: str) -> int:
+    """Nesting depth of a JSON text, counted on its brackets outside strings,
+    so that a hostile frame never reaches the recursive decoder."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def decode_frame(raw: str) -> dict[str, Any]:
+    """A text frame as a JSON object, or ``invalid_command``."""
+    if raw.count("[") + raw.count("{") > MAX_DEPTH and _depth(raw) > MAX_DEPTH:
+        raise invalid_command(f"frames must be JSON objects nested at most {MAX_DEPTH} deep")
+    try:
+        frame = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise invalid_command("frames must be JSON objects") from None
+    if not isinstance(frame, dict):
+        raise invalid_command("frames must be JSON objects")
+    return frame
+
+
+def _is_text(value: str) -> bool:
+    """False for a lone surrogate (``"\\udfff"`` decodes to one): no UTF-8
+    encoder takes it, so neither Redis nor a provider could."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _str(frame: dict[str, Any], field: str, *, required: bool = True, limit: int = 200) -> str | None:
     value = frame.get(field)
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
         raise InvalidRequest(f"{field} must be a non-empty string", details={"field": field})
+    if not _is_text(value):
+        raise InvalidRequest(f"{field} must be text (a lone surrogate such as \\udfff is not)",
+                             details={"field": field})
     return value
 
 
 def client_id_of(raw: str) -> str | None:
     """Best effort, so that an error about a bad frame can still name it."""
     try:
-        frame = json.loads(raw)
-    except ValueError:
+        frame = json.loads(raw)  # the C decoder stops at the recursion limit
+    except (ValueError, RecursionError):
         return None
     value = frame.get("client_id") if isinstance(frame, dict) else None
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, str) and _is_text(value) else None
 
 
 def parse_command(raw: str) -> Command:
-    try:
-        frame = json.loads(raw)
-    except ValueError:
-        raise InvalidRequest("frames must be JSON objects") from None
-    if not isinstance(frame, dict):
-        raise InvalidRequest("frames must be JSON objects")
+    frame = decode_frame(raw)
     kind = frame.get("type")
     client_id = _str(frame, "client_id", required=False)
     if kind == "presence":
@@ -93,6 +143,9 @@ def parse_command(raw: str) -> Command:
         body = frame.get("body")
         if not isinstance(body, str) or not body.strip() or len(body) > MAX_BODY:
             raise InvalidRequest(f"body must be 1 to {MAX_BODY} characters", details={"field": "body"})
+        if not _is_text(body):
+            raise InvalidRequest("body must be text (a lone surrogate such as \\udfff is not)",
+                                 details={"field": "body"})
         return Reply(str(_str(frame, "conversation_id")), body, str(_str(frame, "client_id")))
     if kind == "close":
         return Close(str(_str(frame, "conversation_id")), client_id)

@@ -1,4 +1,8 @@
-"""WS /v1/agent/ws?token=: the agent's live connection (a thin edge).
+"""WS /v1/agent/ws?ticket=: the agent's live connection (a thin edge).
+
+A connection is opened with a one-time ticket (``POST /v1/agent/ws-ticket``),
+so what a proxy or a log keeps of the URL opens nothing; ``?token=`` still
+works (the spec names it) and is redacted from every log line.
 
 Events come from the agent's log in Redis, in id order, whichever hub process
 wrote them; commands go to the conversation services.
@@ -32,9 +36,9 @@ MAX_FRAME = 65536
 
 class AgentSocket:
     def __init__(self, ws: WebSocket, hub: Hub, conversations: Conversations, fanout: Fanout,
-                 org_id: str, agent_id: str, token: str) -> None:
+                 org_id: str, agent_id: str, token_hash: str) -> None:
         self.ws, self.hub, self.conversations, self.fanout = ws, hub, conversations, fanout
-        self.org_id, self.agent_id, self.token = org_id, agent_id, token
+        self.org_id, self.agent_id, self.token_hash = org_id, agent_id, token_hash
         self.conn_id = secrets.token_hex(8)
         self.last_sent = 0
         self._send_lock = asyncio.Lock()
@@ -83,17 +87,25 @@ class AgentSocket:
         await self.send({"type": "hello", "id": seq, "agent": public_agent(agent),
                          "conversations": convs, "waiting": waiting})
 
-    async def handle(self, raw: str) -> None:
+    async def handle(self, raw: str | None) -> None:
+        """One frame from the agent; ``None`` is a binary frame. Whatever it
+        holds, the answer is an ack or an error frame and the socket stays."""
+        client_id = None
         try:
+            if raw is None:
+                raise protocol.invalid_command("frames must be text (JSON), not binary")
             if len(raw) > MAX_FRAME:
                 raise HubError("frame too large", code="frame_too_large")
+            client_id = protocol.client_id_of(raw)
             command = protocol.parse_command(raw)
             await self.execute(command)
             await self.send({"type": "ack", "client_id": command.client_id})
         except HubError as exc:
-            frame: dict[str, Any] = {"type": "error", "client_id": protocol.client_id_of(raw),
-                                     "error": exc.envelope()["error"]}
-            await self.send(frame)
+            await self.send({"type": "error", "client_id": client_id, "error": exc.envelope()["error"]})
+        except Exception:
+            log.exception("agent command failed", extra={"org": self.org_id, "agent": self.agent_id})
+            await self.send({"type": "error", "client_id": client_id,
+                             "error": {"code": "internal_error", "message": "internal error"}})
 
     async def execute(self, command: protocol.Command) -> None:
         c = self.conversations
@@ -113,7 +125,7 @@ class AgentSocket:
     async def heartbeat(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_S)
-            if await self.hub.agents.token_owner(self.token) is None:
+            if await self.hub.agents.session_owner(self.token_hash) is None:
                 await self.ws.close(code=protocol.CLOSE_BAD_TOKEN, reason="token expired or revoked")
                 return
             await self.connection("beat")
@@ -122,20 +134,28 @@ class AgentSocket:
             await self.catch_up()
 
 
+async def _session(hub: Hub, ws: WebSocket) -> tuple[str, str, str] | None:
+    """(org, agent, token hash) from a one-time ticket, or from a token."""
+    ticket, token = ws.query_params.get("ticket", ""), ws.query_params.get("token", "")
+    if ticket:
+        return await hub.agents.redeem_ticket(ticket)
+    return await hub.agents.token_session(token) if token else None
+
+
 async def agent_ws(ws: WebSocket) -> None:
     hub: Hub = ws.app.state.hub
-    token = ws.query_params.get("token", "")
-    owner = await hub.agents.token_owner(token) if token else None
+    session = await _session(hub, ws)
     await ws.accept()
-    if owner is None:
-        await ws.close(code=protocol.CLOSE_BAD_TOKEN, reason="missing, expired or revoked token")
+    if session is None:
+        await ws.close(code=protocol.CLOSE_BAD_TOKEN,
+                       reason="missing, expired, used or revoked ticket or token")
         return
-    org_id, agent_id = owner
+    org_id, agent_id, token_hash = session
     if await hub.agents.load(org_id, agent_id) is None:
         await ws.close(code=protocol.CLOSE_AGENT_GONE, reason="agent deleted")
         return
     fanout: Fanout = ws.app.state.fanout
-    sock = AgentSocket(ws, hub, ws.app.state.conversations, fanout, org_id, agent_id, token)
+    sock = AgentSocket(ws, hub, ws.app.state.conversations, fanout, org_id, agent_id, token_hash)
     await fanout.subscribe(org_id, agent_id, sock.deliver)
     hub.metrics.open_websockets.inc()
     tasks: list[asyncio.Task[None]] = []
@@ -151,8 +171,10 @@ async def agent_ws(ws: WebSocket) -> None:
         await sock.catch_up()  # anything the connection itself produced (assignments)
         tasks = [asyncio.create_task(sock.heartbeat())]
         while True:
-            raw = await ws.receive_text()
-            await sock.handle(raw)
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            await sock.handle(message.get("text"))
     except WebSocketDisconnect:
         pass
     except RuntimeError:
