@@ -102,9 +102,25 @@ class Conversations:
     ) -> None:
         if agent_id and await self.hub.agents.load(org_id, agent_id) is None:
             raise NotFound("no such agent", code="agent_not_found")
+        if queue and not await self.queue_exists(org_id, queue):
+            raise NotFound("no such queue: no agent serves it and no configuration routes to it",
+                           code="queue_not_found", details={"field": "queue"})
         result = await self.store.run(
             "conversation_transfer", org_id, conversation_id, actor, agent_id or "", queue or "", now_ms())
         _raise_for(result[0])
+
+    async def queue_exists(self, org_id: str, queue: str) -> bool:
+        """A queue exists while an agent of the org serves it or a configuration
+        routes replies to it; anything else would strand what is sent there."""
+        if any(queue in json.loads(a.get("queues") or "[]") for a in await self.hub.agents.all(org_id)):
+            return True
+        after: float | None = None
+        while True:
+            configs, after = await self.hub.configurations.page(org_id, after=after, limit=500)
+            if any(c.get("queue", "default") == queue for c in configs):
+                return True
+            if after is None:
+                return False
 
     async def reply(self, org_id: str, agent_id: str, conversation_id: str, client_id: str, body: str) -> str:
         at = now_ms()
