@@ -119,6 +119,7 @@ def routes(extra: list[Any]) -> list[Any]:
         r("/v1/agents/me", agents_api.me, methods=["GET"]),
         r("/v1/conversations", conversations_api.list_conversations, methods=["GET"]),
         r("/v1/conversations/{id}", conversations_api.get_conversation, methods=["GET"]),
+        r("/v1/agent/ws-ticket", agents_api.ws_ticket, methods=["POST"]),
         WebSocketRoute("/v1/agent/ws", agent_ws),
         *console_routes(),
         *extra,

@@ -8,12 +8,41 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message", "asctime", "color_message"}
+
+
+# Secrets that can sit in a URL or a header a library logs: query values named
+# like a credential, bearer tokens, and the hub's own agent tokens and tickets.
+_SECRETS = re.compile(
+    r"(?P<query>[?&](?:token|ticket|key|api_key|access_token|password|secret)=)[^&\s\"']*"
+    r"|(?P<bearer>[Bb]earer\s+)[^\s\"',]+"
+    r"|\b(?P<own>at|wt)_[A-Za-z0-9_-]{16,}")
+
+
+def redact(text: str) -> str:
+    return _SECRETS.sub(
+        lambda m: (m.group("query") or m.group("bearer") or f"{m.group('own')}_") + "[redacted]", text)
+
+
+class RedactSecrets(logging.Filter):
+    """On the handler, so it sees every logger's records (uvicorn's
+    ``WebSocket /v1/agent/ws?token=…`` line included)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        for key, value in list(record.__dict__.items()):
+            if isinstance(value, str) and key not in _RESERVED and not key.startswith("_"):
+                record.__dict__[key] = redact(value)
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -36,6 +65,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: str = "info") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -41,6 +41,12 @@ class Settings:
     max_send_attempts: int = 5
     agent_grace_s: float = 30.0
     token_ttl_s: int = 12 * 3600
+    # A websocket ticket (POST /v1/agent/ws-ticket) opens one connection within this.
+    ws_ticket_ttl_s: float = 30.0
+    # Failed sign-ins allowed per email (any address) and per client address
+    # (any email) in 15 minutes; see hub.domain.sign_in.
+    login_failures_per_email: int = 20
+    login_failures_per_address: int = 100
     # Flows: how often every process looks for due schedules, how far behind
     # its time an occurrence counts as late, and the bulk job runners' lease.
     scheduler_interval_s: float = 0.5
@@ -82,6 +88,11 @@ class Settings:
             ),
             bulk_runners=int(env.get("HUB_BULK_RUNNERS", cls.bulk_runners)),
             bulk_lease_ms=int(env.get("HUB_BULK_LEASE_MS", cls.bulk_lease_ms)),
+            ws_ticket_ttl_s=float(env.get("HUB_WS_TICKET_SECONDS", cls.ws_ticket_ttl_s)),
+            login_failures_per_email=int(
+                env.get("HUB_LOGIN_FAILURES_PER_EMAIL", cls.login_failures_per_email)),
+            login_failures_per_address=int(
+                env.get("HUB_LOGIN_FAILURES_PER_ADDRESS", cls.login_failures_per_address)),
         )
 
     def with_(self, **changes: object) -> "Settings":

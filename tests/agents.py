@@ -12,34 +12,47 @@ import websockets
 from tests.support import SANDBOX_SID, Api
 
 
+PASSWORD = "correct horse"
+
+
 def create_agent(api: Api, email: str, *, queues: list[str] | None = None, capacity: int = 3,
-                 name: str | None = None) -> dict[str, Any]:
+                 name: str | None = None, password: str = PASSWORD) -> dict[str, Any]:
     return api.ok("POST", "/v1/agents", 201, json={  # type: ignore[no-any-return]
-        "name": name or email.split("@")[0], "email": email, "password": "correct horse",
+        "name": name or email.split("@")[0], "email": email, "password": password,
         "queues": queues or ["default"], "capacity": capacity})
 
 
-def login(base_url: str, email: str) -> str:
-    response = httpx.post(base_url + "/v1/agents/login",
-                          json={"email": email, "password": "correct horse"})
+def login(base_url: str, email: str, password: str = PASSWORD) -> str:
+    response = httpx.post(base_url + "/v1/agents/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     return str(response.json()["token"])
 
 
+async def ws_ticket(base_url: str, token: str) -> str:
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.post(base_url + "/v1/agent/ws-ticket",
+                                     headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 201, response.text
+    return str(response.json()["ticket"])
+
+
 class AgentClient:
-    """One agent's websocket: keeps every frame, waits for the ones a test needs."""
+    """One agent's websocket (opened with a one-time ticket, as the console
+    does): keeps every frame, waits for the ones a test needs."""
 
     def __init__(self, base_url: str, token: str, after: int | None = None) -> None:
-        self.url = base_url.replace("http://", "ws://") + f"/v1/agent/ws?token={token}"
-        if after is not None:
-            self.url += f"&after={after}"
+        self.base_url, self.token, self.after = base_url, token, after
         self.frames: list[dict[str, Any]] = []
         self.ws: Any = None
         self._new = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
 
     async def connect(self) -> "AgentClient":
-        self.ws = await websockets.connect(self.url, compression=None)
+        ticket = await ws_ticket(self.base_url, self.token)
+        url = self.base_url.replace("http://", "ws://") + f"/v1/agent/ws?ticket={ticket}"
+        if self.after is not None:
+            url += f"&after={self.after}"
+        self.ws = await websockets.connect(url, compression=None)
         self._reader = asyncio.create_task(self._read())
         await self.wait(lambda f: f["type"] == "hello")
         return self

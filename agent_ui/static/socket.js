@@ -1,8 +1,11 @@
 // The agent's live connection: reconnects with exponential backoff and
 // jitter, resumes after the last event seen, drops events it has already
 // applied, and re-sends commands that were never acknowledged (with the same
-// client_id, so the hub carries each out once).
+// client_id, so the hub carries each out once). Each connection is opened
+// with a one-time ticket fetched just before it, so the session token never
+// travels in a URL.
 
+import {ApiError, request} from './api.js';
 import {randomId} from './dom.js';
 
 const BACKOFF_BASE_MS = 500;
@@ -23,6 +26,7 @@ export class LiveConnection {
     this.ws = null;
     this.open = false;
     this.stopped = false;
+    this.connecting = false;
     this.attempt = 0;
     this.timer = null;
     this.lastEventId = null;
@@ -54,18 +58,35 @@ export class LiveConnection {
     this.pending.clear();
   }
 
-  url() {
+  url(ticket) {
     const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return `${scheme}//${window.location.host}/v1/agent/ws?token=${encodeURIComponent(this.token)}`;
+    return `${scheme}//${window.location.host}/v1/agent/ws?ticket=${encodeURIComponent(ticket)}`;
   }
 
-  connect() {
+  async connect() {
     clearTimeout(this.timer);
     this.timer = null;
-    if (this.stopped) return;
+    if (this.stopped || this.connecting) return;
+    this.connecting = true;
+    let ticket;
+    try {
+      ({data: {ticket}} = await request('POST', '/v1/agent/ws-ticket', {token: this.token}));
+    } catch (error) {
+      this.connecting = false;
+      if (this.stopped) return;
+      if (error instanceof ApiError && error.status === 401) {
+        this.stop();
+        this.handlers.onFatal(CLOSE_BAD_TOKEN, 'session ended');
+      } else {
+        this.lost();
+      }
+      return;
+    }
+    this.connecting = false;
+    if (this.stopped || this.ws) return;
     let ws;
     try {
-      ws = new WebSocket(this.url());
+      ws = new WebSocket(this.url(ticket));
     } catch {
       this.lost();
       return;
@@ -126,7 +147,7 @@ export class LiveConnection {
   }
 
   reconnectNow() {
-    if (this.stopped || this.ws) return;
+    if (this.stopped || this.ws || this.connecting) return;
     this.attempt = 0;
     this.connect();
   }

@@ -13,11 +13,14 @@ from hub.storage import keys
 PUBLIC = ("id", "name", "email", "capacity", "presence", "open", "created_at")
 
 
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 def _token_key(token: str) -> str:
-    return keys.agent_token(hashlib.sha256(token.encode()).hexdigest())
+    return keys.agent_token(_digest(token))
 
 
-_email_key = keys.agent_email
 agent_key = keys.agent
 
 
@@ -35,8 +38,9 @@ class AgentStore:
         self.r = client
 
     async def create(self, org_id: str, agent: dict[str, Any], password_hash: str) -> bool:
-        """False when the email is taken (emails are logins, unique across orgs)."""
-        claimed = await self.r.set(_email_key(agent["email"]), f"{org_id}|{agent['id']}", nx=True)
+        """False when the email is taken in this org. Another org's agent may
+        have it too: refusing that would tell one org who works for another."""
+        claimed = await self.r.set(keys.agent_email(org_id, agent["email"]), agent["id"], nx=True)
         if not claimed:
             return False
         fields = {
@@ -49,6 +53,8 @@ class AgentStore:
             p.hset(agent_key(org_id, agent["id"]), mapping=fields)
             p.zadd(keys.records(org_id, "agent"), {agent["id"]: agent["created_at"]})
             await p.execute()
+        # Last, so that a sign-in never finds a half-made agent.
+        await self.r.sadd(keys.agent_logins(agent["email"]), f"{org_id}|{agent['id']}")
         return True
 
     async def load(self, org_id: str, agent_id: str) -> dict[str, str] | None:
@@ -71,12 +77,16 @@ class AgentStore:
         """Agents in their grace period (no live connection)."""
         return list(await self.r.zrange(keys.agents_gone(org_id), 0, -1))
 
-    async def by_email(self, email: str) -> tuple[str, str] | None:
-        raw = await self.r.get(_email_key(email))
-        if not raw:
-            return None
-        org_id, _, agent_id = raw.partition("|")
-        return org_id, agent_id
+    async def logins(self, email: str) -> list[tuple[str, str]]:
+        """Every (org, agent) signing in with this email, oldest key first."""
+        async with self.r.pipeline(transaction=False) as p:
+            p.smembers(keys.agent_logins(email))
+            p.get(keys.legacy_agent_email(email))
+            members, legacy = await p.execute()
+        found = {tuple(m.partition("|")[::2]) for m in members}
+        if legacy:
+            found.add(tuple(legacy.partition("|")[::2]))
+        return sorted(found)  # type: ignore[arg-type]
 
     async def save_password(self, org_id: str, agent_id: str, password_hash: str) -> None:
         await self.r.hset(agent_key(org_id, agent_id), "password", password_hash)
@@ -85,11 +95,33 @@ class AgentStore:
         await self.r.set(_token_key(token), f"{org_id}|{agent_id}", ex=ttl_s)
 
     async def token_owner(self, token: str) -> tuple[str, str] | None:
-        raw = await self.r.get(_token_key(token))
+        return await self.session_owner(_digest(token))
+
+    async def token_session(self, token: str) -> tuple[str, str, str] | None:
+        """(org, agent, token hash): a websocket keeps the hash, to notice revocation."""
+        owner = await self.session_owner(_digest(token))
+        return (*owner, _digest(token)) if owner else None
+
+    async def session_owner(self, token_hash: str) -> tuple[str, str] | None:
+        """The owner of a token known by its hash (what a websocket keeps)."""
+        raw = await self.r.get(keys.agent_token(token_hash))
         if not raw:
             return None
         org_id, _, agent_id = raw.partition("|")
         return org_id, agent_id
+
+    async def issue_ticket(self, ticket: str, token: str, ttl_ms: int) -> None:
+        """A one-time ticket standing for the token (by its hash) for ``ttl_ms``."""
+        await self.r.set(keys.agent_ticket(_digest(ticket)), _digest(token), px=ttl_ms)
+
+    async def redeem_ticket(self, ticket: str) -> tuple[str, str, str] | None:
+        """(org, agent, token hash) once, if the ticket is unexpired and its
+        token still valid; GETDEL makes a second use fail, on any process."""
+        token_hash = await self.r.getdel(keys.agent_ticket(_digest(ticket)))
+        if not token_hash:
+            return None
+        owner = await self.session_owner(token_hash)
+        return (*owner, token_hash) if owner else None
 
     async def revoke_token(self, token: str) -> None:
         await self.r.delete(_token_key(token))

@@ -156,13 +156,34 @@ def agent_token(token_hash: str) -> str:
     return f"{PREFIX}:agent-token:{token_hash}"
 
 
-def agent_email(email: str) -> str:
+def agent_ticket(ticket_hash: str) -> str:
+    """A one-time websocket ticket (short-lived; consumed by the connection)."""
+    return f"{PREFIX}:agent-ticket:{ticket_hash}"
+
+
+def agent_logins(email: str) -> str:
+    """Set of ``org|agent`` signing in with this email (one per org at most)."""
+    return f"{PREFIX}:agent-logins:{email.lower()}"
+
+
+def legacy_agent_email(email: str) -> str:
+    """Where emails were kept when they were unique across orgs (read only)."""
     return f"{PREFIX}:agent-email:{email.lower()}"
+
+
+def login_failures(scope: str, subject: str) -> str:
+    """Failed sign-ins of one email, one client address, or one pair, in a window."""
+    return f"{PREFIX}:login-fail:{scope}:{subject}"
 
 
 def agent(org_id: str, agent_id: str) -> str:
     """The agent's hash; its connections, events and conversations hang below it."""
     return f"{org_prefix(org_id)}:agent:{agent_id}"
+
+
+def agent_email(org_id: str, email: str) -> str:
+    """An email is unique within its org (so one org learns nothing of another's)."""
+    return f"{org_prefix(org_id)}:agent-email:{email.lower()}"
 
 
 def agent_conversations(org_id: str, agent_id: str) -> str:
