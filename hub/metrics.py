@@ -62,3 +62,7 @@ class Metrics:
         r.register(self.wait_to_assign)
         self.available_agents = Gauge("hub_available_agents", "Agents available", registry=r)
         self.open_websockets = Gauge("hub_open_websockets", "Agent websockets open here", registry=r)
+        self.login_refusals = Counter(
+            "hub_login_refusals", "Agent sign-ins refused (wrong_password, throttled)", ["reason"],
+            registry=r,
+        )

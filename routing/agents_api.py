@@ -13,7 +13,9 @@ from starlette.responses import JSONResponse, Response
 
 from hub.api.common import bearer, current_org, hub_of, json_body, ok
 from hub.domain.agents import validate_agent, validate_login
-from hub.errors import Conflict, Unauthorized
+from hub.domain.sign_in import Limits, budgets, client_group
+from hub.errors import Conflict, RateLimited, Unauthorized
+from hub.services.context import Hub
 from hub.services.outbound import new_id
 from hub.storage.agents import public_agent
 
@@ -28,7 +30,7 @@ async def create_agent(request: Request) -> JSONResponse:
     password_hash = await asyncio.to_thread(_hasher.hash, data.pop("password"))
     agent = {"id": new_id("agt"), **data, "created_at": time.time()}
     if not await hub_of(request).agents.create(org["id"], agent, password_hash):
-        raise Conflict("an agent with this email exists", code="email_taken", details={"field": "email"})
+        raise Conflict("an agent of this org has this email", code="email_taken", details={"field": "email"})
     stored = await hub_of(request).agents.load(org["id"], agent["id"])
     return ok(public_agent(stored or {}), 201)
 
@@ -39,25 +41,71 @@ async def list_agents(request: Request) -> JSONResponse:
     return ok({"items": [public_agent(a) for a in agents], "next_cursor": None})
 
 
+async def _verify(stored_hash: str, password: str) -> bool:
+    try:
+        return await asyncio.to_thread(_hasher.verify, stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def _agents_with(hub: Hub, email: str, password: str, org_id: str | None
+                       ) -> list[tuple[str, dict[str, str]]]:
+    """The (org, agent) pairs this email and password sign in to. Usually one;
+    one per org at most. An unknown email costs one verification too."""
+    found = [(o, a) for o, a in await hub.agents.logins(email) if org_id in (None, o)]
+    matched = []
+    for org, agent_id in found:
+        agent = await hub.agents.load(org, agent_id)
+        if agent and await _verify(agent.get("password", _DUMMY_HASH), password):
+            matched.append((org, agent))
+    if not found:
+        await _verify(_DUMMY_HASH, password)
+    return matched
+
+
 async def login(request: Request) -> JSONResponse:
     hub = hub_of(request)
-    email, password = validate_login(await json_body(request))
-    found = await hub.agents.by_email(email)
-    agent = await hub.agents.load(*found) if found else None
-    stored_hash = agent["password"] if agent else _DUMMY_HASH
-    try:
-        await asyncio.to_thread(_hasher.verify, stored_hash, password)
-    except (VerificationError, InvalidHashError):
-        raise Unauthorized("wrong email or password") from None
-    if agent is None or found is None:
+    email, password, org_id = validate_login(await json_body(request))
+    s = hub.settings
+    limits = Limits(per_email=s.login_failures_per_email, per_address=s.login_failures_per_address)
+    spent = budgets(email, client_group(request.client.host if request.client else None), limits)
+    # Counted before the password is checked, so concurrent guesses cannot
+    # all pass; during a lock even the right password is refused (answering
+    # otherwise would tell a guesser when a guess was right).
+    wait = await hub.login_throttle.take(spent)
+    if wait:
+        hub.metrics.login_refusals.labels("throttled").inc()
+        raise RateLimited("too many failed sign-ins; try again later", retry_after=wait,
+                          details={"retry_after": wait})
+    matched = await _agents_with(hub, email, password, org_id)
+    if not matched:
+        hub.metrics.login_refusals.labels("wrong_password").inc()
         raise Unauthorized("wrong email or password")
-    org_id, agent_id = found
+    await hub.login_throttle.give_back(spent)
+    if len(matched) > 1:
+        raise Conflict("this email signs in to agents of several orgs: give org_id",
+                       code="org_required", details={"field": "org_id"})
+    org_id, agent = matched[0]
+    agent_id, stored_hash = agent["id"], agent["password"]
     if _hasher.check_needs_rehash(stored_hash):
         await hub.agents.save_password(org_id, agent_id, await asyncio.to_thread(_hasher.hash, password))
     token = "at_" + secrets.token_urlsafe(32)
     ttl = hub.settings.token_ttl_s
     await hub.agents.issue_token(token, org_id, agent_id, ttl)
     return ok({"token": token, "expires_in": ttl, "agent": public_agent(agent), "org_id": org_id})
+
+
+async def ws_ticket(request: Request) -> JSONResponse:
+    """A one-time ticket for ``/v1/agent/ws?ticket=``: short-lived and spent
+    by the first connection, so a URL kept by a proxy or a log opens nothing."""
+    hub = hub_of(request)
+    token = bearer(request)
+    if await hub.agents.token_owner(token) is None:
+        raise Unauthorized("unknown or expired agent token")
+    ticket = "wt_" + secrets.token_urlsafe(24)
+    ttl = hub.settings.ws_ticket_ttl_s
+    await hub.agents.issue_ticket(ticket, token, max(1, int(ttl * 1000)))
+    return ok({"ticket": ticket, "expires_at": time.time() + ttl, "expires_in": ttl}, 201)
 
 
 async def logout(request: Request) -> Response:

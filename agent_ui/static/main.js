@@ -149,6 +149,17 @@ document.addEventListener('click', (event) => {
 
 window.addEventListener('popstate', () => route());
 
+function loginError(e) {
+  if (!(e instanceof ApiError)) return describeError(e);
+  if (e.status === 401) return 'Wrong email or password.';
+  if (e.status === 429) {
+    const wait = e.retryAfter ? ` Try again in ${Math.ceil(e.retryAfter / 60)} min.` : '';
+    return `Too many failed sign-ins.${wait}`;
+  }
+  if (e.code === 'org_required') return 'This email signs in to more than one organisation: enter the organisation id.';
+  return describeError(e);
+}
+
 $('agent-login').addEventListener('submit', async (event) => {
   event.preventDefault();
   const error = $('agent-login-error');
@@ -162,7 +173,10 @@ $('agent-login').addEventListener('submit', async (event) => {
   const button = event.submitter || event.target.querySelector('button[type="submit"]');
   button.disabled = true;
   try {
-    const {data} = await request('POST', '/v1/agents/login', {body: {email, password}});
+    // org_id only when the hub asked for it (one email, agents in several orgs).
+    const orgId = $('agent-org-field').hidden ? '' : $('agent-org').value.trim();
+    const body = orgId ? {email, password, org_id: orgId} : {email, password};
+    const {data} = await request('POST', '/v1/agents/login', {body});
     sessions.setAgent({
       token: data.token, agent: data.agent, org_id: data.org_id,
       expires_at: typeof data.expires_in === 'number' ? Date.now() + data.expires_in * 1000 : null,
@@ -170,7 +184,11 @@ $('agent-login').addEventListener('submit', async (event) => {
     $('agent-password').value = '';
     navigate('/console/agent', {focusMain: true});
   } catch (e) {
-    error.textContent = e instanceof ApiError && e.status === 401 ? 'Wrong email or password.' : describeError(e);
+    error.textContent = loginError(e);
+    if (e instanceof ApiError && e.code === 'org_required') {
+      $('agent-org-field').hidden = false;
+      $('agent-org').focus();
+    }
   } finally {
     button.disabled = false;
   }

@@ -54,6 +54,7 @@ ERROR_STATUS: dict[str, int] = {
     Conflict.code: Conflict.status,
     IdempotencyConflict.code: IdempotencyConflict.status,
     "email_taken": Conflict.status,
+    "org_required": Conflict.status,
     TooManyContacts.code: TooManyContacts.status,
     RateLimited.code: RateLimited.status,
 }
@@ -65,7 +66,8 @@ STATUS_TEXT = {
     404: "No such object in this org.",
     409: "The request conflicts with the current state.",
     413: "More contacts than the org's `contacts_per_request` limit.",
-    429: "Over the org's `requests_per_hour` limit; retry after `Retry-After` seconds.",
+    429: "Over a limit (the org's `requests_per_hour`, or failed sign-ins); retry after "
+         "`Retry-After` seconds.",
 }
 
 ERROR_EXAMPLES: dict[str, Schema] = {
@@ -78,8 +80,11 @@ ERROR_EXAMPLES: dict[str, Schema] = {
                  "details": {"configuration_id": "cfg_0a1b2c3d4e5f60718293"}},
     "idempotency_key_reused": {"code": "idempotency_key_reused",
                                "message": "this Idempotency-Key was used with a different request body"},
-    "email_taken": {"code": "email_taken", "message": "an agent with this email exists",
+    "email_taken": {"code": "email_taken", "message": "an agent of this org has this email",
                     "details": {"field": "email"}},
+    "org_required": {"code": "org_required",
+                     "message": "this email signs in to agents of several orgs: give org_id",
+                     "details": {"field": "org_id"}},
     "too_many_contacts": {"code": "too_many_contacts", "message": "at most 100 contacts per request",
                           "details": {"limit": 100, "given": 250}},
     "rate_limited": {"code": "rate_limited", "message": "more than 30000 send requests in the last hour",
@@ -474,16 +479,20 @@ _AGENT = obj({
 }, ["id", "name", "email", "queues", "capacity", "presence", "open", "created_at"])
 _AGENT_INPUT = obj({
     "name": _NAME,
-    "email": string("The login; unique across orgs.", format="email", maxLength=254),
-    "password": string(minLength=8, maxLength=256, writeOnly=True),
+    "email": string("The login; unique within the org.", format="email", maxLength=254),
+    "password": string("At least 10 characters, not only spaces, not one of the most common "
+                       "passwords.", minLength=10, maxLength=256, writeOnly=True),
     "queues": {"type": "array", "items": _QUEUE, "minItems": 1, "default": ["default"]},
     "capacity": {"type": "integer", "minimum": 1, "maximum": 100, "default": 3,
                  "description": "Open conversations at once."},
 }, ["name", "email", "password"])
-_LOGIN = obj({"email": string(format="email"), "password": string(writeOnly=True)}, ["email", "password"])
+_LOGIN = obj({"email": string(format="email"), "password": string(writeOnly=True),
+              "org_id": string("Only when the hub answers `409 org_required` (one email signing "
+                               "in to agents of several orgs with one password).")},
+             ["email", "password"])
 _LOGIN_ANSWER = obj({
-    "token": string("Agent token: bearer for `/v1/agents/me` and `/v1/agents/logout`, "
-                    "`token` query parameter of `/v1/agent/ws`."),
+    "token": string("Agent token: bearer for `/v1/agents/me`, `/v1/agents/logout` and "
+                    "`/v1/agent/ws-ticket`."),
     "expires_in": {"type": "integer", "description": "Seconds."},
     "agent": ref("Agent"), "org_id": string(),
 }, ["token", "expires_in", "agent", "org_id"])
@@ -498,6 +507,12 @@ _ME = obj({
     "canned_responses": {"type": "array", "items": obj(
         {"id": string(), "title": string(), "body": string()}, ["id", "title", "body"])},
 }, ["agent", "org_id", "waiting", "colleagues", "queues", "canned_responses"])
+
+_WS_TICKET = obj({
+    "ticket": string("Opens one websocket: `/v1/agent/ws?ticket=`."),
+    "expires_at": timestamp("Unix time in seconds after which the ticket opens nothing."),
+    "expires_in": {"type": "number", "description": "Seconds."},
+}, ["ticket", "expires_at", "expires_in"])
 
 SCHEMAS: dict[str, Schema] = {
     "Error": obj({"code": string("Stable snake_case code."), "message": string("For people."),
@@ -540,6 +555,7 @@ SCHEMAS: dict[str, Schema] = {
     "Agent": _AGENT,
     "Login": _LOGIN,
     "LoginAnswer": _LOGIN_ANSWER,
+    "WsTicket": _WS_TICKET,
     "Me": _ME,
 }
 
@@ -698,7 +714,10 @@ _AGENTS = {
     "/v1/agents/login": {
         "post": operation("login", "Log an agent in", "Agents",
                           {"200": ok("An agent token.", ref("LoginAnswer")),
-                           **errors("invalid_request", "unauthorized")},
+                           **errors("invalid_request", "unauthorized", "org_required", "rate_limited")},
+                          description="Failed sign-ins are limited per email and address, per email "
+                                      "and per address (`429` with `Retry-After`; during the wait "
+                                      "even the right password is refused).",
                           body=request_body("Login", {"email": "dana@example.com",
                                                       "password": "correct horse"}),
                           security=PUBLIC),
@@ -707,6 +726,14 @@ _AGENTS = {
         "post": operation("logout", "Revoke the agent token", "Agents",
                           {"204": NO_CONTENT, **errors("unauthorized")},
                           description="Open websockets using the token are closed (code 4401).",
+                          security=AGENT),
+    },
+    "/v1/agent/ws-ticket": {
+        "post": operation("createWsTicket", "A one-time ticket to open the agent websocket", "Agents",
+                          {"201": ok("The ticket.", ref("WsTicket")), **errors("unauthorized")},
+                          description="The ticket opens one connection to `/v1/agent/ws?ticket=` "
+                                      "within its lifetime (30 s by default) and is then spent, so "
+                                      "the agent token never travels in a URL.",
                           security=AGENT),
     },
     "/v1/agents/me": {
@@ -856,9 +883,14 @@ empty TwiML) and `/webhooks/twilio/{channel_id}/status` (delivery statuses).
 TeleSign posts signed JSON to `/webhooks/telesign/{channel_id}/status` and
 `/webhooks/telesign/{channel_id}/inbound`.
 
-**Agent websocket.** `GET /v1/agent/ws?token=<agent token>` upgrades to a
-websocket of JSON frames (a bad token closes with 4401, a deleted agent with
-4404, a frame over 64 KiB with 4413). Server events carry `type` and a
+**Agent websocket.** `GET /v1/agent/ws?ticket=<ticket>` upgrades to a
+websocket of JSON frames; the ticket comes from `POST /v1/agent/ws-ticket`
+and opens one connection. `/v1/agent/ws?token=<agent token>` works too, but
+puts the token in the URL. A missing, expired, used or revoked ticket or
+token closes with 4401, a deleted agent with 4404. A frame that is not a
+command (binary, not a JSON object, nested too deep) is answered with an
+`error` frame (`invalid_command`), one over 64 KiB with `frame_too_large`,
+and the connection stays. Server events carry `type` and a
 monotonic `id`: `hello`, `conversation.assigned`, `message.created`,
 `message.status`, `conversation.transferred`, `conversation.closed`, `error`.
 Commands: `presence` (`status`: `available` | `away`), `reply`
@@ -877,7 +909,7 @@ _TAGS = [
     {"name": "Outbound", "description": "Send requests, activities and reports."},
     {"name": "Contacts", "description": "A contact's timeline."},
     {"name": "Agents", "description": "Agents and their login. Their live connection is the websocket "
-                                      "`/v1/agent/ws?token=` (see the API description)."},
+                                      "`/v1/agent/ws?ticket=` (see the API description)."},
     {"name": "Conversations", "description": "Customer replies and the threads agents work."},
     {"name": "Provider webhooks", "description": "Called by the providers, not by API clients."},
     {"name": "Operations", "description": "Health, readiness, metrics and this document."},

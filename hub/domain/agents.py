@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from hub.domain.sign_in import check_password, is_text
 from hub.errors import InvalidRequest
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -19,14 +20,12 @@ def validate_agent(body: Any) -> dict[str, Any]:
     if not isinstance(body, Mapping):
         raise InvalidRequest("the request body must be a JSON object")
     name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+    if not isinstance(name, str) or not name.strip() or len(name) > 200 or not is_text(name):
         raise _bad("name", "name must be a non-empty string")
     email = body.get("email")
-    if not isinstance(email, str) or not EMAIL_RE.match(email) or len(email) > 254:
+    if not isinstance(email, str) or not EMAIL_RE.match(email) or len(email) > 254 or not is_text(email):
         raise _bad("email", "email must be an email address")
-    password = body.get("password")
-    if not isinstance(password, str) or not 8 <= len(password) <= 256:
-        raise _bad("password", "password must be 8 to 256 characters")
+    password = check_password(body.get("password"), email.strip())
     queues = body.get("queues", ["default"])
     if (not isinstance(queues, list) or not queues
             or not all(isinstance(q, str) and QUEUE_RE.match(q) for q in queues)):
@@ -38,10 +37,18 @@ def validate_agent(body: Any) -> dict[str, Any]:
             "queues": sorted(set(queues)), "capacity": capacity}
 
 
-def validate_login(body: Any) -> tuple[str, str]:
+def validate_login(body: Any) -> tuple[str, str, str | None]:
+    """(email, password, org id or None). ``org_id`` is only needed when one
+    email signs in to agents of several orgs with the same password."""
     if not isinstance(body, Mapping):
         raise InvalidRequest("the request body must be a JSON object")
-    email, password = body.get("email"), body.get("password")
-    if not isinstance(email, str) or not isinstance(password, str):
-        raise InvalidRequest("email and password are required", details={"field": "email"})
-    return email.strip().lower(), password
+    for field in ("email", "password"):
+        value = body.get(field)
+        if not isinstance(value, str) or len(value) > 1024:
+            raise _bad(field, "email and password are required")
+        if not is_text(value):
+            raise _bad(field, f"{field} must be text (a lone surrogate such as \\udfff is not)")
+    org_id = body.get("org_id")
+    if org_id is not None and (not isinstance(org_id, str) or not is_text(org_id) or len(org_id) > 100):
+        raise _bad("org_id", "org_id must be an org id")
+    return body["email"].strip().lower(), body["password"], org_id or None

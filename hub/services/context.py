@@ -15,6 +15,7 @@ from hub.storage.conversations import ConversationStore
 from hub.storage.bulk_jobs import BulkJobStore
 from hub.storage.catalog import CatalogStore
 from hub.storage.flows import FlowStore
+from hub.storage.login_throttle import LoginThrottle
 from hub.storage.orgs import OrgStore
 from hub.storage.redis import Scripts
 from hub.services.directory import ChannelDirectory
@@ -34,6 +35,7 @@ class Hub:
     activities: ActivityStore = field(init=False)
     directory: ChannelDirectory = field(init=False)
     agents: AgentStore = field(init=False)
+    login_throttle: LoginThrottle = field(init=False)
     conversations: ConversationStore = field(init=False)
     canned: CatalogStore = field(init=False)
     flows: FlowStore = field(init=False)
@@ -48,6 +50,7 @@ class Hub:
         self.activities = ActivityStore(self.redis, self.scripts)
         self.directory = ChannelDirectory(self.channels)
         self.agents = AgentStore(self.redis)
+        self.login_throttle = LoginThrottle(self.redis)
         self.conversations = ConversationStore(self.redis, self.scripts)
         self.canned = CatalogStore(self.redis, "canned")
         self.flows = FlowStore(self.redis, self.scripts)
