@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import re
 from typing import Any, Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -336,6 +337,8 @@ def test_dropped_connection_shows_a_banner_and_resumes_without_losing_anything(
     channel_id = ids["channel"]["id"]
     create_agent(api, "di@example.com", name="Di")
     tab = tabs()
+    sockets: list[str] = []
+    tab.page.on("websocket", lambda ws: sockets.append(ws.url))
     page = agent_signs_in(tab, "di@example.com")
     customer = phone(21)
     reply_from_customer(sandbox.url, hub.url, channel_id, customer, "first")
@@ -372,6 +375,10 @@ def test_dropped_connection_shows_a_banner_and_resumes_without_losing_anything(
         assert sandbox_bodies(sandbox, customer) == ["Sorry, I was offline."]
         # Events are applied once: no duplicate messages after the resume.
         expect(page.locator("#messages li.message")).to_have_count(3)
+        # Each connection was opened with a ticket of its own, never the token.
+        tickets = [parse_qs(urlsplit(url).query).get("ticket", [""])[0] for url in sockets]
+        assert len(tickets) >= 2 and all(tickets) and len(set(tickets)) == len(tickets), sockets
+        assert not any("token=" in url for url in sockets)
     finally:
         if restarted is not None:
             restarted.stop()

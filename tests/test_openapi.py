@@ -126,6 +126,7 @@ def test_every_registered_route_is_described_with_its_methods(doc: dict[str, Any
     assert sockets == ["/v1/agent/ws"]
     assert "/v1/agent/ws" not in doc["paths"]
     assert "/v1/agent/ws?token=" in doc["info"]["description"]
+    assert "/v1/agent/ws?ticket=" in doc["info"]["description"]
 
 
 def test_webhooks_are_form_encoded_and_signed(doc: dict[str, Any]) -> None:
@@ -179,6 +180,9 @@ def test_errors_security_and_parameters(doc: dict[str, Any]) -> None:
     }
     assert "Retry-After" in send["responses"]["429"]["headers"]
     assert error_codes(doc, doc["paths"]["/v1/agents"]["post"])["409"] == {"email_taken"}
+    login = doc["paths"]["/v1/agents/login"]["post"]
+    assert error_codes(doc, login)["429"] == {"rate_limited"} and "Retry-After" in login["responses"]["429"]["headers"]
+    assert error_codes(doc, login)["409"] == {"org_required"}
     assert error_codes(doc, doc["paths"]["/v1/channels/{id}"]["delete"])["409"] == {"conflict"}
 
     for path, method, op in operations(doc):
@@ -310,6 +314,7 @@ def test_live_answers_match_the_document(doc: dict[str, Any], api: Api, hub: Hub
         assert status == 200
         token = {"Authorization": f"Bearer {login['token']}"}
         assert call("GET", "/v1/agents/me", client=anonymous, headers=token)[0] == 200
+        assert call("POST", "/v1/agent/ws-ticket", client=anonymous, headers=token)[0] == 201
 
         reply = httpx.post(sandbox.url + "/_sandbox/replies", json={
             "account_sid": SANDBOX_SID, "from": phone(1), "to": SENDER, "body": "Merci",
