@@ -64,7 +64,7 @@ def invalid_command(message: str) -> InvalidRequest:
 
 def _depth(raw: str) -> int:
     """Nesting depth of a JSON text, counted on its brackets outside strings,
-    so that a hostile frame never reaches the recursive decoder."""
+    so that a deeply nested frame is refused before it is decoded at all."""
     depth = deepest = 0
     in_string = escaped = False
     for ch in raw:

@@ -99,13 +99,14 @@ class AgentSocket:
             client_id = protocol.client_id_of(raw)
             command = protocol.parse_command(raw)
             await self.execute(command)
-            await self.send({"type": "ack", "client_id": command.client_id})
+            answer: dict[str, Any] = {"type": "ack", "client_id": command.client_id}
         except HubError as exc:
-            await self.send({"type": "error", "client_id": client_id, "error": exc.envelope()["error"]})
+            answer = {"type": "error", "client_id": client_id, "error": exc.envelope()["error"]}
         except Exception:
             log.exception("agent command failed", extra={"org": self.org_id, "agent": self.agent_id})
-            await self.send({"type": "error", "client_id": client_id,
-                             "error": {"code": "internal_error", "message": "internal error"}})
+            answer = {"type": "error", "client_id": client_id,
+                      "error": {"code": "internal_error", "message": "internal error"}}
+        await self.send(answer)
 
     async def execute(self, command: protocol.Command) -> None:
         c = self.conversations
