@@ -3,7 +3,8 @@
 Keys of one org carry the org id as a hash tag (``hub:{org}:...``) so that the
 Lua scripts, which touch several of them at once, keep working on a Redis
 Cluster. The few global keys are single-key lookups (API key → org, channel →
-org) that never take part in a multi-key script.
+org) that never take part in a multi-key script, except the sign-in failure
+counters, which share a ``{login}`` hash tag of their own.
 """
 
 from __future__ import annotations
@@ -172,8 +173,9 @@ def legacy_agent_email(email: str) -> str:
 
 
 def login_failures(scope: str, subject: str) -> str:
-    """Failed sign-ins of one email, one client address, or one pair, in a window."""
-    return f"{PREFIX}:login-fail:{scope}:{subject}"
+    """Failed sign-ins of one email, one client address, or one pair, in a
+    window. One hash tag for all, so one script counts an attempt in each."""
+    return f"{PREFIX}:{{login}}:fail:{scope}:{subject}"
 
 
 def agent(org_id: str, agent_id: str) -> str:
