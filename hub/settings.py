@@ -47,6 +47,8 @@ class Settings:
     schedule_late_after_s: float = 30.0
     bulk_runners: int = 2
     bulk_lease_ms: int = 30_000
+    # Webhooks journaled while Redis is down, per process, before new ones are refused (503).
+    journal_max_bytes: int = 1024 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -82,6 +84,7 @@ class Settings:
             ),
             bulk_runners=int(env.get("HUB_BULK_RUNNERS", cls.bulk_runners)),
             bulk_lease_ms=int(env.get("HUB_BULK_LEASE_MS", cls.bulk_lease_ms)),
+            journal_max_bytes=int(float(env.get("HUB_JOURNAL_MAX_MB", 1024)) * 1024 * 1024),
         )
 
     def with_(self, **changes: object) -> "Settings":

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -82,6 +83,8 @@ class HubProcess:
             "HUB_PUBLIC_URL": self.url,
             "HUB_ADMIN_TOKEN": ADMIN_TOKEN,
             "HUB_LOG_LEVEL": "warning",
+            # Its own data folder (the webhook journal lives there), unless the test shares one.
+            "HUB_DATA_DIR": tempfile.mkdtemp(prefix="hub-data-"),
             **({"HUB_SANDBOX_URL": sandbox_url,
                 "HUB_ALLOWED_PROVIDER_HOSTS": urlsplit(sandbox_url).netloc} if sandbox_url else {}),
             **(env or {}),
