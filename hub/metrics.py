@@ -51,8 +51,8 @@ class Metrics:
         )
         self.journal = Counter(
             "hub_webhook_journal", "Webhooks through the journal while Redis was down: journaled, "
-            "unverified (journaled before the signature could be checked), replayed, failed "
-            "(dropped at replay: bad signature, deleted channel, error), corrupt lines, refused",
+            "unverified (journaled before the signature could be checked), replayed, rejected "
+            "at replay (bad signature, unknown channel), failed (an error), corrupt lines, refused",
             ["outcome"], registry=r,
         )
         self.accepted = Counter(

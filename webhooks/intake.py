@@ -125,8 +125,9 @@ async def handle(request: Request, family: Family, route: str) -> Response:
     return family.answer(parsed.kind)
 
 
-async def replay(state: State, families: dict[str, Family], record: dict[str, Any]) -> None:
-    """Apply one journaled webhook (Redis answers again); unverified ones are checked first."""
+async def replay(state: State, families: dict[str, Family], record: dict[str, Any]) -> bool:
+    """Apply one journaled webhook (Redis answers again); unverified ones are
+    checked first. False when it is dropped (unknown channel, bad signature)."""
     hub: Hub = state.hub
     received = Received.from_record(record)
     family = families[received.family]
@@ -135,10 +136,11 @@ async def replay(state: State, families: dict[str, Family], record: dict[str, An
         hub.metrics.webhooks_rejected.labels(received.route).inc()
         log.warning("journaled webhook for an unknown channel dropped",
                     extra={"channel": received.channel_id})
-        return
+        return False
     if not record["verified"] and not family.verify(channel, received):
         hub.metrics.webhooks_rejected.labels(received.route).inc()
         log.warning("journaled webhook with a bad signature dropped",
                     extra={"channel": received.channel_id})
-        return
+        return False
     await family.apply(state, channel, family.parse(received), received.at_ms)
+    return True

@@ -37,7 +37,8 @@ log = get_logger("journal")
 
 RETRY_S = 0.5
 
-Apply = Callable[[dict[str, Any]], Awaitable[None]]
+# Applies one record; False when it was refused (its signature, its channel).
+Apply = Callable[[dict[str, Any]], Awaitable[bool]]
 
 
 class JournalUnavailable(HubError):
@@ -129,7 +130,7 @@ class WebhookJournal:
     async def _apply(self, record: dict[str, Any]) -> None:
         """Raises only when Redis cannot take the record (the round stops there)."""
         try:
-            await self.apply(record)
+            applied = await self.apply(record)
         except Exception as exc:
             if redis_unavailable(exc):
                 raise
@@ -137,7 +138,7 @@ class WebhookJournal:
             log.error("journaled webhook dropped", exc_info=exc,
                       extra={"channel": record.get("channel"), "route": record.get("route")})
             return
-        self.metrics.journal.labels("replayed").inc()
+        self.metrics.journal.labels("replayed" if applied else "rejected").inc()
 
     async def _replay_dead(self, path: Path) -> None:
         dead = await asyncio.to_thread(DeadJournal.claim, path)

@@ -1,0 +1,211 @@
+"""Webhooks that arrive while Redis is down are journaled on disk, answered
+as usual, and applied once when Redis is back, by the same process or, if it
+died, by the next one to start. Each test runs its own redis-server, which it
+stops and starts again on the same socket and AOF."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+from twilio.request_validator import RequestValidator
+
+from hub.embedded_redis import EmbeddedRedis
+from tests.support import (
+    SANDBOX_SID,
+    SANDBOX_TOKEN,
+    SENDER,
+    Api,
+    HubProcess,
+    contact,
+    create_org,
+    outbound_setup,
+    phone,
+    wait_for,
+)
+
+OTHER_NUMBER = "+14155550101"
+VALIDATOR = RequestValidator(SANDBOX_TOKEN)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+def start_hub(redis: EmbeddedRedis, sandbox_url: str, data_dir: Path, log: Path) -> HubProcess:
+    return HubProcess(redis.url, sandbox_url=sandbox_url, env={"HUB_DATA_DIR": str(data_dir)},
+                      log_path=log).start()
+
+
+def journal_bytes(data_dir: Path) -> int:
+    folder = data_dir / "journal"
+    return sum(p.stat().st_size for p in folder.glob("*.log")) if folder.exists() else 0
+
+
+def inbound_form(sid: str, customer: str, to: str, body: str) -> dict[str, str]:
+    return {"MessageSid": sid, "AccountSid": SANDBOX_SID, "From": customer, "To": to, "Body": body,
+            "NumMedia": "0", "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+
+
+def status_form(sid: str, status: str) -> dict[str, str]:
+    return {"MessageSid": sid, "MessageStatus": status, "AccountSid": SANDBOX_SID}
+
+
+async def post_all(url_and_forms: list[tuple[str, dict[str, str]]], *, token: str = SANDBOX_TOKEN,
+                   concurrency: int = 16) -> list[int]:
+    """Signed webhooks, ``concurrency`` at a time, in order within each wave."""
+    validator = RequestValidator(token)
+    gate = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(timeout=30) as client:
+        async def post(url: str, form: dict[str, str]) -> int:
+            async with gate:
+                response = await client.post(url, data=form, headers={
+                    "X-Twilio-Signature": validator.compute_signature(url, form)})
+                return response.status_code
+        return list(await asyncio.gather(*(post(u, f) for u, f in url_and_forms)))
+
+
+def all_conversations(api: Api) -> list[dict[str, Any]]:
+    items, cursor = [], None
+    while True:
+        page = api.ok("GET", "/v1/conversations", params={"limit": 200, **({"cursor": cursor} if cursor else {})})
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
+
+
+def thread_bodies(api: Api) -> dict[str, list[str]]:
+    """Each customer's messages, in conversation order."""
+    threads: dict[str, list[str]] = {}
+    for conv in all_conversations(api):
+        full = api.ok("GET", f"/v1/conversations/{conv['id']}")
+        threads.setdefault(conv["customer"], []).extend(m["body"] for m in full["messages"])
+    return threads
+
+
+def send_and_wait_accepted(api: Api, config_id: str, numbers: list[str]) -> dict[str, str]:
+    """activity id -> provider message id, once the worker recorded every send."""
+    ids: list[str] = []
+    for start in range(0, len(numbers), 100):
+        answer = api.ok("POST", "/v1/outbound/send", 202, json={
+            "configuration_id": config_id, "contacts": [contact(n) for n in numbers[start:start + 100]]})
+        ids += [r["activity_id"] for r in answer["results"]]
+
+    def accepted() -> dict[str, str] | None:
+        found: dict[str, str] = {}
+        cursor = None
+        while True:
+            page = api.ok("GET", "/v1/outbound/activities",
+                          params={"limit": 200, **({"cursor": cursor} if cursor else {})})
+            found.update({a["id"]: a["provider_message_id"] for a in page["items"]
+                          if a.get("provider_message_id")})
+            cursor = page["next_cursor"]
+            if not cursor:
+                return found if set(ids) <= set(found) else None
+
+    return wait_for(accepted, timeout=60, interval=0.3)  # type: ignore[no-any-return]
+
+
+def test_webhooks_during_a_redis_outage_are_applied_once_when_it_is_back(
+        own_redis: EmbeddedRedis, sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data_dir = tmp_path / "hub"
+    hub = start_hub(own_redis, sandbox.url, data_dir, tmp_path / "hub.log")
+    api = Api(hub.url, create_org(hub.url)["api_key"])
+    try:
+        ids = outbound_setup(api, sandbox.url)
+        seen, unseen = ids["channel"]["id"], api.ok("POST", "/v1/channels", 201, json={
+            "type": "sms", "provider": "sandbox", "address": OTHER_NUMBER, "api_base_url": sandbox.url,
+            "credentials": {"account_sid": SANDBOX_SID, "auth_token": SANDBOX_TOKEN}})["id"]
+        assert httpx.post(sandbox.url + "/_sandbox/rules",
+                          json={"action": "callbacks", "mode": "none"}).status_code == 201
+        activities = send_and_wait_accepted(api, ids["config"]["id"], [phone(i) for i in range(250)])
+        # A first webhook makes the process know the channel (`unseen` stays unknown to it).
+        inbound_url = {c: f"{hub.url}/webhooks/twilio/{c}/inbound" for c in (seen, unseen)}
+        status_url = f"{hub.url}/webhooks/twilio/{seen}/status"
+        assert asyncio.run(post_all([(inbound_url[seen], inbound_form(
+            "SM" + "f" * 32, phone(999), SENDER, "before"))])) == [200]
+
+        own_redis.stop()
+        down_at = time.monotonic()
+        statuses = [(status_url, status_form(sid, s)) for s in ("sent", "delivered")
+                    for sid in activities.values()]
+        customers = [(seen, SENDER, phone(300 + i)) for i in range(40)] + \
+                    [(unseen, OTHER_NUMBER, phone(400 + i)) for i in range(10)]
+
+        def wave(n: int) -> list[tuple[str, dict[str, str]]]:
+            return [(inbound_url[c], inbound_form(f"SM{n}{i:031d}", who, to, f"message {n}"))
+                    for i, (c, to, who) in enumerate(customers)]
+
+        first, second = wave(1), wave(2)
+        assert set(asyncio.run(post_all(statuses[:250]))) == {204}
+        assert set(asyncio.run(post_all(first))) == {200}
+        assert set(asyncio.run(post_all(statuses[250:] + statuses[:20]))) == {204}  # with 20 repeats
+        assert set(asyncio.run(post_all(second + first[:10]))) == {200}  # with 10 repeats
+        # Forged: refused at once where the channel is known, dropped at replay where it is not.
+        forged = [(u, inbound_form("SM" + "e" * 32, phone(998), to, "forged"))
+                  for u, to in ((inbound_url[seen], SENDER), (inbound_url[unseen], OTHER_NUMBER))]
+        assert asyncio.run(post_all(forged, token="wrong")) == [403, 200]
+        assert journal_bytes(data_dir) > 0
+        time.sleep(max(0.0, 10 - (time.monotonic() - down_at)))  # ten seconds down in all
+        own_redis.start()
+
+        def all_delivered() -> bool:
+            report = api.ok("GET", f"/v1/outbound/report?configuration_id={ids['config']['id']}")
+            return report["counts"].get("delivered") == 250
+
+        wait_for(all_delivered, timeout=60, interval=0.3)
+        def every_message() -> dict[str, list[str]] | None:
+            threads = thread_bodies(api)
+            return threads if sum(map(len, threads.values())) >= 101 else None
+
+        threads = wait_for(every_message, timeout=30, interval=0.3)
+        assert threads.pop(phone(999)) == ["before"]
+        assert threads == {who: ["message 1", "message 2"] for _, _, who in customers}
+        for activity_id in list(activities)[:: 25]:
+            history = api.ok("GET", f"/v1/outbound/activities/{activity_id}")["history"]
+            assert [e["status"] for e in history if e["source"] == "callback"] == ["sent", "delivered"]
+        wait_for(lambda: journal_bytes(data_dir) == 0 and not list((data_dir / "journal").glob("*.log")))
+        metrics = httpx.get(hub.url + "/metrics").text
+        assert 'hub_webhook_journal_total{outcome="unverified"} 21.0' in metrics
+        assert 'hub_webhook_journal_total{outcome="replayed"} 630.0' in metrics
+        assert 'hub_webhook_journal_total{outcome="rejected"} 1.0' in metrics
+    finally:
+        api.http.close()
+        hub.stop()
+
+
+def test_a_journal_left_by_a_killed_process_is_replayed_by_the_next_one(
+        own_redis: EmbeddedRedis, sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data_dir = tmp_path / "hub"
+    hub = start_hub(own_redis, sandbox.url, data_dir, tmp_path / "hub-1.log")
+    api = Api(hub.url, create_org(hub.url)["api_key"])
+    try:
+        channel = outbound_setup(api, sandbox.url)["channel"]["id"]
+        url = f"{hub.url}/webhooks/twilio/{channel}/inbound"
+        assert asyncio.run(post_all([(url, inbound_form("SM" + "f" * 32, phone(999), SENDER, "0"))])) == [200]
+        own_redis.stop()
+        forms = [(url, inbound_form(f"SM{i:032d}", phone(i), SENDER, f"hello {i}")) for i in range(20)]
+        assert set(asyncio.run(post_all(forms))) == {200}
+        assert journal_bytes(data_dir) > 0
+        hub.kill()  # -9: the journal stays, unlocked
+        own_redis.start()
+
+        second = start_hub(own_redis, sandbox.url, data_dir, tmp_path / "hub-2.log")
+        try:
+            api.http.base_url = httpx.URL(second.url)
+            threads = wait_for(lambda: len(thread_bodies(api)) == 21 and thread_bodies(api), timeout=30)
+            assert threads == {phone(999): ["0"], **{phone(i): [f"hello {i}"] for i in range(20)}}
+            wait_for(lambda: not list((data_dir / "journal").glob("*.log")))
+        finally:
+            second.stop()
+    finally:
+        api.http.close()
+        hub.stop()
