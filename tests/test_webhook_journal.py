@@ -209,3 +209,32 @@ def test_a_journal_left_by_a_killed_process_is_replayed_by_the_next_one(
     finally:
         api.http.close()
         hub.stop()
+
+
+def test_a_full_journal_refuses_with_503_and_keeps_what_it_took(
+        own_redis: EmbeddedRedis, sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data_dir = tmp_path / "hub"
+    hub = HubProcess(own_redis.url, sandbox_url=sandbox.url, log_path=tmp_path / "hub.log",
+                     env={"HUB_DATA_DIR": str(data_dir), "HUB_JOURNAL_MAX_MB": "0.004"}).start()
+    api = Api(hub.url, create_org(hub.url)["api_key"])
+    try:
+        channel = outbound_setup(api, sandbox.url)["channel"]["id"]
+        url = f"{hub.url}/webhooks/twilio/{channel}/inbound"
+        own_redis.stop()
+        answers = []
+        validator = RequestValidator(SANDBOX_TOKEN)
+        for i in range(20):  # one at a time: each record is about 500 bytes
+            form = inbound_form(f"SM{i:032d}", phone(i), SENDER, f"hello {i}")
+            answers.append(httpx.post(url, data=form, headers={
+                "X-Twilio-Signature": validator.compute_signature(url, form)}))
+        taken = [i for i, a in enumerate(answers) if a.status_code == 200]
+        refused = [a for a in answers if a.status_code != 200]
+        assert taken == list(range(len(taken))) and 0 < len(taken) < 20
+        assert {a.status_code for a in refused} == {503}
+        assert refused[0].json()["error"]["code"] == "journal_unavailable"
+        own_redis.start()
+        threads = wait_for(lambda: len(thread_bodies(api)) == len(taken) and thread_bodies(api), timeout=30)
+        assert threads == {phone(i): [f"hello {i}"] for i in taken}
+    finally:
+        api.http.close()
+        hub.stop()
