@@ -6,6 +6,8 @@ stops and starts again on the same socket and AOF."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -235,6 +237,33 @@ def test_a_full_journal_refuses_with_503_and_keeps_what_it_took(
         own_redis.start()
         threads = wait_for(lambda: len(thread_bodies(api)) == len(taken) and thread_bodies(api), timeout=30)
         assert threads == {phone(i): [f"hello {i}"] for i in taken}
+    finally:
+        api.http.close()
+        hub.stop()
+
+
+def test_a_redis_that_hangs_is_given_up_on_and_the_webhooks_journaled(
+        own_redis: EmbeddedRedis, sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data_dir = tmp_path / "hub"
+    hub = start_hub(own_redis, sandbox.url, data_dir, tmp_path / "hub.log")
+    api = Api(hub.url, create_org(hub.url)["api_key"])
+    assert own_redis._proc is not None
+    redis_pid = own_redis._proc.pid
+    try:
+        channel = outbound_setup(api, sandbox.url)["channel"]["id"]
+        url = f"{hub.url}/webhooks/twilio/{channel}/inbound"
+        assert asyncio.run(post_all([(url, inbound_form("SM" + "f" * 32, phone(999), SENDER, "0"))])) == [200]
+        os.kill(redis_pid, signal.SIGSTOP)  # up, but answering nothing
+        try:
+            started = time.monotonic()
+            forms = [(url, inbound_form(f"SM{i:032d}", phone(i), SENDER, f"hello {i}")) for i in range(10)]
+            assert set(asyncio.run(post_all(forms, concurrency=1))) == {200}
+            assert time.monotonic() - started < 12  # the first waits 5 s, the rest none
+            assert journal_bytes(data_dir) > 0
+        finally:
+            os.kill(redis_pid, signal.SIGCONT)
+        threads = wait_for(lambda: len(thread_bodies(api)) == 11 and thread_bodies(api), timeout=30)
+        assert threads == {phone(999): ["0"], **{phone(i): [f"hello {i}"] for i in range(10)}}
     finally:
         api.http.close()
         hub.stop()

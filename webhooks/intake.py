@@ -2,7 +2,8 @@
 when Redis cannot take it, journal it and answer as if applied.
 
 A webhook whose signature checks out is never lost: if Redis fails while it
-is applied, or the journal still holds older webhooks, it goes to the journal
+is applied (or hangs for ``REDIS_WAIT_S``: applying twice is harmless, a
+replay is a no-op then), or the journal still holds older webhooks, it goes to the journal
 (hub/services/journal.py) and the provider gets its usual answer once it is
 on disk. The signature is checked against the channel as this process last
 saw it (hub/services/directory.py). A channel this process never saw cannot
@@ -14,6 +15,7 @@ applied unverified.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from starlette.responses import Response
 from hub.errors import Forbidden, NotFound
 from hub.logs import get_logger
 from hub.services.context import Hub
+from hub.services.directory import REDIS_WAIT_S
 from hub.storage.outage import redis_unavailable
 
 log = get_logger("webhooks")
@@ -114,7 +117,8 @@ async def handle(request: Request, family: Family, route: str) -> Response:
     parsed = family.parse(received)
     if not journal.active:
         try:
-            await family.apply(state, channel, parsed, received.at_ms)
+            async with asyncio.timeout(REDIS_WAIT_S):
+                await family.apply(state, channel, parsed, received.at_ms)
         except Exception as exc:
             if not redis_unavailable(exc):
                 raise

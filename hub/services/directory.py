@@ -13,6 +13,7 @@ the webhook unverified.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -20,6 +21,9 @@ from hub.storage.catalog import CatalogStore
 from hub.storage.outage import redis_unavailable
 
 TTL_S = 5.0
+# A Redis that hangs rather than refusing is given up on after this long (a
+# provider waits 15 s for its answer).
+REDIS_WAIT_S = 5.0
 MAX_ENTRIES = 10_000
 
 
@@ -36,14 +40,12 @@ class ChannelDirectory:
         if hit and (stale_ok or now - hit[0] < TTL_S):
             return hit[1]
         try:
-            org_id = await self.channels.owner_of(channel_id)
-            channel = await self.channels.load(org_id, channel_id) if org_id else None
+            async with asyncio.timeout(REDIS_WAIT_S):
+                channel = await self._load(channel_id)
         except Exception as exc:
             if hit is not None and redis_unavailable(exc):
                 return hit[1]
             raise
-        if channel is not None:
-            channel = {**channel, "org_id": org_id}
         if len(self._cache) > MAX_ENTRIES:
             # Unknown ids go first (anyone can make those up); known channels
             # are what a Redis outage needs.
@@ -52,6 +54,11 @@ class ChannelDirectory:
                 self._cache.clear()
         self._cache[channel_id] = (now, channel)
         return channel
+
+    async def _load(self, channel_id: str) -> dict[str, Any] | None:
+        org_id = await self.channels.owner_of(channel_id)
+        channel = await self.channels.load(org_id, channel_id) if org_id else None
+        return {**channel, "org_id": org_id} if channel is not None else None
 
     def forget(self, channel_id: str) -> None:
         self._cache.pop(channel_id, None)

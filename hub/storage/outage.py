@@ -27,7 +27,8 @@ _UNAVAILABLE = (ConnectionError, TimeoutError, ReadOnlyError, ClusterDownError, 
 
 
 def redis_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, _UNAVAILABLE):
+    # asyncio's TimeoutError too: a caller that stopped waiting on a Redis that hangs.
+    if isinstance(exc, (_UNAVAILABLE, asyncio.TimeoutError)):
         return True
     # Errors raised inside a script, or a Redis failing to persist, keep their word.
     return isinstance(exc, ResponseError) and any(w in str(exc)[:60] for w in ("OOM", "MISCONF"))
