@@ -6,6 +6,8 @@ stops and starts again on the same socket and AOF."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
 import signal
 import time
@@ -29,6 +31,8 @@ from tests.support import (
     phone,
     wait_for,
 )
+from tests.test_telesign import NUMBER as TELESIGN_NUMBER
+from tests.test_telesign import signed, telesign_setup
 
 OTHER_NUMBER = "+14155550101"
 VALIDATOR = RequestValidator(SANDBOX_TOKEN)
@@ -77,7 +81,8 @@ async def post_all(url_and_forms: list[tuple[str, dict[str, str]]], *, token: st
 def all_conversations(api: Api) -> list[dict[str, Any]]:
     items, cursor = [], None
     while True:
-        page = api.ok("GET", "/v1/conversations", params={"limit": 200, **({"cursor": cursor} if cursor else {})})
+        page = api.ok("GET", "/v1/conversations",
+                      params={"limit": 200, **({"cursor": cursor} if cursor else {})})
         items += page["items"]
         cursor = page["next_cursor"]
         if not cursor:
@@ -264,6 +269,44 @@ def test_a_redis_that_hangs_is_given_up_on_and_the_webhooks_journaled(
             os.kill(redis_pid, signal.SIGCONT)
         threads = wait_for(lambda: len(thread_bodies(api)) == 11 and thread_bodies(api), timeout=30)
         assert threads == {phone(999): ["0"], **{phone(i): [f"hello {i}"] for i in range(10)}}
+    finally:
+        api.http.close()
+        hub.stop()
+
+
+def test_telesign_webhooks_for_a_channel_never_seen_are_checked_when_redis_is_back(
+        own_redis: EmbeddedRedis, sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    hub = start_hub(own_redis, sandbox.url, tmp_path / "hub", tmp_path / "hub.log")
+    api = Api(hub.url, create_org(hub.url)["api_key"])
+    try:
+        ids = telesign_setup(api, sandbox.url)
+        httpx.post(sandbox.url + "/_sandbox/rules", json={"action": "callbacks", "mode": "none"})
+        answer = api.ok("POST", "/v1/outbound/send", 202, json={
+            "configuration_id": ids["config"]["id"], "contacts": [contact(phone(1))]})
+        activity_id = answer["results"][0]["activity_id"]
+        reference = wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{activity_id}")
+                             .get("provider_message_id"))
+        dlr = json.dumps({"reference_id": reference, "status": {"code": 200, "description": "Delivered"}})
+        mo = json.dumps({"reference_id": "AB" * 16, "sub_resource": "mo_sms", "user_response": {
+            "phone_number": phone(2)[1:], "sender_id": TELESIGN_NUMBER[1:], "mo_message": "hi"}})
+        forged = mo.replace("AB" * 16, "CD" * 16).replace("hi", "forged")
+        url = f"{hub.url}/webhooks/telesign/{ids['channel']['id']}"
+        own_redis.stop()
+        wrong_key = base64.b64encode(b"x" * 32).decode()
+        for path, body, headers in (("/status", dlr, signed(dlr.encode())),
+                                    ("/status", dlr, signed(dlr.encode())),
+                                    ("/inbound", mo, signed(mo.encode())),
+                                    ("/inbound", forged, signed(forged.encode(), wrong_key))):
+            # The process never looked this channel up: all four wait unverified.
+            assert httpx.post(url + path, content=body, headers=headers).status_code == 200
+        own_redis.start()
+
+        delivered = wait_for(lambda: (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))
+                             ["status"] == "delivered" and a, timeout=30)
+        assert [e["status"] for e in delivered["history"] if e["source"] == "callback"] == ["delivered"]
+        assert wait_for(lambda: thread_bodies(api)) == {phone(2): ["hi"]}
+        rejected = 'hub_webhook_journal_total{outcome="rejected"} 1.0'
+        wait_for(lambda: rejected in httpx.get(hub.url + "/metrics").text)  # the forged one
     finally:
         api.http.close()
         hub.stop()
