@@ -82,8 +82,12 @@ class OwnJournal:
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{socket.gethostname()}-{os.getpid()}-{int(time.time() * 1000)}-{next(_counter)}"
         self.path = folder / (name + SUFFIX)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        # Locked under a name no replayer looks at, then renamed: nobody can
+        # take a file for a dead one's between its creation and its lock.
+        hidden = folder / (name + ".new")
+        self.fd = os.open(hidden, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rename(hidden, self.path)
         _fsync_folder(folder)
         self.size = 0  # bytes written and fsync'd; the caller updates it
 
