@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from functools import partial
 from contextlib import AbstractAsyncContextManager
 from typing import Any, AsyncIterator, Callable
 
@@ -27,6 +28,7 @@ from hub.providers.pool import ProviderPool
 from hub.services.bulk_runner import BulkRunner
 from hub.services.context import Hub
 from hub.services.dispatch import Dispatcher
+from hub.services.journal import WebhookJournal
 from hub.services.maintenance import maintainer
 from hub.services.scheduler import scheduler
 from hub.settings import Settings
@@ -38,6 +40,7 @@ from routing.presence import sweeper
 from routing.ws import agent_ws
 from webhooks import telesign as telesign_webhooks
 from webhooks import twilio as twilio_webhooks
+from webhooks.intake import replay as replay_webhook
 
 log = get_logger("hub.app")
 
@@ -148,13 +151,18 @@ def build_app(
         app.state.hub = hub
         app.state.fanout = Fanout(client)
         app.state.conversations = Conversations(hub)
+        families = {"twilio": twilio_webhooks.TWILIO, "telesign": telesign_webhooks.TELESIGN}
+        app.state.journal = WebhookJournal(
+            settings.data_dir / "journal", client, partial(replay_webhook, app.state, families),
+            max_bytes=settings.journal_max_bytes, metrics=hub.metrics)
         stop = asyncio.Event()
         app.state.workers = [
             asyncio.create_task(Dispatcher(hub, i).run(stop), name=f"dispatch-{i}")
             for i in range(settings.workers)
         ] + [asyncio.create_task(sweeper(hub, stop), name="presence-sweeper"),
              asyncio.create_task(maintainer(hub, stop), name="retention"),
-             asyncio.create_task(scheduler(hub, stop), name="scheduler")] + [
+             asyncio.create_task(scheduler(hub, stop), name="scheduler"),
+             asyncio.create_task(app.state.journal.run(stop), name="webhook-journal")] + [
             asyncio.create_task(BulkRunner(hub, i).run(stop), name=f"bulk-{i}")
             for i in range(settings.bulk_runners)
         ]
@@ -170,6 +178,7 @@ def build_app(
             for task in app.state.workers:
                 task.cancel()
             await asyncio.gather(*app.state.workers, return_exceptions=True)
+            await app.state.journal.aclose()
             await app.state.conversations.aclose()
             await app.state.fanout.aclose()
             await providers.aclose()

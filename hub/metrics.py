@@ -49,6 +49,12 @@ class Metrics:
             "hub_webhooks_rejected", "Webhooks refused (bad signature, unknown channel)", ["kind"],
             registry=r,
         )
+        self.journal = Counter(
+            "hub_webhook_journal", "Webhooks through the journal while Redis was down: journaled, "
+            "unverified (journaled before the signature could be checked), replayed, rejected "
+            "at replay (bad signature, unknown channel), failed (an error), corrupt lines, refused",
+            ["outcome"], registry=r,
+        )
         self.accepted = Counter(
             "hub_send_requests", "Send requests by outcome", ["outcome"], registry=r
         )

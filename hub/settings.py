@@ -53,6 +53,8 @@ class Settings:
     schedule_late_after_s: float = 30.0
     bulk_runners: int = 2
     bulk_lease_ms: int = 30_000
+    # Webhooks journaled while Redis is down, per process, before new ones are refused (503).
+    journal_max_bytes: int = 1024 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -93,6 +95,7 @@ class Settings:
                 env.get("HUB_LOGIN_FAILURES_PER_EMAIL", cls.login_failures_per_email)),
             login_failures_per_address=int(
                 env.get("HUB_LOGIN_FAILURES_PER_ADDRESS", cls.login_failures_per_address)),
+            journal_max_bytes=int(float(env.get("HUB_JOURNAL_MAX_MB", 1024)) * 1024 * 1024),
         )
 
     def with_(self, **changes: object) -> "Settings":

@@ -10,7 +10,7 @@ import secrets
 import time
 from typing import Any
 
-from hub.domain.keywords import classify_keyword
+from hub.domain.keywords import Keyword, classify_keyword
 from hub.domain.phones import normalize_phone
 from hub.domain.statuses import retry_delay
 from hub.errors import (
@@ -26,6 +26,7 @@ from hub.errors import (
 )
 from hub.logs import get_logger
 from hub.providers.base import InboundMessage, OutboundMessage
+from hub.services.confirmations import OptOutConfirmations
 from hub.services.context import Hub
 from hub.services.dispatch import address
 from hub.services.pacing import Pacer
@@ -71,10 +72,15 @@ class Conversations:
         self.store = hub.conversations
         self._sends: set[asyncio.Task[None]] = set()
         self.pacer = Pacer(hub)
+        self.confirmations = OptOutConfirmations(hub)
 
-    async def ingest(self, channel: dict[str, Any], inbound: InboundMessage) -> tuple[str, str, str]:
+    async def ingest(self, channel: dict[str, Any], inbound: InboundMessage,
+                     received_ms: int | None = None) -> tuple[str, str, str]:
+        """Store and route one inbound message (``received_ms``: when the webhook
+        came, for one replayed from the journal)."""
         keyword = classify_keyword(inbound.body)
-        at = now_ms()
+        at = received_ms or now_ms()
+        customer = customer_number(inbound.from_)
         message = {
             "id": "msg_" + secrets.token_hex(8), "direction": "inbound", "body": inbound.body,
             "at": at / 1000, "provider_message_id": inbound.provider_id,
@@ -82,12 +88,15 @@ class Conversations:
         }
         if inbound.extra.get("ProfileName"):
             message["profile_name"] = inbound.extra["ProfileName"]
-        return await self.store.ingest(
+        result = await self.store.ingest(
             channel["org_id"], provider_id=inbound.provider_id, channel_id=channel["id"],
-            channel_type=channel["type"], customer=customer_number(inbound.from_), message=message,
+            channel_type=channel["type"], customer=customer, message=message,
             now_ms=at, keyword=str(keyword) if keyword else "", new_id="conv_" + secrets.token_hex(10),
             retention_s=self.hub.settings.retention_s, default_queue="default",
         )
+        if keyword is Keyword.OPT_OUT and result[0] != "duplicate":
+            self.confirmations.confirm(channel, customer)
+        return result
 
     async def set_presence(self, org_id: str, agent_id: str, presence: str) -> None:
         result = await self.store.run("agent_presence", org_id, agent_id, presence, now_ms())
@@ -175,6 +184,7 @@ class Conversations:
                                  now_ms(), self.hub.settings.retention_s)
 
     async def aclose(self) -> None:
+        await self.confirmations.aclose()
         if self._sends:
             await asyncio.wait(self._sends, timeout=10)
 

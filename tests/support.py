@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -87,6 +89,10 @@ class HubProcess:
             **(env or {}),
         }
         self.command = [sys.executable, "-m", "hub", "serve", *args]
+        # Its own data folder (the webhook journal lives there), unless the test shares one.
+        self.own_data_dir = None if "HUB_DATA_DIR" in (env or {}) else tempfile.mkdtemp(prefix="hub-data-")
+        if self.own_data_dir:
+            self.env["HUB_DATA_DIR"] = self.own_data_dir
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -118,6 +124,8 @@ class HubProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.own_data_dir:
+            shutil.rmtree(self.own_data_dir, ignore_errors=True)
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:

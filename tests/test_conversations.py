@@ -11,6 +11,7 @@ import redis
 import websockets
 from twilio.request_validator import RequestValidator
 
+from hub.domain.keywords import OPT_OUT_CONFIRMATION
 from tests.agents import AgentClient, create_agent, customer_replies, login
 from tests.support import SANDBOX_SID, SANDBOX_TOKEN, SENDER, Api, contact, outbound_setup, phone, wait_for
 
@@ -107,14 +108,41 @@ def test_forged_inbound_is_refused_and_nothing_is_stored(api: Api, hub, sandbox)
     assert len(api.ok("GET", "/v1/conversations")["items"]) == 1
 
 
-async def test_stop_opts_out_and_start_opts_back_in(api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
+def confirmations_to(sandbox, customer: str) -> list:  # type: ignore[no-untyped-def]
+    return [m for m in sandbox.state.list_messages(SANDBOX_SID, to=customer)
+            if m.resource["body"] == OPT_OUT_CONFIRMATION]
+
+
+async def test_a_bare_stop_opts_out_opens_nothing_and_is_confirmed_once(
+        api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
+    ids = outbound_setup(api, sandbox.url)
+    customer = phone(6)
+    for _ in range(3):  # the provider repeats the webhook: one opt-out, one confirmation
+        await customer_replies(sandbox.url, hub.url, ids["channel"]["id"], customer, "STOP", SENDER,
+                               message_sid="SM" + "6" * 32)
+    (confirmation,) = wait_for(lambda: confirmations_to(sandbox, customer))
+    assert confirmation.resource["from"] == SENDER
+    assert api.ok("GET", "/v1/conversations")["items"] == []
+    answer = api.ok("POST", "/v1/outbound/send", 202, json={
+        "configuration_id": ids["config"]["id"], "contacts": [contact(customer)]})
+    assert answer["results"][0]["status"] == "skipped_opted_out"
+    assert httpx.post(sandbox.url + "/_sandbox/drain").status_code == 200
+    assert len(confirmations_to(sandbox, customer)) == 1
+
+
+async def test_stop_in_an_open_conversation_opts_out_and_start_opts_back_in(
+        api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
     ids = outbound_setup(api, sandbox.url)
     customer = phone(4)
     channel_id, config_id = ids["channel"]["id"], ids["config"]["id"]
     agent = await connected_agent(api, hub.url, "cy@example.com")
     try:
-        await customer_replies(sandbox.url, hub.url, channel_id, customer, " stop ", SENDER)
+        await customer_replies(sandbox.url, hub.url, channel_id, customer, "Who is this?", SENDER)
         conv = (await agent.wait(lambda f: f["type"] == "conversation.assigned"))["conversation"]
+        await customer_replies(sandbox.url, hub.url, channel_id, customer, " stop ", SENDER)
+        stop = await agent.wait(lambda f: f["type"] == "message.created")
+        assert stop["conversation_id"] == conv["id"] and stop["message"]["body"] == " stop "
+        wait_for(lambda: len(confirmations_to(sandbox, customer)) == 1)
         refused = await agent.command({"type": "reply", "conversation_id": conv["id"], "body": "bye?"})
         assert refused["type"] == "error" and refused["error"]["code"] == "recipient_opted_out"
         answer = api.ok("POST", "/v1/outbound/send", 202, json={
@@ -132,6 +160,7 @@ async def test_stop_opts_out_and_start_opts_back_in(api: Api, hub, sandbox) -> N
         assert answer["results"][0]["status"] == "queued"
         ack = await agent.command({"type": "reply", "conversation_id": conv["id"], "body": "welcome back"})
         assert ack["type"] == "ack"
+        assert len(confirmations_to(sandbox, customer)) == 1
     finally:
         await agent.close()
 

@@ -768,18 +768,22 @@ _WEBHOOK_ERRORS = {
     "403": {"description": "Bad or missing `X-Twilio-Signature`; nothing is stored.",
             "content": json_content(ref("Error"))},
     "404": {"description": "No such Twilio or sandbox channel.", "content": json_content(ref("Error"))},
+    "503": {"description": "`journal_unavailable`: Redis is down and the webhook journal is full or cannot "
+                           "be written; nothing is stored.", "content": json_content(ref("Error"))},
 }
 _WEBHOOKS = {
     "/webhooks/twilio/{channel_id}/inbound": {
         "parameters": [ref("ChannelId", "parameters"), ref("TwilioSignature", "parameters")],
         "post": operation(
             "twilioInbound", "Twilio: a customer's message", "Provider webhooks",
-            {"200": {"description": "Stored and routed; empty TwiML.",
+            {"200": {"description": "Stored and routed (while Redis is down: journaled on disk, applied "
+                                    "once it is back); empty TwiML.",
                      "content": {"text/xml": {"schema": string(), "example": EMPTY_TWIML}}},
              "400": {"description": "`MessageSid` or `From` missing.", "content": json_content(ref("Error"))},
              **_WEBHOOK_ERRORS},
             description="Set as the channel number's messaging webhook. A repeated `MessageSid` is processed "
-                        "once. STOP-type keywords opt the customer out of the channel, START-type back in. "
+                        "once. STOP-type keywords opt the customer out of the channel (one confirmation; no new "
+                        "conversation), START-type back in. "
                         "The reply becomes (or joins) a conversation routed to an agent.",
             body=_form({
                 "MessageSid": string(), "From": string("`+1555...` or `whatsapp:+1555...`."), "To": string(),
@@ -792,7 +796,9 @@ _WEBHOOKS = {
         "parameters": [ref("ChannelId", "parameters"), ref("TwilioSignature", "parameters")],
         "post": operation(
             "twilioStatus", "Twilio: a message status callback", "Provider webhooks",
-            {"204": {"description": "Applied (or ignored when stale: a status never moves backwards)."},
+            {"204": {"description": "Applied (or ignored when stale: a status never moves backwards, and a "
+                                    "repeated one adds nothing; while Redis is down: journaled, applied once "
+                                    "it is back)."},
              **_WEBHOOK_ERRORS},
             description="The `StatusCallback` of messages the hub sends on this channel.",
             body=_form({
@@ -816,6 +822,8 @@ _TELESIGN_RESPONSES = {
     "403": {"description": "Bad or missing TeleSign signature; nothing is stored.",
             "content": json_content(ref("Error"))},
     "404": {"description": "No such TeleSign channel.", "content": json_content(ref("Error"))},
+    "503": {"description": "`journal_unavailable`: Redis is down and the webhook journal is full or cannot "
+                           "be written; nothing is stored.", "content": json_content(ref("Error"))},
 }
 _TELESIGN_BODY = {"required": True, "content": json_content(obj({
     "reference_id": string(), "external_id": nullable(string()),
@@ -881,7 +889,9 @@ requests signed with `X-Twilio-Signature` to
 `/webhooks/twilio/{channel_id}/inbound` (customer messages; answered with
 empty TwiML) and `/webhooks/twilio/{channel_id}/status` (delivery statuses).
 TeleSign posts signed JSON to `/webhooks/telesign/{channel_id}/status` and
-`/webhooks/telesign/{channel_id}/inbound`.
+`/webhooks/telesign/{channel_id}/inbound`. While Redis is down, a webhook is
+written to a journal on the hub's disk and answered as usual, then applied
+once Redis is back.
 
 **Agent websocket.** `GET /v1/agent/ws?ticket=<ticket>` upgrades to a
 websocket of JSON frames; the ticket comes from `POST /v1/agent/ws-ticket`

@@ -36,3 +36,18 @@ def classify_keyword(body: str | None) -> Keyword | None:
         return None
     text = body.strip().rstrip(".!").strip()
     return _KEYWORDS.get(text.casefold())
+
+
+# The one reply an opt-out gets (carriers expect exactly one). Twilio's own
+# default wording, so a customer reads the same whatever the provider.
+OPT_OUT_CONFIRMATION = (
+    "You have successfully been unsubscribed. You will not receive any more messages "
+    "from this number. Reply START to resubscribe."
+)
+
+
+def provider_confirms_opt_out(provider: str, channel_type: str) -> bool:
+    """Whether the provider itself answers STOP: Twilio does on SMS (its default
+    opt-out handling, and it refuses later sends with 21610), not on WhatsApp;
+    TeleSign and the sandbox leave it to the hub."""
+    return provider == "twilio" and channel_type == "sms"

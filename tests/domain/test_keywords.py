@@ -1,6 +1,6 @@
 import pytest
 
-from hub.domain.keywords import Keyword, classify_keyword
+from hub.domain.keywords import OPT_OUT_CONFIRMATION, Keyword, classify_keyword, provider_confirms_opt_out
 
 OPT_OUT_WORDS = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"]
 OPT_IN_WORDS = ["START", "YES", "UNSTOP"]
@@ -70,3 +70,13 @@ def test_classify_keyword_ignores_conversation(body):
 )
 def test_classify_keyword_examples(body, keyword):
     assert classify_keyword(body) is keyword
+
+
+def test_only_twilio_sms_answers_stop_itself():
+    # Twilio's default opt-out handling confirms on SMS (and refuses later sends
+    # with 21610); everywhere else the hub sends the one confirmation.
+    assert provider_confirms_opt_out("twilio", "sms")
+    assert not provider_confirms_opt_out("twilio", "whatsapp")
+    assert not provider_confirms_opt_out("sandbox", "sms")
+    assert not provider_confirms_opt_out("telesign", "sms")
+    assert "START" in OPT_OUT_CONFIRMATION

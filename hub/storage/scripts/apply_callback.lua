@@ -8,6 +8,10 @@ local prefix, sid = ARGV[1], ARGV[2]
 local target = redis.call('GET', prefix .. ':sid:' .. sid)
 if not target then
   local early = prefix .. ':sid:' .. sid .. ':early'
+  for _, raw in ipairs(redis.call('LRANGE', early, 0, -1)) do
+    local e = cjson.decode(raw)
+    if e.status == ARGV[3] and (e.error_code or '') == ARGV[5] then return {'', -1} end
+  end
   redis.call('RPUSH', early, cjson.encode({status = ARGV[3], at = tonumber(ARGV[4]), error_code = ARGV[5]}))
   redis.call('EXPIRE', early, 86400)
   return {'', -1}

@@ -2,7 +2,7 @@
 -- An inbound customer message, whole: processed once per provider message id
 -- (also when copies reach two hub processes at once); opt-out keywords; the
 -- contact's last inbound time; the open conversation takes it, or a new one
--- opens, correlated to the customer's latest outbound activity from this
+-- opens (not for an opt-out keyword), correlated to the customer's latest outbound activity from this
 -- channel number, and is routed at once.
 -- ARGV: prefix, provider id, channel id, channel type, customer, message json,
 --       now_ms, keyword, new conversation id, retention_s, default queue
@@ -23,6 +23,13 @@ redis.call('HSET', K(prefix, 'contact', customer), 'last_in:' .. channel, now)
 
 local open_key = K(prefix, 'conv', 'open', channel, customer)
 local conv = redis.call('GET', open_key)
+if not conv and keyword == 'opt_out' then
+  -- An opt-out is no question for an agent: recorded (and confirmed by the
+  -- caller), but it opens no conversation. An open one takes it, below, so
+  -- the agent sees why their next reply is refused.
+  redis.call('SET', seen, '', 'EX', 7 * 86400)
+  return {'opted_out', '', ''}
+end
 local outcome = 'appended'
 if not conv then
   outcome = 'created'

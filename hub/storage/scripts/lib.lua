@@ -6,14 +6,29 @@ local function rank(s) return RANK[s] or -1 end
 
 local TTD_BUCKETS = {1, 2, 5, 10, 30, 60, 300, 900, 3600}
 
+-- Providers repeat callbacks (Twilio on a slow answer, the journal on
+-- replay) and send no id of their own, so a callback is identified by its
+-- status and error code: one equal to a callback already kept adds nothing.
+local function seen_callback(akey, status, code)
+  code = code or ''
+  for _, raw in ipairs(redis.call('LRANGE', akey .. ':h', 0, -1)) do
+    local e = cjson.decode(raw)
+    if e.source == 'callback' and e.status == status and (e.error_code or '') == code then
+      return true
+    end
+  end
+  return false
+end
+
 -- Record a status event for one activity and move it forward unless that
 -- would step backwards (callbacks arrive late, duplicated and out of order;
--- every one is kept in the history). Returns 1 when the status changed,
+-- every distinct one is kept in the history). Returns 1 when the status changed,
 -- 0 when only the history grew, nil when the activity is gone.
 local function apply_status(prefix, act_id, status, at_ms, code, source)
   local akey = prefix .. ':act:' .. act_id
   local cur = redis.call('HGET', akey, 'status')
   if not cur then return nil end
+  if source == 'callback' and seen_callback(akey, status, code) then return 0 end
   local event = {status = status, at = tonumber(at_ms), source = source}
   if code and code ~= '' then event.error_code = code end
   redis.call('RPUSH', akey .. ':h', cjson.encode(event))

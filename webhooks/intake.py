@@ -1,0 +1,150 @@
+"""Every provider webhook's path: find the channel, check the signature, apply;
+when Redis cannot take it, journal it and answer as if applied.
+
+A webhook whose signature checks out is never lost: if Redis fails while it
+is applied (or hangs for ``REDIS_WAIT_S``: applying twice is harmless, a
+replay is a no-op then), or the journal still holds older webhooks, it goes to the journal
+(hub/services/journal.py) and the provider gets its usual answer once it is
+on disk. The signature is checked against the channel as this process last
+saw it (hub/services/directory.py). A channel this process never saw cannot
+be checked while Redis is down: the raw webhook (body, signature, URL) is
+journaled *unverified* and checked at replay, against the channel as Redis
+then has it; one that fails is dropped and counted as rejected. Nothing is
+applied unverified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Protocol
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import State
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.errors import Forbidden, NotFound
+from hub.logs import get_logger
+from hub.services.context import Hub
+from hub.services.directory import REDIS_WAIT_S
+from hub.storage.outage import redis_unavailable
+
+log = get_logger("webhooks")
+
+
+@dataclass(frozen=True)
+class Received:
+    """A webhook as it came: what its signature covers, and when."""
+
+    family: str  # "twilio" or "telesign": the URL's provider part
+    route: str  # "status" or "inbound": the URL's last part
+    channel_id: str
+    body: bytes
+    url: str  # the public URL the provider called (Twilio signs it)
+    signature: str
+    at_ms: int
+
+    @cached_property
+    def form(self) -> dict[str, str]:
+        return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
+
+    def record(self, org_id: str | None) -> dict[str, Any]:
+        """The journal record: verified when ``org_id`` is known (no signature kept then)."""
+        return {"v": 1, "family": self.family, "route": self.route, "channel": self.channel_id,
+                "org": org_id, "verified": org_id is not None, "at": self.at_ms,
+                "url": self.url, "signature": "" if org_id else self.signature,
+                "body": base64.b64encode(self.body).decode()}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> "Received":
+        return cls(family=record["family"], route=record["route"], channel_id=record["channel"],
+                   body=base64.b64decode(record["body"]), url=record["url"],
+                   signature=record["signature"], at_ms=int(record["at"]))
+
+
+class Parsed(Protocol):
+    kind: str  # "status" or "inbound": what the body is
+
+
+class Family(Protocol):
+    """What differs between providers' webhooks."""
+
+    name: str
+    providers: tuple[str, ...]  # the channel providers it serves
+    bad_signature: str
+
+    def signature(self, request: Request) -> str: ...
+
+    def verify(self, channel: dict[str, Any], received: Received) -> bool: ...
+
+    def parse(self, received: Received) -> Parsed:
+        """Raises InvalidRequest for a body the hub cannot use."""
+        ...
+
+    async def apply(self, state: State, channel: dict[str, Any], parsed: Any, at_ms: int) -> None: ...
+
+    def answer(self, kind: str) -> Response: ...
+
+
+async def handle(request: Request, family: Family, route: str) -> Response:
+    state = request.app.state
+    hub: Hub = state.hub
+    journal = state.journal
+    started = time.perf_counter()
+    url = hub.settings.public_url + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    received = Received(family.name, route, request.path_params["channel_id"], await request.body(),
+                        url, family.signature(request), int(time.time() * 1000))
+    try:
+        channel = await hub.directory.lookup(received.channel_id, stale_ok=journal.active)
+    except Exception as exc:
+        if not redis_unavailable(exc):
+            raise
+        parsed = family.parse(received)  # a body the hub cannot use is refused even now
+        await journal.append(received.record(None))
+        return family.answer(parsed.kind)
+    if channel is None or channel["provider"] not in family.providers:
+        hub.metrics.webhooks_rejected.labels(route).inc()
+        raise NotFound("no such channel")
+    if not family.verify(channel, received):
+        hub.metrics.webhooks_rejected.labels(route).inc()
+        raise Forbidden(family.bad_signature)
+    parsed = family.parse(received)
+    if not journal.active:
+        try:
+            async with asyncio.timeout(REDIS_WAIT_S):
+                await family.apply(state, channel, parsed, received.at_ms)
+        except Exception as exc:
+            if not redis_unavailable(exc):
+                raise
+        else:
+            hub.metrics.webhooks.labels(parsed.kind).observe(time.perf_counter() - started)
+            return family.answer(parsed.kind)
+    await journal.append(received.record(channel["org_id"]))
+    return family.answer(parsed.kind)
+
+
+async def replay(state: State, families: dict[str, Family], record: dict[str, Any]) -> bool:
+    """Apply one journaled webhook (Redis answers again); unverified ones are
+    checked first. False when it is dropped (unknown channel, bad signature)."""
+    hub: Hub = state.hub
+    received = Received.from_record(record)
+    family = families[received.family]
+    channel = await hub.directory.lookup(received.channel_id)
+    if channel is None or channel["provider"] not in family.providers:
+        hub.metrics.webhooks_rejected.labels(received.route).inc()
+        log.warning("journaled webhook for an unknown channel dropped",
+                    extra={"channel": received.channel_id})
+        return False
+    if not record["verified"] and not family.verify(channel, received):
+        hub.metrics.webhooks_rejected.labels(received.route).inc()
+        log.warning("journaled webhook with a bad signature dropped",
+                    extra={"channel": received.channel_id})
+        return False
+    await family.apply(state, channel, family.parse(received), received.at_ms)
+    return True
