@@ -11,7 +11,10 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, AsyncIterator, Callable
 
 from starlette.applications import Starlette
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -19,9 +22,10 @@ from starlette.routing import Route, WebSocketRoute
 from agent_ui.routes import console_routes
 from hub.api import catalog, ops, orgs, outbound
 from hub.api import flows
+from hub.api.limits import BodyLimit
 from hub.api.openapi import openapi
 from hub.embedded_redis import EmbeddedRedis
-from hub.errors import HubError, RateLimited
+from hub.errors import HubError, Unavailable
 from hub.logs import get_logger
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
@@ -45,10 +49,21 @@ from webhooks.intake import replay as replay_webhook
 log = get_logger("hub.app")
 
 
+# What a client is told to wait while Redis is unreachable (a restart or failover).
+REDIS_RETRY_AFTER_S = 5
+
+
 async def hub_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HubError)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-    return JSONResponse(exc.envelope(), status_code=exc.status, headers=headers)
+    return JSONResponse(exc.envelope(), status_code=exc.status, headers=exc.headers())
+
+
+async def redis_unavailable(request: Request, exc: Exception) -> Response:
+    """Redis down, restarting or still loading its data: the request did not
+    happen as far as the client can tell, so say when to try again (not 500)."""
+    log.warning("redis unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
+    return await hub_error(request, Unavailable("the hub's store is unreachable; retry shortly",
+                                                retry_after=REDIS_RETRY_AFTER_S))
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -189,5 +204,11 @@ def build_app(
     return Starlette(
         routes=routes(extra_routes or []),
         lifespan=lifespan,
-        exception_handlers={HubError: hub_error, HTTPException: http_error, Exception: server_error},
+        middleware=[Middleware(BodyLimit)],
+        exception_handlers={
+            HubError: hub_error, HTTPException: http_error,
+            # BusyLoadingError (Redis reading its AOF after a restart) is a ConnectionError.
+            RedisConnectionError: redis_unavailable, RedisTimeoutError: redis_unavailable,
+            Exception: server_error,
+        },
     )

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import redis.asyncio as aioredis
 
-from hub.errors import InvalidRequest
 from hub.storage import keys
+from hub.storage.cursors import split_score_cursor
 from hub.storage.redis import Scripts
 
 # Activity hash fields as stored, and the names the API shows them under.
@@ -36,9 +35,6 @@ PUBLIC_FIELDS = {
     "delivered_at": "delivered_at",
     "content_sid": "content_sid",
 }
-
-_SCORE_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]{1,3})?")
-
 
 @dataclass(frozen=True)
 class Accepted:
@@ -171,13 +167,7 @@ class ActivityStore:
         self, org_id: str, *, config_id: str | None, status: str | None, cursor: str | None, limit: int
     ) -> tuple[list[dict[str, Any]], str | None]:
         index = keys.activities_by_config(org_id, config_id) if config_id else keys.activities(org_id)
-        score, member = "+inf", ""
-        if cursor:
-            score, _, member = cursor.partition("|")
-            # Passed to Redis as given (it must equal Redis' own spelling to
-            # break ties), so only a plain decimal number is accepted.
-            if not _SCORE_RE.fullmatch(score):
-                raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
+        score, member = split_score_cursor(cursor)
         ids, next_cursor = await self.s.list_page(
             keys=[index], args=[keys.org_prefix(org_id), status or "", score, member, limit, 5000]
         )

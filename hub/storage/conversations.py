@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import redis.asyncio as aioredis
 
 from hub.storage import keys
+from hub.storage.cursors import split_score_cursor
 from hub.storage.redis import Scripts
 
 
@@ -38,9 +39,7 @@ class ConversationStore:
     async def page(
         self, org_id: str, status: str | None, cursor: str | None, limit: int
     ) -> tuple[list[dict[str, Any]], str | None]:
-        score, member = "+inf", ""
-        if cursor:
-            score, _, member = cursor.partition("|")
+        score, member = split_score_cursor(cursor)
         rows, next_cursor = await self.s.conversation_page(
             args=[keys.org_prefix(org_id), status or "", score, member, limit, 5000])
         return [_fix(json.loads(r)) for r in rows], (next_cursor or None)
