@@ -7,7 +7,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.api.common import hub_of
+from hub.logs import get_logger
 from hub.storage.stats import hub_stats
+
+log = get_logger("hub.ops")
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -20,7 +23,8 @@ async def readyz(request: Request) -> JSONResponse:
     try:
         await hub.redis.ping()
         checks["redis"] = "ok"
-    except Exception:
+    except Exception as exc:
+        log.warning("readiness: redis unreachable", extra={"error": repr(exc)})
         checks["redis"] = "unreachable"
     workers = request.app.state.workers
     alive = sum(1 for t in workers if not t.done())
