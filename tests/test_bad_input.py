@@ -131,7 +131,8 @@ def test_bulk_json_lines_with_deep_nesting_or_surrogates_are_refused(api: Api, s
 # -- body size -------------------------------------------------------------------------
 
 
-def http_exchange(url: str, head: str, chunks: list[bytes] = (), timeout: float = 20) -> tuple[int, bytes]:  # type: ignore[assignment]
+def http_exchange(url: str, head: str, chunks: tuple[bytes, ...] = (),
+                  timeout: float = 20) -> tuple[int, bytes]:
     """Send a request head and some chunks of a body that never ends (no final
     chunk) over a plain socket; the answer's status and body."""
     parsed = urlparse(url)
@@ -172,7 +173,7 @@ def test_oversized_bodies_are_refused_before_they_are_read(api: Api, hub: HubPro
         f"POST /v1/templates HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         f"Authorization: Bearer {api.org['api_key']}\r\n"  # type: ignore[attr-defined]
         "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"),
-        chunks=[b" " * 65536] * 17)  # 1.06 MiB
+        chunks=(b" " * 65536,) * 17)  # 1.06 MiB
     assert status == 413, body
     assert json.loads(body)["error"]["code"] == "payload_too_large"
 

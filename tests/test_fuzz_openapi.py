@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
+import re
+from collections import Counter, defaultdict
 from typing import Any
 
 import httpx
@@ -28,23 +29,23 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.core.result import Err
 
 from tests.agents import create_agent, login
-from tests.support import ADMIN_TOKEN, Api, HubProcess, outbound_setup
+from tests.support import ADMIN_TOKEN, Api, HubProcess, contact, outbound_setup
 
 EXAMPLES = int(os.environ.get("HUB_FUZZ_EXAMPLES", "16"))
 MIN_REQUESTS = 2000
+SEED_PHONE = "+14155552671"
 
 
 @schemathesis.serializer("application/x-ndjson")
-def _ndjson(ctx: Any, value: Any) -> dict[str, Any]:
+def _ndjson(ctx: Any, value: Any) -> bytes:
     if isinstance(value, (bytes, str)):
-        data = value.encode() if isinstance(value, str) else value
-    elif isinstance(value, list):
-        data = "".join(json.dumps(item) + "\n" for item in value).encode()
-    else:
-        data = json.dumps(value).encode()
-    return {"data": data}
+        return value.encode() if isinstance(value, str) else value
+    if isinstance(value, list):
+        return "".join(json.dumps(item) + "\n" for item in value).encode()
+    return json.dumps(value).encode()
 
 
 # -- mutations schemathesis does not make: JSON the json module takes and the
@@ -87,6 +88,33 @@ def mutated_body(draw: Any, body: Any) -> bytes:
     return text.replace(json.dumps(_MARK), token, 1).encode()
 
 
+def seed(api: Api, sandbox_url: str) -> dict[str, str]:
+    """One record of each kind, for the operations on one record to find."""
+    ids = outbound_setup(api, sandbox_url)
+    config = ids["config"]["id"]
+    create_agent(api, "fuzz@example.com")
+    canned = api.ok("POST", "/v1/canned-responses", 201, json={"title": "Hi", "body": "Hello"})
+    flow = api.ok("POST", "/v1/flows", 201, json={
+        "kind": "scheduled", "configuration_id": config, "delay_seconds": 86400,
+        "contacts": [contact(SEED_PHONE)]})
+    job = api.ok("POST", "/v1/bulk-jobs", 201, params={"configuration_id": config},
+                 content=json.dumps(contact(SEED_PHONE)).encode(),
+                 headers={"Content-Type": "application/x-ndjson"})
+    return {"/v1/channels/": ids["channel"]["id"], "/v1/templates/": ids["template"]["id"],
+            "/v1/outbound-configurations/": config, "/v1/canned-responses/": canned["id"],
+            "/v1/flows/": flow["id"], "/v1/bulk-jobs/": job["id"],
+            "/v1/orgs/": api.org["id"],  # type: ignore[attr-defined]
+            "/webhooks/": ids["channel"]["id"], "/v1/contacts/": SEED_PHONE}
+
+
+def real_ids(path: str, records: dict[str, str]) -> dict[str, str] | None:
+    names = re.findall(r"{(\w+)}", path)
+    for prefix, record_id in records.items():
+        if path.startswith(prefix) and len(names) == 1:
+            return {names[0]: record_id}
+    return None
+
+
 def credentials(path: str, org_key: str, agent_token: str) -> str:
     if path.startswith("/v1/orgs"):
         return ADMIN_TOKEN
@@ -103,15 +131,15 @@ def list_paths(document: dict[str, Any]) -> list[str]:
 
 def test_fuzzing_the_openapi_description_finds_no_server_error(
         api: Api, hub: HubProcess, sandbox) -> None:
-    outbound_setup(api, sandbox.url)
-    create_agent(api, "fuzz@example.com")
     org_key = api.org["api_key"]  # type: ignore[attr-defined]
+    records = seed(api, sandbox.url)
     agent_token = login(hub.url, "fuzz@example.com")
 
     document = httpx.get(hub.url + "/openapi.json").json()
     schema = schemathesis.openapi.from_dict(document)
     session = requests.Session()
     sent: Counter[str] = Counter()
+    answers: defaultdict[str, Counter[int]] = defaultdict(Counter)
     failures: list[str] = []
 
     def check(case: Any, mutated: bytes | None = None) -> None:
@@ -128,29 +156,39 @@ def test_fuzzing_the_openapi_description_finds_no_server_error(
             response = schemathesis.Response.from_requests(raw, verify=False)
         sent[f"{case.method} {case.path}"] += 1
         status = response.status_code
+        answers[f"{case.method} {case.path}"][status] += 1
         text = response.text[:300]
         if status >= 500:
-            failures.append(f"{status} {case.method} {case.formatted_path}: {text}\n  {case.as_curl_command()[:600]}")
+            failures.append(f"{status} {case.method} {case.formatted_path}: {text}\n"
+                            f"  {case.as_curl_command()[:600]}")
         elif status >= 400 and "json" in (response.headers.get("content-type") or [""])[0]:
             body = response.json()
             error = body.get("error") if isinstance(body, dict) else None
             if not (isinstance(error, dict) and isinstance(error.get("code"), str)
                     and isinstance(error.get("message"), str)):
-                failures.append(f"{status} {case.method} {case.formatted_path} not in the error shape: {text}")
+                failures.append(f"{status} {case.method} {case.formatted_path} "
+                                f"not in the error shape: {text}")
 
     fuzz = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
                     phases=[Phase.explicit, Phase.generate],
                     suppress_health_check=list(HealthCheck))
     for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()  # /openapi.json itself is wrong
         operation = result.ok()
+        # Valid requests and mutated bodies go to records that exist; the
+        # negative mode breaks the path parameters too.
+        real = real_ids(operation.path, records)
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            run = given(case=operation.as_strategy(generation_mode=mode))(lambda case: check(case))
+            ids = real if mode == GenerationMode.POSITIVE else None
+            strategy = operation.as_strategy(generation_mode=mode, path_parameters=ids)
+            run = given(case=strategy)(lambda case: check(case))
             try:
                 fuzz(run)()
             except Unsatisfiable:
                 assert mode == GenerationMode.NEGATIVE  # nothing in it to break (GET /healthz)
         if "application/json" in operation.get_request_payload_content_types():
-            @given(case=operation.as_strategy(), data=st.data())
+            @given(case=operation.as_strategy(path_parameters=real), data=st.data())
             def run_mutated(case: Any, data: Any) -> None:
                 body = case.body if isinstance(case.body, (dict, list)) else {}
                 check(case, data.draw(mutated_body(body)))
@@ -160,7 +198,7 @@ def test_fuzzing_the_openapi_description_finds_no_server_error(
     total = sum(sent.values())
     print(f"{total} requests over {len(sent)} operations")
     for key, count in sorted(sent.items()):
-        print(f"  {count:4d} {key}")
+        print(f"  {count:4d} {key}  {dict(sorted(answers[key].items()))}")
     assert not failures, f"{len(failures)} bad answers:\n" + "\n".join(failures[:30])
     assert total >= MIN_REQUESTS
 

@@ -9,18 +9,13 @@ limit is in ``hub.services.bulk_jobs``).
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
-
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.errors import PayloadTooLarge
 
 JSON_LIMIT = 1024 * 1024
 WEBHOOK_LIMIT = 64 * 1024
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def limit_for(method: str, path: str) -> int | None:
@@ -40,7 +35,7 @@ def _too_large(limit: int) -> PayloadTooLarge:
 class BodyLimit:
     """ASGI middleware: ``limit_for`` applied to every HTTP request."""
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -57,7 +52,7 @@ class BodyLimit:
                 return await response(scope, receive, send)
         seen = 0
 
-        async def counted() -> dict[str, Any]:
+        async def counted() -> Message:
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
