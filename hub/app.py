@@ -10,9 +10,8 @@ from functools import partial
 from contextlib import AbstractAsyncContextManager
 from typing import Any, AsyncIterator, Callable
 
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -36,6 +35,7 @@ from hub.services.journal import WebhookJournal
 from hub.services.maintenance import maintainer
 from hub.services.scheduler import scheduler
 from hub.settings import Settings
+from hub.storage.outage import redis_unavailable
 from hub.storage.redis import connect
 from routing import agents_api, conversations_api
 from routing.conversations import Conversations
@@ -58,9 +58,12 @@ async def hub_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(exc.envelope(), status_code=exc.status, headers=exc.headers())
 
 
-async def redis_unavailable(request: Request, exc: Exception) -> Response:
-    """Redis down, restarting or still loading its data: the request did not
-    happen as far as the client can tell, so say when to try again (not 500)."""
+async def redis_error(request: Request, exc: Exception) -> Response:
+    """Redis down, restarting, still loading its data, read-only or out of
+    memory: the request did not happen as far as the client can tell, so say
+    when to try again. Any other Redis error (a script's) is a bug: 500."""
+    if not redis_unavailable(exc):
+        return await server_error(request, exc)
     log.warning("redis unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
     return await hub_error(request, Unavailable("the hub's store is unreachable; retry shortly",
                                                 retry_after=REDIS_RETRY_AFTER_S))
@@ -206,9 +209,7 @@ def build_app(
         lifespan=lifespan,
         middleware=[Middleware(BodyLimit)],
         exception_handlers={
-            HubError: hub_error, HTTPException: http_error,
-            # BusyLoadingError (Redis reading its AOF after a restart) is a ConnectionError.
-            RedisConnectionError: redis_unavailable, RedisTimeoutError: redis_unavailable,
+            HubError: hub_error, HTTPException: http_error, RedisError: redis_error,
             Exception: server_error,
         },
     )
