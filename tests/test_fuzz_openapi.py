@@ -115,10 +115,12 @@ def real_ids(path: str, records: dict[str, str]) -> dict[str, str] | None:
     return None
 
 
-def credentials(path: str, org_key: str, agent_token: str) -> str:
-    if path.startswith("/v1/orgs"):
+def credentials(operation: dict[str, Any], org_key: str, agent_token: str) -> str:
+    """The token the operation's ``security`` asks for (the org's key by default)."""
+    schemes = {name for need in operation.get("security", [{"orgApiKey": []}]) for name in need}
+    if "adminToken" in schemes:
         return ADMIN_TOKEN
-    if path in ("/v1/agents/me", "/v1/agents/logout"):
+    if "agentToken" in schemes:
         return agent_token
     return org_key
 
@@ -143,7 +145,7 @@ def test_fuzzing_the_openapi_description_finds_no_server_error(
     failures: list[str] = []
 
     def check(case: Any, mutated: bytes | None = None) -> None:
-        token = credentials(case.path, org_key, agent_token)
+        token = credentials(case.operation.definition.raw, org_key, agent_token)
         if case.path == "/v1/agents/logout":
             token = "at_not-the-fuzzers-own"  # keep the agent's token for the other calls
         headers = {"Authorization": f"Bearer {token}"}
