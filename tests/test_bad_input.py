@@ -19,6 +19,8 @@ import pytest
 
 from tests.agents import create_agent, login
 from tests.support import Api, HubProcess, contact, outbound_setup
+from tests.test_telesign import NUMBER as TELESIGN_NUMBER
+from tests.test_telesign import signed, telesign_setup
 
 LISTS = ["/v1/channels", "/v1/templates", "/v1/outbound-configurations", "/v1/canned-responses",
          "/v1/flows", "/v1/bulk-jobs", "/v1/agents", "/v1/conversations", "/v1/outbound/activities"]
@@ -202,3 +204,18 @@ def test_bulk_uploads_are_not_held_to_the_json_limit(api: Api, sandbox) -> None:
                  content=chunks(), headers={"Content-Type": "application/x-ndjson"})
     assert job["total"] == 1500
     assert api.post(f"/v1/bulk-jobs/{job['id']}/cancel").status_code in (200, 409)
+
+
+def test_signed_telesign_webhooks_with_surrogates_or_deep_nesting_are_refused(
+        api: Api, hub: HubProcess, sandbox) -> None:  # type: ignore[no-untyped-def]
+    channel_id = telesign_setup(api, sandbox.url)["channel"]["id"]
+    url = f"{hub.url}/webhooks/telesign/{channel_id}/inbound"
+    mo = json.dumps({"reference_id": "AB" * 16, "sub_resource": "mo_sms", "user_response": {
+        "phone_number": "14155552671", "sender_id": TELESIGN_NUMBER[1:], "mo_message": "hi"}})
+    for body in [mo.replace('"hi"', '"hi \\udfff"'),
+                 mo.replace('"hi"', "[" * 30_000 + "]" * 30_000)]:
+        response = httpx.post(url, content=body.encode(), headers=signed(body.encode()))
+        error = refused(response)
+        assert error["details"]["field"] in ("user_response.mo_message", "body"), error
+    assert api.ok("GET", "/v1/conversations")["items"] == []
+    lists_answer(api)
