@@ -30,7 +30,7 @@ from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
 from hub.services.bulk_runner import BulkRunner
 from hub.services.context import Hub
-from hub.services.dispatch import Dispatcher
+from hub.services.dispatch import REPLY_WORKERS, Dispatcher, retry_mover
 from hub.services.journal import WebhookJournal
 from hub.services.maintenance import maintainer
 from hub.services.scheduler import scheduler
@@ -177,7 +177,12 @@ def build_app(
         app.state.workers = [
             asyncio.create_task(Dispatcher(hub, i).run(stop), name=f"dispatch-{i}")
             for i in range(settings.workers)
-        ] + [asyncio.create_task(sweeper(hub, stop), name="presence-sweeper"),
+        ] + [
+            # Agents' replies have their own workers: never behind a bulk backlog.
+            asyncio.create_task(Dispatcher(hub, i, replies=True).run(stop), name=f"replies-{i}")
+            for i in range(REPLY_WORKERS)
+        ] + [asyncio.create_task(retry_mover(hub, stop), name="retry-mover"),
+             asyncio.create_task(sweeper(hub, stop), name="presence-sweeper"),
              asyncio.create_task(maintainer(hub, stop), name="retention"),
              asyncio.create_task(scheduler(hub, stop), name="scheduler"),
              asyncio.create_task(app.state.journal.run(stop), name="webhook-journal")] + [

@@ -40,6 +40,8 @@ async def metrics(request: Request) -> Response:
     stats = await hub_stats(hub.redis, await hub.orgs.all_ids())
     m = hub.metrics
     m.stream_depth.set(stats.stream_depth)
+    m.retries_waiting.set(stats.retries_waiting)
+    m.open_circuits.set(stats.open_circuits)
     m.available_agents.set(stats.available_agents)
     m.waiting_conversations.set(stats.waiting)
     m.wait_to_assign.update(stats.wait_histograms)

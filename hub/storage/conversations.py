@@ -53,10 +53,19 @@ class ConversationStore:
                 p.zcard(keys.queue_waiting(org_id, q))
             return int(sum(await p.execute()))
 
+    async def reply(self, org_id: str, agent_id: str, conversation_id: str, client_id: str,
+                    message_json: str, now_ms: int, retention_s: int) -> list[str]:
+        """Record an agent's reply and queue its send, or say why not ([outcome, ...])."""
+        result = await self.s.reply_message(
+            keys=[keys.reply_stream(org_id)],
+            args=[keys.org_prefix(org_id), agent_id, conversation_id, client_id, message_json,
+                  now_ms, retention_s])
+        return list(result)
+
     async def run(self, script: str, org_id: str, *args: Any) -> list[str]:
-        """Run one of the routing scripts; they answer [outcome, ...]."""
+        """Run one of the routing scripts; they answer [outcome, ...] (or a bare value)."""
         result = await getattr(self.s, script)(args=[keys.org_prefix(org_id), *args])
-        return [result] if isinstance(result, str) else list(result)
+        return list(result) if isinstance(result, list) else [result]
 
 
 def _fix(conv: dict[str, Any]) -> dict[str, Any]:
