@@ -117,6 +117,8 @@ def test_an_open_circuit_probes_the_provider_instead_of_hammering_it(hub_factory
             return 100_000 - int(r["times"])
 
         wait_for(lambda: metric(hub.url, "hub_open_circuits") == 1.0, timeout=20)
+        channel_url = f"/v1/channels/{ids['channel']['id']}"
+        assert api.ok("GET", channel_url)["circuit"] in ("open", "half_open")
         started, first = time.monotonic(), calls()
         time.sleep(5)  # how much the provider is called over a while, not a result to wait for
         # Without the breaker, 20 sends backing off at most 0.2 s would call ~500
@@ -129,4 +131,5 @@ def test_an_open_circuit_probes_the_provider_instead_of_hammering_it(hub_factory
             return report["counts"].get("delivered") == 20
 
         wait_for(delivered, timeout=30, interval=0.3)
+        assert api.ok("GET", channel_url)["circuit"] == "closed"
         assert all(len(sandbox.state.list_messages("AC" + "a" * 32, to=n)) == 1 for n in numbers)

@@ -327,6 +327,11 @@ _CHANNEL = obj({
     "credentials": obj({}, description="Which credentials are set, never their values.",
                        additionalProperties={"const": "set"},
                        examples=[{"account_sid": "set", "auth_token": "set"}]),
+    "circuit": enum(["closed", "open", "half_open"],
+                    "Only on `GET /v1/channels/{id}`: the channel's circuit breaker. `open` after "
+                    "`HUB_CIRCUIT_THRESHOLD` retryable provider failures in a row: sends wait "
+                    "without calling the provider for `HUB_CIRCUIT_COOLDOWN`; `half_open`: one "
+                    "probe at a time; a success closes it."),
 }, [*_RECORD, "type", "provider", "address", "credentials"])
 
 _TEMPLATE_INPUT = obj({
@@ -420,6 +425,16 @@ _ACTIVITY = obj({
     "created_at": timestamp(), "updated_at": timestamp(),
     "delivered_at": nullable(timestamp()),
     "content_sid": nullable(string("WhatsApp approved template used, if any.")),
+    "retrying": obj({
+        "attempts": {"type": "integer", "minimum": 0,
+                     "description": "Provider attempts that failed and will be retried."},
+        "next_at": timestamp("When the next attempt is due (Unix time in seconds)."),
+        "last_error": nullable(string("The last failure's provider code (`timeout`: unreachable "
+                                      "or no answer; `circuit_open`: held back, provider not called).")),
+    }, ["attempts", "next_at", "last_error"],
+        description="Only while `sending` and waiting on a retry after the provider could not take "
+                    "it (unreachable, 429, 5xx): tried again until `HUB_SEND_RETRY_WINDOW` after the "
+                    "first attempt, then `failed` with the last error."),
     "history": {"type": "array", "items": ref("HistoryEvent"),
                 "description": "Every status event in arrival order "
                                "(only on `GET /v1/outbound/activities/{id}`)."},
