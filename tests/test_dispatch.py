@@ -204,3 +204,18 @@ def test_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
             assert activity["provider_message_id"] == message.resource["sid"]
     finally:
         second.stop()
+
+
+def test_a_timed_out_send_is_looked_up_at_the_provider_before_its_retry(hub_factory, sandbox) -> None:  # type: ignore[no-untyped-def]
+    hub = hub_factory(HUB_SEND_TIMEOUT="1", HUB_SEND_RETRY_MAX_DELAY="0.5")
+    org = create_org(hub.url)
+    with Api(hub.url, org["api_key"]) as api:
+        ids = outbound_setup(api, sandbox.url)
+        # The provider takes the message but its answer never comes in time.
+        rule(sandbox, to=phone(9), action="store_then_timeout", seconds=3, times=1)
+        # And the next one would fail: a retry that resent instead of asking first would show it.
+        (activity_id,) = send(api, ids["config"]["id"], phone(9))
+        delivered = wait_status(api, activity_id, "delivered", timeout=30)
+    (message,) = sent_to(sandbox, phone(9))
+    assert delivered["provider_message_id"] == message.resource["sid"]
+    assert any(e.get("provider_status") == "recovered" for e in delivered["history"])

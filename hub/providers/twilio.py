@@ -42,6 +42,10 @@ class _HeaderKeepingClient(AsyncTwilioHttpClient):
             # FormData object per request; encoding it here is the same body
             # for a fraction of the cost (the headers already say form-encoded).
             kwargs["data"] = urlencode(data, doseq=True)
+        # The library passes its per-request timeout (None) on to aiohttp, where
+        # None means no timeout at all: the client's own timeout must be given.
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
         response = await super().request(method, url, *args, **kwargs)
         value = response.headers.get("Retry-After") if response.headers else None
         try:
