@@ -76,7 +76,14 @@ def test_provider_down_during_a_push_of_1000_then_all_delivered_once(hub_factory
 
         # Then the provider is unreachable: connections refused on its port.
         sandbox.stop()
+
+        def refused() -> bool:
+            return any((a.get("retrying") or {}).get("last_error") == "unreachable"
+                       for a in activities(api, config_id))
+
+        wait_for(refused, timeout=30, interval=0.5)  # a probe met the closed port
         wait_for(lambda: time.monotonic() - outage_started > 6, timeout=30, interval=0.2)
+        assert not [a for a in activities(api, config_id) if a["status"] != "sending"]
         sandbox.state.clear_rules()
         back = ServerThread(build_sandbox_app(sandbox.state), port=sandbox.port).start()
         try:

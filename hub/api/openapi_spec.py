@@ -429,8 +429,9 @@ _ACTIVITY = obj({
         "attempts": {"type": "integer", "minimum": 0,
                      "description": "Provider attempts that failed and will be retried."},
         "next_at": timestamp("When the next attempt is due (Unix time in seconds)."),
-        "last_error": nullable(string("The last failure's provider code (`timeout`: unreachable "
-                                      "or no answer; `circuit_open`: held back, provider not called).")),
+        "last_error": nullable(string("The last failure's provider code (`unreachable`: no connection; "
+                                      "`timeout`: no answer in time; `circuit_open`: held back, "
+                                      "provider not called).")),
     }, ["attempts", "next_at", "last_error"],
         description="Only while `sending` and waiting on a retry after the provider could not take "
                     "it (unreachable, 429, 5xx): tried again until `HUB_SEND_RETRY_WINDOW` after the "
