@@ -130,7 +130,7 @@ def test_an_open_circuit_probes_the_provider_instead_of_hammering_it(hub_factory
         time.sleep(5)  # how much the provider is called over a while, not a result to wait for
         # Without the breaker, 20 sends backing off at most 0.2 s would call ~500
         # times in 5 s; with it, one probe per cool-down.
-        assert calls() - first <= 5, (first, calls(), time.monotonic() - started)
+        assert calls() - first <= 8, (first, calls(), time.monotonic() - started)
         httpx.delete(sandbox.url + "/_sandbox/rules")
 
         def delivered() -> bool:

@@ -135,33 +135,32 @@ class Dispatcher:
 
     async def _gates(self, org_id: str, jobs: list[Job]) -> list[Gate]:
         """One look at each channel's circuit per batch: closed lets every job
-        send; open defers them all to its cool-down's end; half-open lets one
-        job (of all processes) probe and defers the rest shortly."""
+        send; open holds them all back to its cool-down's end; half-open lets
+        one job (of all processes) probe and holds the rest back shortly."""
         channels = sorted({j.channel_id for j in jobs if j.state != "done" and j.channel_id})
         if not channels:
             return [Gate("send") for _ in jobs]
         views = await self.circuits.view(org_id, channels)
         now = now_ms()
         lease_ms = int((self.hub.settings.send_timeout_s + 5) * 1000)
-        firsts: dict[str, str] = {}
+        states: dict[str, str] = {}  # closed | open | probe (one job may) | wait
+        for channel_id, view in views.items():
+            state = view.state(now)
+            if state == "half_open":
+                answer = await self.circuits.take_probe(org_id, channel_id, now, lease_ms)
+                state = answer if answer in ("closed", "probe") else "wait"
+            states[channel_id] = state
         gates = []
         for job in jobs:
             view = views.get(job.channel_id)
-            state = view.state(now) if view else "closed"
+            state = states.get(job.channel_id, "closed")
             if job.state == "done" or state == "closed":
                 gates.append(Gate("send", view=view))
-            elif state == "open":
-                assert view is not None
+            elif state == "open" and view is not None:
                 gates.append(Gate("defer", view.open_until_ms, view))
-            elif job.channel_id not in firsts:
-                verdict = await self.circuits.take_probe(org_id, job.channel_id, now, lease_ms)
-                firsts[job.channel_id] = verdict
-                if verdict in ("probe", "closed"):
-                    gates.append(Gate("probe" if verdict == "probe" else "send", view=view))
-                else:
-                    gates.append(Gate("defer", now + PROBE_WAIT_MS, view))
-            elif firsts[job.channel_id] == "closed":
-                gates.append(Gate("send", view=view))
+            elif state == "probe":
+                gates.append(Gate("probe", view=view))
+                states[job.channel_id] = "wait"
             else:
                 gates.append(Gate("defer", now + PROBE_WAIT_MS, view))
         return gates
