@@ -138,12 +138,13 @@ class TelesignProvider:
             async with self._http.request(method, url, data=body.encode() or None,
                                           headers=headers, allow_redirects=False) as resp:
                 return resp.status, _answer(await resp.text()), resp.headers
-        except aiohttp.ClientConnectorError as exc:
-            # No connection, so nothing was sent: the retry need not ask first.
-            raise ProviderError("provider unreachable", provider_code="unreachable", retryable=True) from exc
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             if guard.refused(exc):
                 raise guard.forbidden_error() from exc
+            if isinstance(exc, aiohttp.ClientConnectorError):
+                # No connection, so nothing was sent: the retry need not ask first.
+                raise ProviderError("provider unreachable", provider_code="unreachable",
+                                    retryable=True) from exc
             raise ProviderError("provider unreachable", provider_code="timeout", retryable=True) from exc
 
     @staticmethod

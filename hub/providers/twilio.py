@@ -85,11 +85,6 @@ class TwilioProvider:
             created = await self._client.messages.create_async(**params)
         except TwilioRestException as exc:
             raise _provider_error(exc, _retry_after.get()) from exc
-        except aiohttp.ClientConnectorError as exc:
-            # No connection, so nothing was sent: the retry need not ask first.
-            raise ProviderError(
-                "provider unreachable", provider_code="unreachable", retryable=True
-            ) from exc
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             raise _unreachable(exc) from exc
         return SendReceipt(provider_id=created.sid or "", provider_status=created.status or "")
@@ -116,6 +111,9 @@ class TwilioProvider:
 def _unreachable(exc: BaseException) -> ProviderError:
     if guard.refused(exc):
         return guard.forbidden_error()
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        # No connection, so nothing was sent: the retry need not ask first.
+        return ProviderError("provider unreachable", provider_code="unreachable", retryable=True)
     return ProviderError("provider unreachable", provider_code="timeout", retryable=True)
 
 
