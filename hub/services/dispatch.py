@@ -294,4 +294,5 @@ async def retry_mover(hub: Hub, stop: asyncio.Event, interval: float = 0.25) -> 
             raise
         except Exception:
             log.exception("retry mover error")
+            await asyncio.sleep(1.0)  # Redis away: do not fill the log
         await asyncio.sleep(interval)
