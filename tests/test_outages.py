@@ -10,7 +10,7 @@ import time
 import httpx
 
 from hub.sandbox import build_sandbox_app
-from tests.support import Api, ServerThread, contact, create_org, outbound_setup, phone, wait_for
+from tests.support import Api, HubProcess, ServerThread, contact, create_org, outbound_setup, phone, wait_for
 
 # Scaled down from a 60 s outage: the backoff's cap and the circuit's cool-down
 # are scaled with it, so the hub goes through the same states.
@@ -140,3 +140,35 @@ def test_an_open_circuit_probes_the_provider_instead_of_hammering_it(hub_factory
         wait_for(delivered, timeout=30, interval=0.3)
         assert api.ok("GET", channel_url)["circuit"] == "closed"
         assert all(len(sandbox.state.list_messages("AC" + "a" * 32, to=n)) == 1 for n in numbers)
+
+
+def test_sends_waiting_on_a_retry_survive_their_process(hub_factory, sandbox, redis_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = {**FAST_RETRIES, "HUB_CLAIM_IDLE_MS": "1500"}  # some may be mid-attempt when it dies
+    first = hub_factory(**settings)
+    org = create_org(first.url)
+    api = Api(first.url, org["api_key"])
+    try:
+        ids = outbound_setup(api, sandbox.url)
+        config_id = ids["config"]["id"]
+        numbers = [phone(i) for i in range(50)]
+        rule(sandbox.url, action="http_error", status=503)
+        push(api, config_id, numbers)
+        wait_for(lambda: all(a.get("retrying") for a in activities(api, config_id)), timeout=30, interval=0.3)
+        first.kill()
+        httpx.delete(sandbox.url + "/_sandbox/rules")
+
+        # Another process, same Redis and public URL: the retries are in Redis, not in the dead process.
+        second = HubProcess(redis_url, sandbox_url=sandbox.url, port=first.port, env=settings,
+                            log_path=tmp_path / "second.log").start()
+        try:
+            def all_delivered() -> bool:
+                report = api.ok("GET", "/v1/outbound/report", params={"configuration_id": config_id})
+                return report["counts"].get("delivered") == 50
+
+            wait_for(all_delivered, timeout=60, interval=0.3)
+            by_to = sandbox.state.stats()["by_to"]
+            assert sorted(by_to) == sorted(numbers) and set(by_to.values()) == {1}
+        finally:
+            second.stop()
+    finally:
+        api.http.close()
