@@ -62,10 +62,6 @@ class Job:
     attempts: int = 0  # provider attempts that ended in a retryable failure
     last_error: str = ""
 
-    @property
-    def is_reply(self) -> bool:
-        return self.activity_id.startswith("msg_")
-
 
 @dataclass(frozen=True)
 class SendResult:

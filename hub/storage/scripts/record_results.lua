@@ -55,7 +55,7 @@ local function record_reply(id, outcome, sid, code)
     redis.call('HSET', rkey, 'status', 'done')
     set_message_status(prefix, conv, id, outcome, code)
   end
-  if outcome ~= 'retry' then redis.call('HDEL', rkey, unpack(RETRY_FIELDS)) end
+  redis.call('HDEL', rkey, unpack(RETRY_FIELDS))
 end
 
 for i = 6, #ARGV, 9 do
