@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Sequence
 from urllib.parse import urlsplit
@@ -77,6 +78,10 @@ class HubProcess:
                  args: Sequence[str] = ()) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # Its own data dir (the SQLite history) unless the test passes one;
+        # removed when this object goes.
+        self.data_dir = tempfile.mkdtemp(prefix="hub-data-")
+        weakref.finalize(self, shutil.rmtree, self.data_dir, True)
         self.env = {
             **os.environ,
             "REDIS_URL": redis_url,
@@ -84,6 +89,7 @@ class HubProcess:
             "HUB_PUBLIC_URL": self.url,
             "HUB_ADMIN_TOKEN": ADMIN_TOKEN,
             "HUB_LOG_LEVEL": "warning",
+            "HUB_DATA_DIR": self.data_dir,
             **({"HUB_SANDBOX_URL": sandbox_url,
                 "HUB_ALLOWED_PROVIDER_HOSTS": urlsplit(sandbox_url).netloc} if sandbox_url else {}),
             **(env or {}),

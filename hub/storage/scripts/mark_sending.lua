@@ -3,6 +3,7 @@
 -- any provider call. One already `sending` without a provider id was taken
 -- by a worker that died mid-send: the caller must ask the provider before it
 -- sends again ('recover'). Anything else needs no send ('done').
+-- KEYS: archive stream
 -- ARGV: prefix, now_ms, activity ids...
 local prefix, now = ARGV[1], ARGV[2]
 local out = {}
@@ -21,4 +22,5 @@ for i = 3, #ARGV do
   out[#out + 1] = {id, state, f[3] or '', f[4] or '', f[5] or '', f[6] or '',
                    f[7] or '', f[8] or '', f[9] or '0', f[10] or ''}
 end
+if #ARGV > 2 then redis.call('XADD', KEYS[1], '*', 'ids', table.concat(ARGV, ' ', 3)) end
 return out

@@ -3,7 +3,7 @@
 -- jobs, in one step so a crash cannot ack a send whose outcome is unknown.
 -- Status callbacks that arrived before the provider id was stored (they
 -- raced the provider's answer) are parked under the id and applied here.
--- KEYS: outbound stream
+-- KEYS: outbound stream, archive stream
 -- ARGV: prefix, now_ms, group, retention_s, correlation window ms, then 6 per
 --       result: activity id, stream entry id, outcome, provider id, error code, detail
 local prefix, now, group = ARGV[1], ARGV[2], ARGV[3]
@@ -34,4 +34,6 @@ for i = 6, #ARGV, 6 do
     redis.call('XDEL', KEYS[1], entry)
   end
 end
+local changed = {} for i = 6, #ARGV, 6 do changed[#changed + 1] = ARGV[i] end
+if #changed > 0 then redis.call('XADD', KEYS[2], '*', 'ids', table.concat(changed, ' ')) end
 return 1

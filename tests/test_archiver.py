@@ -1,0 +1,177 @@
+"""The archiver copies every outbound activity, with its whole history, from
+Redis to SQL (SQLite and PostgreSQL), also across a kill -9 mid-archive."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from typing import Any, Iterator
+
+import asyncpg
+import httpx
+import pytest
+import redis
+
+from hub.storage import keys
+from hub.storage.activities import public_activity
+from hub.storage.archive_queue import GROUP
+from hub.storage.sql import open_database
+from hub.storage.sql.activities import load_activity
+from hub.storage.sql.db import sqlite_path
+from tests.support import Api, contact, create_org, outbound_setup, phone, wait_for
+
+
+def archived(url: str, org_id: str, ids: list[str]) -> dict[str, Any]:
+    """The activities as SQL holds them, in the API's shape."""
+
+    async def go() -> dict[str, Any]:
+        db = await open_database(url)
+        try:
+            out = {}
+            for act_id in ids:
+                found = await load_activity(db, org_id, act_id)
+                if found:
+                    out[act_id] = public_activity(*found)
+            return out
+        finally:
+            await db.close()
+
+    return asyncio.run(go())
+
+
+def send(api: Api, config_id: str, phones: list[str]) -> list[str]:
+    answer = api.ok("POST", "/v1/outbound/send", 202, json={
+        "configuration_id": config_id, "contacts": [contact(p) for p in phones]})
+    return [r["activity_id"] for r in answer["results"]]
+
+
+def all_delivered(api: Api, ids: list[str]) -> dict[str, Any] | None:
+    views = {i: api.ok("GET", f"/v1/outbound/activities/{i}") for i in ids}
+    return views if all(v["status"] == "delivered" for v in views.values()) else None
+
+
+def sql_matches(url: str, org_id: str, views: dict[str, Any]) -> bool:
+    return archived(url, org_id, list(views)) == views
+
+
+@pytest.fixture
+def org_api(hub_factory, database_url: str) -> Iterator[tuple[Api, dict[str, Any]]]:  # type: ignore[no-untyped-def]
+    first = hub_factory(DATABASE_URL=database_url)
+    org = create_org(first.url)
+    with Api(first.url, org["api_key"]) as api:
+        yield api, org
+
+
+def test_every_activity_reaches_sql_with_its_whole_history(
+    org_api: tuple[Api, dict[str, Any]], sandbox, database_url: str  # type: ignore[no-untyped-def]
+) -> None:
+    api, org = org_api
+    ids = outbound_setup(api, sandbox.url)
+    # Late callbacks (after the send is recorded), read receipts, duplicates.
+    for i, mode in ((1, "read"), (2, "duplicate"), (3, "undelivered")):
+        httpx.post(sandbox.url + "/_sandbox/rules", json={
+            "to": phone(i), "action": "callbacks", "mode": mode, "delay_ms": 300})
+    acts = send(api, ids["config"]["id"], [phone(i) for i in range(4)])
+    answer = api.ok("POST", "/v1/outbound/send", 202, json={
+        "configuration_id": ids["config"]["id"], "contacts": [contact(phone(9), optin=False)]})
+    acts.append(answer["results"][0]["activity_id"])
+    final = ["delivered", "read", "delivered", "undelivered", "skipped_no_optin"]
+
+    def settled() -> dict[str, Any] | None:
+        views = {i: api.ok("GET", f"/v1/outbound/activities/{i}") for i in acts}
+        done = [v["status"] for v in views.values()] == final
+        # The duplicate's last callback is in.
+        return views if done and len(views[acts[2]]["history"]) >= 7 else None
+
+    views = wait_for(settled, timeout=30)
+    wait_for(lambda: sql_matches(database_url, org["id"], views), timeout=30)
+
+    # The columns that filters and reports will use are filled in too.
+    async def columns() -> list[tuple[Any, ...]]:
+        db = await open_database(database_url)
+        try:
+            return await db.fetch(
+                "SELECT id, configuration_id, template_id, to_addr, status, provider_message_id,"
+                " in_timeline FROM activities WHERE org_id = ? ORDER BY score", org["id"])
+        finally:
+            await db.close()
+
+    assert asyncio.run(columns()) == [
+        (i, ids["config"]["id"], ids["template"]["id"], views[i]["to"], views[i]["status"],
+         views[i]["provider_message_id"], 1) for i in acts]
+
+
+def pending(r: redis.Redis, stream: str) -> int:
+    try:
+        return int(r.xpending(stream, GROUP)["pending"])
+    except redis.ResponseError:  # no archiver has made the group yet
+        return 0
+
+
+class SqlWriteLock:
+    """Holds the database's write lock from outside the hub, so an archiver
+    that read a batch waits in the middle of writing it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.sqlite: sqlite3.Connection | None = None
+        self.pg: asyncpg.Connection | None = None
+        self.loop = asyncio.new_event_loop()
+
+    def take(self) -> None:
+        if self.url.startswith("sqlite"):
+            self.sqlite = sqlite3.connect(sqlite_path(self.url), isolation_level=None)
+            self.sqlite.execute("BEGIN IMMEDIATE")
+        else:
+            self.pg = self.loop.run_until_complete(asyncpg.connect(self.url))
+            self.loop.run_until_complete(self.pg.execute(
+                "BEGIN; LOCK TABLE activities, activity_history IN EXCLUSIVE MODE"))
+
+    def release(self) -> None:
+        if self.sqlite is not None:
+            self.sqlite.execute("ROLLBACK")
+            self.sqlite.close()
+        if self.pg is not None:
+            self.loop.run_until_complete(self.pg.execute("ROLLBACK"))
+            self.loop.run_until_complete(self.pg.close())
+        self.loop.close()
+
+
+def test_a_process_killed_mid_archive_loses_and_doubles_nothing(
+    hub_factory, sandbox, redis_url: str, database_url: str  # type: ignore[no-untyped-def]
+) -> None:
+    first = hub_factory(DATABASE_URL=database_url)
+    org = create_org(first.url)
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    stream = keys.archive_stream(org["id"])
+    with Api(first.url, org["api_key"]) as api:
+        ids = outbound_setup(api, sandbox.url)
+        lock = SqlWriteLock(database_url)
+        lock.take()
+        try:
+            acts = send(api, ids["config"]["id"], [phone(i) for i in range(10)])
+            acts += send(api, ids["config"]["id"], [phone(i) for i in range(10, 20)])
+            views = wait_for(lambda: all_delivered(api, acts), timeout=30)
+            # The first process holds a batch it read and could not write yet.
+            wait_for(lambda: pending(r, stream) > 0, timeout=15)
+            assert archived(database_url, org["id"], acts) == {}
+            first.kill()
+        finally:
+            lock.release()
+    second = hub_factory(DATABASE_URL=database_url, HUB_CLAIM_IDLE_MS="500")
+    wait_for(lambda: sql_matches(database_url, org["id"], views), timeout=30)
+    wait_for(lambda: pending(r, stream) == 0 and r.xlen(stream) == 0, timeout=15)
+
+    # Exactly once: one row per activity, one history row per event.
+    async def counts() -> tuple[int, int]:
+        db = await open_database(database_url)
+        try:
+            rows = await db.fetchval("SELECT COUNT(*) FROM activities WHERE org_id = ?", org["id"])
+            events = await db.fetchval("SELECT COUNT(*) FROM activity_history")
+            return int(rows), int(events)
+        finally:
+            await db.close()
+
+    assert asyncio.run(counts()) == (len(acts), sum(len(v["history"]) for v in views.values()))
+    second.stop()
+    r.close()
