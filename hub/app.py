@@ -151,7 +151,8 @@ def build_app(
         database = await open_database(settings.sql_url)
         await migrate(database)
         providers = ProviderPool(settings)
-        hub = Hub(settings=settings, redis=client, metrics=Metrics(), providers=providers)
+        hub = Hub(settings=settings, redis=client, metrics=Metrics(), providers=providers,
+                  history=database)
         app.state.hub = hub
         app.state.fanout = Fanout(client)
         app.state.conversations = Conversations(hub)
@@ -169,7 +170,7 @@ def build_app(
              asyncio.create_task(app.state.journal.run(stop), name="webhook-journal")] + [
             asyncio.create_task(BulkRunner(hub, i).run(stop), name=f"bulk-{i}")
             for i in range(settings.bulk_runners)
-        ] + [asyncio.create_task(Archiver(hub, database).run(stop), name="archiver")]
+        ] + [asyncio.create_task(Archiver(hub).run(stop), name="archiver")]
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if attach is not None:

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from hub.storage.sql import latest_version, migrate, open_database
-from hub.storage.sql.activities import ActivityCopy, load_activity, write_activities
+from hub.storage.sql.activities import ActivityCopy, load_activity, purge_before, write_activities
 from hub.storage.sql.migrate import SchemaTooNew, current_version
 
 
@@ -98,5 +98,23 @@ async def test_archive_writes_are_idempotent_and_never_step_back(database_url: s
         assert await db.fetchval("SELECT status FROM activities WHERE id = ?", "act_1") == "delivered"
         # Another org never sees it.
         assert await load_activity(db, "org_b", "act_1") is None
+    finally:
+        await db.close()
+
+
+async def test_retention_deletes_old_activities_with_their_history(database_url: str) -> None:
+    db = await open_database(database_url)
+    try:
+        await migrate(db)
+        day = 86_400_000
+        await write_activities(db, [
+            copy("act_old", ["queued", "sending", "sent"], created=1_700_000_000_000),
+            copy("act_new", ["queued"], created=1_700_000_000_000 + 2 * day),
+            copy("act_other_org", ["queued"], org="org_b", created=1_700_000_000_000),
+        ])
+        assert await purge_before(db, "org_a", 1_700_000_000_000 + day, batch=1) == 1
+        assert await counts(db, "act_old") == (0, 0)
+        assert await counts(db, "act_new") == (1, 1)
+        assert await counts(db, "act_other_org") == (1, 1)
     finally:
         await db.close()

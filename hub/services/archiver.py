@@ -27,9 +27,10 @@ BATCH = 500
 
 
 class Archiver:
-    def __init__(self, hub: Hub, db: Database) -> None:
+    def __init__(self, hub: Hub) -> None:
+        assert hub.history is not None
         self.hub = hub
-        self.db = db
+        self.db: Database = hub.history
         self.queue = ArchiveQueue(hub.redis)
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-archiver"
 

@@ -86,6 +86,22 @@ async def write_activities(db: Database, copies: Sequence[ActivityCopy]) -> None
             await tx.executemany(INSERT_EVENT, events)
 
 
+async def purge_before(db: Database, org_id: str, cutoff_ms: int, *, batch: int = 1000) -> int:
+    """Delete the org's activities created before ``cutoff_ms``, with their
+    history, in short transactions (so the archiver never waits long)."""
+    removed = 0
+    while True:
+        rows = await db.fetch(
+            "SELECT id FROM activities WHERE org_id = ? AND score < ? ORDER BY score LIMIT ?",
+            org_id, cutoff_ms * 1000, batch)
+        if not rows:
+            return removed
+        async with db.transaction() as tx:
+            await tx.executemany("DELETE FROM activity_history WHERE activity_id = ?", rows)
+            await tx.executemany("DELETE FROM activities WHERE id = ?", rows)
+        removed += len(rows)
+
+
 async def load_activity(db: Database, org_id: str, activity_id: str) -> tuple[dict[str, str], list[str]] | None:
     """The archived hash and history of one of the org's activities."""
     rows = await db.fetch("SELECT record FROM activities WHERE org_id = ? AND id = ?",
