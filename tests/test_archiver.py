@@ -101,6 +101,13 @@ def test_every_activity_reaches_sql_with_its_whole_history(
          views[i]["provider_message_id"], 1) for i in acts]
 
 
+def gauge(url: str, name: str) -> float:
+    for line in httpx.get(url + "/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
 def pending(r: redis.Redis, stream: str) -> int:
     try:
         return int(r.xpending(stream, GROUP)["pending"])
@@ -155,12 +162,17 @@ def test_a_process_killed_mid_archive_loses_and_doubles_nothing(
             # The first process holds a batch it read and could not write yet.
             wait_for(lambda: pending(r, stream) > 0, timeout=15)
             assert archived(database_url, org["id"], acts) == {}
+            # The lag shows: changes wait, the oldest for a while now.
+            wait_for(lambda: gauge(first.url, "hub_archive_lag_seconds") >= 1, timeout=15)
+            assert gauge(first.url, "hub_archive_backlog") > 0
             first.kill()
         finally:
             lock.release()
     second = hub_factory(DATABASE_URL=database_url, HUB_CLAIM_IDLE_MS="500")
     wait_for(lambda: sql_matches(database_url, org["id"], views), timeout=30)
     wait_for(lambda: pending(r, stream) == 0 and r.xlen(stream) == 0, timeout=15)
+    assert gauge(second.url, "hub_archive_backlog") == 0
+    assert gauge(second.url, "hub_archive_lag_seconds") == 0
 
     # Exactly once: one row per activity, one history row per event.
     async def counts() -> tuple[int, int]:
@@ -175,3 +187,21 @@ def test_a_process_killed_mid_archive_loses_and_doubles_nothing(
     assert asyncio.run(counts()) == (len(acts), sum(len(v["history"]) for v in views.values()))
     second.stop()
     r.close()
+
+
+def test_two_processes_archiving_at_once_write_each_change_once(
+    hub_factory, sandbox, database_url: str  # type: ignore[no-untyped-def]
+) -> None:
+    hubs = [hub_factory(DATABASE_URL=database_url) for _ in range(2)]
+    org = create_org(hubs[0].url)
+    clients = [Api(h.url, org["api_key"]) for h in hubs]
+    try:
+        ids = outbound_setup(clients[0], sandbox.url)
+        acts: list[str] = []
+        for n in range(6):  # both processes accept, send and archive
+            acts += send(clients[n % 2], ids["config"]["id"], [phone(n * 10 + i) for i in range(10)])
+        views = wait_for(lambda: all_delivered(clients[1], acts), timeout=60)
+        wait_for(lambda: sql_matches(database_url, org["id"], views), timeout=60)
+    finally:
+        for c in clients:
+            c.http.close()
