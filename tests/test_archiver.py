@@ -4,19 +4,27 @@ Redis to SQL (SQLite and PostgreSQL), also across a kill -9 mid-archive."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
+import time
 from typing import Any, Iterator
 
 import asyncpg
 import httpx
 import pytest
 import redis
+import redis.asyncio as aioredis
 
+from hub.metrics import Metrics
+from hub.providers.pool import ProviderPool
+from hub.services import history
+from hub.services.context import Hub
+from hub.settings import Settings
 from hub.storage import keys
 from hub.storage.activities import public_activity
 from hub.storage.archive_queue import GROUP
-from hub.storage.sql import open_database
-from hub.storage.sql.activities import load_activity
+from hub.storage.sql import migrate, open_database
+from hub.storage.sql.activities import ActivityCopy, load_activity, write_activities
 from hub.storage.sql.db import sqlite_path
 from tests.support import Api, contact, create_org, outbound_setup, phone, wait_for
 
@@ -205,3 +213,46 @@ def test_two_processes_archiving_at_once_write_each_change_once(
     finally:
         for c in clients:
             c.http.close()
+
+
+def test_an_activity_gone_from_redis_is_read_from_sql(
+    org_api: tuple[Api, dict[str, Any]], sandbox, redis_url: str, database_url: str  # type: ignore[no-untyped-def]
+) -> None:
+    api, org = org_api
+    ids = outbound_setup(api, sandbox.url)
+    act = send(api, ids["config"]["id"], [phone(1)])[0]
+    views = wait_for(lambda: all_delivered(api, [act]), timeout=30)
+    wait_for(lambda: sql_matches(database_url, org["id"], views), timeout=30)
+    # The record leaves Redis (as its TTL makes it do).
+    r = redis.Redis.from_url(redis_url)
+    akey = keys.activity(org["id"], act)
+    assert r.delete(akey, akey + ":h") == 2
+    r.close()
+    assert api.ok("GET", f"/v1/outbound/activities/{act}") == views[act]
+    # Still the org's own: another org's key finds nothing.
+    base = str(api.base_url).rstrip("/")
+    with Api(base, create_org(base)["api_key"]) as stranger:
+        assert stranger.get(f"/v1/outbound/activities/{act}").status_code == 404
+
+
+async def test_an_archived_activity_past_retention_is_not_answered(redis_url: str, database_url: str) -> None:
+    db = await open_database(database_url)
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        await migrate(db)
+        created = int(time.time() * 1000) - 2 * 86_400_000  # two days ago
+        raw = {"id": "act_1", "org": "org_a", "cfg": "cfg_1", "to": "+14155552671",
+               "status": "delivered", "created": str(created)}
+        event = json.dumps({"status": "delivered", "at": created, "source": "callback"})
+        await write_activities(db, [ActivityCopy(raw, [event], created * 1000)])
+
+        def hub(days: int) -> Hub:
+            settings = Settings(redis_url=redis_url, retention_days=days)
+            return Hub(settings=settings, redis=client, metrics=Metrics(),
+                       providers=ProviderPool(settings), history=db)
+
+        assert (await history.activity(hub(90), "org_a", "act_1"))["status"] == "delivered"  # type: ignore[index]
+        assert await history.activity(hub(1), "org_a", "act_1") is None
+    finally:
+        await client.aclose()
+        await db.close()
