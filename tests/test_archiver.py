@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import time
 from typing import Any, Iterator
 
@@ -25,7 +24,7 @@ from hub.storage.activities import public_activity
 from hub.storage.archive_queue import GROUP
 from hub.storage.sql import migrate, open_database
 from hub.storage.sql.activities import ActivityCopy, load_activity, write_activities
-from hub.storage.sql.db import sqlite_path
+from tests.sql_support import SqlWriteLock
 from tests.support import Api, contact, create_org, outbound_setup, phone, wait_for
 
 
@@ -121,35 +120,6 @@ def pending(r: redis.Redis, stream: str) -> int:
         return int(r.xpending(stream, GROUP)["pending"])
     except redis.ResponseError:  # no archiver has made the group yet
         return 0
-
-
-class SqlWriteLock:
-    """Holds the database's write lock from outside the hub, so an archiver
-    that read a batch waits in the middle of writing it."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.sqlite: sqlite3.Connection | None = None
-        self.pg: asyncpg.Connection | None = None
-        self.loop = asyncio.new_event_loop()
-
-    def take(self) -> None:
-        if self.url.startswith("sqlite"):
-            self.sqlite = sqlite3.connect(sqlite_path(self.url), isolation_level=None)
-            self.sqlite.execute("BEGIN IMMEDIATE")
-        else:
-            self.pg = self.loop.run_until_complete(asyncpg.connect(self.url))
-            self.loop.run_until_complete(self.pg.execute(
-                "BEGIN; LOCK TABLE activities, activity_history IN EXCLUSIVE MODE"))
-
-    def release(self) -> None:
-        if self.sqlite is not None:
-            self.sqlite.execute("ROLLBACK")
-            self.sqlite.close()
-        if self.pg is not None:
-            self.loop.run_until_complete(self.pg.execute("ROLLBACK"))
-            self.loop.run_until_complete(self.pg.close())
-        self.loop.close()
 
 
 def test_a_process_killed_mid_archive_loses_and_doubles_nothing(

@@ -12,6 +12,7 @@ import pytest
 from hub.storage.sql import latest_version, migrate, open_database
 from hub.storage.sql.activities import ActivityCopy, load_activity, purge_before, write_activities
 from hub.storage.sql.migrate import SchemaTooNew, current_version
+from tests.sql_support import SqlWriteLock
 
 
 def copy(act_id: str, statuses: list[str], *, org: str = "org_a", created: int = 1_700_000_000_000) -> ActivityCopy:
@@ -118,3 +119,30 @@ async def test_retention_deletes_old_activities_with_their_history(database_url:
         assert await counts(db, "act_other_org") == (1, 1)
     finally:
         await db.close()
+
+
+def test_reads_do_not_wait_for_a_blocked_writer(database_url: str) -> None:
+    """The archiver waiting for another process's write lock must not hold up
+    this process's reads (an activity read from SQL)."""
+    lock = SqlWriteLock(database_url)
+
+    async def run() -> None:
+        db = await open_database(database_url)
+        try:
+            await migrate(db)
+            await write_activities(db, [copy("act_1", ["queued"])])
+            await asyncio.to_thread(lock.take)  # another process writes
+            try:
+                writing = asyncio.create_task(write_activities(db, [copy("act_2", ["queued"])]))
+                await asyncio.sleep(0.3)
+                assert not writing.done()
+                found = await asyncio.wait_for(load_activity(db, "org_a", "act_1"), timeout=5)
+                assert found is not None and found[0]["status"] == "queued"
+            finally:
+                await asyncio.to_thread(lock.release)
+            await asyncio.wait_for(writing, timeout=10)
+            assert await counts(db, "act_2") == (1, 1)
+        finally:
+            await db.close()
+
+    asyncio.run(run())

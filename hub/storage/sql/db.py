@@ -82,29 +82,37 @@ class _SqliteTx(Tx):
 
 
 class SqliteDatabase(Database):
-    """One connection per process (SQLite has one writer at a time anyway);
-    a lock keeps this process's transactions from interleaving on it. The
-    database-wide lock of ``BEGIN IMMEDIATE`` serves as the lock for any
+    """Two connections per process: one that writes (SQLite has one writer at
+    a time anyway; a lock keeps this process's transactions from interleaving
+    on it) and one that reads, which in WAL mode never waits for a writer.
+    The database-wide lock of ``BEGIN IMMEDIATE`` serves as the lock for any
     ``lock_key``."""
 
     dialect = "sqlite"
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path) -> None:
         self.conn = conn
+        self.reader = reader
         self.path = path
         self._lock = asyncio.Lock()
 
-    @classmethod
-    async def open(cls, path: Path) -> "SqliteDatabase":
-        path.parent.mkdir(parents=True, exist_ok=True)
+    @staticmethod
+    async def _connect(path: Path) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(path, isolation_level=None)
         await conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA journal_mode = WAL")
         # In WAL mode NORMAL loses no committed transaction on a process
         # crash (only, possibly, the last ones on power loss) and is fast.
         await conn.execute("PRAGMA synchronous = NORMAL")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        return cls(conn, path)
+        return conn
+
+    @classmethod
+    async def open(cls, path: Path) -> "SqliteDatabase":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await cls._connect(path)
+        reader = await cls._connect(path)
+        await reader.execute("PRAGMA query_only = ON")
+        return cls(writer, reader, path)
 
     @contextlib.asynccontextmanager
     async def transaction(self, *, lock_key: int | None = None) -> AsyncIterator[Tx]:
@@ -118,10 +126,10 @@ class SqliteDatabase(Database):
             await self.conn.execute("COMMIT")
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        async with self._lock:
-            return await _SqliteTx(self.conn).fetch(sql, *args)
+        return await _SqliteTx(self.reader).fetch(sql, *args)
 
     async def close(self) -> None:
+        await self.reader.close()
         await self.conn.close()
 
 
