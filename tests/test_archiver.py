@@ -14,6 +14,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
+from hub.embedded_redis import EmbeddedRedis
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
 from hub.services import history
@@ -25,7 +26,7 @@ from hub.storage.archive_queue import GROUP
 from hub.storage.sql import migrate, open_database
 from hub.storage.sql.activities import ActivityCopy, load_activity, write_activities
 from tests.sql_support import SqlWriteLock
-from tests.support import Api, contact, create_org, outbound_setup, phone, wait_for
+from tests.support import Api, HubProcess, contact, create_org, outbound_setup, phone, wait_for
 
 
 def archived(url: str, org_id: str, ids: list[str]) -> dict[str, Any]:
@@ -108,6 +109,21 @@ def test_every_activity_reaches_sql_with_its_whole_history(
          views[i]["provider_message_id"], 1) for i in acts]
 
 
+def sql_counts(url: str, org_id: str) -> tuple[int, int]:
+    """Activity rows and history rows (the database holds one org)."""
+
+    async def go() -> tuple[int, int]:
+        db = await open_database(url)
+        try:
+            rows = await db.fetchval("SELECT COUNT(*) FROM activities WHERE org_id = ?", org_id)
+            events = await db.fetchval("SELECT COUNT(*) FROM activity_history")
+            return int(rows), int(events)
+        finally:
+            await db.close()
+
+    return asyncio.run(go())
+
+
 def gauge(url: str, name: str) -> float:
     for line in httpx.get(url + "/metrics").text.splitlines():
         if line.startswith(name + " "):
@@ -153,16 +169,8 @@ def test_a_process_killed_mid_archive_loses_and_doubles_nothing(
     assert gauge(second.url, "hub_archive_lag_seconds") == 0
 
     # Exactly once: one row per activity, one history row per event.
-    async def counts() -> tuple[int, int]:
-        db = await open_database(database_url)
-        try:
-            rows = await db.fetchval("SELECT COUNT(*) FROM activities WHERE org_id = ?", org["id"])
-            events = await db.fetchval("SELECT COUNT(*) FROM activity_history")
-            return int(rows), int(events)
-        finally:
-            await db.close()
-
-    assert asyncio.run(counts()) == (len(acts), sum(len(v["history"]) for v in views.values()))
+    assert sql_counts(database_url, org["id"]) == (
+        len(acts), sum(len(v["history"]) for v in views.values()))
     second.stop()
     r.close()
 
@@ -226,3 +234,37 @@ async def test_an_archived_activity_past_retention_is_not_answered(redis_url: st
     finally:
         await client.aclose()
         await db.close()
+
+
+def test_redis_restarted_from_its_aof_mid_archive_loses_and_doubles_nothing(
+    hub_factory, sandbox, database_url: str, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    server = EmbeddedRedis(tmp_path / "redis", appendfsync="always").start()
+    r = redis.Redis.from_url(server.url, decode_responses=True)
+    try:
+        proc = HubProcess(server.url, sandbox_url=sandbox.url, log_path=tmp_path / "hub.log",
+                          env={"DATABASE_URL": database_url, "HUB_CLAIM_IDLE_MS": "1000"}).start()
+        org = create_org(proc.url)
+        stream = keys.archive_stream(org["id"])
+        with Api(proc.url, org["api_key"]) as api:
+            ids = outbound_setup(api, sandbox.url)
+            lock = SqlWriteLock(database_url)
+            lock.take()
+            try:
+                acts = send(api, ids["config"]["id"], [phone(i) for i in range(10)])
+                views = wait_for(lambda: all_delivered(api, acts), timeout=30)
+                wait_for(lambda: pending(r, stream) > 0, timeout=15)
+                server.kill()  # a crash, with a batch read and not yet written
+            finally:
+                lock.release()  # the batch is written while Redis is down; its ack may fail
+            server.start()  # from the AOF: the stream and its pending entries are back
+            wait_for(lambda: sql_matches(database_url, org["id"], views), timeout=30)
+            wait_for(lambda: pending(r, stream) == 0 and r.xlen(stream) == 0, timeout=30)
+            assert sql_counts(database_url, org["id"]) == (
+                len(acts), sum(len(v["history"]) for v in views.values()))
+            # Redis and SQL agree with what the API answered before the crash.
+            assert all_delivered(api, acts) == views
+        proc.stop()
+    finally:
+        r.close()
+        server.stop()
