@@ -12,7 +12,6 @@ import sys
 import tempfile
 import threading
 import time
-import weakref
 from pathlib import Path
 from typing import Any, Callable, Sequence
 from urllib.parse import urlsplit
@@ -78,10 +77,6 @@ class HubProcess:
                  args: Sequence[str] = ()) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        # Its own data dir (the SQLite history) unless the test passes one;
-        # removed when this object goes.
-        self.data_dir = tempfile.mkdtemp(prefix="hub-data-")
-        weakref.finalize(self, shutil.rmtree, self.data_dir, True)
         self.env = {
             **os.environ,
             "REDIS_URL": redis_url,
@@ -89,18 +84,22 @@ class HubProcess:
             "HUB_PUBLIC_URL": self.url,
             "HUB_ADMIN_TOKEN": ADMIN_TOKEN,
             "HUB_LOG_LEVEL": "warning",
-            "HUB_DATA_DIR": self.data_dir,
             **({"HUB_SANDBOX_URL": sandbox_url,
                 "HUB_ALLOWED_PROVIDER_HOSTS": urlsplit(sandbox_url).netloc} if sandbox_url else {}),
             **(env or {}),
         }
         self.command = [sys.executable, "-m", "hub", "serve", *args]
-        # Its own data folder (the webhook journal lives there), unless the test shares one.
+        # Its own data folder (the webhook journal and the SQLite history live
+        # there), unless the test shares one.
         self.own_data_dir = None if "HUB_DATA_DIR" in (env or {}) else tempfile.mkdtemp(prefix="hub-data-")
         if self.own_data_dir:
             self.env["HUB_DATA_DIR"] = self.own_data_dir
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def data_dir(self) -> str:
+        return self.env["HUB_DATA_DIR"]
 
     def start(self, timeout: float = 20.0) -> "HubProcess":
         if self.log_path:
