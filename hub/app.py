@@ -10,8 +10,10 @@ from functools import partial
 from contextlib import AbstractAsyncContextManager
 from typing import Any, AsyncIterator, Callable
 
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -19,20 +21,22 @@ from starlette.routing import Route, WebSocketRoute
 from agent_ui.routes import console_routes
 from hub.api import catalog, ops, orgs, outbound
 from hub.api import flows
+from hub.api.limits import BodyLimit
 from hub.api.openapi import openapi
 from hub.embedded_redis import EmbeddedRedis
-from hub.errors import HubError, RateLimited
+from hub.errors import HubError, Unavailable
 from hub.logs import get_logger
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
 from hub.services.archiver import Archiver
 from hub.services.bulk_runner import BulkRunner
 from hub.services.context import Hub
-from hub.services.dispatch import Dispatcher
+from hub.services.dispatch import REPLY_WORKERS, Dispatcher, retry_mover
 from hub.services.journal import WebhookJournal
 from hub.services.maintenance import maintainer
 from hub.services.scheduler import scheduler
 from hub.settings import Settings
+from hub.storage.outage import redis_unavailable
 from hub.storage.redis import connect
 from hub.storage.sql import migrate, open_database
 from routing import agents_api, conversations_api
@@ -47,10 +51,24 @@ from webhooks.intake import replay as replay_webhook
 log = get_logger("hub.app")
 
 
+# What a client is told to wait while Redis is unreachable (a restart or failover).
+REDIS_RETRY_AFTER_S = 5
+
+
 async def hub_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HubError)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-    return JSONResponse(exc.envelope(), status_code=exc.status, headers=headers)
+    return JSONResponse(exc.envelope(), status_code=exc.status, headers=exc.headers())
+
+
+async def redis_error(request: Request, exc: Exception) -> Response:
+    """Redis down, restarting, still loading its data, read-only or out of
+    memory: the request did not happen as far as the client can tell, so say
+    when to try again. Any other Redis error (a script's) is a bug: 500."""
+    if not redis_unavailable(exc):
+        return await server_error(request, exc)
+    log.warning("redis unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
+    return await hub_error(request, Unavailable("the hub's store is unreachable; retry shortly",
+                                                retry_after=REDIS_RETRY_AFTER_S))
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -164,7 +182,12 @@ def build_app(
         app.state.workers = [
             asyncio.create_task(Dispatcher(hub, i).run(stop), name=f"dispatch-{i}")
             for i in range(settings.workers)
-        ] + [asyncio.create_task(sweeper(hub, stop), name="presence-sweeper"),
+        ] + [
+            # Agents' replies have their own workers: never behind a bulk backlog.
+            asyncio.create_task(Dispatcher(hub, i, replies=True).run(stop), name=f"replies-{i}")
+            for i in range(REPLY_WORKERS)
+        ] + [asyncio.create_task(retry_mover(hub, stop), name="retry-mover"),
+             asyncio.create_task(sweeper(hub, stop), name="presence-sweeper"),
              asyncio.create_task(maintainer(hub, stop), name="retention"),
              asyncio.create_task(scheduler(hub, stop), name="scheduler"),
              asyncio.create_task(app.state.journal.run(stop), name="webhook-journal")] + [
@@ -195,5 +218,9 @@ def build_app(
     return Starlette(
         routes=routes(extra_routes or []),
         lifespan=lifespan,
-        exception_handlers={HubError: hub_error, HTTPException: http_error, Exception: server_error},
+        middleware=[Middleware(BodyLimit)],
+        exception_handlers={
+            HubError: hub_error, HTTPException: http_error, RedisError: redis_error,
+            Exception: server_error,
+        },
     )

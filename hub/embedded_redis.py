@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import redis
 
 PR_SET_PDEATHSIG = 1
 
@@ -82,6 +83,21 @@ class EmbeddedRedis:
                 self.stop()
                 raise EmbeddedRedisError("redis-server did not start in time")
             time.sleep(0.01)
+        # The socket exists before the AOF is loaded, and until then every
+        # command answers LOADING: started means ready for them.
+        client = redis.Redis(unix_socket_path=str(self.socket_path))
+        try:
+            while True:
+                try:
+                    client.ping()
+                    break
+                except (redis.BusyLoadingError, redis.ConnectionError):
+                    if self._proc.poll() is not None or time.monotonic() > deadline:
+                        self.stop()
+                        raise EmbeddedRedisError("redis-server did not load its data in time") from None
+                    time.sleep(0.01)
+        finally:
+            client.close()
         return self
 
     def stop(self) -> None:

@@ -26,6 +26,10 @@ class HubError(Exception):
         if code is not None:
             self.code = code
 
+    def headers(self) -> dict[str, str] | None:
+        """HTTP headers that go with the answer."""
+        return None
+
     def envelope(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.details is not None:
@@ -70,6 +74,15 @@ class TooManyContacts(HubError):
     status = 413
 
 
+class PayloadTooLarge(HubError):
+    code = "payload_too_large"
+    status = 413
+
+    def headers(self) -> dict[str, str] | None:
+        # The rest of the body is never read: close rather than drain it.
+        return {"Connection": "close"}
+
+
 class UnsupportedMediaType(HubError):
     code = "unsupported_media_type"
     status = 415
@@ -82,6 +95,23 @@ class RateLimited(HubError):
     def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
         super().__init__(message, details=details)
         self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class Unavailable(HubError):
+    """The hub cannot serve right now (Redis unreachable); the client retries."""
+
+    code = "unavailable"
+    status = 503
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}
 
 
 # -- contact-level (reported inside a 202 answer, never as an HTTP error) -----

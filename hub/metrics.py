@@ -61,6 +61,17 @@ class Metrics:
         self.stream_depth = Gauge(
             "hub_outbound_stream_depth", "Outbound jobs waiting or in flight", registry=r
         )
+        self.retries_waiting = Gauge(
+            "hub_send_retries_waiting", "Sends waiting for their next attempt after a provider failure",
+            registry=r,
+        )
+        self.open_circuits = Gauge(
+            "hub_open_circuits", "Channels whose circuit breaker is open or half-open", registry=r
+        )
+        self.circuit_changes = Counter(
+            "hub_circuit_transitions", "Circuit breakers opened and closed by this process",
+            ["state"], registry=r,
+        )
         self.waiting_conversations = Gauge(
             "hub_waiting_conversations", "Conversations waiting for an agent", registry=r
         )

@@ -40,7 +40,18 @@ class Settings:
     # taken over by another worker (the first one is presumed dead).
     claim_idle_ms: int = 30_000
     send_timeout_s: float = 10.0
+    # Attempts at an opt-out confirmation (sent at most once, in process).
     max_send_attempts: int = 5
+    # A send the provider could not take (unreachable, 429, 5xx, timeout) is
+    # tried again, backing off up to the max delay, for this long after its
+    # first attempt; then it ends `failed`. Activities expire at retention,
+    # so the window must end before they do.
+    send_retry_window_s: float = 86_400.0
+    send_retry_max_delay_s: float = 300.0
+    # A channel's circuit opens after this many retryable failures in a row
+    # and stays open (nothing sent, one probe after) for the cool-down.
+    circuit_threshold: int = 5
+    circuit_cooldown_s: float = 30.0
     agent_grace_s: float = 30.0
     token_ttl_s: int = 12 * 3600
     # A websocket ticket (POST /v1/agent/ws-ticket) opens one connection within this.
@@ -86,6 +97,12 @@ class Settings:
             workers=int(env.get("HUB_WORKERS", cls.workers)),
             claim_idle_ms=int(env.get("HUB_CLAIM_IDLE_MS", cls.claim_idle_ms)),
             send_timeout_s=float(env.get("HUB_SEND_TIMEOUT", cls.send_timeout_s)),
+            send_retry_window_s=float(env.get("HUB_SEND_RETRY_WINDOW", cls.send_retry_window_s)),
+            send_retry_max_delay_s=float(
+                env.get("HUB_SEND_RETRY_MAX_DELAY", cls.send_retry_max_delay_s)
+            ),
+            circuit_threshold=int(env.get("HUB_CIRCUIT_THRESHOLD", cls.circuit_threshold)),
+            circuit_cooldown_s=float(env.get("HUB_CIRCUIT_COOLDOWN", cls.circuit_cooldown_s)),
             agent_grace_s=float(env.get("HUB_AGENT_GRACE_SECONDS", cls.agent_grace_s)),
             scheduler_interval_s=float(env.get("HUB_SCHEDULER_INTERVAL", cls.scheduler_interval_s)),
             schedule_late_after_s=float(
@@ -100,6 +117,15 @@ class Settings:
                 env.get("HUB_LOGIN_FAILURES_PER_ADDRESS", cls.login_failures_per_address)),
             journal_max_bytes=int(float(env.get("HUB_JOURNAL_MAX_MB", 1024)) * 1024 * 1024),
         )
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.send_retry_window_s < self.retention_s:
+            raise ValueError("HUB_SEND_RETRY_WINDOW must be at least 0 and end before "
+                             "HUB_RETENTION_DAYS (activities expire then)")
+        if self.send_retry_max_delay_s <= 0 or self.circuit_cooldown_s <= 0:
+            raise ValueError("HUB_SEND_RETRY_MAX_DELAY and HUB_CIRCUIT_COOLDOWN must be positive")
+        if self.circuit_threshold < 1:
+            raise ValueError("HUB_CIRCUIT_THRESHOLD must be at least 1")
 
     def with_(self, **changes: object) -> "Settings":
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -1,35 +1,31 @@
-"""Conversation services: inbound replies, routing commands, agent replies."""
+"""Conversation services: inbound replies, routing commands, agent replies.
+
+An agent's reply is recorded and queued as a job in one script; the outbound
+workers send it (hub.services.dispatch), with their retries and crash recovery."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
-import random
 import secrets
 import time
 from typing import Any
 
 from hub.domain.keywords import Keyword, classify_keyword
 from hub.domain.phones import normalize_phone
-from hub.domain.statuses import retry_delay
 from hub.errors import (
     Conflict,
     Forbidden,
-    HubError,
     InvalidPhone,
     InvalidRequest,
     NotFound,
-    ProviderError,
     RecipientOptedOut,
     WhatsAppWindowClosed,
 )
 from hub.logs import get_logger
-from hub.providers.base import InboundMessage, OutboundMessage
+from hub.providers.base import InboundMessage
 from hub.services.confirmations import OptOutConfirmations
 from hub.services.context import Hub
-from hub.services.dispatch import address
-from hub.services.pacing import Pacer
 
 log = get_logger("routing")
 
@@ -70,8 +66,6 @@ class Conversations:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.store = hub.conversations
-        self._sends: set[asyncio.Task[None]] = set()
-        self.pacer = Pacer(hub)
         self.confirmations = OptOutConfirmations(hub)
 
     async def ingest(self, channel: dict[str, Any], inbound: InboundMessage,
@@ -135,58 +129,16 @@ class Conversations:
         at = now_ms()
         message = {"id": "msg_" + secrets.token_hex(8), "direction": "outbound", "body": body,
                    "at": at / 1000, "agent_id": agent_id, "client_id": client_id}
-        result = await self.store.run(
-            "reply_message", org_id, agent_id, conversation_id, client_id, json.dumps(message), at,
+        result = await self.store.reply(
+            org_id, agent_id, conversation_id, client_id, json.dumps(message), at,
             self.hub.settings.retention_s)
         _raise_for(result[0])
-        if result[0] == "duplicate":
-            return result[1]
-        _, message_id, channel_id, customer, channel_type = result
-        task = asyncio.create_task(
-            self._send_reply(org_id, conversation_id, message_id, channel_id, customer, channel_type, body))
-        self._sends.add(task)
-        task.add_done_callback(self._sends.discard)
-        return message_id
-
-    async def _send_reply(self, org_id: str, conv: str, message_id: str, channel_id: str,
-                          customer: str, channel_type: str, body: str) -> None:
-        outcome, provider_id, code = "failed", "", ""
-        try:
-            channel = await self.hub.channels.load(org_id, channel_id)
-            if channel is None:
-                code = "channel_deleted"
-                return
-            provider = await self.hub.providers.for_channel(channel)
-            message = OutboundMessage(
-                to=address(channel_type, customer), from_=address(channel_type, channel["address"]),
-                body=body, status_callback=self.hub.providers.status_callback_url(channel),
-                external_id=message_id)
-            attempts = self.hub.settings.max_send_attempts
-            for attempt in range(attempts):
-                try:
-                    # An agent is waiting: book the channel's next slot however far ahead it is.
-                    await self.pacer.wait_turn(channel, interactive=True)
-                    receipt = await provider.send(message)
-                    outcome, provider_id = "accepted", receipt.provider_id
-                    return
-                except ProviderError as exc:
-                    code = exc.provider_code or ""
-                    if not exc.retryable:
-                        outcome = "rejected"
-                        return
-                    if attempt + 1 < attempts:
-                        await asyncio.sleep(retry_delay(attempt, retry_after=exc.retry_after,
-                                                        rand=random.random()))
-        except HubError as exc:
-            code = exc.code
-        finally:
-            await self.store.run("message_sent", org_id, conv, message_id, outcome, provider_id, code,
-                                 now_ms(), self.hub.settings.retention_s)
+        # ok or duplicate: the message id. The send is a job in the org's
+        # replies stream (see hub.services.dispatch).
+        return str(result[1])
 
     async def aclose(self) -> None:
         await self.confirmations.aclose()
-        if self._sends:
-            await asyncio.wait(self._sends, timeout=10)
 
     async def get(self, org_id: str, conversation_id: str) -> dict[str, Any]:
         views = await self.store.views(org_id, [conversation_id], messages=True)

@@ -139,15 +139,26 @@ def test_refusals_are_rejected_with_the_provider_code_and_not_retried(api: Api, 
     assert sent_to(sandbox, phone(6)) == []
 
 
-def test_failures_after_retries_end_failed(hub_factory, sandbox) -> None:  # type: ignore[no-untyped-def]
-    hub = hub_factory(HUB_SEND_TIMEOUT="0.5")
+def test_a_send_still_failing_past_the_retry_window_ends_failed_with_the_last_error(
+        hub_factory, sandbox) -> None:  # type: ignore[no-untyped-def]
+    hub = hub_factory(HUB_SEND_RETRY_WINDOW="3", HUB_SEND_RETRY_MAX_DELAY="0.5")
     org = create_org(hub.url)
     with Api(hub.url, org["api_key"]) as api:
         ids = outbound_setup(api, sandbox.url)
         rule(sandbox, to=phone(8), action="http_error", status=500)
         (activity_id,) = send(api, ids["config"]["id"], phone(8))
-        failed = wait_status(api, activity_id, "failed", timeout=60)
+        # Meanwhile it is a delay, not a verdict: still `sending`, with the retry shown.
+        retrying = wait_for(lambda: (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))
+                            .get("retrying") and a)
+        assert retrying["status"] == "sending"
+        assert retrying["retrying"]["attempts"] >= 1
+        assert retrying["retrying"]["last_error"] == "20500"
+        assert retrying["retrying"]["next_at"] >= retrying["created_at"]
+        failed = wait_status(api, activity_id, "failed", timeout=30)
     assert failed["error_code"] == "20500"  # Twilio's code for its own 500s
+    assert "retrying" not in failed
+    tries = [e["at"] for e in failed["history"] if e["status"] in ("sending", "failed")]
+    assert tries[-1] - tries[0] >= 3.0  # tried for the whole window, not five times in a row
     assert sent_to(sandbox, phone(8)) == []
 
 
@@ -193,3 +204,18 @@ def test_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
             assert activity["provider_message_id"] == message.resource["sid"]
     finally:
         second.stop()
+
+
+def test_a_timed_out_send_is_looked_up_at_the_provider_before_its_retry(hub_factory, sandbox) -> None:  # type: ignore[no-untyped-def]
+    hub = hub_factory(HUB_SEND_TIMEOUT="1", HUB_SEND_RETRY_MAX_DELAY="0.5")
+    org = create_org(hub.url)
+    with Api(hub.url, org["api_key"]) as api:
+        ids = outbound_setup(api, sandbox.url)
+        # The provider takes the message but its answer never comes in time.
+        rule(sandbox, to=phone(9), action="store_then_timeout", seconds=3, times=1)
+        # And the next one would fail: a retry that resent instead of asking first would show it.
+        (activity_id,) = send(api, ids["config"]["id"], phone(9))
+        delivered = wait_status(api, activity_id, "delivered", timeout=30)
+    (message,) = sent_to(sandbox, phone(9))
+    assert delivered["provider_message_id"] == message.resource["sid"]
+    assert any(e.get("provider_status") == "recovered" for e in delivered["history"])

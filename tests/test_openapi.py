@@ -176,7 +176,8 @@ def test_errors_security_and_parameters(doc: dict[str, Any]) -> None:
     send = doc["paths"]["/v1/outbound/send"]["post"]
     assert error_codes(doc, send) == {
         "400": {"invalid_request"}, "401": {"unauthorized"}, "404": {"not_found"},
-        "409": {"idempotency_key_reused"}, "413": {"too_many_contacts"}, "429": {"rate_limited"},
+        "409": {"idempotency_key_reused"}, "413": {"too_many_contacts", "payload_too_large"},
+        "429": {"rate_limited"},
     }
     assert "Retry-After" in send["responses"]["429"]["headers"]
     assert error_codes(doc, doc["paths"]["/v1/agents"]["post"])["409"] == {"email_taken"}
@@ -194,6 +195,11 @@ def test_errors_security_and_parameters(doc: dict[str, Any]) -> None:
             assert "201" in statuses, path
         if op.get("security", doc["security"]):
             assert error_codes(doc, op)["401"] == {"unauthorized"}, (path, method)
+        # Redis unreachable: 503 with Retry-After on every call; a JSON body may be too large.
+        unavailable = resolve(doc, op["responses"]["503"])
+        assert "unavailable" in str(unavailable["content"]) and "Retry-After" in unavailable["headers"]
+        if "application/json" in op.get("requestBody", {}).get("content", {}):
+            assert "payload_too_large" in error_codes(doc, op)["413"], (path, method)
         if "{id}" in path or "{org_id}" in path:
             assert "not_found" in error_codes(doc, op).get("404", set()), (path, method)
         if method == "get" and "{" not in path and "items" in str(op["responses"]["200"]):
@@ -220,7 +226,7 @@ def test_errors_security_and_parameters(doc: dict[str, Any]) -> None:
 
 def test_activity_schema_names_every_public_field(doc: dict[str, Any]) -> None:
     activity = doc["components"]["schemas"]["Activity"]
-    assert set(activity["properties"]) == {*PUBLIC_FIELDS.values(), "history"}
+    assert set(activity["properties"]) == {*PUBLIC_FIELDS.values(), "history", "retrying"}
     assert set(activity["required"]) <= set(PUBLIC_FIELDS.values())
 
 

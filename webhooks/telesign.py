@@ -14,7 +14,6 @@ journal included, is webhooks/intake.py.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub.domain.json_input import parse_json
 from hub.domain.telesign_status import from_telesign_code
 from hub.errors import InvalidRequest
 from hub.logs import get_logger
@@ -53,10 +53,9 @@ class Telesign:
                                received.signature, received.body)
 
     def parse(self, received: Received) -> Parsed:
-        try:
-            payload = json.loads(received.body)
-        except ValueError:
-            raise InvalidRequest("the body must be JSON") from None
+        # The API's parser: deep nesting, lone surrogates and NaN are refused
+        # (400) rather than failing later (500) or being stored.
+        payload = parse_json(received.body)
         if not isinstance(payload, dict):
             raise InvalidRequest("the body must be a JSON object")
         if not is_inbound(payload):

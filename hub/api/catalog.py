@@ -21,6 +21,7 @@ from hub.services.context import Hub
 from hub.services.outbound import new_id
 from hub.settings import Settings
 from hub.storage.catalog import CatalogStore
+from hub.storage.circuits import CircuitStore
 
 
 def _template_record(body: Any) -> dict[str, Any]:
@@ -79,8 +80,13 @@ class Resource:
         return ok({"items": [self.public(i) for i in items], "next_cursor": cursor and str(cursor)})
 
     async def get(self, request: Request) -> JSONResponse:
-        _, _, record = await self._load(request)
-        return ok(self.public(record))
+        hub, org, record = await self._load(request)
+        out = self.public(record)
+        if self.kind == "channel":
+            # Whether its provider is taking messages, as the senders see it.
+            views = await CircuitStore(hub.redis, hub.scripts).view(org["id"], [record["id"]])
+            out["circuit"] = views[record["id"]].state(int(time.time() * 1000))
+        return ok(out)
 
     async def update(self, request: Request) -> JSONResponse:
         hub, org, record = await self._load(request)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hmac
-import json
 import math
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from hub.domain.json_input import parse_json
 from hub.errors import InvalidRequest, Unauthorized
 from hub.services.context import Hub
 
@@ -43,11 +43,8 @@ def require_admin(request: Request) -> None:
 
 
 async def json_body(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("the request body is not valid JSON") from None
+    """The body as JSON (read within the route's size limit, see ``body_limit``)."""
+    return parse_json(await request.body())
 
 
 def ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:

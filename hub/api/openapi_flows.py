@@ -21,6 +21,7 @@ from hub.api.openapi_spec import (
     ref,
     string,
     timestamp,
+    with_shared_errors,
 )
 from hub.domain.contact_rows import CONTACT_FIELDS, FORMATS, RESULT_COLUMNS
 from hub.domain.flows import MAX_DELAY_S, MAX_FLOW_CONTACTS
@@ -192,4 +193,4 @@ def with_flows(document: dict[str, Any]) -> dict[str, Any]:
     components = dict(document["components"])
     components["schemas"] = {**components["schemas"], **SCHEMAS}
     return {**document, "tags": [*document["tags"], *TAGS],
-            "paths": {**document["paths"], **PATHS}, "components": components}
+            "paths": with_shared_errors({**document["paths"], **PATHS}), "components": components}

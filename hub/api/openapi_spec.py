@@ -28,9 +28,11 @@ from hub.errors import (
     MissingPlaceholder,
     MissingRelationship,
     NotFound,
+    PayloadTooLarge,
     RateLimited,
     TooManyContacts,
     Unauthorized,
+    Unavailable,
 )
 
 Schema = dict[str, Any]
@@ -57,6 +59,8 @@ ERROR_STATUS: dict[str, int] = {
     "org_required": Conflict.status,
     TooManyContacts.code: TooManyContacts.status,
     RateLimited.code: RateLimited.status,
+    PayloadTooLarge.code: PayloadTooLarge.status,
+    Unavailable.code: Unavailable.status,
 }
 
 STATUS_TEXT = {
@@ -65,9 +69,13 @@ STATUS_TEXT = {
     403: "The call is not allowed.",
     404: "No such object in this org.",
     409: "The request conflicts with the current state.",
-    413: "More contacts than the org's `contacts_per_request` limit.",
+    413: "Too large: more contacts than the org's `contacts_per_request` limit "
+         "(`too_many_contacts`), or a body over the route's byte limit (`payload_too_large`: 1 MiB "
+         "for JSON, 64 KiB for webhooks).",
     429: "Over a limit (the org's `requests_per_hour`, or failed sign-ins); retry after "
          "`Retry-After` seconds.",
+    503: "The hub cannot serve the call right now (Redis unreachable); retry after `Retry-After` "
+         "seconds. Nothing was changed.",
 }
 
 ERROR_EXAMPLES: dict[str, Schema] = {
@@ -87,6 +95,9 @@ ERROR_EXAMPLES: dict[str, Schema] = {
                      "details": {"field": "org_id"}},
     "too_many_contacts": {"code": "too_many_contacts", "message": "at most 100 contacts per request",
                           "details": {"limit": 100, "given": 250}},
+    "payload_too_large": {"code": "payload_too_large", "message": "the request body is over 1048576 bytes",
+                          "details": {"limit": 1048576}},
+    "unavailable": {"code": "unavailable", "message": "the hub's Redis is unreachable; retry shortly"},
     "rate_limited": {"code": "rate_limited", "message": "more than 30000 send requests in the last hour",
                      "details": {"limit": 30000, "retry_after": 12}},
 }
@@ -173,7 +184,7 @@ def errors(*codes: str) -> dict[str, Schema]:
             media["examples"] = {c: {"value": {"error": ERROR_EXAMPLES[c]}} for c in group}
         response: Schema = {"description": f"{STATUS_TEXT[status]} Codes: {', '.join(group)}.",
                             "content": {"application/json": media}}
-        if status == RateLimited.status:
+        if status in (RateLimited.status, Unavailable.status):
             response["headers"] = {"Retry-After": ref("RetryAfter", "headers")}
         responses[str(status)] = response
     return responses
@@ -316,6 +327,11 @@ _CHANNEL = obj({
     "credentials": obj({}, description="Which credentials are set, never their values.",
                        additionalProperties={"const": "set"},
                        examples=[{"account_sid": "set", "auth_token": "set"}]),
+    "circuit": enum(["closed", "open", "half_open"],
+                    "Only on `GET /v1/channels/{id}`: the channel's circuit breaker. `open` after "
+                    "`HUB_CIRCUIT_THRESHOLD` retryable provider failures in a row: sends wait "
+                    "without calling the provider for `HUB_CIRCUIT_COOLDOWN`; `half_open`: one "
+                    "probe at a time; a success closes it."),
 }, [*_RECORD, "type", "provider", "address", "credentials"])
 
 _TEMPLATE_INPUT = obj({
@@ -409,6 +425,17 @@ _ACTIVITY = obj({
     "created_at": timestamp(), "updated_at": timestamp(),
     "delivered_at": nullable(timestamp()),
     "content_sid": nullable(string("WhatsApp approved template used, if any.")),
+    "retrying": obj({
+        "attempts": {"type": "integer", "minimum": 0,
+                     "description": "Provider attempts that failed and will be retried."},
+        "next_at": timestamp("When the next attempt is due (Unix time in seconds)."),
+        "last_error": nullable(string("The last failure's provider code (`unreachable`: no connection; "
+                                      "`timeout`: no answer in time; `circuit_open`: held back, "
+                                      "provider not called).")),
+    }, ["attempts", "next_at", "last_error"],
+        description="Only while `sending` and waiting on a retry after the provider could not take "
+                    "it (unreachable, 429, 5xx): tried again until `HUB_SEND_RETRY_WINDOW` after the "
+                    "first attempt, then `failed` with the last error."),
     "history": {"type": "array", "items": ref("HistoryEvent"),
                 "description": "Every status event in arrival order "
                                "(only on `GET /v1/outbound/activities/{id}`)."},
@@ -924,6 +951,33 @@ _TAGS = [
     {"name": "Provider webhooks", "description": "Called by the providers, not by API clients."},
     {"name": "Operations", "description": "Health, readiness, metrics and this document."},
 ]
+
+def with_shared_errors(paths: dict[str, Any]) -> dict[str, Any]:
+    """``paths`` with what any API call may answer besides its own errors:
+    503 `unavailable` while Redis is unreachable, and 413 `payload_too_large`
+    for a JSON body over the limit (hub/api/limits.py). ``paths`` is not changed."""
+    out: dict[str, Any] = {}
+    for path, item in paths.items():
+        out[path] = item = dict(item)
+        if not path.startswith("/v1"):
+            continue
+        for method, op in list(item.items()):
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            responses = dict(op["responses"])
+            extra = ["unavailable"]
+            if "application/json" in op.get("requestBody", {}).get("content", {}):
+                extra.append("payload_too_large")
+            for status, response in errors(*extra).items():
+                if status in responses:
+                    schema = responses[status]["content"]["application/json"]["schema"]
+                    codes = schema["properties"]["error"]["allOf"][1]["properties"]["code"]["enum"]
+                    ours = [c for c in extra if str(ERROR_STATUS[c]) == status]
+                    response = errors(*codes, *ours)[status]
+                responses[status] = response
+            item[method] = {**op, "responses": responses}
+    return out
+
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",

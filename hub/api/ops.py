@@ -9,7 +9,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.api.common import hub_of
+from hub.logs import get_logger
 from hub.storage.stats import hub_stats
+
+log = get_logger("hub.ops")
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -22,7 +25,8 @@ async def readyz(request: Request) -> JSONResponse:
     try:
         await hub.redis.ping()
         checks["redis"] = "ok"
-    except Exception:
+    except Exception as exc:
+        log.warning("readiness: redis unreachable", extra={"error": repr(exc)})
         checks["redis"] = "unreachable"
     workers = request.app.state.workers
     alive = sum(1 for t in workers if not t.done())
@@ -38,6 +42,8 @@ async def metrics(request: Request) -> Response:
     stats = await hub_stats(hub.redis, await hub.orgs.all_ids())
     m = hub.metrics
     m.stream_depth.set(stats.stream_depth)
+    m.retries_waiting.set(stats.retries_waiting)
+    m.open_circuits.set(stats.open_circuits)
     m.available_agents.set(stats.available_agents)
     m.waiting_conversations.set(stats.waiting)
     m.wait_to_assign.update(stats.wait_histograms)

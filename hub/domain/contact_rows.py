@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import codecs
 import csv
-import json
 from typing import Any
 
+from hub.domain.json_input import parse_json
 from hub.errors import InvalidRequest, UnsupportedMediaType
 
 CONTACT_FIELDS = (
@@ -136,9 +136,9 @@ class RowReader:
     def _json(self, record: str) -> dict[str, Any]:
         row = self.rows + 1
         try:
-            value = json.loads(record)
-        except ValueError:
-            raise _row_error(row, "not valid JSON") from None
+            value = parse_json(record)
+        except InvalidRequest as exc:
+            raise InvalidRequest(f"row {row}: {exc.message}", details={"row": row, **exc.details}) from None
         if not isinstance(value, dict):
             raise _row_error(row, "each line must be a JSON object")
         contact: dict[str, Any] = {}

@@ -45,13 +45,18 @@ class Firing:
     late: bool
 
 
+# The longest IANA name is 32 characters; past this no name can be one.
+MAX_ZONE_NAME = 64
+
+
 def parse_zone(name: object) -> ZoneInfo:
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_ZONE_NAME:
         raise InvalidRequest("timezone must be an IANA time zone name such as Europe/Paris",
                              details={"field": "timezone"})
     try:
         return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name the file system refuses, or a folder ("America").
         raise InvalidRequest(f"unknown time zone {name!r}", details={"field": "timezone"}) from None
 
 

@@ -141,6 +141,10 @@ class TelesignProvider:
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             if guard.refused(exc):
                 raise guard.forbidden_error() from exc
+            if isinstance(exc, aiohttp.ClientConnectorError):
+                # No connection, so nothing was sent: the retry need not ask first.
+                raise ProviderError("provider unreachable", provider_code="unreachable",
+                                    retryable=True) from exc
             raise ProviderError("provider unreachable", provider_code="timeout", retryable=True) from exc
 
     @staticmethod

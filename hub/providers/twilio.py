@@ -42,6 +42,10 @@ class _HeaderKeepingClient(AsyncTwilioHttpClient):
             # FormData object per request; encoding it here is the same body
             # for a fraction of the cost (the headers already say form-encoded).
             kwargs["data"] = urlencode(data, doseq=True)
+        # The library passes its per-request timeout (None) on to aiohttp, where
+        # None means no timeout at all: the client's own timeout must be given.
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
         response = await super().request(method, url, *args, **kwargs)
         value = response.headers.get("Retry-After") if response.headers else None
         try:
@@ -107,6 +111,9 @@ class TwilioProvider:
 def _unreachable(exc: BaseException) -> ProviderError:
     if guard.refused(exc):
         return guard.forbidden_error()
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        # No connection, so nothing was sent: the retry need not ask first.
+        return ProviderError("provider unreachable", provider_code="unreachable", retryable=True)
     return ProviderError("provider unreachable", provider_code="timeout", retryable=True)
 
 

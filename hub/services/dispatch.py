@@ -6,6 +6,14 @@ call), the sends run concurrently, one script records the outcomes and
 acknowledges the jobs. An activity found `sending` with no provider id was
 being sent by a worker that died: the provider is asked whether it has that
 message before anything is sent again.
+
+A provider that cannot take a message (unreachable, 429, 5xx, timeout) does
+not hold the worker: the job leaves the stream for the org's retry set, due
+after a backoff, and the activity shows `retrying` meanwhile; the retry mover
+puts it back in the stream when due. Each channel has a circuit breaker
+shared by every process, so a provider that is down is probed, not hammered.
+Agents' replies are jobs too, in a stream of their own read by their own
+workers, so they share the crash recovery without waiting behind bulk sends.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from hub.domain.retries import deferred_ms, next_attempt_ms
 from hub.domain.statuses import retry_delay
 from hub.errors import HubError, ProviderError
 from hub.logs import get_logger
@@ -27,25 +36,47 @@ from hub.providers.base import OutboundMessage
 from hub.services.context import Hub
 from hub.services.pacing import Pacer
 from hub.storage.activities import Job, SendResult
+from hub.storage.circuits import CircuitStore, CircuitView
 from hub.storage.queue import GROUP, OutboundQueue
 
 log = get_logger("hub.dispatch")
 
+# A send held back because another caller is probing the channel asks again
+# within this long.
+PROBE_WAIT_MS = 1000
+# Reply workers per process (each sends a batch of replies concurrently).
+REPLY_WORKERS = 2
 
-def consumer_name(index: int) -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{index}"
+
+def consumer_name(index: int, kind: str = "") -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{kind}{index}"
 
 
 def address(channel_type: str, number: str) -> str:
     return f"whatsapp:{number}" if channel_type == "whatsapp" else number
 
 
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclasses.dataclass(frozen=True)
+class Gate:
+    """What the channel's circuit lets one job do in this batch."""
+
+    verdict: str  # send | probe | defer
+    until_ms: int = 0  # defer: when to come back
+    view: CircuitView | None = None
+
+
 class Dispatcher:
-    def __init__(self, hub: Hub, index: int) -> None:
+    def __init__(self, hub: Hub, index: int, *, replies: bool = False) -> None:
         self.hub = hub
-        self.queue = OutboundQueue(hub.redis)
-        self.consumer = consumer_name(index)
+        self.replies = replies
+        self.queue = OutboundQueue(hub.redis, replies=replies)
+        self.consumer = consumer_name(index, "r" if replies else "")
         self.pacer = Pacer(hub)
+        self.circuits = CircuitStore(hub.redis, hub.scripts)
         self._channels: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
         self._last_claim = 0.0
 
@@ -81,13 +112,13 @@ class Dispatcher:
                 await asyncio.sleep(1.0)
 
     async def process(self, org_id: str, entries: list[tuple[str, str]]) -> None:
-        now_ms = int(time.time() * 1000)
         entry_of = {act_id: eid for eid, act_id in entries}
-        jobs = await self.hub.activities.mark_sending(org_id, now_ms, [a for _, a in entries])
+        jobs = await self.hub.activities.mark_sending(org_id, now_ms(), [a for _, a in entries])
         keeper = asyncio.create_task(self._keep_claimed(org_id, [eid for eid, _ in entries]))
         try:
+            gates = await self._gates(org_id, jobs)
             results = await asyncio.gather(
-                *(self._send(org_id, job, entry_of[job.activity_id]) for job in jobs)
+                *(self._send(org_id, job, entry_of[job.activity_id], gate) for job, gate in zip(jobs, gates))
             )
         finally:
             keeper.cancel()
@@ -95,12 +126,44 @@ class Dispatcher:
                 await keeper
         settings = self.hub.settings
         await self.hub.activities.record_results(
-            org_id, int(time.time() * 1000), GROUP, settings.retention_s,
-            settings.correlation_window_s * 1000, results,
+            org_id, now_ms(), GROUP, settings.retention_s,
+            settings.correlation_window_s * 1000, results, replies=self.replies,
         )
         # Entries whose activity no longer exists: acknowledge them too.
         known = {j.activity_id for j in jobs}
         await self.queue.ack(org_id, [eid for eid, a in entries if a not in known])
+
+    async def _gates(self, org_id: str, jobs: list[Job]) -> list[Gate]:
+        """One look at each channel's circuit per batch: closed lets every job
+        send; open holds them all back to its cool-down's end; half-open lets
+        one job (of all processes) probe and holds the rest back shortly."""
+        channels = sorted({j.channel_id for j in jobs if j.state != "done" and j.channel_id})
+        if not channels:
+            return [Gate("send") for _ in jobs]
+        views = await self.circuits.view(org_id, channels)
+        now = now_ms()
+        lease_ms = int((self.hub.settings.send_timeout_s + 5) * 1000)
+        states: dict[str, str] = {}  # closed | open | probe (one job may) | wait
+        for channel_id, view in views.items():
+            state = view.state(now)
+            if state == "half_open":
+                answer = await self.circuits.take_probe(org_id, channel_id, now, lease_ms)
+                state = answer if answer in ("closed", "probe") else "wait"
+            states[channel_id] = state
+        gates = []
+        for job in jobs:
+            view = views.get(job.channel_id)
+            state = states.get(job.channel_id, "closed")
+            if job.state == "done" or state == "closed":
+                gates.append(Gate("send", view=view))
+            elif state == "open" and view is not None:
+                gates.append(Gate("defer", view.open_until_ms, view))
+            elif state == "probe":
+                gates.append(Gate("probe", view=view))
+                states[job.channel_id] = "wait"
+            else:
+                gates.append(Gate("defer", now + PROBE_WAIT_MS, view))
+        return gates
 
     async def _keep_claimed(self, org_id: str, entry_ids: list[str]) -> None:
         interval = max(0.2, self.hub.settings.claim_idle_ms / 3000)
@@ -117,19 +180,22 @@ class Dispatcher:
         self._channels[key] = (time.monotonic(), channel)
         return channel
 
-    async def _send(self, org_id: str, job: Job, entry_id: str) -> SendResult:
+    async def _send(self, org_id: str, job: Job, entry_id: str, gate: Gate) -> SendResult:
         if job.state == "done":
             return SendResult(job.activity_id, entry_id, "done")
         channel = await self.channel(org_id, job.channel_id)
         if channel is None:
             return SendResult(job.activity_id, entry_id, "failed", error_code="channel_deleted")
+        if gate.verdict == "defer":
+            return self._deferred(job, entry_id, gate.until_ms)
         provider_name = channel["provider"]
         try:
             provider = await self.hub.providers.for_channel(channel)
         except HubError:
             return SendResult(job.activity_id, entry_id, "failed", error_code="provider_unsupported")
         to = address(job.channel_type, job.to)
-        from_ = address(job.channel_type, job.from_)
+        # A reply goes from the channel's number as it is now.
+        from_ = address(job.channel_type, job.from_ or channel["address"])
         message = OutboundMessage(
             to=to,
             from_=from_,
@@ -139,44 +205,94 @@ class Dispatcher:
             status_callback=self.hub.providers.status_callback_url(channel),
             external_id=job.activity_id,
         )
-        attempts = self.hub.settings.max_send_attempts
-        for attempt in range(attempts):
-            try:
-                if job.state == "recover":
-                    since = datetime.fromtimestamp(job.created_ms / 1000, timezone.utc) - timedelta(minutes=1)
-                    found = await provider.find_sent(to, from_, since, job.body, job.activity_id)
-                    if found:
-                        log.info("recovered a send made before a crash", extra={"activity": job.activity_id})
-                        return SendResult(job.activity_id, entry_id, "accepted", found, "", "recovered")
-                    job = _as_send(job)
-                # The channel's pace, shared with every process, before each provider call.
-                await self.pacer.wait_turn(channel)
-                receipt = await provider.send(message)
-                self.hub.metrics.sends.labels(provider_name, "accepted").inc()
-                return SendResult(
-                    job.activity_id, entry_id, "accepted", receipt.provider_id, "", receipt.provider_status
-                )
-            except ProviderError as exc:
-                code = exc.provider_code or ""
-                if not exc.retryable:
-                    self.hub.metrics.sends.labels(provider_name, "rejected").inc()
-                    return SendResult(job.activity_id, entry_id, "rejected", error_code=code)
-                self.hub.metrics.sends.labels(provider_name, "retry").inc()
-                if attempt + 1 == attempts:
-                    self.hub.metrics.sends.labels(provider_name, "failed").inc()
-                    return SendResult(job.activity_id, entry_id, "failed", error_code=code)
-                if code == "timeout":
-                    # The provider may have taken it without our seeing the answer.
-                    job = _as_recover(job)
-                await asyncio.sleep(
-                    retry_delay(attempt, retry_after=exc.retry_after, rand=random.random())
-                )
-        raise AssertionError("unreachable")
+        state = job.state
+        try:
+            if state == "recover":
+                since = datetime.fromtimestamp(job.created_ms / 1000, timezone.utc) - timedelta(minutes=1)
+                found = await provider.find_sent(to, from_, since, job.body, job.activity_id)
+                if found:
+                    log.info("recovered a send made before a crash", extra={"activity": job.activity_id})
+                    await self._provider_answered(org_id, job.channel_id, gate)
+                    return SendResult(job.activity_id, entry_id, "accepted", found, "", "recovered")
+                state = "send"
+            # The channel's pace, shared with every process, before each provider call;
+            # an agent is waiting on a reply: it books however far ahead the channel is.
+            await self.pacer.wait_turn(channel, interactive=self.replies)
+            receipt = await provider.send(message)
+        except ProviderError as exc:
+            code = exc.provider_code or ""
+            if not exc.retryable:
+                self.hub.metrics.sends.labels(provider_name, "rejected").inc()
+                await self._provider_answered(org_id, job.channel_id, gate)
+                return SendResult(job.activity_id, entry_id, "rejected", error_code=code)
+            await self._provider_failed(org_id, job.channel_id, gate)
+            # After a timeout the provider may have taken it without our seeing the answer.
+            return self._retry(job, entry_id, code, exc.retry_after,
+                               "recover" if code == "timeout" else state, provider_name)
+        self.hub.metrics.sends.labels(provider_name, "accepted").inc()
+        await self._provider_answered(org_id, job.channel_id, gate)
+        return SendResult(
+            job.activity_id, entry_id, "accepted", receipt.provider_id, "", receipt.provider_status
+        )
+
+    def _retry(self, job: Job, entry_id: str, code: str, retry_after: float | None,
+               state: str, provider_name: str) -> SendResult:
+        settings = self.hub.settings
+        attempts = job.attempts + 1
+        delay = retry_delay(attempts - 1, cap=settings.send_retry_max_delay_s,
+                            retry_after=retry_after, rand=random.random())
+        at = next_attempt_ms(now_ms(), job.first_attempt_ms or job.created_ms,
+                             settings.send_retry_window_s, delay)
+        if at is None:
+            self.hub.metrics.sends.labels(provider_name, "failed").inc()
+            return SendResult(job.activity_id, entry_id, "failed", error_code=code)
+        self.hub.metrics.sends.labels(provider_name, "retry").inc()
+        return SendResult(job.activity_id, entry_id, "retry", error_code=code,
+                          next_at_ms=at, attempts=attempts, retry_state=state)
+
+    def _deferred(self, job: Job, entry_id: str, until_ms: int) -> SendResult:
+        """Held back by the channel's circuit: no provider call, no attempt counted."""
+        settings = self.hub.settings
+        now = now_ms()
+        due = deferred_ms(until_ms, PROBE_WAIT_MS, random.random())
+        at = next_attempt_ms(now, job.first_attempt_ms or job.created_ms,
+                             settings.send_retry_window_s, (due - now) / 1000)
+        code = job.last_error or "circuit_open"
+        if at is None:
+            return SendResult(job.activity_id, entry_id, "failed", error_code=code)
+        return SendResult(job.activity_id, entry_id, "retry", error_code=code,
+                          next_at_ms=at, attempts=job.attempts, retry_state=job.state)
+
+    async def _provider_answered(self, org_id: str, channel_id: str, gate: Gate) -> None:
+        """The provider is up: close the channel's circuit if it had counted failures."""
+        if gate.verdict == "probe" or (gate.view is not None and gate.view.fails > 0):
+            await self.circuits.close(org_id, channel_id)
+            if gate.verdict == "probe":
+                self.hub.metrics.circuit_changes.labels("closed").inc()
+                log.info("provider answers again: circuit closed", extra={"channel": channel_id})
+
+    async def _provider_failed(self, org_id: str, channel_id: str, gate: Gate) -> None:
+        settings = self.hub.settings
+        now = now_ms()
+        until, opened = await self.circuits.failure(
+            org_id, channel_id, now, threshold=settings.circuit_threshold,
+            cooldown_ms=int(settings.circuit_cooldown_s * 1000), probe=gate.verdict == "probe")
+        if opened:
+            self.hub.metrics.circuit_changes.labels("open").inc()
+            log.warning("provider failing: circuit open", extra={"channel": channel_id, "until_ms": until})
 
 
-def _as_send(job: Job) -> Job:
-    return dataclasses.replace(job, state="send")
-
-
-def _as_recover(job: Job) -> Job:
-    return dataclasses.replace(job, state="recover")
+async def retry_mover(hub: Hub, stop: asyncio.Event, interval: float = 0.25) -> None:
+    """Puts sends whose next attempt is due back into their stream (every process
+    runs one; the move is atomic, so they never double a job)."""
+    while not stop.is_set():
+        try:
+            for org_id in await hub.orgs.all_ids():
+                while await hub.activities.move_due_retries(org_id, now_ms(), 1000) == 1000:
+                    pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("retry mover error")
+            await asyncio.sleep(1.0)  # Redis away: do not fill the log
+        await asyncio.sleep(interval)

@@ -16,6 +16,7 @@ from hub.domain.contacts import (
     placeholder_values,
     validate_contact,
 )
+from hub.domain.json_input import parse_json
 from hub.domain.statuses import ActivityStatus
 from hub.domain.templates import TemplateSpec, render_for_contact
 from hub.errors import ContactError, IdempotencyConflict, InvalidRequest, NotFound, RateLimited, TooManyContacts
@@ -38,13 +39,6 @@ def template_spec(template: dict[str, Any]) -> TemplateSpec:
         bodies=dict(template["bodies"]),
         content_sids=dict(template.get("content_sids") or {}),
     )
-
-
-def parse_json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("the request body is not valid JSON") from None
 
 
 async def send_request(

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import redis.asyncio as aioredis
 
-from hub.errors import InvalidRequest
 from hub.storage import keys
+from hub.storage.cursors import split_score_cursor
 from hub.storage.redis import Scripts
 
 # Activity hash fields as stored, and the names the API shows them under.
@@ -37,9 +36,6 @@ PUBLIC_FIELDS = {
     "content_sid": "content_sid",
 }
 
-_SCORE_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]{1,3})?")
-
-
 @dataclass(frozen=True)
 class Accepted:
     outcome: str  # ok | replay | conflict | limited
@@ -49,10 +45,11 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Job:
-    """One activity a worker took from the stream, as mark_sending returned it."""
+    """One activity (or agent's reply, ``msg_…``) a worker took from a stream,
+    as mark_sending returned it."""
 
     activity_id: str
-    state: str  # send | recover | done
+    state: str  # send | recover (ask the provider first) | done
     to: str
     from_: str
     body: str
@@ -61,16 +58,24 @@ class Job:
     content_vars: str
     created_ms: int
     channel_type: str
+    first_attempt_ms: int = 0
+    attempts: int = 0  # provider attempts that ended in a retryable failure
+    last_error: str = ""
 
 
 @dataclass(frozen=True)
 class SendResult:
     activity_id: str
     entry_id: str
-    outcome: str  # accepted | rejected | failed | skipped_opted_out | retry
+    outcome: str  # accepted | rejected | failed | skipped_opted_out | retry | done
     provider_id: str = ""
     error_code: str = ""
     detail: str = ""
+    # retry: when the next attempt is due (ms), attempts so far, and whether
+    # it must ask the provider first ("recover") or may send ("send").
+    next_at_ms: int = 0
+    attempts: int = 0
+    retry_state: str = "send"
 
 
 def public_activity(raw: dict[str, str], history: Sequence[str] | None = None) -> dict[str, Any]:
@@ -82,6 +87,12 @@ def public_activity(raw: dict[str, str], history: Sequence[str] | None = None) -
         elif field in ("created", "updated", "delivered_at"):
             value = int(value) / 1000
         out[name] = value
+    if raw.get("retry_at") and raw.get("status") == "sending":
+        out["retrying"] = {
+            "attempts": int(raw.get("retry_n") or 0),
+            "next_at": int(raw["retry_at"]) / 1000,
+            "last_error": raw.get("retry_err") or None,
+        }
     if history is not None:
         events = [json.loads(h) for h in history]
         for e in events:
@@ -131,19 +142,30 @@ class ActivityStore:
         rows = await self.s.mark_sending(
             keys=[keys.archive_stream(org_id)], args=[keys.org_prefix(org_id), now_ms, *ids])
         return [
-            Job(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], int(r[8] or 0), r[9])
+            Job(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], int(r[8] or 0), r[9],
+                int(r[10] or 0), int(r[11] or 0), r[12])
             for r in rows
         ]
 
     async def record_results(
         self, org_id: str, now_ms: int, group: str, retention_s: int, window_ms: int,
-        results: Sequence[SendResult],
+        results: Sequence[SendResult], *, replies: bool = False,
     ) -> None:
+        """``replies``: the batch came from the org's replies stream."""
         args: list[Any] = [keys.org_prefix(org_id), now_ms, group, retention_s, window_ms]
         for r in results:
-            args += [r.activity_id, r.entry_id, r.outcome, r.provider_id, r.error_code, r.detail]
+            args += [r.activity_id, r.entry_id, r.outcome, r.provider_id, r.error_code, r.detail,
+                     r.next_at_ms, r.attempts, r.retry_state]
+        stream = keys.reply_stream(org_id) if replies else keys.outbound_stream(org_id)
         await self.s.record_results(
-            keys=[keys.outbound_stream(org_id), keys.archive_stream(org_id)], args=args)
+            keys=[stream, keys.send_retries(org_id), keys.archive_stream(org_id)], args=args)
+
+    async def move_due_retries(self, org_id: str, now_ms: int, limit: int) -> int:
+        """Sends whose next attempt is due go back into their stream; returns how many."""
+        return int(await self.s.retry_due(
+            keys=[keys.send_retries(org_id), keys.outbound_stream(org_id), keys.reply_stream(org_id)],
+            args=[now_ms, limit],
+        ))
 
     async def apply_callback(
         self, org_id: str, provider_id: str, status: str, at_ms: int, error_code: str
@@ -175,13 +197,7 @@ class ActivityStore:
         self, org_id: str, *, config_id: str | None, status: str | None, cursor: str | None, limit: int
     ) -> tuple[list[dict[str, Any]], str | None]:
         index = keys.activities_by_config(org_id, config_id) if config_id else keys.activities(org_id)
-        score, member = "+inf", ""
-        if cursor:
-            score, _, member = cursor.partition("|")
-            # Passed to Redis as given (it must equal Redis' own spelling to
-            # break ties), so only a plain decimal number is accepted.
-            if not _SCORE_RE.fullmatch(score):
-                raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
+        score, member = split_score_cursor(cursor)
         ids, next_cursor = await self.s.list_page(
             keys=[index], args=[keys.org_prefix(org_id), status or "", score, member, limit, 5000]
         )

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import redis.asyncio as aioredis
 
 from hub.storage import keys
+from hub.storage.cursors import split_score_cursor
 from hub.storage.redis import Scripts
 
 
@@ -38,9 +39,7 @@ class ConversationStore:
     async def page(
         self, org_id: str, status: str | None, cursor: str | None, limit: int
     ) -> tuple[list[dict[str, Any]], str | None]:
-        score, member = "+inf", ""
-        if cursor:
-            score, _, member = cursor.partition("|")
+        score, member = split_score_cursor(cursor)
         rows, next_cursor = await self.s.conversation_page(
             args=[keys.org_prefix(org_id), status or "", score, member, limit, 5000])
         return [_fix(json.loads(r)) for r in rows], (next_cursor or None)
@@ -54,10 +53,19 @@ class ConversationStore:
                 p.zcard(keys.queue_waiting(org_id, q))
             return int(sum(await p.execute()))
 
+    async def reply(self, org_id: str, agent_id: str, conversation_id: str, client_id: str,
+                    message_json: str, now_ms: int, retention_s: int) -> list[str]:
+        """Record an agent's reply and queue its send, or say why not ([outcome, ...])."""
+        result = await self.s.reply_message(
+            keys=[keys.reply_stream(org_id)],
+            args=[keys.org_prefix(org_id), agent_id, conversation_id, client_id, message_json,
+                  now_ms, retention_s])
+        return list(result)
+
     async def run(self, script: str, org_id: str, *args: Any) -> list[str]:
-        """Run one of the routing scripts; they answer [outcome, ...]."""
+        """Run one of the routing scripts; they answer [outcome, ...] (or a bare value)."""
         result = await getattr(self.s, script)(args=[keys.org_prefix(org_id), *args])
-        return [result] if isinstance(result, str) else list(result)
+        return list(result) if isinstance(result, list) else [result]
 
 
 def _fix(conv: dict[str, Any]) -> dict[str, Any]:

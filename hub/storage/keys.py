@@ -224,3 +224,30 @@ def queue_waiting(org_id: str, queue: str) -> str:
 
 def wait_stats(org_id: str) -> str:
     return f"{org_prefix(org_id)}:stats:wait"
+
+
+# -- retries and provider outages -------------------------------------------------------
+
+def reply_stream(org_id: str) -> str:
+    """Agents' replies waiting to go out: read by their own workers, before any bulk backlog."""
+    return f"{org_prefix(org_id)}:outbound:replies"
+
+
+def reply_job(org_id: str, message_id: str) -> str:
+    """What a worker needs to send one agent's reply, and where its send stands."""
+    return f"{org_prefix(org_id)}:reply:{message_id}"
+
+
+def send_retries(org_id: str) -> str:
+    """Sorted set: activity or reply id → when its next attempt is due (ms)."""
+    return f"{org_prefix(org_id)}:outbound:retry"
+
+
+def circuit(org_id: str, channel_id: str) -> str:
+    """A channel's circuit breaker: consecutive retryable failures, open until, probe lease."""
+    return f"{org_prefix(org_id)}:circuit:{channel_id}"
+
+
+def circuits_open(org_id: str) -> str:
+    """Sorted set: channel → until when its circuit is open (ms), for metrics and the API."""
+    return f"{org_prefix(org_id)}:circuits"

@@ -4,6 +4,10 @@ A job that a worker took stays pending until record_results acknowledges it;
 a worker that dies leaves its pending jobs to be claimed by another after
 ``claim_idle_ms``. A live worker keeps its in-flight jobs claimed so a slow
 provider never makes them look abandoned.
+
+Agents' replies have a stream of their own per org, read by their own
+workers, so an answer an agent is waiting on never queues behind a bulk
+backlog; both streams work the same way.
 """
 
 from __future__ import annotations
@@ -19,15 +23,17 @@ GROUP = "workers"
 
 
 class OutboundQueue:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, *, replies: bool = False) -> None:
         self.r = client
+        self.replies = replies
+        self.stream = keys.reply_stream if replies else keys.outbound_stream
         self._groups: set[str] = set()
 
     async def ensure_group(self, org_id: str) -> None:
         if org_id in self._groups:
             return
         try:
-            await self.r.xgroup_create(keys.outbound_stream(org_id), GROUP, id="0", mkstream=True)
+            await self.r.xgroup_create(self.stream(org_id), GROUP, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -41,7 +47,7 @@ class OutboundQueue:
             return []
         for org_id in org_ids:
             await self.ensure_group(org_id)
-        streams = {keys.outbound_stream(o): ">" for o in org_ids}
+        streams = {self.stream(o): ">" for o in org_ids}
         try:
             rows = await self.r.xreadgroup(GROUP, consumer, streams, count=count, block=block_ms)
         except ResponseError as exc:
@@ -60,19 +66,19 @@ class OutboundQueue:
     ) -> list[tuple[str, str]]:
         await self.ensure_group(org_id)
         _, entries, *_ = await self.r.xautoclaim(
-            keys.outbound_stream(org_id), GROUP, consumer, min_idle_ms, "0-0", count=count
+            self.stream(org_id), GROUP, consumer, min_idle_ms, "0-0", count=count
         )
         return [(eid, fields.get("a", "")) for eid, fields in entries if fields]
 
     async def keep_claimed(self, org_id: str, consumer: str, entry_ids: Sequence[str]) -> None:
         if entry_ids:
             await self.r.xclaim(
-                keys.outbound_stream(org_id), GROUP, consumer, 0, list(entry_ids), justid=True
+                self.stream(org_id), GROUP, consumer, 0, list(entry_ids), justid=True
             )
 
     async def ack(self, org_id: str, entry_ids: Sequence[str]) -> None:
         if entry_ids:
-            stream = keys.outbound_stream(org_id)
+            stream = self.stream(org_id)
             async with self.r.pipeline(transaction=True) as p:
                 p.xack(stream, GROUP, *entry_ids)
                 p.xdel(stream, *entry_ids)

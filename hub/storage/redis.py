@@ -5,7 +5,11 @@ from __future__ import annotations
 from importlib import resources
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
 from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hub.domain.statuses import RANK, TERMINAL
 
@@ -14,7 +18,16 @@ def connect(url: str, *, max_connections: int = 512) -> aioredis.Redis:
     # A blocking pool: in a burst (thousands of sockets connecting at once)
     # callers wait for a connection instead of failing.
     pool = aioredis.BlockingConnectionPool.from_url(
-        url, decode_responses=True, max_connections=max_connections, timeout=30
+        url, decode_responses=True, max_connections=max_connections, timeout=30,
+        # After Redis restarts, every pooled connection is dead, and the pool's
+        # check on checkout misses a close it has not seen yet. A connection
+        # idle for a second is PINGed first, and a call that fails on a closed
+        # connection is tried once more on a new one, so a restart fails no
+        # call once Redis answers again. While it is down, calls still fail
+        # fast (a refused connect is not waited out) and the API answers 503.
+        health_check_interval=1,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.1), 1),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
     return aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
 
@@ -56,7 +69,10 @@ class Scripts:
         self.conversation_close = load("conversation_close")
         self.conversation_transfer = load("conversation_transfer")
         self.reply_message = load("reply_message")
-        self.message_sent = load("message_sent")
+        self.retry_due = load("retry_due")
+        self.circuit_probe = load("circuit_probe")
+        self.circuit_failure = load("circuit_failure")
+        self.circuit_close = load("circuit_close")
         self.conversation_view = load("conversation_view")
         self.conversation_page = load("conversation_page")
         self.schedule_claim = load("schedule_claim")

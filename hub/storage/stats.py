@@ -13,6 +13,8 @@ from hub.storage import keys
 @dataclass
 class HubStats:
     stream_depth: int = 0
+    retries_waiting: int = 0
+    open_circuits: int = 0
     available_agents: int = 0
     waiting: int = 0
     wait_histograms: list[dict[str, str]] = field(default_factory=list)
@@ -31,14 +33,20 @@ async def hub_stats(client: aioredis.Redis, org_ids: Sequence[str]) -> HubStats:
             p.scard(keys.agents_available(org_id))
             p.hgetall(keys.wait_stats(org_id))
             p.smembers(keys.queues(org_id))
+            p.xlen(keys.reply_stream(org_id))
+            p.zcard(keys.send_retries(org_id))
+            p.zcard(keys.circuits_open(org_id))
             p.xlen(keys.archive_stream(org_id))
             # Archived entries are deleted, so the first one left is the oldest unarchived.
             p.xrange(keys.archive_stream(org_id), count=1)
         rows = await p.execute()
     queues: list[tuple[str, str]] = []
     for index, org_id in enumerate(org_ids):
-        xlen, agents, wait, org_queues, backlog, oldest = rows[index * 6: index * 6 + 6]
-        stats.stream_depth += int(xlen)
+        (xlen, agents, wait, org_queues, replies, retries, circuits, backlog,
+         oldest) = rows[index * 9: index * 9 + 9]
+        stats.stream_depth += int(xlen) + int(replies)
+        stats.retries_waiting += int(retries)
+        stats.open_circuits += int(circuits)
         stats.available_agents += int(agents)
         stats.wait_histograms.append(wait)
         queues += [(org_id, q) for q in org_queues]

@@ -1,26 +1,45 @@
 -- requires: lib
--- A worker takes a batch of jobs: queued activities become `sending` before
--- any provider call. One already `sending` without a provider id was taken
--- by a worker that died mid-send: the caller must ask the provider before it
--- sends again ('recover'). Anything else needs no send ('done').
--- KEYS: archive stream
--- ARGV: prefix, now_ms, activity ids...
+-- A worker takes a batch of jobs: queued activities (act_…) and agents'
+-- replies (msg_…, whose send state is in the reply job hash) become `sending`
+-- before any provider call. One already `sending` without a provider id was
+-- either waiting on a retry, in which case 'rstate' says how its last attempt
+-- ended ('send': the provider surely did not take it; 'recover': it may
+-- have), or taken by a worker that died mid-send ('recover'): the caller must
+-- ask the provider before it sends again. 'rstate' is dropped as the job is
+-- taken, so a worker dying during this attempt leaves it to be recovered.
+-- Anything else needs no send ('done').
+-- KEYS: archive stream (activities changed, for the SQL history)
+-- ARGV: prefix, now_ms, job ids...
 local prefix, now = ARGV[1], ARGV[2]
 local out = {}
 for i = 3, #ARGV do
   local id = ARGV[i]
-  local akey = prefix .. ':act:' .. id
-  local f = redis.call('HMGET', akey, 'status', 'sid', 'to', 'from', 'body', 'channel',
-                       'content_sid', 'content_vars', 'created', 'type')
+  local reply = string.sub(id, 1, 4) == 'msg_'
+  local key = prefix .. (reply and ':reply:' or ':act:') .. id
+  local f = redis.call('HMGET', key, 'status', 'sid', 'to', 'from', 'body', 'channel',
+                       'content_sid', 'content_vars', 'created', 'type',
+                       'first_try', 'retry_n', 'retry_err', 'rstate')
   local state = 'done'
   if f[1] == 'queued' then
-    apply_status(prefix, id, 'sending', now, '', 'worker')
+    if reply then
+      redis.call('HSET', key, 'status', 'sending')
+    else
+      apply_status(prefix, id, 'sending', now, '', 'worker')
+    end
+    redis.call('HSET', key, 'first_try', now)
+    f[11] = now
     state = 'send'
   elseif f[1] == 'sending' and (not f[2] or f[2] == '') then
-    state = 'recover'
+    state = f[14] or 'recover'
+    if f[14] then redis.call('HDEL', key, 'rstate') end
   end
   out[#out + 1] = {id, state, f[3] or '', f[4] or '', f[5] or '', f[6] or '',
-                   f[7] or '', f[8] or '', f[9] or '0', f[10] or ''}
+                   f[7] or '', f[8] or '', f[9] or '0', f[10] or '',
+                   f[11] or f[9] or '0', f[12] or '0', f[13] or ''}
 end
-if #ARGV > 2 then redis.call('XADD', KEYS[1], '*', 'ids', table.concat(ARGV, ' ', 3)) end
+local changed = {}
+for i = 3, #ARGV do
+  if string.sub(ARGV[i], 1, 4) == 'act_' then changed[#changed + 1] = ARGV[i] end
+end
+if #changed > 0 then redis.call('XADD', KEYS[1], '*', 'ids', table.concat(changed, ' ')) end
 return out

@@ -1,39 +1,89 @@
--- requires: lib
+-- requires: lib routing_lib
 -- Record what the provider answered for a batch of sends and acknowledge the
 -- jobs, in one step so a crash cannot ack a send whose outcome is unknown.
 -- Status callbacks that arrived before the provider id was stored (they
 -- raced the provider's answer) are parked under the id and applied here.
--- KEYS: outbound stream, archive stream
--- ARGV: prefix, now_ms, group, retention_s, correlation window ms, then 6 per
---       result: activity id, stream entry id, outcome, provider id, error code, detail
+-- A send to be tried again leaves the stream for the retry sorted set (due
+-- at its next attempt) in the same step, so it is never lost nor doubled.
+-- Jobs are activities or agents' replies (msg_…: the outcome goes on the
+-- conversation message, and the agent hears of it).
+-- KEYS: the stream the batch came from, the retry sorted set, the archive stream
+-- ARGV: prefix, now_ms, group, retention_s, correlation window ms, then 9 per
+--       result: job id, stream entry id, outcome, provider id, error code,
+--       detail, next attempt ms, attempts, retry state
 local prefix, now, group = ARGV[1], ARGV[2], ARGV[3]
 local retention, window = tonumber(ARGV[4]), tonumber(ARGV[5])
-for i = 6, #ARGV, 6 do
-  local id, entry, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local sid, code = ARGV[i + 3], ARGV[i + 4]
+local RETRY_FIELDS = {'retry_n', 'retry_at', 'retry_err', 'rstate'}
+
+local function apply_early(sid, apply)
+  local early = prefix .. ':sid:' .. sid .. ':early'
+  for _, raw in ipairs(redis.call('LRANGE', early, 0, -1)) do
+    local e = cjson.decode(raw)
+    apply(e)
+  end
+  redis.call('DEL', early)
+end
+
+local function record_activity(id, outcome, sid, code, detail)
   local akey = prefix .. ':act:' .. id
   if outcome == 'accepted' then
     redis.call('HSET', akey, 'sid', sid)
+    redis.call('HDEL', akey, unpack(RETRY_FIELDS))
     redis.call('SET', prefix .. ':sid:' .. sid, id, 'EX', retention)
     -- A reply from this customer to this number now answers this activity.
     local a = redis.call('HMGET', akey, 'channel', 'to')
     redis.call('SET', prefix .. ':lastout:' .. a[1] .. ':' .. a[2], id, 'PX', window)
     redis.call('RPUSH', akey .. ':h', cjson.encode(
-      {status = 'sending', at = tonumber(now), source = 'provider', provider_status = ARGV[i + 5]}))
-    local early = prefix .. ':sid:' .. sid .. ':early'
-    for _, raw in ipairs(redis.call('LRANGE', early, 0, -1)) do
-      local e = cjson.decode(raw)
-      apply_status(prefix, id, e.status, e.at, e.error_code or '', 'callback')
-    end
-    redis.call('DEL', early)
+      {status = 'sending', at = tonumber(now), source = 'provider', provider_status = detail}))
+    apply_early(sid, function(e) apply_status(prefix, id, e.status, e.at, e.error_code or '', 'callback') end)
   elseif outcome == 'rejected' or outcome == 'failed' or outcome == 'skipped_opted_out' then
+    redis.call('HDEL', akey, unpack(RETRY_FIELDS))
     apply_status(prefix, id, outcome, now, code, 'provider')
   end
+end
+
+local function record_reply(id, outcome, sid, code)
+  local rkey = prefix .. ':reply:' .. id
+  local conv = redis.call('HGET', rkey, 'conv')
+  if not conv then return end
+  if outcome == 'accepted' then
+    redis.call('HSET', rkey, 'status', 'done', 'sid', sid)
+    redis.call('SET', prefix .. ':sid:' .. sid, 'm|' .. conv .. '|' .. id, 'EX', retention)
+    set_message_status(prefix, conv, id, 'sending', '')
+    apply_early(sid, function(e) set_message_status(prefix, conv, id, e.status, e.error_code or '') end)
+  elseif outcome == 'rejected' or outcome == 'failed' then
+    redis.call('HSET', rkey, 'status', 'done')
+    set_message_status(prefix, conv, id, outcome, code)
+  end
+  redis.call('HDEL', rkey, unpack(RETRY_FIELDS))
+end
+
+for i = 6, #ARGV, 9 do
+  local id, entry, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local sid, code, detail = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+  local acked = 1
   if entry ~= '' then
-    redis.call('XACK', KEYS[1], group, entry)
+    acked = redis.call('XACK', KEYS[1], group, entry)
     redis.call('XDEL', KEYS[1], entry)
   end
+  local reply = string.sub(id, 1, 4) == 'msg_'
+  if outcome == 'retry' then
+    -- Only the worker that still held the job schedules it (never twice).
+    local key = prefix .. (reply and ':reply:' or ':act:') .. id
+    if acked == 1 and redis.call('HGET', key, 'status') == 'sending' then
+      redis.call('HSET', key, 'retry_at', ARGV[i + 6], 'retry_n', ARGV[i + 7],
+                 'retry_err', code, 'rstate', ARGV[i + 8])
+      redis.call('ZADD', KEYS[2], ARGV[i + 6], id)
+    end
+  elseif reply then
+    record_reply(id, outcome, sid, code)
+  else
+    record_activity(id, outcome, sid, code, detail)
+  end
 end
-local changed = {} for i = 6, #ARGV, 6 do changed[#changed + 1] = ARGV[i] end
-if #changed > 0 then redis.call('XADD', KEYS[2], '*', 'ids', table.concat(changed, ' ')) end
+local changed = {}
+for i = 6, #ARGV, 9 do
+  if string.sub(ARGV[i], 1, 4) == 'act_' then changed[#changed + 1] = ARGV[i] end
+end
+if #changed > 0 then redis.call('XADD', KEYS[3], '*', 'ids', table.concat(changed, ' ')) end
 return 1

@@ -2,7 +2,9 @@
 -- An agent's reply, before it goes to the provider: the conversation must be
 -- the agent's and open, the customer not opted out, and on WhatsApp the
 -- customer's last message within 24 h. The same client_id twice records
--- (and sends) once.
+-- (and sends) once. The send is a job in the org's replies stream, so the
+-- workers' crash recovery covers it like any outbound activity.
+-- KEYS: replies stream
 -- ARGV: prefix, agent, conversation, client id, message json, now_ms, retention_s
 local prefix, agent, conv, client_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local now, retention = tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -20,6 +22,11 @@ if c[5] == 'whatsapp' then
 end
 local m = add_message(prefix, conv, ARGV[5], 'queued')
 redis.call('SET', dedupe, m.id, 'EX', 86400)
+local job = K(prefix, 'reply', m.id)
+redis.call('HSET', job, 'status', 'queued', 'conv', conv, 'channel', c[3], 'to', c[4], 'type', c[5],
+           'body', m.body, 'created', now)
+redis.call('EXPIRE', job, retention)
+redis.call('XADD', KEYS[1], '*', 'a', m.id)
 redis.call('ZADD', K(prefix, 'timeline', c[4]), now * 1000, 'msg:' .. conv .. ':' .. m.id)
 emit(prefix, agent, {type = 'message.created', conversation_id = conv, message = m})
 return {'ok', m.id, c[3], c[4], c[5]}

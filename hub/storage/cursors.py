@@ -1,0 +1,22 @@
+"""List cursors that are ``score|member`` of the last item of a page."""
+
+from __future__ import annotations
+
+import re
+
+from hub.errors import InvalidRequest
+
+# Passed to Redis as given (it must equal Redis' own spelling to break ties),
+# so only a plain decimal number is accepted: Redis refuses anything else
+# (``x``, ``nan``) with a script error.
+_SCORE_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]{1,3})?")
+
+
+def split_score_cursor(cursor: str | None) -> tuple[str, str]:
+    """(score, member) to resume after; ("+inf", "") for the first page."""
+    if not cursor:
+        return "+inf", ""
+    score, _, member = cursor.partition("|")
+    if not _SCORE_RE.fullmatch(score):
+        raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
+    return score, member
