@@ -225,7 +225,7 @@ async def test_an_archived_activity_past_retention_is_not_answered(redis_url: st
         await write_activities(db, [ActivityCopy(raw, [event], created * 1000)])
 
         def hub(days: int) -> Hub:
-            settings = Settings(redis_url=redis_url, retention_days=days)
+            settings = Settings(redis_url=redis_url, retention_days=days, send_retry_window_s=3600)
             return Hub(settings=settings, redis=client, metrics=Metrics(),
                        providers=ProviderPool(settings), history=db)
 
