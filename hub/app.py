@@ -28,6 +28,7 @@ from hub.errors import HubError, Unavailable
 from hub.logs import get_logger
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
+from hub.services.archiver import Archiver
 from hub.services.bulk_runner import BulkRunner
 from hub.services.context import Hub
 from hub.services.dispatch import REPLY_WORKERS, Dispatcher, retry_mover
@@ -37,6 +38,7 @@ from hub.services.scheduler import scheduler
 from hub.settings import Settings
 from hub.storage.outage import redis_unavailable
 from hub.storage.redis import connect
+from hub.storage.sql import migrate, open_database
 from routing import agents_api, conversations_api
 from routing.conversations import Conversations
 from routing.fanout import Fanout
@@ -164,8 +166,11 @@ def build_app(
             embedded = EmbeddedRedis(settings.data_dir, appendfsync=settings.appendfsync).start()
             url = embedded.url
         client = connect(url)
+        database = await open_database(settings.sql_url)
+        await migrate(database)
         providers = ProviderPool(settings)
-        hub = Hub(settings=settings, redis=client, metrics=Metrics(), providers=providers)
+        hub = Hub(settings=settings, redis=client, metrics=Metrics(), providers=providers,
+                  history=database)
         app.state.hub = hub
         app.state.fanout = Fanout(client)
         app.state.conversations = Conversations(hub)
@@ -188,7 +193,7 @@ def build_app(
              asyncio.create_task(app.state.journal.run(stop), name="webhook-journal")] + [
             asyncio.create_task(BulkRunner(hub, i).run(stop), name=f"bulk-{i}")
             for i in range(settings.bulk_runners)
-        ]
+        ] + [asyncio.create_task(Archiver(hub).run(stop), name="archiver")]
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if attach is not None:
@@ -206,6 +211,7 @@ def build_app(
             await app.state.fanout.aclose()
             await providers.aclose()
             await client.aclose()
+            await database.close()
             if embedded is not None:
                 embedded.stop()
 

@@ -138,7 +138,9 @@ def parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the API, webhooks, websockets, console and workers",
                            description="Run the hub in one process. Without REDIS_URL it starts "
-                                       "its own redis-server under HUB_DATA_DIR.")
+                                       "its own redis-server under HUB_DATA_DIR. History "
+                                       "goes to DATABASE_URL (default: SQLite under "
+                                       "HUB_DATA_DIR).")
     serve.add_argument("--host", help="listen address (HUB_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (HUB_PORT, default 8000)")
     serve.add_argument("--sandbox", action="store_true",

@@ -83,3 +83,10 @@ class Metrics:
             "hub_login_refusals", "Agent sign-ins refused (wrong_password, throttled)", ["reason"],
             registry=r,
         )
+        self.archive_backlog = Gauge(
+            "hub_archive_backlog", "Activity changes not yet copied to SQL (stream entries)", registry=r
+        )
+        self.archive_lag = Gauge(
+            "hub_archive_lag_seconds", "Age of the oldest activity change not yet copied to SQL",
+            registry=r,
+        )

@@ -16,6 +16,8 @@ def _secret_repr(value: str | None) -> str:
 class Settings:
     redis_url: str | None = None
     data_dir: Path = Path("./var")
+    # SQL system of record for history; default: SQLite under data_dir.
+    database_url: str | None = field(default=None, repr=False)
     public_url: str = "http://127.0.0.1:8000"
     admin_token: str | None = field(default=None, repr=False)
     host: str = "127.0.0.1"
@@ -75,6 +77,7 @@ class Settings:
         return cls(
             redis_url=env.get("REDIS_URL") or None,
             data_dir=Path(env.get("HUB_DATA_DIR", "./var")),
+            database_url=env.get("DATABASE_URL") or None,
             public_url=env.get("HUB_PUBLIC_URL") or f"http://{host}:{port}",
             admin_token=env.get("HUB_ADMIN_TOKEN") or None,
             host=host,
@@ -131,7 +134,9 @@ class Settings:
         parts = []
         for f in fields(self):
             value = getattr(self, f.name)
-            shown = _secret_repr(value) if f.name == "admin_token" else repr(value)
+            # A database URL may carry a password.
+            secret = f.name in ("admin_token", "database_url")
+            shown = _secret_repr(value) if secret else repr(value)
             parts.append(f"{f.name}={shown}")
         return f"Settings({', '.join(parts)})"
 
@@ -140,6 +145,10 @@ class Settings:
         """Base URLs the operator set: a channel may name them whatever they point at."""
         return tuple(u for u in (self.twilio_api_base_url, self.telesign_api_base_url,
                                  self.sandbox_url) if u)
+
+    @property
+    def sql_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'hub.sqlite3'}"
 
     @property
     def retention_s(self) -> int:

@@ -8,6 +8,7 @@ import redis
 
 from hub.embedded_redis import EmbeddedRedis
 from hub.sandbox import SandboxState, build_sandbox_app
+from tests.postgres import EmbeddedPostgres
 from tests.support import Api, HubProcess, ServerThread, create_org
 
 
@@ -24,6 +25,23 @@ def redis_url(redis_server: EmbeddedRedis) -> str:
     client.flushall()
     client.close()
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty SQL database on each engine (PostgreSQL: a new database in the
+    session's cluster)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+    server: EmbeddedPostgres = request.getfixturevalue("postgres_server")
+    return server.create_database()
 
 
 @pytest.fixture

@@ -89,12 +89,17 @@ class HubProcess:
             **(env or {}),
         }
         self.command = [sys.executable, "-m", "hub", "serve", *args]
-        # Its own data folder (the webhook journal lives there), unless the test shares one.
+        # Its own data folder (the webhook journal and the SQLite history live
+        # there), unless the test shares one.
         self.own_data_dir = None if "HUB_DATA_DIR" in (env or {}) else tempfile.mkdtemp(prefix="hub-data-")
         if self.own_data_dir:
             self.env["HUB_DATA_DIR"] = self.own_data_dir
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def data_dir(self) -> str:
+        return self.env["HUB_DATA_DIR"]
 
     def start(self, timeout: float = 20.0) -> "HubProcess":
         if self.log_path:

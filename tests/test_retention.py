@@ -1,18 +1,22 @@
-"""Retention trims the indexes of expired activities; report counters stay."""
+"""Retention trims the indexes of expired activities and deletes them from the
+SQL history; report counters stay."""
 
 from __future__ import annotations
+
+import asyncio
 
 import redis.asyncio as aioredis
 
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
 from hub.services.context import Hub
-from hub.services.maintenance import trim_indexes
+from hub.services.maintenance import purge_history, trim_indexes
 from hub.settings import Settings
-from tests.support import Api, contact, outbound_setup, phone, wait_for
+from hub.storage.sql import open_database
+from tests.support import Api, HubProcess, contact, outbound_setup, phone, wait_for
 
 
-async def test_old_index_entries_are_trimmed_and_counters_kept(api: Api, sandbox, redis_url) -> None:  # type: ignore[no-untyped-def]
+async def test_old_index_entries_are_trimmed_and_counters_kept(api: Api, hub: HubProcess, sandbox, redis_url) -> None:  # type: ignore[no-untyped-def]
     ids = outbound_setup(api, sandbox.url)
     config_id = ids["config"]["id"]
     api.ok("POST", "/v1/outbound/send", 202, json={
@@ -21,16 +25,31 @@ async def test_old_index_entries_are_trimmed_and_counters_kept(api: Api, sandbox
              ["counts"]["delivered"] == 3)
     settings = Settings(redis_url=redis_url, retention_days=90)
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    hub = Hub(settings=settings, redis=client, metrics=Metrics(), providers=ProviderPool(settings))
+    # The hub process's own SQL history (SQLite in its data dir).
+    db = await open_database(f"sqlite:///{hub.data_dir}/hub.sqlite3")
+    maint = Hub(settings=settings, redis=client, metrics=Metrics(),
+                providers=ProviderPool(settings), history=db)
+
+    async def archived() -> int:
+        return int(await db.fetchval("SELECT COUNT(*) FROM activities WHERE status = 'delivered'"))
+
     try:
-        assert await trim_indexes(hub) == 0  # nothing is 90 days old
+        for _ in range(300):
+            if await archived() == 3:
+                break
+            await asyncio.sleep(0.05)
+        assert await trim_indexes(maint) == 0  # nothing is 90 days old
+        assert await purge_history(maint) == 0
         assert len(api.ok("GET", "/v1/outbound/activities")["items"]) == 3
         # Ninety-one days later:
         import time
 
-        assert await trim_indexes(hub, now=time.time() + 91 * 86400) == 6
+        assert await trim_indexes(maint, now=time.time() + 91 * 86400) == 6
+        assert await purge_history(maint, now=time.time() + 91 * 86400) == 3
+        assert await db.fetchval("SELECT COUNT(*) FROM activity_history") == 0
     finally:
         await client.aclose()
+        await db.close()
     assert api.ok("GET", "/v1/outbound/activities")["items"] == []
     assert api.ok("GET", f"/v1/outbound/activities?configuration_id={config_id}")["items"] == []
     report = api.ok("GET", f"/v1/outbound/report?configuration_id={config_id}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -45,4 +47,7 @@ async def metrics(request: Request) -> Response:
     m.available_agents.set(stats.available_agents)
     m.waiting_conversations.set(stats.waiting)
     m.wait_to_assign.update(stats.wait_histograms)
+    m.archive_backlog.set(stats.archive_backlog)
+    oldest = stats.archive_oldest_ms
+    m.archive_lag.set(max(0.0, time.time() - oldest / 1000) if oldest else 0.0)
     return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

@@ -9,7 +9,7 @@ from hub.api.common import current_org, hub_of, ok, page_limit
 from hub.domain.phones import normalize_phone
 from hub.domain.statuses import ActivityStatus
 from hub.errors import InvalidPhone, InvalidRequest, NotFound
-from hub.services import outbound, reports
+from hub.services import history, outbound, reports
 from hub.services.timeline import contact_timeline
 
 
@@ -38,7 +38,7 @@ async def list_activities(request: Request) -> JSONResponse:
 
 async def get_activity(request: Request) -> JSONResponse:
     org = await current_org(request)
-    activity = await hub_of(request).activities.load(org["id"], request.path_params["id"])
+    activity = await history.activity(hub_of(request), org["id"], request.path_params["id"])
     if activity is None:
         raise NotFound("no such activity")
     return ok(activity)

@@ -18,6 +18,7 @@ from hub.storage.flows import FlowStore
 from hub.storage.login_throttle import LoginThrottle
 from hub.storage.orgs import OrgStore
 from hub.storage.redis import Scripts
+from hub.storage.sql.db import Database
 from hub.services.directory import ChannelDirectory
 
 
@@ -27,6 +28,8 @@ class Hub:
     redis: aioredis.Redis
     metrics: Metrics
     providers: ProviderPool
+    # The SQL history (None where only Redis is needed).
+    history: Database | None = None
     scripts: Scripts = field(init=False)
     orgs: OrgStore = field(init=False)
     channels: CatalogStore = field(init=False)

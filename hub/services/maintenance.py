@@ -1,6 +1,7 @@
-"""Retention: activities and conversations expire by themselves (their keys
-carry a TTL); this trims the indexes that point at them. Report counters
-stay. Every process runs it; trimming twice is harmless."""
+"""Retention: activities and conversations expire by themselves in Redis
+(their keys carry a TTL); this trims the indexes that point at them, and
+deletes the same activities from the SQL history. Report counters stay.
+Every process runs it; trimming twice is harmless."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 
 from hub.logs import get_logger
 from hub.services.context import Hub
+from hub.storage.sql.activities import purge_before
 from hub.storage.stats import trim_before
 
 log = get_logger("hub.maintenance")
@@ -28,6 +30,15 @@ async def trim_indexes(hub: Hub, now: float | None = None) -> int:
     return removed
 
 
+async def purge_history(hub: Hub, now: float | None = None) -> int:
+    """The same retention in SQL: activities older than it are deleted."""
+    if hub.history is None:
+        return 0
+    cutoff_ms = int(((now or time.time()) - hub.settings.retention_s) * 1000)
+    return sum([await purge_before(hub.history, org_id, cutoff_ms)
+                for org_id in await hub.orgs.all_ids()])
+
+
 async def maintainer(hub: Hub, stop: asyncio.Event, interval: float = 600.0) -> None:
     while not stop.is_set():
         try:
@@ -38,6 +49,14 @@ async def maintainer(hub: Hub, stop: asyncio.Event, interval: float = 600.0) -> 
             raise
         except Exception:
             log.exception("retention trim failed")
+        try:
+            purged = await purge_history(hub)
+            if purged:
+                log.info("purged expired history", extra={"removed": purged})
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("history purge failed")
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
         except asyncio.TimeoutError:

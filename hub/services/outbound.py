@@ -103,7 +103,8 @@ async def send_request(
             status = ActivityStatus.queued
         activity_id = new_id("act")
         fields = {
-            "id": activity_id, "org": org_id, "cfg": config["id"], "req": request_id,
+            "id": activity_id, "org": org_id, "cfg": config["id"], "tpl": config["template_id"],
+            "req": request_id,
             "channel": channel["id"], "type": config["channel_type"], "to": contact.to,
             "from": channel["address"], "locale": rendered.locale, "body": rendered.body,
             "customer": contact.customer_name, "case": contact.case_name,

@@ -123,7 +123,8 @@ class ActivityStore:
     ) -> Accepted:
         idem = keys.idempotency(org_id, idem_key or "-")
         result = await self.s.accept_send(
-            keys=[keys.request_rate(org_id), idem, keys.outbound_stream(org_id)],
+            keys=[keys.request_rate(org_id), idem, keys.outbound_stream(org_id),
+                  keys.archive_stream(org_id)],
             args=[
                 keys.org_prefix(org_id), now_ms, window_ms, limit, request_id,
                 idem_hash if idem_key else "", idem_ttl_s, response_json, retention_s,
@@ -138,7 +139,8 @@ class ActivityStore:
         return Accepted(outcome)
 
     async def mark_sending(self, org_id: str, now_ms: int, ids: Sequence[str]) -> list[Job]:
-        rows = await self.s.mark_sending(args=[keys.org_prefix(org_id), now_ms, *ids])
+        rows = await self.s.mark_sending(
+            keys=[keys.archive_stream(org_id)], args=[keys.org_prefix(org_id), now_ms, *ids])
         return [
             Job(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], int(r[8] or 0), r[9],
                 int(r[10] or 0), int(r[11] or 0), r[12])
@@ -155,7 +157,8 @@ class ActivityStore:
             args += [r.activity_id, r.entry_id, r.outcome, r.provider_id, r.error_code, r.detail,
                      r.next_at_ms, r.attempts, r.retry_state]
         stream = keys.reply_stream(org_id) if replies else keys.outbound_stream(org_id)
-        await self.s.record_results(keys=[stream, keys.send_retries(org_id)], args=args)
+        await self.s.record_results(
+            keys=[stream, keys.send_retries(org_id), keys.archive_stream(org_id)], args=args)
 
     async def move_due_retries(self, org_id: str, now_ms: int, limit: int) -> int:
         """Sends whose next attempt is due go back into their stream; returns how many."""
@@ -168,7 +171,8 @@ class ActivityStore:
         self, org_id: str, provider_id: str, status: str, at_ms: int, error_code: str
     ) -> tuple[str | None, int]:
         act_id, applied = await self.s.apply_callback(
-            args=[keys.org_prefix(org_id), provider_id, status, at_ms, error_code]
+            keys=[keys.archive_stream(org_id)],
+            args=[keys.org_prefix(org_id), provider_id, status, at_ms, error_code],
         )
         return (act_id or None), int(applied)
 

@@ -67,6 +67,11 @@ def outbound_stream(org_id: str) -> str:
     return f"{org_prefix(org_id)}:outbound"
 
 
+def archive_stream(org_id: str) -> str:
+    """Ids of activities that changed, for the archiver to copy to SQL."""
+    return f"{org_prefix(org_id)}:archive"
+
+
 def request_rate(org_id: str) -> str:
     return f"{org_prefix(org_id)}:rate"
 

@@ -18,6 +18,9 @@ class HubStats:
     available_agents: int = 0
     waiting: int = 0
     wait_histograms: list[dict[str, str]] = field(default_factory=list)
+    # Changes not yet copied to SQL, and the time of the oldest (ms; 0: none).
+    archive_backlog: int = 0
+    archive_oldest_ms: int = 0
 
 
 async def hub_stats(client: aioredis.Redis, org_ids: Sequence[str]) -> HubStats:
@@ -33,16 +36,25 @@ async def hub_stats(client: aioredis.Redis, org_ids: Sequence[str]) -> HubStats:
             p.xlen(keys.reply_stream(org_id))
             p.zcard(keys.send_retries(org_id))
             p.zcard(keys.circuits_open(org_id))
+            p.xlen(keys.archive_stream(org_id))
+            # Archived entries are deleted, so the first one left is the oldest unarchived.
+            p.xrange(keys.archive_stream(org_id), count=1)
         rows = await p.execute()
     queues: list[tuple[str, str]] = []
     for index, org_id in enumerate(org_ids):
-        xlen, agents, wait, org_queues, replies, retries, circuits = rows[index * 7: index * 7 + 7]
+        (xlen, agents, wait, org_queues, replies, retries, circuits, backlog,
+         oldest) = rows[index * 9: index * 9 + 9]
         stats.stream_depth += int(xlen) + int(replies)
         stats.retries_waiting += int(retries)
         stats.open_circuits += int(circuits)
         stats.available_agents += int(agents)
         stats.wait_histograms.append(wait)
         queues += [(org_id, q) for q in org_queues]
+        stats.archive_backlog += int(backlog)
+        if oldest:
+            oldest_ms = int(oldest[0][0].split("-")[0])
+            if not stats.archive_oldest_ms or oldest_ms < stats.archive_oldest_ms:
+                stats.archive_oldest_ms = oldest_ms
     if queues:
         async with client.pipeline(transaction=False) as p:
             for org_id, queue in queues:

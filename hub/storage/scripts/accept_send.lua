@@ -2,7 +2,7 @@
 -- the activities, their indexes and report counters, and the outbound jobs.
 -- Either all of it happens or none (a refused request leaves no trace and
 -- does not count against the limit).
--- KEYS: rate zset, idempotency key, outbound stream
+-- KEYS: rate zset, idempotency key, outbound stream, archive stream
 -- ARGV: prefix, now_ms, window_ms, limit, request_id, idem_hash, idem_ttl_s,
 --       response_json, retention_s, activity_json...
 local prefix, now = ARGV[1], tonumber(ARGV[2])
@@ -57,4 +57,6 @@ if ARGV[6] ~= '' then
   redis.call('SET', KEYS[2], cjson.encode({hash = ARGV[6], response = ARGV[8]}),
              'EX', tonumber(ARGV[7]))
 end
+local changed = {} for i = 10, #ARGV do changed[#changed + 1] = cjson.decode(ARGV[i]).id end
+if #changed > 0 then redis.call('XADD', KEYS[4], '*', 'ids', table.concat(changed, ' ')) end
 return {'ok'}

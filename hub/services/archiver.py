@@ -1,0 +1,71 @@
+"""The archiver: copies every change of an activity from Redis to SQL, off the
+send and webhook paths (they only append an id to a stream).
+
+Every process runs one. A batch is read from the org's stream, the records
+are loaded from Redis as they are now, written to SQL in one transaction and
+only then acknowledged; a crash in between leaves the entries pending, to be
+claimed and written again by any process, which changes nothing the first
+write did (writes are idempotent, see hub.storage.sql.activities).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+
+from hub.logs import get_logger
+from hub.services.context import Hub
+from hub.storage.archive_queue import ArchiveQueue, Entry
+from hub.storage.sql.activities import write_activities
+from hub.storage.sql.db import Database
+
+log = get_logger("hub.archiver")
+
+BATCH = 500
+
+
+class Archiver:
+    def __init__(self, hub: Hub) -> None:
+        assert hub.history is not None
+        self.hub = hub
+        self.db: Database = hub.history
+        self.queue = ArchiveQueue(hub.redis)
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}-archiver"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        claim_idle_ms = self.hub.settings.claim_idle_ms
+        org_ids: list[str] = []
+        refreshed = last_claim = 0.0
+        while not stop.is_set():
+            try:
+                now = time.monotonic()
+                if now - refreshed > 1.0:
+                    org_ids = await self.hub.orgs.all_ids()
+                    refreshed = now
+                if now - last_claim > max(1.0, claim_idle_ms / 4000):
+                    last_claim = now
+                    for org_id in org_ids:
+                        claimed = await self.queue.claim_abandoned(
+                            org_id, self.consumer, claim_idle_ms, BATCH)
+                        if claimed:
+                            log.info("claimed abandoned archive entries",
+                                     extra={"org": org_id, "count": len(claimed)})
+                            await self.archive(org_id, claimed)
+                for org_id, entries in await self.queue.read(org_ids, self.consumer, BATCH, 200):
+                    await self.archive(org_id, entries)
+                if not org_ids:
+                    await asyncio.sleep(0.5)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The entries stay pending and are claimed again after claim_idle_ms.
+                log.exception("archive loop error")
+                await asyncio.sleep(1.0)
+
+    async def archive(self, org_id: str, entries: list[Entry]) -> None:
+        ids = sorted({i for _, ids in entries for i in ids})
+        copies = await self.queue.copies(org_id, ids) if ids else []
+        await write_activities(self.db, copies)
+        await self.queue.ack(org_id, [eid for eid, _ in entries])

@@ -1,0 +1,96 @@
+"""Each org's stream of changed activity ids, read by the archivers of every
+process in one consumer group.
+
+The scripts that change an activity append its id (one entry per script
+call, ids separated by spaces) in the same atomic step, so no change can
+happen without its entry. An entry stays pending until the archiver that
+read it has committed the copy to SQL; one left by a dead process is claimed
+by another after ``claim_idle_ms``.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from hub.storage import keys
+from hub.storage.sql.activities import ActivityCopy
+
+GROUP = "archivers"
+
+Entry = tuple[str, list[str]]  # stream entry id, activity ids
+
+
+def _entries(rows: Sequence[tuple[str, dict[str, str]]]) -> list[Entry]:
+    return [(eid, (fields or {}).get("ids", "").split()) for eid, fields in rows]
+
+
+class ArchiveQueue:
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.r = client
+        self._groups: set[str] = set()
+
+    async def ensure_group(self, org_id: str) -> None:
+        if org_id in self._groups:
+            return
+        try:
+            # From the stream's start: changes made before any archiver ran are kept.
+            await self.r.xgroup_create(keys.archive_stream(org_id), GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._groups.add(org_id)
+
+    async def read(
+        self, org_ids: Sequence[str], consumer: str, count: int, block_ms: int
+    ) -> list[tuple[str, list[Entry]]]:
+        if not org_ids:
+            return []
+        for org_id in org_ids:
+            await self.ensure_group(org_id)
+        streams = {keys.archive_stream(o): ">" for o in org_ids}
+        try:
+            rows = await self.r.xreadgroup(GROUP, consumer, streams, count=count, block=block_ms)
+        except ResponseError as exc:
+            if "NOGROUP" in str(exc):  # the stream was deleted under us
+                self._groups.clear()
+                return []
+            raise
+        return [(stream.split("{", 1)[1].split("}", 1)[0], _entries(entries))
+                for stream, entries in rows or []]
+
+    async def claim_abandoned(
+        self, org_id: str, consumer: str, min_idle_ms: int, count: int
+    ) -> list[Entry]:
+        await self.ensure_group(org_id)
+        _, rows, *_ = await self.r.xautoclaim(
+            keys.archive_stream(org_id), GROUP, consumer, min_idle_ms, "0-0", count=count
+        )
+        return _entries(rows)
+
+    async def ack(self, org_id: str, entry_ids: Sequence[str]) -> None:
+        if entry_ids:
+            stream = keys.archive_stream(org_id)
+            async with self.r.pipeline(transaction=True) as p:
+                p.xack(stream, GROUP, *entry_ids)
+                p.xdel(stream, *entry_ids)
+                await p.execute()
+
+    async def copies(self, org_id: str, ids: Sequence[str]) -> list[ActivityCopy]:
+        """The activities as they are now (an id whose record expired is left out)."""
+        async with self.r.pipeline(transaction=False) as p:
+            for i in ids:
+                akey = keys.activity(org_id, i)
+                p.hgetall(akey)
+                p.lrange(akey + ":h", 0, -1)
+                p.zscore(keys.activities(org_id), i)
+            replies = await p.execute()
+        out = []
+        for n in range(0, len(replies), 3):
+            raw, history, score = replies[n:n + 3]
+            if raw:
+                out.append(ActivityCopy(raw, history, int(score) if score is not None
+                                        else int(raw.get("created") or 0) * 1000))
+        return out
