@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
 import secrets
 import sys
-from typing import Any, Sequence
+from typing import Any, AsyncIterator, Sequence
 
-from hub.logs import configure_logging
+from hub.logs import configure_logging, get_logger
 from hub.settings import Settings
+
+log = get_logger("hub.cli")
+
+
+SHARED_REDIS_WARNING = """
+  !!! REDIS_URL is set but HUB_PUBLIC_URL is not.
+  !!! Status callbacks and the sandbox's replies are addressed to this process
+  !!! ({url}). Hub processes sharing one Redis behind a load balancer must all
+  !!! set HUB_PUBLIC_URL to the balancer's address, or a process that dies
+  !!! takes its messages' status callbacks with it.
+"""
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-    from starlette.routing import Mount
-
-    from hub.app import build_app
+    from hub.supervisor import default_processes, serve_processes
 
     env = dict(os.environ)
     if args.host:
@@ -26,9 +35,30 @@ def _serve(args: argparse.Namespace) -> int:
     if args.port is not None:
         env["HUB_PORT"] = str(args.port)
     settings = Settings.from_env(env)
+    processes = args.processes or int(env.get("HUB_PROCESSES") or 0) or default_processes()
+    if processes < 1:
+        print("--processes (HUB_PROCESSES) must be at least 1", file=sys.stderr)
+        return 2
     if args.sandbox and not settings.admin_token:
         settings = settings.with_(admin_token="adm_" + secrets.token_urlsafe(24))
     configure_logging(settings.log_level)
+    if env.get("REDIS_URL") and not env.get("HUB_PUBLIC_URL"):
+        print(SHARED_REDIS_WARNING.format(url=settings.public_url), file=sys.stderr, flush=True)
+        log.warning("REDIS_URL is set but HUB_PUBLIC_URL is not: status callbacks go to "
+                    "this process's own address", extra={"public_url": settings.public_url})
+    if processes > 1:
+        return serve_processes(settings, processes, sandbox=args.sandbox, env=env)
+    return _serve_one(settings, args)
+
+
+def _serve_one(settings: Settings, args: argparse.Namespace) -> int:
+    import socket
+
+    import uvicorn
+    from starlette.routing import Mount
+
+    from hub.app import build_app
+
     extra: list[Any] = []
     attach = None
     if args.sandbox:
@@ -44,6 +74,23 @@ def _serve(args: argparse.Namespace) -> int:
                                         webhook_prefix=f"{settings.public_url}/webhooks/")
         extra.append(Mount("/sandbox", app=sandbox_app))
         attach = demo.attach(settings, state, sandbox_app, gate)
+    elif args.sandbox_upstream:
+        # One of several processes (hub.supervisor): the sandbox lives in a
+        # process of its own; sends go to it directly, /sandbox is forwarded.
+        from hub.sandbox.proxy import SandboxProxy
+
+        settings = settings.with_(sandbox_url=settings.sandbox_url or f"{args.sandbox_upstream}/sandbox")
+        proxy = SandboxProxy(args.sandbox_upstream)
+        extra.append(Mount("/sandbox", app=proxy))
+
+        @contextlib.asynccontextmanager
+        async def closing(hub: Any) -> AsyncIterator[None]:
+            try:
+                yield
+            finally:
+                await proxy.aclose()
+
+        attach = closing
     app = build_app(settings, extra_routes=extra, attach=attach)
     # The hub allocates many short-lived objects per message and few that
     # live long: collect young objects less often, and keep everything made
@@ -51,9 +98,18 @@ def _serve(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                access_log=False, log_config=None, ws_per_message_deflate=False)
-    return 0
+    config = uvicorn.Config(app, host=settings.host, port=settings.port,
+                            log_level=settings.log_level, access_log=False, log_config=None,
+                            ws_per_message_deflate=False)
+    sockets: list[socket.socket] | None = None
+    if args.reuse_port:
+        from hub.supervisor import listening_socket
+
+        # Its own socket on the shared port: the kernel spreads connections.
+        sockets = [listening_socket(settings.host, settings.port, reuse_port=True, listen=False)]
+    server = uvicorn.Server(config)
+    server.run(sockets=sockets)
+    return 0 if server.started else 3  # as uvicorn.run: the app could not start
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -137,14 +193,20 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the API, webhooks, websockets, console and workers",
-                           description="Run the hub in one process. Without REDIS_URL it starts "
-                                       "its own redis-server under HUB_DATA_DIR. History "
-                                       "goes to DATABASE_URL (default: SQLite under "
-                                       "HUB_DATA_DIR).")
+                           description="Run the hub: N processes on one port (one per core by "
+                                       "default). Without REDIS_URL it starts its own "
+                                       "redis-server under HUB_DATA_DIR, shared by them. "
+                                       "History goes to DATABASE_URL (default: SQLite "
+                                       "under HUB_DATA_DIR).")
     serve.add_argument("--host", help="listen address (HUB_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (HUB_PORT, default 8000)")
     serve.add_argument("--sandbox", action="store_true",
                        help="add the sandbox provider and a demo org, printing its API key")
+    serve.add_argument("--processes", type=int,
+                       help="hub processes on the port (HUB_PROCESSES, default: the number of cores)")
+    # Set by the parent for the processes it starts (hub.supervisor).
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument("--sandbox-upstream", help=argparse.SUPPRESS)
     serve.set_defaults(func=_serve)
 
     sandbox = sub.add_parser("sandbox", help="run the sandbox provider alone (tests, benchmarks)")

@@ -124,19 +124,29 @@ def banner(settings: Settings, api_key: str, password: str) -> str:
 """
 
 
+async def set_up(settings: Settings, hub: Hub) -> str:
+    """The demo org, its agents and a new sandbox account token (returned);
+    prints the banner with the new key and password."""
+    token = secrets.token_hex(16)
+    api_key = await ensure_demo_org(hub, token)
+    password = await ensure_demo_agents(hub)
+    hub.directory.forget(DEMO_CHANNEL)
+    print(banner(settings, api_key, password), file=sys.stderr, flush=True)
+    return token
+
+
+def own_demo_account(state: SandboxState, token: str) -> None:
+    state.add_account(DEMO_ACCOUNT, token)
+    state.owners[DEMO_ACCOUNT] = DEMO_ORG
+
+
 def attach(
     settings: Settings, state: SandboxState, sandbox_app: Starlette, gate: HubGate
 ) -> Callable[[Hub], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifecycle(hub: Hub) -> AsyncIterator[None]:
         gate.hub = hub
-        token = secrets.token_hex(16)
-        state.add_account(DEMO_ACCOUNT, token)
-        state.owners[DEMO_ACCOUNT] = DEMO_ORG
-        api_key = await ensure_demo_org(hub, token)
-        password = await ensure_demo_agents(hub)
-        hub.directory.forget(DEMO_CHANNEL)
-        print(banner(settings, api_key, password), file=sys.stderr, flush=True)
+        own_demo_account(state, await set_up(settings, hub))
         try:
             yield
         finally:
@@ -144,3 +154,68 @@ def attach(
             await sender.aclose()
 
     return lifecycle
+
+
+# Several hub processes (hub.supervisor): the parent sets up the demo once,
+# and one process of its own holds the sandbox's state for all of them.
+TOKEN_ENV = "HUB_DEMO_SANDBOX_TOKEN"
+
+
+def _store_only_hub(settings: Settings) -> Hub:
+    from hub.metrics import Metrics
+    from hub.providers.pool import ProviderPool
+    from hub.storage.redis import connect
+
+    assert settings.redis_url is not None
+    return Hub(settings=settings, redis=connect(settings.redis_url), metrics=Metrics(),
+               providers=ProviderPool(settings))
+
+
+def prepare(settings: Settings) -> str:
+    """In the parent, before any hub process starts: the demo, once."""
+    import asyncio
+
+    async def run() -> str:
+        hub = _store_only_hub(settings)
+        try:
+            return await set_up(settings, hub)
+        finally:
+            await hub.redis.aclose()
+
+    return asyncio.run(run())
+
+
+def serve_shared_sandbox(fd: int) -> None:
+    """The sandbox process: the sandbox app under /sandbox on the listening
+    socket ``fd`` (loopback) that the parent made; hub processes forward to it."""
+    import os
+
+    import uvicorn
+    from starlette.routing import Mount
+
+    from hub.logs import configure_logging
+    from hub.sandbox import build_sandbox_app
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    state = SandboxState()
+    own_demo_account(state, os.environ.pop(TOKEN_ENV))
+    gate = HubGate(settings)
+    sandbox_app = build_sandbox_app(state, gate=gate,
+                                    webhook_prefix=f"{settings.public_url}/webhooks/")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        gate.hub = _store_only_hub(settings)
+        try:
+            yield
+        finally:
+            await sandbox_app.state.callback_sender.aclose()
+            await gate.hub.redis.aclose()
+
+    app = Starlette(routes=[Mount("/sandbox", app=sandbox_app)], lifespan=lifespan)
+    uvicorn.run(app, fd=fd, log_level=settings.log_level, access_log=False, log_config=None)
+
+
+if __name__ == "__main__":
+    serve_shared_sandbox(int(sys.argv[1]))

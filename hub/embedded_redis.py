@@ -72,7 +72,7 @@ class EmbeddedRedis:
         # Own session: a Ctrl+C meant for the hub must not kill Redis before the
         # hub has finished with it; the hub stops it on the way out. And should
         # the hub itself be killed, Redis is told to stop too (Linux).
-        self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, preexec_fn=_detach)
+        self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, preexec_fn=detach)
         deadline = time.monotonic() + timeout
         while not self.socket_path.exists():
             if self._proc.poll() is not None:
@@ -125,8 +125,9 @@ class EmbeddedRedis:
         self.stop()
 
 
-def _detach() -> None:
-    """In the child before exec: a session of its own, ended with its parent."""
+def detach() -> None:
+    """In the child before exec: a session of its own (a Ctrl+C meant for the
+    parent does not reach it), ended with its parent (Linux)."""
     os.setsid()
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)

@@ -84,6 +84,8 @@ class HubProcess:
             "HUB_PUBLIC_URL": self.url,
             "HUB_ADMIN_TOKEN": ADMIN_TOKEN,
             "HUB_LOG_LEVEL": "warning",
+            # One process unless a test asks for more (`hub serve` defaults to one per core).
+            "HUB_PROCESSES": "1",
             **({"HUB_SANDBOX_URL": sandbox_url,
                 "HUB_ALLOWED_PROVIDER_HOSTS": urlsplit(sandbox_url).netloc} if sandbox_url else {}),
             **(env or {}),

@@ -17,7 +17,7 @@ from tests.support import ADMIN_TOKEN, ROOT, free_port, wait_for
 def start_hub(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env.update(HUB_DATA_DIR=str(data_dir), HUB_PORT=str(port), HUB_ADMIN_TOKEN=ADMIN_TOKEN,
-               HUB_LOG_LEVEL="warning")
+               HUB_LOG_LEVEL="warning", HUB_PROCESSES="1")
     proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
