@@ -108,7 +108,8 @@ def _serve_one(settings: Settings, args: argparse.Namespace) -> int:
         # Its own socket on the shared port: the kernel spreads connections.
         sockets = [listening_socket(settings.host, settings.port, reuse_port=True, listen=False)]
     server = uvicorn.Server(config)
-    server.run(sockets=sockets)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is how it stops (as uvicorn.run)
+        server.run(sockets=sockets)
     return 0 if server.started else 3  # as uvicorn.run: the app could not start
 
 

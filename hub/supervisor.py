@@ -99,12 +99,12 @@ class Supervisor:
             ran = now - child.started_at
             if child.starts == 1 and code > 0 and ran < BROKEN_START_S:
                 log.error("a hub process could not start; stopping",
-                          extra={"process": child.name, "exit_code": code})
+                          extra={"child": child.name, "exit_code": code})
                 return code
             delay = min(BACKOFF_FIRST_S * 2 ** child.failures, BACKOFF_MAX_S)
             child.failures += 1
             log.warning("a hub process exited; starting it again",
-                        extra={"process": child.name, "pid": child.proc.pid, "exit_code": code,
+                        extra={"child": child.name, "pid": child.proc.pid, "exit_code": code,
                                "restart_in_s": delay})
             child.proc, child.due = None, now + delay
         return None
