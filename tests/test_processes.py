@@ -158,6 +158,15 @@ async def test_processes_act_as_one_hub_with_one_sandbox(tmp_path: Path) -> None
         assert httpx.get(f"{url}/v1/outbound/activities/{activity}",
                          headers=headers).json()["status"] == "delivered"
 
+        # The sandbox's process too, and it knows the demo account again.
+        sandbox = [pid for pid in children(parent.pid) if b"hub.demo" in cmdline(pid)]
+        assert len(sandbox) == 1
+        os.kill(sandbox[0], signal.SIGKILL)
+        wait_for(lambda: httpx.post(url + "/sandbox/_sandbox/replies", headers=headers, json={
+            "account_sid": "AC" + "d" * 32, "from": CUSTOMER, "to": "+14155550100",
+            "body": "Still there?", "url": f"{url}/webhooks/twilio/ch_demo_sms/inbound"}
+        ).status_code == 200, timeout=30, interval=0.2)
+
         # SIGTERM to the parent: every process, the sandbox's and Redis stop.
         everything = children(parent.pid)
         assert len(everything) == 4  # two hub processes, the sandbox, redis-server
