@@ -35,7 +35,10 @@ def _serve(args: argparse.Namespace) -> int:
     if args.port is not None:
         env["HUB_PORT"] = str(args.port)
     settings = Settings.from_env(env)
-    processes = args.processes or int(env.get("HUB_PROCESSES") or 0) or default_processes()
+    try:
+        processes = args.processes or int(env.get("HUB_PROCESSES") or 0) or default_processes()
+    except ValueError:
+        processes = 0
     if processes < 1:
         print("--processes (HUB_PROCESSES) must be at least 1", file=sys.stderr)
         return 2
