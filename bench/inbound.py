@@ -696,6 +696,7 @@ async def start_hub(workdir: Path, name: str, args: argparse.Namespace,
         "HUB_HOST": HOST, "HUB_PORT": str(port), "HUB_PUBLIC_URL": url,
         "HUB_ADMIN_TOKEN": ADMIN_TOKEN, "HUB_LOG_LEVEL": "warning",
         "HUB_DATA_DIR": str(data_dir),
+        "HUB_PROCESSES": "1",  # the figures are one process's
     })
     if sandbox_url:
         env["HUB_SANDBOX_URL"] = sandbox_url

@@ -259,6 +259,7 @@ def start_processes(env: Env, args: argparse.Namespace) -> None:
         hub_env = {
             **os.environ,
             "REDIS_URL": env.redis.url,
+            "HUB_PROCESSES": "1",  # one process per --hubs, each on its port
             "HUB_HOST": HOST,
             "HUB_PORT": str(hub_port),
             "HUB_PUBLIC_URL": url,

@@ -104,7 +104,7 @@ def main() -> int:
              "--account", f"{SID}:{TOKEN}"], cwd=ROOT, stdout=logs, stderr=logs))
         env = {**os.environ, "REDIS_URL": server.url, "HUB_PORT": str(hub_port),
                "HUB_PUBLIC_URL": hub_url, "HUB_ADMIN_TOKEN": ADMIN, "HUB_LOG_LEVEL": "warning",
-               "HUB_DATA_DIR": str(work / "hub-data"),
+               "HUB_DATA_DIR": str(work / "hub-data"), "HUB_PROCESSES": "1",
                "HUB_ALLOWED_PROVIDER_HOSTS": sandbox_url.split("://", 1)[1]}
         if args.database_url:
             env["DATABASE_URL"] = args.database_url
