@@ -218,3 +218,22 @@ def test_a_shared_redis_without_a_public_url_is_called_out(tmp_path: Path, redis
         quiet.send_signal(signal.SIGINT)
         quiet.wait(timeout=20)
     assert log.read_text().count("!!! REDIS_URL is set") == 1  # only the first start's
+
+
+def test_a_port_another_hub_holds_is_refused_not_shared(tmp_path: Path) -> None:
+    """Another hub's processes listen with SO_REUSEPORT too: a second hub
+    binding beside them would silently take half their connections."""
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        parent, log = start(tmp_path, port, "--processes", "2")
+        try:
+            assert parent.wait(timeout=30) == 2
+        finally:
+            if parent.poll() is None:
+                parent.terminate()
+                parent.wait()
+    assert f"cannot listen on 127.0.0.1:{port}" in log.read_text()
+    assert not redis_pids(tmp_path)
