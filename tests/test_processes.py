@@ -9,11 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 
 from hub.embedded_redis import pid_alive
+from hub.supervisor import Child, Supervisor
 from tests.agents import AgentClient, login
 from tests.support import ADMIN_TOKEN, ROOT, free_port, wait_for
 from tests.test_embedded_redis import redis_pids
@@ -237,3 +239,29 @@ def test_a_port_another_hub_holds_is_refused_not_shared(tmp_path: Path) -> None:
                 parent.wait()
     assert f"cannot listen on 127.0.0.1:{port}" in log.read_text()
     assert not redis_pids(tmp_path)
+
+
+def test_a_process_that_keeps_dying_is_restarted_ever_more_slowly() -> None:
+    child = Child("hub-1", [sys.executable, "-c", "pass"], dict(os.environ))
+    supervisor = Supervisor([child])
+    child.start()
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:
+        assert supervisor._tend(time.monotonic()) is None
+        time.sleep(0.02)
+    # Back-offs of 0.5, 1 and 2 s: at most four starts in 4 s, not one per poll.
+    assert 2 <= child.starts <= 4, child.starts
+    if child.proc is not None:
+        child.proc.wait()
+
+
+def test_a_first_start_that_fails_stops_the_parent_with_its_code() -> None:
+    broken = Child("hub-1", [sys.executable, "-c", "raise SystemExit(3)"], dict(os.environ))
+    steady = Child("hub-2", [sys.executable, "-c", "import time; time.sleep(60)"], dict(os.environ))
+    handlers = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    try:
+        assert Supervisor([broken, steady]).run() == 3
+    finally:
+        signal.signal(signal.SIGTERM, handlers[0])
+        signal.signal(signal.SIGINT, handlers[1])
+    assert steady.proc is not None and steady.proc.poll() is not None  # stopped with it
