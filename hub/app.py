@@ -33,6 +33,7 @@ from hub.services.bulk_runner import BulkRunner
 from hub.services.context import Hub
 from hub.services.dispatch import REPLY_WORKERS, Dispatcher, retry_mover
 from hub.services.journal import WebhookJournal
+from hub.services.hot_window import hot_sweeper
 from hub.services.maintenance import maintainer
 from hub.services.scheduler import scheduler
 from hub.settings import Settings
@@ -193,7 +194,8 @@ def build_app(
              asyncio.create_task(app.state.journal.run(stop), name="webhook-journal")] + [
             asyncio.create_task(BulkRunner(hub, i).run(stop), name=f"bulk-{i}")
             for i in range(settings.bulk_runners)
-        ] + [asyncio.create_task(Archiver(hub).run(stop), name="archiver")]
+        ] + [asyncio.create_task(Archiver(hub).run(stop), name="archiver"),
+             asyncio.create_task(hot_sweeper(hub, stop), name="hot-window")]
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if attach is not None:

@@ -25,6 +25,9 @@ class Settings:
     log_level: str = "info"
     retention_days: int = 90
     correlation_window_days: int = 7
+    # How long an activity in a final status keeps its full record in Redis
+    # once archived (0: until HUB_RETENTION_DAYS); after that SQL answers for it.
+    hot_seconds: float = 3600.0
     appendfsync: str = "everysec"
     twilio_api_base_url: str | None = None
     # TeleSign REST base URL for telesign channels without their own api_base_url.
@@ -87,6 +90,7 @@ class Settings:
             correlation_window_days=int(
                 env.get("HUB_CORRELATION_WINDOW_DAYS", cls.correlation_window_days)
             ),
+            hot_seconds=float(env.get("HUB_HOT_SECONDS", cls.hot_seconds)),
             appendfsync=env.get("HUB_REDIS_APPENDFSYNC", cls.appendfsync),
             twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
             telesign_api_base_url=env.get("TELESIGN_API_BASE_URL") or None,
@@ -124,6 +128,8 @@ class Settings:
                              "HUB_RETENTION_DAYS (activities expire then)")
         if self.send_retry_max_delay_s <= 0 or self.circuit_cooldown_s <= 0:
             raise ValueError("HUB_SEND_RETRY_MAX_DELAY and HUB_CIRCUIT_COOLDOWN must be positive")
+        if self.hot_seconds < 0:
+            raise ValueError("HUB_HOT_SECONDS must be at least 0")
         if self.circuit_threshold < 1:
             raise ValueError("HUB_CIRCUIT_THRESHOLD must be at least 1")
 

@@ -11,6 +11,7 @@ import pytest
 
 from hub.storage.sql import latest_version, migrate, open_database
 from hub.storage.sql.activities import ActivityCopy, load_activity, purge_before, write_activities
+from hub.storage.sql import activities as sql_activities
 from hub.storage.sql.migrate import SchemaTooNew, current_version
 from tests.sql_support import SqlWriteLock
 
@@ -49,7 +50,14 @@ async def test_an_upgrade_from_the_previous_version_keeps_the_rows(database_url:
     try:
         previous = latest_version() - 1
         assert await migrate(db, target=previous) == previous
-        await write_activities(db, [copy("act_1", ["queued", "sending", "sent"])])
+        # Written as the previous version's archiver did (the columns it knew).
+        old = copy("act_1", ["queued", "sending", "sent"])
+        columns = sql_activities._COLUMNS[:-1]
+        async with db.transaction() as tx:
+            await tx.execute(
+                f"INSERT INTO activities ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                *sql_activities.activity_row(old)[:-1])
+            await tx.executemany(sql_activities.INSERT_EVENT, sql_activities.event_rows("act_1", old.history))
         assert await migrate(db) == latest_version()
         assert await current_version(db) == latest_version()
         assert await counts(db, "act_1") == (1, 3)

@@ -10,7 +10,6 @@ from hub.domain.phones import normalize_phone
 from hub.domain.statuses import ActivityStatus
 from hub.errors import InvalidPhone, InvalidRequest, NotFound
 from hub.services import history, outbound, reports
-from hub.services.timeline import contact_timeline
 
 
 async def send(request: Request) -> JSONResponse:
@@ -26,8 +25,8 @@ async def list_activities(request: Request) -> JSONResponse:
     status = request.query_params.get("status") or None
     if status is not None and status not in {s.value for s in ActivityStatus}:
         raise InvalidRequest(f"unknown status {status!r}", details={"field": "status"})
-    items, cursor = await hub_of(request).activities.page(
-        org["id"],
+    items, cursor = await history.activities_page(
+        hub_of(request), org["id"],
         config_id=request.query_params.get("configuration_id") or None,
         status=status,
         cursor=request.query_params.get("cursor") or None,
@@ -62,7 +61,7 @@ async def timeline(request: Request) -> JSONResponse:
         phone = normalize_phone(request.path_params["phone"], org["default_region"])
     except InvalidPhone:
         raise InvalidRequest("not a valid phone number", details={"field": "phone"}) from None
-    items, cursor = await contact_timeline(
+    items, cursor = await history.contact_timeline(
         hub_of(request), org["id"], phone, request.query_params.get("cursor"), page_limit(request)
     )
     return ok({"items": items, "next_cursor": cursor})

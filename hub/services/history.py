@@ -1,14 +1,31 @@
 """Reads that Redis answers while a record is hot and SQL once it has left
-Redis (the history keeps every activity for HUB_RETENTION_DAYS)."""
+Redis (the history keeps every activity for HUB_RETENTION_DAYS).
+
+A list page is the merge of two newest-first walks, one over Redis' index
+(hot activities, including those not archived yet: read-your-writes) and one
+over SQL (archived ones). An activity still in Redis is always shown as Redis
+has it, so it appears once and with its latest status. Each walk may stop
+early (Redis examines a bounded number of entries per page, SQL returns at
+most a page), so a page holds only what lies above both walks' stopping
+points, and its cursor resumes there: the union is in the same order, with
+the same ``score|member`` cursors, whether a record is hot or archived.
+"""
 
 from __future__ import annotations
 
+import math
 import time
-from typing import Any
+from typing import Any, Sequence
 
+from hub.errors import InvalidRequest
 from hub.services.context import Hub
+from hub.storage import keys
 from hub.storage.activities import public_activity
+from hub.storage.cursors import split_score_cursor
 from hub.storage.sql import activities as sql_activities
+from hub.storage.timeline import timeline_page
+
+Key = tuple[float, str]  # (score, member): pages run from the highest down
 
 
 async def activity(hub: Hub, org_id: str, activity_id: str) -> dict[str, Any] | None:
@@ -20,6 +37,147 @@ async def activity(hub: Hub, org_id: str, activity_id: str) -> dict[str, Any] | 
         return None
     raw, history = archived
     # Past retention (the sweep may not have deleted it yet) it is gone.
-    if int(raw["created"]) < (time.time() - hub.settings.retention_s) * 1000:
+    if int(raw["created"]) < _retention_cutoff_ms(hub):
         return None
     return public_activity(raw, history)
+
+
+def _retention_cutoff_ms(hub: Hub) -> int:
+    return int((time.time() - hub.settings.retention_s) * 1000)
+
+
+def _sql_cursor(score: str | float, member: str) -> tuple[int, str] | None:
+    """A cursor as the SQL walk's keyset (scores there are whole numbers)."""
+    value = float(score)
+    if value == math.inf:
+        return None
+    if value != int(value):  # no activity has this score: resume below it
+        return math.ceil(value), ""
+    return int(value), member
+
+
+def _merge(hot: Sequence[Key], hot_stop: Key | None, cold: Sequence[Key], cold_stop: Key | None,
+           limit: int) -> tuple[list[Key], Key | None]:
+    """The page's keys and where the next page starts (None: no more).
+    ``*_stop``: where a walk stopped, or None when it reached the end."""
+    merged = sorted({m: s for s, m in [*cold, *hot]}.items(), key=lambda x: (x[1], x[0]), reverse=True)
+    keys_ = [(s, m) for m, s in merged]
+    stops = [k for k in (hot_stop, cold_stop) if k is not None]
+    floor = max(stops) if stops else None
+    if floor is not None:
+        keys_ = [k for k in keys_ if k >= floor]
+    if len(keys_) > limit or (len(keys_) == limit and floor is not None):
+        page = keys_[:limit]
+        return page, page[-1]
+    return keys_, floor
+
+
+async def _resolve(hub: Hub, org_id: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The activities as Redis holds them, or as SQL does once they left Redis."""
+    found = {a["id"]: a for a in await hub.activities.load_many(org_id, ids)}
+    missing = [i for i in ids if i not in found]
+    if missing and hub.history is not None:
+        archived = await sql_activities.records(hub.history, org_id, missing,
+                                                min_score=_retention_cutoff_ms(hub) * 1000)
+        found.update({i: public_activity(raw) for i, raw in archived.items()})
+    return found
+
+
+async def _hot_ids(hub: Hub, org_id: str, ids: Sequence[str]) -> set[str]:
+    async with hub.redis.pipeline(transaction=False) as p:
+        for i in ids:
+            p.exists(keys.activity(org_id, i))
+        flags = await p.execute()
+    return {i for i, flag in zip(ids, flags) if flag}
+
+
+async def activities_page(
+    hub: Hub, org_id: str, *, config_id: str | None, status: str | None, cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    score, member = split_score_cursor(cursor)
+    hot_ids, hot_next = await hub.activities.page_ids(
+        org_id, config_id=config_id, status=status, score=score, member=member, limit=limit)
+    hot_scores = await hub.activities.index_scores(org_id, hot_ids)
+    hot = [(hot_scores[i], i) for i in hot_ids if i in hot_scores]
+    hot_stop = _key(hot_next) if hot_next else None
+    cold: list[Key] = []
+    cold_stop = None
+    if hub.history is not None:
+        rows = await sql_activities.page_ids(
+            hub.history, org_id, config_id=config_id, status=status,
+            cursor=_sql_cursor(score, member), limit=limit + 1,
+            min_score=_retention_cutoff_ms(hub) * 1000)
+        if len(rows) > limit:
+            cold_stop = (float(rows[limit - 1][0]), rows[limit - 1][1])
+        still_hot = await _hot_ids(hub, org_id, [i for _, i in rows])
+        cold = [(float(s), i) for s, i in rows if i not in still_hot]
+    page, next_key = _merge(hot, hot_stop, cold, cold_stop, limit)
+    found = await _resolve(hub, org_id, [m for _, m in page])
+    items = [found[m] for _, m in page if m in found]
+    return items, (_cursor(next_key) if next_key else None)
+
+
+def _key(cursor: str) -> Key:
+    score, _, member = cursor.partition("|")
+    return float(score), member
+
+
+def _cursor(key: Key) -> str:
+    # Redis' own spelling of a whole-number score, so its walk resumes on it.
+    score = int(key[0]) if key[0] == int(key[0]) else key[0]
+    return f"{score}|{key[1]}"
+
+
+async def contact_timeline(
+    hub: Hub, org_id: str, phone: str, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Activities of configurations shown in the timeline (and conversation
+    messages), newest first. Cursor: "score|member" of the last item."""
+    after_score, after_member = None, ""
+    if cursor:
+        raw_score, _, after_member = cursor.partition("|")
+        try:
+            after_score = float(raw_score)
+        except ValueError:
+            after_score = math.nan
+        if not math.isfinite(after_score):
+            raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
+    retention_ms = _retention_cutoff_ms(hub)
+    rows, more = await timeline_page(
+        hub.redis, org_id, phone, after_score=after_score, after_member=after_member, limit=limit,
+        expired_before=retention_ms * 1000)
+    hot = [(score, member) for member, score in rows]
+    hot_stop = hot[-1] if more and hot else None
+    cold: list[Key] = []
+    cold_stop = None
+    if hub.history is not None:
+        sql_rows = await sql_activities.timeline_ids(
+            hub.history, org_id, phone, limit=limit + 1, min_score=retention_ms * 1000,
+            cursor=None if after_score is None else _sql_cursor(after_score, after_member))
+        if len(sql_rows) > limit:
+            cold_stop = (float(sql_rows[limit - 1][0]), sql_rows[limit - 1][1])
+        still_hot = await _hot_ids(hub, org_id, [m[4:] for _, m in sql_rows])
+        cold = [(float(s), m) for s, m in sql_rows if m[4:] not in still_hot]
+    page, next_key = _merge(hot, hot_stop, cold, cold_stop, limit)
+
+    activities = await _resolve(hub, org_id, [m[4:] for _, m in page if m.startswith("act:")])
+    conv_ids = sorted({m.split(":")[1] for _, m in page if m.startswith("msg:")})
+    messages: dict[tuple[str, str], dict[str, Any]] = {}
+    for conv in await hub.conversations.views(org_id, conv_ids, messages=True):
+        for message in conv.get("messages") or []:
+            messages[(conv["id"], message["id"])] = message
+    items: list[dict[str, Any]] = []
+    for _, member in page:
+        kind, _, ident = member.partition(":")
+        if kind == "act" and ident in activities:
+            activity_ = activities[ident]
+            items.append({"kind": "activity", "at": activity_["created_at"], "activity": activity_})
+        elif kind == "msg":
+            conv_id, _, message_id = ident.partition(":")
+            message = messages.get((conv_id, message_id))
+            if message is not None:
+                items.append({"kind": "message", "at": message["at"], "conversation_id": conv_id,
+                              "message": message})
+    next_cursor = f"{next_key[0]!r}|{next_key[1]}" if next_key else None
+    return items, next_cursor

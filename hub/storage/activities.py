@@ -9,7 +9,6 @@ from typing import Any, Sequence
 import redis.asyncio as aioredis
 
 from hub.storage import keys
-from hub.storage.cursors import split_score_cursor
 from hub.storage.redis import Scripts
 
 # Activity hash fields as stored, and the names the API shows them under.
@@ -193,16 +192,23 @@ class ActivityStore:
             rows = await p.execute()
         return [public_activity(row) for row in rows if row]
 
-    async def page(
-        self, org_id: str, *, config_id: str | None, status: str | None, cursor: str | None, limit: int
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    async def page_ids(
+        self, org_id: str, *, config_id: str | None, status: str | None, score: str, member: str,
+        limit: int,
+    ) -> tuple[list[str], str | None]:
+        """Ids of one page of the Redis index after (score, member), and where
+        the walk stopped (None: at the end)."""
         index = keys.activities_by_config(org_id, config_id) if config_id else keys.activities(org_id)
-        score, member = split_score_cursor(cursor)
         ids, next_cursor = await self.s.list_page(
             keys=[index], args=[keys.org_prefix(org_id), status or "", score, member, limit, 5000]
         )
-        items = await self.load_many(org_id, ids)
-        return items, (next_cursor or None)
+        return ids, (next_cursor or None)
+
+    async def index_scores(self, org_id: str, ids: Sequence[str]) -> dict[str, float]:
+        if not ids:
+            return {}
+        scores = await self.r.zmscore(keys.activities(org_id), ids)
+        return {i: float(s) for i, s in zip(ids, scores) if s is not None}
 
     async def report_counts(self, org_id: str, config_id: str) -> tuple[dict[str, str], dict[str, str]]:
         async with self.r.pipeline(transaction=False) as p:
@@ -210,6 +216,22 @@ class ActivityStore:
             p.hgetall(keys.report_hours(org_id, config_id))
             totals, hours = await p.execute()
         return totals, hours
+
+    async def sweep(self, org_id: str, items: Sequence[tuple[str, int, str, str, str, bool]],
+                    final: Sequence[str]) -> int:
+        """Drop the full records of archived activities (id, archived version,
+        configuration id, channel id, to, in timeline) whose Redis copy is no
+        newer; returns how many went."""
+        async with self.r.pipeline(transaction=False) as p:
+            for act_id, version, config_id, channel_id, to, in_timeline in items:
+                akey = keys.activity(org_id, act_id)
+                index = keys.activities(org_id)
+                await self.s.sweep_activity(
+                    keys=[akey, akey + ":h", index, keys.activities_by_config(org_id, config_id),
+                          keys.timeline(org_id, to) if in_timeline else index,
+                          keys.last_outbound(org_id, channel_id, to)],
+                    args=[act_id, version, *final], client=p)
+            return sum(int(n) for n in await p.execute())
 
     async def pending_jobs(self, org_id: str) -> int:
         return int(await self.r.xlen(keys.outbound_stream(org_id)))

@@ -10,21 +10,35 @@ by another after ``claim_idle_ms``.
 
 from __future__ import annotations
 
+import json
 from typing import Sequence
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from hub.storage import keys
-from hub.storage.sql.activities import ActivityCopy
+from hub.storage.sql.activities import ActivityCopy, LateCallback, StatusChange
+
+# As the activity scripts bucket a time to deliver (lib.lua).
+TTD_BUCKETS = (1, 2, 5, 10, 30, 60, 300, 900, 3600)
 
 GROUP = "archivers"
 
-Entry = tuple[str, list[str]]  # stream entry id, activity ids
+# Stream entry id, changed activity ids, and a late status callback for an
+# activity no longer in Redis (or None).
+Entry = tuple[str, list[str], "LateCallback | None"]
 
 
 def _entries(rows: Sequence[tuple[str, dict[str, str]]]) -> list[Entry]:
-    return [(eid, (fields or {}).get("ids", "").split()) for eid, fields in rows]
+    out: list[Entry] = []
+    for eid, fields in rows:
+        fields = fields or {}
+        late = None
+        if fields.get("late"):
+            e = json.loads(fields["late"])
+            late = LateCallback(e["id"], e["status"], int(e["at"]), e.get("error_code") or "")
+        out.append((eid, fields.get("ids", "").split(), late))
+    return out
 
 
 class ArchiveQueue:
@@ -77,6 +91,26 @@ class ArchiveQueue:
                 p.xack(stream, GROUP, *entry_ids)
                 p.xdel(stream, *entry_ids)
                 await p.execute()
+
+    async def count_late(self, org_id: str, changes: Sequence[StatusChange]) -> None:
+        """Move the report counters for late callbacks that changed an
+        archived activity's status, as the activity scripts do for hot ones."""
+        if not changes:
+            return
+        async with self.r.pipeline(transaction=True) as p:
+            for c in changes:
+                rkey = keys.report(org_id, c.config_id)
+                hours = keys.report_hours(org_id, c.config_id)
+                p.hincrby(rkey, c.before, -1)
+                p.hincrby(rkey, c.after, 1)
+                p.hincrby(hours, f"{c.hour}|{c.before}", -1)
+                p.hincrby(hours, f"{c.hour}|{c.after}", 1)
+                if c.ttd_seconds is not None:
+                    p.hincrbyfloat(rkey, "ttd_sum", c.ttd_seconds)
+                    p.hincrby(rkey, "ttd_count", 1)
+                    bucket = next((str(le) for le in TTD_BUCKETS if c.ttd_seconds <= le), "inf")
+                    p.hincrby(rkey, f"ttd_le_{bucket}", 1)
+            await p.execute()
 
     async def copies(self, org_id: str, ids: Sequence[str]) -> list[ActivityCopy]:
         """The activities as they are now (an id whose record expired is left out)."""

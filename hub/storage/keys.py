@@ -63,6 +63,16 @@ def activities_by_config(org_id: str, config_id: str) -> str:
     return f"{org_prefix(org_id)}:acts:cfg:{config_id}"
 
 
+def last_outbound(org_id: str, channel_id: str, phone: str) -> str:
+    """The activity a reply from this contact on this channel answers."""
+    return f"{org_prefix(org_id)}:lastout:{channel_id}:{phone}"
+
+
+def sweep_mark(org_id: str) -> str:
+    """How far the hot-window sweeper has walked the org's archived activities."""
+    return f"{org_prefix(org_id)}:sweep"
+
+
 def outbound_stream(org_id: str) -> str:
     return f"{org_prefix(org_id)}:outbound"
 

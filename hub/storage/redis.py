@@ -63,6 +63,7 @@ class Scripts:
         self.apply_callback = load("apply_callback")
         self.pace_reserve = load("pace_reserve")
         self.list_page = load("list_page")
+        self.sweep_activity = load("sweep_activity")
         self.ingest_inbound = load("ingest_inbound")
         self.agent_presence = load("agent_presence")
         self.agent_connection = load("agent_connection")

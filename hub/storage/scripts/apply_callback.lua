@@ -2,7 +2,9 @@
 -- A provider status callback, for an outbound activity or an agent's reply.
 -- When the provider id is not known yet (the callback beat the worker's
 -- record of the send), park it; the record applies it.
--- Returns {activity id or '', applied (0/1, or -1 when parked)}.
+-- When the activity's record has left Redis (its hot window passed), the
+-- callback goes to the archive stream, and the archiver applies it in SQL.
+-- Returns {activity id or '', applied (0/1, -1 when parked, -2 when handed to the archiver)}.
 -- KEYS: archive stream
 -- ARGV: prefix, provider id, status, at_ms, error code
 local prefix, sid = ARGV[1], ARGV[2]
@@ -22,5 +24,10 @@ if string.sub(target, 1, 2) == 'm|' then
   return {'', set_message_status(prefix, conv, msg, ARGV[3], ARGV[5])}
 end
 local applied = apply_status(prefix, target, ARGV[3], ARGV[4], ARGV[5], 'callback')
+if applied == nil then
+  redis.call('XADD', KEYS[1], '*', 'late', cjson.encode(
+    {id = target, status = ARGV[3], at = tonumber(ARGV[4]), error_code = ARGV[5]}))
+  return {target, -2}
+end
 if applied then redis.call('XADD', KEYS[1], '*', 'ids', target) end
 return {target, applied or 0}

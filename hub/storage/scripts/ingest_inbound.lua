@@ -35,15 +35,24 @@ if not conv then
   outcome = 'created'
   conv = new_id
   local act = redis.call('GET', K(prefix, 'lastout', channel, customer)) or ''
+  -- Once the activity has left Redis the pointer carries what we need of it.
+  local kept = nil
+  if string.sub(act, 1, 1) == '{' then kept = cjson.decode(act); act = kept.id end
   local queue = default_queue
   local fields = {}
   if act ~= '' then
-    local a = redis.call('HMGET', K(prefix, 'act', act), 'queue', 'body', 'cfg', 'cfg_name', 'case', 'customer')
+    local a = redis.call('HMGET', K(prefix, 'act', act), 'queue', 'body', 'cfg', 'cfg_name', 'case',
+                         'customer', 'created', 'locale')
+    if not a[1] and kept then
+      a = {kept.queue, kept.body, kept.cfg, kept.cfg_name, kept.case, kept.customer, kept.created,
+           kept.locale}
+    end
     if a[1] then
       queue = a[1]
       -- Keep what the customer answers even after the activity expires.
-      fields = {'act_body', a[2], 'act_cfg', a[3], 'act_cfg_name', a[4] or '', 'act_case', a[5],
-                'act_customer', a[6]}
+      fields = {'act_body', a[2] or '', 'act_cfg', a[3] or '', 'act_cfg_name', a[4] or '',
+                'act_case', a[5] or '', 'act_customer', a[6] or '', 'act_created', a[7] or '',
+                'act_locale', a[8] or ''}
     else
       act = ''
     end

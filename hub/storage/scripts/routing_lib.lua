@@ -84,8 +84,10 @@ local function conversation(prefix, conv, with_messages)
                       customer_name = a[6], sent_at = tonumber(a[7]) / 1000, locale = a[8]}
     else
       out.activity = {id = c.activity, body = c.act_body, configuration_id = c.act_cfg,
-                      configuration_name = c.act_cfg_name, case_name = c.act_case,
-                      customer_name = c.act_customer}
+                      configuration_name = (c.act_cfg_name ~= '' and c.act_cfg_name) or cjson.null,
+                      case_name = c.act_case, customer_name = c.act_customer,
+                      sent_at = tonumber(c.act_created or '') and tonumber(c.act_created) / 1000,
+                      locale = (c.act_locale ~= '' and c.act_locale) or nil}
     end
   end
   if with_messages then out.messages = messages(prefix, conv) end

@@ -10,15 +10,18 @@ over a copy made from a longer history), a history event inserted by
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from hub.domain.statuses import RANK, TERMINAL, ActivityStatus
 from hub.storage.sql.db import Database
 
 _COLUMNS = (
     "id", "org_id", "configuration_id", "template_id", "request_id", "channel_id",
     "channel_type", "to_addr", "locale", "status", "error_code", "provider_message_id", "body",
     "in_timeline", "score", "created_ms", "updated_ms", "delivered_ms", "version", "record",
+    "archived_ms",
 )
 _UPDATED = [c for c in _COLUMNS if c not in ("id", "org_id", "created_ms", "score")]
 
@@ -60,7 +63,7 @@ def activity_row(copy: ActivityCopy) -> tuple[Any, ...]:
         _text(raw.get("locale")), raw["status"], _text(raw.get("error_code")),
         _text(raw.get("sid")), raw.get("body"), 1 if raw.get("timeline") == "1" else 0,
         copy.score, int(raw["created"]), _int(raw.get("updated")), _int(raw.get("delivered_at")),
-        len(copy.history), json.dumps(raw, sort_keys=True),
+        len(copy.history), json.dumps(raw, sort_keys=True), int(time.time() * 1000),
     )
 
 
@@ -111,3 +114,151 @@ async def load_activity(db: Database, org_id: str, activity_id: str) -> tuple[di
     events = await db.fetch(
         "SELECT event FROM activity_history WHERE activity_id = ? ORDER BY seq", activity_id)
     return json.loads(rows[0][0]), [e[0] for e in events]
+
+
+def _after(cursor: tuple[int, str] | None, member: str) -> tuple[str, list[Any]]:
+    """The keyset condition "strictly after the cursor" in newest-first order
+    (score descending, then ``member`` descending, as Redis orders ties)."""
+    if cursor is None:
+        return "", []
+    score, after = cursor
+    if not after:
+        return " AND score < ?", [score]
+    return f" AND (score < ? OR (score = ? AND {member} < ?))", [score, score, after]
+
+
+async def page_ids(
+    db: Database, org_id: str, *, config_id: str | None, status: str | None,
+    cursor: tuple[int, str] | None, limit: int, min_score: int,
+) -> list[tuple[int, str]]:
+    """(score, id) of the org's archived activities after the cursor, newest first."""
+    sql = "SELECT score, id FROM activities WHERE org_id = ? AND score >= ?"
+    args: list[Any] = [org_id, min_score]
+    if config_id:
+        sql += " AND configuration_id = ?"
+        args.append(config_id)
+    if status:
+        sql += " AND status = ?"
+        args.append(status)
+    cond, extra = _after(cursor, "id")
+    rows = await db.fetch(sql + cond + " ORDER BY score DESC, id DESC LIMIT ?", *args, *extra, limit)
+    return [(int(s), i) for s, i in rows]
+
+
+async def timeline_ids(
+    db: Database, org_id: str, phone: str, *, cursor: tuple[int, str] | None, limit: int,
+    min_score: int,
+) -> list[tuple[int, str]]:
+    """(score, timeline member ``act:<id>``) of a contact's archived activities
+    shown in the timeline, after the cursor, newest first."""
+    cond, extra = _after(cursor, "'act:' || id")
+    rows = await db.fetch(
+        "SELECT score, id FROM activities WHERE org_id = ? AND to_addr = ? AND in_timeline = 1"
+        " AND score >= ?" + cond + " ORDER BY score DESC, id DESC LIMIT ?",
+        org_id, phone, min_score, *extra, limit)
+    return [(int(s), "act:" + i) for s, i in rows]
+
+
+async def records(db: Database, org_id: str, ids: Sequence[str], *, min_score: int) -> dict[str, dict[str, str]]:
+    """The archived hashes of some of the org's activities, by id."""
+    if not ids:
+        return {}
+    marks = ", ".join("?" * len(ids))
+    rows = await db.fetch(
+        f"SELECT id, record FROM activities WHERE org_id = ? AND score >= ? AND id IN ({marks})",
+        org_id, min_score, *ids)
+    return {i: json.loads(r) for i, r in rows}
+
+
+async def sweep_candidates(
+    db: Database, org_id: str, *, statuses: Sequence[str], after: tuple[int, str],
+    before_ms: int, limit: int,
+) -> list[tuple[int, str, int, str, str, str, int]]:
+    """Archived activities in a final status whose last change is older than
+    ``before_ms``, after the (archived_ms, id) mark, oldest first:
+    (archived_ms, id, version, configuration id, channel id, to, in_timeline)."""
+    marks = ", ".join("?" * len(statuses))
+    rows = await db.fetch(
+        "SELECT archived_ms, id, version, configuration_id, channel_id, to_addr, in_timeline"
+        " FROM activities"
+        f" WHERE org_id = ? AND archived_ms < ? AND (archived_ms > ? OR (archived_ms = ? AND id > ?))"
+        f" AND status IN ({marks}) ORDER BY archived_ms, id LIMIT ?",
+        org_id, before_ms, after[0], after[0], after[1], *statuses, limit)
+    return [(int(u), i, int(v), c, ch or "", t, int(tl)) for u, i, v, c, ch, t, tl in rows]
+
+
+@dataclass(frozen=True)
+class LateCallback:
+    """A status callback for an activity whose record has left Redis."""
+
+    activity_id: str
+    status: str
+    at_ms: int
+    error_code: str
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """What a late callback changed, for the report counters."""
+
+    config_id: str
+    hour: str
+    before: str
+    after: str
+    ttd_seconds: float | None
+
+
+def _rank(status: str) -> int:
+    return RANK.get(ActivityStatus(status), -1) if status in _STATUSES else -1
+
+
+_STATUSES = {str(s) for s in ActivityStatus}
+
+
+async def apply_late_callbacks(db: Database, org_id: str, late: Sequence[LateCallback]) -> list[StatusChange]:
+    """Apply callbacks to archived activities by the rules the activity
+    scripts follow in Redis (lib.lua): a callback equal to one already kept
+    adds nothing; every other one is appended to the history; the status
+    only moves forward, never out of a terminal one."""
+    changes: list[StatusChange] = []
+    lock = " FOR UPDATE" if db.dialect == "postgresql" else ""
+    # Activities in id order (lock order); one activity's callbacks as they came.
+    ordered = sorted(late, key=lambda c: c.activity_id)
+    async with db.transaction() as tx:
+        for cb in ordered:
+            rows = await tx.fetch(
+                f"SELECT record, version FROM activities WHERE org_id = ? AND id = ?{lock}",
+                org_id, cb.activity_id)
+            if not rows:
+                continue  # past retention
+            raw, version = json.loads(rows[0][0]), int(rows[0][1])
+            history = [json.loads(e) for (e,) in await tx.fetch(
+                "SELECT event FROM activity_history WHERE activity_id = ? ORDER BY seq",
+                cb.activity_id)]
+            if any(e.get("source") == "callback" and e["status"] == cb.status
+                   and (e.get("error_code") or "") == cb.error_code for e in history):
+                continue
+            event: dict[str, Any] = {"status": cb.status, "at": cb.at_ms, "source": "callback"}
+            if cb.error_code:
+                event["error_code"] = cb.error_code
+            await tx.execute(INSERT_EVENT, cb.activity_id, version, cb.status, cb.at_ms,
+                             cb.error_code or None, "callback", json.dumps(event))
+            before = raw["status"]
+            moves = (before in _STATUSES and ActivityStatus(before) not in TERMINAL
+                     and _rank(cb.status) > _rank(before))
+            ttd = None
+            if moves:
+                raw["status"], raw["updated"] = cb.status, str(cb.at_ms)
+                if cb.error_code:
+                    raw["error_code"] = cb.error_code
+                if cb.status in ("delivered", "read") and not raw.get("delivered_at"):
+                    raw["delivered_at"] = str(cb.at_ms)
+                    ttd = max(0.0, (cb.at_ms - int(raw["created"])) / 1000)
+                changes.append(StatusChange(raw["cfg"], raw.get("hour", ""), before, cb.status, ttd))
+            await tx.execute(
+                "UPDATE activities SET status = ?, error_code = ?, updated_ms = ?, delivered_ms = ?,"
+                " version = ?, record = ? WHERE id = ?",
+                raw["status"], _text(raw.get("error_code")), _int(raw.get("updated")),
+                _int(raw.get("delivered_at")), version + 1, json.dumps(raw, sort_keys=True),
+                cb.activity_id)
+    return changes

@@ -1,0 +1,70 @@
+"""The hot window: once an activity has been in a final status, archived,
+for HUB_HOT_SECONDS, its full record leaves Redis and SQL answers for it.
+
+Every process runs the sweeper. Each org's walk goes through its archived
+activities in the order they were last written to SQL, from a mark kept in
+Redis; an activity is dropped by a script that first checks, in Redis, that
+nothing changed since the copy it was given (so a change not yet archived
+keeps the record). A process killed mid-walk leaves the mark behind, and the
+next walk repeats the few activities already dropped, which does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from hub.domain.statuses import ActivityStatus
+from hub.logs import get_logger
+from hub.services.context import Hub
+from hub.storage import keys
+from hub.storage.sql.activities import sweep_candidates
+
+log = get_logger("hub.hot_window")
+
+# Final for the sweep: nothing but a late `read` (applied in SQL then) follows these.
+FINAL = tuple(sorted(str(s) for s in ActivityStatus
+                     if s not in (ActivityStatus.QUEUED, ActivityStatus.SENDING, ActivityStatus.SENT)))
+BATCH = 500
+
+
+async def sweep_org(hub: Hub, org_id: str, before_ms: int) -> int:
+    assert hub.history is not None
+    mark_key = keys.sweep_mark(org_id)
+    raw = await hub.redis.get(mark_key)
+    at, _, after_id = (raw or "0|").partition("|")
+    mark = (int(at), after_id)
+    dropped = 0
+    while True:
+        rows = await sweep_candidates(hub.history, org_id, statuses=FINAL, after=mark,
+                                      before_ms=before_ms, limit=BATCH)
+        if not rows:
+            return dropped
+        dropped += await hub.activities.sweep(
+            org_id, [(i, v, c, ch, t, bool(tl)) for _, i, v, c, ch, t, tl in rows], FINAL)
+        mark = (rows[-1][0], rows[-1][1])
+        await hub.redis.set(mark_key, f"{mark[0]}|{mark[1]}")
+
+
+async def sweep_hot(hub: Hub, now: float | None = None) -> int:
+    if hub.history is None or not hub.settings.hot_seconds:
+        return 0
+    before_ms = int(((now or time.time()) - hub.settings.hot_seconds) * 1000)
+    return sum([await sweep_org(hub, org_id, before_ms) for org_id in await hub.orgs.all_ids()])
+
+
+async def hot_sweeper(hub: Hub, stop: asyncio.Event) -> None:
+    interval = min(60.0, max(0.5, hub.settings.hot_seconds / 4))
+    while not stop.is_set():
+        try:
+            dropped = await sweep_hot(hub)
+            if dropped:
+                log.info("dropped archived activities from Redis", extra={"count": dropped})
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("hot-window sweep failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except asyncio.TimeoutError:
+            pass
