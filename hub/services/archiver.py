@@ -24,6 +24,11 @@ from hub.storage.sql.db import Database
 log = get_logger("hub.archiver")
 
 BATCH = 500
+# After a batch smaller than BATCH, wait this long before reading again: the
+# few changes of one message (queued, sending, sent, delivered) then land in
+# one batch and are loaded and written once, not once each. The history lags
+# Redis by about this much more.
+LINGER_S = 0.5
 
 
 class Archiver:
@@ -53,10 +58,12 @@ class Archiver:
                             log.info("claimed abandoned archive entries",
                                      extra={"org": org_id, "count": len(claimed)})
                             await self.archive(org_id, claimed)
+                full = False
                 for org_id, entries in await self.queue.read(org_ids, self.consumer, BATCH, 200):
                     await self.archive(org_id, entries)
-                if not org_ids:
-                    await asyncio.sleep(0.5)
+                    full = full or len(entries) >= BATCH
+                if not full:
+                    await asyncio.sleep(LINGER_S)
             except asyncio.CancelledError:
                 raise
             except Exception:
