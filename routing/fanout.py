@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 
 from hub.logs import get_logger
 from hub.storage.agents import notify_channel
+from hub.storage.redis import pubsub_of
 
 log = get_logger("routing.fanout")
 
@@ -26,7 +27,7 @@ Listener = Callable[[str], Awaitable[None]]
 
 class Fanout:
     def __init__(self, client: aioredis.Redis) -> None:
-        self.pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self.pubsub = pubsub_of(client)
         self.listeners: dict[str, set[Listener]] = defaultdict(set)
         self._lock = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
@@ -83,3 +84,4 @@ class Fanout:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
         await self.pubsub.aclose()
+        await self.pubsub.connection_pool.disconnect()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.commands.core import AsyncScript
@@ -30,6 +31,19 @@ def connect(url: str, *, max_connections: int = 512) -> aioredis.Redis:
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
     return aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
+
+
+def pubsub_of(client: aioredis.Redis) -> PubSub:
+    """A pub/sub on a pool of its own, without the health check and retry the
+    command pool has: a subscriber and the reader share the one connection,
+    and a PING or a reconnect-and-retry from the subscriber would read on it
+    while the reader waits (asyncio: "read() called while another coroutine
+    is already waiting"). The reader resubscribes after a failure itself."""
+    source = client.connection_pool
+    kwargs = {k: v for k, v in source.connection_kwargs.items()
+              if k not in ("health_check_interval", "retry", "retry_on_error")}
+    pool = aioredis.ConnectionPool(connection_class=source.connection_class, **kwargs)
+    return PubSub(pool, ignore_subscribe_messages=True)
 
 
 def _status_tables() -> str:
