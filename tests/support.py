@@ -212,3 +212,35 @@ def contact(phone: str, **extra: Any) -> dict[str, Any]:
 def phone(i: int) -> str:
     """Distinct valid US numbers (phonenumbers accepts +1415555 01xx/2xxx...)."""
     return f"+1415555{2000 + i:04d}"
+
+
+class Listener:
+    """A bare TCP server that counts the connections it accepts (and answers 200)."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.bind((host, 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            with conn:
+                conn.settimeout(2)
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.sock.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,42 +23,10 @@ from hub.providers import guard
 from hub.providers.base import OutboundMessage
 from hub.providers.telesign import TelesignProvider
 from hub.settings import Settings
-from tests.support import Api, HubProcess, ServerThread, contact, create_org, wait_for
+from tests.support import Api, HubProcess, Listener, ServerThread, contact, create_org, wait_for
 
 NO_LIST = {"HUB_ALLOWED_PROVIDER_HOSTS": ""}
 CREDS = {"account_sid": "AC" + "c" * 32, "auth_token": "tenant-secret-token"}
-
-
-class Listener:
-    """A bare TCP server that counts the connections it accepts (and answers 200)."""
-
-    def __init__(self, host: str) -> None:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.bind((host, 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            with conn:
-                conn.settimeout(2)
-                try:
-                    conn.recv(65536)
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ checks TeleSign signatures against the path the client signed (below the mount).
 from __future__ import annotations
 
 import base64
-import socket
-import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -16,7 +14,7 @@ import httpx
 import pytest
 
 from hub.demo import DEMO_ACCOUNT, DEMO_CHANNEL, DEMO_NUMBER
-from tests.support import ADMIN_TOKEN, Api, HubProcess, contact, create_org, phone, wait_for
+from tests.support import ADMIN_TOKEN, Api, HubProcess, Listener, contact, create_org, phone, wait_for
 
 ACCOUNT_A, TOKEN_A = "AC" + "a" * 32, "org-a-token"
 ACCOUNT_B, TOKEN_B = "AC" + "b" * 32, "org-b-token"
@@ -129,27 +127,6 @@ def test_an_orgs_key_reaches_only_its_own_accounts(demo: HubProcess) -> None:
                 answer = control_b.request(method, path, json={"action": "http_error"})
                 assert answer.status_code == 403, (method, path, answer.text)
             assert len(control_a.get("/messages").json()["items"]) == 1
-
-
-class Listener:
-    """Counts connections to a port nobody else uses."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            conn.close()
 
 
 def test_replies_go_only_to_this_hubs_webhooks(demo: HubProcess) -> None:

@@ -29,6 +29,7 @@ from starlette.responses import Response
 
 from hub.errors import Forbidden, NotFound
 from hub.logs import get_logger
+from hub.providers.base import InboundMessage, StatusEvent
 from hub.services.context import Hub
 from hub.services.directory import REDIS_WAIT_S
 from hub.storage.outage import redis_unavailable
@@ -66,8 +67,10 @@ class Received:
                    signature=record["signature"], at_ms=int(record["at"]))
 
 
-class Parsed(Protocol):
+@dataclass(frozen=True)
+class Parsed:
     kind: str  # "status" or "inbound": what the body is
+    event: StatusEvent | InboundMessage
 
 
 class Family(Protocol):
@@ -85,9 +88,25 @@ class Family(Protocol):
         """Raises InvalidRequest for a body the hub cannot use."""
         ...
 
-    async def apply(self, state: State, channel: dict[str, Any], parsed: Any, at_ms: int) -> None: ...
+    def status(self, channel: dict[str, Any], event: StatusEvent) -> tuple[str, str] | None:
+        """The hub status and error code a status event means (None: nothing to apply)."""
+        ...
 
     def answer(self, kind: str) -> Response: ...
+
+
+async def apply(state: State, family: Family, channel: dict[str, Any], parsed: Parsed, at_ms: int) -> None:
+    if isinstance(parsed.event, InboundMessage):
+        # Stored once per provider message id, and routed, before the answer.
+        await state.conversations.ingest(channel, parsed.event, received_ms=at_ms)
+        return
+    meaning = family.status(channel, parsed.event)
+    if meaning is None:
+        return
+    hub: Hub = state.hub
+    status, error_code = meaning
+    await hub.activities.apply_callback(channel["org_id"], parsed.event.provider_id, status, at_ms, error_code)
+    hub.metrics.statuses.labels(channel["provider"], status).inc()
 
 
 async def handle(request: Request, family: Family, route: str) -> Response:
@@ -118,7 +137,7 @@ async def handle(request: Request, family: Family, route: str) -> Response:
     if not journal.active:
         try:
             async with asyncio.timeout(REDIS_WAIT_S):
-                await family.apply(state, channel, parsed, received.at_ms)
+                await apply(state, family, channel, parsed, received.at_ms)
         except Exception as exc:
             if not redis_unavailable(exc):
                 raise
@@ -146,5 +165,5 @@ async def replay(state: State, families: dict[str, Family], record: dict[str, An
         log.warning("journaled webhook with a bad signature dropped",
                     extra={"channel": received.channel_id})
         return False
-    await family.apply(state, channel, family.parse(received), received.at_ms)
+    await apply(state, family, channel, family.parse(received), received.at_ms)
     return True

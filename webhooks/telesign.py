@@ -14,10 +14,8 @@ journal included, is webhooks/intake.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,18 +23,11 @@ from hub.domain.json_input import parse_json
 from hub.domain.telesign_status import from_telesign_code
 from hub.errors import InvalidRequest
 from hub.logs import get_logger
-from hub.providers.base import InboundMessage, StatusEvent
+from hub.providers.base import StatusEvent
 from hub.providers.telesign import is_inbound, parse_inbound, parse_status, verify_callback
-from hub.services.context import Hub
-from webhooks.intake import Received, handle
+from webhooks.intake import Parsed, Received, handle
 
 log = get_logger("webhooks.telesign")
-
-
-@dataclass(frozen=True)
-class Parsed:
-    kind: str
-    event: StatusEvent | InboundMessage
 
 
 class Telesign:
@@ -65,20 +56,12 @@ class Telesign:
             raise InvalidRequest("reference_id and user_response.phone_number are required")
         return Parsed("inbound", message)
 
-    async def apply(self, state: State, channel: dict[str, Any], parsed: Parsed, at_ms: int) -> None:
-        if isinstance(parsed.event, InboundMessage):
-            # Stored once per reference_id: TeleSign's retries of a slow answer are no-ops.
-            await state.conversations.ingest(channel, parsed.event, received_ms=at_ms)
-            return
-        hub: Hub = state.hub
-        event = parsed.event
+    def status(self, channel: dict[str, Any], event: StatusEvent) -> tuple[str, str] | None:
         outcome = from_telesign_code(event.status)
         if not event.provider_id or outcome is None:
             log.info("telesign status ignored", extra={"code": event.status, "channel": channel["id"]})
-            return
-        await hub.activities.apply_callback(
-            channel["org_id"], event.provider_id, str(outcome.status), at_ms, outcome.error_code)
-        hub.metrics.statuses.labels("telesign", str(outcome.status)).inc()
+            return None
+        return str(outcome.status), outcome.error_code
 
     def answer(self, kind: str) -> Response:
         return Response(status_code=200)

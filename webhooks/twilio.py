@@ -8,27 +8,18 @@ The common path, journal included, is webhooks/intake.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.domain.statuses import from_provider_status
 from hub.errors import InvalidRequest
-from hub.providers.base import InboundMessage, StatusEvent
+from hub.providers.base import StatusEvent
 from hub.providers.twilio import parse_inbound, parse_status, verify_signature
-from hub.services.context import Hub
-from webhooks.intake import Received, handle
+from webhooks.intake import Parsed, Received, handle
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-
-
-@dataclass(frozen=True)
-class Parsed:
-    kind: str
-    event: StatusEvent | InboundMessage
 
 
 class Twilio:
@@ -51,18 +42,11 @@ class Twilio:
             raise InvalidRequest("MessageSid and From are required")
         return Parsed("inbound", message)
 
-    async def apply(self, state: State, channel: dict[str, Any], parsed: Parsed, at_ms: int) -> None:
-        if isinstance(parsed.event, InboundMessage):
-            # Stored once per MessageSid, and routed, before the answer.
-            await state.conversations.ingest(channel, parsed.event, received_ms=at_ms)
-            return
-        hub: Hub = state.hub
-        event = parsed.event
+    def status(self, channel: dict[str, Any], event: StatusEvent) -> tuple[str, str] | None:
         status = from_provider_status(event.status)
-        if event.provider_id and status is not None:
-            await hub.activities.apply_callback(
-                channel["org_id"], event.provider_id, str(status), at_ms, event.error_code)
-            hub.metrics.statuses.labels(channel["provider"], str(status)).inc()
+        if not event.provider_id or status is None:
+            return None
+        return str(status), event.error_code
 
     def answer(self, kind: str) -> Response:
         if kind == "status":

@@ -14,9 +14,9 @@ import json
 from typing import Sequence
 
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
 from hub.storage import keys
+from hub.storage.streams import ConsumerGroup
 from hub.storage.sql.activities import ActivityCopy, LateCallback, StatusChange
 
 # As the activity scripts bucket a time to deliver (lib.lua).
@@ -44,53 +44,19 @@ def _entries(rows: Sequence[tuple[str, dict[str, str]]]) -> list[Entry]:
 class ArchiveQueue:
     def __init__(self, client: aioredis.Redis) -> None:
         self.r = client
-        self._groups: set[str] = set()
-
-    async def ensure_group(self, org_id: str) -> None:
-        if org_id in self._groups:
-            return
-        try:
-            # From the stream's start: changes made before any archiver ran are kept.
-            await self.r.xgroup_create(keys.archive_stream(org_id), GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        self._groups.add(org_id)
+        self.group = ConsumerGroup(client, keys.archive_stream, GROUP)
+        self.ack = self.group.ack
 
     async def read(
         self, org_ids: Sequence[str], consumer: str, count: int, block_ms: int
     ) -> list[tuple[str, list[Entry]]]:
-        if not org_ids:
-            return []
-        for org_id in org_ids:
-            await self.ensure_group(org_id)
-        streams = {keys.archive_stream(o): ">" for o in org_ids}
-        try:
-            rows = await self.r.xreadgroup(GROUP, consumer, streams, count=count, block=block_ms)
-        except ResponseError as exc:
-            if "NOGROUP" in str(exc):  # the stream was deleted under us
-                self._groups.clear()
-                return []
-            raise
-        return [(stream.split("{", 1)[1].split("}", 1)[0], _entries(entries))
-                for stream, entries in rows or []]
+        return [(org_id, _entries(rows))
+                for org_id, rows in await self.group.read(org_ids, consumer, count, block_ms)]
 
     async def claim_abandoned(
         self, org_id: str, consumer: str, min_idle_ms: int, count: int
     ) -> list[Entry]:
-        await self.ensure_group(org_id)
-        _, rows, *_ = await self.r.xautoclaim(
-            keys.archive_stream(org_id), GROUP, consumer, min_idle_ms, "0-0", count=count
-        )
-        return _entries(rows)
-
-    async def ack(self, org_id: str, entry_ids: Sequence[str]) -> None:
-        if entry_ids:
-            stream = keys.archive_stream(org_id)
-            async with self.r.pipeline(transaction=True) as p:
-                p.xack(stream, GROUP, *entry_ids)
-                p.xdel(stream, *entry_ids)
-                await p.execute()
+        return _entries(await self.group.claim_abandoned(org_id, consumer, min_idle_ms, count))
 
     async def count_late(self, org_id: str, changes: Sequence[StatusChange]) -> None:
         """Move the report counters for late callbacks that changed an
