@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import math
 from typing import Any
 
 from starlette.requests import Request
@@ -12,6 +11,7 @@ from starlette.responses import JSONResponse
 from hub.domain.json_input import parse_json
 from hub.errors import InvalidRequest, Unauthorized
 from hub.services.context import Hub
+from hub.storage.cursors import finite_score
 
 
 def hub_of(request: Request) -> Hub:
@@ -67,12 +67,4 @@ def page_limit(request: Request, default: int = 50, maximum: int = 200) -> int:
 def time_cursor(request: Request) -> float | None:
     """A list cursor that is a creation time (the catalogue's record lists)."""
     raw = request.query_params.get("cursor")
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
-    return value
+    return finite_score(raw) if raw else None

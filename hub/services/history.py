@@ -17,11 +17,10 @@ import math
 import time
 from typing import Any, Sequence
 
-from hub.errors import InvalidRequest
 from hub.services.context import Hub
 from hub.storage import keys
 from hub.storage.activities import public_activity
-from hub.storage.cursors import split_score_cursor
+from hub.storage.cursors import finite_score, split_score_cursor
 from hub.storage.sql import activities as sql_activities
 from hub.storage.timeline import timeline_page
 
@@ -137,12 +136,7 @@ async def contact_timeline(
     after_score, after_member = None, ""
     if cursor:
         raw_score, _, after_member = cursor.partition("|")
-        try:
-            after_score = float(raw_score)
-        except ValueError:
-            after_score = math.nan
-        if not math.isfinite(after_score):
-            raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
+        after_score = finite_score(raw_score)
     retention_ms = _retention_cutoff_ms(hub)
     rows, more = await timeline_page(
         hub.redis, org_id, phone, after_score=after_score, after_member=after_member, limit=limit,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from hub.errors import InvalidRequest
@@ -20,3 +21,14 @@ def split_score_cursor(cursor: str | None) -> tuple[str, str]:
     if not _SCORE_RE.fullmatch(score):
         raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
     return score, member
+
+
+def finite_score(raw: str) -> float:
+    """A cursor's score read as a finite number (the SQL side compares numbers)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
+    return value
