@@ -66,6 +66,11 @@ TERMINAL: frozenset[ActivityStatus] = frozenset(
     }
 )
 
+# Final for the history: after one of these only a late ``read`` (or a repeat)
+# may follow. The SQL history is written when an activity reaches one, not at
+# every step on the way (see hub/storage/scripts/lib.lua ``archive_now``).
+FINAL: frozenset[ActivityStatus] = frozenset(s for s, r in RANK.items() if r >= RANK[ActivityStatus.DELIVERED])
+
 SUCCESSFUL: frozenset[ActivityStatus] = frozenset({ActivityStatus.DELIVERED, ActivityStatus.READ})
 
 # Statuses of messages that left the hub: the denominator of the delivery rate.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from hub.domain.statuses import ActivityStatus
+from hub.domain import statuses
 from hub.logs import get_logger
 from hub.services.context import Hub
 from hub.storage import keys
@@ -23,8 +23,7 @@ from hub.storage.sql.activities import sweep_candidates
 log = get_logger("hub.hot_window")
 
 # Final for the sweep: nothing but a late `read` (applied in SQL then) follows these.
-FINAL = tuple(sorted(str(s) for s in ActivityStatus
-                     if s not in (ActivityStatus.QUEUED, ActivityStatus.SENDING, ActivityStatus.SENT)))
+FINAL = tuple(sorted(str(s) for s in statuses.FINAL))
 BATCH = 500
 
 

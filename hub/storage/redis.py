@@ -12,7 +12,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from hub.domain.statuses import RANK, TERMINAL
+from hub.domain.statuses import FINAL, RANK, TERMINAL
 
 
 def connect(url: str, *, max_connections: int = 512) -> aioredis.Redis:
@@ -49,7 +49,9 @@ def pubsub_of(client: aioredis.Redis) -> PubSub:
 def _status_tables() -> str:
     ranks = ", ".join(f"['{s}'] = {r}" for s, r in RANK.items())
     terminal = ", ".join(f"['{s}'] = true" for s in sorted(TERMINAL))
-    return f"local RANK = {{{ranks}}}\nlocal TERMINAL = {{{terminal}}}\n"
+    final = ", ".join(f"['{s}'] = true" for s in sorted(FINAL))
+    return (f"local RANK = {{{ranks}}}\nlocal TERMINAL = {{{terminal}}}\n"
+            f"local FINAL = {{{final}}}\n")
 
 
 def script_source(name: str) -> str:

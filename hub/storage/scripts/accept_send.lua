@@ -1,3 +1,4 @@
+-- requires: lib
 -- Accept a send request atomically: idempotency, the rolling-hour limit,
 -- the activities, their indexes and report counters, and the outbound jobs.
 -- Either all of it happens or none (a refused request leaves no trace and
@@ -57,6 +58,12 @@ if ARGV[6] ~= '' then
   redis.call('SET', KEYS[2], cjson.encode({hash = ARGV[6], response = ARGV[8]}),
              'EX', tonumber(ARGV[7]))
 end
-local changed = {} for i = 10, #ARGV do changed[#changed + 1] = cjson.decode(ARGV[i]).id end
+-- Only what is final at once (canceled, skipped) goes to the history now;
+-- a queued activity goes when the provider takes it (lib.lua archive_now).
+local changed = {}
+for i = 10, #ARGV do
+  local a = cjson.decode(ARGV[i])
+  if FINAL[a.fields.status] then changed[#changed + 1] = a.id end
+end
 if #changed > 0 then redis.call('XADD', KEYS[4], '*', 'ids', table.concat(changed, ' ')) end
 return {'ok'}

@@ -29,5 +29,5 @@ if applied == nil then
     {id = target, status = ARGV[3], at = tonumber(ARGV[4]), error_code = ARGV[5]}))
   return {target, -2}
 end
-if applied then redis.call('XADD', KEYS[1], '*', 'ids', target) end
+if archive_now(prefix, target) then redis.call('XADD', KEYS[1], '*', 'ids', target) end
 return {target, applied or 0}

@@ -8,7 +8,8 @@
 -- ask the provider before it sends again. 'rstate' is dropped as the job is
 -- taken, so a worker dying during this attempt leaves it to be recovered.
 -- Anything else needs no send ('done').
--- KEYS: archive stream (activities changed, for the SQL history)
+-- KEYS: the org's archive stream (unused: `sending` is not archived on its
+-- own, see lib.lua archive_now; it names the org's slot)
 -- ARGV: prefix, now_ms, job ids...
 local prefix, now = ARGV[1], ARGV[2]
 local out = {}
@@ -37,9 +38,4 @@ for i = 3, #ARGV do
                    f[7] or '', f[8] or '', f[9] or '0', f[10] or '',
                    f[11] or f[9] or '0', f[12] or '0', f[13] or ''}
 end
-local changed = {}
-for i = 3, #ARGV do
-  if string.sub(ARGV[i], 1, 4) == 'act_' then changed[#changed + 1] = ARGV[i] end
-end
-if #changed > 0 then redis.call('XADD', KEYS[1], '*', 'ids', table.concat(changed, ' ')) end
 return out

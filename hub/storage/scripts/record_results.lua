@@ -81,9 +81,13 @@ for i = 6, #ARGV, 9 do
     record_activity(id, outcome, sid, code, detail)
   end
 end
+-- An activity the provider took, or whose send ended, goes to the history; a
+-- retry changes nothing the history keeps yet.
 local changed = {}
 for i = 6, #ARGV, 9 do
-  if string.sub(ARGV[i], 1, 4) == 'act_' then changed[#changed + 1] = ARGV[i] end
+  if string.sub(ARGV[i], 1, 4) == 'act_' and ARGV[i + 2] ~= 'retry' then
+    changed[#changed + 1] = ARGV[i]
+  end
 end
 if #changed > 0 then redis.call('XADD', KEYS[3], '*', 'ids', table.concat(changed, ' ')) end
 return 1
