@@ -24,10 +24,12 @@ from hub.storage.sql.db import Database
 log = get_logger("hub.archiver")
 
 BATCH = 500
-# After a batch smaller than BATCH, wait this long before reading again: the
-# few changes of one message (queued, sending, sent, delivered) then land in
-# one batch and are loaded and written once, not once each. The history lags
-# Redis by about this much more.
+# A change is written once it is this old: the provider taking a message and
+# its delivery receipt a second later are then loaded and written once, not
+# once each (most of the archiver's cost is per written row). The history
+# lags Redis by about this much; a backlog is written at once.
+SETTLE_S = 2.0
+# After a batch smaller than BATCH, wait this long before reading again.
 LINGER_S = 0.5
 
 
@@ -59,7 +61,9 @@ class Archiver:
                                      extra={"org": org_id, "count": len(claimed)})
                             await self.archive(org_id, claimed)
                 full = False
-                for org_id, entries in await self.queue.read(org_ids, self.consumer, BATCH, 200):
+                batches = await self.queue.read(org_ids, self.consumer, BATCH, 200)
+                await settle([e for _, entries in batches for e in entries])
+                for org_id, entries in batches:
                     await self.archive(org_id, entries)
                     full = full or len(entries) >= BATCH
                 if not full:
@@ -83,3 +87,14 @@ class Archiver:
             changes = await apply_late_callbacks(self.db, org_id, late)
             await self.queue.count_late(org_id, changes)
         await self.queue.ack(org_id, [eid for eid, _, _ in entries])
+
+
+async def settle(entries: list[Entry]) -> None:
+    """Wait until the newest entry is SETTLE_S old (stream ids start with
+    Redis' clock in ms)."""
+    if not entries:
+        return
+    newest_ms = max(int(eid.split("-", 1)[0]) for eid, _, _ in entries)
+    wait = newest_ms / 1000 + SETTLE_S - time.time()
+    if wait > 0:
+        await asyncio.sleep(min(wait, SETTLE_S))
