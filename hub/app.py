@@ -120,6 +120,7 @@ def routes(extra: list[Any]) -> list[Any]:
         r("/v1/orgs", orgs.create_org, methods=["POST"]),
         r("/v1/orgs/{org_id}", orgs.get_org, methods=["GET"]),
         r("/v1/orgs/{org_id}", orgs.patch_org, methods=["PATCH"]),
+        r("/v1/templates/segments", catalog.segments, methods=["POST"]),
         *crud,
         r("/v1/outbound/activities", outbound.list_activities, methods=["GET"]),
         r("/v1/outbound/activities/{id}", outbound.get_activity, methods=["GET"]),

@@ -507,3 +507,32 @@ def test_timeline_pages_concurrent_sends_exactly_once(hub_factory, sandbox) -> N
         assert {a["id"] for a in all_activities(api, limit=7)} == made
     finally:
         api.http.close()
+
+
+# -- SMS segments ------------------------------------------------------------------
+
+
+def test_send_results_and_activities_say_what_each_body_costs(api: Api, sandbox) -> None:
+    ids = outbound_setup(api, sandbox.url, bodies={
+        "en-US": "Hi {{CustomerName}}, case {{CaseName}} is ready.",
+        "fr-FR": "Bonjour {{CustomerName}}, le dossier {{CaseName}} est prêt ✓ " + "x" * 60,
+    })
+    cfg = ids["config"]["id"]
+    contacts = [contact(phone(1)), contact(phone(2), locale="fr-FR"),
+                contact(phone(3), CaseName="C" * 200), contact("12345")]
+    results = api.ok("POST", SEND, 202, json={"configuration_id": cfg, "contacts": contacts})["results"]
+    assert [(r.get("encoding"), r.get("segments")) for r in results] == [
+        ("GSM-7", 1), ("UCS-2", 2), ("GSM-7", 2), (None, None)]
+    activity = api.ok("GET", f"/v1/outbound/activities/{results[1]['activity_id']}")
+    assert (activity["encoding"], activity["segments"]) == ("UCS-2", 2)
+
+
+def test_the_segments_of_any_body_are_told_to_the_console(api: Api, hub: HubProcess) -> None:
+    told = api.ok("POST", "/v1/templates/segments", json={"body": "Don’t miss it — " + "€" * 80})
+    assert told == {"encoding": "UCS-2", "segments": 2, "characters": 96,
+                    "ucs2_characters": ["’", "—"]}
+    assert api.ok("POST", "/v1/templates/segments", json={"body": "a" * 161})["segments"] == 2
+    for bad in ({}, {"body": ""}, {"body": 5}, {"body": "a" * 1601}, []):
+        error_of(api.http.request("POST", "/v1/templates/segments", json=bad), 400, "invalid_request")
+    anonymous = httpx.post(hub.url + "/v1/templates/segments", json={"body": "hi"})
+    error_of(anonymous, 401)

@@ -160,6 +160,15 @@ def test_admin_pushes_to_a_list_and_an_agent_answers_the_reply(
     admin.get_by_label("Sample value for state").fill("delayed")
     expect(admin.locator("#tpl-preview")).to_contain_text("Hi Ada Lovelace, case CAS-01024: your parcel is delayed.")
     expect(admin.locator("#tpl-preview")).to_contain_text("Bonjour Ada Lovelace, dossier CAS-01024 : colis delayed.")
+    # What each body costs as an SMS; a curly apostrophe turns it into UCS-2 and two segments.
+    segments = admin.locator("#tpl-preview .preview-segments")
+    expect(segments.first).to_have_text("As SMS: 1 segment, GSM-7")
+    admin.get_by_label("Body (fr-FR)").fill("Bonjour {{CustomerName}}, votre colis n’est pas arrivé : "
+                                            "nous vous tiendrons informé du dossier {{CaseName}}.")
+    expect(segments.nth(1)).to_have_text("As SMS: 2 segments, UCS-2 because of ’")
+    expect(segments.nth(1)).to_have_class(re.compile(r"\bwarn\b"))
+    admin.get_by_label("Body (fr-FR)").fill("Bonjour {{CustomerName}}, dossier {{CaseName}} : colis {{state}}.")
+    expect(segments.nth(1)).to_have_text("As SMS: 1 segment, GSM-7")
     admin.get_by_role("button", name="Save template").click()
     expect(admin.locator("#templates-table")).to_contain_text("Shipment delay")
     expect(admin.locator("#templates-table")).to_contain_text("en-US, fr-FR")

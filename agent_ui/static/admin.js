@@ -401,18 +401,52 @@ export class AdminConsole {
   renderPreviewTexts() {
     const defaultLocale = $('tpl-default-locale').value.trim();
     const cards = this.localeCards();
+    const counts = [];
     $('tpl-preview').replaceChildren(...cards.map(({locale, body}) => {
       const text = h('p', {class: 'preview-text'});
+      let rendered = '';
       for (const part of previewParts(body, this.samples)) {
         if (part.missing) text.append(h('mark', {title: 'No sample value'}, `{{${part.missing}}}`));
         else if (part.filled) text.append(h('span', {class: 'filled'}, part.text));
         else text.append(part.text);
+        rendered += part.missing ? `{{${part.missing}}}` : part.text;
       }
       const isDefault = locale && locale.toLowerCase() === defaultLocale.toLowerCase();
+      const cost = h('p', {class: 'preview-segments muted'});
+      if (body.trim()) counts.push({rendered, cost});
       return h('div', {class: 'preview-card'},
         h('p', {class: 'preview-locale'}, locale || '(no locale)', isDefault ? ' · default' : ''),
-        body.trim() ? text : h('p', {class: 'muted'}, 'Empty'));
+        body.trim() ? text : h('p', {class: 'muted'}, 'Empty'), cost);
     }));
+    this.countSegments(counts);
+  }
+
+  // What each rendered body costs as an SMS, asked of the hub (which counts
+  // the same way when it sends), a moment after the last keystroke.
+  countSegments(counts) {
+    clearTimeout(this.segmentsTimer);
+    this.segmentsTimer = setTimeout(async () => {
+      for (const {rendered, cost} of counts) {
+        if (rendered.length > 1600) {
+          cost.textContent = 'Longer than 1,600 characters: providers refuse it.';
+          cost.classList.add('warn');
+          continue;
+        }
+        try {
+          const {data} = await this.api('POST', '/v1/templates/segments', {body: rendered});
+          const plural = data.segments === 1 ? 'segment' : 'segments';
+          cost.textContent = `As SMS: ${data.segments} ${plural}, ${data.encoding}`;
+          if (data.ucs2_characters.length) {
+            cost.append(' because of ', ...data.ucs2_characters.flatMap((ch, i) =>
+              [i ? ' ' : '', h('code', {class: 'chip'}, ch)]));
+          }
+          cost.classList.toggle('warn', data.segments > 1);
+          cost.classList.toggle('muted', data.segments <= 1);
+        } catch {
+          cost.textContent = '';
+        }
+      }
+    }, 300);
   }
 
   async saveTemplate() {

@@ -15,7 +15,8 @@ from hub.domain.catalog import (
     validate_channel,
     validate_configuration,
 )
-from hub.domain.templates import validate_template
+from hub.domain.segments import count_segments
+from hub.domain.templates import MAX_BODY_LENGTH, validate_template
 from hub.errors import Conflict, InvalidRequest, NotFound
 from hub.services.context import Hub
 from hub.services.outbound import new_id
@@ -173,3 +174,15 @@ def _canned(body: Any, current: dict[str, Any] | None, _settings: Settings) -> d
 
 
 canned_responses = Resource("canned response", "cr", lambda h: h.canned, _canned)
+
+
+async def segments(request: Request) -> JSONResponse:
+    """The encoding and SMS segments of a rendered body (the console's template
+    preview asks, so that the rules live in one place)."""
+    await current_org(request)
+    body = await json_body(request)
+    text = body.get("body") if isinstance(body, dict) else None
+    if not isinstance(text, str) or not text or len(text) > MAX_BODY_LENGTH:
+        raise InvalidRequest(f"body must be 1 to {MAX_BODY_LENGTH} characters",
+                             details={"field": "body"})
+    return ok(count_segments(text).as_json())

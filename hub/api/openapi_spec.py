@@ -255,8 +255,10 @@ SEND_EXAMPLE = {
 SEND_ANSWER_EXAMPLE = {
     "request_id": "req_0a1b2c3d4e5f60718293",
     "results": [
-        {"index": 0, "status": "queued", "activity_id": "act_0a1b2c3d4e5f60718293"},
-        {"index": 1, "status": "skipped_no_optin", "activity_id": "act_1a1b2c3d4e5f60718293"},
+        {"index": 0, "status": "queued", "activity_id": "act_0a1b2c3d4e5f60718293",
+         "encoding": "GSM-7", "segments": 1},
+        {"index": 1, "status": "skipped_no_optin", "activity_id": "act_1a1b2c3d4e5f60718293",
+         "encoding": "GSM-7", "segments": 1},
         {"index": 2, "status": "rejected",
          "error": {"code": "invalid_phone", "message": "not a valid phone number",
                    "details": {"field": "tocontactid", "reason": "not_a_number"}}},
@@ -396,10 +398,18 @@ _SEND_REQUEST = obj({
                                 "more is `413 too_many_contacts`."},
 }, ["configuration_id", "contacts"])
 
+_ENCODING = enum(["GSM-7", "UCS-2"], "SMS encoding of the rendered body: one character outside "
+                  "the GSM alphabet sends it all in UCS-2 (70 characters a segment, not 160).")
+_SEGMENT_COUNT = {"type": "integer", "minimum": 0,
+                  "description": "SMS segments the rendered body costs (providers bill by segment)."}
+
 _SEND_RESULT = obj({
     "index": {"type": "integer", "minimum": 0, "description": "Position of the contact in the request."},
     "status": enum(SEND_RESULT_STATUSES),
     "activity_id": string("Present unless `rejected`."),
+    "encoding": _ENCODING,
+    "segments": {**_SEGMENT_COUNT, "description": _SEGMENT_COUNT["description"]
+                 + " Present with `encoding` for SMS unless `rejected`."},
     "error": obj({"code": enum(CONTACT_ERROR_CODES), "message": string(), "details": {}},
                  ["code", "message"], description="Present when `rejected`."),
 }, ["index", "status"])
@@ -425,6 +435,8 @@ _ACTIVITY = obj({
     "created_at": timestamp(), "updated_at": timestamp(),
     "delivered_at": nullable(timestamp()),
     "content_sid": nullable(string("WhatsApp approved template used, if any.")),
+    "encoding": _ENCODING,
+    "segments": {**_SEGMENT_COUNT, "description": _SEGMENT_COUNT["description"] + " SMS only."},
     "retrying": obj({
         "attempts": {"type": "integer", "minimum": 0,
                      "description": "Provider attempts that failed and will be retried."},
@@ -566,6 +578,16 @@ SCHEMAS: dict[str, Schema] = {
     "Contact": _CONTACT,
     "SendRequest": _SEND_REQUEST,
     "SendResult": _SEND_RESULT,
+    "SegmentsRequest": obj({"body": string("A rendered body.", minLength=1, maxLength=MAX_BODY_LENGTH)},
+                           ["body"]),
+    "Segments": obj({
+        "encoding": _ENCODING,
+        "segments": _SEGMENT_COUNT,
+        "characters": {"type": "integer", "minimum": 0},
+        "ucs2_characters": {"type": "array", "items": {"type": "string"},
+                            "description": "The characters that force UCS-2, in order of first use "
+                                           "(empty for GSM-7)."},
+    }, ["encoding", "segments", "characters", "ucs2_characters"]),
     "SendAnswer": obj({"request_id": string(), "results": {"type": "array", "items": ref("SendResult"),
                                                            "description": "One per contact, in order."}},
                       ["request_id", "results"]),
@@ -681,6 +703,17 @@ _ORGS = {
 }
 
 _OUTBOUND = {
+    "/v1/templates/segments": {
+        "post": operation(
+            "countSegments", "Encoding and SMS segments of a body", "Templates",
+            {"200": ok("How the body is sent and billed.", ref("Segments"),
+                       {"encoding": "UCS-2", "segments": 1, "characters": 24, "ucs2_characters": ["’"]}),
+             **errors("invalid_request", "unauthorized")},
+            description="The console's template preview asks this for each locale's rendered body. "
+                        "Characters of the GSM extension table (`{ } [ ] ~ \\ | ^ €`) take two of "
+                        "the 160; neither they nor an emoji are split across segments.",
+            body=request_body("SegmentsRequest", {"body": "Hi Ada, it’s on its way"})),
+    },
     "/v1/outbound/send": {
         "post": operation(
             "send", "Send to a list of contacts", "Outbound",

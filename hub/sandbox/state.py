@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Any
 
+from hub.domain.segments import count_segments
+
 API_VERSION = "2010-04-01"
 DEFAULT_ERROR_CODE = "30003"
 CREATE_ACTIONS = frozenset({"http_error", "refuse", "timeout", "store_then_timeout"})
@@ -50,13 +52,6 @@ def error_body(code: int, status: int, message: str | None = None) -> dict[str, 
     """Twilio's REST error shape; the twilio library reads `code` and `message`."""
     return {"code": code, "message": message or ERROR_MESSAGES.get(code, "Error"),
             "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
-
-
-def count_segments(body: str) -> int:
-    # Approximation: ASCII is treated as GSM-7, anything else as UCS-2.
-    single, multi = (160, 153) if body.isascii() else (70, 67)
-    n = len(body)
-    return 1 if n <= single else -(-n // multi)
 
 
 def _is_json_object(text: str) -> bool:
@@ -234,7 +229,7 @@ class SandboxState:
         resource: dict[str, Any] = {
             "sid": sid, "status": status, "account_sid": account_sid,
             "messaging_service_sid": service, "from": from_, "to": to, "body": body,
-            "num_segments": str(count_segments(body)), "num_media": str(len(media_urls)),
+            "num_segments": str(count_segments(body).segments), "num_media": str(len(media_urls)),
             "direction": direction, "date_created": date, "date_sent": date,
             "date_updated": date, "error_code": None, "error_message": None, "price": None,
             "price_unit": "USD", "api_version": API_VERSION, "subresource_uris": {},

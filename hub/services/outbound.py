@@ -18,6 +18,7 @@ from hub.domain.contacts import (
 )
 from hub.domain.json_input import parse_json
 from hub.domain.statuses import ActivityStatus
+from hub.domain.segments import count_segments
 from hub.domain.templates import TemplateSpec, render_for_contact
 from hub.errors import ContactError, IdempotencyConflict, InvalidRequest, NotFound, RateLimited, TooManyContacts
 from hub.services.context import Hub
@@ -116,7 +117,11 @@ async def send_request(
             "content_vars": json.dumps(rendered.content_variables) if rendered.content_sid else "",
         }
         activities.append({"id": activity_id, "score": now_ms * 1000 + index, "fields": fields})
-        results.append({"index": index, "status": str(status), "activity_id": activity_id})
+        result = {"index": index, "status": str(status), "activity_id": activity_id}
+        if config["channel_type"] == "sms":
+            counted = count_segments(rendered.body)
+            result.update(encoding=counted.encoding, segments=counted.segments)
+        results.append(result)
 
     response = {"request_id": request_id, "results": results}
     response_json = json.dumps(response)

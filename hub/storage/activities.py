@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 import redis.asyncio as aioredis
 
+from hub.domain.segments import count_segments
 from hub.storage import keys
 from hub.storage.redis import Scripts
 
@@ -86,6 +87,9 @@ def public_activity(raw: dict[str, str], history: Sequence[str] | None = None) -
         elif field in ("created", "updated", "delivered_at"):
             value = int(value) / 1000
         out[name] = value
+    if raw.get("type") == "sms" and raw.get("body"):
+        counted = count_segments(raw["body"])
+        out["encoding"], out["segments"] = counted.encoding, counted.segments
     if raw.get("retry_at") and raw.get("status") == "sending":
         out["retrying"] = {
             "attempts": int(raw.get("retry_n") or 0),
