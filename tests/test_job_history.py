@@ -13,9 +13,17 @@ from typing import Any, Callable, Iterator
 import httpx
 import pytest
 import redis
+import redis.asyncio as aioredis
 
+from hub.metrics import Metrics
+from hub.providers.pool import ProviderPool
+from hub.services.context import Hub
+from hub.services.job_history import purge_jobs
+from hub.settings import Settings
 from hub.storage import keys
-from hub.storage.sql import open_database
+from hub.storage.sql import migrate, open_database
+from hub.storage.sql.bulk_jobs import JobCopy, write_jobs
+from hub.storage.sql.flow_runs import RunCopy, write_runs
 from tests.flow_support import clients  # noqa: F401 (a fixture)
 from tests.sql_support import SqlWriteLock
 from tests.support import ADMIN_TOKEN, Api, HubProcess, contact, create_org, outbound_setup, phone, wait_for
@@ -224,3 +232,38 @@ def test_a_bulk_job_killed_mid_job_and_mid_archive_lands_in_sql_once(
     assert len({row["activity_id"] for row in rows}) == total
     stored = json.loads(sql(database_url, "SELECT record FROM bulk_jobs WHERE id = ?", job)[0][0])
     assert (stored["status"], stored["processed"]) == ("done", str(total))
+
+
+async def test_retention_deletes_jobs_outcomes_and_runs_in_sql(redis_url: str, database_url: str) -> None:
+    db = await open_database(database_url)
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    settings = Settings(redis_url=redis_url)
+    hub = Hub(settings=settings, redis=client, metrics=Metrics(), providers=ProviderPool(settings),
+              history=db)
+    try:
+        await migrate(db)
+        day = 86_400_000
+        for org, created in (("org_a", 1_000 * day), ("org_b", 1_000 * day), ("org_a", 1_200 * day)):
+            raw = {"id": f"blk_{org}_{created}", "org": org, "cfg": "cfg_1", "status": "done",
+                   "total": "2500", "processed": "2500", "created": str(created), "next": "1"}
+            rows = [[n, phone(n % 100), "queued", f"act_{n}", "", ""] for n in range(1, 2501)]
+            await write_jobs(db, [JobCopy(raw, sent=rows)])
+            await write_runs(db, [RunCopy(org, f"flw_{org}", f"{created}-{n}", '{"counts": {}}')
+                                  for n in range(3)])
+
+        async def left() -> list[Any]:
+            return [await db.fetch("SELECT id FROM bulk_jobs ORDER BY id"),
+                    await db.fetchval("SELECT COUNT(*) FROM bulk_outcomes"),
+                    await db.fetch("SELECT org_id, entry_ms FROM flow_runs ORDER BY org_id, entry_ms")]
+
+        everything = await left()
+        assert await purge_jobs(hub, "org_a", 1_000 * day) == 0  # nothing is older
+        assert await left() == everything
+        # One job of 2,500 rows (deleted in batches) and its org's three runs go.
+        assert await purge_jobs(hub, "org_a", 1_100 * day) == 4
+        assert await left() == [
+            [("blk_org_a_103680000000",), ("blk_org_b_86400000000",)], 5000,
+            [("org_a", 1_200 * day)] * 3 + [("org_b", 1_000 * day)] * 3]
+    finally:
+        await client.aclose()
+        await db.close()
