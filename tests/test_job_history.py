@@ -15,6 +15,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
+from hub.embedded_redis import EmbeddedRedis
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
 from hub.services.context import Hub
@@ -232,6 +233,43 @@ def test_a_bulk_job_killed_mid_job_and_mid_archive_lands_in_sql_once(
     assert len({row["activity_id"] for row in rows}) == total
     stored = json.loads(sql(database_url, "SELECT record FROM bulk_jobs WHERE id = ?", job)[0][0])
     assert (stored["status"], stored["processed"]) == ("done", str(total))
+
+
+def test_redis_restarted_from_its_aof_mid_archive_loses_and_doubles_no_outcome(
+    sandbox, database_url: str, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    server = EmbeddedRedis(tmp_path / "redis", appendfsync="always").start()
+    r = redis.Redis.from_url(server.url, decode_responses=True)
+    try:
+        proc = HubProcess(server.url, sandbox_url=sandbox.url, log_path=tmp_path / "hub.log",
+                          env={"DATABASE_URL": database_url, "HUB_CLAIM_IDLE_MS": "1000"}).start()
+        org = create_org(proc.url, limits={"contacts_per_request": 5})
+        stream = keys.archive_stream(org["id"])
+        with Api(proc.url, org["api_key"]) as api:
+            config = outbound_setup(api, sandbox.url, show_in_timeline=False)["config"]["id"]
+            lock = SqlWriteLock(database_url, ("activities", "activity_history") + JOB_TABLES)
+            lock.take()
+            try:
+                job = upload(api, config, contacts(0, 20))
+                flow = api.ok("POST", "/v1/flows", 201, json={
+                    "kind": "scheduled", "configuration_id": config,
+                    "contacts": [contact(phone(40))], "delay_seconds": 1})["id"]
+                wait_for(lambda: job_in(api, job, "done"), timeout=30)
+                wait_for(lambda: api.ok("GET", f"/v1/flows/{flow}")["runs"], timeout=30)
+                wait_for(lambda: pending(r, stream) > 0, timeout=15)
+                server.kill()  # a crash, with a batch read and not yet written
+            finally:
+                lock.release()  # the batch is written while Redis is down; its ack may fail
+            server.start()  # from the AOF: the stream and its pending entries are back
+            wait_for(lambda: job_archived(api, database_url, job)
+                     and runs_archived(api, database_url, flow), timeout=30)
+            wait_for(lambda: pending(r, stream) == 0 and r.xlen(stream) == 0, timeout=30)
+            assert [int(row["row"]) for row in sql_outcomes(database_url, job)] == list(range(1, 21))
+            assert len(sql(database_url, "SELECT run FROM flow_runs WHERE flow_id = ?", flow)) == 1
+        proc.stop()
+    finally:
+        r.close()
+        server.stop()
 
 
 async def test_retention_deletes_jobs_outcomes_and_runs_in_sql(redis_url: str, database_url: str) -> None:
