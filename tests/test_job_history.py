@@ -8,6 +8,7 @@ import asyncio
 import csv
 import io
 import json
+import time
 from typing import Any, Callable, Iterator
 
 import httpx
@@ -19,7 +20,8 @@ from hub.embedded_redis import EmbeddedRedis
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
 from hub.services.context import Hub
-from hub.services.job_history import purge_jobs
+from hub.services.bulk_jobs import results_csv
+from hub.services.job_history import archive_jobs, purge_jobs, sweep_jobs
 from hub.settings import Settings
 from hub.storage import keys
 from hub.storage.sql import migrate, open_database
@@ -270,6 +272,63 @@ def test_redis_restarted_from_its_aof_mid_archive_loses_and_doubles_no_outcome(
     finally:
         r.close()
         server.stop()
+
+
+async def test_a_late_chunk_of_a_canceled_job_wins_and_holds_its_outcomes_in_redis(
+    redis_url: str, database_url: str
+) -> None:
+    """The chunk a canceled job still had on its way is recorded after the
+    stop: SQL ends with its real outcomes whichever is archived first, and
+    the sweep keeps Redis' copy until SQL has caught up with it."""
+    db = await open_database(database_url)
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    settings = Settings(redis_url=redis_url)
+    hub = Hub(settings=settings, redis=client, metrics=Metrics(), providers=ProviderPool(settings),
+              history=db)
+    store, org, job = hub.bulk_jobs, "org_a", "blk_1"
+    stream = keys.archive_stream(org)
+
+    async def archive() -> None:
+        entries = await client.xrange(stream)
+        await archive_jobs(hub, org, entries)
+        await client.xtrim(stream, maxlen=0)
+
+    async def rows() -> list[list[str]]:
+        text = "".join([part async for part in results_csv(hub, {"id": org}, await store.load(org, job)
+                                                           or {})])
+        return [line.split(",")[2:4] for line in text.splitlines()[1:]]
+
+    def sent(first: int) -> list[list[Any]]:
+        return [[n, phone(n), "queued", f"act_{n}", "", ""] for n in (first, first + 1)]
+
+    try:
+        await migrate(db)
+        now = 1_700_000_000_000
+        chunk = json.dumps([contact(phone(1)), contact(phone(2))])
+        await store.save_chunks(org, job, 0, [chunk] * 3, 3600)
+        await store.create(org, {"id": job, "org": org, "cfg": "cfg_1", "status": "pending",
+                                 "format": "csv", "total": 6, "processed": 0, "chunks": 3,
+                                 "chunk_size": 2, "next": 0, "created": now, "updated": now}, 3600)
+        assert await store.claim(org, job, 0, "runner", now + 60_000, now)
+        await store.record_chunk(org, job, 0, sent(1), {"queued": 2}, now, 3600, 3600)
+        assert await store.stop(org, job, "canceled", now, 3600) == "ok"
+        await archive()
+        # Chunk 1 was on its way: recorded after the stop (and after its archive).
+        assert await store.record_chunk(org, job, 1, sent(3), {"queued": 2}, now, 3600, 3600) == "canceled"
+        expected = [["queued", f"act_{n}"] for n in range(1, 5)] + [["canceled", ""]] * 2
+        assert await rows() == expected
+
+        later = int(time.time() * 1000) + 60_000
+        assert await sweep_jobs(hub, org, later) == 0  # SQL's copy is older than Redis'
+        assert await client.exists(keys.bulk_results(org, job, 1))
+        await archive()
+        assert await sweep_jobs(hub, org, later) == 1
+        assert [k async for k in client.scan_iter(match=keys.bulk_job(org, job) + ":*")] == []
+        assert await rows() == expected  # now from SQL
+        assert await db.fetchval("SELECT COUNT(*) FROM bulk_outcomes") == 6
+    finally:
+        await client.aclose()
+        await db.close()
 
 
 async def test_retention_deletes_jobs_outcomes_and_runs_in_sql(redis_url: str, database_url: str) -> None:
