@@ -24,8 +24,9 @@ from hub.storage.bulk_jobs import FINAL
 from hub.storage.sql import bulk_jobs as sql_bulk
 from hub.storage.sql import flow_runs as sql_runs
 
-# Unsent chunks of a stopped job written per transaction.
-UNSENT_CHUNKS = 20
+# Outcome rows written per transaction at most (a backlog after an outage
+# holds many chunks of 1,000 contacts).
+ROWS_PER_WRITE = 10_000
 SWEEP_BATCH = 200
 
 
@@ -47,21 +48,25 @@ async def archive_jobs(hub: Hub, org_id: str, entries: Sequence[tuple[str, dict[
                 stopped.add(job_id)
         if fields.get("run"):
             runs.append(sql_runs.RunCopy(org_id, fields["run"], entry_id, fields["data"]))
-    copies = []
     for job_id in sorted(chunks):
         raw = await hub.bulk_jobs.load(org_id, job_id)
         if raw is None:
             continue  # expired long ago
-        copy = sql_bulk.JobCopy(raw)
         indexes = sorted(chunks[job_id])
-        for rows in await hub.bulk_jobs.results_at(org_id, job_id, indexes):
-            copy.sent += rows or []
-        copies.append(copy)
-    await sql_bulk.write_jobs(hub.history, copies)
-    for copy in copies:
-        if copy.raw["id"] in stopped and copy.raw["status"] in FINAL:
-            await _archive_unsent(hub, org_id, copy.raw)
+        step = _chunks_per_write(raw)
+        for first in range(0, max(len(indexes), 1), step):
+            part = indexes[first:first + step]
+            copy = sql_bulk.JobCopy(raw)
+            for rows in await hub.bulk_jobs.results_at(org_id, job_id, part):
+                copy.sent += rows or []
+            await sql_bulk.write_jobs(hub.history, [copy])
+        if job_id in stopped and raw["status"] in FINAL:
+            await _archive_unsent(hub, org_id, raw)
     await sql_runs.write_runs(hub.history, runs)
+
+
+def _chunks_per_write(raw: dict[str, str]) -> int:
+    return max(1, ROWS_PER_WRITE // max(1, int(raw.get("chunk_size") or 1)))
 
 
 async def _archive_unsent(hub: Hub, org_id: str, raw: dict[str, str]) -> None:
@@ -69,8 +74,9 @@ async def _archive_unsent(hub: Hub, org_id: str, raw: dict[str, str]) -> None:
     results download shows them (``canceled`` or ``failed``)."""
     assert hub.history is not None
     job_id, size, total_chunks = raw["id"], int(raw["chunk_size"]), int(raw["chunks"])
-    for first in range(int(raw["next"]), total_chunks, UNSENT_CHUNKS):
-        indexes = list(range(first, min(total_chunks, first + UNSENT_CHUNKS)))
+    step = _chunks_per_write(raw)
+    for first in range(int(raw["next"]), total_chunks, step):
+        indexes = list(range(first, min(total_chunks, first + step)))
         contacts = await hub.bulk_jobs.chunks(org_id, job_id, first, len(indexes))
         copy = sql_bulk.JobCopy(raw)
         for index, chunk in zip(indexes, contacts):
