@@ -14,8 +14,10 @@ class SqlWriteLock:
     """Holds the database's write lock from outside the hub, so an archiver
     that read a batch waits in the middle of writing it."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str,
+                 tables: tuple[str, ...] = ("activities", "activity_history")) -> None:
         self.url = url
+        self.tables = tables
         self.sqlite: sqlite3.Connection | None = None
         self.pg: asyncpg.Connection | None = None
         self.loop = asyncio.new_event_loop()
@@ -28,7 +30,7 @@ class SqlWriteLock:
         else:
             self.pg = self.loop.run_until_complete(asyncpg.connect(self.url))
             self.loop.run_until_complete(self.pg.execute(
-                "BEGIN; LOCK TABLE activities, activity_history IN EXCLUSIVE MODE"))
+                f"BEGIN; LOCK TABLE {', '.join(self.tables)} IN EXCLUSIVE MODE"))
 
     def release(self) -> None:
         if self.sqlite is not None:

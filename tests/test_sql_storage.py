@@ -39,7 +39,8 @@ async def test_a_fresh_database_gets_the_whole_schema_once(database_url: str) ->
         assert await migrate(db) == latest_version()  # a restart changes nothing
         versions = await db.fetch("SELECT version FROM schema_version ORDER BY version")
         assert [v[0] for v in versions] == list(range(1, latest_version() + 1))
-        for table in ("activities", "activity_history", "conversations", "conversation_messages"):
+        for table in ("activities", "activity_history", "conversations", "conversation_messages",
+                      "bulk_jobs", "bulk_outcomes", "flow_runs"):
             assert await db.fetchval(f"SELECT COUNT(*) FROM {table}") == 0
     finally:
         await db.close()

@@ -17,6 +17,7 @@ import time
 
 from hub.logs import get_logger
 from hub.services.context import Hub
+from hub.services.job_history import archive_jobs
 from hub.storage.archive_queue import ArchiveQueue, Entry
 from hub.storage.sql.activities import apply_late_callbacks, write_activities
 from hub.storage.sql.db import Database
@@ -76,17 +77,18 @@ class Archiver:
                 await asyncio.sleep(1.0)
 
     async def archive(self, org_id: str, entries: list[Entry]) -> None:
-        ids = sorted({i for _, ids, _ in entries for i in ids})
+        ids = sorted({i for _, ids, _, _ in entries for i in ids})
         copies = await self.queue.copies(org_id, ids) if ids else []
         await write_activities(self.db, copies)
-        late = [e for _, _, e in entries if e is not None]
+        late = [e for _, _, e, _ in entries if e is not None]
         if late:
             # Redis' counters move after the commit: a crash in between loses
             # at most these few moves from the report (a replay finds the
             # callbacks already applied and moves nothing).
             changes = await apply_late_callbacks(self.db, org_id, late)
             await self.queue.count_late(org_id, changes)
-        await self.queue.ack(org_id, [eid for eid, _, _ in entries])
+        await archive_jobs(self.hub, org_id, [(eid, fields) for eid, _, _, fields in entries])
+        await self.queue.ack(org_id, [eid for eid, _, _, _ in entries])
 
 
 async def settle(entries: list[Entry]) -> None:
@@ -94,7 +96,7 @@ async def settle(entries: list[Entry]) -> None:
     Redis' clock in ms)."""
     if not entries:
         return
-    newest_ms = max(int(eid.split("-", 1)[0]) for eid, _, _ in entries)
+    newest_ms = max(int(eid.split("-", 1)[0]) for eid, _, _, _ in entries)
     wait = newest_ms / 1000 + SETTLE_S - time.time()
     if wait > 0:
         await asyncio.sleep(min(wait, SETTLE_S))

@@ -19,6 +19,7 @@ from hub.errors import Conflict, InvalidRequest, NotFound, TooManyContacts
 from hub.services.context import Hub
 from hub.services.outbound import new_id
 from hub.storage.bulk_jobs import public_job
+from hub.storage.sql import bulk_jobs as sql_bulk
 
 # Jobs, their outcomes and any unsent contacts are kept this long.
 BULK_TTL_S = 7 * 86400
@@ -31,6 +32,12 @@ RESULT_BATCH = 100
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def finished_ttl_s(hub: Hub) -> int:
+    """A finished job's summary stays in Redis as long as the history keeps
+    it (its outcomes leave once archived, see ``bulk_sweep``)."""
+    return max(BULK_TTL_S, hub.settings.retention_s)
 
 
 async def create_job(hub: Hub, org: dict[str, Any], config_id: str | None,
@@ -88,6 +95,8 @@ async def create_job(hub: Hub, org: dict[str, Any], config_id: str | None,
 
 async def load_job(hub: Hub, org: dict[str, Any], job_id: str) -> dict[str, str]:
     raw = await hub.bulk_jobs.load(org["id"], job_id)
+    if raw is None and hub.history is not None:
+        raw = await sql_bulk.load_job(hub.history, org["id"], job_id)
     if raw is None:
         raise NotFound("no such bulk job")
     return raw
@@ -100,7 +109,9 @@ async def show_job(hub: Hub, org: dict[str, Any], job_id: str) -> dict[str, Any]
 async def cancel_job(hub: Hub, org: dict[str, Any], job_id: str) -> dict[str, Any]:
     """Stops a pending or running job; a chunk already being sent still goes out."""
     await load_job(hub, org, job_id)
-    outcome = await hub.bulk_jobs.stop(org["id"], job_id, "canceled", _now_ms(), BULK_TTL_S)
+    outcome = await hub.bulk_jobs.stop(org["id"], job_id, "canceled", _now_ms(), finished_ttl_s(hub))
+    if outcome == "gone":
+        outcome = (await load_job(hub, org, job_id))["status"]  # only SQL has it
     if outcome not in ("ok", "canceled"):
         raise Conflict(f"the job is already {outcome}", details={"status": outcome})
     return await show_job(hub, org, job_id)
@@ -121,8 +132,12 @@ async def results_csv(hub: Hub, org: dict[str, Any], raw: dict[str, str]) -> Asy
         missing = [i for i, rows in enumerate(results) if rows is None]
         contacts = await hub.bulk_jobs.chunks(org_id, job_id, first, count) if missing else []
         for i, rows in enumerate(results):
+            start = (first + i) * size + 1
             if rows is None and contacts[i] is not None:
-                rows = unsent_rows((first + i) * size + 1, contacts[i] or [], unsent, error)
+                rows = unsent_rows(start, contacts[i] or [], unsent, error)
+            if rows is None and hub.history is not None:
+                # Archived, and gone from Redis once its hot window passed.
+                rows = await sql_bulk.outcome_rows(hub.history, job_id, start, start + size - 1)
             writer.writerows(rows or [])
         yield buffer.getvalue()
         buffer.seek(0)

@@ -25,7 +25,7 @@ from hub.domain.contact_rows import outcome_rows
 from hub.domain.flows import bulk_key
 from hub.errors import HubError, RateLimited
 from hub.logs import get_logger
-from hub.services.bulk_jobs import BULK_TTL_S
+from hub.services.bulk_jobs import BULK_TTL_S, finished_ttl_s
 from hub.services.context import Hub
 from hub.services.dispatch import consumer_name
 from hub.services.flows import error_of
@@ -112,7 +112,7 @@ class BulkRunner:
                 return
             rows, counts = outcome_rows(index * size + 1, contacts, answer)
             state = await store.record_chunk(org_id, job_id, index, rows, counts, _now_ms(),
-                                             BULK_TTL_S)
+                                             BULK_TTL_S, finished_ttl_s(self.hub))
             if state == "done":
                 log.info("bulk job done", extra={"org": org_id, "job": job_id})
             if state not in ("next", "stale"):
@@ -137,6 +137,6 @@ class BulkRunner:
         return not stop.is_set()
 
     async def _fail(self, org_id: str, job_id: str, error: dict[str, Any]) -> None:
-        await self.hub.bulk_jobs.stop(org_id, job_id, "failed", _now_ms(), BULK_TTL_S,
+        await self.hub.bulk_jobs.stop(org_id, job_id, "failed", _now_ms(), finished_ttl_s(self.hub),
                                       error=error, owner=self.owner)
         log.warning("bulk job failed", extra={"org": org_id, "job": job_id, "code": error["code"]})

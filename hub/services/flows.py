@@ -19,6 +19,8 @@ from hub.domain.schedules import UTC, from_ms, iso, next_occurrence, parse_at, p
 from hub.errors import HubError, IdempotencyConflict, NotFound, RateLimited
 from hub.services.context import Hub
 from hub.services.outbound import new_id, send_request
+from hub.storage.flows import RUNS_KEPT
+from hub.storage.sql.flow_runs import latest_runs
 
 # A repeated event id is answered from memory this long (sends are also
 # idempotent for 24 h on their own).
@@ -84,7 +86,7 @@ async def set_enabled(hub: Hub, org: dict[str, Any], flow_id: str, body: Any) ->
             # Occurrences while it was disabled are not owed: the next one from now.
             due_ms = to_ms(next_occurrence(flow["cron"], parse_zone(flow["timezone"]),
                                            datetime.now(UTC)))
-        elif not await hub.flows.runs(org["id"], flow_id):
+        elif not await flow_runs(hub, org["id"], flow_id):
             due_ms = to_ms(parse_at(flow["at"], UTC))  # not fired yet (late if its time passed)
     await hub.flows.save(org["id"], flow, due_ms)
     return await public_flow(hub, flow)
@@ -102,8 +104,25 @@ async def public_flow(hub: Hub, flow: dict[str, Any], *, detail: bool = True) ->
         out["next_run_at"] = iso(from_ms(next_ms)) if next_ms is not None else None
         if detail:
             out["contacts"] = flow["contacts"]
-            out["runs"] = await hub.flows.runs(flow["org_id"], flow["id"])
+            out["runs"] = await flow_runs(hub, flow["org_id"], flow["id"])
     return out
+
+
+def _entry_order(entry: str) -> tuple[int, int]:
+    ms, _, seq = entry.partition("-")
+    return int(ms), int(seq or 0)
+
+
+async def flow_runs(hub: Hub, org_id: str, flow_id: str) -> list[dict[str, Any]]:
+    """The flow's last RUNS_KEPT runs, oldest first: those still in Redis
+    (also the ones not archived yet) merged with those in SQL, each once."""
+    hot = await hub.flows.runs(org_id, flow_id)
+    merged: dict[str, dict[str, Any]] = {}
+    if hub.history is not None and len(hot) < RUNS_KEPT:
+        merged.update(await latest_runs(hub.history, org_id, flow_id, RUNS_KEPT))
+    merged.update((entry, run) for entry, run in hot if entry)
+    older = [run for entry, run in hot if entry is None]  # recorded before runs were archived
+    return (older + [merged[e] for e in sorted(merged, key=_entry_order)])[-RUNS_KEPT:]
 
 
 # -- events -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import time
 from hub.domain import statuses
 from hub.logs import get_logger
 from hub.services.context import Hub
+from hub.services.job_history import sweep_jobs
 from hub.storage import keys
 from hub.storage.sql.activities import sweep_candidates
 
@@ -49,7 +50,8 @@ async def sweep_hot(hub: Hub, now: float | None = None) -> int:
     if hub.history is None or not hub.settings.hot_seconds:
         return 0
     before_ms = int(((now or time.time()) - hub.settings.hot_seconds) * 1000)
-    return sum([await sweep_org(hub, org_id, before_ms) for org_id in await hub.orgs.all_ids()])
+    return sum([await sweep_org(hub, org_id, before_ms) + await sweep_jobs(hub, org_id, before_ms)
+                for org_id in await hub.orgs.all_ids()])
 
 
 async def hot_sweeper(hub: Hub, stop: asyncio.Event) -> None:

@@ -10,6 +10,7 @@ import time
 
 from hub.logs import get_logger
 from hub.services.context import Hub
+from hub.services.job_history import purge_jobs
 from hub.storage.sql.activities import purge_before
 from hub.storage.stats import trim_before
 
@@ -39,6 +40,14 @@ async def purge_history(hub: Hub, now: float | None = None) -> int:
                 for org_id in await hub.orgs.all_ids()])
 
 
+async def purge_job_history(hub: Hub, now: float | None = None) -> int:
+    """Bulk jobs (with their outcomes) and flow runs older than it, too."""
+    if hub.history is None:
+        return 0
+    cutoff_ms = int(((now or time.time()) - hub.settings.retention_s) * 1000)
+    return sum([await purge_jobs(hub, org_id, cutoff_ms) for org_id in await hub.orgs.all_ids()])
+
+
 async def maintainer(hub: Hub, stop: asyncio.Event, interval: float = 600.0) -> None:
     while not stop.is_set():
         try:
@@ -50,7 +59,7 @@ async def maintainer(hub: Hub, stop: asyncio.Event, interval: float = 600.0) -> 
         except Exception:
             log.exception("retention trim failed")
         try:
-            purged = await purge_history(hub)
+            purged = await purge_history(hub) + await purge_job_history(hub)
             if purged:
                 log.info("purged expired history", extra={"removed": purged})
         except asyncio.CancelledError:

@@ -24,9 +24,10 @@ TTD_BUCKETS = (1, 2, 5, 10, 30, 60, 300, 900, 3600)
 
 GROUP = "archivers"
 
-# Stream entry id, changed activity ids, and a late status callback for an
-# activity no longer in Redis (or None).
-Entry = tuple[str, list[str], "LateCallback | None"]
+# Stream entry id, changed activity ids, a late status callback for an
+# activity no longer in Redis (or None), and the entry's fields (other kinds
+# of change: bulk jobs and flow runs, see hub.services.job_history).
+Entry = tuple[str, list[str], "LateCallback | None", dict[str, str]]
 
 
 def _entries(rows: Sequence[tuple[str, dict[str, str]]]) -> list[Entry]:
@@ -37,7 +38,7 @@ def _entries(rows: Sequence[tuple[str, dict[str, str]]]) -> list[Entry]:
         if fields.get("late"):
             e = json.loads(fields["late"])
             late = LateCallback(e["id"], e["status"], int(e["at"]), e.get("error_code") or "")
-        out.append((eid, fields.get("ids", "").split(), late))
+        out.append((eid, fields.get("ids", "").split(), late, fields))
     return out
 
 

@@ -18,6 +18,16 @@ from hub.storage import keys
 from hub.storage.redis import Scripts
 
 STATUSES = ("pending", "running", "done", "failed", "canceled")
+FINAL = ("done", "failed", "canceled")
+# Chunks whose keys one sweep script call drops.
+SWEEP_CHUNKS = 250
+
+
+def version_of(raw: dict[str, str]) -> int:
+    """Grows with every change the archiver copies (a chunk recorded, the job
+    stopped), so an older copy never overwrites a newer one (bulk_sweep.lua
+    computes the same)."""
+    return 2 * int(raw.get("next") or 0) + (1 if raw.get("status") in FINAL else 0)
 
 
 def public_job(raw: dict[str, str], now_ms: int) -> dict[str, Any]:
@@ -110,6 +120,13 @@ class BulkJobStore:
                                   for i in range(first, first + count)])
         return [json.loads(raw) if raw else None for raw in raws]
 
+    async def results_at(self, org_id: str, job_id: str,
+                         indexes: Sequence[int]) -> list[list[list[Any]] | None]:
+        if not indexes:
+            return []
+        raws = await self.r.mget([keys.bulk_results(org_id, job_id, i) for i in indexes])
+        return [json.loads(raw) if raw else None for raw in raws]
+
     async def chunks(self, org_id: str, job_id: str, first: int,
                      count: int) -> list[list[dict[str, Any]] | None]:
         raws = await self.r.mget([keys.bulk_chunk(org_id, job_id, i)
@@ -145,19 +162,41 @@ class BulkJobStore:
         ))
 
     async def record_chunk(self, org_id: str, job_id: str, index: int, rows: list[list[Any]],
-                           counts: dict[str, int], now_ms: int, ttl_s: int) -> str:
-        args: list[Any] = [job_id, index, json.dumps(rows), len(rows), now_ms, ttl_s]
+                           counts: dict[str, int], now_ms: int, ttl_s: int,
+                           finished_ttl_s: int) -> str:
+        args: list[Any] = [job_id, index, json.dumps(rows), len(rows), now_ms, ttl_s,
+                           finished_ttl_s]
         for status, n in sorted(counts.items()):
             args += [status, n]
         return str(await self.s.bulk_chunk_done(
             keys=[keys.bulk_job(org_id, job_id), keys.bulk_results(org_id, job_id, index),
-                  keys.bulk_chunk(org_id, job_id, index), keys.bulk_active(org_id)],
+                  keys.bulk_chunk(org_id, job_id, index), keys.bulk_active(org_id),
+                  keys.archive_stream(org_id)],
             args=args,
         ))
 
     async def stop(self, org_id: str, job_id: str, status: str, now_ms: int, ttl_s: int, *,
                    error: dict[str, Any] | None = None, owner: str | None = None) -> str:
+        """``ttl_s``: how long the stopped job's summary stays."""
         return str(await self.s.bulk_stop(
-            keys=[keys.bulk_active(org_id), keys.bulk_job(org_id, job_id)],
+            keys=[keys.bulk_active(org_id), keys.bulk_job(org_id, job_id),
+                  keys.archive_stream(org_id)],
             args=[job_id, status, now_ms, json.dumps(error) if error else "", owner or "", ttl_s],
         ))
+
+    # -- the hot window ------------------------------------------------------------
+
+    async def drop_outcomes(self, org_id: str, job_id: str, chunks: int, version: int) -> bool:
+        """Drop a finished job's outcomes and unsent contacts from Redis (SQL
+        has them), unless the job changed since the copy of ``version``."""
+        for first in range(0, max(chunks, 1), SWEEP_CHUNKS):
+            indexes = range(first, min(chunks, first + SWEEP_CHUNKS))
+            dropped = await self.s.bulk_sweep(
+                keys=[keys.bulk_job(org_id, job_id)]
+                + [keys.bulk_results(org_id, job_id, i) for i in indexes]
+                + [keys.bulk_chunk(org_id, job_id, i) for i in indexes],
+                args=[version],
+            )
+            if not dropped:
+                return False
+        return True

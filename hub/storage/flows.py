@@ -87,8 +87,21 @@ class FlowStore:
         score = await self.r.zscore(keys.schedule_due(org_id), flow_id)
         return None if score is None else int(score)
 
-    async def runs(self, org_id: str, flow_id: str) -> list[dict[str, Any]]:
-        return [json.loads(r) for r in await self.r.lrange(keys.flow_runs(org_id, flow_id), 0, -1)]
+    async def runs(self, org_id: str, flow_id: str) -> list[tuple[str | None, dict[str, Any]]]:
+        """(archive entry id, run) of the runs Redis holds, oldest first; a run
+        recorded before runs were archived has no entry id."""
+        out: list[tuple[str | None, dict[str, Any]]] = []
+        for item in await self.r.lrange(keys.flow_runs(org_id, flow_id), 0, -1):
+            entry, _, run = item.partition(" ") if not item.startswith("{") else ("", "", item)
+            out.append((entry or None, json.loads(run)))
+        return out
+
+    async def drop_runs(self, org_id: str, runs: Sequence[tuple[str, str, str]]) -> None:
+        """Drop archived runs ``(flow id, entry id, run JSON)`` from Redis."""
+        async with self.r.pipeline(transaction=False) as p:
+            for flow_id, entry, run in runs:
+                p.lrem(keys.flow_runs(org_id, flow_id), 1, f"{entry} {run}")
+            await p.execute()
 
     # -- the schedule ---------------------------------------------------------------
 
@@ -129,8 +142,10 @@ class FlowStore:
             keys=[keys.schedule_firing(org_id),
                   keys.flow_runs(org_id, flow_id or "-"),
                   keys.record(org_id, KIND, flow_id or "-"),
-                  keys.delayed_send(org_id, delayed_id or "-")],
-            args=[firing, json.dumps(run) if run else "", RUNS_KEPT, "1" if delayed_id else "0"],
+                  keys.delayed_send(org_id, delayed_id or "-"),
+                  keys.archive_stream(org_id)],
+            args=[firing, json.dumps(run) if run else "", RUNS_KEPT, "1" if delayed_id else "0",
+                  flow_id or ""],
         )
         return bool(won)
 

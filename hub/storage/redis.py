@@ -99,3 +99,4 @@ class Scripts:
         self.bulk_renew = load("bulk_renew")
         self.bulk_chunk_done = load("bulk_chunk_done")
         self.bulk_stop = load("bulk_stop")
+        self.bulk_sweep = load("bulk_sweep")
