@@ -5,7 +5,8 @@
 import {ApiError, describeError, listAll, request} from './api.js';
 import {legend, stackedBarChart, STATUS_ORDER} from './chart.js';
 import {chunk, contactsFromCsv} from './csv.js';
-import {$, clear, copyText, h, randomId, statusBadge, statusLabel} from './dom.js';
+import {$, clear, copyText, fullTime, h, randomId, statusBadge, statusLabel} from './dom.js';
+import {formatIn, formatNumber, formatPercent, formatDateTime, t} from './i18n.js';
 import {placeholders, previewParts, SAMPLE_VALUES} from './template.js';
 
 export const TABS = ['channels', 'templates', 'configurations', 'send', 'activities', 'report', 'canned'];
@@ -25,7 +26,7 @@ function code(text) {
 }
 
 function when(unixSeconds) {
-  return typeof unixSeconds === 'number' ? new Date(unixSeconds * 1000).toLocaleString() : '';
+  return fullTime(unixSeconds);
 }
 
 /** A delete button that asks for a second press before acting. */
@@ -35,9 +36,9 @@ function confirmButton(label, accessibleName, onConfirm, announce) {
   button.addEventListener('click', async () => {
     if (button.dataset.armed !== 'yes') {
       button.dataset.armed = 'yes';
-      button.textContent = 'Confirm';
-      button.setAttribute('aria-label', `Confirm: ${accessibleName}`);
-      announce(`Press again to confirm: ${accessibleName}.`);
+      button.textContent = t('admin.confirm');
+      button.setAttribute('aria-label', t('admin.confirm_named', {name: accessibleName}));
+      announce(t('admin.press_again', {name: accessibleName}));
       timer = window.setTimeout(() => {
         button.dataset.armed = '';
         button.textContent = label;
@@ -84,7 +85,7 @@ export class AdminConsole {
     this.tab = null;
   }
 
-  signOut(message = 'The API key is forgotten in this tab.') {
+  signOut(message = t('admin.key_forgotten')) {
     if (!this.key) return;
     this.stop();
     this.onSignedOut(message);
@@ -95,7 +96,7 @@ export class AdminConsole {
       return await request(method, path, {token: this.key, body, headers});
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
-        this.signOut('The API key was not accepted. Paste it again.');
+        this.signOut(t('admin.key_refused'));
       }
       throw error;
     }
@@ -107,7 +108,7 @@ export class AdminConsole {
       return await action();
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
-        this.signOut('The API key was not accepted. Paste it again.');
+        this.signOut(t('admin.key_refused'));
         return undefined;
       }
       errorEl.textContent = describeError(error);
@@ -147,7 +148,7 @@ export class AdminConsole {
     $('report-form').addEventListener('submit', (e) => { e.preventDefault(); this.loadReport(); });
     $('canned-form').addEventListener('submit', (e) => { e.preventDefault(); this.createCanned(); });
     const status = $('act-status');
-    status.replaceChildren(h('option', {value: ''}, 'All statuses'),
+    status.replaceChildren(h('option', {value: ''}, t('admin.all_statuses')),
       ...STATUS_ORDER.map((s) => h('option', {value: s}, statusLabel(s))));
     this.syncProviderFields();
     this.editTemplate(null);
@@ -220,8 +221,8 @@ export class AdminConsole {
 
   fillConfigSelect(select, allowAll) {
     const previous = select.value;
-    const options = allowAll ? [h('option', {value: ''}, 'All configurations')] : [];
-    if (!allowAll && !this.configs.length) options.push(h('option', {value: ''}, 'No configurations yet'));
+    const options = allowAll ? [h('option', {value: ''}, t('admin.all_configurations'))] : [];
+    if (!allowAll && !this.configs.length) options.push(h('option', {value: ''}, t('admin.no_configurations_option')));
     for (const c of this.configs) options.push(h('option', {value: c.id}, `${c.name} (${c.channel_type})`));
     select.replaceChildren(...options);
     if ([...select.options].some((o) => o.value === previous)) select.value = previous;
@@ -239,7 +240,7 @@ export class AdminConsole {
     await this.loadChannels();
     const body = $('channels-table').tBodies[0];
     if (!this.channels.length) {
-      body.replaceChildren(h('tr', null, h('td', {colspan: '8', class: 'muted'}, 'No channels yet.')));
+      body.replaceChildren(h('tr', null, h('td', {colspan: '8', class: 'muted'}, t('admin.no_channels'))));
       return;
     }
     body.replaceChildren(...this.channels.map((ch) => h('tr', null,
@@ -248,9 +249,9 @@ export class AdminConsole {
       cell(String(ch.type).toUpperCase()),
       cell(ch.provider),
       cell(ch.api_base_url || ''),
-      cell(Object.keys(ch.credentials || {}).length ? 'Stored (write-only)' : 'None'),
+      cell(Object.keys(ch.credentials || {}).length ? t('admin.credentials_stored') : t('admin.credentials_none')),
       cell(code(ch.id)),
-      cell(confirmButton('Delete', `Delete channel ${ch.address}`, () => this.deleteChannel(ch), this.announce)),
+      cell(confirmButton(t('admin.delete'), t('admin.delete_channel', {address: ch.address}), () => this.deleteChannel(ch), this.announce)),
     )));
   }
 
@@ -270,14 +271,14 @@ export class AdminConsole {
     const created = await this.guard(error, async () => (await this.api('POST', '/v1/channels', body)).data);
     if (!created) return;
     for (const id of ['ch-address', 'ch-name', 'ch-sid', 'ch-token', 'ch-base', 'ch-customer', 'ch-apikey']) $(id).value = '';
-    $('admin-status').textContent = `Channel ${created.address} added.`;
+    $('admin-status').textContent = t('admin.channel_added', {address: created.address});
     await this.guard($('channels-error'), () => this.refreshChannels());
   }
 
   async deleteChannel(channel) {
     await this.guard($('channels-error'), async () => {
       await this.api('DELETE', `/v1/channels/${encodeURIComponent(channel.id)}`);
-      $('admin-status').textContent = `Channel ${channel.address} deleted.`;
+      $('admin-status').textContent = t('admin.channel_deleted', {address: channel.address});
       await this.refreshChannels();
     });
   }
@@ -288,27 +289,28 @@ export class AdminConsole {
     await this.loadTemplates();
     const body = $('templates-table').tBodies[0];
     if (!this.templates.length) {
-      body.replaceChildren(h('tr', null, h('td', {colspan: '7', class: 'muted'}, 'No templates yet.')));
+      body.replaceChildren(h('tr', null, h('td', {colspan: '7', class: 'muted'}, t('admin.no_templates'))));
       return;
     }
-    body.replaceChildren(...this.templates.map((t) => h('tr', null,
-      cell(t.name),
-      cell((t.channel_types || []).map((c) => c.toUpperCase()).join(', ')),
-      cell(t.default_locale),
-      cell(Object.keys(t.bodies || {}).join(', ')),
-      cell(placeholders(...Object.values(t.bodies || {})).map((p) => `{{${p}}}`).join(' ')),
-      cell(code(t.id)),
+    body.replaceChildren(...this.templates.map((tpl) => h('tr', null,
+      cell(tpl.name),
+      cell((tpl.channel_types || []).map((c) => c.toUpperCase()).join(', ')),
+      cell(tpl.default_locale),
+      cell(Object.keys(tpl.bodies || {}).join(', ')),
+      cell(placeholders(...Object.values(tpl.bodies || {})).map((p) => `{{${p}}}`).join(' ')),
+      cell(code(tpl.id)),
       cell(h('button', {
-        type: 'button', class: 'secondary small', 'aria-label': `Edit template ${t.name}`,
-        onclick: () => this.editTemplate(t),
-      }, 'Edit')),
+        type: 'button', class: 'secondary small', 'aria-label': t('admin.edit_template_named', {name: tpl.name}),
+        onclick: () => this.editTemplate(tpl),
+      }, t('admin.edit'))),
     )));
   }
 
   editTemplate(template) {
     this.editing = template;
-    $('template-form-title').textContent = template ? `Edit template: ${template.name}` : 'New template';
-    $('tpl-save').textContent = template ? 'Save changes' : 'Save template';
+    $('template-form-title').textContent = template
+      ? t('admin.edit_template_title', {name: template.name}) : t('page.new_template');
+    $('tpl-save').textContent = template ? t('admin.save_changes') : t('page.save_template');
     $('template-form-error').textContent = '';
     $('tpl-name').value = template ? template.name : '';
     const types = template ? template.channel_types : ['sms'];
@@ -329,12 +331,12 @@ export class AdminConsole {
     const error = $('template-form-error');
     error.textContent = '';
     if (!locale) {
-      error.textContent = 'Type a locale such as fr-FR, then press Add locale.';
+      error.textContent = t('admin.type_a_locale');
       input.focus();
       return;
     }
     if (this.localeCards().some((c) => c.locale.toLowerCase() === locale.toLowerCase())) {
-      error.textContent = `There is already a body for ${locale}.`;
+      error.textContent = t('admin.locale_exists', {locale});
       return;
     }
     input.value = '';
@@ -350,16 +352,17 @@ export class AdminConsole {
       id: `tpl-locale-${n}`, type: 'text', class: 'tpl-locale', value: locale, autocomplete: 'off',
       spellcheck: 'false',
     });
-    const bodyLabel = h('label', {for: `tpl-body-${n}`}, `Body (${locale})`);
+    const bodyLabel = h('label', {for: `tpl-body-${n}`}, t('admin.body_for', {locale}));
     const area = h('textarea', {id: `tpl-body-${n}`, class: 'tpl-body', rows: '5', maxlength: '1600'});
     area.value = text;
-    const remove = h('button', {type: 'button', class: 'secondary small', 'aria-label': `Remove locale ${locale}`}, 'Remove');
+    const remove = h('button', {type: 'button', class: 'secondary small', 'aria-label': t('admin.remove_locale', {locale})},
+      t('admin.remove'));
     const card = h('div', {class: 'locale-card'},
-      h('label', {for: `tpl-locale-${n}`}, 'Locale'), localeInput, bodyLabel, area, remove);
+      h('label', {for: `tpl-locale-${n}`}, t('page.locale')), localeInput, bodyLabel, area, remove);
     localeInput.addEventListener('input', () => {
       const value = localeInput.value.trim() || '?';
-      bodyLabel.textContent = `Body (${value})`;
-      remove.setAttribute('aria-label', `Remove locale ${value}`);
+      bodyLabel.textContent = t('admin.body_for', {locale: value});
+      remove.setAttribute('aria-label', t('admin.remove_locale', {locale: value}));
     });
     remove.addEventListener('click', () => {
       card.remove();
@@ -386,13 +389,13 @@ export class AdminConsole {
       const chips = $('tpl-placeholders');
       chips.replaceChildren(...(names.length
         ? names.map((name) => h('code', {class: 'chip'}, `{{${name}}}`))
-        : [h('span', {class: 'muted'}, 'none')]));
+        : [h('span', {class: 'muted'}, t('admin.none'))]));
       const samples = $('tpl-samples');
       samples.replaceChildren(...names.flatMap((name, i) => {
         const id = `tpl-sample-${i}`;
         const input = h('input', {id, type: 'text', autocomplete: 'off', dataset: {placeholder: name}});
         input.value = this.samples[name] || '';
-        return [h('label', {for: id}, `Sample value for ${name}`), input];
+        return [h('label', {for: id}, t('admin.sample_value_for', {name})), input];
       }));
     }
     this.renderPreviewTexts();
@@ -406,7 +409,7 @@ export class AdminConsole {
       const text = h('p', {class: 'preview-text'});
       let rendered = '';
       for (const part of previewParts(body, this.samples)) {
-        if (part.missing) text.append(h('mark', {title: 'No sample value'}, `{{${part.missing}}}`));
+        if (part.missing) text.append(h('mark', {title: t('admin.no_sample_value')}, `{{${part.missing}}}`));
         else if (part.filled) text.append(h('span', {class: 'filled'}, part.text));
         else text.append(part.text);
         rendered += part.missing ? `{{${part.missing}}}` : part.text;
@@ -415,8 +418,8 @@ export class AdminConsole {
       const cost = h('p', {class: 'preview-segments muted'});
       if (body.trim()) counts.push({rendered, cost});
       return h('div', {class: 'preview-card'},
-        h('p', {class: 'preview-locale'}, locale || '(no locale)', isDefault ? ' · default' : ''),
-        body.trim() ? text : h('p', {class: 'muted'}, 'Empty'), cost);
+        h('p', {class: 'preview-locale'}, locale || t('admin.no_locale'), isDefault ? t('admin.default_suffix') : ''),
+        body.trim() ? text : h('p', {class: 'muted'}, t('admin.empty')), cost);
     }));
     this.countSegments(counts);
   }
@@ -428,16 +431,15 @@ export class AdminConsole {
     this.segmentsTimer = setTimeout(async () => {
       for (const {rendered, cost} of counts) {
         if (rendered.length > 1600) {
-          cost.textContent = 'Longer than 1,600 characters: providers refuse it.';
+          cost.textContent = t('admin.too_long', {max: 1600});
           cost.classList.add('warn');
           continue;
         }
         try {
           const {data} = await this.api('POST', '/v1/templates/segments', {body: rendered});
-          const plural = data.segments === 1 ? 'segment' : 'segments';
-          cost.textContent = `As SMS: ${data.segments} ${plural}, ${data.encoding}`;
+          cost.textContent = t('admin.as_sms', {count: data.segments, encoding: data.encoding});
           if (data.ucs2_characters.length) {
-            cost.append(' because of ', ...data.ucs2_characters.flatMap((ch, i) =>
+            cost.append(t('admin.because_of'), ...data.ucs2_characters.flatMap((ch, i) =>
               [i ? ' ' : '', h('code', {class: 'chip'}, ch)]));
           }
           cost.classList.toggle('warn', data.segments > 1);
@@ -454,7 +456,7 @@ export class AdminConsole {
     const bodies = {};
     for (const {locale, body} of this.localeCards()) {
       if (!locale) {
-        error.textContent = 'Every body needs a locale.';
+        error.textContent = t('admin.body_needs_locale');
         return;
       }
       bodies[locale] = body;
@@ -477,7 +479,8 @@ export class AdminConsole {
       ? await this.api('PUT', `/v1/templates/${encodeURIComponent(editing.id)}`, payload)
       : await this.api('POST', '/v1/templates', payload)).data);
     if (!saved) return;
-    $('admin-status').textContent = editing ? `Template ${saved.name} saved.` : `Template ${saved.name} created.`;
+    $('admin-status').textContent = editing
+      ? t('admin.template_saved', {name: saved.name}) : t('admin.template_created', {name: saved.name});
     this.editTemplate(null);
     await this.guard($('templates-error'), () => this.refreshTemplates());
   }
@@ -487,19 +490,19 @@ export class AdminConsole {
   renderConfigs() {
     const body = $('configurations-table').tBodies[0];
     if (!this.configs.length) {
-      body.replaceChildren(h('tr', null, h('td', {colspan: '7', class: 'muted'}, 'No configurations yet.')));
+      body.replaceChildren(h('tr', null, h('td', {colspan: '7', class: 'muted'}, t('admin.no_configurations'))));
       return;
     }
     const channel = (id) => this.channels.find((c) => c.id === id);
     const template = (id) => this.templates.find((t) => t.id === id);
     body.replaceChildren(...this.configs.map((c) => h('tr', null,
       cell(c.name),
-      cell(h('span', {class: 'id-cell'}, code(c.id), this.copyButton(c.id, `Copy ID of ${c.name}`))),
+      cell(h('span', {class: 'id-cell'}, code(c.id), this.copyButton(c.id, t('admin.copy_id_of', {name: c.name})))),
       cell(String(c.channel_type).toUpperCase()),
       cell(channel(c.channel_id) ? channel(c.channel_id).address : c.channel_id),
       cell(template(c.template_id) ? template(c.template_id).name : c.template_id),
       cell(c.queue || 'default'),
-      cell(c.show_in_timeline ? 'Yes' : 'No'),
+      cell(c.show_in_timeline ? t('admin.yes') : t('admin.no')),
     )));
   }
 
@@ -509,13 +512,13 @@ export class AdminConsole {
       onclick: async (event) => {
         const button = event.currentTarget;
         const ok = await copyText(value);
-        const message = ok ? 'Copied to the clipboard.' : 'Could not copy: select the ID and copy it by hand.';
+        const message = ok ? t('admin.copied') : t('admin.copy_failed_hint');
         $('admin-status').textContent = message;
         this.announce(message);
-        button.textContent = ok ? 'Copied' : 'Copy failed';
-        window.setTimeout(() => { button.textContent = 'Copy'; }, 2000);
+        button.textContent = ok ? t('admin.copied_short') : t('admin.copy_failed');
+        window.setTimeout(() => { button.textContent = t('admin.copy'); }, 2000);
       },
-    }, 'Copy');
+    }, t('admin.copy'));
   }
 
   fillConfigFormSelects() {
@@ -525,14 +528,14 @@ export class AdminConsole {
     const channels = this.channels.filter((c) => c.type === type);
     channelSelect.replaceChildren(...(channels.length
       ? channels.map((c) => h('option', {value: c.id}, `${c.address}${c.name ? ` — ${c.name}` : ''} (${c.provider})`))
-      : [h('option', {value: ''}, `No ${type.toUpperCase()} channel yet`)]));
+      : [h('option', {value: ''}, t('admin.no_channel_of_type', {type: type.toUpperCase()}))]));
     if ([...channelSelect.options].some((o) => o.value === previousChannel)) channelSelect.value = previousChannel;
     const templateSelect = $('cfg-template');
     const previousTemplate = templateSelect.value;
     const templates = this.templates.filter((t) => (t.channel_types || []).includes(type));
     templateSelect.replaceChildren(...(templates.length
       ? templates.map((t) => h('option', {value: t.id}, t.name))
-      : [h('option', {value: ''}, `No template allows ${type.toUpperCase()}`)]));
+      : [h('option', {value: ''}, t('admin.no_template_for_type', {type: type.toUpperCase()}))]));
     if ([...templateSelect.options].some((o) => o.value === previousTemplate)) templateSelect.value = previousTemplate;
   }
 
@@ -551,12 +554,12 @@ export class AdminConsole {
     $('cfg-name').value = '';
     const box = $('config-created');
     box.replaceChildren(
-      h('p', null, 'Configuration ', h('strong', null, created.name), ' created. Its ID (use it in flows and send requests):'),
+      h('p', null, t('admin.config_created_before'), h('strong', null, created.name), t('admin.config_created_after')),
       h('p', {class: 'id-cell'}, h('code', {id: 'config-created-id'}, created.id),
-        this.copyButton(created.id, `Copy ID of ${created.name}`)),
+        this.copyButton(created.id, t('admin.copy_id_of', {name: created.name}))),
     );
     box.hidden = false;
-    this.announce(`Configuration ${created.name} created.`);
+    this.announce(t('admin.config_created', {name: created.name}));
     await this.guard($('configurations-error'), async () => {
       await this.loadConfigs();
       this.renderConfigs();
@@ -573,7 +576,7 @@ export class AdminConsole {
       $('send-csv').value = await file.text();
       this.summarizeCsv(file.name);
     } catch (error) {
-      $('send-error').textContent = `Could not read ${file.name}: ${describeError(error)}`;
+      $('send-error').textContent = t('admin.could_not_read', {file: file.name, error: describeError(error)});
     }
   }
 
@@ -588,8 +591,9 @@ export class AdminConsole {
     try {
       const {contacts, columns} = contactsFromCsv(text);
       const requests = Math.ceil(contacts.length / SEND_CHUNK);
-      out.textContent = `${fileName ? `${fileName}: ` : ''}${contacts.length} contact(s) in ${requests} request(s)`
-        + (columns.context.length ? `; context items: ${columns.context.join(', ')}` : '');
+      const counted = t('admin.csv_summary', {contacts: contacts.length, requests});
+      out.textContent = (fileName ? t('admin.csv_file_prefix', {file: fileName}) : '') + counted
+        + (columns.context.length ? t('admin.csv_context_items', {items: columns.context.join(', ')}) : '');
     } catch (error) {
       out.textContent = describeError(error);
     }
@@ -601,7 +605,7 @@ export class AdminConsole {
     error.textContent = '';
     const configId = $('send-config').value;
     if (!configId) {
-      error.textContent = 'Choose a configuration first.';
+      error.textContent = t('admin.choose_configuration_first');
       $('send-config').focus();
       return;
     }
@@ -615,7 +619,7 @@ export class AdminConsole {
     }
     const {contacts} = parsed;
     if (!contacts.length) {
-      error.textContent = 'The list has a header row but no contacts.';
+      error.textContent = t('admin.no_contacts');
       return;
     }
     this.sending = true;
@@ -633,7 +637,7 @@ export class AdminConsole {
     let done = 0;
     const report = () => {
       progress.value = done;
-      progressText.textContent = `${done} of ${contacts.length} contacts processed`;
+      progressText.textContent = t('admin.progress', {done, count: contacts.length});
     };
     report();
     const batches = chunk(contacts, SEND_CHUNK);
@@ -646,8 +650,9 @@ export class AdminConsole {
         } catch (e) {
           const first = batch[0].row;
           const last = batch[batch.length - 1].row;
-          error.textContent = `Request ${b + 1} of ${batches.length} (rows ${first}–${last}) was refused: ${describeError(e)}. `
-            + (b + 1 < batches.length ? 'The remaining rows were not sent.' : '');
+          error.textContent = t('admin.request_refused', {
+            n: b + 1, total: batches.length, first, last, error: describeError(e),
+          }) + (b + 1 < batches.length ? t('admin.remaining_not_sent') : '');
           for (const item of batches.slice(b).flat()) {
             tbody.append(this.outcomeRow(item, {status: 'not_sent', error: {code: e.code, message: e.message}}));
             counts.not_sent = (counts.not_sent || 0) + 1;
@@ -666,10 +671,12 @@ export class AdminConsole {
       }
     } finally {
       report();
-      $('send-summary').textContent = `Summary: ${Object.entries(counts)
-        .map(([status, n]) => `${n} ${status === 'not_sent' ? 'not sent' : statusLabel(status).toLowerCase()}`)
-        .join(', ')}.`;
-      this.announce(`Send finished: ${$('send-summary').textContent}`);
+      $('send-summary').textContent = t('admin.send_summary', {counts: Object.entries(counts)
+        .map(([status, n]) => t('admin.send_summary_item', {
+          n, status: status === 'not_sent' ? t('admin.not_sent_lower') : statusLabel(status).toLocaleLowerCase(),
+        }))
+        .join(t('admin.list_separator'))});
+      this.announce(t('admin.send_finished', {summary: $('send-summary').textContent}));
       this.sending = false;
       button.disabled = false;
     }
@@ -687,13 +694,13 @@ export class AdminConsole {
       } catch (e) {
         if (e instanceof ApiError && e.status === 429) {
           const wait = Math.min(MAX_RETRY_WAIT_S, Math.max(1, e.retryAfter || 1));
-          say(`Rate limited by the hub — retrying in ${Math.ceil(wait)} s…`);
+          say(t('admin.rate_limited', {when: formatIn(Math.ceil(wait), 'second')}));
           await sleep(wait * 1000);
           continue;
         }
         if (e instanceof ApiError && e.status === 0 && networkFailures < 3) {
           networkFailures += 1;
-          say('The hub could not be reached — retrying…');
+          say(t('admin.unreachable_retrying'));
           await sleep(1000 * 2 ** networkFailures);
           continue;
         }
@@ -707,7 +714,7 @@ export class AdminConsole {
     return h('tr', {dataset: {status: result.status}},
       cell(String(item.row)),
       cell(item.contact.tocontactid || ''),
-      cell(result.status === 'not_sent' ? h('span', {class: 'badge status-failed', dataset: {status: 'not_sent'}}, 'Not sent')
+      cell(result.status === 'not_sent' ? h('span', {class: 'badge status-failed', dataset: {status: 'not_sent'}}, t('admin.not_sent'))
         : statusBadge(result.status)),
       cell(result.activity_id ? code(result.activity_id) : ''),
       cell(err ? `${err.message || ''}${err.code ? ` [${err.code}]` : ''}` : ''));
@@ -735,7 +742,7 @@ export class AdminConsole {
       if (more) body.append(...rows);
       else body.replaceChildren(...rows);
       if (!body.rows.length) {
-        body.replaceChildren(h('tr', null, h('td', {colspan: '8', class: 'muted'}, 'No activities match.')));
+        body.replaceChildren(h('tr', null, h('td', {colspan: '8', class: 'muted'}, t('admin.no_activities'))));
       }
       this.activityCursor = data.next_cursor || null;
       $('activities-more').hidden = !this.activityCursor;
@@ -747,7 +754,7 @@ export class AdminConsole {
   async loadReport() {
     const configId = $('report-config').value;
     if (!configId) {
-      $('report-error').textContent = 'Choose a configuration.';
+      $('report-error').textContent = t('admin.choose_configuration');
       return;
     }
     await this.guard($('report-error'), async () => {
@@ -757,15 +764,17 @@ export class AdminConsole {
   }
 
   renderReport(report) {
-    const fmtSeconds = (s) => (typeof s === 'number' ? `${s < 10 ? s.toFixed(1) : Math.round(s)} s` : '—');
+    const seconds = (value) => t('admin.seconds', {value: formatNumber(value, {maximumFractionDigits: value < 10 ? 1 : 0,
+      minimumFractionDigits: value < 10 ? 1 : 0})});
+    const atMost = (value) => (typeof value === 'number' ? t('admin.at_most', {value: seconds(value)}) : '—');
     const ttd = report.time_to_deliver || {};
     const summary = [
-      ['Total activities', String(report.total ?? 0)],
-      ['Delivery rate', typeof report.delivery_rate === 'number' ? `${(report.delivery_rate * 100).toFixed(1)} %` : '—'],
-      ['Delivered (timed)', String(ttd.count ?? 0)],
-      ['Average time to deliver', fmtSeconds(ttd.average_seconds)],
-      ['Half delivered within', typeof ttd.p50_seconds_at_most === 'number' ? `≤ ${ttd.p50_seconds_at_most} s` : '—'],
-      ['90 % delivered within', typeof ttd.p90_seconds_at_most === 'number' ? `≤ ${ttd.p90_seconds_at_most} s` : '—'],
+      [t('admin.total_activities'), formatNumber(report.total ?? 0)],
+      [t('admin.delivery_rate'), typeof report.delivery_rate === 'number' ? formatPercent(report.delivery_rate) : '—'],
+      [t('admin.delivered_timed'), formatNumber(ttd.count ?? 0)],
+      [t('admin.average_time_to_deliver'), typeof ttd.average_seconds === 'number' ? seconds(ttd.average_seconds) : '—'],
+      [t('admin.half_delivered_within'), atMost(ttd.p50_seconds_at_most)],
+      [t('admin.ninety_delivered_within'), atMost(ttd.p90_seconds_at_most)],
     ];
     $('report-summary').replaceChildren(...summary.map(([term, value]) =>
       h('div', null, h('dt', null, term), h('dd', null, value))));
@@ -779,18 +788,18 @@ export class AdminConsole {
     const order = [...STATUS_ORDER, ...Object.keys(counts).filter((s) => !STATUS_ORDER.includes(s))];
     const rows = order.filter((s) => counts[s]).map((s) => h('tr', null,
       h('th', {scope: 'row'}, statusBadge(s)),
-      cell(String(counts[s])),
-      cell(total ? `${((counts[s] / total) * 100).toFixed(1)} %` : '—')));
-    if (!rows.length) rows.push(h('tr', null, h('td', {colspan: '3', class: 'muted'}, 'Nothing sent yet.')));
-    rows.push(h('tr', {class: 'total'}, h('th', {scope: 'row'}, 'Total'), cell(String(total)), cell(total ? '100 %' : '—')));
+      cell(formatNumber(counts[s])),
+      cell(total ? formatPercent(counts[s] / total) : '—')));
+    if (!rows.length) rows.push(h('tr', null, h('td', {colspan: '3', class: 'muted'}, t('admin.nothing_sent'))));
+    rows.push(h('tr', {class: 'total'}, h('th', {scope: 'row'}, t('admin.total')), cell(formatNumber(total)), cell(total ? formatPercent(1) : '—')));
     $('report-table').tBodies[0].replaceChildren(...rows);
 
     const hours = $('report-hours');
-    hours.tHead.replaceChildren(h('tr', null, h('th', {scope: 'col'}, 'Hour'),
+    hours.tHead.replaceChildren(h('tr', null, h('th', {scope: 'col'}, t('admin.hour')),
       ...statuses.map((s) => h('th', {scope: 'col'}, statusLabel(s)))));
     hours.tBodies[0].replaceChildren(...(report.by_hour || []).map((p) => h('tr', null,
-      h('th', {scope: 'row'}, new Date(p.hour).toLocaleString()),
-      ...statuses.map((s) => cell(String((p.counts || {})[s] || 0))))));
+      h('th', {scope: 'row'}, formatDateTime(new Date(p.hour))),
+      ...statuses.map((s) => cell(formatNumber((p.counts || {})[s] || 0))))));
     $('report-body').hidden = false;
   }
 
@@ -800,13 +809,13 @@ export class AdminConsole {
     const items = await listAll('/v1/canned-responses?limit=200', this.key);
     const list = $('canned-list');
     if (!items.length) {
-      list.replaceChildren(h('li', {class: 'muted'}, 'No canned responses yet.'));
+      list.replaceChildren(h('li', {class: 'muted'}, t('admin.no_canned')));
       return;
     }
     list.replaceChildren(...items.map((c) => h('li', {class: 'card'},
       h('p', null, h('strong', null, c.title)),
       h('p', {class: 'pre'}, c.body),
-      confirmButton('Delete', `Delete canned response ${c.title}`, () => this.deleteCanned(c), this.announce))));
+      confirmButton(t('admin.delete'), t('admin.delete_canned', {title: c.title}), () => this.deleteCanned(c), this.announce))));
   }
 
   async createCanned() {
@@ -816,14 +825,14 @@ export class AdminConsole {
     if (!created) return;
     $('canned-title').value = '';
     $('canned-body').value = '';
-    $('admin-status').textContent = `Canned response ${created.title} added.`;
+    $('admin-status').textContent = t('admin.canned_added', {title: created.title});
     await this.guard($('canned-error'), () => this.refreshCanned());
   }
 
   async deleteCanned(item) {
     await this.guard($('canned-error'), async () => {
       await this.api('DELETE', `/v1/canned-responses/${encodeURIComponent(item.id)}`);
-      $('admin-status').textContent = `Canned response ${item.title} deleted.`;
+      $('admin-status').textContent = t('admin.canned_deleted', {title: item.title});
       await this.refreshCanned();
     });
   }

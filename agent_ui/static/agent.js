@@ -2,7 +2,8 @@
 // Customer text is only ever inserted as text (textContent / text nodes).
 
 import {ApiError, describeError, request} from './api.js';
-import {$, clear, h, randomId, safeHttpUrl, statusBadge, timeEl} from './dom.js';
+import {$, clear, fullTime, h, randomId, safeHttpUrl, statusBadge, timeEl} from './dom.js';
+import {t} from './i18n.js';
 import {CLOSE_AGENT_GONE, LiveConnection} from './socket.js';
 
 // Same order as the hub's: a status never moves backwards.
@@ -28,6 +29,12 @@ function lastActivity(conv) {
   const messages = conv.messages || [];
   const last = messages.length ? messages[messages.length - 1].at : 0;
   return Math.max(Number(last) || 0, Number(conv.created_at) || 0);
+}
+
+function presenceLabel(presence) {
+  if (presence === 'available') return t('agent.presence_available');
+  if (presence === 'away') return t('agent.presence_away');
+  return String(presence);
 }
 
 function preview(text, limit = 60) {
@@ -98,14 +105,14 @@ export class AgentConsole {
         // the token is dropped locally either way
       }
     }
-    this.onSignedOut('You are signed out.');
+    this.onSignedOut(t('agent.signed_out'));
   }
 
   fatal(code) {
     this.stop();
     this.onSignedOut(code === CLOSE_AGENT_GONE
-      ? 'This agent account no longer exists. Ask an admin.'
-      : 'Your session has ended. Please sign in again.');
+      ? t('agent.account_gone')
+      : t('agent.session_ended'));
   }
 
   bind() {
@@ -175,7 +182,7 @@ export class AgentConsole {
     const ids = new Set(open.map((c) => c.id));
     if (resumed) {
       for (const id of [...this.conversations.keys()]) {
-        if (!ids.has(id)) this.removeConversation(id, 'This conversation was closed or moved while you were disconnected.');
+        if (!ids.has(id)) this.removeConversation(id, t('agent.gone_while_disconnected'));
       }
     }
     for (const conv of open) {
@@ -183,9 +190,11 @@ export class AgentConsole {
       const added = this.upsertConversation(conv, {isNew: resumed && !known});
       if (!resumed) continue;
       if (!known) {
-        this.announce(`New conversation assigned: ${conv.customer}.`);
+        this.announce(t('agent.announce_assigned', {customer: conv.customer}));
       } else {
-        for (const m of added) this.announce(`New message from ${conv.customer}: ${preview(m.body, 140)}`);
+        for (const m of added) {
+          this.announce(t('agent.announce_message', {customer: conv.customer, text: preview(m.body, 140)}));
+        }
       }
     }
     this.renderAll();
@@ -205,9 +214,10 @@ export class AgentConsole {
       case 'conversation.transferred': {
         const conv = this.conversations.get(frame.conversation_id);
         if (conv) {
-          const target = frame.to_queue ? `queue ${frame.to_queue}` : this.colleagueName(frame.to_agent_id);
-          this.announce(`Conversation with ${conv.customer} transferred to ${target}.`);
-          this.removeConversation(frame.conversation_id, `Transferred to ${target}.`);
+          const target = frame.to_queue
+            ? t('agent.target_queue', {queue: frame.to_queue}) : this.colleagueName(frame.to_agent_id);
+          this.announce(t('agent.announce_transferred', {customer: conv.customer, target}));
+          this.removeConversation(frame.conversation_id, t('agent.transferred_to', {target}));
           this.renderAll();
         }
         break;
@@ -215,14 +225,14 @@ export class AgentConsole {
       case 'conversation.closed': {
         const conv = this.conversations.get(frame.conversation_id);
         if (conv) {
-          this.announce(`Conversation with ${conv.customer} closed.`);
-          this.removeConversation(frame.conversation_id, 'The conversation is closed.');
+          this.announce(t('agent.announce_closed', {customer: conv.customer}));
+          this.removeConversation(frame.conversation_id, t('agent.closed'));
           this.renderAll();
         }
         break;
       }
       case 'error':
-        $('thread-error').textContent = (frame.error && frame.error.message) || 'The hub reported an error.';
+        $('thread-error').textContent = (frame.error && frame.error.message) || t('agent.hub_error');
         break;
       default:
         break;
@@ -234,7 +244,7 @@ export class AgentConsole {
     const known = this.conversations.has(conv.id);
     this.upsertConversation(conv, {isNew: !known});
     if (!known) {
-      this.announce(`New conversation assigned: ${conv.customer}.`);
+      this.announce(t('agent.announce_assigned', {customer: conv.customer}));
     }
     this.renderAll();
   }
@@ -246,7 +256,7 @@ export class AgentConsole {
     if (message.client_id && this.local.has(message.client_id)) this.local.delete(message.client_id);
     if (added && message.direction === 'inbound') {
       if (this.selected !== conv.id || document.hidden) conv.unread = (conv.unread || 0) + 1;
-      this.announce(`New message from ${conv.customer}: ${preview(message.body, 140)}`);
+      this.announce(t('agent.announce_message', {customer: conv.customer, text: preview(message.body, 140)}));
     }
     this.renderList();
     if (this.selected === conv.id) this.renderMessages({scroll: true});
@@ -312,13 +322,13 @@ export class AgentConsole {
     for (const [clientId, entry] of this.local) if (entry.conversation_id === id) this.local.delete(clientId);
     if (this.selected === id) {
       this.selected = null;
-      this.emptyThread('Conversation ended', reason);
+      this.emptyThread(t('agent.conversation_ended'), reason);
     }
   }
 
   colleagueName(agentId) {
     const found = this.colleagues.find((c) => c.id === agentId);
-    return found ? found.name : 'a colleague';
+    return found ? found.name : t('agent.a_colleague');
   }
 
   select(id, {focusReply}) {
@@ -354,7 +364,7 @@ export class AgentConsole {
       select.value = wanted === 'away' ? 'available' : 'away';
       this.renderPresenceDot();
     } else {
-      this.announce(`You are ${wanted}.`);
+      this.announce(wanted === 'away' ? t('agent.you_are_away') : t('agent.you_are_available'));
     }
   }
 
@@ -380,9 +390,9 @@ export class AgentConsole {
     if (result.type === 'error') {
       const still = this.local.get(clientId);
       if (still) {
-        still.error = result.error.message || 'The reply was refused.';
+        still.error = result.error.message || t('agent.reply_refused');
         if (this.selected === still.conversation_id) {
-          $('composer-error').textContent = `Not sent: ${still.error}`;
+          $('composer-error').textContent = t('agent.not_sent_because', {error: still.error});
           this.renderMessages({scroll: false});
         }
       }
@@ -424,7 +434,7 @@ export class AgentConsole {
     $('thread-error').textContent = '';
     const result = await this.conn.command({type: 'close', conversation_id: id});
     if (result.type === 'error' && this.conversations.has(id)) {
-      $('thread-error').textContent = `Could not close: ${result.error.message}`;
+      $('thread-error').textContent = t('agent.could_not_close', {error: result.error.message});
     }
   }
 
@@ -434,7 +444,7 @@ export class AgentConsole {
     $('thread-error').textContent = '';
     if (!id) return;
     if (!value) {
-      $('thread-error').textContent = 'Choose a colleague or a queue to transfer to.';
+      $('thread-error').textContent = t('agent.choose_transfer_target');
       $('transfer-target').focus();
       return;
     }
@@ -445,7 +455,7 @@ export class AgentConsole {
     else frame.queue = target;
     const result = await this.conn.command(frame);
     if (result.type === 'error' && this.conversations.has(id)) {
-      $('thread-error').textContent = `Could not transfer: ${result.error.message}`;
+      $('thread-error').textContent = t('agent.could_not_transfer', {error: result.error.message});
     }
   }
 
@@ -488,7 +498,7 @@ export class AgentConsole {
       if (again) again.firstChild.focus();
     }
     const count = this.conversations.size;
-    $('conversation-count').textContent = count ? `(${count})` : '';
+    $('conversation-count').textContent = count ? t('agent.conversation_count', {count}) : '';
     $('no-conversations').hidden = count > 0;
     const fresh = [...this.conversations.values()].filter((c) => c.isNew).length;
     const counter = $('new-count');
@@ -511,11 +521,11 @@ export class AgentConsole {
         h('span', {class: 'conv-customer'}, conv.customer),
         last ? timeEl(last.at) : timeEl(conv.created_at)),
       h('span', {class: 'conv-preview'},
-        last ? `${last.direction === 'outbound' ? 'You: ' : ''}${preview(last.body)}` : ''),
+        last ? `${last.direction === 'outbound' ? t('agent.you_prefix') : ''}${preview(last.body)}` : ''),
       h('span', {class: 'conv-tags'},
-        conv.isNew ? h('span', {class: 'tag tag-new'}, 'New') : null,
-        conv.unread ? h('span', {class: 'tag tag-unread'}, `${conv.unread} unread`) : null,
-        conv.correlated ? null : h('span', {class: 'tag'}, 'Not linked'),
+        conv.isNew ? h('span', {class: 'tag tag-new'}, t('agent.tag_new')) : null,
+        conv.unread ? h('span', {class: 'tag tag-unread'}, t('agent.unread', {count: conv.unread})) : null,
+        conv.correlated ? null : h('span', {class: 'tag'}, t('agent.tag_not_linked')),
         h('span', {class: 'tag tag-channel'}, String(conv.channel_type || '').toUpperCase())));
   }
 
@@ -540,17 +550,16 @@ export class AgentConsole {
     const conv = this.selected && this.conversations.get(this.selected);
     if (!conv) {
       if (!$('thread-body').hidden) {
-        this.emptyThread('No conversation open',
-          'Choose a conversation from the list. New ones appear there as soon as they are assigned to you.');
+        this.emptyThread(t('page.no_conversation_open'), t('page.choose_a_conversation_from_the'));
       }
       return;
     }
     $('thread-empty').hidden = true;
     $('thread-body').hidden = false;
-    $('thread-title').textContent = `Conversation with ${conv.customer}`;
-    const meta = [`${String(conv.channel_type || '').toUpperCase()}`, `queue ${conv.queue}`];
-    if (conv.created_at) meta.push(`opened ${new Date(conv.created_at * 1000).toLocaleString()}`);
-    if (conv.previous_conversation_id) meta.push('follows an earlier conversation');
+    $('thread-title').textContent = t('agent.conversation_with', {customer: conv.customer});
+    const meta = [`${String(conv.channel_type || '').toUpperCase()}`, t('agent.meta_queue', {queue: conv.queue})];
+    if (conv.created_at) meta.push(t('agent.meta_opened', {time: fullTime(conv.created_at)}));
+    if (conv.previous_conversation_id) meta.push(t('agent.meta_follows'));
     $('thread-meta').textContent = meta.join(' · ');
     this.renderContext(conv);
     this.renderMessages({scroll: false});
@@ -561,8 +570,8 @@ export class AgentConsole {
     const activity = conv.activity;
     if (!activity) {
       box.className = 'context uncorrelated';
-      box.replaceChildren(h('p', {class: 'context-label'}, 'Not linked to an outbound message'),
-        h('p', {class: 'muted'}, 'The customer wrote without answering a message we sent recently.'));
+      box.replaceChildren(h('p', {class: 'context-label'}, t('agent.context_not_linked')),
+        h('p', {class: 'muted'}, t('agent.context_not_linked_text')));
       return;
     }
     const facts = [];
@@ -570,14 +579,14 @@ export class AgentConsole {
       if (value === null || value === undefined || value === '') return;
       facts.push(h('div', null, h('dt', null, term), h('dd', null, value)));
     };
-    fact('Case', activity.case_name);
-    fact('Configuration', activity.configuration_name);
-    fact('Customer', activity.customer_name);
-    if (typeof activity.sent_at === 'number') fact('Sent', new Date(activity.sent_at * 1000).toLocaleString());
-    fact('Language', activity.locale);
+    fact(t('page.case'), activity.case_name);
+    fact(t('page.configuration'), activity.configuration_name);
+    fact(t('page.customer'), activity.customer_name);
+    if (typeof activity.sent_at === 'number') fact(t('agent.fact_sent'), fullTime(activity.sent_at));
+    fact(t('agent.fact_language'), activity.locale);
     box.className = 'context';
     box.replaceChildren(
-      h('p', {class: 'context-label'}, 'Replying to'),
+      h('p', {class: 'context-label'}, t('agent.replying_to')),
       h('blockquote', {class: 'context-body'}, activity.body || ''),
       h('dl', {class: 'context-facts'}, facts),
     );
@@ -596,7 +605,7 @@ export class AgentConsole {
       if (entry.conversation_id !== conv.id) continue;
       items.push(this.localItem(clientId, entry));
     }
-    if (!items.length) items.push(h('li', {class: 'muted'}, 'No messages yet.'));
+    if (!items.length) items.push(h('li', {class: 'muted'}, t('agent.no_messages')));
     list.replaceChildren(...items);
     if (scroll || nearBottom) list.scrollTop = list.scrollHeight;
   }
@@ -606,11 +615,12 @@ export class AgentConsole {
       : message.direction === 'inbound' ? 'inbound' : 'system';
     const who = direction === 'inbound'
       ? (message.profile_name ? `${message.profile_name} (${conv.customer})` : conv.customer)
-      : direction === 'outbound' ? 'You' : 'System';
+      : direction === 'outbound' ? t('agent.you') : t('agent.system');
     const media = Array.isArray(message.media) ? message.media : [];
     const links = media.map((item, i) => {
       const url = safeHttpUrl(item && item.url);
-      const label = `Attachment ${i + 1}${item && item.content_type ? ` (${item.content_type})` : ''}`;
+      const label = item && item.content_type
+        ? t('agent.attachment_typed', {n: i + 1, type: item.content_type}) : t('agent.attachment', {n: i + 1});
       return h('li', null, url
         ? h('a', {href: url, target: '_blank', rel: 'noopener noreferrer'}, label)
         : label);
@@ -618,9 +628,9 @@ export class AgentConsole {
     return h('li', {class: `message ${direction}`, dataset: {messageId: message.id}},
       h('p', {class: 'message-meta'}, h('span', {class: 'message-who'}, who), ' · ', timeEl(message.at)),
       h('p', {class: 'message-body'}, message.body || ''),
-      links.length ? h('ul', {class: 'media', 'aria-label': 'Attachments'}, links) : null,
+      links.length ? h('ul', {class: 'media', 'aria-label': t('agent.attachments')}, links) : null,
       direction === 'outbound'
-        ? h('p', {class: 'message-status'}, h('span', {class: 'visually-hidden'}, 'Delivery status: '),
+        ? h('p', {class: 'message-status'}, h('span', {class: 'visually-hidden'}, t('agent.delivery_status')),
           statusBadge(message.status || 'queued', message.error_code || null))
         : null);
   }
@@ -628,14 +638,14 @@ export class AgentConsole {
   localItem(clientId, entry) {
     const failed = Boolean(entry.error);
     return h('li', {class: `message outbound local${failed ? ' failed' : ''}`, dataset: {clientId}},
-      h('p', {class: 'message-meta'}, h('span', {class: 'message-who'}, 'You'), ' · ', timeEl(entry.at)),
+      h('p', {class: 'message-meta'}, h('span', {class: 'message-who'}, t('agent.you')), ' · ', timeEl(entry.at)),
       h('p', {class: 'message-body'}, entry.body),
       h('p', {class: 'message-status'},
-        h('span', {class: 'visually-hidden'}, 'Delivery status: '),
-        failed ? h('span', {class: 'badge status-failed', dataset: {status: 'not_sent'}}, `Not sent · ${entry.error}`)
+        h('span', {class: 'visually-hidden'}, t('agent.delivery_status')),
+        failed ? h('span', {class: 'badge status-failed', dataset: {status: 'not_sent'}}, t('agent.not_sent_badge', {error: entry.error}))
           : statusBadge('pending'),
-        failed ? h('button', {type: 'button', class: 'link', dataset: {retry: clientId}}, 'Retry') : null,
-        failed ? h('button', {type: 'button', class: 'link', dataset: {discard: clientId}}, 'Discard') : null));
+        failed ? h('button', {type: 'button', class: 'link', dataset: {retry: clientId}}, t('agent.retry')) : null,
+        failed ? h('button', {type: 'button', class: 'link', dataset: {discard: clientId}}, t('agent.discard')) : null));
   }
 
   updateBadge(message) {
@@ -644,7 +654,7 @@ export class AgentConsole {
       this.renderMessages({scroll: false});
       return;
     }
-    item.replaceChildren(h('span', {class: 'visually-hidden'}, 'Delivery status: '),
+    item.replaceChildren(h('span', {class: 'visually-hidden'}, t('agent.delivery_status')),
       statusBadge(message.status || 'queued', message.error_code || null));
   }
 
@@ -654,14 +664,14 @@ export class AgentConsole {
     if (signature === this.transferSignature) return;
     this.transferSignature = signature;
     const previous = select.value;
-    const options = [h('option', {value: ''}, 'Choose…')];
+    const options = [h('option', {value: ''}, t('agent.choose'))];
     if (this.colleagues.length) {
-      options.push(h('optgroup', {label: 'Colleagues'}, this.colleagues.map((c) =>
-        h('option', {value: `agent:${c.id}`}, `${c.name} (${c.presence})`))));
+      options.push(h('optgroup', {label: t('agent.colleagues')}, this.colleagues.map((c) =>
+        h('option', {value: `agent:${c.id}`}, t('agent.colleague_option', {name: c.name, presence: presenceLabel(c.presence)})))));
     }
     if (this.queues.length) {
-      options.push(h('optgroup', {label: 'Queues'}, this.queues.map((q) =>
-        h('option', {value: `queue:${q}`}, `Queue: ${q}`))));
+      options.push(h('optgroup', {label: t('agent.queues')}, this.queues.map((q) =>
+        h('option', {value: `queue:${q}`}, t('agent.queue_option', {queue: q})))));
     }
     select.replaceChildren(...options);
     select.value = [...select.options].some((o) => o.value === previous) ? previous : '';
@@ -673,7 +683,7 @@ export class AgentConsole {
     if (signature === this.cannedSignature) return;
     this.cannedSignature = signature;
     const options = [h('option', {value: ''}, this.canned.length
-      ? 'Insert a canned response…' : 'No canned responses')];
+      ? t('page.insert_a_canned_response') : t('agent.no_canned'))];
     for (const c of this.canned) options.push(h('option', {value: c.id, title: c.body}, c.title));
     select.replaceChildren(...options);
     select.value = '';

@@ -1,6 +1,8 @@
 // HTTP calls to the hub and the sessions kept in sessionStorage (so a page
 // reload keeps you signed in, and closing the tab signs you out).
 
+import {t} from './i18n.js';
+
 export class ApiError extends Error {
   constructor(status, code, message, details, retryAfter) {
     super(message);
@@ -22,7 +24,7 @@ export async function request(method, path, {token, body, headers} = {}) {
   try {
     response = await fetch(path, init);
   } catch {
-    throw new ApiError(0, 'network_error', 'The hub could not be reached. Check the connection and try again.');
+    throw new ApiError(0, 'network_error', t('error.network'));
   }
   const text = await response.text();
   let data = null;
@@ -37,7 +39,7 @@ export async function request(method, path, {token, body, headers} = {}) {
     const error = (data && data.error) || {};
     const retry = Number.parseFloat(response.headers.get('Retry-After') || '');
     throw new ApiError(response.status, error.code || `http_${response.status}`,
-      error.message || response.statusText || 'The request failed', error.details,
+      error.message || response.statusText || t('error.request_failed'), error.details,
       Number.isFinite(retry) ? retry : null);
   }
   return {status: response.status, data, headers: response.headers};
@@ -49,8 +51,8 @@ export function describeError(error) {
   let text = error.message;
   const details = error.details;
   if (details && typeof details === 'object' && !Array.isArray(details)) {
-    if (typeof details.field === 'string') text += ` (field: ${details.field})`;
-    if (Array.isArray(details.missing)) text += ` (missing: ${details.missing.join(', ')})`;
+    if (typeof details.field === 'string') text += t('error.field', {field: details.field});
+    if (Array.isArray(details.missing)) text += t('error.missing', {fields: details.missing.join(', ')});
   }
   if (error.code && error.code !== 'network_error') text += ` [${error.code}]`;
   return text;

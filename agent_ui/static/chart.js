@@ -1,7 +1,8 @@
 // A stacked bar chart of activity counts by status per hour, drawn as SVG by
 // hand. Colours come from the stylesheet (.seg-<status>).
 
-import {h, svg} from './dom.js';
+import {h, statusLabel, svg} from './dom.js';
+import {formatDateTime, formatNumber, formatShortDate, formatTimeOfDay, t} from './i18n.js';
 
 export const STATUS_ORDER = [
   'queued', 'sending', 'sent', 'delivered', 'read', 'undelivered', 'failed', 'rejected',
@@ -39,9 +40,9 @@ function niceMax(value) {
 
 function hourLabel(time, previous) {
   const date = new Date(time);
-  const hour = date.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'});
+  const hour = formatTimeOfDay(date);
   if (previous === null || new Date(previous).toDateString() !== date.toDateString()) {
-    return [date.toLocaleDateString([], {month: 'short', day: 'numeric'}), hour];
+    return [formatShortDate(date), hour];
   }
   return [hour];
 }
@@ -64,8 +65,8 @@ export function stackedBarChart(byHour, {width = 760, height = 300} = {}) {
 
   const totalAll = totals.reduce((a, b) => a + b, 0);
   const label = series.length
-    ? `Stacked bar chart of ${totalAll} activities by status over ${series.length} hour(s)`
-    : 'No activities yet';
+    ? t('chart.label', {activities: t('chart.activities', {count: totalAll}), hours: t('chart.hours', {count: series.length})})
+    : t('chart.empty');
   const root = svg('svg', {
     viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img', 'aria-label': label,
     class: 'chart-svg', preserveAspectRatio: 'xMidYMid meet',
@@ -78,13 +79,13 @@ export function stackedBarChart(byHour, {width = 760, height = 300} = {}) {
     root.append(
       svg('line', {x1: margin.left, x2: width - margin.right, y1: yy, y2: yy, class: i ? 'grid' : 'axis'}),
       svg('text', {x: margin.left - 8, y: yy + 4, class: 'tick', 'text-anchor': 'end'},
-        Number.isInteger(value) ? String(value) : value.toFixed(1)),
+        formatNumber(value, {maximumFractionDigits: 1})),
     );
   }
   root.append(svg('text', {
     x: 14, y: margin.top + plotH / 2, class: 'axis-title', 'text-anchor': 'middle',
     transform: `rotate(-90 14 ${margin.top + plotH / 2})`,
-  }, 'Activities'));
+  }, t('page.activities')));
 
   const labelEvery = Math.max(1, Math.ceil(series.length / 12));
   let previous = null;
@@ -98,7 +99,7 @@ export function stackedBarChart(byHour, {width = 760, height = 300} = {}) {
       const y0 = y(base);
       const y1 = y(base + n);
       group.append(svg('rect', {x, y: y1, width: barW, height: Math.max(0.5, y0 - y1), class: `seg seg-${status}`},
-        svg('title', null, `${new Date(point.time).toLocaleString()}: ${status} ${n}`)));
+        svg('title', null, `${formatDateTime(new Date(point.time))}: ${statusLabel(status)} ${formatNumber(n)}`)));
       base += n;
     }
     root.append(group);
@@ -112,7 +113,7 @@ export function stackedBarChart(byHour, {width = 760, height = 300} = {}) {
   });
   if (!series.length) {
     root.append(svg('text', {x: width / 2, y: margin.top + plotH / 2, class: 'empty', 'text-anchor': 'middle'},
-      'No activities yet'));
+      t('chart.empty')));
   }
   return {svg: root, statuses};
 }

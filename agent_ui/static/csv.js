@@ -1,9 +1,11 @@
 // CSV (RFC 4180: quoted fields, "" for a quote, commas and line breaks inside
 // quotes, CRLF or LF) and the mapping of a contact list to send contacts.
 
+import {t} from './i18n.js';
+
 export class CsvError extends Error {
   constructor(message, line) {
-    super(line ? `Line ${line}: ${message}` : message);
+    super(line ? t('csv.at_line', {line, message}) : message);
     this.line = line;
   }
 }
@@ -59,12 +61,12 @@ export function parseCsv(input) {
       line += 1;
       rowLine = line;
     } else if (fieldWasQuoted) {
-      if (c.trim() !== '') throw new CsvError('unexpected text after a closing quote', line);
+      if (c.trim() !== '') throw new CsvError(t('csv.text_after_quote'), line);
     } else {
       field += c;
     }
   }
-  if (quoted) throw new CsvError('a quoted field is never closed', quoteLine);
+  if (quoted) throw new CsvError(t('csv.unclosed_quote'), quoteLine);
   if (field !== '' || row.length || fieldWasQuoted) endRow();
   return rows;
 }
@@ -85,17 +87,17 @@ const FALSE = new Set(['false', 'no', '0']);
  */
 export function contactsFromCsv(text) {
   const rows = parseCsv(text);
-  if (!rows.length) throw new CsvError('the list is empty: put the header row first');
+  if (!rows.length) throw new CsvError(t('csv.empty'));
   const header = rows[0].cells.map((name) => name.trim());
   const mapped = header.map((name) => CONTACT_FIELDS.find((f) => f.toLowerCase() === name.toLowerCase()) || null);
   const missing = REQUIRED.filter((f) => !mapped.includes(f));
   if (missing.length) {
-    throw new CsvError(`the header row lacks ${missing.join(', ')} (it must name the columns)`, rows[0].line);
+    throw new CsvError(t('csv.header_lacks', {columns: missing.join(', ')}), rows[0].line);
   }
   const seen = new Set();
   header.forEach((name, i) => {
     const key = (mapped[i] || name).toLowerCase();
-    if (name && seen.has(key)) throw new CsvError(`column ${name} appears twice`, rows[0].line);
+    if (name && seen.has(key)) throw new CsvError(t('csv.column_twice', {name}), rows[0].line);
     seen.add(key);
   });
   const contacts = rows.slice(1).map((r, index) => {

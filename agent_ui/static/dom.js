@@ -1,6 +1,8 @@
 // Small DOM helpers. Data is only ever put into the page as text nodes or
 // attribute values: nothing here parses HTML.
 
+import {formatDateTime, formatShortDateTime, formatTimeOfDay, t} from './i18n.js';
+
 export function $(id) {
   return document.getElementById(id);
 }
@@ -64,11 +66,8 @@ export function safeHttpUrl(raw) {
 export function formatTime(unixSeconds) {
   if (typeof unixSeconds !== 'number' || !Number.isFinite(unixSeconds)) return '';
   const date = new Date(unixSeconds * 1000);
-  const today = new Date();
-  const sameDay = date.toDateString() === today.toDateString();
-  return sameDay
-    ? date.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'})
-    : date.toLocaleString([], {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit'});
+  const sameDay = date.toDateString() === new Date().toDateString();
+  return sameDay ? formatTimeOfDay(date) : formatShortDateTime(date);
 }
 
 export function isoTime(unixSeconds) {
@@ -76,10 +75,16 @@ export function isoTime(unixSeconds) {
   return new Date(unixSeconds * 1000).toISOString();
 }
 
+/** A Unix time as the locale writes a date and time in full. */
+export function fullTime(unixSeconds) {
+  if (typeof unixSeconds !== 'number' || !Number.isFinite(unixSeconds)) return '';
+  return formatDateTime(new Date(unixSeconds * 1000));
+}
+
 /** A <time> element showing a short local time, with the full time on hover. */
 export function timeEl(unixSeconds) {
   const iso = isoTime(unixSeconds);
-  return h('time', {datetime: iso || null, title: iso ? new Date(iso).toLocaleString() : null},
+  return h('time', {datetime: iso || null, title: iso ? fullTime(unixSeconds) : null},
     formatTime(unixSeconds));
 }
 
@@ -89,28 +94,33 @@ export function randomId(prefix) {
   return prefix + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+// A function, so that each label is looked up in the catalogue by a literal key.
 const STATUS_LABELS = {
-  queued: 'Queued',
-  sending: 'Sending',
-  sent: 'Sent',
-  delivered: 'Delivered',
-  read: 'Read',
-  undelivered: 'Undelivered',
-  failed: 'Failed',
-  rejected: 'Rejected',
-  skipped_no_optin: 'Skipped (no opt-in)',
-  skipped_opted_out: 'Skipped (opted out)',
-  canceled: 'Canceled',
-  pending: 'Not sent yet',
+  queued: () => t('status.queued'),
+  sending: () => t('status.sending'),
+  sent: () => t('status.sent'),
+  delivered: () => t('status.delivered'),
+  read: () => t('status.read'),
+  undelivered: () => t('status.undelivered'),
+  failed: () => t('status.failed'),
+  rejected: () => t('status.rejected'),
+  skipped_no_optin: () => t('status.skipped_no_optin'),
+  skipped_opted_out: () => t('status.skipped_opted_out'),
+  canceled: () => t('status.canceled'),
+  pending: () => t('status.pending'),
 };
 
+function isKnownStatus(status) {
+  return Object.prototype.hasOwnProperty.call(STATUS_LABELS, status);
+}
+
 export function statusLabel(status) {
-  return STATUS_LABELS[status] || String(status);
+  return isKnownStatus(status) ? STATUS_LABELS[status]() : String(status);
 }
 
 /** A status badge; the status value is also in data-status for styling. */
 export function statusBadge(status, extra) {
-  const known = Object.prototype.hasOwnProperty.call(STATUS_LABELS, status);
+  const known = isKnownStatus(status);
   return h('span', {class: `badge status-${known ? status : 'other'}`, dataset: {status: String(status)}},
     statusLabel(status), extra ? ` · ${extra}` : null);
 }

@@ -8,6 +8,7 @@ import {AdminConsole, TABS} from './admin.js';
 import {AgentConsole} from './agent.js';
 import {ApiError, describeError, request, sessions} from './api.js';
 import {$} from './dom.js';
+import {chooseLocale, formatIn, locale, t, translatePage} from './i18n.js';
 
 const VIEWS = ['view-login', 'view-agent', 'view-admin'];
 let mode = null; // 'login' | 'agent' | 'admin'
@@ -72,7 +73,7 @@ function showLogin({notice, focus} = {}) {
   mode = 'login';
   sessionBar(null);
   showView('view-login');
-  document.title = 'Sign in · Messaging hub console';
+  document.title = t('title.login');
   $('login-notice').textContent = notice || '';
   if (focus === 'admin') $('admin-key').focus();
   else if (focus === 'agent' || !firstRoute) $('agent-email').focus();
@@ -82,12 +83,13 @@ function enterAgent(session) {
   leave('agent');
   if (mode !== 'agent') {
     mode = 'agent';
-    document.title = 'Agent · Messaging hub console';
+    document.title = t('title.agent');
     agent.baseTitle = document.title;
     agent.start(session);
   }
-  const name = session.agent && session.agent.name ? session.agent.name : 'agent';
-  sessionBar(`Signed in as ${name}`, sessions.apiKey() ? {href: '/console/admin/channels', label: 'Admin pages'} : null);
+  const name = session.agent && session.agent.name ? session.agent.name : t('session.agent_fallback');
+  sessionBar(t('session.signed_in_as', {name}),
+    sessions.apiKey() ? {href: '/console/admin/channels', label: t('session.admin_pages')} : null);
   showView('view-agent');
 }
 
@@ -97,8 +99,8 @@ function enterAdmin(key, tab) {
     mode = 'admin';
     admin.start(key);
   }
-  document.title = 'Admin · Messaging hub console';
-  sessionBar('Admin (API key)', sessions.agent() ? {href: '/console/agent', label: 'Agent workspace'} : null);
+  document.title = t('title.admin');
+  sessionBar(t('session.admin'), sessions.agent() ? {href: '/console/agent', label: t('session.agent_workspace')} : null);
   showView('view-admin');
   admin.show(tab);
 }
@@ -151,12 +153,13 @@ window.addEventListener('popstate', () => route());
 
 function loginError(e) {
   if (!(e instanceof ApiError)) return describeError(e);
-  if (e.status === 401) return 'Wrong email or password.';
+  if (e.status === 401) return t('login.wrong_password');
   if (e.status === 429) {
-    const wait = e.retryAfter ? ` Try again in ${Math.ceil(e.retryAfter / 60)} min.` : '';
-    return `Too many failed sign-ins.${wait}`;
+    return e.retryAfter
+      ? t('login.too_many_wait', {when: formatIn(Math.ceil(e.retryAfter / 60), 'minute')})
+      : t('login.too_many');
   }
-  if (e.code === 'org_required') return 'This email signs in to more than one organisation: enter the organisation id.';
+  if (e.code === 'org_required') return t('login.org_required');
   return describeError(e);
 }
 
@@ -167,7 +170,7 @@ $('agent-login').addEventListener('submit', async (event) => {
   const email = $('agent-email').value.trim();
   const password = $('agent-password').value;
   if (!email || !password) {
-    error.textContent = 'Enter your email and password.';
+    error.textContent = t('login.enter_email_password');
     return;
   }
   const button = event.submitter || event.target.querySelector('button[type="submit"]');
@@ -200,7 +203,7 @@ $('admin-login').addEventListener('submit', async (event) => {
   error.textContent = '';
   const key = $('admin-key').value.trim();
   if (!key) {
-    error.textContent = 'Paste the organisation API key.';
+    error.textContent = t('login.paste_key');
     return;
   }
   const button = event.submitter || event.target.querySelector('button[type="submit"]');
@@ -212,7 +215,7 @@ $('admin-login').addEventListener('submit', async (event) => {
     const wanted = window.location.pathname.startsWith('/console/admin/') ? window.location.pathname : '/console/admin/channels';
     navigate(wanted, {focusMain: true});
   } catch (e) {
-    error.textContent = e instanceof ApiError && e.status === 401 ? 'That API key was not accepted.' : describeError(e);
+    error.textContent = e instanceof ApiError && e.status === 401 ? t('login.key_refused') : describeError(e);
   } finally {
     button.disabled = false;
   }
@@ -222,8 +225,11 @@ $('logout').addEventListener('click', () => {
   if (mode === 'agent') {
     agent.signOut();
   } else if (mode === 'admin') {
-    admin.signOut('Signed out of the admin pages.');
+    admin.signOut(t('admin.signed_out'));
   }
 });
 
+$('language').value = locale;
+$('language').addEventListener('change', (event) => chooseLocale(event.target.value));
+translatePage();
 route();
