@@ -54,9 +54,9 @@ def browser() -> Iterator[Browser]:
 class Tab:
     """A browser context with one page that records script errors and dialogs."""
 
-    def __init__(self, browser: Browser, base_url: str) -> None:
+    def __init__(self, browser: Browser, base_url: str, locale: str | None = None) -> None:
         self.context: BrowserContext = browser.new_context(
-            base_url=base_url, viewport={"width": 1280, "height": 860})
+            base_url=base_url, viewport={"width": 1280, "height": 860}, **({"locale": locale} if locale else {}))
         self.context.grant_permissions(["clipboard-read", "clipboard-write"])
         self.page: Page = self.context.new_page()
         self.errors: list[str] = []
