@@ -766,7 +766,7 @@ export class AdminConsole {
   renderReport(report) {
     const seconds = (value) => t('admin.seconds', {value: formatNumber(value, {maximumFractionDigits: value < 10 ? 1 : 0,
       minimumFractionDigits: value < 10 ? 1 : 0})});
-    const atMost = (value) => (typeof value === 'number' ? t('admin.at_most', {value: seconds(value)}) : '—');
+    const atMost = (value) => (typeof value === 'number' ? t('admin.at_most', {value: t('admin.seconds', {value})}) : '—');
     const ttd = report.time_to_deliver || {};
     const summary = [
       [t('admin.total_activities'), formatNumber(report.total ?? 0)],
