@@ -461,7 +461,7 @@ export class AdminConsole {
       }
       bodies[locale] = body;
     }
-    const channelTypes = ['sms', 'whatsapp'].filter((t) => $(`tpl-${t}`).checked);
+    const channelTypes = ['sms', 'whatsapp'].filter((type) => $(`tpl-${type}`).checked);
     const payload = {
       name: $('tpl-name').value.trim(),
       channel_types: channelTypes,
@@ -494,7 +494,7 @@ export class AdminConsole {
       return;
     }
     const channel = (id) => this.channels.find((c) => c.id === id);
-    const template = (id) => this.templates.find((t) => t.id === id);
+    const template = (id) => this.templates.find((tpl) => tpl.id === id);
     body.replaceChildren(...this.configs.map((c) => h('tr', null,
       cell(c.name),
       cell(h('span', {class: 'id-cell'}, code(c.id), this.copyButton(c.id, t('admin.copy_id_of', {name: c.name})))),
@@ -532,9 +532,9 @@ export class AdminConsole {
     if ([...channelSelect.options].some((o) => o.value === previousChannel)) channelSelect.value = previousChannel;
     const templateSelect = $('cfg-template');
     const previousTemplate = templateSelect.value;
-    const templates = this.templates.filter((t) => (t.channel_types || []).includes(type));
+    const templates = this.templates.filter((tpl) => (tpl.channel_types || []).includes(type));
     templateSelect.replaceChildren(...(templates.length
-      ? templates.map((t) => h('option', {value: t.id}, t.name))
+      ? templates.map((tpl) => h('option', {value: tpl.id}, tpl.name))
       : [h('option', {value: ''}, t('admin.no_template_for_type', {type: type.toUpperCase()}))]));
     if ([...templateSelect.options].some((o) => o.value === previousTemplate)) templateSelect.value = previousTemplate;
   }
