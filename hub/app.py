@@ -181,7 +181,7 @@ def build_app(
             settings.data_dir / "journal", client, partial(replay_webhook, app.state, families),
             max_bytes=settings.journal_max_bytes, metrics=hub.metrics)
         stop = asyncio.Event()
-        app.state.workers = [
+        app.state.workers = [asyncio.create_task(hub.board.run(stop), name="work-board")] + [
             asyncio.create_task(Dispatcher(hub, i).run(stop), name=f"dispatch-{i}")
             for i in range(settings.workers)
         ] + [

@@ -34,6 +34,7 @@ async def ensure_demo_org(hub: Hub, auth_token: str) -> str:
     }
     api_key = "hk_" + secrets.token_urlsafe(32)
     await hub.orgs.create(org, api_key)
+    hub.board.announce(DEMO_ORG, "org")
     channel = {
         "id": DEMO_CHANNEL, "org_id": DEMO_ORG, "created_at": now, "name": "Demo SMS",
         "type": "sms", "provider": "sandbox", "address": DEMO_NUMBER,

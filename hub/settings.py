@@ -69,6 +69,9 @@ class Settings:
     schedule_late_after_s: float = 30.0
     bulk_runners: int = 2
     bulk_lease_ms: int = 30_000
+    # How often each process looks at an org nobody announced work for (the
+    # background loops' safety net; see hub.services.workboard).
+    idle_check_s: float = 30.0
     # Webhooks journaled while Redis is down, per process, before new ones are refused (503).
     journal_max_bytes: int = 1024 * 1024 * 1024
 
@@ -114,6 +117,7 @@ class Settings:
             ),
             bulk_runners=int(env.get("HUB_BULK_RUNNERS", cls.bulk_runners)),
             bulk_lease_ms=int(env.get("HUB_BULK_LEASE_MS", cls.bulk_lease_ms)),
+            idle_check_s=float(env.get("HUB_IDLE_CHECK_SECONDS", cls.idle_check_s)),
             ws_ticket_ttl_s=float(env.get("HUB_WS_TICKET_SECONDS", cls.ws_ticket_ttl_s)),
             login_failures_per_email=int(
                 env.get("HUB_LOGIN_FAILURES_PER_EMAIL", cls.login_failures_per_email)),
@@ -132,6 +136,8 @@ class Settings:
             raise ValueError("HUB_HOT_SECONDS must be at least 0")
         if self.circuit_threshold < 1:
             raise ValueError("HUB_CIRCUIT_THRESHOLD must be at least 1")
+        if self.idle_check_s <= 0:
+            raise ValueError("HUB_IDLE_CHECK_SECONDS must be positive")
 
     def with_(self, **changes: object) -> "Settings":
         return replace(self, **changes)  # type: ignore[arg-type]

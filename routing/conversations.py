@@ -134,7 +134,8 @@ class Conversations:
             self.hub.settings.retention_s)
         _raise_for(result[0])
         # ok or duplicate: the message id. The send is a job in the org's
-        # replies stream (see hub.services.dispatch).
+        # replies stream (see hub.services.dispatch): its workers look now.
+        self.hub.board.announce(org_id, "replies")
         return str(result[1])
 
     async def aclose(self) -> None:

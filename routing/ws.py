@@ -169,6 +169,9 @@ async def agent_ws(ws: WebSocket) -> None:
             sock.last_sent = min(sock.last_sent, int(after))
             await sock.catch_up()
         await sock.connection("open")
+        # Every process's presence sweeper now sweeps this org fully, so a
+        # connection this process leaves behind if it dies is noticed.
+        hub.board.announce(org_id, "presence")
         await sock.catch_up()  # anything the connection itself produced (assignments)
         tasks = [asyncio.create_task(sock.heartbeat())]
         while True:
@@ -190,3 +193,4 @@ async def agent_ws(ws: WebSocket) -> None:
         await fanout.unsubscribe(org_id, agent_id, sock.deliver)
         with contextlib.suppress(Exception):
             await sock.connection("close")
+            hub.board.poke(org_id, "presence")  # its grace period, if it was the last one

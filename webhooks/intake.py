@@ -106,6 +106,7 @@ async def apply(state: State, family: Family, channel: dict[str, Any], parsed: P
     hub: Hub = state.hub
     status, error_code = meaning
     await hub.activities.apply_callback(channel["org_id"], parsed.event.provider_id, status, at_ms, error_code)
+    hub.board.poke(channel["org_id"], "archive")
     hub.metrics.statuses.labels(channel["provider"], status).inc()
 
 

@@ -23,7 +23,9 @@ async def create_org(request: Request) -> JSONResponse:
     data = validate_org(await json_body(request))
     org = {"id": new_id("org"), **data, "created_at": time.time()}
     api_key = "hk_" + secrets.token_urlsafe(32)
-    await hub_of(request).orgs.create(org, api_key)
+    hub = hub_of(request)
+    await hub.orgs.create(org, api_key)
+    hub.board.announce(org["id"], "org")  # every process's loops take the new org in now
     return ok({**_public(org), "api_key": api_key}, 201)
 
 

@@ -1,7 +1,8 @@
 """The archiver: copies every change of an activity from Redis to SQL, off the
 send and webhook paths (they only append an id to a stream).
 
-Every process runs one. A batch is read from the org's stream, the records
+Every process runs one; it reads one org's stream at a time, when the
+work board says (hub.services.workboard). A batch is read from the org's stream, the records
 are loaded from Redis as they are now, written to SQL in one transaction and
 only then acknowledged; a crash in between leaves the entries pending, to be
 claimed and written again by any process, which changes nothing the first
@@ -18,6 +19,7 @@ import time
 from hub.logs import get_logger
 from hub.services.context import Hub
 from hub.services.job_history import archive_jobs
+from hub.services.workboard import Look
 from hub.storage.archive_queue import ArchiveQueue, Entry
 from hub.storage.sql.activities import apply_late_callbacks, write_activities
 from hub.storage.sql.db import Database
@@ -32,6 +34,8 @@ BATCH = 500
 SETTLE_S = 2.0
 # After a batch smaller than BATCH, wait this long before reading again.
 LINGER_S = 0.5
+# Orgs looked at at once (each may wait up to SETTLE_S for its changes to settle).
+LOOKS = 4
 
 
 class Archiver:
@@ -43,38 +47,59 @@ class Archiver:
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-archiver"
 
     async def run(self, stop: asyncio.Event) -> None:
+        """One org's stream at a time, when the board says: soon after this
+        process changed one of the org's activities (not within LINGER_S of
+        the last read), at once after a full batch, every idle interval
+        otherwise; abandoned entries every claim interval while any wait.
+        Up to LOOKS orgs at once, so one org's wait for its changes to settle
+        does not hold the others back."""
+        board = self.hub.board
+        claim_every = max(1.0, self.hub.settings.claim_idle_ms / 4000)
+        board.configure("archive", min_gap=LINGER_S, claim_every=claim_every)
+        looks: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                if len(looks) >= LOOKS:
+                    await asyncio.wait(looks, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                look = await board.take("archive")
+                if look is None:
+                    continue
+                task = asyncio.create_task(self._look(look, claim_every))
+                looks.add(task)
+                task.add_done_callback(looks.discard)
+        finally:
+            for task in list(looks):
+                task.cancel()
+
+    async def _look(self, look: Look, claim_every: float) -> None:
         claim_idle_ms = self.hub.settings.claim_idle_ms
-        org_ids: list[str] = []
-        refreshed = last_claim = 0.0
-        while not stop.is_set():
-            try:
-                now = time.monotonic()
-                if now - refreshed > 1.0:
-                    org_ids = await self.hub.orgs.all_ids()
-                    refreshed = now
-                if now - last_claim > max(1.0, claim_idle_ms / 4000):
-                    last_claim = now
-                    for org_id in org_ids:
-                        claimed = await self.queue.claim_abandoned(
-                            org_id, self.consumer, claim_idle_ms, BATCH)
-                        if claimed:
-                            log.info("claimed abandoned archive entries",
-                                     extra={"org": org_id, "count": len(claimed)})
-                            await self.archive(org_id, claimed)
-                full = False
-                batches = await self.queue.read(org_ids, self.consumer, BATCH, 200)
-                await settle([e for _, entries in batches for e in entries])
-                for org_id, entries in batches:
+        org_id, found, full, held, failed = look.org_id, False, False, False, False
+        try:
+            held = await self.queue.length(org_id) > 0
+            if held and look.claim:
+                claimed = await self.queue.claim_abandoned(org_id, self.consumer, claim_idle_ms, BATCH)
+                if claimed:
+                    log.info("claimed abandoned archive entries",
+                             extra={"org": org_id, "count": len(claimed)})
+                    await self.archive(org_id, claimed)
+                    found = True
+            if held:
+                entries = await self.queue.read(org_id, self.consumer, BATCH)
+                if entries:
+                    await settle(entries)
                     await self.archive(org_id, entries)
-                    full = full or len(entries) >= BATCH
-                if not full:
-                    await asyncio.sleep(LINGER_S)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # The entries stay pending and are claimed again after claim_idle_ms.
-                log.exception("archive loop error")
-                await asyncio.sleep(1.0)
+                    found, full = True, len(entries) >= BATCH
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The entries stay pending and are claimed again after claim_idle_ms.
+            log.exception("archive loop error")
+            failed = True
+            await asyncio.sleep(1.0)
+        finally:
+            self.hub.board.done(look, found, more=full, failed=failed,
+                                due_ms=time.time() * 1000 + claim_every * 1000 if held else None)
 
     async def archive(self, org_id: str, entries: list[Entry]) -> None:
         ids = sorted({i for _, ids, _, _ in entries for i in ids})

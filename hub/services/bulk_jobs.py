@@ -90,6 +90,7 @@ async def create_job(hub: Hub, org: dict[str, Any], config_id: str | None,
               "total": reader.rows, "processed": 0, "chunks": stored, "chunk_size": size,
               "next": 0, "created": now_ms, "updated": now_ms}
     await hub.bulk_jobs.create(org_id, fields, BULK_TTL_S)
+    hub.board.announce(org_id, "bulk")
     return public_job({k: str(v) for k, v in fields.items()}, now_ms)
 
 

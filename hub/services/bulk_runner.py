@@ -54,30 +54,42 @@ class BulkRunner:
         self.lease_ms = hub.settings.bulk_lease_ms
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Looks at one org's jobs at a time, when the board says: when a job
+        is created on any process, when the lease it last saw ends, and
+        every idle interval."""
+        board = self.hub.board
         while not stop.is_set():
             try:
                 claimed = await self.claim()
                 if claimed is not None:
                     await self.work(*claimed, stop)
-                    continue
+                    # The org's next job, if any, is claimable now.
+                    board.poke(claimed[0], "bulk")
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("bulk runner error")
-            await _pause(stop, POLL_S)
+                await _pause(stop, POLL_S)
 
     async def claim(self) -> tuple[str, str] | None:
-        org_ids = await self.hub.orgs.all_ids()
-        if not org_ids:
+        look = await self.hub.board.take("bulk")
+        if look is None:
             return None
-        now_ms = _now_ms()
-        for org_id, job_id, seen in await self.hub.bulk_jobs.claimable(org_ids, now_ms):
-            if await self.hub.bulk_jobs.claim(org_id, job_id, seen, self.owner,
-                                              now_ms + self.lease_ms, now_ms):
-                log.info("bulk job claimed", extra={"org": org_id, "job": job_id,
-                                                    "takeover": seen != 0})
-                return org_id, job_id
-        return None
+        org_id, won, next_ms = look.org_id, False, None
+        try:
+            now_ms = _now_ms()
+            free, next_ms = await self.hub.bulk_jobs.claimable(org_id, now_ms)
+            for job_id, seen in free:
+                if await self.hub.bulk_jobs.claim(org_id, job_id, seen, self.owner,
+                                                  now_ms + self.lease_ms, now_ms):
+                    log.info("bulk job claimed", extra={"org": org_id, "job": job_id,
+                                                        "takeover": seen != 0})
+                    won = True
+                    return org_id, job_id
+            return None
+        finally:
+            # A job won: another runner may take the org's next one meanwhile.
+            self.hub.board.done(look, won, due_ms=next_ms, known=True)
 
     async def work(self, org_id: str, job_id: str, stop: asyncio.Event) -> None:
         store = self.hub.bulk_jobs

@@ -20,6 +20,8 @@ from hub.storage.orgs import OrgStore
 from hub.storage.redis import Scripts
 from hub.storage.sql.db import Database
 from hub.services.directory import ChannelDirectory
+from hub.services.workboard import WorkBoard
+from hub.storage.wake import WakeStream
 
 
 @dataclass
@@ -43,6 +45,8 @@ class Hub:
     canned: CatalogStore = field(init=False)
     flows: FlowStore = field(init=False)
     bulk_jobs: BulkJobStore = field(init=False)
+    # When this process's background loops look at each org (and tells the others).
+    board: WorkBoard = field(init=False)
 
     def __post_init__(self) -> None:
         self.scripts = Scripts(self.redis)
@@ -58,3 +62,4 @@ class Hub:
         self.canned = CatalogStore(self.redis, "canned")
         self.flows = FlowStore(self.redis, self.scripts)
         self.bulk_jobs = BulkJobStore(self.redis, self.scripts)
+        self.board = WorkBoard(self.orgs, WakeStream(self.redis), idle_s=self.settings.idle_check_s)

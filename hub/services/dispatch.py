@@ -78,33 +78,51 @@ class Dispatcher:
         self.pacer = Pacer(hub)
         self.circuits = CircuitStore(hub.redis, hub.scripts)
         self._channels: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
-        self._last_claim = 0.0
+        self.kind = "replies" if replies else "outbound"
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Looks at one org's stream at a time, when the board says (see
+        hub.services.workboard): at once when this process accepted a send or
+        another announced one, soon after work was found, and every idle
+        interval otherwise; abandoned jobs are looked for every claim
+        interval while the stream holds any."""
         settings = self.hub.settings
-        org_ids: list[str] = []
-        refreshed = 0.0
+        board = self.hub.board
+        claim_every = max(1.0, settings.claim_idle_ms / 4000)
+        board.configure(self.kind, claim_every=claim_every)
         while not stop.is_set():
+            look = await board.take(self.kind)
+            if look is None:
+                continue
+            org_id = look.org_id
+            claimed: list[tuple[str, str]] = []
+            entries: list[tuple[str, str]] = []
+            held = False
             try:
-                now = time.monotonic()
-                # New orgs are picked up within one read timeout.
-                if now - refreshed > 0.2:
-                    org_ids = await self.hub.orgs.all_ids()
-                    refreshed = now
-                if now - self._last_claim > max(1.0, settings.claim_idle_ms / 4000):
-                    self._last_claim = now
-                    for org_id in org_ids:
-                        claimed = await self.queue.claim_abandoned(
-                            org_id, self.consumer, settings.claim_idle_ms, settings.worker_batch
-                        )
-                        if claimed:
-                            log.info("claimed abandoned jobs", extra={"org": org_id, "count": len(claimed)})
-                            await self.process(org_id, claimed)
-                batches = await self.queue.read(org_ids, self.consumer, settings.worker_batch, 200)
-                for org_id, entries in batches:
+                # Acknowledged jobs are deleted: an empty stream has nothing to read or claim.
+                held = await self.queue.length(org_id) > 0
+                if held and look.claim:
+                    claimed = await self.queue.claim_abandoned(
+                        org_id, self.consumer, settings.claim_idle_ms, settings.worker_batch)
+                if held:
+                    entries = await self.queue.read(org_id, self.consumer, settings.worker_batch)
+            except asyncio.CancelledError:
+                board.done(look, False)
+                raise
+            except Exception:
+                log.exception("dispatch loop error")
+                board.done(look, False)
+                await asyncio.sleep(1.0)
+                continue
+            # Given back before sending: another worker may read the org's next batch meanwhile.
+            board.done(look, bool(claimed or entries),
+                       due_ms=time.time() * 1000 + claim_every * 1000 if held else None)
+            try:
+                if claimed:
+                    log.info("claimed abandoned jobs", extra={"org": org_id, "count": len(claimed)})
+                    await self.process(org_id, claimed)
+                if entries:
                     await self.process(org_id, entries)
-                if not org_ids:
-                    await asyncio.sleep(0.5)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -129,6 +147,8 @@ class Dispatcher:
             org_id, now_ms(), GROUP, settings.retention_s,
             settings.correlation_window_s * 1000, results, replies=self.replies,
         )
+        retrying = any(r.outcome == "retry" for r in results)
+        self.hub.board.poke(org_id, "archive", *(["retries"] if retrying else []))
         # Entries whose activity no longer exists: acknowledge them too.
         known = {j.activity_id for j in jobs}
         await self.queue.ack(org_id, [eid for eid, a in entries if a not in known])
@@ -282,17 +302,32 @@ class Dispatcher:
             log.warning("provider failing: circuit open", extra={"channel": channel_id, "until_ms": until})
 
 
-async def retry_mover(hub: Hub, stop: asyncio.Event, interval: float = 0.25) -> None:
+async def retry_mover(hub: Hub, stop: asyncio.Event) -> None:
     """Puts sends whose next attempt is due back into their stream (every process
-    runs one; the move is atomic, so they never double a job)."""
+    runs one; the move is atomic, so they never double a job). Each org is
+    looked at when its first waiting send falls due, as this process knows
+    it, and every idle interval for what another process scheduled."""
+    board = hub.board
     while not stop.is_set():
+        look = await board.take("retries")
+        if look is None:
+            continue
+        org_id, moved, due_ms = look.org_id, 0, None
         try:
-            for org_id in await hub.orgs.all_ids():
-                while await hub.activities.move_due_retries(org_id, now_ms(), 1000) == 1000:
-                    pass
+            due_ms = await hub.activities.next_retry_ms(org_id)
+            if due_ms is not None and due_ms <= now_ms():
+                while (n := await hub.activities.move_due_retries(org_id, now_ms(), 1000)) > 0:
+                    moved += n
+                    if n < 1000:
+                        break
+                due_ms = await hub.activities.next_retry_ms(org_id)
+            if moved:
+                # Which stream they went to is in their ids: wake both kinds.
+                board.announce(org_id, "outbound", "replies")
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("retry mover error")
             await asyncio.sleep(1.0)  # Redis away: do not fill the log
-        await asyncio.sleep(interval)
+        finally:
+            board.done(look, False, due_ms=due_ms, known=True)

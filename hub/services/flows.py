@@ -66,6 +66,8 @@ async def create_flow(hub: Hub, org: dict[str, Any], body: Any) -> dict[str, Any
     if flow["kind"] == "scheduled":
         due_ms = to_ms(parse_at(flow.pop("first_run_at"), UTC))
     await hub.flows.create(org["id"], flow, due_ms)
+    if due_ms is not None:
+        hub.board.announce(org["id"], "schedule")  # every scheduler learns its time
     return await public_flow(hub, flow)
 
 
@@ -89,6 +91,8 @@ async def set_enabled(hub: Hub, org: dict[str, Any], flow_id: str, body: Any) ->
         elif not await flow_runs(hub, org["id"], flow_id):
             due_ms = to_ms(parse_at(flow["at"], UTC))  # not fired yet (late if its time passed)
     await hub.flows.save(org["id"], flow, due_ms)
+    if due_ms is not None:
+        hub.board.announce(org["id"], "schedule")
     return await public_flow(hub, flow)
 
 
@@ -167,6 +171,7 @@ async def _fire(hub: Hub, org: dict[str, Any], event: Event, flow: dict[str, Any
                    "configuration_id": flow["configuration_id"], "contacts": event.contacts}
         stored = await hub.flows.add_delayed(org["id"], delayed_id(event.id, flow["id"]), payload,
                                              at_ms, flow["delay_seconds"] + EVENT_TTL_S)
+        hub.board.announce(org["id"], "schedule")
         return {**result, "status": "scheduled", "send_at": iso(from_ms(stored["at_ms"]))}
     try:
         answers = await send_in_chunks(hub, org, flow["configuration_id"], event.contacts,

@@ -51,7 +51,7 @@ async def sweep_hot(hub: Hub, now: float | None = None) -> int:
         return 0
     before_ms = int(((now or time.time()) - hub.settings.hot_seconds) * 1000)
     return sum([await sweep_org(hub, org_id, before_ms) + await sweep_jobs(hub, org_id, before_ms)
-                for org_id in await hub.orgs.all_ids()])
+                for org_id in await hub.board.org_ids()])
 
 
 async def hot_sweeper(hub: Hub, stop: asyncio.Event) -> None:

@@ -20,7 +20,7 @@ log = get_logger("hub.maintenance")
 async def trim_indexes(hub: Hub, now: float | None = None) -> int:
     cutoff_ms = int(((now or time.time()) - hub.settings.retention_s) * 1000)
     removed = 0
-    for org_id in await hub.orgs.all_ids():
+    for org_id in await hub.board.org_ids():
         configs, after = [], None
         while True:
             page, after = await hub.configurations.page(org_id, after=after, limit=200)
@@ -37,7 +37,7 @@ async def purge_history(hub: Hub, now: float | None = None) -> int:
         return 0
     cutoff_ms = int(((now or time.time()) - hub.settings.retention_s) * 1000)
     return sum([await purge_before(hub.history, org_id, cutoff_ms)
-                for org_id in await hub.orgs.all_ids()])
+                for org_id in await hub.board.org_ids()])
 
 
 async def purge_job_history(hub: Hub, now: float | None = None) -> int:

@@ -151,6 +151,9 @@ async def send_request(
             details={"limit": limits["requests_per_hour"], "retry_after": accepted.retry_after},
         )
     hub.metrics.accepted.labels("accepted").inc()
+    # This process's workers read the org's stream at once; the others are told.
+    hub.board.announce(org_id, "outbound")
+    hub.board.poke(org_id, "archive")
     return response
 
 

@@ -1,6 +1,7 @@
-"""The scheduler: every hub process polls the due schedules and fires them.
+"""The scheduler: every hub process looks at each org's due schedule when it
+falls due (see hub.services.workboard) and fires it.
 
-One poll: read what is due (scheduled flows, delayed event sends) and what
+One look: read what is due (scheduled flows, delayed event sends) and what
 is firing under a lapsed lease; claim each occurrence in one script (only
 one process wins it, and a cron moves on to its next occurrence in the same
 step); send with ``schedule:{flow}:{occurrence}:{chunk}`` (or the event's
@@ -26,6 +27,7 @@ from hub.errors import HubError, RateLimited
 from hub.logs import get_logger
 from hub.services.context import Hub
 from hub.services.flows import error_of, send_in_chunks, summary
+from hub.services.workboard import Look
 from hub.storage.flows import Due
 
 log = get_logger("hub.scheduler")
@@ -47,27 +49,46 @@ class Claimed:
 
 
 async def scheduler(hub: Hub, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            # Read every poll: a new org's first occurrence must not wait for a cache.
-            org_ids = await hub.orgs.all_ids()
-            if org_ids:
-                await run_due(hub, org_ids)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("scheduler poll failed")
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=hub.settings.scheduler_interval_s)
-        except asyncio.TimeoutError:
-            pass
+    """Looks at one org's schedule at a time, when the board says: when its
+    next occurrence or lapsed lease falls due (as last read), when a flow or
+    delayed send is created or re-enabled on any process, and every idle
+    interval; never twice within HUB_SCHEDULER_INTERVAL. An org's firings run
+    in a task of their own, so a long send does not hold other orgs back."""
+    board = hub.board
+    board.configure("schedule", min_gap=hub.settings.scheduler_interval_s)
+    looks: set[asyncio.Task[None]] = set()
+    try:
+        while not stop.is_set():
+            look = await board.take("schedule")
+            if look is None:
+                continue
+            task = asyncio.create_task(_look(hub, look))
+            looks.add(task)
+            task.add_done_callback(looks.discard)
+    finally:
+        for task in list(looks):
+            task.cancel()
 
 
-async def run_due(hub: Hub, org_ids: list[str], now: datetime | None = None) -> int:
-    """Claim and fire what is due at ``now``; returns how many firings ran."""
+async def _look(hub: Hub, look: Look) -> None:
+    fired, due_ms = 0, None
+    try:
+        fired, due_ms = await run_due(hub, look.org_id)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("scheduler poll failed")
+        await asyncio.sleep(1.0)
+    finally:
+        hub.board.done(look, fired > 0, due_ms=due_ms, known=True)
+
+
+async def run_due(hub: Hub, org_id: str, now: datetime | None = None) -> tuple[int, int | None]:
+    """Claim and fire what of one org is due at ``now``; returns how many
+    firings ran, and when its next occurrence or lease falls due (ms)."""
     now = now or datetime.now(UTC)
     now_ms = to_ms(now)
-    due, lapsed = await hub.flows.due(org_ids, now_ms, POLL_LIMIT)
+    due, lapsed, next_ms = await hub.flows.due(org_id, now_ms, POLL_LIMIT)
     claimed: list[Claimed] = []
     for item in due:
         firing = await _claim(hub, item, now)
@@ -79,7 +100,7 @@ async def run_due(hub: Hub, org_ids: list[str], now: datetime | None = None) -> 
             log.info("took over a scheduled firing", extra={"org": item.org_id})
             claimed.append(Claimed(item.org_id, item.member, now_ms + LEASE_MS))
     await asyncio.gather(*[_fire(hub, c) for c in claimed])
-    return len(claimed)
+    return len(claimed), next_ms
 
 
 async def _claim(hub: Hub, item: Due, now: datetime) -> Claimed | None:

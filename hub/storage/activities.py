@@ -163,6 +163,11 @@ class ActivityStore:
         await self.s.record_results(
             keys=[stream, keys.send_retries(org_id), keys.archive_stream(org_id)], args=args)
 
+    async def next_retry_ms(self, org_id: str) -> int | None:
+        """When the org's first waiting send is due (ms), or None."""
+        rows = await self.r.zrange(keys.send_retries(org_id), 0, 0, withscores=True)
+        return int(rows[0][1]) if rows else None
+
     async def move_due_retries(self, org_id: str, now_ms: int, limit: int) -> int:
         """Sends whose next attempt is due go back into their stream; returns how many."""
         return int(await self.s.retry_due(

@@ -73,9 +73,11 @@ class AgentStore:
         """Agents with a websocket somewhere, or within their grace period."""
         return sorted(await self.r.smembers(keys.agents_online(org_id)))
 
-    async def disconnected(self, org_id: str) -> list[str]:
-        """Agents in their grace period (no live connection)."""
-        return list(await self.r.zrange(keys.agents_gone(org_id), 0, -1))
+    async def disconnected(self, org_id: str) -> list[tuple[str, int]]:
+        """Agents in their grace period (no live connection), with when their
+        last connection closed (ms)."""
+        return [(a, int(s)) for a, s in await self.r.zrange(keys.agents_gone(org_id), 0, -1,
+                                                              withscores=True)]
 
     async def logins(self, email: str) -> list[tuple[str, str]]:
         """Every (org, agent) signing in with this email, oldest key first."""

@@ -47,12 +47,10 @@ class ArchiveQueue:
         self.r = client
         self.group = ConsumerGroup(client, keys.archive_stream, GROUP)
         self.ack = self.group.ack
+        self.length = self.group.length
 
-    async def read(
-        self, org_ids: Sequence[str], consumer: str, count: int, block_ms: int
-    ) -> list[tuple[str, list[Entry]]]:
-        return [(org_id, _entries(rows))
-                for org_id, rows in await self.group.read(org_ids, consumer, count, block_ms)]
+    async def read(self, org_id: str, consumer: str, count: int) -> list[Entry]:
+        return _entries(await self.group.read(org_id, consumer, count))
 
     async def claim_abandoned(
         self, org_id: str, consumer: str, min_idle_ms: int, count: int

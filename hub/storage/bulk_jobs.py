@@ -135,16 +135,13 @@ class BulkJobStore:
 
     # -- running ---------------------------------------------------------------------
 
-    async def claimable(self, org_ids: Sequence[str], now_ms: int) -> list[tuple[str, str, int]]:
-        """(org, job, score) of jobs nobody holds a live lease on, oldest lease first."""
-        async with self.r.pipeline(transaction=False) as p:
-            for org_id in org_ids:
-                p.zrangebyscore(keys.bulk_active(org_id), "-inf", now_ms, start=0, num=4,
-                                withscores=True)
-            rows = await p.execute()
-        found = [(org_id, job_id, int(score))
-                 for org_id, row in zip(org_ids, rows) for job_id, score in row]
-        return sorted(found, key=lambda item: item[2])
+    async def claimable(self, org_id: str, now_ms: int) -> tuple[list[tuple[str, int]], int | None]:
+        """(job, score) of one org's jobs nobody holds a live lease on, oldest
+        lease first, and when the next live lease ends (ms; None: no job)."""
+        rows = await self.r.zrange(keys.bulk_active(org_id), 0, 3, withscores=True)
+        free = [(job_id, int(score)) for job_id, score in rows if score <= now_ms]
+        later = [int(score) for _, score in rows if score > now_ms]
+        return free, min(later) if later else None
 
     async def claim(self, org_id: str, job_id: str, seen: int, owner: str, lease_until_ms: int,
                     now_ms: int) -> bool:

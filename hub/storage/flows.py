@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -105,22 +105,18 @@ class FlowStore:
 
     # -- the schedule ---------------------------------------------------------------
 
-    async def due(self, org_ids: Sequence[str], now_ms: int,
-                  limit: int) -> tuple[list[Due], list[Due]]:
-        """Occurrences that are due, and firings whose lease lapsed, across orgs."""
+    async def due(self, org_id: str, now_ms: int,
+                  limit: int) -> tuple[list[Due], list[Due], int | None]:
+        """One org's occurrences that are due, its firings whose lease lapsed,
+        and when the next of either falls due (ms; None: nothing waits)."""
         async with self.r.pipeline(transaction=False) as p:
-            for org_id in org_ids:
-                p.zrangebyscore(keys.schedule_due(org_id), "-inf", now_ms, start=0, num=limit,
-                                withscores=True)
-                p.zrangebyscore(keys.schedule_firing(org_id), "-inf", now_ms, start=0, num=limit,
-                                withscores=True)
-            rows = await p.execute()
-        due: list[Due] = []
-        lapsed: list[Due] = []
-        for i, org_id in enumerate(org_ids):
-            due += [Due(org_id, m, int(s)) for m, s in rows[2 * i]]
-            lapsed += [Due(org_id, m, int(s)) for m, s in rows[2 * i + 1]]
-        return due, lapsed
+            p.zrange(keys.schedule_due(org_id), 0, limit - 1, withscores=True)
+            p.zrange(keys.schedule_firing(org_id), 0, limit - 1, withscores=True)
+            due_rows, firing_rows = await p.execute()
+        due = [Due(org_id, m, int(s)) for m, s in due_rows if s <= now_ms]
+        lapsed = [Due(org_id, m, int(s)) for m, s in firing_rows if s <= now_ms]
+        later = [int(s) for _, s in due_rows + firing_rows if s > now_ms]
+        return due, lapsed, min(later) if later else None
 
     async def claim(self, org_id: str, member: str, expected_ms: int, next_ms: int | None,
                     firing: str, lease_until_ms: int) -> bool:

@@ -35,6 +35,12 @@ def workers_heartbeat() -> str:
     return f"{PREFIX}:workers"
 
 
+def wake_stream() -> str:
+    """Orgs that have new work, announced to every process (hub.storage.wake);
+    written when an org turns busy, not once per message."""
+    return f"{PREFIX}:wake"
+
+
 # -- per org ---------------------------------------------------------------------
 
 def org(org_id: str) -> str:

@@ -12,8 +12,6 @@ backlog; both streams work the same way.
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import redis.asyncio as aioredis
 
 from hub.storage import keys
@@ -28,13 +26,12 @@ class OutboundQueue:
         self.group = ConsumerGroup(client, keys.reply_stream if replies else keys.outbound_stream, GROUP)
         self.keep_claimed = self.group.keep_claimed
         self.ack = self.group.ack
+        self.length = self.group.length
 
-    async def read(
-        self, org_ids: Sequence[str], consumer: str, count: int, block_ms: int
-    ) -> list[tuple[str, list[tuple[str, str]]]]:
-        """New jobs: [(org, [(entry id, activity id), ...]), ...]."""
-        return [(org_id, [(eid, fields.get("a", "")) for eid, fields in rows])
-                for org_id, rows in await self.group.read(org_ids, consumer, count, block_ms)]
+    async def read(self, org_id: str, consumer: str, count: int) -> list[tuple[str, str]]:
+        """New jobs of one org: [(entry id, activity id), ...]."""
+        return [(eid, fields.get("a", "")) for eid, fields in
+                await self.group.read(org_id, consumer, count)]
 
     async def claim_abandoned(
         self, org_id: str, consumer: str, min_idle_ms: int, count: int

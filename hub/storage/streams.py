@@ -1,5 +1,6 @@
 """A per-org Redis stream read by one consumer group across every process:
-what the outbound queues and the archive queue share.
+what the outbound queues and the archive queue share. Every read covers one
+org's stream (see hub.services.workboard for when each org is read).
 
 An entry stays pending until its reader acknowledges it (and deletes it, so
 the stream holds only what is not done); one left by a dead process is
@@ -34,22 +35,23 @@ class ConsumerGroup:
                 raise
         self._groups.add(org_id)
 
-    async def read(self, org_ids: Sequence[str], consumer: str, count: int, block_ms: int
-                   ) -> list[tuple[str, Rows]]:
-        """New entries of every org's stream: [(org, [(entry id, fields), ...]), ...]."""
-        if not org_ids:
-            return []
-        for org_id in org_ids:
-            await self.ensure_group(org_id)
-        streams = {self.stream_of(o): ">" for o in org_ids}
+    async def length(self, org_id: str) -> int:
+        """Entries in the org's stream, read or not: acknowledged ones are
+        deleted, so 0 means nothing to read and nothing to claim."""
+        return int(await self.r.xlen(self.stream_of(org_id)))
+
+    async def read(self, org_id: str, consumer: str, count: int) -> Rows:
+        """New entries of one org's stream (one key: one Redis Cluster slot), without waiting."""
+        await self.ensure_group(org_id)
         try:
-            rows = await self.r.xreadgroup(self.group, consumer, streams, count=count, block=block_ms)
+            rows = await self.r.xreadgroup(self.group, consumer, {self.stream_of(org_id): ">"},
+                                           count=count)
         except ResponseError as exc:
             if "NOGROUP" in str(exc):  # the stream was deleted under us
-                self._groups.clear()
+                self._groups.discard(org_id)
                 return []
             raise
-        return [(stream.split("{", 1)[1].split("}", 1)[0], entries) for stream, entries in rows or []]
+        return [entry for _, entries in rows or [] for entry in entries]
 
     async def claim_abandoned(self, org_id: str, consumer: str, min_idle_ms: int, count: int) -> Rows:
         await self.ensure_group(org_id)

@@ -1,0 +1,43 @@
+"""The wake stream: how one hub process tells the others that an org has work.
+
+A process that accepts work for an org (a send, an agent's reply, a new
+schedule or bulk job, a new org) appends ``org → kinds`` here, at most once a
+second per org and kind (see hub.services.workboard), never once per message.
+Every process blocks on the stream and looks at the announced org at once.
+It is one global key: a single-key XADD and XREAD, so it works on a Redis
+Cluster as on one Redis. Trimmed to about MAX_LEN entries.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import redis.asyncio as aioredis
+
+from hub.storage import keys
+
+MAX_LEN = 10_000
+
+
+class WakeStream:
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.r = client
+
+    async def announce(self, origin: str, items: Iterable[tuple[str, Iterable[str]]]) -> None:
+        """One entry per org: ``o`` the org, ``k`` its kinds, ``p`` the announcing process."""
+        async with self.r.pipeline(transaction=False) as p:
+            for org_id, kinds in items:
+                p.xadd(keys.wake_stream(), {"o": org_id, "k": " ".join(sorted(kinds)), "p": origin},
+                       maxlen=MAX_LEN, approximate=True)
+            await p.execute()
+
+    async def last_id(self) -> str:
+        """Where a new reader starts (entries before it are covered by its first looks)."""
+        rows = await self.r.xrevrange(keys.wake_stream(), count=1)
+        return rows[0][0] if rows else "0-0"
+
+    async def listen(self, after: str, block_ms: int) -> list[tuple[str, str, list[str], str]]:
+        """Entries after ``after``, waiting up to ``block_ms``: [(id, org, kinds, origin), ...]."""
+        rows = await self.r.xread({keys.wake_stream(): after}, count=1000, block=block_ms)
+        return [(eid, f.get("o", ""), f.get("k", "").split(), f.get("p", ""))
+                for _, entries in rows or [] for eid, f in entries]
