@@ -219,6 +219,8 @@ class WorkBoard:
         finally:
             for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.wake.aclose()
 
     async def _listen(self, stop: asyncio.Event) -> None:
         after: str | None = None

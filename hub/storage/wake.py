@@ -22,6 +22,29 @@ MAX_LEN = 10_000
 class WakeStream:
     def __init__(self, client: aioredis.Redis) -> None:
         self.r = client
+        self._listener: aioredis.Redis | None = None
+
+    def _blocking(self, block_ms: int) -> tuple[aioredis.Redis, int]:
+        """A connection of its own for the blocking read: the command pool's
+        connections time out reads after a few seconds and PING before a
+        command after a second idle, and either would cost an idle process
+        commands. Where the client has no single pool (a cluster client), the
+        command client with a block short of its timeout."""
+        pool = getattr(self.r, "connection_pool", None)
+        if pool is None:
+            return self.r, min(block_ms, 4000)
+        if self._listener is None:
+            kwargs = {k: v for k, v in pool.connection_kwargs.items()
+                      if k not in ("health_check_interval", "retry", "retry_on_error")}
+            kwargs["socket_timeout"] = block_ms / 1000 + 10
+            self._listener = aioredis.Redis(connection_pool=aioredis.ConnectionPool(
+                connection_class=pool.connection_class, max_connections=1, **kwargs))
+        return self._listener, block_ms
+
+    async def aclose(self) -> None:
+        if self._listener is not None:
+            await self._listener.aclose()
+            self._listener = None
 
     async def announce(self, origin: str, items: Iterable[tuple[str, Iterable[str]]]) -> None:
         """One entry per org: ``o`` the org, ``k`` its kinds, ``p`` the announcing process."""
@@ -38,6 +61,7 @@ class WakeStream:
 
     async def listen(self, after: str, block_ms: int) -> list[tuple[str, str, list[str], str]]:
         """Entries after ``after``, waiting up to ``block_ms``: [(id, org, kinds, origin), ...]."""
-        rows = await self.r.xread({keys.wake_stream(): after}, count=1000, block=block_ms)
+        client, block_ms = self._blocking(block_ms)
+        rows = await client.xread({keys.wake_stream(): after}, count=1000, block=block_ms)
         return [(eid, f.get("o", ""), f.get("k", "").split(), f.get("p", ""))
                 for _, entries in rows or [] for eid, f in entries]
