@@ -168,8 +168,12 @@ async def one_throughput(env: ob.Env, url: str, phones: list[str],
             await ob.wait_sandbox_has(ctl, r, len(warm), task, deadline, time.perf_counter(),
                                       "warm-up")
             await ob.wait_quiet(env, args.quiet_wait)
+            memory = int((await r.info("memory"))["used_memory"])
             outcome = await ob.run_hub(ctl, r, phones, configs["run"], True, args, deadline, env,
                                        f"{len(env.hubs)} process(es)")
+            grown = int((await r.info("memory"))["used_memory"]) - memory
+            outcome.notes.append(f"Redis memory grew {grown / len(phones):.0f} bytes per message "
+                                 "(activity, history, indexes; kept for HUB_HOT_SECONDS once final)")
         finally:
             await r.aclose()
     print(f"  {outcome.name}: {outcome.seconds:.2f}s, {outcome.rate:.0f} msgs/s", flush=True)
