@@ -60,7 +60,7 @@ async def sweeper(hub: Hub, stop: asyncio.Event) -> None:
         look = await board.take("presence")
         if look is None:
             continue
-        turned, due_ms = 0, None
+        turned, due_ms, failed = 0, None, False
         try:
             turned, due_ms, any_online = await sweep_once(hub, look.org_id, full=look.claim)
             if any_online is not None:
@@ -72,6 +72,7 @@ async def sweeper(hub: Hub, stop: asyncio.Event) -> None:
             raise
         except Exception:
             log.exception("presence sweep failed")
+            failed = True
             await asyncio.sleep(1.0)
         finally:
-            board.done(look, turned > 0, due_ms=due_ms, known=True)
+            board.done(look, turned > 0, due_ms=due_ms, known=True, failed=failed)

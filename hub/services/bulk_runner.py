@@ -75,7 +75,7 @@ class BulkRunner:
         look = await self.hub.board.take("bulk")
         if look is None:
             return None
-        org_id, won, next_ms = look.org_id, False, None
+        org_id, won, next_ms, failed = look.org_id, False, None, False
         try:
             now_ms = _now_ms()
             free, next_ms = await self.hub.bulk_jobs.claimable(org_id, now_ms)
@@ -87,9 +87,12 @@ class BulkRunner:
                     won = True
                     return org_id, job_id
             return None
+        except Exception:
+            failed = True
+            raise
         finally:
             # A job won: another runner may take the org's next one meanwhile.
-            self.hub.board.done(look, won, due_ms=next_ms, known=True)
+            self.hub.board.done(look, won, due_ms=next_ms, known=True, failed=failed)
 
     async def work(self, org_id: str, job_id: str, stop: asyncio.Event) -> None:
         store = self.hub.bulk_jobs

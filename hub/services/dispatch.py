@@ -111,7 +111,7 @@ class Dispatcher:
                 raise
             except Exception:
                 log.exception("dispatch loop error")
-                board.done(look, False)
+                board.done(look, False, failed=True)
                 await asyncio.sleep(1.0)
                 continue
             # Given back before sending: another worker may read the org's next batch meanwhile.
@@ -312,7 +312,7 @@ async def retry_mover(hub: Hub, stop: asyncio.Event) -> None:
         look = await board.take("retries")
         if look is None:
             continue
-        org_id, moved, due_ms = look.org_id, 0, None
+        org_id, moved, due_ms, failed = look.org_id, 0, None, False
         try:
             due_ms = await hub.activities.next_retry_ms(org_id)
             if due_ms is not None and due_ms <= now_ms():
@@ -328,6 +328,7 @@ async def retry_mover(hub: Hub, stop: asyncio.Event) -> None:
             raise
         except Exception:
             log.exception("retry mover error")
+            failed = True
             await asyncio.sleep(1.0)  # Redis away: do not fill the log
         finally:
-            board.done(look, False, due_ms=due_ms, known=True)
+            board.done(look, False, due_ms=due_ms, known=True, failed=failed)

@@ -57,12 +57,15 @@ async def scheduler(hub: Hub, stop: asyncio.Event) -> None:
     board = hub.board
     board.configure("schedule", min_gap=hub.settings.scheduler_interval_s)
     looks: set[asyncio.Task[None]] = set()
+    failing: list[float] = [0.0]  # when a look last failed (Redis away): one a second then
     try:
         while not stop.is_set():
+            if time.monotonic() - failing[0] < 1.0:
+                await asyncio.sleep(1.0)
             look = await board.take("schedule")
             if look is None:
                 continue
-            task = asyncio.create_task(_look(hub, look))
+            task = asyncio.create_task(_look(hub, look, failing))
             looks.add(task)
             task.add_done_callback(looks.discard)
     finally:
@@ -70,17 +73,18 @@ async def scheduler(hub: Hub, stop: asyncio.Event) -> None:
             task.cancel()
 
 
-async def _look(hub: Hub, look: Look) -> None:
-    fired, due_ms = 0, None
+async def _look(hub: Hub, look: Look, failing: list[float]) -> None:
+    fired, due_ms, failed = 0, None, False
     try:
         fired, due_ms = await run_due(hub, look.org_id)
     except asyncio.CancelledError:
         raise
     except Exception:
         log.exception("scheduler poll failed")
-        await asyncio.sleep(1.0)
+        failed = True
+        failing[0] = time.monotonic()
     finally:
-        hub.board.done(look, fired > 0, due_ms=due_ms, known=True)
+        hub.board.done(look, fired > 0, due_ms=due_ms, known=True, failed=failed)
 
 
 async def run_due(hub: Hub, org_id: str, now: datetime | None = None) -> tuple[int, int | None]:

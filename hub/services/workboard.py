@@ -51,6 +51,8 @@ DIRECTORY_S = 60.0
 LISTEN_BLOCK_MS = 20_000
 # Orgs found at start are first looked at spread over this long.
 START_SPREAD_S = 1.0
+# A look that failed (Redis away) is tried again after this long.
+RETRY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -154,17 +156,22 @@ class WorkBoard:
                 pass
 
     def done(self, look: Look, found: bool, *, more: bool = False, due_ms: float | None = None,
-             known: bool = False) -> None:
+             known: bool = False, failed: bool = False) -> None:
         """``found``: the look found work (look again soon); ``more``: at once
         (a full batch); ``due_ms``: when something found falls due (wall clock,
         ms); ``known``: the look saw all there is, so without ``due_ms`` there
-        is nothing until a poke or the idle interval."""
+        is nothing until a poke or the idle interval; ``failed``: the look
+        could not be made (Redis away): again after RETRY_S, cadence kept."""
         k = self._kinds[look.kind]
         slot = k.slots.get(look.org_id)
         if slot is None:
             return
         slot.taken = False
         now = time.monotonic()
+        if failed:
+            slot.next_at = now + RETRY_S
+            k.changed.set()
+            return
         if more:
             slot.backoff, slot.next_at = HOT_S, now
         elif found or slot.again:
