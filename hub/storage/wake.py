@@ -13,10 +13,14 @@ from __future__ import annotations
 from typing import Iterable
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from hub.storage import keys
 
 MAX_LEN = 10_000
+# What the listener's connection keeps of a cluster node's settings.
+_NODE_KWARGS = ("username", "password", "credential_provider", "encoding", "encoding_errors",
+                "decode_responses", "socket_connect_timeout", "socket_keepalive")
 
 
 class WakeStream:
@@ -24,22 +28,28 @@ class WakeStream:
         self.r = client
         self._listener: aioredis.Redis | None = None
 
-    def _blocking(self, block_ms: int) -> tuple[aioredis.Redis, int]:
+    def _blocking(self, block_ms: int) -> aioredis.Redis:
         """A connection of its own for the blocking read: the command pool's
         connections time out reads after a few seconds and PING before a
         command after a second idle, and either would cost an idle process
-        commands. Where the client has no single pool (a cluster client), the
-        command client with a block short of its timeout."""
-        pool = getattr(self.r, "connection_pool", None)
-        if pool is None:
-            return self.r, min(block_ms, 4000)
+        commands. On a Redis Cluster, to the master holding the key."""
         if self._listener is None:
-            kwargs = {k: v for k, v in pool.connection_kwargs.items()
-                      if k not in ("health_check_interval", "retry", "retry_on_error")}
-            kwargs["socket_timeout"] = block_ms / 1000 + 10
-            self._listener = aioredis.Redis(connection_pool=aioredis.ConnectionPool(
-                connection_class=pool.connection_class, max_connections=1, **kwargs))
-        return self._listener, block_ms
+            timeout = block_ms / 1000 + 10
+            if isinstance(self.r, RedisCluster):
+                node = self.r.get_node_from_key(keys.wake_stream())
+                kwargs = {k: v for k, v in node.connection_kwargs.items() if k in _NODE_KWARGS}
+                pool = aioredis.ConnectionPool(connection_class=node.connection_class,
+                                               host=node.host, port=node.port, max_connections=1,
+                                               socket_timeout=timeout, **kwargs)
+            else:
+                source = self.r.connection_pool
+                kwargs = {k: v for k, v in source.connection_kwargs.items()
+                          if k not in ("health_check_interval", "retry", "retry_on_error",
+                                       "socket_timeout")}
+                pool = aioredis.ConnectionPool(connection_class=source.connection_class,
+                                               max_connections=1, socket_timeout=timeout, **kwargs)
+            self._listener = aioredis.Redis.from_pool(pool)  # closing it closes the pool
+        return self._listener
 
     async def aclose(self) -> None:
         if self._listener is not None:
@@ -61,7 +71,11 @@ class WakeStream:
 
     async def listen(self, after: str, block_ms: int) -> list[tuple[str, str, list[str], str]]:
         """Entries after ``after``, waiting up to ``block_ms``: [(id, org, kinds, origin), ...]."""
-        client, block_ms = self._blocking(block_ms)
-        rows = await client.xread({keys.wake_stream(): after}, count=1000, block=block_ms)
+        try:
+            rows = await self._blocking(block_ms).xread({keys.wake_stream(): after}, count=1000,
+                                                        block=block_ms)
+        except Exception:
+            await self.aclose()  # the next read connects again (to the key's master as it is then)
+            raise
         return [(eid, f.get("o", ""), f.get("k", "").split(), f.get("p", ""))
                 for _, entries in rows or [] for eid, f in entries]
