@@ -1,4 +1,4 @@
-"""What an idle hub costs Redis, and that idle orgs still get their work at once.
+"""What an idle hub costs Redis, and that idle orgs still get their work on time.
 
 Background loops look at an org when work is announced or falls due, and
 every HUB_IDLE_CHECK_SECONDS otherwise (hub/services/workboard.py); these
@@ -8,6 +8,7 @@ commands scripts run included) and time an idle org's first send."""
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import httpx
 import redis
@@ -76,3 +77,25 @@ def test_an_idle_orgs_first_send_goes_at_once_from_another_process(hub_factory, 
             assert time.monotonic() - started < 5.0
             time.sleep(3.0)
     assert httpx.get(sender.url + "/readyz").status_code == 200
+
+
+def test_a_schedule_made_on_a_process_that_dies_fires_on_time_from_another(
+        hub_factory, sandbox) -> None:  # type: ignore[no-untyped-def]
+    from tests.flow_support import sent_to
+    from tests.test_flows import iso_in, runs_of, scheduled
+
+    maker, other = hub_factory(), hub_factory()
+    org = create_org(maker.url)
+    with Api(maker.url, org["api_key"]) as api:
+        ids = outbound_setup(api, sandbox.url)
+        time.sleep(2.0)  # the other process's first look at the new org is over
+        flow = scheduled(api, ids["config"]["id"], [phone(9)], at=iso_in(3))
+        maker.kill()  # before its own scheduler could fire it
+    due = datetime.fromisoformat(flow["next_run_at"].replace("Z", "+00:00")).timestamp()
+    # The other process learnt the occurrence from the announcement, not from
+    # its next idle look (30 s away): it fires on time, not late.
+    wait_for(lambda: sent_to(sandbox, phone(9)) == 1, timeout=20)
+    assert time.time() - due < 5.0
+    with Api(other.url, org["api_key"]) as api:
+        runs = wait_for(lambda: runs_of(api, flow["id"]))
+    assert runs[0]["late"] is False
