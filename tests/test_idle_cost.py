@@ -3,7 +3,8 @@
 Background loops look at an org when work is announced or falls due, and
 every HUB_IDLE_CHECK_SECONDS otherwise (hub/services/workboard.py); these
 tests count the Redis commands an idle hub sends (INFO commandstats, the
-commands scripts run included) and time an idle org's first send."""
+commands scripts run included), and time an idle org's first send and a
+schedule made on a process that dies, both taken up by another process."""
 
 from __future__ import annotations
 
