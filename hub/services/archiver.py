@@ -1,12 +1,13 @@
 """The archiver: copies every change of an activity from Redis to SQL, off the
 send and webhook paths (they only append an id to a stream).
 
-Every process runs one; it reads one org's stream at a time, when the
-work board says (hub.services.workboard). A batch is read from the org's stream, the records
-are loaded from Redis as they are now, written to SQL in one transaction and
-only then acknowledged; a crash in between leaves the entries pending, to be
-claimed and written again by any process, which changes nothing the first
-write did (writes are idempotent, see hub.storage.sql.activities).
+Every process runs one; it reads one org's stream at a time, when the work
+board says (hub.services.workboard). A batch is read from the org's stream,
+the records are loaded from Redis as they are now, written to SQL in one
+transaction and only then acknowledged; a crash in between leaves the
+entries pending, to be claimed and written again by any process, which
+changes nothing the first write did (writes are idempotent, see
+hub.storage.sql.activities).
 """
 
 from __future__ import annotations
