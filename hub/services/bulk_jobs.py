@@ -111,6 +111,7 @@ async def cancel_job(hub: Hub, org: dict[str, Any], job_id: str) -> dict[str, An
     """Stops a pending or running job; a chunk already being sent still goes out."""
     await load_job(hub, org, job_id)
     outcome = await hub.bulk_jobs.stop(org["id"], job_id, "canceled", _now_ms(), finished_ttl_s(hub))
+    hub.board.poke(org["id"], "archive")
     if outcome == "gone":
         outcome = (await load_job(hub, org, job_id))["status"]  # only SQL has it
     if outcome not in ("ok", "canceled"):

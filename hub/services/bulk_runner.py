@@ -128,6 +128,7 @@ class BulkRunner:
             rows, counts = outcome_rows(index * size + 1, contacts, answer)
             state = await store.record_chunk(org_id, job_id, index, rows, counts, _now_ms(),
                                              BULK_TTL_S, finished_ttl_s(self.hub))
+            self.hub.board.poke(org_id, "archive")  # the chunk's outcomes, for the SQL history
             if state == "done":
                 log.info("bulk job done", extra={"org": org_id, "job": job_id})
             if state not in ("next", "stale"):
@@ -154,4 +155,5 @@ class BulkRunner:
     async def _fail(self, org_id: str, job_id: str, error: dict[str, Any]) -> None:
         await self.hub.bulk_jobs.stop(org_id, job_id, "failed", _now_ms(), finished_ttl_s(self.hub),
                                       error=error, owner=self.owner)
+        self.hub.board.poke(org_id, "archive")
         log.warning("bulk job failed", extra={"org": org_id, "job": job_id, "code": error["code"]})

@@ -148,6 +148,8 @@ async def _fire(hub: Hub, claimed: Claimed) -> None:
     except Exception:
         # The lease lapses and another poll (here or elsewhere) tries again.
         log.exception("scheduled firing failed", extra={"org": claimed.org_id})
+    finally:
+        hub.board.poke(claimed.org_id, "archive")  # the run, for the SQL history
 
 
 async def _fire_flow(hub: Hub, claimed: Claimed) -> None:
