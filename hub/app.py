@@ -167,7 +167,7 @@ def build_app(
         if url is None:
             embedded = EmbeddedRedis(settings.data_dir, appendfsync=settings.appendfsync).start()
             url = embedded.url
-        client = connect(url)
+        client = await connect(url)
         database = await open_database(settings.sql_url)
         await migrate(database)
         providers = ProviderPool(settings)

@@ -1,4 +1,5 @@
-"""Opening Redis from one URL, and loading the Lua scripts."""
+"""Opening Redis from one URL (a standalone server or any node of a Redis
+Cluster, told apart on connect), and loading the Lua scripts."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from importlib import resources
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.commands.core import AsyncScript
@@ -13,9 +15,64 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hub.domain.statuses import FINAL, RANK, TERMINAL
+from hub.storage import keys
 
 
-def connect(url: str, *, max_connections: int = 512) -> aioredis.Redis:
+class ClusterClient(RedisCluster):
+    """redis-py's cluster client, with what the hub learnt of the cluster on connect."""
+
+    # Redis >= 7: agent wake-ups go by sharded pub/sub (SPUBLISH reaches only
+    # the shard of the agent's org); 6.2 broadcasts PUBLISH to every node.
+    sharded_pubsub: bool = False
+
+
+def is_cluster(client: aioredis.Redis) -> bool:
+    return isinstance(client, RedisCluster)
+
+
+def sharded_pubsub(client: aioredis.Redis) -> bool:
+    return isinstance(client, ClusterClient) and client.sharded_pubsub
+
+
+async def connect(url: str, *, max_connections: int = 512) -> aioredis.Redis:
+    """A client for ``url``: the cluster client when the server there runs in
+    cluster mode (``INFO cluster``), else a pooled standalone client. Typed as
+    ``Redis``: the cluster client answers the same commands the hub uses."""
+    probe = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5)
+    try:
+        info = await probe.info("cluster")
+        cluster = bool(info.get("cluster_enabled"))
+        version = str((await probe.info("server")).get("redis_version", "0")) if cluster else ""
+    finally:
+        await probe.aclose()
+    if not cluster:
+        return _standalone(url, max_connections)
+    client = ClusterClient.from_url(
+        url, decode_responses=True, max_connections=max_connections,
+        # The per-node pools are created on demand; a node that stops
+        # answering makes the client reload the slot map and try again.
+        socket_connect_timeout=5)
+    client.sharded_pubsub = int(version.split(".")[0]) >= 7
+    await client.initialize()
+    return client  # type: ignore[return-value]
+
+
+async def check_ready(client: aioredis.Redis) -> None:
+    """Raise unless Redis would serve the hub: a keyed read (routed like every
+    hub command), and on a cluster every master answering with the cluster
+    state ``ok`` (a master down fails its slots' commands; with
+    ``cluster-require-full-coverage yes`` every command)."""
+    await client.exists(keys.readiness_probe())
+    if not isinstance(client, RedisCluster):
+        return
+    for node in client.get_primaries():
+        info = await client.execute_command("CLUSTER INFO", target_nodes=node)
+        state = info.get("cluster_state") if isinstance(info, dict) else None
+        if state != "ok":
+            raise RedisConnectionError(f"cluster state at {node.name}: {state}")
+
+
+def _standalone(url: str, max_connections: int) -> aioredis.Redis:
     # A blocking pool: in a burst (thousands of sockets connecting at once)
     # callers wait for a connection instead of failing.
     pool = aioredis.BlockingConnectionPool.from_url(
@@ -54,24 +111,28 @@ def _status_tables() -> str:
             f"local FINAL = {{{final}}}\n")
 
 
-def script_source(name: str) -> str:
-    """A script with the libraries its first line asks for (``-- requires: lib ...``)."""
+def script_source(name: str, *, publish: str = "PUBLISH") -> str:
+    """A script with the libraries its first line asks for (``-- requires: lib ...``);
+    ``publish``: the command its agent events go out with (PUBLISH_COMMAND)."""
     folder = resources.files("hub.storage") / "scripts"
     body = (folder / f"{name}.lua").read_text()
     first = body.split("\n", 1)[0]
     parts = []
     if first.startswith("-- requires:"):
-        parts.append(_status_tables())
+        parts.append(_status_tables() + f"local PUBLISH_COMMAND = '{publish}'\n")
         parts += [(folder / f"{lib}.lua").read_text() for lib in first.split(":", 1)[1].split()]
     return "\n".join([*parts, body])
 
 
 class Scripts:
-    """The hub's Lua scripts, registered on one client (EVALSHA, loaded on demand)."""
+    """The hub's Lua scripts, registered on one client (EVALSHA, loaded on demand).
+    Agent events go out with SPUBLISH on a cluster that has it (see ``sharded_pubsub``)."""
 
     def __init__(self, client: aioredis.Redis) -> None:
+        publish = "SPUBLISH" if sharded_pubsub(client) else "PUBLISH"
+
         def load(name: str) -> AsyncScript:
-            return client.register_script(script_source(name))  # type: ignore[return-value]
+            return client.register_script(script_source(name, publish=publish))  # type: ignore[return-value]
 
         self.accept_send = load("accept_send")
         self.mark_sending = load("mark_sending")

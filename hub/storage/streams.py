@@ -8,10 +8,13 @@ claimed by another after ``min_idle_ms``.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Callable, Sequence
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
+
+from hub.storage.redis import is_cluster
 
 Rows = list[tuple[str, dict[str, str]]]
 
@@ -41,7 +44,26 @@ class ConsumerGroup:
             return []
         for org_id in org_ids:
             await self.ensure_group(org_id)
-        streams = {self.stream_of(o): ">" for o in org_ids}
+        if is_cluster(self.r):
+            return await self._read_each(org_ids, consumer, count, block_ms)
+        return await self._xreadgroup({self.stream_of(o): ">" for o in org_ids}, consumer, count,
+                                      block_ms)
+
+    async def _read_each(self, org_ids: Sequence[str], consumer: str, count: int, block_ms: int
+                         ) -> list[tuple[str, Rows]]:
+        """On a Redis Cluster the orgs' streams live in different slots, and
+        one XREADGROUP reads one slot: one call per org, all at once, without
+        blocking; when none had anything, wait ``block_ms`` as the blocking
+        read would have."""
+        reads = await asyncio.gather(*(
+            self._xreadgroup({self.stream_of(o): ">"}, consumer, count, None) for o in org_ids))
+        found = [row for rows in reads for row in rows]
+        if not found:
+            await asyncio.sleep(block_ms / 1000)
+        return found
+
+    async def _xreadgroup(self, streams: dict[str, str], consumer: str, count: int,
+                          block_ms: int | None) -> list[tuple[str, Rows]]:
         try:
             rows = await self.r.xreadgroup(self.group, consumer, streams, count=count, block=block_ms)
         except ResponseError as exc:
