@@ -1,0 +1,145 @@
+"""The hub on a real 3-master Redis Cluster (tests/redis_cluster.py), with
+REDIS_URL naming one node: the hub finds the others itself."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.agents import AgentClient, create_agent, customer_replies, login
+from tests.redis_cluster import RedisCluster
+from tests.support import SANDBOX_SID, SENDER, Api, contact, create_org, outbound_setup, phone, wait_for
+
+pytestmark = pytest.mark.cluster
+
+
+def ready(url: str) -> int:
+    try:
+        return httpx.get(url + "/readyz", timeout=5).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def shard_subscribers(cluster: RedisCluster, channel: str) -> list[int]:
+    """Sharded subscriptions to ``channel``, node by node."""
+    counts = []
+    for node in cluster.nodes:
+        with node.client() as c:
+            reply = c.execute_command("PUBSUB SHARDNUMSUB", channel)
+            # A list [channel, n] (or pairs already parsed by redis-py).
+            pairs = dict(reply) if reply and isinstance(reply[0], tuple) else \
+                dict(zip(reply[::2], reply[1::2]))
+            counts.append(int(pairs.get(channel, 0)))
+    return counts
+
+
+async def test_two_hubs_send_callback_reply_and_agent_frame(
+        hub_factory, sandbox, redis_cluster: RedisCluster) -> None:  # type: ignore[no-untyped-def]
+    """Sent through one process, the customer's reply lands on it too, and the
+    agent, whose socket another process holds, gets it and answers."""
+    a, b = hub_factory(), hub_factory()
+    org = create_org(a.url)
+    with Api(a.url, org["api_key"]) as api:
+        ids = outbound_setup(api, sandbox.url)
+        answer = api.ok("POST", "/v1/outbound/send", 202, json={
+            "configuration_id": ids["config"]["id"], "contacts": [contact(phone(1))]})
+        activity_id = answer["results"][0]["activity_id"]
+        activity = wait_for(lambda: (x := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))
+                            ["status"] == "delivered" and x, timeout=20)
+        ana = create_agent(api, "ana@example.com")
+        agent = await AgentClient(b.url, login(b.url, "ana@example.com")).connect()
+        try:
+            await customer_replies(sandbox.url, a.url, ids["channel"]["id"], phone(1), "Fixed?", SENDER)
+            conv = (await agent.wait(lambda f: f["type"] == "conversation.assigned",
+                                     timeout=20))["conversation"]
+            assert conv["activity"]["id"] == activity["id"]
+            assert [m["body"] for m in conv["messages"]] == ["Fixed?"]
+            ack = await agent.command({"type": "reply", "conversation_id": conv["id"], "body": "Yes."})
+            assert ack["type"] == "ack"
+            await agent.wait(lambda f: f["type"] == "message.status" and f["status"] == "delivered",
+                             timeout=20)
+            replies = [m for m in sandbox.state.list_messages(SANDBOX_SID, to=phone(1))
+                       if m.resource["body"] == "Yes."]
+            assert len(replies) == 1
+
+            if redis_cluster.version >= (7, 0):
+                # The wake-up is sharded: one subscription, on the org's node only.
+                channel = f"hub:{{{org['id']}}}:agent:{ana['id']}:notify"
+                counts = shard_subscribers(redis_cluster, channel)
+                owner = redis_cluster.nodes.index(redis_cluster.node_of(channel))
+                assert counts[owner] == 1 and sum(counts) == 1, counts
+        finally:
+            await agent.close()
+
+
+def test_readyz_says_not_ready_while_a_master_is_down(
+        hub, redis_cluster: RedisCluster) -> None:  # type: ignore[no-untyped-def]
+    assert ready(hub.url) == 200
+    node = redis_cluster.nodes[1]
+    node.kill()
+    try:
+        wait_for(lambda: ready(hub.url) == 503, timeout=20)
+        body = httpx.get(hub.url + "/readyz", timeout=5).json()
+        assert body["checks"]["redis"] == "unreachable"
+    finally:
+        node.start()
+        redis_cluster.wait_ok()
+    wait_for(lambda: ready(hub.url) == 200, timeout=30)
+
+
+def test_a_master_restarted_mid_push_loses_nothing_and_doubles_nothing(
+        hub, sandbox, redis_cluster: RedisCluster) -> None:  # type: ignore[no-untyped-def]
+    """The org's own master (its streams, activities, everything) is killed
+    during a push and started again from its AOF. Requests it refused are
+    repeated with their idempotency key, as a client would."""
+    org = create_org(hub.url)
+    requests, per_request = 12, 20
+    with Api(hub.url, org["api_key"]) as api:
+        ids = outbound_setup(api, sandbox.url)
+        accepted: dict[int, list[str]] = {}
+
+        def push() -> None:
+            for r in range(requests):
+                body = {"configuration_id": ids["config"]["id"],
+                        "contacts": [contact(phone(r * per_request + i)) for i in range(per_request)]}
+                while True:
+                    try:
+                        response = api.post("/v1/outbound/send", json=body,
+                                            headers={"Idempotency-Key": f"push-{r}"})
+                    except httpx.HTTPError:
+                        response = None
+                    if response is not None and response.status_code == 202:
+                        accepted[r] = [x["activity_id"] for x in response.json()["results"]]
+                        break
+                    assert response is None or response.status_code == 503, response.text
+                    time.sleep(0.1)
+
+        pusher = threading.Thread(target=push)
+        pusher.start()
+        wait_for(lambda: len(accepted) >= 3, timeout=30)
+        redis_cluster.restart(redis_cluster.node_of(f"hub:{{{org['id']}}}:org"), down_for=1.0)
+        pusher.join(timeout=90)
+        assert not pusher.is_alive()
+
+        numbers = [phone(i) for i in range(requests * per_request)]
+
+        def all_delivered() -> Any:
+            counts = Counter(m.resource["to"] for m in sandbox.state.list_messages(SANDBOX_SID)
+                             if m.resource["status"] == "delivered")
+            return counts if all(counts[n] >= 1 for n in numbers) else None
+
+        counts = wait_for(all_delivered, timeout=90, interval=0.5)
+        assert set(counts) == set(numbers) and set(counts.values()) == {1}, counts.most_common(3)
+        sent = Counter(m.resource["to"] for m in sandbox.state.list_messages(SANDBOX_SID))
+        assert set(sent.values()) == {1}
+        activity_ids = [a for r in range(requests) for a in accepted[r]]
+        assert len(set(activity_ids)) == requests * per_request
+        last = api.ok("GET", f"/v1/outbound/activities/{activity_ids[-1]}")
+        wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{activity_ids[-1]}")["status"]
+                 == "delivered", timeout=30)
+        assert last["id"] == activity_ids[-1]
