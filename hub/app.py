@@ -10,7 +10,7 @@ from functools import partial
 from contextlib import AbstractAsyncContextManager
 from typing import Any, AsyncIterator, Callable
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, SlotNotCoveredError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -224,6 +224,7 @@ def build_app(
         middleware=[Middleware(BodyLimit)],
         exception_handlers={
             HubError: hub_error, HTTPException: http_error, RedisError: redis_error,
-            Exception: server_error,
+            # A cluster slot no master serves: redis-py raises it outside RedisError.
+            SlotNotCoveredError: redis_error, Exception: server_error,
         },
     )

@@ -66,6 +66,9 @@ async def test_two_hubs_send_callback_reply_and_agent_frame(
             replies = [m for m in sandbox.state.list_messages(SANDBOX_SID, to=phone(1))
                        if m.resource["body"] == "Yes."]
             assert len(replies) == 1
+            # Hub-wide figures read across the orgs' slots.
+            metrics = httpx.get(b.url + "/metrics", timeout=10)
+            assert metrics.status_code == 200 and "hub_outbound_stream_depth" in metrics.text
 
             if redis_cluster.version >= (7, 0):
                 # The wake-up is sharded: one subscription, on the org's node only.

@@ -16,14 +16,16 @@ from redis.exceptions import (
     RedisError,
     ReadOnlyError,
     ResponseError,
+    SlotNotCoveredError,
     TimeoutError,
     TryAgainError,
 )
 
 # Refused, broken or LOADING connections (ConnectionError), no answer in time,
-# a replica or a cluster without its primary, no memory left.
+# a replica or a cluster without its primary (or a slot no master serves), no
+# memory left.
 _UNAVAILABLE = (ConnectionError, TimeoutError, ReadOnlyError, ClusterDownError, TryAgainError,
-                OutOfMemoryError)
+                OutOfMemoryError, SlotNotCoveredError)
 
 
 def redis_unavailable(exc: BaseException) -> bool:

@@ -48,10 +48,11 @@ async def connect(url: str, *, max_connections: int = 512) -> aioredis.Redis:
     if not cluster:
         return _standalone(url, max_connections)
     client = ClusterClient.from_url(
-        url, decode_responses=True, max_connections=max_connections,
-        # The per-node pools are created on demand; a node that stops
-        # answering makes the client reload the slot map and try again.
-        socket_connect_timeout=5)
+        url, decode_responses=True, max_connections=max_connections, socket_connect_timeout=5,
+        # A node that stops answering makes the client reload the slot map and
+        # try again, a few times quickly (the default backoff waits seconds):
+        # while a master is down its slots' calls fail fast and the API says 503.
+        retry=Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.5), 3))
     client.sharded_pubsub = int(version.split(".")[0]) >= 7
     await client.initialize()
     return client  # type: ignore[return-value]
