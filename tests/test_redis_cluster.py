@@ -207,3 +207,41 @@ async def test_on_a_6_2_cluster_agents_are_woken_by_plain_pub_sub(
     finally:
         a.stop()
         b.stop()
+
+
+async def test_agents_subscriptions_come_back_after_their_master_restarts(
+        hub, sandbox, redis_cluster: RedisCluster) -> None:  # type: ignore[no-untyped-def]
+    """Two orgs on one master, an agent of each connected: the master is
+    killed and started again; both sharded subscriptions are made again on
+    it (one command each: they are in different slots) and both agents get
+    the next reply."""
+    if redis_cluster.version < (7, 0):
+        pytest.skip("sharded pub/sub needs Redis 7")
+    by_node: dict[int, list[dict[str, Any]]] = {}
+    while True:
+        org = create_org(hub.url)
+        node = redis_cluster.nodes.index(redis_cluster.node_of(f"hub:{{{org['id']}}}:org"))
+        by_node.setdefault(node, []).append(org)
+        if len(by_node[node]) == 2:
+            break
+    orgs, agents, channels, setups = by_node[node], [], [], []
+    try:
+        for i, org in enumerate(orgs):
+            with Api(hub.url, org["api_key"]) as api:
+                setups.append(outbound_setup(api, sandbox.url)["channel"]["id"])
+                agent_id = create_agent(api, f"a{i}@example.com")["id"]
+            channels.append(f"hub:{{{org['id']}}}:agent:{agent_id}:notify")
+            agents.append(await AgentClient(hub.url, login(hub.url, f"a{i}@example.com")).connect())
+        owner = redis_cluster.nodes[node]
+        assert all(shard_subscribers(redis_cluster, c)[node] == 1 for c in channels)
+
+        redis_cluster.restart(owner)
+        wait_for(lambda: all(shard_subscribers(redis_cluster, c)[node] == 1 for c in channels),
+                 timeout=30, interval=0.2)
+        for i, agent in enumerate(agents):
+            await customer_replies(sandbox.url, hub.url, setups[i], phone(10 + i), f"hi {i}", SENDER)
+            frame = await agent.wait(lambda f: f["type"] == "conversation.assigned", timeout=20)
+            assert [m["body"] for m in frame["conversation"]["messages"]] == [f"hi {i}"]
+    finally:
+        for agent in agents:
+            await agent.close()

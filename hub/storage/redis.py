@@ -127,6 +127,15 @@ _NODE_KWARGS = ("username", "password", "credential_provider", "encoding", "enco
                 "decode_responses", "socket_connect_timeout", "socket_keepalive")
 
 
+class _NodePubSub(PubSub):
+    """A cluster node's pub/sub. On reconnect redis-py would SSUBSCRIBE every
+    channel in one command, which a node refuses when they span slots (orgs)."""
+
+    async def _resubscribe_shard_channels(self) -> None:
+        for channel, handler in list(self.shard_channels.items()):
+            await self._resubscribe({channel: handler}, self.ssubscribe)
+
+
 def channel_node(client: aioredis.Redis, channel: str) -> str:
     """Where a subscriber to ``channel`` listens: on a cluster, the master
     holding the channel's slot (by name); standalone, the one server ("")."""
@@ -143,7 +152,7 @@ def pubsub_on(client: aioredis.Redis, node_name: str) -> PubSub:
     kwargs = {k: v for k, v in node.connection_kwargs.items() if k in _NODE_KWARGS}
     pool = aioredis.ConnectionPool(connection_class=node.connection_class,
                                    host=node.host, port=node.port, **kwargs)
-    return PubSub(pool, ignore_subscribe_messages=True)
+    return _NodePubSub(pool, ignore_subscribe_messages=True)
 
 
 async def reload_slots(client: aioredis.Redis) -> None:
