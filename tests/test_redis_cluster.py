@@ -149,22 +149,32 @@ def test_a_master_restarted_mid_push_loses_nothing_and_doubles_nothing(
         assert last["id"] == activity_ids[-1]
 
 
-def test_a_hub_started_before_its_redis_node_answers_waits_for_it(
+def test_a_hub_started_while_its_node_is_down_moves_to_the_cluster_client_once_it_answers(
         sandbox, redis_cluster: RedisCluster, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """It cannot tell a cluster from a standalone server until the node answers."""
+    """Until the node answers the hub cannot tell a cluster from a standalone
+    server; it starts as for a standalone one (journaling webhooks meanwhile)
+    and, the node being a cluster's, its processes start again."""
     redis_cluster.flush()
     first = redis_cluster.nodes[0]  # the one REDIS_URL names
     first.kill()
     log = tmp_path / "hub.log"
-    hub = HubProcess(redis_cluster.url, sandbox_url=sandbox.url, log_path=log)
-    starting = threading.Thread(target=hub.start, kwargs={"timeout": 60})
+    hub = HubProcess(redis_cluster.url, sandbox_url=sandbox.url, log_path=log,
+                     env={"HUB_PROCESSES": "2"})
+    starting = threading.Thread(target=hub.start, kwargs={"timeout": 90})
     starting.start()
     try:
-        wait_for(lambda: log.exists() and "waiting for Redis to answer" in log.read_text(),
+        # Both processes up without their Redis.
+        wait_for(lambda: log.exists() and
+                 log.read_text().count("taking it for a standalone server") == 2,
                  timeout=30, interval=0.1)
+        assert httpx.get(hub.url + "/healthz", timeout=5).status_code == 200
         first.start()
         redis_cluster.wait_ok()
         starting.join()
+        # Each of the two processes found out and started again.
+        wait_for(lambda: log.read_text().count("Redis turned out to be a cluster node") == 2,
+                 timeout=30, interval=0.1)
+        wait_for(lambda: ready(hub.url) == 200, timeout=30)
         org = create_org(hub.url)  # writes in three slots: the cluster client it is
         with Api(hub.url, org["api_key"]) as api:
             assert api.ok("GET", "/v1/channels")["items"] == []

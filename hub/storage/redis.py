@@ -4,6 +4,7 @@ Cluster, told apart on connect), and loading the Lua scripts."""
 from __future__ import annotations
 
 import asyncio
+import weakref
 from importlib import resources
 
 import redis.asyncio as aioredis
@@ -41,8 +42,18 @@ def sharded_pubsub(client: aioredis.Redis) -> bool:
 async def connect(url: str, *, max_connections: int = 512) -> aioredis.Redis:
     """A client for ``url``: the cluster client when the server there runs in
     cluster mode (``INFO cluster``), else a pooled standalone client. Typed as
-    ``Redis``: the cluster client answers the same commands the hub uses."""
-    cluster, version = await _server_mode(url)
+    ``Redis``: the cluster client answers the same commands the hub uses.
+
+    A server that does not answer yet is taken for a standalone one, so the
+    hub starts and journals webhooks meanwhile, as it always has;
+    ``confirm_standalone`` then checks that guess once the server answers."""
+    mode = await _server_mode(url)
+    if mode is None:
+        log.warning("Redis does not answer; taking it for a standalone server until it does")
+        client = _standalone(url, max_connections)
+        _UNCONFIRMED.add(client)
+        return client
+    cluster, version = mode
     if not cluster:
         return _standalone(url, max_connections)
     client = ClusterClient.from_url(
@@ -56,24 +67,38 @@ async def connect(url: str, *, max_connections: int = 512) -> aioredis.Redis:
     return client  # type: ignore[return-value]
 
 
-async def _server_mode(url: str) -> tuple[bool, str]:
-    """(cluster mode?, version) of the server at ``url``. Until it answers the
-    hub cannot tell which client it needs, so it waits (as it waits for its
-    SQL database), saying so once."""
-    waiting = False
-    while True:
-        probe = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5,
-                                        socket_timeout=5)
-        try:
-            cluster = bool((await probe.info("cluster")).get("cluster_enabled"))
-            return cluster, str((await probe.info("server")).get("redis_version", "0"))
-        except (RedisConnectionError, RedisTimeoutError) as exc:  # LOADING included
-            if not waiting:
-                log.warning("waiting for Redis to answer", extra={"error": repr(exc)})
-                waiting = True
-        finally:
-            await probe.aclose()
+# Standalone clients made while their server did not answer.
+_UNCONFIRMED: "weakref.WeakSet[aioredis.Redis]" = weakref.WeakSet()
+
+
+class NotStandalone(Exception):
+    """The server taken for a standalone one is a Redis Cluster node."""
+
+
+async def confirm_standalone(client: aioredis.Redis, url: str) -> None:
+    """For a client ``connect`` made without an answer: wait for the server,
+    and raise ``NotStandalone`` if it is a cluster node (the process must
+    start again to use the cluster client)."""
+    if client not in _UNCONFIRMED:
+        return
+    while (mode := await _server_mode(url)) is None:
         await asyncio.sleep(0.5)
+    _UNCONFIRMED.discard(client)
+    if mode[0]:
+        raise NotStandalone(f"REDIS_URL names a Redis Cluster node ({mode[1]})")
+
+
+async def _server_mode(url: str) -> tuple[bool, str] | None:
+    """(cluster mode?, version) of the server at ``url``; None if it does not answer."""
+    probe = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5,
+                                    socket_timeout=5)
+    try:
+        cluster = bool((await probe.info("cluster")).get("cluster_enabled"))
+        return cluster, str((await probe.info("server")).get("redis_version", "0"))
+    except (RedisConnectionError, RedisTimeoutError):  # LOADING included
+        return None
+    finally:
+        await probe.aclose()
 
 
 async def check_ready(client: aioredis.Redis) -> None:
