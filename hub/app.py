@@ -239,7 +239,10 @@ def build_app(
         middleware=[Middleware(BodyLimit)],
         exception_handlers={
             HubError: hub_error, HTTPException: http_error, RedisError: redis_error,
-            # A cluster slot no master serves: redis-py raises it outside RedisError.
-            SlotNotCoveredError: redis_error, Exception: server_error,
+            # A cluster slot no master serves, a connection closed under a
+            # command: redis-py raises them outside RedisError (see
+            # redis_unavailable; any other AttributeError is a bug, 500).
+            SlotNotCoveredError: redis_error, AttributeError: redis_error,
+            Exception: server_error,
         },
     )
