@@ -31,6 +31,7 @@ Usage:
   .venv/bin/python bench/outbound.py                      # 100,000 messages
   .venv/bin/python bench/outbound.py --scenarios baseline,hub --messages 30000
   .venv/bin/python bench/outbound.py --hubs 2 --hub-env HUB_WORKERS=8
+  .venv/bin/python bench/outbound.py --quick --redis-cluster 3   # on a 3-master cluster
 
 Profiling the hub (py-spy: `.venv/bin/pip install py-spy`):
   .venv/bin/python bench/outbound.py --messages 30000 --profile py-spy
@@ -75,6 +76,7 @@ from hub.domain.phones import normalize_phone  # noqa: E402
 from hub.embedded_redis import EmbeddedRedis  # noqa: E402
 from hub.errors import InvalidPhone  # noqa: E402
 from hub.storage import keys  # noqa: E402
+from hub.storage.redis import connect  # noqa: E402
 
 HOST = "127.0.0.1"
 ADMIN_TOKEN = "bench-admin-token"
@@ -206,6 +208,17 @@ class Env:
     hub_urls: list[str] = field(default_factory=list)
     redis_pid: int | None = None
     sandbox_url: str = ""
+    cluster: Any = None  # tests.redis_cluster.RedisCluster with --redis-cluster
+
+    @property
+    def redis_url(self) -> str:
+        return self.cluster.url if self.cluster is not None else (self.redis.url if self.redis else "")
+
+    @property
+    def redis_pids(self) -> list[int]:
+        if self.cluster is not None:
+            return [n.proc.pid for n in self.cluster.nodes if n.proc]
+        return [self.redis_pid] if self.redis_pid else []
 
     @property
     def hub_url(self) -> str:
@@ -224,6 +237,8 @@ class Env:
             self.sandbox.stop()
         if self.redis is not None:
             self.redis.stop()
+        if self.cluster is not None:
+            self.cluster.stop()
 
 
 def wait_http(url: str, deadline: Deadline, child: Child) -> None:
@@ -245,7 +260,12 @@ def wait_http(url: str, deadline: Deadline, child: Child) -> None:
 
 def start_processes(env: Env, args: argparse.Namespace) -> None:
     py = sys.executable
-    env.redis = EmbeddedRedis(env.workdir / "redis").start()
+    if args.redis_cluster:
+        from tests.redis_cluster import RedisCluster
+
+        env.cluster = RedisCluster(masters=args.redis_cluster).start()
+    else:
+        env.redis = EmbeddedRedis(env.workdir / "redis").start()
 
     sandbox_port = free_port()
     env.sandbox_url = f"http://{HOST}:{sandbox_port}"
@@ -258,7 +278,7 @@ def start_processes(env: Env, args: argparse.Namespace) -> None:
         url = f"http://{HOST}:{hub_port}"
         hub_env = {
             **os.environ,
-            "REDIS_URL": env.redis.url,
+            "REDIS_URL": env.redis_url,
             "HUB_PROCESSES": "1",  # one process per --hubs, each on its port
             "HUB_HOST": HOST,
             "HUB_PORT": str(hub_port),
@@ -384,8 +404,8 @@ async def wait_quiet(env: Env, seconds: float, threshold: float = 0.25) -> None:
     `threshold` cores over one second: other test runs skew the figures."""
     if seconds <= 0:
         return
-    ours = [h.pid for h in env.hubs] + [p for p in (env.sandbox.pid if env.sandbox else None,
-                                                    env.redis_pid) if p]
+    ours = [h.pid for h in env.hubs] + env.redis_pids + \
+        ([env.sandbox.pid] if env.sandbox else [])
     deadline = Deadline(seconds, "quiet wait")
     busy = float("nan")
     while deadline.left() > 0:
@@ -400,13 +420,15 @@ async def wait_quiet(env: Env, seconds: float, threshold: float = 0.25) -> None:
 
 class CpuMeter:
     def __init__(self, env: Env) -> None:
-        self.pids = {"sandbox": env.sandbox.pid if env.sandbox else None, "redis": env.redis_pid}
+        self.pids = {"sandbox": env.sandbox.pid if env.sandbox else None}
         self.hub_pids = [h.pid for h in env.hubs]
+        self.redis_pids = env.redis_pids
         self.start: dict[str, float] = {}
 
     def _read(self) -> dict[str, float]:
         out = {name: cpu_seconds(pid) for name, pid in self.pids.items() if pid}
         out["hub"] = sum(cpu_seconds(pid) for pid in self.hub_pids)
+        out["redis"] = sum(cpu_seconds(pid) for pid in self.redis_pids)
         out["bench"] = self_cpu()
         out["machine"] = system_busy_cpu()
         return out
@@ -802,11 +824,12 @@ async def run(env: Env, args: argparse.Namespace, phones: list[str], overall: De
     connector = aiohttp.TCPConnector(limit=max(32, args.hub_concurrency * 2))
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         ctl = Control(env, session)
-        r = aioredis.Redis.from_url(env.redis.url if env.redis else "", decode_responses=True)
+        r = await connect(env.redis_url)
         outcomes: list[Outcome] = []
         baseline = None
         try:
-            env.redis_pid = int((await r.info("server"))["process_id"])
+            if env.cluster is None:
+                env.redis_pid = int((await r.info("server"))["process_id"])
             ids = await ctl.setup(["warmup", "callbacks-off", "callbacks-on"])
             channel_id = ids["channel"]["id"]
             configs = {k: v["id"] for k, v in ids["configs"].items()}
@@ -867,6 +890,8 @@ def main() -> int:
     p.add_argument("--profile-rate", type=int, default=200, help="py-spy samples per second")
     p.add_argument("--profile-nonblocking", action="store_true",
                    help="py-spy without pausing the hub (less overhead, some stacks cut short)")
+    p.add_argument("--redis-cluster", type=int, default=0, metavar="MASTERS",
+                   help="run on a Redis Cluster of that many masters (tests/redis_cluster.py)")
     p.add_argument("--hubs", type=int, default=1,
                    help="hub processes sharing the Redis (send requests spread round-robin)")
     p.add_argument("--hub-env", action="append", default=[], metavar="NAME=VALUE",

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import uuid
 from functools import partial
 from contextlib import AbstractAsyncContextManager
 from typing import Any, AsyncIterator, Callable
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, SlotNotCoveredError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -38,7 +40,7 @@ from hub.services.maintenance import maintainer
 from hub.services.scheduler import scheduler
 from hub.settings import Settings
 from hub.storage.outage import redis_unavailable
-from hub.storage.redis import connect
+from hub.storage.redis import NotStandalone, confirm_standalone, connect
 from hub.storage.sql import migrate, open_database
 from routing import agents_api, conversations_api
 from routing.conversations import Conversations
@@ -151,6 +153,18 @@ def routes(extra: list[Any]) -> list[Any]:
     ]
 
 
+async def _check_redis_mode(client: Any, url: str) -> None:
+    """A hub started before its Redis answered took it for a standalone
+    server; should it be a cluster node, this process stops, to be started
+    again (by ``hub serve``'s parent) with the cluster client."""
+    try:
+        await confirm_standalone(client, url)
+    except NotStandalone as exc:
+        log.error("Redis turned out to be a cluster node; stopping to start again",
+                  extra={"error": str(exc)})
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def build_app(
     settings: Settings,
     *,
@@ -167,7 +181,7 @@ def build_app(
         if url is None:
             embedded = EmbeddedRedis(settings.data_dir, appendfsync=settings.appendfsync).start()
             url = embedded.url
-        client = connect(url)
+        client = await connect(url)
         database = await open_database(settings.sql_url)
         await migrate(database)
         providers = ProviderPool(settings)
@@ -197,6 +211,7 @@ def build_app(
             for i in range(settings.bulk_runners)
         ] + [asyncio.create_task(Archiver(hub).run(stop), name="archiver"),
              asyncio.create_task(hot_sweeper(hub, stop), name="hot-window")]
+        mode_check = asyncio.create_task(_check_redis_mode(client, url), name="redis-mode")
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if attach is not None:
@@ -206,9 +221,9 @@ def build_app(
                 yield
         finally:
             stop.set()
-            for task in app.state.workers:
+            for task in [*app.state.workers, mode_check]:
                 task.cancel()
-            await asyncio.gather(*app.state.workers, return_exceptions=True)
+            await asyncio.gather(*app.state.workers, mode_check, return_exceptions=True)
             await app.state.journal.aclose()
             await app.state.conversations.aclose()
             await app.state.fanout.aclose()
@@ -224,6 +239,10 @@ def build_app(
         middleware=[Middleware(BodyLimit)],
         exception_handlers={
             HubError: hub_error, HTTPException: http_error, RedisError: redis_error,
+            # A cluster slot no master serves, a connection closed under a
+            # command: redis-py raises them outside RedisError (see
+            # redis_unavailable; any other AttributeError is a bug, 500).
+            SlotNotCoveredError: redis_error, AttributeError: redis_error,
             Exception: server_error,
         },
     )

@@ -162,13 +162,13 @@ def attach(
 TOKEN_ENV = "HUB_DEMO_SANDBOX_TOKEN"
 
 
-def _store_only_hub(settings: Settings) -> Hub:
+async def _store_only_hub(settings: Settings) -> Hub:
     from hub.metrics import Metrics
     from hub.providers.pool import ProviderPool
     from hub.storage.redis import connect
 
     assert settings.redis_url is not None
-    return Hub(settings=settings, redis=connect(settings.redis_url), metrics=Metrics(),
+    return Hub(settings=settings, redis=await connect(settings.redis_url), metrics=Metrics(),
                providers=ProviderPool(settings))
 
 
@@ -177,7 +177,7 @@ def prepare(settings: Settings) -> str:
     import asyncio
 
     async def run() -> str:
-        hub = _store_only_hub(settings)
+        hub = await _store_only_hub(settings)
         try:
             return await set_up(settings, hub)
         finally:
@@ -207,7 +207,7 @@ def serve_shared_sandbox(fd: int) -> None:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        gate.hub = _store_only_hub(settings)
+        gate.hub = await _store_only_hub(settings)
         try:
             yield
         finally:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -9,6 +10,7 @@ import redis
 from hub.embedded_redis import EmbeddedRedis
 from hub.sandbox import SandboxState, build_sandbox_app
 from tests.postgres import EmbeddedPostgres
+from tests.redis_cluster import RedisCluster
 from tests.support import Api, HubProcess, ServerThread, create_org
 
 
@@ -19,8 +21,29 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """A 3-master Redis Cluster (see tests/redis_cluster.py), once per session."""
+    cluster = RedisCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+def on_cluster(request: pytest.FixtureRequest) -> bool:
+    """HUB_TEST_REDIS=cluster runs every test on the Redis Cluster; a test
+    marked ``cluster`` always does."""
+    return os.environ.get("HUB_TEST_REDIS") == "cluster" or \
+        request.node.get_closest_marker("cluster") is not None
+
+
 @pytest.fixture
-def redis_url(redis_server: EmbeddedRedis) -> str:
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """An empty Redis: standalone, or the cluster (see ``on_cluster``)."""
+    if on_cluster(request):
+        cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+        cluster.flush()
+        return cluster.url
+    redis_server: EmbeddedRedis = request.getfixturevalue("redis_server")
     client = redis.Redis.from_url(redis_server.url)
     client.flushall()
     client.close()

@@ -41,6 +41,18 @@ def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 
     raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
 
 
+def redis_client(url: str) -> Any:
+    """A synchronous client for the test's Redis: the cluster client when
+    ``url`` names a node of a Redis Cluster."""
+    import redis
+
+    client = redis.Redis.from_url(url, decode_responses=True)
+    if not client.info("cluster").get("cluster_enabled"):
+        return client
+    client.close()
+    return redis.RedisCluster.from_url(url, decode_responses=True)
+
+
 class ServerThread:
     """An ASGI app under uvicorn in a thread with its own event loop."""
 

@@ -12,7 +12,6 @@ import asyncpg
 import httpx
 import pytest
 import redis
-import redis.asyncio as aioredis
 
 from hub.embedded_redis import EmbeddedRedis
 from hub.metrics import Metrics
@@ -23,10 +22,12 @@ from hub.settings import Settings
 from hub.storage import keys
 from hub.storage.activities import public_activity
 from hub.storage.archive_queue import GROUP
+from hub.storage.redis import connect
 from hub.storage.sql import migrate, open_database
 from hub.storage.sql.activities import ActivityCopy, load_activity, write_activities
 from tests.sql_support import SqlWriteLock
-from tests.support import Api, HubProcess, contact, create_org, outbound_setup, phone, wait_for
+from tests.support import (Api, HubProcess, contact, create_org, outbound_setup, phone, redis_client,
+                           wait_for)
 
 
 def archived(url: str, org_id: str, ids: list[str]) -> dict[str, Any]:
@@ -143,7 +144,7 @@ def test_a_process_killed_mid_archive_loses_and_doubles_nothing(
 ) -> None:
     first = hub_factory(DATABASE_URL=database_url)
     org = create_org(first.url)
-    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    r = redis_client(redis_url)
     stream = keys.archive_stream(org["id"])
     with Api(first.url, org["api_key"]) as api:
         ids = outbound_setup(api, sandbox.url)
@@ -202,7 +203,7 @@ def test_an_activity_gone_from_redis_is_read_from_sql(
     views = wait_for(lambda: all_delivered(api, [act]), timeout=30)
     wait_for(lambda: sql_matches(database_url, org["id"], views), timeout=30)
     # The record leaves Redis (as its TTL makes it do).
-    r = redis.Redis.from_url(redis_url)
+    r = redis_client(redis_url)
     akey = keys.activity(org["id"], act)
     assert r.delete(akey, akey + ":h") == 2
     r.close()
@@ -215,7 +216,7 @@ def test_an_activity_gone_from_redis_is_read_from_sql(
 
 async def test_an_archived_activity_past_retention_is_not_answered(redis_url: str, database_url: str) -> None:
     db = await open_database(database_url)
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    client = await connect(redis_url)
     try:
         await migrate(db)
         created = int(time.time() * 1000) - 2 * 86_400_000  # two days ago

@@ -7,13 +7,13 @@ import time
 
 import httpx
 import pytest
-import redis
 import websockets
 from twilio.request_validator import RequestValidator
 
 from hub.domain.keywords import OPT_OUT_CONFIRMATION
 from tests.agents import AgentClient, create_agent, customer_replies, login
-from tests.support import SANDBOX_SID, SANDBOX_TOKEN, SENDER, Api, contact, outbound_setup, phone, wait_for
+from tests.support import (SANDBOX_SID, SANDBOX_TOKEN, SENDER, Api, contact, outbound_setup, phone,
+                           redis_client, wait_for)
 
 
 async def connected_agent(api: Api, hub_url: str, email: str, **kw) -> AgentClient:  # type: ignore[no-untyped-def]
@@ -288,7 +288,7 @@ async def test_whatsapp_free_form_only_within_24_hours(api: Api, hub, sandbox, r
         assert sent[0].resource["from"] == "whatsapp:+14155550101"
 
         # A day passes since the customer's last message.
-        client = redis.Redis.from_url(redis_url)
+        client = redis_client(redis_url)
         org_id = api.org["id"]  # type: ignore[attr-defined]
         day_ago = int((time.time() - 25 * 3600) * 1000)
         client.hset(f"hub:{{{org_id}}}:contact:{phone(7)}", f"last_in:{channel_id}", day_ago)

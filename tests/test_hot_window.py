@@ -16,7 +16,7 @@ from hub.storage import keys
 from hub.storage.sql import open_database
 from tests.support import (
     SANDBOX_SID, SANDBOX_TOKEN, SENDER, Api, HubProcess, contact, create_org, outbound_setup, phone,
-    wait_for,
+    redis_client, wait_for,
 )
 
 Start = Callable[..., HubProcess]
@@ -81,7 +81,7 @@ def settled_and_archived(api: Api, r: redis.Redis, url: str, org_id: str, acts: 
 
 @pytest.fixture
 def r(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client = redis_client(redis_url)
     yield client
     client.close()
 

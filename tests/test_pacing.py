@@ -7,11 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
-import redis.asyncio as aioredis
 
 from hub.domain.pacing import horizon_ms, interval_ms, retry_in_s, valid_rate
 from hub.storage.pacing import PaceStore
-from hub.storage.redis import Scripts
+from hub.storage.redis import Scripts, connect
 from tests.support import SANDBOX_SID, Api, contact, outbound_setup, phone, wait_for
 
 
@@ -30,7 +29,7 @@ def test_pace_numbers() -> None:
 
 
 async def test_the_pace_script_books_slots_and_bounds_bulk_bookings(redis_url: str) -> None:
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    client = await connect(redis_url)
     try:
         store = PaceStore(Scripts(client))
         waits = [await store.reserve("org", "ch", 200, 500) for _ in range(3)]

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-import redis.asyncio as aioredis
 
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
 from hub.services.context import Hub
 from hub.services.maintenance import purge_history, trim_indexes
 from hub.settings import Settings
+from hub.storage.redis import connect
 from hub.storage.sql import open_database
 from tests.support import Api, HubProcess, contact, outbound_setup, phone, wait_for
 
@@ -24,7 +24,7 @@ async def test_old_index_entries_are_trimmed_and_counters_kept(api: Api, hub: Hu
     wait_for(lambda: api.ok("GET", f"/v1/outbound/report?configuration_id={config_id}")
              ["counts"]["delivered"] == 3)
     settings = Settings(redis_url=redis_url, retention_days=90)
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    client = await connect(redis_url)
     # The hub process's own SQL history (SQLite in its data dir).
     db = await open_database(f"sqlite:///{hub.data_dir}/hub.sqlite3")
     maint = Hub(settings=settings, redis=client, metrics=Metrics(),

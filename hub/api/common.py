@@ -28,8 +28,7 @@ def bearer(request: Request) -> str:
 
 async def current_org(request: Request) -> dict[str, Any]:
     hub = hub_of(request)
-    org_id = await hub.orgs.org_for_key(bearer(request))
-    org = await hub.orgs.load(org_id) if org_id else None
+    org = await hub.orgs.for_key(bearer(request))
     if org is None:
         raise Unauthorized("unknown API key")
     return org

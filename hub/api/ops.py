@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from hub.api.common import hub_of
 from hub.logs import get_logger
+from hub.storage.redis import check_ready
 from hub.storage.stats import hub_stats
 
 log = get_logger("hub.ops")
@@ -23,7 +24,7 @@ async def readyz(request: Request) -> JSONResponse:
     hub = hub_of(request)
     checks: dict[str, str] = {}
     try:
-        await hub.redis.ping()
+        await check_ready(hub.redis)
         checks["redis"] = "ok"
     except Exception as exc:
         log.warning("readiness: redis unreachable", extra={"error": repr(exc)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -10,7 +11,7 @@ import redis.asyncio as aioredis
 
 from hub.domain.segments import count_segments
 from hub.storage import keys
-from hub.storage.redis import Scripts
+from hub.storage.redis import Scripts, is_cluster
 
 # Activity hash fields as stored, and the names the API shows them under.
 PUBLIC_FIELDS = {
@@ -231,15 +232,21 @@ class ActivityStore:
         """Drop the full records of archived activities (id, archived version,
         configuration id, channel id, to, in timeline) whose Redis copy is no
         newer; returns how many went."""
+        calls = []
+        for act_id, version, config_id, channel_id, to, in_timeline in items:
+            akey = keys.activity(org_id, act_id)
+            index = keys.activities(org_id)
+            calls.append(([akey, akey + ":h", index, keys.activities_by_config(org_id, config_id),
+                           keys.timeline(org_id, to) if in_timeline else index,
+                           keys.last_outbound(org_id, channel_id, to)],
+                          [act_id, version, *final]))
+        if is_cluster(self.r):
+            # redis-py's cluster pipeline refuses EVALSHA: the calls go at once instead.
+            return sum(int(n) for n in await asyncio.gather(
+                *(self.s.sweep_activity(keys=k, args=a) for k, a in calls)))
         async with self.r.pipeline(transaction=False) as p:
-            for act_id, version, config_id, channel_id, to, in_timeline in items:
-                akey = keys.activity(org_id, act_id)
-                index = keys.activities(org_id)
-                await self.s.sweep_activity(
-                    keys=[akey, akey + ":h", index, keys.activities_by_config(org_id, config_id),
-                          keys.timeline(org_id, to) if in_timeline else index,
-                          keys.last_outbound(org_id, channel_id, to)],
-                    args=[act_id, version, *final], client=p)
+            for k, a in calls:
+                await self.s.sweep_activity(keys=k, args=a, client=p)
             return sum(int(n) for n in await p.execute())
 
     async def pending_jobs(self, org_id: str) -> int:

@@ -1,4 +1,10 @@
-"""Channels, templates, configurations and other per-org records, as JSON."""
+"""Channels, templates, configurations and other per-org records, as JSON.
+
+A channel also has a global channel → org pointer (webhooks arrive with the
+channel id alone). It lives in another Redis Cluster slot than the org's
+keys, so it is written after the record and deleted after it; a reader
+loads the record the pointer names, so a pointer left behind finds nothing.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +29,9 @@ class CatalogStore:
             p.set(keys.record(org_id, self.kind, record["id"]), json.dumps(record))
             if new:
                 p.zadd(keys.records(org_id, self.kind), {record["id"]: time.time()})
-                if self.kind == "channel":
-                    p.set(keys.channel_owner(record["id"]), org_id)
             await p.execute()
+        if new and self.kind == "channel":
+            await self.r.set(keys.channel_owner(record["id"]), org_id)
 
     async def load(self, org_id: str, record_id: str) -> dict[str, Any] | None:
         raw = await self.r.get(keys.record(org_id, self.kind, record_id))
@@ -35,9 +41,9 @@ class CatalogStore:
         async with self.r.pipeline(transaction=True) as p:
             p.delete(keys.record(org_id, self.kind, record_id))
             p.zrem(keys.records(org_id, self.kind), record_id)
-            if self.kind == "channel":
-                p.delete(keys.channel_owner(record_id))
-            deleted, _, *_ = await p.execute()
+            deleted, _ = await p.execute()
+        if self.kind == "channel":
+            await self.r.delete(keys.channel_owner(record_id))
         return bool(deleted)
 
     async def page(

@@ -23,7 +23,7 @@ class ConversationStore:
         message: dict[str, Any], now_ms: int, keyword: str, new_id: str, retention_s: int,
         default_queue: str,
     ) -> tuple[str, str, str]:
-        outcome, conv, *rest = await self.s.ingest_inbound(args=[
+        outcome, conv, *rest = await self.s.ingest_inbound(keys=[keys.slot(org_id)], args=[
             keys.org_prefix(org_id), provider_id, channel_id, channel_type, customer,
             json.dumps(message), now_ms, keyword, new_id, retention_s, default_queue,
         ])
@@ -33,7 +33,7 @@ class ConversationStore:
         if not ids:
             return []
         rows = await self.s.conversation_view(
-            args=[keys.org_prefix(org_id), "1" if messages else "0", *ids])
+            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), "1" if messages else "0", *ids])
         return [_fix(json.loads(row)) for row in rows]
 
     async def page(
@@ -41,7 +41,7 @@ class ConversationStore:
     ) -> tuple[list[dict[str, Any]], str | None]:
         score, member = split_score_cursor(cursor)
         rows, next_cursor = await self.s.conversation_page(
-            args=[keys.org_prefix(org_id), status or "", score, member, limit, 5000])
+            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), status or "", score, member, limit, 5000])
         return [_fix(json.loads(r)) for r in rows], (next_cursor or None)
 
     async def open_for_agent(self, org_id: str, agent_id: str) -> list[str]:
@@ -64,7 +64,8 @@ class ConversationStore:
 
     async def run(self, script: str, org_id: str, *args: Any) -> list[str]:
         """Run one of the routing scripts; they answer [outcome, ...] (or a bare value)."""
-        result = await getattr(self.s, script)(args=[keys.org_prefix(org_id), *args])
+        result = await getattr(self.s, script)(
+            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), *args])
         return list(result) if isinstance(result, list) else [result]
 
 

@@ -17,6 +17,14 @@ def org_prefix(org_id: str) -> str:
     return f"{PREFIX}:{{{org_id}}}"
 
 
+def slot(org_id: str) -> str:
+    """Passed as KEYS[1] by the scripts that build their keys from the org
+    prefix as they go (routing follows what they read): it names the org's
+    hash slot, so a Redis Cluster client sends them to the node holding it,
+    and every key they build shares that slot."""
+    return org_prefix(org_id)
+
+
 # -- global lookups -------------------------------------------------------------
 
 def orgs_index() -> str:
@@ -29,6 +37,11 @@ def api_key(key_hash: str) -> str:
 
 def channel_owner(channel_id: str) -> str:
     return f"{PREFIX}:channel-org:{channel_id}"
+
+
+def readiness_probe() -> str:
+    """Read (never written) by /readyz: a command routed like any other."""
+    return f"{PREFIX}:ready-probe"
 
 
 def workers_heartbeat() -> str:

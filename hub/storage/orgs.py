@@ -1,4 +1,11 @@
-"""Orgs and their API keys (stored as SHA-256: keys are long random secrets)."""
+"""Orgs and their API keys (stored as SHA-256: keys are long random secrets).
+
+The API key → org pointer and the index of orgs are global keys, in other
+Redis Cluster slots than the org's own, so they cannot change in one
+transaction with it. They are written after the org's record, and the record
+decides: a pointer whose org does not name its key (a rotation cut short by a
+crash) finds nothing.
+"""
 
 from __future__ import annotations
 
@@ -23,13 +30,11 @@ class OrgStore:
         """Save the org with a new API key; a key it had before stops working."""
         previous = org.get("api_key_hash")
         org["api_key_hash"] = hash_api_key(api_key)
-        async with self.r.pipeline(transaction=True) as p:
-            if previous:
-                p.delete(keys.api_key(previous))
-            p.set(keys.org(org["id"]), json.dumps(org))
-            p.set(keys.api_key(org["api_key_hash"]), org["id"])
-            p.sadd(keys.orgs_index(), org["id"])
-            await p.execute()
+        await self.r.set(keys.org(org["id"]), json.dumps(org))  # the old key stops here
+        await self.r.set(keys.api_key(org["api_key_hash"]), org["id"])
+        await self.r.sadd(keys.orgs_index(), org["id"])
+        if previous and previous != org["api_key_hash"]:
+            await self.r.delete(keys.api_key(previous))
 
     async def save(self, org: dict[str, Any]) -> None:
         await self.r.set(keys.org(org["id"]), json.dumps(org))
@@ -38,8 +43,16 @@ class OrgStore:
         raw = await self.r.get(keys.org(org_id))
         return json.loads(raw) if raw else None
 
+    async def for_key(self, api_key: str) -> dict[str, Any] | None:
+        """The org whose API key this is."""
+        key_hash = hash_api_key(api_key)
+        org_id = await self.r.get(keys.api_key(key_hash))
+        org = await self.load(org_id) if org_id else None
+        return org if org is not None and org.get("api_key_hash") == key_hash else None
+
     async def org_for_key(self, api_key: str) -> str | None:
-        return await self.r.get(keys.api_key(hash_api_key(api_key)))
+        org = await self.for_key(api_key)
+        return str(org["id"]) if org else None
 
     async def all_ids(self) -> list[str]:
         return sorted(await self.r.smembers(keys.orgs_index()))

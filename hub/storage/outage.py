@@ -16,22 +16,37 @@ from redis.exceptions import (
     RedisError,
     ReadOnlyError,
     ResponseError,
+    SlotNotCoveredError,
     TimeoutError,
     TryAgainError,
 )
 
 # Refused, broken or LOADING connections (ConnectionError), no answer in time,
-# a replica or a cluster without its primary, no memory left.
+# a replica or a cluster without its primary (or a slot no master serves), no
+# memory left.
 _UNAVAILABLE = (ConnectionError, TimeoutError, ReadOnlyError, ClusterDownError, TryAgainError,
-                OutOfMemoryError)
+                OutOfMemoryError, SlotNotCoveredError)
 
 
 def redis_unavailable(exc: BaseException) -> bool:
     # asyncio's TimeoutError too: a caller that stopped waiting on a Redis that hangs.
     if isinstance(exc, (_UNAVAILABLE, asyncio.TimeoutError)):
         return True
+    if isinstance(exc, AttributeError) and _raised_in_redis_py(exc):
+        # redis-py's cluster client, reloading the slot map after a node
+        # failed, can close a connection under a command being sent on it
+        # (seen right after a master restarted: "'NoneType' object has no
+        # attribute 'writelines'"). The command was not sent: an outage.
+        return True
     # Errors raised inside a script, or a Redis failing to persist, keep their word.
     return isinstance(exc, ResponseError) and any(w in str(exc)[:60] for w in ("OOM", "MISCONF"))
+
+
+def _raised_in_redis_py(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and str(tb.tb_frame.f_globals.get("__name__", "")).startswith("redis.")
 
 
 async def redis_answers(client: Redis, timeout: float = 2.0) -> bool:

@@ -1,11 +1,15 @@
-"""Opening Redis from one URL, and loading the Lua scripts."""
+"""Opening Redis from one URL (a standalone server or any node of a Redis
+Cluster, told apart on connect), and loading the Lua scripts."""
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from importlib import resources
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.commands.core import AsyncScript
@@ -13,9 +17,106 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hub.domain.statuses import FINAL, RANK, TERMINAL
+from hub.logs import get_logger
+from hub.storage import keys
+
+log = get_logger("hub.redis")
 
 
-def connect(url: str, *, max_connections: int = 512) -> aioredis.Redis:
+class ClusterClient(RedisCluster):
+    """redis-py's cluster client, with what the hub learnt of the cluster on connect."""
+
+    # Redis >= 7: agent wake-ups go by sharded pub/sub (SPUBLISH reaches only
+    # the shard of the agent's org); 6.2 broadcasts PUBLISH to every node.
+    sharded_pubsub: bool = False
+
+
+def is_cluster(client: aioredis.Redis) -> bool:
+    return isinstance(client, RedisCluster)
+
+
+def sharded_pubsub(client: aioredis.Redis) -> bool:
+    return isinstance(client, ClusterClient) and client.sharded_pubsub
+
+
+async def connect(url: str, *, max_connections: int = 512) -> aioredis.Redis:
+    """A client for ``url``: the cluster client when the server there runs in
+    cluster mode (``INFO cluster``), else a pooled standalone client. Typed as
+    ``Redis``: the cluster client answers the same commands the hub uses.
+
+    A server that does not answer yet is taken for a standalone one, so the
+    hub starts and journals webhooks meanwhile, as it always has;
+    ``confirm_standalone`` then checks that guess once the server answers."""
+    mode = await _server_mode(url)
+    if mode is None:
+        log.warning("Redis does not answer; taking it for a standalone server until it does")
+        client = _standalone(url, max_connections)
+        _UNCONFIRMED.add(client)
+        return client
+    cluster, version = mode
+    if not cluster:
+        return _standalone(url, max_connections)
+    client = ClusterClient.from_url(
+        url, decode_responses=True, max_connections=max_connections, socket_connect_timeout=5,
+        # A node that stops answering makes the client reload the slot map and
+        # try again, a few times quickly (the default backoff waits seconds):
+        # while a master is down its slots' calls fail fast and the API says 503.
+        retry=Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.5), 3))
+    client.sharded_pubsub = int(version.split(".")[0]) >= 7
+    await client.initialize()
+    return client  # type: ignore[return-value]
+
+
+# Standalone clients made while their server did not answer.
+_UNCONFIRMED: "weakref.WeakSet[aioredis.Redis]" = weakref.WeakSet()
+
+
+class NotStandalone(Exception):
+    """The server taken for a standalone one is a Redis Cluster node."""
+
+
+async def confirm_standalone(client: aioredis.Redis, url: str) -> None:
+    """For a client ``connect`` made without an answer: wait for the server,
+    and raise ``NotStandalone`` if it is a cluster node (the process must
+    start again to use the cluster client)."""
+    if client not in _UNCONFIRMED:
+        return
+    while (mode := await _server_mode(url)) is None:
+        await asyncio.sleep(0.5)
+    _UNCONFIRMED.discard(client)
+    if mode[0]:
+        raise NotStandalone(f"REDIS_URL names a Redis Cluster node ({mode[1]})")
+
+
+async def _server_mode(url: str) -> tuple[bool, str] | None:
+    """(cluster mode?, version) of the server at ``url``; None if it does not answer."""
+    probe = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5,
+                                    socket_timeout=5)
+    try:
+        cluster = bool((await probe.info("cluster")).get("cluster_enabled"))
+        return cluster, str((await probe.info("server")).get("redis_version", "0"))
+    except (RedisConnectionError, RedisTimeoutError):  # LOADING included
+        return None
+    finally:
+        await probe.aclose()
+
+
+async def check_ready(client: aioredis.Redis) -> None:
+    """Raise unless Redis would serve the hub: a keyed read (routed like every
+    hub command), and on a cluster every master answering with the cluster
+    state ``ok`` (a master down fails its slots' commands; with
+    ``cluster-require-full-coverage yes`` every command)."""
+    await client.exists(keys.readiness_probe())
+    if not isinstance(client, RedisCluster):
+        return
+    for node in client.get_primaries():
+        info = await client.execute_command("CLUSTER INFO", target_nodes=node)
+        state = info.get("cluster_state") if isinstance(info, dict) else None
+        if state != "ok":
+            raise RedisConnectionError(f"cluster state at {node.name}: {state}")
+
+
+def _standalone(url: str, max_connections: int) -> aioredis.Redis:
     # A blocking pool: in a burst (thousands of sockets connecting at once)
     # callers wait for a connection instead of failing.
     pool = aioredis.BlockingConnectionPool.from_url(
@@ -46,6 +147,45 @@ def pubsub_of(client: aioredis.Redis) -> PubSub:
     return PubSub(pool, ignore_subscribe_messages=True)
 
 
+# What a cluster node's pub/sub connection keeps of the cluster client's settings.
+_NODE_KWARGS = ("username", "password", "credential_provider", "encoding", "encoding_errors",
+                "decode_responses", "socket_connect_timeout", "socket_keepalive")
+
+
+class _NodePubSub(PubSub):
+    """A cluster node's pub/sub. On reconnect redis-py would SSUBSCRIBE every
+    channel in one command, which a node refuses when they span slots (orgs)."""
+
+    async def _resubscribe_shard_channels(self) -> None:
+        for channel, handler in list(self.shard_channels.items()):
+            await self._resubscribe({channel: handler}, self.ssubscribe)
+
+
+def channel_node(client: aioredis.Redis, channel: str) -> str:
+    """Where a subscriber to ``channel`` listens: on a cluster, the master
+    holding the channel's slot (by name); standalone, the one server ("")."""
+    if isinstance(client, RedisCluster):
+        return str(client.get_node_from_key(channel).name)
+    return ""
+
+
+def pubsub_on(client: aioredis.Redis, node_name: str) -> PubSub:
+    """A pub/sub connection to one node (see ``channel_node``), as ``pubsub_of``."""
+    if not isinstance(client, RedisCluster):
+        return pubsub_of(client)
+    node = client.get_node(node_name=node_name)
+    kwargs = {k: v for k, v in node.connection_kwargs.items() if k in _NODE_KWARGS}
+    pool = aioredis.ConnectionPool(connection_class=node.connection_class,
+                                   host=node.host, port=node.port, **kwargs)
+    return _NodePubSub(pool, ignore_subscribe_messages=True)
+
+
+async def reload_slots(client: aioredis.Redis) -> None:
+    """After a node failed: read the cluster's slot map again."""
+    if isinstance(client, RedisCluster):
+        await client.nodes_manager.initialize()
+
+
 def _status_tables() -> str:
     ranks = ", ".join(f"['{s}'] = {r}" for s, r in RANK.items())
     terminal = ", ".join(f"['{s}'] = true" for s in sorted(TERMINAL))
@@ -54,24 +194,28 @@ def _status_tables() -> str:
             f"local FINAL = {{{final}}}\n")
 
 
-def script_source(name: str) -> str:
-    """A script with the libraries its first line asks for (``-- requires: lib ...``)."""
+def script_source(name: str, *, publish: str = "PUBLISH") -> str:
+    """A script with the libraries its first line asks for (``-- requires: lib ...``);
+    ``publish``: the command its agent events go out with (PUBLISH_COMMAND)."""
     folder = resources.files("hub.storage") / "scripts"
     body = (folder / f"{name}.lua").read_text()
     first = body.split("\n", 1)[0]
     parts = []
     if first.startswith("-- requires:"):
-        parts.append(_status_tables())
+        parts.append(_status_tables() + f"local PUBLISH_COMMAND = '{publish}'\n")
         parts += [(folder / f"{lib}.lua").read_text() for lib in first.split(":", 1)[1].split()]
     return "\n".join([*parts, body])
 
 
 class Scripts:
-    """The hub's Lua scripts, registered on one client (EVALSHA, loaded on demand)."""
+    """The hub's Lua scripts, registered on one client (EVALSHA, loaded on demand).
+    Agent events go out with SPUBLISH on a cluster that has it (see ``sharded_pubsub``)."""
 
     def __init__(self, client: aioredis.Redis) -> None:
+        publish = "SPUBLISH" if sharded_pubsub(client) else "PUBLISH"
+
         def load(name: str) -> AsyncScript:
-            return client.register_script(script_source(name))  # type: ignore[return-value]
+            return client.register_script(script_source(name, publish=publish))  # type: ignore[return-value]
 
         self.accept_send = load("accept_send")
         self.mark_sending = load("mark_sending")

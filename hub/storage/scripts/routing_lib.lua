@@ -16,7 +16,8 @@ local function emit(prefix, agent, event)
   local ekey = K(prefix, 'agent', agent, 'events')
   redis.call('ZADD', ekey, seq, json)
   redis.call('ZREMRANGEBYRANK', ekey, 0, -2001)   -- keep the last 2000 for resume
-  redis.call('PUBLISH', K(prefix, 'agent', agent, 'notify'), json)
+  -- SPUBLISH on a Redis >= 7 cluster: only the org's shard hears it.
+  redis.call(PUBLISH_COMMAND, K(prefix, 'agent', agent, 'notify'), json)
   return seq
 end
 
