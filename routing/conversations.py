@@ -25,6 +25,7 @@ from hub.errors import (
 from hub.logs import get_logger
 from hub.providers.base import InboundMessage
 from hub.services.confirmations import OptOutConfirmations
+from hub.services import history
 from hub.services.context import Hub
 
 log = get_logger("routing")
@@ -98,7 +99,7 @@ class Conversations:
 
     async def close(self, org_id: str, conversation_id: str, actor: str) -> None:
         result = await self.store.run("conversation_close", org_id, conversation_id, actor, now_ms())
-        _raise_for(result[0])
+        await self._refuse(org_id, conversation_id, result[0])
 
     async def transfer(
         self, org_id: str, conversation_id: str, actor: str, agent_id: str | None, queue: str | None
@@ -110,7 +111,7 @@ class Conversations:
                            code="queue_not_found", details={"field": "queue"})
         result = await self.store.run(
             "conversation_transfer", org_id, conversation_id, actor, agent_id or "", queue or "", now_ms())
-        _raise_for(result[0])
+        await self._refuse(org_id, conversation_id, result[0])
 
     async def queue_exists(self, org_id: str, queue: str) -> bool:
         """A queue exists while an agent of the org serves it or a configuration
@@ -132,23 +133,29 @@ class Conversations:
         result = await self.store.reply(
             org_id, agent_id, conversation_id, client_id, json.dumps(message), at,
             self.hub.settings.retention_s)
-        _raise_for(result[0])
+        await self._refuse(org_id, conversation_id, result[0])
         # ok or duplicate: the message id. The send is a job in the org's
         # replies stream (see hub.services.dispatch): its workers look now.
         self.hub.board.announce(org_id, "replies")
         return str(result[1])
 
+    async def _refuse(self, org_id: str, conversation_id: str, outcome: str) -> None:
+        if outcome == "missing" and await history.conversations(
+                self.hub, org_id, [conversation_id], messages=False):
+            outcome = "closed"  # only a closed conversation leaves Redis (for SQL)
+        _raise_for(outcome)
+
     async def aclose(self) -> None:
         await self.confirmations.aclose()
 
     async def get(self, org_id: str, conversation_id: str) -> dict[str, Any]:
-        views = await self.store.views(org_id, [conversation_id], messages=True)
-        if not views:
+        found = await history.conversation(self.hub, org_id, conversation_id)
+        if found is None:
             raise NotFound("no such conversation")
-        return views[0]
+        return found
 
     async def page(self, org_id: str, status: str | None, cursor: str | None, limit: int
                    ) -> tuple[list[dict[str, Any]], str | None]:
         if status is not None and status not in ("waiting", "assigned", "closed"):
             raise InvalidRequest("status must be waiting, assigned or closed", details={"field": "status"})
-        return await self.store.page(org_id, status, cursor, limit)
+        return await history.conversations_page(self.hub, org_id, status=status, cursor=cursor, limit=limit)

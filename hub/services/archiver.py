@@ -1,5 +1,6 @@
-"""The archiver: copies every change of an activity from Redis to SQL, off the
-send and webhook paths (they only append an id to a stream).
+"""The archiver: copies every change of an activity or a conversation from
+Redis to SQL, off the send and webhook paths (they only append an id to a
+stream).
 
 Every process runs one; it reads one org's stream at a time, when the work
 board says (hub.services.workboard). A batch is read from the org's stream,
@@ -19,6 +20,7 @@ import time
 
 from hub.logs import get_logger
 from hub.services.context import Hub
+from hub.services.conversation_archive import archive_conversations
 from hub.services.job_history import archive_jobs
 from hub.services.workboard import Look
 from hub.storage.archive_queue import ArchiveQueue, Entry
@@ -103,18 +105,19 @@ class Archiver:
                                 due_ms=time.time() * 1000 + claim_every * 1000 if held else None)
 
     async def archive(self, org_id: str, entries: list[Entry]) -> None:
-        ids = sorted({i for _, ids, _, _ in entries for i in ids})
+        ids = sorted({i for e in entries for i in e.ids})
         copies = await self.queue.copies(org_id, ids) if ids else []
         await write_activities(self.db, copies)
-        late = [e for _, _, e, _ in entries if e is not None]
+        await archive_conversations(self.hub, org_id, entries)
+        late = [e.late for e in entries if e.late is not None]
         if late:
             # Redis' counters move after the commit: a crash in between loses
             # at most these few moves from the report (a replay finds the
             # callbacks already applied and moves nothing).
             changes = await apply_late_callbacks(self.db, org_id, late)
             await self.queue.count_late(org_id, changes)
-        await archive_jobs(self.hub, org_id, [(eid, fields) for eid, _, _, fields in entries])
-        await self.queue.ack(org_id, [eid for eid, _, _, _ in entries])
+        await archive_jobs(self.hub, org_id, [(e.id, e.fields) for e in entries])
+        await self.queue.ack(org_id, [e.id for e in entries])
 
 
 async def settle(entries: list[Entry]) -> None:
@@ -122,7 +125,7 @@ async def settle(entries: list[Entry]) -> None:
     Redis' clock in ms)."""
     if not entries:
         return
-    newest_ms = max(int(eid.split("-", 1)[0]) for eid, _, _, _ in entries)
+    newest_ms = max(int(e.id.split("-", 1)[0]) for e in entries)
     wait = newest_ms / 1000 + SETTLE_S - time.time()
     if wait > 0:
         await asyncio.sleep(min(wait, SETTLE_S))

@@ -1,5 +1,6 @@
 """Reads that Redis answers while a record is hot and SQL once it has left
-Redis (the history keeps every activity for HUB_RETENTION_DAYS).
+Redis (the history keeps every activity and conversation for
+HUB_RETENTION_DAYS).
 
 A list page is the merge of two newest-first walks, one over Redis' index
 (hot activities, including those not archived yet: read-your-writes) and one
@@ -20,8 +21,10 @@ from typing import Any, Sequence
 from hub.services.context import Hub
 from hub.storage import keys
 from hub.storage.activities import public_activity
+from hub.storage.conversations import public_conversation
 from hub.storage.cursors import finite_score, split_score_cursor
 from hub.storage.sql import activities as sql_activities
+from hub.storage.sql import conversations as sql_conversations
 from hub.storage.timeline import timeline_page
 
 Key = tuple[float, str]  # (score, member): pages run from the highest down
@@ -146,19 +149,26 @@ async def contact_timeline(
     cold: list[Key] = []
     cold_stop = None
     if hub.history is not None:
-        sql_rows = await sql_activities.timeline_ids(
-            hub.history, org_id, phone, limit=limit + 1, min_score=retention_ms * 1000,
-            cursor=None if after_score is None else _sql_cursor(after_score, after_member))
-        if len(sql_rows) > limit:
-            cold_stop = (float(sql_rows[limit - 1][0]), sql_rows[limit - 1][1])
-        still_hot = await _hot_ids(hub, org_id, [m[4:] for _, m in sql_rows])
-        cold = [(float(s), m) for s, m in sql_rows if m[4:] not in still_hot]
+        sql_cursor = None if after_score is None else _sql_cursor(after_score, after_member)
+        # Two walks (activities, messages); their union is whole down to the
+        # higher of their stopping points.
+        act_rows = await sql_activities.timeline_ids(
+            hub.history, org_id, phone, limit=limit + 1, min_score=retention_ms * 1000, cursor=sql_cursor)
+        msg_rows = await sql_conversations.timeline_ids(
+            hub.history, org_id, phone, limit=limit + 1, min_score=retention_ms * 1000, cursor=sql_cursor)
+        stops = [(float(rows[limit - 1][0]), rows[limit - 1][1])
+                 for rows in (act_rows, msg_rows) if len(rows) > limit]
+        cold_stop = max(stops) if stops else None
+        still_hot = await _hot_ids(hub, org_id, [m[4:] for _, m in act_rows])
+        hot_convs = await hub.conversations.hot(org_id, sorted({m.split(":")[1] for _, m in msg_rows}))
+        cold = [(float(s), m) for s, m in act_rows if m[4:] not in still_hot]
+        cold += [(float(s), m) for s, m in msg_rows if m.split(":")[1] not in hot_convs]
     page, next_key = _merge(hot, hot_stop, cold, cold_stop, limit)
 
     activities = await _resolve(hub, org_id, [m[4:] for _, m in page if m.startswith("act:")])
     conv_ids = sorted({m.split(":")[1] for _, m in page if m.startswith("msg:")})
     messages: dict[tuple[str, str], dict[str, Any]] = {}
-    for conv in await hub.conversations.views(org_id, conv_ids, messages=True):
+    for conv in (await conversations(hub, org_id, conv_ids, messages=True)).values():
         for message in conv.get("messages") or []:
             messages[(conv["id"], message["id"])] = message
     items: list[dict[str, Any]] = []
@@ -175,3 +185,44 @@ async def contact_timeline(
                               "message": message})
     next_cursor = f"{next_key[0]!r}|{next_key[1]}" if next_key else None
     return items, next_cursor
+
+
+async def conversations(hub: Hub, org_id: str, ids: Sequence[str], *, messages: bool
+                        ) -> dict[str, dict[str, Any]]:
+    """The conversations as Redis holds them, or as SQL does once they left Redis."""
+    found = {c["id"]: c for c in await hub.conversations.views(org_id, ids, messages=messages)}
+    missing = [i for i in ids if i not in found]
+    if missing and hub.history is not None:
+        archived = await sql_conversations.records(
+            hub.history, org_id, missing, messages=messages, min_created_ms=_retention_cutoff_ms(hub))
+        found.update({i: public_conversation(raw, msgs) for i, (raw, msgs) in archived.items()})
+    return found
+
+
+async def conversation(hub: Hub, org_id: str, conversation_id: str) -> dict[str, Any] | None:
+    return (await conversations(hub, org_id, [conversation_id], messages=True)).get(conversation_id)
+
+
+async def conversations_page(
+    hub: Hub, org_id: str, *, status: str | None, cursor: str | None, limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first, hot and archived merged as for activities."""
+    score, member = split_score_cursor(cursor)
+    hot_rows, hot_next = await hub.conversations.page(org_id, status, cursor, limit)
+    hot = [(s, c["id"]) for s, c in hot_rows]
+    hot_stop = _key(hot_next) if hot_next else None
+    cold: list[Key] = []
+    cold_stop = None
+    if hub.history is not None:
+        rows = await sql_conversations.page_ids(
+            hub.history, org_id, status=status, cursor=_sql_cursor(score, member), limit=limit + 1,
+            min_created_ms=_retention_cutoff_ms(hub))
+        if len(rows) > limit:
+            cold_stop = (float(rows[limit - 1][0]), rows[limit - 1][1])
+        still_hot = await hub.conversations.hot(org_id, [i for _, i in rows])
+        cold = [(float(s), i) for s, i in rows if i not in still_hot]
+    page, next_key = _merge(hot, hot_stop, cold, cold_stop, limit)
+    found = {c["id"]: c for _, c in hot_rows}
+    found.update(await conversations(hub, org_id, [m for _, m in page if m not in found], messages=False))
+    items = [found[m] for _, m in page if m in found]
+    return items, (_cursor(next_key) if next_key else None)

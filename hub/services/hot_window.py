@@ -1,5 +1,6 @@
 """The hot window: once an activity has been in a final status, archived,
-for HUB_HOT_SECONDS, its full record leaves Redis and SQL answers for it.
+for HUB_HOT_SECONDS, its full record leaves Redis and SQL answers for it
+(closed conversations likewise: hub.services.conversation_archive).
 
 Every process runs the sweeper. Each org's walk goes through its archived
 activities in the order they were last written to SQL, from a mark kept in
@@ -17,6 +18,7 @@ import time
 from hub.domain import statuses
 from hub.logs import get_logger
 from hub.services.context import Hub
+from hub.services.conversation_archive import sweep_conversations
 from hub.services.job_history import sweep_jobs
 from hub.storage import keys
 from hub.storage.sql.activities import sweep_candidates
@@ -50,8 +52,12 @@ async def sweep_hot(hub: Hub, now: float | None = None) -> int:
     if hub.history is None or not hub.settings.hot_seconds:
         return 0
     before_ms = int(((now or time.time()) - hub.settings.hot_seconds) * 1000)
-    return sum([await sweep_org(hub, org_id, before_ms) + await sweep_jobs(hub, org_id, before_ms)
-                for org_id in await hub.board.org_ids()])
+    dropped = 0
+    for org_id in await hub.board.org_ids():
+        dropped += await sweep_org(hub, org_id, before_ms)
+        dropped += await sweep_jobs(hub, org_id, before_ms)
+        dropped += await sweep_conversations(hub, org_id, before_ms)
+    return dropped
 
 
 async def hot_sweeper(hub: Hub, stop: asyncio.Event) -> None:
@@ -60,7 +66,7 @@ async def hot_sweeper(hub: Hub, stop: asyncio.Event) -> None:
         try:
             dropped = await sweep_hot(hub)
             if dropped:
-                log.info("dropped archived activities from Redis", extra={"count": dropped})
+                log.info("dropped archived records from Redis", extra={"count": dropped})
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -1,6 +1,6 @@
 """Retention: activities and conversations expire by themselves in Redis
 (their keys carry a TTL); this trims the indexes that point at them, and
-deletes the same activities from the SQL history. Report counters stay.
+deletes the same activities and conversations from the SQL history. Report counters stay.
 Every process runs it; trimming twice is harmless."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from hub.logs import get_logger
 from hub.services.context import Hub
 from hub.services.job_history import purge_jobs
 from hub.storage.sql.activities import purge_before
+from hub.storage.sql.conversations import purge_before as purge_conversations_before
 from hub.storage.stats import trim_before
 
 log = get_logger("hub.maintenance")
@@ -32,12 +33,16 @@ async def trim_indexes(hub: Hub, now: float | None = None) -> int:
 
 
 async def purge_history(hub: Hub, now: float | None = None) -> int:
-    """The same retention in SQL: activities older than it are deleted."""
+    """The same retention in SQL: activities and conversations (with their
+    messages) created before it are deleted."""
     if hub.history is None:
         return 0
     cutoff_ms = int(((now or time.time()) - hub.settings.retention_s) * 1000)
-    return sum([await purge_before(hub.history, org_id, cutoff_ms)
-                for org_id in await hub.board.org_ids()])
+    removed = 0
+    for org_id in await hub.board.org_ids():
+        removed += await purge_before(hub.history, org_id, cutoff_ms)
+        removed += await purge_conversations_before(hub.history, org_id, cutoff_ms)
+    return removed
 
 
 async def purge_job_history(hub: Hub, now: float | None = None) -> int:

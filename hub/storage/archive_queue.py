@@ -1,9 +1,10 @@
-"""Each org's stream of changed activity ids, read by the archivers of every
-process in one consumer group.
+"""Each org's stream of changed activity and conversation ids, read by the
+archivers of every process in one consumer group.
 
-The scripts that change an activity append its id (one entry per script
-call, ids separated by spaces) in the same atomic step, so no change can
-happen without its entry. An entry stays pending until the archiver that
+The scripts that change an activity or a conversation append its id (one
+entry per script call: fields ``ids`` for activities, ``conv`` for
+conversations, ids separated by spaces) in the same atomic step, so no
+change can happen without its entry. An entry stays pending until the archiver that
 read it has committed the copy to SQL; one left by a dead process is claimed
 by another after ``claim_idle_ms``.
 """
@@ -11,34 +12,46 @@ by another after ``claim_idle_ms``.
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import redis.asyncio as aioredis
 
 from hub.storage import keys
 from hub.storage.streams import ConsumerGroup
 from hub.storage.sql.activities import ActivityCopy, LateCallback, StatusChange
+from hub.storage.sql.conversations import LateMessageStatus
 
 # As the activity scripts bucket a time to deliver (lib.lua).
 TTD_BUCKETS = (1, 2, 5, 10, 30, 60, 300, 900, 3600)
 
 GROUP = "archivers"
 
-# Stream entry id, changed activity ids, a late status callback for an
-# activity no longer in Redis (or None), and the entry's fields (other kinds
-# of change: bulk jobs and flow runs, see hub.services.job_history).
-Entry = tuple[str, list[str], "LateCallback | None", dict[str, str]]
+
+class Entry(NamedTuple):
+    id: str
+    ids: list[str]  # changed activities
+    late: LateCallback | None  # a status callback for an activity no longer in Redis
+    # The entry's fields (other kinds of change: bulk jobs and flow runs, see
+    # hub.services.job_history).
+    fields: dict[str, str]
+    convs: list[str] = []  # changed conversations
+    message_late: LateMessageStatus | None = None  # the same for an agent's reply
 
 
 def _entries(rows: Sequence[tuple[str, dict[str, str]]]) -> list[Entry]:
     out: list[Entry] = []
     for eid, fields in rows:
         fields = fields or {}
-        late = None
+        late = message_late = None
         if fields.get("late"):
             e = json.loads(fields["late"])
             late = LateCallback(e["id"], e["status"], int(e["at"]), e.get("error_code") or "")
-        out.append((eid, fields.get("ids", "").split(), late, fields))
+        if fields.get("mlate"):
+            e = json.loads(fields["mlate"])
+            message_late = LateMessageStatus(e["conv"], e["msg"], e["status"], int(e["at"]),
+                                             e.get("error_code") or "")
+        out.append(Entry(eid, fields.get("ids", "").split(), late, fields,
+                         fields.get("conv", "").split(), message_late))
     return out
 
 

@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from hub.storage import keys
 from hub.storage.cursors import split_score_cursor
 from hub.storage.redis import Scripts
+from hub.storage.sql.conversations import ConversationCopy
 
 
 class ConversationStore:
@@ -38,11 +39,48 @@ class ConversationStore:
 
     async def page(
         self, org_id: str, status: str | None, cursor: str | None, limit: int
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[tuple[float, dict[str, Any]]], str | None]:
+        """(index score, conversation) of a page of the conversations in Redis,
+        and where the walk stopped (None: at the end)."""
         score, member = split_score_cursor(cursor)
-        rows, next_cursor = await self.s.conversation_page(
+        rows, next_cursor, scores = await self.s.conversation_page(
             keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), status or "", score, member, limit, 5000])
-        return [_fix(json.loads(r)) for r in rows], (next_cursor or None)
+        return ([(float(s), _fix(json.loads(r))) for s, r in zip(scores, rows)],
+                (next_cursor or None))
+
+    async def hot(self, org_id: str, ids: Sequence[str]) -> set[str]:
+        """Those of the conversations whose record is in Redis."""
+        async with self.r.pipeline(transaction=False) as p:
+            for i in ids:
+                p.exists(keys.conversation(org_id, i))
+            flags = await p.execute()
+        return {i for i, flag in zip(ids, flags) if flag}
+
+    async def copies(self, org_id: str, ids: Sequence[str]) -> list[ConversationCopy]:
+        """The conversations as they are now, each read in one transaction
+        (one whose record has left Redis is left out)."""
+        async with self.r.pipeline(transaction=True) as p:
+            for i in ids:
+                ckey = keys.conversation(org_id, i)
+                p.hgetall(ckey)
+                p.lrange(ckey + ":msgs", 0, -1)
+                p.hgetall(ckey + ":mstatus")
+            replies = await p.execute()
+        return [ConversationCopy(org_id, raw, messages, statuses)
+                for raw, messages, statuses in zip(replies[0::3], replies[1::3], replies[2::3]) if raw]
+
+    async def sweep(self, org_id: str, items: Sequence[tuple[str, int, str, Sequence[str]]]) -> int:
+        """Drop archived closed conversations (id, archived version, customer,
+        outbound message ids) whose Redis copy is no newer; returns how many went."""
+        async with self.r.pipeline(transaction=False) as p:
+            for conv, version, customer, outbound in items:
+                ckey = keys.conversation(org_id, conv)
+                await self.s.sweep_conversation(
+                    keys=[ckey, ckey + ":msgs", ckey + ":mstatus", keys.conversations(org_id),
+                          keys.timeline(org_id, customer),
+                          *[keys.reply_job(org_id, m) for m in outbound]],
+                    args=[conv, version], client=p)
+            return sum(int(n) for n in await p.execute())
 
     async def open_for_agent(self, org_id: str, agent_id: str) -> list[str]:
         return sorted(await self.r.smembers(keys.agent_conversations(org_id, agent_id)))
@@ -67,6 +105,33 @@ class ConversationStore:
         result = await getattr(self.s, script)(
             keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), *args])
         return list(result) if isinstance(result, list) else [result]
+
+
+def public_conversation(raw: dict[str, str], messages: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """An archived conversation as the routing scripts' ``conversation()``
+    shows one whose correlated activity has left Redis."""
+    out: dict[str, Any] = {
+        "id": raw["id"], "customer": raw["customer"], "channel_id": raw["channel"],
+        "status": raw["status"], "agent_id": raw.get("agent") or None, "queue": raw.get("queue"),
+        "correlated": raw.get("activity", "") != "", "created_at": int(raw["created"]) / 1000,
+        "previous_conversation_id": raw.get("previous") or None, "channel_type": raw.get("type"),
+        "activity": None,
+    }
+    if raw.get("activity"):
+        activity: dict[str, Any] = {
+            "id": raw["activity"], "body": raw.get("act_body"), "configuration_id": raw.get("act_cfg"),
+            "configuration_name": raw.get("act_cfg_name") or None, "case_name": raw.get("act_case"),
+            "customer_name": raw.get("act_customer"),
+        }
+        created = raw.get("act_created") or ""
+        if created.lstrip("-").isdigit():
+            activity["sent_at"] = int(created) / 1000
+        if raw.get("act_locale"):
+            activity["locale"] = raw["act_locale"]
+        out["activity"] = activity
+    if messages is not None:
+        out["messages"] = messages
+    return out
 
 
 def _fix(conv: dict[str, Any]) -> dict[str, Any]:

@@ -243,6 +243,17 @@ def conversations(org_id: str) -> str:
     return f"{org_prefix(org_id)}:convs"
 
 
+def conversation(org_id: str, conversation_id: str) -> str:
+    """The conversation's hash; its messages (``:msgs``) and reply statuses
+    (``:mstatus``) hang below it."""
+    return f"{org_prefix(org_id)}:conv:{conversation_id}"
+
+
+def conversation_sweep_mark(org_id: str) -> str:
+    """How far the hot-window sweeper has walked the org's archived conversations."""
+    return f"{org_prefix(org_id)}:sweep:conv"
+
+
 def queues(org_id: str) -> str:
     return f"{org_prefix(org_id)}:queues"
 

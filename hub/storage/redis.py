@@ -224,6 +224,7 @@ class Scripts:
         self.pace_reserve = load("pace_reserve")
         self.list_page = load("list_page")
         self.sweep_activity = load("sweep_activity")
+        self.sweep_conversation = load("sweep_conversation")
         self.ingest_inbound = load("ingest_inbound")
         self.agent_presence = load("agent_presence")
         self.agent_connection = load("agent_connection")

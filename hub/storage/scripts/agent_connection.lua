@@ -21,6 +21,7 @@ if action == 'open' or action == 'beat' then
     redis.call('HSET', K(prefix, 'agent', agent), 'presence', 'available')
     refresh_agent(prefix, agent)
     drain_agent_queues(prefix, agent, ARGV[5])
+    archive_changes(prefix)
   end
   return 'connected'
 end
@@ -37,6 +38,7 @@ if action == 'sweep' and tonumber(since) + grace <= now then
   redis.call('SREM', online, agent)
   if redis.call('HGET', K(prefix, 'agent', agent), 'presence') ~= 'offline' then
     set_offline(prefix, agent, ARGV[5])
+    archive_changes(prefix)
     return 'offline'
   end
 end

@@ -7,9 +7,12 @@ local akey = K(prefix, 'agent', agent)
 if redis.call('EXISTS', akey) == 0 then return {'missing'} end
 local before = redis.call('HGET', akey, 'presence') or ''
 if presence == 'offline' then
-  return {'ok', before, tostring(set_offline(prefix, agent, now))}
+  local moved = set_offline(prefix, agent, now)
+  archive_changes(prefix)
+  return {'ok', before, tostring(moved)}
 end
 redis.call('HSET', akey, 'presence', presence)
 refresh_agent(prefix, agent)
 if presence == 'available' then drain_agent_queues(prefix, agent, now) end
+archive_changes(prefix)
 return {'ok', before, '0'}

@@ -2,8 +2,9 @@
 -- A provider status callback, for an outbound activity or an agent's reply.
 -- When the provider id is not known yet (the callback beat the worker's
 -- record of the send), park it; the record applies it.
--- When the activity's record has left Redis (its hot window passed), the
--- callback goes to the archive stream, and the archiver applies it in SQL.
+-- When the activity's or conversation's record has left Redis (its hot window
+-- passed), the callback goes to the archive stream, and the archiver applies
+-- it in SQL.
 -- Returns {activity id or '', applied (0/1, -1 when parked, -2 when handed to the archiver)}.
 -- KEYS: archive stream
 -- ARGV: prefix, provider id, status, at_ms, error code
@@ -21,7 +22,15 @@ if not target then
 end
 if string.sub(target, 1, 2) == 'm|' then
   local _, _, conv, msg = string.find(target, '^m|([^|]+)|(.+)$')
-  return {'', set_message_status(prefix, conv, msg, ARGV[3], ARGV[5])}
+  local moved = set_message_status(prefix, conv, msg, ARGV[3], ARGV[5])
+  if moved == nil then
+    -- The conversation has left Redis: the archiver applies it in SQL.
+    redis.call('XADD', KEYS[1], '*', 'mlate', cjson.encode(
+      {conv = conv, msg = msg, status = ARGV[3], at = tonumber(ARGV[4]), error_code = ARGV[5]}))
+    return {'', -2}
+  end
+  archive_changes(prefix)
+  return {'', moved}
 end
 local applied = apply_status(prefix, target, ARGV[3], ARGV[4], ARGV[5], 'callback')
 if applied == nil then

@@ -9,6 +9,7 @@ if not c[1] then return {'missing'} end
 if actor ~= '' and c[2] ~= actor then return {'not_yours'} end
 if c[1] == 'closed' then return {'closed'} end
 redis.call('HSET', ckey, 'status', 'closed', 'closed', now)
+touch(conv)
 local open_key = K(prefix, 'conv', 'open', c[3], c[4])
 if redis.call('GET', open_key) == conv then redis.call('DEL', open_key) end
 redis.call('ZREM', K(prefix, 'q', c[5], 'waiting'), conv)
@@ -17,4 +18,5 @@ if c[2] and c[2] ~= '' then
   emit(prefix, c[2], {type = 'conversation.closed', conversation_id = conv})
   drain_agent_queues(prefix, c[2], now)
 end
+archive_changes(prefix)
 return {'ok', c[2] or ''}

@@ -31,4 +31,5 @@ else
   drain(prefix, to_queue, now)
 end
 if from ~= '' then drain_agent_queues(prefix, from, now) end
+archive_changes(prefix)
 return {'ok'}

@@ -83,4 +83,5 @@ if outcome == 'created' then
 elseif agent and agent ~= '' then
   emit(prefix, agent, {type = 'message.created', conversation_id = conv, message = m})
 end
+archive_changes(prefix)
 return {outcome, conv, agent or ''}

@@ -89,5 +89,9 @@ for i = 6, #ARGV, 9 do
     changed[#changed + 1] = ARGV[i]
   end
 end
-if #changed > 0 then redis.call('XADD', KEYS[3], '*', 'ids', table.concat(changed, ' ')) end
+local entry = {}
+if #changed > 0 then entry = {'ids', table.concat(changed, ' ')} end
+local convs = changed_conversations(prefix)
+if convs then entry[#entry + 1] = 'conv'; entry[#entry + 1] = convs end
+if #entry > 0 then redis.call('XADD', KEYS[3], '*', unpack(entry)) end
 return 1

@@ -29,4 +29,5 @@ redis.call('EXPIRE', job, retention)
 redis.call('XADD', KEYS[1], '*', 'a', m.id)
 redis.call('ZADD', K(prefix, 'timeline', c[4]), now * 1000, 'msg:' .. conv .. ':' .. m.id)
 emit(prefix, agent, {type = 'message.created', conversation_id = conv, message = m})
+archive_changes(prefix)
 return {'ok', m.id, c[3], c[4], c[5]}

@@ -9,6 +9,32 @@
 
 local function K(prefix, ...) return prefix .. ':' .. table.concat({...}, ':') end
 
+-- Conversations this script changed. When it ends, archive_changes (or
+-- changed_conversations, for a script that adds the field to an entry of its
+-- own) bumps each one's version `v` once and appends the ids to the org's
+-- archive stream, so the archiver copies them to SQL; the sweep drops a
+-- conversation from Redis only while `v` is the version SQL holds.
+local CHANGED, CHANGED_ORDER = {}, {}
+local function touch(conv)
+  if not CHANGED[conv] then
+    CHANGED[conv] = true
+    CHANGED_ORDER[#CHANGED_ORDER + 1] = conv
+  end
+end
+
+local function changed_conversations(prefix)
+  if #CHANGED_ORDER == 0 then return nil end
+  for _, conv in ipairs(CHANGED_ORDER) do redis.call('HINCRBY', K(prefix, 'conv', conv), 'v', 1) end
+  local ids = table.concat(CHANGED_ORDER, ' ')
+  CHANGED, CHANGED_ORDER = {}, {}
+  return ids
+end
+
+local function archive_changes(prefix)
+  local ids = changed_conversations(prefix)
+  if ids then redis.call('XADD', K(prefix, 'archive'), '*', 'conv', ids) end
+end
+
 local function emit(prefix, agent, event)
   local seq = redis.call('INCR', K(prefix, 'agent', agent, 'seq'))
   event.id = seq
@@ -114,6 +140,7 @@ local function assign(prefix, conv, agent, now)
   local ckey = K(prefix, 'conv', conv)
   observe_wait(prefix, ckey, now)
   redis.call('HSET', ckey, 'status', 'assigned', 'agent', agent, 'assigned', now)
+  touch(conv)
   local akey = K(prefix, 'agent', agent)
   redis.call('HINCRBY', akey, 'open', 1)
   redis.call('HSET', akey, 'last_assigned', now)
@@ -157,6 +184,7 @@ end
 local function enqueue(prefix, conv, queue, now, front)
   local ckey = K(prefix, 'conv', conv)
   redis.call('HSET', ckey, 'status', 'waiting', 'agent', '', 'queue', queue)
+  touch(conv)
   local score = tonumber(redis.call('HGET', ckey, 'created'))
   if front then score = -tonumber(now) end
   redis.call('ZADD', K(prefix, 'q', queue, 'waiting'), score, conv)
@@ -166,6 +194,7 @@ end
 local function add_message(prefix, conv, msg_json, status)
   local m = cjson.decode(msg_json)
   redis.call('RPUSH', K(prefix, 'conv', conv, 'msgs'), msg_json)
+  touch(conv)
   if status then
     redis.call('HSET', K(prefix, 'conv', conv, 'mstatus'), m.id, cjson.encode({status = status}))
     m.status = status
@@ -198,8 +227,11 @@ local function set_offline(prefix, agent, now)
 end
 
 -- Move an outbound conversation message's status forward (never back) and
--- tell the conversation's agent.
+-- tell the conversation's agent. Returns 1 when it moved, 0 when not, nil
+-- when the conversation has left Redis (the caller hands it to the archiver).
 local function set_message_status(prefix, conv, msg, status, code)
+  local agent = redis.call('HGET', K(prefix, 'conv', conv), 'agent')
+  if not agent then return nil end
   local skey = K(prefix, 'conv', conv, 'mstatus')
   local cur = redis.call('HGET', skey, msg)
   local current = cur and cjson.decode(cur).status or 'queued'
@@ -207,8 +239,8 @@ local function set_message_status(prefix, conv, msg, status, code)
   local value = {status = status}
   if code and code ~= '' then value.error_code = code end
   redis.call('HSET', skey, msg, cjson.encode(value))
-  local agent = redis.call('HGET', K(prefix, 'conv', conv), 'agent')
-  if agent and agent ~= '' then
+  touch(conv)
+  if agent ~= '' then
     emit(prefix, agent, {type = 'message.status', conversation_id = conv, message_id = msg,
                          status = status, error_code = value.error_code or cjson.null})
   end

@@ -1,0 +1,53 @@
+"""Conversations in the SQL history: the archiver's part for them, and the
+hot window that drops a closed one from Redis once SQL holds it.
+
+A conversation's every change (created, a message in or out, a reply's send
+status, assigned, transferred, closed) appends its id to the org's archive
+stream in the script that makes it; the archiver copies the conversation
+whole, with its messages, in the same batch transaction scheme as
+activities. HUB_HOT_SECONDS after its last archived change, a closed
+conversation leaves Redis; a reply's late status callback then goes through
+the stream and is applied in SQL, and a customer writing again opens a new
+conversation linked to it (the last-conversation pointer stays in Redis).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from hub.services.context import Hub
+from hub.storage import keys
+from hub.storage.archive_queue import Entry
+from hub.storage.sql.conversations import apply_late_message_statuses, sweep_candidates, write_conversations
+
+BATCH = 500
+
+
+async def archive_conversations(hub: Hub, org_id: str, entries: Sequence[Entry]) -> None:
+    assert hub.history is not None
+    ids = sorted({c for e in entries for c in e.convs})
+    if ids:
+        await write_conversations(hub.history, await hub.conversations.copies(org_id, ids))
+    late = [e.message_late for e in entries if e.message_late is not None]
+    if late:
+        await apply_late_message_statuses(hub.history, org_id, late)
+
+
+async def sweep_conversations(hub: Hub, org_id: str, before_ms: int) -> int:
+    """Walk the org's closed conversations archived before ``before_ms`` from
+    the mark kept in Redis, dropping each whose Redis copy is the archived one.
+    A process killed mid-walk leaves the mark behind; the next walk repeats
+    the few already dropped, which does nothing."""
+    assert hub.history is not None
+    mark_key = keys.conversation_sweep_mark(org_id)
+    raw = await hub.redis.get(mark_key)
+    at, _, after_id = (raw or "0|").partition("|")
+    mark = (int(at), after_id)
+    dropped = 0
+    while True:
+        rows = await sweep_candidates(hub.history, org_id, after=mark, before_ms=before_ms, limit=BATCH)
+        if not rows:
+            return dropped
+        dropped += await hub.conversations.sweep(org_id, [(i, v, c, out) for _, i, v, c, out in rows])
+        mark = (rows[-1][0], rows[-1][1])
+        await hub.redis.set(mark_key, f"{mark[0]}|{mark[1]}")
