@@ -17,6 +17,13 @@ What stays in Redis per message after the hot window is the provider-id
 pointer (for late status callbacks, until HUB_RETENTION_DAYS) and, per
 contact and channel, the reply-correlation pointer.
 
+Then (--replies, default a tenth of the messages, at most 2,000) as many
+customers answer: each answer opens a conversation, an agent connected over
+the websocket answers it (the reply goes out through the sandbox, callbacks
+on) and closes it. Once every one is archived and has left Redis after its
+hot window, it prints the same figures per closed conversation, measured
+from where the outbound phase ended.
+
 Usage:
   .venv/bin/python bench/storage.py --messages 2000
   .venv/bin/python bench/storage.py --database-url postgresql://user@127.0.0.1/db
@@ -25,6 +32,8 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import shutil
 import signal
@@ -39,6 +48,7 @@ from typing import Any, Callable
 
 import httpx
 import redis
+import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -85,11 +95,102 @@ def sqlite_bytes(data_dir: Path) -> int:
     return path.stat().st_size
 
 
+async def answer_and_close(hub_url: str, api_key: str, closed: list[str], stop: asyncio.Event) -> None:
+    """One agent: answers every conversation it is given, then closes it."""
+    headers = {"Authorization": f"Bearer {api_key}"}
+    async with httpx.AsyncClient(base_url=hub_url, timeout=60) as http:
+        await http.post("/v1/agents", headers=headers, json={
+            "name": "Bench", "email": "bench@example.com", "password": "bench agent password",
+            "queues": ["default"], "capacity": 100})
+        token = (await http.post("/v1/agents/login", json={
+            "email": "bench@example.com", "password": "bench agent password"})).json()["token"]
+        ticket = (await http.post("/v1/agent/ws-ticket",
+                                  headers={"Authorization": f"Bearer {token}"})).json()["ticket"]
+    url = hub_url.replace("http://", "ws://") + f"/v1/agent/ws?ticket={ticket}"
+    async with websockets.connect(url, compression=None, max_size=None) as ws:
+        while not stop.is_set():
+            try:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+            except asyncio.TimeoutError:
+                continue
+            if frame["type"] == "conversation.assigned":
+                conv = frame["conversation"]["id"]
+                await ws.send(json.dumps({"type": "reply", "conversation_id": conv,
+                                          "body": "Thanks, we are on it.", "client_id": "r-" + conv}))
+                await ws.send(json.dumps({"type": "close", "conversation_id": conv,
+                                          "client_id": "c-" + conv}))
+            elif frame["type"] == "ack" and frame.get("client_id", "").startswith("c-"):
+                closed.append(frame["client_id"][2:])
+
+
+async def customers_answer(sandbox_url: str, hub_url: str, channel_id: str, numbers: list[str]) -> None:
+    async with httpx.AsyncClient(timeout=60) as http:
+        gate = asyncio.Semaphore(20)
+
+        async def one(number: str) -> None:
+            async with gate:
+                answer = await http.post(sandbox_url + "/_sandbox/replies", json={
+                    "account_sid": SID, "from": number, "to": "+14155550100", "body": "Is it fixed?",
+                    "url": f"{hub_url}/webhooks/twilio/{channel_id}/inbound"})
+                if answer.status_code != 200:
+                    raise SystemExit(f"reply refused: {answer.status_code} {answer.text}")
+
+        await asyncio.gather(*(one(n) for n in numbers))
+
+
+def keys_left(r: redis.Redis, prefix: str) -> None:
+    left: dict[str, list[int]] = {}
+    for key in r.scan_iter(count=1000):
+        parts = key.decode().split(":")
+        kind = parts[2] if key.startswith(prefix.encode()) and len(parts) > 2 else parts[0]
+        count_bytes = left.setdefault(kind, [0, 0])
+        count_bytes[0] += 1
+        count_bytes[1] += int(r.memory_usage(key) or 0)
+    print("  keys left (count, MEMORY USAGE bytes): " + ", ".join(
+        f"{k} {c:,} {b:,}" for k, (c, b) in sorted(left.items(), key=lambda x: -x[1][1])[:10]))
+
+
+def conversations_phase(r: redis.Redis, prefix: str, hub_url: str, sandbox_url: str, api_key: str,
+                        channel_id: str, numbers: list[str], hot_seconds: float) -> None:
+    n = len(numbers)
+    before = int(r.info("memory")["used_memory"])
+    closed: list[str] = []
+
+    async def run() -> float:
+        stop = asyncio.Event()
+        agent = asyncio.create_task(answer_and_close(hub_url, api_key, closed, stop))
+        await asyncio.sleep(1.0)  # connected and available
+        start = time.monotonic()
+        await customers_answer(sandbox_url, hub_url, channel_id, numbers)
+        deadline = time.monotonic() + 600
+        while len(closed) < n and time.monotonic() < deadline and not agent.done():
+            await asyncio.sleep(0.1)
+        elapsed = time.monotonic() - start
+        stop.set()
+        await agent
+        if len(closed) < n:
+            raise SystemExit(f"only {len(closed)} of {n} conversations closed")
+        return elapsed
+
+    elapsed = asyncio.run(run())
+    wait(lambda: gauge(hub_url, "hub_archive_backlog") == 0, 600, "the archiver")
+    hot = int(r.info("memory")["used_memory"])
+    wait(lambda: r.zcard(f"{prefix}:convs") == 0, 600 + 2 * hot_seconds, "the conversations' hot window")
+    time.sleep(1.0)
+    after = int(r.info("memory")["used_memory"])
+    print(f"{n} conversations (an answer, an agent's reply, closed) in {elapsed:.1f} s")
+    print(f"redis bytes/conversation  {(hot - before) / n:,.0f} while hot, "
+          f"{(after - before) / n:,.0f} after the hot window")
+    keys_left(r, prefix)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--hot-seconds", type=float, default=2.0)
+    parser.add_argument("--replies", type=int, default=None,
+                        help="customers who answer (default: a tenth of --messages, at most 2,000)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
 
@@ -171,20 +272,21 @@ def main() -> int:
               f"overhead {int(memory['used_memory_overhead']):,} (clients "
               f"{int(memory.get('mem_clients_normal', 0)):,}, scripts "
               f"{int(memory.get('used_memory_scripts', 0)):,})")
-        left: dict[str, list[int]] = {}
-        for key in r.scan_iter(count=1000):
-            parts = key.decode().split(":")
-            kind = parts[2] if key.startswith(prefix.encode()) and len(parts) > 2 else parts[0]
-            count_bytes = left.setdefault(kind, [0, 0])
-            count_bytes[0] += 1
-            count_bytes[1] += int(r.memory_usage(key) or 0)
-        print("  keys left (count, MEMORY USAGE bytes): " + ", ".join(
-            f"{k} {c:,} {b:,}" for k, (c, b) in sorted(left.items(), key=lambda x: -x[1][1])[:8]))
+        keys_left(r, prefix)
         for label, key in (("archive stream", f"{prefix}:archive"),
                            ("outbound stream", f"{prefix}:outbound")):
             print(f"  {label:<18} {int(r.memory_usage(key) or 0):,} bytes after archiving")
         if not args.database_url:
             print(f"sql bytes/message    {(after_sql - before_sql) / n:,.0f}  (SQLite file, WAL checkpointed)")
+        replies = min(2000, n // 10) if args.replies is None else args.replies
+        if replies:
+            numbers = [f"+1415555{2000 + i % 8000:04d}" for i in range(min(replies, n, 8000))]
+            before_sql = sqlite_bytes(work / "hub-data")
+            conversations_phase(r, prefix, hub_url, sandbox_url, org["api_key"], channel["id"],
+                                numbers, args.hot_seconds)
+            if not args.database_url:
+                print(f"sql bytes/conversation    "
+                      f"{(sqlite_bytes(work / 'hub-data') - before_sql) / len(numbers):,.0f}")
         r.close()
         api.close()
         return 0

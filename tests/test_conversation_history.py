@@ -224,7 +224,7 @@ def test_a_process_killed_mid_archive_loses_and_doubles_no_conversation(
     stream = keys.archive_stream(org["id"])
     with Api(first.url, org["api_key"]) as api:
         channel = outbound_setup(api, sandbox.url)["channel"]["id"]
-        lock = SqlWriteLock(database_url)
+        lock = SqlWriteLock(database_url, ("conversations", "conversation_messages"))
         lock.take()
         try:
             for i in range(6):

@@ -1,5 +1,5 @@
-"""Retention trims the indexes of expired activities and deletes them from the
-SQL history; report counters stay."""
+"""Retention trims the indexes of expired activities and conversations and
+deletes them from the SQL history; report counters stay."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from hub.services.maintenance import purge_history, trim_indexes
 from hub.settings import Settings
 from hub.storage.redis import connect
 from hub.storage.sql import open_database
-from tests.support import Api, HubProcess, contact, outbound_setup, phone, wait_for
+from tests.agents import customer_replies
+from tests.support import SENDER, Api, HubProcess, contact, outbound_setup, phone, wait_for
 
 
 async def test_old_index_entries_are_trimmed_and_counters_kept(api: Api, hub: HubProcess, sandbox, redis_url) -> None:  # type: ignore[no-untyped-def]
@@ -23,6 +24,7 @@ async def test_old_index_entries_are_trimmed_and_counters_kept(api: Api, hub: Hu
         "configuration_id": config_id, "contacts": [contact(phone(i)) for i in range(3)]})
     wait_for(lambda: api.ok("GET", f"/v1/outbound/report?configuration_id={config_id}")
              ["counts"]["delivered"] == 3)
+    await customer_replies(sandbox.url, hub.url, ids["channel"]["id"], phone(1), "Thanks", SENDER)
     settings = Settings(redis_url=redis_url, retention_days=90)
     client = await connect(redis_url)
     # The hub process's own SQL history (SQLite in its data dir).
@@ -30,23 +32,26 @@ async def test_old_index_entries_are_trimmed_and_counters_kept(api: Api, hub: Hu
     maint = Hub(settings=settings, redis=client, metrics=Metrics(),
                 providers=ProviderPool(settings), history=db)
 
-    async def archived() -> int:
-        return int(await db.fetchval("SELECT COUNT(*) FROM activities WHERE status = 'delivered'"))
+    async def archived() -> tuple[int, int]:
+        return (int(await db.fetchval("SELECT COUNT(*) FROM activities WHERE status = 'delivered'")),
+                int(await db.fetchval("SELECT COUNT(*) FROM conversation_messages")))
 
     try:
         for _ in range(300):
-            if await archived() == 3:
+            if await archived() == (3, 1):
                 break
             await asyncio.sleep(0.05)
         assert await trim_indexes(maint) == 0  # nothing is 90 days old
         assert await purge_history(maint) == 0
         assert len(api.ok("GET", "/v1/outbound/activities")["items"]) == 3
+        assert len(api.ok("GET", "/v1/conversations")["items"]) == 1
         # Ninety-one days later:
         import time
 
-        assert await trim_indexes(maint, now=time.time() + 91 * 86400) == 6
-        assert await purge_history(maint, now=time.time() + 91 * 86400) == 3
+        assert await trim_indexes(maint, now=time.time() + 91 * 86400) == 7
+        assert await purge_history(maint, now=time.time() + 91 * 86400) == 4
         assert await db.fetchval("SELECT COUNT(*) FROM activity_history") == 0
+        assert await archived() == (0, 0)
     finally:
         await client.aclose()
         await db.close()

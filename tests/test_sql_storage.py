@@ -12,6 +12,8 @@ import pytest
 from hub.storage.sql import latest_version, migrate, open_database
 from hub.storage.sql.activities import ActivityCopy, load_activity, purge_before, write_activities
 from hub.storage.sql import activities as sql_activities
+from hub.storage.sql import conversations as sql_conversations
+from hub.storage.sql.conversations import ConversationCopy, write_conversations
 from hub.storage.sql.migrate import SchemaTooNew, current_version
 from tests.sql_support import SqlWriteLock
 
@@ -24,6 +26,29 @@ def copy(act_id: str, statuses: list[str], *, org: str = "org_a", created: int =
     history = [json.dumps({"status": s, "at": created + i, "source": "hub"})
                for i, s in enumerate(statuses)]
     return ActivityCopy(raw, history, created * 1000)
+
+
+def conv_copy(conv_id: str, version: int, replies: list[str], *, org: str = "org_a",
+              created: int = 1_700_000_000_000) -> ConversationCopy:
+    """A conversation with one inbound message and the agent's replies (statuses given)."""
+    raw = {"id": conv_id, "customer": "+14155552671", "channel": "ch_1", "type": "sms",
+           "status": "assigned", "agent": "agt_1", "queue": "default", "activity": "",
+           "previous": "", "created": str(created), "v": str(version)}
+    messages = [json.dumps({"id": f"msg_{conv_id}_0", "direction": "inbound", "body": "Hello?",
+                            "at": created / 1000, "provider_message_id": "SM0", "media": []})]
+    statuses = {}
+    for n, status in enumerate(replies, 1):
+        messages.append(json.dumps({"id": f"msg_{conv_id}_{n}", "direction": "outbound", "body": "Hi",
+                                    "at": (created + n) / 1000, "agent_id": "agt_1"}))
+        statuses[f"msg_{conv_id}_{n}"] = json.dumps({"status": status})
+    return ConversationCopy(org, raw, messages, statuses)
+
+
+async def conv_counts(db, conv_id: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    rows = await db.fetchval("SELECT COUNT(*) FROM conversations WHERE id = ?", conv_id)
+    messages = await db.fetchval(
+        "SELECT COUNT(*) FROM conversation_messages WHERE conversation_id = ?", conv_id)
+    return int(rows), int(messages)
 
 
 async def counts(db, act_id: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -59,9 +84,17 @@ async def test_an_upgrade_from_the_previous_version_keeps_the_rows(database_url:
                 f"INSERT INTO activities ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                 *sql_activities.activity_row(old)[:-1])
             await tx.executemany(sql_activities.INSERT_EVENT, sql_activities.event_rows("act_1", old.history))
+            # A conversation row as the schema before conversations were archived held it.
+            await tx.execute(
+                "INSERT INTO conversations (id, org_id, channel_id, customer, status, created_ms, version,"
+                " record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "conv_1", "org_a", "ch_1", "+14155552671", "closed", 1_700_000_000_000, 1, "{}")
         assert await migrate(db) == latest_version()
         assert await current_version(db) == latest_version()
         assert await counts(db, "act_1") == (1, 3)
+        # The archiver's newer copy replaces it.
+        await write_conversations(db, [conv_copy("conv_1", 2, ["delivered"])])
+        assert await conv_counts(db, "conv_1") == (1, 2)
         raw, history = await load_activity(db, "org_a", "act_1")  # type: ignore[misc]
         assert raw["status"] == "sent" and [json.loads(h)["status"] for h in history] == [
             "queued", "sending", "sent"]
@@ -108,6 +141,45 @@ async def test_archive_writes_are_idempotent_and_never_step_back(database_url: s
         assert await db.fetchval("SELECT status FROM activities WHERE id = ?", "act_1") == "delivered"
         # Another org never sees it.
         assert await load_activity(db, "org_b", "act_1") is None
+    finally:
+        await db.close()
+
+
+async def test_conversation_writes_are_idempotent_and_never_step_back(database_url: str) -> None:
+    db = await open_database(database_url)
+    try:
+        await migrate(db)
+        newer = conv_copy("conv_1", 4, ["delivered", "sending"])
+        older = conv_copy("conv_1", 3, ["sending"])
+        await write_conversations(db, [newer, conv_copy("conv_2", 1, [])])
+        # A replayed batch, and a slower archiver's older copy arriving late.
+        await write_conversations(db, [newer])
+        await write_conversations(db, [older])
+        assert await conv_counts(db, "conv_1") == (1, 3)
+        assert await conv_counts(db, "conv_2") == (1, 1)
+        found = await sql_conversations.records(db, "org_a", ["conv_1"], messages=True, min_created_ms=0)
+        assert [m.get("status") for m in found["conv_1"][1]] == [None, "delivered", "sending"]  # type: ignore[union-attr]
+        assert await db.fetchval("SELECT version FROM conversations WHERE id = ?", "conv_1") == 4
+        # Another org never sees it.
+        assert await sql_conversations.records(db, "org_b", ["conv_1"], messages=True, min_created_ms=0) == {}
+    finally:
+        await db.close()
+
+
+async def test_retention_deletes_old_conversations_with_their_messages(database_url: str) -> None:
+    db = await open_database(database_url)
+    try:
+        await migrate(db)
+        day = 86_400_000
+        await write_conversations(db, [
+            conv_copy("conv_old", 2, ["delivered"], created=1_700_000_000_000),
+            conv_copy("conv_new", 1, [], created=1_700_000_000_000 + 2 * day),
+            conv_copy("conv_other_org", 1, [], org="org_b", created=1_700_000_000_000),
+        ])
+        assert await sql_conversations.purge_before(db, "org_a", 1_700_000_000_000 + day, batch=1) == 1
+        assert await conv_counts(db, "conv_old") == (0, 0)
+        assert await conv_counts(db, "conv_new") == (1, 1)
+        assert await conv_counts(db, "conv_other_org") == (1, 1)
     finally:
         await db.close()
 
