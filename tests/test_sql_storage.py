@@ -5,6 +5,7 @@ migrating at once, and idempotent archive writes."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 
 import pytest
@@ -160,6 +161,15 @@ async def test_conversation_writes_are_idempotent_and_never_step_back(database_u
         found = await sql_conversations.records(db, "org_a", ["conv_1"], messages=True, min_created_ms=0)
         assert [m.get("status") for m in found["conv_1"][1]] == [None, "delivered", "sending"]  # type: ignore[union-attr]
         assert await db.fetchval("SELECT version FROM conversations WHERE id = ?", "conv_1") == 4
+        # Later copies carry only the messages SQL lacks, and every reply's status.
+        read = conv_copy("conv_1", 5, ["read", "sending"])
+        await write_conversations(db, [dataclasses.replace(read, messages=[], first_seq=3)])
+        more = conv_copy("conv_1", 6, ["read", "delivered", "queued"])
+        await write_conversations(db, [dataclasses.replace(more, messages=more.messages[3:], first_seq=3)])
+        found = await sql_conversations.records(db, "org_a", ["conv_1"], messages=True, min_created_ms=0)
+        assert [m.get("status") for m in found["conv_1"][1]] == [  # type: ignore[union-attr]
+            None, "read", "delivered", "queued"]
+        assert found["conv_1"][1] == sql_conversations.merged_messages(more)
         # Another org never sees it.
         assert await sql_conversations.records(db, "org_b", ["conv_1"], messages=True, min_created_ms=0) == {}
     finally:

@@ -18,7 +18,12 @@ from typing import Sequence
 from hub.services.context import Hub
 from hub.storage import keys
 from hub.storage.archive_queue import Entry
-from hub.storage.sql.conversations import apply_late_message_statuses, sweep_candidates, write_conversations
+from hub.storage.sql.conversations import (
+    apply_late_message_statuses,
+    message_counts,
+    sweep_candidates,
+    write_conversations,
+)
 
 BATCH = 500
 
@@ -27,7 +32,9 @@ async def archive_conversations(hub: Hub, org_id: str, entries: Sequence[Entry])
     assert hub.history is not None
     ids = sorted({c for e in entries for c in e.convs})
     if ids:
-        await write_conversations(hub.history, await hub.conversations.copies(org_id, ids))
+        # Only the messages SQL lacks are read (Redis' lists only grow).
+        held = await message_counts(hub.history, ids)
+        await write_conversations(hub.history, await hub.conversations.copies(org_id, ids, held))
     late = [e.message_late for e in entries if e.message_late is not None]
     if late:
         await apply_late_message_statuses(hub.history, org_id, late)

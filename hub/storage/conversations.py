@@ -56,18 +56,20 @@ class ConversationStore:
             flags = await p.execute()
         return {i for i, flag in zip(ids, flags) if flag}
 
-    async def copies(self, org_id: str, ids: Sequence[str]) -> list[ConversationCopy]:
-        """The conversations as they are now, each read in one transaction
-        (one whose record has left Redis is left out)."""
+    async def copies(self, org_id: str, ids: Sequence[str], first_seq: dict[str, int]) -> list[ConversationCopy]:
+        """The conversations as they are now, read in one transaction, each
+        with its messages from ``first_seq[id]`` on (one whose record has left
+        Redis is left out)."""
         async with self.r.pipeline(transaction=True) as p:
             for i in ids:
                 ckey = keys.conversation(org_id, i)
                 p.hgetall(ckey)
-                p.lrange(ckey + ":msgs", 0, -1)
+                p.lrange(ckey + ":msgs", first_seq.get(i, 0), -1)
                 p.hgetall(ckey + ":mstatus")
             replies = await p.execute()
-        return [ConversationCopy(org_id, raw, messages, statuses)
-                for raw, messages, statuses in zip(replies[0::3], replies[1::3], replies[2::3]) if raw]
+        return [ConversationCopy(org_id, raw, messages, statuses, first_seq.get(i, 0))
+                for i, raw, messages, statuses in zip(ids, replies[0::3], replies[1::3], replies[2::3])
+                if raw]
 
     async def sweep(self, org_id: str, items: Sequence[tuple[str, int, str, Sequence[str]]]) -> int:
         """Drop archived closed conversations (id, archived version, customer,

@@ -6,7 +6,10 @@ never over a copy with a higher version (the change counter the routing
 scripts keep in its hash), and its messages by (conversation id, position in
 Redis' list), only along with the version they were read with, so a batch
 replayed after a crash, or archived by two processes at once, changes
-nothing.
+nothing. Messages never change but for a reply's send status, so a copy
+carries only the messages SQL does not have yet (Redis' list only grows)
+and every reply's status: a long conversation is not rewritten whole at
+each change.
 """
 
 from __future__ import annotations
@@ -44,12 +47,14 @@ UPSERT_MESSAGE = (
 @dataclass(frozen=True)
 class ConversationCopy:
     """One conversation as Redis holds it, read in one transaction: its hash,
-    its messages (JSON, in order) and its outbound messages' statuses."""
+    its messages from position ``first_seq`` on (JSON, in order) and its
+    replies' send statuses."""
 
     org_id: str
     raw: Mapping[str, str]
     messages: Sequence[str]
     statuses: Mapping[str, str]
+    first_seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -71,18 +76,34 @@ def _text(value: str | None) -> str | None:
     return value if value not in (None, "") else None
 
 
+def with_status(message: dict[str, Any], state_json: str | None) -> dict[str, Any]:
+    """A message as the API shows it: a reply carries its send status."""
+    message = {k: v for k, v in message.items() if k not in ("status", "error_code")}
+    if state_json is not None:
+        state = json.loads(state_json)
+        message["status"] = state["status"]
+        if state.get("error_code"):
+            message["error_code"] = state["error_code"]
+    return message
+
+
 def merged_messages(copy: ConversationCopy) -> list[dict[str, Any]]:
-    """The messages as the API shows them: a reply carries its send status."""
     out = []
     for text in copy.messages:
         message = json.loads(text)
-        if message["id"] in copy.statuses:
-            state = json.loads(copy.statuses[message["id"]])
-            message["status"] = state["status"]
-            if state.get("error_code"):
-                message["error_code"] = state["error_code"]
-        out.append(message)
+        out.append(with_status(message, copy.statuses.get(message["id"])))
     return out
+
+
+async def message_counts(db: Database, ids: Sequence[str]) -> dict[str, int]:
+    """How many messages SQL holds of each conversation (where a copy may start)."""
+    if not ids:
+        return {}
+    marks = ", ".join("?" * len(ids))
+    rows = await db.fetch(
+        f"SELECT conversation_id, COUNT(*) FROM conversation_messages WHERE conversation_id IN ({marks})"
+        " GROUP BY conversation_id", *ids)
+    return {c: int(n) for c, n in rows}
 
 
 def _ms(seconds: float) -> int:
@@ -106,7 +127,29 @@ def message_rows(copy: ConversationCopy, messages: Sequence[dict[str, Any]]) -> 
     conv, customer = copy.raw["id"], copy.raw["customer"]
     return [(conv, seq, m["id"], copy.org_id, customer, m.get("direction") or "inbound",
              m.get("status"), m.get("provider_message_id"), _ms(m["at"]), json.dumps(m))
-            for seq, m in enumerate(messages)]
+            for seq, m in enumerate(messages, copy.first_seq)]
+
+
+async def _changed_replies(tx: Any, copies: Sequence[ConversationCopy]) -> list[tuple[Any, ...]]:
+    """(status, record, conversation id, seq) of the replies written before the
+    copies' first messages whose send status has moved since."""
+    earlier = [c for c in copies if c.first_seq and c.statuses]
+    if not earlier:
+        return []
+    by_id = {c.raw["id"]: c for c in earlier}
+    marks = ", ".join("?" * len(by_id))
+    out = []
+    for conv, seq, record in await tx.fetch(
+            "SELECT conversation_id, seq, record FROM conversation_messages"
+            f" WHERE conversation_id IN ({marks}) AND direction = 'outbound'", *by_id):
+        copy = by_id[conv]
+        held = json.loads(record)
+        if seq >= copy.first_seq or held["id"] not in copy.statuses:
+            continue
+        now = with_status(held, copy.statuses.get(held["id"]))
+        if now != held:
+            out.append((now.get("status"), json.dumps(now), conv, seq))
+    return out
 
 
 async def write_conversations(db: Database, copies: Sequence[ConversationCopy]) -> None:
@@ -124,10 +167,15 @@ async def write_conversations(db: Database, copies: Sequence[ConversationCopy]) 
         marks = ", ".join("?" * len(ordered))
         held = dict(await tx.fetch(f"SELECT id, version FROM conversations WHERE id IN ({marks})",
                                    *[c.raw["id"] for c in ordered]))
-        rows = [r for c in ordered if int(held.get(c.raw["id"], -1)) == int(c.raw.get("v") or 0)
-                for r in message_rows(c, merged[c.raw["id"]])]
+        current = [c for c in ordered if int(held.get(c.raw["id"], -1)) == int(c.raw.get("v") or 0)]
+        rows = [r for c in current for r in message_rows(c, merged[c.raw["id"]])]
         if rows:
             await tx.executemany(UPSERT_MESSAGE, rows)
+        moved = await _changed_replies(tx, current)
+        if moved:
+            await tx.executemany(
+                "UPDATE conversation_messages SET status = ?, record = ? WHERE conversation_id = ? AND seq = ?",
+                moved)
 
 
 _STATUSES = {str(s) for s in ActivityStatus}
