@@ -48,7 +48,7 @@ async def sweep_conversations(hub: Hub, org_id: str, before_ms: int) -> int:
     assert hub.history is not None
     mark_key = keys.conversation_sweep_mark(org_id)
     raw = await hub.redis.get(mark_key)
-    at, _, after_id = (raw or "0|").partition("|")
+    at, _, after_id = str(raw or "0|").partition("|")
     mark = (int(at), after_id)
     dropped = 0
     while True:

@@ -4,9 +4,9 @@ archivers of every process in one consumer group.
 The scripts that change an activity or a conversation append its id (one
 entry per script call: fields ``ids`` for activities, ``conv`` for
 conversations, ids separated by spaces) in the same atomic step, so no
-change can happen without its entry. An entry stays pending until the archiver that
-read it has committed the copy to SQL; one left by a dead process is claimed
-by another after ``claim_idle_ms``.
+change can happen without its entry. An entry stays pending until the
+archiver that read it has committed the copy to SQL; one left by a dead
+process is claimed by another after ``claim_idle_ms``.
 """
 
 from __future__ import annotations

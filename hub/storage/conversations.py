@@ -56,7 +56,8 @@ class ConversationStore:
             flags = await p.execute()
         return {i for i, flag in zip(ids, flags) if flag}
 
-    async def copies(self, org_id: str, ids: Sequence[str], first_seq: dict[str, int]) -> list[ConversationCopy]:
+    async def copies(self, org_id: str, ids: Sequence[str],
+                     first_seq: dict[str, int]) -> list[ConversationCopy]:
         """The conversations as they are now, read in one transaction, each
         with its messages from ``first_seq[id]`` on (one whose record has left
         Redis is left out)."""

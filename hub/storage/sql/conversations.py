@@ -43,6 +43,10 @@ UPSERT_MESSAGE = (
     " record = excluded.record"
 )
 
+UPDATE_MESSAGE_STATUS = (
+    "UPDATE conversation_messages SET status = ?, record = ? WHERE conversation_id = ? AND seq = ?"
+)
+
 
 @dataclass(frozen=True)
 class ConversationCopy:
@@ -110,7 +114,8 @@ def _ms(seconds: float) -> int:
     return round(seconds * 1000)
 
 
-def conversation_row(copy: ConversationCopy, messages: Sequence[dict[str, Any]], now_ms: int) -> tuple[Any, ...]:
+def conversation_row(copy: ConversationCopy, messages: Sequence[dict[str, Any]],
+                     now_ms: int) -> tuple[Any, ...]:
     raw = copy.raw
     times = [_int(raw.get(k)) for k in ("created", "assigned", "closed")]
     times += [_ms(m["at"]) for m in messages[-1:]]
@@ -165,17 +170,16 @@ async def write_conversations(db: Database, copies: Sequence[ConversationCopy]) 
         await tx.executemany(UPSERT_CONVERSATION,
                              [conversation_row(c, merged[c.raw["id"]], now_ms) for c in ordered])
         marks = ", ".join("?" * len(ordered))
-        held = dict(await tx.fetch(f"SELECT id, version FROM conversations WHERE id IN ({marks})",
-                                   *[c.raw["id"] for c in ordered]))
-        current = [c for c in ordered if int(held.get(c.raw["id"], -1)) == int(c.raw.get("v") or 0)]
+        rows_ = await tx.fetch(f"SELECT id, version FROM conversations WHERE id IN ({marks})",
+                               *[c.raw["id"] for c in ordered])
+        held = {str(i): int(v) for i, v in rows_}
+        current = [c for c in ordered if held.get(c.raw["id"], -1) == int(c.raw.get("v") or 0)]
         rows = [r for c in current for r in message_rows(c, merged[c.raw["id"]])]
         if rows:
             await tx.executemany(UPSERT_MESSAGE, rows)
         moved = await _changed_replies(tx, current)
         if moved:
-            await tx.executemany(
-                "UPDATE conversation_messages SET status = ?, record = ? WHERE conversation_id = ? AND seq = ?",
-                moved)
+            await tx.executemany(UPDATE_MESSAGE_STATUS, moved)
 
 
 _STATUSES = {str(s) for s in ActivityStatus}
@@ -209,9 +213,7 @@ async def apply_late_message_statuses(db: Database, org_id: str, late: Sequence[
             message.pop("error_code", None)
             if cb.error_code:
                 message["error_code"] = cb.error_code
-            await tx.execute(
-                "UPDATE conversation_messages SET status = ?, record = ? WHERE conversation_id = ? AND seq = ?",
-                cb.status, json.dumps(message), cb.conversation_id, seq)
+            await tx.execute(UPDATE_MESSAGE_STATUS, cb.status, json.dumps(message), cb.conversation_id, seq)
             moved += 1
     return moved
 
