@@ -91,14 +91,18 @@ class Conversations:
         )
         if keyword is Keyword.OPT_OUT and result[0] != "duplicate":
             self.confirmations.confirm(channel, customer)
+        if result[0] in ("created", "appended"):
+            self._archive(channel["org_id"])
         return result
 
     async def set_presence(self, org_id: str, agent_id: str, presence: str) -> None:
         result = await self.store.run("agent_presence", org_id, agent_id, presence, now_ms())
+        self._archive(org_id)  # conversations it was given or gave back
         _raise_for(result[0])
 
     async def close(self, org_id: str, conversation_id: str, actor: str) -> None:
         result = await self.store.run("conversation_close", org_id, conversation_id, actor, now_ms())
+        self._archive(org_id)
         await self._refuse(org_id, conversation_id, result[0])
 
     async def transfer(
@@ -111,6 +115,7 @@ class Conversations:
                            code="queue_not_found", details={"field": "queue"})
         result = await self.store.run(
             "conversation_transfer", org_id, conversation_id, actor, agent_id or "", queue or "", now_ms())
+        self._archive(org_id)
         await self._refuse(org_id, conversation_id, result[0])
 
     async def queue_exists(self, org_id: str, queue: str) -> bool:
@@ -137,7 +142,13 @@ class Conversations:
         # ok or duplicate: the message id. The send is a job in the org's
         # replies stream (see hub.services.dispatch): its workers look now.
         self.hub.board.announce(org_id, "replies")
+        self._archive(org_id)
         return str(result[1])
+
+    def _archive(self, org_id: str) -> None:
+        """A conversation script may have put changes on the archive stream:
+        this process's archiver looks soon."""
+        self.hub.board.poke(org_id, "archive")
 
     async def _refuse(self, org_id: str, conversation_id: str, outcome: str) -> None:
         if outcome == "missing" and await history.conversations(

@@ -44,6 +44,7 @@ async def sweep_once(hub: Hub, org_id: str, *,
             later.append(now_ms + grace_ms)
         if result[0] == "offline":
             turned += 1
+            hub.board.poke(org_id, "archive")  # its conversations went back to their queues
             log.info("agent offline after grace period", extra={"org": org_id, "agent": agent_id})
     return turned, min(later) if later else None, None if online is None else bool(online)
 

@@ -47,6 +47,8 @@ class AgentSocket:
         result = await self.hub.conversations.run(
             "agent_connection", self.org_id, action, self.agent_id, self.conn_id,
             int(time.time() * 1000), STALE_MS, int(self.hub.settings.agent_grace_s * 1000))
+        if action == "open":
+            self.hub.board.poke(self.org_id, "archive")  # waiting conversations it may have taken
         return result[0]
 
     async def send(self, frame: dict[str, Any] | str) -> None:
