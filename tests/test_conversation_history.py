@@ -22,7 +22,7 @@ from tests.agents import AgentClient, create_agent, customer_replies, login
 from tests.sql_support import SqlWriteLock
 from tests.support import (
     SANDBOX_SID, SANDBOX_TOKEN, SENDER, Api, HubProcess, contact, create_org, outbound_setup, phone,
-    wait_for,
+    redis_client, wait_for,
 )
 
 Start = Callable[..., HubProcess]
@@ -30,7 +30,7 @@ Start = Callable[..., HubProcess]
 
 @pytest.fixture
 def r(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client = redis_client(redis_url)
     yield client
     client.close()
 

@@ -3,6 +3,7 @@ so that any number of hub processes act as one."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, Sequence
 
@@ -10,7 +11,7 @@ import redis.asyncio as aioredis
 
 from hub.storage import keys
 from hub.storage.cursors import split_score_cursor
-from hub.storage.redis import Scripts
+from hub.storage.redis import Scripts, is_cluster
 from hub.storage.sql.conversations import ConversationCopy
 
 
@@ -58,10 +59,13 @@ class ConversationStore:
 
     async def copies(self, org_id: str, ids: Sequence[str],
                      first_seq: dict[str, int]) -> list[ConversationCopy]:
-        """The conversations as they are now, read in one transaction, each
-        with its messages from ``first_seq[id]`` on (one whose record has left
-        Redis is left out)."""
-        async with self.r.pipeline(transaction=True) as p:
+        """The conversations as they are now, each with its messages from
+        ``first_seq[id]`` on (one whose record has left Redis is left out).
+        Read in one transaction; on a Redis Cluster (whose client pipelines no
+        transaction) in order on the org's node, the hash first: a copy then
+        holds at least its version's state, and anything newer bumped the
+        version and has an archive entry of its own, whose copy follows."""
+        async with self.r.pipeline(transaction=not is_cluster(self.r)) as p:
             for i in ids:
                 ckey = keys.conversation(org_id, i)
                 p.hgetall(ckey)
@@ -75,14 +79,19 @@ class ConversationStore:
     async def sweep(self, org_id: str, items: Sequence[tuple[str, int, str, Sequence[str]]]) -> int:
         """Drop archived closed conversations (id, archived version, customer,
         outbound message ids) whose Redis copy is no newer; returns how many went."""
+        calls = []
+        for conv, version, customer, outbound in items:
+            ckey = keys.conversation(org_id, conv)
+            calls.append(([ckey, ckey + ":msgs", ckey + ":mstatus", keys.conversations(org_id),
+                           keys.timeline(org_id, customer), *[keys.reply_job(org_id, m) for m in outbound]],
+                          [conv, version]))
+        if is_cluster(self.r):
+            # redis-py's cluster pipeline refuses EVALSHA: the calls go at once instead.
+            return sum(int(n) for n in await asyncio.gather(
+                *(self.s.sweep_conversation(keys=k, args=a) for k, a in calls)))
         async with self.r.pipeline(transaction=False) as p:
-            for conv, version, customer, outbound in items:
-                ckey = keys.conversation(org_id, conv)
-                await self.s.sweep_conversation(
-                    keys=[ckey, ckey + ":msgs", ckey + ":mstatus", keys.conversations(org_id),
-                          keys.timeline(org_id, customer),
-                          *[keys.reply_job(org_id, m) for m in outbound]],
-                    args=[conv, version], client=p)
+            for k, a in calls:
+                await self.s.sweep_conversation(keys=k, args=a, client=p)
             return sum(int(n) for n in await p.execute())
 
     async def open_for_agent(self, org_id: str, agent_id: str) -> list[str]:
