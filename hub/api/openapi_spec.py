@@ -455,6 +455,9 @@ _ACTIVITY = obj({
     "status", "created_at", "updated_at"], description="One message to one contact.")
 
 _STATUS_COUNTS = obj({s: {"type": "integer", "minimum": 0} for s in ACTIVITY_STATUSES})
+_NONZERO_COUNTS = obj({}, additionalProperties={"type": "integer"},
+                      description="Non-zero counts by status.")
+
 _REPORT = obj({
     "configuration_id": string(),
     "total": {"type": "integer"},
@@ -468,10 +471,21 @@ _REPORT = obj({
         "p90_seconds_at_most": nullable({"type": "number"}),
     }, ["count", "average_seconds", "p50_seconds_at_most", "p90_seconds_at_most"]),
     "by_hour": {"type": "array", "items": obj({
-        "hour": string("UTC hour.", format="date-time"),
-        "counts": obj({}, additionalProperties={"type": "integer"}, description="Non-zero counts by status."),
+        "hour": string("UTC hour the activities were created in.", format="date-time"),
+        "counts": _NONZERO_COUNTS,
     }, ["hour", "counts"])},
-}, ["configuration_id", "total", "counts", "delivery_rate", "time_to_deliver", "by_hour"])
+    "by_template": {"type": "array", "description": "Counts by the template each activity was "
+                    "rendered from (a configuration's template can change).", "items": obj({
+                        "template_id": nullable(string()),
+                        "counts": _NONZERO_COUNTS,
+                    }, ["template_id", "counts"])},
+    "by_locale": {"type": "array", "description": "Counts by the locale each body was rendered "
+                  "in (null: none recorded).", "items": obj({
+                      "locale": nullable(string(examples=["es-MX"])),
+                      "counts": _NONZERO_COUNTS,
+                  }, ["locale", "counts"])},
+}, ["configuration_id", "total", "counts", "delivery_rate", "time_to_deliver", "by_hour",
+    "by_template", "by_locale"])
 
 _MESSAGE = obj({
     "id": string(), "direction": enum(["inbound", "outbound", "system"]), "body": string(),
@@ -742,7 +756,8 @@ _OUTBOUND = {
     },
     "/v1/outbound/report": {
         "get": operation("getReport", "Delivery report of a configuration", "Outbound",
-                         {"200": ok("Counts by status, delivery rate, time to deliver, hourly counts.",
+                         {"200": ok("Counts by status, delivery rate, time to deliver, counts by hour, "
+                                    "template and locale, over all history (exact right after a 202).",
                                     ref("Report")),
                           **errors("invalid_request", "unauthorized", "not_found")},
                          parameters=[{**PARAMETERS["ConfigurationFilter"], "required": True,

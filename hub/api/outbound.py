@@ -51,8 +51,7 @@ async def report(request: Request) -> JSONResponse:
         raise InvalidRequest("configuration_id is required", details={"field": "configuration_id"})
     if await hub.configurations.load(org["id"], config_id) is None:
         raise NotFound("no such configuration", details={"field": "configuration_id"})
-    totals, hours = await hub.activities.report_counts(org["id"], config_id)
-    return ok(reports.build_report(config_id, totals, hours))
+    return ok(await reports.report(hub, org["id"], config_id))
 
 
 async def timeline(request: Request) -> JSONResponse:

@@ -111,11 +111,7 @@ class Archiver:
         await archive_conversations(self.hub, org_id, entries)
         late = [e.late for e in entries if e.late is not None]
         if late:
-            # Redis' counters move after the commit: a crash in between loses
-            # at most these few moves from the report (a replay finds the
-            # callbacks already applied and moves nothing).
-            changes = await apply_late_callbacks(self.db, org_id, late)
-            await self.queue.count_late(org_id, changes)
+            await apply_late_callbacks(self.db, org_id, late)
         await archive_jobs(self.hub, org_id, [(e.id, e.fields) for e in entries])
         await self.queue.ack(org_id, [e.id for e in entries])
 

@@ -1,13 +1,43 @@
-"""The delivery report of one configuration, from the counters the
-activity scripts keep (they outlive the activities themselves)."""
+"""The delivery report of one configuration: the SQL rollups (every change
+the archiver has written, over all history) corrected by the activities
+whose latest changes are still only in Redis, so that it counts every
+activity once, in its current status, right after its 202 too.
+
+The rollups and the rows of the not-yet-archived activities are read in one
+statement (one snapshot): an activity is counted by SQL, less its row and
+plus its Redis record when it has changes waiting in the archive stream.
+The stream is read first, so an activity missing from it had all its
+changes in SQL already; one archived meanwhile is counted once either way.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from typing import Any
 
 from hub.domain.statuses import ActivityStatus, delivery_rate
+from hub.services.context import Hub
+from hub.storage.archive_queue import ArchiveQueue
+from hub.storage.sql import rollups
+from hub.storage.sql.rollups import TTD_BUCKETS, Counted, ReportCounts
 
-TTD_BUCKETS = ["1", "2", "5", "10", "30", "60", "300", "900", "3600", "inf"]
+
+async def report(hub: Hub, org_id: str, config_id: str) -> dict[str, Any]:
+    assert hub.history is not None
+    hot = await ArchiveQueue(hub.redis).unarchived(org_id, config_id)
+    counts, rows = await rollups.read_report(hub.history, org_id, config_id,
+                                             [r["id"] for r in hot])
+    for raw in hot:
+        now = Counted.of_record(raw)
+        if raw["id"] in rows:
+            status, delivered_ms = rows[raw["id"]]
+            created = int(raw["created"])
+            counts.add(dataclasses.replace(
+                now, status=status,
+                ttd_ms=None if delivered_ms is None else max(0, delivered_ms - created)), -1)
+        counts.add(now)
+    return build_report(config_id, counts)
 
 
 def _bucket_quantile(counts: dict[str, int], total: int, q: float) -> float | None:
@@ -21,16 +51,26 @@ def _bucket_quantile(counts: dict[str, int], total: int, q: float) -> float | No
     return None
 
 
-def build_report(config_id: str, totals: dict[str, str], hours: dict[str, str]) -> dict[str, Any]:
-    counts = {str(s): max(0, int(totals.get(str(s), 0))) for s in ActivityStatus}
-    ttd_count = int(totals.get("ttd_count", 0))
-    ttd_sum = float(totals.get("ttd_sum", 0.0))
-    buckets = {le: int(totals.get(f"ttd_le_{le}", 0)) for le in TTD_BUCKETS}
-    series: dict[str, dict[str, int]] = {}
-    for field, value in hours.items():
-        hour, _, status = field.partition("|")
-        if int(value) > 0:
-            series.setdefault(hour, {})[status] = int(value)
+def _by(cells: dict[tuple[Any, str], int]) -> dict[Any, dict[str, int]]:
+    out: dict[Any, dict[str, int]] = {}
+    for (key, status), n in sorted(cells.items()):
+        if n > 0:
+            out.setdefault(key, {})[status] = n
+    return out
+
+
+def _hour(hour_ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:00:00Z", time.gmtime(hour_ms / 1000))
+
+
+def build_report(config_id: str, c: ReportCounts) -> dict[str, Any]:
+    counts = {str(s): 0 for s in ActivityStatus}
+    for (_, status), n in c.by_hour.items():
+        if status in counts:
+            counts[status] += n
+    buckets = {le: c.ttd[le][0] for le in TTD_BUCKETS if le in c.ttd}
+    ttd_count = sum(buckets.values())
+    ttd_ms = sum(cell[1] for cell in c.ttd.values())
     return {
         "configuration_id": config_id,
         "total": sum(counts.values()),
@@ -38,12 +78,12 @@ def build_report(config_id: str, totals: dict[str, str], hours: dict[str, str]) 
         "delivery_rate": delivery_rate(counts),
         "time_to_deliver": {
             "count": ttd_count,
-            "average_seconds": (ttd_sum / ttd_count) if ttd_count else None,
+            "average_seconds": (ttd_ms / 1000 / ttd_count) if ttd_count else None,
             "p50_seconds_at_most": _bucket_quantile(buckets, ttd_count, 0.5),
             "p90_seconds_at_most": _bucket_quantile(buckets, ttd_count, 0.9),
         },
-        "by_hour": [
-            {"hour": f"{h[:4]}-{h[4:6]}-{h[6:8]}T{h[8:10]}:00:00Z", "counts": series[h]}
-            for h in sorted(series)
-        ],
+        "by_hour": [{"hour": _hour(h), "counts": v} for h, v in _by(c.by_hour).items()],
+        "by_template": [{"template_id": t or None, "counts": v}
+                        for t, v in _by(c.by_template).items()],
+        "by_locale": [{"locale": loc or None, "counts": v} for loc, v in _by(c.by_locale).items()],
     }

@@ -220,13 +220,6 @@ class ActivityStore:
         scores = await self.r.zmscore(keys.activities(org_id), ids)
         return {i: float(s) for i, s in zip(ids, scores) if s is not None}
 
-    async def report_counts(self, org_id: str, config_id: str) -> tuple[dict[str, str], dict[str, str]]:
-        async with self.r.pipeline(transaction=False) as p:
-            p.hgetall(keys.report(org_id, config_id))
-            p.hgetall(keys.report_hours(org_id, config_id))
-            totals, hours = await p.execute()
-        return totals, hours
-
     async def sweep(self, org_id: str, items: Sequence[tuple[str, int, str, str, str, bool]],
                     final: Sequence[str]) -> int:
         """Drop the full records of archived activities (id, archived version,

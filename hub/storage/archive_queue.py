@@ -18,11 +18,8 @@ import redis.asyncio as aioredis
 
 from hub.storage import keys
 from hub.storage.streams import ConsumerGroup
-from hub.storage.sql.activities import ActivityCopy, LateCallback, StatusChange
+from hub.storage.sql.activities import ActivityCopy, LateCallback
 from hub.storage.sql.conversations import LateMessageStatus
-
-# As the activity scripts bucket a time to deliver (lib.lua).
-TTD_BUCKETS = (1, 2, 5, 10, 30, 60, 300, 900, 3600)
 
 GROUP = "archivers"
 
@@ -70,25 +67,21 @@ class ArchiveQueue:
     ) -> list[Entry]:
         return _entries(await self.group.claim_abandoned(org_id, consumer, min_idle_ms, count))
 
-    async def count_late(self, org_id: str, changes: Sequence[StatusChange]) -> None:
-        """Move the report counters for late callbacks that changed an
-        archived activity's status, as the activity scripts do for hot ones."""
-        if not changes:
-            return
-        async with self.r.pipeline(transaction=True) as p:
-            for c in changes:
-                rkey = keys.report(org_id, c.config_id)
-                hours = keys.report_hours(org_id, c.config_id)
-                p.hincrby(rkey, c.before, -1)
-                p.hincrby(rkey, c.after, 1)
-                p.hincrby(hours, f"{c.hour}|{c.before}", -1)
-                p.hincrby(hours, f"{c.hour}|{c.after}", 1)
-                if c.ttd_seconds is not None:
-                    p.hincrbyfloat(rkey, "ttd_sum", c.ttd_seconds)
-                    p.hincrby(rkey, "ttd_count", 1)
-                    bucket = next((str(le) for le in TTD_BUCKETS if c.ttd_seconds <= le), "inf")
-                    p.hincrby(rkey, f"ttd_le_{bucket}", 1)
-            await p.execute()
+    async def unarchived(self, org_id: str, config_id: str) -> list[dict[str, str]]:
+        """The report's fields of the configuration's activities with changes
+        not yet in SQL: every id in the stream (its entries are deleted once
+        written), as Redis holds them now."""
+        ids = {i for _, fields in await self.r.xrange(keys.archive_stream(org_id))
+               for i in (fields or {}).get("ids", "").split()}
+        if not ids:
+            return []
+        fields = ("id", "cfg", "created", "tpl", "locale", "status", "delivered_at")
+        async with self.r.pipeline(transaction=False) as p:
+            for i in sorted(ids):
+                p.hmget(keys.activity(org_id, i), *fields)
+            rows = await p.execute()
+        return [{f: v for f, v in zip(fields, row) if v is not None}
+                for row in rows if row[0] is not None and row[1] == config_id]
 
     async def copies(self, org_id: str, ids: Sequence[str]) -> list[ActivityCopy]:
         """The activities as they are now (an id whose record expired is left out)."""

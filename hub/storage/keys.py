@@ -113,14 +113,6 @@ def opted_out(org_id: str, channel_id: str) -> str:
     return f"{org_prefix(org_id)}:optout:{channel_id}"
 
 
-def report(org_id: str, config_id: str) -> str:
-    return f"{org_prefix(org_id)}:report:{config_id}"
-
-
-def report_hours(org_id: str, config_id: str) -> str:
-    return f"{org_prefix(org_id)}:report:{config_id}:hours"
-
-
 def timeline(org_id: str, phone: str) -> str:
     return f"{org_prefix(org_id)}:timeline:{phone}"
 

@@ -1,6 +1,6 @@
 -- requires: lib
 -- Accept a send request atomically: idempotency, the rolling-hour limit,
--- the activities, their indexes and report counters, and the outbound jobs.
+-- the activities, their indexes, and the outbound jobs.
 -- Either all of it happens or none (a refused request leaves no trace and
 -- does not count against the limit).
 -- KEYS: rate zset, idempotency key, outbound stream, archive stream
@@ -43,9 +43,6 @@ for i = 10, #ARGV do
   redis.call('EXPIRE', akey .. ':h', retention)
   redis.call('ZADD', prefix .. ':acts', a.score, a.id)
   redis.call('ZADD', prefix .. ':acts:cfg:' .. a.fields.cfg, a.score, a.id)
-  local rkey = prefix .. ':report:' .. a.fields.cfg
-  redis.call('HINCRBY', rkey, a.fields.status, 1)
-  redis.call('HINCRBY', rkey .. ':hours', a.fields.hour .. '|' .. a.fields.status, 1)
   if a.fields.timeline == '1' then
     redis.call('ZADD', prefix .. ':timeline:' .. a.fields.to, a.score, 'act:' .. a.id)
   end

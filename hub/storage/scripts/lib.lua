@@ -12,8 +12,6 @@ local function archive_now(prefix, act_id)
   return FINAL[redis.call('HGET', prefix .. ':act:' .. act_id, 'status') or ''] == true
 end
 
-local TTD_BUCKETS = {1, 2, 5, 10, 30, 60, 300, 900, 3600}
-
 -- Providers repeat callbacks (Twilio on a slow answer, the journal on
 -- replay) and send no id of their own, so a callback is identified by its
 -- status and error code: one equal to a callback already kept adds nothing.
@@ -42,24 +40,10 @@ local function apply_status(prefix, act_id, status, at_ms, code, source)
   redis.call('RPUSH', akey .. ':h', cjson.encode(event))
   if TERMINAL[cur] or rank(status) <= rank(cur) then return 0 end
 
-  local f = redis.call('HMGET', akey, 'cfg', 'hour', 'created')
-  local rkey = prefix .. ':report:' .. f[1]
   redis.call('HSET', akey, 'status', status, 'updated', at_ms)
   if code and code ~= '' then redis.call('HSET', akey, 'error_code', code) end
-  redis.call('HINCRBY', rkey, cur, -1)
-  redis.call('HINCRBY', rkey, status, 1)
-  redis.call('HINCRBY', rkey .. ':hours', f[2] .. '|' .. cur, -1)
-  redis.call('HINCRBY', rkey .. ':hours', f[2] .. '|' .. status, 1)
-  if (status == 'delivered' or status == 'read')
-      and redis.call('HSETNX', akey, 'delivered_at', at_ms) == 1 then
-    local secs = math.max(0, (tonumber(at_ms) - tonumber(f[3])) / 1000)
-    redis.call('HINCRBYFLOAT', rkey, 'ttd_sum', secs)
-    redis.call('HINCRBY', rkey, 'ttd_count', 1)
-    local bucket = 'inf'
-    for _, le in ipairs(TTD_BUCKETS) do
-      if secs <= le then bucket = tostring(le); break end
-    end
-    redis.call('HINCRBY', rkey, 'ttd_le_' .. bucket, 1)
+  if status == 'delivered' or status == 'read' then
+    redis.call('HSETNX', akey, 'delivered_at', at_ms)
   end
   return 1
 end

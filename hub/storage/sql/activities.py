@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from hub.domain.statuses import RANK, TERMINAL, ActivityStatus
-from hub.storage.sql.db import Database
+from hub.storage.sql import rollups
+from hub.storage.sql.db import Database, Tx
 
 _COLUMNS = (
     "id", "org_id", "configuration_id", "template_id", "request_id", "channel_id",
@@ -77,16 +78,45 @@ def event_rows(activity_id: str, history: Sequence[str]) -> list[tuple[Any, ...]
 
 
 async def write_activities(db: Database, copies: Sequence[ActivityCopy]) -> None:
-    """One transaction. Rows go in id order, so concurrent writers on
-    PostgreSQL take row locks in the same order and cannot deadlock."""
+    """One transaction, with the report's rollups. Rows go in id order, so
+    concurrent writers on PostgreSQL take row locks in the same order and
+    cannot deadlock."""
     ordered = sorted(copies, key=lambda c: c.raw["id"])
     if not ordered:
         return
     async with db.transaction() as tx:
+        for org_id in sorted({c.raw["org"] for c in ordered}):
+            await rollups.lock_org(tx, db, org_id)
+        counts = await _rollup_moves(tx, ordered)
         await tx.executemany(UPSERT_ACTIVITY, [activity_row(c) for c in ordered])
         events = [r for c in ordered for r in event_rows(c.raw["id"], c.history)]
         if events:
             await tx.executemany(INSERT_EVENT, events)
+        for org_id, org_counts in sorted(counts.items()):
+            await rollups.apply(tx, org_id, org_counts)
+
+
+async def _rollup_moves(tx: Tx, copies: Sequence[ActivityCopy]) -> dict[str, rollups.Counts]:
+    """What writing ``copies`` moves in the rollups: each copy the upsert
+    takes (no row yet, or one from a history no longer) replaces what the
+    row counted before."""
+    ids = [c.raw["id"] for c in copies]
+    before: dict[str, tuple[int, rollups.Counted]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows = await tx.fetch(
+            f"SELECT id, version, {rollups.ROW_COLUMNS} FROM activities"
+            f" WHERE id IN ({', '.join('?' * len(chunk))})", *chunk)
+        for act_id, version, *row in rows:
+            before[act_id] = (int(version), rollups.Counted.of_row(*row))
+    counts: dict[str, rollups.Counts] = {}
+    for c in copies:
+        old = before.get(c.raw["id"])
+        if old is not None and old[0] > len(c.history):
+            continue  # an older copy: the upsert keeps the row
+        counts.setdefault(c.raw["org"], rollups.Counts()).move(
+            old[1] if old else None, rollups.Counted.of_record(c.raw))
+    return counts
 
 
 async def purge_before(db: Database, org_id: str, cutoff_ms: int, *, batch: int = 1000) -> int:
@@ -197,17 +227,6 @@ class LateCallback:
     error_code: str
 
 
-@dataclass(frozen=True)
-class StatusChange:
-    """What a late callback changed, for the report counters."""
-
-    config_id: str
-    hour: str
-    before: str
-    after: str
-    ttd_seconds: float | None
-
-
 def _rank(status: str) -> int:
     return RANK.get(ActivityStatus(status), -1) if status in _STATUSES else -1
 
@@ -215,16 +234,19 @@ def _rank(status: str) -> int:
 _STATUSES = {str(s) for s in ActivityStatus}
 
 
-async def apply_late_callbacks(db: Database, org_id: str, late: Sequence[LateCallback]) -> list[StatusChange]:
+async def apply_late_callbacks(db: Database, org_id: str, late: Sequence[LateCallback]) -> int:
     """Apply callbacks to archived activities by the rules the activity
     scripts follow in Redis (lib.lua): a callback equal to one already kept
     adds nothing; every other one is appended to the history; the status
-    only moves forward, never out of a terminal one."""
-    changes: list[StatusChange] = []
+    only moves forward, never out of a terminal one. The rollups move in the
+    same transaction. Returns how many statuses moved."""
+    counts = rollups.Counts()
+    moved = 0
     lock = " FOR UPDATE" if db.dialect == "postgresql" else ""
     # Activities in id order (lock order); one activity's callbacks as they came.
     ordered = sorted(late, key=lambda c: c.activity_id)
     async with db.transaction() as tx:
+        await rollups.lock_org(tx, db, org_id)
         for cb in ordered:
             rows = await tx.fetch(
                 f"SELECT record, version FROM activities WHERE org_id = ? AND id = ?{lock}",
@@ -246,19 +268,20 @@ async def apply_late_callbacks(db: Database, org_id: str, late: Sequence[LateCal
             before = raw["status"]
             moves = (before in _STATUSES and ActivityStatus(before) not in TERMINAL
                      and _rank(cb.status) > _rank(before))
-            ttd = None
             if moves:
+                counted = rollups.Counted.of_record(raw)
                 raw["status"], raw["updated"] = cb.status, str(cb.at_ms)
                 if cb.error_code:
                     raw["error_code"] = cb.error_code
                 if cb.status in ("delivered", "read") and not raw.get("delivered_at"):
                     raw["delivered_at"] = str(cb.at_ms)
-                    ttd = max(0.0, (cb.at_ms - int(raw["created"])) / 1000)
-                changes.append(StatusChange(raw["cfg"], raw.get("hour", ""), before, cb.status, ttd))
+                counts.move(counted, rollups.Counted.of_record(raw))
+                moved += 1
             await tx.execute(
                 "UPDATE activities SET status = ?, error_code = ?, updated_ms = ?, delivered_ms = ?,"
                 " version = ?, record = ? WHERE id = ?",
                 raw["status"], _text(raw.get("error_code")), _int(raw.get("updated")),
                 _int(raw.get("delivered_at")), version + 1, json.dumps(raw, sort_keys=True),
                 cb.activity_id)
-    return changes
+        await rollups.apply(tx, org_id, counts)
+    return moved

@@ -1,0 +1,56 @@
+-- The report's rollups, kept by the archiver in the same transaction as the
+-- activity rows, by the status transitions it actually writes: how many
+-- activities of a configuration, created in an hour (hour_ms: the hour's
+-- start, Unix ms), of a template and a locale ('' for none), are in each
+-- status now. Deleting activities at retention leaves them as they are, so
+-- the report covers all history.
+CREATE TABLE report_rollups (
+    org_id TEXT NOT NULL,
+    configuration_id TEXT NOT NULL,
+    hour_ms BIGINT NOT NULL,
+    template_id TEXT NOT NULL,
+    locale TEXT NOT NULL,
+    status TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (org_id, configuration_id, hour_ms, template_id, locale, status)
+);
+
+-- Time to deliver (first delivered or read, from creation), bucketed as the
+-- report shows it (bucket: the upper bound in seconds, or 'inf').
+CREATE TABLE report_ttd (
+    org_id TEXT NOT NULL,
+    configuration_id TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    sum_ms BIGINT NOT NULL,
+    PRIMARY KEY (org_id, configuration_id, bucket)
+);
+
+-- A database upgraded from a version without rollups starts them from the
+-- activities it holds.
+INSERT INTO report_rollups (org_id, configuration_id, hour_ms, template_id, locale, status, n)
+SELECT org_id, configuration_id, created_ms - created_ms % 3600000, COALESCE(template_id, ''),
+       COALESCE(locale, ''), status, COUNT(*)
+FROM activities
+GROUP BY org_id, configuration_id, created_ms - created_ms % 3600000, COALESCE(template_id, ''),
+         COALESCE(locale, ''), status;
+
+INSERT INTO report_ttd (org_id, configuration_id, bucket, n, sum_ms)
+SELECT org_id, configuration_id, bucket, COUNT(*), SUM(ms)
+FROM (
+    SELECT org_id, configuration_id,
+           CASE WHEN delivered_ms < created_ms THEN 0 ELSE delivered_ms - created_ms END AS ms,
+           CASE WHEN delivered_ms - created_ms <= 1000 THEN '1'
+                WHEN delivered_ms - created_ms <= 2000 THEN '2'
+                WHEN delivered_ms - created_ms <= 5000 THEN '5'
+                WHEN delivered_ms - created_ms <= 10000 THEN '10'
+                WHEN delivered_ms - created_ms <= 30000 THEN '30'
+                WHEN delivered_ms - created_ms <= 60000 THEN '60'
+                WHEN delivered_ms - created_ms <= 300000 THEN '300'
+                WHEN delivered_ms - created_ms <= 900000 THEN '900'
+                WHEN delivered_ms - created_ms <= 3600000 THEN '3600'
+                ELSE 'inf' END AS bucket
+    FROM activities
+    WHERE delivered_ms IS NOT NULL
+) AS delivered
+GROUP BY org_id, configuration_id, bucket;

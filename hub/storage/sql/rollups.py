@@ -1,0 +1,177 @@
+"""The report's rollups in SQL: counts per configuration, creation hour,
+template, locale and status, and time to deliver per configuration.
+
+They move only by what a transaction actually writes to an activity row
+(created, status moved, first delivered), in that same transaction, so they
+always equal a count over the rows: a replayed batch or an older copy that
+the upsert refuses moves nothing. Rows deleted at retention leave them as
+they are (the report covers all history).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from hub.storage.sql.db import Database, Tx
+
+HOUR_MS = 3_600_000
+# Upper bounds in seconds, as the report shows time to deliver.
+TTD_BUCKETS = ("1", "2", "5", "10", "30", "60", "300", "900", "3600", "inf")
+
+
+def ttd_bucket(ms: int) -> str:
+    return next((b for b in TTD_BUCKETS[:-1] if ms <= int(b) * 1000), "inf")
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What the report counts of one activity."""
+
+    config_id: str
+    hour_ms: int
+    template_id: str
+    locale: str
+    status: str
+    ttd_ms: int | None  # time to its first delivered/read; None before
+
+    @classmethod
+    def of_record(cls, raw: Mapping[str, str]) -> "Counted":
+        """From an activity hash as Redis holds it."""
+        created = int(raw["created"])
+        delivered = raw.get("delivered_at")
+        return cls(raw["cfg"], created - created % HOUR_MS, raw.get("tpl") or "",
+                   raw.get("locale") or "", raw["status"],
+                   max(0, int(delivered) - created) if delivered else None)
+
+    @classmethod
+    def of_row(cls, config_id: str, created_ms: int, template_id: str | None, locale: str | None,
+               status: str, delivered_ms: int | None) -> "Counted":
+        created = int(created_ms)
+        return cls(config_id, created - created % HOUR_MS, template_id or "", locale or "", status,
+                   max(0, int(delivered_ms) - created) if delivered_ms is not None else None)
+
+
+# Columns to select for Counted.of_row.
+ROW_COLUMNS = "configuration_id, created_ms, template_id, locale, status, delivered_ms"
+
+
+@dataclass
+class Counts:
+    """Counts to add (or, negative, to take away): status per (config, hour,
+    template, locale), and time to deliver per (config, bucket) as (n, sum ms)."""
+
+    status: dict[tuple[str, int, str, str, str], int] = field(default_factory=lambda: defaultdict(int))
+    ttd: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+
+    def add(self, a: Counted, sign: int = 1) -> None:
+        self.status[(a.config_id, a.hour_ms, a.template_id, a.locale, a.status)] += sign
+        if a.ttd_ms is not None:
+            cell = self.ttd[(a.config_id, ttd_bucket(a.ttd_ms))]
+            cell[0] += sign
+            cell[1] += sign * a.ttd_ms
+
+    def move(self, before: Counted | None, after: Counted) -> None:
+        """One activity written as ``after`` over ``before`` (None: new)."""
+        if before is not None:
+            self.add(before, -1)
+        self.add(after)
+
+
+def org_lock_key(org_id: str) -> int:
+    """A PostgreSQL advisory lock key per org (signed 64 bits)."""
+    return int.from_bytes(hashlib.blake2b(b"rollups:" + org_id.encode(), digest_size=8).digest(),
+                          "big", signed=True)
+
+
+async def lock_org(tx: Tx, db: Database, org_id: str) -> None:
+    """Serialize the org's activity writers, so that the row each one reads
+    before writing is the row it replaces (two archivers inserting the same
+    new activity would otherwise both count it). SQLite's write lock already
+    does this."""
+    if db.dialect == "postgresql":
+        await tx.execute("SELECT pg_advisory_xact_lock(?)", org_lock_key(org_id))
+
+
+_UPSERT_STATUS = (
+    "INSERT INTO report_rollups (org_id, configuration_id, hour_ms, template_id, locale, status, n)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, configuration_id, hour_ms, template_id,"
+    " locale, status) DO UPDATE SET n = report_rollups.n + excluded.n"
+)
+_UPSERT_TTD = (
+    "INSERT INTO report_ttd (org_id, configuration_id, bucket, n, sum_ms) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (org_id, configuration_id, bucket)"
+    " DO UPDATE SET n = report_ttd.n + excluded.n, sum_ms = report_ttd.sum_ms + excluded.sum_ms"
+)
+
+
+async def apply(tx: Tx, org_id: str, counts: Counts) -> None:
+    """Add ``counts`` to the org's rollups, in key order (lock order on
+    PostgreSQL), one statement per changed cell."""
+    status = [(org_id, *k, n) for k, n in sorted(counts.status.items()) if n]
+    if status:
+        await tx.executemany(_UPSERT_STATUS, status)
+    ttd = [(org_id, *k, n, s) for k, (n, s) in sorted(counts.ttd.items()) if n or s]
+    if ttd:
+        await tx.executemany(_UPSERT_TTD, ttd)
+
+
+@dataclass
+class ReportCounts:
+    """One configuration's report figures, summed from the rollups."""
+
+    by_hour: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
+    by_template: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    by_locale: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    ttd: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+
+    def add(self, a: Counted, sign: int = 1) -> None:
+        self.by_hour[(a.hour_ms, a.status)] += sign
+        self.by_template[(a.template_id, a.status)] += sign
+        self.by_locale[(a.locale, a.status)] += sign
+        if a.ttd_ms is not None:
+            cell = self.ttd[ttd_bucket(a.ttd_ms)]
+            cell[0] += sign
+            cell[1] += sign * a.ttd_ms
+
+
+async def read_report(
+    db: Database, org_id: str, config_id: str, ids: Sequence[str],
+) -> tuple[ReportCounts, dict[str, tuple[str, int | None]]]:
+    """The configuration's rollups, and (status, delivered ms) of the rows of
+    the activities ``ids`` as they stand in the same snapshot (one statement, so that both agree
+    on which writes they include)."""
+    where = "WHERE org_id = ? AND configuration_id = ?"
+    sql = (
+        "SELECT 'h', hour_ms, '', status, CAST(SUM(n) AS BIGINT), 0 FROM report_rollups"
+        f" {where} GROUP BY hour_ms, status"
+        " UNION ALL SELECT 't', 0, template_id, status, CAST(SUM(n) AS BIGINT), 0"
+        f" FROM report_rollups {where} GROUP BY template_id, status"
+        " UNION ALL SELECT 'l', 0, locale, status, CAST(SUM(n) AS BIGINT), 0"
+        f" FROM report_rollups {where} GROUP BY locale, status"
+        f" UNION ALL SELECT 'd', 0, bucket, '', n, sum_ms FROM report_ttd {where}"
+    )
+    args: list[Any] = [org_id, config_id] * 4
+    if ids:
+        # Status and first delivery (-1: none) of each row; what else the
+        # report counts of an activity never changes.
+        marks = ", ".join("?" * len(ids))
+        sql += (" UNION ALL SELECT 'a', 0, id, status, COALESCE(delivered_ms, -1), 0"
+                f" FROM activities {where} AND id IN ({marks})")
+        args += [org_id, config_id, *ids]
+    counts = ReportCounts()
+    rows: dict[str, tuple[str, int | None]] = {}
+    for kind, num, key, status, n, extra in await db.fetch(sql, *args):
+        if kind == "h":
+            counts.by_hour[(int(num), status)] += int(n)
+        elif kind == "t":
+            counts.by_template[(key, status)] += int(n)
+        elif kind == "l":
+            counts.by_locale[(key, status)] += int(n)
+        elif kind == "d":
+            counts.ttd[key] = [int(n), int(extra)]
+        else:
+            rows[key] = (status, None if int(n) < 0 else int(n))
+    return counts, rows
