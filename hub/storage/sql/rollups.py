@@ -1,5 +1,6 @@
-"""The report's rollups in SQL: counts per configuration, creation hour,
-template, locale and status, and time to deliver per configuration.
+"""The report's rollups in SQL: counts per configuration and status by
+creation hour, by template and by locale, and time to deliver per
+configuration.
 
 They move only by what a transaction actually writes to an activity row
 (created, status moved, first delivered), in that same transaction, so they
@@ -95,11 +96,15 @@ async def lock_org(tx: Tx, db: Database, org_id: str) -> None:
         await tx.execute("SELECT pg_advisory_xact_lock(?)", org_lock_key(org_id))
 
 
-_UPSERT_STATUS = (
-    "INSERT INTO report_rollups (org_id, configuration_id, hour_ms, template_id, locale, status, n)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, configuration_id, hour_ms, template_id,"
-    " locale, status) DO UPDATE SET n = report_rollups.n + excluded.n"
-)
+def _upsert(table: str, key: str) -> str:
+    return (f"INSERT INTO {table} (org_id, configuration_id, {key}, status, n) VALUES (?, ?, ?, ?, ?)"
+            f" ON CONFLICT (org_id, configuration_id, {key}, status)"
+            f" DO UPDATE SET n = {table}.n + excluded.n")
+
+
+_UPSERT_HOURLY = _upsert("report_hourly", "hour_ms")
+_UPSERT_TEMPLATES = _upsert("report_templates", "template_id")
+_UPSERT_LOCALES = _upsert("report_locales", "locale")
 _UPSERT_TTD = (
     "INSERT INTO report_ttd (org_id, configuration_id, bucket, n, sum_ms) VALUES (?, ?, ?, ?, ?)"
     " ON CONFLICT (org_id, configuration_id, bucket)"
@@ -110,9 +115,18 @@ _UPSERT_TTD = (
 async def apply(tx: Tx, org_id: str, counts: Counts) -> None:
     """Add ``counts`` to the org's rollups, in key order (lock order on
     PostgreSQL), one statement per changed cell."""
-    status = [(org_id, *k, n) for k, n in sorted(counts.status.items()) if n]
-    if status:
-        await tx.executemany(_UPSERT_STATUS, status)
+    hourly: dict[tuple[Any, ...], int] = defaultdict(int)
+    templates: dict[tuple[Any, ...], int] = defaultdict(int)
+    locales: dict[tuple[Any, ...], int] = defaultdict(int)
+    for (config_id, hour_ms, template_id, locale, status), n in counts.status.items():
+        hourly[(config_id, hour_ms, status)] += n
+        templates[(config_id, template_id, status)] += n
+        locales[(config_id, locale, status)] += n
+    for sql, cells in ((_UPSERT_HOURLY, hourly), (_UPSERT_TEMPLATES, templates),
+                       (_UPSERT_LOCALES, locales)):
+        rows = [(org_id, *k, n) for k, n in sorted(cells.items()) if n]
+        if rows:
+            await tx.executemany(sql, rows)
     ttd = [(org_id, *k, n, s) for k, (n, s) in sorted(counts.ttd.items()) if n or s]
     if ttd:
         await tx.executemany(_UPSERT_TTD, ttd)
@@ -145,12 +159,9 @@ async def read_report(
     on which writes they include)."""
     where = "WHERE org_id = ? AND configuration_id = ?"
     sql = (
-        "SELECT 'h', hour_ms, '', status, CAST(SUM(n) AS BIGINT), 0 FROM report_rollups"
-        f" {where} GROUP BY hour_ms, status"
-        " UNION ALL SELECT 't', 0, template_id, status, CAST(SUM(n) AS BIGINT), 0"
-        f" FROM report_rollups {where} GROUP BY template_id, status"
-        " UNION ALL SELECT 'l', 0, locale, status, CAST(SUM(n) AS BIGINT), 0"
-        f" FROM report_rollups {where} GROUP BY locale, status"
+        f"SELECT 'h', hour_ms, '', status, n, 0 FROM report_hourly {where}"
+        f" UNION ALL SELECT 't', 0, template_id, status, n, 0 FROM report_templates {where}"
+        f" UNION ALL SELECT 'l', 0, locale, status, n, 0 FROM report_locales {where}"
         f" UNION ALL SELECT 'd', 0, bucket, '', n, sum_ms FROM report_ttd {where}"
     )
     args: list[Any] = [org_id, config_id] * 4

@@ -1,18 +1,35 @@
 -- The report's rollups, kept by the archiver in the same transaction as the
 -- activity rows, by the status transitions it actually writes: how many
--- activities of a configuration, created in an hour (hour_ms: the hour's
--- start, Unix ms), of a template and a locale ('' for none), are in each
--- status now. Deleting activities at retention leaves them as they are, so
--- the report covers all history.
-CREATE TABLE report_rollups (
+-- activities of a configuration are in each status now, by the hour they
+-- were created in (hour_ms: the hour's start, Unix ms), by template and by
+-- locale ('' for none). One table per breakdown, so that the report reads
+-- each as it is, with no grouping. Deleting activities at retention leaves
+-- them as they are, so the report covers all history.
+CREATE TABLE report_hourly (
     org_id TEXT NOT NULL,
     configuration_id TEXT NOT NULL,
     hour_ms BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (org_id, configuration_id, hour_ms, status)
+);
+
+CREATE TABLE report_templates (
+    org_id TEXT NOT NULL,
+    configuration_id TEXT NOT NULL,
     template_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (org_id, configuration_id, template_id, status)
+);
+
+CREATE TABLE report_locales (
+    org_id TEXT NOT NULL,
+    configuration_id TEXT NOT NULL,
     locale TEXT NOT NULL,
     status TEXT NOT NULL,
     n BIGINT NOT NULL,
-    PRIMARY KEY (org_id, configuration_id, hour_ms, template_id, locale, status)
+    PRIMARY KEY (org_id, configuration_id, locale, status)
 );
 
 -- Time to deliver (first delivered or read, from creation), bucketed as the
@@ -28,12 +45,20 @@ CREATE TABLE report_ttd (
 
 -- A database upgraded from a version without rollups starts them from the
 -- activities it holds.
-INSERT INTO report_rollups (org_id, configuration_id, hour_ms, template_id, locale, status, n)
-SELECT org_id, configuration_id, created_ms - created_ms % 3600000, COALESCE(template_id, ''),
-       COALESCE(locale, ''), status, COUNT(*)
+INSERT INTO report_hourly (org_id, configuration_id, hour_ms, status, n)
+SELECT org_id, configuration_id, created_ms - created_ms % 3600000, status, COUNT(*)
 FROM activities
-GROUP BY org_id, configuration_id, created_ms - created_ms % 3600000, COALESCE(template_id, ''),
-         COALESCE(locale, ''), status;
+GROUP BY org_id, configuration_id, created_ms - created_ms % 3600000, status;
+
+INSERT INTO report_templates (org_id, configuration_id, template_id, status, n)
+SELECT org_id, configuration_id, COALESCE(template_id, ''), status, COUNT(*)
+FROM activities
+GROUP BY org_id, configuration_id, COALESCE(template_id, ''), status;
+
+INSERT INTO report_locales (org_id, configuration_id, locale, status, n)
+SELECT org_id, configuration_id, COALESCE(locale, ''), status, COUNT(*)
+FROM activities
+GROUP BY org_id, configuration_id, COALESCE(locale, ''), status;
 
 INSERT INTO report_ttd (org_id, configuration_id, bucket, n, sum_ms)
 SELECT org_id, configuration_id, bucket, COUNT(*), SUM(ms)
