@@ -17,6 +17,7 @@ from typing import NamedTuple, Sequence
 import redis.asyncio as aioredis
 
 from hub.storage import keys
+from hub.storage.redis import script_source
 from hub.storage.streams import ConsumerGroup
 from hub.storage.sql.activities import ActivityCopy, LateCallback
 from hub.storage.sql.conversations import LateMessageStatus
@@ -58,6 +59,7 @@ class ArchiveQueue:
         self.group = ConsumerGroup(client, keys.archive_stream, GROUP)
         self.ack = self.group.ack
         self.length = self.group.length
+        self.copies_script = client.register_script(script_source("archive_copies"))
 
     async def read(self, org_id: str, consumer: str, count: int) -> list[Entry]:
         return _entries(await self.group.read(org_id, consumer, count))
@@ -85,17 +87,14 @@ class ArchiveQueue:
 
     async def copies(self, org_id: str, ids: Sequence[str]) -> list[ActivityCopy]:
         """The activities as they are now (an id whose record expired is left out)."""
-        async with self.r.pipeline(transaction=False) as p:
-            for i in ids:
-                akey = keys.activity(org_id, i)
-                p.hgetall(akey)
-                p.lrange(akey + ":h", 0, -1)
-                p.zscore(keys.activities(org_id), i)
-            replies = await p.execute()
+        akeys = [keys.activity(org_id, i) for i in ids]
+        replies = await self.copies_script(
+            keys=[keys.activities(org_id), *(k for a in akeys for k in (a, a + ":h"))], args=list(ids))
         out = []
         for n in range(0, len(replies), 3):
-            raw, history, score = replies[n:n + 3]
-            if raw:
+            flat, history, score = replies[n:n + 3]
+            if flat:
+                raw = dict(zip(flat[::2], flat[1::2]))
                 out.append(ActivityCopy(raw, history, int(score) if score is not None
                                         else int(raw.get("created") or 0) * 1000))
         return out

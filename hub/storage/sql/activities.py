@@ -68,9 +68,9 @@ def activity_row(copy: ActivityCopy) -> tuple[Any, ...]:
     )
 
 
-def event_rows(activity_id: str, history: Sequence[str]) -> list[tuple[Any, ...]]:
+def event_rows(activity_id: str, history: Sequence[str], start: int = 0) -> list[tuple[Any, ...]]:
     rows = []
-    for seq, text in enumerate(history):
+    for seq, text in enumerate(history[start:], start):
         e = json.loads(text)
         rows.append((activity_id, seq, e["status"], int(e["at"]), e.get("error_code"),
                      e.get("source"), text))
@@ -87,19 +87,24 @@ async def write_activities(db: Database, copies: Sequence[ActivityCopy]) -> None
     async with db.transaction() as tx:
         for org_id in sorted({c.raw["org"] for c in ordered}):
             await rollups.lock_org(tx, db, org_id)
-        counts = await _rollup_moves(tx, ordered)
+        versions, counts = await _rollup_moves(tx, ordered)
         await tx.executemany(UPSERT_ACTIVITY, [activity_row(c) for c in ordered])
-        events = [r for c in ordered for r in event_rows(c.raw["id"], c.history)]
+        # A row's events below its version were written with it: only the
+        # new ones go in.
+        events = [r for c in ordered
+                  for r in event_rows(c.raw["id"], c.history, versions.get(c.raw["id"], 0))]
         if events:
             await tx.executemany(INSERT_EVENT, events)
         for org_id, org_counts in sorted(counts.items()):
             await rollups.apply(tx, org_id, org_counts)
 
 
-async def _rollup_moves(tx: Tx, copies: Sequence[ActivityCopy]) -> dict[str, rollups.Counts]:
-    """What writing ``copies`` moves in the rollups: each copy the upsert
-    takes (no row yet, or one from a history no longer) replaces what the
-    row counted before."""
+async def _rollup_moves(
+    tx: Tx, copies: Sequence[ActivityCopy],
+) -> tuple[dict[str, int], dict[str, rollups.Counts]]:
+    """The rows' versions before, and what writing ``copies`` moves in the
+    rollups: each copy the upsert takes (no row yet, or one from a history
+    no longer) replaces what the row counted before."""
     ids = [c.raw["id"] for c in copies]
     before: dict[str, tuple[int, rollups.Counted]] = {}
     for start in range(0, len(ids), 500):
@@ -116,7 +121,7 @@ async def _rollup_moves(tx: Tx, copies: Sequence[ActivityCopy]) -> dict[str, rol
             continue  # an older copy: the upsert keeps the row
         counts.setdefault(c.raw["org"], rollups.Counts()).move(
             old[1] if old else None, rollups.Counted.of_record(c.raw))
-    return counts
+    return {i: v for i, (v, _) in before.items()}, counts
 
 
 async def purge_before(db: Database, org_id: str, cutoff_ms: int, *, batch: int = 1000) -> int:

