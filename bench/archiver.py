@@ -113,7 +113,7 @@ async def run(url: str, redis_url: str, messages: int) -> None:
     rows = int(await db.fetchval("SELECT COUNT(*) FROM activities"))
     events = int(await db.fetchval("SELECT COUNT(*) FROM activity_history"))
     counts, _ = await read_report(db, ORG, CFG, [])
-    counted = sum(counts.by_hour.values())
+    counted = sum(n for cell in counts.by_hour.values() for n in cell.values())
     assert rows == messages and events == 4 * messages and counted == messages, (rows, events, counted)
     print(f"  drained in {elapsed:.1f} s: {messages / elapsed:,.0f} messages/s, "
           f"{5 * messages / elapsed:,.0f} activity changes/s, {entries / elapsed:,.0f} entries/s "

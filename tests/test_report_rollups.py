@@ -93,7 +93,7 @@ def sql_rollup_total(url: str, org_id: str, config_id: str) -> int:
         db = await open_database(url)
         try:
             counts, _ = await read_report(db, org_id, config_id, [])
-            return sum(counts.by_hour.values())
+            return sum(n for cell in counts.by_hour.values() for n in cell.values())
         finally:
             await db.close()
 
@@ -204,8 +204,8 @@ def test_replays_older_copies_and_retention_move_nothing(database_url: str) -> N
             async def report() -> tuple[dict[str, int], dict[str, list[int]]]:
                 counts, _ = await read_report(db, "org_r", "cfg_r", [])
                 by_status: Counter[str] = Counter()
-                for (_, status), n in counts.by_hour.items():
-                    by_status[status] += n
+                for cell in counts.by_hour.values():
+                    by_status.update(cell)
                 return {s: n for s, n in by_status.items() if n}, dict(counts.ttd)
 
             queued = [copy(f"act_{i}", ["queued"]) for i in range(3)]
@@ -250,10 +250,11 @@ def test_an_upgraded_database_starts_its_rollups_from_its_activities(database_ur
                 await tx.executemany(UPSERT_ACTIVITY, [activity_row(c) for c in rows])
             await migrate(db)
             counts, _ = await read_report(db, "org_r", "cfg_r", [])
-            assert {k: n for k, n in counts.by_hour.items() if n} == {
-                (1_699_999_200_000, "delivered"): 2, (1_700_002_800_000, "sending"): 1}
-            assert dict(counts.ttd) == {"5": [2, 6000]}
-            assert dict(counts.by_locale) == {("en-US", "delivered"): 2, ("en-US", "sending"): 1}
+            assert counts.by_hour == {
+                1_699_999_200_000: {"delivered": 2}, 1_700_002_800_000: {"sending": 1}}
+            assert counts.ttd == {"5": [2, 6000]}
+            assert counts.by_locale == {"en-US": {"delivered": 2, "sending": 1}}
+            assert counts.by_template == {"tpl_r": {"delivered": 2, "sending": 1}}
         finally:
             await db.close()
 

@@ -51,11 +51,13 @@ def _bucket_quantile(counts: dict[str, int], total: int, q: float) -> float | No
     return None
 
 
-def _by(cells: dict[tuple[Any, str], int]) -> dict[Any, dict[str, int]]:
-    out: dict[Any, dict[str, int]] = {}
-    for (key, status), n in sorted(cells.items()):
-        if n > 0:
-            out.setdefault(key, {})[status] = n
+def _by(cells: dict[Any, dict[str, int]]) -> list[tuple[Any, dict[str, int]]]:
+    """Non-zero counts, by key in order."""
+    out = []
+    for key in sorted(cells):
+        nonzero = {s: n for s, n in cells[key].items() if n > 0}
+        if nonzero:
+            out.append((key, nonzero))
     return out
 
 
@@ -65,9 +67,11 @@ def _hour(hour_ms: int) -> str:
 
 def build_report(config_id: str, c: ReportCounts) -> dict[str, Any]:
     counts = {str(s): 0 for s in ActivityStatus}
-    for (_, status), n in c.by_hour.items():
-        if status in counts:
-            counts[status] += n
+    by_hour = _by(c.by_hour)
+    for _, cell in by_hour:
+        for status, n in cell.items():
+            if status in counts:
+                counts[status] += n
     buckets = {le: c.ttd[le][0] for le in TTD_BUCKETS if le in c.ttd}
     ttd_count = sum(buckets.values())
     ttd_ms = sum(cell[1] for cell in c.ttd.values())
@@ -82,8 +86,7 @@ def build_report(config_id: str, c: ReportCounts) -> dict[str, Any]:
             "p50_seconds_at_most": _bucket_quantile(buckets, ttd_count, 0.5),
             "p90_seconds_at_most": _bucket_quantile(buckets, ttd_count, 0.9),
         },
-        "by_hour": [{"hour": _hour(h), "counts": v} for h, v in _by(c.by_hour).items()],
-        "by_template": [{"template_id": t or None, "counts": v}
-                        for t, v in _by(c.by_template).items()],
-        "by_locale": [{"locale": loc or None, "counts": v} for loc, v in _by(c.by_locale).items()],
+        "by_hour": [{"hour": _hour(h), "counts": v} for h, v in by_hour],
+        "by_template": [{"template_id": t or None, "counts": v} for t, v in _by(c.by_template)],
+        "by_locale": [{"locale": loc or None, "counts": v} for loc, v in _by(c.by_locale)],
     }

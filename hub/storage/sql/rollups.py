@@ -132,32 +132,38 @@ async def apply(tx: Tx, org_id: str, counts: Counts) -> None:
         await tx.executemany(_UPSERT_TTD, ttd)
 
 
+Cells = dict[Any, dict[str, int]]
+
+
 @dataclass
 class ReportCounts:
-    """One configuration's report figures, summed from the rollups."""
+    """One configuration's report figures from the rollups: counts by
+    status per creation hour, template and locale; time to deliver per
+    bucket as [n, sum ms]."""
 
-    by_hour: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
-    by_template: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
-    by_locale: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
-    ttd: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    by_hour: Cells = field(default_factory=dict)
+    by_template: Cells = field(default_factory=dict)
+    by_locale: Cells = field(default_factory=dict)
+    ttd: dict[str, list[int]] = field(default_factory=dict)
 
     def add(self, a: Counted, sign: int = 1) -> None:
-        self.by_hour[(a.hour_ms, a.status)] += sign
-        self.by_template[(a.template_id, a.status)] += sign
-        self.by_locale[(a.locale, a.status)] += sign
+        for cells, key in ((self.by_hour, a.hour_ms), (self.by_template, a.template_id),
+                           (self.by_locale, a.locale)):
+            cell = cells.setdefault(key, {})
+            cell[a.status] = cell.get(a.status, 0) + sign
         if a.ttd_ms is not None:
-            cell = self.ttd[ttd_bucket(a.ttd_ms)]
-            cell[0] += sign
-            cell[1] += sign * a.ttd_ms
+            bucket = self.ttd.setdefault(ttd_bucket(a.ttd_ms), [0, 0])
+            bucket[0] += sign
+            bucket[1] += sign * a.ttd_ms
 
 
 async def read_report(
     db: Database, org_id: str, config_id: str, ids: Sequence[str],
 ) -> tuple[ReportCounts, dict[str, tuple[str, int | None]]]:
     """The configuration's rollups, and (status, delivered ms) of the rows of
-    the activities ``ids`` as they stand in the same snapshot (one statement, so that both agree
-    on which writes they include)."""
-    where = "WHERE org_id = ? AND configuration_id = ?"
+    the activities ``ids`` as they stand in the same snapshot (one
+    statement, so that both agree on which writes they include)."""
+    where = "WHERE org_id = ? AND configuration_id = ? AND n <> 0"
     sql = (
         f"SELECT 'h', hour_ms, '', status, n, 0 FROM report_hourly {where}"
         f" UNION ALL SELECT 't', 0, template_id, status, n, 0 FROM report_templates {where}"
@@ -170,17 +176,18 @@ async def read_report(
         # report counts of an activity never changes.
         marks = ", ".join("?" * len(ids))
         sql += (" UNION ALL SELECT 'a', 0, id, status, COALESCE(delivered_ms, -1), 0"
-                f" FROM activities {where} AND id IN ({marks})")
+                f" FROM activities WHERE org_id = ? AND configuration_id = ? AND id IN ({marks})")
         args += [org_id, config_id, *ids]
     counts = ReportCounts()
+    cells = {"h": counts.by_hour, "t": counts.by_template, "l": counts.by_locale}
     rows: dict[str, tuple[str, int | None]] = {}
     for kind, num, key, status, n, extra in await db.fetch(sql, *args):
-        if kind == "h":
-            counts.by_hour[(int(num), status)] += int(n)
-        elif kind == "t":
-            counts.by_template[(key, status)] += int(n)
-        elif kind == "l":
-            counts.by_locale[(key, status)] += int(n)
+        found = cells.get(kind)
+        if found is not None:
+            cell = found.get(num if kind == "h" else key)
+            if cell is None:
+                cell = found[num if kind == "h" else key] = {}
+            cell[status] = int(n)
         elif kind == "d":
             counts.ttd[key] = [int(n), int(extra)]
         else:
