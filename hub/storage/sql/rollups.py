@@ -16,9 +16,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from hub.domain.statuses import ActivityStatus
 from hub.storage.sql.db import Database, Tx
 
 HOUR_MS = 3_600_000
+# report_hourly's status columns (the migration names the same ones).
+STATUSES = tuple(str(s) for s in ActivityStatus)
+_COLUMN = {s: n for n, s in enumerate(STATUSES)}
 # Upper bounds in seconds, as the report shows time to deliver.
 TTD_BUCKETS = ("1", "2", "5", "10", "30", "60", "300", "900", "3600", "inf")
 
@@ -102,7 +106,12 @@ def _upsert(table: str, key: str) -> str:
             f" DO UPDATE SET n = {table}.n + excluded.n")
 
 
-_UPSERT_HOURLY = _upsert("report_hourly", "hour_ms")
+_UPSERT_HOURLY = (
+    f"INSERT INTO report_hourly (org_id, configuration_id, hour_ms, {', '.join(STATUSES)})"
+    f" VALUES ({', '.join('?' * (3 + len(STATUSES)))})"
+    " ON CONFLICT (org_id, configuration_id, hour_ms) DO UPDATE SET "
+    + ", ".join(f"{s} = report_hourly.{s} + excluded.{s}" for s in STATUSES)
+)
 _UPSERT_TEMPLATES = _upsert("report_templates", "template_id")
 _UPSERT_LOCALES = _upsert("report_locales", "locale")
 _UPSERT_TTD = (
@@ -115,15 +124,18 @@ _UPSERT_TTD = (
 async def apply(tx: Tx, org_id: str, counts: Counts) -> None:
     """Add ``counts`` to the org's rollups, in key order (lock order on
     PostgreSQL), one statement per changed cell."""
-    hourly: dict[tuple[Any, ...], int] = defaultdict(int)
+    hourly: dict[tuple[str, int], list[int]] = {}
     templates: dict[tuple[Any, ...], int] = defaultdict(int)
     locales: dict[tuple[Any, ...], int] = defaultdict(int)
     for (config_id, hour_ms, template_id, locale, status), n in counts.status.items():
-        hourly[(config_id, hour_ms, status)] += n
+        if status in _COLUMN:
+            hourly.setdefault((config_id, hour_ms), [0] * len(STATUSES))[_COLUMN[status]] += n
         templates[(config_id, template_id, status)] += n
         locales[(config_id, locale, status)] += n
-    for sql, cells in ((_UPSERT_HOURLY, hourly), (_UPSERT_TEMPLATES, templates),
-                       (_UPSERT_LOCALES, locales)):
+    hours = [(org_id, *k, *v) for k, v in sorted(hourly.items()) if any(v)]
+    if hours:
+        await tx.executemany(_UPSERT_HOURLY, hours)
+    for sql, cells in ((_UPSERT_TEMPLATES, templates), (_UPSERT_LOCALES, locales)):
         rows = [(org_id, *k, n) for k, n in sorted(cells.items()) if n]
         if rows:
             await tx.executemany(sql, rows)
@@ -163,31 +175,31 @@ async def read_report(
     """The configuration's rollups, and (status, delivered ms) of the rows of
     the activities ``ids`` as they stand in the same snapshot (one
     statement, so that both agree on which writes they include)."""
-    where = "WHERE org_id = ? AND configuration_id = ? AND n <> 0"
+    where = "WHERE org_id = ? AND configuration_id = ?"
+    pad = ", 0" * len(STATUSES)
     sql = (
-        f"SELECT 'h', hour_ms, '', status, n, 0 FROM report_hourly {where}"
-        f" UNION ALL SELECT 't', 0, template_id, status, n, 0 FROM report_templates {where}"
-        f" UNION ALL SELECT 'l', 0, locale, status, n, 0 FROM report_locales {where}"
-        f" UNION ALL SELECT 'd', 0, bucket, '', n, sum_ms FROM report_ttd {where}"
+        f"SELECT 'h', hour_ms, '', '', 0, 0, {', '.join(STATUSES)} FROM report_hourly {where}"
+        f" UNION ALL SELECT 't', 0, template_id, status, n, 0{pad} FROM report_templates {where}"
+        f" UNION ALL SELECT 'l', 0, locale, status, n, 0{pad} FROM report_locales {where}"
+        f" UNION ALL SELECT 'd', 0, bucket, '', n, sum_ms{pad} FROM report_ttd {where}"
     )
     args: list[Any] = [org_id, config_id] * 4
     if ids:
         # Status and first delivery (-1: none) of each row; what else the
         # report counts of an activity never changes.
         marks = ", ".join("?" * len(ids))
-        sql += (" UNION ALL SELECT 'a', 0, id, status, COALESCE(delivered_ms, -1), 0"
-                f" FROM activities WHERE org_id = ? AND configuration_id = ? AND id IN ({marks})")
+        sql += (f" UNION ALL SELECT 'a', 0, id, status, COALESCE(delivered_ms, -1), 0{pad}"
+                f" FROM activities {where} AND id IN ({marks})")
         args += [org_id, config_id, *ids]
     counts = ReportCounts()
-    cells = {"h": counts.by_hour, "t": counts.by_template, "l": counts.by_locale}
     rows: dict[str, tuple[str, int | None]] = {}
-    for kind, num, key, status, n, extra in await db.fetch(sql, *args):
-        found = cells.get(kind)
-        if found is not None:
-            cell = found.get(num if kind == "h" else key)
-            if cell is None:
-                cell = found[num if kind == "h" else key] = {}
-            cell[status] = int(n)
+    for kind, num, key, status, n, extra, *by_status in await db.fetch(sql, *args):
+        if kind == "h":
+            counts.by_hour[int(num)] = {s: int(v) for s, v in zip(STATUSES, by_status) if v}
+        elif kind == "t":
+            counts.by_template.setdefault(key, {})[status] = int(n)
+        elif kind == "l":
+            counts.by_locale.setdefault(key, {})[status] = int(n)
         elif kind == "d":
             counts.ttd[key] = [int(n), int(extra)]
         else:

@@ -5,13 +5,25 @@
 -- locale ('' for none). One table per breakdown, so that the report reads
 -- each as it is, with no grouping. Deleting activities at retention leaves
 -- them as they are, so the report covers all history.
+
+-- By hour, one row per hour with a column per status (hub.domain.statuses;
+-- a new status needs a new column): a report reads one row per hour.
 CREATE TABLE report_hourly (
     org_id TEXT NOT NULL,
     configuration_id TEXT NOT NULL,
     hour_ms BIGINT NOT NULL,
-    status TEXT NOT NULL,
-    n BIGINT NOT NULL,
-    PRIMARY KEY (org_id, configuration_id, hour_ms, status)
+    queued BIGINT NOT NULL DEFAULT 0,
+    sending BIGINT NOT NULL DEFAULT 0,
+    sent BIGINT NOT NULL DEFAULT 0,
+    delivered BIGINT NOT NULL DEFAULT 0,
+    read BIGINT NOT NULL DEFAULT 0,
+    undelivered BIGINT NOT NULL DEFAULT 0,
+    failed BIGINT NOT NULL DEFAULT 0,
+    rejected BIGINT NOT NULL DEFAULT 0,
+    skipped_no_optin BIGINT NOT NULL DEFAULT 0,
+    skipped_opted_out BIGINT NOT NULL DEFAULT 0,
+    canceled BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (org_id, configuration_id, hour_ms)
 );
 
 CREATE TABLE report_templates (
@@ -45,10 +57,21 @@ CREATE TABLE report_ttd (
 
 -- A database upgraded from a version without rollups starts them from the
 -- activities it holds.
-INSERT INTO report_hourly (org_id, configuration_id, hour_ms, status, n)
-SELECT org_id, configuration_id, created_ms - created_ms % 3600000, status, COUNT(*)
+INSERT INTO report_hourly (org_id, configuration_id, hour_ms, queued, sending, sent, delivered, read, undelivered, failed, rejected, skipped_no_optin, skipped_opted_out, canceled)
+SELECT org_id, configuration_id, created_ms - created_ms % 3600000,
+       SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN status = 'sending' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN status = 'read' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN status = 'undelivered' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN status = 'skipped_no_optin' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN status = 'skipped_opted_out' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN status = 'canceled' THEN 1 ELSE 0 END)
 FROM activities
-GROUP BY org_id, configuration_id, created_ms - created_ms % 3600000, status;
+GROUP BY org_id, configuration_id, created_ms - created_ms % 3600000;
 
 INSERT INTO report_templates (org_id, configuration_id, template_id, status, n)
 SELECT org_id, configuration_id, COALESCE(template_id, ''), status, COUNT(*)
