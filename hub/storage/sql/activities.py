@@ -199,10 +199,12 @@ async def records(db: Database, org_id: str, ids: Sequence[str], *, min_score: i
     if not ids:
         return {}
     marks = ", ".join("?" * len(ids))
+    # By primary key alone, org and score checked here: with them in the
+    # WHERE, SQLite walks the org's whole score index instead (seen on a
+    # million rows: 270 ms of CPU for a timeline page).
     rows = await db.fetch(
-        f"SELECT id, record FROM activities WHERE org_id = ? AND score >= ? AND id IN ({marks})",
-        org_id, min_score, *ids)
-    return {i: json.loads(r) for i, r in rows}
+        f"SELECT id, org_id, score, record FROM activities WHERE id IN ({marks})", *ids)
+    return {i: json.loads(r) for i, org, score, r in rows if org == org_id and score >= min_score}
 
 
 async def sweep_candidates(
