@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from collections import Counter
 from typing import Any, Callable
 
@@ -22,6 +23,7 @@ from hub.storage.sql.activities import ActivityCopy, purge_before, write_activit
 from hub.storage.sql.db import sqlite_path
 from hub.storage.sql.rollups import read_report
 from tests.sql_support import SqlWriteLock
+from tests.test_hot_window import callback
 from tests.support import Api, HubProcess, contact, create_org, outbound_setup, phone, wait_for
 
 Start = Callable[..., HubProcess]
@@ -259,3 +261,32 @@ def test_an_upgraded_database_starts_its_rollups_from_its_activities(database_ur
             await db.close()
 
     asyncio.run(go())
+
+
+def test_a_message_whose_last_word_is_sent_counts_as_sent(
+    hub_factory: Start, sandbox, database_url: str  # type: ignore[no-untyped-def]
+) -> None:
+    """`sent` is not a final status, yet the report must not show the
+    message as `sending` (its state when the provider took it) for as long
+    as no receipt comes."""
+    hub = hub_factory(DATABASE_URL=database_url)
+    org = create_org(hub.url)
+    with Api(hub.url, org["api_key"]) as api:
+        ids = outbound_setup(api, sandbox.url)
+        config = ids["config"]["id"]
+        httpx.post(sandbox.url + "/_sandbox/rules", json={
+            "to": phone(7), "action": "callbacks", "mode": "none"}).raise_for_status()
+        (act,) = [r["activity_id"] for r in api.ok("POST", "/v1/outbound/send", 202, json={
+            "configuration_id": config, "contacts": [contact(phone(7))]})["results"]]
+        sid = wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{act}")["provider_message_id"],
+                       timeout=30)
+        # Archived as `sending` (the provider took it), then the callback.
+        wait_for(lambda: sql_rollup_total(database_url, org["id"], config) == 1, timeout=30)
+        callback(hub, ids["channel"]["id"], {"MessageSid": sid, "MessageStatus": "sent"})
+        assert api.ok("GET", f"/v1/outbound/activities/{act}")["status"] == "sent"
+        # Before and after the archiver has written it, the report says what the activity says.
+        for _ in range(10):
+            time.sleep(0.3)
+            report = api.ok("GET", REPORT, params={"configuration_id": config})
+            assert {s: n for s, n in report["counts"].items() if n} == {"sent": 1}
+            assert report["by_locale"] == [{"locale": "en-US", "counts": {"sent": 1}}]

@@ -70,11 +70,20 @@ class ArchiveQueue:
         return _entries(await self.group.claim_abandoned(org_id, consumer, min_idle_ms, count))
 
     async def unarchived(self, org_id: str, config_id: str) -> list[dict[str, str]]:
-        """The report's fields of the configuration's activities with changes
-        not yet in SQL: every id in the stream (its entries are deleted once
-        written), as Redis holds them now."""
-        ids = {i for _, fields in await self.r.xrange(keys.archive_stream(org_id))
-               for i in (fields or {}).get("ids", "").split()}
+        """The report's fields of the configuration's activities whose Redis
+        record may be ahead of SQL, as Redis holds them now: those waiting to
+        be sent or sent again (outbound stream, retry set; not archived
+        before the provider takes them) and those with changes waiting in the
+        archive stream (its entries are deleted once written). Read in one
+        transaction, so an activity moving from one to the next is seen."""
+        async with self.r.pipeline(transaction=True) as p:
+            p.zrange(keys.send_retries(org_id), 0, -1)
+            p.xrange(keys.outbound_stream(org_id))
+            p.xrange(keys.archive_stream(org_id))
+            retries, outbound, archive = await p.execute()
+        ids = {i for i in retries if i.startswith("act_")}
+        ids.update(f["a"] for _, f in outbound if (f or {}).get("a", "").startswith("act_"))
+        ids.update(i for _, f in archive for i in (f or {}).get("ids", "").split())
         if not ids:
             return []
         fields = ("id", "cfg", "created", "tpl", "locale", "status", "delivered_at")

@@ -38,5 +38,9 @@ if applied == nil then
     {id = target, status = ARGV[3], at = tonumber(ARGV[4]), error_code = ARGV[5]}))
   return {target, -2}
 end
-if archive_now(prefix, target) then redis.call('XADD', KEYS[1], '*', 'ids', target) end
+-- A status that moved goes to the history too (a `sent` may be the last
+-- word for days), so that SQL and the report never lag Redis' status.
+if applied == 1 or archive_now(prefix, target) then
+  redis.call('XADD', KEYS[1], '*', 'ids', target)
+end
 return {target, applied or 0}
