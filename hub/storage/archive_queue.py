@@ -60,6 +60,7 @@ class ArchiveQueue:
         self.ack = self.group.ack
         self.length = self.group.length
         self.copies_script = client.register_script(script_source("archive_copies"))
+        self.in_flight_script = client.register_script(script_source("report_in_flight"))
 
     async def read(self, org_id: str, consumer: str, count: int) -> list[Entry]:
         return _entries(await self.group.read(org_id, consumer, count))
@@ -74,16 +75,10 @@ class ArchiveQueue:
         record may be ahead of SQL, as Redis holds them now: those waiting to
         be sent or sent again (outbound stream, retry set; not archived
         before the provider takes them) and those with changes waiting in the
-        archive stream (its entries are deleted once written). Read in one
-        transaction, so an activity moving from one to the next is seen."""
-        async with self.r.pipeline(transaction=True) as p:
-            p.zrange(keys.send_retries(org_id), 0, -1)
-            p.xrange(keys.outbound_stream(org_id))
-            p.xrange(keys.archive_stream(org_id))
-            retries, outbound, archive = await p.execute()
-        ids = {i for i in retries if i.startswith("act_")}
-        ids.update(f["a"] for _, f in outbound if (f or {}).get("a", "").startswith("act_"))
-        ids.update(i for _, f in archive for i in (f or {}).get("ids", "").split())
+        archive stream (its entries are deleted once written)."""
+        found = await self.in_flight_script(keys=[
+            keys.send_retries(org_id), keys.outbound_stream(org_id), keys.archive_stream(org_id)])
+        ids = {i for group in found for i in group.split() if i.startswith("act_")}
         if not ids:
             return []
         fields = ("id", "cfg", "created", "tpl", "locale", "status", "delivered_at")
