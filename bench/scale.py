@@ -68,7 +68,9 @@ def start_hubs(env: ob.Env, url: str, n: int, extra: dict[str, str]) -> None:
         hub_env = {**os.environ, "REDIS_URL": url, "HUB_PROCESSES": "1", "HUB_HOST": ob.HOST,
                    "HUB_PORT": str(port), "HUB_PUBLIC_URL": hub_url,
                    "HUB_ADMIN_TOKEN": ob.ADMIN_TOKEN, "HUB_LOG_LEVEL": "warning",
-                   "HUB_DATA_DIR": str(env.workdir / f"hub{i}-data"), **extra}
+                   # One hub, one database: every process of a run shares it
+                   # (and a run starts on an empty one, as Redis is flushed).
+                   "HUB_DATA_DIR": str(env.workdir / f"hub-data-{n}"), **extra}
         if env.sandbox_url:
             hub_env["HUB_ALLOWED_PROVIDER_HOSTS"] = env.sandbox_url.split("://", 1)[1]
         env.hubs.append(ob.Child(f"hub{i}", [sys.executable, "-m", "hub", "serve"],
