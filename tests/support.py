@@ -256,3 +256,16 @@ class Listener:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def pages(api: Api, path: str, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a paged list, following the cursors."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(100):
+        answer = api.ok("GET", path, params={**params, **({"cursor": cursor} if cursor else {})})
+        items += answer["items"]
+        cursor = answer["next_cursor"]
+        if cursor is None:
+            return items
+    raise AssertionError("paging never ends")

@@ -21,8 +21,8 @@ from hub.storage.sql.conversations import records
 from tests.agents import AgentClient, create_agent, customer_replies, login
 from tests.sql_support import SqlWriteLock
 from tests.support import (
-    SANDBOX_SID, SANDBOX_TOKEN, SENDER, Api, HubProcess, contact, create_org, outbound_setup, phone,
-    redis_client, wait_for,
+    SANDBOX_SID, SANDBOX_TOKEN, SENDER, Api, HubProcess, contact, create_org, outbound_setup, pages,
+    phone, redis_client, wait_for,
 )
 
 Start = Callable[..., HubProcess]
@@ -38,18 +38,6 @@ def r(redis_url: str) -> Iterator[redis.Redis]:
 async def poll(check: Callable[[], Any], timeout: float) -> Any:
     """wait_for off the event loop (the agent's socket keeps reading)."""
     return await asyncio.to_thread(wait_for, check, timeout)
-
-
-def pages(api: Api, path: str, **params: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    cursor = None
-    for _ in range(100):
-        answer = api.ok("GET", path, params={**params, **({"cursor": cursor} if cursor else {})})
-        items += answer["items"]
-        cursor = answer["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("paging never ends")
 
 
 def reads(api: Api, convs: list[str]) -> dict[str, Any]:

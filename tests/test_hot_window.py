@@ -15,8 +15,8 @@ from twilio.request_validator import RequestValidator
 from hub.storage import keys
 from hub.storage.sql import open_database
 from tests.support import (
-    SANDBOX_SID, SANDBOX_TOKEN, SENDER, Api, HubProcess, contact, create_org, outbound_setup, phone,
-    redis_client, wait_for,
+    SANDBOX_SID, SANDBOX_TOKEN, SENDER, Api, HubProcess, contact, create_org, outbound_setup, pages,
+    phone, redis_client, wait_for,
 )
 
 Start = Callable[..., HubProcess]
@@ -26,19 +26,6 @@ def send(api: Api, config_id: str, contacts: list[dict[str, Any]]) -> list[str]:
     answer = api.ok("POST", "/v1/outbound/send", 202, json={
         "configuration_id": config_id, "contacts": contacts})
     return [r["activity_id"] for r in answer["results"]]
-
-
-def pages(api: Api, path: str, **params: Any) -> list[dict[str, Any]]:
-    """Every item of a paged list, following the cursors."""
-    items: list[dict[str, Any]] = []
-    cursor = None
-    for _ in range(100):
-        answer = api.ok("GET", path, params={**params, **({"cursor": cursor} if cursor else {})})
-        items += answer["items"]
-        cursor = answer["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("paging never ends")
 
 
 def reads(api: Api, config_id: str, acts: list[str]) -> dict[str, Any]:

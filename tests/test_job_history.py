@@ -29,7 +29,17 @@ from hub.storage.sql.bulk_jobs import JobCopy, write_jobs
 from hub.storage.sql.flow_runs import RunCopy, write_runs
 from tests.flow_support import clients  # noqa: F401 (a fixture)
 from tests.sql_support import SqlWriteLock
-from tests.support import ADMIN_TOKEN, Api, HubProcess, contact, create_org, outbound_setup, phone, wait_for
+from tests.support import (
+    ADMIN_TOKEN,
+    Api,
+    HubProcess,
+    contact,
+    create_org,
+    outbound_setup,
+    pages,
+    phone,
+    wait_for,
+)
 from tests.test_archiver import pending
 
 Start = Callable[..., HubProcess]
@@ -68,18 +78,6 @@ def results(api: Api, job_id: str) -> list[dict[str, str]]:
     response = api.get(f"/v1/bulk-jobs/{job_id}/results")
     assert response.status_code == 200, response.text
     return list(csv.DictReader(io.StringIO(response.text)))
-
-
-def pages(api: Api, path: str, **params: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    cursor = None
-    for _ in range(100):
-        answer = api.ok("GET", path, params={**params, **({"cursor": cursor} if cursor else {})})
-        items += answer["items"]
-        cursor = answer["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("paging never ends")
 
 
 def sql(url: str, query: str, *args: Any) -> list[tuple[Any, ...]]:

@@ -24,22 +24,23 @@ from hub.storage.sql.db import sqlite_path
 from hub.storage.sql.rollups import read_report
 from tests.sql_support import SqlWriteLock
 from tests.test_hot_window import callback
-from tests.support import Api, HubProcess, contact, create_org, outbound_setup, phone, wait_for
+from tests.support import (
+    Api,
+    HubProcess,
+    contact,
+    create_org,
+    outbound_setup,
+    pages,
+    phone,
+    wait_for,
+)
 
 Start = Callable[..., HubProcess]
 REPORT = "/v1/outbound/report"
 
 
 def activities(api: Api, config_id: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        page = api.ok("GET", "/v1/outbound/activities", params={
-            "configuration_id": config_id, "limit": 100, **({"cursor": cursor} if cursor else {})})
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return items
+    return pages(api, "/v1/outbound/activities", configuration_id=config_id, limit=100)
 
 
 def counted(items: list[dict[str, Any]], key: str) -> dict[Any, dict[str, int]]:

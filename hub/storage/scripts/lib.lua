@@ -4,10 +4,10 @@
 
 local function rank(s) return RANK[s] or -1 end
 
--- The SQL history is written when an activity reaches a final status (and at
--- every change after that), and once when the provider has taken the
--- message, not at each step on the way: the steps stay in Redis' history and
--- go to SQL with it, and the hot path appends a quarter of the entries.
+-- The SQL history is written when the provider has taken the message, when a
+-- callback moves the status, and at every change once it is final; the
+-- steps before (queued, sending) stay in Redis' history and go to SQL with it.
+-- This tells the last case.
 local function archive_now(prefix, act_id)
   return FINAL[redis.call('HGET', prefix .. ':act:' .. act_id, 'status') or ''] == true
 end
