@@ -241,8 +241,9 @@ def build_app(
             HubError: hub_error, HTTPException: http_error, RedisError: redis_error,
             # A cluster slot no master serves, a connection closed under a
             # command: redis-py raises them outside RedisError (see
-            # redis_unavailable; any other AttributeError is a bug, 500).
-            SlotNotCoveredError: redis_error, AttributeError: redis_error,
+            # redis_unavailable; any other AttributeError or RuntimeError is
+            # a bug, 500).
+            SlotNotCoveredError: redis_error, AttributeError: redis_error, RuntimeError: redis_error,
             Exception: server_error,
         },
     )

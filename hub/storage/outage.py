@@ -32,21 +32,28 @@ def redis_unavailable(exc: BaseException) -> bool:
     # asyncio's TimeoutError too: a caller that stopped waiting on a Redis that hangs.
     if isinstance(exc, (_UNAVAILABLE, asyncio.TimeoutError)):
         return True
-    if isinstance(exc, AttributeError) and _raised_in_redis_py(exc):
+    if isinstance(exc, (AttributeError, RuntimeError)) and _sending_in_redis_py(exc):
         # redis-py's cluster client, reloading the slot map after a node
         # failed, can close a connection under a command being sent on it
         # (seen right after a master restarted: "'NoneType' object has no
-        # attribute 'writelines'"). The command was not sent: an outage.
+        # attribute 'writelines'", or uvloop's "unable to perform operation
+        # on <TCPTransport closed=True>"). The command was not sent: an outage.
         return True
     # Errors raised inside a script, or a Redis failing to persist, keep their word.
     return isinstance(exc, ResponseError) and any(w in str(exc)[:60] for w in ("OOM", "MISCONF"))
 
 
-def _raised_in_redis_py(exc: BaseException) -> bool:
+def _sending_in_redis_py(exc: BaseException) -> bool:
+    """Raised while redis-py's connection code was writing a command."""
     tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")) in _CONNECTION_MODULES:
+            return True
         tb = tb.tb_next
-    return tb is not None and str(tb.tb_frame.f_globals.get("__name__", "")).startswith("redis.")
+    return False
+
+
+_CONNECTION_MODULES = {"redis.asyncio.connection", "redis.connection"}
 
 
 async def redis_answers(client: Redis, timeout: float = 2.0) -> bool:
