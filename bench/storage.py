@@ -13,9 +13,9 @@ its hot window (--hot-seconds, default 2), and prints:
                         archived (still hot) and once the hot window has passed
   sql bytes/message     growth of the SQLite file / messages (SQLite only)
 
-What stays in Redis per message after the hot window is the provider-id
-pointer (for late status callbacks, until HUB_RETENTION_DAYS) and, per
-contact and channel, the reply-correlation pointer.
+What stays in Redis after the hot window is, per contact and channel, the
+reply-correlation pointer; nothing per message (a late status callback finds
+its activity by provider id in SQL).
 
 Then (--replies, default a tenth of the messages, at most 2,000) as many
 customers answer: each answer opens a conversation, an agent connected over

@@ -136,9 +136,11 @@ def test_a_late_callback_and_a_reply_apply_to_an_archived_activity(
         report = api.ok("GET", "/v1/outbound/report", params={"configuration_id": config})
         wait_for(lambda: not hot(r, org["id"], [act]), timeout=30)
         assert api.ok("GET", f"/v1/outbound/activities/{act}") == delivered
+        # Nothing of it is left in Redis but the customer's correlation pointer.
+        sid = delivered["provider_message_id"]
+        assert not r.exists(f"{keys.org_prefix(org['id'])}:sid:{sid}")
 
         # Days later, the customer reads it; the provider repeats itself.
-        sid = delivered["provider_message_id"]
         for _ in range(3):
             callback(hub, ids["channel"]["id"], {"MessageSid": sid, "MessageStatus": "read"})
         read = wait_for(lambda: (a := api.ok("GET", f"/v1/outbound/activities/{act}"))

@@ -24,7 +24,7 @@ from hub.services.conversation_archive import archive_conversations
 from hub.services.job_history import archive_jobs
 from hub.services.workboard import Look
 from hub.storage.archive_queue import ArchiveQueue, Entry
-from hub.storage.sql.activities import apply_late_callbacks, write_activities
+from hub.storage.sql.activities import LateCallback, apply_late_callbacks, ids_by_provider_id, write_activities
 from hub.storage.sql.db import Database
 
 log = get_logger("hub.archiver")
@@ -109,11 +109,29 @@ class Archiver:
         copies = await self.queue.copies(org_id, ids) if ids else []
         await write_activities(self.db, copies)
         await archive_conversations(self.hub, org_id, entries)
-        late = [e.late for e in entries if e.late is not None]
+        late = await self.late_callbacks(org_id, entries)
         if late:
             await apply_late_callbacks(self.db, org_id, late)
         await archive_jobs(self.hub, org_id, [(e.id, e.fields) for e in entries])
         await self.queue.ack(org_id, [e.id for e in entries])
+
+    async def late_callbacks(self, org_id: str, entries: list[Entry]) -> list[LateCallback]:
+        """The callbacks for activities no longer in Redis, in the order they
+        came: those the scripts found by provider id, and those they did not
+        know, found here by provider id in SQL. One whose activity is still
+        in Redis (its callback beat the provider's answer) is applied there."""
+        sids = [e.sid_late.provider_id for e in entries if e.sid_late is not None]
+        found = await ids_by_provider_id(self.db, org_id, sids) if sids else {}
+        hot = await self.queue.hot(org_id, sorted(set(found.values()))) if found else set()
+        late: list[LateCallback] = []
+        for e in entries:
+            if e.late is not None:
+                late.append(e.late)
+            elif e.sid_late is not None:
+                act = found.get(e.sid_late.provider_id)
+                if act is not None and act not in hot:
+                    late.append(LateCallback(act, e.sid_late.status, e.sid_late.at_ms, e.sid_late.error_code))
+        return late
 
 
 async def settle(entries: list[Entry]) -> None:

@@ -11,6 +11,7 @@ process is claimed by another after ``claim_idle_ms``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import NamedTuple, Sequence
 
@@ -34,13 +35,22 @@ class Entry(NamedTuple):
     fields: dict[str, str]
     convs: list[str] = []  # changed conversations
     message_late: LateMessageStatus | None = None  # the same for an agent's reply
+    # A status callback for a provider id Redis does not know (yet, or any more).
+    sid_late: "SidCallback | None" = None
+
+
+class SidCallback(NamedTuple):
+    provider_id: str
+    status: str
+    at_ms: int
+    error_code: str
 
 
 def _entries(rows: Sequence[tuple[str, dict[str, str]]]) -> list[Entry]:
     out: list[Entry] = []
     for eid, fields in rows:
         fields = fields or {}
-        late = message_late = None
+        late = message_late = sid_late = None
         if fields.get("late"):
             e = json.loads(fields["late"])
             late = LateCallback(e["id"], e["status"], int(e["at"]), e.get("error_code") or "")
@@ -48,8 +58,11 @@ def _entries(rows: Sequence[tuple[str, dict[str, str]]]) -> list[Entry]:
             e = json.loads(fields["mlate"])
             message_late = LateMessageStatus(e["conv"], e["msg"], e["status"], int(e["at"]),
                                              e.get("error_code") or "")
+        if fields.get("sidlate"):
+            e = json.loads(fields["sidlate"])
+            sid_late = SidCallback(e["sid"], e["status"], int(e["at"]), e.get("error_code") or "")
         out.append(Entry(eid, fields.get("ids", "").split(), late, fields,
-                         fields.get("conv", "").split(), message_late))
+                         fields.get("conv", "").split(), message_late, sid_late))
     return out
 
 
@@ -69,6 +82,11 @@ class ArchiveQueue:
         self, org_id: str, consumer: str, min_idle_ms: int, count: int
     ) -> list[Entry]:
         return _entries(await self.group.claim_abandoned(org_id, consumer, min_idle_ms, count))
+
+    async def hot(self, org_id: str, ids: Sequence[str]) -> set[str]:
+        """Those of these activities whose record is still in Redis."""
+        found = await asyncio.gather(*(self.r.exists(keys.activity(org_id, i)) for i in ids))
+        return {i for i, n in zip(ids, found) if n}
 
     async def unarchived(self, org_id: str, config_id: str) -> list[dict[str, str]]:
         """The report's fields of the configuration's activities whose Redis

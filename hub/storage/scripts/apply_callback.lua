@@ -1,10 +1,12 @@
 -- requires: lib routing_lib
 -- A provider status callback, for an outbound activity or an agent's reply.
--- When the provider id is not known yet (the callback beat the worker's
--- record of the send), park it; the record applies it.
--- When the activity's or conversation's record has left Redis (its hot window
--- passed), the callback goes to the archive stream, and the archiver applies
--- it in SQL.
+-- When the provider id is not known (the callback beat the worker's record
+-- of the send, or the activity left Redis with its pointer once its hot
+-- window passed), park it, for the record to apply, and hand it to the
+-- archiver too, which applies it in SQL if SQL holds an activity with that
+-- provider id that is no longer in Redis.
+-- When a conversation's record has left Redis, the callback goes to the
+-- archive stream, and the archiver applies it in SQL.
 -- Returns {activity id or '', applied (0/1, -1 when parked, -2 when handed to the archiver)}.
 -- KEYS: archive stream
 -- ARGV: prefix, provider id, status, at_ms, error code
@@ -18,6 +20,8 @@ if not target then
   end
   redis.call('RPUSH', early, cjson.encode({status = ARGV[3], at = tonumber(ARGV[4]), error_code = ARGV[5]}))
   redis.call('EXPIRE', early, 86400)
+  redis.call('XADD', KEYS[1], '*', 'sidlate', cjson.encode(
+    {sid = sid, status = ARGV[3], at = tonumber(ARGV[4]), error_code = ARGV[5]}))
   return {'', -1}
 end
 if string.sub(target, 1, 2) == 'm|' then

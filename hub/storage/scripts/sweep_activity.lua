@@ -1,7 +1,9 @@
 -- Drop the full record of an activity whose final state is safely in SQL:
 -- only when its history in Redis is exactly as long as the archived copy's
 -- (a change not yet archived makes it longer, and then nothing is dropped)
--- and its status is final. The provider-id pointer (late callbacks) stays.
+-- and its status is final. Its provider-id pointer goes too: a late
+-- callback then finds the activity by provider id in SQL (apply_callback.lua
+-- hands it to the archiver).
 -- When the customer's reply-correlation pointer names this activity, it is
 -- rewritten to carry what a conversation needs of the activity (routing
 -- queue, what was said), so a reply within HUB_CORRELATION_WINDOW_DAYS still
@@ -22,6 +24,12 @@ if redis.call('GET', KEYS[6]) == ARGV[1] then
   for i = 1, 8 do a[i] = a[i] or '' end
   redis.call('SET', KEYS[6], cjson.encode({id = ARGV[1], queue = a[1], body = a[2], cfg = a[3],
     cfg_name = a[4], case = a[5], customer = a[6], created = a[7], locale = a[8]}), 'KEEPTTL')
+end
+local sid = redis.call('HGET', KEYS[1], 'sid')
+if sid then
+  -- The hash is <prefix>:act:<id>; its pointer <prefix>:sid:<provider id> shares its slot.
+  local pointer = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 5) .. ':sid:' .. sid
+  if redis.call('GET', pointer) == ARGV[1] then redis.call('DEL', pointer) end
 end
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])

@@ -241,6 +241,20 @@ def _rank(status: str) -> int:
 _STATUSES = {str(s) for s in ActivityStatus}
 
 
+async def ids_by_provider_id(db: Database, org_id: str, provider_ids: Sequence[str]) -> dict[str, str]:
+    """The org's activities sent under these provider ids: provider id -> activity id."""
+    found: dict[str, str] = {}
+    unique = sorted(set(provider_ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for sid, act in await db.fetch(
+                f"SELECT provider_message_id, id FROM activities WHERE org_id = ?"
+                f" AND provider_message_id IN ({marks})", org_id, *chunk):
+            found[sid] = act
+    return found
+
+
 async def apply_late_callbacks(db: Database, org_id: str, late: Sequence[LateCallback]) -> int:
     """Apply callbacks to archived activities by the rules the activity
     scripts follow in Redis (lib.lua): a callback equal to one already kept
