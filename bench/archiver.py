@@ -38,6 +38,7 @@ import redis.asyncio as aioredis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.support.processes import history_database  # noqa: E402
 from hub.embedded_redis import EmbeddedRedis  # noqa: E402
 from hub.metrics import Metrics  # noqa: E402
 from hub.providers.pool import ProviderPool  # noqa: E402
@@ -132,21 +133,13 @@ def main() -> int:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-archiver-"))
     server = EmbeddedRedis(work / "redis").start()
-    pg = None
     try:
-        url = args.database_url
-        if not url and args.engine == "postgresql":
-            from tests.postgres import EmbeddedPostgres
-            pg = EmbeddedPostgres().start()
-            url = pg.create_database()
-        url = url or f"sqlite:///{work / 'hub.sqlite3'}"
-        print(f"{url.split(':', 1)[0]}: {args.messages:,} messages")
-        asyncio.run(run(url, server.url, args.messages))
+        with history_database(args.engine, args.database_url, work) as url:
+            print(f"{url.split(':', 1)[0]}: {args.messages:,} messages")
+            asyncio.run(run(url, server.url, args.messages))
         return 0
     finally:
         server.stop()
-        if pg is not None:
-            pg.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

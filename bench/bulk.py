@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/bulk.py [--contacts 100000] [--quick]
 
 Starts its own redis-server, sandbox and hub on 127.0.0.1 (as bench/outbound.py
-does, whose parts it reuses), measures bench/outbound.py's baseline in the same
+does, with the same parts: bench/support/sending.py), measures bench/outbound.py's baseline in the same
 run (a plain aiohttp loop posting the same number of messages straight to the
 sandbox), then writes a CSV of distinct contacts and runs `hub send FILE
 --config ID` as a child process. The hub's figure is end to end: from starting
@@ -26,15 +26,15 @@ from pathlib import Path
 
 import aiohttp
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from outbound import (  # noqa: E402
-    ROOT,
+from bench.support.org import make_phones  # noqa: E402
+from bench.support.processes import Deadline  # noqa: E402
+from bench.support.sending import (  # noqa: E402
     Control,
-    Deadline,
     Env,
     Outcome,
-    make_phones,
     run_baseline,
     start_processes,
     verify,
@@ -94,12 +94,11 @@ async def run_cli(ctl: Control, env: Env, phones: list[str], config_id: str, wor
 async def run(env: Env, phones: list[str], workdir: Path, overall: Deadline) -> list[Outcome]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
         ctl = Control(env, session)
-        ids = await ctl.setup(["bulk"])
+        org = await ctl.setup(("bulk",))
         phase = max(240.0, len(phones) / 200)
-        baseline = await run_baseline(ctl, phones, ids["channel"]["id"], env.hub_url, 128,
-                                      Deadline(phase, "baseline", overall), env)
+        baseline = await run_baseline(ctl, phones, 128, Deadline(phase, "baseline", overall))
         print(f"baseline: {baseline.seconds:.2f}s, {baseline.rate:.0f} msgs/s", flush=True)
-        bulk = await run_cli(ctl, env, phones, ids["configs"]["bulk"]["id"], workdir,
+        bulk = await run_cli(ctl, env, phones, org.configs["bulk"], workdir,
                              Deadline(phase, "hub send", overall))
         print(f"hub send: {bulk.seconds:.2f}s, {bulk.rate:.0f} msgs/s", flush=True)
         return [baseline, bulk]

@@ -31,8 +31,7 @@ import json
 import os
 import random
 import secrets
-import signal
-import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -44,12 +43,15 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.storage import ADMIN, free_port, wait  # noqa: E402
+from bench.support.measure import cpu_seconds  # noqa: E402
+from bench.support.org import create_org  # noqa: E402
+from bench.support.processes import Children, history_database, start_hub  # noqa: E402
 from hub.embedded_redis import EmbeddedRedis  # noqa: E402
 from hub.storage.sql import open_database  # noqa: E402
 from hub.storage.sql import rollups  # noqa: E402
 from hub.storage.sql.activities import UPSERT_ACTIVITY  # noqa: E402
 
+BODY = "Hi {{CustomerName}}, case {{CaseName}} is resolved."
 DAY_MS = 86_400_000
 STATUSES = (("delivered", 0.85), ("read", 0.05), ("undelivered", 0.04), ("failed", 0.03),
             ("rejected", 0.02), ("skipped_opted_out", 0.01))
@@ -134,11 +136,6 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {s[-1] * 1000:.1f} ms"
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def timed(api: httpx.Client, path: str, params: dict[str, Any] | None = None) -> float:
     t = time.perf_counter()
     answer = api.get(path, params=params)
@@ -160,67 +157,50 @@ def main() -> int:
     contacts = args.contacts or max(1, args.rows // 10)
 
     work = Path(tempfile.mkdtemp(prefix="bench-report-"))
-    children: list[subprocess.Popen[bytes]] = []
+    children = Children()
     server = EmbeddedRedis(work / "redis").start()
-    pg = None
     try:
-        url = args.database_url
-        if not url and args.engine == "postgresql":
-            from tests.postgres import EmbeddedPostgres
-            pg = EmbeddedPostgres().start()
-            url = pg.create_database()
-        url = url or f"sqlite:///{work / 'hub.sqlite3'}"
-        hub_port = free_port()
-        hub_url = f"http://127.0.0.1:{hub_port}"
-        logs = open(work / "processes.log", "ab")
-        env = {**os.environ, "REDIS_URL": server.url, "HUB_PORT": str(hub_port),
-               "HUB_PUBLIC_URL": hub_url, "HUB_ADMIN_TOKEN": ADMIN, "HUB_LOG_LEVEL": "warning",
-               "HUB_DATA_DIR": str(work / "hub-data"), "HUB_PROCESSES": "1",
-               "HUB_RETENTION_DAYS": "365", "DATABASE_URL": url,
-               "HUB_ALLOWED_PROVIDER_HOSTS": "127.0.0.1:9"}
-        children.append(subprocess.Popen([sys.executable, "-m", "hub", "serve"], cwd=ROOT,
-                                         env=env, stdout=logs, stderr=logs))
-        wait(lambda: httpx.get(hub_url + "/readyz").status_code == 200, 60, "the hub")
-        org = httpx.post(hub_url + "/v1/orgs", json={"name": "bench"},
-                         headers={"Authorization": f"Bearer {ADMIN}"}).json()
-        api = httpx.Client(base_url=hub_url, timeout=60,
-                           headers={"Authorization": f"Bearer {org['api_key']}"})
-        channel = api.post("/v1/channels", json={
-            "type": "sms", "provider": "sandbox", "address": "+14155550100",
-            "credentials": {"account_sid": "AC" + "b" * 32, "auth_token": "t"},
-            "api_base_url": "http://127.0.0.1:9"}).json()
-        template = api.post("/v1/templates", json={
-            "name": "Case update", "channel_types": ["sms"], "default_locale": "en-US",
-            "bodies": {"en-US": "Hi {{CustomerName}}, case {{CaseName}} is resolved."}}).json()
-        config = api.post("/v1/outbound-configurations", json={
-            "name": "Case updates", "show_in_timeline": True, "channel_type": "sms",
-            "channel_id": channel["id"], "template_id": template["id"]}).json()
+        with history_database(args.engine, args.database_url, work) as url:
+            return measure(args, url, contacts, work, server.url, children)
+    finally:
+        children.stop_all()
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
-        engine = url.split(":", 1)[0]
-        print(f"{engine}: filling {args.rows:,} archived activities ({contacts:,} contacts), "
-              f"transactions of {args.chunk:,}")
-        seconds = asyncio.run(fill(url, org["id"], config["id"], template["id"], channel["id"],
-                                   args.rows, contacts, args.chunk))
-        print(f"  filled in {seconds:.0f} s ({args.rows / seconds:,.0f} rows/s)")
-        if pg is not None or engine.startswith("postgres"):
-            async def analyze() -> None:
-                db = await open_database(url)
-                async with db.transaction() as tx:
-                    await tx.execute("ANALYZE")
-                await db.close()
-            asyncio.run(analyze())
 
-        report = api.get("/v1/outbound/report", params={"configuration_id": config["id"]}).json()
+def measure(args: argparse.Namespace, url: str, contacts: int, work: Path, redis_url: str,
+            children: Children) -> int:
+    hub, hub_url = start_hub(work, "hub", redis_url, {
+        "HUB_RETENTION_DAYS": "365", "DATABASE_URL": url,
+        "HUB_ALLOWED_PROVIDER_HOSTS": "127.0.0.1:9"}, start=children.start)
+    org = asyncio.run(create_org(hub_url, api_base_url="http://127.0.0.1:9", body=BODY,
+                                 configs=("report",), show_in_timeline=True))
+    config = {"configuration_id": org.configs["report"]}
+    engine = url.split(":", 1)[0]
+    print(f"{engine}: filling {args.rows:,} archived activities ({contacts:,} contacts), "
+          f"transactions of {args.chunk:,}")
+    seconds = asyncio.run(fill(url, org.id, org.configs["report"], org.template_id,
+                               org.channel_id, args.rows, contacts, args.chunk))
+    print(f"  filled in {seconds:.0f} s ({args.rows / seconds:,.0f} rows/s)")
+    if engine.startswith("postgres"):
+        async def analyze() -> None:
+            db = await open_database(url)
+            async with db.transaction() as tx:
+                await tx.execute("ANALYZE")
+            await db.close()
+        asyncio.run(analyze())
+
+    with httpx.Client(base_url=hub_url, timeout=60,
+                      headers={"Authorization": f"Bearer {org.api_key}"}) as api:
+        report = api.get("/v1/outbound/report", params=config).json()
         assert report["total"] == args.rows, report["total"]
         print(f"  report: total {report['total']:,}, {len(report['by_hour']):,} hours, "
               f"delivery rate {report['delivery_rate']:.3f}")
         for _ in range(5):
-            timed(api, "/v1/outbound/report", {"configuration_id": config["id"]})
-        hub_pid = children[0].pid
-        cpu = cpu_seconds(hub_pid)
-        samples = [timed(api, "/v1/outbound/report", {"configuration_id": config["id"]})
-                   for _ in range(args.requests)]
-        cpu = (cpu_seconds(hub_pid) - cpu) / args.requests * 1000
+            timed(api, "/v1/outbound/report", config)
+        cpu = cpu_seconds(hub.pid)
+        samples = [timed(api, "/v1/outbound/report", config) for _ in range(args.requests)]
+        cpu = (cpu_seconds(hub.pid) - cpu) / args.requests * 1000
         print(f"  GET report ({args.requests} requests): {percentiles(samples)}; "
               f"hub CPU {cpu:.1f} ms per request")
 
@@ -229,28 +209,14 @@ def main() -> int:
         items = len(api.get(f"/v1/contacts/{phones[0]}/timeline").json()["items"])
         for p in phones[:5]:
             timed(api, f"/v1/contacts/{p}/timeline")
-        cpu = cpu_seconds(hub_pid)
+        cpu = cpu_seconds(hub.pid)
         samples = [timed(api, f"/v1/contacts/{p}/timeline") for p in phones[5:]]
-        cpu = (cpu_seconds(hub_pid) - cpu) / args.requests * 1000
-        print(f"  GET timeline ({args.requests} contacts, ~{args.rows // contacts} items each, "
-              f"first had {items}): {percentiles(samples)}; hub CPU {cpu:.1f} ms per request")
-        print(f"  load average during the run: {os.getloadavg()[0]:.1f} (2 cores)")
-        print("  timeline query plan:\n" + asyncio.run(explain_timeline(url, org["id"], phones[0])))
-        api.close()
-        return 0
-    finally:
-        for child in reversed(children):
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-                try:
-                    child.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-        server.stop()
-        if pg is not None:
-            pg.stop()
-        import shutil
-        shutil.rmtree(work, ignore_errors=True)
+        cpu = (cpu_seconds(hub.pid) - cpu) / args.requests * 1000
+    print(f"  GET timeline ({args.requests} contacts, ~{args.rows // contacts} items each, "
+          f"first had {items}): {percentiles(samples)}; hub CPU {cpu:.1f} ms per request")
+    print(f"  load average during the run: {os.getloadavg()[0]:.1f} (2 cores)")
+    print("  timeline query plan:\n" + asyncio.run(explain_timeline(url, org.id, phones[0])))
+    return 0
 
 
 if __name__ == "__main__":

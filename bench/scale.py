@@ -35,12 +35,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 
-import outbound as ob  # noqa: E402
+from bench.support import sending  # noqa: E402
+from bench.support.measure import wait_quiet  # noqa: E402
+from bench.support.org import CONTACTS_PER_REQUEST, make_phones  # noqa: E402
+from bench.support.processes import ADMIN_TOKEN, Deadline  # noqa: E402
+from bench.support.sending import Env, Outcome  # noqa: E402
+from hub.embedded_redis import EmbeddedRedis  # noqa: E402
 
 OWN = ("info", "config", "flushall", "ping", "cluster")
 
@@ -60,37 +66,17 @@ async def flush(url: str) -> None:
         await r.aclose()
 
 
-def start_hubs(env: ob.Env, url: str, n: int, extra: dict[str, str]) -> None:
-    env.hubs, env.hub_urls = [], []
-    for i in range(n):
-        port = ob.free_port()
-        hub_url = f"http://{ob.HOST}:{port}"
-        hub_env = {**os.environ, "REDIS_URL": url, "HUB_PROCESSES": "1", "HUB_HOST": ob.HOST,
-                   "HUB_PORT": str(port), "HUB_PUBLIC_URL": hub_url,
-                   "HUB_ADMIN_TOKEN": ob.ADMIN_TOKEN, "HUB_LOG_LEVEL": "warning",
-                   # One hub, one database: every process of a run shares it
-                   # (and a run starts on an empty one, as Redis is flushed).
-                   "HUB_DATA_DIR": str(env.workdir / f"hub-data-{n}"), **extra}
-        if env.sandbox_url:
-            hub_env["HUB_ALLOWED_PROVIDER_HOSTS"] = env.sandbox_url.split("://", 1)[1]
-        env.hubs.append(ob.Child(f"hub{i}", [sys.executable, "-m", "hub", "serve"],
-                                 env.workdir / f"hub{i}.log", env=hub_env))
-        env.hub_urls.append(hub_url)
-    for hub, hub_url in zip(env.hubs, env.hub_urls):
-        ob.wait_http(hub_url + "/readyz", ob.Deadline(60, "hub start"), hub)
-
-
-def stop_hubs(env: ob.Env) -> None:
-    for hub in env.hubs:
-        hub.stop()
-    env.hubs, env.hub_urls = [], []
+def start_hubs(env: Env, url: str, n: int) -> None:
+    # One hub, one database: every process of a run shares it (and a run
+    # starts on an empty one, as Redis is flushed).
+    sending.start_hubs(env, n, url, env.workdir / f"hub-data-{n}", {})
 
 
 async def create_orgs(hub_url: str, k: int) -> None:
     async with aiohttp.ClientSession() as s:
         for i in range(k):
             async with s.post(hub_url + "/v1/orgs", json={"name": f"Idle {i}"},
-                              headers={"Authorization": f"Bearer {ob.ADMIN_TOKEN}"}) as resp:
+                              headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as resp:
                 assert resp.status == 201, await resp.text()
 
 
@@ -108,18 +94,18 @@ async def idle_rate(url: str, seconds: float) -> tuple[float, dict[str, int]]:
     return sum(delta.values()) / seconds, delta
 
 
-def run_idle(env: ob.Env, url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+def run_idle(env: Env, url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
     for processes in args.idle_processes:
         for orgs in args.idle_orgs:
             asyncio.run(flush(url))
-            start_hubs(env, url, processes, {})
+            start_hubs(env, url, processes)
             try:
                 asyncio.run(create_orgs(env.hub_url, orgs))
                 time.sleep(args.idle_warmup)  # first looks at the new orgs
                 rate, by_command = asyncio.run(idle_rate(url, args.idle_seconds))
             finally:
-                stop_hubs(env)
+                env.stop_hubs()
             row = {"orgs": orgs, "processes": processes, "per_s": rate,
                    "per_org_process": rate / orgs / processes, "commands": by_command}
             rows.append(row)
@@ -131,48 +117,37 @@ def run_idle(env: ob.Env, url: str, args: argparse.Namespace) -> list[dict[str, 
     return rows
 
 
-def run_throughput(env: ob.Env, url: str, args: argparse.Namespace) -> list[ob.Outcome]:
+def run_throughput(env: Env, url: str, args: argparse.Namespace) -> list[Outcome]:
     outcomes = []
-    phones = ob.make_phones(args.messages)
-    port = ob.free_port()
-    env.sandbox_url = f"http://{ob.HOST}:{port}"
-    env.sandbox = ob.Child("sandbox", [sys.executable, "-m", "hub", "sandbox", "--host", ob.HOST,
-                                       "--port", str(port), "--account", f"{ob.SID}:{ob.TOKEN}"],
-                           env.workdir / "sandbox.log")
-    ob.wait_http(env.sandbox_url + "/_sandbox/stats", ob.Deadline(30, "sandbox start"), env.sandbox)
+    phones = make_phones(args.messages)
+    sending.start_sandbox(env)
     for processes in sorted({1, args.processes}):
         asyncio.run(flush(url))
-        start_hubs(env, url, processes, {})
+        start_hubs(env, url, processes)
         try:
             outcomes.append(asyncio.run(one_throughput(env, url, phones, args)))
         finally:
-            stop_hubs(env)
+            env.stop_hubs()
     return outcomes
 
 
-async def one_throughput(env: ob.Env, url: str, phones: list[str],
-                         args: argparse.Namespace) -> ob.Outcome:
+async def one_throughput(env: Env, url: str, phones: list[str],
+                         args: argparse.Namespace) -> Outcome:
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        ctl = ob.Control(env, session)
+        ctl = sending.Control(env, session)
         r = aioredis.Redis.from_url(url, decode_responses=True)
         try:
             env.redis_pid = int((await r.info("server"))["process_id"])
-            ids = await ctl.setup(["warmup", "run"])
-            configs = {k: v["id"] for k, v in ids["configs"].items()}
-            deadline = ob.Deadline(max(180.0, len(phones) / 50), "throughput")
-            # Warm-up: provider client, scripts, phone metadata.
-            await ctl.reset_sandbox(deadline)
-            await ctl.set_callbacks(False)
-            warm = phones[:ob.CONTACTS_PER_REQUEST * 3]
-            task = asyncio.create_task(ob.push(ctl, ob.send_bodies(configs["warmup"], warm), 3,
-                                               deadline))
-            await ob.wait_sandbox_has(ctl, r, len(warm), task, deadline, time.perf_counter(),
-                                      "warm-up")
-            await ob.wait_quiet(env, args.quiet_wait)
+            configs = (await ctl.setup(("warmup", "run"))).configs
+            deadline = Deadline(max(180.0, len(phones) / 50), "throughput")
+            await sending.warm_up(ctl, r, configs["warmup"], phones[:CONTACTS_PER_REQUEST * 3],
+                                  deadline)
+            await wait_quiet([h.pid for h in env.hubs] + env.redis_pids + [env.sandbox.pid],
+                             args.quiet_wait, 0.25)
             memory = int((await r.info("memory"))["used_memory"])
-            outcome = await ob.run_hub(ctl, r, phones, configs["run"], True, args, deadline, env,
-                                       f"{len(env.hubs)} process(es)")
+            outcome = await sending.run_hub(ctl, r, phones, configs["run"], True, args, deadline,
+                                            f"{len(env.hubs)} process(es)")
             grown = int((await r.info("memory"))["used_memory"]) - memory
             outcome.notes.append(f"Redis memory grew {grown / len(phones):.0f} bytes per message "
                                  "(activity, history, indexes; kept for HUB_HOT_SECONDS once final)")
@@ -182,12 +157,12 @@ async def one_throughput(env: ob.Env, url: str, phones: list[str],
     return outcome
 
 
-def print_throughput(outcomes: list[ob.Outcome]) -> None:
+def print_throughput(outcomes: list[Outcome]) -> None:
     if not outcomes:
         return
     base = outcomes[0]
 
-    def per_k(o: ob.Outcome, part: str) -> float:
+    def per_k(o: Outcome, part: str) -> float:
         return 1000 * o.cpu.get(part, float("nan")) / o.messages
 
     print()
@@ -222,13 +197,12 @@ def main() -> int:
     args = p.parse_args()
     if args.quick:
         args.idle_seconds, args.messages = 20.0, 5_000
-    args.messages -= args.messages % ob.CONTACTS_PER_REQUEST
-    args.profile = "none"  # what bench/outbound.py's helpers expect
-    env = ob.Env(Path(tempfile.mkdtemp(prefix="hub-scale-")))
+    args.messages -= args.messages % CONTACTS_PER_REQUEST
+    env = Env(Path(tempfile.mkdtemp(prefix="hub-scale-")))
     url = os.environ.get("REDIS_URL", "")
     try:
         if not url:
-            env.redis = ob.EmbeddedRedis(env.workdir / "redis").start()
+            env.redis = EmbeddedRedis(env.workdir / "redis").start()
             url = env.redis.url
         print(f"Redis {url}; {os.cpu_count()} CPUs; work dir {env.workdir}", flush=True)
         if args.only in (None, "idle"):

@@ -34,17 +34,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
-import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
 
 import httpx
 import redis
@@ -53,29 +48,11 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.support.org import ACCOUNT, SENDER, SID, create_org  # noqa: E402
+from bench.support.processes import Children, start_hub, start_sandbox, wait  # noqa: E402
 from hub.embedded_redis import EmbeddedRedis  # noqa: E402
 
-SID, TOKEN = "AC" + "b" * 32, "bench-storage-token"
-ADMIN = "bench-admin-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-        except (httpx.HTTPError, OSError):
-            found = None
-        if found:
-            return found
-        time.sleep(0.1)
-    raise SystemExit(f"timed out waiting for {what}")
+BODY = "Hi {{CustomerName}}, case {{CaseName}} is resolved."
 
 
 def gauge(hub_url: str, name: str) -> float:
@@ -130,7 +107,7 @@ async def customers_answer(sandbox_url: str, hub_url: str, channel_id: str, numb
         async def one(number: str) -> None:
             async with gate:
                 answer = await http.post(sandbox_url + "/_sandbox/replies", json={
-                    "account_sid": SID, "from": number, "to": "+14155550100", "body": "Is it fixed?",
+                    "account_sid": SID, "from": number, "to": SENDER, "body": "Is it fixed?",
                     "url": f"{hub_url}/webhooks/twilio/{channel_id}/inbound"})
                 if answer.status_code != 200:
                     raise SystemExit(f"reply refused: {answer.status_code} {answer.text}")
@@ -195,45 +172,19 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-storage-"))
-    children: list[subprocess.Popen[bytes]] = []
+    children = Children()
     server = EmbeddedRedis(work / "redis").start()
     try:
-        py = sys.executable
-        sandbox_url = f"http://127.0.0.1:{free_port()}"
-        hub_port = free_port()
-        hub_url = f"http://127.0.0.1:{hub_port}"
-        logs = open(work / "processes.log", "ab")
-        children.append(subprocess.Popen(
-            [py, "-m", "hub", "sandbox", "--port", sandbox_url.rsplit(":", 1)[1],
-             "--account", f"{SID}:{TOKEN}"], cwd=ROOT, stdout=logs, stderr=logs))
-        env = {**os.environ, "REDIS_URL": server.url, "HUB_PORT": str(hub_port),
-               "HUB_PUBLIC_URL": hub_url, "HUB_ADMIN_TOKEN": ADMIN, "HUB_LOG_LEVEL": "warning",
-               "HUB_DATA_DIR": str(work / "hub-data"), "HUB_PROCESSES": "1",
-               "HUB_ALLOWED_PROVIDER_HOSTS": sandbox_url.split("://", 1)[1],
-               "HUB_HOT_SECONDS": str(args.hot_seconds)}
+        _, sandbox_url = start_sandbox(work, ACCOUNT, start=children.start)
+        extra = {"HUB_ALLOWED_PROVIDER_HOSTS": sandbox_url.split("://", 1)[1],
+                 "HUB_HOT_SECONDS": str(args.hot_seconds)}
         if args.database_url:
-            env["DATABASE_URL"] = args.database_url
-        children.append(subprocess.Popen([py, "-m", "hub", "serve"], cwd=ROOT, env=env,
-                                         stdout=logs, stderr=logs))
-        wait(lambda: httpx.get(hub_url + "/readyz").status_code == 200, 60, "the hub")
-        wait(lambda: httpx.get(sandbox_url + "/_sandbox/stats").status_code == 200, 30,
-             "the sandbox")
-
-        org = httpx.post(hub_url + "/v1/orgs", json={"name": "bench"},
-                         headers={"Authorization": f"Bearer {ADMIN}"}).json()
+            extra["DATABASE_URL"] = args.database_url
+        _, hub_url = start_hub(work, "hub", server.url, extra, start=children.start)
+        org = asyncio.run(create_org(hub_url, api_base_url=sandbox_url, body=BODY,
+                                     show_in_timeline=True))
         api = httpx.Client(base_url=hub_url, timeout=60,
-                           headers={"Authorization": f"Bearer {org['api_key']}"})
-        channel = api.post("/v1/channels", json={
-            "type": "sms", "provider": "sandbox", "address": "+14155550100",
-            "credentials": {"account_sid": SID, "auth_token": TOKEN},
-            "api_base_url": sandbox_url}).json()
-        template = api.post("/v1/templates", json={
-            "name": "Case update", "channel_types": ["sms"], "default_locale": "en-US",
-            "bodies": {"en-US": "Hi {{CustomerName}}, case {{CaseName}} is resolved."}}).json()
-        config = api.post("/v1/outbound-configurations", json={
-            "name": "Case updates", "show_in_timeline": True, "channel_type": "sms",
-            "channel_id": channel["id"], "template_id": template["id"]}).json()
-
+                           headers={"Authorization": f"Bearer {org.api_key}"})
         r = redis.Redis.from_url(server.url)
         before_redis = int(r.info("memory")["used_memory"])
         before_sql = sqlite_bytes(work / "hub-data")
@@ -244,12 +195,12 @@ def main() -> int:
                          "entityrelationshipname": "incident"}
                         for i in range(min(100, args.messages - first))]
             answer = api.post("/v1/outbound/send", json={
-                "configuration_id": config["id"], "contacts": contacts})
+                "configuration_id": org.configs["bench"], "contacts": contacts})
             if answer.status_code != 202:
                 raise SystemExit(f"send refused: {answer.status_code} {answer.text}")
 
         def delivered() -> bool:
-            report = api.get("/v1/outbound/report", params={"configuration_id": config["id"]})
+            report = api.get("/v1/outbound/report", params={"configuration_id": org.configs["bench"]})
             return int(report.json()["counts"].get("delivered", 0)) >= args.messages
 
         wait(delivered, 600, "every message delivered")
@@ -257,7 +208,7 @@ def main() -> int:
         elapsed = time.monotonic() - start
         hot_redis = int(r.info("memory")["used_memory"])
         after_sql = sqlite_bytes(work / "hub-data")
-        prefix = f"hub:{{{org['id']}}}"
+        prefix = f"hub:{{{org.id}}}"
         wait(lambda: r.zcard(f"{prefix}:acts") == 0, 600 + 2 * args.hot_seconds,
              "the hot window to pass")
         time.sleep(1.0)  # the sweep of the last batch settles
@@ -282,7 +233,7 @@ def main() -> int:
         if replies:
             numbers = [f"+1415555{2000 + i % 8000:04d}" for i in range(min(replies, n, 8000))]
             before_sql = sqlite_bytes(work / "hub-data")
-            conversations_phase(r, prefix, hub_url, sandbox_url, org["api_key"], channel["id"],
+            conversations_phase(r, prefix, hub_url, sandbox_url, org.api_key, org.channel_id,
                                 numbers, args.hot_seconds)
             if not args.database_url:
                 print(f"sql bytes/conversation    "
@@ -291,13 +242,7 @@ def main() -> int:
         api.close()
         return 0
     finally:
-        for child in reversed(children):
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-                try:
-                    child.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+        children.stop_all()
         server.stop()
         if args.keep:
             print(f"work directory: {work}")
