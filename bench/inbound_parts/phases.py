@@ -87,70 +87,40 @@ class Phase:
         return self.frames / self.e2e_seconds if self.e2e_seconds else float("nan")
 
 
-async def throughput_phase(name: str, tag: str, hub: HubEnv, rx: Receiver,
-                           items: list[tuple[str, dict[str, str]]],
-                           args: argparse.Namespace, deadline: Deadline,
-                           expect_frames: bool = True) -> Phase:
+async def timed_phase(name: str, tag: str, hub: HubEnv, rx: Receiver,
+                      items: list[tuple[str, dict[str, str]]], args: argparse.Namespace,
+                      deadline: Deadline, rate: float = 0.0) -> Phase:
+    """The webhooks as fast as they go (--concurrency in flight), or at a
+    steady `rate` with the send time in each body (latency), until every
+    answered one reached an agent."""
     pids = {"hub": hub.hub.pid, "redis": hub.redis_pid}
     note = await wait_quiet([p for p in pids.values() if p], args.quiet_wait)
-    print(f"{name}: {len(items)} webhooks, {args.concurrency} in flight", flush=True)
+    pace = f" at {rate:.0f}/s" if rate else f", {args.concurrency} in flight"
+    print(f"{name}: {len(items)} webhooks{pace}", flush=True)
     profile = None
-    if args.profile == "py-spy":
+    if args.profile == "py-spy" and not rate:
         profile = PySpy(hub.hub.pid, hub.workdir, tag, args.profile_rate,
                         args.profile_nonblocking, INBOUND_PATH)
 
-    async def frames(result: LoadResult | None) -> float:
-        await wait_frames(rx, tag, result.ok if result else len(items),
-                          Deadline(60, f"{name} frames", deadline))
-        return time.time()
-
-    result, cpu, t_last = await run_load(
-        hub.workdir, tag, hub.url, hub.url, items, args,
-        Deadline(args.phase_timeout, name, deadline), pids, after_go=frames, profile=profile)
-    got = rx.got.get(tag, {})
-    p = Phase(name, sent=len(items), ok=result.ok, seconds=result.seconds,
-              frames=len(got), dups=rx.dups[tag], correlated=rx.correlated[tag],
-              http_ms=result.http_latencies_ms(), cpu=cpu)
-    if got:
-        p.e2e_seconds = max(got.values()) - result.t_go
-        # Bodies are numbered 0..n-1 in send order (webhook_items), as are sent_at.
-        p.frame_ms = [1000 * (got[i] - result.sent_at[i]) for i in got
-                      if 0 <= i < len(result.sent_at) and result.sent_at[i]]
-    if result.failed:
-        p.notes.append(f"failed webhooks: {result.status_summary()}")
-    if expect_frames and len(got) < result.ok:
-        p.notes.append(f"{result.ok - len(got)} answered webhooks never reached an agent")
-    if note:
-        p.notes.append(note)
-    if profile:
-        p.notes.append(f"py-spy profile: {profile.path}")
-    print(f"  {p.rate:.0f} webhooks/s; {p.frames} frames, {p.frame_rate:.0f} frames/s end to end",
-          flush=True)
-    return p
-
-
-async def latency_phase(name: str, tag: str, hub: HubEnv, rx: Receiver,
-                        items: list[tuple[str, dict[str, str]]], rate: float,
-                        args: argparse.Namespace, deadline: Deadline) -> Phase:
-    pids = {"hub": hub.hub.pid, "redis": hub.redis_pid}
-    note = await wait_quiet([p for p in pids.values() if p], args.quiet_wait)
-    print(f"{name}: {len(items)} webhooks at {rate:.0f}/s", flush=True)
-
     async def frames(result: LoadResult | None) -> None:
         await wait_frames(rx, tag, result.ok if result else len(items),
-                          Deadline(30, f"{name} frames", deadline))
+                          Deadline(30 if rate else 60, f"{name} frames", deadline))
 
     result, cpu, _ = await run_load(
         hub.workdir, tag, hub.url, hub.url, items, args,
-        Deadline(args.phase_timeout, name, deadline), pids, mode="paced", rate=rate,
-        after_go=frames)
+        Deadline(args.phase_timeout, name, deadline), pids, mode="paced" if rate else "max",
+        rate=rate, after_go=frames, profile=profile)
     got, stamps = rx.got.get(tag, {}), rx.stamp.get(tag, {})
     p = Phase(name, sent=len(items), ok=result.ok, seconds=result.seconds, frames=len(got),
               dups=rx.dups[tag], correlated=rx.correlated[tag],
               http_ms=result.http_latencies_ms(), cpu=cpu, rate_target=rate)
-    p.frame_ms = [1000 * (got[i] - stamps[i]) for i in got if i in stamps]
     if got:
         p.e2e_seconds = max(got.values()) - result.t_go
+    if rate:  # the send time each body carries
+        p.frame_ms = [1000 * (got[i] - stamps[i]) for i in got if i in stamps]
+    else:  # bodies are numbered 0..n-1 in send order (webhook_items), as are sent_at
+        p.frame_ms = [1000 * (got[i] - result.sent_at[i]) for i in got
+                      if 0 <= i < len(result.sent_at) and result.sent_at[i]]
     if result.late:
         p.notes.append(f"{result.late} sends left >5 ms after their slot (load generator or "
                        f"{args.concurrency} in flight saturated)")
@@ -160,8 +130,14 @@ async def latency_phase(name: str, tag: str, hub: HubEnv, rx: Receiver,
         p.notes.append(f"{result.ok - len(got)} answered webhooks never reached an agent")
     if note:
         p.notes.append(note)
-    print(f"  frame latency p50 {percentile(p.frame_ms, 50):.1f} ms, "
-          f"p99 {percentile(p.frame_ms, 99):.1f} ms", flush=True)
+    if profile:
+        p.notes.append(f"py-spy profile: {profile.path}")
+    if rate:
+        print(f"  frame latency p50 {percentile(p.frame_ms, 50):.1f} ms, "
+              f"p99 {percentile(p.frame_ms, 99):.1f} ms", flush=True)
+    else:
+        print(f"  {p.rate:.0f} webhooks/s; {p.frames} frames, {p.frame_rate:.0f} frames/s "
+              "end to end", flush=True)
     return p
 
 
@@ -227,7 +203,7 @@ async def run_hub_phases(workdir: Path, args: argparse.Namespace, phones: PhoneP
             customers = phones.take(args.webhooks)
             await correlate(customers)
             items = webhook_items(ctl.channel_id, "new", customers, len(customers))
-            p = await throughput_phase("hub, new conversation per webhook", "new", hub, rx,
+            p = await timed_phase("hub, new conversation per webhook", "new", hub, rx,
                                        items, args, deadline)
             phases.append(p)
             new_rate = p.rate
@@ -249,7 +225,7 @@ async def run_hub_phases(workdir: Path, args: argparse.Namespace, phones: PhoneP
         if "append" in only:
             await open_fixed("open1")
             fixed_items = webhook_items(ctl.channel_id, "append", fixed, args.webhooks)
-            p = await throughput_phase(
+            p = await timed_phase(
                 f"hub, append to {len(fixed)} open conversations", "append", hub, rx,
                 fixed_items, args, deadline)
             phases.append(p)
@@ -285,8 +261,8 @@ async def run_hub_phases(workdir: Path, args: argparse.Namespace, phones: PhoneP
                     items = webhook_items(ctl.channel_id, tag, fixed, count)
                     label = f"latency, append ({len(fixed)} open)"
                 share = f" ({frac:.0%} of max)" if frac else ""
-                p = await latency_phase(f"{label} @ {rate:.0f}/s{share}", tag, hub, rx, items,
-                                        rate, args, deadline)
+                p = await timed_phase(f"{label} @ {rate:.0f}/s{share}", tag, hub, rx, items,
+                                      args, deadline, rate)
                 phases.append(p)
                 await reset()
     finally:
