@@ -68,12 +68,7 @@ if str(ROOT) not in sys.path:
 from bench.support.measure import percentile  # noqa: E402
 from bench.support.org import PhonePool  # noqa: E402
 from bench.support.processes import (  # noqa: E402
-    Deadline,
-    raise_nofile,
-    run_to_end,
-    stop_on_sigterm,
-    work_directory,
-)
+    Deadline, raise_nofile, run_to_end, stop_on_sigterm, work_directory)
 from bench.support.profiles import summarize_collapsed, write_cprofile_summaries  # noqa: E402
 
 if TYPE_CHECKING:  # the script's own processes (loadgen, baseline) import only their part
