@@ -2,11 +2,11 @@
 
 Run: .venv/bin/python bench/bulk.py [--contacts 100000] [--quick]
 
-Starts its own redis-server, sandbox and hub on 127.0.0.1 (as bench/outbound.py
-does, with the same parts: bench/support/sending.py), measures bench/outbound.py's baseline in the same
-run (a plain aiohttp loop posting the same number of messages straight to the
-sandbox), then writes a CSV of distinct contacts and runs `hub send FILE
---config ID` as a child process. The hub's figure is end to end: from starting
+Starts its own redis-server, sandbox and hub on 127.0.0.1 as bench/outbound.py
+does (with the same parts, bench/support/sending.py), measures its baseline in
+the same run (a plain aiohttp loop posting the same number of messages
+straight to the sandbox), then writes a CSV of distinct contacts and runs
+`hub send FILE --config ID` as a child process. The hub's figure is end to end: from starting
 `hub send` until the sandbox has received every message (the sandbox's
 callbacks are off, as for the baseline). Checks that nothing was lost or sent
 twice, and that the downloaded results hold one outcome per contact.

@@ -204,7 +204,7 @@ async def run_hub_phases(workdir: Path, args: argparse.Namespace, phones: PhoneP
             await correlate(customers)
             items = webhook_items(ctl.channel_id, "new", customers, len(customers))
             p = await timed_phase("hub, new conversation per webhook", "new", hub, rx,
-                                       items, args, deadline)
+                                  items, args, deadline)
             phases.append(p)
             new_rate = p.rate
             await reset()

@@ -43,7 +43,8 @@ async def call(http: aiohttp.ClientSession, method: str, url: str,
         return json.loads(text) if text else None
 
 
-async def create_org(hub_url: str, *, api_base_url: str | None, body: str, configs: tuple[str, ...] = ("bench",),
+async def create_org(hub_url: str, *, api_base_url: str | None, body: str,
+                     configs: tuple[str, ...] = ("bench",),
                      show_in_timeline: bool = False, limits: dict[str, int] | None = None,
                      http: aiohttp.ClientSession | None = None) -> Org:
     """An org with one SMS channel on the sandbox provider (its account SID
