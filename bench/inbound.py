@@ -69,7 +69,8 @@ from bench.support.measure import percentile  # noqa: E402
 from bench.support.org import PhonePool  # noqa: E402
 from bench.support.processes import (  # noqa: E402
     Deadline, raise_nofile, run_to_end, stop_on_sigterm, work_directory)
-from bench.support.profiles import summarize_collapsed, write_cprofile_summaries  # noqa: E402
+from bench.support.profiles import (  # noqa: E402
+    INBOUND_PATH, summarize_collapsed, write_cprofile_summaries)
 
 if TYPE_CHECKING:  # the script's own processes (loadgen, baseline) import only their part
     from bench.inbound_parts.memory import MemoryResult
@@ -246,7 +247,6 @@ def main() -> int:
     from bench.inbound_parts import agents
     from bench.inbound_parts.hub_control import children
     from bench.inbound_parts.memory import tracemalloc_report
-    from bench.inbound_parts.phases import INBOUND_PATH
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true",

@@ -16,51 +16,11 @@ import aiohttp
 from bench.support.measure import percentile, wait_quiet
 from bench.support.org import ACCOUNT, PhonePool
 from bench.support.processes import Deadline, start_sandbox
-from bench.support.profiles import Parts, PySpy
+from bench.support.profiles import INBOUND_PATH, PySpy
 
 from .agents import AgentConn, Receiver, close_all_conversations, connect_all, wait_frames
 from .hub_control import CAPACITY, Control, HubEnv, children, hub_log_errors, start_hub
 from .loadgen import LoadResult, run_load, webhook_items
-
-# Where the hub's time goes, by part of the inbound path.
-INBOUND_PATH = Parts("inbound path", (
-    ("webhook: signature check (twilio RequestValidator)", "verify_signature"),
-    ("webhook: channel lookup", "ChannelDirectory.lookup"),
-    ("ingest: ingest_inbound script call (redis-py + wait)", "ConversationStore.ingest"),
-    ("ingest: keyword, phone normalize, message build", "Conversations.ingest"),
-    ("webhook: form parse, metrics, other handler code", "_verified_form"),
-    ("webhook: other handler code (parse_inbound, metrics)", "inbound (webhooks/twilio.py)"),
-    ("fan-out: pub/sub read (redis-py parse)", "Fanout._read"),
-    ("websocket: deliver frames to agents", "AgentSocket.deliver"),
-    ("websocket: deliver frames to agents", "AgentSocket.pump"),
-    ("websocket: catch_up (log read after a gap)", "AgentSocket.catch_up"),
-    ("websocket: commands (close etc.)", "AgentSocket.handle"),
-    ("websocket: heartbeat", "AgentSocket.heartbeat"),
-    ("presence sweeper", "sweep_once"),
-    ("outbound workers (idle polling)", "Dispatcher."),
-    ("HTTP server (uvicorn/starlette) outside handlers", "starlette/"),
-    ("HTTP server (uvicorn/starlette) outside handlers", "uvicorn/protocols/http"),
-    ("websocket server (uvicorn websockets-sansio)", "uvicorn/protocols/websockets"),
-), libraries=(  # by where the leaf frame's file lives (site-packages-relative)
-    ("redis-py", "redis/"),
-    ("twilio (signature)", "twilio/"),
-    ("phonenumbers", "phonenumbers/"),
-    ("prometheus_client", "prometheus_client/"),
-    ("websockets", "websockets/"),
-    ("uvicorn", "uvicorn/"),
-    ("starlette", "starlette/"),
-    ("json (stdlib)", "json/"),
-    ("urllib.parse (stdlib)", "urllib/"),
-    ("hmac/hashlib/base64 (stdlib)", "hmac.py"),
-    ("hmac/hashlib/base64 (stdlib)", "base64.py"),
-    ("secrets/random (stdlib)", "random.py"),
-    ("secrets/random (stdlib)", "secrets.py"),
-    ("asyncio (stdlib)", "asyncio/"),
-    ("hub/", "hub/"),
-    ("routing/", "routing/"),
-    ("webhooks/", "webhooks/"),
-))
-
 
 @dataclass
 class Phase:

@@ -30,6 +30,68 @@ class Parts:
     focus: tuple[str, ...] = ()
 
 
+# Where the hub's time goes, by part of the send path (the twilio library's
+# part excludes the aiohttp I/O it awaits). Order matters only for frames that nest.
+SEND_PATH = Parts("send path", (
+    ("POST /v1/outbound/send: accept_send script call", "ActivityStore.accept"),
+    ("POST /v1/outbound/send: validate + render", "send_request"),
+    ("POST /v1/outbound/send: other (auth, body, JSON)", "send (hub/api/outbound.py)"),
+    ("webhook: signature check", "verify_signature"),
+    ("webhook: apply_callback script call", "ActivityStore.apply_callback"),
+    ("webhook: other (form parse, lookup, metrics)", "status_callback"),
+    ("worker: mark_sending script call", "ActivityStore.mark_sending"),
+    ("worker: record_results script call", "ActivityStore.record_results"),
+    ("worker: keep_claimed / ack / xreadgroup", "OutboundQueue."),
+    ("worker send: aiohttp request/response", "ClientSession._request"),
+    ("worker send: twilio library (params, headers, logging, parsing)", "MessageList.create_async"),
+    ("worker send: adapter + dispatch (hub code)", "Dispatcher._send"),
+    ("worker: other", "Dispatcher."),
+    ("HTTP server (uvicorn/starlette) outside handlers", "starlette/"),
+    ("HTTP server (uvicorn/starlette) outside handlers", "uvicorn/protocols/"),
+), focus=("send_request", "Dispatcher._send", "MessageList._create_async",
+          "AsyncTwilioHttpClient.request", "status_callback", "Dispatcher.process"))
+
+
+# Where the hub's time goes, by part of the inbound path.
+INBOUND_PATH = Parts("inbound path", (
+    ("webhook: signature check (twilio RequestValidator)", "verify_signature"),
+    ("webhook: channel lookup", "ChannelDirectory.lookup"),
+    ("ingest: ingest_inbound script call (redis-py + wait)", "ConversationStore.ingest"),
+    ("ingest: keyword, phone normalize, message build", "Conversations.ingest"),
+    ("webhook: form parse, metrics, other handler code", "_verified_form"),
+    ("webhook: other handler code (parse_inbound, metrics)", "inbound (webhooks/twilio.py)"),
+    ("fan-out: pub/sub read (redis-py parse)", "Fanout._read"),
+    ("websocket: deliver frames to agents", "AgentSocket.deliver"),
+    ("websocket: deliver frames to agents", "AgentSocket.pump"),
+    ("websocket: catch_up (log read after a gap)", "AgentSocket.catch_up"),
+    ("websocket: commands (close etc.)", "AgentSocket.handle"),
+    ("websocket: heartbeat", "AgentSocket.heartbeat"),
+    ("presence sweeper", "sweep_once"),
+    ("outbound workers (idle polling)", "Dispatcher."),
+    ("HTTP server (uvicorn/starlette) outside handlers", "starlette/"),
+    ("HTTP server (uvicorn/starlette) outside handlers", "uvicorn/protocols/http"),
+    ("websocket server (uvicorn websockets-sansio)", "uvicorn/protocols/websockets"),
+), libraries=(  # by where the leaf frame's file lives (site-packages-relative)
+    ("redis-py", "redis/"),
+    ("twilio (signature)", "twilio/"),
+    ("phonenumbers", "phonenumbers/"),
+    ("prometheus_client", "prometheus_client/"),
+    ("websockets", "websockets/"),
+    ("uvicorn", "uvicorn/"),
+    ("starlette", "starlette/"),
+    ("json (stdlib)", "json/"),
+    ("urllib.parse (stdlib)", "urllib/"),
+    ("hmac/hashlib/base64 (stdlib)", "hmac.py"),
+    ("hmac/hashlib/base64 (stdlib)", "base64.py"),
+    ("secrets/random (stdlib)", "random.py"),
+    ("secrets/random (stdlib)", "secrets.py"),
+    ("asyncio (stdlib)", "asyncio/"),
+    ("hub/", "hub/"),
+    ("routing/", "routing/"),
+    ("webhooks/", "webhooks/"),
+))
+
+
 # Threads that wait for work (the default executor's pool: argon2 at agent
 # creation) look busy to py-spy; their samples are left out.
 IDLE_LEAVES = ("_worker (concurrent/futures/thread.py)", "Condition.wait (threading.py)")

@@ -25,33 +25,11 @@ from .measure import CpuMeter
 from .org import ACCOUNT, CONTACTS_PER_REQUEST, SENDER, SID, TOKEN, UNLIMITED, Org, call, create_org
 from . import processes
 from .processes import HOST, Child, Deadline, env_pairs, free_port, hub_env, wait_http
-from .profiles import Parts, PySpy
+from .profiles import SEND_PATH, PySpy
 
 BODY = "Hi {{CustomerName}}, case {{CaseName}} is {{state}}."
 FINALS = ("delivered", "read", "undelivered", "failed", "rejected", "canceled",
           "skipped_no_optin", "skipped_opted_out")
-
-# Where the hub's time goes, by part of the send path (the twilio library's
-# part excludes the aiohttp I/O it awaits). Order matters only for frames that nest.
-SEND_PATH = Parts("send path", (
-    ("POST /v1/outbound/send: accept_send script call", "ActivityStore.accept"),
-    ("POST /v1/outbound/send: validate + render", "send_request"),
-    ("POST /v1/outbound/send: other (auth, body, JSON)", "send (hub/api/outbound.py)"),
-    ("webhook: signature check", "verify_signature"),
-    ("webhook: apply_callback script call", "ActivityStore.apply_callback"),
-    ("webhook: other (form parse, lookup, metrics)", "status_callback"),
-    ("worker: mark_sending script call", "ActivityStore.mark_sending"),
-    ("worker: record_results script call", "ActivityStore.record_results"),
-    ("worker: keep_claimed / ack / xreadgroup", "OutboundQueue."),
-    ("worker send: aiohttp request/response", "ClientSession._request"),
-    ("worker send: twilio library (params, headers, logging, parsing)", "MessageList.create_async"),
-    ("worker send: adapter + dispatch (hub code)", "Dispatcher._send"),
-    ("worker: other", "Dispatcher."),
-    ("HTTP server (uvicorn/starlette) outside handlers", "starlette/"),
-    ("HTTP server (uvicorn/starlette) outside handlers", "uvicorn/protocols/"),
-), focus=("send_request", "Dispatcher._send", "MessageList._create_async",
-          "AsyncTwilioHttpClient.request", "status_callback", "Dispatcher.process"))
-
 
 @dataclass
 class Env:
