@@ -57,6 +57,7 @@ ERROR_STATUS: dict[str, int] = {
     IdempotencyConflict.code: IdempotencyConflict.status,
     "email_taken": Conflict.status,
     "org_required": Conflict.status,
+    "not_your_customer": Forbidden.status,
     TooManyContacts.code: TooManyContacts.status,
     RateLimited.code: RateLimited.status,
     PayloadTooLarge.code: PayloadTooLarge.status,
@@ -83,6 +84,9 @@ ERROR_EXAMPLES: dict[str, Schema] = {
                         "details": {"field": "name"}},
     "unauthorized": {"code": "unauthorized", "message": "unknown API key"},
     "forbidden": {"code": "forbidden", "message": "bad or missing X-Twilio-Signature"},
+    "not_your_customer": {"code": "not_your_customer",
+                          "message": "agents read the history of customers they serve or have served",
+                          "details": {"field": "phone"}},
     "not_found": {"code": "not_found", "message": "no such configuration"},
     "conflict": {"code": "conflict", "message": "channel is used by configuration cfg_0a1b2c3d4e5f60718293",
                  "details": {"configuration_id": "cfg_0a1b2c3d4e5f60718293"}},
@@ -766,7 +770,12 @@ _OUTBOUND = {
     "/v1/contacts/{phone}/timeline": {
         "get": operation("getTimeline", "A contact's timeline, newest first", "Contacts",
                          {"200": ok("A page of timeline items.", page_of("TimelineItem")),
-                          **errors("invalid_request", "unauthorized")},
+                          **errors("invalid_request", "unauthorized", "not_your_customer")},
+                         description="With the org's API key, any contact. With an agent's token, "
+                                     "only a customer the agent serves or has served within the "
+                                     "retention period (assigned a conversation with them, also one "
+                                     "since transferred or closed); any other is `403 not_your_customer`.",
+                         security=[{"orgApiKey": []}, *AGENT],
                          parameters=[{"name": "phone", "in": "path", "required": True,
                                       "schema": string(examples=["+15551234567"]),
                                       "description": "Phone number; without `+` it is read in the org's "

@@ -5,10 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from hub.api.common import current_org, hub_of, ok, page_limit
+from hub.api.common import bearer, current_org, hub_of, ok, page_limit
 from hub.domain.phones import normalize_phone
 from hub.domain.statuses import ActivityStatus
-from hub.errors import InvalidPhone, InvalidRequest, NotFound
+from hub.errors import Forbidden, InvalidPhone, InvalidRequest, NotFound, Unauthorized
 from hub.services import history, outbound, reports
 
 
@@ -55,11 +55,25 @@ async def report(request: Request) -> JSONResponse:
 
 
 async def timeline(request: Request) -> JSONResponse:
-    org = await current_org(request)
+    """The org's API key reads any contact; an agent's token only the
+    customers it serves or has served."""
+    hub = hub_of(request)
+    token = bearer(request)
+    org = await hub.orgs.for_key(token)
+    agent_id = None
+    if org is None:
+        owner = await hub.agents.token_owner(token)
+        org = await hub.orgs.load(owner[0]) if owner else None
+        if owner is None or org is None:
+            raise Unauthorized("unknown API key or agent token")
+        agent_id = owner[1]
     try:
         phone = normalize_phone(request.path_params["phone"], org["default_region"])
     except InvalidPhone:
         raise InvalidRequest("not a valid phone number", details={"field": "phone"}) from None
+    if agent_id is not None and not await history.agent_may_read(hub, org["id"], agent_id, phone):
+        raise Forbidden("agents read the history of customers they serve or have served",
+                        code="not_your_customer", details={"field": "phone"})
     items, cursor = await history.contact_timeline(
         hub_of(request), org["id"], phone, request.query_params.get("cursor"), page_limit(request)
     )

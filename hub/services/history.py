@@ -187,6 +187,20 @@ async def contact_timeline(
     return items, next_cursor
 
 
+async def agent_may_read(hub: Hub, org_id: str, agent_id: str, customer: str) -> bool:
+    """An agent reads the history of customers it serves or has served within
+    the retention period: assigned a conversation with them (Redis keeps the
+    set of them per agent), or, for conversations from before that set,
+    the last to hold an archived one."""
+    since = await hub.agents.served_since(org_id, agent_id, customer)
+    if since is not None and since >= _retention_cutoff_ms(hub):
+        return True
+    if hub.history is None:
+        return False
+    return await sql_conversations.served_by(
+        hub.history, org_id, agent_id, customer, min_created_ms=_retention_cutoff_ms(hub))
+
+
 async def conversations(hub: Hub, org_id: str, ids: Sequence[str], *, messages: bool
                         ) -> dict[str, dict[str, Any]]:
     """The conversations as Redis holds them, or as SQL does once they left Redis."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, Sequence
 
 import redis.asyncio as aioredis
 
@@ -68,6 +68,17 @@ class AgentStore:
                 p.hgetall(agent_key(org_id, agent_id))
             rows = await p.execute()
         return [row for row in rows if row]
+
+    async def served_since(self, org_id: str, agent_id: str, customer: str) -> float | None:
+        """When the agent was last assigned a conversation with the customer (ms), if ever."""
+        return await self.r.zscore(keys.agent_served(org_id, agent_id), customer)  # type: ignore[no-any-return]
+
+    async def trim_served(self, org_id: str, agent_ids: Sequence[str], before_ms: int) -> int:
+        """Forget customers an agent served only before the retention cutoff."""
+        async with self.r.pipeline(transaction=False) as p:
+            for agent_id in agent_ids:
+                p.zremrangebyscore(keys.agent_served(org_id, agent_id), "-inf", f"({before_ms}")
+            return int(sum(await p.execute()))
 
     async def online(self, org_id: str) -> list[str]:
         """Agents with a websocket somewhere, or within their grace period."""

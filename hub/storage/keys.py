@@ -218,6 +218,12 @@ def agent_conversations(org_id: str, agent_id: str) -> str:
     return f"{agent(org_id, agent_id)}:convs"
 
 
+def agent_served(org_id: str, agent_id: str) -> str:
+    """Sorted set: customer → when the agent was last assigned a conversation
+    with them (the customers whose history the agent may read)."""
+    return f"{agent(org_id, agent_id)}:served"
+
+
 def agents_online(org_id: str) -> str:
     return f"{org_prefix(org_id)}:agents:online"
 

@@ -145,6 +145,9 @@ local function assign(prefix, conv, agent, now)
   redis.call('HINCRBY', akey, 'open', 1)
   redis.call('HSET', akey, 'last_assigned', now)
   redis.call('SADD', K(prefix, 'agent', agent, 'convs'), conv)
+  -- Customers the agent serves or has served (→ last assignment): whose
+  -- history it may read. Trimmed to the retention period by maintenance.
+  redis.call('ZADD', K(prefix, 'agent', agent, 'served'), now, redis.call('HGET', ckey, 'customer'))
   refresh_agent(prefix, agent)
   emit(prefix, agent, {type = 'conversation.assigned', conversation = conversation(prefix, conv, true)})
 end

@@ -254,6 +254,17 @@ async def records(db: Database, org_id: str, ids: Sequence[str], *, messages: bo
     return found
 
 
+async def served_by(db: Database, org_id: str, agent_id: str, customer: str, *, min_created_ms: int
+                    ) -> bool:
+    """Whether an archived conversation with the customer ended with this agent
+    (what says "has served" for conversations assigned before agents kept a
+    set of the customers they serve)."""
+    row = await db.fetchval(
+        "SELECT 1 FROM conversations WHERE org_id = ? AND customer = ? AND agent_id = ? AND created_ms >= ?"
+        " LIMIT 1", org_id, customer, agent_id, min_created_ms)
+    return row is not None
+
+
 def _after(cursor: tuple[int, str] | None, score: str, member: str) -> tuple[str, list[Any]]:
     """"Strictly after the cursor" in newest-first order (score descending,
     then member descending, as Redis orders ties)."""
