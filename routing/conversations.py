@@ -145,6 +145,16 @@ class Conversations:
         self._archive(org_id)
         return str(result[1])
 
+    async def note(self, org_id: str, agent_id: str, conversation_id: str, client_id: str, body: str) -> str:
+        """An internal note: stored and shown with the conversation, never sent."""
+        at = now_ms()
+        message = {"id": "msg_" + secrets.token_hex(8), "direction": "note", "body": body,
+                   "at": at / 1000, "agent_id": agent_id, "client_id": client_id}
+        result = await self.store.note(org_id, agent_id, conversation_id, client_id, json.dumps(message), at)
+        await self._refuse(org_id, conversation_id, result[0])
+        self._archive(org_id)
+        return str(result[1])
+
     def _archive(self, org_id: str) -> None:
         """A conversation script may have put changes on the archive stream:
         this process's archiver looks soon."""

@@ -35,6 +35,14 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Note:
+    """An internal note: seen by agents, never sent to the customer."""
+    conversation_id: str
+    body: str
+    client_id: str
+
+
+@dataclass(frozen=True)
 class Close:
     conversation_id: str
     client_id: str | None
@@ -54,7 +62,7 @@ class Resume:
     client_id: str | None
 
 
-Command = Presence | Reply | Close | Transfer | Resume
+Command = Presence | Reply | Note | Close | Transfer | Resume
 
 
 def invalid_command(message: str) -> InvalidRequest:
@@ -130,6 +138,16 @@ def client_id_of(raw: str) -> str | None:
     return value if isinstance(value, str) and _is_text(value) else None
 
 
+def _body(frame: dict[str, Any]) -> str:
+    body = frame.get("body")
+    if not isinstance(body, str) or not body.strip() or len(body) > MAX_BODY:
+        raise InvalidRequest(f"body must be 1 to {MAX_BODY} characters", details={"field": "body"})
+    if not _is_text(body):
+        raise InvalidRequest("body must be text (a lone surrogate such as \\udfff is not)",
+                             details={"field": "body"})
+    return body
+
+
 def parse_command(raw: str) -> Command:
     frame = decode_frame(raw)
     kind = frame.get("type")
@@ -139,14 +157,10 @@ def parse_command(raw: str) -> Command:
         if status not in ("available", "away"):
             raise InvalidRequest("status must be available or away", details={"field": "status"})
         return Presence(status, client_id)
-    if kind == "reply":
-        body = frame.get("body")
-        if not isinstance(body, str) or not body.strip() or len(body) > MAX_BODY:
-            raise InvalidRequest(f"body must be 1 to {MAX_BODY} characters", details={"field": "body"})
-        if not _is_text(body):
-            raise InvalidRequest("body must be text (a lone surrogate such as \\udfff is not)",
-                                 details={"field": "body"})
-        return Reply(str(_str(frame, "conversation_id")), body, str(_str(frame, "client_id")))
+    if kind in ("reply", "note"):
+        body = _body(frame)
+        conversation_id, client = str(_str(frame, "conversation_id")), str(_str(frame, "client_id"))
+        return Reply(conversation_id, body, client) if kind == "reply" else Note(conversation_id, body, client)
     if kind == "close":
         return Close(str(_str(frame, "conversation_id")), client_id)
     if kind == "transfer":

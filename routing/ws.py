@@ -116,6 +116,8 @@ class AgentSocket:
             await c.set_presence(self.org_id, self.agent_id, command.status)
         elif isinstance(command, protocol.Reply):
             await c.reply(self.org_id, self.agent_id, command.conversation_id, command.client_id, command.body)
+        elif isinstance(command, protocol.Note):
+            await c.note(self.org_id, self.agent_id, command.conversation_id, command.client_id, command.body)
         elif isinstance(command, protocol.Close):
             await c.close(self.org_id, command.conversation_id, self.agent_id)
         elif isinstance(command, protocol.Transfer):

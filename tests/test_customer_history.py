@@ -13,7 +13,7 @@ import redis
 from hub.storage import keys
 from tests.agents import AgentClient, create_agent, customer_replies, login
 from tests.support import (
-    SENDER, Api, HubProcess, contact, create_org, outbound_setup, phone, redis_client, wait_for,
+    SANDBOX_SID, SENDER, Api, HubProcess, contact, create_org, outbound_setup, phone, redis_client, wait_for,
 )
 
 Start = Callable[..., HubProcess]
@@ -100,3 +100,58 @@ async def test_an_agent_reads_the_timeline_of_customers_it_serves_and_no_other(
         assert timeline(hub.url, cy_token, phone(2)).status_code == 200
         assert timeline(hub.url, ana_token, phone(4)).status_code == 200
         assert timeline(hub.url, "at_nobody", phone(1)).status_code == 401
+
+
+async def test_an_internal_note_is_kept_with_the_conversation_and_never_sent(
+    hub_factory: Start, sandbox, database_url: str, r: redis.Redis  # type: ignore[no-untyped-def]
+) -> None:
+    hub = hub_factory(DATABASE_URL=database_url, HUB_HOT_SECONDS="1")
+    org, other = create_org(hub.url), create_org(hub.url, name="Other org")
+    with Api(hub.url, org["api_key"]) as api, Api(hub.url, other["api_key"]) as other_api:
+        ids = outbound_setup(api, sandbox.url)
+        channel = ids["channel"]["id"]
+        create_agent(api, "ana@example.com")
+        create_agent(other_api, "cy@example.com")
+        ana = await AgentClient(hub.url, login(hub.url, "ana@example.com")).connect()
+        cy = await AgentClient(hub.url, login(hub.url, "cy@example.com")).connect()
+        try:
+            await customer_replies(sandbox.url, hub.url, channel, phone(1), "My parcel is late", SENDER)
+            conv = (await assigned(ana, phone(1)))["id"]
+            note = {"type": "note", "conversation_id": conv, "body": "Called the courier: Friday",
+                    "client_id": "n-1"}
+            assert (await ana.command(dict(note)))["type"] == "ack"
+            pushed = await ana.wait(lambda f: f["type"] == "message.created"
+                                    and f["message"]["direction"] == "note")
+            assert pushed["conversation_id"] == conv
+            assert (await ana.command(dict(note)))["type"] == "ack"  # the same client_id: once
+            # Another org's agent cannot write on it.
+            refused = await cy.command({**note, "client_id": "n-x"})
+            assert refused["type"] == "error" and refused["error"]["code"] == "not_found"
+            assert (await ana.command({"type": "reply", "conversation_id": conv,
+                                       "body": "It arrives on Friday.", "client_id": "r-1"}))["type"] == "ack"
+            await ana.wait(lambda f: f["type"] == "message.status" and f["status"] == "delivered", timeout=30)
+            hot_view = api.ok("GET", f"/v1/conversations/{conv}")
+            assert (await ana.command({"type": "close", "conversation_id": conv}))["type"] == "ack"
+            await poll(lambda: not r.exists(keys.conversation(org["id"], conv)), timeout=30)
+        finally:
+            await ana.close()
+            await cy.close()
+
+        bodies = [m.resource["body"] for m in sandbox.state.list_messages(SANDBOX_SID, to=phone(1))]
+        assert "It arrives on Friday." in bodies and "Called the courier: Friday" not in bodies
+        notes = [m for m in hot_view["messages"] if m["direction"] == "note"]
+        assert [(n["body"], n["agent_id"]) for n in notes] == [("Called the courier: Friday", ana_id(api))]
+        assert "status" not in notes[0]
+        # Archived to SQL and read back from there, unchanged.
+        archived = api.ok("GET", f"/v1/conversations/{conv}")
+        assert archived["status"] == "closed" and archived["messages"] == hot_view["messages"]
+        items = api.ok("GET", f"/v1/contacts/{phone(1)}/timeline")["items"]
+        assert [i["message"]["body"] for i in items if i["kind"] == "message"
+                and i["message"]["direction"] == "note"] == ["Called the courier: Friday"]
+        # Another org sees none of it.
+        assert other_api.get(f"/v1/conversations/{conv}").status_code == 404
+        assert other_api.ok("GET", f"/v1/contacts/{phone(1)}/timeline")["items"] == []
+
+
+def ana_id(api: Api) -> str:
+    return next(a["id"] for a in api.ok("GET", "/v1/agents")["items"] if a["email"] == "ana@example.com")

@@ -492,13 +492,15 @@ _REPORT = obj({
     "by_template", "by_locale"])
 
 _MESSAGE = obj({
-    "id": string(), "direction": enum(["inbound", "outbound", "system"]), "body": string(),
+    "id": string(), "direction": enum(["inbound", "outbound", "system", "note"],
+                                      "`note`: an agent's internal note, never sent to the customer."),
+    "body": string(),
     "at": timestamp(),
     "provider_message_id": string(),
     "media": {"type": "array", "items": obj({"url": string(format="uri"), "content_type": string()})},
     "profile_name": string("WhatsApp profile name of the customer."),
-    "agent_id": string("Outbound: the agent who replied."),
-    "client_id": string("Outbound: the console's id for the reply."),
+    "agent_id": string("Outbound and note: the agent who replied or wrote it."),
+    "client_id": string("Outbound and note: the console's id for the command."),
     "status": string("Outbound: delivery status."),
     "error_code": string(),
 }, ["id", "direction", "body", "at"])
@@ -988,7 +990,10 @@ and the connection stays. Server events carry `type` and a
 monotonic `id`: `hello`, `conversation.assigned`, `message.created`,
 `message.status`, `conversation.transferred`, `conversation.closed`, `error`.
 Commands: `presence` (`status`: `available` | `away`), `reply`
-(`conversation_id`, `body`, `client_id`), `close` (`conversation_id`),
+(`conversation_id`, `body`, `client_id`), `note` (`conversation_id`, `body`,
+`client_id`: an internal note on a conversation the agent holds, kept with its
+messages as `direction: "note"`, pushed as `message.created`, never sent to the
+customer; the same `client_id` records once), `close` (`conversation_id`),
 `transfer` (`conversation_id`, `agent_id` or `queue`) and `resume`
 (`after`: the last event id seen); each is answered by
 `{"type": "ack", "client_id"}` or an `error` event.

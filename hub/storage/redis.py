@@ -231,6 +231,7 @@ class Scripts:
         self.conversation_close = load("conversation_close")
         self.conversation_transfer = load("conversation_transfer")
         self.reply_message = load("reply_message")
+        self.conversation_note = load("conversation_note")
         self.retry_due = load("retry_due")
         self.circuit_probe = load("circuit_probe")
         self.circuit_failure = load("circuit_failure")

@@ -1,0 +1,21 @@
+-- requires: lib routing_lib
+-- An internal note on a conversation, by the agent holding it: kept with the
+-- conversation's messages (direction 'note', so it is archived and read back
+-- with them) and pushed to the agent's sockets, but never sent (no reply
+-- job, no send status) and no part of the WhatsApp window (which only the
+-- customer's messages open). The same client_id twice records once.
+-- ARGV: prefix, agent, conversation, client id, message json, now_ms
+local prefix, agent, conv, client_id, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[6])
+local dedupe = K(prefix, 'agent', agent, 'note', client_id)
+local seen = redis.call('GET', dedupe)
+if seen then return {'duplicate', seen} end
+local c = redis.call('HMGET', K(prefix, 'conv', conv), 'status', 'agent', 'customer')
+if not c[1] then return {'missing'} end
+if c[2] ~= agent then return {'not_yours'} end
+if c[1] == 'closed' then return {'closed'} end
+local m = add_message(prefix, conv, ARGV[5], nil)
+redis.call('SET', dedupe, m.id, 'EX', 86400)
+redis.call('ZADD', K(prefix, 'timeline', c[3]), now * 1000, 'msg:' .. conv .. ':' .. m.id)
+emit(prefix, agent, {type = 'message.created', conversation_id = conv, message = m})
+archive_changes(prefix)
+return {'ok', m.id}
