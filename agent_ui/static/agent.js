@@ -4,6 +4,7 @@
 import {ApiError, describeError, request} from './api.js';
 import {$, clear, fullTime, h, randomId, safeHttpUrl, statusBadge, timeEl} from './dom.js';
 import {t} from './i18n.js';
+import {CustomerPanel} from './customer.js';
 import {CLOSE_AGENT_GONE, LiveConnection} from './socket.js';
 
 // Same order as the hub's: a status never moves backwards.
@@ -59,6 +60,10 @@ export class AgentConsole {
     this.session = null;
     this.bound = false;
     this.baseTitle = document.title;
+    this.customer = new CustomerPanel({
+      token: () => this.session && this.session.token,
+      command: (frame) => (this.conn ? this.conn.command(frame) : Promise.resolve(null)),
+    });
   }
 
   // --- lifecycle ----------------------------------------------------------
@@ -73,6 +78,7 @@ export class AgentConsole {
     this.transferSignature = null;
     this.cannedSignature = null;
     this.selected = null;
+    this.customer.show(null);
     $('presence').value = (session.agent && session.agent.presence === 'away') ? 'away' : 'available';
     this.renderAll();
     this.conn = new LiveConnection(session.token, {
@@ -135,6 +141,7 @@ export class AgentConsole {
       }
     });
     $('canned').addEventListener('change', () => this.insertCanned());
+    this.customer.bind();
     $('close-button').addEventListener('click', () => this.closeConversation());
     $('transfer-button').addEventListener('click', () => this.transfer());
     $('messages').addEventListener('click', (event) => {
@@ -322,8 +329,14 @@ export class AgentConsole {
     for (const [clientId, entry] of this.local) if (entry.conversation_id === id) this.local.delete(clientId);
     if (this.selected === id) {
       this.selected = null;
+      this.customer.show(null);
       this.emptyThread(t('agent.conversation_ended'), reason);
     }
+  }
+
+  authorName(agentId) {
+    const me = this.session && this.session.agent;
+    return me && me.id === agentId ? t('agent.you') : this.colleagueName(agentId);
   }
 
   colleagueName(agentId) {
@@ -339,6 +352,7 @@ export class AgentConsole {
     $('composer-error').textContent = '';
     this.renderAll();
     this.renderMessages({scroll: true});
+    this.customer.show(this.conversations.get(id));
     if (focusReply) $('reply').focus();
   }
 
@@ -521,7 +535,8 @@ export class AgentConsole {
         h('span', {class: 'conv-customer'}, conv.customer),
         last ? timeEl(last.at) : timeEl(conv.created_at)),
       h('span', {class: 'conv-preview'},
-        last ? `${last.direction === 'outbound' ? t('agent.you_prefix') : ''}${preview(last.body)}` : ''),
+        last ? `${last.direction === 'outbound' ? t('agent.you_prefix')
+          : last.direction === 'note' ? t('customer.note_prefix') : ''}${preview(last.body)}` : ''),
       h('span', {class: 'conv-tags'},
         conv.isNew ? h('span', {class: 'tag tag-new'}, t('agent.tag_new')) : null,
         conv.unread ? h('span', {class: 'tag tag-unread'}, t('agent.unread', {count: conv.unread})) : null,
@@ -611,11 +626,12 @@ export class AgentConsole {
   }
 
   messageItem(conv, message) {
-    const direction = message.direction === 'outbound' ? 'outbound'
-      : message.direction === 'inbound' ? 'inbound' : 'system';
+    const direction = ['outbound', 'inbound', 'note'].includes(message.direction) ? message.direction : 'system';
     const who = direction === 'inbound'
       ? (message.profile_name ? `${message.profile_name} (${conv.customer})` : conv.customer)
-      : direction === 'outbound' ? t('agent.you') : t('agent.system');
+      : direction === 'outbound' ? t('agent.you')
+        : direction === 'note' ? t('customer.note_by', {name: this.authorName(message.agent_id)})
+          : t('agent.system');
     const media = Array.isArray(message.media) ? message.media : [];
     const links = media.map((item, i) => {
       const url = safeHttpUrl(item && item.url);

@@ -1,0 +1,65 @@
+"""The customer panel in headless Chromium: beside a conversation the agent
+sees the customer's earlier outbound message and earlier conversation, and
+adds an internal note that shows in the thread and is never sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.agents import create_agent
+from tests.support import Api, HubProcess, contact, outbound_setup, phone, wait_for
+from tests.test_console import (
+    agent_signs_in, browser, conversation_button, reply_from_customer, sandbox_bodies, tabs,
+)
+
+__all__ = ["browser", "tabs"]  # fixtures shared with test_console
+
+
+def test_agent_sees_the_customers_history_and_adds_a_note(
+        api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
+    ids = outbound_setup(api, sandbox.url)
+    channel = ids["channel"]["id"]
+    customer = phone(21)
+    sent = api.ok("POST", "/v1/outbound/send", 202, json={
+        "configuration_id": ids["config"]["id"], "contacts": [contact(customer)]})
+    act = sent["results"][0]["activity_id"]
+    wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{act}")["status"] == "delivered", timeout=30)
+    create_agent(api, "dee@example.com", name="Dee")
+    page = agent_signs_in(tabs(), "dee@example.com")
+
+    # An earlier conversation, closed.
+    reply_from_customer(sandbox.url, hub.url, channel, customer, "Where is my parcel?")
+    conversation_button(page, customer).click()
+    expect(page.locator("#customer-panel")).to_be_visible()
+    page.get_by_role("button", name="Close conversation").click()
+    expect(conversation_button(page, customer)).to_have_count(0)
+    expect(page.locator("#customer-panel")).to_be_hidden()
+
+    # The customer writes again: the panel shows what came before.
+    reply_from_customer(sandbox.url, hub.url, channel, customer, "Any news?")
+    conversation_button(page, customer).click()
+    panel = page.locator("#customer-panel")
+    expect(panel.locator("#customer-number")).to_have_text(customer)
+    outbound = panel.locator(".history-item.activity")
+    expect(outbound).to_have_count(1)
+    expect(outbound.locator(".message-body")).to_have_text("Hi Ada, case CAS-1 is resolved.")
+    expect(outbound.locator(".badge")).to_have_attribute("data-status", "delivered")
+    earlier = panel.locator(".history-item.inbound")
+    expect(earlier).to_have_count(1)  # this conversation's own message is in the thread, not here
+    expect(earlier.locator(".message-body")).to_have_text("Where is my parcel?")
+
+    # A note, kept as text, shown apart from the messages, never sent.
+    note = "Promised a call back <b>today</b>"
+    panel.get_by_label("Internal note").fill(note)
+    panel.get_by_role("button", name="Add note").click()
+    shown = page.locator("#messages .message.note")
+    expect(shown.locator(".message-body")).to_have_text(note)
+    expect(shown.locator(".message-who")).to_have_text("Internal note · You")
+    expect(panel.get_by_label("Internal note")).to_have_value("")
+    assert page.locator("#messages b").count() == 0
+    conv = api.ok("GET", "/v1/conversations", params={"status": "assigned"})["items"][0]["id"]
+    messages = api.ok("GET", f"/v1/conversations/{conv}")["messages"]
+    assert [(m["direction"], m["body"]) for m in messages] == [("inbound", "Any news?"), ("note", note)]
+    assert note not in sandbox_bodies(sandbox, customer)
