@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from hub.api.common import bearer, current_org, hub_of, json_body, ok
 from hub.domain.agents import validate_agent, validate_login
+from hub.domain.reply_templates import approved_whatsapp
 from hub.domain.sign_in import Limits, budgets, client_group
 from hub.errors import Conflict, RateLimited, Unauthorized
 from hub.services.context import Hub
@@ -126,6 +127,7 @@ async def me(request: Request) -> JSONResponse:
     colleagues = [public_agent(a) for a in await hub.agents.all(org_id) if a.get("id") != me["id"]]
     queues = sorted({q for a in [me, *colleagues] for q in a["queues"]})
     canned, _ = await hub.canned.page(org_id, after=None, limit=200)
+    templates, _ = await hub.templates.page(org_id, after=None, limit=200)
     return ok({
         "agent": me,
         "org_id": org_id,
@@ -133,4 +135,9 @@ async def me(request: Request) -> JSONResponse:
         "colleagues": [{k: c[k] for k in ("id", "name", "presence", "queues")} for c in colleagues],
         "queues": queues,
         "canned_responses": [{k: c[k] for k in ("id", "title", "body")} for c in canned],
+        # What the console offers once a WhatsApp window has closed.
+        "whatsapp_templates": [
+            {"id": t["id"], "name": t["name"], "default_locale": t["default_locale"], "bodies": t["bodies"],
+             "approved_locales": sorted(t["content_sids"])}
+            for t in templates if approved_whatsapp(t)],
     })

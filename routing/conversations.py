@@ -9,6 +9,7 @@ import functools
 import json
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from hub.domain.keywords import Keyword, classify_keyword
@@ -22,11 +23,14 @@ from hub.errors import (
     RecipientOptedOut,
     WhatsAppWindowClosed,
 )
+from hub.domain.reply_templates import render_reply_template
+from hub.domain.templates import RenderedMessage
 from hub.logs import get_logger
 from hub.providers.base import InboundMessage
 from hub.services.confirmations import OptOutConfirmations
 from hub.services import history
 from hub.services.context import Hub
+from hub.services.outbound import template_spec
 
 log = get_logger("routing")
 
@@ -61,6 +65,12 @@ def customer_number(raw: str) -> str:
         return normalize_phone(number, "US")
     except InvalidPhone:
         return number  # keep what the provider gave (short codes, alphanumeric senders)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    template_id: str
+    message: RenderedMessage
 
 
 class Conversations:
@@ -131,19 +141,45 @@ class Conversations:
             if after is None:
                 return False
 
-    async def reply(self, org_id: str, agent_id: str, conversation_id: str, client_id: str, body: str) -> str:
+    async def reply(self, org_id: str, agent_id: str, conversation_id: str, client_id: str, body: str,
+                    *, template: Rendered | None = None) -> str:
         at = now_ms()
         message = {"id": "msg_" + secrets.token_hex(8), "direction": "outbound", "body": body,
                    "at": at / 1000, "agent_id": agent_id, "client_id": client_id}
+        extra: dict[str, str] = {}
+        if template is not None:
+            message.update(template_id=template.template_id, locale=template.message.locale)
+            if template.message.content_sid:
+                extra = {"content_sid": template.message.content_sid,
+                         "content_vars": json.dumps(template.message.content_variables)}
         result = await self.store.reply(
             org_id, agent_id, conversation_id, client_id, json.dumps(message), at,
-            self.hub.settings.retention_s)
+            self.hub.settings.retention_s, **extra)
         await self._refuse(org_id, conversation_id, result[0])
         # ok or duplicate: the message id. The send is a job in the org's
         # replies stream (see hub.services.dispatch): its workers look now.
         self.hub.board.announce(org_id, "replies")
         self._archive(org_id)
         return str(result[1])
+
+    async def send_template(self, org_id: str, agent_id: str, conversation_id: str, client_id: str,
+                            template_id: str, values: dict[str, str]) -> str:
+        """One of the org's templates as a reply, in the customer's locale (the
+        locale their outbound message was written in, with the usual fallback).
+        On WhatsApp it must be approved for that locale (a content sid): it is
+        then sent by its content sid, also once the 24-hour window has closed."""
+        found = await self.store.views(org_id, [conversation_id], messages=False)
+        if not found:
+            await self._refuse(org_id, conversation_id, "missing")
+        conv = found[0]
+        if conv.get("agent_id") != agent_id:
+            _raise_for("not_yours")
+        template = await self.hub.templates.load(org_id, template_id)
+        if template is None:
+            raise NotFound("no such template", code="template_not_found", details={"field": "template_id"})
+        rendered = render_reply_template(template_spec(template), conv, values)
+        return await self.reply(org_id, agent_id, conversation_id, client_id, rendered.body,
+                                template=Rendered(template_id, rendered))
 
     async def note(self, org_id: str, agent_id: str, conversation_id: str, client_id: str, body: str) -> str:
         """An internal note: stored and shown with the conversation, never sent."""

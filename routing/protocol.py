@@ -43,6 +43,16 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Template:
+    """One of the org's templates sent as a reply (on WhatsApp, an approved
+    one: what may still be sent once the 24-hour window has closed)."""
+    conversation_id: str
+    template_id: str
+    client_id: str
+    values: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Close:
     conversation_id: str
     client_id: str | None
@@ -62,7 +72,7 @@ class Resume:
     client_id: str | None
 
 
-Command = Presence | Reply | Note | Close | Transfer | Resume
+Command = Presence | Reply | Note | Template | Close | Transfer | Resume
 
 
 def invalid_command(message: str) -> InvalidRequest:
@@ -148,6 +158,19 @@ def _body(frame: dict[str, Any]) -> str:
     return body
 
 
+def _values(frame: dict[str, Any]) -> dict[str, str]:
+    """Placeholder values: an object of at most 50 names to strings."""
+    values = frame.get("values")
+    if values is None:
+        return {}
+    if (not isinstance(values, dict) or len(values) > 50
+            or not all(isinstance(k, str) and isinstance(v, str) and len(k) <= 100 and len(v) <= MAX_BODY
+                       and _is_text(k) and _is_text(v) for k, v in values.items())):
+        raise InvalidRequest("values must be an object of placeholder names to strings",
+                             details={"field": "values"})
+    return dict(values)
+
+
 def parse_command(raw: str) -> Command:
     frame = decode_frame(raw)
     kind = frame.get("type")
@@ -161,6 +184,9 @@ def parse_command(raw: str) -> Command:
         body = _body(frame)
         conversation_id, client = str(_str(frame, "conversation_id")), str(_str(frame, "client_id"))
         return Reply(conversation_id, body, client) if kind == "reply" else Note(conversation_id, body, client)
+    if kind == "template":
+        return Template(str(_str(frame, "conversation_id")), str(_str(frame, "template_id")),
+                        str(_str(frame, "client_id")), _values(frame))
     if kind == "close":
         return Close(str(_str(frame, "conversation_id")), client_id)
     if kind == "transfer":

@@ -116,6 +116,9 @@ class AgentSocket:
             await c.set_presence(self.org_id, self.agent_id, command.status)
         elif isinstance(command, protocol.Reply):
             await c.reply(self.org_id, self.agent_id, command.conversation_id, command.client_id, command.body)
+        elif isinstance(command, protocol.Template):
+            await c.send_template(self.org_id, self.agent_id, command.conversation_id, command.client_id,
+                                  command.template_id, command.values)
         elif isinstance(command, protocol.Note):
             await c.note(self.org_id, self.agent_id, command.conversation_id, command.client_id, command.body)
         elif isinstance(command, protocol.Close):

@@ -1,15 +1,25 @@
 """The customer panel in headless Chromium: beside a conversation the agent
 sees the customer's earlier outbound message and earlier conversation, and
-adds an internal note that shows in the thread and is never sent."""
+adds an internal note that shows in the thread and is never sent. On
+WhatsApp, a countdown while the 24-hour window is open, then the approved
+templates instead of the reply box."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import re
+import time
 from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.agents import create_agent
-from tests.support import Api, HubProcess, contact, outbound_setup, phone, wait_for
+from hub.storage import keys
+from tests.agents import create_agent, customer_replies
+from tests.support import (
+    SANDBOX_SID, Api, HubProcess, contact, outbound_setup, phone, redis_client, wait_for,
+)
+from tests.test_whatsapp import WA_SENDER, whatsapp_setup
 from tests.test_console import (
     agent_signs_in, browser, conversation_button, reply_from_customer, sandbox_bodies, tabs,
 )
@@ -63,3 +73,45 @@ def test_agent_sees_the_customers_history_and_adds_a_note(
     messages = api.ok("GET", f"/v1/conversations/{conv}")["messages"]
     assert [(m["direction"], m["body"]) for m in messages] == [("inbound", "Any news?"), ("note", note)]
     assert note not in sandbox_bodies(sandbox, customer)
+
+
+def test_a_closed_whatsapp_window_offers_the_approved_templates(
+        api: Api, hub: HubProcess, sandbox: Any, tabs: Any, redis_url: str) -> None:
+    ids = whatsapp_setup(api, sandbox.url)  # its template is approved in en-US
+    create_agent(api, "eve@example.com", name="Eve")
+    page = agent_signs_in(tabs(), "eve@example.com")
+    customer = phone(22)
+    reply_from_whatsapp(sandbox.url, hub.url, ids["channel"]["id"], customer, "Hello?")
+    conversation_button(page, customer).click()
+    window = page.locator("#wa-window")
+    expect(window).to_contain_text(re.compile(r"WhatsApp reply window: 2[34]:\d\d:\d\d left"))
+    expect(page.locator("#reply")).to_be_visible()
+    expect(page.locator("#template-picker")).to_be_hidden()
+
+    # A day and an hour later (the customer's last message, moved back in time).
+    org_id = page.evaluate("JSON.parse(sessionStorage.getItem('hub.console.agent')).org_id")
+    r = redis_client(redis_url)
+    r.hset(f"{keys.org_prefix(org_id)}:contact:{customer}", f"last_in:{ids['channel']['id']}",
+           int((time.time() - 25 * 3600) * 1000))
+    r.close()
+    page.reload()
+    conversation_button(page, customer).click()
+    expect(window).to_contain_text("The WhatsApp 24-hour window has closed")
+    expect(page.locator("#reply")).to_be_hidden()
+    picker = page.locator("#template-picker")
+    expect(picker.get_by_label("Approved template")).to_have_value(ids["template"]["id"])
+    picker.get_by_label("Value for CustomerName").fill("Ada")
+    picker.get_by_label("Value for CaseName").fill("CAS-5")
+    picker.get_by_label("Value for state").fill("closed")
+    expect(picker.locator("#template-preview")).to_have_text("Hi Ada, case CAS-5 is closed.")
+    picker.get_by_role("button", name="Send template").click()
+    expect(page.locator("#messages .message.outbound .message-body")).to_have_text("Hi Ada, case CAS-5 is closed.")
+    sent = wait_for(lambda: [m for m in sandbox.state.list_messages(SANDBOX_SID, to="whatsapp:" + customer)
+                             if m.content_sid], timeout=30)
+    assert sent[0].content_sid == ids["template"]["content_sids"]["en-US"]
+
+
+def reply_from_whatsapp(sandbox_url: str, hub_url: str, channel_id: str, customer: str, body: str) -> None:
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, customer_replies(sandbox_url, hub_url, channel_id, "whatsapp:" + customer, body,
+                                                  "whatsapp:" + WA_SENDER)).result(timeout=30)

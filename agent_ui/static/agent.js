@@ -6,6 +6,7 @@ import {$, clear, fullTime, h, randomId, safeHttpUrl, statusBadge, timeEl} from 
 import {t} from './i18n.js';
 import {CustomerPanel} from './customer.js';
 import {CLOSE_AGENT_GONE, LiveConnection} from './socket.js';
+import {WhatsAppWindow, extendWindow} from './whatsapp.js';
 
 // Same order as the hub's: a status never moves backwards.
 const RANK = {
@@ -64,6 +65,9 @@ export class AgentConsole {
       token: () => this.session && this.session.token,
       command: (frame) => (this.conn ? this.conn.command(frame) : Promise.resolve(null)),
     });
+    this.whatsapp = new WhatsAppWindow({
+      command: (frame) => (this.conn ? this.conn.command(frame) : Promise.resolve(null)),
+    });
   }
 
   // --- lifecycle ----------------------------------------------------------
@@ -93,6 +97,7 @@ export class AgentConsole {
   }
 
   stop() {
+    this.whatsapp.show(null);
     window.clearInterval(this.pollTimer);
     this.pollTimer = null;
     if (this.conn) this.conn.stop();
@@ -142,6 +147,7 @@ export class AgentConsole {
     });
     $('canned').addEventListener('change', () => this.insertCanned());
     this.customer.bind();
+    this.whatsapp.bind();
     $('close-button').addEventListener('click', () => this.closeConversation());
     $('transfer-button').addEventListener('click', () => this.transfer());
     $('messages').addEventListener('click', (event) => {
@@ -169,6 +175,7 @@ export class AgentConsole {
       this.canned = Array.isArray(data.canned_responses) ? data.canned_responses : [];
       this.renderTransferTargets();
       this.renderCanned();
+      this.whatsapp.setTemplates(Array.isArray(data.whatsapp_templates) ? data.whatsapp_templates : []);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401 && this.session === session) {
         this.fatal(4401);
@@ -260,13 +267,17 @@ export class AgentConsole {
     const conv = this.conversations.get(conversationId);
     if (!conv || !message || !message.id) return;
     const added = this.mergeMessage(conv, message);
+    if (added) extendWindow(conv, message);
     if (message.client_id && this.local.has(message.client_id)) this.local.delete(message.client_id);
     if (added && message.direction === 'inbound') {
       if (this.selected !== conv.id || document.hidden) conv.unread = (conv.unread || 0) + 1;
       this.announce(t('agent.announce_message', {customer: conv.customer, text: preview(message.body, 140)}));
     }
     this.renderList();
-    if (this.selected === conv.id) this.renderMessages({scroll: true});
+    if (this.selected === conv.id) {
+      this.renderMessages({scroll: true});
+      this.whatsapp.show(conv); // a customer's message opens the window again
+    }
     this.renderTitle();
   }
 
@@ -563,6 +574,7 @@ export class AgentConsole {
 
   renderThread() {
     const conv = this.selected && this.conversations.get(this.selected);
+    this.whatsapp.show(conv || null);
     if (!conv) {
       if (!$('thread-body').hidden) {
         this.emptyThread(t('page.no_conversation_open'), t('page.choose_a_conversation_from_the'));

@@ -502,6 +502,8 @@ _MESSAGE = obj({
     "agent_id": string("Outbound and note: the agent who replied or wrote it."),
     "client_id": string("Outbound and note: the console's id for the command."),
     "status": string("Outbound: delivery status."),
+    "template_id": string("Outbound: the template an agent sent (the `template` command)."),
+    "locale": string("Outbound from a template: the locale it was rendered in."),
     "error_code": string(),
 }, ["id", "direction", "body", "at"])
 
@@ -519,6 +521,10 @@ _CONVERSATION = obj({
     }, ["id"], description="The outbound activity the customer answers.")),
     "messages": {"type": "array", "items": ref("Message"),
                  "description": "Only on `GET /v1/conversations/{id}`."},
+    "whatsapp_window_closes_at": timestamp(
+        "Open WhatsApp conversations: when free text stops being allowed (24 h after the customer's "
+        "last message on this channel); after it, only an approved template (the agent's `template` "
+        "command)."),
 }, ["id", "customer", "channel_id", "status", "agent_id", "queue", "correlated", "created_at", "activity"])
 
 _TIMELINE_ITEM = {"oneOf": [
@@ -565,7 +571,14 @@ _ME = obj({
     "queues": {"type": "array", "items": _QUEUE, "description": "Every queue of the org's agents."},
     "canned_responses": {"type": "array", "items": obj(
         {"id": string(), "title": string(), "body": string()}, ["id", "title", "body"])},
-}, ["agent", "org_id", "waiting", "colleagues", "queues", "canned_responses"])
+    "whatsapp_templates": {"type": "array", "description": "The org's templates approved for WhatsApp "
+                           "(a content sid for at least one locale): what the console offers once a "
+                           "conversation's 24-hour window has closed.", "items": obj({
+                               "id": string(), "name": string(), "default_locale": string(),
+                               "bodies": {"type": "object", "additionalProperties": string()},
+                               "approved_locales": {"type": "array", "items": string()},
+                           }, ["id", "name", "default_locale", "bodies", "approved_locales"])},
+}, ["agent", "org_id", "waiting", "colleagues", "queues", "canned_responses", "whatsapp_templates"])
 
 _WS_TICKET = obj({
     "ticket": string("Opens one websocket: `/v1/agent/ws?ticket=`."),
@@ -993,7 +1006,13 @@ Commands: `presence` (`status`: `available` | `away`), `reply`
 (`conversation_id`, `body`, `client_id`), `note` (`conversation_id`, `body`,
 `client_id`: an internal note on a conversation the agent holds, kept with its
 messages as `direction: "note"`, pushed as `message.created`, never sent to the
-customer; the same `client_id` records once), `close` (`conversation_id`),
+customer; the same `client_id` records once), `template` (`conversation_id`,
+`template_id`, `client_id`, optional `values`: placeholder name to text; one of
+the org's templates as a reply, rendered in the locale of the outbound message
+the customer answered, with the usual fallback, `CustomerName` and `CaseName`
+filled from that message; on WhatsApp it must have a content sid for that
+locale, else `template_not_approved`, and is then sent by its ContentSid, also
+after the 24-hour window has closed), `close` (`conversation_id`),
 `transfer` (`conversation_id`, `agent_id` or `queue`) and `resume`
 (`after`: the last event id seen); each is answered by
 `{"type": "ack", "client_id"}` or an `error` event.

@@ -104,12 +104,14 @@ class ConversationStore:
             return int(sum(await p.execute()))
 
     async def reply(self, org_id: str, agent_id: str, conversation_id: str, client_id: str,
-                    message_json: str, now_ms: int, retention_s: int) -> list[str]:
-        """Record an agent's reply and queue its send, or say why not ([outcome, ...])."""
+                    message_json: str, now_ms: int, retention_s: int, *, content_sid: str = "",
+                    content_vars: str = "") -> list[str]:
+        """Record an agent's reply and queue its send, or say why not ([outcome, ...]).
+        ``content_sid``: an approved WhatsApp template, sent whatever the 24-hour window."""
         result = await self.s.reply_message(
             keys=[keys.reply_stream(org_id)],
             args=[keys.org_prefix(org_id), agent_id, conversation_id, client_id, message_json,
-                  now_ms, retention_s])
+                  now_ms, retention_s, content_sid, content_vars])
         return list(result)
 
     async def note(self, org_id: str, agent_id: str, conversation_id: str, client_id: str,

@@ -117,6 +117,11 @@ local function conversation(prefix, conv, with_messages)
                       locale = (c.act_locale ~= '' and c.act_locale) or nil}
     end
   end
+  if c.type == 'whatsapp' and c.status ~= 'closed' then
+    -- When free text stops being allowed (24 h after the customer's last message).
+    local last = tonumber(redis.call('HGET', K(prefix, 'contact', c.customer), 'last_in:' .. c.channel) or '0')
+    out.whatsapp_window_closes_at = (last + 24 * 3600 * 1000) / 1000
+  end
   if with_messages then out.messages = messages(prefix, conv) end
   return out
 end
