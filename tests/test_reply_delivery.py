@@ -90,7 +90,8 @@ async def test_a_reply_in_flight_when_its_process_is_killed_is_delivered_once_by
     # The provider takes the reply but answers late: the process dies with the
     # send in flight, its outcome never seen. Callbacks come once the next process listens.
     rule(sandbox.url, to=customer, action="store_then_timeout", seconds=5)
-    rule(sandbox.url, to=customer, action="callbacks", mode="normal", delay_ms=4000)
+    # (Late enough that the next process listens by then even on a busy machine.)
+    rule(sandbox.url, to=customer, action="callbacks", mode="normal", delay_ms=12000)
     ack = await agent.command({"type": "reply", "conversation_id": conv["id"], "body": "Fixed now."})
     assert ack["type"] == "ack"
     wait_for(lambda: replies_to(sandbox, customer, "Fixed now."), timeout=15)
@@ -105,7 +106,7 @@ async def test_a_reply_in_flight_when_its_process_is_killed_is_delivered_once_by
     try:
         await resumed.connect()
         status = await resumed.wait(lambda f: f["type"] == "message.status" and f["status"] == "delivered",
-                                    timeout=45)
+                                    timeout=60)
         full = api.ok("GET", f"/v1/conversations/{conv['id']}")
         sent = [m for m in full["messages"] if m["direction"] == "outbound"]
         assert len(sent) == 1 and sent[0]["status"] == "delivered"
