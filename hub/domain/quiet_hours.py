@@ -91,6 +91,15 @@ def next_send_at(now: datetime, zones: Sequence[ZoneInfo], window: QuietHours) -
     return best
 
 
+def effective_window(org_window: Any, config_window: Any) -> QuietHours | None:
+    """The configuration's window wins; ``false`` there means none at all;
+    without one, the org's (stored as validated, see hub.domain.catalog)."""
+    if config_window is False:
+        return None
+    chosen = config_window if config_window is not None else org_window
+    return parse_quiet_hours(chosen) if chosen else None
+
+
 def zones_for(number_zones: Collection[str], contact_zone: str | None,
               window: QuietHours) -> list[ZoneInfo]:
     """The zones to honour: the contact's own ``timezone`` when given, else
