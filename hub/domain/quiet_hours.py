@@ -81,14 +81,10 @@ def next_send_at(now: datetime, zones: Sequence[ZoneInfo], window: QuietHours) -
     if not zones:
         return now
     candidates = sorted({now, *(o for z in zones for o in window.openings(z, now.date()) if o > now)})
-    best, best_open = now, -1
     for at in candidates:
-        open_in = sum(window.is_open(at, z) for z in zones)
-        if open_in == len(zones):
+        if all(window.is_open(at, z) for z in zones):
             return at
-        if open_in > best_open:
-            best, best_open = at, open_in
-    return best
+    return max(candidates, key=lambda at: (sum(window.is_open(at, z) for z in zones), -at.timestamp()))
 
 
 def effective_window(org_window: Any, config_window: Any) -> QuietHours | None:

@@ -92,6 +92,7 @@ async def send_request(
 
     results: list[dict[str, Any]] = []
     activities: list[dict[str, Any]] = []
+    held: dict[tuple[str, ...], int | None] = {}  # send_at by zones: contacts share them
     for index, contact in enumerate(checked):
         if isinstance(contact, ContactError):
             results.append(_rejected(index, contact))
@@ -107,7 +108,7 @@ async def send_request(
             status = ActivityStatus.skipped_opted_out
         else:
             status = ActivityStatus.queued
-        send_at_ms = _send_at_ms(window, contact, now_ms) if status == ActivityStatus.queued else None
+        send_at_ms = _send_at_ms(window, contact, now_ms, held) if status == ActivityStatus.queued else None
         if send_at_ms is not None:
             status = ActivityStatus.deferred
         activity_id = new_id("act")
@@ -170,14 +171,20 @@ async def send_request(
     return response
 
 
-def _send_at_ms(window: QuietHours | None, contact: ValidContact, now_ms: int) -> int | None:
-    """When the recipient's quiet hours hold the message: its send_at (ms); else None."""
+def _send_at_ms(window: QuietHours | None, contact: ValidContact, now_ms: int,
+                cache: dict[tuple[str, ...], int | None]) -> int | None:
+    """When the recipient's quiet hours hold the message: its send_at (ms); else None.
+    ``cache``: the answers of this request by zones (a +1 800 number may be
+    in 42 zones, which costs tens of milliseconds to work out)."""
     if window is None:
         return None
     zones = zones_for(time_zones(contact.to), contact.timezone, window)
-    now = datetime.fromtimestamp(now_ms / 1000, timezone.utc)
-    at = next_send_at(now, zones, window)
-    return int(at.timestamp() * 1000) if at > now else None
+    names = tuple(z.key for z in zones)
+    if names not in cache:
+        now = datetime.fromtimestamp(now_ms / 1000, timezone.utc)
+        at = next_send_at(now, zones, window)
+        cache[names] = int(at.timestamp() * 1000) if at > now else None
+    return cache[names]
 
 
 def _rejected(index: int, exc: ContactError) -> dict[str, Any]:
