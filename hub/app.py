@@ -33,6 +33,7 @@ from hub.providers.pool import ProviderPool
 from hub.services.archiver import Archiver
 from hub.services.bulk_runner import BulkRunner
 from hub.services.context import Hub
+from hub.services.deferred import release_loop
 from hub.services.dispatch import REPLY_WORKERS, Dispatcher, retry_mover
 from hub.services.journal import WebhookJournal
 from hub.services.hot_window import hot_sweeper
@@ -203,6 +204,7 @@ def build_app(
             asyncio.create_task(Dispatcher(hub, i, replies=True).run(stop), name=f"replies-{i}")
             for i in range(REPLY_WORKERS)
         ] + [asyncio.create_task(retry_mover(hub, stop), name="retry-mover"),
+             asyncio.create_task(release_loop(hub, stop), name="quiet-hours-release"),
              asyncio.create_task(sweeper(hub, stop), name="presence-sweeper"),
              asyncio.create_task(maintainer(hub, stop), name="retention"),
              asyncio.create_task(scheduler(hub, stop), name="scheduler"),

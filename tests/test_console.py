@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import re
+from datetime import datetime, timezone
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -490,3 +491,24 @@ def test_send_form_uploads_a_file_splits_by_100_and_waits_out_rate_limits(
     activities = api.ok("GET", f"/v1/outbound/activities?configuration_id={config_id}&limit=200")["items"]
     assert len(activities) == 150
     assert sandbox.state.list_messages(SANDBOX_SID) == []
+
+
+def test_a_message_held_by_quiet_hours_shows_deferred_until_its_send_at(
+        api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
+    config_id = outbound_setup(api, sandbox.url)["config"]["id"]
+    # A UTC window that is closed now (the contact's timezone item says UTC).
+    start = "13:00" if datetime.now(timezone.utc).hour < 12 else "01:00"
+    api.ok("PATCH", f"/v1/outbound-configurations/{config_id}",
+           json={"quiet_hours": {"start": start, "end": start.replace(":00", ":30")}})
+    held = api.ok("POST", "/v1/outbound/send", 202, json={"configuration_id": config_id, "contacts": [
+        {"tocontactid": "+12125550123", "channelid": "sms", "optin": True, "CustomerName": "Ada",
+         "CaseName": "CAS-1", "entityrelationshipname": "incident",
+         "contextitems": {"state": "open", "timezone": "UTC"}}]})["results"][0]
+    assert held["status"] == "deferred"
+    admin = admin_signs_in(tabs(), api.org["api_key"])  # type: ignore[attr-defined]
+    admin.get_by_role("link", name="Activities").click()
+    admin.locator("#act-status").select_option("deferred")
+    admin.locator("#activities-form").get_by_role("button", name="Show").click()
+    badge = admin.locator('#activities-table tbody .badge[data-status="deferred"]')
+    expect(badge).to_have_count(1)
+    expect(badge).to_contain_text(re.compile(r"Deferred \(quiet hours\) · until .+"))

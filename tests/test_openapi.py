@@ -156,7 +156,8 @@ def test_send_request_names_every_contactlist_field(doc: dict[str, Any]) -> None
     answer = resolve(doc, op["responses"]["202"]["content"]["application/json"]["schema"])
     result = resolve(doc, answer["properties"]["results"]["items"])
     assert set(result["properties"]["status"]["enum"]) == {
-        "queued", "skipped_no_optin", "skipped_opted_out", "rejected"}
+        "queued", "deferred", "skipped_no_optin", "skipped_opted_out", "rejected"}
+    assert "send_at" in result["properties"]
     assert {"invalid_phone", "channel_mismatch", "missing_relationship", "missing_placeholder",
             "configuration_mismatch"} <= set(result["properties"]["error"]["properties"]["code"]["enum"])
 

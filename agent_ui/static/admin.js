@@ -29,6 +29,12 @@ function when(unixSeconds) {
   return fullTime(unixSeconds);
 }
 
+/** A status badge; a message held by quiet hours says until when (`send_at`, ISO 8601). */
+function statusWithSendAt(status, sendAt) {
+  return statusBadge(status, status === 'deferred' && sendAt
+    ? t('admin.deferred_until', {time: formatDateTime(new Date(sendAt))}) : null);
+}
+
 /** A delete button that asks for a second press before acting. */
 function confirmButton(label, accessibleName, onConfirm, announce) {
   const button = h('button', {type: 'button', class: 'danger small', 'aria-label': accessibleName}, label);
@@ -715,7 +721,7 @@ export class AdminConsole {
       cell(String(item.row)),
       cell(item.contact.tocontactid || ''),
       cell(result.status === 'not_sent' ? h('span', {class: 'badge status-failed', dataset: {status: 'not_sent'}}, t('admin.not_sent'))
-        : statusBadge(result.status)),
+        : statusWithSendAt(result.status, result.send_at)),
       cell(result.activity_id ? code(result.activity_id) : ''),
       cell(err ? `${err.message || ''}${err.code ? ` [${err.code}]` : ''}` : ''));
   }
@@ -733,7 +739,7 @@ export class AdminConsole {
       const rows = (data.items || []).map((a) => h('tr', null,
         cell(when(a.created_at)),
         cell(a.to || ''),
-        cell(statusBadge(a.status)),
+        cell(statusWithSendAt(a.status, a.send_at)),
         cell(a.locale || ''),
         cell(a.customer_name || ''),
         cell(a.case_name || ''),

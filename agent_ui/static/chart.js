@@ -5,7 +5,7 @@ import {h, statusLabel, svg} from './dom.js';
 import {formatDateTime, formatNumber, formatShortDate, formatTimeOfDay, t} from './i18n.js';
 
 export const STATUS_ORDER = [
-  'queued', 'sending', 'sent', 'delivered', 'read', 'undelivered', 'failed', 'rejected',
+  'deferred', 'queued', 'sending', 'sent', 'delivered', 'read', 'undelivered', 'failed', 'rejected',
   'skipped_no_optin', 'skipped_opted_out', 'canceled',
 ];
 

@@ -96,6 +96,7 @@ export function randomId(prefix) {
 
 // A function, so that each label is looked up in the catalogue by a literal key.
 const STATUS_LABELS = {
+  deferred: () => t('status.deferred'),
   queued: () => t('status.queued'),
   sending: () => t('status.sending'),
   sent: () => t('status.sent'),

@@ -40,7 +40,7 @@ Schema = dict[str, Any]
 ACTIVITY_STATUSES = [s.value for s in ActivityStatus]
 CONVERSATION_STATUSES = ["waiting", "assigned", "closed"]
 PRESENCES = ["offline", "available", "away"]
-SEND_RESULT_STATUSES = ["queued", "skipped_no_optin", "skipped_opted_out", "rejected"]
+SEND_RESULT_STATUSES = ["queued", "deferred", "skipped_no_optin", "skipped_opted_out", "rejected"]
 CONTACT_ERROR_CODES = [
     cls.code
     for cls in (MissingField, InvalidField, ChannelMismatch, ConfigurationMismatch,
@@ -293,15 +293,33 @@ _LIMITS = obj(
      for k, v in DEFAULT_LIMITS.items()},
     description="Per-org limits; omitted ones keep their current (or default) value.", closed=True,
 )
+_CLOCK = string("Local time of day, `HH:MM` or `HH:MM:SS`; `end` may be `24:00`.",
+                pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?|24:00(:00)?)$", examples=["08:00", "21:00"])
+_QUIET_HOURS = obj({
+    "start": _CLOCK,
+    "end": {**_CLOCK, "description": "Exclusive; after `start` (a window does not span midnight)."},
+    "days": {"type": "array", "minItems": 1,
+             "items": enum(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+             "description": "Days the window is open, by the recipient's local date; default every day."},
+    "default_timezone": string("IANA zone assumed for a number whose zone is unknown (e.g. `+800`); "
+                               "without it such a number is sent at once.", examples=["Europe/Paris"]),
+}, ["start", "end"], closed=True,
+    description="Send only in these local hours and days of the recipient: its `timezone` context "
+                "item, else every zone its number may be in (the window must be open in all). A "
+                "contact outside them is accepted as `deferred` with `send_at` and sent then.",
+    examples=[{"start": "08:00", "end": "21:00", "days": ["mon", "tue", "wed", "thu", "fri", "sat"]}])
 _ORG_INPUT = obj({
     "name": _NAME,
     "limits": ref("Limits"),
     "default_region": string("ISO 3166 country used to read numbers written without `+`.",
                              default="US", examples=["US", "GB"]),
+    "quiet_hours": nullable(ref("QuietHours")),
 }, ["name"])
 _ORG = obj({
     "id": string(), "name": string(), "limits": ref("Limits"), "default_region": string(),
     "created_at": timestamp(),
+    "quiet_hours": nullable({**ref("QuietHours"), "description": "Applies to every configuration "
+                                                                  "without its own; `null`: none."}),
 }, ["id", "name", "limits", "default_region", "created_at"])
 
 _CREDENTIALS = obj({
@@ -363,6 +381,9 @@ _CONFIGURATION_INPUT = obj({
     "channel_id": string("A channel of `channel_type`."),
     "template_id": string("A template whose `channel_types` include `channel_type`."),
     "queue": string("Where replies are routed.", default="default", minLength=1, maxLength=100),
+    "quiet_hours": {"anyOf": [ref("QuietHours"), {"const": False}, {"type": "null"}],
+                    "description": "Overrides the org's quiet hours; `false`: send at any hour; "
+                                   "`null` or absent: the org's apply."},
 }, ["name", "channel_type", "channel_id", "template_id"], closed=True)
 
 _CANNED_INPUT = obj({
@@ -411,6 +432,8 @@ _SEND_RESULT = obj({
     "index": {"type": "integer", "minimum": 0, "description": "Position of the contact in the request."},
     "status": enum(SEND_RESULT_STATUSES),
     "activity_id": string("Present unless `rejected`."),
+    "send_at": string("When `deferred`: the instant (ISO 8601, UTC) the recipient's quiet hours "
+                      "open, when the hub sends it.", format="date-time"),
     "encoding": _ENCODING,
     "segments": {**_SEGMENT_COUNT, "description": _SEGMENT_COUNT["description"]
                  + " Present with `encoding` for SMS unless `rejected`."},
@@ -438,6 +461,8 @@ _ACTIVITY = obj({
     "error_code": nullable(string("Provider error code.")),
     "created_at": timestamp(), "updated_at": timestamp(),
     "delivered_at": nullable(timestamp()),
+    "send_at": nullable(string("Set when the recipient's quiet hours deferred it: when it was "
+                               "(or will be) released to send (ISO 8601, UTC).", format="date-time")),
     "content_sid": nullable(string("WhatsApp approved template used, if any.")),
     "encoding": _ENCODING,
     "segments": {**_SEGMENT_COUNT, "description": _SEGMENT_COUNT["description"] + " SMS only."},
@@ -591,6 +616,7 @@ SCHEMAS: dict[str, Schema] = {
                   "details": {"description": "Optional; e.g. `{\"field\": \"name\"}`."}},
                  ["code", "message"]),
     "Limits": _LIMITS,
+    "QuietHours": _QUIET_HOURS,
     "OrgInput": _ORG_INPUT,
     "OrgPatch": {**optional(_ORG_INPUT), "additionalProperties": False},
     "Org": _ORG,
@@ -624,8 +650,10 @@ SCHEMAS: dict[str, Schema] = {
     "SendAnswer": obj({"request_id": string(), "results": {"type": "array", "items": ref("SendResult"),
                                                            "description": "One per contact, in order."}},
                       ["request_id", "results"]),
-    "ActivityStatus": enum(ACTIVITY_STATUSES, "`queued` → `sending` → `sent` → `delivered` → `read`; "
-                                              "or a failure or skip. Never moves backwards."),
+    "ActivityStatus": enum(ACTIVITY_STATUSES, "(`deferred` →) `queued` → `sending` → `sent` → "
+                                              "`delivered` → `read`; or a failure or skip. Never moves "
+                                              "backwards. `deferred`: held by the recipient's quiet hours "
+                                              "until `send_at`."),
     "HistoryEvent": _HISTORY_EVENT,
     "Activity": _ACTIVITY,
     "StatusCounts": _STATUS_COUNTS,
@@ -727,7 +755,7 @@ _ORGS = {
         "get": operation("getOrg", "Get an org", "Orgs",
                          {"200": ok("The org.", ref("Org")), **errors("unauthorized", "not_found")},
                          security=ADMIN),
-        "patch": operation("updateOrg", "Change an org's name, limits or region", "Orgs",
+        "patch": operation("updateOrg", "Change an org's name, limits, region or quiet hours", "Orgs",
                            {"200": ok("The org.", ref("Org")),
                             **errors("invalid_request", "unauthorized", "not_found")},
                            body=request_body("OrgPatch", {"limits": {"requests_per_hour": 60000}}),

@@ -15,7 +15,8 @@ from hub.services.outbound import new_id
 
 
 def _public(org: dict) -> dict:
-    return {k: org[k] for k in ("id", "name", "limits", "default_region", "created_at")}
+    out = {k: org[k] for k in ("id", "name", "limits", "default_region", "created_at")}
+    return {**out, "quiet_hours": org.get("quiet_hours")}
 
 
 async def create_org(request: Request) -> JSONResponse:

@@ -10,6 +10,7 @@ from typing import Any, Collection, Mapping
 from hub.domain.pacing import MAX_MESSAGES_PER_SECOND, valid_rate
 from hub.domain.phones import is_valid_region, normalize_sender
 from hub.domain.provider_urls import check_provider_url
+from hub.domain.quiet_hours import parse_quiet_hours
 from hub.errors import InvalidPhone, InvalidRequest
 
 CHANNEL_TYPES = ("sms", "whatsapp")
@@ -60,20 +61,30 @@ def validate_region(raw: Any) -> str:
     return raw.upper()
 
 
+def validate_quiet_hours(raw: Any, *, allow_false: bool = False) -> dict[str, Any] | bool | None:
+    """Stored as given, normalised: ``None`` (none set), or the window's
+    public form; a configuration may also say ``false`` (send at any hour,
+    whatever the org's)."""
+    if raw is None or (allow_false and raw is False):
+        return raw
+    return parse_quiet_hours(raw).public()
+
+
 def validate_org(body: Any) -> dict[str, Any]:
     body = _require_object(body)
     return {
         "name": _name(body),
         "limits": validate_limits(body.get("limits")),
         "default_region": validate_region(body.get("default_region", "US")),
+        "quiet_hours": validate_quiet_hours(body.get("quiet_hours")),
     }
 
 
 def validate_org_patch(body: Any, org: Mapping[str, Any]) -> dict[str, Any]:
     body = _require_object(body)
-    unknown = set(body) - {"name", "limits", "default_region"}
+    unknown = set(body) - {"name", "limits", "default_region", "quiet_hours"}
     if unknown:
-        raise _bad(sorted(unknown)[0], "only name, limits and default_region can change")
+        raise _bad(sorted(unknown)[0], "only name, limits, default_region and quiet_hours can change")
     out = dict(org)
     if "name" in body:
         out["name"] = _name(body)
@@ -81,6 +92,8 @@ def validate_org_patch(body: Any, org: Mapping[str, Any]) -> dict[str, Any]:
         out["limits"] = validate_limits(body["limits"], org["limits"])
     if "default_region" in body:
         out["default_region"] = validate_region(body["default_region"])
+    if "quiet_hours" in body:
+        out["quiet_hours"] = validate_quiet_hours(body["quiet_hours"])
     return out
 
 
@@ -172,8 +185,12 @@ def validate_configuration(body: Any, current: Mapping[str, Any] | None = None) 
     if not isinstance(queue, str) or not queue.strip() or len(queue) > 100:
         raise _bad("queue", "queue must be a non-empty string")
     merged["queue"] = queue.strip()
+    if merged.get("quiet_hours") is None:
+        merged.pop("quiet_hours", None)  # null: the org's quiet hours apply
+    else:
+        merged["quiet_hours"] = validate_quiet_hours(merged["quiet_hours"], allow_false=True)
     allowed = {"id", "org_id", "created_at", "name", "show_in_timeline", "channel_type",
-               "channel_id", "template_id", "queue"}
+               "channel_id", "template_id", "queue", "quiet_hours"}
     extra = set(merged) - allowed
     if extra:
         raise _bad(sorted(extra)[0], f"unknown field {sorted(extra)[0]!r}")

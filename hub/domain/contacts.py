@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.domain.phones import normalize_phone
+from hub.domain.quiet_hours import parse_zone_name
 from hub.errors import (
     ChannelMismatch,
     ConfigurationMismatch,
@@ -45,6 +46,8 @@ class ValidContact:
     case_name: str
     relationship: str | None
     context: dict[str, Any]
+    # The ``timezone`` context item (IANA), which overrides the number's zones.
+    timezone: str | None = None
 
 
 def _blank(value: Any) -> bool:
@@ -137,6 +140,12 @@ def validate_contact(raw: Any, config: ConfigurationView, default_region: str) -
         context = {}
     elif not isinstance(context, dict):
         raise InvalidField("contextitems must be a JSON object", details={"field": "contextitems"})
+    zone = None
+    if context.get("timezone") is not None:
+        try:
+            zone = parse_zone_name(context["timezone"], "contextitems.timezone")
+        except InvalidRequest as exc:
+            raise InvalidField(exc.message, details=exc.details) from None
 
     customer_name = raw["CustomerName"]
     case_name = raw["CaseName"]
@@ -152,6 +161,7 @@ def validate_contact(raw: Any, config: ConfigurationView, default_region: str) -
         case_name=case_name.strip(),
         relationship=relationship,
         context=dict(context),
+        timezone=zone,
     )
 
 

@@ -94,3 +94,11 @@ def mask_phone(e164: str) -> str:
 def is_valid_region(code: str) -> bool:
     """True for an ISO 3166 alpha-2 code that phonenumbers has metadata for (any case)."""
     return isinstance(code, str) and code.upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def time_zones(e164: str) -> tuple[str, ...]:
+    """The IANA zones libphonenumber places a number in (by country and, where
+    it knows them, area code); ``("Etc/Unknown",)`` when it cannot tell."""
+    from phonenumbers import timezone as number_zones  # its zone tables load on first use
+
+    return tuple(number_zones.time_zones_for_number(phonenumbers.parse(e164)))

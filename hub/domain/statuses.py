@@ -12,6 +12,8 @@ from enum import StrEnum
 
 
 class ActivityStatus(StrEnum):
+    # Held by the recipient's quiet hours until its ``send_at``, then queued.
+    DEFERRED = "deferred"
     QUEUED = "queued"
     SENDING = "sending"
     SENT = "sent"
@@ -25,6 +27,7 @@ class ActivityStatus(StrEnum):
     CANCELED = "canceled"
 
     # Lower-case aliases (same members), so ``ActivityStatus.sent`` reads like the stored value.
+    deferred = DEFERRED
     queued = QUEUED
     sending = SENDING
     sent = SENT
@@ -39,6 +42,8 @@ class ActivityStatus(StrEnum):
 
 
 RANK: dict[ActivityStatus, int] = {
+    # Below queued, so that the release to the outbound stream moves it forward.
+    ActivityStatus.DEFERRED: -1,
     ActivityStatus.QUEUED: 0,
     ActivityStatus.SENDING: 1,
     ActivityStatus.SENT: 2,

@@ -7,6 +7,7 @@ import hashlib
 import json
 import secrets
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 from hub.domain.contacts import (
@@ -17,12 +18,15 @@ from hub.domain.contacts import (
     validate_contact,
 )
 from hub.domain.json_input import parse_json
+from hub.domain.phones import time_zones
+from hub.domain.quiet_hours import QuietHours, effective_window, next_send_at, zones_for
 from hub.domain.statuses import ActivityStatus
 from hub.domain.segments import count_segments
 from hub.domain.templates import TemplateSpec, render_for_contact
 from hub.errors import ContactError, IdempotencyConflict, InvalidRequest, NotFound, RateLimited, TooManyContacts
 from hub.services.context import Hub
 from hub.storage import keys
+from hub.storage.activities import iso_ms
 
 HOUR_MS = 3_600_000
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -69,6 +73,7 @@ async def send_request(
         )
 
     view = ConfigurationView(config["id"], config["channel_type"], bool(config["show_in_timeline"]))
+    window = effective_window(org.get("quiet_hours"), config.get("quiet_hours"))
     spec = template_spec(template)
     now_ms = int(time.time() * 1000)
     request_id = new_id("req")
@@ -87,6 +92,7 @@ async def send_request(
 
     results: list[dict[str, Any]] = []
     activities: list[dict[str, Any]] = []
+    held: dict[tuple[str, ...], int | None] = {}  # send_at by zones: contacts share them
     for index, contact in enumerate(checked):
         if isinstance(contact, ContactError):
             results.append(_rejected(index, contact))
@@ -102,6 +108,9 @@ async def send_request(
             status = ActivityStatus.skipped_opted_out
         else:
             status = ActivityStatus.queued
+        send_at_ms = _send_at_ms(window, contact, now_ms, held) if status == ActivityStatus.queued else None
+        if send_at_ms is not None:
+            status = ActivityStatus.deferred
         activity_id = new_id("act")
         fields = {
             "id": activity_id, "org": org_id, "cfg": config["id"], "tpl": config["template_id"],
@@ -116,8 +125,11 @@ async def send_request(
             "content_sid": rendered.content_sid or "",
             "content_vars": json.dumps(rendered.content_variables) if rendered.content_sid else "",
         }
-        activities.append({"id": activity_id, "score": now_ms * 1000 + index, "fields": fields})
         result = {"index": index, "status": str(status), "activity_id": activity_id}
+        if send_at_ms is not None:
+            fields["send_at"] = send_at_ms
+            result["send_at"] = iso_ms(send_at_ms)
+        activities.append({"id": activity_id, "score": now_ms * 1000 + index, "fields": fields})
         if config["channel_type"] == "sms":
             counted = count_segments(rendered.body)
             result.update(encoding=counted.encoding, segments=counted.segments)
@@ -153,8 +165,26 @@ async def send_request(
     hub.metrics.accepted.labels("accepted").inc()
     # This process's workers read the org's stream at once; the others are told.
     hub.board.announce(org_id, "outbound")
+    if any(a["fields"]["status"] == ActivityStatus.deferred for a in activities):
+        hub.board.announce(org_id, "deferred")  # every release loop learns the new due time
     hub.board.poke(org_id, "archive")
     return response
+
+
+def _send_at_ms(window: QuietHours | None, contact: ValidContact, now_ms: int,
+                cache: dict[tuple[str, ...], int | None]) -> int | None:
+    """When the recipient's quiet hours hold the message: its send_at (ms); else None.
+    ``cache``: the answers of this request by zones (a +1 800 number may be
+    in 42 zones, which costs tens of milliseconds to work out)."""
+    if window is None:
+        return None
+    zones = zones_for(time_zones(contact.to), contact.timezone, window)
+    names = tuple(z.key for z in zones)
+    if names not in cache:
+        now = datetime.fromtimestamp(now_ms / 1000, timezone.utc)
+        at = next_send_at(now, zones, window)
+        cache[names] = int(at.timestamp() * 1000) if at > now else None
+    return cache[names]
 
 
 def _rejected(index: int, exc: ContactError) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """When each background loop of this process looks at each org.
 
 Every loop (outbound and reply dispatchers, archiver, retry mover,
-scheduler, bulk runners, presence sweeper) works one org at a time, so each
+quiet-hours release, scheduler, bulk runners, presence sweeper) works one org at a time, so each
 Redis read covers one org's keys (one Redis Cluster slot), and asks this
 board which org to look at next:
 
@@ -41,7 +41,7 @@ from hub.storage.wake import WakeStream
 
 log = get_logger("hub.workboard")
 
-KINDS = ("outbound", "replies", "archive", "retries", "schedule", "bulk", "presence")
+KINDS = ("outbound", "replies", "archive", "retries", "deferred", "schedule", "bulk", "presence")
 # A look that found work is followed by one after this long, doubling while
 # nothing is found, up to the idle interval.
 HOT_S = 0.1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Sequence
 
 import redis.asyncio as aioredis
@@ -34,8 +35,14 @@ PUBLIC_FIELDS = {
     "created": "created_at",
     "updated": "updated_at",
     "delivered_at": "delivered_at",
+    "send_at": "send_at",
     "content_sid": "content_sid",
 }
+
+def iso_ms(ms: int) -> str:
+    """ISO 8601 UTC, as send results and activities show ``send_at``."""
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
 
 @dataclass(frozen=True)
 class Accepted:
@@ -85,6 +92,8 @@ def public_activity(raw: dict[str, str], history: Sequence[str] | None = None) -
         value: Any = raw.get(field)
         if value in (None, ""):
             value = None
+        elif field == "send_at":
+            value = iso_ms(int(value))
         elif field in ("created", "updated", "delivered_at"):
             value = int(value) / 1000
         out[name] = value
@@ -125,13 +134,18 @@ class ActivityStore:
         retention_s: int,
         activities: list[dict[str, Any]],
     ) -> Accepted:
+        """A request that sends nothing now but holds deferred contacts counts
+        against the limit when they are released, not now."""
         idem = keys.idempotency(org_id, idem_key or "-")
+        statuses = {a["fields"]["status"] for a in activities}
+        count_now = "queued" in statuses or "deferred" not in statuses
         result = await self.s.accept_send(
             keys=[keys.request_rate(org_id), idem, keys.outbound_stream(org_id),
-                  keys.archive_stream(org_id)],
+                  keys.archive_stream(org_id), keys.deferred_sends(org_id)],
             args=[
                 keys.org_prefix(org_id), now_ms, window_ms, limit, request_id,
                 idem_hash if idem_key else "", idem_ttl_s, response_json, retention_s,
+                "1" if count_now else "0",
                 *[json.dumps(a) for a in activities],
             ],
         )
@@ -175,6 +189,20 @@ class ActivityStore:
             keys=[keys.send_retries(org_id), keys.outbound_stream(org_id), keys.reply_stream(org_id)],
             args=[now_ms, limit],
         ))
+
+    async def next_deferred_ms(self, org_id: str) -> int | None:
+        """When the org's first message held by quiet hours is due (ms), or None."""
+        rows = await self.r.zrange(keys.deferred_sends(org_id), 0, 0, withscores=True)
+        return int(rows[0][1]) if rows else None
+
+    async def release_deferred(self, org_id: str, now_ms: int, limit: int, window_ms: int) -> tuple[int, int]:
+        """Held messages whose send_at has come go to the outbound stream;
+        returns (taken from the set, queued)."""
+        taken, moved = await self.s.release_deferred(
+            keys=[keys.deferred_sends(org_id), keys.outbound_stream(org_id), keys.request_rate(org_id)],
+            args=[keys.org_prefix(org_id), now_ms, limit, window_ms],
+        )
+        return int(taken), int(moved)
 
     async def apply_callback(
         self, org_id: str, provider_id: str, status: str, at_ms: int, error_code: str

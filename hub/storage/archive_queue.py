@@ -91,11 +91,12 @@ class ArchiveQueue:
     async def unarchived(self, org_id: str, config_id: str) -> list[dict[str, str]]:
         """The report's fields of the configuration's activities whose Redis
         record may be ahead of SQL, as Redis holds them now: those waiting to
-        be sent or sent again (outbound stream, retry set; not archived
+        be sent or sent again (outbound stream, retry set, deferred set; not archived
         before the provider takes them) and those with changes waiting in the
         archive stream (its entries are deleted once written)."""
         found = await self.in_flight_script(keys=[
-            keys.send_retries(org_id), keys.outbound_stream(org_id), keys.archive_stream(org_id)])
+            keys.send_retries(org_id), keys.outbound_stream(org_id), keys.archive_stream(org_id),
+            keys.deferred_sends(org_id)])
         ids = {i for group in found for i in group.split() if i.startswith("act_")}
         if not ids:
             return []

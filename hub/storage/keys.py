@@ -281,6 +281,11 @@ def send_retries(org_id: str) -> str:
     return f"{org_prefix(org_id)}:outbound:retry"
 
 
+def deferred_sends(org_id: str) -> str:
+    """Sorted set: activity held by the recipient's quiet hours → its send_at (ms)."""
+    return f"{org_prefix(org_id)}:outbound:deferred"
+
+
 def circuit(org_id: str, channel_id: str) -> str:
     """A channel's circuit breaker: consecutive retryable failures, open until, probe lease."""
     return f"{org_prefix(org_id)}:circuit:{channel_id}"

@@ -233,6 +233,7 @@ class Scripts:
         self.reply_message = load("reply_message")
         self.conversation_note = load("conversation_note")
         self.retry_due = load("retry_due")
+        self.release_deferred = load("release_deferred")
         self.circuit_probe = load("circuit_probe")
         self.circuit_failure = load("circuit_failure")
         self.circuit_close = load("circuit_close")

@@ -18,6 +18,7 @@ S = ActivityStatus
 
 def test_status_values_are_the_stored_strings():
     assert [s.value for s in S] == [
+        "deferred",
         "queued",
         "sending",
         "sent",
@@ -41,6 +42,7 @@ def test_every_status_has_a_rank():
 @pytest.mark.parametrize(
     ("status", "rank"),
     [
+        (S.DEFERRED, -1),  # released by quiet hours: moves on to queued
         (S.QUEUED, 0),
         (S.SENDING, 1),
         (S.SENT, 2),

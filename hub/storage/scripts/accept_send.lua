@@ -3,9 +3,13 @@
 -- the activities, their indexes, and the outbound jobs.
 -- Either all of it happens or none (a refused request leaves no trace and
 -- does not count against the limit).
--- KEYS: rate zset, idempotency key, outbound stream, archive stream
+-- A contact held by its quiet hours (status `deferred`) waits in the
+-- deferred set until its send_at instead of going to the stream; a request
+-- that sends nothing now but holds some counts against the limit only when
+-- they are released (release_deferred.lua).
+-- KEYS: rate zset, idempotency key, outbound stream, archive stream, deferred zset
 -- ARGV: prefix, now_ms, window_ms, limit, request_id, idem_hash, idem_ttl_s,
---       response_json, retention_s, activity_json...
+--       response_json, retention_s, count_now ('1' or '0'), activity_json...
 local prefix, now = ARGV[1], tonumber(ARGV[2])
 local window, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
 
@@ -24,11 +28,13 @@ if redis.call('ZCARD', KEYS[1]) >= limit then
   local wait_ms = limit > 0 and oldest[2] and (tonumber(oldest[2]) + window - now) or window
   return {'limited', tostring(math.max(1, math.ceil(wait_ms / 1000)))}
 end
-redis.call('ZADD', KEYS[1], now, ARGV[5])
-redis.call('PEXPIRE', KEYS[1], window)
+if ARGV[10] == '1' then
+  redis.call('ZADD', KEYS[1], now, ARGV[5])
+  redis.call('PEXPIRE', KEYS[1], window)
+end
 
 local retention = tonumber(ARGV[9])
-for i = 10, #ARGV do
+for i = 11, #ARGV do
   local a = cjson.decode(ARGV[i])
   local akey = prefix .. ':act:' .. a.id
   local flat = {}
@@ -48,6 +54,8 @@ for i = 10, #ARGV do
   end
   if a.fields.status == 'queued' then
     redis.call('XADD', KEYS[3], '*', 'a', a.id)
+  elseif a.fields.status == 'deferred' then
+    redis.call('ZADD', KEYS[5], tonumber(a.fields.send_at), a.id)
   end
 end
 
@@ -58,7 +66,7 @@ end
 -- Only what is final at once (canceled, skipped) goes to the history now;
 -- a queued activity goes when the provider takes it (lib.lua archive_now).
 local changed = {}
-for i = 10, #ARGV do
+for i = 11, #ARGV do
   local a = cjson.decode(ARGV[i])
   if FINAL[a.fields.status] then changed[#changed + 1] = a.id end
 end

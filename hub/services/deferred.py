@@ -1,0 +1,59 @@
+"""Messages held by the recipient's quiet hours: released to the outbound
+stream at their ``send_at``.
+
+Every process runs one release loop. Each org is looked at when its first
+held message falls due, as this process knows it (a send request it
+accepted pokes it; one accepted elsewhere is announced), and every idle
+interval as a safety net. The release is one script per batch that takes
+each message out of the deferred set and puts it on the stream together, so
+two processes looking at once never queue one twice; from there the stream's
+consumer group gives it to one worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from hub.logs import get_logger
+from hub.services.context import Hub
+
+log = get_logger("hub.deferred")
+
+BATCH = 1000
+HOUR_MS = 3_600_000
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+async def release_loop(hub: Hub, stop: asyncio.Event) -> None:
+    board = hub.board
+    while not stop.is_set():
+        look = await board.take("deferred")
+        if look is None:
+            continue
+        org_id, queued, due_ms, failed = look.org_id, 0, None, False
+        try:
+            due_ms = await hub.activities.next_deferred_ms(org_id)
+            if due_ms is not None and due_ms <= now_ms():
+                while True:
+                    taken, moved = await hub.activities.release_deferred(
+                        org_id, now_ms(), BATCH, HOUR_MS)
+                    queued += moved
+                    if taken < BATCH:
+                        break
+                due_ms = await hub.activities.next_deferred_ms(org_id)
+            if queued:
+                # This process's workers read the stream at once; the others are told.
+                board.announce(org_id, "outbound")
+                log.info("quiet hours over: messages queued", extra={"org": org_id, "count": queued})
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("deferred release error")
+            failed = True
+            await asyncio.sleep(1.0)  # Redis away: do not fill the log
+        finally:
+            board.done(look, False, due_ms=due_ms, known=True, failed=failed)
