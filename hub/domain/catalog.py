@@ -7,6 +7,7 @@ import binascii
 import re
 from typing import Any, Collection, Mapping
 
+from hub.domain.correlation import DEFAULT_KEYS, validate_correlation_keys
 from hub.domain.pacing import MAX_MESSAGES_PER_SECOND, valid_rate
 from hub.domain.phones import is_valid_region, normalize_sender
 from hub.domain.provider_urls import check_provider_url
@@ -189,8 +190,12 @@ def validate_configuration(body: Any, current: Mapping[str, Any] | None = None) 
         merged.pop("quiet_hours", None)  # null: the org's quiet hours apply
     else:
         merged["quiet_hours"] = validate_quiet_hours(merged["quiet_hours"], allow_false=True)
+    # Absent or null: the default keys (the case name); [] turns content matching off.
+    if merged.get("correlation_keys") is None:
+        merged["correlation_keys"] = list(DEFAULT_KEYS)
+    merged["correlation_keys"] = validate_correlation_keys(merged["correlation_keys"])
     allowed = {"id", "org_id", "created_at", "name", "show_in_timeline", "channel_type",
-               "channel_id", "template_id", "queue", "quiet_hours"}
+               "channel_id", "template_id", "queue", "quiet_hours", "correlation_keys"}
     extra = set(merged) - allowed
     if extra:
         raise _bad(sorted(extra)[0], f"unknown field {sorted(extra)[0]!r}")

@@ -265,6 +265,9 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None,
         params = inbound_params(account_sid, from_, to, body, media,
                                 list(data.get("media_content_types") or []), sid,
                                 str(data.get("profile_name", "Sandbox Customer")))
+        if data.get("replied_to"):
+            # A WhatsApp quoted reply: the message it answers, as Twilio names it.
+            params["OriginalRepliedMessageSid"] = str(data["replied_to"])
         state.record_inbound(account_sid, from_, to, body, media, sid)
         try:
             status, text = await sender.post_inbound(url, params, token)

@@ -17,6 +17,7 @@ from hub.domain.contacts import (
     placeholder_values,
     validate_contact,
 )
+from hub.domain.correlation import DEFAULT_KEYS, key_values, recent_entry
 from hub.domain.json_input import parse_json
 from hub.domain.phones import time_zones
 from hub.domain.quiet_hours import QuietHours, effective_window, next_send_at, zones_for
@@ -72,6 +73,8 @@ async def send_request(
             details={"field": "configuration_id"},
         )
 
+    queue = config.get("queue") or "default"
+    correlation_keys = config.get("correlation_keys", DEFAULT_KEYS)
     view = ConfigurationView(config["id"], config["channel_type"], bool(config["show_in_timeline"]))
     window = effective_window(org.get("quiet_hours"), config.get("quiet_hours"))
     spec = template_spec(template)
@@ -119,11 +122,14 @@ async def send_request(
             "from": channel["address"], "locale": rendered.locale, "body": rendered.body,
             "customer": contact.customer_name, "case": contact.case_name,
             "rel": contact.relationship or "", "status": str(status),
-            "cfg_name": config["name"], "queue": config.get("queue") or "default",
+            "cfg_name": config["name"], "queue": queue,
             "created": now_ms, "updated": now_ms, "hour": hour,
             "timeline": "1" if view.show_in_timeline else "0",
             "content_sid": rendered.content_sid or "",
             "content_vars": json.dumps(rendered.content_variables) if rendered.content_sid else "",
+            # Its entry in the customer's recent messages once the provider takes it.
+            "corr": recent_entry(activity_id, queue, contact.case_name,
+                                 key_values(correlation_keys, contact.case_name, contact.context)),
         }
         result = {"index": index, "status": str(status), "activity_id": activity_id}
         if send_at_ms is not None:

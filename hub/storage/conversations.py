@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 import redis.asyncio as aioredis
 
+from hub.domain.correlation import Candidate
 from hub.storage import keys
 from hub.storage.cursors import split_score_cursor
 from hub.storage.redis import Scripts, is_cluster
@@ -23,13 +24,27 @@ class ConversationStore:
     async def ingest(
         self, org_id: str, *, provider_id: str, channel_id: str, channel_type: str, customer: str,
         message: dict[str, Any], now_ms: int, keyword: str, new_id: str, retention_s: int,
-        default_queue: str,
+        default_queue: str, replied_to: str = "", named_activity: str = "",
     ) -> tuple[str, str, str]:
+        """``replied_to``: the provider id of the message the provider says is
+        answered; ``named_activity``: the recent activity the text names."""
         outcome, conv, *rest = await self.s.ingest_inbound(keys=[keys.slot(org_id)], args=[
             keys.org_prefix(org_id), provider_id, channel_id, channel_type, customer,
             json.dumps(message), now_ms, keyword, new_id, retention_s, default_queue,
+            replied_to, named_activity,
         ])
         return outcome, conv, (rest[0] if rest else "")
+
+    async def recent_outbound(self, org_id: str, channel_id: str, customer: str,
+                              since_ms: int) -> list[Candidate]:
+        """The activities recently sent to the customer on the channel (since ``since_ms``)."""
+        rows = await self.r.zrangebyscore(
+            keys.recent_outbound(org_id, channel_id, customer), since_ms, "+inf", withscores=True)
+        out = []
+        for raw, score in rows:
+            entry = json.loads(raw)
+            out.append(Candidate(entry["id"], int(score), tuple(entry.get("k") or ())))
+        return out
 
     async def views(self, org_id: str, ids: Sequence[str], *, messages: bool) -> list[dict[str, Any]]:
         if not ids:
@@ -137,7 +152,7 @@ def public_conversation(raw: dict[str, str], messages: list[dict[str, Any]] | No
         "status": raw["status"], "agent_id": raw.get("agent") or None, "queue": raw.get("queue"),
         "correlated": raw.get("activity", "") != "", "created_at": int(raw["created"]) / 1000,
         "previous_conversation_id": raw.get("previous") or None, "channel_type": raw.get("type"),
-        "activity": None,
+        "activity": None, "correlation": correlation(raw),
     }
     if raw.get("activity"):
         activity: dict[str, Any] = {
@@ -154,6 +169,14 @@ def public_conversation(raw: dict[str, str], messages: list[dict[str, Any]] | No
     if messages is not None:
         out["messages"] = messages
     return out
+
+
+def correlation(raw: dict[str, str]) -> dict[str, str] | None:
+    """Which activity the conversation answers and how that was found (a
+    conversation from before methods were recorded was linked to the latest)."""
+    if not raw.get("activity"):
+        return None
+    return {"activity_id": raw["activity"], "method": raw.get("corr") or "latest"}
 
 
 def _fix(conv: dict[str, Any]) -> dict[str, Any]:

@@ -87,6 +87,13 @@ def last_outbound(org_id: str, channel_id: str, phone: str) -> str:
     return f"{org_prefix(org_id)}:lastout:{channel_id}:{phone}"
 
 
+def recent_outbound(org_id: str, channel_id: str, phone: str) -> str:
+    """Sorted set, by send time: the last few activities sent to this contact
+    on this channel within the correlation window, as small JSON entries
+    (hub.domain.correlation.recent_entry), for a reply to pick the one it names."""
+    return f"{org_prefix(org_id)}:recent:{channel_id}:{phone}"
+
+
 def sweep_mark(org_id: str) -> str:
     """How far the hot-window sweeper has walked the org's archived activities."""
     return f"{org_prefix(org_id)}:sweep"

@@ -2,13 +2,50 @@
 -- An inbound customer message, whole: processed once per provider message id
 -- (also when copies reach two hub processes at once); opt-out keywords; the
 -- contact's last inbound time; the open conversation takes it, or a new one
--- opens (not for an opt-out keyword), correlated to the customer's latest outbound activity from this
--- channel number, and is routed at once.
+-- opens (not for an opt-out keyword), correlated to the outbound activity it
+-- answers (see correlate below), and is routed at once.
 -- ARGV: prefix, provider id, channel id, channel type, customer, message json,
---       now_ms, keyword, new conversation id, retention_s, default queue
+--       now_ms, keyword, new conversation id, retention_s, default queue,
+--       provider id of the message the provider says is answered (or ''),
+--       activity the text names among the recent ones (or '')
 local prefix, sid, channel, ctype, customer = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local msg_json, now, keyword = ARGV[6], ARGV[7], ARGV[8]
 local new_id, retention, default_queue = ARGV[9], tonumber(ARGV[10]), ARGV[11]
+local replied, choice = ARGV[12], ARGV[13]
+
+local recent_key = K(prefix, 'recent', channel, customer)
+-- The customer's recent outbound entry for an activity, and when it was sent.
+local function recent_entry(id)
+  local rows = redis.call('ZRANGE', recent_key, 0, -1, 'WITHSCORES')
+  for i = 1, #rows, 2 do
+    local e = cjson.decode(rows[i])
+    if e.id == id then return e, rows[i + 1] end
+  end
+  return nil, nil
+end
+
+-- The latest activity sent to the customer (a JSON copy of what a
+-- conversation needs of it once its record has left Redis).
+local latest, latest_kept = '', nil
+
+-- Which activity the reply answers (hub.domain.correlation): the one the
+-- provider names (by its provider id, as status callbacks find it; one sent
+-- to someone else does not count), else the recent one the caller found
+-- named in the text, else the latest.
+local function correlate(replied_sid, named)
+  latest = redis.call('GET', K(prefix, 'lastout', channel, customer)) or ''
+  if string.sub(latest, 1, 1) == '{' then latest_kept = cjson.decode(latest); latest = latest_kept.id end
+  if replied_sid ~= '' then
+    local target = redis.call('GET', K(prefix, 'sid', replied_sid)) or ''
+    if string.sub(target, 1, 4) == 'act_' then
+      local a = redis.call('HMGET', K(prefix, 'act', target), 'to', 'channel')
+      if not a[1] or (a[1] == customer and a[2] == channel) then return target, 'provider_context' end
+    end
+  end
+  if named ~= '' and recent_entry(named) then return named, 'content_match' end
+  if latest ~= '' then return latest, 'latest' end
+  return '', ''
+end
 
 local seen = K(prefix, 'inbound', sid)
 local existing = redis.call('GET', seen)
@@ -34,18 +71,22 @@ local outcome = 'appended'
 if not conv then
   outcome = 'created'
   conv = new_id
-  local act = redis.call('GET', K(prefix, 'lastout', channel, customer)) or ''
-  -- Once the activity has left Redis the pointer carries what we need of it.
-  local kept = nil
-  if string.sub(act, 1, 1) == '{' then kept = cjson.decode(act); act = kept.id end
+  local act, method = correlate(replied, choice)
   local queue = default_queue
   local fields = {}
   if act ~= '' then
     local a = redis.call('HMGET', K(prefix, 'act', act), 'queue', 'body', 'cfg', 'cfg_name', 'case',
                          'customer', 'created', 'locale')
-    if not a[1] and kept then
-      a = {kept.queue, kept.body, kept.cfg, kept.cfg_name, kept.case, kept.customer, kept.created,
-           kept.locale}
+    if not a[1] then
+      -- The activity has left Redis: the latest pointer carries what we need
+      -- of it, a recent entry its queue, case and time.
+      if latest_kept and latest_kept.id == act then
+        a = {latest_kept.queue, latest_kept.body, latest_kept.cfg, latest_kept.cfg_name, latest_kept.case,
+             latest_kept.customer, latest_kept.created, latest_kept.locale}
+      else
+        local e, sent = recent_entry(act)
+        if e then a = {e.q, '', '', '', e.c, '', sent, ''} end
+      end
     end
     if a[1] then
       queue = a[1]
@@ -53,9 +94,12 @@ if not conv then
       fields = {'act_body', a[2] or '', 'act_cfg', a[3] or '', 'act_cfg_name', a[4] or '',
                 'act_case', a[5] or '', 'act_customer', a[6] or '', 'act_created', a[7] or '',
                 'act_locale', a[8] or ''}
-    else
-      act = ''
+    elseif method ~= 'provider_context' then
+      act, method = '', ''
     end
+    -- The provider named a message Redis knows only by its id (older than the
+    -- window): linked, and routed to the default queue.
+    if act ~= '' then fields[#fields + 1] = 'corr'; fields[#fields + 1] = method end
   end
   local previous = redis.call('GET', K(prefix, 'conv', 'last', channel, customer)) or ''
   local ckey = K(prefix, 'conv', conv)

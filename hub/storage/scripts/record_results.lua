@@ -14,6 +14,7 @@
 local prefix, now, group = ARGV[1], ARGV[2], ARGV[3]
 local retention, window = tonumber(ARGV[4]), tonumber(ARGV[5])
 local RETRY_FIELDS = {'retry_n', 'retry_at', 'retry_err', 'rstate'}
+local RECENT = 5  -- hub.domain.correlation.RECENT_MESSAGES
 
 local function apply_early(sid, apply)
   local early = prefix .. ':sid:' .. sid .. ':early'
@@ -30,9 +31,18 @@ local function record_activity(id, outcome, sid, code, detail)
     redis.call('HSET', akey, 'sid', sid)
     redis.call('HDEL', akey, unpack(RETRY_FIELDS))
     redis.call('SET', prefix .. ':sid:' .. sid, id, 'EX', retention)
-    -- A reply from this customer to this number now answers this activity.
-    local a = redis.call('HMGET', akey, 'channel', 'to')
+    -- A reply from this customer to this number now answers this activity,
+    -- unless it names one of the others recently sent to them (kept newest
+    -- first, at most RECENT of them, none older than the window).
+    local a = redis.call('HMGET', akey, 'channel', 'to', 'corr')
     redis.call('SET', prefix .. ':lastout:' .. a[1] .. ':' .. a[2], id, 'PX', window)
+    if a[3] then
+      local recent = prefix .. ':recent:' .. a[1] .. ':' .. a[2]
+      redis.call('ZADD', recent, now, a[3])
+      redis.call('ZREMRANGEBYSCORE', recent, '-inf', '(' .. (tonumber(now) - window))
+      redis.call('ZREMRANGEBYRANK', recent, 0, -(RECENT + 1))
+      redis.call('PEXPIRE', recent, window)
+    end
     redis.call('RPUSH', akey .. ':h', cjson.encode(
       {status = 'sending', at = tonumber(now), source = 'provider', provider_status = detail}))
     apply_early(sid, function(e) apply_status(prefix, id, e.status, e.at, e.error_code or '', 'callback') end)

@@ -100,9 +100,11 @@ local function conversation(prefix, conv, with_messages)
     agent_id = (c.agent ~= '' and c.agent) or cjson.null, queue = c.queue,
     correlated = c.activity ~= '', created_at = tonumber(c.created) / 1000,
     previous_conversation_id = (c.previous ~= '' and c.previous) or cjson.null,
-    channel_type = c.type, activity = cjson.null,
+    channel_type = c.type, activity = cjson.null, correlation = cjson.null,
   }
   if c.activity ~= '' then
+    -- Before methods were recorded, a reply was linked to the latest message.
+    out.correlation = {activity_id = c.activity, method = (c.corr ~= nil and c.corr ~= '' and c.corr) or 'latest'}
     local a = redis.call('HMGET', K(prefix, 'act', c.activity), 'id', 'body', 'cfg', 'cfg_name',
                          'case', 'customer', 'created', 'locale')
     if a[1] then

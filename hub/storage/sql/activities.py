@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from hub.domain.statuses import RANK, TERMINAL, ActivityStatus
 from hub.storage.sql import rollups
@@ -56,6 +56,12 @@ def _text(value: str | None) -> str | None:
     return value if value not in (None, "") else None
 
 
+def _kept(raw: Mapping[str, str]) -> dict[str, str]:
+    # "corr" is the reply-correlation entry, Redis' business only (see
+    # record_results.lua): SQL has the activity's own fields.
+    return {k: v for k, v in raw.items() if k != "corr"}
+
+
 def activity_row(copy: ActivityCopy) -> tuple[Any, ...]:
     raw = copy.raw
     return (
@@ -64,7 +70,7 @@ def activity_row(copy: ActivityCopy) -> tuple[Any, ...]:
         _text(raw.get("locale")), raw["status"], _text(raw.get("error_code")),
         _text(raw.get("sid")), raw.get("body"), 1 if raw.get("timeline") == "1" else 0,
         copy.score, int(raw["created"]), _int(raw.get("updated")), _int(raw.get("delivered_at")),
-        len(copy.history), json.dumps(raw, sort_keys=True), int(time.time() * 1000),
+        len(copy.history), json.dumps(_kept(raw), sort_keys=True), int(time.time() * 1000),
     )
 
 

@@ -1,0 +1,118 @@
+"""Which recent outbound message a customer's reply answers.
+
+The hub links a reply to a message in this order: the message the provider
+says is answered (WhatsApp's quoted reply), else, among the messages sent to
+the customer within the correlation window, the newest one whose key values
+(its case name, or the context items its configuration names in
+``correlation_keys``) the reply mentions, else the newest of them. This
+module holds the pure parts: which values are keys, and the content match.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Mapping, Sequence
+
+from hub.errors import InvalidRequest
+
+CASE_NAME = "case_name"  # the contact's CaseName, not a context item
+DEFAULT_KEYS = (CASE_NAME,)
+MAX_KEYS = 5
+# Longer values are cut (they live in Redis per recent message); shorter ones
+# never match: "12" or "ok" would be found in too many replies.
+MAX_VALUE_CHARS = 64
+MIN_VALUE_CHARS = 3
+# Messages a reply may be matched against, per customer and channel.
+RECENT_MESSAGES = 5
+
+
+class CorrelationMethod(StrEnum):
+    PROVIDER_CONTEXT = "provider_context"
+    CONTENT_MATCH = "content_match"
+    LATEST = "latest"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A recent outbound message to the customer: its activity, when the
+    provider took it, and its key values."""
+
+    activity_id: str
+    sent_ms: int
+    keys: tuple[str, ...]
+
+
+def validate_correlation_keys(raw: Any) -> list[str]:
+    """A configuration's ``correlation_keys``: ``case_name`` or context item names."""
+    if not isinstance(raw, list) or len(raw) > MAX_KEYS:
+        raise InvalidRequest(f"correlation_keys must be a list of at most {MAX_KEYS} names",
+                             details={"field": "correlation_keys"})
+    out: list[str] = []
+    for name in raw:
+        if not isinstance(name, str) or not name.strip() or len(name) > 100:
+            raise InvalidRequest("each correlation key must be a non-empty name of at most 100 characters",
+                                 details={"field": "correlation_keys"})
+        if name.strip() not in out:
+            out.append(name.strip())
+    return out
+
+
+def key_values(names: Sequence[str], case_name: str, context: Mapping[str, Any]) -> list[str]:
+    """The values a reply may mention, in the configuration's order: strings
+    and numbers only, trimmed, each once, too-short ones left out."""
+    out: list[str] = []
+    for name in names:
+        value = case_name if name == CASE_NAME else context.get(name)
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            continue
+        text = " ".join(str(value).split())[:MAX_VALUE_CHARS]
+        if len(text) >= MIN_VALUE_CHARS and text not in out:
+            out.append(text)
+    return out
+
+
+def recent_entry(activity_id: str, queue: str, case_name: str, values: Sequence[str]) -> str:
+    """What Redis keeps of a sent message for correlation (a few dozen bytes):
+    enough to route and show a reply whose message has left Redis."""
+    entry: dict[str, Any] = {"id": activity_id, "q": queue, "c": case_name[:MAX_VALUE_CHARS]}
+    if values:
+        entry["k"] = list(values)
+    return json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
+
+
+def _word_char(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def mentions(text: str, value: str) -> bool:
+    """True when ``value`` occurs in ``text`` ignoring case and runs of spaces,
+    not glued to an ASCII letter or digit where the value itself starts or
+    ends with one ("CAS-1" is not in "CAS-12"; it is in "CAS-1的狀態"): a
+    whole-word test that still works in scripts written without spaces."""
+    haystack = " ".join(text.split()).casefold()
+    needle = " ".join(value.split()).casefold()
+    if len(needle) < MIN_VALUE_CHARS:
+        return False
+    start = haystack.find(needle)
+    while start != -1:
+        end = start + len(needle)
+        before_ok = start == 0 or not (_word_char(needle[0]) and _word_char(haystack[start - 1]))
+        after_ok = end == len(haystack) or not (_word_char(needle[-1]) and _word_char(haystack[end]))
+        if before_ok and after_ok:
+            return True
+        start = haystack.find(needle, start + 1)
+    return False
+
+
+def content_match(text: str, candidates: Sequence[Candidate]) -> str | None:
+    """The activity the reply names, when there is a choice to make: the newest
+    of the candidates with a key value the text mentions. None with fewer than
+    two candidates (the latest is the answer anyway) or no mention."""
+    if len(candidates) < 2:
+        return None
+    named = [c for c in candidates if any(mentions(text, v) for v in c.keys)]
+    if not named:
+        return None
+    return max(named, key=lambda c: (c.sent_ms, c.activity_id)).activity_id
