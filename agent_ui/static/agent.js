@@ -16,6 +16,16 @@ const RANK = {
 const TERMINAL = new Set(['read', 'rejected', 'canceled']);
 const POLL_MS = 5000;
 
+// How the hub found the message a conversation answers, in words.
+function correlationMethod(method) {
+  switch (method) {
+    case 'provider_context': return t('agent.correlation_provider_context');
+    case 'content_match': return t('agent.correlation_content_match');
+    case 'latest': return t('agent.correlation_latest');
+    default: return '';
+  }
+}
+
 function rank(status) {
   return Object.prototype.hasOwnProperty.call(RANK, status) ? RANK[status] : -1;
 }
@@ -617,6 +627,12 @@ export class AgentConsole {
       h('blockquote', {class: 'context-body'}, activity.body || ''),
       h('dl', {class: 'context-facts'}, facts),
     );
+    const correlation = conv.correlation;
+    const method = correlation && correlationMethod(correlation.method);
+    if (method) {
+      box.append(h('p', {class: 'context-correlation muted', id: 'context-correlation'},
+        t('agent.correlation', {case: activity.case_name || correlation.activity_id, method})));
+    }
   }
 
   renderMessages({scroll}) {

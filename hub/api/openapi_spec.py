@@ -384,6 +384,17 @@ _CONFIGURATION_INPUT = obj({
     "quiet_hours": {"anyOf": [ref("QuietHours"), {"const": False}, {"type": "null"}],
                     "description": "Overrides the org's quiet hours; `false`: send at any hour; "
                                    "`null` or absent: the org's apply."},
+    "correlation_keys": nullable({
+        "type": "array", "maxItems": 5, "default": ["case_name"],
+        "items": string(minLength=1, maxLength=100),
+        "description": "What a reply may name to say which of several recent messages it answers: "
+                       "`case_name` (the contact's `CaseName`) or names of context items. When a "
+                       "customer has more than one message from the hub within the correlation window, "
+                       "a reply is linked to the newest whose value of one of these keys it contains "
+                       "(case-insensitive, not glued to a letter or digit; values of fewer than 3 "
+                       "characters never match; the first 64 characters count). `null` or absent: "
+                       "`[\"case_name\"]`; `[]`: replies are linked to the quoted or the latest message only.",
+        "examples": [["case_name", "OrderNumber"]]}),
 }, ["name", "channel_type", "channel_id", "template_id"], closed=True)
 
 _CANNED_INPUT = obj({
@@ -543,14 +554,26 @@ _CONVERSATION = obj({
         "id": string(), "body": string(), "configuration_id": string(),
         "configuration_name": nullable(string()), "case_name": string(), "customer_name": string(),
         "sent_at": timestamp(), "locale": string(),
-    }, ["id"], description="The outbound activity the customer answers.")),
+    }, ["id"], description="The outbound activity the customer answers (once it has left Redis, "
+                           "an older one than the latest may show only its id, case and time).")),
+    "correlation": nullable(obj({
+        "activity_id": string(),
+        "method": enum(["provider_context", "content_match", "latest"],
+                       "`provider_context`: the provider said which message is answered (a WhatsApp "
+                       "quoted reply); `content_match`: the reply names that message's case or another "
+                       "of its configuration's `correlation_keys`, and other recent messages went to the "
+                       "customer; `latest`: the latest message sent to the customer on this channel "
+                       "within the correlation window."),
+    }, ["activity_id", "method"], description="Which outbound activity the conversation answers and how "
+                                              "the hub found it; `null` when it answers none.")),
     "messages": {"type": "array", "items": ref("Message"),
                  "description": "Only on `GET /v1/conversations/{id}`."},
     "whatsapp_window_closes_at": timestamp(
         "Open WhatsApp conversations: when free text stops being allowed (24 h after the customer's "
         "last message on this channel); after it, only an approved template (the agent's `template` "
         "command)."),
-}, ["id", "customer", "channel_id", "status", "agent_id", "queue", "correlated", "created_at", "activity"])
+}, ["id", "customer", "channel_id", "status", "agent_id", "queue", "correlated", "created_at", "activity",
+    "correlation"])
 
 _TIMELINE_ITEM = {"oneOf": [
     obj({"kind": {"const": "activity"}, "at": timestamp(), "activity": ref("Activity")},
@@ -1029,8 +1052,10 @@ command (binary, not a JSON object, nested too deep) is answered with an
 `error` frame (`invalid_command`), one over 64 KiB with `frame_too_large`,
 and the connection stays. Server events carry `type` and a
 monotonic `id`: `hello`, `conversation.assigned`, `message.created`,
-`message.status`, `conversation.transferred`, `conversation.closed`, `error`.
-Commands: `presence` (`status`: `available` | `away`), `reply`
+`message.status`, `conversation.transferred`, `conversation.closed`, `error`;
+`conversation.assigned` carries the `Conversation` as the API shows it, with
+its `activity` and `correlation` (which message the customer answers, and
+how that was found). Commands: `presence` (`status`: `available` | `away`), `reply`
 (`conversation_id`, `body`, `client_id`), `note` (`conversation_id`, `body`,
 `client_id`: an internal note on a conversation the agent holds, kept with its
 messages as `direction: "note"`, pushed as `message.created`, never sent to the
