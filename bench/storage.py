@@ -14,8 +14,9 @@ its hot window (--hot-seconds, default 2), and prints:
   sql bytes/message     growth of the SQLite file / messages (SQLite only)
 
 What stays in Redis after the hot window is, per contact and channel, the
-reply-correlation pointer; nothing per message (a late status callback finds
-its activity by provider id in SQL).
+reply-correlation pointer and the recent list (the last 5 messages' ids,
+provider ids' tails, queues and key values); nothing per message (a late
+status callback finds its activity by provider id in SQL).
 
 Then (--replies, default a tenth of the messages, at most 2,000) as many
 customers answer: each answer opens a conversation, an agent connected over

@@ -32,8 +32,8 @@ local function record_activity(id, outcome, sid, code, detail)
     redis.call('HDEL', akey, unpack(RETRY_FIELDS))
     redis.call('SET', prefix .. ':sid:' .. sid, id, 'EX', retention)
     -- A reply from this customer to this number now answers this activity,
-    -- unless it names one of the others recently sent to them (kept newest
-    -- first, at most RECENT of them, none older than the window).
+    -- unless it quotes or names one of the others recently sent to them
+    -- (the last RECENT, none older than the window: see ingest_inbound).
     local a = redis.call('HMGET', akey, 'channel', 'to', 'corr')
     redis.call('SET', prefix .. ':lastout:' .. a[1] .. ':' .. a[2], id, 'PX', window)
     if a[3] then
