@@ -97,8 +97,9 @@ async def test_sms_replies_link_to_the_case_they_name_else_to_the_latest(api: Ap
 async def test_a_whatsapp_quoted_reply_links_to_the_message_it_quotes(api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
     ids = whatsapp_setup(api, sandbox.url)
     channel, config = ids["channel"]["id"], ids["config"]["id"]
-    quoted, _ = send_cases(api, config, phone(11), ["CAS-700", "CAS-800"], channelid="whatsapp")
+    quoted, other = send_cases(api, config, phone(11), ["CAS-700", "CAS-800"], channelid="whatsapp")
     unknown, _ = send_cases(api, config, phone(12), ["CAS-710", "CAS-810"], channelid="whatsapp")
+    (own,) = send_cases(api, config, phone(13), ["CAS-720"], channelid="whatsapp")
     quoted_sid = api.ok("GET", f"/v1/outbound/activities/{quoted}")["provider_message_id"]
     create_agent(api, "wa-corr@example.com", capacity=5)
     agent = await AgentClient(hub.url, login(hub.url, "wa-corr@example.com")).connect()
@@ -119,11 +120,17 @@ async def test_a_whatsapp_quoted_reply_links_to_the_message_it_quotes(api: Api, 
         # A quoted message the hub does not know: the next method decides.
         await reply(phone(12), "About CAS-710", "SM" + "0" * 32)
         fell_through = await assigned(agent, phone(12))
+        # One quoting a message sent to someone else (no such quote comes from
+        # a real provider): the hub does not take another customer's message.
+        other_sid = api.ok("GET", f"/v1/outbound/activities/{other}")["provider_message_id"]
+        await reply(phone(13), "Hello", other_sid)
+        not_theirs = await assigned(agent, phone(13))
     finally:
         await agent.close()
     assert by_provider["correlation"] == {"activity_id": quoted, "method": "provider_context"}
     assert by_provider["activity"]["case_name"] == "CAS-700"
     assert fell_through["correlation"] == {"activity_id": unknown, "method": "content_match"}
+    assert not_theirs["correlation"] == {"activity_id": own, "method": "latest"}
 
 
 async def test_the_correlation_survives_the_hot_window_and_archiving(
