@@ -145,7 +145,7 @@ async def test_the_correlation_survives_the_hot_window_and_archiving(
         # Both activities leave Redis; what correlation needs of them stays.
         await asyncio.to_thread(wait_for, lambda: not r.exists(keys.activity(org["id"], older))
                                 and not r.exists(keys.activity(org["id"], newer)), 30)
-        assert r.zcard(keys.recent_outbound(org["id"], channel, phone(1))) == 2
+        assert r.llen(keys.recent_outbound(org["id"], channel, phone(1))) == 2
         create_agent(api, "arch@example.com")
         agent = await AgentClient(hub.url, login(hub.url, "arch@example.com")).connect()
         try:

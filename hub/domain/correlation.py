@@ -10,7 +10,6 @@ module holds the pure parts: which values are keys, and the content match.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Mapping, Sequence
@@ -32,16 +31,6 @@ class CorrelationMethod(StrEnum):
     PROVIDER_CONTEXT = "provider_context"
     CONTENT_MATCH = "content_match"
     LATEST = "latest"
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A recent outbound message to the customer: its activity, when the
-    provider took it, and its key values."""
-
-    activity_id: str
-    sent_ms: int
-    keys: tuple[str, ...]
 
 
 def validate_correlation_keys(raw: Any) -> list[str]:
@@ -73,13 +62,44 @@ def key_values(names: Sequence[str], case_name: str, context: Mapping[str, Any])
     return out
 
 
+# Fields of a recent entry are joined by the ASCII unit separator, which no
+# id, queue or sensible key value holds (it is removed from values).
+SEP = "\x1f"
+DEFAULT_QUEUE = "default"
+
+
+@dataclass(frozen=True)
+class RecentEntry:
+    """What Redis keeps of a recently sent message for correlation."""
+
+    activity_id: str
+    sent_ms: int
+    queue: str
+    case_name: str
+    keys: tuple[str, ...]
+
+
+def _clean(value: str) -> str:
+    return value.replace(SEP, " ")
+
+
 def recent_entry(activity_id: str, queue: str, case_name: str, values: Sequence[str]) -> str:
-    """What Redis keeps of a sent message for correlation (a few dozen bytes):
-    enough to route and show a reply whose message has left Redis."""
-    entry: dict[str, Any] = {"id": activity_id, "q": queue, "c": case_name[:MAX_VALUE_CHARS]}
-    if values:
-        entry["k"] = list(values)
-    return json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
+    """A sent message's entry in the customer's recent list, without the time
+    the provider took it (the script that records that puts it in front):
+    ``id, queue, case, key values...``, a few dozen bytes, since a customer
+    keeps up to RECENT_MESSAGES of them for the whole window. The default
+    queue is left empty, and a key value equal to the case name too."""
+    case = _clean(case_name[:MAX_VALUE_CHARS])
+    fields = [activity_id, "" if queue == DEFAULT_QUEUE else _clean(queue), case]
+    fields += ["" if v == case else _clean(v) for v in values]
+    return SEP.join(fields)
+
+
+def parse_recent(raw: str) -> RecentEntry:
+    """An entry as the recording script stored it: ``sent_ms`` + SEP + recent_entry()."""
+    sent, activity_id, queue, case, *values = raw.split(SEP)
+    return RecentEntry(activity_id, int(sent), queue or DEFAULT_QUEUE, case,
+                       tuple(v or case for v in values))
 
 
 def _word_char(ch: str) -> bool:
@@ -106,7 +126,7 @@ def mentions(text: str, value: str) -> bool:
     return False
 
 
-def content_match(text: str, candidates: Sequence[Candidate]) -> str | None:
+def content_match(text: str, candidates: Sequence[RecentEntry]) -> str | None:
     """The activity the reply names, when there is a choice to make: the newest
     of the candidates with a key value the text mentions. None with fewer than
     two candidates (the latest is the answer anyway) or no mention."""

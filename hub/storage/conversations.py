@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import redis.asyncio as aioredis
 
-from hub.domain.correlation import Candidate
+from hub.domain.correlation import RecentEntry, parse_recent
 from hub.storage import keys
 from hub.storage.cursors import split_score_cursor
 from hub.storage.redis import Scripts, is_cluster
@@ -36,15 +36,10 @@ class ConversationStore:
         return outcome, conv, (rest[0] if rest else "")
 
     async def recent_outbound(self, org_id: str, channel_id: str, customer: str,
-                              since_ms: int) -> list[Candidate]:
+                              since_ms: int) -> list[RecentEntry]:
         """The activities recently sent to the customer on the channel (since ``since_ms``)."""
-        rows = await self.r.zrangebyscore(
-            keys.recent_outbound(org_id, channel_id, customer), since_ms, "+inf", withscores=True)
-        out = []
-        for raw, score in rows:
-            entry = json.loads(raw)
-            out.append(Candidate(entry["id"], int(score), tuple(entry.get("k") or ())))
-        return out
+        rows = await self.r.lrange(keys.recent_outbound(org_id, channel_id, customer), 0, -1)
+        return [e for e in map(parse_recent, rows) if e.sent_ms >= since_ms]
 
     async def views(self, org_id: str, ids: Sequence[str], *, messages: bool) -> list[dict[str, Any]]:
         if not ids:

@@ -88,9 +88,11 @@ def last_outbound(org_id: str, channel_id: str, phone: str) -> str:
 
 
 def recent_outbound(org_id: str, channel_id: str, phone: str) -> str:
-    """Sorted set, by send time: the last few activities sent to this contact
-    on this channel within the correlation window, as small JSON entries
-    (hub.domain.correlation.recent_entry), for a reply to pick the one it names."""
+    """List, newest first: the last few activities sent to this contact on
+    this channel within the correlation window, as small entries (see
+    hub.domain.correlation.recent_entry), for a reply to pick the one it names.
+    A list, not a sorted set: Redis keeps a sorted set of members longer than
+    64 bytes as a skip list, several times bigger."""
     return f"{org_prefix(org_id)}:recent:{channel_id}:{phone}"
 
 

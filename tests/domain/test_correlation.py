@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from hub.domain.correlation import (
-    Candidate,
+    RecentEntry,
     content_match,
     key_values,
     mentions,
+    parse_recent,
     recent_entry,
     validate_correlation_keys,
 )
@@ -38,9 +37,13 @@ def test_mentions(text: str, value: str, expected: bool) -> None:
     assert mentions(text, value) is expected
 
 
-OLD = Candidate("act_old", 1_000, ("CAS-100",))
-NEW = Candidate("act_new", 2_000, ("CAS-200",))
-SAME_CASE = Candidate("act_same", 3_000, ("CAS-100",))
+def sent(activity_id: str, at: int, *keys: str) -> RecentEntry:
+    return RecentEntry(activity_id, at, "default", keys[0] if keys else "", keys)
+
+
+OLD = sent("act_old", 1_000, "CAS-100")
+NEW = sent("act_new", 2_000, "CAS-200")
+SAME_CASE = sent("act_same", 3_000, "CAS-100")
 
 
 @pytest.mark.parametrize("text, candidates, expected", [
@@ -52,9 +55,9 @@ SAME_CASE = Candidate("act_same", 3_000, ("CAS-100",))
     ("CAS-100?", [OLD, NEW, SAME_CASE], "act_same"),  # the newest naming it
     ("CAS-1000?", [OLD, NEW], None),
     ("anything", [], None),
-    ("CAS-100", [OLD, Candidate("act_nokeys", 5_000, ())], "act_old"),
+    ("CAS-100", [OLD, sent("act_nokeys", 5_000)], "act_old"),
 ])
-def test_content_match(text: str, candidates: list[Candidate], expected: str | None) -> None:
+def test_content_match(text: str, candidates: list[RecentEntry], expected: str | None) -> None:
     assert content_match(text, candidates) == expected
 
 
@@ -75,12 +78,27 @@ def test_key_values(names: list[str], case: str, context: dict, expected: list[s
     assert key_values(names, case, context) == expected
 
 
-def test_recent_entry_is_small_json() -> None:
-    entry = recent_entry("act_0123456789abcdef0123", "support", "CAS-1", ["CAS-1"])
-    assert json.loads(entry) == {"id": "act_0123456789abcdef0123", "q": "support", "c": "CAS-1", "k": ["CAS-1"]}
-    assert len(entry.encode()) < 80
-    assert "k" not in json.loads(recent_entry("act_1", "default", "案件", []))
-    assert "案件" in recent_entry("act_1", "default", "案件", [])  # kept as UTF-8, not escaped
+@pytest.mark.parametrize("queue, case, values", [
+    ("default", "CAS-1", ["CAS-1"]),
+    ("support", "CAS-1", ["CAS-1", "ORD-9"]),
+    ("default", "CAS-1", []),  # content matching off
+    ("billing", "案件-7", ["ORD-9", "案件-7"]),
+    ("default", "a\x1fb", ["a\x1fb"]),  # the separator cannot split a value
+])
+def test_a_recent_entry_reads_back_as_written(queue: str, case: str, values: list[str]) -> None:
+    raw = recent_entry("act_0123456789abcdef0123", queue, case, values)
+    entry = parse_recent("1733250000000\x1f" + raw)
+    clean = [v.replace("\x1f", " ") for v in values]
+    assert entry == RecentEntry("act_0123456789abcdef0123", 1733250000000, queue,
+                                case.replace("\x1f", " "), tuple(clean))
+
+
+def test_a_recent_entry_is_small() -> None:
+    # What a customer keeps per message for the whole window: the default
+    # queue and a key equal to the case name cost nothing.
+    raw = recent_entry("act_0123456789abcdef0123", "default", "CAS-01234", ["CAS-01234"])
+    assert raw == "act_0123456789abcdef0123\x1f\x1fCAS-01234\x1f"
+    assert len(raw.encode()) < 40
 
 
 @pytest.mark.parametrize("raw, expected", [

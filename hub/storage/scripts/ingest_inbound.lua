@@ -14,14 +14,22 @@ local new_id, retention, default_queue = ARGV[9], tonumber(ARGV[10]), ARGV[11]
 local replied, choice = ARGV[12], ARGV[13]
 
 local recent_key = K(prefix, 'recent', channel, customer)
--- The customer's recent outbound entry for an activity, and when it was sent.
+-- The customer's recent outbound entry for an activity (see
+-- hub.domain.correlation.recent_entry): {sent ms, id, queue, case, keys...}.
 local function recent_entry(id)
-  local rows = redis.call('ZRANGE', recent_key, 0, -1, 'WITHSCORES')
-  for i = 1, #rows, 2 do
-    local e = cjson.decode(rows[i])
-    if e.id == id then return e, rows[i + 1] end
+  for _, raw in ipairs(redis.call('LRANGE', recent_key, 0, -1)) do
+    local f, start = {}, 1
+    while true do
+      local at = string.find(raw, '\31', start, true)
+      if not at then f[#f + 1] = string.sub(raw, start); break end
+      f[#f + 1] = string.sub(raw, start, at - 1)
+      start = at + 1
+    end
+    if f[2] == id then
+      return {t = f[1], q = (f[3] ~= '' and f[3]) or 'default', c = f[4] or ''}
+    end
   end
-  return nil, nil
+  return nil
 end
 
 -- The latest activity sent to the customer (a JSON copy of what a
@@ -84,8 +92,8 @@ if not conv then
         a = {latest_kept.queue, latest_kept.body, latest_kept.cfg, latest_kept.cfg_name, latest_kept.case,
              latest_kept.customer, latest_kept.created, latest_kept.locale}
       else
-        local e, sent = recent_entry(act)
-        if e then a = {e.q, '', '', '', e.c, '', sent, ''} end
+        local e = recent_entry(act)
+        if e then a = {e.q, '', '', '', e.c, '', e.t, ''} end
       end
     end
     if a[1] then

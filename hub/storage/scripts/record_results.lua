@@ -37,10 +37,11 @@ local function record_activity(id, outcome, sid, code, detail)
     local a = redis.call('HMGET', akey, 'channel', 'to', 'corr')
     redis.call('SET', prefix .. ':lastout:' .. a[1] .. ':' .. a[2], id, 'PX', window)
     if a[3] then
+      -- Entries older than the window are left for readers to skip: the list
+      -- holds 5 at most and goes with its key when none is sent for a window.
       local recent = prefix .. ':recent:' .. a[1] .. ':' .. a[2]
-      redis.call('ZADD', recent, now, a[3])
-      redis.call('ZREMRANGEBYSCORE', recent, '-inf', '(' .. (tonumber(now) - window))
-      redis.call('ZREMRANGEBYRANK', recent, 0, -(RECENT + 1))
+      redis.call('LPUSH', recent, now .. '\31' .. a[3])
+      redis.call('LTRIM', recent, 0, RECENT - 1)
       redis.call('PEXPIRE', recent, window)
     end
     redis.call('RPUSH', akey .. ':h', cjson.encode(
