@@ -142,9 +142,12 @@ async def test_the_correlation_survives_the_hot_window_and_archiving(
         ids = outbound_setup(api, sandbox.url)
         channel = ids["channel"]["id"]
         older, newer = send_cases(api, ids["config"]["id"], phone(1), ["CAS-100", "CAS-200"])
-        # Both activities leave Redis; what correlation needs of them stays.
-        await asyncio.to_thread(wait_for, lambda: not r.exists(keys.activity(org["id"], older))
-                                and not r.exists(keys.activity(org["id"], newer)), 30)
+        quoted, latest = send_cases(api, ids["config"]["id"], phone(2), ["CAS-300", "CAS-400"])
+        quoted_sid = api.ok("GET", f"/v1/outbound/activities/{quoted}")["provider_message_id"]
+        # The activities leave Redis, with their provider-id pointers; what
+        # correlation needs of them stays.
+        gone = [older, newer, quoted, latest]
+        await asyncio.to_thread(wait_for, lambda: not any(r.exists(keys.activity(org["id"], a)) for a in gone), 30)
         assert r.llen(keys.recent_outbound(org["id"], channel, phone(1))) == 2
         create_agent(api, "arch@example.com")
         agent = await AgentClient(hub.url, login(hub.url, "arch@example.com")).connect()
@@ -152,10 +155,17 @@ async def test_the_correlation_survives_the_hot_window_and_archiving(
             await customer_replies(sandbox.url, hub.url, channel, phone(1), "CAS-100: still broken", SENDER)
             conv = await assigned(agent, phone(1))
             assert (await agent.command({"type": "close", "conversation_id": conv["id"]}))["type"] == "ack"
+            async with httpx.AsyncClient(timeout=30) as client:
+                await client.post(sandbox.url + "/_sandbox/replies", json={
+                    "account_sid": SANDBOX_SID, "from": phone(2), "to": SENDER, "body": "Thanks",
+                    "replied_to": quoted_sid, "url": f"{hub.url}/webhooks/twilio/{channel}/inbound"})
+            by_provider = await assigned(agent, phone(2))
         finally:
             await agent.close()
         assert conv["correlation"] == {"activity_id": older, "method": "content_match"}
         assert conv["activity"]["id"] == older and conv["activity"]["case_name"] == "CAS-100"
+        assert by_provider["correlation"] == {"activity_id": quoted, "method": "provider_context"}
+        assert by_provider["activity"]["case_name"] == "CAS-300"
         # (d) Closed, archived and gone from Redis: SQL answers the same.
         await asyncio.to_thread(wait_for, lambda: not r.exists(keys.conversation(org["id"], conv["id"])), 30)
         archived = api.ok("GET", f"/v1/conversations/{conv['id']}")

@@ -68,6 +68,12 @@ SEP = "\x1f"
 DEFAULT_QUEUE = "default"
 
 
+# How much of a provider id a recent entry keeps: enough to tell a
+# customer's few recent messages apart (Twilio's ids end in 32 random hex
+# digits), far less than the whole id.
+SID_TAIL = 10
+
+
 @dataclass(frozen=True)
 class RecentEntry:
     """What Redis keeps of a recently sent message for correlation."""
@@ -77,6 +83,11 @@ class RecentEntry:
     queue: str
     case_name: str
     keys: tuple[str, ...]
+    sid_tail: str = ""
+
+
+def sid_tail(provider_id: str) -> str:
+    return provider_id[-SID_TAIL:]
 
 
 def _clean(value: str) -> str:
@@ -85,7 +96,8 @@ def _clean(value: str) -> str:
 
 def recent_entry(activity_id: str, queue: str, case_name: str, values: Sequence[str]) -> str:
     """A sent message's entry in the customer's recent list, without the time
-    the provider took it (the script that records that puts it in front):
+    the provider took it and its provider id's last SID_TAIL characters (the
+    script that records that puts them in front):
     ``id, queue, case, key values...``, a few dozen bytes, since a customer
     keeps up to RECENT_MESSAGES of them for the whole window. The default
     queue is left empty, and a key value equal to the case name too."""
@@ -96,10 +108,11 @@ def recent_entry(activity_id: str, queue: str, case_name: str, values: Sequence[
 
 
 def parse_recent(raw: str) -> RecentEntry:
-    """An entry as the recording script stored it: ``sent_ms`` + SEP + recent_entry()."""
-    sent, activity_id, queue, case, *values = raw.split(SEP)
+    """An entry as the recording script stored it: the time the provider took
+    the message, the tail of its provider id, then recent_entry()."""
+    sent, tail, activity_id, queue, case, *values = raw.split(SEP)
     return RecentEntry(activity_id, int(sent), queue or DEFAULT_QUEUE, case,
-                       tuple(v or case for v in values))
+                       tuple(v or case for v in values), tail)
 
 
 def _word_char(ch: str) -> bool:

@@ -11,6 +11,7 @@ from hub.domain.correlation import (
     mentions,
     parse_recent,
     recent_entry,
+    sid_tail,
     validate_correlation_keys,
 )
 from hub.errors import InvalidRequest
@@ -87,10 +88,10 @@ def test_key_values(names: list[str], case: str, context: dict, expected: list[s
 ])
 def test_a_recent_entry_reads_back_as_written(queue: str, case: str, values: list[str]) -> None:
     raw = recent_entry("act_0123456789abcdef0123", queue, case, values)
-    entry = parse_recent("1733250000000\x1f" + raw)
+    entry = parse_recent("1733250000000\x1f" + sid_tail("SM" + "0123456789abcdef" * 2) + "\x1f" + raw)
     clean = [v.replace("\x1f", " ") for v in values]
     assert entry == RecentEntry("act_0123456789abcdef0123", 1733250000000, queue,
-                                case.replace("\x1f", " "), tuple(clean))
+                                case.replace("\x1f", " "), tuple(clean), "6789abcdef")
 
 
 def test_a_recent_entry_is_small() -> None:

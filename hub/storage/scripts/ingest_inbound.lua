@@ -14,23 +14,25 @@ local new_id, retention, default_queue = ARGV[9], tonumber(ARGV[10]), ARGV[11]
 local replied, choice = ARGV[12], ARGV[13]
 
 local recent_key = K(prefix, 'recent', channel, customer)
--- The customer's recent outbound entry for an activity (see
--- hub.domain.correlation.recent_entry): {sent ms, id, queue, case, keys...}.
-local function recent_entry(id)
+-- The customer's recent outbound entry (hub.domain.correlation.parse_recent:
+-- sent ms, provider id's tail, activity id, queue, case, keys...) whose
+-- field `at` equals `value`.
+local function recent_entry(at, value)
   for _, raw in ipairs(redis.call('LRANGE', recent_key, 0, -1)) do
     local f, start = {}, 1
     while true do
-      local at = string.find(raw, '\31', start, true)
-      if not at then f[#f + 1] = string.sub(raw, start); break end
-      f[#f + 1] = string.sub(raw, start, at - 1)
-      start = at + 1
+      local sep = string.find(raw, '\31', start, true)
+      if not sep then f[#f + 1] = string.sub(raw, start); break end
+      f[#f + 1] = string.sub(raw, start, sep - 1)
+      start = sep + 1
     end
-    if f[2] == id then
-      return {t = f[1], q = (f[3] ~= '' and f[3]) or 'default', c = f[4] or ''}
+    if f[at] == value and value ~= '' then
+      return {t = f[1], id = f[3], q = (f[4] ~= '' and f[4]) or 'default', c = f[5] or ''}
     end
   end
   return nil
 end
+local SID_TAIL = 10  -- hub.domain.correlation.SID_TAIL
 
 -- The latest activity sent to the customer (a JSON copy of what a
 -- conversation needs of it once its record has left Redis).
@@ -47,10 +49,14 @@ local function correlate(replied_sid, named)
     local target = redis.call('GET', K(prefix, 'sid', replied_sid)) or ''
     if string.sub(target, 1, 4) == 'act_' then
       local a = redis.call('HMGET', K(prefix, 'act', target), 'to', 'channel')
-      if not a[1] or (a[1] == customer and a[2] == channel) then return target, 'provider_context' end
+      if a[1] == customer and a[2] == channel then return target, 'provider_context' end
     end
+    -- Its pointer leaves with the record after the hot window: the
+    -- customer's recent list still knows the message by its id's tail.
+    local e = recent_entry(2, string.sub(replied_sid, -SID_TAIL))
+    if e then return e.id, 'provider_context' end
   end
-  if named ~= '' and recent_entry(named) then return named, 'content_match' end
+  if named ~= '' and recent_entry(3, named) then return named, 'content_match' end
   if latest ~= '' then return latest, 'latest' end
   return '', ''
 end
@@ -92,7 +98,7 @@ if not conv then
         a = {latest_kept.queue, latest_kept.body, latest_kept.cfg, latest_kept.cfg_name, latest_kept.case,
              latest_kept.customer, latest_kept.created, latest_kept.locale}
       else
-        local e = recent_entry(act)
+        local e = recent_entry(3, act)
         if e then a = {e.q, '', '', '', e.c, '', e.t, ''} end
       end
     end
@@ -102,11 +108,9 @@ if not conv then
       fields = {'act_body', a[2] or '', 'act_cfg', a[3] or '', 'act_cfg_name', a[4] or '',
                 'act_case', a[5] or '', 'act_customer', a[6] or '', 'act_created', a[7] or '',
                 'act_locale', a[8] or ''}
-    elseif method ~= 'provider_context' then
+    else
       act, method = '', ''
     end
-    -- The provider named a message Redis knows only by its id (older than the
-    -- window): linked, and routed to the default queue.
     if act ~= '' then fields[#fields + 1] = 'corr'; fields[#fields + 1] = method end
   end
   local previous = redis.call('GET', K(prefix, 'conv', 'last', channel, customer)) or ''

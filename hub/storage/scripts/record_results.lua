@@ -14,7 +14,7 @@
 local prefix, now, group = ARGV[1], ARGV[2], ARGV[3]
 local retention, window = tonumber(ARGV[4]), tonumber(ARGV[5])
 local RETRY_FIELDS = {'retry_n', 'retry_at', 'retry_err', 'rstate'}
-local RECENT = 5  -- hub.domain.correlation.RECENT_MESSAGES
+local RECENT, SID_TAIL = 5, 10  -- hub.domain.correlation.RECENT_MESSAGES, SID_TAIL
 
 local function apply_early(sid, apply)
   local early = prefix .. ':sid:' .. sid .. ':early'
@@ -40,7 +40,7 @@ local function record_activity(id, outcome, sid, code, detail)
       -- Entries older than the window are left for readers to skip: the list
       -- holds 5 at most and goes with its key when none is sent for a window.
       local recent = prefix .. ':recent:' .. a[1] .. ':' .. a[2]
-      redis.call('LPUSH', recent, now .. '\31' .. a[3])
+      redis.call('LPUSH', recent, now .. '\31' .. string.sub(sid, -SID_TAIL) .. '\31' .. a[3])
       redis.call('LTRIM', recent, 0, RECENT - 1)
       redis.call('PEXPIRE', recent, window)
     end
