@@ -25,6 +25,14 @@ MAX_VALUE_CHARS = 64
 MIN_VALUE_CHARS = 3
 # Messages a reply may be matched against, per customer and channel.
 RECENT_MESSAGES = 5
+# Fields of a recent entry are joined by the ASCII unit separator, which no
+# id, queue or sensible key value holds (it is removed from values).
+SEP = "\x1f"
+DEFAULT_QUEUE = "default"
+# How much of a provider id a recent entry keeps: enough to tell a
+# customer's few recent messages apart (Twilio's ids end in 32 random hex
+# digits), far less than the whole id.
+SID_TAIL = 10
 
 
 class CorrelationMethod(StrEnum):
@@ -60,18 +68,6 @@ def key_values(names: Sequence[str], case_name: str, context: Mapping[str, Any])
         if len(text) >= MIN_VALUE_CHARS and text not in out:
             out.append(text)
     return out
-
-
-# Fields of a recent entry are joined by the ASCII unit separator, which no
-# id, queue or sensible key value holds (it is removed from values).
-SEP = "\x1f"
-DEFAULT_QUEUE = "default"
-
-
-# How much of a provider id a recent entry keeps: enough to tell a
-# customer's few recent messages apart (Twilio's ids end in 32 random hex
-# digits), far less than the whole id.
-SID_TAIL = 10
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import redis.asyncio as aioredis
 
-from hub.domain.correlation import RecentEntry, parse_recent
+from hub.domain.correlation import CorrelationMethod, RecentEntry, parse_recent
 from hub.storage import keys
 from hub.storage.cursors import split_score_cursor
 from hub.storage.redis import Scripts, is_cluster
@@ -171,7 +171,7 @@ def correlation(raw: dict[str, str]) -> dict[str, str] | None:
     conversation from before methods were recorded was linked to the latest)."""
     if not raw.get("activity"):
         return None
-    return {"activity_id": raw["activity"], "method": raw.get("corr") or "latest"}
+    return {"activity_id": raw["activity"], "method": raw.get("corr") or str(CorrelationMethod.LATEST)}
 
 
 def _fix(conv: dict[str, Any]) -> dict[str, Any]:
