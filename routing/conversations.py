@@ -94,20 +94,19 @@ class Conversations:
         }
         if inbound.extra.get("ProfileName"):
             message["profile_name"] = inbound.extra["ProfileName"]
-        named = ""
-        if keyword is not Keyword.OPT_OUT:
-            # Read before the script, which only uses it should the message open
-            # a conversation; a message sent in between is the latest anyway.
-            window_start = at - self.hub.settings.correlation_window_s * 1000
-            recent = await self.store.recent_outbound(channel["org_id"], channel["id"], customer, window_start)
-            named = content_match(inbound.body, recent) or ""
-        result = await self.store.ingest(
-            channel["org_id"], provider_id=inbound.provider_id, channel_id=channel["id"],
+        ingest = functools.partial(
+            self.store.ingest, channel["org_id"], provider_id=inbound.provider_id, channel_id=channel["id"],
             channel_type=channel["type"], customer=customer, message=message,
             now_ms=at, keyword=str(keyword) if keyword else "", new_id="conv_" + secrets.token_hex(10),
             retention_s=self.hub.settings.retention_s, default_queue="default",
-            replied_to=inbound.extra.get("OriginalRepliedMessageSid", ""), named_activity=named,
-        )
+            replied_to=inbound.extra.get("OriginalRepliedMessageSid", ""),
+            since_ms=at - self.hub.settings.correlation_window_s * 1000)
+        result = await ingest()
+        if isinstance(result, list):
+            # Several recent messages, and nothing else says which is answered:
+            # the text decides (a second call, atomic again on its own).
+            result = await ingest(named_activity=content_match(inbound.body, result) or "")
+        assert isinstance(result, tuple)
         if keyword is Keyword.OPT_OUT and result[0] != "duplicate":
             self.confirmations.confirm(channel, customer)
         if result[0] in ("created", "appended"):

@@ -24,22 +24,21 @@ class ConversationStore:
     async def ingest(
         self, org_id: str, *, provider_id: str, channel_id: str, channel_type: str, customer: str,
         message: dict[str, Any], now_ms: int, keyword: str, new_id: str, retention_s: int,
-        default_queue: str, replied_to: str = "", named_activity: str = "",
-    ) -> tuple[str, str, str]:
+        default_queue: str, replied_to: str = "", named_activity: str | None = None, since_ms: int = 0,
+    ) -> tuple[str, str, str] | list[RecentEntry]:
         """``replied_to``: the provider id of the message the provider says is
-        answered; ``named_activity``: the recent activity the text names."""
+        answered; ``named_activity``: the recent activity the text names ("":
+        none), None when the caller has not looked. Then, if it matters (a new
+        conversation, several messages sent since ``since_ms``), nothing is
+        stored and the answer is those messages, to call again with a choice."""
         outcome, conv, *rest = await self.s.ingest_inbound(keys=[keys.slot(org_id)], args=[
             keys.org_prefix(org_id), provider_id, channel_id, channel_type, customer,
             json.dumps(message), now_ms, keyword, new_id, retention_s, default_queue,
-            replied_to, named_activity,
+            replied_to, "?" if named_activity is None else named_activity, since_ms,
         ])
+        if outcome == "choose":
+            return [parse_recent(raw) for raw in rest[1:]]
         return outcome, conv, (rest[0] if rest else "")
-
-    async def recent_outbound(self, org_id: str, channel_id: str, customer: str,
-                              since_ms: int) -> list[RecentEntry]:
-        """The activities recently sent to the customer on the channel (since ``since_ms``)."""
-        rows = await self.r.lrange(keys.recent_outbound(org_id, channel_id, customer), 0, -1)
-        return [e for e in map(parse_recent, rows) if e.sent_ms >= since_ms]
 
     async def views(self, org_id: str, ids: Sequence[str], *, messages: bool) -> list[dict[str, Any]]:
         if not ids:

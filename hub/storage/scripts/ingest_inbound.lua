@@ -7,11 +7,12 @@
 -- ARGV: prefix, provider id, channel id, channel type, customer, message json,
 --       now_ms, keyword, new conversation id, retention_s, default queue,
 --       provider id of the message the provider says is answered (or ''),
---       activity the text names among the recent ones (or '')
+--       activity the text names among the recent ones ('' for none, '?' when
+--       the caller has not looked: see below), start of the correlation window (ms)
 local prefix, sid, channel, ctype, customer = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local msg_json, now, keyword = ARGV[6], ARGV[7], ARGV[8]
 local new_id, retention, default_queue = ARGV[9], tonumber(ARGV[10]), ARGV[11]
-local replied, choice = ARGV[12], ARGV[13]
+local replied, choice, since = ARGV[12], ARGV[13], tonumber(ARGV[14])
 
 local recent_key = K(prefix, 'recent', channel, customer)
 -- The customer's recent outbound entry (hub.domain.correlation.parse_recent:
@@ -38,24 +39,29 @@ local SID_TAIL = 10  -- hub.domain.correlation.SID_TAIL
 -- conversation needs of it once its record has left Redis).
 local latest, latest_kept = '', nil
 
+-- The activity the provider says is answered (by its provider id, as status
+-- callbacks find it; one sent to someone else does not count), or nil.
+local function provider_target(replied_sid)
+  if replied_sid == '' then return nil end
+  local target = redis.call('GET', K(prefix, 'sid', replied_sid)) or ''
+  if string.sub(target, 1, 4) == 'act_' then
+    local a = redis.call('HMGET', K(prefix, 'act', target), 'to', 'channel')
+    if a[1] == customer and a[2] == channel then return target end
+  end
+  -- Its pointer leaves with the record after the hot window: the
+  -- customer's recent list still knows the message by its id's tail.
+  local e = recent_entry(2, string.sub(replied_sid, -SID_TAIL))
+  return e and e.id
+end
+
 -- Which activity the reply answers (hub.domain.correlation): the one the
--- provider names (by its provider id, as status callbacks find it; one sent
--- to someone else does not count), else the recent one the caller found
--- named in the text, else the latest.
+-- provider names, else the recent one the caller found named in the text,
+-- else the latest.
 local function correlate(replied_sid, named)
   latest = redis.call('GET', K(prefix, 'lastout', channel, customer)) or ''
   if string.sub(latest, 1, 1) == '{' then latest_kept = cjson.decode(latest); latest = latest_kept.id end
-  if replied_sid ~= '' then
-    local target = redis.call('GET', K(prefix, 'sid', replied_sid)) or ''
-    if string.sub(target, 1, 4) == 'act_' then
-      local a = redis.call('HMGET', K(prefix, 'act', target), 'to', 'channel')
-      if a[1] == customer and a[2] == channel then return target, 'provider_context' end
-    end
-    -- Its pointer leaves with the record after the hot window: the
-    -- customer's recent list still knows the message by its id's tail.
-    local e = recent_entry(2, string.sub(replied_sid, -SID_TAIL))
-    if e then return e.id, 'provider_context' end
-  end
+  local target = provider_target(replied_sid)
+  if target then return target, 'provider_context' end
   if named ~= '' and recent_entry(3, named) then return named, 'content_match' end
   if latest ~= '' then return latest, 'latest' end
   return '', ''
@@ -65,6 +71,22 @@ local seen = K(prefix, 'inbound', sid)
 local existing = redis.call('GET', seen)
 if existing then return {'duplicate', existing} end
 
+local open_key = K(prefix, 'conv', 'open', channel, customer)
+if choice == '?' then
+  -- The caller has not read the text against the recent messages: it needs
+  -- to only when this message opens a conversation that the provider does
+  -- not place and several messages went to the customer within the window.
+  -- Then it gets them, nothing is written, and it calls again with its choice.
+  if keyword ~= 'opt_out' and not redis.call('GET', open_key) and not provider_target(replied) then
+    local recent = {}
+    for _, raw in ipairs(redis.call('LRANGE', recent_key, 0, -1)) do
+      if (tonumber(string.match(raw, '^%d+')) or 0) >= since then recent[#recent + 1] = raw end
+    end
+    if #recent >= 2 then return {'choose', '', '', unpack(recent)} end
+  end
+  choice = ''
+end
+
 if keyword == 'opt_out' then
   redis.call('SADD', K(prefix, 'optout', channel), customer)
 elseif keyword == 'opt_in' then
@@ -72,7 +94,6 @@ elseif keyword == 'opt_in' then
 end
 redis.call('HSET', K(prefix, 'contact', customer), 'last_in:' .. channel, now)
 
-local open_key = K(prefix, 'conv', 'open', channel, customer)
 local conv = redis.call('GET', open_key)
 if not conv and keyword == 'opt_out' then
   -- An opt-out is no question for an agent: recorded (and confirmed by the
