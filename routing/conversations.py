@@ -27,7 +27,7 @@ from hub.domain.reply_templates import render_reply_template
 from hub.domain.templates import RenderedMessage
 from hub.logs import get_logger
 from hub.providers.base import InboundMessage
-from hub.services.confirmations import OptOutConfirmations
+from hub.services.confirmations import KeywordConfirmations
 from hub.services import history
 from hub.services.context import Hub
 from hub.services.outbound import template_spec
@@ -77,7 +77,7 @@ class Conversations:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.store = hub.conversations
-        self.confirmations = OptOutConfirmations(hub)
+        self.confirmations = KeywordConfirmations(hub)
 
     async def ingest(self, channel: dict[str, Any], inbound: InboundMessage,
                      received_ms: int | None = None) -> tuple[str, str, str]:
@@ -93,14 +93,20 @@ class Conversations:
         }
         if inbound.extra.get("ProfileName"):
             message["profile_name"] = inbound.extra["ProfileName"]
-        result = await self.store.ingest(
-            channel["org_id"], provider_id=inbound.provider_id, channel_id=channel["id"],
+        args: dict[str, Any] = dict(
+            provider_id=inbound.provider_id, channel_id=channel["id"],
             channel_type=channel["type"], customer=customer, message=message,
             now_ms=at, keyword=str(keyword) if keyword else "", new_id="conv_" + secrets.token_hex(10),
             retention_s=self.hub.settings.retention_s, default_queue="default",
         )
-        if keyword is Keyword.OPT_OUT and result[0] != "duplicate":
-            self.confirmations.confirm(channel, customer)
+        result = await self.store.ingest(channel["org_id"], **args)
+        if result[0] == "need_hash":  # the channel holds erased customers' opt-outs
+            result = await self.store.ingest(
+                channel["org_id"], **args,
+                customer_hash=await self.hub.consent.hash(channel["org_id"], customer))
+        if keyword in (Keyword.OPT_OUT, Keyword.OPT_IN) and result[0] != "duplicate":
+            self.confirmations.confirm(channel, customer, keyword)
+            self._archive(channel["org_id"])  # the ledger entry
         if result[0] in ("created", "appended"):
             self._archive(channel["org_id"])
         return result
@@ -110,8 +116,8 @@ class Conversations:
         self._archive(org_id)  # conversations it was given or gave back
         _raise_for(result[0])
 
-    async def close(self, org_id: str, conversation_id: str, actor: str) -> None:
-        result = await self.store.run("conversation_close", org_id, conversation_id, actor, now_ms())
+    async def close(self, org_id: str, conversation_id: str, actor: str, reason: str = "") -> None:
+        result = await self.store.run("conversation_close", org_id, conversation_id, actor, now_ms(), reason)
         self._archive(org_id)
         await self._refuse(org_id, conversation_id, result[0])
 

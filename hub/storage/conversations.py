@@ -23,11 +23,13 @@ class ConversationStore:
     async def ingest(
         self, org_id: str, *, provider_id: str, channel_id: str, channel_type: str, customer: str,
         message: dict[str, Any], now_ms: int, keyword: str, new_id: str, retention_s: int,
-        default_queue: str,
+        default_queue: str, customer_hash: str = "",
     ) -> tuple[str, str, str]:
+        """``outcome`` ``need_hash``: call again with ``customer_hash`` (the
+        channel holds erased customers' opt-outs; nothing was changed)."""
         outcome, conv, *rest = await self.s.ingest_inbound(keys=[keys.slot(org_id)], args=[
             keys.org_prefix(org_id), provider_id, channel_id, channel_type, customer,
-            json.dumps(message), now_ms, keyword, new_id, retention_s, default_queue,
+            json.dumps(message), now_ms, keyword, new_id, retention_s, default_queue, customer_hash,
         ])
         return outcome, conv, (rest[0] if rest else "")
 
