@@ -98,6 +98,9 @@ async def test_stop_and_start_are_recorded_confirmed_once_and_obeyed(
                                headers={"Authorization": f"Bearer {org['api_key']}"})
         assert [row["source"] for row in csv.DictReader(io.StringIO(everything.text))] == [
             "send_request", "keyword", "keyword", "api"]
+        someone_else = httpx.get(hub.url + "/v1/contacts/consent.csv", params={"phone": phone(15)},
+                                 headers={"Authorization": f"Bearer {org['api_key']}"})
+        assert list(csv.DictReader(io.StringIO(someone_else.text))) == []
         assert httpx.post(sandbox.url + "/_sandbox/drain").status_code == 200
         assert len(texts_to(sandbox, customer, OPT_OUT_CONFIRMATION)) == 1
         assert len(texts_to(sandbox, customer, OPT_IN_CONFIRMATION)) == 1
@@ -175,6 +178,11 @@ async def test_erasure_takes_hot_and_archived_data_keeps_the_opt_out_and_spares_
             state = api.ok("GET", f"/v1/contacts/{customer}/consent")
             assert state["channels"] == [{"channel_id": channel_id, "opted_out": True}]
             assert [e["phone"] for e in state["items"]] == [None, None]  # kept, without the number
+            kept = httpx.get(hub.url + "/v1/contacts/consent.csv", params={"phone": customer},
+                             headers={"Authorization": f"Bearer {org['api_key']}"})
+            rows = list(csv.DictReader(io.StringIO(kept.text)))
+            assert [(row["phone"], row["source"]) for row in rows] == [("", "send_request"), ("", "keyword")]
+            assert len({row["phone_hash"] for row in rows}) == 1 and customer not in kept.text
             (tombstone,) = state["erasures"]
             assert tombstone["requested_by"].startswith("api_key:")
             assert tombstone["erased"]["conversations"] == 2
@@ -208,6 +216,7 @@ async def test_erasure_takes_hot_and_archived_data_keeps_the_opt_out_and_spares_
     ("POST", "/v1/contacts/12/consent"),
     ("DELETE", "/v1/contacts/abc"),
     ("GET", "/v1/contacts/consent.csv?since=yesterday"),
+    ("GET", "/v1/contacts/consent.csv?phone=x"),
     ("GET", "/v1/contacts/%2B14155552013/consent?cursor=nope"),
 ])
 def test_bad_input_gets_a_400_in_the_error_shape(api: Api, method: str, path: str) -> None:

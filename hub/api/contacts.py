@@ -15,9 +15,10 @@ from hub.errors import InvalidPhone, InvalidRequest
 from hub.services import consent
 
 
-def _phone(request: Request, org: dict) -> str:  # type: ignore[type-arg]
+def _phone(request: Request, org: dict, raw: str | None = None) -> str:  # type: ignore[type-arg]
     try:
-        return normalize_phone(request.path_params["phone"], org["default_region"])
+        return normalize_phone(raw if raw is not None else request.path_params["phone"],
+                               org["default_region"])
     except InvalidPhone:
         raise InvalidRequest("not a valid phone number", details={"field": "phone"}) from None
 
@@ -66,8 +67,10 @@ def _since_ms(raw: str | None) -> int:
 async def export_consent(request: Request) -> StreamingResponse:
     org = await current_org(request)
     since = _since_ms(request.query_params.get("since"))
+    raw_phone = request.query_params.get("phone")
+    phone = _phone(request, org, raw_phone) if raw_phone is not None else None
     return StreamingResponse(
-        consent.export_csv(hub_of(request), org["id"], since), media_type="text/csv; charset=utf-8",
+        consent.export_csv(hub_of(request), org["id"], since, phone), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="consent.csv"'})
 
 

@@ -911,7 +911,11 @@ _OUTBOUND = {
             parameters=[{"name": "since", "in": "query", "required": False,
                          "schema": string(examples=["2026-12-01T00:00:00Z", "1764547200"]),
                          "description": "Entries recorded at or after this time: Unix seconds or "
-                                        "ISO 8601 with its offset."}]),
+                                        "ISO 8601 with its offset."},
+                        {"name": "phone", "in": "query", "required": False,
+                         "schema": string(examples=["+15551234567"]),
+                         "description": "Only this number's entries (also those kept after its "
+                                        "erasure, without the number)."}]),
     },
     "/v1/contacts/{phone}": {
         "delete": operation(

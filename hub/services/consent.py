@@ -82,15 +82,17 @@ async def ledger(hub: Hub, org_id: str, phone: str, cursor: str | None, limit: i
     }
 
 
-async def export_csv(hub: Hub, org_id: str, since_ms: int) -> AsyncIterator[str]:
-    """The org's ledger since ``since_ms``, oldest first, as CSV, read in pages."""
+async def export_csv(hub: Hub, org_id: str, since_ms: int, phone: str | None) -> AsyncIterator[str]:
+    """The org's ledger (or one number's) since ``since_ms``, oldest first,
+    as CSV, read in pages."""
     assert hub.history is not None
+    phone_hash = await hub.consent.hash(org_id, phone) if phone else None
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     after = None
     while True:
-        rows = await sql_consent.org_ledger(hub.history, org_id, since_ms, after, EXPORT_PAGE)
+        rows = await sql_consent.org_ledger(hub.history, org_id, since_ms, after, EXPORT_PAGE, phone_hash)
         for row in rows:
             writer.writerow({k: "" if v is None else v for k, v in row.items()})
         yield out.getvalue()

@@ -86,9 +86,13 @@ async def contact_ledger(db: Database, org_id: str, phone_hash: str, before: Key
 
 
 async def org_ledger(db: Database, org_id: str, since_ms: int, after: Key | None,
-                     limit: int) -> list[dict[str, Any]]:
-    """The org's entries recorded since ``since_ms``, oldest first, after ``after``."""
+                     limit: int, phone_hash: str | None = None) -> list[dict[str, Any]]:
+    """The org's entries (or one number's) recorded since ``since_ms``,
+    oldest first, after ``after``."""
     where, args = "org_id = ? AND at_ms >= ?", [org_id, since_ms]
+    if phone_hash is not None:
+        where += " AND phone_hash = ?"
+        args.append(phone_hash)
     if after is not None:
         where += " AND (entry_ms > ? OR (entry_ms = ? AND (entry_seq > ? OR (entry_seq = ? AND idx > ?))))"
         args += [after[0], after[0], after[1], after[1], after[2]]
