@@ -173,6 +173,10 @@ async def test_erasure_takes_hot_and_archived_data_keeps_the_opt_out_and_spares_
                 assert pages(api, "/v1/conversations") == []
                 assert pages(api, f"/v1/contacts/{customer}/timeline") == []
                 time.sleep(7)
+            # The agent no longer counts as serving the customer.
+            as_agent = httpx.get(f"{hub.url}/v1/contacts/{customer}/timeline",
+                                 headers={"Authorization": f"Bearer {agent.token}"})
+            assert as_agent.status_code == 403, as_agent.text
             assert not r.sismember(keys.opted_out(org["id"], channel_id), customer)
             assert send_one(api, ids["config"]["id"], customer)["status"] == "skipped_opted_out"
             state = api.ok("GET", f"/v1/contacts/{customer}/consent")

@@ -131,9 +131,11 @@ async def erase(hub: Hub, org_id: str, phone: str, requested_by: str,
     assert hub.history is not None
     phone_hash = await hub.consent.hash(org_id, phone)
     channel_ids = await _channel_ids(hub, org_id)
+    agent_ids = [a["id"] for a in await hub.agents.all(org_id)]
     erased: dict[str, Any] = {}
     for _ in range(5):  # a customer writing meanwhile may open a conversation again
-        still_open, erased = await hub.consent.erase_conversations(org_id, phone, phone_hash, channel_ids)
+        still_open, erased = await hub.consent.erase_conversations(
+            org_id, phone, phone_hash, channel_ids, agent_ids)
         if not still_open:
             break
         for conv in still_open:

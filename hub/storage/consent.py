@@ -82,10 +82,12 @@ class ConsentStore:
             args=[number, number_hash_, action, json.dumps([entry])])
 
     async def erase_conversations(self, org_id: str, number: str, number_hash_: str,
-                                  channel_ids: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
+                                  channel_ids: Sequence[str], agent_ids: Sequence[str],
+                                  ) -> tuple[list[str], dict[str, Any]]:
         """(open conversations to close first, else []; what was erased)."""
         reply = await self.s.erase_contact(keys=[keys.slot(org_id)], args=[
-            keys.org_prefix(org_id), number, number_hash_, json.dumps(list(channel_ids))])
+            keys.org_prefix(org_id), number, number_hash_, json.dumps(list(channel_ids)),
+            json.dumps(list(agent_ids))])
         if reply[0] == "open":
             return list(json.loads(reply[1]) or []), {}
         return [], {"conversations": list(json.loads(reply[1]) or []),

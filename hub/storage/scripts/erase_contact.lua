@@ -2,17 +2,18 @@
 -- each conversation of theirs still in Redis (found from the timeline and
 -- the open and last-conversation pointers) with its messages, reply
 -- statuses and finished reply jobs; the timeline; the correlation pointers;
--- the contact's hash. Opt-outs are kept as the number's hash (the
+-- the contact's hash; the customer in the agents' served sets. Opt-outs are kept as the number's hash (the
 -- tombstone): the number leaves the opt-out set for the hashed one, which
 -- the send path and inbound ingest check. Refuses, changing nothing, while a
 -- conversation of theirs is still open (the caller closes it first, so its
 -- agent is told as for any close).
 -- KEYS: the org's slot (every key is built from the prefix)
--- ARGV: prefix, number, its hash, channel ids (JSON array)
+-- ARGV: prefix, number, its hash, channel ids (JSON array), agent ids (JSON array)
 -- Returns {'open', ids json} or {'ok', conversation ids json, message ids json,
 --          timeline entries, opt-outs kept}
 local prefix, customer, hash = ARGV[1], ARGV[2], ARGV[3]
 local channels = cjson.decode(ARGV[4])
+local agents = cjson.decode(ARGV[5])
 local function K(...) return prefix .. ':' .. table.concat({...}, ':') end
 
 local found, seen = {}, {}
@@ -68,6 +69,7 @@ for _, ch in ipairs(channels) do
   end
   redis.call('HDEL', K('consent', ch), customer)
 end
+for _, agent in ipairs(agents) do redis.call('ZREM', K('agent', agent, 'served'), customer) end
 local entries = redis.call('ZCARD', tkey)
 redis.call('DEL', tkey, K('contact', customer))
 return {'ok', cjson.encode(mine), cjson.encode(messages), entries, kept}
