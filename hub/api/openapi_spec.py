@@ -592,7 +592,7 @@ _ERASED_COUNTS = obj({
     "opt_outs_kept": {"type": "integer", "minimum": 0,
                       "description": "Channels the customer stays opted out of (kept as the number's hash)."},
     "activities_in_flight": {"type": "integer", "minimum": 0,
-                             "description": "Activities still queued or sending, left whole: they go "
+                             "description": "Activities still queued, deferred or sending, left whole: they go "
                                             "out as accepted. Erase again once they are sent."},
 }, ["activities", "conversations", "messages", "opt_outs_kept", "activities_in_flight"])
 _CONSENT = obj({

@@ -2,7 +2,8 @@
 -- index at a time (an erasure is rare; no index by number is kept for it):
 -- the body and the customer's details go, the record stays (status, time,
 -- number) for the reports. An activity still waiting for the provider
--- (queued, sending) is left whole, and counted: it is sent as accepted.
+-- (queued, held by quiet hours, sending) is left whole, and counted: it is
+-- sent as accepted.
 -- KEYS: the org's slot
 -- ARGV: prefix, number, after score ('' from the start), after id, page size
 -- Returns {next score or '', next id, redacted ids json, in flight}
@@ -20,7 +21,7 @@ for i = 1, #rows, 2 do
     local akey = K('act', id)
     local a = redis.call('HMGET', akey, 'to', 'status', 'erased')
     if a[1] == customer and a[3] ~= '1' then
-      if a[2] == 'queued' or a[2] == 'sending' then
+      if a[2] == 'queued' or a[2] == 'deferred' or a[2] == 'sending' then
         in_flight = in_flight + 1
       else
         redis.call('HSET', akey, 'body', '', 'customer', '', 'case', '', 'content_vars', '', 'erased', '1')
