@@ -920,7 +920,7 @@ _OUTBOUND = {
     "/v1/contacts/{phone}": {
         "delete": operation(
             "eraseContact", "Erase a customer", "Contacts",
-            {"200": ok("Erased; what was (zeros when nothing was left: the call is idempotent).",
+            {"200": ok("Erased; what was. Idempotent: a repeat answers zeros, but `opt_outs_kept`.",
                        ref("Erasure")),
              **errors("invalid_request", "unauthorized", "erasure_busy")},
             description="Closes the customer's open conversations (their agent gets "
