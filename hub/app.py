@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from agent_ui.routes import console_routes
-from hub.api import catalog, ops, orgs, outbound
+from hub.api import catalog, contacts, ops, orgs, outbound
 from hub.api import flows
 from hub.api.limits import BodyLimit
 from hub.api.openapi import openapi
@@ -129,6 +129,10 @@ def routes(extra: list[Any]) -> list[Any]:
         r("/v1/outbound/activities/{id}", outbound.get_activity, methods=["GET"]),
         r("/v1/outbound/report", outbound.report, methods=["GET"]),
         r("/v1/contacts/{phone}/timeline", outbound.timeline, methods=["GET"]),
+        r("/v1/contacts/consent.csv", contacts.export_consent, methods=["GET"]),
+        r("/v1/contacts/{phone}/consent", contacts.get_consent, methods=["GET"]),
+        r("/v1/contacts/{phone}/consent", contacts.set_consent, methods=["POST"]),
+        r("/v1/contacts/{phone}", contacts.erase_contact, methods=["DELETE"]),
         r("/v1/flows", flows.create_flow, methods=["POST"]),
         r("/v1/flows", flows.list_flows, methods=["GET"]),
         r("/v1/flows/{id}", flows.get_flow, methods=["GET"]),

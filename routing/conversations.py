@@ -28,7 +28,7 @@ from hub.domain.reply_templates import render_reply_template
 from hub.domain.templates import RenderedMessage
 from hub.logs import get_logger
 from hub.providers.base import InboundMessage
-from hub.services.confirmations import OptOutConfirmations
+from hub.services.confirmations import KeywordConfirmations
 from hub.services import history
 from hub.services.context import Hub
 from hub.services.outbound import template_spec
@@ -78,7 +78,7 @@ class Conversations:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.store = hub.conversations
-        self.confirmations = OptOutConfirmations(hub)
+        self.confirmations = KeywordConfirmations(hub)
 
     async def ingest(self, channel: dict[str, Any], inbound: InboundMessage,
                      received_ms: int | None = None) -> tuple[str, str, str]:
@@ -102,13 +102,21 @@ class Conversations:
             replied_to=inbound.extra.get("OriginalRepliedMessageSid", ""),
             since_ms=at - self.hub.settings.correlation_window_s * 1000)
         result = await ingest()
-        if isinstance(result, list):
-            # Several recent messages, and nothing else says which is answered:
-            # the text decides (a second call, atomic again on its own).
-            result = await ingest(named_activity=content_match(inbound.body, result) or "")
+        for _ in range(2):  # the script may ask for each of these once; nothing is stored until then
+            if isinstance(result, list):
+                # Several recent messages, and nothing else says which is answered:
+                # the text decides (the next call is atomic again on its own).
+                ingest = functools.partial(ingest, named_activity=content_match(inbound.body, result) or "")
+            elif result[0] == "need_hash":  # the channel holds erased customers' opt-outs
+                ingest = functools.partial(
+                    ingest, customer_hash=await self.hub.consent.hash(channel["org_id"], customer))
+            else:
+                break
+            result = await ingest()
         assert isinstance(result, tuple)
-        if keyword is Keyword.OPT_OUT and result[0] != "duplicate":
-            self.confirmations.confirm(channel, customer)
+        if keyword in (Keyword.OPT_OUT, Keyword.OPT_IN) and result[0] != "duplicate":
+            self.confirmations.confirm(channel, customer, keyword)
+            self._archive(channel["org_id"])  # the ledger entry
         if result[0] in ("created", "appended"):
             self._archive(channel["org_id"])
         return result
@@ -118,8 +126,8 @@ class Conversations:
         self._archive(org_id)  # conversations it was given or gave back
         _raise_for(result[0])
 
-    async def close(self, org_id: str, conversation_id: str, actor: str) -> None:
-        result = await self.store.run("conversation_close", org_id, conversation_id, actor, now_ms())
+    async def close(self, org_id: str, conversation_id: str, actor: str, reason: str = "") -> None:
+        result = await self.store.run("conversation_close", org_id, conversation_id, actor, now_ms(), reason)
         self._archive(org_id)
         await self._refuse(org_id, conversation_id, result[0])
 

@@ -227,7 +227,8 @@ def test_errors_security_and_parameters(doc: dict[str, Any]) -> None:
 
 def test_activity_schema_names_every_public_field(doc: dict[str, Any]) -> None:
     activity = doc["components"]["schemas"]["Activity"]
-    assert set(activity["properties"]) == {*PUBLIC_FIELDS.values(), "history", "retrying", "encoding", "segments"}
+    assert set(activity["properties"]) == {*PUBLIC_FIELDS.values(), "history", "retrying", "encoding", "segments",
+                                           "erased"}
     assert set(activity["required"]) <= set(PUBLIC_FIELDS.values())
 
 

@@ -58,6 +58,7 @@ ERROR_STATUS: dict[str, int] = {
     "email_taken": Conflict.status,
     "org_required": Conflict.status,
     "not_your_customer": Forbidden.status,
+    "erasure_busy": Conflict.status,
     TooManyContacts.code: TooManyContacts.status,
     RateLimited.code: RateLimited.status,
     PayloadTooLarge.code: PayloadTooLarge.status,
@@ -97,6 +98,7 @@ ERROR_EXAMPLES: dict[str, Schema] = {
     "org_required": {"code": "org_required",
                      "message": "this email signs in to agents of several orgs: give org_id",
                      "details": {"field": "org_id"}},
+    "erasure_busy": {"code": "erasure_busy", "message": "the customer keeps writing; try again"},
     "too_many_contacts": {"code": "too_many_contacts", "message": "at most 100 contacts per request",
                           "details": {"limit": 100, "given": 250}},
     "payload_too_large": {"code": "payload_too_large", "message": "the request body is over 1048576 bytes",
@@ -343,6 +345,12 @@ _CHANNEL_FIELDS = {
     "messages_per_second": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 10_000,
                             "description": "Sending pace, kept by all hub processes together; "
                                            "`null` clears it."},
+    "keyword_replies": {"enum": ["auto", "hub", "provider", None], "default": "auto",
+                        "description": "Who sends the one confirmation a STOP or START gets: `hub` "
+                                       "(through this channel), `provider` (the provider answers "
+                                       "itself; the hub sends nothing), `auto` (the default; "
+                                       "`null` restores it): `provider` for Twilio SMS, whose "
+                                       "opt-out handling answers, `hub` otherwise."},
 }
 _CHANNEL_INPUT = obj({**_CHANNEL_FIELDS, "credentials": ref("Credentials")},
                      ["type", "provider", "address", "credentials"], closed=True)
@@ -464,8 +472,9 @@ _ACTIVITY = obj({
     "id": string(), "org_id": string(), "configuration_id": string(), "request_id": string(),
     "channel_id": string(), "channel_type": enum(CHANNEL_TYPES),
     "to": string("E.164."), "from": string("E.164 sender."),
-    "locale": string("Template locale used."), "body": string("Rendered text."),
-    "customer_name": string(), "case_name": string(),
+    "locale": string("Template locale used."),
+    "body": nullable(string("Rendered text; null once the customer was erased.")),
+    "customer_name": nullable(string()), "case_name": nullable(string()),
     "entityrelationshipname": nullable(string()),
     "provider_message_id": nullable(string()),
     "status": ref("ActivityStatus"),
@@ -475,6 +484,8 @@ _ACTIVITY = obj({
     "send_at": nullable(string("Set when the recipient's quiet hours deferred it: when it was "
                                "(or will be) released to send (ISO 8601, UTC).", format="date-time")),
     "content_sid": nullable(string("WhatsApp approved template used, if any.")),
+    "erased": {"const": True, "description": "Only once the customer was erased "
+                                             "(`DELETE /v1/contacts/{phone}`): body and customer details are null."},
     "encoding": _ENCODING,
     "segments": {**_SEGMENT_COUNT, "description": _SEGMENT_COUNT["description"] + " SMS only."},
     "retrying": obj({
@@ -574,6 +585,55 @@ _CONVERSATION = obj({
         "command)."),
 }, ["id", "customer", "channel_id", "status", "agent_id", "queue", "correlated", "created_at", "activity",
     "correlation"])
+
+_PHONE_PARAMETER = {"name": "phone", "in": "path", "required": True,
+                    "schema": string(examples=["+15551234567"]),
+                    "description": "Phone number; without `+` it is read in the org's `default_region`. "
+                                   "Not a number: 400 (`details.field`: `phone`)."}
+_CONSENT_SOURCES = ["keyword", "api", "send_request"]
+_CONSENT_ENTRY = obj({
+    "id": string("The entry's place in the ledger; the cursor of a page ends at it."),
+    "phone": nullable(string("E.164; null once the customer was erased (the entry stays, found by the "
+                             "number's hash).")),
+    "channel_id": string(),
+    "action": enum(["opt_in", "opt_out"]),
+    "source": enum(_CONSENT_SOURCES, "`keyword`: the customer's STOP/START-type message; `api`: "
+                                     "`POST /v1/contacts/{phone}/consent`; `send_request`: a send "
+                                     "request's `optin: true`, recorded when the ledger's last word for "
+                                     "the number and channel was not already an opt-in."),
+    "at": timestamp(),
+    "message_id": nullable(string("Keyword: the hub's id of the customer's message.")),
+    "provider_message_id": nullable(string("Keyword: the provider's id of the customer's message.")),
+    "activity_id": nullable(string("Send request: the activity that carried the opt-in.")),
+    "actor": nullable(string("API: who asked (`api_key:` and the start of the key's hash).")),
+}, ["id", "phone", "channel_id", "action", "source", "at"])
+_ERASED_COUNTS = obj({
+    "activities": {"type": "integer", "minimum": 0,
+                   "description": "Activities whose body and customer details were erased."},
+    "conversations": {"type": "integer", "minimum": 0, "description": "Conversations deleted."},
+    "messages": {"type": "integer", "minimum": 0, "description": "Conversation messages deleted."},
+    "opt_outs_kept": {"type": "integer", "minimum": 0,
+                      "description": "Channels the customer stays opted out of (kept as the number's hash)."},
+    "activities_in_flight": {"type": "integer", "minimum": 0,
+                             "description": "Activities still queued, deferred or sending, left whole: they go "
+                                            "out as accepted. Erase again once they are sent."},
+}, ["activities", "conversations", "messages", "opt_outs_kept", "activities_in_flight"])
+_CONSENT = obj({
+    "phone": string("E.164."),
+    "channels": {"type": "array", "items": obj({"channel_id": string(), "opted_out": {"type": "boolean"}},
+                                               ["channel_id", "opted_out"]),
+                 "description": "The current state on each of the org's channels."},
+    "erasures": {"type": "array", "description": "Erasures of this number, newest first (at most 20).",
+                 "items": obj({"at": timestamp(), "requested_by": string(), "erased": _ERASED_COUNTS},
+                              ["at", "requested_by", "erased"])},
+    "items": {"type": "array", "items": ref("ConsentEntry"),
+              "description": "The ledger, newest first. An entry shows a few seconds after the change "
+                             "(it is written to the history by the archiver)."},
+    "next_cursor": nullable(string("Pass as `cursor` for the next page; null on the last page.")),
+}, ["phone", "channels", "erasures", "items", "next_cursor"])
+_CONSENT_INPUT = obj({"channel_id": string(), "action": enum(["opt_in", "opt_out"])},
+                     ["channel_id", "action"], closed=True)
+_ERASURE = obj({"phone": string("E.164."), "erased": _ERASED_COUNTS}, ["phone", "erased"])
 
 _TIMELINE_ITEM = {"oneOf": [
     obj({"kind": {"const": "activity"}, "at": timestamp(), "activity": ref("Activity")},
@@ -682,6 +742,10 @@ SCHEMAS: dict[str, Schema] = {
     "StatusCounts": _STATUS_COUNTS,
     "Report": _REPORT,
     "TimelineItem": _TIMELINE_ITEM,
+    "ConsentEntry": _CONSENT_ENTRY,
+    "Consent": _CONSENT,
+    "ConsentInput": _CONSENT_INPUT,
+    "Erasure": _ERASURE,
     "Message": _MESSAGE,
     "Conversation": _CONVERSATION,
     "AgentInput": _AGENT_INPUT,
@@ -842,10 +906,55 @@ _OUTBOUND = {
                                      "retention period (assigned a conversation with them, also one "
                                      "since transferred or closed); any other is `403 not_your_customer`.",
                          security=[{"orgApiKey": []}, *AGENT],
-                         parameters=[{"name": "phone", "in": "path", "required": True,
-                                      "schema": string(examples=["+15551234567"]),
-                                      "description": "Phone number; without `+` it is read in the org's "
-                                                     "`default_region`."}, *PAGING]),
+                         parameters=[_PHONE_PARAMETER, *PAGING]),
+    },
+    "/v1/contacts/{phone}/consent": {
+        "get": operation("getConsent", "A contact's consent: state per channel and the ledger", "Contacts",
+                         {"200": ok("The state, past erasures and a page of the ledger.", ref("Consent")),
+                          **errors("invalid_request", "unauthorized")},
+                         parameters=[_PHONE_PARAMETER, *PAGING]),
+        "post": operation("setConsent", "Opt a contact out of a channel, or back in", "Contacts",
+                          {"200": ok("The state now (the ledger entry shows a few seconds later).",
+                                     ref("Consent")),
+                           **errors("invalid_request", "unauthorized", "not_found")},
+                          description="Recorded in the ledger with source `api`. Sends the customer "
+                                      "nothing. An opt-in also lifts an erased customer's kept opt-out.",
+                          body=request_body("ConsentInput", {"channel_id": "ch_0a1b2c3d4e5f60718293",
+                                                             "action": "opt_out"}),
+                          parameters=[_PHONE_PARAMETER]),
+    },
+    "/v1/contacts/consent.csv": {
+        "get": operation(
+            "exportConsent", "The org's consent ledger as CSV", "Contacts",
+            {"200": {"description": "Oldest first. Columns: id, phone, phone_hash, channel_id, action, "
+                                    "source, at (Unix seconds), message_id, provider_message_id, "
+                                    "activity_id, actor.",
+                     "content": {"text/csv": {"schema": string()}}},
+             **errors("invalid_request", "unauthorized")},
+            parameters=[{"name": "since", "in": "query", "required": False,
+                         "schema": string(examples=["2026-12-01T00:00:00Z", "1764547200"]),
+                         "description": "Entries recorded at or after this time: Unix seconds or "
+                                        "ISO 8601 with its offset."},
+                        {"name": "phone", "in": "query", "required": False,
+                         "schema": string(examples=["+15551234567"]),
+                         "description": "Only this number's entries (also those kept after its "
+                                        "erasure, without the number)."}]),
+    },
+    "/v1/contacts/{phone}": {
+        "delete": operation(
+            "eraseContact", "Erase a customer", "Contacts",
+            {"200": ok("Erased; what was. Idempotent: a repeat answers zeros, but `opt_outs_kept`.",
+                       ref("Erasure")),
+             **errors("invalid_request", "unauthorized", "erasure_busy")},
+            description="Closes the customer's open conversations (their agent gets "
+                        "`conversation.closed` with `reason: erased`), deletes their conversations and "
+                        "messages, empties their timeline, drops the reply-correlation pointers, and "
+                        "erases the body and the customer's details of their activities (which stay, "
+                        "with `erased: true`, for the reports), in Redis and in the SQL history. "
+                        "The ledger keeps its entries without the number. A tombstone records the "
+                        "number's hash, the time and who asked; an opted-out customer stays opted out "
+                        "(kept as the hash). Only this org's data is touched.",
+            parameters=[_PHONE_PARAMETER]),
     },
 }
 
@@ -933,7 +1042,9 @@ _WEBHOOKS = {
              **_WEBHOOK_ERRORS},
             description="Set as the channel number's messaging webhook. A repeated `MessageSid` is processed "
                         "once. STOP-type keywords opt the customer out of the channel (one confirmation; no new "
-                        "conversation), START-type back in. "
+                        "conversation), START-type back in (one confirmation); who sends the "
+                        "confirmation is the channel's `keyword_replies`. Both are recorded in the "
+                        "consent ledger. "
                         "The reply becomes (or joins) a conversation routed to an agent.",
             body=_form({
                 "MessageSid": string(), "From": string("`+1555...` or `whatsapp:+1555...`."), "To": string(),
@@ -1078,7 +1189,7 @@ _TAGS = [
     {"name": "Outbound configurations", "description": "Channel + template + reply queue."},
     {"name": "Canned responses", "description": "Prepared replies offered in the agent console."},
     {"name": "Outbound", "description": "Send requests, activities and reports."},
-    {"name": "Contacts", "description": "A contact's timeline."},
+    {"name": "Contacts", "description": "A contact's timeline, consent ledger and erasure."},
     {"name": "Agents", "description": "Agents and their login. Their live connection is the websocket "
                                       "`/v1/agent/ws?ticket=` (see the API description)."},
     {"name": "Conversations", "description": "Customer replies and the threads agents work."},

@@ -8,6 +8,7 @@ import re
 from typing import Any, Collection, Mapping
 
 from hub.domain.correlation import DEFAULT_KEYS, validate_correlation_keys
+from hub.domain.keywords import KEYWORD_REPLIES
 from hub.domain.pacing import MAX_MESSAGES_PER_SECOND, valid_rate
 from hub.domain.phones import is_valid_region, normalize_sender
 from hub.domain.provider_urls import check_provider_url
@@ -128,6 +129,10 @@ def validate_channel(body: Any, current: Mapping[str, Any] | None = None, *,
     elif not valid_rate(merged["messages_per_second"]):
         raise _bad("messages_per_second", "messages_per_second must be a number above 0 and at most "
                                           f"{MAX_MESSAGES_PER_SECOND:g}")
+    if merged.get("keyword_replies") is None:
+        merged.pop("keyword_replies", None)  # null: back to auto
+    elif merged["keyword_replies"] not in KEYWORD_REPLIES:
+        raise _bad("keyword_replies", "keyword_replies must be auto, hub or provider")
     creds = dict((current or {}).get("credentials") or {})
     if "credentials" in body:
         given = body["credentials"]
@@ -148,7 +153,7 @@ def validate_channel(body: Any, current: Mapping[str, Any] | None = None, *,
         raise _bad("credentials.api_key", "credentials.api_key must be the base64 key TeleSign issued")
     merged["credentials"] = creds
     allowed = {"id", "org_id", "created_at", "type", "provider", "address", "credentials",
-               "api_base_url", "name", "messages_per_second"}
+               "api_base_url", "name", "messages_per_second", "keyword_replies"}
     extra = set(merged) - allowed
     if extra:
         raise _bad(sorted(extra)[0], f"unknown field {sorted(extra)[0]!r}")

@@ -38,16 +38,36 @@ def classify_keyword(body: str | None) -> Keyword | None:
     return _KEYWORDS.get(text.casefold())
 
 
-# The one reply an opt-out gets (carriers expect exactly one). Twilio's own
-# default wording, so a customer reads the same whatever the provider.
+# The one reply an opt-out or an opt-in gets (carriers expect exactly one).
+# Twilio's own default wording, so a customer reads the same whatever the
+# provider.
 OPT_OUT_CONFIRMATION = (
     "You have successfully been unsubscribed. You will not receive any more messages "
     "from this number. Reply START to resubscribe."
 )
+OPT_IN_CONFIRMATION = (
+    "You have successfully been re-subscribed to messages from this number. "
+    "Reply HELP for help. Reply STOP to unsubscribe."
+)
+CONFIRMATIONS = {Keyword.OPT_OUT: OPT_OUT_CONFIRMATION, Keyword.OPT_IN: OPT_IN_CONFIRMATION}
+
+# Who answers STOP and START on a channel (its ``keyword_replies``).
+KEYWORD_REPLIES = ("auto", "hub", "provider")
 
 
 def provider_confirms_opt_out(provider: str, channel_type: str) -> bool:
-    """Whether the provider itself answers STOP: Twilio does on SMS (its default
-    opt-out handling, and it refuses later sends with 21610), not on WhatsApp;
-    TeleSign and the sandbox leave it to the hub."""
+    """Whether the provider itself answers STOP and START: Twilio does on SMS
+    (its default opt-out handling, and Advanced Opt-Out on a Messaging
+    Service; it refuses later sends with 21610), not on WhatsApp; TeleSign
+    and the sandbox leave it to the hub."""
     return provider == "twilio" and channel_type == "sms"
+
+
+def hub_confirms(channel: dict[str, object]) -> bool:
+    """Whether the hub sends the confirmation on this channel: ``hub`` always,
+    ``provider`` never (the provider answers), ``auto`` (the default) unless
+    the provider answers by itself."""
+    setting = channel.get("keyword_replies") or "auto"
+    if setting == "auto":
+        return not provider_confirms_opt_out(str(channel["provider"]), str(channel["type"]))
+    return setting == "hub"

@@ -20,6 +20,7 @@ import time
 
 from hub.logs import get_logger
 from hub.services.context import Hub
+from hub.services.consent import archive_consent
 from hub.services.conversation_archive import archive_conversations
 from hub.services.job_history import archive_jobs
 from hub.services.workboard import Look
@@ -113,6 +114,8 @@ class Archiver:
         if late:
             await apply_late_callbacks(self.db, org_id, late)
         await archive_jobs(self.hub, org_id, [(e.id, e.fields) for e in entries])
+        await archive_consent(self.hub, org_id, [(e.id, e.fields["consent"]) for e in entries
+                                                 if e.fields.get("consent")])
         await self.queue.ack(org_id, [e.id for e in entries])
 
     async def late_callbacks(self, org_id: str, entries: list[Entry]) -> list[LateCallback]:

@@ -1,6 +1,7 @@
-"""The one confirmation an opt-out keyword gets, sent straight through the
-channel's provider (the customer just opted out, so the outbound path, which
-skips opted-out numbers, is not the way).
+"""The one confirmation an opt-out or opt-in keyword gets, sent straight
+through the channel's provider (the customer just opted out, so the outbound
+path, which skips opted-out numbers, is not the way). Whether the hub sends
+it is the channel's ``keyword_replies`` (hub.domain.keywords.hub_confirms).
 
 The caller sends it only for an inbound message stored for the first time, so
 a repeated or replayed webhook (same provider message id) sends nothing; a
@@ -14,7 +15,7 @@ import asyncio
 import random
 from typing import Any
 
-from hub.domain.keywords import OPT_OUT_CONFIRMATION, provider_confirms_opt_out
+from hub.domain.keywords import CONFIRMATIONS, Keyword, hub_confirms
 from hub.domain.statuses import retry_delay
 from hub.errors import HubError, ProviderError
 from hub.logs import get_logger
@@ -26,24 +27,24 @@ from hub.services.pacing import Pacer
 log = get_logger("confirmations")
 
 
-class OptOutConfirmations:
+class KeywordConfirmations:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.pacer = Pacer(hub)
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def confirm(self, channel: dict[str, Any], customer: str) -> None:
+    def confirm(self, channel: dict[str, Any], customer: str, keyword: Keyword) -> None:
         """Send it in the background: the webhook's answer does not wait on the provider."""
-        if provider_confirms_opt_out(channel["provider"], channel["type"]):
+        if not hub_confirms(channel):
             return
-        task = asyncio.create_task(self._send(channel, customer))
+        task = asyncio.create_task(self._send(channel, customer, CONFIRMATIONS[keyword]))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, channel: dict[str, Any], customer: str) -> None:
+    async def _send(self, channel: dict[str, Any], customer: str, body: str) -> None:
         message = OutboundMessage(to=address(channel["type"], customer),
                                   from_=address(channel["type"], channel["address"]),
-                                  body=OPT_OUT_CONFIRMATION)
+                                  body=body)
         attempts = self.hub.settings.max_send_attempts
         try:
             provider = await self.hub.providers.for_channel(channel)
@@ -51,7 +52,7 @@ class OptOutConfirmations:
                 try:
                     await self.pacer.wait_turn(channel, interactive=True)
                     await provider.send(message)
-                    log.info("opt-out confirmed", extra={"channel": channel["id"]})
+                    log.info("keyword confirmed", extra={"channel": channel["id"]})
                     return
                 except ProviderError as exc:
                     if not exc.retryable or attempt + 1 == attempts:
@@ -59,9 +60,9 @@ class OptOutConfirmations:
                     await asyncio.sleep(retry_delay(attempt, retry_after=exc.retry_after,
                                                     rand=random.random()))
         except HubError as exc:
-            log.warning("opt-out confirmation not sent", extra={"channel": channel["id"], "code": exc.code})
+            log.warning("keyword confirmation not sent", extra={"channel": channel["id"], "code": exc.code})
         except Exception as exc:  # a background task: nobody else would see it
-            log.error("opt-out confirmation not sent", exc_info=exc, extra={"channel": channel["id"]})
+            log.error("keyword confirmation not sent", exc_info=exc, extra={"channel": channel["id"]})
 
     async def aclose(self) -> None:
         if self._tasks:

@@ -11,6 +11,7 @@ from hub.providers.pool import ProviderPool
 from hub.settings import Settings
 from hub.storage.activities import ActivityStore
 from hub.storage.agents import AgentStore
+from hub.storage.consent import ConsentStore
 from hub.storage.conversations import ConversationStore
 from hub.storage.bulk_jobs import BulkJobStore
 from hub.storage.catalog import CatalogStore
@@ -42,6 +43,7 @@ class Hub:
     agents: AgentStore = field(init=False)
     login_throttle: LoginThrottle = field(init=False)
     conversations: ConversationStore = field(init=False)
+    consent: ConsentStore = field(init=False)
     canned: CatalogStore = field(init=False)
     flows: FlowStore = field(init=False)
     bulk_jobs: BulkJobStore = field(init=False)
@@ -59,6 +61,7 @@ class Hub:
         self.agents = AgentStore(self.redis)
         self.login_throttle = LoginThrottle(self.redis)
         self.conversations = ConversationStore(self.redis, self.scripts)
+        self.consent = ConsentStore(self.redis, self.scripts)
         self.canned = CatalogStore(self.redis, "canned")
         self.flows = FlowStore(self.redis, self.scripts)
         self.bulk_jobs = BulkJobStore(self.redis, self.scripts)

@@ -26,7 +26,6 @@ from hub.domain.segments import count_segments
 from hub.domain.templates import TemplateSpec, render_for_contact
 from hub.errors import ContactError, IdempotencyConflict, InvalidRequest, NotFound, RateLimited, TooManyContacts
 from hub.services.context import Hub
-from hub.storage import keys
 from hub.storage.activities import iso_ms
 
 HOUR_MS = 3_600_000
@@ -88,10 +87,7 @@ async def send_request(
         except ContactError as exc:
             checked.append(exc)
     phones = [c.to for c in checked if isinstance(c, ValidContact)]
-    opted_out: set[str] = set()
-    if phones:
-        flags = await hub.redis.smismember(keys.opted_out(org_id, channel["id"]), phones)
-        opted_out = {p for p, flag in zip(phones, flags) if flag}
+    opted_out = await hub.consent.opted_out(org_id, channel["id"], phones)
 
     results: list[dict[str, Any]] = []
     activities: list[dict[str, Any]] = []

@@ -100,6 +100,8 @@ def public_activity(raw: dict[str, str], history: Sequence[str] | None = None) -
     if raw.get("type") == "sms" and raw.get("body"):
         counted = count_segments(raw["body"])
         out["encoding"], out["segments"] = counted.encoding, counted.segments
+    if raw.get("erased") == "1":
+        out["erased"] = True  # the customer was erased: body and their details are gone
     if raw.get("retry_at") and raw.get("status") == "sending":
         out["retrying"] = {
             "attempts": int(raw.get("retry_n") or 0),

@@ -24,16 +24,19 @@ class ConversationStore:
     async def ingest(
         self, org_id: str, *, provider_id: str, channel_id: str, channel_type: str, customer: str,
         message: dict[str, Any], now_ms: int, keyword: str, new_id: str, retention_s: int,
-        default_queue: str, replied_to: str = "", named_activity: str | None = None, since_ms: int = 0,
+        default_queue: str, customer_hash: str = "", replied_to: str = "",
+        named_activity: str | None = None, since_ms: int = 0,
     ) -> tuple[str, str, str] | list[RecentEntry]:
-        """``replied_to``: the provider id of the message the provider says is
+        """``outcome`` ``need_hash``: call again with ``customer_hash`` (the
+        channel holds erased customers' opt-outs; nothing was changed).
+        ``replied_to``: the provider id of the message the provider says is
         answered; ``named_activity``: the recent activity the text names ("":
         none), None when the caller has not looked. Then, if it matters (a new
         conversation, several messages sent since ``since_ms``), nothing is
         stored and the answer is those messages, to call again with a choice."""
         outcome, conv, *rest = await self.s.ingest_inbound(keys=[keys.slot(org_id)], args=[
             keys.org_prefix(org_id), provider_id, channel_id, channel_type, customer,
-            json.dumps(message), now_ms, keyword, new_id, retention_s, default_queue,
+            json.dumps(message), now_ms, keyword, new_id, retention_s, default_queue, customer_hash,
             replied_to, "?" if named_activity is None else named_activity, since_ms,
         ])
         if outcome == "choose":

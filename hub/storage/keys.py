@@ -126,6 +126,23 @@ def timeline(org_id: str, phone: str) -> str:
     return f"{org_prefix(org_id)}:timeline:{phone}"
 
 
+def opted_out_hashed(org_id: str, channel_id: str) -> str:
+    """Opted-out numbers of erased customers, as their HMAC under the org's
+    salt (hub.storage.consent): they stay opted out without the number kept."""
+    return f"{org_prefix(org_id)}:optout:h:{channel_id}"
+
+
+def consent_state(org_id: str, channel_id: str) -> str:
+    """Hash: number → the consent the ledger last recorded (``in`` / ``out``),
+    so a send request's opt-in is recorded once, not per message."""
+    return f"{org_prefix(org_id)}:consent:{channel_id}"
+
+
+def consent_salt(org_id: str) -> str:
+    """The org's secret salt for hashing numbers (ledger, erasure tombstones)."""
+    return f"{org_prefix(org_id)}:consent-salt"
+
+
 # -- flows, schedules, events and bulk jobs ------------------------------------------
 
 def flows_by_event_type(org_id: str, event_type: str) -> str:

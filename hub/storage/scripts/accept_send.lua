@@ -1,6 +1,9 @@
 -- requires: lib
 -- Accept a send request atomically: idempotency, the rolling-hour limit,
 -- the activities, their indexes, and the outbound jobs.
+-- A contact's opt-in (the request's `optin`) goes on the archive stream for
+-- the consent ledger when the ledger's last word for the number and channel
+-- is not already an opt-in (once, not per message).
 -- Either all of it happens or none (a refused request leaves no trace and
 -- does not count against the limit).
 -- A contact held by its quiet hours (status `deferred`) waits in the
@@ -34,6 +37,7 @@ if ARGV[10] == '1' then
 end
 
 local retention = tonumber(ARGV[9])
+local consents = {}
 for i = 11, #ARGV do
   local a = cjson.decode(ARGV[i])
   local akey = prefix .. ':act:' .. a.id
@@ -57,6 +61,14 @@ for i = 11, #ARGV do
   elseif a.fields.status == 'deferred' then
     redis.call('ZADD', KEYS[5], tonumber(a.fields.send_at), a.id)
   end
+  if a.fields.status == 'queued' or a.fields.status == 'deferred' then
+    local ckey = prefix .. ':consent:' .. a.fields.channel
+    if redis.call('HGET', ckey, a.fields.to) ~= 'in' then
+      redis.call('HSET', ckey, a.fields.to, 'in')
+      consents[#consents + 1] = {phone = a.fields.to, channel = a.fields.channel, action = 'opt_in',
+                                 source = 'send_request', at = ARGV[2], activity_id = a.id}
+    end
+  end
 end
 
 if ARGV[6] ~= '' then
@@ -71,4 +83,5 @@ for i = 11, #ARGV do
   if FINAL[a.fields.status] then changed[#changed + 1] = a.id end
 end
 if #changed > 0 then redis.call('XADD', KEYS[4], '*', 'ids', table.concat(changed, ' ')) end
+if #consents > 0 then redis.call('XADD', KEYS[4], '*', 'consent', cjson.encode(consents)) end
 return {'ok'}

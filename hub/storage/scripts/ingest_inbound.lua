@@ -4,15 +4,21 @@
 -- contact's last inbound time; the open conversation takes it, or a new one
 -- opens (not for an opt-out keyword), correlated to the outbound activity it
 -- answers (see correlate below), and is routed at once.
+-- An opt-out or opt-in keyword goes on the archive stream for the consent
+-- ledger in the same step.
 -- ARGV: prefix, provider id, channel id, channel type, customer, message json,
 --       now_ms, keyword, new conversation id, retention_s, default queue,
+--       the customer's number hashed under the org's salt, or '' (then, should
+--       the channel hold erased customers' opt-outs, the script asks for it:
+--       'need_hash', and nothing is changed),
 --       provider id of the message the provider says is answered (or ''),
 --       activity the text names among the recent ones ('' for none, '?' when
 --       the caller has not looked: see below), start of the correlation window (ms)
 local prefix, sid, channel, ctype, customer = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local msg_json, now, keyword = ARGV[6], ARGV[7], ARGV[8]
 local new_id, retention, default_queue = ARGV[9], tonumber(ARGV[10]), ARGV[11]
-local replied, choice, since = ARGV[12], ARGV[13], tonumber(ARGV[14])
+local customer_hash = ARGV[12] or ''
+local replied, choice, since = ARGV[13] or '', ARGV[14] or '', tonumber(ARGV[15] or '0')
 
 local recent_key = K(prefix, 'recent', channel, customer)
 -- The customer's recent outbound entry (hub.domain.correlation.parse_recent:
@@ -87,10 +93,24 @@ if choice == '?' then
   choice = ''
 end
 
-if keyword == 'opt_out' then
-  redis.call('SADD', K(prefix, 'optout', channel), customer)
-elseif keyword == 'opt_in' then
-  redis.call('SREM', K(prefix, 'optout', channel), customer)
+local optout = K(prefix, 'optout', channel)
+local hashed = K(prefix, 'optout', 'h', channel)
+if customer_hash == '' then
+  if redis.call('EXISTS', hashed) == 1 then return {'need_hash', '', ''} end
+elseif redis.call('SREM', hashed, customer_hash) == 1 then
+  -- An erased customer writes again: a new customer, whose opt-out is kept.
+  redis.call('SADD', optout, customer)
+end
+if keyword == 'opt_out' or keyword == 'opt_in' then
+  if keyword == 'opt_out' then
+    redis.call('SADD', optout, customer)
+  else
+    redis.call('SREM', optout, customer)
+  end
+  redis.call('HSET', K(prefix, 'consent', channel), customer, keyword == 'opt_out' and 'out' or 'in')
+  redis.call('XADD', K(prefix, 'archive'), '*', 'consent', cjson.encode({{
+    phone = customer, channel = channel, action = keyword, source = 'keyword', at = now,
+    message_id = cjson.decode(msg_json).id, provider_message_id = sid}}))
 end
 redis.call('HSET', K(prefix, 'contact', customer), 'last_in:' .. channel, now)
 
