@@ -31,8 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.support.org import make_phones  # noqa: E402
 from bench.support.processes import Deadline  # noqa: E402
-from bench.support.sending import (  # noqa: E402
-    Control, Env, Outcome, run_baseline, start_processes, verify)
+from bench.support.sending import Control, Env, Outcome, run_baseline, start_processes, verify  # noqa: E402
 
 
 def write_csv(path: Path, phones: list[str]) -> None:

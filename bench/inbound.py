@@ -58,8 +58,9 @@ import os
 import subprocess
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -67,10 +68,8 @@ if str(ROOT) not in sys.path:
 
 from bench.support.measure import percentile  # noqa: E402
 from bench.support.org import PhonePool  # noqa: E402
-from bench.support.processes import (  # noqa: E402
-    Deadline, raise_nofile, run_to_end, stop_on_sigterm, work_directory)
-from bench.support.profiles import (  # noqa: E402
-    INBOUND_PATH, summarize_collapsed, write_cprofile_summaries)
+from bench.support.processes import Deadline, raise_nofile, run_to_end, stop_on_sigterm, work_directory  # noqa: E402
+from bench.support.profiles import INBOUND_PATH, summarize_collapsed, write_cprofile_summaries  # noqa: E402
 
 if TYPE_CHECKING:  # the script's own processes (loadgen, baseline) import only their part
     from bench.inbound_parts.memory import MemoryResult
@@ -185,8 +184,8 @@ async def run(workdir: Path, args: argparse.Namespace, overall: Deadline) -> Non
     and the table shows what was measured."""
     from bench.inbound_parts.baseline import run_baseline
     from bench.inbound_parts.hub_control import children
-    from bench.inbound_parts.memory import MemoryResult, memory_variant
-    from bench.inbound_parts.phases import Phase, run_hub_phases
+    from bench.inbound_parts.memory import memory_variant
+    from bench.inbound_parts.phases import run_hub_phases
 
     phones = PhonePool()
     baselines: list[Phase] = []

@@ -62,12 +62,9 @@ import aiohttp  # noqa: E402
 
 from bench.support.measure import wait_quiet  # noqa: E402
 from bench.support.org import CONTACTS_PER_REQUEST, make_phones  # noqa: E402
-from bench.support.processes import (  # noqa: E402
-    Deadline, run_to_end, stop_on_sigterm, work_directory)
-from bench.support.profiles import (  # noqa: E402
-    SEND_PATH, summarize_collapsed, write_cprofile_summaries)
-from bench.support.sending import (  # noqa: E402
-    Control, Env, Outcome, run_baseline, run_hub, start_processes, warm_up)
+from bench.support.processes import Deadline, run_to_end, stop_on_sigterm, work_directory  # noqa: E402
+from bench.support.profiles import SEND_PATH, summarize_collapsed, write_cprofile_summaries  # noqa: E402
+from bench.support.sending import Control, Env, Outcome, run_baseline, run_hub, start_processes, warm_up  # noqa: E402
 from hub.storage.redis import connect  # noqa: E402
 
 

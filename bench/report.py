@@ -47,8 +47,7 @@ from bench.support.measure import cpu_seconds  # noqa: E402
 from bench.support.org import create_org  # noqa: E402
 from bench.support.processes import Children, history_database, start_hub  # noqa: E402
 from hub.embedded_redis import EmbeddedRedis  # noqa: E402
-from hub.storage.sql import open_database  # noqa: E402
-from hub.storage.sql import rollups  # noqa: E402
+from hub.storage.sql import open_database, rollups  # noqa: E402
 from hub.storage.sql.activities import UPSERT_ACTIVITY  # noqa: E402
 
 BODY = "Hi {{CustomerName}}, case {{CaseName}} is resolved."

@@ -89,7 +89,7 @@ async def answer_and_close(hub_url: str, api_key: str, closed: list[str], stop: 
         while not stop.is_set():
             try:
                 frame = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             if frame["type"] == "conversation.assigned":
                 conv = frame["conversation"]["id"]

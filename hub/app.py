@@ -8,9 +8,10 @@ import contextlib
 import os
 import signal
 import uuid
-from functools import partial
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any, AsyncIterator, Callable
+from functools import partial
+from typing import Any
 
 from redis.exceptions import RedisError, SlotNotCoveredError
 from starlette.applications import Starlette
@@ -21,8 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from agent_ui.routes import console_routes
-from hub.api import catalog, contacts, ops, orgs, outbound
-from hub.api import flows
+from hub.api import catalog, contacts, flows, ops, orgs, outbound
 from hub.api.limits import BodyLimit
 from hub.api.openapi import openapi
 from hub.embedded_redis import EmbeddedRedis
@@ -35,8 +35,8 @@ from hub.services.bulk_runner import BulkRunner
 from hub.services.context import Hub
 from hub.services.deferred import release_loop
 from hub.services.dispatch import REPLY_WORKERS, Dispatcher, retry_mover
-from hub.services.journal import WebhookJournal
 from hub.services.hot_window import hot_sweeper
+from hub.services.journal import WebhookJournal
 from hub.services.maintenance import maintainer
 from hub.services.scheduler import scheduler
 from hub.settings import Settings

@@ -9,7 +9,8 @@ import json
 import os
 import secrets
 import sys
-from typing import Any, AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from hub.logs import configure_logging, get_logger
 from hub.settings import Settings

@@ -11,8 +11,8 @@ from __future__ import annotations
 import ctypes
 import importlib.util
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -52,7 +52,7 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket_path}"
 
-    def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
+    def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.socket_path.exists():
             self.socket_path.unlink()
@@ -118,7 +118,7 @@ class EmbeddedRedis:
             self._proc.wait()
             self._proc = None
 
-    def __enter__(self) -> "EmbeddedRedis":
+    def __enter__(self) -> EmbeddedRedis:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Mapping
 
 
 def _secret_repr(value: str | None) -> str:
@@ -76,7 +76,7 @@ class Settings:
     journal_max_bytes: int = 1024 * 1024 * 1024
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         host = env.get("HUB_HOST", cls.host)
         port = int(env.get("HUB_PORT", cls.port))
@@ -139,7 +139,7 @@ class Settings:
         if self.idle_check_s <= 0:
             raise ValueError("HUB_IDLE_CHECK_SECONDS must be positive")
 
-    def with_(self, **changes: object) -> "Settings":
+    def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:

@@ -15,21 +15,22 @@ from typing import Any
 from hub.domain.correlation import content_match
 from hub.domain.keywords import Keyword, classify_keyword
 from hub.domain.phones import normalize_phone
+from hub.domain.reply_templates import render_reply_template
+from hub.domain.templates import RenderedMessage
 from hub.errors import (
     Conflict,
     Forbidden,
+    HubError,
     InvalidPhone,
     InvalidRequest,
     NotFound,
     RecipientOptedOut,
     WhatsAppWindowClosed,
 )
-from hub.domain.reply_templates import render_reply_template
-from hub.domain.templates import RenderedMessage
 from hub.logs import get_logger
 from hub.providers.base import InboundMessage
-from hub.services.confirmations import KeywordConfirmations
 from hub.services import history
+from hub.services.confirmations import KeywordConfirmations
 from hub.services.context import Hub
 from hub.services.outbound import template_spec
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import websockets
 
 from tests.support import SANDBOX_SID, Api
-
 
 PASSWORD = "correct horse"
 
@@ -47,7 +47,7 @@ class AgentClient:
         self._new = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
 
-    async def connect(self) -> "AgentClient":
+    async def connect(self) -> AgentClient:
         ticket = await ws_ticket(self.base_url, self.token)
         url = self.base_url.replace("http://", "ws://") + f"/v1/agent/ws?ticket={ticket}"
         if self.after is not None:

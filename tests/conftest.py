@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import redis
@@ -11,7 +11,7 @@ from hub.embedded_redis import EmbeddedRedis
 from hub.sandbox import SandboxState, build_sandbox_app
 from tests.postgres import EmbeddedPostgres
 from tests.redis_cluster import RedisCluster
-from tests.support import Api, HubProcess, ServerThread, create_org
+from tests.support import Api, HubProcess, ServerThread, create_org, redis_client
 
 
 @pytest.fixture(scope="session")
@@ -103,3 +103,12 @@ def api(hub: HubProcess) -> Iterator[Api]:
     client.org = org  # type: ignore[attr-defined]
     yield client
     client.http.close()
+
+
+@pytest.fixture
+def r(redis_url: str) -> Iterator[redis.Redis]:
+    """A synchronous client for the test's Redis (standalone or cluster), to
+    look at what the hub left there."""
+    client = redis_client(redis_url)
+    yield client
+    client.close()

@@ -52,7 +52,7 @@ class EmbeddedPostgres:
     def admin_url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
-    def start(self) -> "EmbeddedPostgres":
+    def start(self) -> EmbeddedPostgres:
         subprocess.run([*self.as_user, str(self.bin / "initdb"), "-D", str(self.data),
                         "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale",
                         "--no-sync"],

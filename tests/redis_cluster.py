@@ -56,7 +56,7 @@ class ClusterNode:
         self.port = cluster_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "ClusterNode":
+    def start(self) -> ClusterNode:
         self.folder.mkdir(parents=True, exist_ok=True)
         args = [
             self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
@@ -115,7 +115,7 @@ class RedisCluster:
         with self.nodes[0].client() as c:
             return tuple(int(x) for x in str(c.info("server")["redis_version"]).split(".")[:2])
 
-    def start(self) -> "RedisCluster":
+    def start(self) -> RedisCluster:
         for node in self.nodes:
             node.start()
         share = SLOTS // len(self.nodes)

@@ -12,8 +12,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -67,7 +68,7 @@ class ServerThread:
     def _run(self) -> None:
         asyncio.run(self.server.serve())
 
-    def start(self) -> "ServerThread":
+    def start(self) -> ServerThread:
         self.thread.start()
         wait_for(lambda: self.server.started, timeout=10)
         return self
@@ -115,7 +116,7 @@ class HubProcess:
     def data_dir(self) -> str:
         return self.env["HUB_DATA_DIR"]
 
-    def start(self, timeout: float = 20.0) -> "HubProcess":
+    def start(self, timeout: float = 20.0) -> HubProcess:
         if self.log_path:
             with open(self.log_path, "ab") as out:
                 self.proc = subprocess.Popen(self.command, env=self.env,
@@ -162,7 +163,7 @@ class Api:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.http, name)
 
-    def __enter__(self) -> "Api":
+    def __enter__(self) -> Api:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -15,7 +15,6 @@ import websockets
 from tests.agents import PASSWORD, create_agent, login, ws_ticket
 from tests.support import Api, create_org
 
-
 JSON = {"Content-Type": "application/json"}
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import redis
@@ -26,8 +26,7 @@ from hub.storage.redis import connect
 from hub.storage.sql import migrate, open_database
 from hub.storage.sql.activities import ActivityCopy, load_activity, write_activities
 from tests.sql_support import SqlWriteLock
-from tests.support import (Api, HubProcess, contact, create_org, outbound_setup, phone, redis_client,
-                           wait_for)
+from tests.support import Api, HubProcess, contact, create_org, outbound_setup, phone, redis_client, wait_for
 
 
 def archived(url: str, org_id: str, ids: list[str]) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -15,8 +16,18 @@ import redis
 from hub.domain.keywords import OPT_IN_CONFIRMATION, OPT_OUT_CONFIRMATION
 from hub.storage import keys
 from tests.agents import AgentClient, create_agent, customer_replies, login
-from tests.support import (SANDBOX_SID, SENDER, Api, contact, create_org, outbound_setup, pages, phone,
-                           redis_client, wait_for)
+from tests.support import (
+    SANDBOX_SID,
+    SENDER,
+    Api,
+    contact,
+    create_org,
+    outbound_setup,
+    pages,
+    phone,
+    redis_client,
+    wait_for,
+)
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import re
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -497,7 +498,7 @@ def test_a_message_held_by_quiet_hours_shows_deferred_until_its_send_at(
         api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
     config_id = outbound_setup(api, sandbox.url)["config"]["id"]
     # A UTC window that is closed now (the contact's timezone item says UTC).
-    start = "13:00" if datetime.now(timezone.utc).hour < 12 else "01:00"
+    start = "13:00" if datetime.now(UTC).hour < 12 else "01:00"
     api.ok("PATCH", f"/v1/outbound-configurations/{config_id}",
            json={"quiet_hours": {"start": start, "end": start.replace(":00", ":30")}})
     held = api.ok("POST", "/v1/outbound/send", 202, json={"configuration_id": config_id, "contacts": [

@@ -10,7 +10,11 @@ from playwright.sync_api import expect
 from tests.agents import create_agent
 from tests.support import Api, HubProcess, outbound_setup, phone
 from tests.test_console import (  # noqa: F401  (fixtures)
-    agent_signs_in, browser, conversation_button, reply_from_customer, tabs,
+    agent_signs_in,
+    browser,
+    conversation_button,
+    reply_from_customer,
+    tabs,
 )
 from tests.test_correlation import send_cases
 

@@ -17,12 +17,24 @@ from playwright.sync_api import expect
 from hub.storage import keys
 from tests.agents import create_agent, customer_replies
 from tests.support import (
-    SANDBOX_SID, Api, HubProcess, contact, outbound_setup, phone, redis_client, wait_for,
+    SANDBOX_SID,
+    Api,
+    HubProcess,
+    contact,
+    outbound_setup,
+    phone,
+    redis_client,
+    wait_for,
+)
+from tests.test_console import (
+    agent_signs_in,
+    browser,
+    conversation_button,
+    reply_from_customer,
+    sandbox_bodies,
+    tabs,
 )
 from tests.test_whatsapp import WA_SENDER, whatsapp_setup
-from tests.test_console import (
-    agent_signs_in, browser, conversation_button, reply_from_customer, sandbox_bodies, tabs,
-)
 
 __all__ = ["browser", "tabs"]  # fixtures shared with test_console
 

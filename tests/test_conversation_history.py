@@ -6,10 +6,10 @@ a linked, correlated conversation; a late status for an agent's reply applies.""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Iterator
+from collections.abc import Callable
+from typing import Any
 
 import httpx
-import pytest
 import redis
 from twilio.request_validator import RequestValidator
 
@@ -21,18 +21,21 @@ from hub.storage.sql.conversations import records
 from tests.agents import AgentClient, create_agent, customer_replies, login
 from tests.sql_support import SqlWriteLock
 from tests.support import (
-    SANDBOX_SID, SANDBOX_TOKEN, SENDER, Api, HubProcess, contact, create_org, outbound_setup, pages,
-    phone, redis_client, wait_for,
+    SANDBOX_SID,
+    SANDBOX_TOKEN,
+    SENDER,
+    Api,
+    HubProcess,
+    contact,
+    create_org,
+    outbound_setup,
+    pages,
+    phone,
+    wait_for,
 )
 
 Start = Callable[..., HubProcess]
 
-
-@pytest.fixture
-def r(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis_client(redis_url)
-    yield client
-    client.close()
 
 
 async def poll(check: Callable[[], Any], timeout: float) -> Any:

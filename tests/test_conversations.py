@@ -12,8 +12,17 @@ from twilio.request_validator import RequestValidator
 
 from hub.domain.keywords import OPT_OUT_CONFIRMATION
 from tests.agents import AgentClient, create_agent, customer_replies, login
-from tests.support import (SANDBOX_SID, SANDBOX_TOKEN, SENDER, Api, contact, outbound_setup, phone,
-                           redis_client, wait_for)
+from tests.support import (
+    SANDBOX_SID,
+    SANDBOX_TOKEN,
+    SENDER,
+    Api,
+    contact,
+    outbound_setup,
+    phone,
+    redis_client,
+    wait_for,
+)
 
 
 async def connected_agent(api: Api, hub_url: str, email: str, **kw) -> AgentClient:  # type: ignore[no-untyped-def]

@@ -7,7 +7,8 @@ saying it once archived."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +17,16 @@ import redis
 from hub.storage import keys
 from tests.agents import AgentClient, create_agent, customer_replies, login
 from tests.support import (
-    SANDBOX_SID, SENDER, Api, HubProcess, contact, create_org, outbound_setup, phone, redis_client, wait_for,
+    SANDBOX_SID,
+    SENDER,
+    Api,
+    HubProcess,
+    contact,
+    create_org,
+    outbound_setup,
+    phone,
+    redis_client,
+    wait_for,
 )
 from tests.test_whatsapp import WA_SENDER, whatsapp_setup
 

@@ -4,26 +4,28 @@ have served (hot and archived), and nobody else's (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Iterator
+from collections.abc import Callable
+from typing import Any
 
 import httpx
-import pytest
 import redis
 
 from hub.storage import keys
 from tests.agents import AgentClient, create_agent, customer_replies, login
 from tests.support import (
-    SANDBOX_SID, SENDER, Api, HubProcess, contact, create_org, outbound_setup, phone, redis_client, wait_for,
+    SANDBOX_SID,
+    SENDER,
+    Api,
+    HubProcess,
+    contact,
+    create_org,
+    outbound_setup,
+    phone,
+    wait_for,
 )
 
 Start = Callable[..., HubProcess]
 
-
-@pytest.fixture
-def r(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis_client(redis_url)
-    yield client
-    client.close()
 
 
 async def poll(check: Callable[[], Any], timeout: float) -> Any:

@@ -5,18 +5,27 @@ PostgreSQL); a late callback still applies and a reply still correlates."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Iterator
+from collections.abc import Callable
+from typing import Any
 
 import httpx
-import pytest
 import redis
 from twilio.request_validator import RequestValidator
 
 from hub.storage import keys
 from hub.storage.sql import open_database
 from tests.support import (
-    SANDBOX_SID, SANDBOX_TOKEN, SENDER, Api, HubProcess, contact, create_org, outbound_setup, pages,
-    phone, redis_client, wait_for,
+    SANDBOX_SID,
+    SANDBOX_TOKEN,
+    SENDER,
+    Api,
+    HubProcess,
+    contact,
+    create_org,
+    outbound_setup,
+    pages,
+    phone,
+    wait_for,
 )
 
 Start = Callable[..., HubProcess]
@@ -65,12 +74,6 @@ def settled_and_archived(api: Api, r: redis.Redis, url: str, org_id: str, acts: 
     versions = archived_versions(url, org_id)
     return all(versions.get(a) == r.llen(keys.activity(org_id, a) + ":h") for a in acts)
 
-
-@pytest.fixture
-def r(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis_client(redis_url)
-    yield client
-    client.close()
 
 
 def test_reads_answer_the_same_before_and_after_the_hot_window(

@@ -9,18 +9,18 @@ import csv
 import io
 import json
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable
+from typing import Any
 
 import httpx
-import pytest
 import redis
 import redis.asyncio as aioredis
 
 from hub.embedded_redis import EmbeddedRedis
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
-from hub.services.context import Hub
 from hub.services.bulk_jobs import results_csv
+from hub.services.context import Hub
 from hub.services.job_history import archive_jobs, purge_jobs, sweep_jobs
 from hub.settings import Settings
 from hub.storage import keys
@@ -117,12 +117,6 @@ def in_redis(r: redis.Redis, org_id: str, job_id: str) -> list[str]:
     """The job's outcome and contact keys left in Redis (not its summary)."""
     return list(r.scan_iter(match=keys.bulk_job(org_id, job_id) + ":*"))
 
-
-@pytest.fixture
-def r(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    client.close()
 
 
 def reads(api: Api, jobs: list[str], flows: list[str]) -> dict[str, Any]:

@@ -4,7 +4,8 @@ whose schemas match what the hub actually answers."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest

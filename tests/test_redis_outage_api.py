@@ -4,9 +4,9 @@ test's own (stopped and started under a running hub process)."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -39,7 +39,7 @@ class TcpRedis:
         self.proc: subprocess.Popen[bytes] | None = None
         data_dir.mkdir(parents=True, exist_ok=True)
 
-    def start(self) -> "TcpRedis":
+    def start(self) -> TcpRedis:
         self.proc = subprocess.Popen(
             [str(redis_server_binary()), "--port", str(self.port), "--bind", "127.0.0.1",
              "--dir", str(self.data_dir), "--appendonly", "yes", "--save", ""],

@@ -11,7 +11,8 @@ import json
 import sqlite3
 import time
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 import httpx
@@ -23,7 +24,6 @@ from hub.storage.sql.activities import ActivityCopy, purge_before, write_activit
 from hub.storage.sql.db import sqlite_path
 from hub.storage.sql.rollups import read_report
 from tests.sql_support import SqlWriteLock
-from tests.test_hot_window import callback
 from tests.support import (
     Api,
     HubProcess,
@@ -34,6 +34,7 @@ from tests.support import (
     phone,
     wait_for,
 )
+from tests.test_hot_window import callback
 
 Start = Callable[..., HubProcess]
 REPORT = "/v1/outbound/report"
@@ -123,7 +124,7 @@ def test_the_report_counts_every_activity_at_every_moment(
         lock = SqlWriteLock(database_url)
         lock.take()
         try:
-            answer = api.ok("POST", "/v1/outbound/send", 202, json={
+            api.ok("POST", "/v1/outbound/send", 202, json={
                 "configuration_id": config, "contacts": [
                     contact(phone(0)), contact(phone(1), locale="fr-FR"), contact(phone(2)),
                     contact(phone(3), optin=False)]})
@@ -170,7 +171,7 @@ class WriteHold:
         self.sqlite, self.pg = sqlite, pg
 
     @classmethod
-    async def take(cls, url: str) -> "WriteHold":
+    async def take(cls, url: str) -> WriteHold:
         if url.startswith("sqlite"):
             conn = sqlite3.connect(sqlite_path(url), isolation_level=None)
             conn.execute("BEGIN IMMEDIATE")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
 from hub.services.context import Hub

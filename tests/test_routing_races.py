@@ -13,7 +13,8 @@ import asyncio
 import secrets
 import time
 from collections import Counter
-from typing import Any, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -187,7 +188,7 @@ async def test_200_replies_at_once_over_two_processes_fill_every_agent_and_queue
             assert conv["id"] in held[conv["agent_id"]]
         else:
             assert conv["agent_id"] is None
-    for agent_id, agent in (await c.agents()).items():
+    for agent in (await c.agents()).values():
         assert agent["open"] == 3 and agent["capacity"] == 3, agent
 
     # Close one at a time, from agents on both processes: each freed slot takes

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -138,7 +138,7 @@ async def client(sandbox: str, control: httpx.AsyncClient) -> AsyncIterator[Clie
 
 
 async def test_create_fetch_and_list(client: Client, control: httpx.AsyncClient) -> None:
-    before = datetime.now(timezone.utc) - timedelta(seconds=2)
+    before = datetime.now(UTC) - timedelta(seconds=2)
     first = await client.messages.create_async(to="+15550000001", from_=SENDER, body="one")
     second = await client.messages.create_async(to="+15550000001", from_=SENDER, body="two")
     await client.messages.create_async(to="+15550000002", from_=SENDER, body="other")
@@ -150,7 +150,7 @@ async def test_create_fetch_and_list(client: Client, control: httpx.AsyncClient)
     assert [m.sid for m in listed] == [second.sid, first.sid]  # newest first
     paged = await client.messages.list_async(to="+15550000001", page_size=1)
     assert [m.sid for m in paged] == [second.sid, first.sid]
-    future = datetime.now(timezone.utc) + timedelta(days=1)
+    future = datetime.now(UTC) + timedelta(days=1)
     assert await client.messages.list_async(date_sent_after=future) == []
     page = (await control.get(MESSAGES, params={"PageSize": 5}, auth=(ACCOUNT, TOKEN))).json()
     assert (len(page["messages"]), page["next_page_uri"], page["end"]) == (3, None, 2)

@@ -7,8 +7,9 @@ checks TeleSign signatures against the path the client signed (below the mount).
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest

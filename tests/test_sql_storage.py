@@ -10,10 +10,10 @@ import json
 
 import pytest
 
-from hub.storage.sql import latest_version, migrate, open_database
-from hub.storage.sql.activities import ActivityCopy, load_activity, purge_before, write_activities
 from hub.storage.sql import activities as sql_activities
 from hub.storage.sql import conversations as sql_conversations
+from hub.storage.sql import latest_version, migrate, open_database
+from hub.storage.sql.activities import ActivityCopy, load_activity, purge_before, write_activities
 from hub.storage.sql.conversations import ConversationCopy, write_conversations
 from hub.storage.sql.migrate import SchemaTooNew, current_version
 from tests.sql_support import SqlWriteLock

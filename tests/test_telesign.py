@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -248,7 +248,7 @@ def test_forged_telesign_callbacks_get_403_and_store_nothing(api: Api, hub, sand
 async def test_adapter_recovers_a_send_by_external_id_and_maps_errors(sandbox) -> None:  # type: ignore[no-untyped-def]
     httpx.post(sandbox.url + "/_sandbox/telesign/accounts",
                json={"customer_id": CUSTOMER_ID, "api_key": API_KEY})
-    since = datetime.now(timezone.utc)
+    since = datetime.now(UTC)
     provider = TelesignProvider(CUSTOMER_ID, API_KEY, base_url=sandbox.url, timeout=1.0)
     stranger = TelesignProvider("unknown", API_KEY, base_url=sandbox.url, timeout=1.0)
     try:

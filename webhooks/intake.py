@@ -61,7 +61,7 @@ class Received:
                 "body": base64.b64encode(self.body).decode()}
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> "Received":
+    def from_record(cls, record: dict[str, Any]) -> Received:
         return cls(family=record["family"], route=record["route"], channel_id=record["channel"],
                    body=base64.b64decode(record["body"]), url=record["url"],
                    signature=record["signature"], at_ms=int(record["at"]))

@@ -22,6 +22,7 @@ from .agents import AgentConn, Receiver, close_all_conversations, connect_all, w
 from .hub_control import CAPACITY, Control, HubEnv, children, hub_log_errors, start_hub
 from .loadgen import LoadResult, run_load, webhook_items
 
+
 @dataclass
 class Phase:
     name: str

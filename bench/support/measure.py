@@ -80,7 +80,7 @@ class CpuMeter:
         out["machine"] = system_busy_cpu()
         return out
 
-    def begin(self) -> "CpuMeter":
+    def begin(self) -> CpuMeter:
         self.start = self._read()
         self.wall = time.monotonic()
         return self

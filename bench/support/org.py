@@ -4,8 +4,9 @@ contacts' numbers."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import aiohttp
 

@@ -14,8 +14,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 
@@ -25,7 +26,7 @@ ADMIN_TOKEN = "bench-admin-token"
 
 
 class Deadline:
-    def __init__(self, seconds: float, what: str, cap: "Deadline | None" = None) -> None:
+    def __init__(self, seconds: float, what: str, cap: Deadline | None = None) -> None:
         self.at = time.monotonic() + seconds
         if cap is not None:
             self.at = min(self.at, cap.at)

@@ -21,9 +21,9 @@ import redis.asyncio as aioredis
 from hub.embedded_redis import EmbeddedRedis
 from hub.storage import keys
 
+from . import processes
 from .measure import CpuMeter
 from .org import ACCOUNT, CONTACTS_PER_REQUEST, SENDER, SID, TOKEN, UNLIMITED, Org, call, create_org
-from . import processes
 from .processes import HOST, Child, Deadline, env_pairs, free_port, hub_env, wait_http
 from .profiles import SEND_PATH, PySpy
 
@@ -212,7 +212,7 @@ async def run_baseline(ctl: Control, phones: list[str], concurrency: int,
                         await resp.read()
                         if resp.status != 201:
                             errors += 1
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     errors += 1
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -275,7 +275,7 @@ async def push(ctl: Control, bodies: list[bytes], concurrency: int,
                         else:
                             refused += 1
                             first_error[:] = first_error or [json.dumps(r)[:300]]
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 refused += 1
                 first_error[:] = first_error or [repr(exc)]
 

@@ -57,7 +57,7 @@ def _since_ms(raw: str | None) -> int:
             raise InvalidRequest("since must be Unix seconds or an ISO 8601 time with an offset",
                                  details={"field": "since"}) from None
         if parsed.tzinfo is None:
-            raise InvalidRequest("since must carry its UTC offset", details={"field": "since"})
+            raise InvalidRequest("since must carry its UTC offset", details={"field": "since"}) from None
         value = parsed.timestamp()
     if not math.isfinite(value) or not 0 <= value < 1e11:
         raise InvalidRequest("since is out of range", details={"field": "since"})

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from hub.domain.sign_in import check_password, is_text
 from hub.errors import InvalidRequest

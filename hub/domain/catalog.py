@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any, Collection, Mapping
+from collections.abc import Collection, Mapping
+from typing import Any
 
 from hub.domain.correlation import DEFAULT_KEYS, validate_correlation_keys
 from hub.domain.keywords import KEYWORD_REPLIES

@@ -10,9 +10,10 @@ module holds the pure parts: which values are keys, and the content match.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from hub.errors import InvalidRequest
 

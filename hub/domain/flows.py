@@ -8,9 +8,10 @@ sending again.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from hub.domain.schedules import first_occurrence, iso, parse_at, parse_cron, parse_zone
 from hub.errors import InvalidRequest

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Collection
+from collections.abc import Collection
 from urllib.parse import urlsplit
 
 from hub.errors import InvalidRequest

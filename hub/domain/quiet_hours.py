@@ -18,9 +18,10 @@ twice are open both times.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Collection, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.errors import InvalidRequest
@@ -61,7 +62,7 @@ class QuietHours:
                 continue
             clock = time(self.start_s // 3600, self.start_s // 60 % 60, self.start_s % 60)
             # fold=0: a skipped time takes the offset before the jump (see the module note).
-            out.append(datetime.combine(day, clock, zone).astimezone(timezone.utc))
+            out.append(datetime.combine(day, clock, zone).astimezone(UTC))
         return out
 
     def public(self) -> dict[str, Any]:

@@ -3,7 +3,8 @@ WhatsApp way to reach a customer once the 24-hour window has closed."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from hub.domain.templates import RenderedMessage, TemplateSpec, render_for_contact
 from hub.errors import Conflict, InvalidRequest

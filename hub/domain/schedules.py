@@ -19,16 +19,16 @@ marked late, with the number skipped before it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
 from hub.errors import InvalidRequest
 
-UTC = timezone.utc
+UTC = UTC
 # Counting missed occurrences stops here (a per-second cron down for a day).
 CATCH_UP_LIMIT = 50_000
 # A wall-clock time that happens twice is fired once: the scan past it is bounded.

@@ -13,16 +13,16 @@ with the decision whether to retry.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from email.utils import formatdate
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -138,7 +138,7 @@ class TelesignProvider:
             async with self._http.request(method, url, data=body.encode() or None,
                                           headers=headers, allow_redirects=False) as resp:
                 return resp.status, _answer(await resp.text()), resp.headers
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             if guard.refused(exc):
                 raise guard.forbidden_error() from exc
             if isinstance(exc, aiohttp.ClientConnectorError):

@@ -6,13 +6,13 @@ The only module that imports ``twilio``. Provider exceptions become
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
+from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -85,7 +85,7 @@ class TwilioProvider:
             created = await self._client.messages.create_async(**params)
         except TwilioRestException as exc:
             raise _provider_error(exc, _retry_after.get()) from exc
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise _unreachable(exc) from exc
         return SendReceipt(provider_id=created.sid or "", provider_status=created.status or "")
 
@@ -97,7 +97,7 @@ class TwilioProvider:
             )
         except TwilioRestException as exc:
             raise _provider_error(exc, _retry_after.get()) from exc
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise _unreachable(exc) from exc
         for m in found:
             if (m.body or "") == body or not body:

@@ -13,7 +13,7 @@ import binascii
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -63,7 +63,7 @@ def _parse_date(value: str, *, end: bool) -> float:
     """Twilio accepts dates or datetimes; `end` makes the bound inclusive."""
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     if end:
         parsed += timedelta(days=1) if len(value) <= 10 else timedelta(seconds=1)
     return parsed.timestamp()
@@ -271,7 +271,7 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None,
         state.record_inbound(account_sid, from_, to, body, media, sid)
         try:
             status, text = await sender.post_inbound(url, params, token)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             return JSONResponse({"error": f"webhook unreachable: {exc!r}", "message_sid": sid},
                                 502)
         return JSONResponse({"status": status, "body": text, "message_sid": sid})

@@ -14,7 +14,8 @@ import contextlib
 import hashlib
 import hmac
 import mimetypes
-from typing import Any, Callable, Coroutine
+from collections.abc import Callable, Coroutine
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -128,7 +129,7 @@ class CallbackSender:
                     async with session.post(url, data=body, headers=headers) as resp:
                         await resp.read()
                         ok = resp.status < 400
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 if attempt + 1 < self.attempts:
                     await asyncio.sleep(0.05 * 4**attempt)
                 continue
@@ -160,7 +161,7 @@ class CallbackSender:
                 async with self._semaphore:
                     async with session.post(url, data=body, headers=headers) as resp:
                         return resp.status, await resp.text()
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 if not retry or attempt + 1 == self.attempts:
                     raise
                 await asyncio.sleep(0.05 * 4**attempt)

@@ -10,7 +10,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
@@ -175,7 +175,7 @@ class SandboxState:
         second = int(now)
         if second != self._date_second:  # formatting dates is the costliest step
             self._date_second = second
-            self._date_str = format_datetime(datetime.fromtimestamp(second, timezone.utc))
+            self._date_str = format_datetime(datetime.fromtimestamp(second, UTC))
         return now, self._date_str
 
     def create_message(self, account_sid: str, fields: dict[str, str],

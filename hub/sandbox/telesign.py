@@ -32,8 +32,8 @@ from hub.sandbox.access import Access
 from hub.sandbox.callbacks import CallbackSender
 from hub.sandbox.state import Rule, SandboxState, StoredMessage
 from hub.sandbox.telesign_state import (
-    INVALID_REQUEST,
     IN_PROGRESS,
+    INVALID_REQUEST,
     TelesignAccounts,
     dlr_payload,
     error_body,
@@ -205,7 +205,7 @@ class TelesignSandbox:
         headers = {**JSON_HEADERS, "Authorization": f"TSA {stored.account_sid}:{sign(key, body)}"}
         try:
             status, _ = await self.sender.post_bytes(url, body, headers)
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             status = 0
         if status == 200:  # TeleSign wants exactly 200
             self.state.callbacks_sent += 1
@@ -251,7 +251,7 @@ class TelesignSandbox:
         headers = {**JSON_HEADERS, "Authorization": f"TSA {customer_id}:{sign(key, body)}"}
         try:
             status, answer = await self.sender.post_bytes(url, body, headers, retry=False)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             return JSONResponse({"error": f"webhook unreachable: {exc!r}",
                                  "reference_id": reference_id}, 502)
         self.state.inbound_sent += 1

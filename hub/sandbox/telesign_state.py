@@ -19,9 +19,10 @@ import hashlib
 import hmac
 import os
 from collections import deque
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Mapping
+from typing import Any
 
 AUTH_METHOD = "HMAC-SHA256"
 MAX_CLOCK_SKEW_S = 15 * 60
@@ -48,7 +49,7 @@ INVALID_REQUEST, UNKNOWN_CUSTOMER, BAD_SIGNATURE = -10001, -30000, -30006
 
 
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
 def new_reference_id() -> str:

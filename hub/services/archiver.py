@@ -19,8 +19,8 @@ import socket
 import time
 
 from hub.logs import get_logger
-from hub.services.context import Hub
 from hub.services.consent import archive_consent
+from hub.services.context import Hub
 from hub.services.conversation_archive import archive_conversations
 from hub.services.job_history import archive_jobs
 from hub.services.workboard import Look

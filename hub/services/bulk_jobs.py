@@ -12,7 +12,8 @@ import csv
 import io
 import json
 import time
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from hub.domain.contact_rows import RESULT_COLUMNS, RowReader, format_for, unsent_rows
 from hub.errors import Conflict, InvalidRequest, NotFound, TooManyContacts

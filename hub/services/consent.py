@@ -21,7 +21,8 @@ import csv
 import io
 import json
 import time
-from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 from hub.errors import Conflict, InvalidRequest, NotFound
 from hub.logs import get_logger

@@ -8,20 +8,20 @@ import redis.asyncio as aioredis
 
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
+from hub.services.directory import ChannelDirectory
+from hub.services.workboard import WorkBoard
 from hub.settings import Settings
 from hub.storage.activities import ActivityStore
 from hub.storage.agents import AgentStore
-from hub.storage.consent import ConsentStore
-from hub.storage.conversations import ConversationStore
 from hub.storage.bulk_jobs import BulkJobStore
 from hub.storage.catalog import CatalogStore
+from hub.storage.consent import ConsentStore
+from hub.storage.conversations import ConversationStore
 from hub.storage.flows import FlowStore
 from hub.storage.login_throttle import LoginThrottle
 from hub.storage.orgs import OrgStore
 from hub.storage.redis import Scripts
 from hub.storage.sql.db import Database
-from hub.services.directory import ChannelDirectory
-from hub.services.workboard import WorkBoard
 from hub.storage.wake import WakeStream
 
 

@@ -13,7 +13,7 @@ conversation linked to it (the last-conversation pointer stays in Redis).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from hub.services.context import Hub
 from hub.storage import keys

@@ -25,7 +25,7 @@ import os
 import random
 import socket
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub.domain.retries import deferred_ms, next_attempt_ms
@@ -228,7 +228,7 @@ class Dispatcher:
         state = job.state
         try:
             if state == "recover":
-                since = datetime.fromtimestamp(job.created_ms / 1000, timezone.utc) - timedelta(minutes=1)
+                since = datetime.fromtimestamp(job.created_ms / 1000, UTC) - timedelta(minutes=1)
                 found = await provider.find_sent(to, from_, since, job.body, job.activity_id)
                 if found:
                     log.info("recovered a send made before a crash", extra={"activity": job.activity_id})

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from hub.domain.flows import Event, chunks, event_key, validate_event, validate_flow, validate_flow_patch
 from hub.domain.schedules import UTC, from_ms, iso, next_occurrence, parse_at, parse_zone, to_ms

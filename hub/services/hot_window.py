@@ -73,5 +73,5 @@ async def hot_sweeper(hub: Hub, stop: asyncio.Event) -> None:
             log.exception("hot-window sweep failed")
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass

@@ -16,7 +16,7 @@ list in Redis HUB_HOT_SECONDS after it was recorded. Reads merge the two.
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
 from hub.domain.contact_rows import unsent_rows
 from hub.services.context import Hub

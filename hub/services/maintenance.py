@@ -75,5 +75,5 @@ async def maintainer(hub: Hub, stop: asyncio.Event, interval: float = 600.0) -> 
             log.exception("history purge failed")
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass

@@ -7,7 +7,7 @@ import hashlib
 import json
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from hub.domain.contacts import (
@@ -21,8 +21,8 @@ from hub.domain.correlation import DEFAULT_KEYS, key_values, recent_entry
 from hub.domain.json_input import parse_json
 from hub.domain.phones import time_zones
 from hub.domain.quiet_hours import QuietHours, effective_window, next_send_at, zones_for
-from hub.domain.statuses import ActivityStatus
 from hub.domain.segments import count_segments
+from hub.domain.statuses import ActivityStatus
 from hub.domain.templates import TemplateSpec, render_for_contact
 from hub.errors import ContactError, IdempotencyConflict, InvalidRequest, NotFound, RateLimited, TooManyContacts
 from hub.services.context import Hub
@@ -183,7 +183,7 @@ def _send_at_ms(window: QuietHours | None, contact: ValidContact, now_ms: int,
     zones = zones_for(time_zones(contact.to), contact.timezone, window)
     names = tuple(z.key for z in zones)
     if names not in cache:
-        now = datetime.fromtimestamp(now_ms / 1000, timezone.utc)
+        now = datetime.fromtimestamp(now_ms / 1000, UTC)
         at = next_send_at(now, zones, window)
         cache[names] = int(at.timestamp() * 1000) if at > now else None
     return cache[names]

@@ -152,7 +152,7 @@ class WorkBoard:
                 return None
             try:
                 await asyncio.wait_for(k.changed.wait(), wait)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def done(self, look: Look, found: bool, *, more: bool = False, due_ms: float | None = None,

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import redis.asyncio as aioredis
 
 from hub.storage import keys
 from hub.storage.redis import script_source
-from hub.storage.streams import ConsumerGroup
 from hub.storage.sql.activities import ActivityCopy, LateCallback
 from hub.storage.sql.conversations import LateMessageStatus
+from hub.storage.streams import ConsumerGroup
 
 GROUP = "archivers"
 
@@ -36,7 +37,7 @@ class Entry(NamedTuple):
     convs: list[str] = []  # changed conversations
     message_late: LateMessageStatus | None = None  # the same for an agent's reply
     # A status callback for a provider id Redis does not know (yet, or any more).
-    sid_late: "SidCallback | None" = None
+    sid_late: SidCallback | None = None
 
 
 class SidCallback(NamedTuple):

@@ -10,7 +10,8 @@ runner works a job at a time and a dead runner's job is taken over.
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import redis.asyncio as aioredis
 

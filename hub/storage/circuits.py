@@ -8,8 +8,8 @@ closes the circuit, its failure opens it again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import redis.asyncio as aioredis
 

@@ -15,7 +15,8 @@ import hashlib
 import hmac
 import json
 import secrets
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import redis.asyncio as aioredis
 

@@ -10,6 +10,7 @@ sends are done (see ``schedule_claim.lua``).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 

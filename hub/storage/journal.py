@@ -125,7 +125,7 @@ class DeadJournal:
         self.fd = fd
 
     @classmethod
-    def claim(cls, path: Path) -> "DeadJournal | None":
+    def claim(cls, path: Path) -> DeadJournal | None:
         try:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:

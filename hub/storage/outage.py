@@ -13,8 +13,8 @@ from redis.exceptions import (
     ClusterDownError,
     ConnectionError,
     OutOfMemoryError,
-    RedisError,
     ReadOnlyError,
+    RedisError,
     ResponseError,
     SlotNotCoveredError,
     TimeoutError,
@@ -30,7 +30,7 @@ _UNAVAILABLE = (ConnectionError, TimeoutError, ReadOnlyError, ClusterDownError, 
 
 def redis_unavailable(exc: BaseException) -> bool:
     # asyncio's TimeoutError too: a caller that stopped waiting on a Redis that hangs.
-    if isinstance(exc, (_UNAVAILABLE, asyncio.TimeoutError)):
+    if isinstance(exc, (_UNAVAILABLE, asyncio.TimeoutError)):  # noqa: UP041 (redis' TimeoutError shadows it)
         return True
     if isinstance(exc, (AttributeError, RuntimeError)) and _sending_in_redis_py(exc):
         # redis-py's cluster client, reloading the slot map after a node
@@ -59,5 +59,5 @@ _CONNECTION_MODULES = {"redis.asyncio.connection", "redis.connection"}
 async def redis_answers(client: Redis, timeout: float = 2.0) -> bool:
     try:
         return bool(await asyncio.wait_for(client.ping(), timeout))
-    except (asyncio.TimeoutError, RedisError):
+    except (asyncio.TimeoutError, RedisError):  # noqa: UP041
         return False

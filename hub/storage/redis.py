@@ -68,7 +68,7 @@ async def connect(url: str, *, max_connections: int = 512) -> aioredis.Redis:
 
 
 # Standalone clients made while their server did not answer.
-_UNCONFIRMED: "weakref.WeakSet[aioredis.Redis]" = weakref.WeakSet()
+_UNCONFIRMED: weakref.WeakSet[aioredis.Redis] = weakref.WeakSet()
 
 
 class NotStandalone(Exception):

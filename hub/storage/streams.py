@@ -9,7 +9,7 @@ claimed by another after ``min_idle_ms``.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError

@@ -10,7 +10,7 @@ Cluster as on one Redis. Trimmed to about MAX_LEN entries.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster

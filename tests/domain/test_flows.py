@@ -1,13 +1,13 @@
 """Flow and event bodies (pure validation)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from hub.domain.flows import chunks, validate_event, validate_flow, validate_flow_patch
 from hub.errors import InvalidRequest
 
-NOW = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 C = [{"tocontactid": "+14155552000"}]
 
 

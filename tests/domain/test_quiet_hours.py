@@ -1,7 +1,7 @@
 """Quiet hours: given now (UTC), the recipient's zones and a window, when may
 a message go. Time passed in, never slept."""
 
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -1,6 +1,6 @@
 """Next occurrences and catch-up for scheduled flows: time passed in, never slept."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ from hub.domain.schedules import (
 )
 from hub.errors import InvalidRequest
 
-UTC = timezone.utc
+UTC = UTC
 NY = parse_zone("America/New_York")
 PARIS = parse_zone("Europe/Paris")
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from hub.domain.statuses import RANK, TERMINAL, ActivityStatus
 from hub.storage.sql import rollups

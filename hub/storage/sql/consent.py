@@ -11,8 +11,9 @@ number's hash) and records a tombstone, in one transaction.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from hub.storage.sql.db import Database
 

@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import functools
 import re
+from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable, Sequence
+from typing import Any
 
 import aiosqlite
 import asyncpg
@@ -107,7 +108,7 @@ class SqliteDatabase(Database):
         return conn
 
     @classmethod
-    async def open(cls, path: Path) -> "SqliteDatabase":
+    async def open(cls, path: Path) -> SqliteDatabase:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = await cls._connect(path)
         reader = await cls._connect(path)
@@ -167,7 +168,7 @@ class PostgresDatabase(Database):
         self.pool = pool
 
     @classmethod
-    async def open(cls, url: str, *, max_size: int = 8) -> "PostgresDatabase":
+    async def open(cls, url: str, *, max_size: int = 8) -> PostgresDatabase:
         pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size)
         return cls(pool)
 

@@ -5,8 +5,9 @@ replayed entry writes nothing new."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from hub.storage.sql.db import Database
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from hub.domain.statuses import ActivityStatus
 from hub.storage.sql.db import Database, Tx
@@ -43,7 +44,7 @@ class Counted:
     ttd_ms: int | None  # time to its first delivered/read; None before
 
     @classmethod
-    def of_record(cls, raw: Mapping[str, str]) -> "Counted":
+    def of_record(cls, raw: Mapping[str, str]) -> Counted:
         """From an activity hash as Redis holds it."""
         created = int(raw["created"])
         delivered = raw.get("delivered_at")
@@ -53,7 +54,7 @@ class Counted:
 
     @classmethod
     def of_row(cls, config_id: str, created_ms: int, template_id: str | None, locale: str | None,
-               status: str, delivered_ms: int | None) -> "Counted":
+               status: str, delivered_ms: int | None) -> Counted:
         created = int(created_ms)
         return cls(config_id, created - created % HOUR_MS, template_id or "", locale or "", status,
                    max(0, int(delivered_ms) - created) if delivered_ms is not None else None)
