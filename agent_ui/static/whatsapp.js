@@ -65,7 +65,7 @@ export class WhatsAppWindow {
     select.replaceChildren(...list.map((tpl) => h('option', {value: tpl.id}, tpl.name)));
     if (list.some((tpl) => tpl.id === previous)) select.value = previous;
     $('template-none').hidden = list.length > 0;
-    $('template-form').hidden = list.length === 0;
+    $('template-picker-form').hidden = list.length === 0;
     this.renderFields();
   }
 
