@@ -99,7 +99,6 @@ def code_state() -> str:
     return f"{head}; sources digest {digest.hexdigest()[:12]}"
 
 
-
 def print_report(baselines: list[Phase], phases: list[Phase], memory: list[MemoryResult],
                  notes: list[str], args: argparse.Namespace) -> None:
     print()

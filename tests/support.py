@@ -42,6 +42,11 @@ def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 
     raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
 
 
+async def poll(check: Callable[[], Any], timeout: float) -> Any:
+    """``wait_for`` off the event loop, so a test's websocket clients keep reading."""
+    return await asyncio.to_thread(wait_for, check, timeout)
+
+
 def redis_client(url: str) -> Any:
     """A synchronous client for the test's Redis: the cluster client when
     ``url`` names a node of a Redis Cluster."""

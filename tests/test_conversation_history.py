@@ -31,16 +31,11 @@ from tests.support import (
     outbound_setup,
     pages,
     phone,
+    poll,
     wait_for,
 )
 
 Start = Callable[..., HubProcess]
-
-
-
-async def poll(check: Callable[[], Any], timeout: float) -> Any:
-    """wait_for off the event loop (the agent's socket keeps reading)."""
-    return await asyncio.to_thread(wait_for, check, timeout)
 
 
 def reads(api: Api, convs: list[str]) -> dict[str, Any]:

@@ -3,7 +3,6 @@ have served (hot and archived), and nobody else's (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -21,15 +20,10 @@ from tests.support import (
     create_org,
     outbound_setup,
     phone,
-    wait_for,
+    poll,
 )
 
 Start = Callable[..., HubProcess]
-
-
-
-async def poll(check: Callable[[], Any], timeout: float) -> Any:
-    return await asyncio.to_thread(wait_for, check, timeout)
 
 
 def timeline(base_url: str, token: str, customer: str) -> httpx.Response:

@@ -75,7 +75,6 @@ def settled_and_archived(api: Api, r: redis.Redis, url: str, org_id: str, acts: 
     return all(versions.get(a) == r.llen(keys.activity(org_id, a) + ":h") for a in acts)
 
 
-
 def test_reads_answer_the_same_before_and_after_the_hot_window(
     hub_factory: Start, sandbox, database_url: str, r: redis.Redis  # type: ignore[no-untyped-def]
 ) -> None:

@@ -118,7 +118,6 @@ def in_redis(r: redis.Redis, org_id: str, job_id: str) -> list[str]:
     return list(r.scan_iter(match=keys.bulk_job(org_id, job_id) + ":*"))
 
 
-
 def reads(api: Api, jobs: list[str], flows: list[str]) -> dict[str, Any]:
     """Everything the API answers about these jobs and flows, every way it can be asked."""
     return {

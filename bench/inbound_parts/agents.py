@@ -195,7 +195,6 @@ async def wait_frames(rx: Receiver, tag: str, n: int, deadline: Deadline,
             break
 
 
-
 async def direct_agents(hub: HubEnv, org_id: str, n: int,
                         deadline: Deadline) -> list[tuple[str, str]]:
     """n agents written through the hub's own AgentStore (what POST /v1/agents

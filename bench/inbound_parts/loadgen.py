@@ -42,7 +42,6 @@ def new_sid() -> str:
     return "SM" + secrets.token_hex(16)
 
 
-
 # -- the load generator (run as `inbound.py _loadgen SPEC` in its own process) ----------
 #
 # Reads a JSON spec (items: [path, params]), prepares bodies and signatures,
@@ -260,7 +259,6 @@ class LoadGen:
                 self.proc.kill()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.proc.wait(), 10)
-
 
 
 def webhook_items(channel_id: str, tag: str, customers: list[str], count: int,

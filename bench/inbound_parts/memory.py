@@ -58,7 +58,6 @@ async def settle_rss(pid: int, seconds: float) -> int:
     return last
 
 
-
 async def redis_memory(hub: HubEnv) -> tuple[int, int]:
     """(redis-server RSS KiB, used_memory bytes)."""
     r = aioredis.Redis.from_url(hub.redis_url, decode_responses=True)
