@@ -17,6 +17,7 @@ import time
 
 from hub.logs import get_logger
 from hub.services.context import Hub
+from hub.services.workboard import run_due_loop
 
 log = get_logger("hub.deferred")
 
@@ -29,31 +30,16 @@ def now_ms() -> int:
 
 
 async def release_loop(hub: Hub, stop: asyncio.Event) -> None:
-    board = hub.board
-    while not stop.is_set():
-        look = await board.take("deferred")
-        if look is None:
-            continue
-        org_id, queued, due_ms, failed = look.org_id, 0, None, False
-        try:
-            due_ms = await hub.activities.next_deferred_ms(org_id)
-            if due_ms is not None and due_ms <= now_ms():
-                while True:
-                    taken, moved = await hub.activities.release_deferred(
-                        org_id, now_ms(), BATCH, HOUR_MS)
-                    queued += moved
-                    if taken < BATCH:
-                        break
-                due_ms = await hub.activities.next_deferred_ms(org_id)
-            if queued:
-                # This process's workers read the stream at once; the others are told.
-                board.announce(org_id, "outbound")
-                log.info("quiet hours over: messages queued", extra={"org": org_id, "count": queued})
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("deferred release error")
-            failed = True
-            await asyncio.sleep(1.0)  # Redis away: do not fill the log
-        finally:
-            board.done(look, False, due_ms=due_ms, known=True, failed=failed)
+    async def release(org_id: str) -> int:
+        queued = 0
+        while True:
+            taken, moved = await hub.activities.release_deferred(org_id, now_ms(), BATCH, HOUR_MS)
+            queued += moved
+            if taken < BATCH:
+                if queued:
+                    log.info("quiet hours over: messages queued", extra={"org": org_id, "count": queued})
+                return queued
+
+    # This process's workers read the stream at once; the others are told.
+    await run_due_loop(hub.board, "deferred", stop, next_due_ms=hub.activities.next_deferred_ms,
+                       release=release, wakes=("outbound",), name="deferred release")

@@ -35,6 +35,7 @@ from hub.logs import get_logger
 from hub.providers.base import OutboundMessage
 from hub.services.context import Hub
 from hub.services.pacing import Pacer
+from hub.services.workboard import run_due_loop
 from hub.storage.activities import Job, SendResult
 from hub.storage.circuits import CircuitStore, CircuitView
 from hub.storage.queue import GROUP, OutboundQueue
@@ -303,32 +304,16 @@ class Dispatcher:
 
 
 async def retry_mover(hub: Hub, stop: asyncio.Event) -> None:
-    """Puts sends whose next attempt is due back into their stream (every process
-    runs one; the move is atomic, so they never double a job). Each org is
-    looked at when its first waiting send falls due, as this process knows
-    it, and every idle interval for what another process scheduled."""
-    board = hub.board
-    while not stop.is_set():
-        look = await board.take("retries")
-        if look is None:
-            continue
-        org_id, moved, due_ms, failed = look.org_id, 0, None, False
-        try:
-            due_ms = await hub.activities.next_retry_ms(org_id)
-            if due_ms is not None and due_ms <= now_ms():
-                while (n := await hub.activities.move_due_retries(org_id, now_ms(), 1000)) > 0:
-                    moved += n
-                    if n < 1000:
-                        break
-                due_ms = await hub.activities.next_retry_ms(org_id)
-            if moved:
-                # Which stream they went to is in their ids: wake both kinds.
-                board.announce(org_id, "outbound", "replies")
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("retry mover error")
-            failed = True
-            await asyncio.sleep(1.0)  # Redis away: do not fill the log
-        finally:
-            board.done(look, False, due_ms=due_ms, known=True, failed=failed)
+    """Puts sends whose next attempt is due back into their stream (every
+    process runs one; the move is atomic, so they never double a job)."""
+    async def release(org_id: str) -> int:
+        moved = 0
+        while (n := await hub.activities.move_due_retries(org_id, now_ms(), 1000)) > 0:
+            moved += n
+            if n < 1000:
+                break
+        return moved
+
+    # Which stream they went to is in their ids: wake both kinds.
+    await run_due_loop(hub.board, "retries", stop, next_due_ms=hub.activities.next_retry_ms,
+                       release=release, wakes=("outbound", "replies"), name="retry mover")

@@ -33,6 +33,7 @@ import random
 import secrets
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from hub.logs import get_logger
@@ -264,3 +265,35 @@ class WorkBoard:
                 # The others find the work at their next look at the org.
                 log.warning("could not announce work to other processes", exc_info=True)
                 await asyncio.sleep(1.0)
+
+
+async def run_due_loop(board: WorkBoard, kind: str, stop: asyncio.Event, *,
+                       next_due_ms: Callable[[str], Awaitable[float | None]],
+                       release: Callable[[str], Awaitable[int]],
+                       wakes: tuple[str, ...], name: str) -> None:
+    """One process's loop over an org-keyed set of work that falls due at a
+    known time (retries, quiet-hours holds): each org is looked at when its
+    first item falls due, as this process knows it, and every idle interval
+    for what another process scheduled. ``release`` moves the org's due items
+    on (atomically, so two processes never double one) and says how many;
+    the loops in ``wakes`` are then woken here and in the other processes."""
+    while not stop.is_set():
+        look = await board.take(kind)
+        if look is None:
+            continue
+        org_id, due_ms, failed = look.org_id, None, False
+        try:
+            due_ms = await next_due_ms(org_id)
+            if due_ms is not None and due_ms <= time.time() * 1000:
+                moved = await release(org_id)
+                due_ms = await next_due_ms(org_id)
+                if moved:
+                    board.announce(org_id, *wakes)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s error", name)
+            failed = True
+            await asyncio.sleep(RETRY_S)  # Redis away: do not fill the log
+        finally:
+            board.done(look, False, due_ms=due_ms, known=True, failed=failed)
