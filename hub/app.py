@@ -50,6 +50,7 @@ from routing.presence import sweeper
 from routing.ws import agent_ws
 from webhooks import telesign as telesign_webhooks
 from webhooks import twilio as twilio_webhooks
+from webhooks.intake import Family
 from webhooks.intake import replay as replay_webhook
 
 log = get_logger("hub.app")
@@ -195,7 +196,7 @@ def build_app(
         app.state.hub = hub
         app.state.fanout = Fanout(client)
         app.state.conversations = Conversations(hub)
-        families = {"twilio": twilio_webhooks.TWILIO, "telesign": telesign_webhooks.TELESIGN}
+        families: dict[str, Family] = {"twilio": twilio_webhooks.TWILIO, "telesign": telesign_webhooks.TELESIGN}
         app.state.journal = WebhookJournal(
             settings.data_dir / "journal", client, partial(replay_webhook, app.state, families),
             max_bytes=settings.journal_max_bytes, metrics=hub.metrics)

@@ -21,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
@@ -32,7 +33,7 @@ from hub.storage.redis import channel_node, pubsub_on, reload_slots, sharded_pub
 
 log = get_logger("routing.fanout")
 
-Listener = Callable[[str], Awaitable[None]]
+Listener = Callable[[str], Coroutine[Any, Any, None]]
 
 
 class _Shard:

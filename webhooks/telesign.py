@@ -32,7 +32,7 @@ log = get_logger("webhooks.telesign")
 
 class Telesign:
     name = "telesign"
-    providers = ("telesign",)
+    providers: tuple[str, ...] = ("telesign",)
     bad_signature = "bad or missing TeleSign Authorization"
 
     def signature(self, request: Request) -> str:

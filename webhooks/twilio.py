@@ -24,7 +24,7 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 class Twilio:
     name = "twilio"
-    providers = ("twilio", "sandbox")
+    providers: tuple[str, ...] = ("twilio", "sandbox")
     bad_signature = "bad or missing X-Twilio-Signature"
 
     def signature(self, request: Request) -> str:

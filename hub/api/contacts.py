@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
@@ -15,7 +16,7 @@ from hub.errors import InvalidPhone, InvalidRequest
 from hub.services import consent
 
 
-def _phone(request: Request, org: dict, raw: str | None = None) -> str:  # type: ignore[type-arg]
+def _phone(request: Request, org: dict[str, Any], raw: str | None = None) -> str:
     try:
         return normalize_phone(raw if raw is not None else request.path_params["phone"],
                                org["default_region"])
@@ -23,7 +24,7 @@ def _phone(request: Request, org: dict, raw: str | None = None) -> str:  # type:
         raise InvalidRequest("not a valid phone number", details={"field": "phone"}) from None
 
 
-def _who(org: dict) -> str:  # type: ignore[type-arg]
+def _who(org: dict[str, Any]) -> str:
     """Who asked, for the ledger and the tombstone: the org's API key by the
     start of its hash (never the key)."""
     return "api_key:" + str(org.get("api_key_hash", ""))[:12]

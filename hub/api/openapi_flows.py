@@ -103,7 +103,7 @@ _UNSUPPORTED = {"415": {
                             {"error": {"code": "unsupported_media_type",
                                        "message": "send the contacts as text/csv or application/x-ndjson"}})}}
 _CSV_HEADER = ",".join(CONTACT_FIELDS[:6]) + ",ship_date"
-_EVENT_EXAMPLE = {"id": "evt-000123", "type": "case.created", "data": {"contacts": [{
+_EVENT_EXAMPLE: dict[str, Any] = {"id": "evt-000123", "type": "case.created", "data": {"contacts": [{
     "tocontactid": "+15551234567", "channelid": "sms", "optin": True, "CustomerName": "Ana Ruiz",
     "CaseName": "CAS-01234", "entityrelationshipname": "incident_msdyn_ocoutboundmessages"}]}}
 

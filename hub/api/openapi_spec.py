@@ -444,7 +444,7 @@ _SEND_REQUEST = obj({
 
 _ENCODING = enum(["GSM-7", "UCS-2"], "SMS encoding of the rendered body: one character outside "
                   "the GSM alphabet sends it all in UCS-2 (70 characters a segment, not 160).")
-_SEGMENT_COUNT = {"type": "integer", "minimum": 0,
+_SEGMENT_COUNT: Schema = {"type": "integer", "minimum": 0,
                   "description": "SMS segments the rendered body costs (providers bill by segment)."}
 
 _SEND_RESULT = obj({
@@ -1076,7 +1076,7 @@ _WEBHOOKS = {
 _TELESIGN_AUTH = ("Authenticated by `Authorization: TSA <customer_id>:<signature>` (or the bare signature in "
                   "`X-TS-Authorization`): base64 HMAC-SHA256 of the raw body keyed by the base64-decoded "
                   "`api_key`.")
-_TELESIGN_RESPONSES = {
+_TELESIGN_RESPONSES: dict[str, Schema] = {
     "200": {"description": "Applied, stored and routed, or ignored when stale or unknown."},
     "400": {"description": "Not JSON, or an MO message without `reference_id` or sender.",
             "content": json_content(ref("Error"))},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -14,7 +15,7 @@ from hub.errors import NotFound
 from hub.services.outbound import new_id
 
 
-def _public(org: dict) -> dict:
+def _public(org: dict[str, Any]) -> dict[str, Any]:
     out = {k: org[k] for k in ("id", "name", "limits", "default_region", "created_at")}
     return {**out, "quiet_hours": org.get("quiet_hours")}
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
@@ -68,7 +68,7 @@ def parse_cron(expr: object) -> str:
     return " ".join(expr.split())
 
 
-def parse_at(text: object, zone: ZoneInfo) -> datetime:
+def parse_at(text: object, zone: tzinfo) -> datetime:
     """An ISO 8601 time; without an offset it is read in ``zone``."""
     if not isinstance(text, str):
         raise InvalidRequest("at must be an ISO 8601 time", details={"field": "at"})
@@ -81,7 +81,7 @@ def parse_at(text: object, zone: ZoneInfo) -> datetime:
     return value.astimezone(UTC)
 
 
-def wall_to_instant(wall: datetime, zone: ZoneInfo) -> datetime:
+def wall_to_instant(wall: datetime, zone: tzinfo) -> datetime:
     """The UTC instant of a wall-clock time in ``zone`` (fold=0, see the module doc)."""
     return wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
 

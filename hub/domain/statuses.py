@@ -149,4 +149,4 @@ def retry_delay(
         raise ValueError("rand must be in [0, 1)")
     exponent = min(max(attempt, 0), _MAX_EXPONENT)
     ceiling = min(cap, base * 2**exponent)
-    return max(retry_after or 0.0, rand * ceiling)
+    return float(max(retry_after or 0.0, rand * ceiling))

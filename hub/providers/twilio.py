@@ -101,7 +101,7 @@ class TwilioProvider:
             raise _unreachable(exc) from exc
         for m in found:
             if (m.body or "") == body or not body:
-                return m.sid
+                return str(m.sid)
         return None
 
     async def aclose(self) -> None:

@@ -165,8 +165,8 @@ class Dispatcher:
         now = now_ms()
         lease_ms = int((self.hub.settings.send_timeout_s + 5) * 1000)
         states: dict[str, str] = {}  # closed | open | probe (one job may) | wait
-        for channel_id, view in views.items():
-            state = view.state(now)
+        for channel_id, circuit in views.items():
+            state = circuit.state(now)
             if state == "half_open":
                 answer = await self.circuits.take_probe(org_id, channel_id, now, lease_ms)
                 state = answer if answer in ("closed", "probe") else "wait"

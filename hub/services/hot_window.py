@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import cast
 
 from hub.domain import statuses
 from hub.logs import get_logger
@@ -33,7 +34,7 @@ BATCH = 500
 async def sweep_org(hub: Hub, org_id: str, before_ms: int) -> int:
     assert hub.history is not None
     mark_key = keys.sweep_mark(org_id)
-    raw = await hub.redis.get(mark_key)
+    raw = cast(str | None, await hub.redis.get(mark_key))
     at, _, after_id = (raw or "0|").partition("|")
     mark = (int(at), after_id)
     dropped = 0

@@ -248,7 +248,7 @@ class ActivityStore:
     async def index_scores(self, org_id: str, ids: Sequence[str]) -> dict[str, float]:
         if not ids:
             return {}
-        scores = await self.r.zmscore(keys.activities(org_id), ids)
+        scores = await self.r.zmscore(keys.activities(org_id), list(ids))
         return {i: float(s) for i, s in zip(ids, scores) if s is not None}
 
     async def sweep(self, org_id: str, items: Sequence[tuple[str, int, str, str, str, bool]],
@@ -256,7 +256,7 @@ class ActivityStore:
         """Drop the full records of archived activities (id, archived version,
         configuration id, channel id, to, in timeline) whose Redis copy is no
         newer; returns how many went."""
-        calls = []
+        calls: list[tuple[list[str], list[str | int]]] = []
         for act_id, version, config_id, channel_id, to, in_timeline in items:
             akey = keys.activity(org_id, act_id)
             index = keys.activities(org_id)

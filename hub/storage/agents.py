@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
+from redis.typing import EncodableT
 
 from hub.storage import keys
 
@@ -44,7 +45,7 @@ class AgentStore:
         claimed = await self.r.set(keys.agent_email(org_id, agent["email"]), agent["id"], nx=True)
         if not claimed:
             return False
-        fields = {
+        fields: dict[EncodableT, EncodableT] = {
             "id": agent["id"], "name": agent["name"], "email": agent["email"],
             "queues": json.dumps(agent["queues"]), "capacity": agent["capacity"],
             "presence": "offline", "open": 0, "last_assigned": 0,
@@ -59,11 +60,11 @@ class AgentStore:
         return True
 
     async def load(self, org_id: str, agent_id: str) -> dict[str, str] | None:
-        raw = await self.r.hgetall(agent_key(org_id, agent_id))
+        raw = cast(dict[str, str], await self.r.hgetall(agent_key(org_id, agent_id)))
         return raw or None
 
     async def all(self, org_id: str) -> list[dict[str, str]]:
-        ids = await self.r.zrange(keys.records(org_id, "agent"), 0, -1)
+        ids = cast(list[str], await self.r.zrange(keys.records(org_id, "agent"), 0, -1))
         async with self.r.pipeline(transaction=False) as p:
             for agent_id in ids:
                 p.hgetall(agent_key(org_id, agent_id))
@@ -72,7 +73,7 @@ class AgentStore:
 
     async def served_since(self, org_id: str, agent_id: str, customer: str) -> float | None:
         """When the agent was last assigned a conversation with the customer (ms), if ever."""
-        return await self.r.zscore(keys.agent_served(org_id, agent_id), customer)  # type: ignore[no-any-return]
+        return await self.r.zscore(keys.agent_served(org_id, agent_id), customer)
 
     async def trim_served(self, org_id: str, agent_ids: Sequence[str], before_ms: int) -> int:
         """Forget customers an agent served only before the retention cutoff."""
@@ -83,13 +84,14 @@ class AgentStore:
 
     async def online(self, org_id: str) -> list[str]:
         """Agents with a websocket somewhere, or within their grace period."""
-        return sorted(await self.r.smembers(keys.agents_online(org_id)))
+        return sorted(cast(set[str], await self.r.smembers(keys.agents_online(org_id))))
 
     async def disconnected(self, org_id: str) -> list[tuple[str, int]]:
         """Agents in their grace period (no live connection), with when their
         last connection closed (ms)."""
-        return [(a, int(s)) for a, s in await self.r.zrange(keys.agents_gone(org_id), 0, -1,
-                                                              withscores=True)]
+        rows = cast(list[tuple[str, float]],
+                    await self.r.zrange(keys.agents_gone(org_id), 0, -1, withscores=True))
+        return [(a, int(s)) for a, s in rows]
 
     async def logins(self, email: str) -> list[tuple[str, str]]:
         """Every (org, agent) signing in with this email, oldest key first."""
@@ -100,7 +102,7 @@ class AgentStore:
         found = {tuple(m.partition("|")[::2]) for m in members}
         if legacy:
             found.add(tuple(legacy.partition("|")[::2]))
-        return sorted(found)  # type: ignore[arg-type]
+        return sorted(found)
 
     async def save_password(self, org_id: str, agent_id: str, password_hash: str) -> None:
         await self.r.hset(agent_key(org_id, agent_id), "password", password_hash)
@@ -118,7 +120,7 @@ class AgentStore:
 
     async def session_owner(self, token_hash: str) -> tuple[str, str] | None:
         """The owner of a token known by its hash (what a websocket keeps)."""
-        raw = await self.r.get(keys.agent_token(token_hash))
+        raw = cast(str | None, await self.r.get(keys.agent_token(token_hash)))
         if not raw:
             return None
         org_id, _, agent_id = raw.partition("|")
@@ -131,7 +133,7 @@ class AgentStore:
     async def redeem_ticket(self, ticket: str) -> tuple[str, str, str] | None:
         """(org, agent, token hash) once, if the ticket is unexpired and its
         token still valid; GETDEL makes a second use fail, on any process."""
-        token_hash = await self.r.getdel(keys.agent_ticket(_digest(ticket)))
+        token_hash = cast(str | None, await self.r.getdel(keys.agent_ticket(_digest(ticket))))
         if not token_hash:
             return None
         owner = await self.session_owner(token_hash)
@@ -141,7 +143,7 @@ class AgentStore:
         await self.r.delete(_token_key(token))
 
     async def events_after(self, org_id: str, agent_id: str, after: int) -> list[str]:
-        return list(await self.r.zrangebyscore(
+        return cast(list[str], await self.r.zrangebyscore(
             f"{agent_key(org_id, agent_id)}:events", f"({after}", "+inf"))
 
     async def last_event_id(self, org_id: str, agent_id: str) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -90,15 +90,15 @@ class BulkJobStore:
     # -- reading -------------------------------------------------------------------
 
     async def load(self, org_id: str, job_id: str) -> dict[str, str] | None:
-        raw = await self.r.hgetall(keys.bulk_job(org_id, job_id))
+        raw = cast(dict[str, str], await self.r.hgetall(keys.bulk_job(org_id, job_id)))
         return raw or None
 
     async def page(self, org_id: str, *, before: int | None,
                    limit: int) -> tuple[list[dict[str, str]], int | None]:
         """Jobs newest first; a job whose record expired leaves the index."""
         high = f"({before}" if before is not None else "+inf"
-        rows = await self.r.zrevrangebyscore(keys.bulk_jobs(org_id), high, "-inf", start=0,
-                                             num=limit + 1, withscores=True)
+        rows = cast(list[tuple[str, float]], await self.r.zrevrangebyscore(
+            keys.bulk_jobs(org_id), high, "-inf", start=0, num=limit + 1, withscores=True))
         more = len(rows) > limit
         rows = rows[:limit]
         async with self.r.pipeline(transaction=False) as p:
@@ -139,7 +139,8 @@ class BulkJobStore:
     async def claimable(self, org_id: str, now_ms: int) -> tuple[list[tuple[str, int]], int | None]:
         """(job, score) of one org's jobs nobody holds a live lease on, oldest
         lease first, and when the next live lease ends (ms; None: no job)."""
-        rows = await self.r.zrange(keys.bulk_active(org_id), 0, 3, withscores=True)
+        rows = cast(list[tuple[str, float]],
+                    await self.r.zrange(keys.bulk_active(org_id), 0, 3, withscores=True))
         free = [(job_id, int(score)) for job_id, score in rows if score <= now_ms]
         later = [int(score) for _, score in rows if score > now_ms]
         return free, min(later) if later else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -51,9 +51,8 @@ class CatalogStore:
     ) -> tuple[list[dict[str, Any]], float | None]:
         """Records created after the cursor (a creation time), oldest first."""
         low = f"({after}" if after is not None else "-inf"
-        rows = await self.r.zrangebyscore(
-            keys.records(org_id, self.kind), low, "+inf", start=0, num=limit + 1, withscores=True
-        )
+        rows = cast(list[tuple[str, float]], await self.r.zrangebyscore(
+            keys.records(org_id, self.kind), low, "+inf", start=0, num=limit + 1, withscores=True))
         more = len(rows) > limit
         rows = rows[:limit]
         if not rows:
@@ -64,4 +63,4 @@ class CatalogStore:
 
     async def owner_of(self, record_id: str) -> str | None:
         """The org of a channel; webhooks arrive with the channel id alone."""
-        return await self.r.get(keys.channel_owner(record_id))
+        return cast(str | None, await self.r.get(keys.channel_owner(record_id)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import redis.asyncio as aioredis
 
@@ -60,5 +61,6 @@ class CircuitStore:
 
     async def open_channels(self, org_id: str) -> dict[str, int]:
         """Channels whose circuit is not closed → until when it is open (ms)."""
-        rows = await self.r.zrange(keys.circuits_open(org_id), 0, -1, withscores=True)
+        rows = cast(list[tuple[str, float]],
+                    await self.r.zrange(keys.circuits_open(org_id), 0, -1, withscores=True))
         return {channel: int(score) for channel, score in rows}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -92,7 +92,7 @@ class ConversationStore:
     async def sweep(self, org_id: str, items: Sequence[tuple[str, int, str, Sequence[str]]]) -> int:
         """Drop archived closed conversations (id, archived version, customer,
         outbound message ids) whose Redis copy is no newer; returns how many went."""
-        calls = []
+        calls: list[tuple[list[str], list[str | int]]] = []
         for conv, version, customer, outbound in items:
             ckey = keys.conversation(org_id, conv)
             calls.append(([ckey, ckey + ":msgs", ckey + ":mstatus", keys.conversations(org_id),
@@ -108,7 +108,7 @@ class ConversationStore:
             return sum(int(n) for n in await p.execute())
 
     async def open_for_agent(self, org_id: str, agent_id: str) -> list[str]:
-        return sorted(await self.r.smembers(keys.agent_conversations(org_id, agent_id)))
+        return sorted(cast(set[str], await self.r.smembers(keys.agent_conversations(org_id, agent_id))))
 
     async def waiting_count(self, org_id: str, queues: Sequence[str]) -> int:
         async with self.r.pipeline(transaction=False) as p:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -78,7 +78,7 @@ class FlowStore:
 
     async def for_event(self, org_id: str, event_type: str) -> list[dict[str, Any]]:
         """The flows bound to an event type, by id (a stable order for retries)."""
-        ids = sorted(await self.r.smembers(keys.flows_by_event_type(org_id, event_type)))
+        ids = sorted(cast(set[str], await self.r.smembers(keys.flows_by_event_type(org_id, event_type))))
         if not ids:
             return []
         raws = await self.r.mget([keys.record(org_id, KIND, i) for i in ids])
@@ -92,7 +92,7 @@ class FlowStore:
         """(archive entry id, run) of the runs Redis holds, oldest first; a run
         recorded before runs were archived has no entry id."""
         out: list[tuple[str | None, dict[str, Any]]] = []
-        for item in await self.r.lrange(keys.flow_runs(org_id, flow_id), 0, -1):
+        for item in cast(list[str], await self.r.lrange(keys.flow_runs(org_id, flow_id), 0, -1)):
             entry, _, run = item.partition(" ") if not item.startswith("{") else ("", "", item)
             out.append((entry or None, json.loads(run)))
         return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -46,7 +46,7 @@ class OrgStore:
     async def for_key(self, api_key: str) -> dict[str, Any] | None:
         """The org whose API key this is."""
         key_hash = hash_api_key(api_key)
-        org_id = await self.r.get(keys.api_key(key_hash))
+        org_id = cast(str | None, await self.r.get(keys.api_key(key_hash)))
         org = await self.load(org_id) if org_id else None
         return org if org is not None and org.get("api_key_hash") == key_hash else None
 
@@ -55,4 +55,4 @@ class OrgStore:
         return str(org["id"]) if org else None
 
     async def all_ids(self) -> list[str]:
-        return sorted(await self.r.smembers(keys.orgs_index()))
+        return sorted(cast(set[str], await self.r.smembers(keys.orgs_index())))

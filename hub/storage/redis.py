@@ -56,15 +56,15 @@ async def connect(url: str, *, max_connections: int = 512) -> aioredis.Redis:
     cluster, version = mode
     if not cluster:
         return _standalone(url, max_connections)
-    client = ClusterClient.from_url(
+    cluster_client = ClusterClient.from_url(
         url, decode_responses=True, max_connections=max_connections, socket_connect_timeout=5,
         # A node that stops answering makes the client reload the slot map and
         # try again, a few times quickly (the default backoff waits seconds):
         # while a master is down its slots' calls fail fast and the API says 503.
         retry=Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.5), 3))
-    client.sharded_pubsub = int(version.split(".")[0]) >= 7
-    await client.initialize()
-    return client  # type: ignore[return-value]
+    cluster_client.sharded_pubsub = int(version.split(".")[0]) >= 7  # type: ignore[attr-defined]
+    await cluster_client.initialize()
+    return cluster_client  # type: ignore[return-value]
 
 
 # Standalone clients made while their server did not answer.
@@ -215,7 +215,7 @@ class Scripts:
         publish = "SPUBLISH" if sharded_pubsub(client) else "PUBLISH"
 
         def load(name: str) -> AsyncScript:
-            return client.register_script(script_source(name, publish=publish))  # type: ignore[return-value]
+            return client.register_script(script_source(name, publish=publish))
 
         self.accept_send = load("accept_send")
         self.mark_sending = load("mark_sending")

@@ -10,6 +10,7 @@ claimed by another after ``min_idle_ms``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
@@ -44,8 +45,8 @@ class ConsumerGroup:
         """New entries of one org's stream (one key: one Redis Cluster slot), without waiting."""
         await self.ensure_group(org_id)
         try:
-            rows = await self.r.xreadgroup(self.group, consumer, {self.stream_of(org_id): ">"},
-                                           count=count)
+            rows = cast(list[tuple[str, Rows]], await self.r.xreadgroup(
+                self.group, consumer, {self.stream_of(org_id): ">"}, count=count))
         except ResponseError as exc:
             if "NOGROUP" in str(exc):  # the stream was deleted under us
                 self._groups.discard(org_id)

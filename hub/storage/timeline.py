@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import redis.asyncio as aioredis
 
 from hub.storage import keys
@@ -22,8 +24,8 @@ async def timeline_page(
     rows: list[tuple[str, float]] = []
     offset = 0
     while len(rows) <= limit:
-        batch = await client.zrevrangebyscore(
-            key, max_score, "-inf", start=offset, num=limit + 1, withscores=True)
+        batch = cast(list[tuple[str, float]], await client.zrevrangebyscore(
+            key, max_score, "-inf", start=offset, num=limit + 1, withscores=True))
         if not batch:
             break
         offset += len(batch)

@@ -11,6 +11,7 @@ Cluster as on one Redis. Trimmed to about MAX_LEN entries.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
@@ -66,14 +67,14 @@ class WakeStream:
 
     async def last_id(self) -> str:
         """Where a new reader starts (entries before it are covered by its first looks)."""
-        rows = await self.r.xrevrange(keys.wake_stream(), count=1)
+        rows = cast(list[tuple[str, dict[str, str]]], await self.r.xrevrange(keys.wake_stream(), count=1))
         return rows[0][0] if rows else "0-0"
 
     async def listen(self, after: str, block_ms: int) -> list[tuple[str, str, list[str], str]]:
         """Entries after ``after``, waiting up to ``block_ms``: [(id, org, kinds, origin), ...]."""
         try:
-            rows = await self._blocking(block_ms).xread({keys.wake_stream(): after}, count=1000,
-                                                        block=block_ms)
+            rows = cast(list[tuple[str, list[tuple[str, dict[str, str]]]]], await self._blocking(block_ms).xread(
+                {keys.wake_stream(): after}, count=1000, block=block_ms))
         except Exception:
             await self.aclose()  # the next read connects again (to the key's master as it is then)
             raise

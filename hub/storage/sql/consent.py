@@ -75,7 +75,8 @@ def parse_key(raw: str) -> Key | None:
 async def contact_ledger(db: Database, org_id: str, phone_hash: str, before: Key | None,
                          limit: int) -> tuple[list[dict[str, Any]], str | None]:
     """One contact's entries, newest first, and the cursor of the next page."""
-    where, args = "org_id = ? AND phone_hash = ?", [org_id, phone_hash]
+    where = "org_id = ? AND phone_hash = ?"
+    args: list[str | int] = [org_id, phone_hash]
     if before is not None:
         where += " AND (entry_ms < ? OR (entry_ms = ? AND (entry_seq < ? OR (entry_seq = ? AND idx < ?))))"
         args += [before[0], before[0], before[1], before[1], before[2]]
