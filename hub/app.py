@@ -43,7 +43,7 @@ from hub.settings import Settings
 from hub.storage.outage import redis_unavailable
 from hub.storage.redis import NotStandalone, confirm_standalone, connect
 from hub.storage.sql import migrate, open_database
-from routing import agents_api, conversations_api
+from routing import agents_api, conversations_api, supervision_api
 from routing.conversations import Conversations
 from routing.fanout import Fanout
 from routing.presence import sweeper
@@ -144,6 +144,7 @@ def routes(extra: list[Any]) -> list[Any]:
         r("/v1/bulk-jobs/{id}", flows.get_bulk_job, methods=["GET"]),
         r("/v1/bulk-jobs/{id}/results", flows.bulk_job_results, methods=["GET"]),
         r("/v1/bulk-jobs/{id}/cancel", flows.cancel_bulk_job, methods=["POST"]),
+        r("/v1/agents/metrics", supervision_api.metrics, methods=["GET"]),
         r("/v1/agents", agents_api.create_agent, methods=["POST"]),
         r("/v1/agents", agents_api.list_agents, methods=["GET"]),
         r("/v1/agents/login", agents_api.login, methods=["POST"]),
