@@ -47,6 +47,7 @@ from routing import agents_api, conversations_api, supervision_api
 from routing.conversations import Conversations
 from routing.fanout import Fanout
 from routing.presence import sweeper
+from routing.supervision import BoardFeeds
 from routing.ws import agent_ws
 from webhooks import telesign as telesign_webhooks
 from webhooks import twilio as twilio_webhooks
@@ -195,6 +196,7 @@ def build_app(
                   history=database)
         app.state.hub = hub
         app.state.fanout = Fanout(client)
+        app.state.board_feeds = BoardFeeds(hub, app.state.fanout)
         app.state.conversations = Conversations(hub)
         families = {"twilio": twilio_webhooks.TWILIO, "telesign": telesign_webhooks.TELESIGN}
         app.state.journal = WebhookJournal(

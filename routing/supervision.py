@@ -5,11 +5,13 @@ Nothing is polled. While a supervisor watches, its process keeps the org's
 ``board:watch`` flag set, and every routing script (whatever process runs
 it) then publishes the ids of the conversations it changed on the org's
 board channel (``board_changed`` in routing_lib.lua). Each publish is only a
-wake-up: the socket reads the board again from Redis (one script, coalesced
-to at most one read per ``COALESCE_S``) and pushes it when it differs from
-what it last sent, and reads a monitored conversation again when its id was
-named. A publish lost to a broken pub/sub connection delays the board until
-the next change or the socket's heartbeat, which looks once more.
+wake-up. A process has one feed per watched org, whatever the number of
+its supervisors' sockets there: one subscription, and one read of the board
+per wake-up (at most one per ``COALESCE_S``), handed to every socket, which
+pushes it when it differs from what it last sent; each socket reads again
+the conversations it monitors when their ids were published. A publish lost
+to a broken pub/sub connection delays the board until the next change or
+the sockets' heartbeat, which asks for one more read.
 """
 
 from __future__ import annotations
@@ -31,31 +33,29 @@ from routing.fanout import Fanout
 log = get_logger("routing.supervision")
 
 COALESCE_S = 0.2
+REFRESH_S = WATCH_TTL_MS / 3000  # the watch flag is set again well before it lapses
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class Supervision:
-    def __init__(self, hub: Hub, fanout: Fanout, org_id: str, send: Send) -> None:
-        self.hub, self.fanout, self.org_id, self.send = hub, fanout, org_id, send
+    """One supervisor's socket: whether it wants the board, what it monitors."""
+
+    def __init__(self, hub: Hub, feeds: BoardFeeds, org_id: str, send: Send) -> None:
+        self.hub, self.feeds, self.org_id, self.send = hub, feeds, org_id, send
         self.board_on = False
         self.last_board: dict[str, Any] | None = None
         # Monitored conversation → (messages sent, its last state sent).
         self.monitored: dict[str, tuple[int, dict[str, Any]]] = {}
-        self._subscribed = False
-        self._dirty: set[str] = set()
-        self._board_dirty = False
-        self._wake = asyncio.Event()
-        self._worker: asyncio.Task[None] | None = None
+        self._joined = False
         self._lock = asyncio.Lock()
-
-    # -- commands ------------------------------------------------------------
 
     async def execute(self, command: protocol.Command) -> None:
         if isinstance(command, protocol.Board):
             if command.on:
-                await self._listen()
+                await self._join()
                 self.board_on = True
-                await self._push_board(force=True)
+                await self.deliver_board(build_board(await self.hub.supervision.snapshot(self.org_id),
+                                                     time.time()), force=True)
             else:
                 self.board_on, self.last_board = False, None
         elif isinstance(command, protocol.Monitor):
@@ -65,7 +65,7 @@ class Supervision:
                 self.monitored.pop(command.conversation_id, None)
 
     async def monitor(self, conversation_id: str) -> None:
-        await self._listen()
+        await self._join()
         found = await self.hub.conversations.views(self.org_id, [conversation_id], messages=True)
         if not found:
             raise NotFound("no such open conversation")
@@ -76,63 +76,27 @@ class Supervision:
             self.monitored[conversation_id] = (len(conv["messages"]), _state(conv))
             await self.send({"type": "monitor.started", "conversation": conv})
 
-    # -- wake-ups ------------------------------------------------------------
-
-    async def _listen(self) -> None:
-        """Flag the org as watched, then subscribe: a change made in between
-        is in the first read, which follows."""
-        if self._subscribed:
-            return
-        await self.hub.supervision.watch(self.org_id)
-        await self.fanout.subscribe_channel(board_channel(self.org_id), self._on_publish)
-        self._subscribed = True
-        self._worker = asyncio.create_task(self._work(), name=f"supervision {self.org_id}")
-
-    async def _on_publish(self, data: str) -> None:
-        self._dirty.update(data.split())
-        self._board_dirty = True
-        self._wake.set()
+    async def _join(self) -> None:
+        if not self._joined:
+            self._joined = True
+            await self.feeds.join(self.org_id, self)
 
     async def heartbeat(self) -> None:
-        """Every agent-socket heartbeat: keep the flag up and look once more."""
-        if self._subscribed:
-            await self.hub.supervision.watch(self.org_id)
-            self._dirty.update(self.monitored)
-            self._board_dirty = True
-            self._wake.set()
+        if self._joined:
+            self.feeds.look_again(self.org_id, self.monitored)
 
-    async def _work(self) -> None:
-        last_refresh = time.monotonic()
-        while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=WATCH_TTL_MS / 3000)
-            except TimeoutError:
-                pass
-            if time.monotonic() - last_refresh > WATCH_TTL_MS / 3000:
-                await self.hub.supervision.watch(self.org_id)
-                last_refresh = time.monotonic()
-            self._wake.clear()
-            dirty, self._dirty = self._dirty, set()
-            board, self._board_dirty = self._board_dirty, False
-            try:
-                if board and self.board_on:
-                    await self._push_board()
-                for conv_id in sorted(dirty & set(self.monitored)):
-                    await self._push_monitored(conv_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("board update failed", extra={"org": self.org_id})
-            await asyncio.sleep(COALESCE_S)  # what arrives meanwhile goes in the next read
-
-    async def _push_board(self, force: bool = False) -> None:
-        board = build_board(await self.hub.supervision.snapshot(self.org_id), time.time())
+    async def deliver_board(self, board: dict[str, Any], force: bool = False) -> None:
         async with self._lock:
-            same = self.last_board is not None and _without_at(board) == _without_at(self.last_board)
-            if same and not force:
+            if not self.board_on:
+                return
+            if not force and self.last_board is not None and _without_at(board) == _without_at(self.last_board):
                 return
             self.last_board = board
             await self.send({"type": "board", "board": board})
+
+    async def changed(self, ids: set[str]) -> None:
+        for conv_id in sorted(ids & set(self.monitored)):
+            await self._push_monitored(conv_id)
 
     async def _push_monitored(self, conv_id: str) -> None:
         found = await self.hub.conversations.views(self.org_id, [conv_id], messages=True)
@@ -156,13 +120,96 @@ class Supervision:
                 self.monitored[conv_id] = (len(conv["messages"]), now)
 
     async def aclose(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
+        if self._joined:
+            await self.feeds.leave(self.org_id, self)
+
+
+class _Feed:
+    """One watched org in this process."""
+
+    def __init__(self) -> None:
+        self.sessions: set[Supervision] = set()
+        self.dirty: set[str] = set()
+        self.board_dirty = False
+        self.wake = asyncio.Event()
+        self.worker: asyncio.Task[None] | None = None
+
+    async def on_publish(self, data: str) -> None:
+        self.dirty.update(data.split())
+        self.board_dirty = True
+        self.wake.set()
+
+
+class BoardFeeds:
+    """Per process: the orgs its supervisors' sockets watch."""
+
+    def __init__(self, hub: Hub, fanout: Fanout) -> None:
+        self.hub, self.fanout = hub, fanout
+        self.feeds: dict[str, _Feed] = {}
+        self._lock = asyncio.Lock()
+
+    async def join(self, org_id: str, session: Supervision) -> None:
+        async with self._lock:
+            feed = self.feeds.get(org_id)
+            if feed is None:
+                feed = self.feeds[org_id] = _Feed()
+                # The flag first, then the subscription: a change made in
+                # between is in the first read, which follows.
+                await self.hub.supervision.watch(org_id)
+                await self.fanout.subscribe_channel(board_channel(org_id), feed.on_publish)
+                feed.worker = asyncio.create_task(self._work(org_id, feed), name=f"board {org_id}")
+            feed.sessions.add(session)
+
+    async def leave(self, org_id: str, session: Supervision) -> None:
+        async with self._lock:
+            feed = self.feeds.get(org_id)
+            if feed is None:
+                return
+            feed.sessions.discard(session)
+            if feed.sessions:
+                return
+            del self.feeds[org_id]
+        if feed.worker is not None:
+            feed.worker.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._worker
-        if self._subscribed:
-            with contextlib.suppress(Exception):
-                await self.fanout.unsubscribe_channel(board_channel(self.org_id), self._on_publish)
+                await feed.worker
+        with contextlib.suppress(Exception):
+            await self.fanout.unsubscribe_channel(board_channel(org_id), feed.on_publish)
+
+    def look_again(self, org_id: str, conversation_ids: Any) -> None:
+        feed = self.feeds.get(org_id)
+        if feed is not None:
+            feed.dirty.update(conversation_ids)
+            feed.board_dirty = True
+            feed.wake.set()
+
+    async def _work(self, org_id: str, feed: _Feed) -> None:
+        refreshed = time.monotonic()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(feed.wake.wait(), timeout=REFRESH_S)
+            try:
+                if time.monotonic() - refreshed >= REFRESH_S:
+                    await self.hub.supervision.watch(org_id)
+                    refreshed = time.monotonic()
+                feed.wake.clear()
+                dirty, feed.dirty = feed.dirty, set()
+                board_dirty, feed.board_dirty = feed.board_dirty, False
+                sessions = list(feed.sessions)
+                if board_dirty and any(s.board_on for s in sessions):
+                    board = build_board(await self.hub.supervision.snapshot(org_id), time.time())
+                    for s in sessions:
+                        with contextlib.suppress(Exception):  # a socket going away
+                            await s.deliver_board(board)
+                if dirty:
+                    for s in sessions:
+                        with contextlib.suppress(Exception):
+                            await s.changed(dirty)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("board update failed", extra={"org": org_id})
+            await asyncio.sleep(COALESCE_S)  # what arrives meanwhile goes in the next read
 
 
 def _state(conv: dict[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from hub.storage.agents import public_agent
 from routing import protocol
 from routing.conversations import Conversations
 from routing.fanout import Fanout
-from routing.supervision import Supervision
+from routing.supervision import BoardFeeds, Supervision
 
 log = get_logger("routing.ws")
 
@@ -37,10 +37,11 @@ MAX_FRAME = 65536
 
 class AgentSocket:
     def __init__(self, ws: WebSocket, hub: Hub, conversations: Conversations, fanout: Fanout,
-                 org_id: str, agent_id: str, token_hash: str, role: str = "agent") -> None:
+                 org_id: str, agent_id: str, token_hash: str, feeds: BoardFeeds | None = None) -> None:
         self.ws, self.hub, self.conversations, self.fanout = ws, hub, conversations, fanout
         self.org_id, self.agent_id, self.token_hash = org_id, agent_id, token_hash
-        self.supervision = Supervision(hub, fanout, org_id, self.send) if role == "supervisor" else None
+        # Only a supervisor's socket has one (it is given the org's board feeds).
+        self.supervision = Supervision(hub, feeds, org_id, self.send) if feeds is not None else None
         self.conn_id = secrets.token_hex(8)
         self.last_sent = 0
         self._send_lock = asyncio.Lock()
@@ -178,8 +179,9 @@ async def agent_ws(ws: WebSocket) -> None:
         await ws.close(code=protocol.CLOSE_AGENT_GONE, reason="agent deleted")
         return
     fanout: Fanout = ws.app.state.fanout
+    supervisor = (agent.get("role") or "agent") == "supervisor"
     sock = AgentSocket(ws, hub, ws.app.state.conversations, fanout, org_id, agent_id, token_hash,
-                       role=agent.get("role") or "agent")
+                       feeds=ws.app.state.board_feeds if supervisor else None)
     await fanout.subscribe(org_id, agent_id, sock.deliver)
     hub.metrics.open_websockets.inc()
     tasks: list[asyncio.Task[None]] = []

@@ -4,6 +4,7 @@ reassigning a conversation."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -181,3 +182,36 @@ async def test_a_supervisor_monitors_whispers_takes_over_and_reassigns(
         finally:
             for client in (sue, agent, other):
                 await client.close()
+
+
+async def test_supervisors_of_one_org_share_a_process_and_one_leaving_stops_nothing(
+        api: Api, hub: HubProcess, sandbox, r) -> None:  # type: ignore[no-untyped-def]
+    from hub.storage import keys
+
+    ids = outbound_setup(api, sandbox.url)
+    ann = create_agent(api, "ann@example.com")
+    create_supervisor(api, "sue@example.com")
+    create_supervisor(api, "sid@example.com")
+    assert not r.exists(keys.board_watch(api.org["id"]))  # type: ignore[attr-defined]  # nobody watches yet
+    sue = await AgentClient(hub.url, login(hub.url, "sue@example.com")).connect()
+    sid = await AgentClient(hub.url, login(hub.url, "sid@example.com")).connect()
+    agent = await AgentClient(hub.url, login(hub.url, "ann@example.com")).connect()
+    try:
+        for boss in (sue, sid):
+            assert (await boss.command({"type": "board.subscribe"}))["type"] == "ack"
+        assert r.pttl(keys.board_watch(api.org["id"])) > 0  # type: ignore[attr-defined]
+        await sue.close()
+        await customer_replies(sandbox.url, hub.url, ids["channel"]["id"], phone(5), "Hi", SENDER)
+        board = board_of(await sid.wait(
+            lambda f: f["type"] == "board" and agent_row(f["board"], ann["id"])["open"] == 1))
+        assert agent_row(board, ann["id"])["conversations"][0]["customer"] == phone(5)
+        # board.unsubscribe: no more boards for this socket.
+        assert (await sid.command({"type": "board.unsubscribe"}))["type"] == "ack"
+        mark = len(sid.frames)
+        assert (await agent.command({"type": "presence", "status": "away"}))["type"] == "ack"
+        await customer_replies(sandbox.url, hub.url, ids["channel"]["id"], phone(6), "Hello", SENDER)
+        await asyncio.sleep(1.0)  # a board would have come by now (at most 0.2 s apart)
+        assert not [f for f in sid.frames[mark:] if f["type"] == "board"]
+    finally:
+        for client in (sid, agent):
+            await client.close()

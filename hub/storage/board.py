@@ -26,7 +26,7 @@ class BoardStore:
         self.r = client
         self.s = scripts
 
-    async def snapshot(self, org_id: str, per_queue: int = 200) -> dict[str, Any]:
+    async def snapshot(self, org_id: str, per_queue: int = 50) -> dict[str, Any]:
         raw = await self.s.board_snapshot(keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), per_queue])
         return json.loads(raw)  # type: ignore[no-any-return]
 
