@@ -6,6 +6,7 @@ screenshot for the docs is taken here."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
@@ -72,6 +73,17 @@ def test_a_supervisor_watches_an_agents_conversation_and_whispers(
     expect(monitor.locator(".message.note .message-body")).to_have_text("Offer free shipping on the next order")
     wait_for(lambda: "Checking with the courier." in sandbox_bodies(sandbox, first), timeout=15)
     assert all("free shipping" not in body for body in sandbox_bodies(sandbox, first))
+
+    # Today's metrics: Ana's one reply and first response; the same as CSV.
+    boss.get_by_role("button", name="Show metrics").click()
+    ana_metrics = boss.locator("#metrics-table tbody tr", has_text="Ana")
+    expect(ana_metrics).to_have_count(1)
+    expect(ana_metrics.locator("td").nth(2)).to_have_text("1")  # replies
+    with boss.expect_download() as download:
+        boss.get_by_role("button", name="Download CSV").click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert exported[0].startswith("day,agent_id,agent_name,handled,replies")
+    assert [line.split(",")[2:5] for line in exported[1:]] == [["Ana", "0", "1"]]
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     boss.screenshot(path=str(SHOTS / "supervisor-board.png"), full_page=True)

@@ -82,6 +82,7 @@ export class AgentConsole {
     this.board = new SupervisorBoard({
       command: (frame) => (this.conn ? this.conn.command(frame) : Promise.resolve(null)),
       announce: (text) => this.announce(text),
+      token: () => this.session && this.session.token,
     });
     this.supervisor = false;
   }

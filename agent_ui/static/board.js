@@ -5,19 +5,26 @@
 // hub never pushes a frame only to move a clock.
 // Customer text is only ever inserted as text.
 
+import {describeError, request} from './api.js';
 import {$, clear, h, randomId, timeEl} from './dom.js';
 import {formatNumber, formatTimeOfDay, t} from './i18n.js';
 
 const TICK_MS = 1000;
 
-function duration(since) {
-  if (typeof since !== 'number') return '—';
-  const total = Math.max(0, Math.floor(Date.now() / 1000 - since));
+/** Seconds as h:mm:ss (or m:ss). */
+function clock(seconds) {
+  if (typeof seconds !== 'number') return '—';
+  const total = Math.max(0, Math.floor(seconds));
   const hours = Math.floor(total / 3600);
   const minutes = Math.floor((total % 3600) / 60);
-  const seconds = total % 60;
+  const rest = total % 60;
   const pad = (n) => String(n).padStart(2, '0');
-  return hours ? `${hours}:${pad(minutes)}:${pad(seconds)}` : `${minutes}:${pad(seconds)}`;
+  return hours ? `${hours}:${pad(minutes)}:${pad(rest)}` : `${minutes}:${pad(rest)}`;
+}
+
+/** The time since `since` (epoch seconds). */
+function duration(since) {
+  return typeof since === 'number' ? clock(Date.now() / 1000 - since) : '—';
 }
 
 function presenceText(presence) {
@@ -32,9 +39,10 @@ function since(value) {
 }
 
 export class SupervisorBoard {
-  constructor({command, announce}) {
+  constructor({command, announce, token}) {
     this.command = command;
     this.announce = announce;
+    this.token = token;
     this.board = null;
     this.monitored = null; // the conversation followed, without messages
     this.messages = [];
@@ -62,11 +70,23 @@ export class SupervisorBoard {
       event.preventDefault();
       this.whisper();
     });
+    $('metrics-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.showMetrics();
+    });
+    $('metrics-csv').addEventListener('click', () => this.downloadMetrics());
   }
 
   start() {
     this.bind();
     $('board').hidden = false;
+    // The last 7 days, today included (UTC, as the hub counts them).
+    const today = new Date();
+    const week = new Date(today.getTime() - 6 * 86400000);
+    $('metrics-to').value = today.toISOString().slice(0, 10);
+    $('metrics-from').value = week.toISOString().slice(0, 10);
+    $('metrics-table').hidden = true;
+    $('metrics-empty').hidden = true;
     this.timer = window.setInterval(() => this.tick(), TICK_MS);
   }
 
@@ -248,5 +268,50 @@ export class SupervisorBoard {
     list.append(...items);
     list.scrollTop = list.scrollHeight;
     this.renderTargets();
+  }
+
+  // --- agent metrics (GET /v1/agents/metrics) ------------------------------
+
+  metricsPath(format) {
+    const params = new URLSearchParams({from: $('metrics-from').value, to: $('metrics-to').value});
+    if (format) params.set('format', format);
+    return `/v1/agents/metrics?${params}`;
+  }
+
+  async showMetrics() {
+    $('metrics-error').textContent = '';
+    try {
+      const {data} = await request('GET', this.metricsPath(), {token: this.token()});
+      const rows = data.items.map((row) => h('tr', {},
+        h('td', {}, row.day),
+        h('th', {scope: 'row'}, row.agent_name || row.agent_id),
+        h('td', {class: 'num'}, formatNumber(row.handled)),
+        h('td', {class: 'num'}, formatNumber(row.replies)),
+        h('td', {class: 'num'}, `${clock(row.first_response_p50_s)} / ${clock(row.first_response_p90_s)}`),
+        h('td', {class: 'num'}, clock(row.handle_time_avg_s))));
+      const body = $('metrics-table').querySelector('tbody');
+      clear(body);
+      body.append(...rows);
+      $('metrics-table').hidden = rows.length === 0;
+      $('metrics-empty').hidden = rows.length > 0;
+    } catch (error) {
+      $('metrics-error').textContent = describeError(error);
+    }
+  }
+
+  async downloadMetrics() {
+    $('metrics-error').textContent = '';
+    try {
+      const {text} = await request('GET', this.metricsPath('csv'), {token: this.token(),
+        headers: {Accept: 'text/csv'}});
+      const link = h('a', {href: URL.createObjectURL(new Blob([text], {type: 'text/csv'})),
+        download: `agent-metrics-${$('metrics-from').value}-${$('metrics-to').value}.csv`});
+      document.body.append(link);
+      link.click();
+      link.remove();
+      window.setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    } catch (error) {
+      $('metrics-error').textContent = describeError(error);
+    }
   }
 }
