@@ -30,7 +30,7 @@ async def metrics(hub: Hub, org_id: str, first: dt.date, last: dt.date,
                   agent_id: str | None = None) -> list[dict[str, Any]]:
     start_ms, end_ms = day_bounds_ms(first, last)
     facts: dict[str, ConversationFacts] = {}
-    ids = await hub.conversations.in_redis(org_id)
+    ids = await hub.conversations.in_redis(org_id, end_ms)  # one started later has nothing in range
     for i in range(0, len(ids), CHUNK):
         for copy in await hub.conversations.copies(org_id, ids[i:i + CHUNK], {}):
             facts[copy.raw["id"]] = ConversationFacts.of(copy.raw, _replies(list(copy.messages)))

@@ -107,10 +107,10 @@ class ConversationStore:
                 await self.s.sweep_conversation(keys=k, args=a, client=p)
             return sum(int(n) for n in await p.execute())
 
-    async def in_redis(self, org_id: str) -> list[str]:
-        """Every conversation Redis holds (open ones, and closed ones until
-        their hot window passes)."""
-        return list(await self.r.zrange(keys.conversations(org_id), 0, -1))
+    async def in_redis(self, org_id: str, created_before_ms: int) -> list[str]:
+        """The conversations Redis holds (open ones, and closed ones until
+        their hot window passes) started before a time."""
+        return list(await self.r.zrangebyscore(keys.conversations(org_id), "-inf", f"({created_before_ms}"))
 
     async def open_for_agent(self, org_id: str, agent_id: str) -> list[str]:
         return sorted(await self.r.smembers(keys.agent_conversations(org_id, agent_id)))
