@@ -5,7 +5,9 @@ so what a proxy or a log keeps of the URL opens nothing; ``?token=`` still
 works (the spec names it) and is redacted from every log line.
 
 Events come from the agent's log in Redis, in id order, whichever hub process
-wrote them; commands go to the conversation services.
+wrote them; commands go to the conversation services. A supervisor's socket
+also takes the board and monitoring commands (routing.supervision), and
+its notes and transfers may touch any conversation of its org.
 """
 
 from __future__ import annotations
