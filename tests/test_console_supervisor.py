@@ -1,6 +1,7 @@
 """The supervisor board in headless Chromium: a supervisor watches the board
 change as customers write, monitors an agent's conversation live and
-whispers a note the agent sees and the customer never gets. The board's
+whispers a note the agent sees and the customer never gets, reads the
+agent metrics (and their CSV), reassigns and takes over. The board's
 screenshot for the docs is taken here."""
 
 from __future__ import annotations
@@ -97,3 +98,12 @@ def test_a_supervisor_watches_an_agents_conversation_and_whispers(
     expect(conversation_button(agent, second)).to_have_count(1)
     expect(boss.locator("#board-waiting li")).to_have_count(1)
     expect(boss.locator("#board-waiting")).to_contain_text(first)
+
+    # Take over Ana's new conversation: it moves to the supervisor's own list.
+    boss.locator("#board-agents tbody tr", has_text="Ana").get_by_role(
+        "button", name=re.compile(re.escape(second))).click()
+    expect(monitor.locator("#monitor-title")).to_contain_text(second)
+    boss.get_by_role("button", name="Take over").click()
+    expect(conversation_button(boss, second)).to_have_count(1)
+    expect(conversation_button(agent, second)).to_have_count(0)
+    expect(monitor.locator("#monitor-meta")).to_have_text("With Sue")
