@@ -43,10 +43,11 @@ from hub.settings import Settings
 from hub.storage.outage import redis_unavailable
 from hub.storage.redis import NotStandalone, confirm_standalone, connect
 from hub.storage.sql import migrate, open_database
-from routing import agents_api, conversations_api
+from routing import agents_api, conversations_api, supervision_api
 from routing.conversations import Conversations
 from routing.fanout import Fanout
 from routing.presence import sweeper
+from routing.supervision import BoardFeeds
 from routing.ws import agent_ws
 from webhooks import telesign as telesign_webhooks
 from webhooks import twilio as twilio_webhooks
@@ -145,6 +146,7 @@ def routes(extra: list[Any]) -> list[Any]:
         r("/v1/bulk-jobs/{id}", flows.get_bulk_job, methods=["GET"]),
         r("/v1/bulk-jobs/{id}/results", flows.bulk_job_results, methods=["GET"]),
         r("/v1/bulk-jobs/{id}/cancel", flows.cancel_bulk_job, methods=["POST"]),
+        r("/v1/agents/metrics", supervision_api.metrics, methods=["GET"]),
         r("/v1/agents", agents_api.create_agent, methods=["POST"]),
         r("/v1/agents", agents_api.list_agents, methods=["GET"]),
         r("/v1/agents/login", agents_api.login, methods=["POST"]),
@@ -195,6 +197,7 @@ def build_app(
                   history=database)
         app.state.hub = hub
         app.state.fanout = Fanout(client)
+        app.state.board_feeds = BoardFeeds(hub, app.state.fanout)
         app.state.conversations = Conversations(hub)
         families: dict[str, Family] = {"twilio": twilio_webhooks.TWILIO, "telesign": telesign_webhooks.TELESIGN}
         app.state.journal = WebhookJournal(

@@ -170,8 +170,8 @@ def _agent_create(args: argparse.Namespace) -> int:
         import getpass
 
         password = getpass.getpass("Password for the new agent: ")
-    body = {"name": args.name, "email": args.email, "password": password,
-            "queues": args.queue or ["default"], "capacity": args.capacity}
+    body = {"name": args.name, "email": args.email, "password": password, "role": args.role,
+            "queues": args.queue or (["default"] if args.role == "agent" else []), "capacity": args.capacity}
     return _create(f"{args.url or settings.public_url}/v1/agents", api_key, body)
 
 
@@ -251,6 +251,9 @@ def parser() -> argparse.ArgumentParser:
     acreate.add_argument("--password", help="default HUB_AGENT_PASSWORD, else asked for")
     acreate.add_argument("--queue", action="append", help="a queue the agent serves (repeatable; default: default)")
     acreate.add_argument("--capacity", type=int, default=3, help="open conversations at once (default 3)")
+    acreate.add_argument("--role", choices=("agent", "supervisor"), default="agent",
+                         help="supervisor: watches the org's board, monitors, whispers, takes over "
+                              "(serves no queue unless given --queue)")
     acreate.add_argument("--url", help="the hub's URL (default HUB_PUBLIC_URL)")
     acreate.add_argument("--api-key", help="the org's API key (default HUB_API_KEY)")
     acreate.set_defaults(func=_agent_create)

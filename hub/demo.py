@@ -64,6 +64,7 @@ async def ensure_demo_org(hub: Hub, auth_token: str) -> str:
 
 
 DEMO_AGENTS = (("Ana Agent", "ana@demo.test"), ("Ben Agent", "ben@demo.test"))
+DEMO_SUPERVISOR = ("Sam Supervisor", "sam@demo.test")
 
 
 async def ensure_demo_agents(hub: Hub) -> str:
@@ -79,6 +80,12 @@ async def ensure_demo_agents(hub: Hub) -> str:
                                                "queues": ["default"], "capacity": 3,
                                                "created_at": time.time()}, hashed)
         await hub.agents.save_password(DEMO_ORG, agent_id, hashed)
+    name, email = DEMO_SUPERVISOR
+    if await hub.agents.load(DEMO_ORG, "agt_demo_supervisor") is None:
+        await hub.agents.create(DEMO_ORG, {"id": "agt_demo_supervisor", "name": name, "email": email,
+                                           "queues": [], "capacity": 3, "role": "supervisor",
+                                           "created_at": time.time()}, hashed)
+    await hub.agents.save_password(DEMO_ORG, "agt_demo_supervisor", hashed)
     return password
 
 
@@ -111,6 +118,7 @@ def banner(settings: Settings, api_key: str, password: str) -> str:
   Demo API key:   {api_key}
   Configuration:  {DEMO_CONFIG} (SMS from {DEMO_NUMBER} through the sandbox)
   Agents:         {", ".join(email for _, email in DEMO_AGENTS)} (password: {password})
+  Supervisor:     {DEMO_SUPERVISOR[1]} (same password)
 
   Send a message:
     curl -s -X POST {base}/v1/outbound/send -H 'Authorization: Bearer {api_key}' \\

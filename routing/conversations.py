@@ -198,12 +198,17 @@ class Conversations:
         return await self.reply(org_id, agent_id, conversation_id, client_id, rendered.body,
                                 template=Rendered(template_id, rendered))
 
-    async def note(self, org_id: str, agent_id: str, conversation_id: str, client_id: str, body: str) -> str:
-        """An internal note: stored and shown with the conversation, never sent."""
+    async def note(self, org_id: str, agent_id: str, conversation_id: str, client_id: str, body: str,
+                   *, supervisor: bool = False) -> str:
+        """An internal note: stored and shown with the conversation, never sent.
+        A supervisor's (a whisper) may go on any open conversation of the org."""
         at = now_ms()
         message = {"id": "msg_" + secrets.token_hex(8), "direction": "note", "body": body,
                    "at": at / 1000, "agent_id": agent_id, "client_id": client_id}
-        result = await self.store.note(org_id, agent_id, conversation_id, client_id, json.dumps(message), at)
+        if supervisor:
+            message["author_role"] = "supervisor"
+        result = await self.store.note(org_id, agent_id, conversation_id, client_id, json.dumps(message), at,
+                                       supervisor=supervisor)
         await self._refuse(org_id, conversation_id, result[0])
         self._archive(org_id)
         return str(result[1])

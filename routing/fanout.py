@@ -92,7 +92,13 @@ class Fanout:
         return shard
 
     async def subscribe(self, org_id: str, agent_id: str, listener: Listener) -> None:
-        channel = notify_channel(org_id, agent_id)
+        await self.subscribe_channel(notify_channel(org_id, agent_id), listener)
+
+    async def unsubscribe(self, org_id: str, agent_id: str, listener: Listener) -> None:
+        await self.unsubscribe_channel(notify_channel(org_id, agent_id), listener)
+
+    async def subscribe_channel(self, channel: str, listener: Listener) -> None:
+        """Any channel of an org's slot (an agent's, the org's board)."""
         async with self._lock:
             if not self.listeners[channel]:
                 shard = self._shard(channel)
@@ -100,8 +106,7 @@ class Fanout:
                 await shard.subscribe(channel)
             self.listeners[channel].add(listener)
 
-    async def unsubscribe(self, org_id: str, agent_id: str, listener: Listener) -> None:
-        channel = notify_channel(org_id, agent_id)
+    async def unsubscribe_channel(self, channel: str, listener: Listener) -> None:
         async with self._lock:
             self.listeners[channel].discard(listener)
             if not self.listeners[channel]:

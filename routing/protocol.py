@@ -72,7 +72,33 @@ class Resume:
     client_id: str | None
 
 
-Command = Presence | Reply | Note | Template | Close | Transfer | Resume
+@dataclass(frozen=True)
+class Board:
+    """A supervisor starts (``board.subscribe``) or stops (``board.unsubscribe``)
+    receiving the org's board."""
+    on: bool
+    client_id: str | None
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """A supervisor starts (``monitor``) or stops (``monitor.stop``) following
+    a conversation's messages live, read-only."""
+    conversation_id: str
+    on: bool
+    client_id: str | None
+
+
+@dataclass(frozen=True)
+class Takeover:
+    """A supervisor becomes the conversation's agent."""
+    conversation_id: str
+    client_id: str | None
+
+
+SUPERVISOR_COMMANDS = (Board, Monitor, Takeover)
+
+Command = Presence | Reply | Note | Template | Close | Transfer | Resume | Board | Monitor | Takeover
 
 
 def invalid_command(message: str) -> InvalidRequest:
@@ -200,4 +226,10 @@ def parse_command(raw: str) -> Command:
         if not isinstance(after, int) or isinstance(after, bool) or after < 0:
             raise InvalidRequest("after must be the last event id received", details={"field": "after"})
         return Resume(after, client_id)
+    if kind in ("board.subscribe", "board.unsubscribe"):
+        return Board(kind == "board.subscribe", client_id)
+    if kind in ("monitor", "monitor.stop"):
+        return Monitor(str(_str(frame, "conversation_id")), kind == "monitor", client_id)
+    if kind == "takeover":
+        return Takeover(str(_str(frame, "conversation_id")), client_id)
     raise InvalidRequest(f"unknown command type {kind!r}", details={"field": "type"})

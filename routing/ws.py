@@ -5,7 +5,9 @@ so what a proxy or a log keeps of the URL opens nothing; ``?token=`` still
 works (the spec names it) and is redacted from every log line.
 
 Events come from the agent's log in Redis, in id order, whichever hub process
-wrote them; commands go to the conversation services.
+wrote them; commands go to the conversation services. A supervisor's socket
+also takes the board and monitoring commands (routing.supervision), and
+its notes and transfers may touch any conversation of its org.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from hub.errors import HubError
+from hub.errors import Forbidden, HubError
 from hub.logs import get_logger
 from hub.services.context import Hub
 from hub.storage.agents import public_agent
 from routing import protocol
 from routing.conversations import Conversations
 from routing.fanout import Fanout
+from routing.supervision import BoardFeeds, Supervision
 
 log = get_logger("routing.ws")
 
@@ -36,9 +39,11 @@ MAX_FRAME = 65536
 
 class AgentSocket:
     def __init__(self, ws: WebSocket, hub: Hub, conversations: Conversations, fanout: Fanout,
-                 org_id: str, agent_id: str, token_hash: str) -> None:
+                 org_id: str, agent_id: str, token_hash: str, feeds: BoardFeeds | None = None) -> None:
         self.ws, self.hub, self.conversations, self.fanout = ws, hub, conversations, fanout
         self.org_id, self.agent_id, self.token_hash = org_id, agent_id, token_hash
+        # Only a supervisor's socket has one (it is given the org's board feeds).
+        self.supervision = Supervision(hub, feeds, org_id, self.send) if feeds is not None else None
         self.conn_id = secrets.token_hex(8)
         self.last_sent = 0
         self._send_lock = asyncio.Lock()
@@ -112,7 +117,14 @@ class AgentSocket:
 
     async def execute(self, command: protocol.Command) -> None:
         c = self.conversations
-        if isinstance(command, protocol.Presence):
+        supervisor = self.supervision is not None
+        if isinstance(command, protocol.SUPERVISOR_COMMANDS) and self.supervision is None:
+            raise Forbidden("only supervisors may do this", code="supervisor_only")
+        if isinstance(command, protocol.Board | protocol.Monitor) and self.supervision is not None:
+            await self.supervision.execute(command)
+        elif isinstance(command, protocol.Takeover):
+            await c.transfer(self.org_id, command.conversation_id, "", self.agent_id, None)
+        elif isinstance(command, protocol.Presence):
             await c.set_presence(self.org_id, self.agent_id, command.status)
         elif isinstance(command, protocol.Reply):
             await c.reply(self.org_id, self.agent_id, command.conversation_id, command.client_id, command.body)
@@ -120,11 +132,14 @@ class AgentSocket:
             await c.send_template(self.org_id, self.agent_id, command.conversation_id, command.client_id,
                                   command.template_id, command.values)
         elif isinstance(command, protocol.Note):
-            await c.note(self.org_id, self.agent_id, command.conversation_id, command.client_id, command.body)
+            await c.note(self.org_id, self.agent_id, command.conversation_id, command.client_id, command.body,
+                         supervisor=supervisor)
         elif isinstance(command, protocol.Close):
             await c.close(self.org_id, command.conversation_id, self.agent_id)
         elif isinstance(command, protocol.Transfer):
-            await c.transfer(self.org_id, command.conversation_id, self.agent_id, command.agent_id, command.queue)
+            # A supervisor reassigns any conversation of the org.
+            actor = "" if supervisor else self.agent_id
+            await c.transfer(self.org_id, command.conversation_id, actor, command.agent_id, command.queue)
         elif isinstance(command, protocol.Resume):
             async with self._send_lock:
                 self.last_sent = min(self.last_sent, command.after)
@@ -137,6 +152,8 @@ class AgentSocket:
                 await self.ws.close(code=protocol.CLOSE_BAD_TOKEN, reason="token expired or revoked")
                 return
             await self.connection("beat")
+            if self.supervision is not None:
+                await self.supervision.heartbeat()
             # Safety net: an event published before this socket's subscription
             # was active would otherwise wait for the next one.
             await self.catch_up()
@@ -159,11 +176,14 @@ async def agent_ws(ws: WebSocket) -> None:
                        reason="missing, expired, used or revoked ticket or token")
         return
     org_id, agent_id, token_hash = session
-    if await hub.agents.load(org_id, agent_id) is None:
+    agent = await hub.agents.load(org_id, agent_id)
+    if agent is None:
         await ws.close(code=protocol.CLOSE_AGENT_GONE, reason="agent deleted")
         return
     fanout: Fanout = ws.app.state.fanout
-    sock = AgentSocket(ws, hub, ws.app.state.conversations, fanout, org_id, agent_id, token_hash)
+    supervisor = (agent.get("role") or "agent") == "supervisor"
+    sock = AgentSocket(ws, hub, ws.app.state.conversations, fanout, org_id, agent_id, token_hash,
+                       feeds=ws.app.state.board_feeds if supervisor else None)
     await fanout.subscribe(org_id, agent_id, sock.deliver)
     hub.metrics.open_websockets.inc()
     tasks: list[asyncio.Task[None]] = []
@@ -196,6 +216,8 @@ async def agent_ws(ws: WebSocket) -> None:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if sock.supervision is not None:
+            await sock.supervision.aclose()
         hub.metrics.open_websockets.dec()
         await fanout.unsubscribe(org_id, agent_id, sock.deliver)
         with contextlib.suppress(Exception):

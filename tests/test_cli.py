@@ -28,7 +28,12 @@ def test_org_and_agent_created_from_the_command_line(hub) -> None:  # type: igno
                     HUB_AGENT_PASSWORD="correct horse")
     assert agent.returncode == 0, agent.stderr
     assert json.loads(agent.stdout)["queues"] == ["billing"]
+    assert json.loads(agent.stdout)["role"] == "agent"
     assert login(hub.url, "zoe@example.com")
+    boss = hub_cli("agent", "create", "--name", "Sue", "--email", "sue@example.com", "--role", "supervisor",
+                   "--url", hub.url, "--api-key", created["api_key"], HUB_AGENT_PASSWORD="correct horse")
+    assert boss.returncode == 0, boss.stderr
+    assert (json.loads(boss.stdout)["role"], json.loads(boss.stdout)["queues"]) == ("supervisor", [])
 
     refused = hub_cli("org", "create", "--name", "Nope", "--url", hub.url, HUB_ADMIN_TOKEN="wrong")
     assert refused.returncode == 1

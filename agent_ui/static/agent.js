@@ -2,6 +2,7 @@
 // Customer text is only ever inserted as text (textContent / text nodes).
 
 import {ApiError, describeError, request} from './api.js';
+import {SupervisorBoard} from './board.js';
 import {$, clear, fullTime, h, randomId, safeHttpUrl, statusBadge, timeEl} from './dom.js';
 import {t} from './i18n.js';
 import {CustomerPanel} from './customer.js';
@@ -78,6 +79,12 @@ export class AgentConsole {
     this.whatsapp = new WhatsAppWindow({
       command: (frame) => (this.conn ? this.conn.command(frame) : Promise.resolve(null)),
     });
+    this.board = new SupervisorBoard({
+      command: (frame) => (this.conn ? this.conn.command(frame) : Promise.resolve(null)),
+      announce: (text) => this.announce(text),
+      token: () => this.session && this.session.token,
+    });
+    this.supervisor = false;
   }
 
   // --- lifecycle ----------------------------------------------------------
@@ -95,6 +102,8 @@ export class AgentConsole {
     this.customer.show(null);
     $('presence').value = (session.agent && session.agent.presence === 'away') ? 'away' : 'available';
     this.renderAll();
+    this.supervisor = Boolean(session.agent && session.agent.role === 'supervisor');
+    if (this.supervisor) this.board.start();
     this.conn = new LiveConnection(session.token, {
       onHello: (frame, info) => this.onHello(frame, info),
       onEvent: (frame) => this.onEvent(frame),
@@ -108,6 +117,7 @@ export class AgentConsole {
 
   stop() {
     this.whatsapp.show(null);
+    this.board.stop();
     window.clearInterval(this.pollTimer);
     this.pollTimer = null;
     if (this.conn) this.conn.stop();
@@ -222,9 +232,11 @@ export class AgentConsole {
       }
     }
     this.renderAll();
+    if (this.supervisor) this.board.onHello();
   }
 
   onEvent(frame) {
+    if (this.supervisor && this.board.onEvent(frame)) return;
     switch (frame.type) {
       case 'conversation.assigned':
         this.onAssigned(frame.conversation);

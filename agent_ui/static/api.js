@@ -42,7 +42,7 @@ export async function request(method, path, {token, body, headers} = {}) {
       error.message || response.statusText || t('error.request_failed'), error.details,
       Number.isFinite(retry) ? retry : null);
   }
-  return {status: response.status, data, headers: response.headers};
+  return {status: response.status, data, headers: response.headers, text};
 }
 
 /** A one-line description of an error for the person using the console. */

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.domain.agents import QUEUE_RE
+from hub.domain.agent_metrics import MAX_DAYS
+from hub.domain.agents import QUEUE_RE, ROLES
 from hub.domain.catalog import CHANNEL_TYPES, DEFAULT_LIMITS, PROVIDERS
 from hub.domain.contacts import REQUIRED_FIELDS
 from hub.domain.statuses import ActivityStatus
@@ -58,6 +59,7 @@ ERROR_STATUS: dict[str, int] = {
     "email_taken": Conflict.status,
     "org_required": Conflict.status,
     "not_your_customer": Forbidden.status,
+    "supervisor_only": Forbidden.status,
     "erasure_busy": Conflict.status,
     TooManyContacts.code: TooManyContacts.status,
     RateLimited.code: RateLimited.status,
@@ -88,6 +90,8 @@ ERROR_EXAMPLES: dict[str, Schema] = {
     "not_your_customer": {"code": "not_your_customer",
                           "message": "agents read the history of customers they serve or have served",
                           "details": {"field": "phone"}},
+    "supervisor_only": {"code": "supervisor_only",
+                        "message": "only supervisors (or the org's API key) may read this"},
     "not_found": {"code": "not_found", "message": "no such configuration"},
     "conflict": {"code": "conflict", "message": "channel is used by configuration cfg_0a1b2c3d4e5f60718293",
                  "details": {"configuration_id": "cfg_0a1b2c3d4e5f60718293"}},
@@ -648,16 +652,21 @@ _AGENT = obj({
     "queues": {"type": "array", "items": _QUEUE},
     "capacity": {"type": "integer"}, "presence": enum(PRESENCES),
     "open": {"type": "integer", "description": "Open conversations now."},
+    "role": enum(list(ROLES)),
     "created_at": timestamp(),
-}, ["id", "name", "email", "queues", "capacity", "presence", "open", "created_at"])
+}, ["id", "name", "email", "queues", "capacity", "presence", "open", "role", "created_at"])
 _AGENT_INPUT = obj({
     "name": _NAME,
     "email": string("The login; unique within the org.", format="email", maxLength=254),
     "password": string("At least 10 characters, not only spaces, not one of the most common "
                        "passwords.", minLength=10, maxLength=256, writeOnly=True),
-    "queues": {"type": "array", "items": _QUEUE, "minItems": 1, "default": ["default"]},
+    "queues": {"type": "array", "items": _QUEUE, "default": ["default"],
+               "description": "At least one for an agent; a supervisor serves none by default."},
     "capacity": {"type": "integer", "minimum": 1, "maximum": 100, "default": 3,
                  "description": "Open conversations at once."},
+    "role": {**enum(list(ROLES)), "default": "agent",
+             "description": "`supervisor`: signs in like an agent; on the websocket also watches the "
+                            "org's board, monitors, whispers, takes over and reassigns; reads agent metrics."},
 }, ["name", "email", "password"])
 _LOGIN = obj({"email": string(format="email"), "password": string(writeOnly=True),
               "org_id": string("Only when the hub answers `409 org_required` (one email signing "
@@ -669,6 +678,18 @@ _LOGIN_ANSWER = obj({
     "expires_in": {"type": "integer", "description": "Seconds."},
     "agent": ref("Agent"), "org_id": string(),
 }, ["token", "expires_in", "agent", "org_id"])
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_AGENT_METRICS = obj({
+    "from": string(format="date"), "to": string(format="date"),
+    "items": {"type": "array", "items": obj({
+        "day": string(format="date"), "agent_id": string(), "agent_name": {"type": ["string", "null"]},
+        "handled": {"type": "integer"}, "replies": {"type": "integer"},
+        "first_responses": {"type": "integer", "description": "Conversations first answered by the agent that day."},
+        "first_response_p50_s": _NUMBER_OR_NULL, "first_response_p90_s": _NUMBER_OR_NULL,
+        "handle_time_avg_s": _NUMBER_OR_NULL, "handle_time_p50_s": _NUMBER_OR_NULL,
+    }, ["day", "agent_id", "agent_name", "handled", "replies", "first_responses", "first_response_p50_s",
+        "first_response_p90_s", "handle_time_avg_s", "handle_time_p50_s"])},
+}, ["from", "to", "items"])
 _ME = obj({
     "agent": ref("Agent"), "org_id": string(),
     "waiting": {"type": "integer", "description": "Conversations waiting in the agent's queues."},
@@ -754,6 +775,7 @@ SCHEMAS: dict[str, Schema] = {
     "LoginAnswer": _LOGIN_ANSWER,
     "WsTicket": _WS_TICKET,
     "Me": _ME,
+    "AgentMetrics": _AGENT_METRICS,
 }
 
 PARAMETERS: dict[str, Schema] = {
@@ -959,6 +981,33 @@ _OUTBOUND = {
 }
 
 _AGENTS = {
+    "/v1/agents/metrics": {
+        "get": operation(
+            "getAgentMetrics", "Agent metrics per day and per agent", "Agents",
+            {"200": {"description": "One row per day (UTC) and agent with anything to count, by day then "
+                                    "agent; with `format=csv`, the same rows as CSV (`text/csv`, a header row).",
+                     "content": {**json_content(ref("AgentMetrics")),
+                                 "text/csv": {"schema": string()}}},
+             **errors("invalid_request", "unauthorized", "supervisor_only")},
+            description="Read with the org's API key or a supervisor's token (an agent's is "
+                        "`403 supervisor_only`). From hot conversations in Redis and archived ones in "
+                        "SQL alike. `handled`: conversations closed that day while the agent held them; "
+                        "`handle_time_*`: from their (last) assignment to the agent to the close; "
+                        "`first_response_*`: from a conversation's first customer message to its first "
+                        "agent reply, counted for the agent who sent it that day (nearest-rank p50 and "
+                        "p90); `replies`: the agent's replies sent that day (notes are not replies).",
+            parameters=[
+                {"name": "from", "in": "query", "required": False, "schema": string(format="date"),
+                 "description": "First day (UTC, included); default 6 days before `to`."},
+                {"name": "to", "in": "query", "required": False, "schema": string(format="date"),
+                 "description": f"Last day (UTC, included); default today. At most {MAX_DAYS} days."},
+                {"name": "agent_id", "in": "query", "required": False, "schema": string(),
+                 "description": "Only this agent's rows."},
+                {"name": "format", "in": "query", "required": False,
+                 "schema": {**enum(["json", "csv"]), "default": "json"}},
+            ],
+            security=[{"orgApiKey": []}, *AGENT]),
+    },
     "/v1/agents": {
         "post": operation("createAgent", "Create an agent", "Agents",
                           {"201": ok("The agent.", ref("Agent")),
@@ -1180,6 +1229,22 @@ after the 24-hour window has closed), `close` (`conversation_id`),
 `transfer` (`conversation_id`, `agent_id` or `queue`) and `resume`
 (`after`: the last event id seen); each is answered by
 `{"type": "ack", "client_id"}` or an `error` event.
+
+**Supervisors** (agents with `role: "supervisor"`) use the same websocket
+and commands, plus: `board.subscribe` / `board.unsubscribe` (frames
+`{"type": "board", "board"}`, without an `id`: the whole board, again at each
+change: `queues` with `waiting`, `longest_waiting_since`, `agents`,
+`agents_available`, `free_capacity`; `agents` with `presence`,
+`presence_since`, `connected`, `open`, `capacity`, `free_capacity` and their
+open `conversations`; `waiting` conversations with `waiting_since`; times in
+epoch seconds), `monitor` / `monitor.stop` (`conversation_id`: frames
+`monitor.started` with the conversation and its messages, then
+`monitor.message` and `monitor.conversation`, without `id`), `takeover`
+(`conversation_id`: the supervisor becomes its agent, within its capacity).
+A supervisor's `note` (a whisper) may go on any open conversation of the org
+and reaches its agent as `message.created` (`author_role: "supervisor"`); a
+supervisor's `transfer` moves any conversation of the org. An agent sending
+a supervisor's command gets `supervisor_only`.
 """
 
 _TAGS = [

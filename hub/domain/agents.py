@@ -11,6 +11,10 @@ from hub.errors import InvalidRequest
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 QUEUE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+# A supervisor signs in like an agent, watches the org's board, monitors,
+# whispers, takes over and reassigns; it is routed work only from queues it
+# is given (none by default).
+ROLES = ("agent", "supervisor")
 
 
 def _bad(field: str, message: str) -> InvalidRequest:
@@ -27,15 +31,18 @@ def validate_agent(body: Any) -> dict[str, Any]:
     if not isinstance(email, str) or not EMAIL_RE.match(email) or len(email) > 254 or not is_text(email):
         raise _bad("email", "email must be an email address")
     password = check_password(body.get("password"), email.strip())
-    queues = body.get("queues", ["default"])
-    if (not isinstance(queues, list) or not queues
+    role = body.get("role", "agent")
+    if role not in ROLES:
+        raise _bad("role", "role must be agent or supervisor")
+    queues = body.get("queues", ["default"] if role == "agent" else [])
+    if (not isinstance(queues, list) or (not queues and role == "agent")
             or not all(isinstance(q, str) and QUEUE_RE.match(q) for q in queues)):
         raise _bad("queues", "queues must be a non-empty list of queue names (letters, digits, _ . -)")
     capacity = body.get("capacity", 3)
     if not isinstance(capacity, int) or isinstance(capacity, bool) or not 1 <= capacity <= 100:
         raise _bad("capacity", "capacity must be an integer from 1 to 100")
     return {"name": name.strip(), "email": email.strip().lower(), "password": password,
-            "queues": sorted(set(queues)), "capacity": capacity}
+            "queues": sorted(set(queues)), "capacity": capacity, "role": role}
 
 
 def validate_login(body: Any) -> tuple[str, str, str | None]:

@@ -13,6 +13,7 @@ from hub.services.workboard import WorkBoard
 from hub.settings import Settings
 from hub.storage.activities import ActivityStore
 from hub.storage.agents import AgentStore
+from hub.storage.board import BoardStore
 from hub.storage.bulk_jobs import BulkJobStore
 from hub.storage.catalog import CatalogStore
 from hub.storage.consent import ConsentStore
@@ -43,6 +44,7 @@ class Hub:
     agents: AgentStore = field(init=False)
     login_throttle: LoginThrottle = field(init=False)
     conversations: ConversationStore = field(init=False)
+    supervision: BoardStore = field(init=False)
     consent: ConsentStore = field(init=False)
     canned: CatalogStore = field(init=False)
     flows: FlowStore = field(init=False)
@@ -61,6 +63,7 @@ class Hub:
         self.agents = AgentStore(self.redis)
         self.login_throttle = LoginThrottle(self.redis)
         self.conversations = ConversationStore(self.redis, self.scripts)
+        self.supervision = BoardStore(self.redis, self.scripts)
         self.consent = ConsentStore(self.redis, self.scripts)
         self.canned = CatalogStore(self.redis, "canned")
         self.flows = FlowStore(self.redis, self.scripts)

@@ -28,6 +28,7 @@ agent_key = keys.agent
 
 def public_agent(raw: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {k: raw.get(k) for k in PUBLIC}
+    out["role"] = raw.get("role") or "agent"  # agents made before roles existed
     out["queues"] = json.loads(raw.get("queues") or "[]")
     out["capacity"] = int(raw.get("capacity") or 0)
     out["open"] = int(raw.get("open") or 0)
@@ -48,8 +49,9 @@ class AgentStore:
         fields: dict[EncodableT, EncodableT] = {
             "id": agent["id"], "name": agent["name"], "email": agent["email"],
             "queues": json.dumps(agent["queues"]), "capacity": agent["capacity"],
-            "presence": "offline", "open": 0, "last_assigned": 0,
+            "role": agent.get("role", "agent"), "presence": "offline", "open": 0, "last_assigned": 0,
             "created_at": agent["created_at"], "password": password_hash,
+            "presence_at": int(agent["created_at"] * 1000),
         }
         async with self.r.pipeline(transaction=True) as p:
             p.hset(agent_key(org_id, agent["id"]), mapping=fields)

@@ -107,6 +107,11 @@ class ConversationStore:
                 await self.s.sweep_conversation(keys=k, args=a, client=p)
             return sum(int(n) for n in await p.execute())
 
+    async def in_redis(self, org_id: str, created_before_ms: int) -> list[str]:
+        """The conversations Redis holds (open ones, and closed ones until
+        their hot window passes) started before a time."""
+        return list(await self.r.zrangebyscore(keys.conversations(org_id), "-inf", f"({created_before_ms}"))
+
     async def open_for_agent(self, org_id: str, agent_id: str) -> list[str]:
         return sorted(cast(set[str], await self.r.smembers(keys.agent_conversations(org_id, agent_id))))
 
@@ -128,11 +133,13 @@ class ConversationStore:
         return list(result)
 
     async def note(self, org_id: str, agent_id: str, conversation_id: str, client_id: str,
-                   message_json: str, now_ms: int) -> list[str]:
-        """Record an agent's internal note, or say why not ([outcome, ...])."""
+                   message_json: str, now_ms: int, *, supervisor: bool = False) -> list[str]:
+        """Record an agent's internal note (a supervisor's: on any conversation
+        of the org), or say why not ([outcome, ...])."""
         result = await self.s.conversation_note(
             keys=[keys.slot(org_id)],
-            args=[keys.org_prefix(org_id), agent_id, conversation_id, client_id, message_json, now_ms])
+            args=[keys.org_prefix(org_id), agent_id, conversation_id, client_id, message_json, now_ms,
+                  "1" if supervisor else ""])
         return list(result)
 
     async def run(self, script: str, org_id: str, *args: Any) -> list[str]:

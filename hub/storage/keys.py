@@ -320,3 +320,16 @@ def circuit(org_id: str, channel_id: str) -> str:
 def circuits_open(org_id: str) -> str:
     """Sorted set: channel → until when its circuit is open (ms), for metrics and the API."""
     return f"{org_prefix(org_id)}:circuits"
+
+
+# -- supervisors ---------------------------------------------------------------------
+
+def board_watch(org_id: str) -> str:
+    """Set while a supervisor watches the org's board: the routing scripts
+    then publish their changes on ``board_notify``."""
+    return f"{org_prefix(org_id)}:board:watch"
+
+
+def board_notify(org_id: str) -> str:
+    """Pub/sub channel: the ids of the conversations a routing script changed."""
+    return f"{org_prefix(org_id)}:board:notify"

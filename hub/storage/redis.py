@@ -241,6 +241,7 @@ class Scripts:
         self.circuit_failure = load("circuit_failure")
         self.circuit_close = load("circuit_close")
         self.conversation_view = load("conversation_view")
+        self.board_snapshot = load("board_snapshot")
         self.conversation_page = load("conversation_page")
         self.schedule_claim = load("schedule_claim")
         self.schedule_done = load("schedule_done")

@@ -18,7 +18,7 @@ if action == 'open' or action == 'beat' then
   redis.call('SADD', online, agent)
   redis.call('ZREM', gone, agent)
   if action == 'open' and redis.call('HGET', K(prefix, 'agent', agent), 'presence') == 'offline' then
-    redis.call('HSET', K(prefix, 'agent', agent), 'presence', 'available')
+    redis.call('HSET', K(prefix, 'agent', agent), 'presence', 'available', 'presence_at', ARGV[5])
     refresh_agent(prefix, agent)
     drain_agent_queues(prefix, agent, ARGV[5])
     archive_changes(prefix)

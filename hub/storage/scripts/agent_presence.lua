@@ -12,6 +12,7 @@ if presence == 'offline' then
   return {'ok', before, tostring(moved)}
 end
 redis.call('HSET', akey, 'presence', presence)
+if before ~= presence then redis.call('HSET', akey, 'presence_at', now) end  -- the board's time in presence
 refresh_agent(prefix, agent)
 if presence == 'available' then drain_agent_queues(prefix, agent, now) end
 archive_changes(prefix)

@@ -4,18 +4,23 @@
 -- with them) and pushed to the agent's sockets, but never sent (no reply
 -- job, no send status) and no part of the WhatsApp window (which only the
 -- customer's messages open). The same client_id twice records once.
--- ARGV: prefix, agent, conversation, client id, message json, now_ms
+-- A supervisor ('1' in ARGV[7]) may note (whisper) on any open conversation
+-- of the org: the note goes to the conversation's agent, if any.
+-- ARGV: prefix, author, conversation, client id, message json, now_ms, supervisor '1' or ''
 local prefix, agent, conv, client_id, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[6])
+local supervisor = ARGV[7] == '1'
 local dedupe = K(prefix, 'agent', agent, 'note', client_id)
 local seen = redis.call('GET', dedupe)
 if seen then return {'duplicate', seen} end
 local c = redis.call('HMGET', K(prefix, 'conv', conv), 'status', 'agent', 'customer')
 if not c[1] then return {'missing'} end
-if c[2] ~= agent then return {'not_yours'} end
+if c[2] ~= agent and not supervisor then return {'not_yours'} end
 if c[1] == 'closed' then return {'closed'} end
 local m = add_message(prefix, conv, ARGV[5], nil)
 redis.call('SET', dedupe, m.id, 'EX', 86400)
 redis.call('ZADD', K(prefix, 'timeline', c[3]), now * 1000, 'msg:' .. conv .. ':' .. m.id)
-emit(prefix, agent, {type = 'message.created', conversation_id = conv, message = m})
+if c[2] and c[2] ~= '' then
+  emit(prefix, c[2], {type = 'message.created', conversation_id = conv, message = m})
+end
 archive_changes(prefix)
 return {'ok', m.id}

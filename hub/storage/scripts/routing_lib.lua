@@ -30,9 +30,20 @@ local function changed_conversations(prefix)
   return ids
 end
 
+-- Supervisors' boards: while one watches the org (a process holding a
+-- board refreshes `board:watch`), every routing script ends by publishing
+-- the conversations it changed ('' for a presence change) on the org's board
+-- channel. A wake-up only: the board is read again from Redis.
+local function board_changed(prefix, ids)
+  if redis.call('EXISTS', K(prefix, 'board', 'watch')) == 1 then
+    redis.call(PUBLISH_COMMAND, K(prefix, 'board', 'notify'), ids or '')
+  end
+end
+
 local function archive_changes(prefix)
   local ids = changed_conversations(prefix)
   if ids then redis.call('XADD', K(prefix, 'archive'), '*', 'conv', ids) end
+  board_changed(prefix, ids)
 end
 
 local function emit(prefix, agent, event)
@@ -218,6 +229,7 @@ end
 -- conversations that are no longer its own.
 local function set_offline(prefix, agent, now)
   local akey = K(prefix, 'agent', agent)
+  if redis.call('HGET', akey, 'presence') ~= 'offline' then redis.call('HSET', akey, 'presence_at', now) end
   redis.call('HSET', akey, 'presence', 'offline')
   local convs = redis.call('SMEMBERS', K(prefix, 'agent', agent, 'convs'))
   table.sort(convs)
