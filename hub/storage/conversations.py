@@ -110,7 +110,8 @@ class ConversationStore:
     async def in_redis(self, org_id: str, created_before_ms: int) -> list[str]:
         """The conversations Redis holds (open ones, and closed ones until
         their hot window passes) started before a time."""
-        return list(await self.r.zrangebyscore(keys.conversations(org_id), "-inf", f"({created_before_ms}"))
+        return cast(list[str], await self.r.zrangebyscore(keys.conversations(org_id), "-inf",
+                                                          f"({created_before_ms}"))
 
     async def open_for_agent(self, org_id: str, agent_id: str) -> list[str]:
         return sorted(cast(set[str], await self.r.smembers(keys.agent_conversations(org_id, agent_id))))
