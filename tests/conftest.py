@@ -13,6 +13,25 @@ from tests.postgres import EmbeddedPostgres
 from tests.redis_cluster import RedisCluster
 from tests.support import Api, HubProcess, ServerThread, create_org, redis_client
 
+# A test that asks for one of these talks to real servers: marked
+# `integration`, so `pytest -m "not integration"` is the loop of seconds.
+SERVER_FIXTURES = {"redis_server", "redis_cluster", "redis_url", "postgres_server", "database_url",
+                   "sandbox", "hub_factory", "hub", "api", "r"}
+# Modules that start their servers themselves.
+SERVER_MODULES = {"test_archiver", "test_bulk_jobs", "test_cli", "test_console", "test_dispatch",
+                  "test_embedded_redis", "test_job_history", "test_outages", "test_processes",
+                  "test_provider_urls", "test_redis_cluster", "test_redis_outage_api",
+                  "test_reply_delivery", "test_sandbox_mounted", "test_webhook_journal"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & SERVER_FIXTURES or item.module.__name__.rsplit(".", 1)[-1] in SERVER_MODULES:
+            item.add_marker(pytest.mark.integration)
+        if item.get_closest_marker("heavy") and os.environ.get("HUB_SKIP_HEAVY") == "1":
+            item.add_marker(pytest.mark.skip(reason="HUB_SKIP_HEAVY=1"))
+
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:

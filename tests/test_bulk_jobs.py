@@ -241,7 +241,7 @@ def test_ctrl_c_in_hub_send_cancels_the_job(hub, api: Api, sandbox, tmp_path: Pa
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.skipif(os.environ.get("HUB_SKIP_HEAVY") == "1", reason="HUB_SKIP_HEAVY=1")
+@pytest.mark.heavy
 def test_bulk_job_of_100000_contacts(hub_factory, sandbox, clients) -> None:  # type: ignore[no-untyped-def]
     """HEAVY (60 to 100 s on two busy cores; HUB_SKIP_HEAVY=1 skips it):
     100,000 contacts in one upload, 1,000 send requests, every contact ends

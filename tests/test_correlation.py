@@ -49,7 +49,7 @@ def send_cases(api: Api, config_id: str, customer: str, cases: list[str], channe
             "configuration_id": config_id,
             "contacts": [contact(customer, channelid=channelid, CaseName=case, **extra.get(case, {}))]})
         act = answer["results"][0]["activity_id"]
-        wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{act}")["status"] in ("delivered", "read"),
+        wait_for(lambda act=act: api.ok("GET", f"/v1/outbound/activities/{act}")["status"] in ("delivered", "read"),
                  timeout=30)
         sent.append(act)
     return sent

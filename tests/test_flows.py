@@ -179,8 +179,8 @@ def test_scheduled_at_and_delay_fire_once(api: Api, sandbox) -> None:
     assert delayed["delay_seconds"] == 1 and delayed["next_run_at"]
 
     for flow, numbers in ((at, [phone(1)]), (delayed, [phone(2), phone(3)])):
-        wait_for(lambda: all(sent_to(sandbox, n) == 1 for n in numbers), timeout=10)
-        runs = wait_for(lambda: runs_of(api, flow["id"]))
+        wait_for(lambda numbers=numbers: all(sent_to(sandbox, n) == 1 for n in numbers), timeout=10)
+        runs = wait_for(lambda flow=flow: runs_of(api, flow["id"]))
         assert len(runs) == 1 and runs[0]["late"] is False and runs[0]["skipped"] == 0
         assert runs[0]["occurrence"] == flow["next_run_at"]
         assert runs[0]["counts"] == {"queued": len(numbers)} and runs[0]["request_id"]

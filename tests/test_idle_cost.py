@@ -68,7 +68,7 @@ def test_an_idle_orgs_first_send_goes_at_once_from_another_process(hub_factory, 
                 "configuration_id": ids["config"]["id"], "contacts": [contact(phone(i))]})
             activity = answer["results"][0]["activity_id"]
 
-            def sent() -> bool:
+            def sent(activity: str = activity) -> bool:
                 status = api.ok("GET", f"/v1/outbound/activities/{activity}")["status"]
                 return status not in ("queued", "sending")
 

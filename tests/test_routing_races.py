@@ -203,7 +203,8 @@ async def test_200_replies_at_once_over_two_processes_fill_every_agent_and_queue
         mark = len(client.frames)
         ack = await client.command({"type": "close", "conversation_id": victim})
         assert ack["type"] == "ack", ack
-        await client.wait(lambda f: f["type"] == "conversation.closed" and f["conversation_id"] == victim,
+        await client.wait(lambda f, victim=victim: f["type"] == "conversation.closed"
+                          and f["conversation_id"] == victim,
                           start=mark)
         frame = await client.wait(is_assigned, start=mark)
         assert frame["conversation"]["id"] == oldest["id"], (n, frame["conversation"]["id"], oldest)
@@ -441,7 +442,8 @@ async def test_freeing_capacity_on_one_process_while_an_agent_arrives_on_another
         assert arrived is not None
         newcomer_client = arrived
 
-        def winners() -> list[str]:
+        def winners(target: str = target, mark: int = mark,
+                    newcomer_client: AgentClient = newcomer_client) -> list[str]:
             got = []
             if any(is_assigned(f) and f["conversation"]["id"] == target for f in holder.frames[mark:]):
                 got.append("holder")

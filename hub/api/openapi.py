@@ -11,8 +11,8 @@ from hub.api.openapi_flows import with_flows
 from hub.api.openapi_spec import DOCUMENT
 
 # The document is static: serialize it once.
-_BODY = json.dumps(with_flows(DOCUMENT), ensure_ascii=False, separators=(",", ":")).encode()
+DOCUMENT_JSON = json.dumps(with_flows(DOCUMENT), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 async def openapi(request: Request) -> Response:
-    return Response(_BODY, media_type="application/json")
+    return Response(DOCUMENT_JSON, media_type="application/json")
