@@ -26,6 +26,9 @@ FIELD = "media"
 MAX_ITEMS = 10  # Twilio takes up to 10 MediaUrl on MMS
 MAX_WHATSAPP_ITEMS = 1  # WhatsApp: one attachment per message
 MAX_LENGTH = 2048
+# Providers whose adapter sends text only (TeleSign's messaging API takes no
+# media); the Twilio one (also the sandbox's) sends MediaUrl.
+TEXT_ONLY_PROVIDERS = {"telesign": "TeleSign"}
 
 # What a URL's file extension says it holds; the console shows image/* inline.
 CONTENT_TYPES = {
@@ -101,8 +104,8 @@ def media_refusal(provider: str, channel_type: str, count: int) -> str | None:
     """Why this channel cannot send ``count`` attachments, or None if it can."""
     if count == 0:
         return None
-    if provider != "twilio":
-        return f"{provider or 'this provider'} channels send text only: no attachments"
+    if provider in TEXT_ONLY_PROVIDERS or not provider:
+        return f"{TEXT_ONLY_PROVIDERS.get(provider, 'this')} channels send text only: no attachments"
     if channel_type == "whatsapp" and count > MAX_WHATSAPP_ITEMS:
         return "WhatsApp takes one attachment per message"
     return None

@@ -97,7 +97,9 @@ def test_bad_media_lists(value: object, reason: str) -> None:
     ("twilio", "sms", 10, None),  # MMS
     ("twilio", "whatsapp", 1, None),
     ("twilio", "whatsapp", 2, "one attachment"),
-    ("telesign", "sms", 1, "text only"),
+    ("sandbox", "sms", 3, None),  # the simulated Twilio
+    ("sandbox", "whatsapp", 2, "one attachment"),
+    ("telesign", "sms", 1, "TeleSign channels send text only"),
     ("telesign", "sms", 0, None),
     ("", "sms", 1, "text only"),  # a channel deleted meanwhile
 ])
