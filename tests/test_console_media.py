@@ -1,7 +1,9 @@
 """Media in the console, in headless Chromium: a customer's image shows
 inline (loaded without a referrer, allowed by the page's CSP) and a PDF as
 a link; the agent attaches an image link to a reply, which reaches the
-provider as MMS and shows in the thread; a link the hub refuses says why."""
+provider as MMS and shows in the thread, in a supervisor's monitor and,
+once the conversation is over, in the customer panel; a link the hub
+refuses says why."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from playwright.sync_api import Route, expect
 
 from tests.agents import create_agent
 from tests.support import SANDBOX_SID, SENDER, Api, HubProcess, outbound_setup, phone, wait_for
-from tests.test_console import agent_signs_in, browser, conversation_button, tabs
+from tests.test_console import agent_signs_in, browser, conversation_button, reply_from_customer, tabs
+from tests.test_supervisors import create_supervisor
 
 __all__ = ["browser", "tabs"]  # fixtures shared with test_console
 
@@ -46,6 +49,7 @@ def test_agent_sees_media_inline_and_attaches_an_image_to_a_reply(
     ids = outbound_setup(api, sandbox.url)
     customer = phone(41)
     create_agent(api, "mo@example.com", name="Mo")
+    create_supervisor(api, "sal@example.com", name="Sal")
     tab = tabs()
     # The media host: what a customer's phone or the provider would serve.
     fetched: list[dict[str, str]] = []
@@ -95,6 +99,26 @@ def test_agent_sees_media_inline_and_attaches_an_image_to_a_reply(
     assert sent.media_urls == [LABEL] and sent.resource["num_media"] == "1"
     assert sent.resource["body"] == "Here is your return label"
     expect(page.locator("#composer-error")).to_have_text("")
+
+    # A supervisor monitoring the conversation sees the same attachments.
+    boss_tab = tabs()
+    boss_tab.context.route("https://media.example.net/**", media_host)
+    boss = agent_signs_in(boss_tab, "sal@example.com")
+    boss.locator("#board-agents tbody tr", has_text="Mo").get_by_role("button", name=customer).click()
+    monitor = boss.locator("#monitor")
+    expect(monitor.locator(".message.inbound .media img")).to_have_attribute("src", DAMAGE)
+    expect(monitor.locator(".message.inbound .media-link a")).to_have_attribute("href", RECEIPT)
+    expect(monitor.locator(".message.outbound .media img")).to_have_attribute("src", LABEL)
+
+    # Once closed, the customer's next conversation shows it in the customer panel.
+    page.get_by_role("button", name="Close conversation").click()
+    expect(conversation_button(page, customer)).to_have_count(0)
+    reply_from_customer(sandbox.url, hub.url, ids["channel"]["id"], customer, "Label printed, thanks")
+    conversation_button(page, customer).click()
+    panel = page.locator("#customer-panel")
+    expect(panel.locator(".history-item.inbound .media img")).to_have_attribute("src", DAMAGE)
+    expect(panel.locator(".history-item.inbound .media-link a")).to_have_text("Attachment 2 (application/pdf)")
+    expect(panel.locator(".history-item.outbound .media img")).to_have_attribute("src", LABEL)
 
 
 def test_the_attach_field_reads_in_traditional_chinese(
