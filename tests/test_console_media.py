@@ -110,6 +110,14 @@ def test_agent_sees_media_inline_and_attaches_an_image_to_a_reply(
     expect(monitor.locator(".message.inbound .media-link a")).to_have_attribute("href", RECEIPT)
     expect(monitor.locator(".message.outbound .media img")).to_have_attribute("src", LABEL)
 
+    # Attachments alone: the conversation list says so.
+    page.get_by_label("Attach (image or PDF link)").fill(RECEIPT)
+    page.get_by_label("Attach (image or PDF link)").press("Enter")
+    expect(conversation_button(page, customer).locator(".conv-preview")).to_have_text("You: [1 attachment]")
+    expect(page.locator("#messages .message.outbound:not(.local) .media-link a").last).to_have_text(
+        "Attachment 1 (application/pdf)")
+    wait_for(lambda: len(sandbox.state.list_messages(SANDBOX_SID, to=customer)) == 2)
+
     # Once closed, the customer's next conversation shows it in the customer panel.
     page.get_by_role("button", name="Close conversation").click()
     expect(conversation_button(page, customer)).to_have_count(0)
@@ -119,6 +127,7 @@ def test_agent_sees_media_inline_and_attaches_an_image_to_a_reply(
     expect(panel.locator(".history-item.inbound .media img")).to_have_attribute("src", DAMAGE)
     expect(panel.locator(".history-item.inbound .media-link a")).to_have_text("Attachment 2 (application/pdf)")
     expect(panel.locator(".history-item.outbound .media img")).to_have_attribute("src", LABEL)
+    expect(panel.locator(".history-item.outbound .media-link a")).to_have_attribute("href", RECEIPT)
 
 
 def test_the_attach_field_reads_in_traditional_chinese(

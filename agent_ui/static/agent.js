@@ -56,6 +56,13 @@ function preview(text, limit = 60) {
   return flat.length > limit ? `${flat.slice(0, limit - 1)}…` : flat;
 }
 
+/** A message in a line: its text, or that it holds attachments only. */
+function messagePreview(message, limit = 60) {
+  const text = preview(message.body, limit);
+  const count = Array.isArray(message.media) ? message.media.length : 0;
+  return text || (count ? t('agent.attachments_only', {count}) : '');
+}
+
 export class AgentConsole {
   constructor({announce, setBanner, onSignedOut}) {
     this.announce = announce;
@@ -63,7 +70,7 @@ export class AgentConsole {
     this.onSignedOut = onSignedOut;
     this.conversations = new Map(); // id -> conversation (+ ui fields)
     this.items = new Map(); // id -> <li> of the conversation list
-    this.local = new Map(); // client_id -> {conversation_id, body, at, error}
+    this.local = new Map(); // client_id -> {conversation_id, body, media, at, error}
     this.selected = null;
     this.colleagues = [];
     this.queues = [];
@@ -228,7 +235,7 @@ export class AgentConsole {
         this.announce(t('agent.announce_assigned', {customer: conv.customer}));
       } else {
         for (const m of added) {
-          this.announce(t('agent.announce_message', {customer: conv.customer, text: preview(m.body, 140)}));
+          this.announce(t('agent.announce_message', {customer: conv.customer, text: messagePreview(m, 140)}));
         }
       }
     }
@@ -294,7 +301,7 @@ export class AgentConsole {
     if (message.client_id && this.local.has(message.client_id)) this.local.delete(message.client_id);
     if (added && message.direction === 'inbound') {
       if (this.selected !== conv.id || document.hidden) conv.unread = (conv.unread || 0) + 1;
-      this.announce(t('agent.announce_message', {customer: conv.customer, text: preview(message.body, 140)}));
+      this.announce(t('agent.announce_message', {customer: conv.customer, text: messagePreview(message, 140)}));
     }
     this.renderList();
     if (this.selected === conv.id) {
@@ -574,7 +581,7 @@ export class AgentConsole {
         last ? timeEl(last.at) : timeEl(conv.created_at)),
       h('span', {class: 'conv-preview'},
         last ? `${last.direction === 'outbound' ? t('agent.you_prefix')
-          : last.direction === 'note' ? t('customer.note_prefix') : ''}${preview(last.body)}` : ''),
+          : last.direction === 'note' ? t('customer.note_prefix') : ''}${messagePreview(last)}` : ''),
       h('span', {class: 'conv-tags'},
         conv.isNew ? h('span', {class: 'tag tag-new'}, t('agent.tag_new')) : null,
         conv.unread ? h('span', {class: 'tag tag-unread'}, t('agent.unread', {count: conv.unread})) : null,
