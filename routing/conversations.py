@@ -188,9 +188,9 @@ class Conversations:
 
     async def _check_media(self, org_id: str, agent_id: str, conversation_id: str, count: int) -> None:
         """Whether the conversation's channel can send ``count`` attachments
-        (a missing conversation, or another agent's, is left to the reply script to refuse)."""
+        (a missing, closed or another agent's conversation is left to the reply script to refuse)."""
         found = await self.store.views(org_id, [conversation_id], messages=False)
-        if not found or found[0].get("agent_id") != agent_id:
+        if not found or found[0].get("agent_id") != agent_id or found[0].get("status") == "closed":
             return
         channel = await self.hub.channels.load(org_id, found[0]["channel_id"]) or {}
         check_channel_media(str(channel.get("provider") or ""), str(found[0].get("channel_type") or ""), count)

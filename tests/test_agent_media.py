@@ -119,6 +119,16 @@ async def test_bad_or_unsupported_media_is_refused_and_nothing_is_sent(
         assert answer["error"]["code"] == "invalid_media_url"
         assert "media" in answer["error"]["message"]
 
+        # Another agent's conversation is refused as such, attachments or not.
+        create_agent(api, "zed@example.com")
+        other = await AgentClient(hub.url, login(hub.url, "zed@example.com")).connect()
+        try:
+            answer = await other.command({"type": "reply", "conversation_id": conv["id"], "client_id": "z1",
+                                          "body": "hi", "media": [PHOTO]})
+            assert answer["error"]["code"] == "not_your_conversation"
+        finally:
+            await other.close()
+
         # Refused replies recorded nothing and sent nothing; the same client id works once fixed.
         full = api.ok("GET", f"/v1/conversations/{conv['id']}")
         assert [m["direction"] for m in full["messages"]] == ["inbound"]
@@ -172,5 +182,10 @@ async def test_whatsapp_takes_one_attachment_and_telesign_none(
         ack = await agent.command({"type": "reply", "conversation_id": ts_conv["id"], "client_id": "t2",
                                    "body": "label follows by email"})
         assert ack["type"] == "ack"
+        # A closed conversation is refused as closed, whatever the attachments.
+        assert (await agent.command({"type": "close", "conversation_id": ts_conv["id"]}))["type"] == "ack"
+        answer = await agent.command({"type": "reply", "conversation_id": ts_conv["id"], "client_id": "t3",
+                                      "body": "label", "media": [PHOTO]})
+        assert answer["error"]["code"] == "conversation_closed"
     finally:
         await agent.close()
