@@ -104,8 +104,10 @@ def media_refusal(provider: str, channel_type: str, count: int) -> str | None:
     """Why this channel cannot send ``count`` attachments, or None if it can."""
     if count == 0:
         return None
-    if provider in TEXT_ONLY_PROVIDERS or not provider:
-        return f"{TEXT_ONLY_PROVIDERS.get(provider, 'this')} channels send text only: no attachments"
+    if not provider:  # the channel is gone: nothing will be sent at all
+        return "this channel no longer exists: no attachments"
+    if provider in TEXT_ONLY_PROVIDERS:
+        return f"{TEXT_ONLY_PROVIDERS[provider]} channels send text only: no attachments"
     if channel_type == "whatsapp" and count > MAX_WHATSAPP_ITEMS:
         return "WhatsApp takes one attachment per message"
     return None

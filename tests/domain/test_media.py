@@ -101,7 +101,7 @@ def test_bad_media_lists(value: object, reason: str) -> None:
     ("sandbox", "whatsapp", 2, "one attachment"),
     ("telesign", "sms", 1, "TeleSign channels send text only"),
     ("telesign", "sms", 0, None),
-    ("", "sms", 1, "text only"),  # a channel deleted meanwhile
+    ("", "sms", 1, "no longer exists"),  # a channel deleted meanwhile
 ])
 def test_channel_rules(provider: str, channel_type: str, count: int, refused: str | None) -> None:
     reason = media_refusal(provider, channel_type, count)
