@@ -23,7 +23,7 @@ CSP = "; ".join([
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data:",
+    "img-src 'self' data: https:",  # attachments shown inline (https only)
     "font-src 'self'",
     "connect-src 'self' ws: wss:",
     "manifest-src 'self'",

@@ -14,6 +14,7 @@ from typing import Any
 
 from hub.domain.correlation import content_match
 from hub.domain.keywords import Keyword, classify_keyword
+from hub.domain.media import check_channel_media, media_items
 from hub.domain.phones import normalize_phone
 from hub.domain.reply_templates import render_reply_template
 from hub.domain.templates import RenderedMessage
@@ -159,11 +160,17 @@ class Conversations:
                 return False
 
     async def reply(self, org_id: str, agent_id: str, conversation_id: str, client_id: str, body: str,
-                    *, template: Rendered | None = None) -> str:
+                    *, template: Rendered | None = None, media: tuple[str, ...] = ()) -> str:
+        """``media``: checked https URLs (hub.domain.media) the provider attaches."""
+        if media:
+            await self._check_media(org_id, agent_id, conversation_id, len(media))
         at = now_ms()
-        message = {"id": "msg_" + secrets.token_hex(8), "direction": "outbound", "body": body,
-                   "at": at / 1000, "agent_id": agent_id, "client_id": client_id}
+        message: dict[str, Any] = {"id": "msg_" + secrets.token_hex(8), "direction": "outbound", "body": body,
+                                   "at": at / 1000, "agent_id": agent_id, "client_id": client_id}
         extra: dict[str, str] = {}
+        if media:
+            message["media"] = media_items(media)
+            extra["media"] = json.dumps(list(media))
         if template is not None:
             message.update(template_id=template.template_id, locale=template.message.locale)
             if template.message.content_sid:
@@ -178,6 +185,15 @@ class Conversations:
         self.hub.board.announce(org_id, "replies")
         self._archive(org_id)
         return str(result[1])
+
+    async def _check_media(self, org_id: str, agent_id: str, conversation_id: str, count: int) -> None:
+        """Whether the conversation's channel can send ``count`` attachments
+        (a missing, closed or another agent's conversation is left to the reply script to refuse)."""
+        found = await self.store.views(org_id, [conversation_id], messages=False)
+        if not found or found[0].get("agent_id") != agent_id or found[0].get("status") == "closed":
+            return
+        channel = await self.hub.channels.load(org_id, found[0]["channel_id"]) or {}
+        check_channel_media(str(channel.get("provider") or ""), str(found[0].get("channel_type") or ""), count)
 
     async def send_template(self, org_id: str, agent_id: str, conversation_id: str, client_id: str,
                             template_id: str, values: dict[str, str]) -> str:

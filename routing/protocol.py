@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from hub.domain.media import InvalidMediaUrl, check_media
 from hub.errors import InvalidRequest
 
 MAX_BODY = 1600
@@ -32,6 +33,7 @@ class Reply:
     conversation_id: str
     body: str
     client_id: str
+    media: tuple[str, ...] = ()  # https URLs the provider attaches (MMS, WhatsApp media)
 
 
 @dataclass(frozen=True)
@@ -174,8 +176,11 @@ def client_id_of(raw: str) -> str | None:
     return value if isinstance(value, str) and _is_text(value) else None
 
 
-def _body(frame: dict[str, Any]) -> str:
+def _body(frame: dict[str, Any], *, optional: bool = False) -> str:
+    """``optional``: a reply with attachments may have no text."""
     body = frame.get("body")
+    if optional and (body is None or body == ""):
+        return ""
     if not isinstance(body, str) or not body.strip() or len(body) > MAX_BODY:
         raise InvalidRequest(f"body must be 1 to {MAX_BODY} characters", details={"field": "body"})
     if not _is_text(body):
@@ -206,10 +211,14 @@ def parse_command(raw: str) -> Command:
         if status not in ("available", "away"):
             raise InvalidRequest("status must be available or away", details={"field": "status"})
         return Presence(status, client_id)
-    if kind in ("reply", "note"):
-        body = _body(frame)
-        conversation_id, client = str(_str(frame, "conversation_id")), str(_str(frame, "client_id"))
-        return Reply(conversation_id, body, client) if kind == "reply" else Note(conversation_id, body, client)
+    if kind == "reply":
+        if "media_url" in frame or "media_urls" in frame:  # a near miss would otherwise send text alone
+            raise InvalidMediaUrl("is given as media: a list of https URLs")
+        media = check_media(frame.get("media"))
+        body = _body(frame, optional=bool(media))
+        return Reply(str(_str(frame, "conversation_id")), body, str(_str(frame, "client_id")), media)
+    if kind == "note":
+        return Note(str(_str(frame, "conversation_id")), _body(frame), str(_str(frame, "client_id")))
     if kind == "template":
         return Template(str(_str(frame, "conversation_id")), str(_str(frame, "template_id")),
                         str(_str(frame, "client_id")), _values(frame))

@@ -127,7 +127,8 @@ class AgentSocket:
         elif isinstance(command, protocol.Presence):
             await c.set_presence(self.org_id, self.agent_id, command.status)
         elif isinstance(command, protocol.Reply):
-            await c.reply(self.org_id, self.agent_id, command.conversation_id, command.client_id, command.body)
+            await c.reply(self.org_id, self.agent_id, command.conversation_id, command.client_id, command.body,
+                          media=command.media)
         elif isinstance(command, protocol.Template):
             await c.send_template(self.org_id, self.agent_id, command.conversation_id, command.client_id,
                                   command.template_id, command.values)

@@ -3,9 +3,10 @@
 
 import {ApiError, describeError, request} from './api.js';
 import {SupervisorBoard} from './board.js';
-import {$, clear, fullTime, h, randomId, safeHttpUrl, statusBadge, timeEl} from './dom.js';
+import {$, clear, fullTime, h, randomId, statusBadge, timeEl} from './dom.js';
 import {t} from './i18n.js';
 import {CustomerPanel} from './customer.js';
+import {mediaList} from './media.js';
 import {CLOSE_AGENT_GONE, LiveConnection} from './socket.js';
 import {WhatsAppWindow, extendWindow} from './whatsapp.js';
 
@@ -55,6 +56,13 @@ function preview(text, limit = 60) {
   return flat.length > limit ? `${flat.slice(0, limit - 1)}…` : flat;
 }
 
+/** A message in a line: its text, or that it holds attachments only. */
+function messagePreview(message, limit = 60) {
+  const text = preview(message.body, limit);
+  const count = Array.isArray(message.media) ? message.media.length : 0;
+  return text || (count ? t('agent.attachments_only', {count}) : '');
+}
+
 export class AgentConsole {
   constructor({announce, setBanner, onSignedOut}) {
     this.announce = announce;
@@ -62,7 +70,7 @@ export class AgentConsole {
     this.onSignedOut = onSignedOut;
     this.conversations = new Map(); // id -> conversation (+ ui fields)
     this.items = new Map(); // id -> <li> of the conversation list
-    this.local = new Map(); // client_id -> {conversation_id, body, at, error}
+    this.local = new Map(); // client_id -> {conversation_id, body, media, at, error}
     this.selected = null;
     this.colleagues = [];
     this.queues = [];
@@ -227,7 +235,7 @@ export class AgentConsole {
         this.announce(t('agent.announce_assigned', {customer: conv.customer}));
       } else {
         for (const m of added) {
-          this.announce(t('agent.announce_message', {customer: conv.customer, text: preview(m.body, 140)}));
+          this.announce(t('agent.announce_message', {customer: conv.customer, text: messagePreview(m, 140)}));
         }
       }
     }
@@ -293,7 +301,7 @@ export class AgentConsole {
     if (message.client_id && this.local.has(message.client_id)) this.local.delete(message.client_id);
     if (added && message.direction === 'inbound') {
       if (this.selected !== conv.id || document.hidden) conv.unread = (conv.unread || 0) + 1;
-      this.announce(t('agent.announce_message', {customer: conv.customer, text: preview(message.body, 140)}));
+      this.announce(t('agent.announce_message', {customer: conv.customer, text: messagePreview(message, 140)}));
     }
     this.renderList();
     if (this.selected === conv.id) {
@@ -418,12 +426,16 @@ export class AgentConsole {
   sendReply() {
     const conv = this.selected && this.conversations.get(this.selected);
     const box = $('reply');
+    const attach = $('reply-media');
     const body = box.value;
-    if (!conv || !body.trim()) return;
+    // One URL per line or space; the hub checks them (https, public host).
+    const media = attach.value.split(/\s+/).filter(Boolean);
+    if (!conv || (!body.trim() && !media.length)) return;
     $('composer-error').textContent = '';
     const clientId = randomId('r-');
-    this.local.set(clientId, {conversation_id: conv.id, body, at: Date.now() / 1000, error: null});
+    this.local.set(clientId, {conversation_id: conv.id, body, media, at: Date.now() / 1000, error: null});
     box.value = '';
+    attach.value = '';
     this.renderMessages({scroll: true});
     this.dispatchReply(clientId);
   }
@@ -431,9 +443,9 @@ export class AgentConsole {
   async dispatchReply(clientId) {
     const entry = this.local.get(clientId);
     if (!entry || !this.conn) return;
-    const result = await this.conn.command({
-      type: 'reply', conversation_id: entry.conversation_id, body: entry.body, client_id: clientId,
-    });
+    const command = {type: 'reply', conversation_id: entry.conversation_id, body: entry.body, client_id: clientId};
+    if (entry.media && entry.media.length) command.media = entry.media;
+    const result = await this.conn.command(command);
     if (result.type === 'error') {
       const still = this.local.get(clientId);
       if (still) {
@@ -569,7 +581,7 @@ export class AgentConsole {
         last ? timeEl(last.at) : timeEl(conv.created_at)),
       h('span', {class: 'conv-preview'},
         last ? `${last.direction === 'outbound' ? t('agent.you_prefix')
-          : last.direction === 'note' ? t('customer.note_prefix') : ''}${preview(last.body)}` : ''),
+          : last.direction === 'note' ? t('customer.note_prefix') : ''}${messagePreview(last)}` : ''),
       h('span', {class: 'conv-tags'},
         conv.isNew ? h('span', {class: 'tag tag-new'}, t('agent.tag_new')) : null,
         conv.unread ? h('span', {class: 'tag tag-unread'}, t('agent.unread', {count: conv.unread})) : null,
@@ -672,19 +684,10 @@ export class AgentConsole {
       : direction === 'outbound' ? t('agent.you')
         : direction === 'note' ? t('customer.note_by', {name: this.authorName(message.agent_id)})
           : t('agent.system');
-    const media = Array.isArray(message.media) ? message.media : [];
-    const links = media.map((item, i) => {
-      const url = safeHttpUrl(item && item.url);
-      const label = item && item.content_type
-        ? t('agent.attachment_typed', {n: i + 1, type: item.content_type}) : t('agent.attachment', {n: i + 1});
-      return h('li', null, url
-        ? h('a', {href: url, target: '_blank', rel: 'noopener noreferrer'}, label)
-        : label);
-    });
     return h('li', {class: `message ${direction}`, dataset: {messageId: message.id}},
       h('p', {class: 'message-meta'}, h('span', {class: 'message-who'}, who), ' · ', timeEl(message.at)),
-      h('p', {class: 'message-body'}, message.body || ''),
-      links.length ? h('ul', {class: 'media', 'aria-label': t('agent.attachments')}, links) : null,
+      message.body ? h('p', {class: 'message-body'}, message.body) : null,
+      mediaList(message.media),
       direction === 'outbound'
         ? h('p', {class: 'message-status'}, h('span', {class: 'visually-hidden'}, t('agent.delivery_status')),
           statusBadge(message.status || 'queued', message.error_code || null))
@@ -695,7 +698,11 @@ export class AgentConsole {
     const failed = Boolean(entry.error);
     return h('li', {class: `message outbound local${failed ? ' failed' : ''}`, dataset: {clientId}},
       h('p', {class: 'message-meta'}, h('span', {class: 'message-who'}, t('agent.you')), ' · ', timeEl(entry.at)),
-      h('p', {class: 'message-body'}, entry.body),
+      entry.body ? h('p', {class: 'message-body'}, entry.body) : null,
+      // Not yet checked by the hub: listed as text, nothing loaded.
+      entry.media && entry.media.length
+        ? h('ul', {class: 'media', 'aria-label': t('agent.attachments')}, entry.media.map((url) => h('li', null, url)))
+        : null,
       h('p', {class: 'message-status'},
         h('span', {class: 'visually-hidden'}, t('agent.delivery_status')),
         failed ? h('span', {class: 'badge status-failed', dataset: {status: 'not_sent'}}, t('agent.not_sent_badge', {error: entry.error}))

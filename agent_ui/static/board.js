@@ -8,6 +8,7 @@
 import {describeError, request} from './api.js';
 import {$, clear, h, randomId, timeEl} from './dom.js';
 import {formatNumber, formatTimeOfDay, t} from './i18n.js';
+import {mediaList} from './media.js';
 
 const TICK_MS = 1000;
 
@@ -261,7 +262,8 @@ export class SupervisorBoard {
           : this.agentName(m.agent_id);
       return h('li', {class: `message ${direction}`},
         h('p', {class: 'message-meta'}, h('span', {class: 'message-who'}, who), ' · ', timeEl(m.at)),
-        h('p', {class: 'message-body'}, m.body || ''));
+        h('p', {class: 'message-body'}, m.body || ''),
+        mediaList(m.media));
     });
     const list = $('monitor-messages');
     clear(list);

@@ -7,6 +7,7 @@
 import {describeError, request} from './api.js';
 import {$, h, randomId, statusBadge, timeEl} from './dom.js';
 import {t} from './i18n.js';
+import {mediaList} from './media.js';
 
 const PAGE = 30;
 
@@ -97,6 +98,7 @@ export class CustomerPanel {
       h('p', {class: 'message-meta'},
         h('span', {class: 'message-who'}, whoOf(direction)), ' · ', timeEl(entry.at)),
       h('p', {class: 'message-body'}, message.body || ''),
+      mediaList(message.media),
       direction === 'outbound' && message.status
         ? h('p', {class: 'message-status'}, statusBadge(message.status, message.error_code || null)) : null);
   }

@@ -548,7 +548,10 @@ _MESSAGE = obj({
     "body": string(),
     "at": timestamp(),
     "provider_message_id": string(),
-    "media": {"type": "array", "items": obj({"url": string(format="uri"), "content_type": string()})},
+    "media": {"type": "array", "items": obj({"url": string(format="uri"), "content_type": string()}),
+              "description": "Attachments. Inbound: the provider's media links and content types; outbound: "
+                             "the https links an agent's reply attached (content type from the file "
+                             "extension, empty when unknown)."},
     "profile_name": string("WhatsApp profile name of the customer."),
     "agent_id": string("Outbound and note: the agent who replied or wrote it."),
     "client_id": string("Outbound and note: the console's id for the command."),

@@ -75,7 +75,7 @@ class TwilioProvider:
             params["content_sid"] = message.content_sid
             if message.content_variables:
                 params["content_variables"] = message.content_variables
-        else:
+        elif message.body or not message.media_urls:  # media alone needs no body
             params["body"] = message.body
         if message.status_callback:
             params["status_callback"] = message.status_callback

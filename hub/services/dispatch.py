@@ -224,6 +224,7 @@ class Dispatcher:
             content_sid=job.content_sid or None,
             content_variables=job.content_vars or None,
             status_callback=self.hub.providers.status_callback_url(channel),
+            media_urls=job.media_urls,
             external_id=job.activity_id,
         )
         state = job.state

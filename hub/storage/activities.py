@@ -70,6 +70,7 @@ class Job:
     first_attempt_ms: int = 0
     attempts: int = 0  # provider attempts that ended in a retryable failure
     last_error: str = ""
+    media_urls: tuple[str, ...] = ()  # an agent's reply: the URLs to attach
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,14 @@ class SendResult:
     next_at_ms: int = 0
     attempts: int = 0
     retry_state: str = "send"
+
+
+def _media_urls(raw: str) -> tuple[str, ...]:
+    """A reply job's ``media`` field: a JSON list of URLs ('' for none)."""
+    if not raw:
+        return ()
+    urls = json.loads(raw)
+    return tuple(str(u) for u in urls) if isinstance(urls, list) else ()
 
 
 def public_activity(raw: dict[str, str], history: Sequence[str] | None = None) -> dict[str, Any]:
@@ -164,7 +173,7 @@ class ActivityStore:
             keys=[keys.archive_stream(org_id)], args=[keys.org_prefix(org_id), now_ms, *ids])
         return [
             Job(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], int(r[8] or 0), r[9],
-                int(r[10] or 0), int(r[11] or 0), r[12])
+                int(r[10] or 0), int(r[11] or 0), r[12], _media_urls(r[13] if len(r) > 13 else ""))
             for r in rows
         ]
 

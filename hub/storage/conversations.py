@@ -124,13 +124,14 @@ class ConversationStore:
 
     async def reply(self, org_id: str, agent_id: str, conversation_id: str, client_id: str,
                     message_json: str, now_ms: int, retention_s: int, *, content_sid: str = "",
-                    content_vars: str = "") -> list[str]:
+                    content_vars: str = "", media: str = "") -> list[str]:
         """Record an agent's reply and queue its send, or say why not ([outcome, ...]).
-        ``content_sid``: an approved WhatsApp template, sent whatever the 24-hour window."""
+        ``content_sid``: an approved WhatsApp template, sent whatever the 24-hour window;
+        ``media``: a JSON list of the URLs to attach."""
         result = await self.s.reply_message(
             keys=[keys.reply_stream(org_id)],
             args=[keys.org_prefix(org_id), agent_id, conversation_id, client_id, message_json,
-                  now_ms, retention_s, content_sid, content_vars])
+                  now_ms, retention_s, content_sid, content_vars, media])
         return list(result)
 
     async def note(self, org_id: str, agent_id: str, conversation_id: str, client_id: str,

@@ -19,7 +19,7 @@ for i = 3, #ARGV do
   local key = prefix .. (reply and ':reply:' or ':act:') .. id
   local f = redis.call('HMGET', key, 'status', 'sid', 'to', 'from', 'body', 'channel',
                        'content_sid', 'content_vars', 'created', 'type',
-                       'first_try', 'retry_n', 'retry_err', 'rstate')
+                       'first_try', 'retry_n', 'retry_err', 'rstate', 'media')
   local state = 'done'
   if f[1] == 'queued' then
     if reply then
@@ -36,6 +36,6 @@ for i = 3, #ARGV do
   end
   out[#out + 1] = {id, state, f[3] or '', f[4] or '', f[5] or '', f[6] or '',
                    f[7] or '', f[8] or '', f[9] or '0', f[10] or '',
-                   f[11] or f[9] or '0', f[12] or '0', f[13] or ''}
+                   f[11] or f[9] or '0', f[12] or '0', f[13] or '', f[15] or ''}
 end
 return out

@@ -7,10 +7,10 @@
 -- workers' crash recovery covers it like any outbound activity.
 -- KEYS: replies stream
 -- ARGV: prefix, agent, conversation, client id, message json, now_ms, retention_s,
---       content sid or '', content variables json or ''
+--       content sid or '', content variables json or '', media URLs json or ''
 local prefix, agent, conv, client_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local now, retention = tonumber(ARGV[6]), tonumber(ARGV[7])
-local content_sid, content_vars = ARGV[8] or '', ARGV[9] or ''
+local content_sid, content_vars, media = ARGV[8] or '', ARGV[9] or '', ARGV[10] or ''
 local dedupe = K(prefix, 'agent', agent, 'client', client_id)
 local seen = redis.call('GET', dedupe)
 if seen then return {'duplicate', seen} end
@@ -29,6 +29,7 @@ local job = K(prefix, 'reply', m.id)
 redis.call('HSET', job, 'status', 'queued', 'conv', conv, 'channel', c[3], 'to', c[4], 'type', c[5],
            'body', m.body, 'created', now)
 if content_sid ~= '' then redis.call('HSET', job, 'content_sid', content_sid, 'content_vars', content_vars) end
+if media ~= '' then redis.call('HSET', job, 'media', media) end
 redis.call('EXPIRE', job, retention)
 redis.call('XADD', KEYS[1], '*', 'a', m.id)
 redis.call('ZADD', K(prefix, 'timeline', c[4]), now * 1000, 'msg:' .. conv .. ':' .. m.id)
