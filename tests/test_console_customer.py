@@ -2,7 +2,8 @@
 sees the customer's earlier outbound message and earlier conversation, and
 adds an internal note that shows in the thread and is never sent. On
 WhatsApp, a countdown while the 24-hour window is open, then the approved
-templates instead of the reply box."""
+templates instead of the reply box. The README's screenshot of the customer
+panel is taken here."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from tests.support import (
     wait_for,
 )
 from tests.test_console import (
+    SHOTS,
     agent_signs_in,
     browser,
     conversation_button,
@@ -85,6 +87,7 @@ def test_agent_sees_the_customers_history_and_adds_a_note(
     messages = api.ok("GET", f"/v1/conversations/{conv}")["messages"]
     assert [(m["direction"], m["body"]) for m in messages] == [("inbound", "Any news?"), ("note", note)]
     assert note not in sandbox_bodies(sandbox, customer)
+    page.screenshot(path=str(SHOTS / "customer-history.png"))
 
 
 def test_a_closed_whatsapp_window_offers_the_approved_templates(
