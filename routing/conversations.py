@@ -120,6 +120,7 @@ class Conversations:
             self._archive(channel["org_id"])  # the ledger entry
         if result[0] in ("created", "appended"):
             self._archive(channel["org_id"])
+            self.hub.board.poke(channel["org_id"], "policy")  # its inactivity deadline moved
         return result
 
     async def set_presence(self, org_id: str, agent_id: str, presence: str) -> None:
@@ -143,11 +144,14 @@ class Conversations:
         result = await self.store.run(
             "conversation_transfer", org_id, conversation_id, actor, agent_id or "", queue or "", now_ms())
         self._archive(org_id)
+        self.hub.board.poke(org_id, "policy")  # the queue may overflow after a wait
         await self._refuse(org_id, conversation_id, result[0])
 
     async def queue_exists(self, org_id: str, queue: str) -> bool:
-        """A queue exists while an agent of the org serves it or a configuration
-        routes replies to it; anything else would strand what is sent there."""
+        """A queue exists while it has a policy (``PUT /v1/queues/{name}``), an
+        agent of the org serves it or a configuration routes replies to it; anything else would strand what is sent there."""
+        if await self.hub.queues.load(org_id, queue) is not None:
+            return True
         if any(queue in json.loads(a.get("queues") or "[]") for a in await self.hub.agents.all(org_id)):
             return True
         after: float | None = None
@@ -212,6 +216,15 @@ class Conversations:
         await self._refuse(org_id, conversation_id, result[0])
         self._archive(org_id)
         return str(result[1])
+
+    async def set_priority(self, org_id: str, conversation_id: str, priority: int) -> None:
+        """A waiting conversation takes its new place in its queue at once."""
+        result = await self.store.run("conversation_priority", org_id, conversation_id, priority, now_ms())
+        self._archive(org_id)
+        await self._refuse(org_id, conversation_id, result[0])
+
+    def archive(self, org_id: str) -> None:
+        self._archive(org_id)
 
     def _archive(self, org_id: str) -> None:
         """A conversation script may have put changes on the archive stream:
