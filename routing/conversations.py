@@ -16,6 +16,7 @@ from hub.domain.correlation import content_match
 from hub.domain.keywords import Keyword, classify_keyword
 from hub.domain.phones import normalize_phone
 from hub.domain.reply_templates import render_reply_template
+from hub.domain.routing_policy import closed_reply_text
 from hub.domain.templates import RenderedMessage
 from hub.errors import (
     Conflict,
@@ -121,7 +122,29 @@ class Conversations:
         if result[0] in ("created", "appended"):
             self._archive(channel["org_id"])
             self.hub.board.poke(channel["org_id"], "policy")  # its inactivity deadline moved
+        if result[0] == "created" and not result[2]:
+            await self._closed_hours_reply(channel["org_id"], result[1], at)
         return result
+
+    async def _closed_hours_reply(self, org_id: str, conversation_id: str, at: int) -> None:
+        """A conversation opened while its queue is outside its hours: the
+        queue's closed-hours reply, once (the conversation's own client id
+        makes a second one a duplicate), in the customer's locale."""
+        found = await self.store.views(org_id, [conversation_id], messages=False)
+        if not found or not await self.hub.queues.closed(org_id, found[0]["queue"]):
+            return
+        policy = await self.hub.queues.load(org_id, found[0]["queue"])
+        locale = ((found[0].get("activity") or {}).get("locale")) or None
+        text = closed_reply_text((policy or {}).get("closed_reply") or {}, locale)
+        if text is None:
+            return
+        message = {"id": "msg_" + secrets.token_hex(8), "direction": "outbound", "body": text,
+                   "at": at / 1000, "auto_reply": "closed_hours"}
+        result = await self.store.reply(org_id, "", conversation_id, "closed:" + conversation_id,
+                                        json.dumps(message), at, self.hub.settings.retention_s)
+        if result[0] == "ok":
+            self.hub.board.announce(org_id, "replies")
+            self._archive(org_id)
 
     async def set_presence(self, org_id: str, agent_id: str, presence: str) -> None:
         result = await self.store.run("agent_presence", org_id, agent_id, presence, now_ms())

@@ -4,6 +4,7 @@ skills, a conversation's priority."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -13,6 +14,7 @@ from hub.api.common import current_org, hub_of, json_body, ok
 from hub.domain.agents import QUEUE_RE
 from hub.domain.routing_policy import (
     default_queue,
+    is_open,
     validate_agent_skills,
     validate_conversation_patch,
     validate_queue,
@@ -37,7 +39,11 @@ async def put_queue(request: Request) -> JSONResponse:
     org = await current_org(request)
     hub = hub_of(request)
     policy = validate_queue(request.path_params["name"], await json_body(request))
-    existed = await hub.queues.save(org["id"], policy["name"], policy, now_ms())
+    at = now_ms()
+    existed = await hub.queues.save(org["id"], policy["name"], policy, at)
+    # Open or closed by its hours from now on (the policy loop keeps it so).
+    await hub.queues.set_open(org["id"], policy["name"],
+                              is_open(policy["hours"], datetime.fromtimestamp(at / 1000, UTC)), at)
     hub.board.announce(org["id"], "policy")  # hours and overflow are looked at now, everywhere
     request.app.state.conversations.archive(org["id"])
     return ok(await _public(hub, org["id"], policy, True), 200 if existed else 201)

@@ -13,7 +13,7 @@ import pytest
 from hub.storage.queues import QueueStore
 from hub.storage.redis import Scripts, connect
 from tests.agents import AgentClient, create_agent, customer_replies, login
-from tests.support import SENDER, Api, HubProcess, outbound_setup, phone, redis_client
+from tests.support import SANDBOX_SID, SENDER, Api, HubProcess, outbound_setup, phone, redis_client
 from tests.test_conversations import send_and_wait_sent
 from tests.test_routing_races import PUBLIC_URL, QUIET_S, Cluster, until
 
@@ -273,3 +273,42 @@ async def test_a_silent_customer_conversation_closes_once_and_frees_the_agent(
     again = [x for x in await c.conversations() if x["customer"] == phone(1) and x["id"] != conv["id"]]
     assert len(again) == 1 and again[0]["previous_conversation_id"] == conv["id"], again
     assert again[0]["status"] == "waiting"   # the agent holds the second customer (capacity 1)
+
+
+# operating hours -----------------------------------------------------------------
+
+async def test_outside_hours_conversations_wait_and_get_the_closed_reply_once(
+        cluster, sandbox: Any) -> None:  # type: ignore[no-untyped-def]
+    c = await cluster()
+    agent = c.new_agent("hours@example.com")
+    client = await c.connect(agent, c.hubs[0])
+    closed = await put(c, "/v1/queues/default", {
+        "hours": {"timezone": "America/New_York", "weekly": {}},   # never open
+        "closed_reply": {"fr": "Nous sommes fermés.", "en": "We are closed; we answer from 8:00."}}, 201)
+    assert closed["open"] is False
+    await c.reply(c.hubs[1], phone(1), "hello?")
+    await c.reply(c.hubs[1], phone(1), "anyone?")
+
+    def replies() -> list[str]:
+        return [m.resource["body"] for m in sandbox.state.list_messages(SANDBOX_SID, to=phone(1))]
+
+    await until(lambda: replies() == ["We are closed; we answer from 8:00."], what="the closed reply")
+    conv = (await by_customer(c))[phone(1)]
+    assert conv["status"] == "waiting"
+    full = await c.conversation(conv["id"])
+    assert [(m["direction"], m["body"]) for m in full["messages"]] == [
+        ("inbound", "hello?"), ("outbound", "We are closed; we answer from 8:00."), ("inbound", "anyone?")]
+    await asyncio.sleep(QUIET_S)
+    assert len(replies()) == 1 and not client.of_type("conversation.assigned")
+
+    # Open every day from now on: routing resumes at once, and no closed reply.
+    always = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    opened = await put(c, "/v1/queues/default", {"hours": {"timezone": "America/New_York",
+                                                           "weekly": always}})
+    assert opened["open"] is True
+    got = await client.wait(lambda f: f["type"] == "conversation.assigned")
+    assert got["conversation"]["id"] == conv["id"]
+    await c.reply(c.hubs[0], phone(2), "hi")
+    await client.wait(lambda f: f["type"] == "conversation.assigned" and f["conversation"]["customer"] == phone(2))
+    await asyncio.sleep(QUIET_S)
+    assert not [m for m in sandbox.state.list_messages(SANDBOX_SID, to=phone(2))]

@@ -207,6 +207,26 @@ def validate_queue(name: str, body: Any) -> dict[str, Any]:
     return policy
 
 
+def closed_reply_text(replies: Mapping[str, str], locale: str | None) -> str | None:
+    """The closed-hours reply for a customer whose messages were in ``locale``:
+    that locale, else its language, else English, else the first one set."""
+    if not replies:
+        return None
+    by_lower = {k.lower(): v for k, v in replies.items()}
+    wanted = (locale or "").lower()
+    language = wanted.split("-", 1)[0]
+    for key in (wanted, language):
+        if key and key in by_lower:
+            return by_lower[key]
+    for key, text in sorted(by_lower.items()):
+        if language and key.split("-", 1)[0] == language:
+            return text
+    for key in ("en", "en-us"):
+        if key in by_lower:
+            return by_lower[key]
+    return next(iter(replies.values()))
+
+
 def default_queue(name: str) -> dict[str, Any]:
     """The policy of a queue nobody has set one for."""
     return validate_queue(name, {})

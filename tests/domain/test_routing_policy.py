@@ -10,6 +10,7 @@ import pytest
 from hub.domain.routing_policy import (
     BAND,
     DEFAULT_INACTIVE_CLOSE_S,
+    closed_reply_text,
     is_open,
     next_change,
     qualifies,
@@ -167,3 +168,18 @@ def test_next_change_none_without_hours_or_without_any_open_span() -> None:
     never = validate_queue("q", {"hours": {"weekly": {}}})["hours"]
     assert next_change(never, utc("2026-12-07T06:00:00")) is None
     assert not is_open(never, utc("2026-12-07T06:00:00"))
+
+
+@pytest.mark.parametrize(("replies", "locale", "expected"), [
+    ({}, "en-US", None),
+    ({"en": "closed", "fr": "fermé"}, "fr-FR", "fermé"),
+    ({"en": "closed", "fr-CA": "fermé (CA)", "fr-FR": "fermé"}, "fr-FR", "fermé"),
+    ({"en": "closed", "fr-CA": "fermé (CA)"}, "fr-FR", "fermé (CA)"),   # same language
+    ({"en": "closed", "zh-TW": "休息中"}, "zh-TW", "休息中"),
+    ({"en": "closed", "zh-TW": "休息中"}, "de-DE", "closed"),          # else English
+    ({"en": "closed", "zh-TW": "休息中"}, None, "closed"),
+    ({"es": "cerrado"}, "de", "cerrado"),                              # else the first
+])
+def test_closed_reply_in_the_customer_locale(replies: dict[str, str], locale: str | None,
+                                             expected: str | None) -> None:
+    assert closed_reply_text(replies, locale) == expected
