@@ -6,12 +6,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 
 import pytest
 
+from hub.domain.routing_policy import DAYS
+from hub.metrics import Metrics
+from hub.providers.pool import ProviderPool
+from hub.services.context import Hub
+from hub.settings import Settings
 from hub.storage.queues import QueueStore
 from hub.storage.redis import Scripts, connect
+from hub.storage.sql import open_database
+from routing.policy import look_once
 from tests.agents import AgentClient, create_agent, customer_replies, login
 from tests.support import SANDBOX_SID, SENDER, Api, HubProcess, outbound_setup, phone, redis_client
 from tests.test_conversations import send_and_wait_sent
@@ -312,3 +321,44 @@ async def test_outside_hours_conversations_wait_and_get_the_closed_reply_once(
     await client.wait(lambda f: f["type"] == "conversation.assigned" and f["conversation"]["customer"] == phone(2))
     await asyncio.sleep(QUIET_S)
     assert not [m for m in sandbox.state.list_messages(SANDBOX_SID, to=phone(2))]
+
+
+async def test_the_policy_look_opens_and_closes_a_queue_at_its_hours(
+        cluster, redis_url: str, tmp_path: Any) -> None:  # type: ignore[no-untyped-def]
+    c = await cluster()
+    agent = c.new_agent("shift@example.com")
+    client = await c.connect(agent, c.hubs[1])
+    now = datetime.now(UTC)
+    tomorrow = (now + timedelta(days=1)).date()
+    day = DAYS[tomorrow.weekday()]
+    await put(c, "/v1/queues/default", {"inactive_close_seconds": 30 * 86400,   # not before opening time
+                                        "hours": {"timezone": "UTC", "weekly": {day: [["09:00", "17:00"]]}}}, 201)
+    await c.reply(c.hubs[0], phone(1), "hello?")
+    await asyncio.sleep(QUIET_S)
+    assert not client.of_type("conversation.assigned")
+    org_id = only_org(redis_url)
+
+    settings = Settings(redis_url=redis_url)
+    redis = await connect(redis_url)
+    db = await open_database(f"sqlite:///{tmp_path / 'look.sqlite3'}")
+    hub = Hub(settings=settings, redis=redis, metrics=Metrics(), providers=ProviderPool(settings), history=db)
+    try:
+        # Looked at before opening: nothing changes, and it says when to look again.
+        opening = datetime.combine(tomorrow, dt_time(9, 0), tzinfo=UTC)
+        changed, due = await look_once(hub, org_id, now)
+        assert changed == 0 and due == opening.timestamp() * 1000
+        # At opening time: the queue opens and what waited is assigned at once.
+        changed, due = await look_once(hub, org_id, opening + timedelta(seconds=1))
+        assert changed == 1 and due == (opening + timedelta(hours=8)).timestamp() * 1000
+        got = await client.wait(lambda f: f["type"] == "conversation.assigned")
+        assert got["conversation"]["customer"] == phone(1)
+        assert (await c.get("/v1/queues/default"))["open"] is True
+        # Past closing: closed again; a new customer waits.
+        await look_once(hub, org_id, opening + timedelta(hours=8, seconds=1))
+        assert (await c.get("/v1/queues/default"))["open"] is False
+        await c.reply(c.hubs[0], phone(2), "too late?")
+        await asyncio.sleep(QUIET_S)
+        assert len(client.of_type("conversation.assigned")) == 1
+    finally:
+        await redis.aclose()
+        await db.close()
