@@ -40,10 +40,9 @@ async def put_queue(request: Request) -> JSONResponse:
     hub = hub_of(request)
     policy = validate_queue(request.path_params["name"], await json_body(request))
     at = now_ms()
-    existed = await hub.queues.save(org["id"], policy["name"], policy, at)
     # Open or closed by its hours from now on (the policy loop keeps it so).
-    await hub.queues.set_open(org["id"], policy["name"],
-                              is_open(policy["hours"], datetime.fromtimestamp(at / 1000, UTC)), at)
+    existed = await hub.queues.save(org["id"], policy["name"], policy, at,
+                                    is_open=is_open(policy["hours"], datetime.fromtimestamp(at / 1000, UTC)))
     hub.board.announce(org["id"], "policy")  # hours and overflow are looked at now, everywhere
     request.app.state.conversations.archive(org["id"])
     return ok(await _public(hub, org["id"], policy, True), 200 if existed else 201)

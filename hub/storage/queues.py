@@ -17,11 +17,14 @@ class QueueStore:
         self.r = client
         self.s = scripts
 
-    async def save(self, org_id: str, name: str, policy: dict[str, Any] | None, now_ms: int) -> bool:
-        """Set (None: remove) a queue's policy; what waits there is offered
-        again at once. True when the queue had a policy before."""
+    async def save(self, org_id: str, name: str, policy: dict[str, Any] | None, now_ms: int, *,
+                   is_open: bool = True) -> bool:
+        """Set (None: remove) a queue's policy, open or closed now by its hours;
+        what waits there is offered again at once. True when the queue had a
+        policy before."""
         existed = await self.s.queue_policy(keys=[keys.slot(org_id)], args=[
-            keys.org_prefix(org_id), name, "" if policy is None else json.dumps(policy), now_ms])
+            keys.org_prefix(org_id), name, "" if policy is None else json.dumps(policy), now_ms,
+            "1" if is_open else "0"])
         return bool(existed)
 
     async def load(self, org_id: str, name: str) -> dict[str, Any] | None:
