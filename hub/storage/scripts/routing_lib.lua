@@ -265,14 +265,25 @@ drain = function(prefix, queue, now, depth)
   local agents = K(prefix, 'q', queue, 'agents')
   local policy = queue_policy(prefix, queue)
   local n = 0
-  if redis.call('EXISTS', K(prefix, 'qclosed', queue)) == 0 then
-    local skip, cache = 0, {}
+  local scan = redis.call('EXISTS', K(prefix, 'qclosed', queue)) == 0
+  if scan and #(policy.required_skills or {}) > 0 then
+    -- Nobody free meets the queue's own requirements: nothing to look for.
+    scan = pick_agent(prefix, agents, policy.required_skills, {}) ~= nil
+  end
+  if scan then
+    -- unmet: the requirements (a conversation's own skills) no free agent
+    -- met in this pass; later conversations with the same are skipped unscanned.
+    local skip, cache, unmet = 0, {}, {}
     while skip < SKILL_SCAN do
       local head = redis.call('ZRANGE', waiting, skip, skip)
       if #head == 0 then break end
       if redis.call('ZCARD', agents) == 0 then break end
-      local need = needs_of(policy, redis.call('HGET', K(prefix, 'conv', head[1]), 'skills'))
-      local best = pick_agent(prefix, agents, need, cache)
+      local own = redis.call('HGET', K(prefix, 'conv', head[1]), 'skills') or ''
+      local best = nil
+      if not unmet[own] then
+        best = pick_agent(prefix, agents, needs_of(policy, own), cache)
+        if not best then unmet[own] = true end
+      end
       if best then
         redis.call('ZREM', waiting, head[1])
         assign(prefix, head[1], best, now)
