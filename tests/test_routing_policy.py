@@ -362,3 +362,23 @@ async def test_the_policy_look_opens_and_closes_a_queue_at_its_hours(
     finally:
         await redis.aclose()
         await db.close()
+
+
+async def test_two_agents_qualifying_at_once_on_two_processes_take_one_conversation_each(cluster) -> None:  # type: ignore[no-untyped-def]
+    c = await cluster()
+    await put(c, "/v1/queues/default", {"required_skills": [{"name": "legal"}]}, 201)
+    agents = [c.new_agent(f"legal{i}@example.com", capacity=1) for i in range(2)]
+    clients = [await c.connect(a, c.hubs[i]) for i, a in enumerate(agents)]
+    for i in range(3):
+        await c.reply(c.hubs[i % 2], phone(i), f"question {i}")
+    # Both gain the skill at the same moment, each through its own process.
+    responses = await asyncio.gather(*(
+        c.http.put(c.hubs[i].url + f"/v1/agents/{a['id']}/skills", json={"legal": 1})
+        for i, a in enumerate(agents)))
+    assert [r.status_code for r in responses] == [200, 200]
+    await until(lambda: sum(len(cl.of_type("conversation.assigned")) for cl in clients) == 2, what="2 assigned")
+    await asyncio.sleep(QUIET_S)
+    taken = [f["conversation"]["customer"] for cl in clients for f in cl.of_type("conversation.assigned")]
+    assert sorted(taken) == [phone(0), phone(1)], taken   # the two oldest, once each
+    convs = await by_customer(c)
+    assert convs[phone(2)]["status"] == "waiting"
