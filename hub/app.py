@@ -43,9 +43,10 @@ from hub.settings import Settings
 from hub.storage.outage import redis_unavailable
 from hub.storage.redis import NotStandalone, confirm_standalone, connect
 from hub.storage.sql import migrate, open_database
-from routing import agents_api, conversations_api, supervision_api
+from routing import agents_api, conversations_api, queues_api, supervision_api
 from routing.conversations import Conversations
 from routing.fanout import Fanout
+from routing.policy import policy_loop
 from routing.presence import sweeper
 from routing.supervision import BoardFeeds
 from routing.ws import agent_ws
@@ -154,6 +155,12 @@ def routes(extra: list[Any]) -> list[Any]:
         r("/v1/agents/me", agents_api.me, methods=["GET"]),
         r("/v1/conversations", conversations_api.list_conversations, methods=["GET"]),
         r("/v1/conversations/{id}", conversations_api.get_conversation, methods=["GET"]),
+        r("/v1/conversations/{id}", queues_api.patch_conversation, methods=["PATCH"]),
+        r("/v1/queues", queues_api.list_queues, methods=["GET"]),
+        r("/v1/queues/{name}", queues_api.get_queue, methods=["GET"]),
+        r("/v1/queues/{name}", queues_api.put_queue, methods=["PUT"]),
+        r("/v1/queues/{name}", queues_api.delete_queue, methods=["DELETE"]),
+        r("/v1/agents/{id}/skills", queues_api.put_agent_skills, methods=["PUT"]),
         r("/v1/agent/ws-ticket", agents_api.ws_ticket, methods=["POST"]),
         WebSocketRoute("/v1/agent/ws", agent_ws),
         *console_routes(),
@@ -214,6 +221,7 @@ def build_app(
         ] + [asyncio.create_task(retry_mover(hub, stop), name="retry-mover"),
              asyncio.create_task(release_loop(hub, stop), name="quiet-hours-release"),
              asyncio.create_task(sweeper(hub, stop), name="presence-sweeper"),
+             asyncio.create_task(policy_loop(hub, stop), name="routing-policy"),
              asyncio.create_task(maintainer(hub, stop), name="retention"),
              asyncio.create_task(scheduler(hub, stop), name="scheduler"),
              asyncio.create_task(app.state.journal.run(stop), name="webhook-journal")] + [

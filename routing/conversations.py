@@ -17,6 +17,7 @@ from hub.domain.keywords import Keyword, classify_keyword
 from hub.domain.media import check_channel_media, media_items
 from hub.domain.phones import normalize_phone
 from hub.domain.reply_templates import render_reply_template
+from hub.domain.routing_policy import closed_reply_text
 from hub.domain.templates import RenderedMessage
 from hub.errors import (
     Conflict,
@@ -121,7 +122,30 @@ class Conversations:
             self._archive(channel["org_id"])  # the ledger entry
         if result[0] in ("created", "appended"):
             self._archive(channel["org_id"])
+            self.hub.board.poke(channel["org_id"], "policy")  # its inactivity deadline moved
+        if result[0] == "created" and not result[2]:
+            await self._closed_hours_reply(channel["org_id"], result[1], at)
         return result
+
+    async def _closed_hours_reply(self, org_id: str, conversation_id: str, at: int) -> None:
+        """A conversation opened while its queue is outside its hours: the
+        queue's closed-hours reply, once (the conversation's own client id
+        makes a second one a duplicate), in the customer's locale."""
+        found = await self.store.views(org_id, [conversation_id], messages=False)
+        if not found or not await self.hub.queues.closed(org_id, found[0]["queue"]):
+            return
+        policy = await self.hub.queues.load(org_id, found[0]["queue"])
+        locale = ((found[0].get("activity") or {}).get("locale")) or None
+        text = closed_reply_text((policy or {}).get("closed_reply") or {}, locale)
+        if text is None:
+            return
+        message = {"id": "msg_" + secrets.token_hex(8), "direction": "outbound", "body": text,
+                   "at": at / 1000, "auto_reply": "closed_hours"}
+        result = await self.store.reply(org_id, "", conversation_id, "closed:" + conversation_id,
+                                        json.dumps(message), at, self.hub.settings.retention_s)
+        if result[0] == "ok":
+            self.hub.board.announce(org_id, "replies")
+            self._archive(org_id)
 
     async def set_presence(self, org_id: str, agent_id: str, presence: str) -> None:
         result = await self.store.run("agent_presence", org_id, agent_id, presence, now_ms())
@@ -144,11 +168,14 @@ class Conversations:
         result = await self.store.run(
             "conversation_transfer", org_id, conversation_id, actor, agent_id or "", queue or "", now_ms())
         self._archive(org_id)
+        self.hub.board.poke(org_id, "policy")  # the queue may overflow after a wait
         await self._refuse(org_id, conversation_id, result[0])
 
     async def queue_exists(self, org_id: str, queue: str) -> bool:
-        """A queue exists while an agent of the org serves it or a configuration
-        routes replies to it; anything else would strand what is sent there."""
+        """A queue exists while it has a policy (``PUT /v1/queues/{name}``), an
+        agent of the org serves it or a configuration routes replies to it; anything else would strand what is sent there."""
+        if await self.hub.queues.load(org_id, queue) is not None:
+            return True
         if any(queue in json.loads(a.get("queues") or "[]") for a in await self.hub.agents.all(org_id)):
             return True
         after: float | None = None
@@ -228,6 +255,15 @@ class Conversations:
         await self._refuse(org_id, conversation_id, result[0])
         self._archive(org_id)
         return str(result[1])
+
+    async def set_priority(self, org_id: str, conversation_id: str, priority: int) -> None:
+        """A waiting conversation takes its new place in its queue at once."""
+        result = await self.store.run("conversation_priority", org_id, conversation_id, priority, now_ms())
+        self._archive(org_id)
+        await self._refuse(org_id, conversation_id, result[0])
+
+    def archive(self, org_id: str) -> None:
+        self._archive(org_id)
 
     def _archive(self, org_id: str) -> None:
         """A conversation script may have put changes on the archive stream:

@@ -61,6 +61,8 @@ ERROR_STATUS: dict[str, int] = {
     "not_your_customer": Forbidden.status,
     "supervisor_only": Forbidden.status,
     "erasure_busy": Conflict.status,
+    "queue_not_found": NotFound.status,
+    "conversation_closed": Conflict.status,
     TooManyContacts.code: TooManyContacts.status,
     RateLimited.code: RateLimited.status,
     PayloadTooLarge.code: PayloadTooLarge.status,
@@ -103,6 +105,8 @@ ERROR_EXAMPLES: dict[str, Schema] = {
                      "message": "this email signs in to agents of several orgs: give org_id",
                      "details": {"field": "org_id"}},
     "erasure_busy": {"code": "erasure_busy", "message": "the customer keeps writing; try again"},
+    "queue_not_found": {"code": "queue_not_found", "message": "no such queue", "details": {"field": "name"}},
+    "conversation_closed": {"code": "conversation_closed", "message": "this conversation is closed"},
     "too_many_contacts": {"code": "too_many_contacts", "message": "at most 100 contacts per request",
                           "details": {"limit": 100, "given": 250}},
     "payload_too_large": {"code": "payload_too_large", "message": "the request body is over 1048576 bytes",
@@ -407,6 +411,10 @@ _CONFIGURATION_INPUT = obj({
                        "characters never match; the first 64 characters count). `null` or absent: "
                        "`[\"case_name\"]`; `[]`: replies are linked to the quoted or the latest message only.",
         "examples": [["case_name", "OrderNumber"]]}),
+    "priority": {"type": "integer", "minimum": 0, "maximum": 100, "default": 50,
+                 "description": "Priority of the conversations its replies open: higher waits less."},
+    "required_skills": {"type": "array", "items": ref("RequiredSkill"), "maxItems": 50,
+                        "description": "Only agents with these skills take its replies."},
 }, ["name", "channel_type", "channel_id", "template_id"], closed=True)
 
 _CANNED_INPUT = obj({
@@ -586,6 +594,10 @@ _CONVERSATION = obj({
                                               "the hub found it; `null` when it answers none.")),
     "messages": {"type": "array", "items": ref("Message"),
                  "description": "Only on `GET /v1/conversations/{id}`."},
+    "priority": {"type": "integer", "minimum": 0, "maximum": 100,
+                 "description": "Waiting order: higher first, then oldest (default 50)."},
+    "close_reason": string("Why the hub closed it: `inactive` (no customer message for the queue's "
+                           "`inactive_close_seconds`), `erased`; absent when an agent closed it."),
     "whatsapp_window_closes_at": timestamp(
         "Open WhatsApp conversations: when free text stops being allowed (24 h after the customer's "
         "last message on this channel); after it, only an approved template (the agent's `template` "
@@ -656,6 +668,8 @@ _AGENT = obj({
     "capacity": {"type": "integer"}, "presence": enum(PRESENCES),
     "open": {"type": "integer", "description": "Open conversations now."},
     "role": enum(list(ROLES)),
+    "skills": obj({}, additionalProperties={"type": "integer", "minimum": 1, "maximum": 5},
+                  description="Skill → level (1-5), set by `PUT /v1/agents/{id}/skills`."),
     "created_at": timestamp(),
 }, ["id", "name", "email", "queues", "capacity", "presence", "open", "role", "created_at"])
 _AGENT_INPUT = obj({

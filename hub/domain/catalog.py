@@ -14,6 +14,7 @@ from hub.domain.pacing import MAX_MESSAGES_PER_SECOND, valid_rate
 from hub.domain.phones import is_valid_region, normalize_sender
 from hub.domain.provider_urls import check_provider_url
 from hub.domain.quiet_hours import parse_quiet_hours
+from hub.domain.routing_policy import DEFAULT_PRIORITY, validate_priority, validate_required_skills
 from hub.errors import InvalidPhone, InvalidRequest
 
 CHANNEL_TYPES = ("sms", "whatsapp")
@@ -200,8 +201,13 @@ def validate_configuration(body: Any, current: Mapping[str, Any] | None = None) 
     if merged.get("correlation_keys") is None:
         merged["correlation_keys"] = list(DEFAULT_KEYS)
     merged["correlation_keys"] = validate_correlation_keys(merged["correlation_keys"])
+    # Replies to it wait by this priority and go to agents with these skills
+    # (hub.domain.routing_policy).
+    merged["priority"] = validate_priority(merged.get("priority", DEFAULT_PRIORITY))
+    merged["required_skills"] = validate_required_skills(merged.get("required_skills") or [])
     allowed = {"id", "org_id", "created_at", "name", "show_in_timeline", "channel_type",
-               "channel_id", "template_id", "queue", "quiet_hours", "correlation_keys"}
+               "channel_id", "template_id", "queue", "quiet_hours", "correlation_keys",
+               "priority", "required_skills"}
     extra = set(merged) - allowed
     if extra:
         raise _bad(sorted(extra)[0], f"unknown field {sorted(extra)[0]!r}")

@@ -21,6 +21,7 @@ from hub.storage.conversations import ConversationStore
 from hub.storage.flows import FlowStore
 from hub.storage.login_throttle import LoginThrottle
 from hub.storage.orgs import OrgStore
+from hub.storage.queues import QueueStore
 from hub.storage.redis import Scripts
 from hub.storage.sql.db import Database
 from hub.storage.wake import WakeStream
@@ -44,6 +45,7 @@ class Hub:
     agents: AgentStore = field(init=False)
     login_throttle: LoginThrottle = field(init=False)
     conversations: ConversationStore = field(init=False)
+    queues: QueueStore = field(init=False)
     supervision: BoardStore = field(init=False)
     consent: ConsentStore = field(init=False)
     canned: CatalogStore = field(init=False)
@@ -63,6 +65,7 @@ class Hub:
         self.agents = AgentStore(self.redis)
         self.login_throttle = LoginThrottle(self.redis)
         self.conversations = ConversationStore(self.redis, self.scripts)
+        self.queues = QueueStore(self.redis, self.scripts)
         self.supervision = BoardStore(self.redis, self.scripts)
         self.consent = ConsentStore(self.redis, self.scripts)
         self.canned = CatalogStore(self.redis, "canned")

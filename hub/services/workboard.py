@@ -42,7 +42,7 @@ from hub.storage.wake import WakeStream
 
 log = get_logger("hub.workboard")
 
-KINDS = ("outbound", "replies", "archive", "retries", "deferred", "schedule", "bulk", "presence")
+KINDS = ("outbound", "replies", "archive", "retries", "deferred", "schedule", "bulk", "presence", "policy")
 # A look that found work is followed by one after this long, doubling while
 # nothing is found, up to the idle interval.
 HOT_S = 0.1

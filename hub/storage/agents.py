@@ -30,6 +30,7 @@ def public_agent(raw: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {k: raw.get(k) for k in PUBLIC}
     out["role"] = raw.get("role") or "agent"  # agents made before roles existed
     out["queues"] = json.loads(raw.get("queues") or "[]")
+    out["skills"] = json.loads(raw.get("skills") or "{}")
     out["capacity"] = int(raw.get("capacity") or 0)
     out["open"] = int(raw.get("open") or 0)
     out["created_at"] = float(raw.get("created_at") or 0)

@@ -160,7 +160,10 @@ def public_conversation(raw: dict[str, str], messages: list[dict[str, Any]] | No
         "correlated": raw.get("activity", "") != "", "created_at": int(raw["created"]) / 1000,
         "previous_conversation_id": raw.get("previous") or None, "channel_type": raw.get("type"),
         "activity": None, "correlation": correlation(raw),
+        "priority": int(raw.get("priority") or 50),
     }
+    if raw.get("close_reason"):
+        out["close_reason"] = raw["close_reason"]
     if raw.get("activity"):
         activity: dict[str, Any] = {
             "id": raw["activity"], "body": raw.get("act_body"), "configuration_id": raw.get("act_cfg"),

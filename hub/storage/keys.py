@@ -290,6 +290,31 @@ def wait_stats(org_id: str) -> str:
     return f"{org_prefix(org_id)}:stats:wait"
 
 
+def queue_policy(org_id: str, queue: str) -> str:
+    """A queue's routing policy as JSON (hub.domain.routing_policy)."""
+    return f"{org_prefix(org_id)}:qp:{queue}"
+
+
+def queue_policies(org_id: str) -> str:
+    """Sorted set (all scores 0, so by name) of the queues with a policy."""
+    return f"{org_prefix(org_id)}:qps"
+
+
+def queue_closed(org_id: str, queue: str) -> str:
+    """Set while the queue is outside its operating hours: it routes nothing."""
+    return f"{org_prefix(org_id)}:qclosed:{queue}"
+
+
+def inactive_due(org_id: str) -> str:
+    """Sorted set: open conversation → when it closes unless the customer writes (ms)."""
+    return f"{org_prefix(org_id)}:inactive"
+
+
+def overflow_due(org_id: str) -> str:
+    """Sorted set: waiting conversation → when it moves to its queue's overflow queue (ms)."""
+    return f"{org_prefix(org_id)}:overflow:due"
+
+
 # -- retries and provider outages -------------------------------------------------------
 
 def reply_stream(org_id: str) -> str:

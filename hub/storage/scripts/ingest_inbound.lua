@@ -154,6 +154,22 @@ if not conv then
     end
     if act ~= '' then fields[#fields + 1] = 'corr'; fields[#fields + 1] = method end
   end
+  -- The configuration answered sets the priority and the skills required
+  -- (hub.domain.routing_policy); without one, the defaults.
+  local priority, skills = 50, ''
+  local cfg = fields[4]
+  if cfg and cfg ~= '' then
+    local raw = redis.call('GET', K(prefix, 'configuration', cfg))
+    if raw then
+      local config = cjson.decode(raw)
+      priority = tonumber(config.priority) or 50
+      if type(config.required_skills) == 'table' and #config.required_skills > 0 then
+        skills = cjson.encode(config.required_skills)
+      end
+    end
+  end
+  fields[#fields + 1] = 'priority'; fields[#fields + 1] = priority
+  fields[#fields + 1] = 'skills'; fields[#fields + 1] = skills
   local previous = redis.call('GET', K(prefix, 'conv', 'last', channel, customer)) or ''
   local ckey = K(prefix, 'conv', conv)
   redis.call('HSET', ckey, 'id', conv, 'customer', customer, 'channel', channel, 'type', ctype,
@@ -171,6 +187,12 @@ redis.call('SET', seen, conv, 'EX', 7 * 86400)
 for _, key in ipairs({ckey, K(prefix, 'conv', conv, 'msgs'), K(prefix, 'conv', conv, 'mstatus')}) do
   redis.call('EXPIRE', key, retention)
 end
+
+-- Closed for inactivity once the customer has been silent for the queue's
+-- inactive_close_seconds (policy_due.lua).
+redis.call('HSET', ckey, 'last_in', now)
+local idle = tonumber(queue_policy(prefix, redis.call('HGET', ckey, 'queue')).inactive_close_seconds) or 86400
+redis.call('ZADD', K(prefix, 'inactive'), tonumber(now) + idle * 1000, conv)
 
 local agent = redis.call('HGET', ckey, 'agent')
 if outcome == 'created' then

@@ -1,5 +1,6 @@
 -- requires: lib routing_lib
--- An agent's reply, before it goes to the provider: the conversation must be
+-- An agent's reply (or, with agent '', the hub's own automatic reply to a
+-- conversation no agent holds), before it goes to the provider: the conversation must be
 -- the agent's and open, the customer not opted out, and on WhatsApp the
 -- customer's last message within 24 h, unless it is an approved template
 -- (a content sid), which WhatsApp takes at any time. The same client_id twice records
@@ -33,6 +34,6 @@ if media ~= '' then redis.call('HSET', job, 'media', media) end
 redis.call('EXPIRE', job, retention)
 redis.call('XADD', KEYS[1], '*', 'a', m.id)
 redis.call('ZADD', K(prefix, 'timeline', c[4]), now * 1000, 'msg:' .. conv .. ':' .. m.id)
-emit(prefix, agent, {type = 'message.created', conversation_id = conv, message = m})
+if agent ~= '' then emit(prefix, agent, {type = 'message.created', conversation_id = conv, message = m}) end
 archive_changes(prefix)
 return {'ok', m.id, c[3], c[4], c[5]}

@@ -112,7 +112,9 @@ local function conversation(prefix, conv, with_messages)
     correlated = c.activity ~= '', created_at = tonumber(c.created) / 1000,
     previous_conversation_id = (c.previous ~= '' and c.previous) or cjson.null,
     channel_type = c.type, activity = cjson.null, correlation = cjson.null,
+    priority = tonumber(c.priority or '') or 50,
   }
+  if c.close_reason and c.close_reason ~= '' then out.close_reason = c.close_reason end
   if c.activity ~= '' then
     -- Before methods were recorded, a reply was linked to the latest message.
     out.correlation = {activity_id = c.activity, method = (c.corr ~= nil and c.corr ~= '' and c.corr) or 'latest'}
@@ -170,20 +172,134 @@ local function assign(prefix, conv, agent, now)
   emit(prefix, agent, {type = 'conversation.assigned', conversation = conversation(prefix, conv, true)})
 end
 
--- Give waiting conversations of a queue to free agents, oldest first.
--- Returns the number assigned.
-local function drain(prefix, queue, now)
+-- A queue's routing policy (hub.domain.routing_policy), {} when none is set.
+local POLICIES = {}
+local function queue_policy(prefix, queue)
+  local p = POLICIES[queue]
+  if p == nil then
+    local raw = redis.call('GET', K(prefix, 'qp', queue))
+    p = (raw and cjson.decode(raw)) or {}
+    POLICIES[queue] = p
+  end
+  return p
+end
+
+-- Waiting order: higher priority first, then arrival (hub.domain.routing_policy.waiting_score).
+local BAND = 2e13
+local function priority_of(prefix, conv)
+  return tonumber(redis.call('HGET', K(prefix, 'conv', conv), 'priority') or '') or 50
+end
+
+local function needs_of(policy, conv_skills)
+  local need = {}
+  for _, r in ipairs(policy.required_skills or {}) do need[#need + 1] = r end
+  if conv_skills and conv_skills ~= '' then
+    for _, r in ipairs(cjson.decode(conv_skills)) do need[#need + 1] = r end
+  end
+  return need
+end
+
+local function qualifies(skills, need)
+  for _, r in ipairs(need) do
+    if (tonumber(skills[r.name] or 0) or 0) < tonumber(r.min_level) then return false end
+  end
+  return true
+end
+
+-- The first of the queue's free agents (fewest open, then idle longest)
+-- who has the skills the conversation needs, or nil.
+local function pick_agent(prefix, agents, need, cache)
+  if #need == 0 then
+    return redis.call('ZRANGE', agents, 0, 0)[1]
+  end
+  for _, agent in ipairs(redis.call('ZRANGE', agents, 0, -1)) do
+    local skills = cache[agent]
+    if skills == nil then
+      local raw = redis.call('HGET', K(prefix, 'agent', agent), 'skills')
+      skills = (raw and raw ~= '' and cjson.decode(raw)) or {}
+      cache[agent] = skills
+    end
+    if qualifies(skills, need) then return agent end
+  end
+  return nil
+end
+
+-- How far down a queue one drain looks for work a free agent has the skills for.
+local SKILL_SCAN = 200
+local OVERFLOW_DEPTH = 3
+
+local drain
+
+-- Queue a conversation; `front` puts it before everything already waiting
+-- of its priority. A queue that overflows after a wait schedules the move.
+local function enqueue(prefix, conv, queue, now, front)
+  local ckey = K(prefix, 'conv', conv)
+  redis.call('HSET', ckey, 'status', 'waiting', 'agent', '', 'queue', queue)
+  touch(conv)
+  local band = (100 - priority_of(prefix, conv)) * BAND
+  local score = band + tonumber(redis.call('HGET', ckey, 'created'))
+  if front then score = band - tonumber(now) end
+  redis.call('ZADD', K(prefix, 'q', queue, 'waiting'), score, conv)
+  redis.call('SADD', K(prefix, 'queues'), queue)
+  local over = queue_policy(prefix, queue).overflow
+  if type(over) == 'table' and over.after_seconds then
+    redis.call('HSET', ckey, 'overflow_from', queue)
+    redis.call('ZADD', K(prefix, 'overflow', 'due'), tonumber(now) + over.after_seconds * 1000, conv)
+  end
+end
+
+-- Move a waiting conversation to another queue, keeping its arrival order.
+local function move_waiting(prefix, conv, from, to, now)
+  redis.call('ZREM', K(prefix, 'q', from, 'waiting'), conv)
+  redis.call('HSET', K(prefix, 'conv', conv), 'overflowed_from', from)
+  enqueue(prefix, conv, to, now, false)
+end
+
+-- Give waiting conversations of a queue to free agents, highest priority
+-- then oldest first; one nobody free has the skills for waits without
+-- holding up those behind it. A queue outside its hours gives nothing. A
+-- queue with more waiting than its overflow's `waiting_over` moves the
+-- last ones to the overflow queue. Returns the number assigned.
+drain = function(prefix, queue, now, depth)
   local waiting = K(prefix, 'q', queue, 'waiting')
   local agents = K(prefix, 'q', queue, 'agents')
+  local policy = queue_policy(prefix, queue)
   local n = 0
-  while true do
-    local oldest = redis.call('ZRANGE', waiting, 0, 0)
-    if #oldest == 0 then break end
-    local best = redis.call('ZRANGE', agents, 0, 0)
-    if #best == 0 then break end
-    redis.call('ZREM', waiting, oldest[1])
-    assign(prefix, oldest[1], best[1], now)
-    n = n + 1
+  local scan = redis.call('EXISTS', K(prefix, 'qclosed', queue)) == 0
+  if scan and #(policy.required_skills or {}) > 0 then
+    -- Nobody free meets the queue's own requirements: nothing to look for.
+    scan = pick_agent(prefix, agents, policy.required_skills, {}) ~= nil
+  end
+  if scan then
+    -- unmet: the requirements (a conversation's own skills) no free agent
+    -- met in this pass; later conversations with the same are skipped unscanned.
+    local skip, cache, unmet = 0, {}, {}
+    while skip < SKILL_SCAN do
+      local head = redis.call('ZRANGE', waiting, skip, skip)
+      if #head == 0 then break end
+      if redis.call('ZCARD', agents) == 0 then break end
+      local own = redis.call('HGET', K(prefix, 'conv', head[1]), 'skills') or ''
+      local best = nil
+      if not unmet[own] then
+        best = pick_agent(prefix, agents, needs_of(policy, own), cache)
+        if not best then unmet[own] = true end
+      end
+      if best then
+        redis.call('ZREM', waiting, head[1])
+        assign(prefix, head[1], best, now)
+        n = n + 1
+      else
+        skip = skip + 1
+      end
+    end
+  end
+  local over = policy.overflow
+  if type(over) == 'table' and over.waiting_over and (depth or 0) < OVERFLOW_DEPTH then
+    local extra = redis.call('ZRANGE', waiting, over.waiting_over, -1)
+    if #extra > 0 then
+      for _, conv in ipairs(extra) do move_waiting(prefix, conv, queue, over.queue, now) end
+      drain(prefix, over.queue, now, (depth or 0) + 1)
+    end
   end
   return n
 end
@@ -199,17 +315,6 @@ local function release(prefix, conv, agent)
     if tonumber(redis.call('HINCRBY', akey, 'open', -1)) < 0 then redis.call('HSET', akey, 'open', 0) end
   end
   refresh_agent(prefix, agent)
-end
-
--- Queue a conversation; `front` puts it before everything already waiting.
-local function enqueue(prefix, conv, queue, now, front)
-  local ckey = K(prefix, 'conv', conv)
-  redis.call('HSET', ckey, 'status', 'waiting', 'agent', '', 'queue', queue)
-  touch(conv)
-  local score = tonumber(redis.call('HGET', ckey, 'created'))
-  if front then score = -tonumber(now) end
-  redis.call('ZADD', K(prefix, 'q', queue, 'waiting'), score, conv)
-  redis.call('SADD', K(prefix, 'queues'), queue)
 end
 
 local function add_message(prefix, conv, msg_json, status)
@@ -267,4 +372,27 @@ local function set_message_status(prefix, conv, msg, status, code)
                          status = status, error_code = value.error_code or cjson.null})
   end
   return 1
+end
+
+-- Close a conversation, freeing its agent's capacity for waiting work at
+-- once; the agent gets `conversation.closed` (with the reason, if any).
+local function close_conversation(prefix, conv, now, reason)
+  local ckey = K(prefix, 'conv', conv)
+  local c = redis.call('HMGET', ckey, 'status', 'agent', 'channel', 'customer', 'queue')
+  redis.call('HSET', ckey, 'status', 'closed', 'closed', now)
+  if reason ~= '' then redis.call('HSET', ckey, 'close_reason', reason) end
+  touch(conv)
+  local open_key = K(prefix, 'conv', 'open', c[3], c[4])
+  if redis.call('GET', open_key) == conv then redis.call('DEL', open_key) end
+  redis.call('ZREM', K(prefix, 'q', c[5], 'waiting'), conv)
+  redis.call('ZREM', K(prefix, 'inactive'), conv)
+  redis.call('ZREM', K(prefix, 'overflow', 'due'), conv)
+  if c[2] and c[2] ~= '' then
+    release(prefix, conv, c[2])
+    local event = {type = 'conversation.closed', conversation_id = conv}
+    if reason ~= '' then event.reason = reason end
+    emit(prefix, c[2], event)
+    drain_agent_queues(prefix, c[2], now)
+  end
+  return c[2] or ''
 end
