@@ -23,5 +23,7 @@ if c[2] and c[2] ~= '' then
   emit(prefix, c[2], event)
   drain_agent_queues(prefix, c[2], now)
 end
+feed(prefix, 'conversation.closed', now, {conversation_id = conv, agent_id = (c[2] ~= '' and c[2]) or cjson.null,
+                                          reason = (reason ~= '' and reason) or cjson.null})
 archive_changes(prefix)
 return {'ok', c[2] or ''}

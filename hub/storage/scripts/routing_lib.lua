@@ -168,6 +168,8 @@ local function assign(prefix, conv, agent, now)
   redis.call('ZADD', K(prefix, 'agent', agent, 'served'), now, redis.call('HGET', ckey, 'customer'))
   refresh_agent(prefix, agent)
   emit(prefix, agent, {type = 'conversation.assigned', conversation = conversation(prefix, conv, true)})
+  feed(prefix, 'conversation.assigned', now, {conversation_id = conv, agent_id = agent,
+                                              queue = redis.call('HGET', ckey, 'queue')})
 end
 
 -- Give waiting conversations of a queue to free agents, oldest first.
