@@ -7,11 +7,10 @@
 -- ARGV: owner, op, cursor or '', now_ms, next attempt ms, error
 local owner, op = ARGV[1], ARGV[2]
 if redis.call('GET', KEYS[1]) ~= owner then return 0 end
-if op == 'ok' or op == 'skip' then
+if op == 'ok' then
+  redis.call('HSET', KEYS[2], 'cursor', ARGV[3], 'failures', 0, 'next_at', 0, 'last_success_at', ARGV[4])
+elseif op == 'skip' then
   redis.call('HSET', KEYS[2], 'cursor', ARGV[3])
-  if op == 'ok' then
-    redis.call('HSET', KEYS[2], 'failures', 0, 'next_at', 0, 'last_success_at', ARGV[4])
-  end
 else
   redis.call('HINCRBY', KEYS[2], 'failures', 1)
   redis.call('HSET', KEYS[2], 'next_at', ARGV[5], 'last_error', ARGV[6], 'last_failure_at', ARGV[4])
