@@ -225,3 +225,100 @@ async def test_conversations_replies_and_opt_outs_reach_the_feed(
         assert [e["data"]["source"] for e in receiver.events[4:]] == ["keyword", "api"]
         assert replay(api) == receiver.events
         assert replay(api, after=receiver.events[3]["id"]) == receiver.events[4:]
+
+
+def test_endpoints_keep_their_secret_to_themselves_and_an_org_has_at_most_20(
+        api: Api, hub) -> None:  # type: ignore[no-untyped-def]
+    body = {"url": "https://crm.example.com/hooks", "secret": SECRET, "event_types": ["activity.status"]}
+    first = api.ok("POST", "/v1/event-endpoints", 201, json=body)
+    assert "secret" not in first and first["enabled"] is True
+    assert "secret" not in api.ok("GET", f"/v1/event-endpoints/{first['id']}")
+    patched = api.ok("PATCH", f"/v1/event-endpoints/{first['id']}", json={
+        "secret": "another-secret-0123456789", "enabled": False})
+    assert "secret" not in patched and patched["enabled"] is False
+    assert SECRET not in api.get("/v1/event-endpoints").text
+    for _ in range(19):
+        api.ok("POST", "/v1/event-endpoints", 201, json=body)
+    full = api.post("/v1/event-endpoints", json=body)
+    assert full.status_code == 409 and full.json()["error"]["code"] == "too_many_endpoints"
+    assert len(api.ok("GET", "/v1/event-endpoints")["items"]) == 20
+    assert api.delete(f"/v1/event-endpoints/{first['id']}").status_code == 204
+    assert api.get(f"/v1/event-endpoints/{first['id']}").status_code == 404
+    api.ok("POST", "/v1/event-endpoints", 201, json=body)
+    # Another org sees none of them.
+    with Api(hub.url, create_org(hub.url)["api_key"]) as other:
+        assert other.ok("GET", "/v1/event-endpoints")["items"] == []
+        assert other.get(f"/v1/event-endpoints/{first['id']}").status_code == 404
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"url": "https://127.0.0.1/hooks"}, "url"),
+    ({"url": "https://169.254.169.254/latest"}, "url"),
+    ({"url": "http://crm.example.com/hooks"}, "url"),
+    ({"secret": "short"}, "secret"),
+    ({"event_types": ["everything"]}, "event_types"),
+])
+def test_a_bad_endpoint_is_refused_naming_its_field(api: Api, body: dict[str, Any], field: str) -> None:
+    good = {"url": "https://crm.example.com/hooks", "secret": SECRET, "event_types": ["activity.status"]}
+    answer = api.post("/v1/event-endpoints", json={**good, **body})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["details"]["field"] == field
+
+
+def test_a_cursor_older_than_the_retention_answers_410(api: Api, sandbox, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    config_id = outbound_setup(api, sandbox.url, show_in_timeline=False)["config"]["id"]
+    api.ok("POST", "/v1/event-endpoints", 201, json={
+        "url": "https://crm.example.com/hooks", "secret": SECRET, "event_types": ["activity.status"]})
+    api.ok("POST", "/v1/outbound/send", 202, json={"configuration_id": config_id,
+                                                   "contacts": [contact(phone(1))]})
+    events = wait_for(lambda: len(e := replay(api)) >= 3 and e, timeout=20)
+    first, last = events[0]["id"], events[-1]["id"]
+    assert api.get("/v1/events", params={"after": "12-x"}).json()["error"]["details"]["field"] == "after"
+    # What the trim does once the retention has passed for all but the last event.
+    trim_log(redis_url, api.org["id"], last)  # type: ignore[attr-defined]
+    gone = api.get("/v1/events", params={"after": first})
+    assert gone.status_code == 410
+    assert gone.json()["error"]["code"] == "cursor_expired"
+    assert [e["id"] for e in replay(api)] == [last]          # no cursor: from the oldest kept
+    assert replay(api, after=events[-2]["id"]) == [events[-1]]  # a cursor at the edge is fine
+
+
+def trim_log(redis_url: str, org_id: str, keep_from: str) -> None:
+    import asyncio
+
+    from hub.storage.event_feed import EventFeedStore
+    from hub.storage.redis import Scripts, connect
+
+    async def go() -> None:
+        client = await connect(redis_url)
+        try:
+            await EventFeedStore(client, Scripts(client)).trim(org_id, keep_from)
+        finally:
+            await client.aclose()
+
+    asyncio.run(go())
+
+
+async def test_each_endpoint_gets_only_its_types(hub_factory, sandbox) -> None:  # type: ignore[no-untyped-def]
+    statuses, opt_outs = Receiver().start(), Receiver().start()
+    try:
+        hosts = ",".join(urlsplit(u).netloc for u in (sandbox.url, statuses.url, opt_outs.url))
+        hub = hub_factory(HUB_ALLOWED_PROVIDER_HOSTS=hosts)
+        with Api(hub.url, create_org(hub.url)["api_key"]) as api:
+            ids = outbound_setup(api, sandbox.url)
+            for receiver, types in ((statuses, ["activity.status"]), (opt_outs, ["contact.opted_out"])):
+                api.ok("POST", "/v1/event-endpoints", 201, json={
+                    "url": receiver.url, "secret": SECRET, "event_types": types})
+            api.ok("POST", "/v1/outbound/send", 202, json={"configuration_id": ids["config"]["id"],
+                                                           "contacts": [contact(phone(2))]})
+            await customer_replies(sandbox.url, hub.url, ids["channel"]["id"], phone(2), "STOP", SENDER)
+            wait_for(lambda: len(statuses.events) >= 3 and opt_outs.events, timeout=20)
+            time.sleep(1.5)
+            assert {e["type"] for e in statuses.events} == {"activity.status"}
+            assert [(e["type"], e["data"]["phone"]) for e in opt_outs.events] == [
+                ("contact.opted_out", phone(2))]
+            # The log holds both kinds, in one order.
+            assert {e["type"] for e in replay(api)} == {"activity.status", "contact.opted_out"}
+    finally:
+        statuses.stop()
+        opt_outs.stop()
