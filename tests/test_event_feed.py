@@ -322,3 +322,23 @@ async def test_each_endpoint_gets_only_its_types(hub_factory, sandbox) -> None: 
     finally:
         statuses.stop()
         opt_outs.stop()
+
+
+def test_two_processes_deliver_one_endpoint_in_order_and_once_when_one_stops(
+        hub_factory, sandbox, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+    hosts = f"{urlsplit(sandbox.url).netloc},{urlsplit(receiver.url).netloc}"
+    first, second = (hub_factory(HUB_ALLOWED_PROVIDER_HOSTS=hosts) for _ in range(2))
+    org = create_org(first.url)
+    with Api(first.url, org["api_key"]) as api, Api(second.url, org["api_key"]) as other:
+        config_id = outbound_setup(api, sandbox.url, show_in_timeline=False)["config"]["id"]
+        api.ok("POST", "/v1/event-endpoints", 201, json={
+            "url": receiver.url, "secret": SECRET, "event_types": ["activity.status"]})
+        for n, client in enumerate((api, other, api)):
+            client.ok("POST", "/v1/outbound/send", 202, json={
+                "configuration_id": config_id,
+                "contacts": [contact(phone(100 * n + i)) for i in range(40)]})
+        wait_for(lambda: len(receiver.events) >= 30, timeout=30)
+        first.stop()                       # whichever held the lease, the other goes on
+        wait_for(lambda: len(receiver.events) >= 3 * 120, timeout=60, interval=0.2)
+        time.sleep(1.5)
+        check_push(other, receiver, all_activities(other))

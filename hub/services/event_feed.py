@@ -66,6 +66,9 @@ class EventDeliverer:
         self.poll_s = hub.settings.event_poll_s
         self.tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
+        # Told to the delivery tasks when the process stops (after `stop`, or
+        # when this loop is cancelled): they finish the post under way.
+        self._halt = asyncio.Event()
         self._trimmed: dict[str, float] = {}
         self._open: aiohttp.ClientSession | None = None
         self._guarded: aiohttp.ClientSession | None = None
@@ -87,7 +90,7 @@ class EventDeliverer:
         try:
             while not stop.is_set():
                 try:
-                    await self._look(stop)
+                    await self._look()
                 except Exception as exc:  # Redis away: the next look tries again
                     if not redis_unavailable(exc):
                         log.error("event feed look failed", exc_info=exc)
@@ -95,13 +98,20 @@ class EventDeliverer:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), ORG_REFRESH_S)
         finally:
-            for task in self.tasks.values():
+            # A post under way finishes and its outcome is recorded before
+            # the lease is given back: cut short, the receiver may have taken
+            # the event without the cursor knowing, and would get it twice.
+            self._halt.set()
+            tasks = list(self.tasks.values())
+            if tasks:
+                await asyncio.wait(tasks, timeout=POST_TIMEOUT_S + 2)
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self._open.close()
             await self._guarded.close()
 
-    async def _look(self, stop: asyncio.Event) -> None:
+    async def _look(self) -> None:
         self.tasks = {k: t for k, t in self.tasks.items() if not t.done()}
         now = time.time()
         for org_id in await self.store.orgs():
@@ -116,7 +126,7 @@ class EventDeliverer:
                     continue
                 if await self.store.lease(org_id, endpoint_id, self.owner, "take", LEASE_MS):
                     self.tasks[(org_id, endpoint_id)] = asyncio.create_task(
-                        self._deliver(org_id, endpoint_id, stop), name=f"events-{endpoint_id}")
+                        self._deliver(org_id, endpoint_id, self._halt), name=f"events-{endpoint_id}")
 
     async def trim(self, org_id: str, now: float) -> int:
         min_ms = int((now - self.hub.settings.event_retention_hours * 3600) * 1000)
@@ -173,6 +183,8 @@ class EventDeliverer:
             wanted = set(endpoint.get("event_types", ()))
             skipped = ""
             for event_id, fields in events:
+                if stop.is_set():
+                    break
                 if fields.get("type") not in wanted:
                     skipped = event_id
                     continue

@@ -31,7 +31,7 @@ class EventFeedStore:
         answer = await self.s.event_endpoint(
             keys=[keys.event_endpoint(org_id, endpoint_id), keys.event_endpoints(org_id),
                   keys.event_delivery(org_id, endpoint_id), keys.event_types(org_id),
-                  keys.event_log(org_id)],
+                  keys.event_log(org_id), keys.event_lease(org_id, endpoint_id)],
             args=[op, endpoint_id, json.dumps(record) if record is not None else "", now_ms,
                   MAX_ENDPOINTS, keys.event_endpoint(org_id, "")])
         return str(answer[0])

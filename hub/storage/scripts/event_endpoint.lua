@@ -3,7 +3,8 @@
 -- step so the set never disagrees with the endpoints. A new endpoint's
 -- delivery starts after the last event already in the log.
 -- Returns {'ok'}, {'missing'} or {'full'}.
--- KEYS: endpoint record, endpoint index, delivery hash, event types set, event log
+-- KEYS: endpoint record, endpoint index, delivery hash, event types set, event log,
+--       delivery lease (deleted with the endpoint: a delivery under way records nothing)
 -- ARGV: op (create | update | delete), endpoint id, record json, now_ms,
 --       most endpoints, prefix of endpoint records
 local op, id, record, now, most, rprefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
@@ -19,7 +20,7 @@ if op == 'create' then
 elseif op == 'update' then
   redis.call('SET', KEYS[1], record)
 else
-  redis.call('DEL', KEYS[1], KEYS[3])
+  redis.call('DEL', KEYS[1], KEYS[3], KEYS[6])
   redis.call('ZREM', KEYS[2], id)
 end
 local types = {}
