@@ -342,3 +342,25 @@ def test_two_processes_deliver_one_endpoint_in_order_and_once_when_one_stops(
         wait_for(lambda: len(receiver.events) >= 3 * 120, timeout=60, interval=0.2)
         time.sleep(1.5)
         check_push(other, receiver, all_activities(other))
+
+
+def test_events_past_the_retention_are_skipped_and_delivery_goes_on(
+        hub_factory, sandbox, receiver: Receiver, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    hub = hub_with_receiver(hub_factory, sandbox, receiver)
+    org = create_org(hub.url)
+    with Api(hub.url, org["api_key"]) as api:
+        config_id = outbound_setup(api, sandbox.url, show_in_timeline=False)["config"]["id"]
+        endpoint = api.ok("POST", "/v1/event-endpoints", 201, json={
+            "url": receiver.url, "secret": SECRET, "event_types": ["activity.status"]})
+        receiver.stop()
+        api.ok("POST", "/v1/outbound/send", 202, json={"configuration_id": config_id,
+                                                       "contacts": [contact(phone(3))]})
+        events = wait_for(lambda: len(e := replay(api)) >= 3 and e, timeout=20)
+        wait_for(lambda: api.ok("GET", f"/v1/event-endpoints/{endpoint['id']}")["delivery"]["failures"],
+                 timeout=20)
+        trim_log(redis_url, org["id"], events[-1]["id"])   # the retention passed for the first two
+        receiver.start()
+        wait_for(lambda: receiver.events, timeout=30)
+        time.sleep(1.5)
+        assert receiver.events == [events[-1]]
+        assert api.ok("GET", f"/v1/event-endpoints/{endpoint['id']}")["delivery"]["cursor"] == events[-1]["id"]

@@ -168,6 +168,10 @@ class EventDeliverer:
                 wait = self.poll_s if not endpoint.get("enabled") else min(next_at - now, renew_at - now)
                 await _sleep(stop, max(0.01, wait))
                 continue
+            events = await store.read(org_id, cursor, PAGE)
+            if not events:
+                await _sleep(stop, self.poll_s)
+                continue
             floor = await store.floor(org_id)
             if floor is not None and id_before(cursor, floor):
                 # Kept for longer than the retention without being taken: gone.
@@ -176,10 +180,6 @@ class EventDeliverer:
                 if not await store.record(org_id, endpoint_id, self.owner, "skip", cursor=floor):
                     return
                 cursor = floor
-            events = await store.read(org_id, cursor, PAGE)
-            if not events:
-                await _sleep(stop, self.poll_s)
-                continue
             wanted = set(endpoint.get("event_types", ()))
             skipped = ""
             for event_id, fields in events:
