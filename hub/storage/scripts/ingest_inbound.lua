@@ -110,7 +110,8 @@ if keyword == 'opt_out' or keyword == 'opt_in' then
   redis.call('HSET', K(prefix, 'consent', channel), customer, keyword == 'opt_out' and 'out' or 'in')
   redis.call('XADD', K(prefix, 'archive'), '*', 'consent', cjson.encode({{
     phone = customer, channel = channel, action = keyword, source = 'keyword', at = now,
-    message_id = cjson.decode(msg_json).id, provider_message_id = sid}}))  feed(prefix, keyword == 'opt_out' and 'contact.opted_out' or 'contact.opted_in', now,
+    message_id = cjson.decode(msg_json).id, provider_message_id = sid}}))
+  feed(prefix, keyword == 'opt_out' and 'contact.opted_out' or 'contact.opted_in', now,
        {phone = customer, channel_id = channel, source = 'keyword'})
 end
 redis.call('HSET', K(prefix, 'contact', customer), 'last_in:' .. channel, now)
