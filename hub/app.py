@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from agent_ui.routes import console_routes
-from hub.api import catalog, contacts, flows, ops, orgs, outbound
+from hub.api import catalog, contacts, event_feed, flows, ops, orgs, outbound
 from hub.api.limits import BodyLimit
 from hub.api.openapi import openapi
 from hub.embedded_redis import EmbeddedRedis
@@ -35,6 +35,7 @@ from hub.services.bulk_runner import BulkRunner
 from hub.services.context import Hub
 from hub.services.deferred import release_loop
 from hub.services.dispatch import REPLY_WORKERS, Dispatcher, retry_mover
+from hub.services.event_feed import EventDeliverer
 from hub.services.hot_window import hot_sweeper
 from hub.services.journal import WebhookJournal
 from hub.services.maintenance import maintainer
@@ -142,6 +143,12 @@ def routes(extra: list[Any]) -> list[Any]:
         r("/v1/flows/{id}", flows.patch_flow, methods=["PATCH"]),
         r("/v1/flows/{id}", flows.delete_flow, methods=["DELETE"]),
         r("/v1/events", flows.post_event, methods=["POST"]),
+        r("/v1/events", event_feed.list_events, methods=["GET"]),
+        r("/v1/event-endpoints", event_feed.create_endpoint, methods=["POST"]),
+        r("/v1/event-endpoints", event_feed.list_endpoints, methods=["GET"]),
+        r("/v1/event-endpoints/{id}", event_feed.get_endpoint, methods=["GET"]),
+        r("/v1/event-endpoints/{id}", event_feed.update_endpoint, methods=["PATCH"]),
+        r("/v1/event-endpoints/{id}", event_feed.delete_endpoint, methods=["DELETE"]),
         r("/v1/bulk-jobs", flows.create_bulk_job, methods=["POST"]),
         r("/v1/bulk-jobs", flows.list_bulk_jobs, methods=["GET"]),
         r("/v1/bulk-jobs/{id}", flows.get_bulk_job, methods=["GET"]),
@@ -211,6 +218,7 @@ def build_app(
             settings.data_dir / "journal", client, partial(replay_webhook, app.state, families),
             max_bytes=settings.journal_max_bytes, metrics=hub.metrics)
         stop = asyncio.Event()
+        app.state.event_deliverer = EventDeliverer(hub)
         app.state.workers = [asyncio.create_task(hub.board.run(stop), name="work-board")] + [
             asyncio.create_task(Dispatcher(hub, i).run(stop), name=f"dispatch-{i}")
             for i in range(settings.workers)
@@ -228,7 +236,8 @@ def build_app(
             asyncio.create_task(BulkRunner(hub, i).run(stop), name=f"bulk-{i}")
             for i in range(settings.bulk_runners)
         ] + [asyncio.create_task(Archiver(hub).run(stop), name="archiver"),
-             asyncio.create_task(hot_sweeper(hub, stop), name="hot-window")]
+             asyncio.create_task(hot_sweeper(hub, stop), name="hot-window"),
+             asyncio.create_task(app.state.event_deliverer.run(stop), name="event-feed")]
         mode_check = asyncio.create_task(_check_redis_mode(client, url), name="redis-mode")
         try:
             async with contextlib.AsyncExitStack() as stack:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from hub.domain.event_feed import RETENTION_MIN_HOURS, retention_hours
+
 
 def _secret_repr(value: str | None) -> str:
     return "None" if value is None else "'***'"
@@ -74,6 +76,11 @@ class Settings:
     idle_check_s: float = 30.0
     # Webhooks journaled while Redis is down, per process, before new ones are refused (503).
     journal_max_bytes: int = 1024 * 1024 * 1024
+    # The event feed: how long the per-org event log keeps events (at least
+    # 24 h: the deliverer retries a failing endpoint for as long as they are
+    # kept) and how often a process looks for new events of its endpoints.
+    event_retention_hours: int = 72
+    event_poll_s: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -124,6 +131,9 @@ class Settings:
             login_failures_per_address=int(
                 env.get("HUB_LOGIN_FAILURES_PER_ADDRESS", cls.login_failures_per_address)),
             journal_max_bytes=int(float(env.get("HUB_JOURNAL_MAX_MB", 1024)) * 1024 * 1024),
+            event_retention_hours=retention_hours(env.get("HUB_EVENT_RETENTION_HOURS"),
+                                                  cls.event_retention_hours),
+            event_poll_s=float(env.get("HUB_EVENT_POLL_SECONDS", cls.event_poll_s)),
         )
 
     def __post_init__(self) -> None:
@@ -138,6 +148,10 @@ class Settings:
             raise ValueError("HUB_CIRCUIT_THRESHOLD must be at least 1")
         if self.idle_check_s <= 0:
             raise ValueError("HUB_IDLE_CHECK_SECONDS must be positive")
+        if self.event_retention_hours < RETENTION_MIN_HOURS:
+            raise ValueError(f"HUB_EVENT_RETENTION_HOURS must be at least {RETENTION_MIN_HOURS}")
+        if self.event_poll_s <= 0:
+            raise ValueError("HUB_EVENT_POLL_SECONDS must be positive")
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -100,7 +100,10 @@ def seed(api: Api, sandbox_url: str) -> dict[str, str]:
     job = api.ok("POST", "/v1/bulk-jobs", 201, params={"configuration_id": config},
                  content=json.dumps(contact(SEED_PHONE)).encode(),
                  headers={"Content-Type": "application/x-ndjson"})
-    return {"/v1/channels/": ids["channel"]["id"], "/v1/templates/": ids["template"]["id"],
+    endpoint = api.ok("POST", "/v1/event-endpoints", 201, json={
+        "url": "https://crm.example.com/hub-events", "secret": "fuzz-secret-0123456789",
+        "event_types": ["activity.status"]})
+    return {"/v1/event-endpoints/": endpoint["id"], "/v1/channels/": ids["channel"]["id"], "/v1/templates/": ids["template"]["id"],
             "/v1/outbound-configurations/": config, "/v1/canned-responses/": canned["id"],
             "/v1/flows/": flow["id"], "/v1/bulk-jobs/": job["id"],
             "/v1/orgs/": api.org["id"],  # type: ignore[attr-defined]

@@ -63,6 +63,8 @@ ERROR_STATUS: dict[str, int] = {
     "erasure_busy": Conflict.status,
     "queue_not_found": NotFound.status,
     "conversation_closed": Conflict.status,
+    "too_many_endpoints": Conflict.status,
+    "cursor_expired": 410,
     TooManyContacts.code: TooManyContacts.status,
     RateLimited.code: RateLimited.status,
     PayloadTooLarge.code: PayloadTooLarge.status,
@@ -75,6 +77,7 @@ STATUS_TEXT = {
     403: "The call is not allowed.",
     404: "No such object in this org.",
     409: "The request conflicts with the current state.",
+    410: "Gone: what the cursor points after is no longer kept.",
     413: "Too large: more contacts than the org's `contacts_per_request` limit "
          "(`too_many_contacts`), or a body over the route's byte limit (`payload_too_large`: 1 MiB "
          "for JSON, 64 KiB for webhooks).",
@@ -107,6 +110,10 @@ ERROR_EXAMPLES: dict[str, Schema] = {
     "erasure_busy": {"code": "erasure_busy", "message": "the customer keeps writing; try again"},
     "queue_not_found": {"code": "queue_not_found", "message": "no such queue", "details": {"field": "name"}},
     "conversation_closed": {"code": "conversation_closed", "message": "this conversation is closed"},
+    "too_many_endpoints": {"code": "too_many_endpoints", "message": "an org has at most 20 event endpoints"},
+    "cursor_expired": {"code": "cursor_expired",
+                       "message": "events after this cursor are no longer kept (HUB_EVENT_RETENTION_HOURS)",
+                       "details": {"field": "after", "oldest_after": "1733328000000-0"}},
     "too_many_contacts": {"code": "too_many_contacts", "message": "at most 100 contacts per request",
                           "details": {"limit": 100, "given": 250}},
     "payload_too_large": {"code": "payload_too_large", "message": "the request body is over 1048576 bytes",

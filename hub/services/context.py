@@ -18,6 +18,7 @@ from hub.storage.bulk_jobs import BulkJobStore
 from hub.storage.catalog import CatalogStore
 from hub.storage.consent import ConsentStore
 from hub.storage.conversations import ConversationStore
+from hub.storage.event_feed import EventFeedStore
 from hub.storage.flows import FlowStore
 from hub.storage.login_throttle import LoginThrottle
 from hub.storage.orgs import OrgStore
@@ -51,6 +52,7 @@ class Hub:
     canned: CatalogStore = field(init=False)
     flows: FlowStore = field(init=False)
     bulk_jobs: BulkJobStore = field(init=False)
+    events: EventFeedStore = field(init=False)
     # When this process's background loops look at each org (and tells the others).
     board: WorkBoard = field(init=False)
 
@@ -71,4 +73,5 @@ class Hub:
         self.canned = CatalogStore(self.redis, "canned")
         self.flows = FlowStore(self.redis, self.scripts)
         self.bulk_jobs = BulkJobStore(self.redis, self.scripts)
+        self.events = EventFeedStore(self.redis, self.scripts)
         self.board = WorkBoard(self.orgs, WakeStream(self.redis), idle_s=self.settings.idle_check_s)

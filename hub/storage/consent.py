@@ -79,8 +79,10 @@ class ConsentStore:
                   action: str, entry: dict[str, Any]) -> None:
         await self.s.consent_set(
             keys=[keys.opted_out(org_id, channel_id), keys.opted_out_hashed(org_id, channel_id),
-                  keys.consent_state(org_id, channel_id), keys.archive_stream(org_id)],
-            args=[number, number_hash_, action, json.dumps([entry])])
+                  keys.consent_state(org_id, channel_id), keys.archive_stream(org_id),
+                  keys.event_types(org_id), keys.event_log(org_id)],
+            args=[number, number_hash_, action, json.dumps([entry]), channel_id,
+                  str(entry.get("at", ""))])
 
     async def erase_conversations(self, org_id: str, number: str, number_hash_: str,
                                   channel_ids: Sequence[str], agent_ids: Sequence[str],

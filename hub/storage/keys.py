@@ -358,3 +358,47 @@ def board_watch(org_id: str) -> str:
 def board_notify(org_id: str) -> str:
     """Pub/sub channel: the ids of the conversations a routing script changed."""
     return f"{org_prefix(org_id)}:board:notify"
+
+
+# -- the event feed ------------------------------------------------------------------
+
+def event_orgs() -> str:
+    """Global set of the orgs with event endpoints: the only orgs the
+    deliverer looks at (read once every few seconds per process)."""
+    return f"{PREFIX}:event-orgs"
+
+
+def event_log(org_id: str) -> str:
+    """Stream: the org's event log (its ids are the events' ids)."""
+    return f"{org_prefix(org_id)}:events"
+
+
+def event_types(org_id: str) -> str:
+    """Set of the event types the org's enabled endpoints subscribe to; the
+    scripts append an event to the log only when its type is in it."""
+    return f"{org_prefix(org_id)}:events:types"
+
+
+def event_floor(org_id: str) -> str:
+    """The id the log was last trimmed to: a cursor before it has expired."""
+    return f"{org_prefix(org_id)}:events:floor"
+
+
+def event_endpoint(org_id: str, endpoint_id: str) -> str:
+    """An endpoint's record (JSON, with its secret)."""
+    return f"{org_prefix(org_id)}:evendpoint:{endpoint_id}"
+
+
+def event_endpoints(org_id: str) -> str:
+    """Sorted set of the org's endpoint ids by creation time."""
+    return f"{org_prefix(org_id)}:evendpoints"
+
+
+def event_delivery(org_id: str, endpoint_id: str) -> str:
+    """Hash: where delivery to one endpoint stands (cursor, failures, next attempt)."""
+    return f"{org_prefix(org_id)}:evendpoint:{endpoint_id}:delivery"
+
+
+def event_lease(org_id: str, endpoint_id: str) -> str:
+    """The process delivering to the endpoint (one at a time), until it lapses."""
+    return f"{org_prefix(org_id)}:evendpoint:{endpoint_id}:lease"

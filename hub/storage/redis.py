@@ -256,3 +256,7 @@ class Scripts:
         self.bulk_chunk_done = load("bulk_chunk_done")
         self.bulk_stop = load("bulk_stop")
         self.bulk_sweep = load("bulk_sweep")
+        self.event_endpoint = load("event_endpoint")
+        self.event_delivery = load("event_delivery")
+        self.event_lease = load("event_lease")
+        self.event_trim = load("event_trim")

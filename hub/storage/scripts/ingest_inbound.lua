@@ -111,6 +111,8 @@ if keyword == 'opt_out' or keyword == 'opt_in' then
   redis.call('XADD', K(prefix, 'archive'), '*', 'consent', cjson.encode({{
     phone = customer, channel = channel, action = keyword, source = 'keyword', at = now,
     message_id = cjson.decode(msg_json).id, provider_message_id = sid}}))
+  feed(prefix, keyword == 'opt_out' and 'contact.opted_out' or 'contact.opted_in', now,
+       {phone = customer, channel_id = channel, source = 'keyword'})
 end
 redis.call('HSET', K(prefix, 'contact', customer), 'last_in:' .. channel, now)
 
@@ -178,10 +180,14 @@ if not conv then
   redis.call('SET', open_key, conv)
   redis.call('SET', K(prefix, 'conv', 'last', channel, customer), conv)
   redis.call('ZADD', K(prefix, 'convs'), now, conv)
+  feed(prefix, 'conversation.opened', now, {conversation_id = conv, customer = customer, channel_id = channel,
+                                            queue = queue, activity_id = (act ~= '' and act) or cjson.null})
 end
 
 local ckey = K(prefix, 'conv', conv)
 local m = add_message(prefix, conv, msg_json, nil)
+feed(prefix, 'message.received', now, {conversation_id = conv, customer = customer, channel_id = channel,
+                                       message = m})
 redis.call('ZADD', K(prefix, 'timeline', customer), tonumber(now) * 1000, 'msg:' .. conv .. ':' .. m.id)
 redis.call('SET', seen, conv, 'EX', 7 * 86400)
 for _, key in ipairs({ckey, K(prefix, 'conv', conv, 'msgs'), K(prefix, 'conv', conv, 'mstatus')}) do

@@ -4,6 +4,21 @@
 
 local function rank(s) return RANK[s] or -1 end
 
+-- The event feed (hub.domain.event_feed): a state change some enabled
+-- endpoint of the org subscribes to is appended to the org's event log, a
+-- stream whose ids only grow, in the same step as the change. `events:types`
+-- holds the types subscribed to; it is read once per script call, so an org
+-- without endpoints pays one SMEMBERS of a missing key per call that changes state.
+local FEED_TYPES = nil
+local function feed(prefix, etype, at_ms, data)
+  if FEED_TYPES == nil then
+    FEED_TYPES = {}
+    for _, t in ipairs(redis.call('SMEMBERS', prefix .. ':events:types')) do FEED_TYPES[t] = true end
+  end
+  if not FEED_TYPES[etype] then return end
+  redis.call('XADD', prefix .. ':events', '*', 'type', etype, 'at', tostring(at_ms), 'data', cjson.encode(data))
+end
+
 -- The SQL history is written when the provider has taken the message, when a
 -- callback moves the status, and at every change once it is final; the
 -- steps before (queued, sending) stay in Redis' history and go to SQL with it.
@@ -45,5 +60,8 @@ local function apply_status(prefix, act_id, status, at_ms, code, source)
   if status == 'delivered' or status == 'read' then
     redis.call('HSETNX', akey, 'delivered_at', at_ms)
   end
+  local data = {activity_id = act_id, status = status, previous_status = cur}
+  if code and code ~= '' then data.error_code = code end
+  feed(prefix, 'activity.status', at_ms, data)
   return 1
 end

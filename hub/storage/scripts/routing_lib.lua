@@ -170,6 +170,8 @@ local function assign(prefix, conv, agent, now)
   redis.call('ZADD', K(prefix, 'agent', agent, 'served'), now, redis.call('HGET', ckey, 'customer'))
   refresh_agent(prefix, agent)
   emit(prefix, agent, {type = 'conversation.assigned', conversation = conversation(prefix, conv, true)})
+  feed(prefix, 'conversation.assigned', now, {conversation_id = conv, agent_id = agent,
+                                              queue = redis.call('HGET', ckey, 'queue')})
 end
 
 -- A queue's routing policy (hub.domain.routing_policy), {} when none is set.
@@ -394,5 +396,7 @@ local function close_conversation(prefix, conv, now, reason)
     emit(prefix, c[2], event)
     drain_agent_queues(prefix, c[2], now)
   end
+  feed(prefix, 'conversation.closed', now, {conversation_id = conv, agent_id = (c[2] ~= '' and c[2]) or cjson.null,
+                                            reason = (reason ~= '' and reason) or cjson.null})
   return c[2] or ''
 end

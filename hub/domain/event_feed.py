@@ -1,0 +1,198 @@
+"""The event feed's rules (pure: no I/O): which events exist, what an
+endpoint may say, how a delivery is signed, and when a failed one is tried
+again.
+
+An org registers endpoints (a URL, a secret, the event types it wants); the
+hub appends each state change an endpoint subscribes to to the org's event
+log, whose ids only grow, and posts the events to each endpoint in order,
+one per request, signed with the endpoint's secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from hub.domain.provider_urls import ProviderUrlRefused, check_provider_url
+from hub.errors import InvalidRequest
+
+EVENT_TYPES = (
+    "activity.status",          # an outbound activity's status moved (sending, sent, delivered, ...)
+    "message.received",         # a customer's message reached a conversation (a reply)
+    "conversation.opened",
+    "conversation.assigned",
+    "conversation.closed",
+    "contact.opted_out",        # by keyword (STOP) or through the API
+    "contact.opted_in",
+)
+
+MAX_ENDPOINTS = 20
+SECRET_MIN, SECRET_MAX = 16, 256
+DESCRIPTION_MAX = 200
+
+SIGNATURE_HEADER = "Hub-Signature"
+EVENT_ID_HEADER = "Hub-Event-Id"
+EVENT_TYPE_HEADER = "Hub-Event-Type"
+
+# Backoff while an endpoint fails: 1 s, doubling, capped at 10 minutes.
+BACKOFF_FIRST_S = 1.0
+BACKOFF_MAX_S = 600.0
+
+# Retention of the event log: at least a day, so a receiver down for a day
+# misses nothing (the deliverer keeps trying for as long as the log holds).
+RETENTION_MIN_HOURS = 24
+
+_EVENT_ID = re.compile(r"(0|[1-9][0-9]{0,19})-(0|[1-9][0-9]{0,19})")
+_FIELDS = {"url", "secret", "event_types", "enabled", "description"}
+
+
+# -- endpoints -----------------------------------------------------------------------
+
+def _refused(field: str, message: str) -> InvalidRequest:
+    return InvalidRequest(message, details={"field": field})
+
+
+def check_url(value: object, *, allowed_hosts: Collection[str] = ()) -> str:
+    """An endpoint URL obeys the provider URL rule: https to a public host,
+    unless the operator lists the host (``HUB_ALLOWED_PROVIDER_HOSTS``)."""
+    try:
+        return check_provider_url(value, allowed_hosts=allowed_hosts)
+    except ProviderUrlRefused as exc:
+        raise _refused("url", exc.message.replace("api_base_url", "url", 1)) from None
+
+
+def _event_types(value: object) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise _refused("event_types", f"event_types must be a non-empty list of: {', '.join(EVENT_TYPES)}")
+    out: list[str] = []
+    for item in value:
+        if item not in EVENT_TYPES:
+            raise _refused("event_types", f"unknown event type {str(item)[:60]!r}; "
+                                          f"known: {', '.join(EVENT_TYPES)}")
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _secret(value: object) -> str:
+    if (not isinstance(value, str) or not SECRET_MIN <= len(value) <= SECRET_MAX
+            or not value.isascii() or not value.isprintable()):
+        raise _refused("secret", f"secret must be {SECRET_MIN} to {SECRET_MAX} printable ASCII characters")
+    return value
+
+
+def validate_endpoint(body: object, current: Mapping[str, Any] | None = None, *,
+                      allowed_hosts: Collection[str] = ()) -> dict[str, Any]:
+    """The endpoint as stored (create when ``current`` is None, else a PATCH
+    over it), or ``InvalidRequest`` naming the field."""
+    if not isinstance(body, dict):
+        raise _refused("body", "the body must be a JSON object")
+    unknown = sorted(set(body) - _FIELDS)
+    if unknown:
+        raise _refused(str(unknown[0])[:60], f"unknown field {str(unknown[0])[:60]!r}")
+    out: dict[str, Any] = dict(current or {})
+    for name in ("url", "secret", "event_types"):
+        if current is None and name not in body:
+            raise _refused(name, f"{name} is required")
+    if "url" in body:
+        out["url"] = check_url(body["url"], allowed_hosts=allowed_hosts)
+    if "secret" in body:
+        out["secret"] = _secret(body["secret"])
+    if "event_types" in body:
+        out["event_types"] = _event_types(body["event_types"])
+    if "enabled" in body or current is None:
+        enabled = body.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise _refused("enabled", "enabled must be true or false")
+        out["enabled"] = enabled
+    if "description" in body or current is None:
+        description = body.get("description", "")
+        if not isinstance(description, str) or len(description) > DESCRIPTION_MAX:
+            raise _refused("description", f"description must be a string of at most {DESCRIPTION_MAX} characters")
+        out["description"] = description
+    return out
+
+
+def public_endpoint(endpoint: Mapping[str, Any]) -> dict[str, Any]:
+    """What the API shows of an endpoint: everything but its secret."""
+    return {k: v for k, v in endpoint.items() if k != "secret"}
+
+
+def subscribed_types(endpoints: Collection[Mapping[str, Any]]) -> set[str]:
+    """The event types the org's log records: those of its enabled endpoints."""
+    return {t for e in endpoints if e.get("enabled") for t in e.get("event_types", ())}
+
+
+# -- event ids -----------------------------------------------------------------------
+
+def parse_event_id(value: str, field: str = "after") -> tuple[int, int]:
+    """An event id (``<ms>-<seq>``, the log's ids: they only grow) as a pair."""
+    match = _EVENT_ID.fullmatch(value)
+    if not match or int(match[1]) >= 2 ** 64 or int(match[2]) >= 2 ** 64:
+        raise _refused(field, f"{field} must be an event id such as 1733328000000-0")
+    return int(match[1]), int(match[2])
+
+
+def next_event_id(event_id: str) -> str:
+    """The smallest id after ``event_id`` (for a range that excludes it)."""
+    ms, seq = parse_event_id(event_id)
+    if seq + 1 < 2 ** 64:
+        return f"{ms}-{seq + 1}"
+    return f"{ms + 1}-0"
+
+
+def id_before(a: str, b: str) -> bool:
+    return parse_event_id(a) < parse_event_id(b)
+
+
+# -- signatures ----------------------------------------------------------------------
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """hex HMAC-SHA256 of ``"<timestamp>.<body>"`` under the endpoint's secret."""
+    message = str(timestamp).encode() + b"." + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signature_header(secret: str, timestamp: int, body: bytes) -> str:
+    return f"t={timestamp},v1={signature(secret, timestamp, body)}"
+
+
+def verify(secret: str, header: str, body: bytes, now: int, tolerance_s: int = 300) -> bool:
+    """What a receiver does: the header's timestamp within ``tolerance_s`` of
+    ``now`` and one of its ``v1`` signatures matching the body."""
+    timestamp: int | None = None
+    candidates: list[str] = []
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "t" and value.isdigit():
+            timestamp = int(value)
+        elif name == "v1":
+            candidates.append(value)
+    if timestamp is None or abs(now - timestamp) > tolerance_s:
+        return False
+    expected = signature(secret, timestamp, body)
+    return any(hmac.compare_digest(expected, c) for c in candidates)
+
+
+# -- retries -------------------------------------------------------------------------
+
+def backoff_s(failures: int) -> float:
+    """How long to wait after ``failures`` failed attempts in a row (>= 1)."""
+    if failures < 1:
+        return 0.0
+    return min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2.0 ** min(failures - 1, 30))
+
+
+def delivered(status: int) -> bool:
+    """A 2xx answer is the receiver's acknowledgement; anything else is tried again."""
+    return 200 <= status < 300
+
+
+def retention_hours(value: str | None, default: int = 72) -> int:
+    hours = default if value in (None, "") else int(value)
+    if hours < RETENTION_MIN_HOURS:
+        raise ValueError(f"HUB_EVENT_RETENTION_HOURS must be at least {RETENTION_MIN_HOURS}")
+    return hours
