@@ -243,6 +243,10 @@ async def test_a_silent_customer_conversation_closes_once_and_frees_the_agent(
         cluster, redis_url: str) -> None:  # type: ignore[no-untyped-def]
     c = await cluster()
     await put(c, "/v1/queues/default", {"inactive_close_seconds": 60}, 201)
+    # A CRM subscribed to closes hears of this one too (the feed keeps it even while delivery fails).
+    c.api.ok("POST", "/v1/event-endpoints", 201, json={
+        "url": "https://crm.example.com/hooks", "secret": "whsec-test-0123456789abcdef",
+        "event_types": ["conversation.closed"]})
     agent = c.new_agent("idle@example.com", capacity=1)
     client = await c.connect(agent, c.hubs[0])
     await c.reply(c.hubs[1], phone(1), "hello")
@@ -277,6 +281,9 @@ async def test_a_silent_customer_conversation_closes_once_and_frees_the_agent(
     assert len(client.of_type("conversation.closed")) == 1
     stored = await c.conversation(conv["id"])
     assert stored["status"] == "closed" and stored["close_reason"] == "inactive"
+    feed = c.api.ok("GET", "/v1/events")["events"]
+    assert [(e["type"], e["data"]["conversation_id"], e["data"]["reason"]) for e in feed] == [
+        ("conversation.closed", conv["id"], "inactive")]
     # The customer writes again: a new conversation, linked to the closed one.
     await c.reply(c.hubs[0], phone(1), "still there?")
     again = [x for x in await c.conversations() if x["customer"] == phone(1) and x["id"] != conv["id"]]
