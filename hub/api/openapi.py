@@ -7,11 +7,12 @@ import json
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub.api.openapi_agents import with_agent_admin
 from hub.api.openapi_flows import with_flows
 from hub.api.openapi_spec import DOCUMENT
 
 # The document is static: serialize it once.
-DOCUMENT_JSON = json.dumps(with_flows(DOCUMENT), ensure_ascii=False, separators=(",", ":")).encode()
+DOCUMENT_JSON = json.dumps(with_agent_admin(with_flows(DOCUMENT)), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 async def openapi(request: Request) -> Response:
