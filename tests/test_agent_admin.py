@@ -10,6 +10,7 @@ import httpx
 
 from tests.agents import PASSWORD, AgentClient, create_agent, customer_replies, login
 from tests.support import SENDER, Api, outbound_setup, phone
+from tests.test_supervisors import create_supervisor
 
 
 def error_of(api: Api, method: str, path: str, status: int, **kw) -> dict:  # type: ignore[no-untyped-def]
@@ -69,14 +70,23 @@ async def test_new_password_ends_sessions_and_deactivation_refuses_sign_in(
         await customer_replies(sandbox.url, hub.url, ids["channel"]["id"], phone(5), "help", SENDER)
         held = (await client.wait(lambda f: f["type"] == "conversation.assigned"))["conversation"]
         create_agent(api, "cy@example.com")
+        create_supervisor(api, "sue@example.com")
         cy = await AgentClient(hub.url, login(hub.url, "cy@example.com")).connect()
+        sue = await AgentClient(hub.url, login(hub.url, "sue@example.com")).connect()
         try:
+            assert (await sue.command({"type": "board.subscribe"}))["type"] == "ack"
+            await sue.wait(lambda f: f["type"] == "board" and ben["id"] in {a["id"] for a in f["board"]["agents"]})
+            mark = len(sue.frames)
             gone = api.ok("POST", f"/v1/agents/{ben['id']}/deactivate")
             assert gone["active"] is False and gone["presence"] == "offline" and gone["open"] == 0
             taken = await cy.wait(lambda f: f["type"] == "conversation.assigned")
             assert taken["conversation"]["id"] == held["id"]
+            # Off the supervisors' board for good.
+            await sue.wait(lambda f: f["type"] == "board"
+                           and ben["id"] not in {a["id"] for a in f["board"]["agents"]}, start=mark)
         finally:
             await cy.close()
+            await sue.close()
         await asyncio.wait_for(client.ws.wait_closed(), 15)  # the socket notices its token is gone
     finally:
         await client.close()
@@ -89,5 +99,5 @@ async def test_new_password_ends_sessions_and_deactivation_refuses_sign_in(
     assert error_of(api, "POST", f"/v1/agents/{ben['id']}/password", 409,
                     json={"password": new_password})["code"] == "conflict"
     listed = {a["email"]: a["active"] for a in api.ok("GET", "/v1/agents")["items"]}
-    assert listed == {"ben@example.com": False, "cy@example.com": True}
+    assert listed == {"ben@example.com": False, "cy@example.com": True, "sue@example.com": True}
     assert error_of(api, "POST", "/v1/agents/agt_nobody/deactivate", 404)["code"] == "not_found"
