@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.support import ADMIN_TOKEN, Api, HubProcess, outbound_setup, phone
-from tests.test_console import PASSWORD, admin_signs_in, browser, tabs
+from tests.test_console import PASSWORD, Tab, admin_signs_in, browser, tabs
 
 __all__ = ["browser", "tabs"]  # the Chromium fixtures, shared with test_console
 
@@ -114,10 +114,11 @@ def test_admin_creates_automated_and_scheduled_flows_sees_next_runs_and_history_
 
     form.get_by_label("Name (optional)").fill("New cases")
     form.get_by_label("Event type").fill("case.created")
+    form.get_by_label("Delay (seconds, optional)").fill("60")
     form.get_by_role("button", name="Add flow").click()
     automated = admin.locator("#flows-table tbody tr", has_text="New cases")
     expect(automated).to_contain_text("Automated (on an event)")
-    expect(automated).to_contain_text("On event case.created")
+    expect(automated).to_contain_text("On event case.created · sent in 60 seconds")
     expect(automated).to_contain_text("Case updates")
 
     form.get_by_label("Kind").select_option("scheduled")
@@ -221,3 +222,25 @@ def test_admin_uploads_a_bulk_list_watches_it_finish_downloads_results_and_cance
     assert api.ok("GET", f"/v1/bulk-jobs/{other_id}")["status"] == "canceled"
     statuses = [r["status"] for r in results_of(admin, other_id)]
     assert len(statuses) == 5 and statuses[-1] == "canceled"
+
+
+def test_the_new_pages_speak_traditional_chinese(api: Api, hub: HubProcess, browser: Browser) -> None:
+    tab = Tab(browser, hub.url, locale="zh-TW")
+    try:
+        page = tab.page
+        page.goto("/console")
+        page.get_by_label("組織 API 金鑰").fill(api.org["api_key"])  # type: ignore[attr-defined]
+        page.get_by_role("button", name="開啟管理頁面").click()
+        page.get_by_role("link", name="客服人員").click()
+        expect(page.locator("#agents-heading")).to_have_text("客服人員")
+        expect(page.locator("#agents-table")).to_contain_text("尚無客服人員。")
+        expect(page.locator("#agent-form").get_by_role("button", name="新增客服人員")).to_be_visible()
+        page.get_by_role("link", name="流程").click()
+        expect(page.locator("#flows-table")).to_contain_text("尚無流程。")
+        expect(page.locator("#flow-form").get_by_label("種類")).to_contain_text("自動（依事件觸發）")
+        page.get_by_role("link", name="大量傳送").click()
+        expect(page.locator("#bulk-table")).to_contain_text("尚無大量傳送工作。")
+        expect(page.get_by_role("button", name="上傳並傳送")).to_be_visible()
+        assert tab.errors == [], tab.errors
+    finally:
+        tab.close()
