@@ -12,10 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.api.common import bearer, current_org, hub_of, json_body, ok
-from hub.domain.agents import validate_agent, validate_login
+from hub.domain.agents import validate_agent, validate_agent_patch, validate_login, validate_new_password
 from hub.domain.reply_templates import approved_whatsapp
 from hub.domain.sign_in import Limits, budgets, client_group
-from hub.errors import Conflict, RateLimited, Unauthorized
+from hub.errors import Conflict, NotFound, RateLimited, Unauthorized
 from hub.services.context import Hub
 from hub.services.outbound import new_id
 from hub.storage.agents import public_agent
@@ -42,6 +42,47 @@ async def list_agents(request: Request) -> JSONResponse:
     return ok({"items": [public_agent(a) for a in agents], "next_cursor": None})
 
 
+async def _agent_of(request: Request) -> tuple[str, dict[str, str]]:
+    """(org id, stored agent) named by the path, with the org's API key."""
+    org = await current_org(request)
+    agent = await hub_of(request).agents.load(org["id"], request.path_params["id"])
+    if agent is None:
+        raise NotFound("no such agent")
+    return org["id"], agent
+
+
+async def update_agent(request: Request) -> JSONResponse:
+    """Capacity and queues; routing takes the change at once."""
+    org_id, agent = await _agent_of(request)
+    change = validate_agent_patch(await json_body(request), agent.get("role") or "agent")
+    await request.app.state.conversations.update_agent(
+        org_id, agent["id"], change.get("capacity"), change.get("queues"))
+    return ok(public_agent(await hub_of(request).agents.load(org_id, agent["id"]) or agent))
+
+
+async def set_password(request: Request) -> JSONResponse:
+    """An admin sets a new password; the agent's sessions end."""
+    org_id, agent = await _agent_of(request)
+    password = validate_new_password(await json_body(request), agent["email"])
+    if agent.get("deactivated_at"):
+        raise Conflict("this agent is deactivated", details={"field": "id"})
+    hub = hub_of(request)
+    await hub.agents.save_password(org_id, agent["id"], await asyncio.to_thread(_hasher.hash, password))
+    await hub.agents.end_sessions(org_id, agent["id"])
+    return ok(public_agent(await hub.agents.load(org_id, agent["id"]) or agent))
+
+
+async def deactivate_agent(request: Request) -> JSONResponse:
+    """Offline for good: conversations go back to their queues, sessions end,
+    sign-in is refused. The agent stays listed (its history names it)."""
+    org_id, agent = await _agent_of(request)
+    hub = hub_of(request)
+    await request.app.state.conversations.deactivate_agent(org_id, agent["id"])
+    await hub.agents.forbid_sign_in(org_id, agent["id"], agent["email"])
+    await hub.agents.end_sessions(org_id, agent["id"])
+    return ok(public_agent(await hub.agents.load(org_id, agent["id"]) or agent))
+
+
 async def _verify(stored_hash: str, password: str) -> bool:
     try:
         return await asyncio.to_thread(_hasher.verify, stored_hash, password)
@@ -57,7 +98,8 @@ async def _agents_with(hub: Hub, email: str, password: str, org_id: str | None
     matched = []
     for org, agent_id in found:
         agent = await hub.agents.load(org, agent_id)
-        if agent and await _verify(agent.get("password", _DUMMY_HASH), password):
+        if agent and not agent.get("deactivated_at") and await _verify(
+                agent.get("password", _DUMMY_HASH), password):
             matched.append((org, agent))
     if not found:
         await _verify(_DUMMY_HASH, password)
@@ -124,7 +166,8 @@ async def me(request: Request) -> JSONResponse:
         raise Unauthorized("unknown or expired agent token")
     org_id = owner[0]
     me = public_agent(agent)
-    colleagues = [public_agent(a) for a in await hub.agents.all(org_id) if a.get("id") != me["id"]]
+    colleagues = [public_agent(a) for a in await hub.agents.all(org_id)
+                  if a.get("id") != me["id"] and not a.get("deactivated_at")]
     queues = sorted({q for a in [me, *colleagues] for q in a["queues"]})
     canned, _ = await hub.canned.page(org_id, after=None, limit=200)
     templates, _ = await hub.templates.page(org_id, after=None, limit=200)

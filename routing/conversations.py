@@ -152,6 +152,25 @@ class Conversations:
         self._archive(org_id)  # conversations it was given or gave back
         _raise_for(result[0])
 
+    async def update_agent(self, org_id: str, agent_id: str, capacity: int | None,
+                           queues: list[str] | None) -> None:
+        """New capacity and/or queues; the agent is offered waiting work at once."""
+        result = await self.store.run("agent_update", org_id, agent_id, "" if capacity is None else capacity,
+                                      "" if queues is None else json.dumps(queues), now_ms())
+        self._archive(org_id)
+        if result[0] == "deactivated":
+            raise Conflict("this agent is deactivated", details={"field": "id"})
+        if result[0] == "missing":
+            raise NotFound("no such agent")
+
+    async def deactivate_agent(self, org_id: str, agent_id: str) -> int:
+        """Offline for good: its open conversations go back to their queues (how many)."""
+        result = await self.store.run("agent_deactivate", org_id, agent_id, now_ms())
+        self._archive(org_id)
+        if result[0] == "missing":
+            raise NotFound("no such agent")
+        return int(result[1])
+
     async def close(self, org_id: str, conversation_id: str, actor: str, reason: str = "") -> None:
         result = await self.store.run("conversation_close", org_id, conversation_id, actor, now_ms(), reason)
         self._archive(org_id)

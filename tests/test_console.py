@@ -114,8 +114,8 @@ def sandbox_bodies(sandbox: Any, to: str) -> list[str]:
 def agent_signs_in(tab: Tab, email: str) -> Page:
     page = tab.page
     page.goto("/console")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("#agent-login").get_by_label("Email").fill(email)
+    page.locator("#agent-login").get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in as agent").click()
     expect(page.locator("#view-agent")).to_be_visible()
     expect(page.locator("#session-who")).to_contain_text("Signed in as")

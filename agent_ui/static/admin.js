@@ -1,7 +1,12 @@
 // The admin pages: channels, templates, configurations, the send form,
 // activities, the delivery report and canned responses. Everything goes
-// through the org's API key.
+// through the org's API key. The agents, flows and bulk jobs pages live in
+// modules of their own (PAGES), which this console shows and hides.
 
+import {AgentsPage} from './admin_agents.js';
+import {BulkPage} from './admin_bulk.js';
+import {cell, code, confirmButton, sleep} from './admin_common.js';
+import {FlowsPage} from './admin_flows.js';
 import {ApiError, describeError, listAll, request} from './api.js';
 import {legend, stackedBarChart, STATUS_ORDER} from './chart.js';
 import {chunk, contactsFromCsv} from './csv.js';
@@ -9,21 +14,12 @@ import {$, clear, copyText, fullTime, h, randomId, statusBadge, statusLabel} fro
 import {formatIn, formatNumber, formatPercent, formatDateTime, t} from './i18n.js';
 import {placeholders, previewParts, SAMPLE_VALUES} from './template.js';
 
-export const TABS = ['channels', 'templates', 'configurations', 'send', 'activities', 'report', 'canned'];
+// Each page module: new Page(console), show() when its tab opens, hide() when it closes.
+const PAGES = {agents: AgentsPage, flows: FlowsPage, bulk: BulkPage};
+export const TABS = ['channels', 'templates', 'configurations', 'send', 'activities', 'report', 'canned',
+  ...Object.keys(PAGES)];
 const SEND_CHUNK = 100;
 const MAX_RETRY_WAIT_S = 60;
-
-function sleep(ms) {
-  return new Promise((resolve) => { window.setTimeout(resolve, ms); });
-}
-
-function cell(...children) {
-  return h('td', null, ...children);
-}
-
-function code(text) {
-  return h('code', null, text);
-}
 
 function when(unixSeconds) {
   return fullTime(unixSeconds);
@@ -33,34 +29,6 @@ function when(unixSeconds) {
 function statusWithSendAt(status, sendAt) {
   return statusBadge(status, status === 'deferred' && sendAt
     ? t('admin.deferred_until', {time: formatDateTime(new Date(sendAt))}) : null);
-}
-
-/** A delete button that asks for a second press before acting. */
-function confirmButton(label, accessibleName, onConfirm, announce) {
-  const button = h('button', {type: 'button', class: 'danger small', 'aria-label': accessibleName}, label);
-  let timer = null;
-  button.addEventListener('click', async () => {
-    if (button.dataset.armed !== 'yes') {
-      button.dataset.armed = 'yes';
-      button.textContent = t('admin.confirm');
-      button.setAttribute('aria-label', t('admin.confirm_named', {name: accessibleName}));
-      announce(t('admin.press_again', {name: accessibleName}));
-      timer = window.setTimeout(() => {
-        button.dataset.armed = '';
-        button.textContent = label;
-        button.setAttribute('aria-label', accessibleName);
-      }, 5000);
-      return;
-    }
-    window.clearTimeout(timer);
-    button.disabled = true;
-    try {
-      await onConfirm();
-    } finally {
-      button.disabled = false;
-    }
-  });
-  return button;
 }
 
 export class AdminConsole {
@@ -79,6 +47,7 @@ export class AdminConsole {
     this.activityCursor = null;
     this.sending = false;
     this.bound = false;
+    this.pages = {};
   }
 
   start(key) {
@@ -89,6 +58,7 @@ export class AdminConsole {
   stop() {
     this.key = null;
     this.tab = null;
+    for (const page of Object.values(this.pages)) page.hide();
   }
 
   signOut(message = t('admin.key_forgotten')) {
@@ -158,6 +128,7 @@ export class AdminConsole {
       ...STATUS_ORDER.map((s) => h('option', {value: s}, statusLabel(s))));
     this.syncProviderFields();
     this.editTemplate(null);
+    for (const [name, Page] of Object.entries(PAGES)) this.pages[name] = new Page(this);
   }
 
   // --- navigation ---------------------------------------------------------
@@ -171,6 +142,11 @@ export class AdminConsole {
       else link.removeAttribute('aria-current');
     }
     $('admin-status').textContent = '';
+    for (const [other, page] of Object.entries(this.pages)) if (other !== name) page.hide();
+    if (this.pages[name]) {
+      await this.pages[name].show();
+      return;
+    }
     switch (name) {
       case 'channels':
         await this.guard($('channels-error'), () => this.refreshChannels());

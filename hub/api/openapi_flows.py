@@ -62,6 +62,9 @@ _FLOW = obj({
     "event_type": string(), "delay_seconds": nullable(_DELAY),
     "at": nullable(_ISO), "cron": nullable(string()), "timezone": string(),
     "contact_count": _INT, "next_run_at": nullable(_ISO),
+    "next_runs": {"type": "array", "items": _ISO, "maxItems": 5,
+                  "description": "The next run and, for a cron, the ones after it (5 at most; "
+                                 "empty while disabled); only on GET of one flow."},
     "contacts": {**_CONTACTS, "description": "Only on GET of one flow."},
     "runs": {"type": "array", "items": ref("FlowRun"), "description": "Latest 100, oldest first; "
                                                                       "only on GET of one flow."},

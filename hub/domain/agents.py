@@ -60,3 +60,38 @@ def validate_login(body: Any) -> tuple[str, str, str | None]:
     if org_id is not None and (not isinstance(org_id, str) or not is_text(org_id) or len(org_id) > 100):
         raise _bad("org_id", "org_id must be an org id")
     return body["email"].strip().lower(), body["password"], org_id or None
+
+
+def validate_agent_patch(body: Any, role: str) -> dict[str, Any]:
+    """What an admin changes on an agent: ``capacity`` and/or ``queues`` (an
+    agent keeps at least one queue; a supervisor may have none)."""
+    if not isinstance(body, Mapping):
+        raise InvalidRequest("the request body must be a JSON object")
+    unknown = sorted(set(body) - {"capacity", "queues"})
+    if unknown:
+        raise _bad(unknown[0], "only capacity and queues change here")
+    if not body:
+        raise _bad("capacity", "give capacity, queues or both")
+    out: dict[str, Any] = {}
+    if "capacity" in body:
+        capacity = body["capacity"]
+        if not isinstance(capacity, int) or isinstance(capacity, bool) or not 1 <= capacity <= 100:
+            raise _bad("capacity", "capacity must be an integer from 1 to 100")
+        out["capacity"] = capacity
+    if "queues" in body:
+        queues = body["queues"]
+        if (not isinstance(queues, list) or len(queues) > 100 or (not queues and role == "agent")
+                or not all(isinstance(q, str) and QUEUE_RE.match(q) for q in queues)):
+            raise _bad("queues", "queues must be a non-empty list of queue names (letters, digits, _ . -)")
+        out["queues"] = sorted(set(queues))
+    return out
+
+
+def validate_new_password(body: Any, email: str) -> str:
+    """The new password an admin sets for an agent (same rules as at creation)."""
+    if not isinstance(body, Mapping):
+        raise InvalidRequest("the request body must be a JSON object")
+    unknown = sorted(set(body) - {"password"})
+    if unknown:
+        raise _bad(unknown[0], "only password is expected")
+    return check_password(body.get("password"), email)

@@ -112,6 +112,18 @@ def next_occurrence(cron: str, zone: ZoneInfo, after: datetime) -> datetime:
     return next(occurrences(cron, zone, after))
 
 
+def upcoming(cron: str | None, zone: ZoneInfo, first: datetime, count: int) -> list[datetime]:
+    """``first`` and, for a cron schedule, the occurrences after it: at most ``count``."""
+    if cron is None or count <= 1:
+        return [first][:count]
+    found = [first]
+    for moment in occurrences(cron, zone, first):
+        found.append(moment)
+        if len(found) == count:
+            break
+    return found
+
+
 def latest_occurrence(cron: str, zone: ZoneInfo, at_or_before: datetime) -> datetime:
     """The last occurrence at or before ``at_or_before``, in UTC."""
     start = at_or_before.astimezone(zone).replace(tzinfo=None) + timedelta(seconds=1)

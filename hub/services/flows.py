@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.domain.flows import Event, chunks, event_key, validate_event, validate_flow, validate_flow_patch
-from hub.domain.schedules import UTC, from_ms, iso, next_occurrence, parse_at, parse_zone, to_ms
+from hub.domain.schedules import UTC, from_ms, iso, next_occurrence, parse_at, parse_zone, to_ms, upcoming
 from hub.errors import HubError, IdempotencyConflict, NotFound, RateLimited
 from hub.services.context import Hub
 from hub.services.outbound import new_id, send_request
@@ -101,6 +101,10 @@ async def delete_flow(hub: Hub, org: dict[str, Any], flow_id: str) -> None:
     await hub.flows.delete(org["id"], await load_flow(hub, org, flow_id))
 
 
+# How many coming occurrences GET of one scheduled flow lists.
+NEXT_RUNS_SHOWN = 5
+
+
 async def public_flow(hub: Hub, flow: dict[str, Any], *, detail: bool = True) -> dict[str, Any]:
     out = {k: v for k, v in flow.items() if k not in ("org_id", "contacts")}
     if flow["kind"] == "scheduled":
@@ -108,6 +112,8 @@ async def public_flow(hub: Hub, flow: dict[str, Any], *, detail: bool = True) ->
         out["contact_count"] = len(flow["contacts"])
         out["next_run_at"] = iso(from_ms(next_ms)) if next_ms is not None else None
         if detail:
+            out["next_runs"] = [] if next_ms is None else [iso(m) for m in upcoming(
+                flow.get("cron"), parse_zone(flow.get("timezone") or "UTC"), from_ms(next_ms), NEXT_RUNS_SHOWN)]
             out["contacts"] = flow["contacts"]
             out["runs"] = await flow_runs(hub, flow["org_id"], flow["id"])
     return out

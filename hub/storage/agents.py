@@ -34,6 +34,7 @@ def public_agent(raw: dict[str, str]) -> dict[str, Any]:
     out["capacity"] = int(raw.get("capacity") or 0)
     out["open"] = int(raw.get("open") or 0)
     out["created_at"] = float(raw.get("created_at") or 0)
+    out["active"] = not raw.get("deactivated_at")
     return out
 
 
@@ -111,7 +112,25 @@ class AgentStore:
         await self.r.hset(agent_key(org_id, agent_id), "password", password_hash)
 
     async def issue_token(self, token: str, org_id: str, agent_id: str, ttl_s: int) -> None:
+        sessions = keys.agent_sessions(org_id, agent_id)
         await self.r.set(_token_key(token), f"{org_id}|{agent_id}", ex=ttl_s)
+        async with self.r.pipeline(transaction=True) as p:
+            p.sadd(sessions, _digest(token))
+            p.expire(sessions, ttl_s)  # every token lives ttl_s: the newest outlives the others
+            await p.execute()
+
+    async def end_sessions(self, org_id: str, agent_id: str) -> int:
+        """Revoke every token the agent signed in with (its websockets notice and close)."""
+        hashes = cast(set[str], await self.r.smembers(keys.agent_sessions(org_id, agent_id)))
+        ended = 0
+        for token_hash in hashes:  # global keys, each in its own slot: one at a time
+            ended += int(await self.r.delete(keys.agent_token(token_hash)))
+        await self.r.delete(keys.agent_sessions(org_id, agent_id))
+        return ended
+
+    async def forbid_sign_in(self, org_id: str, agent_id: str, email: str) -> None:
+        """A deactivated agent's email no longer signs in to this org."""
+        await self.r.srem(keys.agent_logins(email), f"{org_id}|{agent_id}")
 
     async def token_owner(self, token: str) -> tuple[str, str] | None:
         return await self.session_owner(_digest(token))

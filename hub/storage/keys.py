@@ -240,6 +240,12 @@ def agent_email(org_id: str, email: str) -> str:
     return f"{org_prefix(org_id)}:agent-email:{email.lower()}"
 
 
+def agent_sessions(org_id: str, agent_id: str) -> str:
+    """Set of the hashes of the agent's sign-in tokens, so that a new password
+    or a deactivation ends them all."""
+    return f"{agent(org_id, agent_id)}:sessions"
+
+
 def agent_conversations(org_id: str, agent_id: str) -> str:
     return f"{agent(org_id, agent_id)}:convs"
 

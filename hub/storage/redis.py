@@ -230,6 +230,8 @@ class Scripts:
         self.erase_contact = load("erase_contact")
         self.erase_activities = load("erase_activities")
         self.agent_presence = load("agent_presence")
+        self.agent_update = load("agent_update")
+        self.agent_deactivate = load("agent_deactivate")
         self.agent_connection = load("agent_connection")
         self.conversation_close = load("conversation_close")
         self.conversation_transfer = load("conversation_transfer")

@@ -17,7 +17,8 @@ if action == 'open' or action == 'beat' then
   redis.call('ZADD', conns, now, conn)
   redis.call('SADD', online, agent)
   redis.call('ZREM', gone, agent)
-  if action == 'open' and redis.call('HGET', K(prefix, 'agent', agent), 'presence') == 'offline' then
+  if action == 'open' and redis.call('HGET', K(prefix, 'agent', agent), 'presence') == 'offline'
+      and redis.call('HEXISTS', K(prefix, 'agent', agent), 'deactivated_at') == 0 then
     redis.call('HSET', K(prefix, 'agent', agent), 'presence', 'available', 'presence_at', ARGV[5])
     refresh_agent(prefix, agent)
     drain_agent_queues(prefix, agent, ARGV[5])

@@ -5,6 +5,7 @@
 local prefix, agent, presence, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local akey = K(prefix, 'agent', agent)
 if redis.call('EXISTS', akey) == 0 then return {'missing'} end
+if redis.call('HEXISTS', akey, 'deactivated_at') == 1 then return {'missing'} end  -- never available again
 local before = redis.call('HGET', akey, 'presence') or ''
 if presence == 'offline' then
   local moved = set_offline(prefix, agent, now)

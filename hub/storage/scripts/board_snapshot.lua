@@ -15,8 +15,8 @@ end
 local agents, queues = {}, {}
 for _, id in ipairs(redis.call('ZRANGE', K('agents'), 0, -1)) do
   local f = redis.call('HMGET', K('agent', id), 'name', 'role', 'presence', 'presence_at', 'open',
-                       'capacity', 'queues')
-  if f[1] then
+                       'capacity', 'queues', 'deactivated_at')
+  if f[1] and not f[8] then  -- a deactivated agent is off the board for good
     local convs = {}
     for _, conv in ipairs(redis.call('SMEMBERS', K('agent', id, 'convs'))) do
       convs[#convs + 1] = conv_row(conv)
