@@ -1,7 +1,9 @@
 // The admin pages: channels, templates, configurations, the send form,
 // activities, the delivery report and canned responses. Everything goes
-// through the org's API key.
+// through the org's API key. The queues page lives in a module of its own
+// (PAGES), which this console shows and hides.
 
+import {QueuesPage} from './admin_queues.js';
 import {ApiError, describeError, listAll, request} from './api.js';
 import {legend, stackedBarChart, STATUS_ORDER} from './chart.js';
 import {chunk, contactsFromCsv} from './csv.js';
@@ -9,7 +11,10 @@ import {$, clear, copyText, fullTime, h, randomId, statusBadge, statusLabel} fro
 import {formatIn, formatNumber, formatPercent, formatDateTime, t} from './i18n.js';
 import {placeholders, previewParts, SAMPLE_VALUES} from './template.js';
 
-export const TABS = ['channels', 'templates', 'configurations', 'send', 'activities', 'report', 'canned'];
+// Each page module: new Page(console), show() when its tab opens, hide() when it closes.
+const PAGES = {queues: QueuesPage};
+export const TABS = ['channels', 'templates', 'configurations', 'send', 'activities', 'report', 'canned',
+  ...Object.keys(PAGES)];
 const SEND_CHUNK = 100;
 const MAX_RETRY_WAIT_S = 60;
 
@@ -79,6 +84,7 @@ export class AdminConsole {
     this.activityCursor = null;
     this.sending = false;
     this.bound = false;
+    this.pages = {};
   }
 
   start(key) {
@@ -89,6 +95,7 @@ export class AdminConsole {
   stop() {
     this.key = null;
     this.tab = null;
+    for (const page of Object.values(this.pages)) page.hide();
   }
 
   signOut(message = t('admin.key_forgotten')) {
@@ -158,6 +165,7 @@ export class AdminConsole {
       ...STATUS_ORDER.map((s) => h('option', {value: s}, statusLabel(s))));
     this.syncProviderFields();
     this.editTemplate(null);
+    for (const [name, Page] of Object.entries(PAGES)) this.pages[name] = new Page(this);
   }
 
   // --- navigation ---------------------------------------------------------
@@ -171,6 +179,11 @@ export class AdminConsole {
       else link.removeAttribute('aria-current');
     }
     $('admin-status').textContent = '';
+    for (const [other, page] of Object.entries(this.pages)) if (other !== name) page.hide();
+    if (this.pages[name]) {
+      await this.pages[name].show();
+      return;
+    }
     switch (name) {
       case 'channels':
         await this.guard($('channels-error'), () => this.refreshChannels());
