@@ -126,6 +126,25 @@ def test_an_admin_sets_edits_and_deletes_a_queue_policy(api: Api, hub: HubProces
     still = api.ok("GET", "/v1/queues/spanish")
     assert still["hours"]["weekly"]["mon"] == [["08:00", "13:00"], ["14:00", "18:00"]]
 
+    # Ana gets the skill the queue asks for; a bad skill name is refused and changes nothing.
+    ana = page.locator("#agent-skills-table tbody tr", has_text="ana@example.com")
+    expect(ana).to_contain_text("billing")
+    ana.get_by_role("button", name="Edit the skills of Ana").click()
+    skills_form = page.locator("#agent-skills-form")
+    expect(page.locator("#agent-skills-title")).to_have_text("Skills of Ana")
+    skills_form.get_by_role("button", name="Add a skill").click()
+    skills_form.get_by_label("Skill", exact=True).fill("has space")
+    skills_form.get_by_role("button", name="Save skills").click()
+    expect(page.locator("#agent-skills-form-error")).to_contain_text("skill names are")
+    skills_form.get_by_label("Skill", exact=True).fill("es")
+    skills_form.get_by_label("Level", exact=True).select_option("4")
+    skills_form.get_by_role("button", name="Save skills").click()
+    expect(page.locator("#admin-status")).to_have_text("Skills of Ana saved.")
+    expect(skills_form).to_be_hidden()
+    expect(ana).to_contain_text("es (level 4)")
+    agents = api.ok("GET", "/v1/agents")["items"]
+    assert [a["skills"] for a in agents if a["email"] == "ana@example.com"] == [{"es": 4}]
+
     # Delete (asks twice): the queue nothing else knows leaves the list, and the API forgets it.
     row.get_by_role("button", name="Delete the policy of queue spanish").click()
     row.get_by_role("button", name=re.compile("Confirm")).click()

@@ -2,7 +2,7 @@
 // configuration), how many wait in it and whether it is open now; a form to
 // set a queue's routing policy (required skills, operating hours, the reply
 // when closed, overflow, inactivity close) and a button to drop it, back to
-// the defaults. The hub validates: its error names the field, and the
+// the defaults; and the agents' skills the policies ask for. The hub validates: its error names the field, and the
 // message is shown next to that field. Entered text reaches the page only as
 // text (h() and textContent), never as HTML.
 
@@ -50,6 +50,14 @@ function wholeNumber(text) {
   return /^-?\d+$/.test(trimmed) ? Number.parseInt(trimmed, 10) : trimmed;
 }
 
+/** The [name, level] pairs of a list of skill rows (rows without a name left out). */
+function skillRows(container) {
+  return [...container.querySelectorAll('.qp-row')]
+    .map((row) => [row.querySelector('.qp-skill-name').value.trim(),
+      Number.parseInt(row.querySelector('.qp-skill-level').value, 10)])
+    .filter(([name]) => name);
+}
+
 function timeZones() {
   try {
     return Intl.supportedValuesOf('timeZone');
@@ -64,9 +72,14 @@ export class QueuesPage {
     this.queues = [];
     this.editing = null; // the queue whose policy the form holds, or null for a new one
     this.rowSeq = 0;
+    this.agents = [];
+    this.skillsOf = null; // the agent whose skills the skills form holds
     $('queue-form').addEventListener('submit', (e) => { e.preventDefault(); this.save(); });
     $('qp-reset').addEventListener('click', () => this.edit(null));
-    $('qp-add-skill').addEventListener('click', () => this.addSkillRow('', 1, true));
+    $('qp-add-skill').addEventListener('click', () => this.addSkillRow($('qp-skills'), '', 1, true));
+    $('as-add-skill').addEventListener('click', () => this.addSkillRow($('as-skills'), '', 1, true));
+    $('agent-skills-form').addEventListener('submit', (e) => { e.preventDefault(); this.saveSkills(); });
+    $('as-cancel').addEventListener('click', () => this.editSkills(null));
     $('qp-add-reply').addEventListener('click', () => this.addReplyRow('', '', true));
     $('qp-hours-on').addEventListener('change', () => { $('qp-hours').hidden = !$('qp-hours-on').checked; });
     $('qp-overflow-mode').addEventListener('change', () => this.syncOverflow());
@@ -81,6 +94,7 @@ export class QueuesPage {
 
   async show() {
     await this.admin.guard($('queues-error'), () => this.refresh());
+    await this.admin.guard($('agent-skills-error'), () => this.refreshAgents());
   }
 
   hide() {}
@@ -169,7 +183,7 @@ export class QueuesPage {
     name.value = queue ? queue.name : '';
     name.readOnly = Boolean(queue);
     $('qp-skills').replaceChildren();
-    for (const s of (queue && queue.required_skills) || []) this.addSkillRow(s.name, s.min_level, false);
+    for (const s of (queue && queue.required_skills) || []) this.addSkillRow($('qp-skills'), s.name, s.min_level, false);
     const hours = queue && queue.hours;
     $('qp-hours-on').checked = Boolean(hours);
     $('qp-hours').hidden = !hours;
@@ -195,7 +209,8 @@ export class QueuesPage {
     $('qp-overflow-value').disabled = off;
   }
 
-  addSkillRow(name, level, focus) {
+  addSkillRow(container, name, level, focus) {
+    const levelLabel = container.id === 'as-skills' ? t('queues.level') : t('queues.min_level');
     this.rowSeq += 1;
     const n = this.rowSeq;
     const nameInput = h('input', {id: `qp-skill-${n}`, type: 'text', class: 'qp-skill-name', maxlength: '50',
@@ -206,13 +221,13 @@ export class QueuesPage {
     const remove = h('button', {type: 'button', class: 'secondary small'}, t('admin.remove'));
     const row = h('div', {class: 'qp-row'},
       h('label', {for: `qp-skill-${n}`}, t('queues.skill')), nameInput,
-      h('label', {for: `qp-skill-level-${n}`}, t('queues.min_level')), levelSelect, remove);
+      h('label', {for: `qp-skill-level-${n}`}, levelLabel), levelSelect, remove);
     const labelRemove = () => remove.setAttribute('aria-label',
       t('queues.remove_skill', {name: nameInput.value.trim() || '?'}));
     labelRemove();
     nameInput.addEventListener('input', labelRemove);
-    remove.addEventListener('click', () => { row.remove(); $('qp-add-skill').focus(); });
-    $('qp-skills').append(row);
+    remove.addEventListener('click', () => { row.remove(); container.nextElementSibling.focus(); }); // its Add button
+    container.append(row);
     if (focus) nameInput.focus();
   }
 
@@ -239,10 +254,7 @@ export class QueuesPage {
   /** The policy as the form says it, in the shape PUT /v1/queues/{name} takes. */
   policy() {
     const body = {
-      required_skills: [...$('qp-skills').querySelectorAll('.qp-row')].map((row) => ({
-        name: row.querySelector('.qp-skill-name').value.trim(),
-        min_level: Number.parseInt(row.querySelector('.qp-skill-level').value, 10),
-      })).filter((s) => s.name),
+      required_skills: skillRows($('qp-skills')).map(([name, level]) => ({name, min_level: level})),
       closed_reply: Object.fromEntries([...$('qp-replies').querySelectorAll('.qp-row')]
         .map((row) => [row.querySelector('.qp-reply-locale').value.trim(), row.querySelector('.qp-reply-text').value])
         .filter(([locale, text]) => locale || text.trim())),
@@ -322,5 +334,51 @@ export class QueuesPage {
       if (this.editing && this.editing.name === queue.name) this.edit(null);
       await this.refresh();
     });
+  }
+
+  // --- agents' skills -------------------------------------------------------
+
+  async refreshAgents() {
+    const {data} = await this.admin.api('GET', '/v1/agents');
+    this.agents = (data.items || []).filter((a) => a.active !== false);
+    const body = $('agent-skills-table').tBodies[0];
+    if (!this.agents.length) {
+      body.replaceChildren(h('tr', null, h('td', {colspan: '4', class: 'muted'}, t('queues.no_agents'))));
+      return;
+    }
+    body.replaceChildren(...this.agents.map((a) => {
+      const skills = Object.entries(a.skills || {}).map(([name, level]) => t('queues.agent_skill', {name, level}));
+      return h('tr', {dataset: {agent: a.id}},
+        h('th', {scope: 'row'}, a.name || a.email, h('br'), h('span', {class: 'muted'}, a.email)),
+        cell((a.queues || []).join(t('admin.list_separator'))),
+        cell(skills.length ? skills.join(t('admin.list_separator')) : t('queues.none_short')),
+        cell(h('button', {type: 'button', class: 'secondary small',
+          'aria-label': t('queues.edit_skills_named', {name: a.name || a.email}),
+          onclick: () => this.editSkills(a)}, t('queues.edit_skills'))));
+    }));
+  }
+
+  editSkills(agent) {
+    this.skillsOf = agent;
+    const form = $('agent-skills-form');
+    $('agent-skills-form-error').textContent = '';
+    form.hidden = !agent;
+    if (!agent) return;
+    $('agent-skills-title').textContent = t('queues.skills_of', {name: agent.name || agent.email});
+    $('as-skills').replaceChildren();
+    for (const [name, level] of Object.entries(agent.skills || {})) this.addSkillRow($('as-skills'), name, level, false);
+    $('as-add-skill').focus();
+  }
+
+  async saveSkills() {
+    const agent = this.skillsOf;
+    if (!agent) return;
+    const skills = Object.fromEntries(skillRows($('as-skills')));
+    const saved = await this.admin.guard($('agent-skills-form-error'), async () =>
+      (await this.admin.api('PUT', `/v1/agents/${encodeURIComponent(agent.id)}/skills`, skills)).data);
+    if (!saved) return;
+    this.status(t('queues.skills_saved', {name: saved.name || saved.email}));
+    this.editSkills(null);
+    await this.admin.guard($('agent-skills-error'), () => this.refreshAgents());
   }
 }
