@@ -1,12 +1,13 @@
 // The admin pages: channels, templates, configurations, the send form,
 // activities, the delivery report and canned responses. Everything goes
-// through the org's API key. The agents, flows and bulk jobs pages live in
-// modules of their own (PAGES), which this console shows and hides.
+// through the org's API key. The agents, flows, bulk jobs and queues pages
+// live in modules of their own (PAGES), which this console shows and hides.
 
 import {AgentsPage} from './admin_agents.js';
 import {BulkPage} from './admin_bulk.js';
 import {cell, code, confirmButton, sleep} from './admin_common.js';
 import {FlowsPage} from './admin_flows.js';
+import {QueuesPage} from './admin_queues.js';
 import {ApiError, describeError, listAll, request} from './api.js';
 import {legend, stackedBarChart, STATUS_ORDER} from './chart.js';
 import {chunk, contactsFromCsv} from './csv.js';
@@ -15,7 +16,7 @@ import {formatIn, formatNumber, formatPercent, formatDateTime, t} from './i18n.j
 import {placeholders, previewParts, SAMPLE_VALUES} from './template.js';
 
 // Each page module: new Page(console), show() when its tab opens, hide() when it closes.
-const PAGES = {agents: AgentsPage, flows: FlowsPage, bulk: BulkPage};
+const PAGES = {agents: AgentsPage, flows: FlowsPage, bulk: BulkPage, queues: QueuesPage};
 export const TABS = ['channels', 'templates', 'configurations', 'send', 'activities', 'report', 'canned',
   ...Object.keys(PAGES)];
 const SEND_CHUNK = 100;
