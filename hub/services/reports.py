@@ -16,11 +16,11 @@ import dataclasses
 import time
 from typing import Any
 
-from hub.domain.statuses import ActivityStatus, delivery_rate
+from hub.domain.statuses import SUCCESSFUL, ActivityStatus, delivery_rate
 from hub.services.context import Hub
 from hub.storage.archive_queue import ArchiveQueue
 from hub.storage.sql import rollups
-from hub.storage.sql.rollups import TTD_BUCKETS, Counted, ReportCounts
+from hub.storage.sql.rollups import ENGAGEMENT, REPLY_BUCKETS, TTD_BUCKETS, Counted, ReportCounts, empty_cell
 
 
 async def report(hub: Hub, org_id: str, config_id: str) -> dict[str, Any]:
@@ -40,11 +40,12 @@ async def report(hub: Hub, org_id: str, config_id: str) -> dict[str, Any]:
     return build_report(config_id, counts)
 
 
-def _bucket_quantile(counts: dict[str, int], total: int, q: float) -> float | None:
+def _bucket_quantile(counts: dict[str, int], total: int, q: float,
+                     buckets: tuple[str, ...] = TTD_BUCKETS) -> float | None:
     if total == 0:
         return None
     running = 0
-    for le in TTD_BUCKETS:
+    for le in buckets:
         running += counts.get(le, 0)
         if running >= q * total:
             return None if le == "inf" else float(le)
@@ -65,6 +66,36 @@ def _hour(hour_ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:00:00Z", time.gmtime(hour_ms / 1000))
 
 
+def _rate(n: int, of: int) -> float | None:
+    return n / of if of > 0 else None
+
+
+def engagement(cell: list[int], counts: dict[str, int]) -> dict[str, Any]:
+    """The SMS and reply figures of one report row (or the totals), from its
+    report_engagement sums and its counts by status."""
+    e = dict(zip(ENGAGEMENT, cell))
+    delivered = sum(counts.get(str(s), 0) for s in SUCCESSFUL)
+    replied = e["replied"]
+    buckets = {b: e[f"reply_le_{b}"] for b in REPLY_BUCKETS}
+    return {
+        "sms": {"messages": e["sms_messages"], "segments": e["sms_segments"]},
+        "replies": {
+            "delivered": delivered,
+            "replied": replied,
+            "reply_rate": _rate(replied, delivered),
+            "opted_out": e["opted_out"],
+            "opt_out_rate": _rate(e["opted_out"], delivered),
+            "conversations_opened": e["conversations"],
+            "time_to_first_reply": {
+                "count": replied,
+                "average_seconds": e["reply_ms_sum"] / 1000 / replied if replied else None,
+                "p50_seconds_at_most": _bucket_quantile(buckets, replied, 0.5, REPLY_BUCKETS),
+                "p90_seconds_at_most": _bucket_quantile(buckets, replied, 0.9, REPLY_BUCKETS),
+            },
+        },
+    }
+
+
 def build_report(config_id: str, c: ReportCounts) -> dict[str, Any]:
     counts = {str(s): 0 for s in ActivityStatus}
     by_hour = _by(c.by_hour)
@@ -75,6 +106,14 @@ def build_report(config_id: str, c: ReportCounts) -> dict[str, Any]:
     buckets = {le: c.ttd[le][0] for le in TTD_BUCKETS if le in c.ttd}
     ttd_count = sum(buckets.values())
     ttd_ms = sum(cell[1] for cell in c.ttd.values())
+    total = empty_cell()
+    for (kind, _), sums in c.engagement.items():
+        if kind == "h":
+            total = [a + b for a, b in zip(total, sums)]
+
+    def row(kind: str, key: Any, counts: dict[str, int]) -> dict[str, Any]:
+        return {"counts": counts, **engagement(c.engagement.get((kind, key), empty_cell()), counts)}
+
     return {
         "configuration_id": config_id,
         "total": sum(counts.values()),
@@ -86,7 +125,8 @@ def build_report(config_id: str, c: ReportCounts) -> dict[str, Any]:
             "p50_seconds_at_most": _bucket_quantile(buckets, ttd_count, 0.5),
             "p90_seconds_at_most": _bucket_quantile(buckets, ttd_count, 0.9),
         },
-        "by_hour": [{"hour": _hour(h), "counts": v} for h, v in by_hour],
-        "by_template": [{"template_id": t or None, "counts": v} for t, v in _by(c.by_template)],
-        "by_locale": [{"locale": loc or None, "counts": v} for loc, v in _by(c.by_locale)],
+        **engagement(total, counts),
+        "by_hour": [{"hour": _hour(h), **row("h", h, v)} for h, v in by_hour],
+        "by_template": [{"template_id": t or None, **row("t", t, v)} for t, v in _by(c.by_template)],
+        "by_locale": [{"locale": loc or None, **row("l", loc, v)} for loc, v in _by(c.by_locale)],
     }
