@@ -5,8 +5,12 @@ PostgreSQL, answered per hour, template and locale and in total."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 from typing import Any
+
+import httpx
 
 from hub.services.reports import build_report
 from hub.storage.sql import migrate, open_database
@@ -119,3 +123,25 @@ async def test_a_reply_and_a_stop_to_two_messages_make_the_report(
         assert locale["locale"] == "en-US" and locale["replies"]["reply_rate"] == 0.5
         # Later reads (more archive passes) count nothing again.
         assert api.ok("GET", REPORT, params={"configuration_id": config_id}) == report
+
+        # The same as CSV, by hour (the default) and by locale, with the totals last.
+        auth = {"Authorization": f"Bearer {org['api_key']}"}
+        for group_by, key, first in ((None, "hour", hour["hour"]), ("locale", "locale", "en-US")):
+            params = {"configuration_id": config_id, **({"group_by": group_by} if group_by else {})}
+            export = httpx.get(hub.url + REPORT + ".csv", params=params, headers=auth)
+            assert export.status_code == 200
+            assert export.headers["content-type"].startswith("text/csv")
+            assert "attachment" in export.headers["content-disposition"]
+            rows = list(csv.DictReader(io.StringIO(export.text)))
+            assert [row[key] for row in rows] == [first, "total"]
+            for row in rows:
+                assert (row["total"], row["delivered"], row["sms_messages"], row["sms_segments"],
+                        row["replied"], row["reply_rate"], row["opted_out"], row["opt_out_rate"],
+                        row["conversations_opened"], row["first_reply_p50_seconds_at_most"]) == (
+                    "2", "2", "2", "2", "1", "0.5", "1", "0.5", "1", "60")
+        bad = httpx.get(hub.url + REPORT + ".csv", headers=auth,
+                        params={"configuration_id": config_id, "group_by": "day"})
+        assert bad.status_code == 400 and bad.json()["error"]["details"]["field"] == "group_by"
+        unknown = httpx.get(hub.url + REPORT + ".csv", headers=auth,
+                            params={"configuration_id": "cfg_nope"})
+        assert unknown.status_code == 404

@@ -954,6 +954,26 @@ _OUTBOUND = {
                          parameters=[{**PARAMETERS["ConfigurationFilter"], "required": True,
                                       "description": "The configuration to report on."}]),
     },
+    "/v1/outbound/report.csv": {
+        "get": operation(
+            "exportReport", "A configuration's report as CSV", "Outbound",
+            {"200": {"description": "One row per hour the messages were created in (UTC, oldest "
+                                    "first), template or locale, then a row `total`. Columns: the "
+                                    "group (hour, template_id or locale), total, a count per status, "
+                                    "delivery_rate, sms_messages, sms_segments, delivered, replied, "
+                                    "reply_rate, opted_out, opt_out_rate, conversations_opened, "
+                                    "first_reply_average_seconds, first_reply_p50_seconds_at_most, "
+                                    "first_reply_p90_seconds_at_most (as in the JSON report; empty "
+                                    "where it has null).",
+                     "content": {"text/csv": {"schema": string()}}},
+             **errors("invalid_request", "unauthorized", "not_found")},
+            parameters=[{**PARAMETERS["ConfigurationFilter"], "required": True,
+                         "description": "The configuration to report on."},
+                        {"name": "group_by", "in": "query", "required": False,
+                         "schema": {"type": "string", "enum": ["hour", "template", "locale"],
+                                    "default": "hour"},
+                         "description": "One row per hour, template or locale."}]),
+    },
     "/v1/contacts/{phone}/timeline": {
         "get": operation("getTimeline", "A contact's timeline, newest first", "Contacts",
                          {"200": ok("A page of timeline items.", page_of("TimelineItem")),

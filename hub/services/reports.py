@@ -12,7 +12,9 @@ changes in SQL already; one archived meanwhile is counted once either way.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import time
 from typing import Any
 
@@ -130,3 +132,45 @@ def build_report(config_id: str, c: ReportCounts) -> dict[str, Any]:
         "by_template": [{"template_id": t or None, **row("t", t, v)} for t, v in _by(c.by_template)],
         "by_locale": [{"locale": loc or None, **row("l", loc, v)} for loc, v in _by(c.by_locale)],
     }
+
+
+# The CSV export: one row per hour, template or locale, then the totals.
+GROUP_BY = {"hour": ("hour", "by_hour"), "template": ("template_id", "by_template"),
+            "locale": ("locale", "by_locale")}
+STATUS_COLUMNS = tuple(str(s) for s in ActivityStatus)
+CSV_COLUMNS = ("total", *STATUS_COLUMNS, "delivery_rate", "sms_messages", "sms_segments", "delivered",
+               "replied", "reply_rate", "opted_out", "opt_out_rate", "conversations_opened",
+               "first_reply_average_seconds", "first_reply_p50_seconds_at_most",
+               "first_reply_p90_seconds_at_most")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    text = str(value)
+    # Never a formula in a spreadsheet.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _csv_values(counts: dict[str, int], sms: dict[str, int], replies: dict[str, Any]) -> list[Any]:
+    ttfr = replies["time_to_first_reply"]
+    return [sum(counts.values()), *(counts.get(s, 0) for s in STATUS_COLUMNS), delivery_rate(counts),
+            sms["messages"], sms["segments"], replies["delivered"], replies["replied"],
+            replies["reply_rate"], replies["opted_out"], replies["opt_out_rate"],
+            replies["conversations_opened"], ttfr["average_seconds"], ttfr["p50_seconds_at_most"],
+            ttfr["p90_seconds_at_most"]]
+
+
+def report_csv(report: dict[str, Any], group_by: str) -> str:
+    """A report as CSV (``group_by``: hour, template or locale), rows in the
+    report's order and a last row ``total``."""
+    key, items = GROUP_BY[group_by]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([key, *CSV_COLUMNS])
+    for item in report[items]:
+        writer.writerow([_cell(v) for v in (item[key], *_csv_values(item["counts"], item["sms"], item["replies"]))])
+    writer.writerow([_cell(v) for v in ("total", *_csv_values(report["counts"], report["sms"], report["replies"]))])
+    return out.getvalue()
