@@ -99,6 +99,9 @@ async def test_a_reply_and_a_stop_to_two_messages_make_the_report(
         for r in sent["results"]:
             wait_for(lambda r=r: api.ok("GET", f"/v1/outbound/activities/{r['activity_id']}")["status"]
                      == "delivered", timeout=20)
+        # Counted right away, while SQL may not have the activities yet.
+        assert api.ok("GET", REPORT, params={"configuration_id": config_id})["sms"] == {
+            "messages": 2, "segments": 2}
         await customer_replies(sandbox.url, hub.url, channel_id, answering, "Thanks, one question", SENDER)
         # The keyword repeated by the provider: one opt-out.
         for _ in range(2):
