@@ -42,12 +42,11 @@ async def report(hub: Hub, org_id: str, config_id: str) -> dict[str, Any]:
     return build_report(config_id, counts)
 
 
-def _bucket_quantile(counts: dict[str, int], total: int, q: float,
-                     buckets: tuple[str, ...] = TTD_BUCKETS) -> float | None:
+def _bucket_quantile(counts: dict[str, int], total: int, q: float) -> float | None:
     if total == 0:
         return None
     running = 0
-    for le in buckets:
+    for le in TTD_BUCKETS:
         running += counts.get(le, 0)
         if running >= q * total:
             return None if le == "inf" else float(le)
@@ -72,28 +71,40 @@ def _rate(n: int, of: int) -> float | None:
     return n / of if of > 0 else None
 
 
+_BUCKETS_AT = len(ENGAGEMENT) - len(REPLY_BUCKETS)
+_SUCCESSFUL = tuple(str(s) for s in SUCCESSFUL)
+_REPLY_BOUNDS = tuple(None if b == "inf" else float(b) for b in REPLY_BUCKETS)
+
+
 def engagement(cell: list[int], counts: dict[str, int]) -> dict[str, Any]:
     """The SMS and reply figures of one report row (or the totals), from its
-    report_engagement sums and its counts by status."""
-    e = dict(zip(ENGAGEMENT, cell))
-    delivered = sum(counts.get(str(s), 0) for s in SUCCESSFUL)
-    replied = e["replied"]
-    buckets = {b: e[f"reply_le_{b}"] for b in REPLY_BUCKETS}
+    engagement sums (rollups.ENGAGEMENT) and its counts by status."""
+    messages, segments, replied, opted_out, conversations, reply_ms = cell[:_BUCKETS_AT]
+    delivered = sum(counts.get(s, 0) for s in _SUCCESSFUL)
+    first_reply: dict[str, Any] = {"count": replied, "average_seconds": None,
+                                   "p50_seconds_at_most": None, "p90_seconds_at_most": None}
+    if replied:
+        first_reply["average_seconds"] = reply_ms / 1000 / replied
+        # The upper bounds of the buckets holding the 50th and 90th percentiles.
+        running, half, ninety = 0, None, None
+        for bound, n in zip(_REPLY_BOUNDS, cell[_BUCKETS_AT:]):
+            running += n
+            if half is None and running >= 0.5 * replied:
+                half = bound
+            if running >= 0.9 * replied:
+                ninety = bound
+                break
+        first_reply["p50_seconds_at_most"], first_reply["p90_seconds_at_most"] = half, ninety
     return {
-        "sms": {"messages": e["sms_messages"], "segments": e["sms_segments"]},
+        "sms": {"messages": messages, "segments": segments},
         "replies": {
             "delivered": delivered,
             "replied": replied,
             "reply_rate": _rate(replied, delivered),
-            "opted_out": e["opted_out"],
-            "opt_out_rate": _rate(e["opted_out"], delivered),
-            "conversations_opened": e["conversations"],
-            "time_to_first_reply": {
-                "count": replied,
-                "average_seconds": e["reply_ms_sum"] / 1000 / replied if replied else None,
-                "p50_seconds_at_most": _bucket_quantile(buckets, replied, 0.5, REPLY_BUCKETS),
-                "p90_seconds_at_most": _bucket_quantile(buckets, replied, 0.9, REPLY_BUCKETS),
-            },
+            "opted_out": opted_out,
+            "opt_out_rate": _rate(opted_out, delivered),
+            "conversations_opened": conversations,
+            "time_to_first_reply": first_reply,
         },
     }
 

@@ -1,6 +1,6 @@
 """The report's rollups in SQL: counts per configuration and status by
 creation hour, by template and by locale, and time to deliver per
-configuration; and per configuration, hour, template and locale, the SMS
+configuration; and per configuration and hour, template or locale, the SMS
 messages and segments that left the hub and what customers answered (see
 record_answers).
 
@@ -158,10 +158,16 @@ _UPSERT_TTD = (
     " ON CONFLICT (org_id, configuration_id, bucket)"
     " DO UPDATE SET n = report_ttd.n + excluded.n, sum_ms = report_ttd.sum_ms + excluded.sum_ms"
 )
+_UPSERT_HOURLY_ENGAGEMENT = (
+    f"INSERT INTO report_hourly (org_id, configuration_id, hour_ms, {', '.join(ENGAGEMENT)})"
+    f" VALUES ({', '.join('?' * (3 + len(ENGAGEMENT)))})"
+    " ON CONFLICT (org_id, configuration_id, hour_ms) DO UPDATE SET "
+    + ", ".join(f"{c} = report_hourly.{c} + excluded.{c}" for c in ENGAGEMENT)
+)
 _UPSERT_ENGAGEMENT = (
-    f"INSERT INTO report_engagement (org_id, configuration_id, hour_ms, template_id, locale,"
-    f" {', '.join(ENGAGEMENT)}) VALUES ({', '.join('?' * (5 + len(ENGAGEMENT)))})"
-    " ON CONFLICT (org_id, configuration_id, hour_ms, template_id, locale) DO UPDATE SET "
+    f"INSERT INTO report_engagement (org_id, configuration_id, dimension, value,"
+    f" {', '.join(ENGAGEMENT)}) VALUES ({', '.join('?' * (4 + len(ENGAGEMENT)))})"
+    " ON CONFLICT (org_id, configuration_id, dimension, value) DO UPDATE SET "
     + ", ".join(f"{c} = report_engagement.{c} + excluded.{c}" for c in ENGAGEMENT)
 )
 
@@ -192,7 +198,19 @@ async def apply(tx: Tx, org_id: str, counts: Counts) -> None:
 
 async def _apply_engagement(tx: Tx, org_id: str,
                             cells: Mapping[tuple[str, int, str, str], list[int]]) -> None:
-    rows = [(org_id, *k, *v) for k, v in sorted(cells.items()) if any(v)]
+    """Add engagement counts per (config, hour, template, locale) to the
+    hourly rollup and to the template and locale ones."""
+    hours: dict[tuple[str, int], list[int]] = defaultdict(empty_cell)
+    dims: dict[tuple[str, str, str], list[int]] = defaultdict(empty_cell)
+    for (config_id, hour_ms, template_id, locale), cell in cells.items():
+        for row in (hours[(config_id, hour_ms)], dims[(config_id, "template", template_id)],
+                    dims[(config_id, "locale", locale)]):
+            for i, n in enumerate(cell):
+                row[i] += n
+    hourly = [(org_id, *k, *v) for k, v in sorted(hours.items()) if any(v)]
+    if hourly:
+        await tx.executemany(_UPSERT_HOURLY_ENGAGEMENT, hourly)
+    rows = [(org_id, *k, *v) for k, v in sorted(dims.items()) if any(v)]
     if rows:
         await tx.executemany(_UPSERT_ENGAGEMENT, rows)
 
@@ -316,24 +334,18 @@ async def read_report(
     the activities ``ids`` as they stand in the same snapshot (one
     statement, so that both agree on which writes they include)."""
     where = "WHERE org_id = ? AND configuration_id = ?"
-    width = max(len(STATUSES), len(ENGAGEMENT))
-    pad = ", 0" * width
-    tail = ", 0" * (width - len(STATUSES))
-    sums = ", ".join(f"SUM({c})" for c in ENGAGEMENT) + ", 0" * (width - len(ENGAGEMENT))
+    pad = ", 0" * (len(STATUSES) + len(ENGAGEMENT))
+    status_pad = ", 0" * len(STATUSES)
     sql = (
-        f"SELECT 'h', hour_ms, '', '', 0, 0, {', '.join(STATUSES)}{tail} FROM report_hourly {where}"
+        f"SELECT 'h', hour_ms, '', '', 0, 0, {', '.join(STATUSES)}, {', '.join(ENGAGEMENT)}"
+        f" FROM report_hourly {where}"
         f" UNION ALL SELECT 't', 0, template_id, status, n, 0{pad} FROM report_templates {where}"
         f" UNION ALL SELECT 'l', 0, locale, status, n, 0{pad} FROM report_locales {where}"
         f" UNION ALL SELECT 'd', 0, bucket, '', n, sum_ms{pad} FROM report_ttd {where}"
-        # Engagement by each breakdown, grouped here (a few rows per hour).
-        f" UNION ALL SELECT 'eh', hour_ms, '', '', 0, 0, {sums} FROM report_engagement {where}"
-        " GROUP BY hour_ms"
-        f" UNION ALL SELECT 'et', 0, template_id, '', 0, 0, {sums} FROM report_engagement {where}"
-        " GROUP BY template_id"
-        f" UNION ALL SELECT 'el', 0, locale, '', 0, 0, {sums} FROM report_engagement {where}"
-        " GROUP BY locale"
+        f" UNION ALL SELECT 'e', 0, value, dimension, 0, 0{status_pad}, {', '.join(ENGAGEMENT)}"
+        f" FROM report_engagement {where}"
     )
-    args: list[Any] = [org_id, config_id] * 7
+    args: list[Any] = [org_id, config_id] * 5
     if ids:
         # Status and first delivery (-1: none) of each row; what else the
         # report counts of an activity never changes.
@@ -346,16 +358,17 @@ async def read_report(
     for kind, num, key, status, n, extra, *by_status in await db.fetch(sql, *args):
         if kind == "h":
             counts.by_hour[int(num)] = {s: int(v) for s, v in zip(STATUSES, by_status) if v}
+            engaged = by_status[len(STATUSES):]
+            if any(engaged):
+                counts.engagement[("h", int(num))] = [int(v) for v in engaged]
         elif kind == "t":
             counts.by_template.setdefault(key, {})[status] = int(n)
         elif kind == "l":
             counts.by_locale.setdefault(key, {})[status] = int(n)
         elif kind == "d":
             counts.ttd[key] = [int(n), int(extra)]
-        elif kind == "eh":
-            counts.engagement[("h", int(num))] = [int(v) for v in by_status[:len(ENGAGEMENT)]]
-        elif kind in ("et", "el"):
-            counts.engagement[(kind[1], key)] = [int(v) for v in by_status[:len(ENGAGEMENT)]]
+        elif kind == "e":
+            counts.engagement[(status[0], key)] = [int(v) for v in by_status[len(STATUSES):]]
         else:
             rows[key] = (status, None if int(n) < 0 else int(n))
     return counts, rows
