@@ -192,7 +192,7 @@ class WriteHold:
 def copy(act_id: str, statuses: list[str], *, created: int = 1_700_000_000_000) -> ActivityCopy:
     history = [json.dumps({"status": s, "at": created + 1000 * n, "source": "hub"})
                for n, s in enumerate(statuses)]
-    raw = {"id": act_id, "org": "org_r", "cfg": "cfg_r", "tpl": "tpl_r", "locale": "en-US",
+    raw = {"id": act_id, "org": "org_r", "cfg": "cfg_r", "tpl": "tpl_r", "locale": "en-US", "type": "sms",
            "to": "+14155552000", "status": statuses[-1], "created": str(created), "hour": "x"}
     if statuses[-1] in ("delivered", "read"):
         raw["delivered_at"] = str(created + 1000 * (len(statuses) - 1))
@@ -262,6 +262,10 @@ def test_an_upgraded_database_starts_its_rollups_from_its_activities(database_ur
             assert counts.ttd == {"5": [2, 6000]}
             assert counts.by_locale == {"en-US": {"delivered": 2, "sending": 1}}
             assert counts.by_template == {"tpl_r": {"delivered": 2, "sending": 1}}
+            # The SMS messages that left the hub, by hour, template and locale (segments unknown: 0).
+            assert {k: v[:2] for k, v in counts.engagement.items()} == {
+                ("h", 1_699_999_200_000): [2, 0], ("h", 1_700_002_800_000): [1, 0],
+                ("t", "tpl_r"): [3, 0], ("l", "en-US"): [3, 0]}
         finally:
             await db.close()
 
