@@ -132,6 +132,7 @@ def routes(extra: list[Any]) -> list[Any]:
         r("/v1/outbound/activities", outbound.list_activities, methods=["GET"]),
         r("/v1/outbound/activities/{id}", outbound.get_activity, methods=["GET"]),
         r("/v1/outbound/report", outbound.report, methods=["GET"]),
+        r("/v1/outbound/report.csv", outbound.report_csv, methods=["GET"]),
         r("/v1/contacts/{phone}/timeline", outbound.timeline, methods=["GET"]),
         r("/v1/contacts/consent.csv", contacts.export_consent, methods=["GET"]),
         r("/v1/contacts/{phone}/consent", contacts.get_consent, methods=["GET"]),

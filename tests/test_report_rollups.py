@@ -192,7 +192,7 @@ class WriteHold:
 def copy(act_id: str, statuses: list[str], *, created: int = 1_700_000_000_000) -> ActivityCopy:
     history = [json.dumps({"status": s, "at": created + 1000 * n, "source": "hub"})
                for n, s in enumerate(statuses)]
-    raw = {"id": act_id, "org": "org_r", "cfg": "cfg_r", "tpl": "tpl_r", "locale": "en-US",
+    raw = {"id": act_id, "org": "org_r", "cfg": "cfg_r", "tpl": "tpl_r", "locale": "en-US", "type": "sms",
            "to": "+14155552000", "status": statuses[-1], "created": str(created), "hour": "x"}
     if statuses[-1] in ("delivered", "read"):
         raw["delivered_at"] = str(created + 1000 * (len(statuses) - 1))
@@ -248,10 +248,13 @@ def test_an_upgraded_database_starts_its_rollups_from_its_activities(database_ur
             rows = [copy("act_a", ["queued", "sending", "sent", "delivered"]),
                     copy("act_b", ["queued", "sending"], created=1_700_000_000_000 + 3_600_000),
                     copy("act_c", ["queued", "sending", "sent", "delivered"])]
-            # Written as the archiver before rollups did.
-            from hub.storage.sql.activities import UPSERT_ACTIVITY, activity_row
+            # Written as the archiver before rollups did (nor segments).
+            from hub.storage.sql.activities import _COLUMNS, activity_row
+            then = _COLUMNS[:_COLUMNS.index("segments")]
             async with db.transaction() as tx:
-                await tx.executemany(UPSERT_ACTIVITY, [activity_row(c) for c in rows])
+                await tx.executemany(
+                    f"INSERT INTO activities ({', '.join(then)}) VALUES ({', '.join('?' * len(then))})",
+                    [activity_row(c)[:len(then)] for c in rows])
             await migrate(db)
             counts, _ = await read_report(db, "org_r", "cfg_r", [])
             assert counts.by_hour == {
@@ -259,6 +262,10 @@ def test_an_upgraded_database_starts_its_rollups_from_its_activities(database_ur
             assert counts.ttd == {"5": [2, 6000]}
             assert counts.by_locale == {"en-US": {"delivered": 2, "sending": 1}}
             assert counts.by_template == {"tpl_r": {"delivered": 2, "sending": 1}}
+            # The SMS messages that left the hub, by hour, template and locale (segments unknown: 0).
+            assert {k: v[:2] for k, v in counts.engagement.items()} == {
+                ("h", 1_699_999_200_000): [2, 0], ("h", 1_700_002_800_000): [1, 0],
+                ("t", "tpl_r"): [3, 0], ("l", "en-US"): [3, 0]}
         finally:
             await db.close()
 
@@ -291,4 +298,5 @@ def test_a_message_whose_last_word_is_sent_counts_as_sent(
             time.sleep(0.3)
             report = api.ok("GET", REPORT, params={"configuration_id": config})
             assert {s: n for s, n in report["counts"].items() if n} == {"sent": 1}
-            assert report["by_locale"] == [{"locale": "en-US", "counts": {"sent": 1}}]
+            assert [(loc["locale"], loc["counts"]) for loc in report["by_locale"]] == [("en-US", {"sent": 1})]
+            assert report["sms"] == {"messages": 1, "segments": 1}

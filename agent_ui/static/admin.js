@@ -9,7 +9,7 @@ import {cell, code, confirmButton, sleep} from './admin_common.js';
 import {FlowsPage} from './admin_flows.js';
 import {QueuesPage} from './admin_queues.js';
 import {ApiError, describeError, listAll, request} from './api.js';
-import {legend, stackedBarChart, STATUS_ORDER} from './chart.js';
+import {legend, replyRateChart, stackedBarChart, STATUS_ORDER} from './chart.js';
 import {chunk, contactsFromCsv} from './csv.js';
 import {$, clear, copyText, fullTime, h, randomId, statusBadge, statusLabel} from './dom.js';
 import {formatIn, formatNumber, formatPercent, formatDateTime, t} from './i18n.js';
@@ -21,6 +21,16 @@ export const TABS = ['channels', 'templates', 'configurations', 'send', 'activit
   ...Object.keys(PAGES)];
 const SEND_CHUNK = 100;
 const MAX_RETRY_WAIT_S = 60;
+
+/** "≤ 5 min": the upper bound of the time-to-first-reply bucket (null past the last one). */
+function replyWithin(seconds, count) {
+  if (!count) return '—';
+  if (typeof seconds !== 'number') return t('admin.over_days', {value: formatNumber(3)});
+  if (seconds < 60) return t('admin.at_most', {value: t('admin.seconds', {value: formatNumber(seconds)})});
+  if (seconds < 3600) return t('admin.at_most', {value: t('admin.minutes', {value: formatNumber(seconds / 60)})});
+  if (seconds < 86400) return t('admin.at_most', {value: t('admin.hours', {value: formatNumber(seconds / 3600)})});
+  return t('admin.at_most', {value: t('admin.days', {value: formatNumber(seconds / 86400)})});
+}
 
 function when(unixSeconds) {
   return fullTime(unixSeconds);
@@ -123,6 +133,7 @@ export class AdminConsole {
     $('activities-form').addEventListener('submit', (e) => { e.preventDefault(); this.loadActivities(false); });
     $('activities-more').addEventListener('click', () => this.loadActivities(true));
     $('report-form').addEventListener('submit', (e) => { e.preventDefault(); this.loadReport(); });
+    $('report-csv').addEventListener('click', () => this.downloadReport());
     $('canned-form').addEventListener('submit', (e) => { e.preventDefault(); this.createCanned(); });
     const status = $('act-status');
     status.replaceChildren(h('option', {value: ''}, t('admin.all_statuses')),
@@ -746,6 +757,26 @@ export class AdminConsole {
     });
   }
 
+  async downloadReport() {
+    const configId = $('report-config').value;
+    $('report-error').textContent = '';
+    if (!configId) {
+      $('report-error').textContent = t('admin.choose_configuration');
+      return;
+    }
+    const group = $('report-group').value;
+    await this.guard($('report-error'), async () => {
+      const {text} = await request('GET', `/v1/outbound/report.csv?configuration_id=${encodeURIComponent(configId)}`
+        + `&group_by=${encodeURIComponent(group)}`, {token: this.key, headers: {Accept: 'text/csv'}});
+      const link = h('a', {href: URL.createObjectURL(new Blob([text], {type: 'text/csv'})),
+        download: `report-${configId}-${group}.csv`});
+      document.body.append(link);
+      link.click();
+      link.remove();
+      window.setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    });
+  }
+
   renderReport(report) {
     const seconds = (value) => t('admin.seconds', {value: formatNumber(value, {maximumFractionDigits: value < 10 ? 1 : 0,
       minimumFractionDigits: value < 10 ? 1 : 0})});
@@ -759,6 +790,19 @@ export class AdminConsole {
       [t('admin.half_delivered_within'), atMost(ttd.p50_seconds_at_most)],
       [t('admin.ninety_delivered_within'), atMost(ttd.p90_seconds_at_most)],
     ];
+    const replies = report.replies || {};
+    const sms = report.sms || {};
+    const rate = (value) => (typeof value === 'number' ? formatPercent(value) : '—');
+    const firstReply = replies.time_to_first_reply || {};
+    summary.push(
+      [t('admin.sms_messages'), formatNumber(sms.messages ?? 0)],
+      [t('admin.sms_segments'), formatNumber(sms.segments ?? 0)],
+      [t('admin.reply_rate'), rate(replies.reply_rate)],
+      [t('admin.half_replied_within'), replyWithin(firstReply.p50_seconds_at_most, firstReply.count)],
+      [t('admin.ninety_replied_within'), replyWithin(firstReply.p90_seconds_at_most, firstReply.count)],
+      [t('admin.opt_out_rate'), rate(replies.opt_out_rate)],
+      [t('admin.conversations_opened'), formatNumber(replies.conversations_opened ?? 0)],
+    );
     $('report-summary').replaceChildren(...summary.map(([term, value]) =>
       h('div', null, h('dt', null, term), h('dd', null, value))));
 
@@ -776,6 +820,23 @@ export class AdminConsole {
     if (!rows.length) rows.push(h('tr', null, h('td', {colspan: '3', class: 'muted'}, t('admin.nothing_sent'))));
     rows.push(h('tr', {class: 'total'}, h('th', {scope: 'row'}, t('admin.total')), cell(formatNumber(total)), cell(total ? formatPercent(1) : '—')));
     $('report-table').tBodies[0].replaceChildren(...rows);
+
+    $('report-replies-chart').replaceChildren(replyRateChart(report.by_hour || [], {
+      describe: (r) => t('admin.replies_title', {rate: rate(r.reply_rate), replied: formatNumber(r.replied ?? 0),
+        delivered: formatNumber(r.delivered ?? 0),
+        within: replyWithin((r.time_to_first_reply || {}).p50_seconds_at_most, r.replied ?? 0),
+        opt_out: rate(r.opt_out_rate)}),
+    }));
+    $('report-replies').tBodies[0].replaceChildren(...(report.by_hour || []).map((p) => {
+      const r = p.replies || {};
+      const first = r.time_to_first_reply || {};
+      return h('tr', null,
+        h('th', {scope: 'row'}, formatDateTime(new Date(p.hour))),
+        cell(formatNumber(r.delivered ?? 0)), cell(formatNumber(r.replied ?? 0)), cell(rate(r.reply_rate)),
+        cell(`${replyWithin(first.p50_seconds_at_most, first.count)} / ${replyWithin(first.p90_seconds_at_most, first.count)}`),
+        cell(formatNumber(r.opted_out ?? 0)), cell(formatNumber(r.conversations_opened ?? 0)),
+        cell(formatNumber((p.sms || {}).messages ?? 0)), cell(formatNumber((p.sms || {}).segments ?? 0)));
+    }));
 
     const hours = $('report-hours');
     hours.tHead.replaceChildren(h('tr', null, h('th', {scope: 'col'}, t('admin.hour')),

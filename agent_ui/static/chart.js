@@ -122,3 +122,69 @@ export function legend(statuses, labelOf) {
   return statuses.map((status) => h('li', null,
     h('span', {class: `swatch swatch-${status}`, 'aria-hidden': 'true'}), labelOf(status)));
 }
+
+/**
+ * Reply rate and opt-out rate per hour the messages were created in, as two
+ * bars side by side (0 to 100 %, or higher when replies outnumber receipts),
+ * drawn as SVG by hand. Each bar's title says the counts and the time to
+ * first reply. Returns the SVG element.
+ */
+export function replyRateChart(byHour, {width = 760, height = 240, describe = () => ''} = {}) {
+  const points = (byHour || [])
+    .map((p) => ({time: Date.parse(p.hour), replies: p.replies || {}}))
+    .filter((p) => Number.isFinite(p.time))
+    .sort((a, b) => a.time - b.time);
+  const rate = (value) => (typeof value === 'number' ? value : 0);
+  const top = Math.max(1, ...points.map((p) => Math.max(rate(p.replies.reply_rate), rate(p.replies.opt_out_rate))));
+  const margin = {top: 16, right: 16, bottom: 52, left: 48};
+  const plotW = width - margin.left - margin.right;
+  const plotH = height - margin.top - margin.bottom;
+  const slot = plotW / Math.max(1, points.length);
+  const barW = Math.max(2, Math.min(24, slot * 0.35));
+  const y = (value) => margin.top + plotH - (value / top) * plotH;
+  const replied = points.reduce((sum, p) => sum + (p.replies.replied || 0), 0);
+  const delivered = points.reduce((sum, p) => sum + (p.replies.delivered || 0), 0);
+  const label = points.length
+    ? t('chart.replies_label', {replied: formatNumber(replied), delivered: formatNumber(delivered),
+      hours: t('chart.hours', {count: points.length})})
+    : t('chart.no_replies');
+  const root = svg('svg', {
+    viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img', 'aria-label': label,
+    class: 'chart-svg', preserveAspectRatio: 'xMidYMid meet',
+  }, svg('title', null, label));
+  const ticks = 4;
+  for (let i = 0; i <= ticks; i += 1) {
+    const value = (top / ticks) * i;
+    const yy = y(value);
+    root.append(
+      svg('line', {x1: margin.left, x2: width - margin.right, y1: yy, y2: yy, class: i ? 'grid' : 'axis'}),
+      svg('text', {x: margin.left - 8, y: yy + 4, class: 'tick', 'text-anchor': 'end'},
+        t('format.percent', {value: formatNumber(value * 100, {maximumFractionDigits: 0})})),
+    );
+  }
+  const labelEvery = Math.max(1, Math.ceil(points.length / 12));
+  let previous = null;
+  points.forEach((point, index) => {
+    const x = margin.left + slot * index + slot / 2 - barW;
+    const group = svg('g', {class: 'bar'});
+    const title = `${formatDateTime(new Date(point.time))}: ${describe(point.replies)}`;
+    [['reply-bar', point.replies.reply_rate], ['optout-bar', point.replies.opt_out_rate]].forEach(([cls, value], i) => {
+      if (typeof value !== 'number') return;
+      group.append(svg('rect', {x: x + i * barW, y: y(value), width: barW, height: Math.max(0.5, y(0) - y(value)), class: cls},
+        svg('title', null, title)));
+    });
+    root.append(group);
+    if (index % labelEvery === 0) {
+      const lines = hourLabel(point.time, previous);
+      previous = point.time;
+      const text = svg('text', {x: x + barW, y: margin.top + plotH + 18, class: 'tick', 'text-anchor': 'middle'});
+      lines.forEach((line, i) => text.append(svg('tspan', {x: x + barW, dy: i ? 14 : 0}, line)));
+      root.append(text);
+    }
+  });
+  if (!points.length) {
+    root.append(svg('text', {x: width / 2, y: margin.top + plotH / 2, class: 'empty', 'text-anchor': 'middle'},
+      t('chart.no_replies')));
+  }
+  return root;
+}

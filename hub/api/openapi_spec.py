@@ -528,6 +528,37 @@ _STATUS_COUNTS = obj({s: {"type": "integer", "minimum": 0} for s in ACTIVITY_STA
 _NONZERO_COUNTS = obj({}, additionalProperties={"type": "integer"},
                       description="Non-zero counts by status.")
 
+_RATE = nullable({"type": "number", "minimum": 0})
+_SMS_TOTALS = obj({
+    "messages": {"type": "integer", "description": "SMS messages that left the hub (`sending` to "
+                 "`failed`: the delivery rate's denominator)."},
+    "segments": {"type": "integer", "description": "Their SMS segments, the unit providers bill "
+                 "(messages archived before the hub recorded segments count 0)."},
+}, ["messages", "segments"])
+_REPLIES = obj({
+    "delivered": {"type": "integer", "description": "Activities delivered or read: the rates' denominator."},
+    "replied": {"type": "integer", "description": "Activities a customer answered within the "
+                "correlation window (a conversation correlated to them opened)."},
+    "reply_rate": {**_RATE, "description": "`replied` over `delivered` (null: none delivered; "
+                   "above 1 when replies come to messages whose receipt never came)."},
+    "opted_out": {"type": "integer", "description": "Activities answered by an opt-out keyword "
+                  "(STOP) within the correlation window."},
+    "opt_out_rate": {**_RATE, "description": "`opted_out` over `delivered`."},
+    "conversations_opened": {"type": "integer", "description": "Conversations opened in answer "
+                             "to the activities (a customer may open more than one)."},
+    "time_to_first_reply": obj({
+        "count": {"type": "integer"},
+        "average_seconds": nullable({"type": "number"}),
+        "p50_seconds_at_most": nullable({"type": "number", "description": "Upper bound of the "
+                                         "histogram bucket holding the median (60, 300, 900, 1800, "
+                                         "3600, 7200, 21600, 86400 or 259200 s; null past the last)."}),
+        "p90_seconds_at_most": nullable({"type": "number"}),
+    }, ["count", "average_seconds", "p50_seconds_at_most", "p90_seconds_at_most"]),
+}, ["delivered", "replied", "reply_rate", "opted_out", "opt_out_rate", "conversations_opened",
+    "time_to_first_reply"])
+_ENGAGEMENT = {"sms": _SMS_TOTALS, "replies": _REPLIES}
+_ENGAGEMENT_KEYS = ["sms", "replies"]
+
 _REPORT = obj({
     "configuration_id": string(),
     "total": {"type": "integer"},
@@ -540,22 +571,23 @@ _REPORT = obj({
         "p50_seconds_at_most": nullable({"type": "number"}),
         "p90_seconds_at_most": nullable({"type": "number"}),
     }, ["count", "average_seconds", "p50_seconds_at_most", "p90_seconds_at_most"]),
+    **_ENGAGEMENT,
     "by_hour": {"type": "array", "items": obj({
         "hour": string("UTC hour the activities were created in.", format="date-time"),
-        "counts": _NONZERO_COUNTS,
-    }, ["hour", "counts"])},
+        "counts": _NONZERO_COUNTS, **_ENGAGEMENT,
+    }, ["hour", "counts", *_ENGAGEMENT_KEYS])},
     "by_template": {"type": "array", "description": "Counts by the template each activity was "
                     "rendered from (a configuration's template can change).", "items": obj({
                         "template_id": nullable(string()),
-                        "counts": _NONZERO_COUNTS,
-                    }, ["template_id", "counts"])},
+                        "counts": _NONZERO_COUNTS, **_ENGAGEMENT,
+                    }, ["template_id", "counts", *_ENGAGEMENT_KEYS])},
     "by_locale": {"type": "array", "description": "Counts by the locale each body was rendered "
                   "in (null: none recorded).", "items": obj({
                       "locale": nullable(string(examples=["es-MX"])),
-                      "counts": _NONZERO_COUNTS,
-                  }, ["locale", "counts"])},
-}, ["configuration_id", "total", "counts", "delivery_rate", "time_to_deliver", "by_hour",
-    "by_template", "by_locale"])
+                      "counts": _NONZERO_COUNTS, **_ENGAGEMENT,
+                  }, ["locale", "counts", *_ENGAGEMENT_KEYS])},
+}, ["configuration_id", "total", "counts", "delivery_rate", "time_to_deliver", *_ENGAGEMENT_KEYS,
+    "by_hour", "by_template", "by_locale"])
 
 _MESSAGE = obj({
     "id": string(), "direction": enum(["inbound", "outbound", "system", "note"],
@@ -936,12 +968,35 @@ _OUTBOUND = {
     },
     "/v1/outbound/report": {
         "get": operation("getReport", "Delivery report of a configuration", "Outbound",
-                         {"200": ok("Counts by status, delivery rate, time to deliver, counts by hour, "
-                                    "template and locale, over all history (exact right after a 202).",
+                         {"200": ok("Counts by status, delivery rate, time to deliver, SMS messages "
+                                    "and segments, replies (reply rate, time to first reply, opt-out "
+                                    "rate, conversations opened) by the hour the messages were created "
+                                    "in, template and locale, over all history (statuses and segments "
+                                    "exact right after a 202; answers once archived, seconds later).",
                                     ref("Report")),
                           **errors("invalid_request", "unauthorized", "not_found")},
                          parameters=[{**PARAMETERS["ConfigurationFilter"], "required": True,
                                       "description": "The configuration to report on."}]),
+    },
+    "/v1/outbound/report.csv": {
+        "get": operation(
+            "exportReport", "A configuration's report as CSV", "Outbound",
+            {"200": {"description": "One row per hour the messages were created in (UTC, oldest "
+                                    "first), template or locale, then a row `total`. Columns: the "
+                                    "group (hour, template_id or locale), total, a count per status, "
+                                    "delivery_rate, sms_messages, sms_segments, delivered, replied, "
+                                    "reply_rate, opted_out, opt_out_rate, conversations_opened, "
+                                    "first_reply_average_seconds, first_reply_p50_seconds_at_most, "
+                                    "first_reply_p90_seconds_at_most (as in the JSON report; empty "
+                                    "where it has null).",
+                     "content": {"text/csv": {"schema": string()}}},
+             **errors("invalid_request", "unauthorized", "not_found")},
+            parameters=[{**PARAMETERS["ConfigurationFilter"], "required": True,
+                         "description": "The configuration to report on."},
+                        {"name": "group_by", "in": "query", "required": False,
+                         "schema": {"type": "string", "enum": ["hour", "template", "locale"],
+                                    "default": "hour"},
+                         "description": "One row per hour, template or locale."}]),
     },
     "/v1/contacts/{phone}/timeline": {
         "get": operation("getTimeline", "A contact's timeline, newest first", "Contacts",

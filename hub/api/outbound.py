@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from hub.api.common import bearer, current_org, hub_of, ok, page_limit
 from hub.domain.phones import normalize_phone
@@ -43,7 +45,7 @@ async def get_activity(request: Request) -> JSONResponse:
     return ok(activity)
 
 
-async def report(request: Request) -> JSONResponse:
+async def _report(request: Request) -> dict[str, Any]:
     org = await current_org(request)
     hub = hub_of(request)
     config_id = request.query_params.get("configuration_id")
@@ -51,7 +53,22 @@ async def report(request: Request) -> JSONResponse:
         raise InvalidRequest("configuration_id is required", details={"field": "configuration_id"})
     if await hub.configurations.load(org["id"], config_id) is None:
         raise NotFound("no such configuration", details={"field": "configuration_id"})
-    return ok(await reports.report(hub, org["id"], config_id))
+    return await reports.report(hub, org["id"], config_id)
+
+
+async def report(request: Request) -> JSONResponse:
+    return ok(await _report(request))
+
+
+async def report_csv(request: Request) -> Response:
+    """The report as CSV, one row per hour (default), template or locale."""
+    group_by = request.query_params.get("group_by") or "hour"
+    if group_by not in reports.GROUP_BY:
+        raise InvalidRequest("group_by must be hour, template or locale", details={"field": "group_by"})
+    body = reports.report_csv(await _report(request), group_by)
+    name = f"report-{request.query_params['configuration_id']}-{group_by}.csv"
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 async def timeline(request: Request) -> JSONResponse:

@@ -28,6 +28,7 @@ from hub.errors import Conflict, InvalidRequest, NotFound
 from hub.logs import get_logger
 from hub.services.context import Hub
 from hub.storage.sql import consent as sql_consent
+from hub.storage.sql import rollups
 
 log = get_logger("consent")
 
@@ -52,6 +53,11 @@ async def archive_consent(hub: Hub, org_id: str, entries: Sequence[tuple[str, st
             rows.append(sql_consent.LedgerRow(org_id, entry_id, idx, event["phone"],
                                               await hub.consent.hash(org_id, event["phone"]), event))
     await sql_consent.write_ledger(hub.history, rows)
+    # The report's opt-outs: a keyword names the activity it answers.
+    await rollups.record_answers(hub.history, org_id, [
+        rollups.Answer(r.event["answers"], int(r.event["at"])) for r in rows
+        if r.event.get("action") == "opt_out" and r.event.get("answers")],
+        hub.settings.correlation_window_s * 1000)
 
 
 async def _channel_ids(hub: Hub, org_id: str) -> list[str]:

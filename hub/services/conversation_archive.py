@@ -13,11 +13,12 @@ conversation linked to it (the last-conversation pointer stays in Redis).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from hub.services.context import Hub
 from hub.storage import keys
 from hub.storage.archive_queue import Entry
+from hub.storage.sql import rollups
 from hub.storage.sql.conversations import (
     apply_late_message_statuses,
     message_counts,
@@ -28,13 +29,29 @@ from hub.storage.sql.conversations import (
 BATCH = 500
 
 
+def opened_answer(raw: Mapping[str, str]) -> rollups.Answer | None:
+    """A conversation as an answer to the activity it is correlated to."""
+    if not raw.get("activity") or not str(raw.get("created", "")).isdigit():
+        return None
+    created = raw.get("act_created") or ""
+    fallback = None
+    if raw.get("act_cfg") and created.lstrip("-").isdigit():
+        fallback = (raw["act_cfg"], int(created), raw.get("act_locale") or "")
+    return rollups.Answer(raw["activity"], int(raw["created"]), raw["id"], fallback)
+
+
 async def archive_conversations(hub: Hub, org_id: str, entries: Sequence[Entry]) -> None:
     assert hub.history is not None
     ids = sorted({c for e in entries for c in e.convs})
     if ids:
         # Only the messages SQL lacks are read (Redis' lists only grow).
         held = await message_counts(hub.history, ids)
-        await write_conversations(hub.history, await hub.conversations.copies(org_id, ids, held))
+        copies = await hub.conversations.copies(org_id, ids, held)
+        await write_conversations(hub.history, copies)
+        # The report's replies: each conversation opened in answer to an activity.
+        await rollups.record_answers(hub.history, org_id, [
+            a for a in (opened_answer(c.raw) for c in copies) if a is not None],
+            hub.settings.correlation_window_s * 1000)
     late = [e.message_late for e in entries if e.message_late is not None]
     if late:
         await apply_late_message_statuses(hub.history, org_id, late)

@@ -131,10 +131,12 @@ async def send_request(
         if send_at_ms is not None:
             fields["send_at"] = send_at_ms
             result["send_at"] = iso_ms(send_at_ms)
-        activities.append({"id": activity_id, "score": now_ms * 1000 + index, "fields": fields})
         if config["channel_type"] == "sms":
             counted = count_segments(rendered.body)
             result.update(encoding=counted.encoding, segments=counted.segments)
+            # What the provider bills it as: the report sums them.
+            fields["segments"] = counted.segments
+        activities.append({"id": activity_id, "score": now_ms * 1000 + index, "fields": fields})
         results.append(result)
 
     response = {"request_id": request_id, "results": results}

@@ -101,7 +101,7 @@ class ArchiveQueue:
         ids = {i for group in found for i in group.split() if i.startswith("act_")}
         if not ids:
             return []
-        fields = ("id", "cfg", "created", "tpl", "locale", "status", "delivered_at")
+        fields = ("id", "cfg", "created", "tpl", "locale", "status", "delivered_at", "type", "segments")
         async with self.r.pipeline(transaction=False) as p:
             for i in sorted(ids):
                 p.hmget(keys.activity(org_id, i), *fields)

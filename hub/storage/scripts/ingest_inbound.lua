@@ -108,9 +108,15 @@ if keyword == 'opt_out' or keyword == 'opt_in' then
     redis.call('SREM', optout, customer)
   end
   redis.call('HSET', K(prefix, 'consent', channel), customer, keyword == 'opt_out' and 'out' or 'in')
+  -- An opt-out names the activity it answers, as a reply would (the report's opt-outs).
+  local answers = nil
+  if keyword == 'opt_out' then
+    answers = correlate(replied, '')
+    if answers == '' then answers = nil end
+  end
   redis.call('XADD', K(prefix, 'archive'), '*', 'consent', cjson.encode({{
     phone = customer, channel = channel, action = keyword, source = 'keyword', at = now,
-    message_id = cjson.decode(msg_json).id, provider_message_id = sid}}))
+    message_id = cjson.decode(msg_json).id, provider_message_id = sid, answers = answers}}))
   feed(prefix, keyword == 'opt_out' and 'contact.opted_out' or 'contact.opted_in', now,
        {phone = customer, channel_id = channel, source = 'keyword'})
 end

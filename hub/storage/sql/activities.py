@@ -23,7 +23,7 @@ _COLUMNS = (
     "id", "org_id", "configuration_id", "template_id", "request_id", "channel_id",
     "channel_type", "to_addr", "locale", "status", "error_code", "provider_message_id", "body",
     "in_timeline", "score", "created_ms", "updated_ms", "delivered_ms", "version", "record",
-    "archived_ms",
+    "archived_ms", "segments",
 )
 _UPDATED = [c for c in _COLUMNS if c not in ("id", "org_id", "created_ms", "score")]
 
@@ -72,6 +72,7 @@ def activity_row(copy: ActivityCopy) -> tuple[Any, ...]:
         _text(raw.get("sid")), raw.get("body"), 1 if raw.get("timeline") == "1" else 0,
         copy.score, int(raw["created"]), _int(raw.get("updated")), _int(raw.get("delivered_at")),
         len(copy.history), json.dumps(_kept(raw), sort_keys=True), int(time.time() * 1000),
+        int(raw.get("segments") or 0),
     )
 
 
