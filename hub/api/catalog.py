@@ -16,8 +16,8 @@ from hub.domain.catalog import (
     validate_channel,
     validate_configuration,
 )
-from hub.domain.segments import count_segments
-from hub.domain.templates import MAX_BODY_LENGTH, validate_template
+from hub.domain.segments import MAX_BODY_LENGTH, count_segments
+from hub.domain.templates import validate_template
 from hub.errors import Conflict, InvalidRequest, NotFound
 from hub.services.context import Hub
 from hub.services.outbound import new_id
@@ -169,8 +169,9 @@ def _canned(body: Any, current: dict[str, Any] | None, _settings: Settings) -> d
     title, text = merged.get("title"), merged.get("body")
     if not isinstance(title, str) or not title.strip() or len(title) > 100:
         raise InvalidRequest("title must be 1 to 100 characters", details={"field": "title"})
-    if not isinstance(text, str) or not text.strip() or len(text) > 1600:
-        raise InvalidRequest("body must be 1 to 1600 characters", details={"field": "body"})
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_BODY_LENGTH:
+        raise InvalidRequest(f"body must be 1 to {MAX_BODY_LENGTH} characters",
+                             details={"field": "body"})
     return {"title": title.strip(), "body": text}
 
 
