@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from hub import clock
 from hub.api.common import current_org, hub_of, json_body, ok, page_limit, time_cursor
 from hub.domain.catalog import (
     check_configuration_refs,
@@ -87,7 +88,7 @@ class Resource:
         if self.kind == "channel":
             # Whether its provider is taking messages, as the senders see it.
             views = await CircuitStore(hub.redis, hub.scripts).view(org["id"], [record["id"]])
-            out["circuit"] = views[record["id"]].state(int(time.time() * 1000))
+            out["circuit"] = views[record["id"]].state(clock.now_ms())
         return ok(out)
 
     async def update(self, request: Request) -> JSONResponse:

@@ -28,6 +28,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hub import clock
 from hub.domain.retries import deferred_ms, next_attempt_ms
 from hub.domain.statuses import retry_delay
 from hub.errors import HubError, ProviderError
@@ -55,10 +56,6 @@ def consumer_name(index: int, kind: str = "") -> str:
 
 def address(channel_type: str, number: str) -> str:
     return f"whatsapp:{number}" if channel_type == "whatsapp" else number
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,7 +129,7 @@ class Dispatcher:
 
     async def process(self, org_id: str, entries: list[tuple[str, str]]) -> None:
         entry_of = {act_id: eid for eid, act_id in entries}
-        jobs = await self.hub.activities.mark_sending(org_id, now_ms(), [a for _, a in entries])
+        jobs = await self.hub.activities.mark_sending(org_id, clock.now_ms(), [a for _, a in entries])
         keeper = asyncio.create_task(self._keep_claimed(org_id, [eid for eid, _ in entries]))
         try:
             gates = await self._gates(org_id, jobs)
@@ -145,7 +142,7 @@ class Dispatcher:
                 await keeper
         settings = self.hub.settings
         await self.hub.activities.record_results(
-            org_id, now_ms(), GROUP, settings.retention_s,
+            org_id, clock.now_ms(), GROUP, settings.retention_s,
             settings.correlation_window_s * 1000, results, replies=self.replies,
         )
         retrying = any(r.outcome == "retry" for r in results)
@@ -162,7 +159,7 @@ class Dispatcher:
         if not channels:
             return [Gate("send") for _ in jobs]
         views = await self.circuits.view(org_id, channels)
-        now = now_ms()
+        now = clock.now_ms()
         lease_ms = int((self.hub.settings.send_timeout_s + 5) * 1000)
         states: dict[str, str] = {}  # closed | open | probe (one job may) | wait
         for channel_id, circuit in views.items():
@@ -263,7 +260,7 @@ class Dispatcher:
         attempts = job.attempts + 1
         delay = retry_delay(attempts - 1, cap=settings.send_retry_max_delay_s,
                             retry_after=retry_after, rand=random.random())
-        at = next_attempt_ms(now_ms(), job.first_attempt_ms or job.created_ms,
+        at = next_attempt_ms(clock.now_ms(), job.first_attempt_ms or job.created_ms,
                              settings.send_retry_window_s, delay)
         if at is None:
             self.hub.metrics.sends.labels(provider_name, "failed").inc()
@@ -275,7 +272,7 @@ class Dispatcher:
     def _deferred(self, job: Job, entry_id: str, until_ms: int) -> SendResult:
         """Held back by the channel's circuit: no provider call, no attempt counted."""
         settings = self.hub.settings
-        now = now_ms()
+        now = clock.now_ms()
         due = deferred_ms(until_ms, PROBE_WAIT_MS, random.random())
         at = next_attempt_ms(now, job.first_attempt_ms or job.created_ms,
                              settings.send_retry_window_s, (due - now) / 1000)
@@ -295,7 +292,7 @@ class Dispatcher:
 
     async def _provider_failed(self, org_id: str, channel_id: str, gate: Gate) -> None:
         settings = self.hub.settings
-        now = now_ms()
+        now = clock.now_ms()
         until, opened = await self.circuits.failure(
             org_id, channel_id, now, threshold=settings.circuit_threshold,
             cooldown_ms=int(settings.circuit_cooldown_s * 1000), probe=gate.verdict == "probe")
@@ -309,7 +306,7 @@ async def retry_mover(hub: Hub, stop: asyncio.Event) -> None:
     process runs one; the move is atomic, so they never double a job)."""
     async def release(org_id: str) -> int:
         moved = 0
-        while (n := await hub.activities.move_due_retries(org_id, now_ms(), 1000)) > 0:
+        while (n := await hub.activities.move_due_retries(org_id, clock.now_ms(), 1000)) > 0:
             moved += n
             if n < 1000:
                 break

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from hub import clock
 from hub.domain.contacts import (
     ConfigurationView,
     ValidContact,
@@ -110,7 +111,7 @@ async def _load_batch(hub: Hub, org: dict[str, Any], config_id: str) -> _Batch:
             "the configuration's channel or template no longer exists",
             details={"field": "configuration_id"},
         )
-    now_ms = int(time.time() * 1000)
+    now_ms = clock.now_ms()
     return _Batch(
         org_id=org_id,
         config=config,
