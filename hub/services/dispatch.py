@@ -35,6 +35,7 @@ from hub.errors import HubError, ProviderError
 from hub.logs import get_logger
 from hub.providers.base import OutboundMessage
 from hub.services.context import Hub
+from hub.services.directory import ChannelCache
 from hub.services.pacing import Pacer
 from hub.services.workboard import run_due_loop
 from hub.storage.activities import Job, SendResult
@@ -75,7 +76,7 @@ class Dispatcher:
         self.consumer = consumer_name(index, "r" if replies else "")
         self.pacer = Pacer(hub)
         self.circuits = CircuitStore(hub.redis, hub.scripts)
-        self._channels: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
+        self._channels: ChannelCache[tuple[str, str]] = ChannelCache()
         self.kind = "replies" if replies else "outbound"
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -191,11 +192,10 @@ class Dispatcher:
 
     async def channel(self, org_id: str, channel_id: str) -> dict[str, Any] | None:
         key = (org_id, channel_id)
-        cached = self._channels.get(key)
-        if cached and time.monotonic() - cached[0] < 5.0:
-            return cached[1]
-        channel = await self.hub.channels.load(org_id, channel_id)
-        self._channels[key] = (time.monotonic(), channel)
+        found, channel = self._channels.get(key)
+        if not found:
+            channel = await self.hub.channels.load(org_id, channel_id)
+            self._channels.put(key, channel)
         return channel
 
     async def _send(self, org_id: str, job: Job, entry_id: str, gate: Gate) -> SendResult:
