@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from hub import clock
 from hub.api.common import current_org, hub_of, json_body, ok, page_limit, time_cursor
 from hub.domain.catalog import (
     check_configuration_refs,
@@ -16,8 +17,8 @@ from hub.domain.catalog import (
     validate_channel,
     validate_configuration,
 )
-from hub.domain.segments import count_segments
-from hub.domain.templates import MAX_BODY_LENGTH, validate_template
+from hub.domain.segments import MAX_BODY_LENGTH, count_segments
+from hub.domain.templates import validate_template
 from hub.errors import Conflict, InvalidRequest, NotFound
 from hub.services.context import Hub
 from hub.services.outbound import new_id
@@ -87,7 +88,7 @@ class Resource:
         if self.kind == "channel":
             # Whether its provider is taking messages, as the senders see it.
             views = await CircuitStore(hub.redis, hub.scripts).view(org["id"], [record["id"]])
-            out["circuit"] = views[record["id"]].state(int(time.time() * 1000))
+            out["circuit"] = views[record["id"]].state(clock.now_ms())
         return ok(out)
 
     async def update(self, request: Request) -> JSONResponse:
@@ -169,8 +170,9 @@ def _canned(body: Any, current: dict[str, Any] | None, _settings: Settings) -> d
     title, text = merged.get("title"), merged.get("body")
     if not isinstance(title, str) or not title.strip() or len(title) > 100:
         raise InvalidRequest("title must be 1 to 100 characters", details={"field": "title"})
-    if not isinstance(text, str) or not text.strip() or len(text) > 1600:
-        raise InvalidRequest("body must be 1 to 1600 characters", details={"field": "body"})
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_BODY_LENGTH:
+        raise InvalidRequest(f"body must be 1 to {MAX_BODY_LENGTH} characters",
+                             details={"field": "body"})
     return {"title": title.strip(), "body": text}
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from hub import clock
 from hub.api.common import current_org, hub_of, json_body, ok, page_limit
 from hub.domain.event_feed import MAX_ENDPOINTS, id_before, parse_event_id, public_endpoint, validate_endpoint
 from hub.errors import Conflict, HubError, NotFound
@@ -63,7 +64,7 @@ async def create_endpoint(request: Request) -> JSONResponse:
                                allowed_hosts=hub.settings.allowed_provider_hosts)
     record.update(id=new_id("ep"), org_id=org["id"], created_at=time.time())
     try:
-        await hub.events.create(org["id"], record, int(time.time() * 1000))
+        await hub.events.create(org["id"], record, clock.now_ms())
     except EndpointsFull:
         raise Conflict(f"an org has at most {MAX_ENDPOINTS} event endpoints",
                        code="too_many_endpoints") from None
@@ -88,7 +89,7 @@ async def update_endpoint(request: Request) -> JSONResponse:
     updated = validate_endpoint(await json_body(request), record,
                                 allowed_hosts=hub.settings.allowed_provider_hosts)
     updated["updated_at"] = time.time()
-    if not await hub.events.update(org["id"], updated, int(time.time() * 1000)):
+    if not await hub.events.update(org["id"], updated, clock.now_ms()):
         raise NotFound("no such event endpoint")
     _wake(request)
     return ok(await _shown(hub, org["id"], updated))
@@ -96,7 +97,7 @@ async def update_endpoint(request: Request) -> JSONResponse:
 
 async def delete_endpoint(request: Request) -> Response:
     hub, org, record = await _load(request)
-    await hub.events.delete(org["id"], record["id"], int(time.time() * 1000))
+    await hub.events.delete(org["id"], record["id"], clock.now_ms())
     return Response(status_code=204)
 
 

@@ -28,6 +28,7 @@ from hub.domain.routing_policy import (
     DEFAULT_INACTIVE_CLOSE_S,
     MAX_INACTIVE_CLOSE_S,
     MAX_OVERFLOW_AFTER_S,
+    MAX_REPLY,
     MAX_WAITING_OVER,
     MIN_INACTIVE_CLOSE_S,
     SKILL_RE,
@@ -64,7 +65,7 @@ _FIELDS: Schema = {
                        "`close_reason: inactive`."},
     "overflow": nullable(ref("Overflow")),
     "hours": nullable(ref("OperatingHours")),
-    "closed_reply": obj({}, additionalProperties=string(minLength=1, maxLength=1600),
+    "closed_reply": obj({}, additionalProperties=string(minLength=1, maxLength=MAX_REPLY),
                         description="Locale → text sent once to a customer who opens a conversation "
                                     "while the queue is closed."),
 }

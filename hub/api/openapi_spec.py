@@ -14,8 +14,9 @@ from hub.domain.agent_metrics import MAX_DAYS
 from hub.domain.agents import QUEUE_RE, ROLES
 from hub.domain.catalog import CHANNEL_TYPES, DEFAULT_LIMITS, PROVIDERS
 from hub.domain.contacts import REQUIRED_FIELDS
+from hub.domain.segments import MAX_BODY_LENGTH
 from hub.domain.statuses import ActivityStatus
-from hub.domain.templates import LOCALE_RE, MAX_BODY_LENGTH, MAX_NAME_LENGTH
+from hub.domain.templates import LOCALE_RE, MAX_NAME_LENGTH
 from hub.errors import (
     ChannelMismatch,
     ConfigurationMismatch,
@@ -426,7 +427,7 @@ _CONFIGURATION_INPUT = obj({
 
 _CANNED_INPUT = obj({
     "title": string(minLength=1, maxLength=100),
-    "body": string(minLength=1, maxLength=1600),
+    "body": string(minLength=1, maxLength=MAX_BODY_LENGTH),
 }, ["title", "body"])
 
 _CONTACT = obj({

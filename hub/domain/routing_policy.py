@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.domain.agents import QUEUE_RE
+from hub.domain.segments import MAX_BODY_LENGTH
 from hub.errors import InvalidRequest
 
 DEFAULT_PRIORITY = 50
@@ -33,7 +34,7 @@ MIN_LEVEL, MAX_LEVEL = 1, 5
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK_RE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 _LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-MAX_REPLY = 1600
+MAX_REPLY = MAX_BODY_LENGTH
 
 
 def _bad(field: str, message: str) -> InvalidRequest:

@@ -14,6 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The longest body the hub sends or accepts, in characters: ten concatenated
+# SMS segments; Twilio refuses longer bodies and TeleSign takes no more.
+MAX_BODY_LENGTH = 1600
+
 GSM_7 = "GSM-7"
 UCS_2 = "UCS-2"
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hub.domain.segments import MAX_BODY_LENGTH
 from hub.errors import InvalidRequest, MissingPlaceholder
 
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
@@ -25,8 +26,6 @@ LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 
 CHANNEL_TYPES = frozenset({"sms", "whatsapp"})
 MAX_NAME_LENGTH = 200
-# Ten concatenated SMS segments; Twilio refuses longer bodies.
-MAX_BODY_LENGTH = 1600
 
 
 def placeholders(body: str) -> list[str]:

@@ -74,20 +74,42 @@ async def _sleep_then(seconds: float, response: Response) -> Response:
     return response
 
 
-def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None, *,
-                      gate: Gate | None = None, webhook_prefix: str | None = None) -> Starlette:
-    """The sandbox as an ASGI app; `app.state.callback_sender` needs `aclose()` when mounted.
+class TwilioSandbox:
+    """The Twilio Messages API subset and the shared control API, as routes.
 
-    Mounted in a hub, ``gate`` names who calls the control API and
-    ``webhook_prefix`` is the only place the sandbox posts to (hub.sandbox.access);
-    without them (standalone, on loopback) the control API is open."""
-    access = Access(state, gate, webhook_prefix)
-    sender = sender or CallbackSender(state)
-    sender.may_post_to = access.may_post_to
-    telesign = TelesignSandbox(state, sender, access)
-    base = f"/{API_VERSION}/Accounts"
+    ``TelesignSandbox`` beside it serves TeleSign's API on the same state,
+    callback sender and access rules."""
 
-    async def create(request: Request, account_sid: str) -> Response:
+    def __init__(self, state: SandboxState, sender: CallbackSender, access: Access) -> None:
+        self.state = state
+        self.sender = sender
+        self.access = access
+        self.base = f"/{API_VERSION}/Accounts"
+
+    def routes(self) -> list[Route]:
+        base = self.base
+        return [
+            Route(base + "/{account_sid}/Messages.json", self.messages, methods=["GET", "POST"]),
+            Route(base + "/{account_sid}/Messages/{sid}.json", self.fetch, methods=["GET"]),
+            Route("/_sandbox/accounts", self.accounts, methods=["POST"]),
+            Route("/_sandbox/rules", self.rules, methods=["GET", "POST", "DELETE"]),
+            Route("/_sandbox/settings", self.settings, methods=["GET", "PUT"]),
+            Route("/_sandbox/messages", self.control_messages, methods=["GET", "DELETE"]),
+            Route("/_sandbox/stats", self.stats, methods=["GET"]),
+            Route("/_sandbox/drain", self.drain, methods=["POST"]),
+            Route("/_sandbox/replies", self.replies, methods=["POST"]),
+        ]
+
+    # -- the Messages API --------------------------------------------------
+    async def messages(self, request: Request) -> Response:
+        account_sid = request.path_params["account_sid"]
+        if not _authorized(self.state, request, account_sid):
+            return twilio_error(20003, 401)
+        if request.method == "POST":
+            return await self._create(request, account_sid)
+        return self._list_page(request, account_sid)
+
+    async def _create(self, request: Request, account_sid: str) -> Response:
         raw = await request.body()
         fields: dict[str, str] = {}
         media: list[str] = []
@@ -96,10 +118,10 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None,
                 media.append(value)
             else:
                 fields[key] = value
-        result = state.create_message(account_sid, fields, media)
+        result = self.state.create_message(account_sid, fields, media)
         if not isinstance(result, RuleOutcome):
             response = Response(json.dumps(result.resource), 201, media_type=JSON)
-            sender.schedule(result)
+            self.sender.schedule(result)
             return response
         if result.action in ("http_error", "refuse"):
             assert result.body is not None
@@ -108,11 +130,11 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None,
             return Response(json.dumps(result.body), result.status, headers, JSON)
         if result.stored is not None:  # store_then_timeout: it went out, the answer is late
             response = Response(json.dumps(result.stored.resource), 201, media_type=JSON)
-            sender.schedule(result.stored)
+            self.sender.schedule(result.stored)
             return await _sleep_then(result.seconds, response)
         return await _sleep_then(result.seconds, twilio_error(20504, 504, "Gateway Timeout"))
 
-    def list_page(request: Request, account_sid: str) -> Response:
+    def _list_page(self, request: Request, account_sid: str) -> Response:
         q = request.query_params
         to, from_ = q.get("To"), q.get("From")
         try:
@@ -130,10 +152,10 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None,
             before_seq = int(token[2:]) if token and token.startswith("PA") else None
         except ValueError:
             return twilio_error(20001, 400, "Invalid query parameter")
-        found = state.list_messages(account_sid, to, from_, after, before, before_seq,
-                                    page_size + 1)
+        found = self.state.list_messages(account_sid, to, from_, after, before, before_seq,
+                                         page_size + 1)
         items = found[:page_size]
-        path = f"{base}/{account_sid}/Messages.json"
+        path = f"{self.base}/{account_sid}/Messages.json"
         filters = [(k, q[k]) for k in ("To", "From", "DateSent", "DateSent>", "DateSent<")
                    if q.get(k)]
 
@@ -158,26 +180,19 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None,
         }
         return Response(json.dumps(body), 200, media_type=JSON)
 
-    async def messages(request: Request) -> Response:
-        account_sid = request.path_params["account_sid"]
-        if not _authorized(state, request, account_sid):
-            return twilio_error(20003, 401)
-        if request.method == "POST":
-            return await create(request, account_sid)
-        return list_page(request, account_sid)
-
-    async def fetch(request: Request) -> Response:
+    async def fetch(self, request: Request) -> Response:
         account_sid, sid = request.path_params["account_sid"], request.path_params["sid"]
-        if not _authorized(state, request, account_sid):
+        if not _authorized(self.state, request, account_sid):
             return twilio_error(20003, 401)
-        stored = state.get_message(account_sid, sid)
+        stored = self.state.get_message(account_sid, sid)
         if stored is None:
-            return twilio_error(20404, 404, f"The requested resource {base}/{account_sid}"
+            return twilio_error(20404, 404, f"The requested resource {self.base}/{account_sid}"
                                             f"/Messages/{sid}.json was not found")
         return Response(json.dumps(stored.resource), 200, media_type=JSON)
 
     # -- control API ------------------------------------------------------
-    async def read_json(request: Request) -> dict[str, Any]:
+    @staticmethod
+    async def _read_json(request: Request) -> dict[str, Any]:
         try:
             data = json.loads(await request.body() or b"{}")
         except ValueError as exc:
@@ -186,20 +201,21 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None,
             raise ValueError("body must be a JSON object")
         return data
 
-    async def accounts(request: Request) -> Response:
-        caller = await access.caller(request)
+    async def accounts(self, request: Request) -> Response:
+        caller = await self.access.caller(request)
         try:
-            data = await read_json(request)
+            data = await self._read_json(request)
             account_sid, auth_token = str(data["account_sid"]), str(data["auth_token"])
         except (ValueError, KeyError) as exc:
             return JSONResponse({"error": f"bad request: {exc}"}, 400)
-        access.check_claim(caller, account_sid, account_sid in state.accounts)
-        state.add_account(account_sid, auth_token)
-        access.record_owner(caller, account_sid)
+        self.access.check_claim(caller, account_sid, account_sid in self.state.accounts)
+        self.state.add_account(account_sid, auth_token)
+        self.access.record_owner(caller, account_sid)
         return JSONResponse({"account_sid": account_sid}, 201)
 
-    async def rules(request: Request) -> Response:
-        await access.operator(request)
+    async def rules(self, request: Request) -> Response:
+        await self.access.operator(request)
+        state = self.state
         if request.method == "GET":
             return JSONResponse({"items": [r.as_dict() for r in state.rules]})
         if request.method == "DELETE":
@@ -207,17 +223,17 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None,
             state.clear_rules()
             return JSONResponse({"cleared": count})
         try:
-            rule = state.add_rule(await read_json(request))
+            rule = state.add_rule(await self._read_json(request))
         except (ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, 400)
         return JSONResponse({"id": rule.id}, 201)
 
-    async def settings(request: Request) -> Response:
-        await access.operator(request)
-        s = state.settings
+    async def settings(self, request: Request) -> Response:
+        await self.access.operator(request)
+        s = self.state.settings
         if request.method == "PUT":
             try:
-                data = await read_json(request)
+                data = await self._read_json(request)
             except ValueError as exc:
                 return JSONResponse({"error": str(exc)}, 400)
             if "callbacks_enabled" in data:
@@ -227,38 +243,39 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None,
         return JSONResponse({"callbacks_enabled": s.callbacks_enabled,
                              "default_delay_ms": s.default_delay_ms})
 
-    async def control_messages(request: Request) -> Response:
+    async def control_messages(self, request: Request) -> Response:
         if request.method == "DELETE":
-            await access.operator(request)
-            state.reset_messages()
+            await self.access.operator(request)
+            self.state.reset_messages()
             return JSONResponse({"cleared": True})
-        caller = await access.caller(request)
+        caller = await self.access.caller(request)
         to = request.query_params.get("to")
-        items = [m.control_view() for m in state.messages.values()
-                 if (to is None or m.resource["to"] == to) and access.owns(caller, m.account_sid)]
+        items = [m.control_view() for m in self.state.messages.values()
+                 if (to is None or m.resource["to"] == to)
+                 and self.access.owns(caller, m.account_sid)]
         return JSONResponse({"items": items, "count": len(items)})
 
-    async def stats(request: Request) -> Response:
-        await access.operator(request)
-        return JSONResponse({**state.stats(), "pending_callbacks": sender.pending})
+    async def stats(self, request: Request) -> Response:
+        await self.access.operator(request)
+        return JSONResponse({**self.state.stats(), "pending_callbacks": self.sender.pending})
 
-    async def drain(request: Request) -> Response:
-        await access.operator(request)
-        await sender.wait_idle(float(request.query_params.get("timeout", 5)))
-        return JSONResponse({"pending_callbacks": sender.pending})
+    async def drain(self, request: Request) -> Response:
+        await self.access.operator(request)
+        await self.sender.wait_idle(float(request.query_params.get("timeout", 5)))
+        return JSONResponse({"pending_callbacks": self.sender.pending})
 
-    async def replies(request: Request) -> Response:
-        caller = await access.caller(request)
+    async def replies(self, request: Request) -> Response:
+        caller = await self.access.caller(request)
         try:
-            data = await read_json(request)
+            data = await self._read_json(request)
             keys = ("account_sid", "from", "to", "url")
             account_sid, from_, to, url = (str(data[k]) for k in keys)
         except (ValueError, KeyError) as exc:
             return JSONResponse({"error": f"bad request: {exc}"}, 400)
-        token = state.accounts.get(account_sid)
-        if token is None or not access.owns(caller, account_sid):
+        token = self.state.accounts.get(account_sid)
+        if token is None or not self.access.owns(caller, account_sid):
             return JSONResponse({"error": "unknown account"}, 404)
-        access.check_target(url)
+        self.access.check_target(url)
         media = [str(u) for u in data.get("media_urls") or []]
         sid = str(data.get("message_sid") or new_sid())
         body = str(data.get("body", ""))
@@ -268,37 +285,40 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None,
         if data.get("replied_to"):
             # A WhatsApp quoted reply: the message it answers, as Twilio names it.
             params["OriginalRepliedMessageSid"] = str(data["replied_to"])
-        state.record_inbound(account_sid, from_, to, body, media, sid)
+        self.state.record_inbound(account_sid, from_, to, body, media, sid)
         try:
-            status, text = await sender.post_inbound(url, params, token)
+            status, text = await self.sender.post_inbound(url, params, token)
         except (TimeoutError, aiohttp.ClientError) as exc:
             return JSONResponse({"error": f"webhook unreachable: {exc!r}", "message_sid": sid},
                                 502)
         return JSONResponse({"status": status, "body": text, "message_sid": sid})
 
+
+def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None, *,
+                      gate: Gate | None = None, webhook_prefix: str | None = None) -> Starlette:
+    """The sandbox as an ASGI app; `app.state.callback_sender` needs `aclose()` when mounted.
+
+    Mounted in a hub, ``gate`` names who calls the control API and
+    ``webhook_prefix`` is the only place the sandbox posts to (hub.sandbox.access);
+    without them (standalone, on loopback) the control API is open."""
+    access = Access(state, gate, webhook_prefix)
+    callbacks = sender or CallbackSender(state)
+    callbacks.may_post_to = access.may_post_to
+    twilio = TwilioSandbox(state, callbacks, access)
+    telesign = TelesignSandbox(state, callbacks, access)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await sender.start()
+        await callbacks.start()
         try:
             yield
         finally:
-            await sender.aclose()
+            await callbacks.aclose()
 
-    routes = [
-        Route(base + "/{account_sid}/Messages.json", messages, methods=["GET", "POST"]),
-        Route(base + "/{account_sid}/Messages/{sid}.json", fetch, methods=["GET"]),
-        Route("/_sandbox/accounts", accounts, methods=["POST"]),
-        Route("/_sandbox/rules", rules, methods=["GET", "POST", "DELETE"]),
-        Route("/_sandbox/settings", settings, methods=["GET", "PUT"]),
-        Route("/_sandbox/messages", control_messages, methods=["GET", "DELETE"]),
-        Route("/_sandbox/stats", stats, methods=["GET"]),
-        Route("/_sandbox/drain", drain, methods=["POST"]),
-        Route("/_sandbox/replies", replies, methods=["POST"]),
-        *telesign.routes(),
-    ]
-    app = Starlette(routes=routes, lifespan=lifespan,
+    app = Starlette(routes=[*twilio.routes(), *telesign.routes()], lifespan=lifespan,
                     exception_handlers={ControlRefused: refused_response})
     app.state.sandbox = state
-    app.state.callback_sender = sender
+    app.state.callback_sender = callbacks
+    app.state.twilio = twilio
     app.state.telesign = telesign
     return app

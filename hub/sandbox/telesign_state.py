@@ -24,10 +24,11 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from hub.domain.segments import MAX_BODY_LENGTH
+
 AUTH_METHOD = "HMAC-SHA256"
 MAX_CLOCK_SKEW_S = 15 * 60
 MESSAGE_TYPES = frozenset({"OTP", "ARN", "MKT"})
-MAX_MESSAGE = 1600
 IN_PROGRESS = 290
 MO_DELIVERED = 1500
 STATUS_TEXT = {
@@ -127,7 +128,7 @@ def send_fault(fields: Mapping[str, str]) -> str | None:
     number = fields.get("phone_number", "")
     if not number.isdigit() or not 7 <= len(number) <= 15:
         return "Invalid Request: PhoneNumber Parameter"
-    if not fields.get("message") or len(fields["message"]) > MAX_MESSAGE:
+    if not fields.get("message") or len(fields["message"]) > MAX_BODY_LENGTH:
         return "Invalid Request: Message Parameter"
     if fields.get("message_type") not in MESSAGE_TYPES:
         return "Invalid Request: MessageType Parameter"

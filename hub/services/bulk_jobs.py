@@ -11,10 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from hub import clock
 from hub.domain.contact_rows import RESULT_COLUMNS, RowReader, format_for, unsent_rows
 from hub.errors import Conflict, InvalidRequest, NotFound, TooManyContacts
 from hub.services.context import Hub
@@ -29,10 +29,6 @@ MAX_CHUNK = 1000
 # Chunks written to Redis per round trip during an upload.
 WRITE_BATCH = 20
 RESULT_BATCH = 100
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def finished_ttl_s(hub: Hub) -> int:
@@ -86,7 +82,7 @@ async def create_job(hub: Hub, org: dict[str, Any], config_id: str | None,
         raise
     if reader.rows == 0:
         raise InvalidRequest("the file holds no contacts", details={"field": "body"})
-    now_ms = _now_ms()
+    now_ms = clock.now_ms()
     fields = {"id": job_id, "org": org_id, "cfg": config_id, "status": "pending", "format": fmt,
               "total": reader.rows, "processed": 0, "chunks": stored, "chunk_size": size,
               "next": 0, "created": now_ms, "updated": now_ms}
@@ -105,13 +101,13 @@ async def load_job(hub: Hub, org: dict[str, Any], job_id: str) -> dict[str, str]
 
 
 async def show_job(hub: Hub, org: dict[str, Any], job_id: str) -> dict[str, Any]:
-    return public_job(await load_job(hub, org, job_id), _now_ms())
+    return public_job(await load_job(hub, org, job_id), clock.now_ms())
 
 
 async def cancel_job(hub: Hub, org: dict[str, Any], job_id: str) -> dict[str, Any]:
     """Stops a pending or running job; a chunk already being sent still goes out."""
     await load_job(hub, org, job_id)
-    outcome = await hub.bulk_jobs.stop(org["id"], job_id, "canceled", _now_ms(), finished_ttl_s(hub))
+    outcome = await hub.bulk_jobs.stop(org["id"], job_id, "canceled", clock.now_ms(), finished_ttl_s(hub))
     hub.board.poke(org["id"], "archive")
     if outcome == "gone":
         outcome = (await load_job(hub, org, job_id))["status"]  # only SQL has it
@@ -152,5 +148,5 @@ async def results_csv(hub: Hub, org: dict[str, Any], raw: dict[str, str]) -> Asy
 async def list_jobs(hub: Hub, org: dict[str, Any], before: int | None,
                     limit: int) -> tuple[list[dict[str, Any]], int | None]:
     raws, cursor = await hub.bulk_jobs.page(org["id"], before=before, limit=limit)
-    now_ms = _now_ms()
+    now_ms = clock.now_ms()
     return [public_job(raw, now_ms) for raw in raws], cursor

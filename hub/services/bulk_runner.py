@@ -21,6 +21,7 @@ import secrets
 import time
 from typing import Any
 
+from hub import clock
 from hub.domain.contact_rows import outcome_rows
 from hub.domain.flows import bulk_key
 from hub.errors import HubError, RateLimited
@@ -34,10 +35,6 @@ from hub.services.outbound import send_request
 log = get_logger("hub.bulk")
 
 POLL_S = 0.5
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
@@ -77,7 +74,7 @@ class BulkRunner:
             return None
         org_id, won, next_ms, failed = look.org_id, False, None, False
         try:
-            now_ms = _now_ms()
+            now_ms = clock.now_ms()
             free, next_ms = await self.hub.bulk_jobs.claimable(org_id, now_ms)
             for job_id, seen in free:
                 if await self.hub.bulk_jobs.claim(org_id, job_id, seen, self.owner,
@@ -105,7 +102,7 @@ class BulkRunner:
             if index >= int(raw["chunks"]):
                 return
             if time.monotonic() - renewed > self.lease_ms / 3000:
-                if await store.renew(org_id, job_id, self.owner, _now_ms() + self.lease_ms) != "ok":
+                if await store.renew(org_id, job_id, self.owner, clock.now_ms() + self.lease_ms) != "ok":
                     return
                 renewed = time.monotonic()
             org = await self.hub.orgs.load(org_id)
@@ -126,7 +123,7 @@ class BulkRunner:
                 await self._fail(org_id, job_id, error_of(exc))
                 return
             rows, counts = outcome_rows(index * size + 1, contacts, answer)
-            state = await store.record_chunk(org_id, job_id, index, rows, counts, _now_ms(),
+            state = await store.record_chunk(org_id, job_id, index, rows, counts, clock.now_ms(),
                                              BULK_TTL_S, finished_ttl_s(self.hub))
             self.hub.board.poke(org_id, "archive")  # the chunk's outcomes, for the SQL history
             if state == "done":
@@ -137,23 +134,23 @@ class BulkRunner:
     async def _wait(self, org_id: str, job_id: str, org: dict[str, Any], retry_after: int,
                     stop: asyncio.Event) -> bool:
         """Sit out the hourly limit, holding the job; False when the job is no longer ours."""
-        until_ms = _now_ms() + retry_after * 1000
+        until_ms = clock.now_ms() + retry_after * 1000
         limit = org["limits"]["requests_per_hour"]
         log.info("bulk job waits for the hourly limit",
                  extra={"org": org_id, "job": job_id, "retry_after": retry_after})
-        while not stop.is_set() and _now_ms() < until_ms:
+        while not stop.is_set() and clock.now_ms() < until_ms:
             state = await self.hub.bulk_jobs.renew(org_id, job_id, self.owner,
-                                                   _now_ms() + self.lease_ms, until_ms)
+                                                   clock.now_ms() + self.lease_ms, until_ms)
             if state != "ok":
                 return False
-            await _pause(stop, min(1.0, (until_ms - _now_ms()) / 1000))
+            await _pause(stop, min(1.0, (until_ms - clock.now_ms()) / 1000))
             fresh = await self.hub.orgs.load(org_id)
             if fresh is not None and fresh["limits"]["requests_per_hour"] != limit:
                 break  # the limit changed: try now rather than at the old Retry-After
         return not stop.is_set()
 
     async def _fail(self, org_id: str, job_id: str, error: dict[str, Any]) -> None:
-        await self.hub.bulk_jobs.stop(org_id, job_id, "failed", _now_ms(), finished_ttl_s(self.hub),
+        await self.hub.bulk_jobs.stop(org_id, job_id, "failed", clock.now_ms(), finished_ttl_s(self.hub),
                                       error=error, owner=self.owner)
         self.hub.board.poke(org_id, "archive")
         log.warning("bulk job failed", extra={"org": org_id, "job": job_id, "code": error["code"]})

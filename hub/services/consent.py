@@ -20,10 +20,10 @@ import asyncio
 import csv
 import io
 import json
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
+from hub import clock
 from hub.errors import Conflict, InvalidRequest, NotFound
 from hub.logs import get_logger
 from hub.services.context import Hub
@@ -125,7 +125,7 @@ async def set_consent(hub: Hub, org_id: str, phone: str, body: Any, actor: str) 
     if await hub.channels.load(org_id, channel_id) is None:
         raise NotFound("no such channel", details={"field": "channel_id"})
     entry = {"phone": phone, "channel": channel_id, "action": action, "source": "api",
-             "at": str(int(time.time() * 1000)), "actor": actor}
+             "at": str(clock.now_ms()), "actor": actor}
     await hub.consent.set(org_id, channel_id, phone, await hub.consent.hash(org_id, phone), action, entry)
     hub.board.poke(org_id, "archive")
 
@@ -163,7 +163,7 @@ async def erase(hub: Hub, org_id: str, phone: str, requested_by: str,
         "activities_in_flight": in_flight,
     }
     await sql_consent.record_erasure(hub.history, org_id, phone_hash, requested_by=requested_by,
-                                     now_ms=int(time.time() * 1000), counts=counts)
+                                     now_ms=clock.now_ms(), counts=counts)
     task = asyncio.create_task(_second_pass(hub, org_id, phone, phone_hash))
     _second_passes.add(task)
     task.add_done_callback(_second_passes.discard)

@@ -13,8 +13,8 @@ consumer group gives it to one worker.
 from __future__ import annotations
 
 import asyncio
-import time
 
+from hub import clock
 from hub.logs import get_logger
 from hub.services.context import Hub
 from hub.services.workboard import run_due_loop
@@ -25,15 +25,11 @@ BATCH = 1000
 HOUR_MS = 3_600_000
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 async def release_loop(hub: Hub, stop: asyncio.Event) -> None:
     async def release(org_id: str) -> int:
         queued = 0
         while True:
-            taken, moved = await hub.activities.release_deferred(org_id, now_ms(), BATCH, HOUR_MS)
+            taken, moved = await hub.activities.release_deferred(org_id, clock.now_ms(), BATCH, HOUR_MS)
             queued += moved
             if taken < BATCH:
                 if queued:

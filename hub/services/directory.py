@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Hashable
+from typing import Any, Generic, TypeVar
 
 from hub.storage.catalog import CatalogStore
 from hub.storage.outage import redis_unavailable
@@ -26,33 +27,60 @@ TTL_S = 5.0
 REDIS_WAIT_S = 5.0
 MAX_ENTRIES = 10_000
 
+K = TypeVar("K", bound=Hashable)
+Record = dict[str, Any] | None  # None: no such channel, cached all the same
+
+
+class ChannelCache(Generic[K]):
+    """Channel records by key, fresh for ``TTL_S``: the directory's, and each
+    send worker's own (keyed by org and channel)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[K, tuple[float, Record]] = {}
+
+    def get(self, key: K, *, stale_ok: bool = False) -> tuple[bool, Record]:
+        """``(found, record)``: found when cached and fresh, or cached at all
+        with ``stale_ok``."""
+        hit = self._entries.get(key)
+        if hit is not None and (stale_ok or time.monotonic() - hit[0] < TTL_S):
+            return True, hit[1]
+        return False, None
+
+    def put(self, key: K, record: Record, *, at: float | None = None) -> None:
+        """``at``: when the record was asked for (monotonic), now if not given."""
+        if len(self._entries) > MAX_ENTRIES:
+            # Unknown ids go first (anyone can make those up); known channels
+            # are what a Redis outage needs.
+            self._entries = {k: v for k, v in self._entries.items() if v[1] is not None}
+            if len(self._entries) > MAX_ENTRIES:
+                self._entries.clear()
+        self._entries[key] = (time.monotonic() if at is None else at, record)
+
+    def forget(self, key: K) -> None:
+        self._entries.pop(key, None)
+
 
 class ChannelDirectory:
     def __init__(self, channels: CatalogStore) -> None:
         self.channels = channels
-        self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._cache: ChannelCache[str] = ChannelCache()
 
     async def lookup(self, channel_id: str, *, stale_ok: bool = False) -> dict[str, Any] | None:
         """``stale_ok``: take a cached record of any age without asking Redis
         (the caller knows Redis is down, or is draining the journal)."""
-        hit = self._cache.get(channel_id)
-        now = time.monotonic()
-        if hit and (stale_ok or now - hit[0] < TTL_S):
-            return hit[1]
+        found, record = self._cache.get(channel_id, stale_ok=stale_ok)
+        if found:
+            return record
+        asked_at = time.monotonic()
         try:
             async with asyncio.timeout(REDIS_WAIT_S):
                 channel = await self._load(channel_id)
         except Exception as exc:
-            if hit is not None and redis_unavailable(exc):
-                return hit[1]
+            seen, record = self._cache.get(channel_id, stale_ok=True)
+            if seen and redis_unavailable(exc):
+                return record
             raise
-        if len(self._cache) > MAX_ENTRIES:
-            # Unknown ids go first (anyone can make those up); known channels
-            # are what a Redis outage needs.
-            self._cache = {k: v for k, v in self._cache.items() if v[1] is not None}
-            if len(self._cache) > MAX_ENTRIES:
-                self._cache.clear()
-        self._cache[channel_id] = (now, channel)
+        self._cache.put(channel_id, channel, at=asked_at)
         return channel
 
     async def _load(self, channel_id: str) -> dict[str, Any] | None:
@@ -61,4 +89,4 @@ class ChannelDirectory:
         return {**channel, "org_id": org_id} if channel is not None else None
 
     def forget(self, channel_id: str) -> None:
-        self._cache.pop(channel_id, None)
+        self._cache.forget(channel_id)

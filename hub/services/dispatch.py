@@ -28,12 +28,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hub import clock
 from hub.domain.retries import deferred_ms, next_attempt_ms
 from hub.domain.statuses import retry_delay
 from hub.errors import HubError, ProviderError
 from hub.logs import get_logger
 from hub.providers.base import OutboundMessage
 from hub.services.context import Hub
+from hub.services.directory import ChannelCache
 from hub.services.pacing import Pacer
 from hub.services.workboard import run_due_loop
 from hub.storage.activities import Job, SendResult
@@ -57,10 +59,6 @@ def address(channel_type: str, number: str) -> str:
     return f"whatsapp:{number}" if channel_type == "whatsapp" else number
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 @dataclasses.dataclass(frozen=True)
 class Gate:
     """What the channel's circuit lets one job do in this batch."""
@@ -78,7 +76,7 @@ class Dispatcher:
         self.consumer = consumer_name(index, "r" if replies else "")
         self.pacer = Pacer(hub)
         self.circuits = CircuitStore(hub.redis, hub.scripts)
-        self._channels: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
+        self._channels: ChannelCache[tuple[str, str]] = ChannelCache()
         self.kind = "replies" if replies else "outbound"
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -132,7 +130,7 @@ class Dispatcher:
 
     async def process(self, org_id: str, entries: list[tuple[str, str]]) -> None:
         entry_of = {act_id: eid for eid, act_id in entries}
-        jobs = await self.hub.activities.mark_sending(org_id, now_ms(), [a for _, a in entries])
+        jobs = await self.hub.activities.mark_sending(org_id, clock.now_ms(), [a for _, a in entries])
         keeper = asyncio.create_task(self._keep_claimed(org_id, [eid for eid, _ in entries]))
         try:
             gates = await self._gates(org_id, jobs)
@@ -145,7 +143,7 @@ class Dispatcher:
                 await keeper
         settings = self.hub.settings
         await self.hub.activities.record_results(
-            org_id, now_ms(), GROUP, settings.retention_s,
+            org_id, clock.now_ms(), GROUP, settings.retention_s,
             settings.correlation_window_s * 1000, results, replies=self.replies,
         )
         retrying = any(r.outcome == "retry" for r in results)
@@ -162,7 +160,7 @@ class Dispatcher:
         if not channels:
             return [Gate("send") for _ in jobs]
         views = await self.circuits.view(org_id, channels)
-        now = now_ms()
+        now = clock.now_ms()
         lease_ms = int((self.hub.settings.send_timeout_s + 5) * 1000)
         states: dict[str, str] = {}  # closed | open | probe (one job may) | wait
         for channel_id, circuit in views.items():
@@ -194,11 +192,10 @@ class Dispatcher:
 
     async def channel(self, org_id: str, channel_id: str) -> dict[str, Any] | None:
         key = (org_id, channel_id)
-        cached = self._channels.get(key)
-        if cached and time.monotonic() - cached[0] < 5.0:
-            return cached[1]
-        channel = await self.hub.channels.load(org_id, channel_id)
-        self._channels[key] = (time.monotonic(), channel)
+        found, channel = self._channels.get(key)
+        if not found:
+            channel = await self.hub.channels.load(org_id, channel_id)
+            self._channels.put(key, channel)
         return channel
 
     async def _send(self, org_id: str, job: Job, entry_id: str, gate: Gate) -> SendResult:
@@ -263,7 +260,7 @@ class Dispatcher:
         attempts = job.attempts + 1
         delay = retry_delay(attempts - 1, cap=settings.send_retry_max_delay_s,
                             retry_after=retry_after, rand=random.random())
-        at = next_attempt_ms(now_ms(), job.first_attempt_ms or job.created_ms,
+        at = next_attempt_ms(clock.now_ms(), job.first_attempt_ms or job.created_ms,
                              settings.send_retry_window_s, delay)
         if at is None:
             self.hub.metrics.sends.labels(provider_name, "failed").inc()
@@ -275,7 +272,7 @@ class Dispatcher:
     def _deferred(self, job: Job, entry_id: str, until_ms: int) -> SendResult:
         """Held back by the channel's circuit: no provider call, no attempt counted."""
         settings = self.hub.settings
-        now = now_ms()
+        now = clock.now_ms()
         due = deferred_ms(until_ms, PROBE_WAIT_MS, random.random())
         at = next_attempt_ms(now, job.first_attempt_ms or job.created_ms,
                              settings.send_retry_window_s, (due - now) / 1000)
@@ -295,7 +292,7 @@ class Dispatcher:
 
     async def _provider_failed(self, org_id: str, channel_id: str, gate: Gate) -> None:
         settings = self.hub.settings
-        now = now_ms()
+        now = clock.now_ms()
         until, opened = await self.circuits.failure(
             org_id, channel_id, now, threshold=settings.circuit_threshold,
             cooldown_ms=int(settings.circuit_cooldown_s * 1000), probe=gate.verdict == "probe")
@@ -309,7 +306,7 @@ async def retry_mover(hub: Hub, stop: asyncio.Event) -> None:
     process runs one; the move is atomic, so they never double a job)."""
     async def release(org_id: str) -> int:
         moved = 0
-        while (n := await hub.activities.move_due_retries(org_id, now_ms(), 1000)) > 0:
+        while (n := await hub.activities.move_due_retries(org_id, clock.now_ms(), 1000)) > 0:
             moved += n
             if n < 1000:
                 break

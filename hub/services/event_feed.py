@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 
+from hub import clock
 from hub.domain.event_feed import (
     EVENT_ID_HEADER,
     EVENT_TYPE_HEADER,
@@ -189,7 +190,7 @@ class EventDeliverer:
                     skipped = event_id
                     continue
                 error = await self._post(endpoint, event_id, fields)
-                now_ms = int(time.time() * 1000)
+                now_ms = clock.now_ms()
                 if error is None:
                     failures, skipped = 0, ""
                     if not await store.record(org_id, endpoint_id, self.owner, "ok",

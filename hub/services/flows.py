@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from hub import clock
 from hub.domain.flows import Event, chunks, event_key, validate_event, validate_flow, validate_flow_patch
 from hub.domain.schedules import UTC, from_ms, iso, next_occurrence, parse_at, parse_zone, to_ms, upcoming
 from hub.errors import HubError, IdempotencyConflict, NotFound, RateLimited
@@ -172,7 +173,7 @@ async def handle_event(hub: Hub, org: dict[str, Any], body: Any) -> dict[str, An
 async def _fire(hub: Hub, org: dict[str, Any], event: Event, flow: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"flow_id": flow["id"], "configuration_id": flow["configuration_id"]}
     if flow.get("delay_seconds"):
-        now_ms = int(time.time() * 1000)
+        now_ms = clock.now_ms()
         at_ms = now_ms + flow["delay_seconds"] * 1000
         payload = {"event_id": event.id, "flow_id": flow["id"], "at_ms": at_ms,
                    "configuration_id": flow["configuration_id"], "contacts": event.contacts}

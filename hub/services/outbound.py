@@ -7,9 +7,12 @@ import hashlib
 import json
 import secrets
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from hub import clock
 from hub.domain.contacts import (
     ConfigurationView,
     ValidContact,
@@ -23,7 +26,7 @@ from hub.domain.phones import time_zones
 from hub.domain.quiet_hours import QuietHours, effective_window, next_send_at, zones_for
 from hub.domain.segments import count_segments
 from hub.domain.statuses import ActivityStatus
-from hub.domain.templates import TemplateSpec, render_for_contact
+from hub.domain.templates import RenderedMessage, TemplateSpec, render_for_contact
 from hub.errors import ContactError, IdempotencyConflict, InvalidRequest, NotFound, RateLimited, TooManyContacts
 from hub.services.context import Hub
 from hub.storage.activities import iso_ms
@@ -46,13 +49,45 @@ def template_spec(template: dict[str, Any]) -> TemplateSpec:
     )
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """What every contact of one send request shares."""
+
+    org_id: str
+    config: dict[str, Any]
+    channel: dict[str, Any]
+    spec: TemplateSpec
+    view: ConfigurationView
+    window: QuietHours | None
+    queue: str
+    correlation_keys: Sequence[str]
+    request_id: str
+    now_ms: int
+    hour: str
+
+
 async def send_request(
     hub: Hub, org: dict[str, Any], raw_body: bytes, idempotency_key: str | None
 ) -> dict[str, Any]:
     """Returns the 202 answer; raises for request-level faults (nothing queued)."""
     body = parse_json(raw_body)
+    config_id, contacts = _parse_request(body, org["limits"], idempotency_key)
+    batch = await _load_batch(hub, org, config_id)
+    checked = _validate_contacts(contacts, batch.view, org["default_region"])
+    opted_out = await _opted_out(hub, batch, checked)
+    results, activities = _plan_activities(batch, checked, opted_out)
+    response = {"request_id": batch.request_id, "results": results}
+    replayed = await _accept(hub, org, batch, body, idempotency_key, response, activities)
+    if replayed is not None:
+        return replayed
+    _announce(hub, batch.org_id, activities)
+    return response
+
+
+def _parse_request(body: Any, limits: dict[str, Any],
+                   idempotency_key: str | None) -> tuple[str, list[Any]]:
+    """The configuration id and the contacts, within the org's per-request limit."""
     config_id, contacts = parse_send_request(body)
-    limits = org["limits"]
     if len(contacts) > limits["contacts_per_request"]:
         raise TooManyContacts(
             f"at most {limits['contacts_per_request']} contacts per request",
@@ -60,6 +95,11 @@ async def send_request(
         )
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
         raise InvalidRequest("Idempotency-Key must be 1 to 255 characters")
+    return config_id, contacts
+
+
+async def _load_batch(hub: Hub, org: dict[str, Any], config_id: str) -> _Batch:
+    """The configuration with its channel and template; the request's id and time."""
     org_id = org["id"]
     config = await hub.configurations.load(org_id, config_id)
     if config is None:
@@ -71,24 +111,45 @@ async def send_request(
             "the configuration's channel or template no longer exists",
             details={"field": "configuration_id"},
         )
+    now_ms = clock.now_ms()
+    return _Batch(
+        org_id=org_id,
+        config=config,
+        channel=channel,
+        spec=template_spec(template),
+        view=ConfigurationView(config["id"], config["channel_type"],
+                               bool(config["show_in_timeline"])),
+        window=effective_window(org.get("quiet_hours"), config.get("quiet_hours")),
+        queue=config.get("queue") or "default",
+        correlation_keys=config.get("correlation_keys", DEFAULT_KEYS),
+        request_id=new_id("req"),
+        now_ms=now_ms,
+        hour=time.strftime("%Y%m%d%H", time.gmtime(now_ms / 1000)),
+    )
 
-    queue = config.get("queue") or "default"
-    correlation_keys = config.get("correlation_keys", DEFAULT_KEYS)
-    view = ConfigurationView(config["id"], config["channel_type"], bool(config["show_in_timeline"]))
-    window = effective_window(org.get("quiet_hours"), config.get("quiet_hours"))
-    spec = template_spec(template)
-    now_ms = int(time.time() * 1000)
-    request_id = new_id("req")
-    hour = time.strftime("%Y%m%d%H", time.gmtime(now_ms / 1000))
+
+def _validate_contacts(contacts: list[Any], view: ConfigurationView,
+                       default_region: str) -> list[ValidContact | ContactError]:
+    """Each contact checked on its own: a bad one is rejected, the others go on."""
     checked: list[ValidContact | ContactError] = []
     for raw in contacts:
         try:
-            checked.append(validate_contact(raw, view, org["default_region"]))
+            checked.append(validate_contact(raw, view, default_region))
         except ContactError as exc:
             checked.append(exc)
-    phones = [c.to for c in checked if isinstance(c, ValidContact)]
-    opted_out = await hub.consent.opted_out(org_id, channel["id"], phones)
+    return checked
 
+
+async def _opted_out(hub: Hub, batch: _Batch,
+                     checked: list[ValidContact | ContactError]) -> set[str]:
+    phones = [c.to for c in checked if isinstance(c, ValidContact)]
+    return await hub.consent.opted_out(batch.org_id, batch.channel["id"], phones)
+
+
+def _plan_activities(
+    batch: _Batch, checked: list[ValidContact | ContactError], opted_out: set[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One result per contact, in order; one activity per contact not rejected."""
     results: list[dict[str, Any]] = []
     activities: list[dict[str, Any]] = []
     held: dict[tuple[str, ...], int | None] = {}  # send_at by zones: contacts share them
@@ -97,60 +158,77 @@ async def send_request(
             results.append(_rejected(index, contact))
             continue
         try:
-            rendered = render_for_contact(spec, contact.locale, placeholder_values(contact))
+            rendered = render_for_contact(batch.spec, contact.locale, placeholder_values(contact))
         except ContactError as exc:
             results.append(_rejected(index, exc))
             continue
-        if not contact.optin:
-            status = ActivityStatus.skipped_no_optin
-        elif contact.to in opted_out:
-            status = ActivityStatus.skipped_opted_out
-        else:
-            status = ActivityStatus.queued
-        send_at_ms = _send_at_ms(window, contact, now_ms, held) if status == ActivityStatus.queued else None
+        status = _consent_status(contact, opted_out)
+        send_at_ms = (_send_at_ms(batch.window, contact, batch.now_ms, held)
+                      if status == ActivityStatus.queued else None)
         if send_at_ms is not None:
             status = ActivityStatus.deferred
         activity_id = new_id("act")
-        fields = {
-            "id": activity_id, "org": org_id, "cfg": config["id"], "tpl": config["template_id"],
-            "req": request_id,
-            "channel": channel["id"], "type": config["channel_type"], "to": contact.to,
-            "from": channel["address"], "locale": rendered.locale, "body": rendered.body,
-            "customer": contact.customer_name, "case": contact.case_name,
-            "rel": contact.relationship or "", "status": str(status),
-            "cfg_name": config["name"], "queue": queue,
-            "created": now_ms, "updated": now_ms, "hour": hour,
-            "timeline": "1" if view.show_in_timeline else "0",
-            "content_sid": rendered.content_sid or "",
-            "content_vars": json.dumps(rendered.content_variables) if rendered.content_sid else "",
-            # Its entry in the customer's recent messages once the provider takes it.
-            "corr": recent_entry(activity_id, queue, contact.case_name,
-                                 key_values(correlation_keys, contact.case_name, contact.context)),
-        }
+        fields = _activity_fields(batch, activity_id, contact, rendered, status)
         result = {"index": index, "status": str(status), "activity_id": activity_id}
         if send_at_ms is not None:
             fields["send_at"] = send_at_ms
             result["send_at"] = iso_ms(send_at_ms)
-        if config["channel_type"] == "sms":
+        if batch.config["channel_type"] == "sms":
             counted = count_segments(rendered.body)
             result.update(encoding=counted.encoding, segments=counted.segments)
             # What the provider bills it as: the report sums them.
             fields["segments"] = counted.segments
-        activities.append({"id": activity_id, "score": now_ms * 1000 + index, "fields": fields})
+        activities.append({"id": activity_id, "score": batch.now_ms * 1000 + index, "fields": fields})
         results.append(result)
+    return results, activities
 
-    response = {"request_id": request_id, "results": results}
-    response_json = json.dumps(response)
+
+def _consent_status(contact: ValidContact, opted_out: set[str]) -> ActivityStatus:
+    if not contact.optin:
+        return ActivityStatus.skipped_no_optin
+    if contact.to in opted_out:
+        return ActivityStatus.skipped_opted_out
+    return ActivityStatus.queued
+
+
+def _activity_fields(batch: _Batch, activity_id: str, contact: ValidContact,
+                     rendered: RenderedMessage, status: ActivityStatus) -> dict[str, Any]:
+    config, channel = batch.config, batch.channel
+    return {
+        "id": activity_id, "org": batch.org_id, "cfg": config["id"], "tpl": config["template_id"],
+        "req": batch.request_id,
+        "channel": channel["id"], "type": config["channel_type"], "to": contact.to,
+        "from": channel["address"], "locale": rendered.locale, "body": rendered.body,
+        "customer": contact.customer_name, "case": contact.case_name,
+        "rel": contact.relationship or "", "status": str(status),
+        "cfg_name": config["name"], "queue": batch.queue,
+        "created": batch.now_ms, "updated": batch.now_ms, "hour": batch.hour,
+        "timeline": "1" if batch.view.show_in_timeline else "0",
+        "content_sid": rendered.content_sid or "",
+        "content_vars": json.dumps(rendered.content_variables) if rendered.content_sid else "",
+        # Its entry in the customer's recent messages once the provider takes it.
+        "corr": recent_entry(activity_id, batch.queue, contact.case_name,
+                             key_values(batch.correlation_keys, contact.case_name,
+                                        contact.context)),
+    }
+
+
+async def _accept(hub: Hub, org: dict[str, Any], batch: _Batch, body: Any,
+                  idempotency_key: str | None, response: dict[str, Any],
+                  activities: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Stores the request in one atomic step. Returns the earlier answer when the
+    Idempotency-Key replays a request; None when this one was accepted."""
+    limits = org["limits"]
     accepted = await hub.activities.accept(
-        org_id,
-        now_ms=now_ms,
+        batch.org_id,
+        now_ms=batch.now_ms,
         window_ms=HOUR_MS,
         limit=limits["requests_per_hour"],
-        request_id=request_id,
+        request_id=batch.request_id,
         idem_key=idempotency_key,
         idem_hash=_body_hash(body) if idempotency_key else "",
         idem_ttl_s=IDEMPOTENCY_TTL_S,
-        response_json=response_json,
+        response_json=json.dumps(response),
         retention_s=hub.settings.retention_s,
         activities=activities,
     )
@@ -167,12 +245,15 @@ async def send_request(
             details={"limit": limits["requests_per_hour"], "retry_after": accepted.retry_after},
         )
     hub.metrics.accepted.labels("accepted").inc()
+    return None
+
+
+def _announce(hub: Hub, org_id: str, activities: list[dict[str, Any]]) -> None:
     # This process's workers read the org's stream at once; the others are told.
     hub.board.announce(org_id, "outbound")
     if any(a["fields"]["status"] == ActivityStatus.deferred for a in activities):
         hub.board.announce(org_id, "deferred")  # every release loop learns the new due time
     hub.board.poke(org_id, "archive")
-    return response
 
 
 def _send_at_ms(window: QuietHours | None, contact: ValidContact, now_ms: int,

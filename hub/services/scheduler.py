@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hub import clock
 from hub.domain.flows import event_key, schedule_key
 from hub.domain.schedules import UTC, due_firing, from_ms, iso, to_ms
 from hub.errors import HubError, RateLimited
@@ -139,7 +140,7 @@ async def _fire(hub: Hub, claimed: Claimed) -> None:
         else:
             await _fire_flow(hub, claimed)
     except RateLimited as exc:
-        until = int(time.time() * 1000) + exc.retry_after * 1000
+        until = clock.now_ms() + exc.retry_after * 1000
         await hub.flows.extend(claimed.org_id, claimed.firing, claimed.lease_ms, until)
         log.info("scheduled send waits for the hourly limit",
                  extra={"org": claimed.org_id, "retry_after": exc.retry_after})

@@ -21,10 +21,11 @@ import itertools
 import json
 import os
 import socket
-import time
 import zlib
 from pathlib import Path
 from typing import Any
+
+from hub import clock
 
 SUFFIX = ".log"
 READ_CHUNK = 1 << 20
@@ -80,7 +81,7 @@ class OwnJournal:
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        name = f"{socket.gethostname()}-{os.getpid()}-{int(time.time() * 1000)}-{next(_counter)}"
+        name = f"{socket.gethostname()}-{os.getpid()}-{clock.now_ms()}-{next(_counter)}"
         self.path = folder / (name + SUFFIX)
         # Locked under a name no replayer looks at, then renamed: nobody can
         # take a file for a dead one's between its creation and its lock.

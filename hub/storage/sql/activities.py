@@ -10,11 +10,11 @@ over a copy made from a longer history), a history event inserted by
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hub import clock
 from hub.domain.statuses import RANK, TERMINAL, ActivityStatus
 from hub.storage.sql import rollups
 from hub.storage.sql.db import Database, Tx
@@ -71,7 +71,7 @@ def activity_row(copy: ActivityCopy) -> tuple[Any, ...]:
         _text(raw.get("locale")), raw["status"], _text(raw.get("error_code")),
         _text(raw.get("sid")), raw.get("body"), 1 if raw.get("timeline") == "1" else 0,
         copy.score, int(raw["created"]), _int(raw.get("updated")), _int(raw.get("delivered_at")),
-        len(copy.history), json.dumps(_kept(raw), sort_keys=True), int(time.time() * 1000),
+        len(copy.history), json.dumps(_kept(raw), sort_keys=True), clock.now_ms(),
         int(raw.get("segments") or 0),
     )
 

@@ -11,11 +11,11 @@ order the two are archived in).
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub import clock
 from hub.storage.bulk_jobs import FINAL, version_of
 from hub.storage.sql.db import Database
 
@@ -62,7 +62,7 @@ async def write_jobs(db: Database, copies: Sequence[JobCopy]) -> None:
     ordered = sorted(copies, key=lambda c: c.raw["id"])
     if not ordered:
         return
-    now_ms = int(time.time() * 1000)
+    now_ms = clock.now_ms()
     async with db.transaction() as tx:
         await tx.executemany(UPSERT_JOB, [_job_row(c.raw, now_ms) for c in ordered])
         sent = [_outcome(c.raw["id"], r, 1) for c in ordered for r in sorted(c.sent)]

@@ -15,11 +15,11 @@ each change.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hub import clock
 from hub.domain.statuses import RANK, TERMINAL, ActivityStatus
 from hub.storage.sql.db import Database
 
@@ -165,7 +165,7 @@ async def write_conversations(db: Database, copies: Sequence[ConversationCopy]) 
     ordered = sorted(copies, key=lambda c: c.raw["id"])
     if not ordered:
         return
-    now_ms = int(time.time() * 1000)
+    now_ms = clock.now_ms()
     merged = {c.raw["id"]: merged_messages(c) for c in ordered}
     async with db.transaction() as tx:
         await tx.executemany(UPSERT_CONVERSATION,

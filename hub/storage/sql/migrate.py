@@ -12,10 +12,10 @@ released, a change is a new file.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from importlib import resources
 
+from hub import clock
 from hub.storage.sql.db import Database
 
 # Any constant will do, as long as nothing else uses it as an advisory lock key.
@@ -78,6 +78,6 @@ async def migrate(db: Database, *, target: int | None = None) -> int:
                 await tx.execute(statement)
             await tx.execute(
                 "INSERT INTO schema_version (version, name, applied_ms) VALUES (?, ?, ?)",
-                m.version, m.name, int(time.time() * 1000),
+                m.version, m.name, clock.now_ms(),
             )
         return max(current, target)
