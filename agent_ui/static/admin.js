@@ -5,6 +5,8 @@
 
 import {AgentsPage} from './admin_agents.js';
 import {BulkPage} from './admin_bulk.js';
+import {CannedPage} from './admin_canned.js';
+import {ChannelsPage} from './admin_channels.js';
 import {cell, code, confirmButton, sleep} from './admin_common.js';
 import {FlowsPage} from './admin_flows.js';
 import {QueuesPage} from './admin_queues.js';
@@ -16,9 +18,9 @@ import {formatIn, formatNumber, formatPercent, formatDateTime, t} from './i18n.j
 import {placeholders, previewParts, SAMPLE_VALUES} from './template.js';
 
 // Each page module: new Page(console), show() when its tab opens, hide() when it closes.
-const PAGES = {agents: AgentsPage, flows: FlowsPage, bulk: BulkPage, queues: QueuesPage};
-export const TABS = ['channels', 'templates', 'configurations', 'send', 'activities', 'report', 'canned',
-  ...Object.keys(PAGES)];
+const PAGES = {channels: ChannelsPage, canned: CannedPage,
+  agents: AgentsPage, flows: FlowsPage, bulk: BulkPage, queues: QueuesPage};
+export const TABS = ['templates', 'configurations', 'send', 'activities', 'report', ...Object.keys(PAGES)];
 const SEND_CHUNK = 100;
 const MAX_RETRY_WAIT_S = 60;
 
@@ -106,8 +108,6 @@ export class AdminConsole {
   bind() {
     if (this.bound) return;
     this.bound = true;
-    $('ch-provider').addEventListener('change', () => this.syncProviderFields());
-    $('channel-form').addEventListener('submit', (e) => { e.preventDefault(); this.createChannel(); });
     $('template-form').addEventListener('submit', (e) => { e.preventDefault(); this.saveTemplate(); });
     $('tpl-add-locale').addEventListener('click', () => this.addLocaleFromInput());
     $('tpl-new-locale').addEventListener('keydown', (e) => {
@@ -134,11 +134,9 @@ export class AdminConsole {
     $('activities-more').addEventListener('click', () => this.loadActivities(true));
     $('report-form').addEventListener('submit', (e) => { e.preventDefault(); this.loadReport(); });
     $('report-csv').addEventListener('click', () => this.downloadReport());
-    $('canned-form').addEventListener('submit', (e) => { e.preventDefault(); this.createCanned(); });
     const status = $('act-status');
     status.replaceChildren(h('option', {value: ''}, t('admin.all_statuses')),
       ...STATUS_ORDER.map((s) => h('option', {value: s}, statusLabel(s))));
-    this.syncProviderFields();
     this.editTemplate(null);
     for (const [name, Page] of Object.entries(PAGES)) this.pages[name] = new Page(this);
   }
@@ -160,9 +158,6 @@ export class AdminConsole {
       return;
     }
     switch (name) {
-      case 'channels':
-        await this.guard($('channels-error'), () => this.refreshChannels());
-        break;
       case 'templates':
         await this.guard($('templates-error'), () => this.refreshTemplates());
         break;
@@ -193,9 +188,6 @@ export class AdminConsole {
         });
         if ($('report-config').value) await this.loadReport();
         break;
-      case 'canned':
-        await this.guard($('canned-error'), () => this.refreshCanned());
-        break;
       default:
         break;
     }
@@ -220,61 +212,6 @@ export class AdminConsole {
     for (const c of this.configs) options.push(h('option', {value: c.id}, `${c.name} (${c.channel_type})`));
     select.replaceChildren(...options);
     if ([...select.options].some((o) => o.value === previous)) select.value = previous;
-  }
-
-  // --- channels -----------------------------------------------------------
-
-  syncProviderFields() {
-    const telesign = $('ch-provider').value === 'telesign';
-    $('ch-twilio-creds').hidden = telesign;
-    $('ch-telesign-creds').hidden = !telesign;
-  }
-
-  async refreshChannels() {
-    await this.loadChannels();
-    const body = $('channels-table').tBodies[0];
-    if (!this.channels.length) {
-      body.replaceChildren(h('tr', null, h('td', {colspan: '8', class: 'muted'}, t('admin.no_channels'))));
-      return;
-    }
-    body.replaceChildren(...this.channels.map((ch) => h('tr', null,
-      cell(ch.address),
-      cell(ch.name || ''),
-      cell(String(ch.type).toUpperCase()),
-      cell(ch.provider),
-      cell(ch.api_base_url || ''),
-      cell(Object.keys(ch.credentials || {}).length ? t('admin.credentials_stored') : t('admin.credentials_none')),
-      cell(code(ch.id)),
-      cell(confirmButton(t('admin.delete'), t('admin.delete_channel', {address: ch.address}), () => this.deleteChannel(ch), this.announce)),
-    )));
-  }
-
-  async createChannel() {
-    const error = $('channel-form-error');
-    const provider = $('ch-provider').value;
-    const body = {type: $('ch-type').value, provider, address: $('ch-address').value.trim()};
-    const name = $('ch-name').value.trim();
-    if (name) body.name = name;
-    if (provider === 'telesign') {
-      body.credentials = {customer_id: $('ch-customer').value.trim(), api_key: $('ch-apikey').value};
-    } else {
-      body.credentials = {account_sid: $('ch-sid').value.trim(), auth_token: $('ch-token').value};
-      const base = $('ch-base').value.trim();
-      if (base) body.api_base_url = base;
-    }
-    const created = await this.guard(error, async () => (await this.api('POST', '/v1/channels', body)).data);
-    if (!created) return;
-    for (const id of ['ch-address', 'ch-name', 'ch-sid', 'ch-token', 'ch-base', 'ch-customer', 'ch-apikey']) $(id).value = '';
-    $('admin-status').textContent = t('admin.channel_added', {address: created.address});
-    await this.guard($('channels-error'), () => this.refreshChannels());
-  }
-
-  async deleteChannel(channel) {
-    await this.guard($('channels-error'), async () => {
-      await this.api('DELETE', `/v1/channels/${encodeURIComponent(channel.id)}`);
-      $('admin-status').textContent = t('admin.channel_deleted', {address: channel.address});
-      await this.refreshChannels();
-    });
   }
 
   // --- templates ----------------------------------------------------------
@@ -845,39 +782,5 @@ export class AdminConsole {
       h('th', {scope: 'row'}, formatDateTime(new Date(p.hour))),
       ...statuses.map((s) => cell(formatNumber((p.counts || {})[s] || 0))))));
     $('report-body').hidden = false;
-  }
-
-  // --- canned responses ---------------------------------------------------
-
-  async refreshCanned() {
-    const items = await listAll('/v1/canned-responses?limit=200', this.key);
-    const list = $('canned-list');
-    if (!items.length) {
-      list.replaceChildren(h('li', {class: 'muted'}, t('admin.no_canned')));
-      return;
-    }
-    list.replaceChildren(...items.map((c) => h('li', {class: 'card'},
-      h('p', null, h('strong', null, c.title)),
-      h('p', {class: 'pre'}, c.body),
-      confirmButton(t('admin.delete'), t('admin.delete_canned', {title: c.title}), () => this.deleteCanned(c), this.announce))));
-  }
-
-  async createCanned() {
-    const payload = {title: $('canned-title').value.trim(), body: $('canned-body').value};
-    const created = await this.guard($('canned-form-error'),
-      async () => (await this.api('POST', '/v1/canned-responses', payload)).data);
-    if (!created) return;
-    $('canned-title').value = '';
-    $('canned-body').value = '';
-    $('admin-status').textContent = t('admin.canned_added', {title: created.title});
-    await this.guard($('canned-error'), () => this.refreshCanned());
-  }
-
-  async deleteCanned(item) {
-    await this.guard($('canned-error'), async () => {
-      await this.api('DELETE', `/v1/canned-responses/${encodeURIComponent(item.id)}`);
-      $('admin-status').textContent = t('admin.canned_deleted', {title: item.title});
-      await this.refreshCanned();
-    });
   }
 }
