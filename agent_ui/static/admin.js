@@ -7,20 +7,21 @@ import {AgentsPage} from './admin_agents.js';
 import {BulkPage} from './admin_bulk.js';
 import {CannedPage} from './admin_canned.js';
 import {ChannelsPage} from './admin_channels.js';
+import {ConfigurationsPage} from './admin_configurations.js';
 import {cell, code, confirmButton, sleep} from './admin_common.js';
 import {FlowsPage} from './admin_flows.js';
 import {QueuesPage} from './admin_queues.js';
+import {TemplatesPage} from './admin_templates.js';
 import {ApiError, describeError, listAll, request} from './api.js';
 import {legend, replyRateChart, stackedBarChart, STATUS_ORDER} from './chart.js';
 import {chunk, contactsFromCsv} from './csv.js';
 import {$, clear, copyText, fullTime, h, randomId, statusBadge, statusLabel} from './dom.js';
 import {formatIn, formatNumber, formatPercent, formatDateTime, t} from './i18n.js';
-import {placeholders, previewParts, SAMPLE_VALUES} from './template.js';
 
 // Each page module: new Page(console), show() when its tab opens, hide() when it closes.
-const PAGES = {channels: ChannelsPage, canned: CannedPage,
+const PAGES = {channels: ChannelsPage, templates: TemplatesPage, configurations: ConfigurationsPage, canned: CannedPage,
   agents: AgentsPage, flows: FlowsPage, bulk: BulkPage, queues: QueuesPage};
-export const TABS = ['templates', 'configurations', 'send', 'activities', 'report', ...Object.keys(PAGES)];
+export const TABS = ['send', 'activities', 'report', ...Object.keys(PAGES)];
 const SEND_CHUNK = 100;
 const MAX_RETRY_WAIT_S = 60;
 
@@ -50,13 +51,7 @@ export class AdminConsole {
     this.onSignedOut = onSignedOut;
     this.key = null;
     this.tab = null;
-    this.channels = [];
-    this.templates = [];
     this.configs = [];
-    this.editing = null; // the template being edited, or null for a new one
-    this.samples = {...SAMPLE_VALUES};
-    this.localeSeq = 0;
-    this.shownPlaceholders = null;
     this.activityCursor = null;
     this.sending = false;
     this.bound = false;
@@ -108,25 +103,6 @@ export class AdminConsole {
   bind() {
     if (this.bound) return;
     this.bound = true;
-    $('template-form').addEventListener('submit', (e) => { e.preventDefault(); this.saveTemplate(); });
-    $('tpl-add-locale').addEventListener('click', () => this.addLocaleFromInput());
-    $('tpl-new-locale').addEventListener('keydown', (e) => {
-      if (e.key === 'Enter') {
-        e.preventDefault();
-        this.addLocaleFromInput();
-      }
-    });
-    $('tpl-reset').addEventListener('click', () => this.editTemplate(null));
-    $('tpl-default-locale').addEventListener('input', () => this.updatePreview());
-    $('tpl-bodies').addEventListener('input', () => this.updatePreview());
-    $('tpl-samples').addEventListener('input', (e) => {
-      if (e.target.dataset.placeholder) {
-        this.samples[e.target.dataset.placeholder] = e.target.value;
-        this.renderPreviewTexts();
-      }
-    });
-    $('cfg-type').addEventListener('change', () => this.fillConfigFormSelects());
-    $('config-form').addEventListener('submit', (e) => { e.preventDefault(); this.createConfig(); });
     $('send-file').addEventListener('change', () => this.loadCsvFile());
     $('send-csv').addEventListener('input', () => this.summarizeCsv());
     $('send-form').addEventListener('submit', (e) => { e.preventDefault(); this.runSend(); });
@@ -137,7 +113,6 @@ export class AdminConsole {
     const status = $('act-status');
     status.replaceChildren(h('option', {value: ''}, t('admin.all_statuses')),
       ...STATUS_ORDER.map((s) => h('option', {value: s}, statusLabel(s))));
-    this.editTemplate(null);
     for (const [name, Page] of Object.entries(PAGES)) this.pages[name] = new Page(this);
   }
 
@@ -158,16 +133,6 @@ export class AdminConsole {
       return;
     }
     switch (name) {
-      case 'templates':
-        await this.guard($('templates-error'), () => this.refreshTemplates());
-        break;
-      case 'configurations':
-        await this.guard($('configurations-error'), async () => {
-          await Promise.all([this.loadChannels(), this.loadTemplates(), this.loadConfigs()]);
-          this.renderConfigs();
-          this.fillConfigFormSelects();
-        });
-        break;
       case 'send':
         await this.guard($('send-error'), async () => {
           await this.loadConfigs();
@@ -193,14 +158,6 @@ export class AdminConsole {
     }
   }
 
-  async loadChannels() {
-    this.channels = await listAll('/v1/channels?limit=200', this.key);
-  }
-
-  async loadTemplates() {
-    this.templates = await listAll('/v1/templates?limit=200', this.key);
-  }
-
   async loadConfigs() {
     this.configs = await listAll('/v1/outbound-configurations?limit=200', this.key);
   }
@@ -212,289 +169,6 @@ export class AdminConsole {
     for (const c of this.configs) options.push(h('option', {value: c.id}, `${c.name} (${c.channel_type})`));
     select.replaceChildren(...options);
     if ([...select.options].some((o) => o.value === previous)) select.value = previous;
-  }
-
-  // --- templates ----------------------------------------------------------
-
-  async refreshTemplates() {
-    await this.loadTemplates();
-    const body = $('templates-table').tBodies[0];
-    if (!this.templates.length) {
-      body.replaceChildren(h('tr', null, h('td', {colspan: '7', class: 'muted'}, t('admin.no_templates'))));
-      return;
-    }
-    body.replaceChildren(...this.templates.map((tpl) => h('tr', null,
-      cell(tpl.name),
-      cell((tpl.channel_types || []).map((c) => c.toUpperCase()).join(', ')),
-      cell(tpl.default_locale),
-      cell(Object.keys(tpl.bodies || {}).join(', ')),
-      cell(placeholders(...Object.values(tpl.bodies || {})).map((p) => `{{${p}}}`).join(' ')),
-      cell(code(tpl.id)),
-      cell(h('button', {
-        type: 'button', class: 'secondary small', 'aria-label': t('admin.edit_template_named', {name: tpl.name}),
-        onclick: () => this.editTemplate(tpl),
-      }, t('admin.edit'))),
-    )));
-  }
-
-  editTemplate(template) {
-    this.editing = template;
-    $('template-form-title').textContent = template
-      ? t('admin.edit_template_title', {name: template.name}) : t('page.new_template');
-    $('tpl-save').textContent = template ? t('admin.save_changes') : t('page.save_template');
-    $('template-form-error').textContent = '';
-    $('tpl-name').value = template ? template.name : '';
-    const types = template ? template.channel_types : ['sms'];
-    $('tpl-sms').checked = types.includes('sms');
-    $('tpl-whatsapp').checked = types.includes('whatsapp');
-    $('tpl-default-locale').value = template ? template.default_locale : 'en-US';
-    clear($('tpl-bodies'));
-    const bodies = template ? Object.entries(template.bodies || {}) : [['en-US', '']];
-    for (const [locale, text] of bodies) this.addLocaleCard(locale, text);
-    this.shownPlaceholders = null;
-    this.updatePreview();
-    if (template) $('tpl-name').focus();
-  }
-
-  addLocaleFromInput() {
-    const input = $('tpl-new-locale');
-    const locale = input.value.trim();
-    const error = $('template-form-error');
-    error.textContent = '';
-    if (!locale) {
-      error.textContent = t('admin.type_a_locale');
-      input.focus();
-      return;
-    }
-    if (this.localeCards().some((c) => c.locale.toLowerCase() === locale.toLowerCase())) {
-      error.textContent = t('admin.locale_exists', {locale});
-      return;
-    }
-    input.value = '';
-    const card = this.addLocaleCard(locale, '');
-    card.querySelector('textarea').focus();
-    this.updatePreview();
-  }
-
-  addLocaleCard(locale, text) {
-    this.localeSeq += 1;
-    const n = this.localeSeq;
-    const localeInput = h('input', {
-      id: `tpl-locale-${n}`, type: 'text', class: 'tpl-locale', value: locale, autocomplete: 'off',
-      spellcheck: 'false',
-    });
-    const bodyLabel = h('label', {for: `tpl-body-${n}`}, t('admin.body_for', {locale}));
-    const area = h('textarea', {id: `tpl-body-${n}`, class: 'tpl-body', rows: '5', maxlength: '1600'});
-    area.value = text;
-    const remove = h('button', {type: 'button', class: 'secondary small', 'aria-label': t('admin.remove_locale', {locale})},
-      t('admin.remove'));
-    const card = h('div', {class: 'locale-card'},
-      h('label', {for: `tpl-locale-${n}`}, t('page.locale')), localeInput, bodyLabel, area, remove);
-    localeInput.addEventListener('input', () => {
-      const value = localeInput.value.trim() || '?';
-      bodyLabel.textContent = t('admin.body_for', {locale: value});
-      remove.setAttribute('aria-label', t('admin.remove_locale', {locale: value}));
-    });
-    remove.addEventListener('click', () => {
-      card.remove();
-      this.updatePreview();
-      $('tpl-new-locale').focus();
-    });
-    $('tpl-bodies').append(card);
-    return card;
-  }
-
-  localeCards() {
-    return [...$('tpl-bodies').querySelectorAll('.locale-card')].map((card) => ({
-      locale: card.querySelector('.tpl-locale').value.trim(),
-      body: card.querySelector('.tpl-body').value,
-    }));
-  }
-
-  updatePreview() {
-    const cards = this.localeCards();
-    const names = placeholders(...cards.map((c) => c.body));
-    const key = names.join('\u0000');
-    if (key !== this.shownPlaceholders) {
-      this.shownPlaceholders = key;
-      const chips = $('tpl-placeholders');
-      chips.replaceChildren(...(names.length
-        ? names.map((name) => h('code', {class: 'chip'}, `{{${name}}}`))
-        : [h('span', {class: 'muted'}, t('admin.none'))]));
-      const samples = $('tpl-samples');
-      samples.replaceChildren(...names.flatMap((name, i) => {
-        const id = `tpl-sample-${i}`;
-        const input = h('input', {id, type: 'text', autocomplete: 'off', dataset: {placeholder: name}});
-        input.value = this.samples[name] || '';
-        return [h('label', {for: id}, t('admin.sample_value_for', {name})), input];
-      }));
-    }
-    this.renderPreviewTexts();
-  }
-
-  renderPreviewTexts() {
-    const defaultLocale = $('tpl-default-locale').value.trim();
-    const cards = this.localeCards();
-    const counts = [];
-    $('tpl-preview').replaceChildren(...cards.map(({locale, body}) => {
-      const text = h('p', {class: 'preview-text'});
-      let rendered = '';
-      for (const part of previewParts(body, this.samples)) {
-        if (part.missing) text.append(h('mark', {title: t('admin.no_sample_value')}, `{{${part.missing}}}`));
-        else if (part.filled) text.append(h('span', {class: 'filled'}, part.text));
-        else text.append(part.text);
-        rendered += part.missing ? `{{${part.missing}}}` : part.text;
-      }
-      const isDefault = locale && locale.toLowerCase() === defaultLocale.toLowerCase();
-      const cost = h('p', {class: 'preview-segments muted'});
-      if (body.trim()) counts.push({rendered, cost});
-      return h('div', {class: 'preview-card'},
-        h('p', {class: 'preview-locale'}, locale || t('admin.no_locale'), isDefault ? t('admin.default_suffix') : ''),
-        body.trim() ? text : h('p', {class: 'muted'}, t('admin.empty')), cost);
-    }));
-    this.countSegments(counts);
-  }
-
-  // What each rendered body costs as an SMS, asked of the hub (which counts
-  // the same way when it sends), a moment after the last keystroke.
-  countSegments(counts) {
-    clearTimeout(this.segmentsTimer);
-    this.segmentsTimer = setTimeout(async () => {
-      for (const {rendered, cost} of counts) {
-        if (rendered.length > 1600) {
-          cost.textContent = t('admin.too_long', {max: 1600});
-          cost.classList.add('warn');
-          continue;
-        }
-        try {
-          const {data} = await this.api('POST', '/v1/templates/segments', {body: rendered});
-          cost.textContent = t('admin.as_sms', {count: data.segments, encoding: data.encoding});
-          if (data.ucs2_characters.length) {
-            cost.append(t('admin.because_of'), ...data.ucs2_characters.flatMap((ch, i) =>
-              [i ? ' ' : '', h('code', {class: 'chip'}, ch)]));
-          }
-          cost.classList.toggle('warn', data.segments > 1);
-          cost.classList.toggle('muted', data.segments <= 1);
-        } catch {
-          cost.textContent = '';
-        }
-      }
-    }, 300);
-  }
-
-  async saveTemplate() {
-    const error = $('template-form-error');
-    const bodies = {};
-    for (const {locale, body} of this.localeCards()) {
-      if (!locale) {
-        error.textContent = t('admin.body_needs_locale');
-        return;
-      }
-      bodies[locale] = body;
-    }
-    const channelTypes = ['sms', 'whatsapp'].filter((type) => $(`tpl-${type}`).checked);
-    const payload = {
-      name: $('tpl-name').value.trim(),
-      channel_types: channelTypes,
-      default_locale: $('tpl-default-locale').value.trim(),
-      bodies,
-    };
-    if (this.editing && this.editing.content_sids) {
-      // PUT replaces the template: keep the approved WhatsApp ids of the locales still there.
-      const sids = Object.fromEntries(Object.entries(this.editing.content_sids)
-        .filter(([locale]) => Object.keys(bodies).some((l) => l.toLowerCase() === locale.toLowerCase())));
-      if (Object.keys(sids).length) payload.content_sids = sids;
-    }
-    const editing = this.editing;
-    const saved = await this.guard(error, async () => (editing
-      ? await this.api('PUT', `/v1/templates/${encodeURIComponent(editing.id)}`, payload)
-      : await this.api('POST', '/v1/templates', payload)).data);
-    if (!saved) return;
-    $('admin-status').textContent = editing
-      ? t('admin.template_saved', {name: saved.name}) : t('admin.template_created', {name: saved.name});
-    this.editTemplate(null);
-    await this.guard($('templates-error'), () => this.refreshTemplates());
-  }
-
-  // --- configurations -----------------------------------------------------
-
-  renderConfigs() {
-    const body = $('configurations-table').tBodies[0];
-    if (!this.configs.length) {
-      body.replaceChildren(h('tr', null, h('td', {colspan: '7', class: 'muted'}, t('admin.no_configurations'))));
-      return;
-    }
-    const channel = (id) => this.channels.find((c) => c.id === id);
-    const template = (id) => this.templates.find((tpl) => tpl.id === id);
-    body.replaceChildren(...this.configs.map((c) => h('tr', null,
-      cell(c.name),
-      cell(h('span', {class: 'id-cell'}, code(c.id), this.copyButton(c.id, t('admin.copy_id_of', {name: c.name})))),
-      cell(String(c.channel_type).toUpperCase()),
-      cell(channel(c.channel_id) ? channel(c.channel_id).address : c.channel_id),
-      cell(template(c.template_id) ? template(c.template_id).name : c.template_id),
-      cell(c.queue || 'default'),
-      cell(c.show_in_timeline ? t('admin.yes') : t('admin.no')),
-    )));
-  }
-
-  copyButton(value, accessibleName) {
-    return h('button', {
-      type: 'button', class: 'secondary small copy', 'aria-label': accessibleName,
-      onclick: async (event) => {
-        const button = event.currentTarget;
-        const ok = await copyText(value);
-        const message = ok ? t('admin.copied') : t('admin.copy_failed_hint');
-        $('admin-status').textContent = message;
-        this.announce(message);
-        button.textContent = ok ? t('admin.copied_short') : t('admin.copy_failed');
-        window.setTimeout(() => { button.textContent = t('admin.copy'); }, 2000);
-      },
-    }, t('admin.copy'));
-  }
-
-  fillConfigFormSelects() {
-    const type = $('cfg-type').value;
-    const channelSelect = $('cfg-channel');
-    const previousChannel = channelSelect.value;
-    const channels = this.channels.filter((c) => c.type === type);
-    channelSelect.replaceChildren(...(channels.length
-      ? channels.map((c) => h('option', {value: c.id}, `${c.address}${c.name ? ` — ${c.name}` : ''} (${c.provider})`))
-      : [h('option', {value: ''}, t('admin.no_channel_of_type', {type: type.toUpperCase()}))]));
-    if ([...channelSelect.options].some((o) => o.value === previousChannel)) channelSelect.value = previousChannel;
-    const templateSelect = $('cfg-template');
-    const previousTemplate = templateSelect.value;
-    const templates = this.templates.filter((tpl) => (tpl.channel_types || []).includes(type));
-    templateSelect.replaceChildren(...(templates.length
-      ? templates.map((tpl) => h('option', {value: tpl.id}, tpl.name))
-      : [h('option', {value: ''}, t('admin.no_template_for_type', {type: type.toUpperCase()}))]));
-    if ([...templateSelect.options].some((o) => o.value === previousTemplate)) templateSelect.value = previousTemplate;
-  }
-
-  async createConfig() {
-    const payload = {
-      name: $('cfg-name').value.trim(),
-      show_in_timeline: $('cfg-timeline').checked,
-      channel_type: $('cfg-type').value,
-      channel_id: $('cfg-channel').value,
-      template_id: $('cfg-template').value,
-      queue: $('cfg-queue').value.trim() || 'default',
-    };
-    const created = await this.guard($('config-form-error'),
-      async () => (await this.api('POST', '/v1/outbound-configurations', payload)).data);
-    if (!created) return;
-    $('cfg-name').value = '';
-    const box = $('config-created');
-    box.replaceChildren(
-      h('p', null, t('admin.config_created_before'), h('strong', null, created.name), t('admin.config_created_after')),
-      h('p', {class: 'id-cell'}, h('code', {id: 'config-created-id'}, created.id),
-        this.copyButton(created.id, t('admin.copy_id_of', {name: created.name}))),
-    );
-    box.hidden = false;
-    this.announce(t('admin.config_created', {name: created.name}));
-    await this.guard($('configurations-error'), async () => {
-      await this.loadConfigs();
-      this.renderConfigs();
-    });
   }
 
   // --- send ---------------------------------------------------------------
