@@ -3,6 +3,7 @@
 // through the org's API key. The agents, flows, bulk jobs and queues pages
 // live in modules of their own (PAGES), which this console shows and hides.
 
+import {ActivitiesPage} from './admin_activities.js';
 import {AgentsPage} from './admin_agents.js';
 import {BulkPage} from './admin_bulk.js';
 import {CannedPage} from './admin_canned.js';
@@ -11,6 +12,7 @@ import {ConfigurationsPage} from './admin_configurations.js';
 import {cell, code, confirmButton, sleep} from './admin_common.js';
 import {FlowsPage} from './admin_flows.js';
 import {QueuesPage} from './admin_queues.js';
+import {SendPage} from './admin_send.js';
 import {TemplatesPage} from './admin_templates.js';
 import {ApiError, describeError, listAll, request} from './api.js';
 import {legend, replyRateChart, stackedBarChart, STATUS_ORDER} from './chart.js';
@@ -19,11 +21,10 @@ import {$, clear, copyText, fullTime, h, randomId, statusBadge, statusLabel} fro
 import {formatIn, formatNumber, formatPercent, formatDateTime, t} from './i18n.js';
 
 // Each page module: new Page(console), show() when its tab opens, hide() when it closes.
-const PAGES = {channels: ChannelsPage, templates: TemplatesPage, configurations: ConfigurationsPage, canned: CannedPage,
+const PAGES = {channels: ChannelsPage, templates: TemplatesPage, configurations: ConfigurationsPage,
+  send: SendPage, activities: ActivitiesPage, canned: CannedPage,
   agents: AgentsPage, flows: FlowsPage, bulk: BulkPage, queues: QueuesPage};
-export const TABS = ['send', 'activities', 'report', ...Object.keys(PAGES)];
-const SEND_CHUNK = 100;
-const MAX_RETRY_WAIT_S = 60;
+export const TABS = ['report', ...Object.keys(PAGES)];
 
 /** "≤ 5 min": the upper bound of the time-to-first-reply bucket (null past the last one). */
 function replyWithin(seconds, count) {
@@ -35,16 +36,6 @@ function replyWithin(seconds, count) {
   return t('admin.at_most', {value: t('admin.days', {value: formatNumber(seconds / 86400)})});
 }
 
-function when(unixSeconds) {
-  return fullTime(unixSeconds);
-}
-
-/** A status badge; a message held by quiet hours says until when (`send_at`, ISO 8601). */
-function statusWithSendAt(status, sendAt) {
-  return statusBadge(status, status === 'deferred' && sendAt
-    ? t('admin.deferred_until', {time: formatDateTime(new Date(sendAt))}) : null);
-}
-
 export class AdminConsole {
   constructor({announce, onSignedOut}) {
     this.announce = announce;
@@ -52,8 +43,6 @@ export class AdminConsole {
     this.key = null;
     this.tab = null;
     this.configs = [];
-    this.activityCursor = null;
-    this.sending = false;
     this.bound = false;
     this.pages = {};
   }
@@ -103,16 +92,8 @@ export class AdminConsole {
   bind() {
     if (this.bound) return;
     this.bound = true;
-    $('send-file').addEventListener('change', () => this.loadCsvFile());
-    $('send-csv').addEventListener('input', () => this.summarizeCsv());
-    $('send-form').addEventListener('submit', (e) => { e.preventDefault(); this.runSend(); });
-    $('activities-form').addEventListener('submit', (e) => { e.preventDefault(); this.loadActivities(false); });
-    $('activities-more').addEventListener('click', () => this.loadActivities(true));
     $('report-form').addEventListener('submit', (e) => { e.preventDefault(); this.loadReport(); });
     $('report-csv').addEventListener('click', () => this.downloadReport());
-    const status = $('act-status');
-    status.replaceChildren(h('option', {value: ''}, t('admin.all_statuses')),
-      ...STATUS_ORDER.map((s) => h('option', {value: s}, statusLabel(s))));
     for (const [name, Page] of Object.entries(PAGES)) this.pages[name] = new Page(this);
   }
 
@@ -133,19 +114,6 @@ export class AdminConsole {
       return;
     }
     switch (name) {
-      case 'send':
-        await this.guard($('send-error'), async () => {
-          await this.loadConfigs();
-          this.fillConfigSelect($('send-config'), false);
-        });
-        break;
-      case 'activities':
-        await this.guard($('activities-error'), async () => {
-          await this.loadConfigs();
-          this.fillConfigSelect($('act-config'), true);
-        });
-        await this.loadActivities(false);
-        break;
       case 'report':
         await this.guard($('report-error'), async () => {
           await this.loadConfigs();
@@ -169,189 +137,6 @@ export class AdminConsole {
     for (const c of this.configs) options.push(h('option', {value: c.id}, `${c.name} (${c.channel_type})`));
     select.replaceChildren(...options);
     if ([...select.options].some((o) => o.value === previous)) select.value = previous;
-  }
-
-  // --- send ---------------------------------------------------------------
-
-  async loadCsvFile() {
-    const input = $('send-file');
-    const file = input.files && input.files[0];
-    if (!file) return;
-    try {
-      $('send-csv').value = await file.text();
-      this.summarizeCsv(file.name);
-    } catch (error) {
-      $('send-error').textContent = t('admin.could_not_read', {file: file.name, error: describeError(error)});
-    }
-  }
-
-  summarizeCsv(fileName) {
-    const out = $('send-csv-summary');
-    $('send-error').textContent = '';
-    const text = $('send-csv').value;
-    if (!text.trim()) {
-      out.textContent = '';
-      return;
-    }
-    try {
-      const {contacts, columns} = contactsFromCsv(text);
-      const requests = Math.ceil(contacts.length / SEND_CHUNK);
-      const counted = t('admin.csv_summary', {contacts: contacts.length, requests});
-      out.textContent = (fileName ? t('admin.csv_file_prefix', {file: fileName}) : '') + counted
-        + (columns.context.length ? t('admin.csv_context_items', {items: columns.context.join(', ')}) : '');
-    } catch (error) {
-      out.textContent = describeError(error);
-    }
-  }
-
-  async runSend() {
-    if (this.sending) return;
-    const error = $('send-error');
-    error.textContent = '';
-    const configId = $('send-config').value;
-    if (!configId) {
-      error.textContent = t('admin.choose_configuration_first');
-      $('send-config').focus();
-      return;
-    }
-    let parsed;
-    try {
-      parsed = contactsFromCsv($('send-csv').value);
-    } catch (e) {
-      error.textContent = describeError(e);
-      $('send-csv').focus();
-      return;
-    }
-    const {contacts} = parsed;
-    if (!contacts.length) {
-      error.textContent = t('admin.no_contacts');
-      return;
-    }
-    this.sending = true;
-    const button = $('send-button-admin');
-    button.disabled = true;
-    const progress = $('send-progress');
-    const progressText = $('send-progress-text');
-    const tbody = $('send-outcomes').tBodies[0];
-    clear(tbody);
-    $('send-summary').textContent = '';
-    $('send-result').hidden = false;
-    progress.max = contacts.length;
-    progress.value = 0;
-    const counts = {};
-    let done = 0;
-    const report = () => {
-      progress.value = done;
-      progressText.textContent = t('admin.progress', {done, count: contacts.length});
-    };
-    report();
-    const batches = chunk(contacts, SEND_CHUNK);
-    try {
-      for (let b = 0; b < batches.length; b += 1) {
-        const batch = batches[b];
-        let answer;
-        try {
-          answer = await this.postBatch(configId, batch, (text) => { progressText.textContent = text; });
-        } catch (e) {
-          const first = batch[0].row;
-          const last = batch[batch.length - 1].row;
-          error.textContent = t('admin.request_refused', {
-            n: b + 1, total: batches.length, first, last, error: describeError(e),
-          }) + (b + 1 < batches.length ? t('admin.remaining_not_sent') : '');
-          for (const item of batches.slice(b).flat()) {
-            tbody.append(this.outcomeRow(item, {status: 'not_sent', error: {code: e.code, message: e.message}}));
-            counts.not_sent = (counts.not_sent || 0) + 1;
-          }
-          done = contacts.length;
-          break;
-        }
-        const results = (answer && answer.results) || [];
-        batch.forEach((item, i) => {
-          const result = results.find((r) => r.index === i) || results[i] || {status: 'unknown'};
-          counts[result.status] = (counts[result.status] || 0) + 1;
-          tbody.append(this.outcomeRow(item, result));
-        });
-        done += batch.length;
-        report();
-      }
-    } finally {
-      report();
-      $('send-summary').textContent = t('admin.send_summary', {counts: Object.entries(counts)
-        .map(([status, n]) => t('admin.send_summary_item', {
-          n, status: status === 'not_sent' ? t('admin.not_sent_lower') : statusLabel(status).toLocaleLowerCase(),
-        }))
-        .join(t('admin.list_separator'))});
-      this.announce(t('admin.send_finished', {summary: $('send-summary').textContent}));
-      this.sending = false;
-      button.disabled = false;
-    }
-  }
-
-  async postBatch(configId, batch, say) {
-    const body = {configuration_id: configId, contacts: batch.map((item) => item.contact)};
-    // The same key on every retry of this batch: the hub sends it at most once.
-    const headers = {'Idempotency-Key': randomId('console-')};
-    let networkFailures = 0;
-    for (;;) {
-      try {
-        const {data} = await this.api('POST', '/v1/outbound/send', body, headers);
-        return data;
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 429) {
-          const wait = Math.min(MAX_RETRY_WAIT_S, Math.max(1, e.retryAfter || 1));
-          say(t('admin.rate_limited', {when: formatIn(Math.ceil(wait), 'second')}));
-          await sleep(wait * 1000);
-          continue;
-        }
-        if (e instanceof ApiError && e.status === 0 && networkFailures < 3) {
-          networkFailures += 1;
-          say(t('admin.unreachable_retrying'));
-          await sleep(1000 * 2 ** networkFailures);
-          continue;
-        }
-        throw e;
-      }
-    }
-  }
-
-  outcomeRow(item, result) {
-    const err = result.error;
-    return h('tr', {dataset: {status: result.status}},
-      cell(String(item.row)),
-      cell(item.contact.tocontactid || ''),
-      cell(result.status === 'not_sent' ? h('span', {class: 'badge status-failed', dataset: {status: 'not_sent'}}, t('admin.not_sent'))
-        : statusWithSendAt(result.status, result.send_at)),
-      cell(result.activity_id ? code(result.activity_id) : ''),
-      cell(err ? `${err.message || ''}${err.code ? ` [${err.code}]` : ''}` : ''));
-  }
-
-  // --- activities ---------------------------------------------------------
-
-  async loadActivities(more) {
-    const params = new URLSearchParams();
-    if ($('act-config').value) params.set('configuration_id', $('act-config').value);
-    if ($('act-status').value) params.set('status', $('act-status').value);
-    if (more && this.activityCursor) params.set('cursor', this.activityCursor);
-    const body = $('activities-table').tBodies[0];
-    await this.guard($('activities-error'), async () => {
-      const {data} = await this.api('GET', `/v1/outbound/activities?${params}`);
-      const rows = (data.items || []).map((a) => h('tr', null,
-        cell(when(a.created_at)),
-        cell(a.to || ''),
-        cell(statusWithSendAt(a.status, a.send_at)),
-        cell(a.locale || ''),
-        cell(a.customer_name || ''),
-        cell(a.case_name || ''),
-        cell(h('span', {class: 'clip'}, a.body || '')),
-        cell(a.error_code || '')));
-      if (more) body.append(...rows);
-      else body.replaceChildren(...rows);
-      if (!body.rows.length) {
-        body.replaceChildren(h('tr', null, h('td', {colspan: '8', class: 'muted'}, t('admin.no_activities'))));
-      }
-      this.activityCursor = data.next_cursor || null;
-      $('activities-more').hidden = !this.activityCursor;
-    });
   }
 
   // --- report -------------------------------------------------------------

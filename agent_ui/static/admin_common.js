@@ -5,8 +5,8 @@
 // Everything entered by people reaches the page as text, never as HTML.
 
 import {ApiError, listAll, request} from './api.js';
-import {$, h} from './dom.js';
-import {t} from './i18n.js';
+import {$, h, statusBadge} from './dom.js';
+import {formatDateTime, t} from './i18n.js';
 
 export function cell(...children) {
   return h('td', null, ...children);
@@ -14,6 +14,12 @@ export function cell(...children) {
 
 export function code(text) {
   return h('code', null, text);
+}
+
+/** A status badge; a message held by quiet hours says until when (`send_at`, ISO 8601). */
+export function statusWithSendAt(status, sendAt) {
+  return statusBadge(status, status === 'deferred' && sendAt
+    ? t('admin.deferred_until', {time: formatDateTime(new Date(sendAt))}) : null);
 }
 
 export function sleep(ms) {
