@@ -2,7 +2,7 @@
 // template and the queue replies go to), each id with a copy button, and a
 // form to add one from the channels and templates of the chosen type.
 
-import {cell, Collection, code, fillTable} from './admin_common.js';
+import {cell, Collection, code, fillTable, say} from './admin_common.js';
 import {listAll} from './api.js';
 import {$, copyText, h} from './dom.js';
 import {t} from './i18n.js';
@@ -61,7 +61,7 @@ export class ConfigurationsPage {
         const button = event.currentTarget;
         const ok = await copyText(value);
         const message = ok ? t('admin.copied') : t('admin.copy_failed_hint');
-        $('admin-status').textContent = message;
+        say(message);
         this.admin.announce(message);
         button.textContent = ok ? t('admin.copied_short') : t('admin.copy_failed');
         window.setTimeout(() => { button.textContent = t('admin.copy'); }, 2000);
