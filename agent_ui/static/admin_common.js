@@ -1,11 +1,12 @@
 // Pieces the admin pages share: table cells, a resource table that says when
-// it is empty, a delete-style button that asks twice, a select of the org's
-// outbound configurations, and a download of an authenticated response.
+// it is empty, a collection's list/create/delete steps, a delete-style button
+// that asks twice, a select of the org's outbound configurations, and a
+// download of an authenticated response.
 // Everything entered by people reaches the page as text, never as HTML.
 
-import {ApiError, request} from './api.js';
-import {h} from './dom.js';
-import {t} from './i18n.js';
+import {ApiError, listAll, request} from './api.js';
+import {$, h, statusBadge} from './dom.js';
+import {formatDateTime, t} from './i18n.js';
 
 export function cell(...children) {
   return h('td', null, ...children);
@@ -13,6 +14,12 @@ export function cell(...children) {
 
 export function code(text) {
   return h('code', null, text);
+}
+
+/** A status badge; a message held by quiet hours says until when (`send_at`, ISO 8601). */
+export function statusWithSendAt(status, sendAt) {
+  return statusBadge(status, status === 'deferred' && sendAt
+    ? t('admin.deferred_until', {time: formatDateTime(new Date(sendAt))}) : null);
 }
 
 export function sleep(ms) {
@@ -27,6 +34,58 @@ export function fillTable(table, items, columns, empty, row) {
     return;
   }
   body.replaceChildren(...items.map(row));
+}
+
+/** Say in the console's status line what just happened. */
+export function say(message) {
+  $('admin-status').textContent = message;
+}
+
+/**
+ * One API collection a page lists, adds to and deletes from: `errorId` is the
+ * element that shows a failure to list or delete, `refresh` redraws the page's
+ * list. Failures land next to the form or the list; a refused key signs out.
+ */
+export class Collection {
+  constructor(admin, path, errorId, refresh) {
+    this.admin = admin;
+    this.path = path;
+    this.errorId = errorId;
+    this.refresh = refresh;
+  }
+
+  /** Every item (up to the API's page limit, followed across pages). */
+  all() {
+    return listAll(`${this.path}?limit=200`, this.admin.key);
+  }
+
+  /** Redraw the list, any failure shown next to it. */
+  reload() {
+    return this.admin.guard($(this.errorId), this.refresh);
+  }
+
+  /**
+   * POST `body` (or PUT it to `target` when editing); on success `done(saved)`
+   * then a fresh list. Answers the saved item, or undefined on failure.
+   */
+  async save(formErrorId, body, done, target = null) {
+    const saved = await this.admin.guard($(formErrorId), async () => (target
+      ? await this.admin.api('PUT', `${this.path}/${encodeURIComponent(target.id)}`, body)
+      : await this.admin.api('POST', this.path, body)).data);
+    if (!saved) return undefined;
+    done(saved);
+    await this.reload();
+    return saved;
+  }
+
+  /** DELETE one item, say `message`, redraw the list. */
+  remove(item, message) {
+    return this.admin.guard($(this.errorId), async () => {
+      await this.admin.api('DELETE', `${this.path}/${encodeURIComponent(item.id)}`);
+      say(message);
+      await this.refresh();
+    });
+  }
 }
 
 /** A button that asks for a second press before acting. */
@@ -57,12 +116,16 @@ export function confirmButton(label, accessibleName, onConfirm, announce, classN
   return button;
 }
 
-/** Options for the org's outbound configurations, keeping the current choice. */
-export function fillConfigurations(select, configs) {
+/**
+ * Options for the org's outbound configurations, keeping the current choice;
+ * with `allLabel`, a first option (value '') for all of them.
+ */
+export function fillConfigurations(select, configs, allLabel = null) {
   const previous = select.value;
-  select.replaceChildren(...(configs.length
-    ? configs.map((c) => h('option', {value: c.id}, `${c.name} (${c.channel_type})`))
-    : [h('option', {value: ''}, t('admin.no_configurations_option'))]));
+  const options = configs.map((c) => h('option', {value: c.id}, `${c.name} (${c.channel_type})`));
+  if (allLabel) options.unshift(h('option', {value: ''}, allLabel));
+  else if (!options.length) options.push(h('option', {value: ''}, t('admin.no_configurations_option')));
+  select.replaceChildren(...options);
   if ([...select.options].some((o) => o.value === previous)) select.value = previous;
 }
 

@@ -1,7 +1,7 @@
 // The agent workspace: presence, conversation list, thread, reply box.
 // Customer text is only ever inserted as text (textContent / text nodes).
 
-import {ApiError, describeError, request} from './api.js';
+import {ApiError, request} from './api.js';
 import {SupervisorBoard} from './board.js';
 import {$, clear, fullTime, h, randomId, statusBadge, timeEl} from './dom.js';
 import {t} from './i18n.js';
@@ -29,7 +29,7 @@ function correlationMethod(method) {
 }
 
 function rank(status) {
-  return Object.prototype.hasOwnProperty.call(RANK, status) ? RANK[status] : -1;
+  return Object.hasOwn(RANK, status) ? RANK[status] : -1;
 }
 
 function laterStatus(current, next) {

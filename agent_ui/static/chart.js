@@ -107,7 +107,7 @@ export function stackedBarChart(byHour, {width = 760, height = 300} = {}) {
       const lines = hourLabel(point.time, previous);
       previous = point.time;
       const text = svg('text', {x: x + barW / 2, y: margin.top + plotH + 18, class: 'tick', 'text-anchor': 'middle'});
-      lines.forEach((line, i) => text.append(svg('tspan', {x: x + barW / 2, dy: i ? 14 : 0}, line)));
+      text.append(...lines.map((line, i) => svg('tspan', {x: x + barW / 2, dy: i ? 14 : 0}, line)));
       root.append(text);
     }
   });
@@ -178,7 +178,7 @@ export function replyRateChart(byHour, {width = 760, height = 240, describe = ()
       const lines = hourLabel(point.time, previous);
       previous = point.time;
       const text = svg('text', {x: x + barW, y: margin.top + plotH + 18, class: 'tick', 'text-anchor': 'middle'});
-      lines.forEach((line, i) => text.append(svg('tspan', {x: x + barW, dy: i ? 14 : 0}, line)));
+      text.append(...lines.map((line, i) => svg('tspan', {x: x + barW, dy: i ? 14 : 0}, line)));
       root.append(text);
     }
   });

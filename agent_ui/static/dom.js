@@ -112,7 +112,7 @@ const STATUS_LABELS = {
 };
 
 function isKnownStatus(status) {
-  return Object.prototype.hasOwnProperty.call(STATUS_LABELS, status);
+  return Object.hasOwn(STATUS_LABELS, status);
 }
 
 export function statusLabel(status) {

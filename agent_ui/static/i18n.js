@@ -57,8 +57,8 @@ const plurals = new Intl.PluralRules(locale);
 const numbers = new Intl.NumberFormat(locale);
 
 function lookup(key) {
-  if (Object.prototype.hasOwnProperty.call(messages, key)) return messages[key];
-  if (Object.prototype.hasOwnProperty.call(fallback, key)) return fallback[key];
+  if (Object.hasOwn(messages, key)) return messages[key];
+  if (Object.hasOwn(fallback, key)) return fallback[key];
   return key;
 }
 
@@ -75,7 +75,7 @@ export function t(key, params = {}) {
     message = message[form] ?? message.other ?? key;
   }
   return String(message).replace(/\{(\w+)\}/g, (whole, name) => {
-    if (!Object.prototype.hasOwnProperty.call(params, name)) return whole;
+    if (!Object.hasOwn(params, name)) return whole;
     const value = params[name];
     return typeof value === 'number' ? numbers.format(value) : String(value);
   });
