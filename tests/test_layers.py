@@ -61,6 +61,13 @@ def redis_client_calls(path: Path) -> list[str]:
             and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "redis"]
 
 
+def scripts_used(path: Path) -> list[str]:
+    """Uses of a ``scripts`` attribute (``hub.scripts``: the Lua scripts, loaded)."""
+    tree = ast.parse(path.read_text())
+    return [f"line {node.lineno}: .scripts" for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr == "scripts"]
+
+
 @pytest.mark.parametrize("path", modules("hub", "routing", "webhooks"),
                          ids=lambda p: str(p.relative_to(ROOT)))
 def test_only_storage_talks_to_redis(path: Path) -> None:
@@ -69,3 +76,7 @@ def test_only_storage_talks_to_redis(path: Path) -> None:
         assert "redis" not in imports_of(path)
     if not where.startswith(REDIS_CALLERS):
         assert redis_client_calls(path) == []
+    # Every script is called through a typed method of a store; the Hub
+    # context hands the loaded scripts to the stores it builds.
+    if not where.startswith(("hub/storage/", "hub/services/context.py")):
+        assert scripts_used(path) == []

@@ -85,8 +85,6 @@ async def _resolve(hub: Hub, org_id: str, ids: Sequence[str]) -> dict[str, dict[
     return found
 
 
-
-
 async def activities_page(
     hub: Hub, org_id: str, *, config_id: str | None, status: str | None, cursor: str | None,
     limit: int,
