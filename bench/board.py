@@ -61,11 +61,11 @@ async def populate(r, scripts: Scripts, agents: int, open_each: int, waiting: in
     # Half the agents fill up with open conversations, then everyone else's customers wait.
     n = 0
     for agent_id in ids[: agents // 2]:
-        await convs.run("agent_presence", ORG, agent_id, "available", now)
+        await convs.set_presence(ORG, agent_id, "available", now_ms=now)
         for _ in range(open_each):
             await customer_writes(n)
             n += 1
-        await convs.run("agent_presence", ORG, agent_id, "away", now)
+        await convs.set_presence(ORG, agent_id, "away", now_ms=now)
     for _ in range(waiting):
         await customer_writes(n)
         n += 1
@@ -78,8 +78,8 @@ async def presence_cost(r, convs: ConversationStore, agent_id: str, calls: int) 
     """Redis CPU (µs) per agent_presence call, toggling available and away."""
     before = await redis_cpu(r)
     for i in range(calls):
-        await convs.run("agent_presence", ORG, agent_id, "away" if i % 2 == 0 else "available",
-                        int(time.time() * 1000))
+        await convs.set_presence(ORG, agent_id, "away" if i % 2 == 0 else "available",
+                                 now_ms=int(time.time() * 1000))
     return (await redis_cpu(r) - before) / calls * 1e6
 
 

@@ -41,7 +41,8 @@ from hub.services.journal import WebhookJournal
 from hub.services.maintenance import maintainer
 from hub.services.scheduler import scheduler
 from hub.settings import Settings
-from hub.storage.outage import redis_unavailable
+from hub.storage.outage import redis_answers, redis_unavailable
+from hub.storage.pubsub import PubSubNodes
 from hub.storage.redis import NotStandalone, confirm_standalone, connect
 from hub.storage.sql import migrate, open_database
 from routing import agents_api, conversations_api, queues_api, supervision_api
@@ -214,12 +215,13 @@ def build_app(
         hub = Hub(settings=settings, redis=client, metrics=Metrics(), providers=providers,
                   history=database)
         app.state.hub = hub
-        app.state.fanout = Fanout(client)
+        app.state.fanout = Fanout(PubSubNodes(client))
         app.state.board_feeds = BoardFeeds(hub, app.state.fanout)
         app.state.conversations = Conversations(hub)
         families: dict[str, Family] = {"twilio": twilio_webhooks.TWILIO, "telesign": telesign_webhooks.TELESIGN}
         app.state.journal = WebhookJournal(
-            settings.data_dir / "journal", client, partial(replay_webhook, app.state, families),
+            settings.data_dir / "journal", partial(redis_answers, client),
+            partial(replay_webhook, app.state, families),
             max_bytes=settings.journal_max_bytes, metrics=hub.metrics)
         stop = asyncio.Event()
         app.state.event_deliverer = EventDeliverer(hub)

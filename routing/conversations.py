@@ -148,33 +148,33 @@ class Conversations:
             self._archive(org_id)
 
     async def set_presence(self, org_id: str, agent_id: str, presence: str) -> None:
-        result = await self.store.run("agent_presence", org_id, agent_id, presence, now_ms())
+        outcome = await self.store.set_presence(org_id, agent_id, presence, now_ms=now_ms())
         self._archive(org_id)  # conversations it was given or gave back
-        _raise_for(result[0])
+        _raise_for(outcome)
 
     async def update_agent(self, org_id: str, agent_id: str, capacity: int | None,
                            queues: list[str] | None) -> None:
         """New capacity and/or queues; the agent is offered waiting work at once."""
-        result = await self.store.run("agent_update", org_id, agent_id, "" if capacity is None else capacity,
-                                      "" if queues is None else json.dumps(queues), now_ms())
+        outcome = await self.store.update_agent(org_id, agent_id, capacity=capacity, queues=queues,
+                                                now_ms=now_ms())
         self._archive(org_id)
-        if result[0] == "deactivated":
+        if outcome == "deactivated":
             raise Conflict("this agent is deactivated", details={"field": "id"})
-        if result[0] == "missing":
+        if outcome == "missing":
             raise NotFound("no such agent")
 
     async def deactivate_agent(self, org_id: str, agent_id: str) -> int:
         """Offline for good: its open conversations go back to their queues (how many)."""
-        result = await self.store.run("agent_deactivate", org_id, agent_id, now_ms())
+        moved = await self.store.deactivate_agent(org_id, agent_id, now_ms=now_ms())
         self._archive(org_id)
-        if result[0] == "missing":
+        if moved is None:
             raise NotFound("no such agent")
-        return int(result[1])
+        return moved
 
     async def close(self, org_id: str, conversation_id: str, actor: str, reason: str = "") -> None:
-        result = await self.store.run("conversation_close", org_id, conversation_id, actor, now_ms(), reason)
+        outcome = await self.store.close(org_id, conversation_id, actor=actor, now_ms=now_ms(), reason=reason)
         self._archive(org_id)
-        await self._refuse(org_id, conversation_id, result[0])
+        await self._refuse(org_id, conversation_id, outcome)
 
     async def transfer(
         self, org_id: str, conversation_id: str, actor: str, agent_id: str | None, queue: str | None
@@ -184,11 +184,11 @@ class Conversations:
         if queue and not await self.queue_exists(org_id, queue):
             raise NotFound("no such queue: no agent serves it and no configuration routes to it",
                            code="queue_not_found", details={"field": "queue"})
-        result = await self.store.run(
-            "conversation_transfer", org_id, conversation_id, actor, agent_id or "", queue or "", now_ms())
+        outcome = await self.store.transfer(org_id, conversation_id, actor=actor, to_agent=agent_id,
+                                            to_queue=queue, now_ms=now_ms())
         self._archive(org_id)
         self.hub.board.poke(org_id, "policy")  # the queue may overflow after a wait
-        await self._refuse(org_id, conversation_id, result[0])
+        await self._refuse(org_id, conversation_id, outcome)
 
     async def queue_exists(self, org_id: str, queue: str) -> bool:
         """A queue exists while it has a policy (``PUT /v1/queues/{name}``), an
@@ -277,9 +277,9 @@ class Conversations:
 
     async def set_priority(self, org_id: str, conversation_id: str, priority: int) -> None:
         """A waiting conversation takes its new place in its queue at once."""
-        result = await self.store.run("conversation_priority", org_id, conversation_id, priority, now_ms())
+        outcome = await self.store.set_priority(org_id, conversation_id, priority, now_ms=now_ms())
         self._archive(org_id)
-        await self._refuse(org_id, conversation_id, result[0])
+        await self._refuse(org_id, conversation_id, outcome)
 
     def archive(self, org_id: str) -> None:
         self._archive(org_id)

@@ -13,7 +13,8 @@ to each channel on the node holding its slot: with SSUBSCRIBE where the
 scripts SPUBLISH (Redis >= 7, where a publish stays on its shard), with
 SUBSCRIBE on 6.2 (where PUBLISH reaches every node). A connection that
 fails is opened again after the slot map is reloaded, so a node restarted
-or a slot moved costs a wake-up, not an event.
+or a slot moved costs a wake-up, not an event. The connections are
+``hub.storage.pubsub``'s; this module keeps who listens to which channel.
 """
 
 from __future__ import annotations
@@ -24,12 +25,9 @@ from collections import defaultdict
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.asyncio.client import PubSub
-
 from hub.logs import get_logger
 from hub.storage.agents import notify_channel
-from hub.storage.redis import channel_node, pubsub_on, reload_slots, sharded_pubsub
+from hub.storage.pubsub import PubSubNodes, Subscription
 
 log = get_logger("routing.fanout")
 
@@ -39,42 +37,22 @@ Listener = Callable[[str], Coroutine[Any, Any, None]]
 class _Shard:
     """One pub/sub connection and the task reading it."""
 
-    def __init__(self, pubsub: PubSub, sharded: bool) -> None:
-        self.pubsub = pubsub
-        self.sharded = sharded
+    def __init__(self, subscription: Subscription) -> None:
+        self.subscription = subscription
         self.channels: set[str] = set()
         self.reader: asyncio.Task[None] | None = None
-
-    async def subscribe(self, *channels: str) -> None:
-        if self.sharded:
-            # One SSUBSCRIBE names channels of one slot; agents' channels of
-            # one org share it, other orgs' may not.
-            for channel in channels:
-                await self.pubsub.ssubscribe(channel)
-        else:
-            await self.pubsub.subscribe(*channels)
-
-    async def unsubscribe(self, channel: str) -> None:
-        if self.sharded:
-            await self.pubsub.sunsubscribe(channel)
-        else:
-            await self.pubsub.unsubscribe(channel)
 
     async def aclose(self) -> None:
         if self.reader is not None:
             self.reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.reader
-        with contextlib.suppress(Exception):
-            await self.pubsub.aclose()
-        with contextlib.suppress(Exception):
-            await self.pubsub.connection_pool.disconnect()
+        await self.subscription.aclose()
 
 
 class Fanout:
-    def __init__(self, client: aioredis.Redis) -> None:
-        self.client = client
-        self.sharded = sharded_pubsub(client)
+    def __init__(self, nodes: PubSubNodes) -> None:
+        self.nodes = nodes
         self.listeners: dict[str, set[Listener]] = defaultdict(set)
         self.shards: dict[str, _Shard] = {}  # by node name ("" standalone)
         self._lock = asyncio.Lock()
@@ -84,10 +62,10 @@ class Fanout:
         self._deliveries: set[asyncio.Task[None]] = set()
 
     def _shard(self, channel: str) -> _Shard:
-        name = channel_node(self.client, channel)
+        name = self.nodes.node_of(channel)
         shard = self.shards.get(name)
         if shard is None:
-            shard = self.shards[name] = _Shard(pubsub_on(self.client, name), self.sharded)
+            shard = self.shards[name] = _Shard(self.nodes.open(name))
             shard.reader = asyncio.create_task(self._read(name, shard), name=f"fanout {name}")
         return shard
 
@@ -103,7 +81,7 @@ class Fanout:
             if not self.listeners[channel]:
                 shard = self._shard(channel)
                 shard.channels.add(channel)
-                await shard.subscribe(channel)
+                await shard.subscription.subscribe(channel)
             self.listeners[channel].add(listener)
 
     async def unsubscribe_channel(self, channel: str, listener: Listener) -> None:
@@ -115,17 +93,16 @@ class Fanout:
                     if channel in shard.channels:
                         shard.channels.discard(channel)
                         with contextlib.suppress(Exception):
-                            await shard.unsubscribe(channel)
+                            await shard.subscription.unsubscribe(channel)
 
     async def _read(self, name: str, shard: _Shard) -> None:
-        kind = "smessage" if shard.sharded else "message"
         while True:
             try:
-                if not shard.pubsub.subscribed:
+                if not shard.subscription.subscribed:
                     # Nothing to read until the first subscription is made.
                     await asyncio.sleep(0.05)
                     continue
-                message = await shard.pubsub.get_message(timeout=1.0)
+                message = await shard.subscription.next_message(timeout=1.0)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -134,10 +111,11 @@ class Fanout:
                 with contextlib.suppress(Exception):
                     await self._resubscribe(name, shard)
                 continue
-            if message is None or message.get("type") != kind:
+            if message is None:
                 continue
-            for listener in list(self.listeners.get(message["channel"], ())):
-                task = asyncio.create_task(listener(message["data"]))
+            channel, data = message
+            for listener in list(self.listeners.get(channel, ())):
+                task = asyncio.create_task(listener(data))
                 self._deliveries.add(task)
                 task.add_done_callback(self._delivered)
 
@@ -146,13 +124,13 @@ class Fanout:
         node that holds each channel's slot now (a failover or a moved slot)."""
         async with self._lock:
             channels = [c for c in shard.channels if self.listeners.get(c)]
-            await reload_slots(self.client)
+            await self.nodes.reload_slots()
             for channel in channels:
                 target = self._shard(channel)
                 if target is not shard:
                     shard.channels.discard(channel)
                     target.channels.add(channel)
-                await target.subscribe(channel)
+                await target.subscription.subscribe(channel)
 
     def _delivered(self, task: asyncio.Task[None]) -> None:
         self._deliveries.discard(task)

@@ -38,11 +38,11 @@ async def sweep_once(hub: Hub, org_id: str, *,
         due = sorted(set(due) | set(online))
     later = [since + grace_ms for a, since in gone if a not in due]
     for agent_id in due:
-        result = await hub.conversations.run(
-            "agent_connection", org_id, "sweep", agent_id, "", now_ms, STALE_MS, grace_ms)
-        if result[0] == "grace":  # a stale connection found now: its grace period starts
+        outcome = await hub.conversations.agent_connection(
+            org_id, agent_id, "sweep", connection_id="", now_ms=now_ms, stale_ms=STALE_MS, grace_ms=grace_ms)
+        if outcome == "grace":  # a stale connection found now: its grace period starts
             later.append(now_ms + grace_ms)
-        if result[0] == "offline":
+        if outcome == "offline":
             turned += 1
             hub.board.poke(org_id, "archive")  # its conversations went back to their queues
             log.info("agent offline after grace period", extra={"org": org_id, "agent": agent_id})

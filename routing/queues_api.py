@@ -95,9 +95,7 @@ async def put_agent_skills(request: Request) -> JSONResponse:
     org = await current_org(request)
     hub = hub_of(request)
     skills = validate_agent_skills(await json_body(request))
-    result = await hub.conversations.run(
-        "agent_skills", org["id"], request.path_params["id"], json.dumps(skills), now_ms())
-    if result[0] == "missing":
+    if not await hub.conversations.set_skills(org["id"], request.path_params["id"], skills, now_ms=now_ms()):
         raise NotFound("no such agent")
     request.app.state.conversations.archive(org["id"])
     agent = await hub.agents.load(org["id"], request.path_params["id"])

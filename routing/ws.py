@@ -25,6 +25,7 @@ from hub.errors import Forbidden, HubError
 from hub.logs import get_logger
 from hub.services.context import Hub
 from hub.storage.agents import public_agent
+from hub.storage.conversations import ConnectionAction
 from routing import protocol
 from routing.conversations import Conversations
 from routing.fanout import Fanout
@@ -48,13 +49,13 @@ class AgentSocket:
         self.last_sent = 0
         self._send_lock = asyncio.Lock()
 
-    async def connection(self, action: str) -> str:
-        result = await self.hub.conversations.run(
-            "agent_connection", self.org_id, action, self.agent_id, self.conn_id,
-            int(time.time() * 1000), STALE_MS, int(self.hub.settings.agent_grace_s * 1000))
+    async def connection(self, action: ConnectionAction) -> str:
+        outcome = await self.hub.conversations.agent_connection(
+            self.org_id, self.agent_id, action, connection_id=self.conn_id, now_ms=int(time.time() * 1000),
+            stale_ms=STALE_MS, grace_ms=int(self.hub.settings.agent_grace_s * 1000))
         if action == "open":
             self.hub.board.poke(self.org_id, "archive")  # waiting conversations it may have taken
-        return result[0]
+        return outcome
 
     async def send(self, frame: dict[str, Any] | str) -> None:
         async with self._send_lock:

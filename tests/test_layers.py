@@ -38,3 +38,45 @@ def test_the_twilio_library_stays_in_its_adapter(path: Path) -> None:
     allowed = ("hub/providers/", "hub/sandbox/")
     if not str(path.relative_to(ROOT)).startswith(allowed):
         assert "twilio" not in imports_of(path)
+
+
+# Redis is reached through hub/storage: its stores name the keys and call the
+# scripts. Besides it, these import redis: the composition root (hub/app.py
+# connects, and tells Redis' errors apart at the HTTP edge), the development
+# server it may start (hub/embedded_redis.py), and the Hub context
+# (hub/services/context.py), which holds the one client to build every store
+# over it. Benchmarks and tests look at Redis themselves and are not checked.
+REDIS_IMPORTERS = ("hub/storage/", "hub/app.py", "hub/embedded_redis.py", "hub/services/context.py")
+# Who may call the client (``hub.redis.<command>(…)``) outside hub/storage:
+# those that open one close it (the demo builds a Hub of its own).
+REDIS_CALLERS = ("hub/storage/", "hub/app.py", "hub/demo.py")
+
+
+def redis_client_calls(path: Path) -> list[str]:
+    """Calls of a method on something's ``redis`` attribute, as ``hub.redis.get(…)``;
+    handing the client on (``ArchiveQueue(hub.redis)``) is not one."""
+    tree = ast.parse(path.read_text())
+    return [f"line {node.lineno}: .redis.{node.func.attr}()" for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "redis"]
+
+
+def scripts_used(path: Path) -> list[str]:
+    """Uses of a ``scripts`` attribute (``hub.scripts``: the Lua scripts, loaded)."""
+    tree = ast.parse(path.read_text())
+    return [f"line {node.lineno}: .scripts" for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr == "scripts"]
+
+
+@pytest.mark.parametrize("path", modules("hub", "routing", "webhooks"),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_storage_talks_to_redis(path: Path) -> None:
+    where = str(path.relative_to(ROOT))
+    if not where.startswith(REDIS_IMPORTERS):
+        assert "redis" not in imports_of(path)
+    if not where.startswith(REDIS_CALLERS):
+        assert redis_client_calls(path) == []
+    # Every script is called through a typed method of a store; the Hub
+    # context hands the loaded scripts to the stores it builds.
+    if not where.startswith(("hub/storage/", "hub/services/context.py")):
+        assert scripts_used(path) == []

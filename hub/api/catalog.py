@@ -24,7 +24,6 @@ from hub.services.context import Hub
 from hub.services.outbound import new_id
 from hub.settings import Settings
 from hub.storage.catalog import CatalogStore
-from hub.storage.circuits import CircuitStore
 
 
 def _template_record(body: Any) -> dict[str, Any]:
@@ -87,7 +86,7 @@ class Resource:
         out = self.public(record)
         if self.kind == "channel":
             # Whether its provider is taking messages, as the senders see it.
-            views = await CircuitStore(hub.redis, hub.scripts).view(org["id"], [record["id"]])
+            views = await hub.circuits.view(org["id"], [record["id"]])
             out["circuit"] = views[record["id"]].state(clock.now_ms())
         return ok(out)
 

@@ -16,12 +16,14 @@ from hub.storage.agents import AgentStore
 from hub.storage.board import BoardStore
 from hub.storage.bulk_jobs import BulkJobStore
 from hub.storage.catalog import CatalogStore
+from hub.storage.circuits import CircuitStore
 from hub.storage.consent import ConsentStore
 from hub.storage.conversations import ConversationStore
 from hub.storage.event_feed import EventFeedStore
 from hub.storage.flows import FlowStore
 from hub.storage.login_throttle import LoginThrottle
 from hub.storage.orgs import OrgStore
+from hub.storage.pacing import PaceStore
 from hub.storage.queues import QueueStore
 from hub.storage.redis import Scripts
 from hub.storage.sql.db import Database
@@ -53,6 +55,8 @@ class Hub:
     flows: FlowStore = field(init=False)
     bulk_jobs: BulkJobStore = field(init=False)
     events: EventFeedStore = field(init=False)
+    circuits: CircuitStore = field(init=False)
+    pacing: PaceStore = field(init=False)
     # When this process's background loops look at each org (and tells the others).
     board: WorkBoard = field(init=False)
 
@@ -74,4 +78,6 @@ class Hub:
         self.flows = FlowStore(self.redis, self.scripts)
         self.bulk_jobs = BulkJobStore(self.redis, self.scripts)
         self.events = EventFeedStore(self.redis, self.scripts)
+        self.circuits = CircuitStore(self.redis, self.scripts)
+        self.pacing = PaceStore(self.scripts)
         self.board = WorkBoard(self.orgs, WakeStream(self.redis), idle_s=self.settings.idle_check_s)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from hub.services.context import Hub
-from hub.storage import keys
 from hub.storage.archive_queue import Entry
 from hub.storage.sql import rollups
 from hub.storage.sql.conversations import (
@@ -63,10 +62,7 @@ async def sweep_conversations(hub: Hub, org_id: str, before_ms: int) -> int:
     A process killed mid-walk leaves the mark behind; the next walk repeats
     the few already dropped, which does nothing."""
     assert hub.history is not None
-    mark_key = keys.conversation_sweep_mark(org_id)
-    raw = await hub.redis.get(mark_key)
-    at, _, after_id = str(raw or "0|").partition("|")
-    mark = (int(at), after_id)
+    mark = await hub.conversations.sweep_mark(org_id)
     dropped = 0
     while True:
         rows = await sweep_candidates(hub.history, org_id, after=mark, before_ms=before_ms, limit=BATCH)
@@ -74,4 +70,4 @@ async def sweep_conversations(hub: Hub, org_id: str, before_ms: int) -> int:
             return dropped
         dropped += await hub.conversations.sweep(org_id, [(i, v, c, out) for _, i, v, c, out in rows])
         mark = (rows[-1][0], rows[-1][1])
-        await hub.redis.set(mark_key, f"{mark[0]}|{mark[1]}")
+        await hub.conversations.set_sweep_mark(org_id, mark)

@@ -39,7 +39,7 @@ from hub.services.directory import ChannelCache
 from hub.services.pacing import Pacer
 from hub.services.workboard import run_due_loop
 from hub.storage.activities import Job, SendResult
-from hub.storage.circuits import CircuitStore, CircuitView
+from hub.storage.circuits import CircuitView
 from hub.storage.queue import GROUP, OutboundQueue
 
 log = get_logger("hub.dispatch")
@@ -75,7 +75,7 @@ class Dispatcher:
         self.queue = OutboundQueue(hub.redis, replies=replies)
         self.consumer = consumer_name(index, "r" if replies else "")
         self.pacer = Pacer(hub)
-        self.circuits = CircuitStore(hub.redis, hub.scripts)
+        self.circuits = hub.circuits
         self._channels: ChannelCache[tuple[str, str]] = ChannelCache()
         self.kind = "replies" if replies else "outbound"
 

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from hub.services.context import Hub
-from hub.storage import keys
 from hub.storage.activities import public_activity
 from hub.storage.conversations import public_conversation
 from hub.storage.cursors import finite_score, split_score_cursor
@@ -86,14 +85,6 @@ async def _resolve(hub: Hub, org_id: str, ids: Sequence[str]) -> dict[str, dict[
     return found
 
 
-async def _hot_ids(hub: Hub, org_id: str, ids: Sequence[str]) -> set[str]:
-    async with hub.redis.pipeline(transaction=False) as p:
-        for i in ids:
-            p.exists(keys.activity(org_id, i))
-        flags = await p.execute()
-    return {i for i, flag in zip(ids, flags) if flag}
-
-
 async def activities_page(
     hub: Hub, org_id: str, *, config_id: str | None, status: str | None, cursor: str | None,
     limit: int,
@@ -113,7 +104,7 @@ async def activities_page(
             min_score=_retention_cutoff_ms(hub) * 1000)
         if len(rows) > limit:
             cold_stop = (float(rows[limit - 1][0]), rows[limit - 1][1])
-        still_hot = await _hot_ids(hub, org_id, [i for _, i in rows])
+        still_hot = await hub.activities.hot(org_id, [i for _, i in rows])
         cold = [(float(s), i) for s, i in rows if i not in still_hot]
     page, next_key = _merge(hot, hot_stop, cold, cold_stop, limit)
     found = await _resolve(hub, org_id, [m for _, m in page])
@@ -160,7 +151,7 @@ async def contact_timeline(
         stops = [(float(rows[limit - 1][0]), rows[limit - 1][1])
                  for rows in (act_rows, msg_rows) if len(rows) > limit]
         cold_stop = max(stops) if stops else None
-        still_hot = await _hot_ids(hub, org_id, [m[4:] for _, m in act_rows])
+        still_hot = await hub.activities.hot(org_id, [m[4:] for _, m in act_rows])
         hot_convs = await hub.conversations.hot(org_id, sorted({m.split(":")[1] for _, m in msg_rows}))
         cold = [(float(s), m) for s, m in act_rows if m[4:] not in still_hot]
         cold += [(float(s), m) for s, m in msg_rows if m.split(":")[1] not in hot_convs]

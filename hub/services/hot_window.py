@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import cast
 
 from hub.domain import statuses
 from hub.logs import get_logger
 from hub.services.context import Hub
 from hub.services.conversation_archive import sweep_conversations
 from hub.services.job_history import sweep_jobs
-from hub.storage import keys
 from hub.storage.sql.activities import sweep_candidates
 
 log = get_logger("hub.hot_window")
@@ -33,10 +31,7 @@ BATCH = 500
 
 async def sweep_org(hub: Hub, org_id: str, before_ms: int) -> int:
     assert hub.history is not None
-    mark_key = keys.sweep_mark(org_id)
-    raw = cast(str | None, await hub.redis.get(mark_key))
-    at, _, after_id = (raw or "0|").partition("|")
-    mark = (int(at), after_id)
+    mark = await hub.activities.sweep_mark(org_id)
     dropped = 0
     while True:
         rows = await sweep_candidates(hub.history, org_id, statuses=FINAL, after=mark,
@@ -46,7 +41,7 @@ async def sweep_org(hub: Hub, org_id: str, before_ms: int) -> int:
         dropped += await hub.activities.sweep(
             org_id, [(i, v, c, ch, t, bool(tl)) for _, i, v, c, ch, t, tl in rows], FINAL)
         mark = (rows[-1][0], rows[-1][1])
-        await hub.redis.set(mark_key, f"{mark[0]}|{mark[1]}")
+        await hub.activities.set_sweep_mark(org_id, mark)
 
 
 async def sweep_hot(hub: Hub, now: float | None = None) -> int:

@@ -26,13 +26,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from hub.errors import HubError
 from hub.logs import get_logger
 from hub.metrics import Metrics
 from hub.storage.journal import MAX_RECORD, DeadJournal, OwnJournal, encode, other_files
-from hub.storage.outage import redis_answers, redis_unavailable
+from hub.storage.outage import redis_unavailable
 
 log = get_logger("journal")
 
@@ -40,6 +38,8 @@ RETRY_S = 0.5
 
 # Applies one record; False when it was refused (its signature, its channel).
 Apply = Callable[[dict[str, Any]], Awaitable[bool]]
+# Whether Redis answers now (``hub.storage.outage.redis_answers`` on the hub's client).
+Probe = Callable[[], Awaitable[bool]]
 
 
 class JournalUnavailable(HubError):
@@ -51,10 +51,10 @@ class JournalUnavailable(HubError):
 
 
 class WebhookJournal:
-    def __init__(self, folder: Path, redis: aioredis.Redis, apply: Apply, *, max_bytes: int,
+    def __init__(self, folder: Path, redis_answers: Probe, apply: Apply, *, max_bytes: int,
                  metrics: Metrics) -> None:
         self.folder = folder
-        self.redis = redis
+        self.redis_answers = redis_answers
         self.apply = apply
         self.max_bytes = max_bytes
         self.metrics = metrics
@@ -117,7 +117,7 @@ class WebhookJournal:
             if not others and not self.active:
                 continue
             try:
-                if not await redis_answers(self.redis):
+                if not await self.redis_answers():
                     await asyncio.sleep(RETRY_S)  # at most one PING per interval while it is down
                     continue
                 for path in others:

@@ -8,12 +8,11 @@ from typing import Any
 
 from hub.domain.pacing import horizon_ms, interval_ms, retry_in_s, valid_rate
 from hub.services.context import Hub
-from hub.storage.pacing import PaceStore
 
 
 class Pacer:
     def __init__(self, hub: Hub) -> None:
-        self.store = PaceStore(hub.scripts)
+        self.store = hub.pacing
 
     async def wait_turn(self, channel: dict[str, Any], *, interactive: bool = False) -> float:
         """Sleep until this message may go on ``channel``; returns the seconds waited.

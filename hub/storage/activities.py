@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -281,6 +281,24 @@ class ActivityStore:
             for k, a in calls:
                 await self.s.sweep_activity(keys=k, args=a, client=p)
             return sum(int(n) for n in await p.execute())
+
+    async def hot(self, org_id: str, ids: Sequence[str]) -> set[str]:
+        """Those of the activities whose full record is in Redis."""
+        async with self.r.pipeline(transaction=False) as p:
+            for i in ids:
+                p.exists(keys.activity(org_id, i))
+            flags = await p.execute()
+        return {i for i, flag in zip(ids, flags) if flag}
+
+    async def sweep_mark(self, org_id: str) -> tuple[int, str]:
+        """How far the hot-window sweep has walked the org's archived
+        activities: (archived at, ms; the last id there), (0, "") at first."""
+        raw = cast(str | None, await self.r.get(keys.sweep_mark(org_id)))
+        at, _, after_id = (raw or "0|").partition("|")
+        return int(at), after_id
+
+    async def set_sweep_mark(self, org_id: str, mark: tuple[int, str]) -> None:
+        await self.r.set(keys.sweep_mark(org_id), f"{mark[0]}|{mark[1]}")
 
     async def pending_jobs(self, org_id: str) -> int:
         return int(await self.r.xlen(keys.outbound_stream(org_id)))

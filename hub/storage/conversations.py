@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import redis.asyncio as aioredis
 
@@ -15,6 +15,8 @@ from hub.storage import keys
 from hub.storage.cursors import split_score_cursor
 from hub.storage.redis import Scripts, is_cluster
 from hub.storage.sql.conversations import ConversationCopy
+
+ConnectionAction = Literal["open", "beat", "close", "sweep"]
 
 
 class ConversationStore:
@@ -107,6 +109,16 @@ class ConversationStore:
                 await self.s.sweep_conversation(keys=k, args=a, client=p)
             return sum(int(n) for n in await p.execute())
 
+    async def sweep_mark(self, org_id: str) -> tuple[int, str]:
+        """How far the hot-window sweep has walked the org's archived closed
+        conversations: (archived at, ms; the last id there), (0, "") at first."""
+        raw = cast(str | None, await self.r.get(keys.conversation_sweep_mark(org_id)))
+        at, _, after_id = (raw or "0|").partition("|")
+        return int(at), after_id
+
+    async def set_sweep_mark(self, org_id: str, mark: tuple[int, str]) -> None:
+        await self.r.set(keys.conversation_sweep_mark(org_id), f"{mark[0]}|{mark[1]}")
+
     async def in_redis(self, org_id: str, created_before_ms: int) -> list[str]:
         """The conversations Redis holds (open ones, and closed ones until
         their hot window passes) started before a time."""
@@ -144,11 +156,71 @@ class ConversationStore:
                   "1" if supervisor else ""])
         return list(result)
 
-    async def run(self, script: str, org_id: str, *args: Any) -> list[str]:
-        """Run one of the routing scripts; they answer [outcome, ...] (or a bare value)."""
-        result = await getattr(self.s, script)(
-            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), *args])
-        return list(result) if isinstance(result, list) else [result]
+    # Routing commands. Each answers the script's outcome: "ok", or why
+    # nothing changed ("missing", "not_yours", "closed", "no_agent",
+    # "agent_unavailable", "deactivated", as each script says).
+
+    async def set_presence(self, org_id: str, agent_id: str, presence: str, *, now_ms: int) -> str:
+        """Becoming available offers the agent waiting work at once; going
+        offline hands its open conversations to others ("missing" also for a
+        deactivated agent)."""
+        result = await self.s.agent_presence(
+            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), agent_id, presence, now_ms])
+        return str(result[0])
+
+    async def update_agent(self, org_id: str, agent_id: str, *, capacity: int | None,
+                           queues: Sequence[str] | None, now_ms: int) -> str:
+        """New capacity and/or queues (None keeps each); "deactivated" refuses."""
+        result = await self.s.agent_update(keys=[keys.slot(org_id)], args=[
+            keys.org_prefix(org_id), agent_id, "" if capacity is None else capacity,
+            "" if queues is None else json.dumps(list(queues)), now_ms])
+        return str(result[0])
+
+    async def deactivate_agent(self, org_id: str, agent_id: str, *, now_ms: int) -> int | None:
+        """How many open conversations went back to their queues (0 for an
+        agent already deactivated); None: no such agent."""
+        result = await self.s.agent_deactivate(
+            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), agent_id, now_ms])
+        return None if result[0] == "missing" else int(result[1])
+
+    async def set_skills(self, org_id: str, agent_id: str, skills: dict[str, int], *, now_ms: int) -> bool:
+        """Work the agent now qualifies for is offered to it at once; False: no such agent."""
+        result = await self.s.agent_skills(
+            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), agent_id, json.dumps(skills), now_ms])
+        return bool(result[0] == "ok")
+
+    async def agent_connection(self, org_id: str, agent_id: str, action: ConnectionAction, *,
+                               connection_id: str, now_ms: int, stale_ms: int, grace_ms: int) -> str:
+        """Count (``open``), refresh (``beat``) or forget (``close``) one of an
+        agent's websocket connections, or (``sweep``) turn an agent without a
+        live one offline once its grace period has passed. Answers
+        "connected", "grace" (no live connection yet within its grace period)
+        or "offline" (turned offline now)."""
+        result = await self.s.agent_connection(keys=[keys.slot(org_id)], args=[
+            keys.org_prefix(org_id), action, agent_id, connection_id, now_ms, stale_ms, grace_ms])
+        return str(result)
+
+    async def close(self, org_id: str, conversation_id: str, *, actor: str, now_ms: int,
+                    reason: str = "") -> str:
+        """``actor``: the agent closing it ("": an admin, any conversation);
+        ``reason``: shown in the agent's event (e.g. "erased")."""
+        result = await self.s.conversation_close(keys=[keys.slot(org_id)], args=[
+            keys.org_prefix(org_id), conversation_id, actor, now_ms, reason])
+        return str(result[0])
+
+    async def transfer(self, org_id: str, conversation_id: str, *, actor: str, to_agent: str | None,
+                       to_queue: str | None, now_ms: int) -> str:
+        """To an available agent with free capacity, or to a queue (where it
+        waits by its original arrival time)."""
+        result = await self.s.conversation_transfer(keys=[keys.slot(org_id)], args=[
+            keys.org_prefix(org_id), conversation_id, actor, to_agent or "", to_queue or "", now_ms])
+        return str(result[0])
+
+    async def set_priority(self, org_id: str, conversation_id: str, priority: int, *, now_ms: int) -> str:
+        """An open conversation's priority (0-100); a waiting one moves in its queue at once."""
+        result = await self.s.conversation_priority(keys=[keys.slot(org_id)], args=[
+            keys.org_prefix(org_id), conversation_id, priority, now_ms])
+        return str(result[0])
 
 
 def public_conversation(raw: dict[str, str], messages: list[dict[str, Any]] | None) -> dict[str, Any]:
