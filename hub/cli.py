@@ -159,11 +159,19 @@ def _create(url: str, token: str, body: dict[str, Any]) -> int:
     return 0 if response.status_code == 201 else 1
 
 
-def _agent_create(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    api_key = args.api_key or os.environ.get("HUB_API_KEY")
+def _api_key(args: argparse.Namespace) -> str | None:
+    """The org's API key from --api-key or HUB_API_KEY; None (and why, on
+    stderr) when neither is given."""
+    api_key: str | None = args.api_key or os.environ.get("HUB_API_KEY")
     if not api_key:
         print("pass --api-key or set HUB_API_KEY (the org's API key)", file=sys.stderr)
+    return api_key or None
+
+
+def _agent_create(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    api_key = _api_key(args)
+    if not api_key:
         return 2
     password = args.password or os.environ.get("HUB_AGENT_PASSWORD")
     if not password:
@@ -181,9 +189,8 @@ def _send(args: argparse.Namespace) -> int:
     from hub.bulk_client import send_file
 
     settings = Settings.from_env()
-    api_key = args.api_key or os.environ.get("HUB_API_KEY")
+    api_key = _api_key(args)
     if not api_key:
-        print("pass --api-key or set HUB_API_KEY (the org's API key)", file=sys.stderr)
         return 2
     path = Path(args.file)
     if not path.is_file():

@@ -8,10 +8,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from hub.domain.cursors import finite_score
 from hub.domain.json_input import parse_json
 from hub.errors import InvalidRequest, Unauthorized
 from hub.services.context import Hub
-from hub.storage.cursors import finite_score
 
 
 def hub_of(request: Request) -> Hub:

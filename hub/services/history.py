@@ -19,10 +19,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from hub.domain.cursors import cursor_key, split_score_cursor
 from hub.services.context import Hub
 from hub.storage.activities import public_activity
 from hub.storage.conversations import public_conversation
-from hub.storage.cursors import finite_score, split_score_cursor
 from hub.storage.sql import activities as sql_activities
 from hub.storage.sql import conversations as sql_conversations
 from hub.storage.timeline import timeline_page
@@ -94,7 +94,7 @@ async def activities_page(
         org_id, config_id=config_id, status=status, score=score, member=member, limit=limit)
     hot_scores = await hub.activities.index_scores(org_id, hot_ids)
     hot = [(hot_scores[i], i) for i in hot_ids if i in hot_scores]
-    hot_stop = _key(hot_next) if hot_next else None
+    hot_stop = cursor_key(hot_next) if hot_next else None
     cold: list[Key] = []
     cold_stop = None
     if hub.history is not None:
@@ -112,11 +112,6 @@ async def activities_page(
     return items, (_cursor(next_key) if next_key else None)
 
 
-def _key(cursor: str) -> Key:
-    score, _, member = cursor.partition("|")
-    return float(score), member
-
-
 def _cursor(key: Key) -> str:
     # Redis' own spelling of a whole-number score, so its walk resumes on it.
     score = int(key[0]) if key[0] == int(key[0]) else key[0]
@@ -128,10 +123,7 @@ async def contact_timeline(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Activities of configurations shown in the timeline (and conversation
     messages), newest first. Cursor: "score|member" of the last item."""
-    after_score, after_member = None, ""
-    if cursor:
-        raw_score, _, after_member = cursor.partition("|")
-        after_score = finite_score(raw_score)
+    after_score, after_member = (None, "") if not cursor else cursor_key(cursor)
     retention_ms = _retention_cutoff_ms(hub)
     rows, more = await timeline_page(
         hub.redis, org_id, phone, after_score=after_score, after_member=after_member, limit=limit,
@@ -216,7 +208,7 @@ async def conversations_page(
     score, member = split_score_cursor(cursor)
     hot_rows, hot_next = await hub.conversations.page(org_id, status, cursor, limit)
     hot = [(s, c["id"]) for s, c in hot_rows]
-    hot_stop = _key(hot_next) if hot_next else None
+    hot_stop = cursor_key(hot_next) if hot_next else None
     cold: list[Key] = []
     cold_stop = None
     if hub.history is not None:

@@ -11,8 +11,8 @@ from typing import Any, Literal, cast
 import redis.asyncio as aioredis
 
 from hub.domain.correlation import CorrelationMethod, RecentEntry, parse_recent
+from hub.domain.cursors import split_score_cursor
 from hub.storage import keys
-from hub.storage.cursors import split_score_cursor
 from hub.storage.redis import Scripts, is_cluster
 from hub.storage.sql.conversations import ConversationCopy
 

@@ -1,4 +1,7 @@
-"""List cursors that are ``score|member`` of the last item of a page."""
+"""List cursors that are ``score|member`` of the last item of a page: the
+one place they are read and checked (activities, conversations, the contact
+timeline). A cursor that is not one answers 400 ``invalid_request`` naming
+the ``cursor`` field."""
 
 from __future__ import annotations
 
@@ -21,6 +24,12 @@ def split_score_cursor(cursor: str | None) -> tuple[str, str]:
     if not _SCORE_RE.fullmatch(score):
         raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
     return score, member
+
+
+def cursor_key(cursor: str) -> tuple[float, str]:
+    """(score as a number, member) of a cursor that is not the first page's."""
+    score, member = split_score_cursor(cursor)
+    return finite_score(score), member
 
 
 def finite_score(raw: str) -> float:
