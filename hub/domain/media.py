@@ -14,11 +14,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from hub.domain.provider_urls import (
-    _HOST_LABEL,
-    _URL_CHARS,
+    HOST_LABEL,
     ProviderUrlRefused,
-    _ip_literal,
     forbidden_address,
+    ip_literal,
+    url_text_problem,
 )
 from hub.errors import InvalidRequest
 
@@ -54,13 +54,9 @@ def check_media_url(value: object) -> str:
     """The URL as given, or ``InvalidMediaUrl`` saying why not."""
     if not isinstance(value, str) or not value:
         raise InvalidMediaUrl("must be a list of https URLs")
-    if len(value) > MAX_LENGTH:
-        raise InvalidMediaUrl(f"URLs must be at most {MAX_LENGTH} characters")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        raise InvalidMediaUrl("URLs must not contain control characters (CR, LF, tab, ...)")
-    if not value.isascii() or not _URL_CHARS.fullmatch(value):
-        raise InvalidMediaUrl("URLs must be plain ASCII without spaces or backslashes "
-                              "(write international names in punycode)")
+    problem = url_text_problem(value, MAX_LENGTH)
+    if problem:
+        raise InvalidMediaUrl(f"URLs {problem}")
     try:
         parts = urlsplit(value)
         port = parts.port
@@ -78,10 +74,10 @@ def check_media_url(value: object) -> str:
     if not host or "%" in host:
         raise InvalidMediaUrl("URLs must name a host")
     try:
-        ip = _ip_literal(host)
+        ip = ip_literal(host)
     except ProviderUrlRefused:
         raise InvalidMediaUrl("URLs must write an IPv4 address as four decimal numbers") from None
-    if ip is None and not all(_HOST_LABEL.fullmatch(label) for label in host.split(".")):
+    if ip is None and not all(HOST_LABEL.fullmatch(label) for label in host.split(".")):
         raise InvalidMediaUrl("URL has an invalid host name")
     if (ip is not None and forbidden_address(ip)) or host == "localhost" or host.endswith(".localhost"):
         raise InvalidMediaUrl("URLs must not point at a loopback, private, link-local, "

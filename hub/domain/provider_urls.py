@@ -27,8 +27,8 @@ MAX_LENGTH = 2048
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Printable ASCII a URL may hold unescaped (RFC 3986), less "\", "^", "`", "{", "|", "}".
-_URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
-_HOST_LABEL = re.compile(r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?")
+URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
+HOST_LABEL = re.compile(r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?")
 # A label inet_aton would read as a number: decimal, octal or hex.
 _NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
 _PATH = re.compile(r"(/([A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*)*")
@@ -89,7 +89,7 @@ def host_allowed(host: str, port: int, allowed_hosts: Collection[str]) -> bool:
     return False
 
 
-def _ip_literal(host: str) -> IPAddress | None:
+def ip_literal(host: str) -> IPAddress | None:
     """The address a host names literally. Numeric forms other than four
     decimal numbers (2130706433, 0x7f.1, 0177.0.0.1, 127.1) are refused: a
     resolver reads them as addresses, and no provider needs them."""
@@ -107,6 +107,19 @@ def _ip_literal(host: str) -> IPAddress | None:
         raise ProviderUrlRefused("must write an IPv4 address as four decimal numbers") from None
 
 
+def url_text_problem(value: str, max_length: int) -> str | None:
+    """What is wrong with a URL's characters before it is parsed ("must ..."),
+    or None: its length, control characters, and anything but plain ASCII
+    URL characters (the rules provider and media URLs share)."""
+    if len(value) > max_length:
+        return f"must be at most {max_length} characters"
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        return "must not contain control characters (CR, LF, tab, ...)"
+    if not value.isascii() or not URL_CHARS.fullmatch(value):
+        return "must be plain ASCII without spaces or backslashes (write international names in punycode)"
+    return None
+
+
 def check_provider_url(value: object, *, allowed_hosts: Collection[str] = (),
                        trusted: Collection[str] = ()) -> str:
     """The URL as stored (no trailing slash), or ``ProviderUrlRefused`` saying why.
@@ -116,13 +129,9 @@ def check_provider_url(value: object, *, allowed_hosts: Collection[str] = (),
     private addresses are allowed."""
     if not isinstance(value, str) or not value:
         raise ProviderUrlRefused("must be an https URL")
-    if len(value) > MAX_LENGTH:
-        raise ProviderUrlRefused(f"must be at most {MAX_LENGTH} characters")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        raise ProviderUrlRefused("must not contain control characters (CR, LF, tab, ...)")
-    if not value.isascii() or not _URL_CHARS.fullmatch(value):
-        raise ProviderUrlRefused("must be plain ASCII without spaces or backslashes "
-                                 "(write international names in punycode)")
+    problem = url_text_problem(value, MAX_LENGTH)
+    if problem:
+        raise ProviderUrlRefused(problem)
     stripped = value.rstrip("/")
     if stripped in {t.rstrip("/") for t in trusted}:
         return stripped
@@ -150,8 +159,8 @@ def check_provider_url(value: object, *, allowed_hosts: Collection[str] = (),
     if not _PATH.fullmatch(path):
         raise ProviderUrlRefused("has an invalid path")
     effective_port = port or (443 if scheme == "https" else 80)
-    ip = _ip_literal(host)
-    if ip is None and not all(_HOST_LABEL.fullmatch(label) for label in host.split(".")):
+    ip = ip_literal(host)
+    if ip is None and not all(HOST_LABEL.fullmatch(label) for label in host.split(".")):
         raise ProviderUrlRefused("has an invalid host name")
     rebuilt_host = f"[{ip.compressed}]" if isinstance(ip, ipaddress.IPv6Address) else host
     rebuilt = f"{scheme}://{rebuilt_host}{f':{port}' if port else ''}{path}"
