@@ -7,13 +7,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import redis.asyncio as aioredis
 
 from hub.domain.segments import count_segments
 from hub.storage import keys
 from hub.storage.redis import Scripts, is_cluster
+from hub.storage.sweep_marks import Mark, read_mark, write_mark
 
 # Activity hash fields as stored, and the names the API shows them under.
 PUBLIC_FIELDS = {
@@ -290,15 +291,12 @@ class ActivityStore:
             flags = await p.execute()
         return {i for i, flag in zip(ids, flags) if flag}
 
-    async def sweep_mark(self, org_id: str) -> tuple[int, str]:
-        """How far the hot-window sweep has walked the org's archived
-        activities: (archived at, ms; the last id there), (0, "") at first."""
-        raw = cast(str | None, await self.r.get(keys.sweep_mark(org_id)))
-        at, _, after_id = (raw or "0|").partition("|")
-        return int(at), after_id
+    async def sweep_mark(self, org_id: str) -> Mark:
+        """How far the hot-window sweep has walked the org's archived activities."""
+        return await read_mark(self.r, keys.sweep_mark(org_id))
 
-    async def set_sweep_mark(self, org_id: str, mark: tuple[int, str]) -> None:
-        await self.r.set(keys.sweep_mark(org_id), f"{mark[0]}|{mark[1]}")
+    async def set_sweep_mark(self, org_id: str, mark: Mark) -> None:
+        await write_mark(self.r, keys.sweep_mark(org_id), mark)
 
     async def pending_jobs(self, org_id: str) -> int:
         return int(await self.r.xlen(keys.outbound_stream(org_id)))

@@ -15,6 +15,7 @@ from hub.domain.cursors import split_score_cursor
 from hub.storage import keys
 from hub.storage.redis import Scripts, is_cluster
 from hub.storage.sql.conversations import ConversationCopy
+from hub.storage.sweep_marks import Mark, read_mark, write_mark
 
 ConnectionAction = Literal["open", "beat", "close", "sweep"]
 
@@ -109,15 +110,12 @@ class ConversationStore:
                 await self.s.sweep_conversation(keys=k, args=a, client=p)
             return sum(int(n) for n in await p.execute())
 
-    async def sweep_mark(self, org_id: str) -> tuple[int, str]:
-        """How far the hot-window sweep has walked the org's archived closed
-        conversations: (archived at, ms; the last id there), (0, "") at first."""
-        raw = cast(str | None, await self.r.get(keys.conversation_sweep_mark(org_id)))
-        at, _, after_id = (raw or "0|").partition("|")
-        return int(at), after_id
+    async def sweep_mark(self, org_id: str) -> Mark:
+        """How far the hot-window sweep has walked the org's archived closed conversations."""
+        return await read_mark(self.r, keys.conversation_sweep_mark(org_id))
 
-    async def set_sweep_mark(self, org_id: str, mark: tuple[int, str]) -> None:
-        await self.r.set(keys.conversation_sweep_mark(org_id), f"{mark[0]}|{mark[1]}")
+    async def set_sweep_mark(self, org_id: str, mark: Mark) -> None:
+        await write_mark(self.r, keys.conversation_sweep_mark(org_id), mark)
 
     async def in_redis(self, org_id: str, created_before_ms: int) -> list[str]:
         """The conversations Redis holds (open ones, and closed ones until
