@@ -78,11 +78,11 @@ if TYPE_CHECKING:  # the script's own processes (loadgen, baseline) import only 
 
 def code_state() -> str:
     """Which hub code ran: git HEAD, local changes, and a digest of the sources
-    (hub/, routing/, webhooks/), since the tree may change between runs."""
+    (hub/), since the tree may change between runs."""
     import hashlib
 
     digest = hashlib.sha1()
-    for folder in ("hub", "routing", "webhooks"):
+    for folder in ("hub",):
         for path in sorted((ROOT / folder).rglob("*")):
             if path.suffix in (".py", ".lua") and path.is_file():
                 digest.update(str(path.relative_to(ROOT)).encode())
@@ -91,8 +91,7 @@ def code_state() -> str:
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
                               capture_output=True, timeout=10).stdout.strip() or "?"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "hub", "routing",
-                                "webhooks"], cwd=ROOT, text=True, capture_output=True,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "hub"], cwd=ROOT, text=True, capture_output=True,
                                timeout=10).stdout.strip()
         if dirty:
             head += f" + {len(dirty.splitlines())} changed files"

@@ -30,6 +30,13 @@ from hub.errors import HubError, Unavailable
 from hub.logs import get_logger
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
+from hub.routing import agents_api, conversations_api, queues_api, supervision_api
+from hub.routing.conversations import Conversations
+from hub.routing.fanout import Fanout
+from hub.routing.policy import policy_loop
+from hub.routing.presence import sweeper
+from hub.routing.supervision import BoardFeeds
+from hub.routing.ws import agent_ws
 from hub.services.archiver import Archiver
 from hub.services.bulk_runner import BulkRunner
 from hub.services.context import Hub
@@ -45,17 +52,10 @@ from hub.storage.outage import redis_answers, redis_unavailable
 from hub.storage.pubsub import PubSubNodes
 from hub.storage.redis import NotStandalone, confirm_standalone, connect
 from hub.storage.sql import migrate, open_database
-from routing import agents_api, conversations_api, queues_api, supervision_api
-from routing.conversations import Conversations
-from routing.fanout import Fanout
-from routing.policy import policy_loop
-from routing.presence import sweeper
-from routing.supervision import BoardFeeds
-from routing.ws import agent_ws
-from webhooks import telesign as telesign_webhooks
-from webhooks import twilio as twilio_webhooks
-from webhooks.intake import Family
-from webhooks.intake import replay as replay_webhook
+from hub.webhooks import telesign as telesign_webhooks
+from hub.webhooks import twilio as twilio_webhooks
+from hub.webhooks.intake import Family
+from hub.webhooks.intake import replay as replay_webhook
 
 log = get_logger("hub.app")
 

@@ -32,7 +32,7 @@ def test_domain_modules_do_no_io(path: Path) -> None:
     assert not imports_of(path) & IO_LIBRARIES
 
 
-@pytest.mark.parametrize("path", modules("hub", "routing", "webhooks", "agent_ui"),
+@pytest.mark.parametrize("path", modules("hub", "agent_ui"),
                          ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_twilio_library_stays_in_its_adapter(path: Path) -> None:
     allowed = ("hub/providers/", "hub/sandbox/")
@@ -68,7 +68,7 @@ def scripts_used(path: Path) -> list[str]:
             if isinstance(node, ast.Attribute) and node.attr == "scripts"]
 
 
-@pytest.mark.parametrize("path", modules("hub", "routing", "webhooks"),
+@pytest.mark.parametrize("path", modules("hub"),
                          ids=lambda p: str(p.relative_to(ROOT)))
 def test_only_storage_talks_to_redis(path: Path) -> None:
     where = str(path.relative_to(ROOT))
@@ -80,3 +80,44 @@ def test_only_storage_talks_to_redis(path: Path) -> None:
     # context hands the loaded scripts to the stores it builds.
     if not where.startswith(("hub/storage/", "hub/services/context.py")):
         assert scripts_used(path) == []
+
+
+def hub_imports_of(path: Path) -> set[str]:
+    """The hub packages a module imports, as ``hub.storage`` or ``hub.errors``."""
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                 else [node.module] if isinstance(node, ast.ImportFrom) and node.module
+                 and node.level == 0 else [])
+        found |= {".".join(name.split(".")[:2]) for name in names if name.startswith("hub.")}
+    return found
+
+
+# The arrows point one way, inward: the composition root (hub/app.py, the CLI)
+# builds everything; the edges (HTTP handlers, webhooks, the agents' routing
+# and websocket) call services; services call storage, providers and domain
+# rules; storage never calls back up; domain rules import nothing of the hub
+# but its error tree.
+ROOT_AND_EDGES = {"hub.app", "hub.cli", "hub.supervisor", "hub.demo", "hub.__main__",
+                  "hub.api", "hub.routing", "hub.webhooks", "hub.sandbox"}
+
+
+@pytest.mark.parametrize("path", modules("hub/storage", "hub/services", "hub/providers"),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_inner_layers_never_import_the_edges(path: Path) -> None:
+    imported = hub_imports_of(path)
+    assert not imported & ROOT_AND_EDGES
+    if str(path.relative_to(ROOT)).startswith("hub/storage/"):
+        assert not imported & {"hub.services", "hub.providers"}
+
+
+@pytest.mark.parametrize("path", modules("hub/domain"), ids=lambda p: p.name)
+def test_domain_rules_import_only_domain_rules_and_errors(path: Path) -> None:
+    assert hub_imports_of(path) <= {"hub.domain", "hub.errors"}
+
+
+@pytest.mark.parametrize("path", modules("hub/routing", "hub/webhooks", "hub/api"),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_edges_never_import_the_composition_root(path: Path) -> None:
+    assert not hub_imports_of(path) & {"hub.app", "hub.cli", "hub.supervisor", "hub.__main__"}

@@ -15,12 +15,12 @@ import pytest
 from hub.domain.routing_policy import DAYS
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
+from hub.routing.policy import look_once
 from hub.services.context import Hub
 from hub.settings import Settings
 from hub.storage.queues import QueueStore
 from hub.storage.redis import Scripts, connect
 from hub.storage.sql import open_database
-from routing.policy import look_once
 from tests.agents import AgentClient, create_agent, customer_replies, login
 from tests.support import SANDBOX_SID, SENDER, Api, HubProcess, outbound_setup, phone, redis_client
 from tests.test_conversations import send_and_wait_sent

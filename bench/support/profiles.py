@@ -59,7 +59,7 @@ INBOUND_PATH = Parts("inbound path", (
     ("ingest: ingest_inbound script call (redis-py + wait)", "ConversationStore.ingest"),
     ("ingest: keyword, phone normalize, message build", "Conversations.ingest"),
     ("webhook: form parse, metrics, other handler code", "_verified_form"),
-    ("webhook: other handler code (parse_inbound, metrics)", "inbound (webhooks/twilio.py)"),
+    ("webhook: other handler code (parse_inbound, metrics)", "inbound (hub/webhooks/twilio.py)"),
     ("fan-out: pub/sub read (redis-py parse)", "Fanout._read"),
     ("websocket: deliver frames to agents", "AgentSocket.deliver"),
     ("websocket: deliver frames to agents", "AgentSocket.pump"),
@@ -86,9 +86,9 @@ INBOUND_PATH = Parts("inbound path", (
     ("secrets/random (stdlib)", "random.py"),
     ("secrets/random (stdlib)", "secrets.py"),
     ("asyncio (stdlib)", "asyncio/"),
-    ("hub/", "hub/"),
-    ("routing/", "routing/"),
-    ("webhooks/", "webhooks/"),
+    ("hub/routing/", "hub/routing/"),
+    ("hub/webhooks/", "hub/webhooks/"),
+    ("hub/ (other)", "hub/"),
 ))
 
 

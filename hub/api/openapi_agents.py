@@ -1,6 +1,6 @@
 """The OpenAPI description of what an admin changes on an agent (capacity,
 queues, password, deactivation), added to the document of ``openapi_spec``
-by ``with_agent_admin``. Shapes follow ``routing.agents_api``."""
+by ``with_agent_admin``. Shapes follow ``hub.routing.agents_api``."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The OpenAPI description of queues and their routing policy, agents'
 skills and a conversation's priority, added to the document by
 ``with_policy``. Shapes follow ``hub.domain.routing_policy`` and
-``routing.queues_api``."""
+``hub.routing.queues_api``."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Built once at import and served as is by ``hub.api.openapi``. Enumerations and
 limits are read from the domain modules so the document says what the
 handlers actually accept. The shapes follow the handlers: ``hub.api.*``,
-``routing.agents_api`` and ``routing.conversations_api``.
+``hub.routing.agents_api`` and ``hub.routing.conversations_api``.
 """
 
 from __future__ import annotations

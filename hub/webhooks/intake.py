@@ -34,7 +34,7 @@ from hub.services.context import Hub
 from hub.services.directory import REDIS_WAIT_S
 from hub.storage.outage import redis_unavailable
 
-log = get_logger("webhooks")
+log = get_logger("hub.webhooks")
 
 
 @dataclass(frozen=True)

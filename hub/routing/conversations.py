@@ -36,7 +36,7 @@ from hub.services.confirmations import KeywordConfirmations
 from hub.services.context import Hub
 from hub.services.outbound import template_spec
 
-log = get_logger("routing")
+log = get_logger("hub.routing")
 
 _OUTCOME_ERRORS: dict[str, HubError] = {
     "missing": NotFound("no such conversation"),

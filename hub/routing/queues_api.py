@@ -20,9 +20,9 @@ from hub.domain.routing_policy import (
     validate_queue,
 )
 from hub.errors import NotFound
+from hub.routing.conversations import now_ms
 from hub.services.context import Hub
 from hub.storage.agents import public_agent
-from routing.conversations import now_ms
 
 
 def _no_queue() -> NotFound:

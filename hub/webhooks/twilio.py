@@ -3,7 +3,7 @@
 The signature is checked against the public URL the provider called
 (HUB_PUBLIC_URL plus the path and query received), since a proxy in front of
 the hub changes scheme and host. A bad signature gets 403 and nothing is stored.
-The common path, journal included, is webhooks/intake.py.
+The common path, journal included, is hub/webhooks/intake.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hub.domain.statuses import from_provider_status
 from hub.errors import InvalidRequest
 from hub.providers.base import StatusEvent
 from hub.providers.twilio import parse_inbound, parse_status, verify_signature
-from webhooks.intake import Parsed, Received, handle
+from hub.webhooks.intake import Parsed, Received, handle
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 

@@ -25,12 +25,12 @@ from typing import Any
 from hub.domain.board import build_board
 from hub.errors import Conflict, NotFound
 from hub.logs import get_logger
+from hub.routing import protocol
+from hub.routing.fanout import Fanout
 from hub.services.context import Hub
 from hub.storage.board import WATCH_TTL_MS, board_channel
-from routing import protocol
-from routing.fanout import Fanout
 
-log = get_logger("routing.supervision")
+log = get_logger("hub.routing.supervision")
 
 COALESCE_S = 0.2
 REFRESH_S = WATCH_TTL_MS / 3000  # the watch flag is set again well before it lapses

@@ -29,7 +29,7 @@ from hub.logs import get_logger
 from hub.storage.agents import notify_channel
 from hub.storage.pubsub import PubSubNodes, Subscription
 
-log = get_logger("routing.fanout")
+log = get_logger("hub.routing.fanout")
 
 Listener = Callable[[str], Coroutine[Any, Any, None]]
 

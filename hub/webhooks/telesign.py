@@ -9,7 +9,7 @@ TeleSign retries anything but a 200, so every authentic callback gets 200,
 a stale or unknown status included. It posts delivery reports and MO messages
 to the same callback service, so both paths take both kinds, told apart by
 ``sub_resource`` (``mo_sms`` for a customer's message). The common path,
-journal included, is webhooks/intake.py.
+journal included, is hub/webhooks/intake.py.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from hub.errors import InvalidRequest
 from hub.logs import get_logger
 from hub.providers.base import StatusEvent
 from hub.providers.telesign import is_inbound, parse_inbound, parse_status, verify_callback
-from webhooks.intake import Parsed, Received, handle
+from hub.webhooks.intake import Parsed, Received, handle
 
-log = get_logger("webhooks.telesign")
+log = get_logger("hub.webhooks.telesign")
 
 
 class Telesign:

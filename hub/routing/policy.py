@@ -19,7 +19,7 @@ from hub.logs import get_logger
 from hub.services.context import Hub
 from hub.services.workboard import RETRY_S
 
-log = get_logger("routing.policy")
+log = get_logger("hub.routing.policy")
 
 BATCH = 500
 

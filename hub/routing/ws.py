@@ -6,7 +6,7 @@ works (the spec names it) and is redacted from every log line.
 
 Events come from the agent's log in Redis, in id order, whichever hub process
 wrote them; commands go to the conversation services. A supervisor's socket
-also takes the board and monitoring commands (routing.supervision), and
+also takes the board and monitoring commands (hub.routing.supervision), and
 its notes and transfers may touch any conversation of its org.
 """
 
@@ -23,15 +23,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hub.errors import Forbidden, HubError
 from hub.logs import get_logger
+from hub.routing import protocol
+from hub.routing.conversations import Conversations
+from hub.routing.fanout import Fanout
+from hub.routing.supervision import BoardFeeds, Supervision
 from hub.services.context import Hub
 from hub.storage.agents import public_agent
 from hub.storage.conversations import ConnectionAction
-from routing import protocol
-from routing.conversations import Conversations
-from routing.fanout import Fanout
-from routing.supervision import BoardFeeds, Supervision
 
-log = get_logger("routing.ws")
+log = get_logger("hub.routing.ws")
 
 HEARTBEAT_S = 10.0
 STALE_MS = 35_000

@@ -11,10 +11,10 @@ import asyncio
 import time
 
 from hub.logs import get_logger
+from hub.routing.ws import STALE_MS
 from hub.services.context import Hub
-from routing.ws import STALE_MS
 
-log = get_logger("routing.presence")
+log = get_logger("hub.routing.presence")
 
 
 FULL_SWEEP_S = 15.0
