@@ -19,19 +19,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 STATIC = Path(__file__).resolve().parent / "static"
 
-CSP = "; ".join([
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: https:",  # attachments shown inline (https only)
-    "font-src 'self'",
-    "connect-src 'self' ws: wss:",
-    "manifest-src 'self'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-    "object-src 'none'",
-])
+CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: https:",  # attachments shown inline (https only)
+        "font-src 'self'",
+        "connect-src 'self' ws: wss:",
+        "manifest-src 'self'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+    ]
+)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
@@ -56,10 +58,12 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", [])
-                           if k.decode("latin-1").lower() not in {h.lower() for h in SECURITY_HEADERS}]
-                headers += [(k.lower().encode("latin-1"), v.encode("latin-1"))
-                            for k, v in SECURITY_HEADERS.items()]
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.decode("latin-1").lower() not in {h.lower() for h in SECURITY_HEADERS}
+                ]
+                headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -67,8 +71,7 @@ class SecurityHeaders:
 
 
 async def index(request: Request) -> Response:
-    return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
-                        headers=SECURITY_HEADERS)
+    return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
 
 
 def console_routes() -> list[Any]:

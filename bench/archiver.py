@@ -63,18 +63,44 @@ async def preload(r: aioredis.Redis, messages: int) -> int:
             for n, act_id in enumerate(ids):
                 created = now + first + n
                 akey = keys.activity(ORG, act_id)
-                p.hset(akey, mapping={
-                    "id": act_id, "org": ORG, "cfg": CFG, "tpl": TPL, "req": f"req_{first}",
-                    "channel": CHANNEL, "type": "sms", "to": f"+1415555{first // 100 % 10000:04d}",
-                    "from": "+14155550100", "locale": "en-US", "body": "Hi Ada, case CAS-1 is resolved.",
-                    "customer": "Ada", "case": "CAS-1", "rel": "incident", "status": "delivered",
-                    "sid": "SM" + act_id[4:].rjust(32, "0"), "created": created,
-                    "updated": created + 900, "delivered_at": created + 900,
-                    "hour": time.strftime("%Y%m%d%H", time.gmtime(created / 1000)), "timeline": "1"})
-                p.rpush(akey + ":h", *[json.dumps({"status": s, "at": created + at, "source": src})
-                                       for s, at, src in (("queued", 0, "hub"), ("sending", 100, "hub"),
-                                                          ("sent", 300, "provider"),
-                                                          ("delivered", 900, "callback"))])
+                p.hset(
+                    akey,
+                    mapping={
+                        "id": act_id,
+                        "org": ORG,
+                        "cfg": CFG,
+                        "tpl": TPL,
+                        "req": f"req_{first}",
+                        "channel": CHANNEL,
+                        "type": "sms",
+                        "to": f"+1415555{first // 100 % 10000:04d}",
+                        "from": "+14155550100",
+                        "locale": "en-US",
+                        "body": "Hi Ada, case CAS-1 is resolved.",
+                        "customer": "Ada",
+                        "case": "CAS-1",
+                        "rel": "incident",
+                        "status": "delivered",
+                        "sid": "SM" + act_id[4:].rjust(32, "0"),
+                        "created": created,
+                        "updated": created + 900,
+                        "delivered_at": created + 900,
+                        "hour": time.strftime("%Y%m%d%H", time.gmtime(created / 1000)),
+                        "timeline": "1",
+                    },
+                )
+                p.rpush(
+                    akey + ":h",
+                    *[
+                        json.dumps({"status": s, "at": created + at, "source": src})
+                        for s, at, src in (
+                            ("queued", 0, "hub"),
+                            ("sending", 100, "hub"),
+                            ("sent", 300, "provider"),
+                            ("delivered", 900, "callback"),
+                        )
+                    ],
+                )
                 p.zadd(keys.activities(ORG), {act_id: created * 1000})
             p.xadd(stream, {"ids": " ".join(ids)})  # the provider took them
             for _ in range(2):  # the sent and delivered callbacks
@@ -90,13 +116,11 @@ async def run(url: str, redis_url: str, messages: int) -> None:
     await migrate(db)
     r = aioredis.Redis.from_url(redis_url, decode_responses=True)
     settings = Settings(redis_url=redis_url)
-    hub = Hub(settings=settings, redis=r, metrics=Metrics(), providers=ProviderPool(settings),
-              history=db)
+    hub = Hub(settings=settings, redis=r, metrics=Metrics(), providers=ProviderPool(settings), history=db)
     await hub.orgs.create({"id": ORG, "name": "bench"}, "bench-key")
     t = time.monotonic()
     entries = await preload(r, messages)
-    print(f"  preloaded {messages:,} messages, {entries:,} stream entries "
-          f"in {time.monotonic() - t:.1f} s")
+    print(f"  preloaded {messages:,} messages, {entries:,} stream entries in {time.monotonic() - t:.1f} s")
 
     await asyncio.sleep(SETTLE_S)  # a backlog: written at once
     archiver = Archiver(hub)
@@ -118,9 +142,11 @@ async def run(url: str, redis_url: str, messages: int) -> None:
     counts, _ = await read_report(db, ORG, CFG, [])
     counted = sum(n for cell in counts.by_hour.values() for n in cell.values())
     assert rows == messages and events == 4 * messages and counted == messages, (rows, events, counted)
-    print(f"  drained in {elapsed:.1f} s: {messages / elapsed:,.0f} messages/s, "
-          f"{3 * messages / elapsed:,.0f} archived changes/s, {entries / elapsed:,.0f} entries/s "
-          f"(SQL: {rows:,} activities, {events:,} history events, rollups count {counted:,})")
+    print(
+        f"  drained in {elapsed:.1f} s: {messages / elapsed:,.0f} messages/s, "
+        f"{3 * messages / elapsed:,.0f} archived changes/s, {entries / elapsed:,.0f} entries/s "
+        f"(SQL: {rows:,} activities, {events:,} history events, rollups count {counted:,})"
+    )
     await r.aclose()
     await db.close()
 

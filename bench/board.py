@@ -45,18 +45,36 @@ async def populate(r, scripts: Scripts, agents: int, open_each: int, waiting: in
     ids = []
     for i in range(agents):
         agent_id = f"agt_{i:04d}"
-        await store.create(ORG, {"id": agent_id, "name": f"Agent {i}", "email": f"a{i}@bench.test",
-                                 "queues": ["default"], "capacity": open_each or 1,
-                                 "created_at": time.time()}, "x")
+        await store.create(
+            ORG,
+            {
+                "id": agent_id,
+                "name": f"Agent {i}",
+                "email": f"a{i}@bench.test",
+                "queues": ["default"],
+                "capacity": open_each or 1,
+                "created_at": time.time(),
+            },
+            "x",
+        )
         ids.append(agent_id)
     now = int(time.time() * 1000)
 
     async def customer_writes(n: int) -> None:
-        await convs.ingest(ORG, provider_id=f"SM{n:030d}", channel_id="ch_bench", channel_type="sms",
-                           customer=f"+1415555{n:04d}", message={"id": f"msg_{n}", "direction": "inbound",
-                                                                 "body": "hello", "at": now / 1000},
-                           now_ms=now + n, keyword="", new_id="conv_" + secrets.token_hex(10),
-                           retention_s=86400, default_queue="default", named_activity="")
+        await convs.ingest(
+            ORG,
+            provider_id=f"SM{n:030d}",
+            channel_id="ch_bench",
+            channel_type="sms",
+            customer=f"+1415555{n:04d}",
+            message={"id": f"msg_{n}", "direction": "inbound", "body": "hello", "at": now / 1000},
+            now_ms=now + n,
+            keyword="",
+            new_id="conv_" + secrets.token_hex(10),
+            retention_s=86400,
+            default_queue="default",
+            named_activity="",
+        )
 
     # Half the agents fill up with open conversations, then everyone else's customers wait.
     n = 0
@@ -78,8 +96,7 @@ async def presence_cost(r, convs: ConversationStore, agent_id: str, calls: int) 
     """Redis CPU (µs) per agent_presence call, toggling available and away."""
     before = await redis_cpu(r)
     for i in range(calls):
-        await convs.set_presence(ORG, agent_id, "away" if i % 2 == 0 else "available",
-                                 now_ms=int(time.time() * 1000))
+        await convs.set_presence(ORG, agent_id, "away" if i % 2 == 0 else "available", now_ms=int(time.time() * 1000))
     return (await redis_cpu(r) - before) / calls * 1e6
 
 
@@ -101,10 +118,14 @@ async def main(args: argparse.Namespace) -> None:
                 times.append(time.perf_counter() - t0)
             cpu = (await redis_cpu(r) - cpu0) / args.reads
             times.sort()
-            print(f"org: {args.agents} agents, {args.agents // 2 * args.open} open conversations, "
-                  f"{args.waiting} waiting; board JSON {size} bytes")
-            print(f"board read: median {statistics.median(times) * 1000:.2f} ms, "
-                  f"p99 {times[int(len(times) * 0.99) - 1] * 1000:.2f} ms, Redis CPU {cpu * 1000:.2f} ms per read")
+            print(
+                f"org: {args.agents} agents, {args.agents // 2 * args.open} open conversations, "
+                f"{args.waiting} waiting; board JSON {size} bytes"
+            )
+            print(
+                f"board read: median {statistics.median(times) * 1000:.2f} ms, "
+                f"p99 {times[int(len(times) * 0.99) - 1] * 1000:.2f} ms, Redis CPU {cpu * 1000:.2f} ms per read"
+            )
 
             convs = ConversationStore(r, scripts)
             idle_agent = ids[-1]  # serves 'default' but takes nothing: at capacity below

@@ -37,24 +37,38 @@ from bench.support.sending import Control, Env, Outcome, run_baseline, start_pro
 def write_csv(path: Path, phones: list[str]) -> None:
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["tocontactid", "channelid", "optin", "CustomerName", "CaseName",
-                         "entityrelationshipname", "state"])
+        writer.writerow(
+            ["tocontactid", "channelid", "optin", "CustomerName", "CaseName", "entityrelationshipname", "state"]
+        )
         for i, phone in enumerate(phones):
             writer.writerow([phone, "sms", "true", "Ada", f"CAS-{i}", "incident", "resolved"])
 
 
-async def run_cli(ctl: Control, env: Env, phones: list[str], config_id: str, workdir: Path,
-                  deadline: Deadline) -> Outcome:
+async def run_cli(
+    ctl: Control, env: Env, phones: list[str], config_id: str, workdir: Path, deadline: Deadline
+) -> Outcome:
     source, results = workdir / "contacts.csv", workdir / "results.csv"
     write_csv(source, phones)
     await ctl.set_callbacks(False)
     await ctl.reset_sandbox(deadline)
-    argv = [sys.executable, "-m", "hub", "send", str(source), "--config", config_id,
-            "--url", env.hub_url, "--api-key", ctl.api_key, "--results", str(results)]
+    argv = [
+        sys.executable,
+        "-m",
+        "hub",
+        "send",
+        str(source),
+        "--config",
+        config_id,
+        "--url",
+        env.hub_url,
+        "--api-key",
+        ctl.api_key,
+        "--results",
+        str(results),
+    ]
     started = time.perf_counter()
     with open(workdir / "hub-send.log", "wb") as log:
-        child = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL)
+        child = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         done_at = None
         while True:
@@ -91,8 +105,7 @@ async def run(env: Env, phones: list[str], workdir: Path, overall: Deadline) -> 
         phase = max(240.0, len(phones) / 200)
         baseline = await run_baseline(ctl, phones, 128, Deadline(phase, "baseline", overall))
         print(f"baseline: {baseline.seconds:.2f}s, {baseline.rate:.0f} msgs/s", flush=True)
-        bulk = await run_cli(ctl, env, phones, org.configs["bulk"], workdir,
-                             Deadline(phase, "hub send", overall))
+        bulk = await run_cli(ctl, env, phones, org.configs["bulk"], workdir, Deadline(phase, "hub send", overall))
         print(f"hub send: {bulk.seconds:.2f}s, {bulk.rate:.0f} msgs/s", flush=True)
         return [baseline, bulk]
 
@@ -114,11 +127,15 @@ def main() -> int:
     finally:
         env.teardown()
     baseline = outcomes[0]
-    print(f"\n{'scenario':34} {'contacts':>8} {'seconds':>8} {'msgs/s':>8} {'ratio':>6} "
-          f"{'lost':>5} {'dup':>5} {'errors':>6}")
+    print(
+        f"\n{'scenario':34} {'contacts':>8} {'seconds':>8} {'msgs/s':>8} {'ratio':>6} "
+        f"{'lost':>5} {'dup':>5} {'errors':>6}"
+    )
     for o in outcomes:
-        print(f"{o.name:34} {o.messages:>8} {o.seconds:>8.2f} {o.rate:>8.0f} "
-              f"{o.rate / baseline.rate:>6.2f} {o.lost:>5} {o.duplicated:>5} {o.errors:>6}")
+        print(
+            f"{o.name:34} {o.messages:>8} {o.seconds:>8.2f} {o.rate:>8.0f} "
+            f"{o.rate / baseline.rate:>6.2f} {o.lost:>5} {o.duplicated:>5} {o.errors:>6}"
+        )
         for note in o.notes:
             print(f"  {note}")
     print(f"(logs in {workdir}; {os.cpu_count()} CPUs shared by every process)")

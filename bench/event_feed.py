@@ -79,11 +79,27 @@ async def send(hub_url: str, org: Org, phones: list[str]) -> list[str]:
     ids: list[str] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
         for start in range(0, len(phones), 100):
-            answer = await call(http, "POST", hub_url + "/v1/outbound/send", (202,), org.api_key, json={
-                "configuration_id": org.configs["bench"],
-                "contacts": [{"tocontactid": p, "channelid": "sms", "optin": True, "CustomerName": "Ada",
-                              "CaseName": "CAS-1", "entityrelationshipname": "incident"}
-                             for p in phones[start:start + 100]]})
+            answer = await call(
+                http,
+                "POST",
+                hub_url + "/v1/outbound/send",
+                (202,),
+                org.api_key,
+                json={
+                    "configuration_id": org.configs["bench"],
+                    "contacts": [
+                        {
+                            "tocontactid": p,
+                            "channelid": "sms",
+                            "optin": True,
+                            "CustomerName": "Ada",
+                            "CaseName": "CAS-1",
+                            "entityrelationshipname": "incident",
+                        }
+                        for p in phones[start : start + 100]
+                    ],
+                },
+            )
             ids += [r["activity_id"] for r in answer["results"]]
     return ids
 
@@ -93,8 +109,10 @@ def delivered(hub_url: str, org: Org, total: int) -> bool:
     cursor = None
     with httpx.Client(base_url=hub_url, headers={"Authorization": f"Bearer {org.api_key}"}) as http:
         while True:
-            page = http.get("/v1/outbound/activities", params={
-                "limit": 200, "status": "delivered", **({"cursor": cursor} if cursor else {})}).json()
+            page = http.get(
+                "/v1/outbound/activities",
+                params={"limit": 200, "status": "delivered", **({"cursor": cursor} if cursor else {})},
+            ).json()
             counted += len(page["items"])
             cursor = page["next_cursor"]
             if cursor is None:
@@ -128,21 +146,32 @@ def main() -> int:
     def body() -> None:
         _, sandbox_url = start_sandbox(workdir, ACCOUNT, children.start)
         sandbox_host = sandbox_url.split("://", 1)[1]
-        _, hub_url = start_hub(workdir, "hub", embedded.url, {
-            "HUB_ALLOWED_PROVIDER_HOSTS": f"{sandbox_host},{receiver_host}"}, children.start)
+        _, hub_url = start_hub(
+            workdir,
+            "hub",
+            embedded.url,
+            {"HUB_ALLOWED_PROVIDER_HOSTS": f"{sandbox_host},{receiver_host}"},
+            children.start,
+        )
         plain = asyncio.run(create_org(hub_url, api_base_url=sandbox_url, body=BODY, limits=UNLIMITED))
         fed = asyncio.run(create_org(hub_url, api_base_url=sandbox_url, body=BODY, limits=UNLIMITED))
-        httpx.post(hub_url + "/v1/event-endpoints", headers={"Authorization": f"Bearer {fed.api_key}"},
-                   json={"url": f"http://{receiver_host}/events", "secret": "bench-secret-0123456789",
-                         "event_types": list(EVENT_TYPES)}).raise_for_status()
+        httpx.post(
+            hub_url + "/v1/event-endpoints",
+            headers={"Authorization": f"Bearer {fed.api_key}"},
+            json={
+                "url": f"http://{receiver_host}/events",
+                "secret": "bench-secret-0123456789",
+                "event_types": list(EVENT_TYPES),
+            },
+        ).raise_for_status()
         client = redis.Redis.from_url(embedded.url, decode_responses=True)
         phones = make_phones(args.messages * args.rounds * 2)
         totals: dict[str, list[float]] = {"without endpoint": [0, 0, 0.0], "with endpoint": [0, 0, 0.0]}
         by_command: dict[str, dict[str, int]] = {"without endpoint": {}, "with endpoint": {}}
         for round_ in range(args.rounds):
             for name, org in (("without endpoint", plain), ("with endpoint", fed)):
-                take = phones[:args.messages]
-                del phones[:args.messages]
+                take = phones[: args.messages]
+                del phones[: args.messages]
                 events_before = Receiver.received
                 before, started = commands(client), time.monotonic()
                 asyncio.run(send(hub_url, org, take))
@@ -150,19 +179,25 @@ def main() -> int:
                 settle(lambda org=org, done=done: delivered(hub_url, org, done), 600, f"{name} delivered")
                 if org is fed:
                     # Every status change reaches the receiver: sending, sent, delivered.
-                    wait(lambda eb=events_before: Receiver.received - eb >= 3 * args.messages, 600,
-                         "events received")  # the receiver's count: no Redis command
+                    wait(
+                        lambda eb=events_before: Receiver.received - eb >= 3 * args.messages, 600, "events received"
+                    )  # the receiver's count: no Redis command
                 used = spent(before, commands(client))
                 for command, calls in used.items():
                     by_command[name][command] = by_command[name].get(command, 0) + calls
                 totals[name][0] += sum(used.values())
                 totals[name][1] += args.messages
                 totals[name][2] += time.monotonic() - started
-                print(f"round {round_ + 1} {name}: {sum(used.values()) / args.messages:.1f} commands/message "
-                      f"({time.monotonic() - started:.1f} s)", flush=True)
+                print(
+                    f"round {round_ + 1} {name}: {sum(used.values()) / args.messages:.1f} commands/message "
+                    f"({time.monotonic() - started:.1f} s)",
+                    flush=True,
+                )
         per = {name: v[0] / v[1] for name, v in totals.items()}
-        print(f"\nmessages per org: {totals['with endpoint'][1]:.0f}; events received: {Receiver.received} "
-              f"({Receiver.received / totals['with endpoint'][1]:.2f} per message)")
+        print(
+            f"\nmessages per org: {totals['with endpoint'][1]:.0f}; events received: {Receiver.received} "
+            f"({Receiver.received / totals['with endpoint'][1]:.2f} per message)"
+        )
         for name, value in per.items():
             print(f"{name:>18}: {value:.1f} Redis commands per message")
         print(f"{'ratio':>18}: {per['with endpoint'] / per['without endpoint']:.2f}")
@@ -170,8 +205,10 @@ def main() -> int:
             n = totals[name][1]
             top = sorted(used.items(), key=lambda kv: -kv[1])[:12]
             print(f"{name}, per message: " + ", ".join(f"{k} {v / n:.2f}" for k, v in top))
-            print(f"{name}, the feed's own per message: smembers {used.get('smembers', 0) / n:.2f}, "
-                  f"xadd {used.get('xadd', 0) / n:.2f}, xrange {used.get('xrange', 0) / n:.2f}")
+            print(
+                f"{name}, the feed's own per message: smembers {used.get('smembers', 0) / n:.2f}, "
+                f"xadd {used.get('xadd', 0) / n:.2f}, xrange {used.get('xrange', 0) / n:.2f}"
+            )
 
     def teardown() -> None:
         children.stop_all()

@@ -89,20 +89,28 @@ def code_state() -> str:
                 digest.update(path.read_bytes())
     head = "?"
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                              capture_output=True, timeout=10).stdout.strip() or "?"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "hub"], cwd=ROOT, text=True, capture_output=True,
-                               timeout=10).stdout.strip()
+        head = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True, capture_output=True, timeout=10
+            ).stdout.strip()
+            or "?"
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "hub"], cwd=ROOT, text=True, capture_output=True, timeout=10
+        ).stdout.strip()
         if dirty:
             head += f" + {len(dirty.splitlines())} changed files"
     return f"{head}; sources digest {digest.hexdigest()[:12]}"
 
 
-def print_report(baselines: list[Phase], phases: list[Phase], memory: list[MemoryResult],
-                 notes: list[str], args: argparse.Namespace) -> None:
+def print_report(
+    baselines: list[Phase], phases: list[Phase], memory: list[MemoryResult], notes: list[str], args: argparse.Namespace
+) -> None:
     print()
-    print(f"== inbound benchmark ({'quick' if args.quick else 'full'}; {os.cpu_count()} CPUs "
-          f"shared by every process; load generator: aiohttp, {args.concurrency} in flight) ==")
+    print(
+        f"== inbound benchmark ({'quick' if args.quick else 'full'}; {os.cpu_count()} CPUs "
+        f"shared by every process; load generator: aiohttp, {args.concurrency} in flight) =="
+    )
     print(f"code: {args.code_state}")
     w = 46
     head = f"{'figure':<{w}} {'value':>14} {'target':>10}  detail"
@@ -111,8 +119,10 @@ def print_report(baselines: list[Phase], phases: list[Phase], memory: list[Memor
     form = next((b for b in baselines if "form()" in b.name), None)
     qsl = next((b for b in baselines if "parse_qsl" in b.name), None)
     for b in baselines:
-        print(f"{b.name:<{w}} {b.rate:>10.0f} r/s {'':>10}  {b.ok} requests in {b.seconds:.2f}s; "
-              f"HTTP p50 {percentile(b.http_ms, 50):.1f} ms p99 {percentile(b.http_ms, 99):.1f} ms")
+        print(
+            f"{b.name:<{w}} {b.rate:>10.0f} r/s {'':>10}  {b.ok} requests in {b.seconds:.2f}s; "
+            f"HTTP p50 {percentile(b.http_ms, 50):.1f} ms p99 {percentile(b.http_ms, 99):.1f} ms"
+        )
     for p in phases:
         if p.rate_target:
             continue
@@ -122,50 +132,67 @@ def print_report(baselines: list[Phase], phases: list[Phase], memory: list[Memor
         if qsl:
             ratios.append(f"{100 * p.rate / qsl.rate:.0f}% of parse_qsl")
         hub_ms = p.cpu.get("hub", float("nan")) / max(1, p.ok)
-        by_cpu = [f"{100 * b.cpu.get('server', float('nan')) / max(1, b.ok) / hub_ms:.0f}%"
-                  for b in (form, qsl) if b]
+        by_cpu = [f"{100 * b.cpu.get('server', float('nan')) / max(1, b.ok) / hub_ms:.0f}%" for b in (form, qsl) if b]
         if by_cpu:
             ratios.append(f"by server CPU per request {' / '.join(by_cpu)}")
-        print(f"{p.name:<{w}} {p.rate:>10.0f} w/s {'>=25%':>10}  {', '.join(ratios)}; "
-              f"{p.ok}/{p.sent} answered in {p.seconds:.2f}s")
-        print(f"{'  pushed to agents (end to end)':<{w}} {p.frame_rate:>10.0f} f/s {'':>10}  "
-              f"{p.frames} frames, {p.dups} duplicated, {p.correlated} correlated; "
-              f"HTTP p50 {percentile(p.http_ms, 50):.1f} ms p99 {percentile(p.http_ms, 99):.1f} ms;"
-              f" webhook->frame under full load p50 {percentile(p.frame_ms, 50):.0f} ms "
-              f"p99 {percentile(p.frame_ms, 99):.0f} ms")
+        print(
+            f"{p.name:<{w}} {p.rate:>10.0f} w/s {'>=25%':>10}  {', '.join(ratios)}; "
+            f"{p.ok}/{p.sent} answered in {p.seconds:.2f}s"
+        )
+        print(
+            f"{'  pushed to agents (end to end)':<{w}} {p.frame_rate:>10.0f} f/s {'':>10}  "
+            f"{p.frames} frames, {p.dups} duplicated, {p.correlated} correlated; "
+            f"HTTP p50 {percentile(p.http_ms, 50):.1f} ms p99 {percentile(p.http_ms, 99):.1f} ms;"
+            f" webhook->frame under full load p50 {percentile(p.frame_ms, 50):.0f} ms "
+            f"p99 {percentile(p.frame_ms, 99):.0f} ms"
+        )
     for p in phases:
         if not p.rate_target:
             continue
-        print(f"{p.name + ': p50':<{w}} {percentile(p.frame_ms, 50):>11.1f} ms {'':>10}  "
-              f"{len(p.frame_ms)} frames of {p.sent} sent; achieved {p.rate:.0f}/s")
-        print(f"{p.name + ': p99':<{w}} {percentile(p.frame_ms, 99):>11.1f} ms {'<50 ms':>10}  "
-              f"max {max(p.frame_ms, default=float('nan')):.1f} ms; HTTP answer p50 "
-              f"{percentile(p.http_ms, 50):.1f} ms p99 {percentile(p.http_ms, 99):.1f} ms")
+        print(
+            f"{p.name + ': p50':<{w}} {percentile(p.frame_ms, 50):>11.1f} ms {'':>10}  "
+            f"{len(p.frame_ms)} frames of {p.sent} sent; achieved {p.rate:.0f}/s"
+        )
+        print(
+            f"{p.name + ': p99':<{w}} {percentile(p.frame_ms, 99):>11.1f} ms {'<50 ms':>10}  "
+            f"max {max(p.frame_ms, default=float('nan')):.1f} ms; HTTP answer p50 "
+            f"{percentile(p.http_ms, 50):.1f} ms p99 {percentile(p.http_ms, 99):.1f} ms"
+        )
     for m in memory:
-        label = (f"memory per idle socket ({m.agents} agents)" if m.agents != m.sockets
-                 else "memory per idle socket (1 agent each)")
-        print(f"{label:<{w}} {m.kb_per_socket:>10.1f} KiB {'<=30 KiB':>10}  hub RSS "
-              f"{m.rss_before_kb / 1024:.0f} -> {m.rss_after_kb / 1024:.0f} MiB for {m.connected} "
-              f"sockets ({m.rss_closed_kb / 1024:.0f} MiB after they closed); redis RSS "
-              f"+{m.redis_kb_per_socket:.1f} KiB/socket")
-        print(f"{'  ' + str(m.connected) + ' idle sockets: hub / redis CPU':<{w}} "
-              f"{m.idle_cpu['hub'] / m.idle_cpu['wall']:>8.2f} cores {'':>10}  redis "
-              f"{m.idle_cpu['redis'] / m.idle_cpu['wall']:.2f} cores (heartbeats, presence sweep);"
-              f" connected in {m.connect_seconds:.1f}s ({m.connected / m.connect_seconds:.0f}/s)")
+        label = (
+            f"memory per idle socket ({m.agents} agents)"
+            if m.agents != m.sockets
+            else "memory per idle socket (1 agent each)"
+        )
+        print(
+            f"{label:<{w}} {m.kb_per_socket:>10.1f} KiB {'<=30 KiB':>10}  hub RSS "
+            f"{m.rss_before_kb / 1024:.0f} -> {m.rss_after_kb / 1024:.0f} MiB for {m.connected} "
+            f"sockets ({m.rss_closed_kb / 1024:.0f} MiB after they closed); redis RSS "
+            f"+{m.redis_kb_per_socket:.1f} KiB/socket"
+        )
+        print(
+            f"{'  ' + str(m.connected) + ' idle sockets: hub / redis CPU':<{w}} "
+            f"{m.idle_cpu['hub'] / m.idle_cpu['wall']:>8.2f} cores {'':>10}  redis "
+            f"{m.idle_cpu['redis'] / m.idle_cpu['wall']:.2f} cores (heartbeats, presence sweep);"
+            f" connected in {m.connect_seconds:.1f}s ({m.connected / m.connect_seconds:.0f}/s)"
+        )
     print()
     names = ["hub", "redis", "loadgen", "bench", "server", "other"]
-    print("CPU per phase, in cores on average over the phase (of "
-          f"{os.cpu_count()}); 'bench' = websocket receiver, 'server' = baseline app; then CPU "
-          "ms per request of the server (hub or baseline app) and of redis:")
-    print(f"{'phase':<{w}} " + " ".join(f"{n:>8}" for n in names)
-          + f" {'srv ms/req':>11} {'redis ms/req':>12}")
+    print(
+        "CPU per phase, in cores on average over the phase (of "
+        f"{os.cpu_count()}); 'bench' = websocket receiver, 'server' = baseline app; then CPU "
+        "ms per request of the server (hub or baseline app) and of redis:"
+    )
+    print(f"{'phase':<{w}} " + " ".join(f"{n:>8}" for n in names) + f" {'srv ms/req':>11} {'redis ms/req':>12}")
     for p in [*baselines, *phases]:
         wall = p.cpu.get("wall") or p.seconds
         server = p.cpu.get("hub", p.cpu.get("server", float("nan")))
-        print(f"{p.name:<{w}} " + " ".join(
-            f"{p.cpu.get(n, float('nan')) / wall:>8.2f}" for n in names)
+        print(
+            f"{p.name:<{w}} "
+            + " ".join(f"{p.cpu.get(n, float('nan')) / wall:>8.2f}" for n in names)
             + f" {1000 * server / max(1, p.ok):>11.3f}"
-            + f" {1000 * p.cpu.get('redis', float('nan')) / max(1, p.ok):>12.3f}")
+            + f" {1000 * p.cpu.get('redis', float('nan')) / max(1, p.ok):>12.3f}"
+        )
     print()
     for p in [*baselines, *phases]:
         for note in p.notes:
@@ -218,6 +245,7 @@ async def run(workdir: Path, args: argparse.Namespace, overall: Deadline) -> Non
         await section("hub phases", hub_phases)
     if "memory" in only:
         for variant in ("distinct", "shared"):
+
             async def mem(variant: str = variant) -> None:
                 memory.append(await memory_variant(workdir, args, variant, overall))
 
@@ -246,55 +274,87 @@ def main() -> int:
     from bench.inbound_parts.memory import tracemalloc_report
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true",
-                   help="2,000 webhooks per phase, 5 s latency runs, 1,000 sockets")
-    p.add_argument("--webhooks", type=int, help="webhooks per throughput phase "
-                                                "(default 10,000; 2,000 with --quick)")
-    p.add_argument("--baseline-requests", type=int,
-                   help="requests per baseline variant (default 30,000; 10,000 with --quick)")
-    p.add_argument("--sockets", type=int, help="idle sockets for the memory figure "
-                                               "(default 10,000; 1,000 with --quick)")
+    p.add_argument("--quick", action="store_true", help="2,000 webhooks per phase, 5 s latency runs, 1,000 sockets")
+    p.add_argument("--webhooks", type=int, help="webhooks per throughput phase (default 10,000; 2,000 with --quick)")
+    p.add_argument(
+        "--baseline-requests", type=int, help="requests per baseline variant (default 30,000; 10,000 with --quick)"
+    )
+    p.add_argument(
+        "--sockets", type=int, help="idle sockets for the memory figure (default 10,000; 1,000 with --quick)"
+    )
     p.add_argument("--concurrency", type=int, default=32, help="webhooks in flight")
-    p.add_argument("--agents", type=int, default=20,
-                   help="agents for the throughput phases (at least webhooks/100 + 1)")
-    p.add_argument("--fixed-customers", type=int, default=0,
-                   help="customers of the append phase (default 200; 100 with --quick)")
+    p.add_argument(
+        "--agents", type=int, default=20, help="agents for the throughput phases (at least webhooks/100 + 1)"
+    )
+    p.add_argument(
+        "--fixed-customers", type=int, default=0, help="customers of the append phase (default 200; 100 with --quick)"
+    )
     p.add_argument("--warmup", type=int, default=300, help="webhooks before the timed phases")
-    p.add_argument("--latency-seconds", type=float, default=0.0,
-                   help="length of each latency run (default 20; 5 with --quick)")
-    p.add_argument("--latency-rate", type=float, default=0.0,
-                   help="webhooks/s for the latency runs (default: fractions of the measured max)")
-    p.add_argument("--latency-fractions", default="0.5",
-                   help="comma-separated fractions of the measured max rate for latency runs")
-    p.add_argument("--no-correlate", dest="correlate", action="store_false",
-                   help="skip the outbound sends that make replies correlate")
-    p.add_argument("--shared-agents", type=int, default=20,
-                   help="agents sharing the sockets in the shared-token memory variant")
-    p.add_argument("--api-agent-sample", type=int, default=8,
-                   help="agents created through the API in the memory run, to time it")
+    p.add_argument(
+        "--latency-seconds", type=float, default=0.0, help="length of each latency run (default 20; 5 with --quick)"
+    )
+    p.add_argument(
+        "--latency-rate",
+        type=float,
+        default=0.0,
+        help="webhooks/s for the latency runs (default: fractions of the measured max)",
+    )
+    p.add_argument(
+        "--latency-fractions", default="0.5", help="comma-separated fractions of the measured max rate for latency runs"
+    )
+    p.add_argument(
+        "--no-correlate",
+        dest="correlate",
+        action="store_false",
+        help="skip the outbound sends that make replies correlate",
+    )
+    p.add_argument(
+        "--shared-agents", type=int, default=20, help="agents sharing the sockets in the shared-token memory variant"
+    )
+    p.add_argument(
+        "--api-agent-sample", type=int, default=8, help="agents created through the API in the memory run, to time it"
+    )
     p.add_argument("--connect-concurrency", type=int, default=100)
-    p.add_argument("--browser-headers", action="store_true",
-                   help="agent websockets send a browser's usual headers (Origin, User-Agent, "
-                        "Accept-*, ...) as the console would; default: the websockets client's")
-    p.add_argument("--settle", type=float, default=0.0,
-                   help="seconds to let RSS settle after connecting (default 5)")
-    p.add_argument("--idle-seconds", type=float, default=0.0,
-                   help="seconds of idle CPU measurement with the sockets open (default 10)")
-    p.add_argument("--only", default="baseline,new,append,latency,memory",
-                   help="comma-separated subset of baseline,new,append,latency,memory")
-    p.add_argument("--profile", choices=("none", "py-spy", "cprofile"), default="none",
-                   help="py-spy: sample the hub during the throughput phases; cprofile: run "
-                        "the hubs under cProfile (slows them)")
+    p.add_argument(
+        "--browser-headers",
+        action="store_true",
+        help="agent websockets send a browser's usual headers (Origin, User-Agent, "
+        "Accept-*, ...) as the console would; default: the websockets client's",
+    )
+    p.add_argument("--settle", type=float, default=0.0, help="seconds to let RSS settle after connecting (default 5)")
+    p.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=0.0,
+        help="seconds of idle CPU measurement with the sockets open (default 10)",
+    )
+    p.add_argument(
+        "--only",
+        default="baseline,new,append,latency,memory",
+        help="comma-separated subset of baseline,new,append,latency,memory",
+    )
+    p.add_argument(
+        "--profile",
+        choices=("none", "py-spy", "cprofile"),
+        default="none",
+        help="py-spy: sample the hub during the throughput phases; cprofile: run the hubs under cProfile (slows them)",
+    )
     p.add_argument("--profile-rate", type=int, default=250, help="py-spy samples per second")
     p.add_argument("--profile-nonblocking", action="store_true")
-    p.add_argument("--tracemalloc", action="store_true",
-                   help="memory runs with tracemalloc on (RSS figures then include its "
-                        "overhead); writes the top allocation sites")
+    p.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="memory runs with tracemalloc on (RSS figures then include its overhead); writes the top allocation sites",
+    )
     p.add_argument("--hub-env", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--phase-timeout", type=float, default=300.0)
-    p.add_argument("--quiet-wait", type=float, default=-1.0,
-                   help="before each timed phase wait up to this long for the rest of the "
-                        "machine to go idle (default 30; 5 with --quick)")
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=-1.0,
+        help="before each timed phase wait up to this long for the rest of the "
+        "machine to go idle (default 30; 5 with --quick)",
+    )
     p.add_argument("--max-seconds", type=float, default=3000.0, help="the whole run's bound")
     p.add_argument("--workdir")
     p.add_argument("--keep", action="store_true")
@@ -325,8 +385,11 @@ def main() -> int:
     overall = Deadline(args.max_seconds, "whole run")
     workdir = work_directory(args.workdir, "hub-in-")
     keep = args.keep or args.profile != "none" or args.tracemalloc or bool(args.workdir)
-    print(f"work dir {workdir}; {os.cpu_count()} CPUs (shared by every process); "
-          f"open files {limit}; code {args.code_state}", flush=True)
+    print(
+        f"work dir {workdir}; {os.cpu_count()} CPUs (shared by every process); "
+        f"open files {limit}; code {args.code_state}",
+        flush=True,
+    )
 
     def body() -> None:
         with contextlib.suppress(ImportError):

@@ -70,25 +70,33 @@ from hub.storage.redis import connect  # noqa: E402
 
 def print_table(outcomes: list[Outcome], baseline: Outcome | None) -> None:
     print()
-    head = (f"{'scenario':<32} {'messages':>9} {'seconds':>8} {'msgs/s':>8} {'ratio':>6} "
-            f"{'lost':>5} {'dup':>5} {'errors':>6}")
+    head = (
+        f"{'scenario':<32} {'messages':>9} {'seconds':>8} {'msgs/s':>8} {'ratio':>6} "
+        f"{'lost':>5} {'dup':>5} {'errors':>6}"
+    )
     print(head)
     print("-" * len(head))
     for o in outcomes:
         ratio = f"{o.rate / baseline.rate:6.2f}" if baseline else "   n/a"
-        print(f"{o.name:<32} {o.messages:>9} {o.seconds:>8.2f} {o.rate:>8.0f} {ratio} "
-              f"{o.lost:>5} {o.duplicated:>5} {o.errors:>6}")
+        print(
+            f"{o.name:<32} {o.messages:>9} {o.seconds:>8.2f} {o.rate:>8.0f} {ratio} "
+            f"{o.lost:>5} {o.duplicated:>5} {o.errors:>6}"
+        )
     print()
-    print(f"CPU seconds used during each scenario, per 1,000 messages; 'other' is the rest of "
-          f"the machine; 'busy' = cores in use on average, of {os.cpu_count()}:")
+    print(
+        f"CPU seconds used during each scenario, per 1,000 messages; 'other' is the rest of "
+        f"the machine; 'busy' = cores in use on average, of {os.cpu_count()}:"
+    )
     names = ["bench", "sandbox", "hub", "redis", "other"]
-    print(f"{'scenario':<32} " + " ".join(f"{n:>8}" for n in names) + f" {'total':>8}"
-          + f" {'busy':>6}")
+    print(f"{'scenario':<32} " + " ".join(f"{n:>8}" for n in names) + f" {'total':>8}" + f" {'busy':>6}")
     for o in outcomes:
         per_k = {k: 1000 * v / o.messages for k, v in o.cpu.items()}
         total = sum(v for k, v in o.cpu.items() if k != "wall" and v == v)
-        print(f"{o.name:<32} " + " ".join(f"{per_k.get(n, float('nan')):>8.3f}" for n in names)
-              + f" {1000 * total / o.messages:>8.3f} {total / o.seconds:>5.2f}c")
+        print(
+            f"{o.name:<32} "
+            + " ".join(f"{per_k.get(n, float('nan')):>8.3f}" for n in names)
+            + f" {1000 * total / o.messages:>8.3f} {total / o.seconds:>5.2f}c"
+        )
     for o in outcomes:
         extra = [f"unexpected recipients {o.unexpected}"] if o.unexpected else []
         for note in o.notes + extra:
@@ -115,24 +123,27 @@ async def run(env: Env, args: argparse.Namespace, phones: list[str], overall: De
             if "baseline" in scenarios:
                 await wait_quiet(pids, args.quiet_wait, 0.25)
                 print(f"baseline: {n} messages, {args.baseline_concurrency} in flight", flush=True)
-                baseline = await run_baseline(ctl, phones, args.baseline_concurrency,
-                                              Deadline(phase_s, "baseline", overall))
+                baseline = await run_baseline(
+                    ctl, phones, args.baseline_concurrency, Deadline(phase_s, "baseline", overall)
+                )
                 outcomes.append(baseline)
                 print(f"  {baseline.seconds:.2f}s, {baseline.rate:.0f} msgs/s", flush=True)
 
             if scenarios & {"hub", "hub-callbacks"}:
-                await warm_up(ctl, r, configs["warmup"], phones[:CONTACTS_PER_REQUEST * 5],
-                              Deadline(60, "hub warm-up", overall))
+                await warm_up(
+                    ctl, r, configs["warmup"], phones[: CONTACTS_PER_REQUEST * 5], Deadline(60, "hub warm-up", overall)
+                )
 
             for label, callbacks in (("hub", False), ("hub-callbacks", True)):
                 if label not in scenarios:
                     continue
-                print(f"{label}: {n} messages as {n // CONTACTS_PER_REQUEST} requests, "
-                      f"{args.hub_concurrency} in flight", flush=True)
+                print(
+                    f"{label}: {n} messages as {n // CONTACTS_PER_REQUEST} requests, {args.hub_concurrency} in flight",
+                    flush=True,
+                )
                 cfg = configs["callbacks-on" if callbacks else "callbacks-off"]
                 await wait_quiet(pids, args.quiet_wait, 0.25)
-                o = await run_hub(ctl, r, phones, cfg, callbacks, args,
-                                  Deadline(phase_s, label, overall), label)
+                o = await run_hub(ctl, r, phones, cfg, callbacks, args, Deadline(phase_s, label, overall), label)
                 outcomes.append(o)
                 print(f"  {o.seconds:.2f}s, {o.rate:.0f} msgs/s", flush=True)
         finally:
@@ -146,32 +157,55 @@ def main() -> int:
     p.add_argument("--messages", type=int, default=100_000)
     p.add_argument("--quick", action="store_true", help="10,000 messages")
     p.add_argument("--baseline-concurrency", type=int, default=128)
-    p.add_argument("--hub-concurrency", type=int, default=12,
-                   help="send requests (of 100 contacts) in flight")
-    p.add_argument("--scenarios", default="baseline,hub,hub-callbacks",
-                   help="comma-separated subset of baseline,hub,hub-callbacks")
-    p.add_argument("--profile", choices=("none", "py-spy", "cprofile"), default="none",
-                   help="py-spy: sample the hub during each hub scenario; cprofile: run the "
-                        "whole hub under cProfile (slows it down)")
+    p.add_argument("--hub-concurrency", type=int, default=12, help="send requests (of 100 contacts) in flight")
+    p.add_argument(
+        "--scenarios", default="baseline,hub,hub-callbacks", help="comma-separated subset of baseline,hub,hub-callbacks"
+    )
+    p.add_argument(
+        "--profile",
+        choices=("none", "py-spy", "cprofile"),
+        default="none",
+        help="py-spy: sample the hub during each hub scenario; cprofile: run the "
+        "whole hub under cProfile (slows it down)",
+    )
     p.add_argument("--profile-rate", type=int, default=200, help="py-spy samples per second")
-    p.add_argument("--profile-nonblocking", action="store_true",
-                   help="py-spy without pausing the hub (less overhead, some stacks cut short)")
-    p.add_argument("--redis-cluster", type=int, default=0, metavar="MASTERS",
-                   help="run on a Redis Cluster of that many masters (tests/redis_cluster.py)")
-    p.add_argument("--hubs", type=int, default=1,
-                   help="hub processes sharing the Redis (send requests spread round-robin)")
-    p.add_argument("--hub-env", action="append", default=[], metavar="NAME=VALUE",
-                   help="extra environment for the hub process (repeatable)")
-    p.add_argument("--phase-timeout", type=float, default=0.0,
-                   help="seconds allowed per scenario (default max(180, messages/100))")
-    p.add_argument("--quiet-wait", type=float, default=60.0,
-                   help="before each scenario, wait up to this long for other processes on "
-                        "the machine to go idle (0: don't)")
+    p.add_argument(
+        "--profile-nonblocking",
+        action="store_true",
+        help="py-spy without pausing the hub (less overhead, some stacks cut short)",
+    )
+    p.add_argument(
+        "--redis-cluster",
+        type=int,
+        default=0,
+        metavar="MASTERS",
+        help="run on a Redis Cluster of that many masters (tests/redis_cluster.py)",
+    )
+    p.add_argument(
+        "--hubs", type=int, default=1, help="hub processes sharing the Redis (send requests spread round-robin)"
+    )
+    p.add_argument(
+        "--hub-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the hub process (repeatable)",
+    )
+    p.add_argument(
+        "--phase-timeout", type=float, default=0.0, help="seconds allowed per scenario (default max(180, messages/100))"
+    )
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60.0,
+        help="before each scenario, wait up to this long for other processes on the machine to go idle (0: don't)",
+    )
     p.add_argument("--max-seconds", type=float, default=3600.0, help="the whole run's bound")
     p.add_argument("--workdir", help="where logs/profiles go (default: a new temp dir)")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
-    p.add_argument("--summarize", metavar="FILE", help="only print the summary of a py-spy raw "
-                                                       "profile written by an earlier run")
+    p.add_argument(
+        "--summarize", metavar="FILE", help="only print the summary of a py-spy raw profile written by an earlier run"
+    )
     args = p.parse_args()
     if args.summarize:
         print(summarize_collapsed(Path(args.summarize), SEND_PATH))
@@ -189,8 +223,10 @@ def main() -> int:
     workdir = work_directory(args.workdir, "hub-bench-")
     keep = args.keep or args.profile != "none" or bool(args.workdir)
     env = Env(workdir)
-    print(f"{n} messages; work dir {workdir}; {os.cpu_count()} CPUs "
-          "(every process shares them: expect contention)", flush=True)
+    print(
+        f"{n} messages; work dir {workdir}; {os.cpu_count()} CPUs (every process shares them: expect contention)",
+        flush=True,
+    )
 
     def body() -> None:
         t = time.perf_counter()

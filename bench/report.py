@@ -52,8 +52,14 @@ from hub.storage.sql.activities import UPSERT_ACTIVITY  # noqa: E402
 
 BODY = "Hi {{CustomerName}}, case {{CaseName}} is resolved."
 DAY_MS = 86_400_000
-STATUSES = (("delivered", 0.85), ("read", 0.05), ("undelivered", 0.04), ("failed", 0.03),
-            ("rejected", 0.02), ("skipped_opted_out", 0.01))
+STATUSES = (
+    ("delivered", 0.85),
+    ("read", 0.05),
+    ("undelivered", 0.04),
+    ("failed", 0.03),
+    ("rejected", 0.02),
+    ("skipped_opted_out", 0.01),
+)
 LOCALES = (("en-US", 0.6), ("fr-FR", 0.25), ("es-MX", 0.15))
 
 
@@ -70,8 +76,9 @@ def phone_of(n: int) -> str:
     return f"+1415{200 + n // 10000 % 800:03d}{n % 10000:04d}"
 
 
-async def fill(url: str, org_id: str, config_id: str, template_id: str, channel_id: str,
-               rows: int, contacts: int, chunk: int) -> float:
+async def fill(
+    url: str, org_id: str, config_id: str, template_id: str, channel_id: str, rows: int, contacts: int, chunk: int
+) -> float:
     """Inserts the rows; returns the seconds it took."""
     db = await open_database(url)
     rng = random.Random(7)
@@ -87,23 +94,57 @@ async def fill(url: str, org_id: str, config_id: str, template_id: str, channel_
                 created = now_ms - int(rng.random() * 80 * DAY_MS)
                 status = pick(STATUSES, rng.random())
                 locale = pick(LOCALES, rng.random())
-                delivered = (created + rng.randint(500, 20_000)
-                             if status in ("delivered", "read") else None)
+                delivered = created + rng.randint(500, 20_000) if status in ("delivered", "read") else None
                 act_id = "act_" + secrets.token_hex(8)
                 to = phone_of(rng.randrange(contacts))
                 sid = "SM" + secrets.token_hex(16)
                 body = "Hi Ada, case CAS-1 is resolved."
-                raw = {"id": act_id, "org": org_id, "cfg": config_id, "tpl": template_id,
-                       "channel": channel_id, "type": "sms", "to": to, "from": "+14155550100",
-                       "locale": locale, "body": body, "status": status, "sid": sid,
-                       "created": str(created), "updated": str(delivered or created),
-                       "timeline": "1", "customer": "Ada", "case": "CAS-1"}
+                raw = {
+                    "id": act_id,
+                    "org": org_id,
+                    "cfg": config_id,
+                    "tpl": template_id,
+                    "channel": channel_id,
+                    "type": "sms",
+                    "to": to,
+                    "from": "+14155550100",
+                    "locale": locale,
+                    "body": body,
+                    "status": status,
+                    "sid": sid,
+                    "created": str(created),
+                    "updated": str(delivered or created),
+                    "timeline": "1",
+                    "customer": "Ada",
+                    "case": "CAS-1",
+                }
                 if delivered:
                     raw["delivered_at"] = str(delivered)
-                batch.append((
-                    act_id, org_id, config_id, template_id, None, channel_id, "sms", to, locale,
-                    status, None, sid, body, 1, created * 1000 + i % 1000, created,
-                    delivered or created, delivered, 4, json.dumps(raw), now_ms))
+                batch.append(
+                    (
+                        act_id,
+                        org_id,
+                        config_id,
+                        template_id,
+                        None,
+                        channel_id,
+                        "sms",
+                        to,
+                        locale,
+                        status,
+                        None,
+                        sid,
+                        body,
+                        1,
+                        created * 1000 + i % 1000,
+                        created,
+                        delivered or created,
+                        delivered,
+                        4,
+                        json.dumps(raw),
+                        now_ms,
+                    )
+                )
                 counts.add(rollups.Counted.of_record(raw))
             async with db.transaction() as tx:
                 await tx.executemany(UPSERT_ACTIVITY, batch)
@@ -120,8 +161,10 @@ async def fill(url: str, org_id: str, config_id: str, template_id: str, channel_
 async def explain_timeline(url: str, org_id: str, phone: str) -> str:
     db = await open_database(url)
     try:
-        sql = ("SELECT score, id FROM activities WHERE org_id = ? AND to_addr = ? AND in_timeline = 1"
-               " AND score >= ? ORDER BY score DESC, id DESC LIMIT ?")
+        sql = (
+            "SELECT score, id FROM activities WHERE org_id = ? AND to_addr = ? AND in_timeline = 1"
+            " AND score >= ? ORDER BY score DESC, id DESC LIMIT ?"
+        )
         prefix = "EXPLAIN QUERY PLAN " if db.dialect == "sqlite" else "EXPLAIN ANALYZE "
         rows = await db.fetch(prefix + sql, org_id, phone, 0, 51)
         return "\n".join("    " + str(r[-1]) for r in rows)
@@ -167,41 +210,49 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def measure(args: argparse.Namespace, url: str, contacts: int, work: Path, redis_url: str,
-            children: Children) -> int:
-    hub, hub_url = start_hub(work, "hub", redis_url, {
-        "HUB_RETENTION_DAYS": "365", "DATABASE_URL": url,
-        "HUB_ALLOWED_PROVIDER_HOSTS": "127.0.0.1:9"}, start=children.start)
-    org = asyncio.run(create_org(hub_url, api_base_url="http://127.0.0.1:9", body=BODY,
-                                 configs=("report",), show_in_timeline=True))
+def measure(args: argparse.Namespace, url: str, contacts: int, work: Path, redis_url: str, children: Children) -> int:
+    hub, hub_url = start_hub(
+        work,
+        "hub",
+        redis_url,
+        {"HUB_RETENTION_DAYS": "365", "DATABASE_URL": url, "HUB_ALLOWED_PROVIDER_HOSTS": "127.0.0.1:9"},
+        start=children.start,
+    )
+    org = asyncio.run(
+        create_org(hub_url, api_base_url="http://127.0.0.1:9", body=BODY, configs=("report",), show_in_timeline=True)
+    )
     config = {"configuration_id": org.configs["report"]}
     engine = url.split(":", 1)[0]
-    print(f"{engine}: filling {args.rows:,} archived activities ({contacts:,} contacts), "
-          f"transactions of {args.chunk:,}")
-    seconds = asyncio.run(fill(url, org.id, org.configs["report"], org.template_id,
-                               org.channel_id, args.rows, contacts, args.chunk))
+    print(
+        f"{engine}: filling {args.rows:,} archived activities ({contacts:,} contacts), transactions of {args.chunk:,}"
+    )
+    seconds = asyncio.run(
+        fill(url, org.id, org.configs["report"], org.template_id, org.channel_id, args.rows, contacts, args.chunk)
+    )
     print(f"  filled in {seconds:.0f} s ({args.rows / seconds:,.0f} rows/s)")
     if engine.startswith("postgres"):
+
         async def analyze() -> None:
             db = await open_database(url)
             async with db.transaction() as tx:
                 await tx.execute("ANALYZE")
             await db.close()
+
         asyncio.run(analyze())
 
-    with httpx.Client(base_url=hub_url, timeout=60,
-                      headers={"Authorization": f"Bearer {org.api_key}"}) as api:
+    with httpx.Client(base_url=hub_url, timeout=60, headers={"Authorization": f"Bearer {org.api_key}"}) as api:
         report = api.get("/v1/outbound/report", params=config).json()
         assert report["total"] == args.rows, report["total"]
-        print(f"  report: total {report['total']:,}, {len(report['by_hour']):,} hours, "
-              f"delivery rate {report['delivery_rate']:.3f}")
+        print(
+            f"  report: total {report['total']:,}, {len(report['by_hour']):,} hours, "
+            f"delivery rate {report['delivery_rate']:.3f}"
+        )
         for _ in range(5):
             timed(api, "/v1/outbound/report", config)
         cpu = cpu_seconds(hub.pid)
         samples = [timed(api, "/v1/outbound/report", config) for _ in range(args.requests)]
         cpu = (cpu_seconds(hub.pid) - cpu) / args.requests * 1000
-        print(f"  GET report ({args.requests} requests): {percentiles(samples)}; "
-              f"hub CPU {cpu:.1f} ms per request")
+        print(f"  GET report ({args.requests} requests): {percentiles(samples)}; hub CPU {cpu:.1f} ms per request")
 
         rng = random.Random(11)
         phones = [phone_of(rng.randrange(contacts)) for _ in range(args.requests + 5)]
@@ -211,8 +262,10 @@ def measure(args: argparse.Namespace, url: str, contacts: int, work: Path, redis
         cpu = cpu_seconds(hub.pid)
         samples = [timed(api, f"/v1/contacts/{p}/timeline") for p in phones[5:]]
         cpu = (cpu_seconds(hub.pid) - cpu) / args.requests * 1000
-    print(f"  GET timeline ({args.requests} contacts, ~{args.rows // contacts} items each, "
-          f"first had {items}): {percentiles(samples)}; hub CPU {cpu:.1f} ms per request")
+    print(
+        f"  GET timeline ({args.requests} contacts, ~{args.rows // contacts} items each, "
+        f"first had {items}): {percentiles(samples)}; hub CPU {cpu:.1f} ms per request"
+    )
     print(f"  load average during the run: {os.getloadavg()[0]:.1f} (2 cores)")
     print("  timeline query plan:\n" + asyncio.run(explain_timeline(url, org.id, phones[0])))
     return 0

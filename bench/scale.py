@@ -75,8 +75,9 @@ def start_hubs(env: Env, url: str, n: int) -> None:
 async def create_orgs(hub_url: str, k: int) -> None:
     async with aiohttp.ClientSession() as s:
         for i in range(k):
-            async with s.post(hub_url + "/v1/orgs", json={"name": f"Idle {i}"},
-                              headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as resp:
+            async with s.post(
+                hub_url + "/v1/orgs", json={"name": f"Idle {i}"}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+            ) as resp:
                 assert resp.status == 201, await resp.text()
 
 
@@ -89,8 +90,7 @@ async def idle_rate(url: str, seconds: float) -> tuple[float, dict[str, int]]:
         after = await command_calls(r)
     finally:
         await r.aclose()
-    delta = {c: after[c] - before.get(c, 0) for c in after
-             if c not in OWN and after[c] - before.get(c, 0) > 0}
+    delta = {c: after[c] - before.get(c, 0) for c in after if c not in OWN and after[c] - before.get(c, 0) > 0}
     return sum(delta.values()) / seconds, delta
 
 
@@ -106,14 +106,21 @@ def run_idle(env: Env, url: str, args: argparse.Namespace) -> list[dict[str, Any
                 rate, by_command = asyncio.run(idle_rate(url, args.idle_seconds))
             finally:
                 env.stop_hubs()
-            row = {"orgs": orgs, "processes": processes, "per_s": rate,
-                   "per_org_process": rate / orgs / processes, "commands": by_command}
+            row = {
+                "orgs": orgs,
+                "processes": processes,
+                "per_s": rate,
+                "per_org_process": rate / orgs / processes,
+                "commands": by_command,
+            }
             rows.append(row)
             top = sorted(by_command.items(), key=lambda kv: -kv[1])[:6]
-            print(f"idle: {orgs:>4} orgs x {processes} processes: {rate:8.2f} commands/s, "
-                  f"{row['per_org_process']:.3f} per org per process  "
-                  f"(over {args.idle_seconds:.0f} s: {', '.join(f'{c} {n}' for c, n in top)})",
-                  flush=True)
+            print(
+                f"idle: {orgs:>4} orgs x {processes} processes: {rate:8.2f} commands/s, "
+                f"{row['per_org_process']:.3f} per org per process  "
+                f"(over {args.idle_seconds:.0f} s: {', '.join(f'{c} {n}' for c, n in top)})",
+                flush=True,
+            )
     return rows
 
 
@@ -131,8 +138,7 @@ def run_throughput(env: Env, url: str, args: argparse.Namespace) -> list[Outcome
     return outcomes
 
 
-async def one_throughput(env: Env, url: str, phones: list[str],
-                         args: argparse.Namespace) -> Outcome:
+async def one_throughput(env: Env, url: str, phones: list[str], args: argparse.Namespace) -> Outcome:
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         ctl = sending.Control(env, session)
@@ -141,16 +147,17 @@ async def one_throughput(env: Env, url: str, phones: list[str],
             env.redis_pid = int((await r.info("server"))["process_id"])
             configs = (await ctl.setup(("warmup", "run"))).configs
             deadline = Deadline(max(180.0, len(phones) / 50), "throughput")
-            await sending.warm_up(ctl, r, configs["warmup"], phones[:CONTACTS_PER_REQUEST * 3],
-                                  deadline)
-            await wait_quiet([h.pid for h in env.hubs] + env.redis_pids + [env.sandbox.pid],
-                             args.quiet_wait, 0.25)
+            await sending.warm_up(ctl, r, configs["warmup"], phones[: CONTACTS_PER_REQUEST * 3], deadline)
+            await wait_quiet([h.pid for h in env.hubs] + env.redis_pids + [env.sandbox.pid], args.quiet_wait, 0.25)
             memory = int((await r.info("memory"))["used_memory"])
-            outcome = await sending.run_hub(ctl, r, phones, configs["run"], True, args, deadline,
-                                            f"{len(env.hubs)} process(es)")
+            outcome = await sending.run_hub(
+                ctl, r, phones, configs["run"], True, args, deadline, f"{len(env.hubs)} process(es)"
+            )
             grown = int((await r.info("memory"))["used_memory"]) - memory
-            outcome.notes.append(f"Redis memory grew {grown / len(phones):.0f} bytes per message "
-                                 "(activity, history, indexes; kept for HUB_HOT_SECONDS once final)")
+            outcome.notes.append(
+                f"Redis memory grew {grown / len(phones):.0f} bytes per message "
+                "(activity, history, indexes; kept for HUB_HOT_SECONDS once final)"
+            )
         finally:
             await r.aclose()
     print(f"  {outcome.name}: {outcome.seconds:.2f}s, {outcome.rate:.0f} msgs/s", flush=True)
@@ -166,15 +173,19 @@ def print_throughput(outcomes: list[Outcome]) -> None:
         return 1000 * o.cpu.get(part, float("nan")) / o.messages
 
     print()
-    head = (f"{'processes':<28} {'msgs/s':>8} {'x':>5}  {'hub cpu s/1k':>12} {'x':>5}  "
-            f"{'redis cpu s/1k':>14} {'x':>5}  {'lost':>4} {'dup':>4}")
+    head = (
+        f"{'processes':<28} {'msgs/s':>8} {'x':>5}  {'hub cpu s/1k':>12} {'x':>5}  "
+        f"{'redis cpu s/1k':>14} {'x':>5}  {'lost':>4} {'dup':>4}"
+    )
     print(head)
     print("-" * len(head))
     for o in outcomes:
-        print(f"{o.name:<28} {o.rate:>8.0f} {o.rate / base.rate:>5.2f}  "
-              f"{per_k(o, 'hub'):>12.3f} {per_k(o, 'hub') / per_k(base, 'hub'):>5.2f}  "
-              f"{per_k(o, 'redis'):>14.3f} {per_k(o, 'redis') / per_k(base, 'redis'):>5.2f}  "
-              f"{o.lost:>4} {o.duplicated:>4}")
+        print(
+            f"{o.name:<28} {o.rate:>8.0f} {o.rate / base.rate:>5.2f}  "
+            f"{per_k(o, 'hub'):>12.3f} {per_k(o, 'hub') / per_k(base, 'hub'):>5.2f}  "
+            f"{per_k(o, 'redis'):>14.3f} {per_k(o, 'redis') / per_k(base, 'redis'):>5.2f}  "
+            f"{o.lost:>4} {o.duplicated:>4}"
+        )
     for o in outcomes:
         for note in o.notes:
             print(f"  {o.name}: {note}")
@@ -185,13 +196,11 @@ def main() -> int:
     p.add_argument("--only", choices=("idle", "throughput"))
     p.add_argument("--quick", action="store_true", help="20 s idle windows, 5,000 messages")
     p.add_argument("--idle-orgs", type=lambda s: [int(x) for x in s.split(",")], default=[1, 100])
-    p.add_argument("--idle-processes", type=lambda s: [int(x) for x in s.split(",")],
-                   default=[1, 2])
+    p.add_argument("--idle-processes", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2])
     p.add_argument("--idle-seconds", type=float, default=60.0)
     p.add_argument("--idle-warmup", type=float, default=3.0)
     p.add_argument("--messages", type=int, default=20_000)
-    p.add_argument("--processes", type=int, default=os.cpu_count() or 2,
-                   help="N for the throughput comparison with 1")
+    p.add_argument("--processes", type=int, default=os.cpu_count() or 2, help="N for the throughput comparison with 1")
     p.add_argument("--hub-concurrency", type=int, default=12)
     p.add_argument("--quiet-wait", type=float, default=20.0)
     args = p.parse_args()

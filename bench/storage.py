@@ -77,13 +77,21 @@ async def answer_and_close(hub_url: str, api_key: str, closed: list[str], stop: 
     """One agent: answers every conversation it is given, then closes it."""
     headers = {"Authorization": f"Bearer {api_key}"}
     async with httpx.AsyncClient(base_url=hub_url, timeout=60) as http:
-        await http.post("/v1/agents", headers=headers, json={
-            "name": "Bench", "email": "bench@example.com", "password": "bench agent password",
-            "queues": ["default"], "capacity": 100})
-        token = (await http.post("/v1/agents/login", json={
-            "email": "bench@example.com", "password": "bench agent password"})).json()["token"]
-        ticket = (await http.post("/v1/agent/ws-ticket",
-                                  headers={"Authorization": f"Bearer {token}"})).json()["ticket"]
+        await http.post(
+            "/v1/agents",
+            headers=headers,
+            json={
+                "name": "Bench",
+                "email": "bench@example.com",
+                "password": "bench agent password",
+                "queues": ["default"],
+                "capacity": 100,
+            },
+        )
+        token = (
+            await http.post("/v1/agents/login", json={"email": "bench@example.com", "password": "bench agent password"})
+        ).json()["token"]
+        ticket = (await http.post("/v1/agent/ws-ticket", headers={"Authorization": f"Bearer {token}"})).json()["ticket"]
     url = hub_url.replace("http://", "ws://") + f"/v1/agent/ws?ticket={ticket}"
     async with websockets.connect(url, compression=None, max_size=None) as ws:
         while not stop.is_set():
@@ -93,10 +101,17 @@ async def answer_and_close(hub_url: str, api_key: str, closed: list[str], stop: 
                 continue
             if frame["type"] == "conversation.assigned":
                 conv = frame["conversation"]["id"]
-                await ws.send(json.dumps({"type": "reply", "conversation_id": conv,
-                                          "body": "Thanks, we are on it.", "client_id": "r-" + conv}))
-                await ws.send(json.dumps({"type": "close", "conversation_id": conv,
-                                          "client_id": "c-" + conv}))
+                await ws.send(
+                    json.dumps(
+                        {
+                            "type": "reply",
+                            "conversation_id": conv,
+                            "body": "Thanks, we are on it.",
+                            "client_id": "r-" + conv,
+                        }
+                    )
+                )
+                await ws.send(json.dumps({"type": "close", "conversation_id": conv, "client_id": "c-" + conv}))
             elif frame["type"] == "ack" and frame.get("client_id", "").startswith("c-"):
                 closed.append(frame["client_id"][2:])
 
@@ -107,9 +122,16 @@ async def customers_answer(sandbox_url: str, hub_url: str, channel_id: str, numb
 
         async def one(number: str) -> None:
             async with gate:
-                answer = await http.post(sandbox_url + "/_sandbox/replies", json={
-                    "account_sid": SID, "from": number, "to": SENDER, "body": "Is it fixed?",
-                    "url": f"{hub_url}/webhooks/twilio/{channel_id}/inbound"})
+                answer = await http.post(
+                    sandbox_url + "/_sandbox/replies",
+                    json={
+                        "account_sid": SID,
+                        "from": number,
+                        "to": SENDER,
+                        "body": "Is it fixed?",
+                        "url": f"{hub_url}/webhooks/twilio/{channel_id}/inbound",
+                    },
+                )
                 if answer.status_code != 200:
                     raise SystemExit(f"reply refused: {answer.status_code} {answer.text}")
 
@@ -124,12 +146,22 @@ def keys_left(r: redis.Redis, prefix: str) -> None:
         count_bytes = left.setdefault(kind, [0, 0])
         count_bytes[0] += 1
         count_bytes[1] += int(r.memory_usage(key) or 0)
-    print("  keys left (count, MEMORY USAGE bytes): " + ", ".join(
-        f"{k} {c:,} {b:,}" for k, (c, b) in sorted(left.items(), key=lambda x: -x[1][1])[:10]))
+    print(
+        "  keys left (count, MEMORY USAGE bytes): "
+        + ", ".join(f"{k} {c:,} {b:,}" for k, (c, b) in sorted(left.items(), key=lambda x: -x[1][1])[:10])
+    )
 
 
-def conversations_phase(r: redis.Redis, prefix: str, hub_url: str, sandbox_url: str, api_key: str,
-                        channel_id: str, numbers: list[str], hot_seconds: float) -> None:
+def conversations_phase(
+    r: redis.Redis,
+    prefix: str,
+    hub_url: str,
+    sandbox_url: str,
+    api_key: str,
+    channel_id: str,
+    numbers: list[str],
+    hot_seconds: float,
+) -> None:
     n = len(numbers)
     before = int(r.info("memory")["used_memory"])
     closed: list[str] = []
@@ -157,8 +189,10 @@ def conversations_phase(r: redis.Redis, prefix: str, hub_url: str, sandbox_url: 
     time.sleep(1.0)
     after = int(r.info("memory")["used_memory"])
     print(f"{n} conversations (an answer, an agent's reply, closed) in {elapsed:.1f} s")
-    print(f"redis bytes/conversation  {(hot - before) / n:,.0f} while hot, "
-          f"{(after - before) / n:,.0f} after the hot window")
+    print(
+        f"redis bytes/conversation  {(hot - before) / n:,.0f} while hot, "
+        f"{(after - before) / n:,.0f} after the hot window"
+    )
     keys_left(r, prefix)
 
 
@@ -167,8 +201,9 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--hot-seconds", type=float, default=2.0)
-    parser.add_argument("--replies", type=int, default=None,
-                        help="customers who answer (default: a tenth of --messages, at most 2,000)")
+    parser.add_argument(
+        "--replies", type=int, default=None, help="customers who answer (default: a tenth of --messages, at most 2,000)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
 
@@ -177,26 +212,31 @@ def main() -> int:
     server = EmbeddedRedis(work / "redis").start()
     try:
         _, sandbox_url = start_sandbox(work, ACCOUNT, start=children.start)
-        extra = {"HUB_ALLOWED_PROVIDER_HOSTS": sandbox_url.split("://", 1)[1],
-                 "HUB_HOT_SECONDS": str(args.hot_seconds)}
+        extra = {"HUB_ALLOWED_PROVIDER_HOSTS": sandbox_url.split("://", 1)[1], "HUB_HOT_SECONDS": str(args.hot_seconds)}
         if args.database_url:
             extra["DATABASE_URL"] = args.database_url
         _, hub_url = start_hub(work, "hub", server.url, extra, start=children.start)
-        org = asyncio.run(create_org(hub_url, api_base_url=sandbox_url, body=BODY,
-                                     show_in_timeline=True))
-        api = httpx.Client(base_url=hub_url, timeout=60,
-                           headers={"Authorization": f"Bearer {org.api_key}"})
+        org = asyncio.run(create_org(hub_url, api_base_url=sandbox_url, body=BODY, show_in_timeline=True))
+        api = httpx.Client(base_url=hub_url, timeout=60, headers={"Authorization": f"Bearer {org.api_key}"})
         r = redis.Redis.from_url(server.url)
         before_redis = int(r.info("memory")["used_memory"])
         before_sql = sqlite_bytes(work / "hub-data")
         start = time.monotonic()
         for first in range(0, args.messages, 100):
-            contacts = [{"tocontactid": f"+1415555{2000 + (first + i) % 8000:04d}", "channelid": "sms",
-                         "optin": True, "CustomerName": "Ada", "CaseName": "CAS-1",
-                         "entityrelationshipname": "incident"}
-                        for i in range(min(100, args.messages - first))]
-            answer = api.post("/v1/outbound/send", json={
-                "configuration_id": org.configs["bench"], "contacts": contacts})
+            contacts = [
+                {
+                    "tocontactid": f"+1415555{2000 + (first + i) % 8000:04d}",
+                    "channelid": "sms",
+                    "optin": True,
+                    "CustomerName": "Ada",
+                    "CaseName": "CAS-1",
+                    "entityrelationshipname": "incident",
+                }
+                for i in range(min(100, args.messages - first))
+            ]
+            answer = api.post(
+                "/v1/outbound/send", json={"configuration_id": org.configs["bench"], "contacts": contacts}
+            )
             if answer.status_code != 202:
                 raise SystemExit(f"send refused: {answer.status_code} {answer.text}")
 
@@ -212,23 +252,25 @@ def main() -> int:
         hot_redis = int(r.info("memory")["used_memory"])
         after_sql = sqlite_bytes(work / "hub-data")
         prefix = f"hub:{{{org.id}}}"
-        wait(lambda: r.zcard(f"{prefix}:acts") == 0, patience + 2 * args.hot_seconds,
-             "the hot window to pass")
+        wait(lambda: r.zcard(f"{prefix}:acts") == 0, patience + 2 * args.hot_seconds, "the hot window to pass")
         time.sleep(1.0)  # the sweep of the last batch settles
         memory = r.info("memory")
         after_redis = int(memory["used_memory"])
         n = args.messages
         print(f"{n} messages delivered and archived in {elapsed:.1f} s")
-        print(f"redis bytes/message  {(hot_redis - before_redis) / n:,.0f} while hot, "
-              f"{(after_redis - before_redis) / n:,.0f} after the hot window "
-              f"(HUB_HOT_SECONDS={args.hot_seconds:g})")
-        print(f"  used_memory {after_redis:,}: dataset {int(memory['used_memory_dataset']):,}, "
-              f"overhead {int(memory['used_memory_overhead']):,} (clients "
-              f"{int(memory.get('mem_clients_normal', 0)):,}, scripts "
-              f"{int(memory.get('used_memory_scripts', 0)):,})")
+        print(
+            f"redis bytes/message  {(hot_redis - before_redis) / n:,.0f} while hot, "
+            f"{(after_redis - before_redis) / n:,.0f} after the hot window "
+            f"(HUB_HOT_SECONDS={args.hot_seconds:g})"
+        )
+        print(
+            f"  used_memory {after_redis:,}: dataset {int(memory['used_memory_dataset']):,}, "
+            f"overhead {int(memory['used_memory_overhead']):,} (clients "
+            f"{int(memory.get('mem_clients_normal', 0)):,}, scripts "
+            f"{int(memory.get('used_memory_scripts', 0)):,})"
+        )
         keys_left(r, prefix)
-        for label, key in (("archive stream", f"{prefix}:archive"),
-                           ("outbound stream", f"{prefix}:outbound")):
+        for label, key in (("archive stream", f"{prefix}:archive"), ("outbound stream", f"{prefix}:outbound")):
             print(f"  {label:<18} {int(r.memory_usage(key) or 0):,} bytes after archiving")
         if not args.database_url:
             print(f"sql bytes/message    {(after_sql - before_sql) / n:,.0f}  (SQLite file, WAL checkpointed)")
@@ -236,11 +278,9 @@ def main() -> int:
         if replies:
             numbers = [f"+1415555{2000 + i % 8000:04d}" for i in range(min(replies, n, 8000))]
             before_sql = sqlite_bytes(work / "hub-data")
-            conversations_phase(r, prefix, hub_url, sandbox_url, org.api_key, org.channel_id,
-                                numbers, args.hot_seconds)
+            conversations_phase(r, prefix, hub_url, sandbox_url, org.api_key, org.channel_id, numbers, args.hot_seconds)
             if not args.database_url:
-                print(f"sql bytes/conversation    "
-                      f"{(sqlite_bytes(work / 'hub-data') - before_sql) / len(numbers):,.0f}")
+                print(f"sql bytes/conversation    {(sqlite_bytes(work / 'hub-data') - before_sql) / len(numbers):,.0f}")
         r.close()
         api.close()
         return 0

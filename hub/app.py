@@ -76,23 +76,26 @@ async def redis_error(request: Request, exc: Exception) -> Response:
     if not redis_unavailable(exc):
         return await server_error(request, exc)
     log.warning("redis unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
-    return await hub_error(request, Unavailable("the hub's store is unreachable; retry shortly",
-                                                retry_after=REDIS_RETRY_AFTER_S))
+    return await hub_error(
+        request, Unavailable("the hub's store is unreachable; retry shortly", retry_after=REDIS_RETRY_AFTER_S)
+    )
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse({"error": {"code": code, "message": str(exc.detail)}},
-                        status_code=exc.status_code, headers=getattr(exc, "headers", None))
+    return JSONResponse(
+        {"error": {"code": code, "message": str(exc.detail)}},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
     request_id = uuid.uuid4().hex
     log.error("unhandled error", exc_info=exc, extra={"request_id": request_id, "path": request.url.path})
     return JSONResponse(
-        {"error": {"code": "internal_error", "message": "internal error",
-                   "details": {"request_id": request_id}}},
+        {"error": {"code": "internal_error", "message": "internal error", "details": {"request_id": request_id}}},
         status_code=500,
     )
 
@@ -187,8 +190,7 @@ async def _check_redis_mode(client: Any, url: str) -> None:
     try:
         await confirm_standalone(client, url)
     except NotStandalone as exc:
-        log.error("Redis turned out to be a cluster node; stopping to start again",
-                  extra={"error": str(exc)})
+        log.error("Redis turned out to be a cluster node; stopping to start again", extra={"error": str(exc)})
         os.kill(os.getpid(), signal.SIGTERM)
 
 
@@ -212,45 +214,56 @@ def build_app(
         database = await open_database(settings.sql_url)
         await migrate(database)
         providers = ProviderPool(settings)
-        hub = Hub(settings=settings, redis=client, metrics=Metrics(), providers=providers,
-                  history=database)
+        hub = Hub(settings=settings, redis=client, metrics=Metrics(), providers=providers, history=database)
         app.state.hub = hub
         app.state.fanout = Fanout(PubSubNodes(client))
         app.state.board_feeds = BoardFeeds(hub, app.state.fanout)
         app.state.conversations = Conversations(hub)
         families: dict[str, Family] = {"twilio": twilio_webhooks.TWILIO, "telesign": telesign_webhooks.TELESIGN}
         app.state.journal = WebhookJournal(
-            settings.data_dir / "journal", partial(redis_answers, client),
+            settings.data_dir / "journal",
+            partial(redis_answers, client),
             partial(replay_webhook, app.state, families),
-            max_bytes=settings.journal_max_bytes, metrics=hub.metrics)
+            max_bytes=settings.journal_max_bytes,
+            metrics=hub.metrics,
+        )
         stop = asyncio.Event()
         app.state.event_deliverer = EventDeliverer(hub)
-        app.state.workers = [asyncio.create_task(hub.board.run(stop), name="work-board")] + [
-            asyncio.create_task(Dispatcher(hub, i).run(stop), name=f"dispatch-{i}")
-            for i in range(settings.workers)
-        ] + [
-            # Agents' replies have their own workers: never behind a bulk backlog.
-            asyncio.create_task(Dispatcher(hub, i, replies=True).run(stop), name=f"replies-{i}")
-            for i in range(REPLY_WORKERS)
-        ] + [asyncio.create_task(retry_mover(hub, stop), name="retry-mover"),
-             asyncio.create_task(release_loop(hub, stop), name="quiet-hours-release"),
-             asyncio.create_task(sweeper(hub, stop), name="presence-sweeper"),
-             asyncio.create_task(policy_loop(hub, stop), name="routing-policy"),
-             asyncio.create_task(maintainer(hub, stop), name="retention"),
-             asyncio.create_task(scheduler(hub, stop), name="scheduler"),
-             asyncio.create_task(app.state.journal.run(stop), name="webhook-journal")] + [
-            asyncio.create_task(BulkRunner(hub, i).run(stop), name=f"bulk-{i}")
-            for i in range(settings.bulk_runners)
-        ] + [asyncio.create_task(Archiver(hub).run(stop), name="archiver"),
-             asyncio.create_task(hot_sweeper(hub, stop), name="hot-window"),
-             asyncio.create_task(app.state.event_deliverer.run(stop), name="event-feed")]
+        app.state.workers = (
+            [asyncio.create_task(hub.board.run(stop), name="work-board")]
+            + [asyncio.create_task(Dispatcher(hub, i).run(stop), name=f"dispatch-{i}") for i in range(settings.workers)]
+            + [
+                # Agents' replies have their own workers: never behind a bulk backlog.
+                asyncio.create_task(Dispatcher(hub, i, replies=True).run(stop), name=f"replies-{i}")
+                for i in range(REPLY_WORKERS)
+            ]
+            + [
+                asyncio.create_task(retry_mover(hub, stop), name="retry-mover"),
+                asyncio.create_task(release_loop(hub, stop), name="quiet-hours-release"),
+                asyncio.create_task(sweeper(hub, stop), name="presence-sweeper"),
+                asyncio.create_task(policy_loop(hub, stop), name="routing-policy"),
+                asyncio.create_task(maintainer(hub, stop), name="retention"),
+                asyncio.create_task(scheduler(hub, stop), name="scheduler"),
+                asyncio.create_task(app.state.journal.run(stop), name="webhook-journal"),
+            ]
+            + [
+                asyncio.create_task(BulkRunner(hub, i).run(stop), name=f"bulk-{i}")
+                for i in range(settings.bulk_runners)
+            ]
+            + [
+                asyncio.create_task(Archiver(hub).run(stop), name="archiver"),
+                asyncio.create_task(hot_sweeper(hub, stop), name="hot-window"),
+                asyncio.create_task(app.state.event_deliverer.run(stop), name="event-feed"),
+            ]
+        )
         mode_check = asyncio.create_task(_check_redis_mode(client, url), name="redis-mode")
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if attach is not None:
                     await stack.enter_async_context(attach(hub))
-                log.info("hub started", extra={"public_url": settings.public_url,
-                                               "embedded_redis": embedded is not None})
+                log.info(
+                    "hub started", extra={"public_url": settings.public_url, "embedded_redis": embedded is not None}
+                )
                 yield
         finally:
             stop.set()
@@ -271,12 +284,16 @@ def build_app(
         lifespan=lifespan,
         middleware=[Middleware(BodyLimit)],
         exception_handlers={
-            HubError: hub_error, HTTPException: http_error, RedisError: redis_error,
+            HubError: hub_error,
+            HTTPException: http_error,
+            RedisError: redis_error,
             # A cluster slot no master serves, a connection closed under a
             # command: redis-py raises them outside RedisError (see
             # redis_unavailable; any other AttributeError or RuntimeError is
             # a bug, 500).
-            SlotNotCoveredError: redis_error, AttributeError: redis_error, RuntimeError: redis_error,
+            SlotNotCoveredError: redis_error,
+            AttributeError: redis_error,
+            RuntimeError: redis_error,
             Exception: server_error,
         },
     )

@@ -82,9 +82,18 @@ def _error(response: httpx.Response) -> str:
         return f"HTTP {response.status_code}"
 
 
-def send_file(path: Path, config_id: str, *, url: str, api_key: str, fmt: str | None = None,
-              results: Path | None = None, poll_s: float = 0.5, out: TextIO = sys.stdout,
-              err: TextIO = sys.stderr) -> int:
+def send_file(
+    path: Path,
+    config_id: str,
+    *,
+    url: str,
+    api_key: str,
+    fmt: str | None = None,
+    results: Path | None = None,
+    poll_s: float = 0.5,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+) -> int:
     """0 when every contact got an outcome, 1 when the job failed or was canceled,
     2 when the upload was refused or the hub could not be reached, 130 on Ctrl+C
     during the upload (nothing was created)."""
@@ -94,8 +103,9 @@ def send_file(path: Path, config_id: str, *, url: str, api_key: str, fmt: str | 
     try:
         with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=300) as http:
             try:
-                response = http.post("/v1/bulk-jobs", params={"configuration_id": config_id},
-                                     content=_upload(path, progress))
+                response = http.post(
+                    "/v1/bulk-jobs", params={"configuration_id": config_id}, content=_upload(path, progress)
+                )
             except KeyboardInterrupt:
                 progress.end()
                 print("upload interrupted; no job was created", file=err)
@@ -116,8 +126,7 @@ def send_file(path: Path, config_id: str, *, url: str, api_key: str, fmt: str | 
     return 0 if job["status"] == "done" else 1
 
 
-def _follow(http: httpx.Client, job: dict[str, Any], progress: Progress, poll_s: float,
-            err: TextIO) -> dict[str, Any]:
+def _follow(http: httpx.Client, job: dict[str, Any], progress: Progress, poll_s: float, err: TextIO) -> dict[str, Any]:
     """Redraw the bar until the job ends; Ctrl+C cancels it."""
     print(f"job {job['id']}: {job['total']} contacts", file=err)
     try:
@@ -145,8 +154,7 @@ def _save_results(http: httpx.Client, job_id: str, path: Path) -> None:
 
 
 def _print_summary(job: dict[str, Any], out: TextIO) -> None:
-    print(f"job {job['id']} {job['status']}: {job['processed']} of {job['total']} contacts",
-          file=out)
+    print(f"job {job['id']} {job['status']}: {job['processed']} of {job['total']} contacts", file=out)
     for status, count in sorted(job["counts"].items()):
         print(f"  {status:<20} {count:>9}", file=out)
     if job.get("error"):

@@ -30,29 +30,48 @@ async def ensure_demo_org(hub: Hub, auth_token: str) -> str:
     """Create (or refresh) the demo org and its records; returns a new API key."""
     now = time.time()
     org = await hub.orgs.load(DEMO_ORG) or {
-        "id": DEMO_ORG, "name": "Demo", "created_at": now, "default_region": "US",
+        "id": DEMO_ORG,
+        "name": "Demo",
+        "created_at": now,
+        "default_region": "US",
         "limits": {"contacts_per_request": 100, "requests_per_hour": 30000},
     }
     api_key = "hk_" + secrets.token_urlsafe(32)
     await hub.orgs.create(org, api_key)
     hub.board.announce(DEMO_ORG, "org")
     channel = {
-        "id": DEMO_CHANNEL, "org_id": DEMO_ORG, "created_at": now, "name": "Demo SMS",
-        "type": "sms", "provider": "sandbox", "address": DEMO_NUMBER,
+        "id": DEMO_CHANNEL,
+        "org_id": DEMO_ORG,
+        "created_at": now,
+        "name": "Demo SMS",
+        "type": "sms",
+        "provider": "sandbox",
+        "address": DEMO_NUMBER,
         "credentials": {"account_sid": DEMO_ACCOUNT, "auth_token": auth_token},
     }
     template = {
-        "id": DEMO_TEMPLATE, "org_id": DEMO_ORG, "created_at": now, "name": "Case update",
-        "channel_types": ["sms", "whatsapp"], "default_locale": "en-US", "content_sids": {},
+        "id": DEMO_TEMPLATE,
+        "org_id": DEMO_ORG,
+        "created_at": now,
+        "name": "Case update",
+        "channel_types": ["sms", "whatsapp"],
+        "default_locale": "en-US",
+        "content_sids": {},
         "bodies": {
             "en-US": "Hi {{CustomerName}}, your case {{CaseName}} was updated. Reply here to talk to us.",
             "fr-FR": "Bonjour {{CustomerName}}, votre dossier {{CaseName}} a été mis à jour.",
         },
     }
     config = {
-        "id": DEMO_CONFIG, "org_id": DEMO_ORG, "created_at": now, "name": "Case updates",
-        "show_in_timeline": True, "channel_type": "sms", "channel_id": DEMO_CHANNEL,
-        "template_id": DEMO_TEMPLATE, "queue": "default",
+        "id": DEMO_CONFIG,
+        "org_id": DEMO_ORG,
+        "created_at": now,
+        "name": "Case updates",
+        "show_in_timeline": True,
+        "channel_type": "sms",
+        "channel_id": DEMO_CHANNEL,
+        "template_id": DEMO_TEMPLATE,
+        "queue": "default",
     }
     existing = await hub.channels.load(DEMO_ORG, DEMO_CHANNEL)
     await hub.channels.save(DEMO_ORG, channel, new=existing is None)
@@ -76,15 +95,34 @@ async def ensure_demo_agents(hub: Hub) -> str:
     for index, (name, email) in enumerate(DEMO_AGENTS):
         agent_id = f"agt_demo_{index + 1}"
         if await hub.agents.load(DEMO_ORG, agent_id) is None:
-            await hub.agents.create(DEMO_ORG, {"id": agent_id, "name": name, "email": email,
-                                               "queues": ["default"], "capacity": 3,
-                                               "created_at": time.time()}, hashed)
+            await hub.agents.create(
+                DEMO_ORG,
+                {
+                    "id": agent_id,
+                    "name": name,
+                    "email": email,
+                    "queues": ["default"],
+                    "capacity": 3,
+                    "created_at": time.time(),
+                },
+                hashed,
+            )
         await hub.agents.save_password(DEMO_ORG, agent_id, hashed)
     name, email = DEMO_SUPERVISOR
     if await hub.agents.load(DEMO_ORG, "agt_demo_supervisor") is None:
-        await hub.agents.create(DEMO_ORG, {"id": "agt_demo_supervisor", "name": name, "email": email,
-                                           "queues": [], "capacity": 3, "role": "supervisor",
-                                           "created_at": time.time()}, hashed)
+        await hub.agents.create(
+            DEMO_ORG,
+            {
+                "id": "agt_demo_supervisor",
+                "name": name,
+                "email": email,
+                "queues": [],
+                "capacity": 3,
+                "role": "supervisor",
+                "created_at": time.time(),
+            },
+            hashed,
+        )
     await hub.agents.save_password(DEMO_ORG, "agt_demo_supervisor", hashed)
     return password
 
@@ -177,8 +215,9 @@ async def _store_only_hub(settings: Settings) -> Hub:
     from hub.storage.redis import connect
 
     assert settings.redis_url is not None
-    return Hub(settings=settings, redis=await connect(settings.redis_url), metrics=Metrics(),
-               providers=ProviderPool(settings))
+    return Hub(
+        settings=settings, redis=await connect(settings.redis_url), metrics=Metrics(), providers=ProviderPool(settings)
+    )
 
 
 def prepare(settings: Settings) -> str:
@@ -211,8 +250,7 @@ def serve_shared_sandbox(fd: int) -> None:
     state = SandboxState()
     own_demo_account(state, os.environ.pop(TOKEN_ENV))
     gate = HubGate(settings)
-    sandbox_app = build_sandbox_app(state, gate=gate,
-                                    webhook_prefix=f"{settings.public_url}/webhooks/")
+    sandbox_app = build_sandbox_app(state, gate=gate, webhook_prefix=f"{settings.public_url}/webhooks/")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

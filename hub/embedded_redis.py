@@ -58,16 +58,26 @@ class EmbeddedRedis:
             self.socket_path.unlink()
         args = [
             str(redis_server_binary()),
-            "--port", "0",
-            "--unixsocket", str(self.socket_path),
-            "--unixsocketperm", "700",
-            "--dir", str(self.data_dir),
-            "--appendonly", "yes",
-            "--appendfsync", self.appendfsync,
-            "--save", "",
-            "--daemonize", "no",
-            "--loglevel", "warning",
-            "--logfile", str(self.data_dir / "redis.log"),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            self.appendfsync,
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+            "--logfile",
+            str(self.data_dir / "redis.log"),
         ]
         # Own session: a Ctrl+C meant for the hub must not kill Redis before the
         # hub has finished with it; the hub stops it on the way out. And should
@@ -76,7 +86,7 @@ class EmbeddedRedis:
         deadline = time.monotonic() + timeout
         while not self.socket_path.exists():
             if self._proc.poll() is not None:
-                log = (self.data_dir / "redis.log")
+                log = self.data_dir / "redis.log"
                 tail = log.read_text()[-2000:] if log.exists() else ""
                 raise EmbeddedRedisError(f"redis-server exited: {tail}")
             if time.monotonic() > deadline:

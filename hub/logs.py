@@ -13,8 +13,7 @@ import sys
 import time
 from typing import Any
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
-    "message", "asctime", "color_message"}
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
 
 
 # Secrets that can sit in a URL or a header a library logs: query values named
@@ -22,12 +21,12 @@ _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
 _SECRETS = re.compile(
     r"(?P<query>[?&](?:token|ticket|key|api_key|access_token|password|secret)=)[^&\s\"']*"
     r"|(?P<bearer>[Bb]earer\s+)[^\s\"',]+"
-    r"|\b(?P<own>at|wt)_[A-Za-z0-9_-]{16,}")
+    r"|\b(?P<own>at|wt)_[A-Za-z0-9_-]{16,}"
+)
 
 
 def redact(text: str) -> str:
-    return _SECRETS.sub(
-        lambda m: (m.group("query") or m.group("bearer") or f"{m.group('own')}_") + "[redacted]", text)
+    return _SECRETS.sub(lambda m: (m.group("query") or m.group("bearer") or f"{m.group('own')}_") + "[redacted]", text)
 
 
 class RedactSecrets(logging.Filter):
@@ -48,8 +47,7 @@ class RedactSecrets(logging.Filter):
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "event": record.getMessage(),

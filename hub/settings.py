@@ -97,9 +97,7 @@ class Settings:
             port=port,
             log_level=env.get("HUB_LOG_LEVEL", cls.log_level).lower(),
             retention_days=int(env.get("HUB_RETENTION_DAYS", cls.retention_days)),
-            correlation_window_days=int(
-                env.get("HUB_CORRELATION_WINDOW_DAYS", cls.correlation_window_days)
-            ),
+            correlation_window_days=int(env.get("HUB_CORRELATION_WINDOW_DAYS", cls.correlation_window_days)),
             hot_seconds=float(env.get("HUB_HOT_SECONDS", cls.hot_seconds)),
             appendfsync=env.get("HUB_REDIS_APPENDFSYNC", cls.appendfsync),
             twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
@@ -112,34 +110,28 @@ class Settings:
             claim_idle_ms=int(env.get("HUB_CLAIM_IDLE_MS", cls.claim_idle_ms)),
             send_timeout_s=float(env.get("HUB_SEND_TIMEOUT", cls.send_timeout_s)),
             send_retry_window_s=float(env.get("HUB_SEND_RETRY_WINDOW", cls.send_retry_window_s)),
-            send_retry_max_delay_s=float(
-                env.get("HUB_SEND_RETRY_MAX_DELAY", cls.send_retry_max_delay_s)
-            ),
+            send_retry_max_delay_s=float(env.get("HUB_SEND_RETRY_MAX_DELAY", cls.send_retry_max_delay_s)),
             circuit_threshold=int(env.get("HUB_CIRCUIT_THRESHOLD", cls.circuit_threshold)),
             circuit_cooldown_s=float(env.get("HUB_CIRCUIT_COOLDOWN", cls.circuit_cooldown_s)),
             agent_grace_s=float(env.get("HUB_AGENT_GRACE_SECONDS", cls.agent_grace_s)),
             scheduler_interval_s=float(env.get("HUB_SCHEDULER_INTERVAL", cls.scheduler_interval_s)),
-            schedule_late_after_s=float(
-                env.get("HUB_SCHEDULE_LATE_SECONDS", cls.schedule_late_after_s)
-            ),
+            schedule_late_after_s=float(env.get("HUB_SCHEDULE_LATE_SECONDS", cls.schedule_late_after_s)),
             bulk_runners=int(env.get("HUB_BULK_RUNNERS", cls.bulk_runners)),
             bulk_lease_ms=int(env.get("HUB_BULK_LEASE_MS", cls.bulk_lease_ms)),
             idle_check_s=float(env.get("HUB_IDLE_CHECK_SECONDS", cls.idle_check_s)),
             ws_ticket_ttl_s=float(env.get("HUB_WS_TICKET_SECONDS", cls.ws_ticket_ttl_s)),
-            login_failures_per_email=int(
-                env.get("HUB_LOGIN_FAILURES_PER_EMAIL", cls.login_failures_per_email)),
-            login_failures_per_address=int(
-                env.get("HUB_LOGIN_FAILURES_PER_ADDRESS", cls.login_failures_per_address)),
+            login_failures_per_email=int(env.get("HUB_LOGIN_FAILURES_PER_EMAIL", cls.login_failures_per_email)),
+            login_failures_per_address=int(env.get("HUB_LOGIN_FAILURES_PER_ADDRESS", cls.login_failures_per_address)),
             journal_max_bytes=int(float(env.get("HUB_JOURNAL_MAX_MB", 1024)) * 1024 * 1024),
-            event_retention_hours=retention_hours(env.get("HUB_EVENT_RETENTION_HOURS"),
-                                                  cls.event_retention_hours),
+            event_retention_hours=retention_hours(env.get("HUB_EVENT_RETENTION_HOURS"), cls.event_retention_hours),
             event_poll_s=float(env.get("HUB_EVENT_POLL_SECONDS", cls.event_poll_s)),
         )
 
     def __post_init__(self) -> None:
         if not 0 <= self.send_retry_window_s < self.retention_s:
-            raise ValueError("HUB_SEND_RETRY_WINDOW must be at least 0 and end before "
-                             "HUB_RETENTION_DAYS (activities expire then)")
+            raise ValueError(
+                "HUB_SEND_RETRY_WINDOW must be at least 0 and end before HUB_RETENTION_DAYS (activities expire then)"
+            )
         if self.send_retry_max_delay_s <= 0 or self.circuit_cooldown_s <= 0:
             raise ValueError("HUB_SEND_RETRY_MAX_DELAY and HUB_CIRCUIT_COOLDOWN must be positive")
         if self.hot_seconds < 0:
@@ -169,8 +161,7 @@ class Settings:
     @property
     def trusted_provider_urls(self) -> tuple[str, ...]:
         """Base URLs the operator set: a channel may name them whatever they point at."""
-        return tuple(u for u in (self.twilio_api_base_url, self.telesign_api_base_url,
-                                 self.sandbox_url) if u)
+        return tuple(u for u in (self.twilio_api_base_url, self.telesign_api_base_url, self.sandbox_url) if u)
 
     @property
     def sql_url(self) -> str:

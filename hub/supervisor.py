@@ -54,8 +54,9 @@ class Child:
     due: float = 0.0
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.command, env=self.env, stdin=subprocess.DEVNULL,
-                                     pass_fds=self.pass_fds, preexec_fn=detach)
+        self.proc = subprocess.Popen(
+            self.command, env=self.env, stdin=subprocess.DEVNULL, pass_fds=self.pass_fds, preexec_fn=detach
+        )
         self.started_at = time.monotonic()
         self.starts += 1
 
@@ -99,14 +100,14 @@ class Supervisor:
                 continue
             ran = now - child.started_at
             if child.starts == 1 and code > 0 and ran < BROKEN_START_S:
-                log.error("a hub process could not start; stopping",
-                          extra={"child": child.name, "exit_code": code})
+                log.error("a hub process could not start; stopping", extra={"child": child.name, "exit_code": code})
                 return code
-            delay = min(BACKOFF_FIRST_S * 2 ** child.failures, BACKOFF_MAX_S)
+            delay = min(BACKOFF_FIRST_S * 2**child.failures, BACKOFF_MAX_S)
             child.failures += 1
-            log.warning("a hub process exited; starting it again",
-                        extra={"child": child.name, "pid": child.proc.pid, "exit_code": code,
-                               "restart_in_s": delay})
+            log.warning(
+                "a hub process exited; starting it again",
+                extra={"child": child.name, "pid": child.proc.pid, "exit_code": code, "restart_in_s": delay},
+            )
             child.proc, child.due = None, now + delay
         return None
 
@@ -147,8 +148,7 @@ def listening_socket(host: str, port: int, *, reuse_port: bool, listen: bool) ->
     return sock
 
 
-def serve_processes(settings: Settings, processes: int, *, sandbox: bool,
-                    env: Mapping[str, str]) -> int:
+def serve_processes(settings: Settings, processes: int, *, sandbox: bool, env: Mapping[str, str]) -> int:
     # A plain bind first: another hub already on the port (even one using
     # SO_REUSEPORT) must be an error, not a silent share of its traffic.
     try:
@@ -157,8 +157,13 @@ def serve_processes(settings: Settings, processes: int, *, sandbox: bool,
     except OSError as exc:
         print(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 2
-    child_env = {**env, "HUB_PROCESSES": "1", "HUB_HOST": settings.host,
-                 "HUB_PORT": str(settings.port), "HUB_PUBLIC_URL": settings.public_url}
+    child_env = {
+        **env,
+        "HUB_PROCESSES": "1",
+        "HUB_HOST": settings.host,
+        "HUB_PORT": str(settings.port),
+        "HUB_PUBLIC_URL": settings.public_url,
+    }
     hub_args = ["--reuse-port"]
     children: list[Child] = []
     embedded = None
@@ -176,15 +181,20 @@ def serve_processes(settings: Settings, processes: int, *, sandbox: bool,
             upstream = listening_socket("127.0.0.1", 0, reuse_port=False, listen=True)
             upstream_url = f"http://127.0.0.1:{upstream.getsockname()[1]}"
             token = demo.prepare(settings.with_(redis_url=redis_url))
-            children.append(Child(
-                "sandbox", [sys.executable, "-m", "hub.demo", str(upstream.fileno())],
-                {**child_env, demo.TOKEN_ENV: token}, pass_fds=(upstream.fileno(),)))
+            children.append(
+                Child(
+                    "sandbox",
+                    [sys.executable, "-m", "hub.demo", str(upstream.fileno())],
+                    {**child_env, demo.TOKEN_ENV: token},
+                    pass_fds=(upstream.fileno(),),
+                )
+            )
             hub_args += ["--sandbox-upstream", upstream_url]
-        children += [Child(f"hub-{i + 1}", [sys.executable, "-m", "hub", "serve",
-                                            "--processes", "1", *hub_args], child_env)
-                     for i in range(processes)]
-        log.info("hub processes starting", extra={"processes": processes,
-                                                  "embedded_redis": embedded is not None})
+        children += [
+            Child(f"hub-{i + 1}", [sys.executable, "-m", "hub", "serve", "--processes", "1", *hub_args], child_env)
+            for i in range(processes)
+        ]
+        log.info("hub processes starting", extra={"processes": processes, "embedded_redis": embedded is not None})
         return Supervisor(children).run()
     finally:
         if embedded is not None:

@@ -15,11 +15,27 @@ from tests.support import SANDBOX_SID, Api
 PASSWORD = "correct horse"
 
 
-def create_agent(api: Api, email: str, *, queues: list[str] | None = None, capacity: int = 3,
-                 name: str | None = None, password: str = PASSWORD) -> dict[str, Any]:
-    return api.ok("POST", "/v1/agents", 201, json={  # type: ignore[no-any-return]
-        "name": name or email.split("@")[0], "email": email, "password": password,
-        "queues": queues or ["default"], "capacity": capacity})
+def create_agent(
+    api: Api,
+    email: str,
+    *,
+    queues: list[str] | None = None,
+    capacity: int = 3,
+    name: str | None = None,
+    password: str = PASSWORD,
+) -> dict[str, Any]:
+    return api.ok(
+        "POST",
+        "/v1/agents",
+        201,
+        json={  # type: ignore[no-any-return]
+            "name": name or email.split("@")[0],
+            "email": email,
+            "password": password,
+            "queues": queues or ["default"],
+            "capacity": capacity,
+        },
+    )
 
 
 def login(base_url: str, email: str, password: str = PASSWORD) -> str:
@@ -30,8 +46,7 @@ def login(base_url: str, email: str, password: str = PASSWORD) -> str:
 
 async def ws_ticket(base_url: str, token: str) -> str:
     async with httpx.AsyncClient(timeout=30) as client:
-        response = await client.post(base_url + "/v1/agent/ws-ticket",
-                                     headers={"Authorization": f"Bearer {token}"})
+        response = await client.post(base_url + "/v1/agent/ws-ticket", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 201, response.text
     return str(response.json()["ticket"])
 
@@ -67,8 +82,9 @@ class AgentClient:
         finally:
             self._new.set()
 
-    async def wait(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0,
-                   start: int = 0) -> dict[str, Any]:
+    async def wait(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0, start: int = 0
+    ) -> dict[str, Any]:
         async def find() -> dict[str, Any]:
             seen = start
             while True:
@@ -88,8 +104,9 @@ class AgentClient:
         client_id = frame.setdefault("client_id", f"c{len(self.frames)}-{id(frame)}")
         mark = len(self.frames)
         await self.ws.send(json.dumps(frame))
-        return await self.wait(lambda f: f["type"] in ("ack", "error") and f.get("client_id") == client_id,
-                               timeout, start=mark)
+        return await self.wait(
+            lambda f: f["type"] in ("ack", "error") and f.get("client_id") == client_id, timeout, start=mark
+        )
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [f for f in self.frames if f["type"] == kind]
@@ -106,11 +123,17 @@ class AgentClient:
             await self._reader
 
 
-async def customer_replies(sandbox_url: str, hub_url: str, channel_id: str, customer: str, body: str,
-                           to: str, message_sid: str | None = None) -> dict[str, Any]:
+async def customer_replies(
+    sandbox_url: str, hub_url: str, channel_id: str, customer: str, body: str, to: str, message_sid: str | None = None
+) -> dict[str, Any]:
     """The sandbox customer answers: a signed inbound webhook to the hub."""
-    payload = {"account_sid": SANDBOX_SID, "from": customer, "to": to, "body": body,
-               "url": f"{hub_url}/webhooks/twilio/{channel_id}/inbound"}
+    payload = {
+        "account_sid": SANDBOX_SID,
+        "from": customer,
+        "to": to,
+        "body": body,
+        "url": f"{hub_url}/webhooks/twilio/{channel_id}/inbound",
+    }
     if message_sid:
         payload["message_sid"] = message_sid
     async with httpx.AsyncClient(timeout=30) as client:

@@ -15,13 +15,36 @@ from tests.support import Api, HubProcess, ServerThread, create_org, redis_clien
 
 # A test that asks for one of these talks to real servers: marked
 # `integration`, so `pytest -m "not integration"` is the loop of seconds.
-SERVER_FIXTURES = {"redis_server", "redis_cluster", "redis_url", "postgres_server", "database_url",
-                   "sandbox", "hub_factory", "hub", "api", "r"}
+SERVER_FIXTURES = {
+    "redis_server",
+    "redis_cluster",
+    "redis_url",
+    "postgres_server",
+    "database_url",
+    "sandbox",
+    "hub_factory",
+    "hub",
+    "api",
+    "r",
+}
 # Modules that start their servers themselves.
-SERVER_MODULES = {"test_archiver", "test_bulk_jobs", "test_cli", "test_console", "test_dispatch",
-                  "test_embedded_redis", "test_job_history", "test_outages", "test_processes",
-                  "test_provider_urls", "test_redis_cluster", "test_redis_outage_api",
-                  "test_reply_delivery", "test_sandbox_mounted", "test_webhook_journal"}
+SERVER_MODULES = {
+    "test_archiver",
+    "test_bulk_jobs",
+    "test_cli",
+    "test_console",
+    "test_dispatch",
+    "test_embedded_redis",
+    "test_job_history",
+    "test_outages",
+    "test_processes",
+    "test_provider_urls",
+    "test_redis_cluster",
+    "test_redis_outage_api",
+    "test_reply_delivery",
+    "test_sandbox_mounted",
+    "test_webhook_journal",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -51,8 +74,7 @@ def redis_cluster() -> Iterator[RedisCluster]:
 def on_cluster(request: pytest.FixtureRequest) -> bool:
     """HUB_TEST_REDIS=cluster runs every test on the Redis Cluster; a test
     marked ``cluster`` always does."""
-    return os.environ.get("HUB_TEST_REDIS") == "cluster" or \
-        request.node.get_closest_marker("cluster") is not None
+    return os.environ.get("HUB_TEST_REDIS") == "cluster" or request.node.get_closest_marker("cluster") is not None
 
 
 @pytest.fixture
@@ -100,8 +122,9 @@ def hub_factory(redis_url: str, sandbox: ServerThread, tmp_path: Path) -> Iterat
     started: list[HubProcess] = []
 
     def start(**env: str) -> HubProcess:
-        proc = HubProcess(redis_url, sandbox_url=sandbox.url, env=env,
-                          log_path=tmp_path / f"hub-{len(started)}.log").start()
+        proc = HubProcess(
+            redis_url, sandbox_url=sandbox.url, env=env, log_path=tmp_path / f"hub-{len(started)}.log"
+        ).start()
         started.append(proc)
         return proc
 

@@ -26,11 +26,9 @@ from tests.support import free_port, wait_for
 
 def bin_dir() -> Path:
     """The newest installed version's binaries; fails loudly when there are none."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(Path(p).parent.parent.name))
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parent.parent.name))
     if not found:
-        raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql): "
-                           "the storage tests need it")
+        raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql): the storage tests need it")
     return Path(found[-1]).parent
 
 
@@ -45,26 +43,57 @@ class EmbeddedPostgres:
         if os.geteuid() == 0:
             pw = pwd.getpwnam("postgres")
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-            self.as_user = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
-                            "--init-groups", "--"]
+            self.as_user = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups", "--"]
 
     @property
     def admin_url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def start(self) -> EmbeddedPostgres:
-        subprocess.run([*self.as_user, str(self.bin / "initdb"), "-D", str(self.data),
-                        "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale",
-                        "--no-sync"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(
+            [
+                *self.as_user,
+                str(self.bin / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         with open(self.dir / "postgres.log", "ab") as log:
             # Durability settings off: a test cluster need not survive power loss.
             self.proc = subprocess.Popen(
-                [*self.as_user, str(self.bin / "postgres"), "-D", str(self.data),
-                 "-p", str(self.port), "-k", str(self.dir), "-c", "listen_addresses=127.0.0.1",
-                 "-c", "fsync=off", "-c", "synchronous_commit=off",
-                 "-c", "full_page_writes=off", "-c", "max_connections=200"],
-                stdout=log, stderr=log)
+                [
+                    *self.as_user,
+                    str(self.bin / "postgres"),
+                    "-D",
+                    str(self.data),
+                    "-p",
+                    str(self.port),
+                    "-k",
+                    str(self.dir),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=200",
+                ],
+                stdout=log,
+                stderr=log,
+            )
 
         async def answers() -> bool:
             try:
@@ -76,7 +105,8 @@ class EmbeddedPostgres:
 
         def ready() -> bool:
             assert self.proc is not None and self.proc.poll() is None, (
-                "postgres exited at start: " + (self.dir / "postgres.log").read_text()[-2000:])
+                "postgres exited at start: " + (self.dir / "postgres.log").read_text()[-2000:]
+            )
             return asyncio.run(answers())
 
         wait_for(ready, timeout=60, interval=0.1)

@@ -59,21 +59,37 @@ class ClusterNode:
     def start(self) -> ClusterNode:
         self.folder.mkdir(parents=True, exist_ok=True)
         args = [
-            self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
-            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-            "--cluster-node-timeout", "2000",
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.folder),
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "2000",
             # A stopped master takes only its own slots down with it.
-            "--cluster-require-full-coverage", "no",
-            "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-            "--logfile", str(self.folder / "redis.log"),
+            "--cluster-require-full-coverage",
+            "no",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+            "--logfile",
+            str(self.folder / "redis.log"),
         ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(self._answers, timeout=10, interval=0.02)
         return self
 
     def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True,
-                           socket_timeout=5)
+        return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True, socket_timeout=5)
 
     def _answers(self) -> bool:
         assert self.proc is not None and self.proc.poll() is None, "redis-server exited"
@@ -139,8 +155,7 @@ class RedisCluster:
                 try:
                     with node.client() as c:
                         info = c.cluster("INFO")
-                        if info["cluster_state"] != "ok" or \
-                                int(info["cluster_known_nodes"]) != len(self.nodes):
+                        if info["cluster_state"] != "ok" or int(info["cluster_known_nodes"]) != len(self.nodes):
                             return False
                 except redis.ConnectionError:
                     return False

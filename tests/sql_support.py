@@ -14,8 +14,7 @@ class SqlWriteLock:
     """Holds the database's write lock from outside the hub, so an archiver
     that read a batch waits in the middle of writing it."""
 
-    def __init__(self, url: str,
-                 tables: tuple[str, ...] = ("activities", "activity_history")) -> None:
+    def __init__(self, url: str, tables: tuple[str, ...] = ("activities", "activity_history")) -> None:
         self.url = url
         self.tables = tables
         self.sqlite: sqlite3.Connection | None = None
@@ -24,13 +23,13 @@ class SqlWriteLock:
 
     def take(self) -> None:
         if self.url.startswith("sqlite"):
-            self.sqlite = sqlite3.connect(sqlite_path(self.url), isolation_level=None,
-                                          check_same_thread=False)
+            self.sqlite = sqlite3.connect(sqlite_path(self.url), isolation_level=None, check_same_thread=False)
             self.sqlite.execute("BEGIN IMMEDIATE")
         else:
             self.pg = self.loop.run_until_complete(asyncpg.connect(self.url))
-            self.loop.run_until_complete(self.pg.execute(
-                f"BEGIN; LOCK TABLE {', '.join(self.tables)} IN EXCLUSIVE MODE"))
+            self.loop.run_until_complete(
+                self.pg.execute(f"BEGIN; LOCK TABLE {', '.join(self.tables)} IN EXCLUSIVE MODE")
+            )
 
     def release(self) -> None:
         if self.sqlite is not None:

@@ -65,8 +65,9 @@ class ServerThread:
     def __init__(self, app: Any, port: int | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on", access_log=False)
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", access_log=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -90,9 +91,16 @@ class HubProcess:
     HUB_ALLOWED_PROVIDER_HOSTS (pass ``HUB_ALLOWED_PROVIDER_HOSTS=""`` in ``env``
     for a hub without the list). ``args``: more ``hub serve`` arguments (``--sandbox``)."""
 
-    def __init__(self, redis_url: str, *, sandbox_url: str | None = None, port: int | None = None,
-                 env: dict[str, str] | None = None, log_path: Path | None = None,
-                 args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        *,
+        sandbox_url: str | None = None,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+        args: Sequence[str] = (),
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -104,8 +112,11 @@ class HubProcess:
             "HUB_LOG_LEVEL": "warning",
             # One process unless a test asks for more (`hub serve` defaults to one per core).
             "HUB_PROCESSES": "1",
-            **({"HUB_SANDBOX_URL": sandbox_url,
-                "HUB_ALLOWED_PROVIDER_HOSTS": urlsplit(sandbox_url).netloc} if sandbox_url else {}),
+            **(
+                {"HUB_SANDBOX_URL": sandbox_url, "HUB_ALLOWED_PROVIDER_HOSTS": urlsplit(sandbox_url).netloc}
+                if sandbox_url
+                else {}
+            ),
             **(env or {}),
         }
         self.command = [sys.executable, "-m", "hub", "serve", *args]
@@ -124,12 +135,11 @@ class HubProcess:
     def start(self, timeout: float = 20.0) -> HubProcess:
         if self.log_path:
             with open(self.log_path, "ab") as out:
-                self.proc = subprocess.Popen(self.command, env=self.env,
-                                             cwd=ROOT, stdout=out, stderr=out)
+                self.proc = subprocess.Popen(self.command, env=self.env, cwd=ROOT, stdout=out, stderr=out)
         else:
-            self.proc = subprocess.Popen(self.command, env=self.env,
-                                         cwd=ROOT, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                self.command, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
 
         def ready() -> bool:
             assert self.proc is not None and self.proc.poll() is None, "hub exited at start"
@@ -162,8 +172,7 @@ class Api:
     """An org-scoped httpx client with shortcuts for setting up an outbound path."""
 
     def __init__(self, base_url: str, api_key: str) -> None:
-        self.http = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"},
-                                 timeout=30)
+        self.http = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.http, name)
@@ -182,8 +191,7 @@ class Api:
 
 def create_org(base_url: str, **body: Any) -> dict[str, Any]:
     body.setdefault("name", "Test org")
-    response = httpx.post(base_url + "/v1/orgs", json=body,
-                          headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    response = httpx.post(base_url + "/v1/orgs", json=body, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert response.status_code == 201, response.text
     return dict(response.json())
 
@@ -193,36 +201,70 @@ SANDBOX_TOKEN = "sandbox-auth-token"
 SENDER = "+14155550100"
 
 
-def outbound_setup(api: Api, sandbox_url: str, *, show_in_timeline: bool = True,
-                   channel_type: str = "sms", bodies: dict[str, str] | None = None,
-                   address: str = SENDER) -> dict[str, Any]:
+def outbound_setup(
+    api: Api,
+    sandbox_url: str,
+    *,
+    show_in_timeline: bool = True,
+    channel_type: str = "sms",
+    bodies: dict[str, str] | None = None,
+    address: str = SENDER,
+) -> dict[str, Any]:
     """Channel (sandbox provider), template and configuration; returns their ids."""
-    httpx.post(sandbox_url + "/_sandbox/accounts",
-               json={"account_sid": SANDBOX_SID, "auth_token": SANDBOX_TOKEN})
-    channel = api.ok("POST", "/v1/channels", 201, json={
-        "type": channel_type, "provider": "sandbox", "address": address,
-        "credentials": {"account_sid": SANDBOX_SID, "auth_token": SANDBOX_TOKEN},
-        "api_base_url": sandbox_url,
-    })
-    template = api.ok("POST", "/v1/templates", 201, json={
-        "name": "Case update", "channel_types": ["sms", "whatsapp"], "default_locale": "en-US",
-        "bodies": bodies or {
-            "en-US": "Hi {{CustomerName}}, case {{CaseName}} is {{state}}.",
-            "fr-FR": "Bonjour {{CustomerName}}, le dossier {{CaseName}} est {{state}}.",
-            "zh-TW": "{{CustomerName}} 您好，案件 {{CaseName}}：{{state}}",
+    httpx.post(sandbox_url + "/_sandbox/accounts", json={"account_sid": SANDBOX_SID, "auth_token": SANDBOX_TOKEN})
+    channel = api.ok(
+        "POST",
+        "/v1/channels",
+        201,
+        json={
+            "type": channel_type,
+            "provider": "sandbox",
+            "address": address,
+            "credentials": {"account_sid": SANDBOX_SID, "auth_token": SANDBOX_TOKEN},
+            "api_base_url": sandbox_url,
         },
-    })
-    config = api.ok("POST", "/v1/outbound-configurations", 201, json={
-        "name": "Case updates", "show_in_timeline": show_in_timeline,
-        "channel_type": channel_type, "channel_id": channel["id"], "template_id": template["id"],
-    })
+    )
+    template = api.ok(
+        "POST",
+        "/v1/templates",
+        201,
+        json={
+            "name": "Case update",
+            "channel_types": ["sms", "whatsapp"],
+            "default_locale": "en-US",
+            "bodies": bodies
+            or {
+                "en-US": "Hi {{CustomerName}}, case {{CaseName}} is {{state}}.",
+                "fr-FR": "Bonjour {{CustomerName}}, le dossier {{CaseName}} est {{state}}.",
+                "zh-TW": "{{CustomerName}} 您好，案件 {{CaseName}}：{{state}}",
+            },
+        },
+    )
+    config = api.ok(
+        "POST",
+        "/v1/outbound-configurations",
+        201,
+        json={
+            "name": "Case updates",
+            "show_in_timeline": show_in_timeline,
+            "channel_type": channel_type,
+            "channel_id": channel["id"],
+            "template_id": template["id"],
+        },
+    )
     return {"channel": channel, "template": template, "config": config}
 
 
 def contact(phone: str, **extra: Any) -> dict[str, Any]:
-    base = {"tocontactid": phone, "channelid": "sms", "optin": True, "CustomerName": "Ada",
-            "CaseName": "CAS-1", "entityrelationshipname": "incident",
-            "contextitems": {"state": "resolved"}}
+    base = {
+        "tocontactid": phone,
+        "channelid": "sms",
+        "optin": True,
+        "CustomerName": "Ada",
+        "CaseName": "CAS-1",
+        "entityrelationshipname": "incident",
+        "contextitems": {"state": "resolved"},
+    }
     base.update(extra)
     return base
 

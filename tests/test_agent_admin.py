@@ -30,8 +30,9 @@ async def test_capacity_and_queues_change_routing_at_once(api: Api, hub, sandbox
 
         changed = api.ok("PATCH", f"/v1/agents/{agent['id']}", json={"capacity": 2})
         assert changed["capacity"] == 2 and changed["active"] is True
-        second = await client.wait(lambda f: f["type"] == "conversation.assigned"
-                                   and f["conversation"]["customer"] == phone(2))
+        second = await client.wait(
+            lambda f: f["type"] == "conversation.assigned" and f["conversation"]["customer"] == phone(2)
+        )
         assert second["conversation"]["status"] == "assigned"
 
         moved = api.ok("PATCH", f"/v1/agents/{agent['id']}", json={"queues": ["billing", "billing", "vip"]})
@@ -41,22 +42,23 @@ async def test_capacity_and_queues_change_routing_at_once(api: Api, hub, sandbox
         await client.close()
 
     assert error_of(api, "PATCH", f"/v1/agents/{agent['id']}", 400, json={"queues": []})["details"] == {
-        "field": "queues"}
+        "field": "queues"
+    }
     assert error_of(api, "PATCH", f"/v1/agents/{agent['id']}", 400, json={"capacity": 0})["details"] == {
-        "field": "capacity"}
-    assert error_of(api, "PATCH", f"/v1/agents/{agent['id']}", 400, json={"name": "x"})["details"] == {
-        "field": "name"}
+        "field": "capacity"
+    }
+    assert error_of(api, "PATCH", f"/v1/agents/{agent['id']}", 400, json={"name": "x"})["details"] == {"field": "name"}
     assert error_of(api, "PATCH", "/v1/agents/agt_nobody", 404, json={"capacity": 2})["code"] == "not_found"
 
 
-async def test_new_password_ends_sessions_and_deactivation_refuses_sign_in(
-        api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
+async def test_new_password_ends_sessions_and_deactivation_refuses_sign_in(api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
     ids = outbound_setup(api, sandbox.url)
     ben = create_agent(api, "ben@example.com")
     old_token = login(hub.url, "ben@example.com")
     new_password = "a much longer passphrase"
-    assert error_of(api, "POST", f"/v1/agents/{ben['id']}/password", 400,
-                    json={"password": "short"})["details"] == {"field": "password"}
+    assert error_of(api, "POST", f"/v1/agents/{ben['id']}/password", 400, json={"password": "short"})["details"] == {
+        "field": "password"
+    }
     api.ok("POST", f"/v1/agents/{ben['id']}/password", json={"password": new_password})
     me = httpx.get(hub.url + "/v1/agents/me", headers={"Authorization": f"Bearer {old_token}"})
     assert me.status_code == 401  # the session from the old password ended
@@ -82,8 +84,9 @@ async def test_new_password_ends_sessions_and_deactivation_refuses_sign_in(
             taken = await cy.wait(lambda f: f["type"] == "conversation.assigned")
             assert taken["conversation"]["id"] == held["id"]
             # Off the supervisors' board for good.
-            await sue.wait(lambda f: f["type"] == "board"
-                           and ben["id"] not in {a["id"] for a in f["board"]["agents"]}, start=mark)
+            await sue.wait(
+                lambda f: f["type"] == "board" and ben["id"] not in {a["id"] for a in f["board"]["agents"]}, start=mark
+            )
         finally:
             await cy.close()
             await sue.close()
@@ -96,8 +99,10 @@ async def test_new_password_ends_sessions_and_deactivation_refuses_sign_in(
     # Deactivating again answers the same; nothing else changes on a deactivated agent.
     assert api.ok("POST", f"/v1/agents/{ben['id']}/deactivate")["active"] is False
     assert error_of(api, "PATCH", f"/v1/agents/{ben['id']}", 409, json={"capacity": 4})["code"] == "conflict"
-    assert error_of(api, "POST", f"/v1/agents/{ben['id']}/password", 409,
-                    json={"password": new_password})["code"] == "conflict"
+    assert (
+        error_of(api, "POST", f"/v1/agents/{ben['id']}/password", 409, json={"password": new_password})["code"]
+        == "conflict"
+    )
     listed = {a["email"]: a["active"] for a in api.ok("GET", "/v1/agents")["items"]}
     assert listed == {"ben@example.com": False, "cy@example.com": True, "sue@example.com": True}
     assert error_of(api, "POST", "/v1/agents/agt_nobody/deactivate", 404)["code"] == "not_found"

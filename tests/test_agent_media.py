@@ -18,12 +18,21 @@ PHOTO = "https://cdn.example.com/parcel/photo.jpg"
 INVOICE = "https://files.example.com/invoices/INV-42.pdf?X-Amz-Signature=abc123"
 
 
-async def customer_sends_media(sandbox_url: str, hub_url: str, channel_id: str, customer: str, to: str,
-                               body: str, media: list[str]) -> None:
+async def customer_sends_media(
+    sandbox_url: str, hub_url: str, channel_id: str, customer: str, to: str, body: str, media: list[str]
+) -> None:
     async with httpx.AsyncClient(timeout=30) as client:
-        response = await client.post(sandbox_url + "/_sandbox/replies", json={
-            "account_sid": SANDBOX_SID, "from": customer, "to": to, "body": body, "media_urls": media,
-            "url": f"{hub_url}/webhooks/twilio/{channel_id}/inbound"})
+        response = await client.post(
+            sandbox_url + "/_sandbox/replies",
+            json={
+                "account_sid": SANDBOX_SID,
+                "from": customer,
+                "to": to,
+                "body": body,
+                "media_urls": media,
+                "url": f"{hub_url}/webhooks/twilio/{channel_id}/inbound",
+            },
+        )
     assert response.json()["status"] == 200, response.text
 
 
@@ -31,27 +40,40 @@ def sent_to(sandbox: Any, to: str) -> list[Any]:
     return sandbox.state.list_messages(SANDBOX_SID, to=to)  # type: ignore[no-any-return]
 
 
-async def test_an_mms_reply_reaches_the_provider_and_every_view_shows_the_media(
-        api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
+async def test_an_mms_reply_reaches_the_provider_and_every_view_shows_the_media(api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
     ids = outbound_setup(api, sandbox.url)
     channel_id, customer = ids["channel"]["id"], phone(31)
     create_agent(api, "mia@example.com")
     agent = await AgentClient(hub.url, login(hub.url, "mia@example.com")).connect()
     try:
-        await customer_sends_media(sandbox.url, hub.url, channel_id, customer, SENDER,
-                                   "The box arrived like this", ["https://media.example.net/MM1/damage.png"])
+        await customer_sends_media(
+            sandbox.url,
+            hub.url,
+            channel_id,
+            customer,
+            SENDER,
+            "The box arrived like this",
+            ["https://media.example.net/MM1/damage.png"],
+        )
         conv = (await agent.wait(lambda f: f["type"] == "conversation.assigned"))["conversation"]
         (inbound,) = conv["messages"]
-        assert inbound["media"] == [{"url": "https://media.example.net/MM1/damage.png",
-                                     "content_type": "image/png"}]
+        assert inbound["media"] == [{"url": "https://media.example.net/MM1/damage.png", "content_type": "image/png"}]
 
-        ack = await agent.command({"type": "reply", "conversation_id": conv["id"], "client_id": "m1",
-                                   "body": "Sorry! Here is your label and invoice.", "media": [PHOTO, INVOICE]})
+        ack = await agent.command(
+            {
+                "type": "reply",
+                "conversation_id": conv["id"],
+                "client_id": "m1",
+                "body": "Sorry! Here is your label and invoice.",
+                "media": [PHOTO, INVOICE],
+            }
+        )
         assert ack["type"] == "ack", ack
-        created = await agent.wait(lambda f: f["type"] == "message.created"
-                                   and f["message"]["direction"] == "outbound")
-        assert created["message"]["media"] == [{"url": PHOTO, "content_type": "image/jpeg"},
-                                               {"url": INVOICE, "content_type": "application/pdf"}]
+        created = await agent.wait(lambda f: f["type"] == "message.created" and f["message"]["direction"] == "outbound")
+        assert created["message"]["media"] == [
+            {"url": PHOTO, "content_type": "image/jpeg"},
+            {"url": INVOICE, "content_type": "application/pdf"},
+        ]
         await agent.wait(lambda f: f["type"] == "message.status" and f["status"] == "delivered")
 
         (sent,) = wait_for(lambda: sent_to(sandbox, customer))
@@ -60,8 +82,7 @@ async def test_an_mms_reply_reaches_the_provider_and_every_view_shows_the_media(
         assert sent.resource["body"] == "Sorry! Here is your label and invoice."
 
         # Attachments alone, no text.
-        ack = await agent.command({"type": "reply", "conversation_id": conv["id"], "client_id": "m2",
-                                   "media": [PHOTO]})
+        ack = await agent.command({"type": "reply", "conversation_id": conv["id"], "client_id": "m2", "media": [PHOTO]})
         assert ack["type"] == "ack", ack
         wait_for(lambda: len(sent_to(sandbox, customer)) == 2)
         alone = next(m for m in sent_to(sandbox, customer) if m.media_urls == [PHOTO])
@@ -70,7 +91,10 @@ async def test_an_mms_reply_reaches_the_provider_and_every_view_shows_the_media(
         # The thread history and the customer's timeline show them too.
         full = api.ok("GET", f"/v1/conversations/{conv['id']}")
         assert [m.get("media") for m in full["messages"]] == [
-            inbound["media"], created["message"]["media"], [{"url": PHOTO, "content_type": "image/jpeg"}]]
+            inbound["media"],
+            created["message"]["media"],
+            [{"url": PHOTO, "content_type": "image/jpeg"}],
+        ]
         timeline = api.ok("GET", f"/v1/contacts/{customer}/timeline")
         medias = [i["message"].get("media") for i in timeline["items"] if i["kind"] == "message"]
         assert created["message"]["media"] in medias and inbound["media"] in medias
@@ -87,8 +111,7 @@ async def test_an_mms_reply_reaches_the_provider_and_every_view_shows_the_media(
         await agent.close()
 
 
-async def test_bad_or_unsupported_media_is_refused_and_nothing_is_sent(
-        api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_or_unsupported_media_is_refused_and_nothing_is_sent(api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
     ids = outbound_setup(api, sandbox.url)
     customer = phone(32)
     create_agent(api, "rex@example.com")
@@ -107,15 +130,29 @@ async def test_bad_or_unsupported_media_is_refused_and_nothing_is_sent(
             (PHOTO, "1 to 10"),
         ]
         for i, (media, reason) in enumerate(refusals):
-            answer = await agent.command({"type": "reply", "conversation_id": conv["id"], "client_id": f"bad{i}",
-                                          "body": "see attached", "media": media})
+            answer = await agent.command(
+                {
+                    "type": "reply",
+                    "conversation_id": conv["id"],
+                    "client_id": f"bad{i}",
+                    "body": "see attached",
+                    "media": media,
+                }
+            )
             assert answer["type"] == "error", answer
             assert answer["error"]["code"] == "invalid_media_url"
             assert answer["error"]["details"] == {"field": "media"}
             assert reason in answer["error"]["message"]
         # The old spelling is refused rather than silently sending the text alone.
-        answer = await agent.command({"type": "reply", "conversation_id": conv["id"], "client_id": "old",
-                                      "body": "see attached", "media_url": PHOTO})
+        answer = await agent.command(
+            {
+                "type": "reply",
+                "conversation_id": conv["id"],
+                "client_id": "old",
+                "body": "see attached",
+                "media_url": PHOTO,
+            }
+        )
         assert answer["error"]["code"] == "invalid_media_url"
         assert "media" in answer["error"]["message"]
 
@@ -123,8 +160,9 @@ async def test_bad_or_unsupported_media_is_refused_and_nothing_is_sent(
         create_agent(api, "zed@example.com")
         other = await AgentClient(hub.url, login(hub.url, "zed@example.com")).connect()
         try:
-            answer = await other.command({"type": "reply", "conversation_id": conv["id"], "client_id": "z1",
-                                          "body": "hi", "media": [PHOTO]})
+            answer = await other.command(
+                {"type": "reply", "conversation_id": conv["id"], "client_id": "z1", "body": "hi", "media": [PHOTO]}
+            )
             assert answer["error"]["code"] == "not_your_conversation"
         finally:
             await other.close()
@@ -133,8 +171,15 @@ async def test_bad_or_unsupported_media_is_refused_and_nothing_is_sent(
         full = api.ok("GET", f"/v1/conversations/{conv['id']}")
         assert [m["direction"] for m in full["messages"]] == ["inbound"]
         assert sent_to(sandbox, customer) == []
-        ack = await agent.command({"type": "reply", "conversation_id": conv["id"], "client_id": "bad0",
-                                   "body": "see attached", "media": [PHOTO]})
+        ack = await agent.command(
+            {
+                "type": "reply",
+                "conversation_id": conv["id"],
+                "client_id": "bad0",
+                "body": "see attached",
+                "media": [PHOTO],
+            }
+        )
         assert ack["type"] == "ack"
         (sent,) = wait_for(lambda: sent_to(sandbox, customer))
         assert sent.media_urls == [PHOTO]
@@ -142,28 +187,49 @@ async def test_bad_or_unsupported_media_is_refused_and_nothing_is_sent(
         await agent.close()
 
 
-async def test_whatsapp_takes_one_attachment_and_telesign_none(
-        api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
+async def test_whatsapp_takes_one_attachment_and_telesign_none(api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
     wa = outbound_setup(api, sandbox.url, channel_type="whatsapp", address=WA_SENDER)
     ts = telesign_setup(api, sandbox.url)
     create_agent(api, "wes@example.com")
     agent = await AgentClient(hub.url, login(hub.url, "wes@example.com")).connect()
     try:
         wa_customer, ts_customer = phone(33), phone(34)
-        await customer_sends_media(sandbox.url, hub.url, wa["channel"]["id"], "whatsapp:" + wa_customer,
-                                   "whatsapp:" + WA_SENDER, "", ["https://media.example.net/MM2/receipt.pdf"])
+        await customer_sends_media(
+            sandbox.url,
+            hub.url,
+            wa["channel"]["id"],
+            "whatsapp:" + wa_customer,
+            "whatsapp:" + WA_SENDER,
+            "",
+            ["https://media.example.net/MM2/receipt.pdf"],
+        )
         wa_conv = (await agent.wait(lambda f: f["type"] == "conversation.assigned"))["conversation"]
         assert wa_conv["messages"][0]["body"] == ""
-        assert wa_conv["messages"][0]["media"] == [{"url": "https://media.example.net/MM2/receipt.pdf",
-                                                    "content_type": "application/pdf"}]
+        assert wa_conv["messages"][0]["media"] == [
+            {"url": "https://media.example.net/MM2/receipt.pdf", "content_type": "application/pdf"}
+        ]
 
-        answer = await agent.command({"type": "reply", "conversation_id": wa_conv["id"], "client_id": "w1",
-                                      "body": "two", "media": [PHOTO, INVOICE]})
+        answer = await agent.command(
+            {
+                "type": "reply",
+                "conversation_id": wa_conv["id"],
+                "client_id": "w1",
+                "body": "two",
+                "media": [PHOTO, INVOICE],
+            }
+        )
         assert answer["type"] == "error"
         assert answer["error"]["code"] == "media_unsupported"
         assert "one attachment" in answer["error"]["message"]
-        ack = await agent.command({"type": "reply", "conversation_id": wa_conv["id"], "client_id": "w2",
-                                   "body": "your label", "media": [PHOTO]})
+        ack = await agent.command(
+            {
+                "type": "reply",
+                "conversation_id": wa_conv["id"],
+                "client_id": "w2",
+                "body": "your label",
+                "media": [PHOTO],
+            }
+        )
         assert ack["type"] == "ack", ack
         (sent,) = wait_for(lambda: sent_to(sandbox, "whatsapp:" + wa_customer))
         assert (sent.media_urls, sent.resource["body"]) == ([PHOTO], "your label")
@@ -171,21 +237,24 @@ async def test_whatsapp_takes_one_attachment_and_telesign_none(
         mark = len(agent.frames)
         await customer_writes(sandbox.url, hub.url, ts["channel"]["id"], ts_customer, "hi from TeleSign")
         ts_conv = (await agent.wait(lambda f: f["type"] == "conversation.assigned", start=mark))["conversation"]
-        answer = await agent.command({"type": "reply", "conversation_id": ts_conv["id"], "client_id": "t1",
-                                      "body": "label", "media": [PHOTO]})
+        answer = await agent.command(
+            {"type": "reply", "conversation_id": ts_conv["id"], "client_id": "t1", "body": "label", "media": [PHOTO]}
+        )
         assert answer["type"] == "error"
         assert answer["error"]["code"] == "media_unsupported"
         assert "TeleSign" in answer["error"]["message"]
         full = api.ok("GET", f"/v1/conversations/{ts_conv['id']}")
         assert [m["direction"] for m in full["messages"]] == ["inbound"]
         # Text still goes.
-        ack = await agent.command({"type": "reply", "conversation_id": ts_conv["id"], "client_id": "t2",
-                                   "body": "label follows by email"})
+        ack = await agent.command(
+            {"type": "reply", "conversation_id": ts_conv["id"], "client_id": "t2", "body": "label follows by email"}
+        )
         assert ack["type"] == "ack"
         # A closed conversation is refused as closed, whatever the attachments.
         assert (await agent.command({"type": "close", "conversation_id": ts_conv["id"]}))["type"] == "ack"
-        answer = await agent.command({"type": "reply", "conversation_id": ts_conv["id"], "client_id": "t3",
-                                      "body": "label", "media": [PHOTO]})
+        answer = await agent.command(
+            {"type": "reply", "conversation_id": ts_conv["id"], "client_id": "t3", "body": "label", "media": [PHOTO]}
+        )
         assert answer["error"]["code"] == "conversation_closed"
     finally:
         await agent.close()

@@ -24,8 +24,9 @@ Start = Callable[..., HubProcess]
 
 
 def metrics(base_url: str, token: str, **params: str) -> httpx.Response:
-    return httpx.get(base_url + "/v1/agents/metrics", params=params,
-                     headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    return httpx.get(
+        base_url + "/v1/agents/metrics", params=params, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
 
 
 def first_response(conv: dict[str, Any]) -> float:
@@ -34,7 +35,10 @@ def first_response(conv: dict[str, Any]) -> float:
 
 
 async def test_metrics_count_archived_and_hot_conversations(
-    hub_factory: Start, sandbox, database_url: str, r: redis.Redis  # type: ignore[no-untyped-def]
+    hub_factory: Start,
+    sandbox,
+    database_url: str,
+    r: redis.Redis,  # type: ignore[no-untyped-def]
 ) -> None:
     hub = hub_factory(DATABASE_URL=database_url, HUB_HOT_SECONDS="1")
     org, other = create_org(hub.url), create_org(hub.url, name="Other org")
@@ -49,18 +53,20 @@ async def test_metrics_count_archived_and_hot_conversations(
             await customer_replies(sandbox.url, hub.url, channel, phone(1), "Where is my parcel?", SENDER)
             first = (await agent.wait(lambda f: f["type"] == "conversation.assigned"))["conversation"]["id"]
             for i, body in enumerate(("Checking", "It comes Friday")):
-                assert (await agent.command({"type": "reply", "conversation_id": first, "body": body,
-                                             "client_id": f"a{i}"}))["type"] == "ack"
-            await agent.command({"type": "note", "conversation_id": first, "body": "not a reply",
-                                 "client_id": "n1"})
+                assert (
+                    await agent.command({"type": "reply", "conversation_id": first, "body": body, "client_id": f"a{i}"})
+                )["type"] == "ack"
+            await agent.command({"type": "note", "conversation_id": first, "body": "not a reply", "client_id": "n1"})
             assert (await agent.command({"type": "close", "conversation_id": first}))["type"] == "ack"
             await asyncio.to_thread(wait_for, lambda: not r.exists(keys.conversation(org["id"], first)), 30)
             # ... and one open, answered once: only in Redis as it is now.
             await customer_replies(sandbox.url, hub.url, channel, phone(2), "Hello", SENDER)
-            second = (await agent.wait(lambda f: f["type"] == "conversation.assigned"
-                                       and f["conversation"]["id"] != first))["conversation"]["id"]
-            assert (await agent.command({"type": "reply", "conversation_id": second, "body": "Hi",
-                                         "client_id": "b0"}))["type"] == "ack"
+            second = (
+                await agent.wait(lambda f: f["type"] == "conversation.assigned" and f["conversation"]["id"] != first)
+            )["conversation"]["id"]
+            assert (await agent.command({"type": "reply", "conversation_id": second, "body": "Hi", "client_id": "b0"}))[
+                "type"
+            ] == "ack"
         finally:
             await agent.close()
 
@@ -87,17 +93,20 @@ async def test_metrics_count_archived_and_hot_conversations(
         exported = metrics(hub.url, sue, format="csv", **{"from": today, "to": today})
         assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(exported.text)))
-        assert [(x["day"], x["agent_id"], x["handled"], x["replies"]) for x in rows] == [
-            (today, ana["id"], "1", "3")]
+        assert [(x["day"], x["agent_id"], x["handled"], x["replies"]) for x in rows] == [(today, ana["id"], "1", "3")]
 
         # An agent may not; another org sees nothing of this one; bad input is a 400.
         refused = metrics(hub.url, login(hub.url, "al@example.com"))
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "supervisor_only"
         assert metrics(hub.url, other["api_key"]).json()["items"] == []
         assert metrics(hub.url, "at_nobody").status_code == 401
-        for params, field in (({"from": "yesterday"}, "from"), ({"to": "2026-13-01"}, "to"),
-                              ({"from": "2026-01-02", "to": "2026-01-01"}, "from"),
-                              ({"from": "2025-01-01", "to": "2026-01-01"}, "from"), ({"format": "xml"}, "format")):
+        for params, field in (
+            ({"from": "yesterday"}, "from"),
+            ({"to": "2026-13-01"}, "to"),
+            ({"from": "2026-01-02", "to": "2026-01-01"}, "from"),
+            ({"from": "2025-01-01", "to": "2026-01-01"}, "from"),
+            ({"format": "xml"}, "format"),
+        ):
             bad = metrics(hub.url, org["api_key"], **params)
             assert bad.status_code == 400 and bad.json()["error"]["details"] == {"field": field}, bad.text
         # Another day holds nothing.

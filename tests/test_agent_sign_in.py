@@ -52,8 +52,7 @@ async def test_a_ticket_opens_one_connection_and_no_secret_reaches_the_log(hub_f
 
     # A ticket is worth no more than its token: signing out spends it too.
     unused = await ws_ticket(hub.url, token)
-    assert httpx.post(hub.url + "/v1/agents/logout",
-                      headers={"Authorization": f"Bearer {token}"}).status_code == 204
+    assert httpx.post(hub.url + "/v1/agents/logout", headers={"Authorization": f"Bearer {token}"}).status_code == 204
     assert await close_code(ws_url(hub.url, f"ticket={unused}")) == 4401
     refused = httpx.post(hub.url + "/v1/agent/ws-ticket", headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
@@ -70,8 +69,12 @@ async def test_a_ticket_opens_one_connection_and_no_secret_reaches_the_log(hub_f
 def login_from(hub_url: str, address: str, email: str, password: str) -> httpx.Response:
     # uvicorn takes the client address from X-Forwarded-For when the peer is
     # 127.0.0.1 (its default trusted proxy), so tests can speak from many.
-    return httpx.post(hub_url + "/v1/agents/login", json={"email": email, "password": password},
-                      headers={"X-Forwarded-For": address}, timeout=30)
+    return httpx.post(
+        hub_url + "/v1/agents/login",
+        json={"email": email, "password": password},
+        headers={"X-Forwarded-For": address},
+        timeout=30,
+    )
 
 
 def refusals(hub_url: str) -> dict[str, float]:
@@ -85,10 +88,16 @@ async def test_guessing_is_throttled_without_locking_the_agent_out(api: Api, hub
     # 40 wrong passwords at once from one address: only the budget's five are
     # ever checked; the rest are 429 with Retry-After.
     async with httpx.AsyncClient(timeout=60) as client:
-        answers = await asyncio.gather(*[
-            client.post(hub.url + "/v1/agents/login", headers={"X-Forwarded-For": "203.0.113.7"},
-                        json={"email": "max@example.com", "password": f"guess number {i}"})
-            for i in range(40)])
+        answers = await asyncio.gather(
+            *[
+                client.post(
+                    hub.url + "/v1/agents/login",
+                    headers={"X-Forwarded-For": "203.0.113.7"},
+                    json={"email": "max@example.com", "password": f"guess number {i}"},
+                )
+                for i in range(40)
+            ]
+        )
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [401] * 5 + [429] * 35
     limited = next(a for a in answers if a.status_code == 429)
@@ -109,13 +118,15 @@ async def test_guessing_spread_over_addresses_or_emails_is_throttled(hub_factory
     with Api(hub.url, create_org(hub.url)["api_key"]) as api:
         create_agent(api, "ned@example.com")
     # One email from many addresses (two guesses each: under the pair budget).
-    answers = [login_from(hub.url, f"192.0.2.{i // 2}", "ned@example.com", "wrong password!").status_code
-               for i in range(7)]
+    answers = [
+        login_from(hub.url, f"192.0.2.{i // 2}", "ned@example.com", "wrong password!").status_code for i in range(7)
+    ]
     assert answers == [401] * 6 + [429]
     assert login_from(hub.url, "192.0.2.99", "ned@example.com", PASSWORD).status_code == 429
     # Many emails from one address.
-    answers = [login_from(hub.url, "2001:db8::1", f"nobody{i}@example.com", "wrong password!").status_code
-               for i in range(8)]
+    answers = [
+        login_from(hub.url, "2001:db8::1", f"nobody{i}@example.com", "wrong password!").status_code for i in range(8)
+    ]
     assert answers == [401] * 8
     # IPv6 addresses are counted by their /64: the next one in it is refused too.
     assert login_from(hub.url, "2001:db8::2", "other@example.com", "wrong password!").status_code == 429
@@ -136,14 +147,19 @@ WEAK_PASSWORDS = [
 def test_weak_passwords_are_refused_naming_the_field(api: Api) -> None:
     for password, problem in WEAK_PASSWORDS:
         # Sent as JSON escapes, as a hostile client would (httpx's json= cannot carry a lone surrogate).
-        response = api.post("/v1/agents", content=json.dumps(
-            {"name": "Ola", "email": "ola@example.com", "password": password}), headers=JSON)
+        response = api.post(
+            "/v1/agents",
+            content=json.dumps({"name": "Ola", "email": "ola@example.com", "password": password}),
+            headers=JSON,
+        )
         assert response.status_code == 400, (password, response.text)
         error = response.json()["error"]
         assert error["code"] == "invalid_request" and error["details"] == {"field": "password"}
         assert problem in error["message"], (password, error)
-    assert api.post("/v1/agents", json={"name": "Ola", "email": "ola@example.com",
-                                        "password": "ten chars!"}).status_code == 201
+    assert (
+        api.post("/v1/agents", json={"name": "Ola", "email": "ola@example.com", "password": "ten chars!"}).status_code
+        == 201
+    )
 
 
 def test_sign_in_with_a_lone_surrogate_is_a_400(hub) -> None:  # type: ignore[no-untyped-def]
@@ -161,14 +177,16 @@ def test_an_org_cannot_learn_another_orgs_agent_emails(api: Api, hub) -> None:  
         # Taken in another org: nothing tells this org so.
         second = create_agent(other, "sam@example.com", password="another passphrase")
         # Taken in the same org: that org knows its own agents anyway.
-        again = other.post("/v1/agents", json={"name": "Sam", "email": "sam@example.com",
-                                               "password": "a third passphrase"})
+        again = other.post(
+            "/v1/agents", json={"name": "Sam", "email": "sam@example.com", "password": "a third passphrase"}
+        )
         assert again.status_code == 409 and again.json()["error"]["code"] == "email_taken"
 
         # Each password signs in to its own org's agent.
         mine = httpx.post(hub.url + "/v1/agents/login", json={"email": "sam@example.com", "password": PASSWORD})
-        theirs = httpx.post(hub.url + "/v1/agents/login",
-                            json={"email": "SAM@example.com", "password": "another passphrase"})
+        theirs = httpx.post(
+            hub.url + "/v1/agents/login", json={"email": "SAM@example.com", "password": "another passphrase"}
+        )
         assert (mine.json()["agent"]["id"], mine.json()["org_id"]) == (first["id"], api.org["id"])  # type: ignore[attr-defined]
         assert theirs.json()["agent"]["id"] == second["id"]
 
@@ -179,6 +197,7 @@ def test_an_org_cannot_learn_another_orgs_agent_emails(api: Api, hub) -> None:  
         assert ambiguous.status_code == 409
         assert ambiguous.json()["error"]["code"] == "org_required"
         org_id = api.org["id"]  # type: ignore[attr-defined]
-        chosen = httpx.post(hub.url + "/v1/agents/login",
-                            json={"email": "tom@example.com", "password": PASSWORD, "org_id": org_id})
+        chosen = httpx.post(
+            hub.url + "/v1/agents/login", json={"email": "tom@example.com", "password": PASSWORD, "org_id": org_id}
+        )
         assert chosen.status_code == 200 and chosen.json()["org_id"] == org_id

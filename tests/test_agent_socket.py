@@ -25,8 +25,7 @@ async def assigned_conversation(api: Api, hub, sandbox, agent: AgentClient, cust
     return frame["conversation"]  # type: ignore[no-any-return]
 
 
-async def test_frames_that_are_no_command_get_an_error_and_the_socket_stays(
-        api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
+async def test_frames_that_are_no_command_get_an_error_and_the_socket_stays(api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
     agent = await connected(api, hub.url, "val@example.com")
     try:
         conv = await assigned_conversation(api, hub, sandbox, agent, phone(31))
@@ -48,22 +47,22 @@ async def test_frames_that_are_no_command_get_an_error_and_the_socket_stays(
         await still_up(agent)
 
         # A lone surrogate (as JSON escapes it) in a reply to a real conversation.
-        refused = await agent.command({"type": "reply", "conversation_id": conv["id"],
-                                       "body": "fixed \udfff", "client_id": "r1"})
+        refused = await agent.command(
+            {"type": "reply", "conversation_id": conv["id"], "body": "fixed \udfff", "client_id": "r1"}
+        )
         assert refused["type"] == "error" and refused["error"]["details"] == {"field": "body"}
         refused = await agent.command({"type": "close", "conversation_id": "conv_\udfff"})
         assert refused["type"] == "error" and refused["error"]["details"] == {"field": "conversation_id"}
-        replied = await agent.command({"type": "reply", "conversation_id": conv["id"],
-                                       "body": "It is fixed.", "client_id": "r2"})
+        replied = await agent.command(
+            {"type": "reply", "conversation_id": conv["id"], "body": "It is fixed.", "client_id": "r2"}
+        )
         assert replied["type"] == "ack"
-        await agent.wait(lambda f: f["type"] == "message.created"
-                         and f["message"].get("body") == "It is fixed.")
+        await agent.wait(lambda f: f["type"] == "message.created" and f["message"].get("body") == "It is fixed.")
     finally:
         await agent.close()
 
 
-async def test_a_transfer_to_a_queue_that_does_not_exist_changes_nothing(
-        api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
+async def test_a_transfer_to_a_queue_that_does_not_exist_changes_nothing(api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
     agent = await connected(api, hub.url, "wes@example.com")
     create_agent(api, "xia@example.com", queues=["billing"])
     try:

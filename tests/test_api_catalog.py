@@ -41,7 +41,9 @@ def error_of(response: httpx.Response, status: int, code: str | None = None) -> 
 
 def channel_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "type": "sms", "provider": "twilio", "address": "+14155550111",
+        "type": "sms",
+        "provider": "twilio",
+        "address": "+14155550111",
         "credentials": {"account_sid": "AC" + "7" * 32, "auth_token": "super-secret-token-1"},
     }
     body.update(overrides)
@@ -50,9 +52,13 @@ def channel_body(**overrides: Any) -> dict[str, Any]:
 
 def template_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "name": "Shipment late", "channel_types": ["sms"], "default_locale": "en-US",
-        "bodies": {"en-US": "Hi {{CustomerName}}, {{CaseName}} is late.",
-                   "de-DE": "Hallo {{CustomerName}}, {{CaseName}} ist spät."},
+        "name": "Shipment late",
+        "channel_types": ["sms"],
+        "default_locale": "en-US",
+        "bodies": {
+            "en-US": "Hi {{CustomerName}}, {{CaseName}} is late.",
+            "de-DE": "Hallo {{CustomerName}}, {{CaseName}} ist spät.",
+        },
     }
     body.update(overrides)
     return body
@@ -75,14 +81,27 @@ def other_api(hub: HubProcess, **org: Any) -> Iterator[Api]:
 def test_creating_an_org_needs_the_admin_token(hub: HubProcess) -> None:
     body = {"name": "Acme"}
     error_of(httpx.post(hub.url + "/v1/orgs", json=body), 401, "unauthorized")
-    error_of(httpx.post(hub.url + "/v1/orgs", json=body,
-                        headers={"Authorization": "Bearer not-the-admin-token"}), 401, "unauthorized")
+    error_of(
+        httpx.post(hub.url + "/v1/orgs", json=body, headers={"Authorization": "Bearer not-the-admin-token"}),
+        401,
+        "unauthorized",
+    )
     # An org's own API key is not the admin token either.
     org = create_org(hub.url, name="Acme")
-    error_of(httpx.post(hub.url + "/v1/orgs", json=body,
-                        headers={"Authorization": f"Bearer {org['api_key']}"}), 401, "unauthorized")
-    error_of(httpx.patch(hub.url + f"/v1/orgs/{org['id']}", json={"limits": {"requests_per_hour": 1}},
-                         headers={"Authorization": f"Bearer {org['api_key']}"}), 401, "unauthorized")
+    error_of(
+        httpx.post(hub.url + "/v1/orgs", json=body, headers={"Authorization": f"Bearer {org['api_key']}"}),
+        401,
+        "unauthorized",
+    )
+    error_of(
+        httpx.patch(
+            hub.url + f"/v1/orgs/{org['id']}",
+            json={"limits": {"requests_per_hour": 1}},
+            headers={"Authorization": f"Bearer {org['api_key']}"},
+        ),
+        401,
+        "unauthorized",
+    )
 
     assert org["name"] == "Acme"
     assert org["limits"] == {"contacts_per_request": 100, "requests_per_hour": 30000}
@@ -114,23 +133,21 @@ def test_org_limits_and_region_are_validated(hub: HubProcess) -> None:
         assert error["details"]["field"] == field, (body, error)
     error_of(httpx.post(hub.url + "/v1/orgs", content=b"{nope", headers=ADMIN), 400)
 
-    created = post({"name": "Small", "limits": {"contacts_per_request": 5, "requests_per_hour": 7},
-                    "default_region": "gb"})
+    created = post(
+        {"name": "Small", "limits": {"contacts_per_request": 5, "requests_per_hour": 7}, "default_region": "gb"}
+    )
     assert created.status_code == 201, created.text
     org = created.json()
     assert org["limits"] == {"contacts_per_request": 5, "requests_per_hour": 7}
     assert org["default_region"] == "GB"
 
-    patched = httpx.patch(hub.url + f"/v1/orgs/{org['id']}", json={"limits": {"requests_per_hour": 9}},
-                          headers=ADMIN)
+    patched = httpx.patch(hub.url + f"/v1/orgs/{org['id']}", json={"limits": {"requests_per_hour": 9}}, headers=ADMIN)
     assert patched.status_code == 200, patched.text
     # Only the limit given changes.
     assert patched.json()["limits"] == {"contacts_per_request": 5, "requests_per_hour": 9}
-    error = error_of(httpx.patch(hub.url + f"/v1/orgs/{org['id']}", json={"default_region": "ZZ"},
-                                 headers=ADMIN), 400)
+    error = error_of(httpx.patch(hub.url + f"/v1/orgs/{org['id']}", json={"default_region": "ZZ"}, headers=ADMIN), 400)
     assert error["details"]["field"] == "default_region"
-    error_of(httpx.patch(hub.url + "/v1/orgs/org_missing", json={"name": "x"}, headers=ADMIN),
-             404, "not_found")
+    error_of(httpx.patch(hub.url + "/v1/orgs/org_missing", json={"name": "x"}, headers=ADMIN), 404, "not_found")
 
 
 def test_patched_contact_limit_applies_to_the_next_send(api: Api, hub: HubProcess, sandbox) -> None:
@@ -140,20 +157,27 @@ def test_patched_contact_limit_applies_to_the_next_send(api: Api, hub: HubProces
     api.ok("POST", "/v1/outbound/send", 202, json={"configuration_id": cfg, "contacts": three})
 
     org_id = api.org["id"]  # type: ignore[attr-defined]
-    patched = httpx.patch(hub.url + f"/v1/orgs/{org_id}", json={"limits": {"contacts_per_request": 2}},
-                          headers=ADMIN)
+    patched = httpx.patch(hub.url + f"/v1/orgs/{org_id}", json={"limits": {"contacts_per_request": 2}}, headers=ADMIN)
     assert patched.status_code == 200, patched.text
-    error = error_of(api.post("/v1/outbound/send", json={"configuration_id": cfg, "contacts": three}),
-                     413, "too_many_contacts")
+    error = error_of(
+        api.post("/v1/outbound/send", json={"configuration_id": cfg, "contacts": three}), 413, "too_many_contacts"
+    )
     assert error["details"]["limit"] == 2
     api.ok("POST", "/v1/outbound/send", 202, json={"configuration_id": cfg, "contacts": three[:2]})
 
 
 def test_unknown_or_missing_api_key_is_refused(api: Api, hub: HubProcess) -> None:
-    for headers in ({}, {"Authorization": "Bearer hk_unknown"}, {"Authorization": "Basic abc"},
-                    {"Authorization": f"Bearer {ADMIN_TOKEN}"}):
-        for method, path in (("GET", "/v1/channels"), ("POST", "/v1/outbound/send"),
-                             ("GET", "/v1/outbound/activities")):
+    for headers in (
+        {},
+        {"Authorization": "Bearer hk_unknown"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    ):
+        for method, path in (
+            ("GET", "/v1/channels"),
+            ("POST", "/v1/outbound/send"),
+            ("GET", "/v1/outbound/activities"),
+        ):
             response = httpx.request(method, hub.url + path, headers=headers, json={})
             error_of(response, 401, "unauthorized")
     # The real key works.
@@ -170,8 +194,7 @@ def test_channel_crud_never_reads_credentials_back(api: Api) -> None:
         for secret in secrets:
             assert secret not in text, text
 
-    created = api.post("/v1/channels", json=channel_body(name="Main line",
-                                                          api_base_url="https://api.example.com/v1/"))
+    created = api.post("/v1/channels", json=channel_body(name="Main line", api_base_url="https://api.example.com/v1/"))
     assert created.status_code == 201, created.text
     assert_no_secret(created.text)
     channel = created.json()
@@ -179,8 +202,7 @@ def test_channel_crud_never_reads_credentials_back(api: Api) -> None:
     assert channel["address"] == "+14155550111"
     assert channel["api_base_url"] == "https://api.example.com/v1"
 
-    second = api.ok("POST", "/v1/channels", 201, json=channel_body(
-        type="whatsapp", address="4155550112"))
+    second = api.ok("POST", "/v1/channels", 201, json=channel_body(type="whatsapp", address="4155550112"))
     assert second["address"] == "+14155550112"  # stored E.164
 
     got = api.get(f"/v1/channels/{channel['id']}")
@@ -194,10 +216,13 @@ def test_channel_crud_never_reads_credentials_back(api: Api) -> None:
     assert [c["id"] for c in listed.json()["items"]] == [channel["id"], second["id"]]
     assert listed.json()["next_cursor"] is None
 
-    patched = api.patch(f"/v1/channels/{channel['id']}", json={
-        "address": "+14155550113",
-        "credentials": {"account_sid": "AC" + "8" * 32, "auth_token": "rotated-secret-token-2"},
-    })
+    patched = api.patch(
+        f"/v1/channels/{channel['id']}",
+        json={
+            "address": "+14155550113",
+            "credentials": {"account_sid": "AC" + "8" * 32, "auth_token": "rotated-secret-token-2"},
+        },
+    )
     assert patched.status_code == 200, patched.text
     assert_no_secret(patched.text)
     assert patched.json()["address"] == "+14155550113"
@@ -230,10 +255,14 @@ def test_invalid_channel_bodies_name_the_field(api: Api) -> None:
         (channel_body(credentials="secret"), "credentials"),
         (channel_body(api_base_url="ftp://example.com"), "api_base_url"),
         # Credentials travel in HTTP headers: no CR/LF, spaces or other control characters.
-        (channel_body(credentials={"account_sid": "AC" + "1" * 32, "auth_token": "tok\r\nX-Evil: 1"}),
-         "credentials.auth_token"),
-        (channel_body(provider="telesign", credentials={"customer_id": "cust\n", "api_key": "a2V5"}),
-         "credentials.customer_id"),
+        (
+            channel_body(credentials={"account_sid": "AC" + "1" * 32, "auth_token": "tok\r\nX-Evil: 1"}),
+            "credentials.auth_token",
+        ),
+        (
+            channel_body(provider="telesign", credentials={"customer_id": "cust\n", "api_key": "a2V5"}),
+            "credentials.customer_id",
+        ),
     ]
     for body, field in cases:
         error = error_of(api.post("/v1/channels", json=body), 400)
@@ -271,8 +300,12 @@ def test_template_bodies_are_validated_and_put_replaces(api: Api) -> None:
     # Refused writes changed nothing.
     assert api.ok("GET", f"/v1/templates/{created['id']}")["bodies"] == created["bodies"]
 
-    replacement = {"name": "Shipment on time", "channel_types": ["whatsapp", "sms"],
-                   "default_locale": "fr-FR", "bodies": {"fr-FR": "Bonjour {{CustomerName}}"}}
+    replacement = {
+        "name": "Shipment on time",
+        "channel_types": ["whatsapp", "sms"],
+        "default_locale": "fr-FR",
+        "bodies": {"fr-FR": "Bonjour {{CustomerName}}"},
+    }
     put = api.ok("PUT", f"/v1/templates/{created['id']}", 200, json=replacement)
     got = api.ok("GET", f"/v1/templates/{created['id']}")
     for answer in (put, got):
@@ -294,8 +327,13 @@ def test_configuration_ids_types_and_references(api: Api, sandbox) -> None:
     sms_only = api.ok("POST", "/v1/templates", 201, json=template_body())
     both = api.ok("POST", "/v1/templates", 201, json=template_body(channel_types=["sms", "whatsapp"]))
 
-    body = {"name": "Late shipments", "show_in_timeline": True, "channel_type": "sms",
-            "channel_id": sms["id"], "template_id": sms_only["id"]}
+    body = {
+        "name": "Late shipments",
+        "show_in_timeline": True,
+        "channel_type": "sms",
+        "channel_id": sms["id"],
+        "template_id": sms_only["id"],
+    }
     first = api.ok("POST", "/v1/outbound-configurations", 201, json=body)
     second = api.ok("POST", "/v1/outbound-configurations", 201, json=body)
     assert first["id"] and second["id"] and first["id"] != second["id"]
@@ -321,11 +359,16 @@ def test_configuration_ids_types_and_references(api: Api, sandbox) -> None:
             assert error["details"]["field"] == field, (bad, error)
     assert api.ok("GET", f"/v1/outbound-configurations/{first['id']}") == first
 
-    wa = api.ok("POST", "/v1/outbound-configurations", 201, json={
-        **body, "channel_type": "whatsapp", "channel_id": whatsapp["id"], "template_id": both["id"]})
+    wa = api.ok(
+        "POST",
+        "/v1/outbound-configurations",
+        201,
+        json={**body, "channel_type": "whatsapp", "channel_id": whatsapp["id"], "template_id": both["id"]},
+    )
     assert wa["channel_type"] == "whatsapp"
-    patched = api.ok("PATCH", f"/v1/outbound-configurations/{first['id']}", 200,
-                     json={"name": "Renamed", "show_in_timeline": False})
+    patched = api.ok(
+        "PATCH", f"/v1/outbound-configurations/{first['id']}", 200, json={"name": "Renamed", "show_in_timeline": False}
+    )
     assert patched["id"] == first["id"] and patched["name"] == "Renamed"
     assert patched["channel_id"] == sms["id"] and patched["show_in_timeline"] is False
 
@@ -355,9 +398,18 @@ def test_configuration_list_pages_with_a_cursor(api: Api) -> None:
     channel = api.ok("POST", "/v1/channels", 201, json=channel_body())
     template = api.ok("POST", "/v1/templates", 201, json=template_body())
     made = [
-        api.ok("POST", "/v1/outbound-configurations", 201, json={
-            "name": f"Config {i}", "show_in_timeline": False, "channel_type": "sms",
-            "channel_id": channel["id"], "template_id": template["id"]})["id"]
+        api.ok(
+            "POST",
+            "/v1/outbound-configurations",
+            201,
+            json={
+                "name": f"Config {i}",
+                "show_in_timeline": False,
+                "channel_type": "sms",
+                "channel_id": channel["id"],
+                "template_id": template["id"],
+            },
+        )["id"]
         for i in range(7)
     ]
     seen: list[str] = []
@@ -389,8 +441,7 @@ def test_another_org_cannot_touch_or_use_this_orgs_records(api: Api, hub: HubPro
 
 
 def check_isolation(api: Api, intruder: Api, sandbox, channel: str, template: str, config: str) -> None:
-    for kind, record_id in (("channels", channel), ("templates", template),
-                            ("outbound-configurations", config)):
+    for kind, record_id in (("channels", channel), ("templates", template), ("outbound-configurations", config)):
         path = f"/v1/{kind}/{record_id}"
         error_of(intruder.get(path), 404, "not_found")
         error_of(intruder.patch(path, json={"name": "Mine now"}), 404, "not_found")
@@ -403,12 +454,25 @@ def check_isolation(api: Api, intruder: Api, sandbox, channel: str, template: st
 
     # Nor can it build a configuration on them or send with this org's configuration.
     own_template = intruder.ok("POST", "/v1/templates", 201, json=template_body())
-    error = error_of(intruder.post("/v1/outbound-configurations", json={
-        "name": "Borrowed", "show_in_timeline": False, "channel_type": "sms",
-        "channel_id": channel, "template_id": own_template["id"]}), 400)
+    error = error_of(
+        intruder.post(
+            "/v1/outbound-configurations",
+            json={
+                "name": "Borrowed",
+                "show_in_timeline": False,
+                "channel_type": "sms",
+                "channel_id": channel,
+                "template_id": own_template["id"],
+            },
+        ),
+        400,
+    )
     assert error["details"]["field"] == "channel_id"
-    error_of(intruder.post("/v1/outbound/send", json={
-        "configuration_id": config, "contacts": [contact(phone(1))]}), 404, "not_found")
+    error_of(
+        intruder.post("/v1/outbound/send", json={"configuration_id": config, "contacts": [contact(phone(1))]}),
+        404,
+        "not_found",
+    )
     error_of(intruder.get("/v1/outbound/report", params={"configuration_id": config}), 404)
     assert intruder.ok("GET", "/v1/outbound/activities")["items"] == []
     assert api.ok("GET", "/v1/outbound/activities")["items"] == []
@@ -434,17 +498,23 @@ def test_operations_endpoints(api: Api, hub: HubProcess, sandbox) -> None:
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
 
     ids = outbound_setup(api, sandbox.url)
-    result = api.ok("POST", "/v1/outbound/send", 202, json={
-        "configuration_id": ids["config"]["id"], "contacts": [contact(phone(3))]})["results"][0]
-    wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{result['activity_id']}")["status"]
-             == "delivered", timeout=15)
+    result = api.ok(
+        "POST",
+        "/v1/outbound/send",
+        202,
+        json={"configuration_id": ids["config"]["id"], "contacts": [contact(phone(3))]},
+    )["results"][0]
+    wait_for(
+        lambda: api.ok("GET", f"/v1/outbound/activities/{result['activity_id']}")["status"] == "delivered", timeout=15
+    )
 
     metrics = httpx.get(hub.url + "/metrics")
     assert metrics.status_code == 200
     assert metrics.headers["content-type"].startswith("text/plain")
     samples = [line for line in metrics.text.splitlines() if line.startswith("hub_sends_total{")]
-    assert any('provider="sandbox"' in s and 'outcome="accepted"' in s and s.endswith(" 1.0")
-               for s in samples), metrics.text
+    assert any('provider="sandbox"' in s and 'outcome="accepted"' in s and s.endswith(" 1.0") for s in samples), (
+        metrics.text
+    )
     assert "hub_outbound_stream_depth" in metrics.text
 
     spec = httpx.get(hub.url + "/openapi.json")

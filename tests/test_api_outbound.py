@@ -92,8 +92,11 @@ def test_mixed_request_sends_only_the_valid_contacts(api: Api, sandbox) -> None:
         7: (contact(phone(7), channelid="whatsapp"), "rejected", "channel_mismatch"),
         11: (without(11, "entityrelationshipname"), "rejected", "missing_relationship"),
         15: (contact(phone(15), contextitems={}), "rejected", "missing_placeholder"),
-        19: (contact(phone(19), msdyn_ocoutboundconfigurationid="cfg_someone_else"),
-             "rejected", "configuration_mismatch"),
+        19: (
+            contact(phone(19), msdyn_ocoutboundconfigurationid="cfg_someone_else"),
+            "rejected",
+            "configuration_mismatch",
+        ),
         23: (without(23, "tocontactid"), "rejected", "missing_field"),
         29: (without(29, "channelid"), "rejected", "missing_field"),
         31: (without(31, "optin"), "rejected", "missing_field"),
@@ -108,10 +111,15 @@ def test_mixed_request_sends_only_the_valid_contacts(api: Api, sandbox) -> None:
         67: (contact(phone(67), locale="zh-HK", CustomerName="Mei"), "queued", None),
         71: (contact(phone(71), locale="de-DE"), "queued", None),
     }
-    missing_fields = {23: "tocontactid", 29: "channelid", 31: "optin", 37: "CustomerName",
-                      41: "CaseName", 43: "CaseName"}
-    contacts = [special[i][0] if i in special else contact(phone(i), CaseName=f"CAS-{i}")
-                for i in range(100)]
+    missing_fields = {
+        23: "tocontactid",
+        29: "channelid",
+        31: "optin",
+        37: "CustomerName",
+        41: "CaseName",
+        43: "CaseName",
+    }
+    contacts = [special[i][0] if i in special else contact(phone(i), CaseName=f"CAS-{i}") for i in range(100)]
     answer = api.ok("POST", SEND, 202, json={"configuration_id": cfg, "contacts": contacts})
 
     assert answer["request_id"]
@@ -135,8 +143,9 @@ def test_mixed_request_sends_only_the_valid_contacts(api: Api, sandbox) -> None:
     assert len(queued) == 100 - 13
     assert len(set(queued.values())) == len(queued)
 
-    wait_for(lambda: statuses_settled(api, cfg, {"delivered": len(queued), "skipped_no_optin": 2}),
-             timeout=30, interval=0.2)
+    wait_for(
+        lambda: statuses_settled(api, cfg, {"delivered": len(queued), "skipped_no_optin": 2}), timeout=30, interval=0.2
+    )
     # Exactly the valid contacts reached the provider, once each; nothing else did.
     assert sent_counts(sandbox) == Counter({phone(i): 1 for i in queued})
 
@@ -175,8 +184,12 @@ def test_mixed_request_sends_only_the_valid_contacts(api: Api, sandbox) -> None:
 def test_numbers_without_a_plus_are_read_in_the_orgs_region(hub: HubProcess, sandbox) -> None:
     with org_api(hub, name="UK desk", default_region="GB") as api:
         cfg = outbound_setup(api, sandbox.url)["config"]["id"]
-        answer = api.ok("POST", SEND, 202, json={"configuration_id": cfg, "contacts": [
-            contact("07400 123456"), contact("(415) 555-2042")]})
+        answer = api.ok(
+            "POST",
+            SEND,
+            202,
+            json={"configuration_id": cfg, "contacts": [contact("07400 123456"), contact("(415) 555-2042")]},
+        )
         first, second = answer["results"]
         assert first["status"] == "queued"
         assert second["status"] == "rejected" and second["error"]["code"] == "invalid_phone"
@@ -184,16 +197,21 @@ def test_numbers_without_a_plus_are_read_in_the_orgs_region(hub: HubProcess, san
         assert act["to"] == "+447400123456"
 
         # The region is the org's, and changing it changes how the next send reads numbers.
-        patched = httpx.patch(f"{hub.url}/v1/orgs/{api.org['id']}",  # type: ignore[attr-defined]
-                              json={"default_region": "US"}, headers=ADMIN)
+        patched = httpx.patch(
+            f"{hub.url}/v1/orgs/{api.org['id']}",  # type: ignore[attr-defined]
+            json={"default_region": "US"},
+            headers=ADMIN,
+        )
         assert patched.status_code == 200, patched.text
-        again = api.ok("POST", SEND, 202, json={"configuration_id": cfg, "contacts": [
-            contact("(415) 555-2042")]})["results"][0]
+        again = api.ok("POST", SEND, 202, json={"configuration_id": cfg, "contacts": [contact("(415) 555-2042")]})[
+            "results"
+        ][0]
         assert again["status"] == "queued"
         assert api.ok("GET", f"/v1/outbound/activities/{again['activity_id']}")["to"] == "+14155552042"
 
-        wait_for(lambda: sent_counts(sandbox) == Counter({"+447400123456": 1, "+14155552042": 1}),
-                 timeout=15, interval=0.1)
+        wait_for(
+            lambda: sent_counts(sandbox) == Counter({"+447400123456": 1, "+14155552042": 1}), timeout=15, interval=0.1
+        )
         timeline = api.ok("GET", "/v1/contacts/+447400123456/timeline")
         assert [i["activity"]["id"] for i in timeline["items"]] == [first["activity_id"]]
 
@@ -201,33 +219,40 @@ def test_numbers_without_a_plus_are_read_in_the_orgs_region(hub: HubProcess, san
 def test_request_level_faults_reject_everything(api: Api, hub: HubProcess, sandbox) -> None:
     cfg = outbound_setup(api, sandbox.url)["config"]["id"]
     org_id = api.org["id"]  # type: ignore[attr-defined]
-    httpx.patch(f"{hub.url}/v1/orgs/{org_id}", json={"limits": {"contacts_per_request": 5}},
-                headers=ADMIN).raise_for_status()
+    httpx.patch(
+        f"{hub.url}/v1/orgs/{org_id}", json={"limits": {"contacts_per_request": 5}}, headers=ADMIN
+    ).raise_for_status()
 
-    error = error_of(api.post(SEND, json={"configuration_id": cfg,
-                                          "contacts": [contact(phone(i)) for i in range(6)]}),
-                     413, "too_many_contacts")
+    error = error_of(
+        api.post(SEND, json={"configuration_id": cfg, "contacts": [contact(phone(i)) for i in range(6)]}),
+        413,
+        "too_many_contacts",
+    )
     assert error["details"]["limit"] == 5
-    error_of(api.post(SEND, content=b'{"configuration_id": "x", "contacts": [',
-                      headers={"content-type": "application/json"}), 400, "invalid_request")
+    error_of(
+        api.post(
+            SEND, content=b'{"configuration_id": "x", "contacts": [', headers={"content-type": "application/json"}
+        ),
+        400,
+        "invalid_request",
+    )
     error_of(api.post(SEND, content=b"\xff\xfe"), 400, "invalid_request")
     error_of(api.post(SEND, json=[contact(phone(1))]), 400, "invalid_request")
     error = error_of(api.post(SEND, json={"configuration_id": cfg, "contacts": []}), 400)
     assert error["details"]["field"] == "contacts"
     error = error_of(api.post(SEND, json={"contacts": [contact(phone(1))]}), 400)
     assert error["details"]["field"] == "configuration_id"
-    error_of(api.post(SEND, json={"configuration_id": "cfg_unknown", "contacts": [contact(phone(1))]}),
-             404, "not_found")
+    error_of(
+        api.post(SEND, json={"configuration_id": "cfg_unknown", "contacts": [contact(phone(1))]}), 404, "not_found"
+    )
 
     # None of them queued anything.
     assert api.ok("GET", "/v1/outbound/activities")["items"] == []
     assert api.ok("GET", "/v1/outbound/report", params={"configuration_id": cfg})["total"] == 0
 
-    ok = api.ok("POST", SEND, 202, json={"configuration_id": cfg,
-                                         "contacts": [contact(phone(i)) for i in range(5)]})
+    ok = api.ok("POST", SEND, 202, json={"configuration_id": cfg, "contacts": [contact(phone(i)) for i in range(5)]})
     assert [r["status"] for r in ok["results"]] == ["queued"] * 5
-    wait_for(lambda: sent_counts(sandbox) == Counter({phone(i): 1 for i in range(5)}),
-             timeout=15, interval=0.1)
+    wait_for(lambda: sent_counts(sandbox) == Counter({phone(i): 1 for i in range(5)}), timeout=15, interval=0.1)
 
 
 def test_idempotency_key_replays_the_first_answer(api: Api, sandbox) -> None:
@@ -239,13 +264,17 @@ def test_idempotency_key_replays_the_first_answer(api: Api, sandbox) -> None:
 
     again = api.ok("POST", SEND, 202, json=body, headers=key)
     assert again == first  # same request_id and activity ids
-    error_of(api.post(SEND, json={**body, "contacts": [contact(phone(3))]}, headers=key),
-             409, "idempotency_key_reused")
+    error_of(api.post(SEND, json={**body, "contacts": [contact(phone(3))]}, headers=key), 409, "idempotency_key_reused")
 
     # Another key is another request: it is sent, and once it is out, the replay
     # has still not sent anything again.
-    other = api.ok("POST", SEND, 202, json={"configuration_id": cfg, "contacts": [contact(phone(4))]},
-                   headers={"Idempotency-Key": "flow-run-43"})
+    other = api.ok(
+        "POST",
+        SEND,
+        202,
+        json={"configuration_id": cfg, "contacts": [contact(phone(4))]},
+        headers={"Idempotency-Key": "flow-run-43"},
+    )
     assert other["request_id"] != first["request_id"]
     wait_for(lambda: sent_counts(sandbox).get(phone(4)) == 1, timeout=15, interval=0.1)
     assert sent_counts(sandbox) == Counter({phone(1): 1, phone(4): 1})
@@ -255,13 +284,14 @@ def test_idempotency_key_replays_the_first_answer(api: Api, sandbox) -> None:
     assert {a["request_id"] for a in all_activities(api)} == {first["request_id"], other["request_id"]}
 
 
-def test_hourly_limit_refuses_with_retry_after_and_refusals_do_not_count(
-        api: Api, hub: HubProcess, sandbox) -> None:
+def test_hourly_limit_refuses_with_retry_after_and_refusals_do_not_count(api: Api, hub: HubProcess, sandbox) -> None:
     cfg = outbound_setup(api, sandbox.url)["config"]["id"]
     org_id = api.org["id"]  # type: ignore[attr-defined]
-    httpx.patch(f"{hub.url}/v1/orgs/{org_id}",
-                json={"limits": {"requests_per_hour": 3, "contacts_per_request": 2}},
-                headers=ADMIN).raise_for_status()
+    httpx.patch(
+        f"{hub.url}/v1/orgs/{org_id}",
+        json={"limits": {"requests_per_hour": 3, "contacts_per_request": 2}},
+        headers=ADMIN,
+    ).raise_for_status()
 
     def body(i: int) -> dict[str, Any]:
         return {"configuration_id": cfg, "contacts": [contact(phone(i), optin=False)]}
@@ -271,8 +301,7 @@ def test_hourly_limit_refuses_with_retry_after_and_refusals_do_not_count(
     error_of(api.post(SEND, content=b"nope"), 400)
     error_of(api.post(SEND, json={**body(0), "contacts": [contact(phone(i)) for i in range(3)]}), 413)
 
-    accepted = [api.ok("POST", SEND, 202, json=body(i), headers={"Idempotency-Key": f"k{i}"})
-                for i in range(3)]
+    accepted = [api.ok("POST", SEND, 202, json=body(i), headers={"Idempotency-Key": f"k{i}"}) for i in range(3)]
     for attempt in range(3):
         refused = api.post(SEND, json=body(10 + attempt))
         error = error_of(refused, 429, "rate_limited")
@@ -282,8 +311,9 @@ def test_hourly_limit_refuses_with_retry_after_and_refusals_do_not_count(
     # A retry of an accepted request still gets its answer.
     assert api.ok("POST", SEND, 202, json=body(0), headers={"Idempotency-Key": "k0"}) == accepted[0]
 
-    httpx.patch(f"{hub.url}/v1/orgs/{org_id}", json={"limits": {"requests_per_hour": 4}},
-                headers=ADMIN).raise_for_status()
+    httpx.patch(
+        f"{hub.url}/v1/orgs/{org_id}", json={"limits": {"requests_per_hour": 4}}, headers=ADMIN
+    ).raise_for_status()
     api.ok("POST", SEND, 202, json=body(20))  # the 429s did not count
     error_of(api.post(SEND, json=body(21)), 429, "rate_limited")
     assert len(all_activities(api)) == 4
@@ -299,8 +329,12 @@ def test_two_hub_processes_share_one_hourly_limit(hub_factory, sandbox) -> None:
 
         def fire(i: int) -> int:
             target = (first if i % 2 else second).url
-            response = httpx.post(target + SEND, headers=headers, timeout=30, json={
-                "configuration_id": cfg, "contacts": [contact(phone(i), optin=False)]})
+            response = httpx.post(
+                target + SEND,
+                headers=headers,
+                timeout=30,
+                json={"configuration_id": cfg, "contacts": [contact(phone(i), optin=False)]},
+            )
             return response.status_code
 
         with ThreadPoolExecutor(max_workers=40) as pool:
@@ -309,8 +343,14 @@ def test_two_hub_processes_share_one_hourly_limit(hub_factory, sandbox) -> None:
         assert len(all_activities(api, limit=200)) == 25
         # Both processes see the hour as used up.
         for hub in (first, second):
-            error_of(httpx.post(hub.url + SEND, headers=headers, json={
-                "configuration_id": cfg, "contacts": [contact(phone(99), optin=False)]}), 429)
+            error_of(
+                httpx.post(
+                    hub.url + SEND,
+                    headers=headers,
+                    json={"configuration_id": cfg, "contacts": [contact(phone(99), optin=False)]},
+                ),
+                429,
+            )
     finally:
         api.http.close()
 
@@ -321,23 +361,43 @@ def test_two_hub_processes_share_one_hourly_limit(hub_factory, sandbox) -> None:
 def test_activity_list_filters_and_pages_every_activity_once(api: Api, hub: HubProcess, sandbox) -> None:
     ids = outbound_setup(api, sandbox.url, show_in_timeline=False)
     cfg_a = ids["config"]["id"]
-    cfg_b = api.ok("POST", "/v1/outbound-configurations", 201, json={
-        "name": "Other", "show_in_timeline": False, "channel_type": "sms",
-        "channel_id": ids["channel"]["id"], "template_id": ids["template"]["id"]})["id"]
+    cfg_b = api.ok(
+        "POST",
+        "/v1/outbound-configurations",
+        201,
+        json={
+            "name": "Other",
+            "show_in_timeline": False,
+            "channel_type": "sms",
+            "channel_id": ids["channel"]["id"],
+            "template_id": ids["template"]["id"],
+        },
+    )["id"]
 
     big = [contact(phone(i), optin=i % 5 < 2) for i in range(100)]  # 40 sent, 60 skipped
     r1 = api.ok("POST", SEND, 202, json={"configuration_id": cfg_a, "contacts": big})
-    r2 = api.ok("POST", SEND, 202, json={"configuration_id": cfg_a, "contacts": [
-        contact(phone(200 + i), optin=False) for i in range(20)]})
-    r3 = api.ok("POST", SEND, 202, json={"configuration_id": cfg_b, "contacts": [
-        contact(phone(300 + i)) for i in range(5)]})
+    r2 = api.ok(
+        "POST",
+        SEND,
+        202,
+        json={"configuration_id": cfg_a, "contacts": [contact(phone(200 + i), optin=False) for i in range(20)]},
+    )
+    r3 = api.ok(
+        "POST", SEND, 202, json={"configuration_id": cfg_b, "contacts": [contact(phone(300 + i)) for i in range(5)]}
+    )
     a_ids = [r["activity_id"] for r in r1["results"] + r2["results"]]
     b_ids = [r["activity_id"] for r in r3["results"]]
     delivered_a = {r["activity_id"] for i, r in enumerate(r1["results"]) if i % 5 < 2}
     assert len(a_ids) == 120 and len(delivered_a) == 40
 
-    wait_for(lambda: statuses_settled(api, cfg_a, {"delivered": 40, "skipped_no_optin": 80})
-             and statuses_settled(api, cfg_b, {"delivered": 5}), timeout=30, interval=0.2)
+    wait_for(
+        lambda: (
+            statuses_settled(api, cfg_a, {"delivered": 40, "skipped_no_optin": 80})
+            and statuses_settled(api, cfg_b, {"delivered": 5})
+        ),
+        timeout=30,
+        interval=0.2,
+    )
 
     pages = []
     cursor = None
@@ -387,16 +447,18 @@ def test_activity_list_filters_and_pages_every_activity_once(api: Api, hub: HubP
 def test_report_counts_what_happened(api: Api, sandbox) -> None:
     cfg = outbound_setup(api, sandbox.url)["config"]["id"]
     for i in (10, 11):
-        httpx.post(sandbox.url + "/_sandbox/rules", json={
-            "to": phone(i), "action": "callbacks", "mode": "fail", "error_code": "30003"}
+        httpx.post(
+            sandbox.url + "/_sandbox/rules",
+            json={"to": phone(i), "action": "callbacks", "mode": "fail", "error_code": "30003"},
         ).raise_for_status()
-    httpx.post(sandbox.url + "/_sandbox/rules", json={
-        "to": phone(12), "action": "refuse", "code": 21211}).raise_for_status()
-    contacts = [contact(phone(i)) for i in range(3)]          # delivered
-    contacts += [contact(phone(10)), contact(phone(11))]      # failed by the carrier
-    contacts += [contact(phone(12))]                          # refused by the provider
-    contacts += [contact(phone(13), optin=False)]             # skipped
-    contacts += [contact("+1999")]                            # rejected by the hub: no activity
+    httpx.post(
+        sandbox.url + "/_sandbox/rules", json={"to": phone(12), "action": "refuse", "code": 21211}
+    ).raise_for_status()
+    contacts = [contact(phone(i)) for i in range(3)]  # delivered
+    contacts += [contact(phone(10)), contact(phone(11))]  # failed by the carrier
+    contacts += [contact(phone(12))]  # refused by the provider
+    contacts += [contact(phone(13), optin=False)]  # skipped
+    contacts += [contact("+1999")]  # rejected by the hub: no activity
     answer = api.ok("POST", SEND, 202, json={"configuration_id": cfg, "contacts": contacts})
     assert [r["status"] for r in answer["results"]][-1] == "rejected"
 
@@ -428,21 +490,38 @@ def test_report_counts_what_happened(api: Api, sandbox) -> None:
 def test_timeline_shows_only_timeline_configurations_newest_first(api: Api, sandbox) -> None:
     ids = outbound_setup(api, sandbox.url, show_in_timeline=True)
     shown = ids["config"]["id"]
-    hidden = api.ok("POST", "/v1/outbound-configurations", 201, json={
-        "name": "Internal", "show_in_timeline": False, "channel_type": "sms",
-        "channel_id": ids["channel"]["id"], "template_id": ids["template"]["id"]})["id"]
+    hidden = api.ok(
+        "POST",
+        "/v1/outbound-configurations",
+        201,
+        json={
+            "name": "Internal",
+            "show_in_timeline": False,
+            "channel_type": "sms",
+            "channel_id": ids["channel"]["id"],
+            "template_id": ids["template"]["id"],
+        },
+    )["id"]
     customer = phone(5)
 
     expected: list[str] = []
     for n in range(5):
         for cfg in (shown, hidden):
-            result = api.ok("POST", SEND, 202, json={"configuration_id": cfg, "contacts": [
-                contact(customer, CaseName=f"CAS-{n}")]})["results"][0]
+            result = api.ok(
+                "POST", SEND, 202, json={"configuration_id": cfg, "contacts": [contact(customer, CaseName=f"CAS-{n}")]}
+            )["results"][0]
             if cfg == shown:
                 expected.append(result["activity_id"])
     # Rejected contacts leave no trace; other customers are elsewhere.
-    api.ok("POST", SEND, 202, json={"configuration_id": shown, "contacts": [
-        contact(customer, entityrelationshipname=None), contact(phone(6))]})
+    api.ok(
+        "POST",
+        SEND,
+        202,
+        json={
+            "configuration_id": shown,
+            "contacts": [contact(customer, entityrelationshipname=None), contact(phone(6))],
+        },
+    )
     expected.reverse()  # newest first
 
     def pages(path_phone: str, limit: int) -> list[list[dict[str, Any]]]:
@@ -487,8 +566,12 @@ def test_timeline_pages_concurrent_sends_exactly_once(hub_factory, sandbox) -> N
 
         def fire(i: int) -> str:
             target = (first if i % 2 else second).url
-            response = httpx.post(target + SEND, headers=headers, timeout=30, json={
-                "configuration_id": cfg, "contacts": [contact(customer, optin=False, CaseName=f"C{i}")]})
+            response = httpx.post(
+                target + SEND,
+                headers=headers,
+                timeout=30,
+                json={"configuration_id": cfg, "contacts": [contact(customer, optin=False, CaseName=f"C{i}")]},
+            )
             assert response.status_code == 202, response.text
             return str(response.json()["results"][0]["activity_id"])
 
@@ -514,24 +597,35 @@ def test_timeline_pages_concurrent_sends_exactly_once(hub_factory, sandbox) -> N
 
 
 def test_send_results_and_activities_say_what_each_body_costs(api: Api, sandbox) -> None:
-    ids = outbound_setup(api, sandbox.url, bodies={
-        "en-US": "Hi {{CustomerName}}, case {{CaseName}} is ready.",
-        "fr-FR": "Bonjour {{CustomerName}}, le dossier {{CaseName}} est prêt ✓ " + "x" * 60,
-    })
+    ids = outbound_setup(
+        api,
+        sandbox.url,
+        bodies={
+            "en-US": "Hi {{CustomerName}}, case {{CaseName}} is ready.",
+            "fr-FR": "Bonjour {{CustomerName}}, le dossier {{CaseName}} est prêt ✓ " + "x" * 60,
+        },
+    )
     cfg = ids["config"]["id"]
-    contacts = [contact(phone(1)), contact(phone(2), locale="fr-FR"),
-                contact(phone(3), CaseName="C" * 200), contact("12345")]
+    contacts = [
+        contact(phone(1)),
+        contact(phone(2), locale="fr-FR"),
+        contact(phone(3), CaseName="C" * 200),
+        contact("12345"),
+    ]
     results = api.ok("POST", SEND, 202, json={"configuration_id": cfg, "contacts": contacts})["results"]
     assert [(r.get("encoding"), r.get("segments")) for r in results] == [
-        ("GSM-7", 1), ("UCS-2", 2), ("GSM-7", 2), (None, None)]
+        ("GSM-7", 1),
+        ("UCS-2", 2),
+        ("GSM-7", 2),
+        (None, None),
+    ]
     activity = api.ok("GET", f"/v1/outbound/activities/{results[1]['activity_id']}")
     assert (activity["encoding"], activity["segments"]) == ("UCS-2", 2)
 
 
 def test_the_segments_of_any_body_are_told_to_the_console(api: Api, hub: HubProcess) -> None:
     told = api.ok("POST", "/v1/templates/segments", json={"body": "Don’t miss it — " + "€" * 80})
-    assert told == {"encoding": "UCS-2", "segments": 2, "characters": 96,
-                    "ucs2_characters": ["’", "—"]}
+    assert told == {"encoding": "UCS-2", "segments": 2, "characters": 96, "ucs2_characters": ["’", "—"]}
     assert api.ok("POST", "/v1/templates/segments", json={"body": "a" * 161})["segments"] == 2
     for bad in ({}, {"body": ""}, {"body": 5}, {"body": "a" * 1601}, []):
         error_of(api.http.request("POST", "/v1/templates/segments", json=bad), 400, "invalid_request")

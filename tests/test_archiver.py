@@ -48,8 +48,9 @@ def archived(url: str, org_id: str, ids: list[str]) -> dict[str, Any]:
 
 
 def send(api: Api, config_id: str, phones: list[str]) -> list[str]:
-    answer = api.ok("POST", "/v1/outbound/send", 202, json={
-        "configuration_id": config_id, "contacts": [contact(p) for p in phones]})
+    answer = api.ok(
+        "POST", "/v1/outbound/send", 202, json={"configuration_id": config_id, "contacts": [contact(p) for p in phones]}
+    )
     return [r["activity_id"] for r in answer["results"]]
 
 
@@ -71,17 +72,24 @@ def org_api(hub_factory, database_url: str) -> Iterator[tuple[Api, dict[str, Any
 
 
 def test_every_activity_reaches_sql_with_its_whole_history(
-    org_api: tuple[Api, dict[str, Any]], sandbox, database_url: str  # type: ignore[no-untyped-def]
+    org_api: tuple[Api, dict[str, Any]],
+    sandbox,
+    database_url: str,  # type: ignore[no-untyped-def]
 ) -> None:
     api, org = org_api
     ids = outbound_setup(api, sandbox.url)
     # Late callbacks (after the send is recorded), read receipts, duplicates.
     for i, mode in ((1, "read"), (2, "duplicate"), (3, "undelivered")):
-        httpx.post(sandbox.url + "/_sandbox/rules", json={
-            "to": phone(i), "action": "callbacks", "mode": mode, "delay_ms": 300})
+        httpx.post(
+            sandbox.url + "/_sandbox/rules", json={"to": phone(i), "action": "callbacks", "mode": mode, "delay_ms": 300}
+        )
     acts = send(api, ids["config"]["id"], [phone(i) for i in range(4)])
-    answer = api.ok("POST", "/v1/outbound/send", 202, json={
-        "configuration_id": ids["config"]["id"], "contacts": [contact(phone(9), optin=False)]})
+    answer = api.ok(
+        "POST",
+        "/v1/outbound/send",
+        202,
+        json={"configuration_id": ids["config"]["id"], "contacts": [contact(phone(9), optin=False)]},
+    )
     acts.append(answer["results"][0]["activity_id"])
     final = ["delivered", "read", "delivered", "undelivered", "skipped_no_optin"]
 
@@ -100,13 +108,24 @@ def test_every_activity_reaches_sql_with_its_whole_history(
         try:
             return await db.fetch(
                 "SELECT id, configuration_id, template_id, to_addr, status, provider_message_id,"
-                " in_timeline FROM activities WHERE org_id = ? ORDER BY score", org["id"])
+                " in_timeline FROM activities WHERE org_id = ? ORDER BY score",
+                org["id"],
+            )
         finally:
             await db.close()
 
     assert asyncio.run(columns()) == [
-        (i, ids["config"]["id"], ids["template"]["id"], views[i]["to"], views[i]["status"],
-         views[i]["provider_message_id"], 1) for i in acts]
+        (
+            i,
+            ids["config"]["id"],
+            ids["template"]["id"],
+            views[i]["to"],
+            views[i]["status"],
+            views[i]["provider_message_id"],
+            1,
+        )
+        for i in acts
+    ]
 
 
 def sql_counts(url: str, org_id: str) -> tuple[int, int]:
@@ -139,7 +158,10 @@ def pending(r: redis.Redis, stream: str) -> int:
 
 
 def test_a_process_killed_mid_archive_loses_and_doubles_nothing(
-    hub_factory, sandbox, redis_url: str, database_url: str  # type: ignore[no-untyped-def]
+    hub_factory,
+    sandbox,
+    redis_url: str,
+    database_url: str,  # type: ignore[no-untyped-def]
 ) -> None:
     first = hub_factory(DATABASE_URL=database_url)
     org = create_org(first.url)
@@ -169,14 +191,15 @@ def test_a_process_killed_mid_archive_loses_and_doubles_nothing(
     assert gauge(second.url, "hub_archive_lag_seconds") == 0
 
     # Exactly once: one row per activity, one history row per event.
-    assert sql_counts(database_url, org["id"]) == (
-        len(acts), sum(len(v["history"]) for v in views.values()))
+    assert sql_counts(database_url, org["id"]) == (len(acts), sum(len(v["history"]) for v in views.values()))
     second.stop()
     r.close()
 
 
 def test_two_processes_archiving_at_once_write_each_change_once(
-    hub_factory, sandbox, database_url: str  # type: ignore[no-untyped-def]
+    hub_factory,
+    sandbox,
+    database_url: str,  # type: ignore[no-untyped-def]
 ) -> None:
     hubs = [hub_factory(DATABASE_URL=database_url) for _ in range(2)]
     org = create_org(hubs[0].url)
@@ -194,7 +217,10 @@ def test_two_processes_archiving_at_once_write_each_change_once(
 
 
 def test_an_activity_gone_from_redis_is_read_from_sql(
-    org_api: tuple[Api, dict[str, Any]], sandbox, redis_url: str, database_url: str  # type: ignore[no-untyped-def]
+    org_api: tuple[Api, dict[str, Any]],
+    sandbox,
+    redis_url: str,
+    database_url: str,  # type: ignore[no-untyped-def]
 ) -> None:
     api, org = org_api
     ids = outbound_setup(api, sandbox.url)
@@ -219,15 +245,20 @@ async def test_an_archived_activity_past_retention_is_not_answered(redis_url: st
     try:
         await migrate(db)
         created = int(time.time() * 1000) - 2 * 86_400_000  # two days ago
-        raw = {"id": "act_1", "org": "org_a", "cfg": "cfg_1", "to": "+14155552671",
-               "status": "delivered", "created": str(created)}
+        raw = {
+            "id": "act_1",
+            "org": "org_a",
+            "cfg": "cfg_1",
+            "to": "+14155552671",
+            "status": "delivered",
+            "created": str(created),
+        }
         event = json.dumps({"status": "delivered", "at": created, "source": "callback"})
         await write_activities(db, [ActivityCopy(raw, [event], created * 1000)])
 
         def hub(days: int) -> Hub:
             settings = Settings(redis_url=redis_url, retention_days=days, send_retry_window_s=3600)
-            return Hub(settings=settings, redis=client, metrics=Metrics(),
-                       providers=ProviderPool(settings), history=db)
+            return Hub(settings=settings, redis=client, metrics=Metrics(), providers=ProviderPool(settings), history=db)
 
         assert (await history.activity(hub(90), "org_a", "act_1"))["status"] == "delivered"  # type: ignore[index]
         assert await history.activity(hub(1), "org_a", "act_1") is None
@@ -237,13 +268,20 @@ async def test_an_archived_activity_past_retention_is_not_answered(redis_url: st
 
 
 def test_redis_restarted_from_its_aof_mid_archive_loses_and_doubles_nothing(
-    hub_factory, sandbox, database_url: str, tmp_path  # type: ignore[no-untyped-def]
+    hub_factory,
+    sandbox,
+    database_url: str,
+    tmp_path,  # type: ignore[no-untyped-def]
 ) -> None:
     server = EmbeddedRedis(tmp_path / "redis", appendfsync="always").start()
     r = redis.Redis.from_url(server.url, decode_responses=True)
     try:
-        proc = HubProcess(server.url, sandbox_url=sandbox.url, log_path=tmp_path / "hub.log",
-                          env={"DATABASE_URL": database_url, "HUB_CLAIM_IDLE_MS": "1000"}).start()
+        proc = HubProcess(
+            server.url,
+            sandbox_url=sandbox.url,
+            log_path=tmp_path / "hub.log",
+            env={"DATABASE_URL": database_url, "HUB_CLAIM_IDLE_MS": "1000"},
+        ).start()
         org = create_org(proc.url)
         stream = keys.archive_stream(org["id"])
         with Api(proc.url, org["api_key"]) as api:
@@ -260,8 +298,7 @@ def test_redis_restarted_from_its_aof_mid_archive_loses_and_doubles_nothing(
             server.start()  # from the AOF: the stream and its pending entries are back
             wait_for(lambda: sql_matches(database_url, org["id"], views), timeout=30)
             wait_for(lambda: pending(r, stream) == 0 and r.xlen(stream) == 0, timeout=30)
-            assert sql_counts(database_url, org["id"]) == (
-                len(acts), sum(len(v["history"]) for v in views.values()))
+            assert sql_counts(database_url, org["id"]) == (len(acts), sum(len(v["history"]) for v in views.values()))
             # Redis and SQL agree with what the API answered before the crash.
             assert all_delivered(api, acts) == views
         proc.stop()

@@ -22,8 +22,17 @@ from tests.support import Api, HubProcess, contact, outbound_setup
 from tests.test_telesign import NUMBER as TELESIGN_NUMBER
 from tests.test_telesign import signed, telesign_setup
 
-LISTS = ["/v1/channels", "/v1/templates", "/v1/outbound-configurations", "/v1/canned-responses",
-         "/v1/flows", "/v1/bulk-jobs", "/v1/agents", "/v1/conversations", "/v1/outbound/activities"]
+LISTS = [
+    "/v1/channels",
+    "/v1/templates",
+    "/v1/outbound-configurations",
+    "/v1/canned-responses",
+    "/v1/flows",
+    "/v1/bulk-jobs",
+    "/v1/agents",
+    "/v1/conversations",
+    "/v1/outbound/activities",
+]
 
 
 def refused(response: httpx.Response, status: int = 400, code: str = "invalid_request") -> dict[str, Any]:
@@ -62,17 +71,35 @@ def test_lone_surrogates_are_refused_and_nothing_is_stored(api: Api, hub: HubPro
 
     error = refused(raw_post(api, "/v1/canned-responses", '{"title": "Hi \\udfff", "body": "x"}'))
     assert error["details"]["field"] == "title"
-    error = refused(raw_post(api, "/v1/templates", json.dumps({
-        "name": "T", "channel_types": ["sms"], "default_locale": "en-US",
-        "bodies": {"en-US": "ok"}}).replace('"ok"', '"\\ud800 ok"')))
+    error = refused(
+        raw_post(
+            api,
+            "/v1/templates",
+            json.dumps(
+                {"name": "T", "channel_types": ["sms"], "default_locale": "en-US", "bodies": {"en-US": "ok"}}
+            ).replace('"ok"', '"\\ud800 ok"'),
+        )
+    )
     assert error["details"]["field"] == "bodies.en-US"
-    error = refused(raw_post(api, "/v1/outbound-configurations", json.dumps({
-        "name": "N", "show_in_timeline": True, "channel_type": "sms",
-        "channel_id": ids["channel"]["id"], "template_id": ids["template"]["id"],
-    }).replace('"name"', '"na\\udc00me"')))
+    error = refused(
+        raw_post(
+            api,
+            "/v1/outbound-configurations",
+            json.dumps(
+                {
+                    "name": "N",
+                    "show_in_timeline": True,
+                    "channel_type": "sms",
+                    "channel_id": ids["channel"]["id"],
+                    "template_id": ids["template"]["id"],
+                }
+            ).replace('"name"', '"na\\udc00me"'),
+        )
+    )
     assert error["details"]["field"] == "na\\udc00me"  # the key itself, escaped
-    send = json.dumps({"configuration_id": ids["config"]["id"],
-                       "contacts": [contact("+14155552671", CustomerName="Ada")]})
+    send = json.dumps(
+        {"configuration_id": ids["config"]["id"], "contacts": [contact("+14155552671", CustomerName="Ada")]}
+    )
     error = refused(raw_post(api, "/v1/outbound/send", send.replace("Ada", "A\\udfffda")))
     assert error["details"]["field"] == "contacts[0].CustomerName"
 
@@ -87,21 +114,35 @@ def test_lone_surrogates_are_refused_and_nothing_is_stored(api: Api, hub: HubPro
 def test_nan_and_infinity_are_refused_and_no_flow_is_stored(api: Api, sandbox) -> None:
     ids = outbound_setup(api, sandbox.url)
     for constant in ["NaN", "Infinity", "-Infinity", "1e999"]:
-        body = json.dumps({"kind": "scheduled", "configuration_id": ids["config"]["id"],
-                           "delay_seconds": 3600, "contacts": [contact("+14155552671", optin=0)]})
+        body = json.dumps(
+            {
+                "kind": "scheduled",
+                "configuration_id": ids["config"]["id"],
+                "delay_seconds": 3600,
+                "contacts": [contact("+14155552671", optin=0)],
+            }
+        )
         error = refused(raw_post(api, "/v1/flows", body.replace('"optin": 0', f'"optin": {constant}')))
         assert error["details"]["field"] == "contacts[0].optin", error
     assert api.ok("GET", "/v1/flows")["items"] == []
     lists_answer(api)
 
 
-@pytest.mark.parametrize("zone", ["A" * 300, "America", "Europe/" + "x" * 250, "../etc/passwd",
-                                  "Europe/Paris\x00"])
+@pytest.mark.parametrize("zone", ["A" * 300, "America", "Europe/" + "x" * 250, "../etc/passwd", "Europe/Paris\x00"])
 def test_bad_flow_time_zones_name_the_field(api: Api, sandbox, zone: str) -> None:
     ids = outbound_setup(api, sandbox.url)
-    error = refused(api.post("/v1/flows", json={
-        "kind": "scheduled", "configuration_id": ids["config"]["id"], "cron": "0 9 * * *",
-        "timezone": zone, "contacts": [contact("+14155552671")]}))
+    error = refused(
+        api.post(
+            "/v1/flows",
+            json={
+                "kind": "scheduled",
+                "configuration_id": ids["config"]["id"],
+                "cron": "0 9 * * *",
+                "timezone": zone,
+                "contacts": [contact("+14155552671")],
+            },
+        )
+    )
     assert error["details"]["field"] == "timezone"
     assert api.ok("GET", "/v1/flows")["items"] == []
 
@@ -118,12 +159,17 @@ def test_bad_conversation_cursors_are_refused(api: Api) -> None:
 def test_bulk_json_lines_with_deep_nesting_or_surrogates_are_refused(api: Api, sandbox) -> None:
     ids = outbound_setup(api, sandbox.url)
     good = json.dumps(contact("+14155552671"))
-    for bad in ['{"tocontactid": "+14155552672", "x": ' + "[" * 50_000 + "]" * 50_000 + "}",
-                json.dumps(contact("+14155552672", CustomerName="B")).replace('"B"', '"\\udfffB"'),
-                json.dumps(contact("+14155552672", optin=0)).replace('"optin": 0', '"optin": NaN')]:
-        response = api.post("/v1/bulk-jobs", params={"configuration_id": ids["config"]["id"]},
-                             content=(good + "\n" + bad + "\n").encode(),
-                             headers={"Content-Type": "application/x-ndjson"})
+    for bad in [
+        '{"tocontactid": "+14155552672", "x": ' + "[" * 50_000 + "]" * 50_000 + "}",
+        json.dumps(contact("+14155552672", CustomerName="B")).replace('"B"', '"\\udfffB"'),
+        json.dumps(contact("+14155552672", optin=0)).replace('"optin": 0', '"optin": NaN'),
+    ]:
+        response = api.post(
+            "/v1/bulk-jobs",
+            params={"configuration_id": ids["config"]["id"]},
+            content=(good + "\n" + bad + "\n").encode(),
+            headers={"Content-Type": "application/x-ndjson"},
+        )
         error = refused(response)
         assert error["details"]["row"] == 2, error
     assert api.ok("GET", "/v1/bulk-jobs")["items"] == []
@@ -133,8 +179,7 @@ def test_bulk_json_lines_with_deep_nesting_or_surrogates_are_refused(api: Api, s
 # -- body size -------------------------------------------------------------------------
 
 
-def http_exchange(url: str, head: str, chunks: tuple[bytes, ...] = (),
-                  timeout: float = 20) -> tuple[int, bytes]:
+def http_exchange(url: str, head: str, chunks: tuple[bytes, ...] = (), timeout: float = 20) -> tuple[int, bytes]:
     """Send a request head and some chunks of a body that never ends (no final
     chunk) over a plain socket; the answer's status and body."""
     parsed = urlparse(url)
@@ -161,27 +206,40 @@ def test_oversized_bodies_are_refused_before_they_are_read(api: Api, hub: HubPro
     port = urlparse(hub.url).port
     # Eight 50 MB logins announced: each answered at once, without waiting for a byte.
     for _ in range(8):
-        status, body = http_exchange(hub.url, (
-            f"POST /v1/agents/login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            "Content-Type: application/json\r\nContent-Length: 52428800\r\n\r\n"))
+        status, body = http_exchange(
+            hub.url,
+            (
+                f"POST /v1/agents/login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 52428800\r\n\r\n"
+            ),
+        )
         assert status == 413, body
         assert json.loads(body)["error"] == {
-            "code": "payload_too_large", "message": "the request body must be at most 1048576 bytes",
-            "details": {"limit": 1_048_576}}
+            "code": "payload_too_large",
+            "message": "the request body must be at most 1048576 bytes",
+            "details": {"limit": 1_048_576},
+        }
 
     # Chunked, no length: counted as it comes and refused once past the limit,
     # although the body has not ended.
-    status, body = http_exchange(hub.url, (
-        f"POST /v1/templates HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        f"Authorization: Bearer {api.org['api_key']}\r\n"  # type: ignore[attr-defined]
-        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"),
-        chunks=(b" " * 65536,) * 17)  # 1.06 MiB
+    status, body = http_exchange(
+        hub.url,
+        (
+            f"POST /v1/templates HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Authorization: Bearer {api.org['api_key']}\r\n"  # type: ignore[attr-defined]
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ),
+        chunks=(b" " * 65536,) * 17,
+    )  # 1.06 MiB
     assert status == 413, body
     assert json.loads(body)["error"]["code"] == "payload_too_large"
 
     # The webhooks' limit is smaller; an honest webhook is far below it.
-    response = httpx.post(hub.url + "/webhooks/twilio/ch_x/inbound", content=b"a=" + b"b" * 70_000,
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = httpx.post(
+        hub.url + "/webhooks/twilio/ch_x/inbound",
+        content=b"a=" + b"b" * 70_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     refused(response, 413, "payload_too_large")
 
     # Just under the limit is read and judged on its content.
@@ -198,22 +256,33 @@ def test_bulk_uploads_are_not_held_to_the_json_limit(api: Api, sandbox) -> None:
 
     def chunks():  # type: ignore[no-untyped-def]
         for start in range(0, len(body), 65536):
-            yield body[start:start + 65536]
+            yield body[start : start + 65536]
 
-    job = api.ok("POST", "/v1/bulk-jobs", 201, params={"configuration_id": ids["config"]["id"]},
-                 content=chunks(), headers={"Content-Type": "application/x-ndjson"})
+    job = api.ok(
+        "POST",
+        "/v1/bulk-jobs",
+        201,
+        params={"configuration_id": ids["config"]["id"]},
+        content=chunks(),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
     assert job["total"] == 1500
     assert api.post(f"/v1/bulk-jobs/{job['id']}/cancel").status_code in (200, 409)
 
 
 def test_signed_telesign_webhooks_with_surrogates_or_deep_nesting_are_refused(
-        api: Api, hub: HubProcess, sandbox) -> None:  # type: ignore[no-untyped-def]
+    api: Api, hub: HubProcess, sandbox
+) -> None:  # type: ignore[no-untyped-def]
     channel_id = telesign_setup(api, sandbox.url)["channel"]["id"]
     url = f"{hub.url}/webhooks/telesign/{channel_id}/inbound"
-    mo = json.dumps({"reference_id": "AB" * 16, "sub_resource": "mo_sms", "user_response": {
-        "phone_number": "14155552671", "sender_id": TELESIGN_NUMBER[1:], "mo_message": "hi"}})
-    for body in [mo.replace('"hi"', '"hi \\udfff"'),
-                 mo.replace('"hi"', "[" * 30_000 + "]" * 30_000)]:
+    mo = json.dumps(
+        {
+            "reference_id": "AB" * 16,
+            "sub_resource": "mo_sms",
+            "user_response": {"phone_number": "14155552671", "sender_id": TELESIGN_NUMBER[1:], "mo_message": "hi"},
+        }
+    )
+    for body in [mo.replace('"hi"', '"hi \\udfff"'), mo.replace('"hi"', "[" * 30_000 + "]" * 30_000)]:
         response = httpx.post(url, content=body.encode(), headers=signed(body.encode()))
         error = refused(response)
         assert error["details"]["field"] in ("user_response.mo_message", "body"), error

@@ -40,8 +40,7 @@ def csv_file(count: int) -> bytes:
 
 
 def upload(api: Api, config_id: str, data: bytes, headers: dict[str, str] = CSV) -> Any:
-    return api.ok("POST", "/v1/bulk-jobs", 201, params={"configuration_id": config_id},
-                  content=data, headers=headers)
+    return api.ok("POST", "/v1/bulk-jobs", 201, params={"configuration_id": config_id}, content=data, headers=headers)
 
 
 def job_of(api: Api, job_id: str) -> Any:
@@ -61,8 +60,9 @@ def results_of(api: Api, job_id: str) -> list[dict[str, str]]:
 
 
 def set_limits(url: str, org_id: str, **limits: int) -> None:
-    response = httpx.patch(f"{url}/v1/orgs/{org_id}", json={"limits": limits},
-                           headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    response = httpx.patch(
+        f"{url}/v1/orgs/{org_id}", json={"limits": limits}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
     assert response.status_code == 200, response.text
 
 
@@ -85,13 +85,14 @@ def test_bulk_job_records_each_contacts_outcome_in_file_order(api: Api, sandbox)
     assert done["counts"] == {"queued": 1, "skipped_no_optin": 1, "rejected": 3}
 
     rows = results_of(api, job["id"])
-    assert list(rows[0]) == ["row", "tocontactid", "status", "activity_id", "error_code",
-                             "error_message"]
+    assert list(rows[0]) == ["row", "tocontactid", "status", "activity_id", "error_code", "error_message"]
     assert [(r["row"], r["tocontactid"], r["status"], r["error_code"]) for r in rows] == [
-        ("1", phone(1), "queued", ""), ("2", phone(2), "skipped_no_optin", ""),
+        ("1", phone(1), "queued", ""),
+        ("2", phone(2), "skipped_no_optin", ""),
         ("3", "not-a-number", "rejected", "invalid_phone"),
         ("4", phone(4), "rejected", "missing_placeholder"),
-        ("5", phone(5), "rejected", "channel_mismatch")]
+        ("5", phone(5), "rejected", "channel_mismatch"),
+    ]
     activity = api.ok("GET", f"/v1/outbound/activities/{rows[0]['activity_id']}")
     assert activity["body"].startswith("Bonjour Ada, L.") and activity["locale"] == "fr-FR"
     wait_for(lambda: sent_to(sandbox, phone(1)) == 1)
@@ -187,8 +188,7 @@ def test_bulk_job_is_taken_over_after_its_runner_dies(hub_factory, sandbox, clie
     assert report["total"] == total
 
 
-def test_hub_send_uploads_shows_progress_and_writes_results(hub, api: Api, sandbox,
-                                                             tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_hub_send_uploads_shows_progress_and_writes_results(hub, api: Api, sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     config_id = outbound_setup(api, sandbox.url)["config"]["id"]
     source = tmp_path / "contacts.csv"
     source.write_bytes(csv_file(250) + b"123,sms,true,Bad,CAS-X,incident,x\n")
@@ -196,9 +196,23 @@ def test_hub_send_uploads_shows_progress_and_writes_results(hub, api: Api, sandb
     env = {**os.environ, "HUB_API_KEY": api.org["api_key"]}  # type: ignore[attr-defined]
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "hub", "send", str(source), "--config", config_id, "--url", hub.url,
-         "--results", str(out)],
-        cwd=ROOT, env=env, capture_output=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "hub",
+            "send",
+            str(source),
+            "--config",
+            config_id,
+            "--url",
+            hub.url,
+            "--results",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=60,
     )
     stderr, stdout = proc.stderr.decode(), proc.stdout.decode()
     assert proc.returncode == 0, stderr
@@ -206,14 +220,18 @@ def test_hub_send_uploads_shows_progress_and_writes_results(hub, api: Api, sandb
     # A bar redrawn in place on stderr; the counts on stdout.
     assert "\r[" in stderr and "\r[##############################] 100.0% 251/251 done" in stderr
     assert " done: 251 of 251 contacts" in stdout
-    assert [line.split() for line in stdout.splitlines()[1:3]] == [["queued", "250"],
-                                                                    ["rejected", "1"]]
+    assert [line.split() for line in stdout.splitlines()[1:3]] == [["queued", "250"], ["rejected", "1"]]
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert len(rows) == 251 and rows[-1]["error_code"] == "invalid_phone"
 
-    missing = subprocess.run([sys.executable, "-m", "hub", "send", str(source), "--config",
-                              "cfg_nope", "--url", hub.url], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(
+        [sys.executable, "-m", "hub", "send", str(source), "--config", "cfg_nope", "--url", hub.url],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert missing.returncode == 2 and "not_found" in missing.stderr
 
 
@@ -223,9 +241,13 @@ def test_ctrl_c_in_hub_send_cancels_the_job(hub, api: Api, sandbox, tmp_path: Pa
     source = tmp_path / "contacts.csv"
     source.write_bytes(csv_file(4))
     env = {**os.environ, "HUB_API_KEY": api.org["api_key"]}  # type: ignore[attr-defined]
-    proc = subprocess.Popen([sys.executable, "-m", "hub", "send", str(source), "--config", config_id,
-                             "--url", hub.url], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub", "send", str(source), "--config", config_id, "--url", hub.url],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         jobs = wait_for(lambda: [j for j in api.ok("GET", "/v1/bulk-jobs")["items"] if j["waiting"]])
         proc.send_signal(signal.SIGINT)
@@ -265,8 +287,9 @@ def test_bulk_job_of_100000_contacts(hub_factory, sandbox, clients) -> None:  # 
     url = f"sqlite:///{hub.data_dir}/hub.sqlite3"
     wait_for(lambda: sql_count(url, done["id"]) == total, timeout=120, interval=0.5)
     archived = time.monotonic() - started
-    print(f"\n100k bulk job: upload {uploaded:.1f}s, all outcomes after {elapsed:.1f}s,"
-          f" all in SQL after {archived:.1f}s")
+    print(
+        f"\n100k bulk job: upload {uploaded:.1f}s, all outcomes after {elapsed:.1f}s, all in SQL after {archived:.1f}s"
+    )
 
 
 def sql_count(url: str, job_id: str) -> int:
@@ -290,16 +313,25 @@ def test_answers_match_the_openapi_document(hub, api: Api, sandbox) -> None:  # 
         response = api.request(method, path, **kw)
         return response.status_code, check_response(doc, template or path, method.lower(), response)
 
-    status, flow = call("POST", "/v1/flows", json={"kind": "automated", "event_type": "case.created",
-                                                   "configuration_id": config_id})
+    status, flow = call(
+        "POST", "/v1/flows", json={"kind": "automated", "event_type": "case.created", "configuration_id": config_id}
+    )
     assert status == 201
-    status, answer = call("POST", "/v1/events", json={"id": "e1", "type": "case.created",
-                                                      "data": {"contacts": [contact(phone(1))]}})
+    status, answer = call(
+        "POST", "/v1/events", json={"id": "e1", "type": "case.created", "data": {"contacts": [contact(phone(1))]}}
+    )
     assert status == 202 and answer["flows"][0]["status"] == "sent"
     assert call("PATCH", f"/v1/flows/{flow['id']}", "/v1/flows/{id}", json={"enabled": False})[0] == 200
-    status, cron = call("POST", "/v1/flows", json={
-        "kind": "scheduled", "configuration_id": config_id, "contacts": [contact(phone(2))],
-        "cron": "* * * * * */1"})
+    status, cron = call(
+        "POST",
+        "/v1/flows",
+        json={
+            "kind": "scheduled",
+            "configuration_id": config_id,
+            "contacts": [contact(phone(2))],
+            "cron": "* * * * * */1",
+        },
+    )
     assert status == 201
     wait_for(lambda: api.ok("GET", f"/v1/flows/{cron['id']}")["runs"])
     assert call("GET", f"/v1/flows/{cron['id']}", "/v1/flows/{id}")[0] == 200
@@ -308,14 +340,23 @@ def test_answers_match_the_openapi_document(hub, api: Api, sandbox) -> None:  # 
     assert call("GET", "/v1/flows/flw_nope", "/v1/flows/{id}")[0] == 404
     assert call("POST", "/v1/flows", json={"kind": "nope"})[0] == 400
 
-    status, job = call("POST", "/v1/bulk-jobs", params={"configuration_id": config_id},
-                       content=csv_file(3), headers=CSV)
+    status, job = call(
+        "POST", "/v1/bulk-jobs", params={"configuration_id": config_id}, content=csv_file(3), headers=CSV
+    )
     assert status == 201
     wait_for(lambda: finished(api, job["id"]))
     assert call("GET", f"/v1/bulk-jobs/{job['id']}", "/v1/bulk-jobs/{id}")[0] == 200
     assert call("POST", f"/v1/bulk-jobs/{job['id']}/cancel", "/v1/bulk-jobs/{id}/cancel")[0] == 409
     assert call("GET", "/v1/bulk-jobs")[0] == 200
-    assert call("POST", "/v1/bulk-jobs", params={"configuration_id": config_id}, content=b"x",
-                headers={"Content-Type": "text/plain"})[0] == 415
+    assert (
+        call(
+            "POST",
+            "/v1/bulk-jobs",
+            params={"configuration_id": config_id},
+            content=b"x",
+            headers={"Content-Type": "text/plain"},
+        )[0]
+        == 415
+    )
     response = api.get(f"/v1/bulk-jobs/{job['id']}/results")
     assert response.status_code == 200 and response.text.startswith("row,tocontactid,status,")

@@ -42,24 +42,35 @@ def texts_to(sandbox: Any, customer: str, body: str) -> list[Any]:
 
 
 def send_one(api: Api, config_id: str, customer: str, **extra: Any) -> dict[str, Any]:
-    answer = api.ok("POST", "/v1/outbound/send", 202, json={
-        "configuration_id": config_id, "contacts": [contact(customer, **extra)]})
+    answer = api.ok(
+        "POST", "/v1/outbound/send", 202, json={"configuration_id": config_id, "contacts": [contact(customer, **extra)]}
+    )
     return dict(answer["results"][0])
 
 
 def delivered(api: Api, activity_id: str) -> dict[str, Any]:
-    return wait_for(lambda: (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))  # type: ignore[no-any-return]
-                    ["status"] == "delivered" and a, timeout=20)
+    return wait_for(
+        lambda: (
+            (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))["status"]  # type: ignore[no-any-return]
+            == "delivered"
+            and a
+        ),
+        timeout=20,
+    )
 
 
 def ledger(api: Api, customer: str, count: int) -> list[dict[str, Any]]:
     """The contact's ledger once it holds ``count`` entries (written by the archiver)."""
-    return wait_for(lambda: len(items := pages(api, f"/v1/contacts/{customer}/consent", limit=2)) == count  # type: ignore[no-any-return]
-                    and items, timeout=20)
+    return wait_for(
+        lambda: (
+            len(items := pages(api, f"/v1/contacts/{customer}/consent", limit=2)) == count  # type: ignore[no-any-return]
+            and items
+        ),
+        timeout=20,
+    )
 
 
-async def test_stop_and_start_are_recorded_confirmed_once_and_obeyed(
-        hub_factory, sandbox, database_url: str) -> None:  # type: ignore[no-untyped-def]
+async def test_stop_and_start_are_recorded_confirmed_once_and_obeyed(hub_factory, sandbox, database_url: str) -> None:  # type: ignore[no-untyped-def]
     hub = hub_factory(DATABASE_URL=database_url)
     org = create_org(hub.url)
     with Api(hub.url, org["api_key"]) as api:
@@ -70,8 +81,9 @@ async def test_stop_and_start_are_recorded_confirmed_once_and_obeyed(
         send_one(api, config_id, customer)  # a second opt-in from a send request is no news
 
         for _ in range(2):  # a repeated webhook: one entry, one confirmation
-            await customer_replies(sandbox.url, hub.url, channel_id, customer, "STOP", SENDER,
-                                   message_sid="SM" + "b" * 32)
+            await customer_replies(
+                sandbox.url, hub.url, channel_id, customer, "STOP", SENDER, message_sid="SM" + "b" * 32
+            )
         (confirmation,) = wait_for(lambda: texts_to(sandbox, customer, OPT_OUT_CONFIRMATION))
         assert confirmation.resource["from"] == SENDER
         assert send_one(api, config_id, customer)["status"] == "skipped_opted_out"
@@ -93,36 +105,46 @@ async def test_stop_and_start_are_recorded_confirmed_once_and_obeyed(
 
         # An admin opts the customer out through the API, then the CSV shows all of it.
         before = time.time()
-        api.ok("POST", f"/v1/contacts/{customer}/consent", json={"channel_id": channel_id,
-                                                                  "action": "opt_out"})
+        api.ok("POST", f"/v1/contacts/{customer}/consent", json={"channel_id": channel_id, "action": "opt_out"})
         assert send_one(api, config_id, customer)["status"] == "skipped_opted_out"
         by_api = ledger(api, customer, 4)[0]
         assert by_api["source"] == "api" and by_api["actor"].startswith("api_key:")
         assert not texts_to(sandbox, customer, OPT_OUT_CONFIRMATION)[1:]  # the API sends no text
-        export = httpx.get(hub.url + "/v1/contacts/consent.csv", params={"since": int(before)},
-                           headers={"Authorization": f"Bearer {org['api_key']}"})
+        export = httpx.get(
+            hub.url + "/v1/contacts/consent.csv",
+            params={"since": int(before)},
+            headers={"Authorization": f"Bearer {org['api_key']}"},
+        )
         assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(export.text)))
-        assert [(row["phone"], row["source"], row["action"]) for row in rows] == [
-            (customer, "api", "opt_out")]
-        everything = httpx.get(hub.url + "/v1/contacts/consent.csv",
-                               headers={"Authorization": f"Bearer {org['api_key']}"})
+        assert [(row["phone"], row["source"], row["action"]) for row in rows] == [(customer, "api", "opt_out")]
+        everything = httpx.get(
+            hub.url + "/v1/contacts/consent.csv", headers={"Authorization": f"Bearer {org['api_key']}"}
+        )
         assert [row["source"] for row in csv.DictReader(io.StringIO(everything.text))] == [
-            "send_request", "keyword", "keyword", "api"]
-        someone_else = httpx.get(hub.url + "/v1/contacts/consent.csv", params={"phone": phone(15)},
-                                 headers={"Authorization": f"Bearer {org['api_key']}"})
+            "send_request",
+            "keyword",
+            "keyword",
+            "api",
+        ]
+        someone_else = httpx.get(
+            hub.url + "/v1/contacts/consent.csv",
+            params={"phone": phone(15)},
+            headers={"Authorization": f"Bearer {org['api_key']}"},
+        )
         assert list(csv.DictReader(io.StringIO(someone_else.text))) == []
         assert httpx.post(sandbox.url + "/_sandbox/drain").status_code == 200
         assert len(texts_to(sandbox, customer, OPT_OUT_CONFIRMATION)) == 1
         assert len(texts_to(sandbox, customer, OPT_IN_CONFIRMATION)) == 1
 
 
-async def test_a_channel_whose_provider_answers_keywords_gets_no_second_reply(
-        api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
+async def test_a_channel_whose_provider_answers_keywords_gets_no_second_reply(api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
     ids = outbound_setup(api, sandbox.url)
     channel_id = ids["channel"]["id"]
-    assert api.ok("PATCH", f"/v1/channels/{channel_id}",
-                  json={"keyword_replies": "provider"})["keyword_replies"] == "provider"
+    assert (
+        api.ok("PATCH", f"/v1/channels/{channel_id}", json={"keyword_replies": "provider"})["keyword_replies"]
+        == "provider"
+    )
     customer = phone(12)
     await customer_replies(sandbox.url, hub.url, channel_id, customer, "STOP", SENDER)
     assert send_one(api, ids["config"]["id"], customer)["status"] == "skipped_opted_out"
@@ -133,7 +155,8 @@ async def test_a_channel_whose_provider_answers_keywords_gets_no_second_reply(
 
 
 async def test_erasure_takes_hot_and_archived_data_keeps_the_opt_out_and_spares_other_orgs(
-        hub_factory, sandbox, database_url: str, r: redis.Redis) -> None:  # type: ignore[no-untyped-def]
+    hub_factory, sandbox, database_url: str, r: redis.Redis
+) -> None:  # type: ignore[no-untyped-def]
     hub = hub_factory(DATABASE_URL=database_url, HUB_HOT_SECONDS="1")
     org, other = create_org(hub.url), create_org(hub.url, name="Other org")
     customer = phone(13)
@@ -149,13 +172,21 @@ async def test_erasure_takes_hot_and_archived_data_keeps_the_opt_out_and_spares_
             await customer_replies(sandbox.url, hub.url, channel_id, customer, "My old question", SENDER)
             old_conv = (await agent.wait(lambda f: f["type"] == "conversation.assigned"))["conversation"]
             assert (await agent.command({"type": "close", "conversation_id": old_conv["id"]}))["type"] == "ack"
-            wait_for(lambda: not r.exists(keys.conversation(org["id"], old_conv["id"]))
-                     and not r.exists(keys.activity(org["id"], old["id"])), timeout=40)
+            wait_for(
+                lambda: (
+                    not r.exists(keys.conversation(org["id"], old_conv["id"]))
+                    and not r.exists(keys.activity(org["id"], old["id"]))
+                ),
+                timeout=40,
+            )
             # A hot present: a message, an open conversation with the agent, and a STOP in it.
             new = delivered(api, send_one(api, ids["config"]["id"], customer)["activity_id"])
             await customer_replies(sandbox.url, hub.url, channel_id, customer, "A new question", SENDER)
-            conv = (await agent.wait(lambda f: f["type"] == "conversation.assigned"
-                                     and f["conversation"]["id"] != old_conv["id"]))["conversation"]
+            conv = (
+                await agent.wait(
+                    lambda f: f["type"] == "conversation.assigned" and f["conversation"]["id"] != old_conv["id"]
+                )
+            )["conversation"]
             await customer_replies(sandbox.url, hub.url, channel_id, customer, "STOP", SENDER)
             ledger(api, customer, 2)
             # The other org knows the same number.
@@ -166,16 +197,28 @@ async def test_erasure_takes_hot_and_archived_data_keeps_the_opt_out_and_spares_
             assert len(their_timeline) == 2
 
             answer = api.ok("DELETE", f"/v1/contacts/{customer}")
-            assert answer["erased"] == {"activities": 2, "conversations": 2, "messages": 3,
-                                        "opt_outs_kept": 1, "activities_in_flight": 0}
-            closed = await agent.wait(lambda f: f["type"] == "conversation.closed"
-                                      and f["conversation_id"] == conv["id"])
+            assert answer["erased"] == {
+                "activities": 2,
+                "conversations": 2,
+                "messages": 3,
+                "opt_outs_kept": 1,
+                "activities_in_flight": 0,
+            }
+            closed = await agent.wait(
+                lambda f: f["type"] == "conversation.closed" and f["conversation_id"] == conv["id"]
+            )
             assert closed["reason"] == "erased"
 
             def erased() -> bool:
                 acts = [api.ok("GET", f"/v1/outbound/activities/{a['id']}") for a in (old, new)]
-                return all(a["body"] is None and a["customer_name"] is None and a["erased"] is True
-                           and a["status"] == "delivered" for a in acts)
+                return all(
+                    a["body"] is None
+                    and a["customer_name"] is None
+                    and a["erased"] is True
+                    and a["status"] == "delivered"
+                    for a in acts
+                )
+
             # Twice over a while: a copy the archiver held during the erasure does not bring it back.
             for _ in range(2):
                 assert erased()
@@ -185,16 +228,20 @@ async def test_erasure_takes_hot_and_archived_data_keeps_the_opt_out_and_spares_
                 assert pages(api, f"/v1/contacts/{customer}/timeline") == []
                 time.sleep(7)
             # The agent no longer counts as serving the customer.
-            as_agent = httpx.get(f"{hub.url}/v1/contacts/{customer}/timeline",
-                                 headers={"Authorization": f"Bearer {agent.token}"})
+            as_agent = httpx.get(
+                f"{hub.url}/v1/contacts/{customer}/timeline", headers={"Authorization": f"Bearer {agent.token}"}
+            )
             assert as_agent.status_code == 403, as_agent.text
             assert not r.sismember(keys.opted_out(org["id"], channel_id), customer)
             assert send_one(api, ids["config"]["id"], customer)["status"] == "skipped_opted_out"
             state = api.ok("GET", f"/v1/contacts/{customer}/consent")
             assert state["channels"] == [{"channel_id": channel_id, "opted_out": True}]
             assert [e["phone"] for e in state["items"]] == [None, None]  # kept, without the number
-            kept = httpx.get(hub.url + "/v1/contacts/consent.csv", params={"phone": customer},
-                             headers={"Authorization": f"Bearer {org['api_key']}"})
+            kept = httpx.get(
+                hub.url + "/v1/contacts/consent.csv",
+                params={"phone": customer},
+                headers={"Authorization": f"Bearer {org['api_key']}"},
+            )
             rows = list(csv.DictReader(io.StringIO(kept.text)))
             assert [(row["phone"], row["source"]) for row in rows] == [("", "send_request"), ("", "keyword")]
             assert len({row["phone_hash"] for row in rows}) == 1 and customer not in kept.text
@@ -209,11 +256,20 @@ async def test_erasure_takes_hot_and_archived_data_keeps_the_opt_out_and_spares_
 
             # The customer writes again: a new customer, still opted out.
             await customer_replies(sandbox.url, hub.url, channel_id, customer, "Hello again", SENDER)
-            fresh = (await agent.wait(lambda f: f["type"] == "conversation.assigned"
-                                      and f["conversation"]["id"] not in (old_conv["id"], conv["id"])))
+            fresh = await agent.wait(
+                lambda f: (
+                    f["type"] == "conversation.assigned" and f["conversation"]["id"] not in (old_conv["id"], conv["id"])
+                )
+            )
             assert fresh["conversation"]["previous_conversation_id"] is None
-            refused = await agent.command({"type": "reply", "conversation_id": fresh["conversation"]["id"],
-                                           "body": "Welcome back", "client_id": "w1"})
+            refused = await agent.command(
+                {
+                    "type": "reply",
+                    "conversation_id": fresh["conversation"]["id"],
+                    "body": "Welcome back",
+                    "client_id": "w1",
+                }
+            )
             assert refused["type"] == "error" and refused["error"]["code"] == "recipient_opted_out"
             assert send_one(api, ids["config"]["id"], customer)["status"] == "skipped_opted_out"
 
@@ -226,14 +282,17 @@ async def test_erasure_takes_hot_and_archived_data_keeps_the_opt_out_and_spares_
             await agent.close()
 
 
-@pytest.mark.parametrize("method,path", [
-    ("GET", "/v1/contacts/not-a-number/consent"),
-    ("POST", "/v1/contacts/12/consent"),
-    ("DELETE", "/v1/contacts/abc"),
-    ("GET", "/v1/contacts/consent.csv?since=yesterday"),
-    ("GET", "/v1/contacts/consent.csv?phone=x"),
-    ("GET", "/v1/contacts/%2B14155552013/consent?cursor=nope"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/v1/contacts/not-a-number/consent"),
+        ("POST", "/v1/contacts/12/consent"),
+        ("DELETE", "/v1/contacts/abc"),
+        ("GET", "/v1/contacts/consent.csv?since=yesterday"),
+        ("GET", "/v1/contacts/consent.csv?phone=x"),
+        ("GET", "/v1/contacts/%2B14155552013/consent?cursor=nope"),
+    ],
+)
 def test_bad_input_gets_a_400_in_the_error_shape(api: Api, method: str, path: str) -> None:
     response = api.request(method, path, json={"channel_id": "ch_x", "action": "opt_out"})
     assert response.status_code == 400, response.text

@@ -35,8 +35,14 @@ from tests.support import (
 )
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "correct horse"
 
@@ -58,7 +64,8 @@ class Tab:
 
     def __init__(self, browser: Browser, base_url: str, locale: str | None = None) -> None:
         self.context: BrowserContext = browser.new_context(
-            base_url=base_url, viewport={"width": 1280, "height": 860}, **({"locale": locale} if locale else {}))
+            base_url=base_url, viewport={"width": 1280, "height": 860}, **({"locale": locale} if locale else {})
+        )
         self.context.grant_permissions(["clipboard-read", "clipboard-write"])
         self.page: Page = self.context.new_page()
         self.errors: list[str] = []
@@ -76,7 +83,8 @@ class Tab:
         # The browser itself logs failed websocket attempts while the hub is away
         # and HTTP error answers (which the console shows); script errors count.
         if message.type == "error" and not message.text.startswith(
-                ("WebSocket connection to", "Failed to load resource")):
+            ("WebSocket connection to", "Failed to load resource")
+        ):
             self.errors.append(message.text)
 
     def close(self) -> None:
@@ -103,8 +111,9 @@ def reply_from_customer(sandbox_url: str, hub_url: str, channel_id: str, custome
     """The sandbox customer answers (a signed inbound webhook); the sync
     Playwright API owns this thread's event loop, so run it on another."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, customer_replies(sandbox_url, hub_url, channel_id, customer, body, SENDER)
-                    ).result(timeout=30)
+        pool.submit(asyncio.run, customer_replies(sandbox_url, hub_url, channel_id, customer, body, SENDER)).result(
+            timeout=30
+        )
 
 
 def sandbox_bodies(sandbox: Any, to: str) -> list[str]:
@@ -136,11 +145,22 @@ def conversation_button(page: Page, customer: str) -> Any:
 
 
 def test_admin_pushes_to_a_list_and_an_agent_answers_the_reply(
-        api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
+    api: Api, hub: HubProcess, sandbox: Any, tabs: Any
+) -> None:
     httpx.post(sandbox.url + "/_sandbox/accounts", json={"account_sid": SANDBOX_SID, "auth_token": SANDBOX_TOKEN})
-    channel = api.ok("POST", "/v1/channels", 201, json={
-        "type": "sms", "provider": "sandbox", "address": SENDER, "name": "Care line",
-        "credentials": {"account_sid": SANDBOX_SID, "auth_token": SANDBOX_TOKEN}, "api_base_url": sandbox.url})
+    channel = api.ok(
+        "POST",
+        "/v1/channels",
+        201,
+        json={
+            "type": "sms",
+            "provider": "sandbox",
+            "address": SENDER,
+            "name": "Care line",
+            "credentials": {"account_sid": SANDBOX_SID, "auth_token": SANDBOX_TOKEN},
+            "api_base_url": sandbox.url,
+        },
+    )
     create_agent(api, "ana@example.com", name="Ana")
     create_agent(api, "ben@example.com", name="Ben", queues=["default", "billing"])
 
@@ -165,8 +185,9 @@ def test_admin_pushes_to_a_list_and_an_agent_answers_the_reply(
     # What each body costs as an SMS; a curly apostrophe turns it into UCS-2 and two segments.
     segments = admin.locator("#tpl-preview .preview-segments")
     expect(segments.first).to_have_text("As SMS: 1 segment, GSM-7")
-    admin.get_by_label("Body (fr-FR)").fill("Bonjour {{CustomerName}}, votre colis n’est pas arrivé : "
-                                            "nous vous tiendrons informé du dossier {{CaseName}}.")
+    admin.get_by_label("Body (fr-FR)").fill(
+        "Bonjour {{CustomerName}}, votre colis n’est pas arrivé : nous vous tiendrons informé du dossier {{CaseName}}."
+    )
     expect(segments.nth(1)).to_have_text("As SMS: 2 segments, UCS-2 because of ’")
     expect(segments.nth(1)).to_have_class(re.compile(r"\bwarn\b"))
     admin.get_by_label("Body (fr-FR)").fill("Bonjour {{CustomerName}}, dossier {{CaseName}} : colis {{state}}.")
@@ -223,8 +244,12 @@ def test_admin_pushes_to_a_list_and_an_agent_answers_the_reply(
     expect(rows.nth(4)).to_have_attribute("data-status", "rejected")
     expect(rows.nth(4)).to_contain_text("invalid_phone")
     expect(admin.locator("#send-summary")).to_contain_text("3 queued")
-    wait_for(lambda: len(api.ok("GET", f"/v1/outbound/activities?configuration_id={config_id}&status=delivered")
-                         ["items"]) == 3, timeout=20)
+    wait_for(
+        lambda: (
+            len(api.ok("GET", f"/v1/outbound/activities?configuration_id={config_id}&status=delivered")["items"]) == 3
+        ),
+        timeout=20,
+    )
     assert sandbox_bodies(sandbox, customers[1]) == ['Hi Bo "B" Li, case CAS-8: your parcel is held at customs, sorry.']
 
     # The agent signs in (second browser context) and gets the reply at once.
@@ -281,8 +306,10 @@ def test_admin_pushes_to_a_list_and_an_agent_answers_the_reply(
     admin.locator("#activities-form").get_by_role("button", name="Show").click()
     expect(admin.locator("#activities-table tbody tr")).to_have_count(4)
     # The customer's reply counts once the archiver has written its conversation.
-    wait_for(lambda: api.ok("GET", "/v1/outbound/report", params={"configuration_id": config_id})
-             ["replies"]["replied"] == 1, timeout=20)
+    wait_for(
+        lambda: api.ok("GET", "/v1/outbound/report", params={"configuration_id": config_id})["replies"]["replied"] == 1,
+        timeout=20,
+    )
     admin.get_by_role("link", name="Report").click()
     expect(admin.locator(f'#report-config option[value="{config_id}"]')).to_have_count(1)
     admin.locator("#report-config").select_option(config_id)
@@ -298,8 +325,7 @@ def test_admin_pushes_to_a_list_and_an_agent_answers_the_reply(
     admin.screenshot(path=str(SHOTS / "report.png"), full_page=True)
 
 
-def test_customer_text_is_shown_as_text_and_never_runs(
-        api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
+def test_customer_text_is_shown_as_text_and_never_runs(api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
     ids = outbound_setup(api, sandbox.url)
     create_agent(api, "cy@example.com", name="Cy")
     tab = tabs()
@@ -348,7 +374,8 @@ def test_customer_text_is_shown_as_text_and_never_runs(
 
 
 def test_dropped_connection_shows_a_banner_and_resumes_without_losing_anything(
-        api: Api, hub: HubProcess, sandbox: Any, tabs: Any, redis_url: str) -> None:
+    api: Api, hub: HubProcess, sandbox: Any, tabs: Any, redis_url: str
+) -> None:
     ids = outbound_setup(api, sandbox.url)
     channel_id = ids["channel"]["id"]
     create_agent(api, "di@example.com", name="Di")
@@ -401,7 +428,8 @@ def test_dropped_connection_shows_a_banner_and_resumes_without_losing_anything(
 
 
 def test_keyboard_only_agent_reaches_the_reply_box_and_enter_sends(
-        api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
+    api: Api, hub: HubProcess, sandbox: Any, tabs: Any
+) -> None:
     ids = outbound_setup(api, sandbox.url)
     create_agent(api, "ed@example.com", name="Ed")
     tab = tabs()
@@ -449,12 +477,15 @@ def test_keyboard_only_agent_reaches_the_reply_box_and_enter_sends(
     expect(page.locator("#view-login")).to_be_visible()
     expect(page.locator("#login-notice")).to_have_text("You are signed out.")
     assert page.evaluate("sessionStorage.getItem('hub.console.agent')") is None
-    wait_for(lambda: httpx.get(hub.url + "/v1/agents/me", headers={"Authorization": f"Bearer {token}"}
-                               ).status_code == 401, timeout=10)
+    wait_for(
+        lambda: httpx.get(hub.url + "/v1/agents/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401,
+        timeout=10,
+    )
 
 
 def test_send_form_uploads_a_file_splits_by_100_and_waits_out_rate_limits(
-        api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
+    api: Api, hub: HubProcess, sandbox: Any, tabs: Any
+) -> None:
     ids = outbound_setup(api, sandbox.url, show_in_timeline=False)
     config_id = ids["config"]["id"]
     tab = tabs()
@@ -463,7 +494,8 @@ def test_send_form_uploads_a_file_splits_by_100_and_waits_out_rate_limits(
     # The CSV parser: quotes, doubled quotes, separators and line breaks inside quotes, CRLF, BOM.
     text = '\ufeffa,b,c\r\n"x, y","say ""hi""","two\nlines"\r\n\r\n,,\n'
     parsed = page.evaluate(
-        "async (text) => (await import('/console/static/csv.js')).parseCsv(text).map((r) => r.cells)", text)
+        "async (text) => (await import('/console/static/csv.js')).parseCsv(text).map((r) => r.cells)", text
+    )
     assert parsed == [["a", "b", "c"], ["x, y", 'say "hi"', "two\nlines"], ["", "", ""]]
 
     # 150 contacts (opted out, so nothing reaches the provider): two requests, 100 + 50.
@@ -476,8 +508,12 @@ def test_send_form_uploads_a_file_splits_by_100_and_waits_out_rate_limits(
         seen.append(len(route.request.post_data_json["contacts"]))
         if not refused:
             refused.append(1)
-            route.fulfill(status=429, headers={"Retry-After": "1"}, content_type="application/json",
-                          body='{"error": {"code": "rate_limited", "message": "slow down"}}')
+            route.fulfill(
+                status=429,
+                headers={"Retry-After": "1"},
+                content_type="application/json",
+                body='{"error": {"code": "rate_limited", "message": "slow down"}}',
+            )
         else:
             route.continue_()
 
@@ -486,7 +522,8 @@ def test_send_form_uploads_a_file_splits_by_100_and_waits_out_rate_limits(
     expect(page.locator(f'#send-config option[value="{config_id}"]')).to_have_count(1)
     page.locator("#send-config").select_option(config_id)
     page.get_by_label("Upload a CSV file").set_input_files(
-        {"name": "contacts.csv", "mimeType": "text/csv", "buffer": "\r\n".join(lines).encode()})
+        {"name": "contacts.csv", "mimeType": "text/csv", "buffer": "\r\n".join(lines).encode()}
+    )
     expect(page.locator("#send-csv-summary")).to_contain_text("contacts.csv: 150 contact(s) in 2 request(s)")
     page.locator("#send-form").get_by_role("button", name="Send").click()
     expect(page.locator("#send-progress-text")).to_contain_text("Rate limited")
@@ -500,16 +537,35 @@ def test_send_form_uploads_a_file_splits_by_100_and_waits_out_rate_limits(
 
 
 def test_a_message_held_by_quiet_hours_shows_deferred_until_its_send_at(
-        api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
+    api: Api, hub: HubProcess, sandbox: Any, tabs: Any
+) -> None:
     config_id = outbound_setup(api, sandbox.url)["config"]["id"]
     # A UTC window that is closed now (the contact's timezone item says UTC).
     start = "13:00" if datetime.now(UTC).hour < 12 else "01:00"
-    api.ok("PATCH", f"/v1/outbound-configurations/{config_id}",
-           json={"quiet_hours": {"start": start, "end": start.replace(":00", ":30")}})
-    held = api.ok("POST", "/v1/outbound/send", 202, json={"configuration_id": config_id, "contacts": [
-        {"tocontactid": "+12125550123", "channelid": "sms", "optin": True, "CustomerName": "Ada",
-         "CaseName": "CAS-1", "entityrelationshipname": "incident",
-         "contextitems": {"state": "open", "timezone": "UTC"}}]})["results"][0]
+    api.ok(
+        "PATCH",
+        f"/v1/outbound-configurations/{config_id}",
+        json={"quiet_hours": {"start": start, "end": start.replace(":00", ":30")}},
+    )
+    held = api.ok(
+        "POST",
+        "/v1/outbound/send",
+        202,
+        json={
+            "configuration_id": config_id,
+            "contacts": [
+                {
+                    "tocontactid": "+12125550123",
+                    "channelid": "sms",
+                    "optin": True,
+                    "CustomerName": "Ada",
+                    "CaseName": "CAS-1",
+                    "entityrelationshipname": "incident",
+                    "contextitems": {"state": "open", "timezone": "UTC"},
+                }
+            ],
+        },
+    )["results"][0]
     assert held["status"] == "deferred"
     admin = admin_signs_in(tabs(), api.org["api_key"])  # type: ignore[attr-defined]
     admin.get_by_role("link", name="Activities").click()

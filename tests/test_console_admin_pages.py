@@ -41,7 +41,8 @@ def agent_sign_in(page: Page, email: str, password: str) -> None:
 
 
 def test_admin_adds_an_agent_changes_its_routing_and_password_then_deactivates_it(
-        api: Api, hub: HubProcess, tabs: Any) -> None:
+    api: Api, hub: HubProcess, tabs: Any
+) -> None:
     admin = admin_signs_in(tabs(), api.org["api_key"])  # type: ignore[attr-defined]
     admin.get_by_role("link", name="Agents").click()
     expect(admin).to_have_url(re.compile(r"/console/admin/agents$"))
@@ -104,7 +105,8 @@ def test_admin_adds_an_agent_changes_its_routing_and_password_then_deactivates_i
 
 
 def test_admin_creates_automated_and_scheduled_flows_sees_next_runs_and_history_and_pauses(
-        api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
+    api: Api, hub: HubProcess, sandbox: Any, tabs: Any
+) -> None:
     outbound_setup(api, sandbox.url)
     admin = admin_signs_in(tabs(), api.org["api_key"])  # type: ignore[attr-defined]
     admin.get_by_role("link", name="Flows").click()
@@ -155,7 +157,8 @@ def test_admin_creates_automated_and_scheduled_flows_sees_next_runs_and_history_
     form.get_by_role("button", name="Add flow").click()
     expect(admin.locator("#flow-detail-title")).to_have_text("Runs of Right away")
     runs_button = admin.locator("#flows-table tbody tr", has_text="Right away").get_by_role(
-        "button", name="Runs of Right away")
+        "button", name="Runs of Right away"
+    )
     deadline = time.monotonic() + 30
     while "1 queued" not in admin.locator("#flow-runs").inner_text() and time.monotonic() < deadline:
         admin.wait_for_timeout(500)
@@ -166,8 +169,9 @@ def test_admin_creates_automated_and_scheduled_flows_sees_next_runs_and_history_
 
 
 def set_limits(hub: HubProcess, org_id: str, **limits: int) -> None:
-    response = httpx.patch(f"{hub.url}/v1/orgs/{org_id}", json={"limits": limits},
-                           headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    response = httpx.patch(
+        f"{hub.url}/v1/orgs/{org_id}", json={"limits": limits}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
     assert response.status_code == 200, response.text
 
 
@@ -181,7 +185,8 @@ def results_of(page: Page, job_id: str) -> list[dict[str, str]]:
 
 
 def test_admin_uploads_a_bulk_list_watches_it_finish_downloads_results_and_cancels_another(
-        api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
+    api: Api, hub: HubProcess, sandbox: Any, tabs: Any
+) -> None:
     outbound_setup(api, sandbox.url)
     admin = admin_signs_in(tabs(), api.org["api_key"])  # type: ignore[attr-defined]
     admin.get_by_role("link", name="Bulk jobs").click()
@@ -190,7 +195,8 @@ def test_admin_uploads_a_bulk_list_watches_it_finish_downloads_results_and_cance
     expect(admin.locator("#bulk-form-error")).to_have_text("Choose a CSV or JSON lines file first.")
 
     admin.get_by_label("File (CSV or JSON lines)").set_input_files(
-        files=[{"name": "list.csv", "mimeType": "text/csv", "buffer": contacts_csv(3).encode()}])
+        files=[{"name": "list.csv", "mimeType": "text/csv", "buffer": contacts_csv(3).encode()}]
+    )
     admin.get_by_role("button", name="Upload and send").click()
     expect(admin.locator("#admin-status")).to_contain_text("started: 3 contacts.")
     row = admin.locator("#bulk-table tbody tr").first
@@ -208,7 +214,8 @@ def test_admin_uploads_a_bulk_list_watches_it_finish_downloads_results_and_cance
     # One request an hour, two contacts a request: the next job waits, and is canceled.
     set_limits(hub, api.org["id"], contacts_per_request=2, requests_per_hour=1)  # type: ignore[attr-defined]
     admin.get_by_label("File (CSV or JSON lines)").set_input_files(
-        files=[{"name": "more.csv", "mimeType": "text/csv", "buffer": contacts_csv(5, first=11).encode()}])
+        files=[{"name": "more.csv", "mimeType": "text/csv", "buffer": contacts_csv(5, first=11).encode()}]
+    )
     admin.get_by_role("button", name="Upload and send").click()
     expect(admin.locator("#bulk-table tbody tr")).to_have_count(2)
     running = admin.locator("#bulk-table tbody tr").first

@@ -19,8 +19,7 @@ from tests.test_console import (  # noqa: F401  (fixtures)
 from tests.test_correlation import send_cases
 
 
-def test_the_agent_sees_which_case_the_reply_answers(
-        api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:  # noqa: F811
+def test_the_agent_sees_which_case_the_reply_answers(api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:  # noqa: F811
     ids = outbound_setup(api, sandbox.url)
     customer = phone(21)
     send_cases(api, ids["config"]["id"], customer, ["CAS-100", "CAS-200"])

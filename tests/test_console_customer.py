@@ -41,13 +41,16 @@ from tests.test_whatsapp import WA_SENDER, whatsapp_setup
 __all__ = ["browser", "tabs"]  # fixtures shared with test_console
 
 
-def test_agent_sees_the_customers_history_and_adds_a_note(
-        api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
+def test_agent_sees_the_customers_history_and_adds_a_note(api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
     ids = outbound_setup(api, sandbox.url)
     channel = ids["channel"]["id"]
     customer = phone(21)
-    sent = api.ok("POST", "/v1/outbound/send", 202, json={
-        "configuration_id": ids["config"]["id"], "contacts": [contact(customer)]})
+    sent = api.ok(
+        "POST",
+        "/v1/outbound/send",
+        202,
+        json={"configuration_id": ids["config"]["id"], "contacts": [contact(customer)]},
+    )
     act = sent["results"][0]["activity_id"]
     wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{act}")["status"] == "delivered", timeout=30)
     create_agent(api, "dee@example.com", name="Dee")
@@ -91,7 +94,8 @@ def test_agent_sees_the_customers_history_and_adds_a_note(
 
 
 def test_a_closed_whatsapp_window_offers_the_approved_templates(
-        api: Api, hub: HubProcess, sandbox: Any, tabs: Any, redis_url: str) -> None:
+    api: Api, hub: HubProcess, sandbox: Any, tabs: Any, redis_url: str
+) -> None:
     ids = whatsapp_setup(api, sandbox.url)  # its template is approved in en-US
     create_agent(api, "eve@example.com", name="Eve")
     page = agent_signs_in(tabs(), "eve@example.com")
@@ -106,8 +110,11 @@ def test_a_closed_whatsapp_window_offers_the_approved_templates(
     # A day and an hour later (the customer's last message, moved back in time).
     org_id = page.evaluate("JSON.parse(sessionStorage.getItem('hub.console.agent')).org_id")
     r = redis_client(redis_url)
-    r.hset(f"{keys.org_prefix(org_id)}:contact:{customer}", f"last_in:{ids['channel']['id']}",
-           int((time.time() - 25 * 3600) * 1000))
+    r.hset(
+        f"{keys.org_prefix(org_id)}:contact:{customer}",
+        f"last_in:{ids['channel']['id']}",
+        int((time.time() - 25 * 3600) * 1000),
+    )
     r.close()
     page.reload()
     conversation_button(page, customer).click()
@@ -121,12 +128,16 @@ def test_a_closed_whatsapp_window_offers_the_approved_templates(
     expect(picker.locator("#template-preview")).to_have_text("Hi Ada, case CAS-5 is closed.")
     picker.get_by_role("button", name="Send template").click()
     expect(page.locator("#messages .message.outbound .message-body")).to_have_text("Hi Ada, case CAS-5 is closed.")
-    sent = wait_for(lambda: [m for m in sandbox.state.list_messages(SANDBOX_SID, to="whatsapp:" + customer)
-                             if m.content_sid], timeout=30)
+    sent = wait_for(
+        lambda: [m for m in sandbox.state.list_messages(SANDBOX_SID, to="whatsapp:" + customer) if m.content_sid],
+        timeout=30,
+    )
     assert sent[0].content_sid == ids["template"]["content_sids"]["en-US"]
 
 
 def reply_from_whatsapp(sandbox_url: str, hub_url: str, channel_id: str, customer: str, body: str) -> None:
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, customer_replies(sandbox_url, hub_url, channel_id, "whatsapp:" + customer, body,
-                                                  "whatsapp:" + WA_SENDER)).result(timeout=30)
+        pool.submit(
+            asyncio.run,
+            customer_replies(sandbox_url, hub_url, channel_id, "whatsapp:" + customer, body, "whatsapp:" + WA_SENDER),
+        ).result(timeout=30)

@@ -127,16 +127,21 @@ def tabs(browser: Browser, hub: HubProcess) -> Iterator[Any]:
         assert tab.errors == [], tab.errors
 
 
-def test_console_in_traditional_chinese_and_back_to_english(
-        api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
+def test_console_in_traditional_chinese_and_back_to_english(api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
     ids = outbound_setup(api, sandbox.url)
     config_id = ids["config"]["id"]
     create_agent(api, "mei@example.com", name="Mei")
     customer = phone(21)
-    api.ok("POST", "/v1/outbound/send", 202, json={
-        "configuration_id": config_id, "contacts": [contact(customer, CaseName="CAS-88")]})
-    wait_for(lambda: api.ok("GET", f"/v1/outbound/activities?configuration_id={config_id}&status=delivered")
-             ["items"], timeout=20)
+    api.ok(
+        "POST",
+        "/v1/outbound/send",
+        202,
+        json={"configuration_id": config_id, "contacts": [contact(customer, CaseName="CAS-88")]},
+    )
+    wait_for(
+        lambda: api.ok("GET", f"/v1/outbound/activities?configuration_id={config_id}&status=delivered")["items"],
+        timeout=20,
+    )
 
     # The agent's browser asks for zh-TW: sign-in page, workspace and thread in Chinese.
     agent_tab = tabs("zh-TW")
@@ -169,7 +174,8 @@ def test_console_in_traditional_chinese_and_back_to_english(
     expect(context.locator(".context-label")).to_have_text("回覆的訊息")
     expect(context).to_contain_text("案例CAS-88")
     expect(context.locator("dt", has_text="傳送時間").locator("xpath=following-sibling::dd")).to_have_text(
-        ZH_TW_DATE_TIME)
+        ZH_TW_DATE_TIME
+    )
     expect(page.locator("#messages .message.inbound .message-body")).to_have_text("請問包裹何時到？")
     expect(page.get_by_role("button", name="結束對話")).to_be_visible()
     expect(page.get_by_role("button", name="傳送", exact=True)).to_be_visible()
@@ -212,8 +218,7 @@ def test_console_in_traditional_chinese_and_back_to_english(
     admin.get_by_role("link", name="範本").click()
     expect(admin.locator("#template-form-title")).to_have_text("新範本")
     admin.locator("#tpl-bodies textarea").first.fill("您好 {{CustomerName}}")
-    expect(admin.locator(".preview-segments").first).to_have_text(
-        re.compile(r"以簡訊傳送：1 段，UCS-2，因為含有 "))
+    expect(admin.locator(".preview-segments").first).to_have_text(re.compile(r"以簡訊傳送：1 段，UCS-2，因為含有 "))
 
     # Which locale which browser language gets.
     picks = admin.evaluate("""async () => {

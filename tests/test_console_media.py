@@ -24,19 +24,29 @@ __all__ = ["browser", "tabs"]  # fixtures shared with test_console
 
 # A 2×1 PNG, served by the media host below.
 PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAYAAAD0In+KAAAAEUlEQVR4nGP4z8DwH4QZGBgYAB3aA/3ZqhfYAAAAAElFTkSuQmCC")
+    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAYAAAD0In+KAAAAEUlEQVR4nGP4z8DwH4QZGBgYAB3aA/3ZqhfYAAAAAElFTkSuQmCC"
+)
 DAMAGE = "https://media.example.net/MM1/damage.png"
 RECEIPT = "https://media.example.net/MM1/receipt.pdf"
 LABEL = "https://media.example.net/labels/label.png"
 
 
-def customer_sends_media(sandbox_url: str, hub_url: str, channel_id: str, customer: str, body: str,
-                         media: list[str]) -> None:
+def customer_sends_media(
+    sandbox_url: str, hub_url: str, channel_id: str, customer: str, body: str, media: list[str]
+) -> None:
     async def post() -> None:
         async with httpx.AsyncClient(timeout=30) as client:
-            response = await client.post(sandbox_url + "/_sandbox/replies", json={
-                "account_sid": SANDBOX_SID, "from": customer, "to": SENDER, "body": body, "media_urls": media,
-                "url": f"{hub_url}/webhooks/twilio/{channel_id}/inbound"})
+            response = await client.post(
+                sandbox_url + "/_sandbox/replies",
+                json={
+                    "account_sid": SANDBOX_SID,
+                    "from": customer,
+                    "to": SENDER,
+                    "body": body,
+                    "media_urls": media,
+                    "url": f"{hub_url}/webhooks/twilio/{channel_id}/inbound",
+                },
+            )
         assert response.json()["status"] == 200, response.text
 
     # The sync Playwright API owns this thread's event loop: post from another.
@@ -45,7 +55,8 @@ def customer_sends_media(sandbox_url: str, hub_url: str, channel_id: str, custom
 
 
 def test_agent_sees_media_inline_and_attaches_an_image_to_a_reply(
-        api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
+    api: Api, hub: HubProcess, sandbox: Any, tabs: Any
+) -> None:
     ids = outbound_setup(api, sandbox.url)
     customer = phone(41)
     create_agent(api, "mo@example.com", name="Mo")
@@ -61,8 +72,7 @@ def test_agent_sees_media_inline_and_attaches_an_image_to_a_reply(
     tab.context.route("https://media.example.net/**", media_host)
     page = agent_signs_in(tab, "mo@example.com")
 
-    customer_sends_media(sandbox.url, hub.url, ids["channel"]["id"], customer, "It arrived broken",
-                         [DAMAGE, RECEIPT])
+    customer_sends_media(sandbox.url, hub.url, ids["channel"]["id"], customer, "It arrived broken", [DAMAGE, RECEIPT])
     conversation_button(page, customer).click()
     inbound = page.locator("#messages .message.inbound")
     expect(inbound.locator(".message-body")).to_have_text("It arrived broken")
@@ -115,7 +125,8 @@ def test_agent_sees_media_inline_and_attaches_an_image_to_a_reply(
     page.get_by_label("Attach (image or PDF link)").press("Enter")
     expect(conversation_button(page, customer).locator(".conv-preview")).to_have_text("You: [1 attachment]")
     expect(page.locator("#messages .message.outbound:not(.local) .media-link a").last).to_have_text(
-        "Attachment 1 (application/pdf)")
+        "Attachment 1 (application/pdf)"
+    )
     wait_for(lambda: len(sandbox.state.list_messages(SANDBOX_SID, to=customer)) == 2)
 
     # Once closed, the customer's next conversation shows it in the customer panel.
@@ -130,8 +141,7 @@ def test_agent_sees_media_inline_and_attaches_an_image_to_a_reply(
     expect(panel.locator(".history-item.outbound .media-link a")).to_have_attribute("href", RECEIPT)
 
 
-def test_the_attach_field_reads_in_traditional_chinese(
-        api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
+def test_the_attach_field_reads_in_traditional_chinese(api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
     outbound_setup(api, sandbox.url)
     create_agent(api, "lin@example.com", name="Lin")
     tab = tabs()

@@ -20,7 +20,7 @@ from tests.test_console import admin_signs_in, browser, tabs
 __all__ = ["browser", "tabs"]  # fixtures shared with test_console
 
 ZONE = "Europe/Madrid"
-SCRIPTED = '<img src=x onerror="document.title=\'pwned\'">Cerrado'
+SCRIPTED = "<img src=x onerror=\"document.title='pwned'\">Cerrado"
 
 
 def queue_row(page: Page, name: str) -> Any:
@@ -74,10 +74,19 @@ def test_an_admin_sets_edits_and_deletes_a_queue_policy(api: Api, hub: HubProces
     saved = api.ok("GET", "/v1/queues/spanish")
     assert saved["configured"] is True and saved["open"] is False
     assert saved["required_skills"] == [{"name": "es", "min_level": 3}]
-    assert saved["hours"] == {"timezone": ZONE,
-                              "weekly": {"mon": [["08:00", "13:00"], ["14:00", "18:00"]], "tue": [["09:00", "17:00"]],
-                                         "wed": [], "thu": [], "fri": [], "sat": [], "sun": []},
-                              "holidays": sorted({"2026-12-25", today})}
+    assert saved["hours"] == {
+        "timezone": ZONE,
+        "weekly": {
+            "mon": [["08:00", "13:00"], ["14:00", "18:00"]],
+            "tue": [["09:00", "17:00"]],
+            "wed": [],
+            "thu": [],
+            "fri": [],
+            "sat": [],
+            "sun": [],
+        },
+        "holidays": sorted({"2026-12-25", today}),
+    }
     assert saved["closed_reply"] == {"es": SCRIPTED, "en": "We are closed."}
     assert saved["overflow"] == {"queue": "billing", "after_seconds": 300}
     assert saved["inactive_close_seconds"] == 3600

@@ -23,20 +23,31 @@ REPORT = "/v1/outbound/report"
 
 
 def test_the_report_page_shows_replies_and_downloads_the_csv(
-        api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:  # noqa: F811
+    api: Api, hub: HubProcess, sandbox: Any, tabs: Any
+) -> None:  # noqa: F811
     ids = outbound_setup(api, sandbox.url)
     channel_id, config_id = ids["channel"]["id"], ids["config"]["id"]
     answering, leaving = phone(41), phone(42)
-    sent = api.ok("POST", "/v1/outbound/send", 202, json={
-        "configuration_id": config_id, "contacts": [contact(answering), contact(leaving)]})
+    sent = api.ok(
+        "POST",
+        "/v1/outbound/send",
+        202,
+        json={"configuration_id": config_id, "contacts": [contact(answering), contact(leaving)]},
+    )
     for r in sent["results"]:
-        wait_for(lambda r=r: api.ok("GET", f"/v1/outbound/activities/{r['activity_id']}")["status"]
-                 == "delivered", timeout=20)
+        wait_for(
+            lambda r=r: api.ok("GET", f"/v1/outbound/activities/{r['activity_id']}")["status"] == "delivered",
+            timeout=20,
+        )
     reply_from_customer(sandbox.url, hub.url, channel_id, answering, "Is it really resolved?")
     reply_from_customer(sandbox.url, hub.url, channel_id, leaving, "STOP")
-    wait_for(lambda: api.ok("GET", REPORT, params={"configuration_id": config_id})["replies"]["opted_out"] == 1
-             and api.ok("GET", REPORT, params={"configuration_id": config_id})["replies"]["replied"] == 1,
-             timeout=30)
+    wait_for(
+        lambda: (
+            api.ok("GET", REPORT, params={"configuration_id": config_id})["replies"]["opted_out"] == 1
+            and api.ok("GET", REPORT, params={"configuration_id": config_id})["replies"]["replied"] == 1
+        ),
+        timeout=30,
+    )
 
     admin = admin_signs_in(tabs(), api.org["api_key"])  # type: ignore[attr-defined]
     admin.get_by_role("link", name="Report").click()
@@ -53,8 +64,9 @@ def test_the_report_page_shows_replies_and_downloads_the_csv(
     chart = admin.locator("#report-replies-chart svg")
     expect(chart.locator("rect.reply-bar")).to_have_count(1)
     expect(chart.locator("rect.optout-bar")).to_have_count(1)
-    expect(chart).to_have_attribute("aria-label", "Bar chart of the reply rate and opt-out rate over "
-                                                  "1 hour: 1 of 2 delivered replied")
+    expect(chart).to_have_attribute(
+        "aria-label", "Bar chart of the reply rate and opt-out rate over 1 hour: 1 of 2 delivered replied"
+    )
     row = admin.locator("#report-replies tbody tr")
     expect(row).to_have_count(1)
     expect(row.locator("td")).to_have_text(["2", "1", "50.0 %", "≤ 1 min / ≤ 1 min", "1", "1", "2", "2"])
@@ -64,9 +76,9 @@ def test_the_report_page_shows_replies_and_downloads_the_csv(
         admin.get_by_role("button", name="Download CSV").click()
     assert download.value.suggested_filename == f"report-{config_id}-locale.csv"
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
-    assert [(r["locale"], r["delivered"], r["replied"], r["reply_rate"], r["opt_out_rate"],
-             r["sms_segments"]) for r in rows] == [("en-US", "2", "1", "0.5", "0.5", "2"),
-                                                    ("total", "2", "1", "0.5", "0.5", "2")]
+    assert [
+        (r["locale"], r["delivered"], r["replied"], r["reply_rate"], r["opt_out_rate"], r["sms_segments"]) for r in rows
+    ] == [("en-US", "2", "1", "0.5", "0.5", "2"), ("total", "2", "1", "0.5", "0.5", "2")]
 
     admin.get_by_label("Language").select_option("zh-TW")
     expect(admin.locator("html")).to_have_attribute("lang", "zh-TW")

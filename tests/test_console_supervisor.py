@@ -29,7 +29,8 @@ __all__ = ["browser", "tabs"]  # fixtures shared with test_console
 
 
 def test_a_supervisor_watches_an_agents_conversation_and_whispers(
-        api: Api, hub: HubProcess, sandbox: Any, tabs: Any) -> None:
+    api: Api, hub: HubProcess, sandbox: Any, tabs: Any
+) -> None:
     channel = outbound_setup(api, sandbox.url)["channel"]["id"]
     create_agent(api, "ana@example.com", name="Ana", capacity=1)
     create_agent(api, "ben@example.com", name="Ben", queues=["billing"])  # never signs in
@@ -101,7 +102,8 @@ def test_a_supervisor_watches_an_agents_conversation_and_whispers(
 
     # Take over Ana's new conversation: it moves to the supervisor's own list.
     boss.locator("#board-agents tbody tr", has_text="Ana").get_by_role(
-        "button", name=re.compile(re.escape(second))).click()
+        "button", name=re.compile(re.escape(second))
+    ).click()
     expect(monitor.locator("#monitor-title")).to_contain_text(second)
     boss.get_by_role("button", name="Take over").click()
     expect(conversation_button(boss, second)).to_have_count(1)

@@ -95,22 +95,33 @@ def callback(hub: HubProcess, channel_id: str, form: dict[str, str]) -> None:
 
 
 async def conversation_of(agent: AgentClient, customer: str, *, not_: tuple[str, ...] = ()) -> dict[str, Any]:
-    frame = await agent.wait(lambda f: f["type"] == "conversation.assigned"
-                             and f["conversation"]["customer"] == customer
-                             and f["conversation"]["id"] not in not_, timeout=30)
+    frame = await agent.wait(
+        lambda f: (
+            f["type"] == "conversation.assigned"
+            and f["conversation"]["customer"] == customer
+            and f["conversation"]["id"] not in not_
+        ),
+        timeout=30,
+    )
     return frame["conversation"]  # type: ignore[no-any-return]
 
 
 async def reply_and_close(agent: AgentClient, conv: str, body: str) -> None:
-    assert (await agent.command({"type": "reply", "conversation_id": conv, "body": body,
-                                 "client_id": "c-" + conv}))["type"] == "ack"
-    await agent.wait(lambda f: f["type"] == "message.status" and f["conversation_id"] == conv
-                     and f["status"] == "delivered", timeout=30)
+    assert (await agent.command({"type": "reply", "conversation_id": conv, "body": body, "client_id": "c-" + conv}))[
+        "type"
+    ] == "ack"
+    await agent.wait(
+        lambda f: f["type"] == "message.status" and f["conversation_id"] == conv and f["status"] == "delivered",
+        timeout=30,
+    )
     assert (await agent.command({"type": "close", "conversation_id": conv}))["type"] == "ack"
 
 
 async def test_conversations_read_the_same_before_and_after_the_hot_window(
-    hub_factory: Start, sandbox, database_url: str, r: redis.Redis  # type: ignore[no-untyped-def]
+    hub_factory: Start,
+    sandbox,
+    database_url: str,
+    r: redis.Redis,  # type: ignore[no-untyped-def]
 ) -> None:
     # A hub that keeps everything hot, to read the answers while Redis has them.
     first = hub_factory(DATABASE_URL=database_url, HUB_HOT_SECONDS="0")
@@ -118,11 +129,14 @@ async def test_conversations_read_the_same_before_and_after_the_hot_window(
     with Api(first.url, org["api_key"]) as api:
         ids = outbound_setup(api, sandbox.url)
         channel = ids["channel"]["id"]
-        answer = api.ok("POST", "/v1/outbound/send", 202, json={
-            "configuration_id": ids["config"]["id"], "contacts": [contact(phone(1)), contact(phone(2))]})
+        answer = api.ok(
+            "POST",
+            "/v1/outbound/send",
+            202,
+            json={"configuration_id": ids["config"]["id"], "contacts": [contact(phone(1)), contact(phone(2))]},
+        )
         act = answer["results"][0]["activity_id"]
-        wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{act}")["status"] == "delivered",
-                 timeout=30)
+        wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{act}")["status"] == "delivered", timeout=30)
         create_agent(api, "ana@example.com", capacity=5)
         agent = await AgentClient(first.url, login(first.url, "ana@example.com")).connect()
         try:
@@ -146,11 +160,13 @@ async def test_conversations_read_the_same_before_and_after_the_hot_window(
         finally:
             await agent.close()
         assert views[b["id"]]["previous_conversation_id"] == a["id"]
-        assert [m["status"] for m in views[a["id"]]["messages"] if m["direction"] == "outbound"] == [
-            "delivered"]
+        assert [m["status"] for m in views[a["id"]]["messages"] if m["direction"] == "outbound"] == ["delivered"]
         before = reads(api, convs)
-        reply_sid = next(m.resource["sid"] for m in sandbox.state.list_messages(SANDBOX_SID, to=phone(1))
-                         if m.resource["body"] == "Yes, all done.")
+        reply_sid = next(
+            m.resource["sid"]
+            for m in sandbox.state.list_messages(SANDBOX_SID, to=phone(1))
+            if m.resource["body"] == "Yes, all done."
+        )
     first.stop()
     assert len(before["timeline"]) == 6 and len(before["closed"]) == 3 and len(before["list"]) == 4
 
@@ -176,8 +192,9 @@ async def test_conversations_read_the_same_before_and_after_the_hot_window(
             # Days later: the customer reads the agent's reply, the provider says so twice.
             for _ in range(2):
                 callback(second, channel, {"MessageSid": reply_sid, "MessageStatus": "read"})
-            await poll(lambda: api.ok("GET", f"/v1/conversations/{a['id']}")["messages"][2]["status"]
-                       == "read", timeout=30)
+            await poll(
+                lambda: api.ok("GET", f"/v1/conversations/{a['id']}")["messages"][2]["status"] == "read", timeout=30
+            )
             after = api.ok("GET", f"/v1/conversations/{a['id']}")
             assert after["messages"][2] == {**before["conversations"][a["id"]]["messages"][2], "status": "read"}
             assert not hot(r, org["id"], [a["id"]])
@@ -203,7 +220,10 @@ def pending(r: redis.Redis, stream: str) -> int:
 
 
 def test_a_process_killed_mid_archive_loses_and_doubles_no_conversation(
-    hub_factory: Start, sandbox, database_url: str, r: redis.Redis  # type: ignore[no-untyped-def]
+    hub_factory: Start,
+    sandbox,
+    database_url: str,
+    r: redis.Redis,  # type: ignore[no-untyped-def]
 ) -> None:
     first = hub_factory(DATABASE_URL=database_url)
     org = create_org(first.url)

@@ -31,22 +31,28 @@ async def connected_agent(api: Api, hub_url: str, email: str, **kw) -> AgentClie
 
 
 def send_and_wait_sent(api: Api, config_id: str, number: str, **extra) -> dict:  # type: ignore[no-untyped-def]
-    answer = api.ok("POST", "/v1/outbound/send", 202, json={
-        "configuration_id": config_id, "contacts": [contact(number, **extra)]})
+    answer = api.ok(
+        "POST", "/v1/outbound/send", 202, json={"configuration_id": config_id, "contacts": [contact(number, **extra)]}
+    )
     activity_id = answer["results"][0]["activity_id"]
-    return wait_for(lambda: (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))  # type: ignore[no-any-return]
-                    ["status"] == "delivered" and a)
+    return wait_for(
+        lambda: (
+            (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))["status"]  # type: ignore[no-any-return]
+            == "delivered"
+            and a
+        )
+    )
 
 
 async def test_reply_reaches_an_agent_with_the_message_it_answers_and_the_answer_goes_back(
-        api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
+    api: Api, hub, sandbox
+) -> None:  # type: ignore[no-untyped-def]
     ids = outbound_setup(api, sandbox.url)
     customer = phone(1)
     activity = send_and_wait_sent(api, ids["config"]["id"], customer, CaseName="CAS-42")
     agent = await connected_agent(api, hub.url, "ana@example.com")
     try:
-        await customer_replies(sandbox.url, hub.url, ids["channel"]["id"], customer,
-                               "Is it really fixed?", SENDER)
+        await customer_replies(sandbox.url, hub.url, ids["channel"]["id"], customer, "Is it really fixed?", SENDER)
         assigned = await agent.wait(lambda f: f["type"] == "conversation.assigned")
         conv = assigned["conversation"]
         assert conv["customer"] == customer and conv["status"] == "assigned"
@@ -57,20 +63,20 @@ async def test_reply_reaches_an_agent_with_the_message_it_answers_and_the_answer
         assert conv["activity"]["configuration_name"] == "Case updates"
         assert [m["body"] for m in conv["messages"]] == ["Is it really fixed?"]
 
-        ack = await agent.command({"type": "reply", "conversation_id": conv["id"],
-                                   "body": "Yes, all done.", "client_id": "r1"})
+        ack = await agent.command(
+            {"type": "reply", "conversation_id": conv["id"], "body": "Yes, all done.", "client_id": "r1"}
+        )
         assert ack["type"] == "ack"
-        created = await agent.wait(lambda f: f["type"] == "message.created"
-                                   and f["message"]["direction"] == "outbound")
+        created = await agent.wait(lambda f: f["type"] == "message.created" and f["message"]["direction"] == "outbound")
         await agent.wait(lambda f: f["type"] == "message.status" and f["status"] == "delivered")
-        replies = [m for m in sandbox.state.list_messages(SANDBOX_SID, to=customer)
-                   if m.resource["body"] == "Yes, all done."]
+        replies = [
+            m for m in sandbox.state.list_messages(SANDBOX_SID, to=customer) if m.resource["body"] == "Yes, all done."
+        ]
         assert len(replies) == 1 and replies[0].resource["from"] == SENDER
 
         # Later customer messages stay with the same agent, in the same conversation.
         await customer_replies(sandbox.url, hub.url, ids["channel"]["id"], customer, "Thanks!", SENDER)
-        later = await agent.wait(lambda f: f["type"] == "message.created"
-                                 and f["message"]["direction"] == "inbound")
+        later = await agent.wait(lambda f: f["type"] == "message.created" and f["message"]["direction"] == "inbound")
         assert later["conversation_id"] == conv["id"]
         full = api.ok("GET", f"/v1/conversations/{conv['id']}")
         assert [m["body"] for m in full["messages"]] == ["Is it really fixed?", "Yes, all done.", "Thanks!"]
@@ -103,8 +109,14 @@ async def test_uncorrelated_reply_still_opens_a_conversation(api: Api, hub, sand
 def test_forged_inbound_is_refused_and_nothing_is_stored(api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
     ids = outbound_setup(api, sandbox.url)
     url = f"{hub.url}/webhooks/twilio/{ids['channel']['id']}/inbound"
-    form = {"MessageSid": "SM" + "1" * 32, "From": phone(3), "To": SENDER, "Body": "hi",
-            "AccountSid": SANDBOX_SID, "NumMedia": "0"}
+    form = {
+        "MessageSid": "SM" + "1" * 32,
+        "From": phone(3),
+        "To": SENDER,
+        "Body": "hi",
+        "AccountSid": SANDBOX_SID,
+        "NumMedia": "0",
+    }
     bad = RequestValidator("wrong").compute_signature(url, form)
     response = httpx.post(url, data=form, headers={"X-Twilio-Signature": bad})
     assert response.status_code == 403
@@ -118,29 +130,33 @@ def test_forged_inbound_is_refused_and_nothing_is_stored(api: Api, hub, sandbox)
 
 
 def confirmations_to(sandbox, customer: str) -> list:  # type: ignore[no-untyped-def]
-    return [m for m in sandbox.state.list_messages(SANDBOX_SID, to=customer)
-            if m.resource["body"] == OPT_OUT_CONFIRMATION]
+    return [
+        m for m in sandbox.state.list_messages(SANDBOX_SID, to=customer) if m.resource["body"] == OPT_OUT_CONFIRMATION
+    ]
 
 
-async def test_a_bare_stop_opts_out_opens_nothing_and_is_confirmed_once(
-        api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
+async def test_a_bare_stop_opts_out_opens_nothing_and_is_confirmed_once(api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
     ids = outbound_setup(api, sandbox.url)
     customer = phone(6)
     for _ in range(3):  # the provider repeats the webhook: one opt-out, one confirmation
-        await customer_replies(sandbox.url, hub.url, ids["channel"]["id"], customer, "STOP", SENDER,
-                               message_sid="SM" + "6" * 32)
+        await customer_replies(
+            sandbox.url, hub.url, ids["channel"]["id"], customer, "STOP", SENDER, message_sid="SM" + "6" * 32
+        )
     (confirmation,) = wait_for(lambda: confirmations_to(sandbox, customer))
     assert confirmation.resource["from"] == SENDER
     assert api.ok("GET", "/v1/conversations")["items"] == []
-    answer = api.ok("POST", "/v1/outbound/send", 202, json={
-        "configuration_id": ids["config"]["id"], "contacts": [contact(customer)]})
+    answer = api.ok(
+        "POST",
+        "/v1/outbound/send",
+        202,
+        json={"configuration_id": ids["config"]["id"], "contacts": [contact(customer)]},
+    )
     assert answer["results"][0]["status"] == "skipped_opted_out"
     assert httpx.post(sandbox.url + "/_sandbox/drain").status_code == 200
     assert len(confirmations_to(sandbox, customer)) == 1
 
 
-async def test_stop_in_an_open_conversation_opts_out_and_start_opts_back_in(
-        api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
+async def test_stop_in_an_open_conversation_opts_out_and_start_opts_back_in(api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
     ids = outbound_setup(api, sandbox.url)
     customer = phone(4)
     channel_id, config_id = ids["channel"]["id"], ids["config"]["id"]
@@ -154,18 +170,21 @@ async def test_stop_in_an_open_conversation_opts_out_and_start_opts_back_in(
         wait_for(lambda: len(confirmations_to(sandbox, customer)) == 1)
         refused = await agent.command({"type": "reply", "conversation_id": conv["id"], "body": "bye?"})
         assert refused["type"] == "error" and refused["error"]["code"] == "recipient_opted_out"
-        answer = api.ok("POST", "/v1/outbound/send", 202, json={
-            "configuration_id": config_id, "contacts": [contact(customer)]})
+        answer = api.ok(
+            "POST", "/v1/outbound/send", 202, json={"configuration_id": config_id, "contacts": [contact(customer)]}
+        )
         assert answer["results"][0]["status"] == "skipped_opted_out"
 
         await customer_replies(sandbox.url, hub.url, channel_id, customer, "HELP", SENDER)
-        answer = api.ok("POST", "/v1/outbound/send", 202, json={
-            "configuration_id": config_id, "contacts": [contact(customer)]})
+        answer = api.ok(
+            "POST", "/v1/outbound/send", 202, json={"configuration_id": config_id, "contacts": [contact(customer)]}
+        )
         assert answer["results"][0]["status"] == "skipped_opted_out"
 
         await customer_replies(sandbox.url, hub.url, channel_id, customer, "START", SENDER)
-        answer = api.ok("POST", "/v1/outbound/send", 202, json={
-            "configuration_id": config_id, "contacts": [contact(customer)]})
+        answer = api.ok(
+            "POST", "/v1/outbound/send", 202, json={"configuration_id": config_id, "contacts": [contact(customer)]}
+        )
         assert answer["results"][0]["status"] == "queued"
         ack = await agent.command({"type": "reply", "conversation_id": conv["id"], "body": "welcome back"})
         assert ack["type"] == "ack"
@@ -174,8 +193,7 @@ async def test_stop_in_an_open_conversation_opts_out_and_start_opts_back_in(
         await agent.close()
 
 
-async def test_close_transfer_and_a_message_after_close_opens_a_linked_conversation(
-        api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
+async def test_close_transfer_and_a_message_after_close_opens_a_linked_conversation(api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
     ids = outbound_setup(api, sandbox.url)
     channel_id = ids["channel"]["id"]
     first = await connected_agent(api, hub.url, "di@example.com", queues=["default"])
@@ -184,8 +202,9 @@ async def test_close_transfer_and_a_message_after_close_opens_a_linked_conversat
         await customer_replies(sandbox.url, hub.url, channel_id, phone(5), "one", SENDER)
         conv = (await first.wait(lambda f: f["type"] == "conversation.assigned"))["conversation"]
 
-        assert (await first.command({"type": "transfer", "conversation_id": conv["id"],
-                                     "queue": "billing"}))["type"] == "ack"
+        assert (await first.command({"type": "transfer", "conversation_id": conv["id"], "queue": "billing"}))[
+            "type"
+        ] == "ack"
         await first.wait(lambda f: f["type"] == "conversation.transferred")
         moved = await second.wait(lambda f: f["type"] == "conversation.assigned")
         assert moved["conversation"]["id"] == conv["id"]
@@ -196,19 +215,22 @@ async def test_close_transfer_and_a_message_after_close_opens_a_linked_conversat
         second_id = login(hub.url, "ed@example.com")
         del second_id
         agents = {a["email"]: a for a in api.ok("GET", "/v1/agents")["items"]}
-        back = await second.command({"type": "transfer", "conversation_id": conv["id"],
-                                     "agent_id": agents["di@example.com"]["id"]})
+        back = await second.command(
+            {"type": "transfer", "conversation_id": conv["id"], "agent_id": agents["di@example.com"]["id"]}
+        )
         assert back["type"] == "ack"
-        await first.wait(lambda f: f["type"] == "conversation.assigned"
-                         and f["conversation"]["id"] == conv["id"], start=1)
+        await first.wait(
+            lambda f: f["type"] == "conversation.assigned" and f["conversation"]["id"] == conv["id"], start=1
+        )
 
         assert (await first.command({"type": "close", "conversation_id": conv["id"]}))["type"] == "ack"
         await first.wait(lambda f: f["type"] == "conversation.closed")
         assert api.ok("GET", f"/v1/conversations/{conv['id']}")["status"] == "closed"
 
         await customer_replies(sandbox.url, hub.url, channel_id, phone(5), "one more thing", SENDER)
-        again = await first.wait(lambda f: f["type"] == "conversation.assigned"
-                                 and f["conversation"]["id"] != conv["id"])
+        again = await first.wait(
+            lambda f: f["type"] == "conversation.assigned" and f["conversation"]["id"] != conv["id"]
+        )
         assert again["conversation"]["previous_conversation_id"] == conv["id"]
         assert [m["body"] for m in again["conversation"]["messages"]] == ["one more thing"]
     finally:
@@ -216,8 +238,7 @@ async def test_close_transfer_and_a_message_after_close_opens_a_linked_conversat
         await second.close()
 
 
-async def test_duplicate_client_id_sends_once_and_resume_replays_missed_events(
-        api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
+async def test_duplicate_client_id_sends_once_and_resume_replays_missed_events(api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
     ids = outbound_setup(api, sandbox.url)
     channel_id = ids["channel"]["id"]
     create_agent(api, "fa@example.com")
@@ -243,8 +264,7 @@ async def test_duplicate_client_id_sends_once_and_resume_replays_missed_events(
         assert [c["id"] for c in hello["conversations"]] == [conv["id"]]
         mark = len(again.frames)
         await again.ws.send(json.dumps({"type": "resume", "after": last, "client_id": "r"}))
-        await again.wait(lambda f: f["type"] == "message.created" and f["message"]["body"] == "hello??",
-                         start=mark)
+        await again.wait(lambda f: f["type"] == "message.created" and f["message"]["body"] == "hello??", start=mark)
         replayed = [f for f in again.frames[mark:] if isinstance(f.get("id"), int)]
         assert [f["id"] for f in replayed] == list(range(last + 1, last + 1 + len(replayed)))
         bodies = [f["message"]["body"] for f in replayed if f["type"] == "message.created"]
@@ -272,8 +292,7 @@ async def test_bad_or_revoked_token_closes_the_socket_with_4401(api: Api, hub) -
         assert closed.value.rcvd.code == 4401
     create_agent(api, "gi@example.com")
     token = login(hub.url, "gi@example.com")
-    assert httpx.post(hub.url + "/v1/agents/logout",
-                      headers={"Authorization": f"Bearer {token}"}).status_code == 204
+    assert httpx.post(hub.url + "/v1/agents/logout", headers={"Authorization": f"Bearer {token}"}).status_code == 204
     async with websockets.connect(base + f"/v1/agent/ws?token={token}") as ws:
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await ws.recv()
@@ -287,12 +306,12 @@ async def test_whatsapp_free_form_only_within_24_hours(api: Api, hub, sandbox, r
     channel_id = ids["channel"]["id"]
     agent = await connected_agent(api, hub.url, "ha@example.com")
     try:
-        await customer_replies(sandbox.url, hub.url, channel_id, "whatsapp:" + phone(7), "hola",
-                               "whatsapp:+14155550101")
+        await customer_replies(
+            sandbox.url, hub.url, channel_id, "whatsapp:" + phone(7), "hola", "whatsapp:+14155550101"
+        )
         conv = (await agent.wait(lambda f: f["type"] == "conversation.assigned"))["conversation"]
         assert conv["customer"] == phone(7)
-        assert (await agent.command({"type": "reply", "conversation_id": conv["id"],
-                                     "body": "hi"}))["type"] == "ack"
+        assert (await agent.command({"type": "reply", "conversation_id": conv["id"], "body": "hi"}))["type"] == "ack"
         sent = wait_for(lambda: sandbox.state.list_messages(SANDBOX_SID, to="whatsapp:" + phone(7)))
         assert sent[0].resource["from"] == "whatsapp:+14155550101"
 

@@ -40,24 +40,34 @@ def r(redis_url: str) -> Iterator[redis.Redis]:
     client.close()
 
 
-def send_cases(api: Api, config_id: str, customer: str, cases: list[str], channelid: str = "sms",
-               **extra: Any) -> list[str]:
+def send_cases(
+    api: Api, config_id: str, customer: str, cases: list[str], channelid: str = "sms", **extra: Any
+) -> list[str]:
     """One message per case, in order: each taken by the provider before the next is sent."""
     sent = []
     for case in cases:
-        answer = api.ok("POST", "/v1/outbound/send", 202, json={
-            "configuration_id": config_id,
-            "contacts": [contact(customer, channelid=channelid, CaseName=case, **extra.get(case, {}))]})
+        answer = api.ok(
+            "POST",
+            "/v1/outbound/send",
+            202,
+            json={
+                "configuration_id": config_id,
+                "contacts": [contact(customer, channelid=channelid, CaseName=case, **extra.get(case, {}))],
+            },
+        )
         act = answer["results"][0]["activity_id"]
-        wait_for(lambda act=act: api.ok("GET", f"/v1/outbound/activities/{act}")["status"] in ("delivered", "read"),
-                 timeout=30)
+        wait_for(
+            lambda act=act: api.ok("GET", f"/v1/outbound/activities/{act}")["status"] in ("delivered", "read"),
+            timeout=30,
+        )
         sent.append(act)
     return sent
 
 
 async def assigned(agent: AgentClient, customer: str) -> dict[str, Any]:
-    frame = await agent.wait(lambda f: f["type"] == "conversation.assigned"
-                             and f["conversation"]["customer"] == customer, timeout=30)
+    frame = await agent.wait(
+        lambda f: f["type"] == "conversation.assigned" and f["conversation"]["customer"] == customer, timeout=30
+    )
     return frame["conversation"]  # type: ignore[no-any-return]
 
 
@@ -66,8 +76,9 @@ async def test_sms_replies_link_to_the_case_they_name_else_to_the_latest(api: Ap
     channel, config = ids["channel"]["id"], ids["config"]["id"]
     assert ids["config"]["correlation_keys"] == ["case_name"]
     # An order number is a key too, for this configuration.
-    updated = api.ok("PATCH", f"/v1/outbound-configurations/{config}",
-                     json={"correlation_keys": ["case_name", "order"]})
+    updated = api.ok(
+        "PATCH", f"/v1/outbound-configurations/{config}", json={"correlation_keys": ["case_name", "order"]}
+    )
     assert updated["correlation_keys"] == ["case_name", "order"]
     refused = api.patch(f"/v1/outbound-configurations/{config}", json={"correlation_keys": "order"})
     assert refused.status_code == 400
@@ -75,9 +86,16 @@ async def test_sms_replies_link_to_the_case_they_name_else_to_the_latest(api: Ap
 
     older, newer = send_cases(api, config, phone(1), ["CAS-100", "CAS-200"])
     latest_older, latest_newer = send_cases(api, config, phone(2), ["CAS-300", "CAS-400"])
-    ordered = send_cases(api, config, phone(3), ["CAS-500", "CAS-600"], **{
-        "CAS-500": {"contextitems": {"state": "shipped", "order": "ORD-5551"}},
-        "CAS-600": {"contextitems": {"state": "shipped", "order": "ORD-5552"}}})
+    ordered = send_cases(
+        api,
+        config,
+        phone(3),
+        ["CAS-500", "CAS-600"],
+        **{
+            "CAS-500": {"contextitems": {"state": "shipped", "order": "ORD-5551"}},
+            "CAS-600": {"contextitems": {"state": "shipped", "order": "ORD-5552"}},
+        },
+    )
     create_agent(api, "corr@example.com", capacity=5)
     agent = await AgentClient(hub.url, login(hub.url, "corr@example.com")).connect()
     try:
@@ -116,10 +134,17 @@ async def test_a_whatsapp_quoted_reply_links_to_the_message_it_quotes(api: Api, 
 
     async def reply(customer: str, body: str, replied_to: str) -> None:
         async with httpx.AsyncClient(timeout=30) as client:
-            response = await client.post(sandbox.url + "/_sandbox/replies", json={
-                "account_sid": SANDBOX_SID, "from": "whatsapp:" + customer, "to": "whatsapp:" + WA_SENDER,
-                "body": body, "replied_to": replied_to,
-                "url": f"{hub.url}/webhooks/twilio/{channel}/inbound"})
+            response = await client.post(
+                sandbox.url + "/_sandbox/replies",
+                json={
+                    "account_sid": SANDBOX_SID,
+                    "from": "whatsapp:" + customer,
+                    "to": "whatsapp:" + WA_SENDER,
+                    "body": body,
+                    "replied_to": replied_to,
+                    "url": f"{hub.url}/webhooks/twilio/{channel}/inbound",
+                },
+            )
         assert response.json()["status"] == 200
 
     try:
@@ -144,7 +169,10 @@ async def test_a_whatsapp_quoted_reply_links_to_the_message_it_quotes(api: Api, 
 
 
 async def test_the_correlation_survives_the_hot_window_and_archiving(
-    hub_factory: Start, sandbox, database_url: str, r: redis.Redis  # type: ignore[no-untyped-def]
+    hub_factory: Start,
+    sandbox,
+    database_url: str,
+    r: redis.Redis,  # type: ignore[no-untyped-def]
 ) -> None:
     hub = hub_factory(DATABASE_URL=database_url, HUB_HOT_SECONDS="1")
     org = create_org(hub.url)
@@ -166,9 +194,17 @@ async def test_the_correlation_survives_the_hot_window_and_archiving(
             conv = await assigned(agent, phone(1))
             assert (await agent.command({"type": "close", "conversation_id": conv["id"]}))["type"] == "ack"
             async with httpx.AsyncClient(timeout=30) as client:
-                await client.post(sandbox.url + "/_sandbox/replies", json={
-                    "account_sid": SANDBOX_SID, "from": phone(2), "to": SENDER, "body": "Thanks",
-                    "replied_to": quoted_sid, "url": f"{hub.url}/webhooks/twilio/{channel}/inbound"})
+                await client.post(
+                    sandbox.url + "/_sandbox/replies",
+                    json={
+                        "account_sid": SANDBOX_SID,
+                        "from": phone(2),
+                        "to": SENDER,
+                        "body": "Thanks",
+                        "replied_to": quoted_sid,
+                        "url": f"{hub.url}/webhooks/twilio/{channel}/inbound",
+                    },
+                )
             by_provider = await assigned(agent, phone(2))
         finally:
             await agent.close()

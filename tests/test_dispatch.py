@@ -25,8 +25,9 @@ def rule(sandbox, **spec) -> None:  # type: ignore[no-untyped-def]
 
 
 def send(api: Api, config_id: str, *phones: str) -> list[str]:
-    answer = api.ok("POST", "/v1/outbound/send", 202, json={
-        "configuration_id": config_id, "contacts": [contact(p) for p in phones]})
+    answer = api.ok(
+        "POST", "/v1/outbound/send", 202, json={"configuration_id": config_id, "contacts": [contact(p) for p in phones]}
+    )
     return [r["activity_id"] for r in answer["results"]]
 
 
@@ -49,8 +50,16 @@ def test_out_of_order_and_duplicate_callbacks_never_move_status_back(api: Api, s
     a1, a2 = send(api, ids["config"]["id"], phone(1), phone(2))
 
     first = wait_status(api, a1, "delivered")
-    wait_for(lambda: [e["status"] for e in api.ok("GET", f"/v1/outbound/activities/{a1}")["history"]
-                      if e["source"] == "callback"] == ["delivered", "sent"])
+    wait_for(
+        lambda: (
+            [
+                e["status"]
+                for e in api.ok("GET", f"/v1/outbound/activities/{a1}")["history"]
+                if e["source"] == "callback"
+            ]
+            == ["delivered", "sent"]
+        )
+    )
     first = api.ok("GET", f"/v1/outbound/activities/{a1}")
     assert first["status"] == "delivered"  # the late `sent` was kept but did not win
 
@@ -68,12 +77,14 @@ def test_forged_status_callback_is_refused_and_changes_nothing(api: Api, hub: Hu
     ids = outbound_setup(api, sandbox.url)
     rule(sandbox, action="callbacks", mode="none")
     (activity_id,) = send(api, ids["config"]["id"], phone(3))
-    activity = wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{activity_id}")
-                        .get("provider_message_id") and
-                        api.ok("GET", f"/v1/outbound/activities/{activity_id}"))
+    activity = wait_for(
+        lambda: (
+            api.ok("GET", f"/v1/outbound/activities/{activity_id}").get("provider_message_id")
+            and api.ok("GET", f"/v1/outbound/activities/{activity_id}")
+        )
+    )
     url = f"{hub.url}/webhooks/twilio/{ids['channel']['id']}/status"
-    form = {"MessageSid": activity["provider_message_id"], "MessageStatus": "delivered",
-            "AccountSid": SANDBOX_SID}
+    form = {"MessageSid": activity["provider_message_id"], "MessageStatus": "delivered", "AccountSid": SANDBOX_SID}
     wrong_key = RequestValidator("not-the-token").compute_signature(url, form)
     other_url = RequestValidator(SANDBOX_TOKEN).compute_signature(url + "x", form)
     for signature in (wrong_key, other_url, ""):
@@ -93,17 +104,20 @@ def test_a_repeated_status_callback_is_kept_once(api: Api, hub: HubProcess, sand
     ids = outbound_setup(api, sandbox.url)
     rule(sandbox, action="callbacks", mode="none")
     (activity_id,) = send(api, ids["config"]["id"], phone(6))
-    activity = wait_for(lambda: (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))
-                        .get("provider_message_id") and a)
+    activity = wait_for(
+        lambda: (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}")).get("provider_message_id") and a
+    )
     url = f"{hub.url}/webhooks/twilio/{ids['channel']['id']}/status"
     validator = RequestValidator(SANDBOX_TOKEN)
     sid = activity["provider_message_id"]
-    for form in ({"MessageSid": sid, "MessageStatus": "sent", "AccountSid": SANDBOX_SID},
-                 {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30003",
-                  "AccountSid": SANDBOX_SID}):
+    for form in (
+        {"MessageSid": sid, "MessageStatus": "sent", "AccountSid": SANDBOX_SID},
+        {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30003", "AccountSid": SANDBOX_SID},
+    ):
         for _ in range(5):
-            response = httpx.post(url, data=form, headers={
-                "X-Twilio-Signature": validator.compute_signature(url, form)})
+            response = httpx.post(
+                url, data=form, headers={"X-Twilio-Signature": validator.compute_signature(url, form)}
+            )
             assert response.status_code == 204
     after = api.ok("GET", f"/v1/outbound/activities/{activity_id}")
     callbacks = [(e["status"], e.get("error_code")) for e in after["history"] if e["source"] == "callback"]
@@ -139,8 +153,7 @@ def test_refusals_are_rejected_with_the_provider_code_and_not_retried(api: Api, 
     assert sent_to(sandbox, phone(6)) == []
 
 
-def test_a_send_still_failing_past_the_retry_window_ends_failed_with_the_last_error(
-        hub_factory, sandbox) -> None:  # type: ignore[no-untyped-def]
+def test_a_send_still_failing_past_the_retry_window_ends_failed_with_the_last_error(hub_factory, sandbox) -> None:  # type: ignore[no-untyped-def]
     hub = hub_factory(HUB_SEND_RETRY_WINDOW="3", HUB_SEND_RETRY_MAX_DELAY="0.5")
     org = create_org(hub.url)
     with Api(hub.url, org["api_key"]) as api:
@@ -148,8 +161,9 @@ def test_a_send_still_failing_past_the_retry_window_ends_failed_with_the_last_er
         rule(sandbox, to=phone(8), action="http_error", status=500)
         (activity_id,) = send(api, ids["config"]["id"], phone(8))
         # Meanwhile it is a delay, not a verdict: still `sending`, with the retry shown.
-        retrying = wait_for(lambda: (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))
-                            .get("retrying") and a)
+        retrying = wait_for(
+            lambda: (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}")).get("retrying") and a
+        )
         assert retrying["status"] == "sending"
         assert retrying["retrying"]["attempts"] >= 1
         assert retrying["retrying"]["last_error"] == "20500"
@@ -163,7 +177,11 @@ def test_a_send_still_failing_past_the_retry_window_ends_failed_with_the_last_er
 
 
 def test_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
-    hub_factory, sandbox, redis_url, tmp_path, request  # type: ignore[no-untyped-def]
+    hub_factory,
+    sandbox,
+    redis_url,
+    tmp_path,
+    request,  # type: ignore[no-untyped-def]
 ) -> None:
     settings = {"HUB_CLAIM_IDLE_MS": "1500", "HUB_SEND_TIMEOUT": "30"}
     first = hub_factory(**settings)
@@ -184,9 +202,11 @@ def test_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
     httpx.delete(sandbox.url + "/_sandbox/rules")
 
     # Same public URL, so the provider's callbacks reach the new process.
-    second = HubProcess(redis_url, sandbox_url=sandbox.url, port=first.port, env=settings,
-                        log_path=tmp_path / "second.log").start()
+    second = HubProcess(
+        redis_url, sandbox_url=sandbox.url, port=first.port, env=settings, log_path=tmp_path / "second.log"
+    ).start()
     try:
+
         def all_delivered() -> dict | None:
             report = api.ok("GET", f"/v1/outbound/report?configuration_id={ids['config']['id']}")
             return None if report["counts"]["delivered"] != 100 else report

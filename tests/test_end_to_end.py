@@ -7,10 +7,15 @@ from tests.support import Api, contact, outbound_setup, wait_for
 
 def test_one_message_is_sent_and_its_delivered_status_comes_back(api: Api, sandbox) -> None:
     ids = outbound_setup(api, sandbox.url)
-    answer = api.ok("POST", "/v1/outbound/send", 202, json={
-        "configuration_id": ids["config"]["id"],
-        "contacts": [contact("+14155552671", CustomerName="Ada", CaseName="CAS-7")],
-    })
+    answer = api.ok(
+        "POST",
+        "/v1/outbound/send",
+        202,
+        json={
+            "configuration_id": ids["config"]["id"],
+            "contacts": [contact("+14155552671", CustomerName="Ada", CaseName="CAS-7")],
+        },
+    )
     result = answer["results"][0]
     assert result["status"] == "queued"
     activity_id = result["activity_id"]

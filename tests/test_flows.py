@@ -26,8 +26,12 @@ def event(event_id: str, numbers: list[str], type_: str = "case.created") -> dic
 
 
 def automated(api: Api, config_id: str, event_type: str = "case.created", **extra: Any) -> Any:
-    return api.ok("POST", "/v1/flows", 201, json={"kind": "automated", "event_type": event_type,
-                                                  "configuration_id": config_id, **extra})
+    return api.ok(
+        "POST",
+        "/v1/flows",
+        201,
+        json={"kind": "automated", "event_type": event_type, "configuration_id": config_id, **extra},
+    )
 
 
 # -- automated ------------------------------------------------------------------------
@@ -113,8 +117,13 @@ def test_event_retried_after_a_crash_halfway_sends_only_the_rest(hub_factory, sa
     # The first attempt got as far as its first send request, then died:
     # exactly what that request left behind is its idempotency record.
     first_chunk = {"configuration_id": ids["config"]["id"], "contacts": body["data"]["contacts"][:2]}
-    sent = api.ok("POST", "/v1/outbound/send", 202, json=first_chunk,
-                  headers={"Idempotency-Key": f"event:evt-crash:{flow['id']}:0"})
+    sent = api.ok(
+        "POST",
+        "/v1/outbound/send",
+        202,
+        json=first_chunk,
+        headers={"Idempotency-Key": f"event:evt-crash:{flow['id']}:0"},
+    )
     wait_for(lambda: sent_to(sandbox, numbers[0]) == 1 and sent_to(sandbox, numbers[1]) == 1)
 
     answer = api.ok("POST", "/v1/events", 202, json=body)
@@ -144,10 +153,28 @@ def test_flow_requests_are_checked(api: Api, sandbox) -> None:
     cases = [
         ({"kind": "sometimes"}, 400, "invalid_request"),
         ({"kind": "automated", "event_type": "e", "configuration_id": "cfg_nope"}, 404, "not_found"),
-        ({"kind": "scheduled", "configuration_id": ids["config"]["id"], "contacts": [contact(phone(1))],
-          "cron": "0 9 * * *", "at": iso_in(60)}, 400, "invalid_request"),
-        ({"kind": "scheduled", "configuration_id": ids["config"]["id"], "contacts": [contact(phone(1))],
-          "cron": "0 9 * * *", "timezone": "Atlantis/Capital"}, 400, "invalid_request"),
+        (
+            {
+                "kind": "scheduled",
+                "configuration_id": ids["config"]["id"],
+                "contacts": [contact(phone(1))],
+                "cron": "0 9 * * *",
+                "at": iso_in(60),
+            },
+            400,
+            "invalid_request",
+        ),
+        (
+            {
+                "kind": "scheduled",
+                "configuration_id": ids["config"]["id"],
+                "contacts": [contact(phone(1))],
+                "cron": "0 9 * * *",
+                "timezone": "Atlantis/Capital",
+            },
+            400,
+            "invalid_request",
+        ),
     ]
     for body, status, code in cases:
         response = api.post("/v1/flows", json=body)
@@ -162,9 +189,12 @@ def test_flow_requests_are_checked(api: Api, sandbox) -> None:
 
 
 def scheduled(api: Api, config_id: str, numbers: list[str], **when: Any) -> Any:
-    return api.ok("POST", "/v1/flows", 201, json={
-        "kind": "scheduled", "configuration_id": config_id,
-        "contacts": [contact(n) for n in numbers], **when})
+    return api.ok(
+        "POST",
+        "/v1/flows",
+        201,
+        json={"kind": "scheduled", "configuration_id": config_id, "contacts": [contact(n) for n in numbers], **when},
+    )
 
 
 def runs_of(api: Api, flow_id: str) -> list[dict[str, Any]]:
@@ -202,8 +232,7 @@ def test_cron_with_two_processes_fires_each_occurrence_once(hub_factory, sandbox
     hubs = [hub_factory(), hub_factory()]
     api = clients(hubs[0].url)
     ids = outbound_setup(api, sandbox.url)
-    flow = scheduled(api, ids["config"]["id"], [phone(5)], cron="* * * * * */2",
-                     timezone="Europe/Paris")
+    flow = scheduled(api, ids["config"]["id"], [phone(5)], cron="* * * * * */2", timezone="Europe/Paris")
     assert flow["cron"] == "* * * * * */2" and flow["timezone"] == "Europe/Paris"
     wait_for(lambda: len(runs_of(api, flow["id"])) >= 3, timeout=15)
     api.ok("PATCH", f"/v1/flows/{flow['id']}", json={"enabled": False})
@@ -228,8 +257,7 @@ def test_restart_across_a_scheduled_time_fires_late_once(hub_factory, sandbox, c
     seen = sent_to(sandbox, phone(7))
     assert sent_to(sandbox, phone(6)) == 0
     # The hub is down while the one-off's time and several cron occurrences pass.
-    time.sleep(max(0.0, datetime.fromisoformat(once["next_run_at"].replace("Z", "+00:00")).timestamp()
-                   + 3 - stopped))
+    time.sleep(max(0.0, datetime.fromisoformat(once["next_run_at"].replace("Z", "+00:00")).timestamp() + 3 - stopped))
 
     second = hub_factory(**env)
     api2 = clients(second.url, api.org["api_key"])  # type: ignore[attr-defined]

@@ -79,11 +79,23 @@ def mutated_body(draw: Any, body: Any) -> bytes:
     surrogate, NaN or Infinity, a number no float holds, deep nesting, an
     over-long name, or a key made of a lone surrogate."""
     path = draw(st.sampled_from(_nodes(body)))
-    token = draw(st.sampled_from([
-        '"\\udfff"', '"a\\ud800b"', "NaN", "Infinity", "-Infinity", "1e999",
-        "[" * 40 + "]" * 40, "[" * 20000 + "]" * 20000, '{"a":' * 3000 + "1" + "}" * 3000,
-        json.dumps("Europe/" + "x" * 300), '{"\\udc00": 1}',
-    ]))
+    token = draw(
+        st.sampled_from(
+            [
+                '"\\udfff"',
+                '"a\\ud800b"',
+                "NaN",
+                "Infinity",
+                "-Infinity",
+                "1e999",
+                "[" * 40 + "]" * 40,
+                "[" * 20000 + "]" * 20000,
+                '{"a":' * 3000 + "1" + "}" * 3000,
+                json.dumps("Europe/" + "x" * 300),
+                '{"\\udc00": 1}',
+            ]
+        )
+    )
     text = json.dumps(_replace(body, path, _MARK))
     return text.replace(json.dumps(_MARK), token, 1).encode()
 
@@ -94,20 +106,47 @@ def seed(api: Api, sandbox_url: str) -> dict[str, str]:
     config = ids["config"]["id"]
     create_agent(api, "fuzz@example.com")
     canned = api.ok("POST", "/v1/canned-responses", 201, json={"title": "Hi", "body": "Hello"})
-    flow = api.ok("POST", "/v1/flows", 201, json={
-        "kind": "scheduled", "configuration_id": config, "delay_seconds": 86400,
-        "contacts": [contact(SEED_PHONE)]})
-    job = api.ok("POST", "/v1/bulk-jobs", 201, params={"configuration_id": config},
-                 content=json.dumps(contact(SEED_PHONE)).encode(),
-                 headers={"Content-Type": "application/x-ndjson"})
-    endpoint = api.ok("POST", "/v1/event-endpoints", 201, json={
-        "url": "https://crm.example.com/hub-events", "secret": "fuzz-secret-0123456789",
-        "event_types": ["activity.status"]})
-    return {"/v1/event-endpoints/": endpoint["id"], "/v1/channels/": ids["channel"]["id"], "/v1/templates/": ids["template"]["id"],
-            "/v1/outbound-configurations/": config, "/v1/canned-responses/": canned["id"],
-            "/v1/flows/": flow["id"], "/v1/bulk-jobs/": job["id"],
-            "/v1/orgs/": api.org["id"],  # type: ignore[attr-defined]
-            "/webhooks/": ids["channel"]["id"], "/v1/contacts/": SEED_PHONE}
+    flow = api.ok(
+        "POST",
+        "/v1/flows",
+        201,
+        json={
+            "kind": "scheduled",
+            "configuration_id": config,
+            "delay_seconds": 86400,
+            "contacts": [contact(SEED_PHONE)],
+        },
+    )
+    job = api.ok(
+        "POST",
+        "/v1/bulk-jobs",
+        201,
+        params={"configuration_id": config},
+        content=json.dumps(contact(SEED_PHONE)).encode(),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    endpoint = api.ok(
+        "POST",
+        "/v1/event-endpoints",
+        201,
+        json={
+            "url": "https://crm.example.com/hub-events",
+            "secret": "fuzz-secret-0123456789",
+            "event_types": ["activity.status"],
+        },
+    )
+    return {
+        "/v1/event-endpoints/": endpoint["id"],
+        "/v1/channels/": ids["channel"]["id"],
+        "/v1/templates/": ids["template"]["id"],
+        "/v1/outbound-configurations/": config,
+        "/v1/canned-responses/": canned["id"],
+        "/v1/flows/": flow["id"],
+        "/v1/bulk-jobs/": job["id"],
+        "/v1/orgs/": api.org["id"],  # type: ignore[attr-defined]
+        "/webhooks/": ids["channel"]["id"],
+        "/v1/contacts/": SEED_PHONE,
+    }
 
 
 def real_ids(path: str, records: dict[str, str]) -> dict[str, str] | None:
@@ -130,14 +169,16 @@ def credentials(operation: dict[str, Any], org_key: str, agent_token: str) -> st
 
 def list_paths(document: dict[str, Any]) -> list[str]:
     """Every GET without path parameters that answers with a page or a list."""
-    return [path for path, ops in document["paths"].items()
-            if "get" in ops and "{" not in path and path.startswith("/v1/") and path != "/v1/agents/me"]
+    return [
+        path
+        for path, ops in document["paths"].items()
+        if "get" in ops and "{" not in path and path.startswith("/v1/") and path != "/v1/agents/me"
+    ]
 
 
 # About 2,000 requests: a minute on a quiet 2-core machine, several on a busy one.
 @pytest.mark.timeout(900)
-def test_fuzzing_the_openapi_description_finds_no_server_error(
-        api: Api, hub: HubProcess, sandbox) -> None:
+def test_fuzzing_the_openapi_description_finds_no_server_error(api: Api, hub: HubProcess, sandbox) -> None:
     org_key = api.org["api_key"]  # type: ignore[attr-defined]
     records = seed(api, sandbox.url)
     agent_token = login(hub.url, "fuzz@example.com")
@@ -157,28 +198,37 @@ def test_fuzzing_the_openapi_description_finds_no_server_error(
         if mutated is None:
             response = case.call(base_url=hub.url, session=session, headers=headers, timeout=30)
         else:
-            raw = session.request(case.method, hub.url + case.formatted_path, params=case.query,
-                                  data=mutated, timeout=30,
-                                  headers={**headers, "Content-Type": "application/json"})
+            raw = session.request(
+                case.method,
+                hub.url + case.formatted_path,
+                params=case.query,
+                data=mutated,
+                timeout=30,
+                headers={**headers, "Content-Type": "application/json"},
+            )
             response = schemathesis.Response.from_requests(raw, verify=False)
         sent[f"{case.method} {case.path}"] += 1
         status = response.status_code
         answers[f"{case.method} {case.path}"][status] += 1
         text = response.text[:300]
         if status >= 500:
-            failures.append(f"{status} {case.method} {case.formatted_path}: {text}\n"
-                            f"  {case.as_curl_command()[:600]}")
+            failures.append(f"{status} {case.method} {case.formatted_path}: {text}\n  {case.as_curl_command()[:600]}")
         elif status >= 400 and "json" in (response.headers.get("content-type") or [""])[0]:
             body = response.json()
             error = body.get("error") if isinstance(body, dict) else None
-            if not (isinstance(error, dict) and isinstance(error.get("code"), str)
-                    and isinstance(error.get("message"), str)):
-                failures.append(f"{status} {case.method} {case.formatted_path} "
-                                f"not in the error shape: {text}")
+            if not (
+                isinstance(error, dict) and isinstance(error.get("code"), str) and isinstance(error.get("message"), str)
+            ):
+                failures.append(f"{status} {case.method} {case.formatted_path} not in the error shape: {text}")
 
-    fuzz = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-                    phases=[Phase.explicit, Phase.generate],
-                    suppress_health_check=list(HealthCheck))
+    fuzz = settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     for result in schema.get_all_operations():
         if isinstance(result, Err):
             raise result.err()  # /openapi.json itself is wrong
@@ -195,6 +245,7 @@ def test_fuzzing_the_openapi_description_finds_no_server_error(
             except Unsatisfiable:
                 assert mode == GenerationMode.NEGATIVE  # nothing in it to break (GET /healthz)
         if "application/json" in operation.get_request_payload_content_types():
+
             @given(case=operation.as_strategy(path_parameters=real), data=st.data())
             def run_mutated(case: Any, data: Any) -> None:
                 body = case.body if isinstance(case.body, (dict, list)) else {}

@@ -23,12 +23,10 @@ DEFAULT_IDLE_S = 30.0
 
 def commands(client: redis.Redis) -> int:
     stats = client.info("commandstats")
-    return sum(int(v["calls"]) for name, v in stats.items()
-               if name.removeprefix("cmdstat_") not in ("info", "config"))
+    return sum(int(v["calls"]) for name, v in stats.items() if name.removeprefix("cmdstat_") not in ("info", "config"))
 
 
-def test_an_idle_hub_costs_redis_well_under_a_command_per_org_per_second(
-        hub_factory, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_an_idle_hub_costs_redis_well_under_a_command_per_org_per_second(hub_factory, redis_url: str) -> None:  # type: ignore[no-untyped-def]
     # A short idle interval so that a few seconds hold several rounds of
     # looks; the cost per round, spread over the default 30 s, is the figure.
     idle_s = 2.0
@@ -50,7 +48,8 @@ def test_an_idle_hub_costs_redis_well_under_a_command_per_org_per_second(
     assert per_round > 0, "no org was looked at"
     assert per_round / DEFAULT_IDLE_S <= BUDGET, (
         f"{per_round:.1f} commands per org per process per idle round: "
-        f"{per_round / DEFAULT_IDLE_S:.2f}/s at the default interval")
+        f"{per_round / DEFAULT_IDLE_S:.2f}/s at the default interval"
+    )
 
 
 def test_an_idle_orgs_first_send_goes_at_once_from_another_process(hub_factory, sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -64,8 +63,12 @@ def test_an_idle_orgs_first_send_goes_at_once_from_another_process(hub_factory, 
         time.sleep(2.0)  # the sender's first look at the new org is over: the org is idle
         for i in range(2):  # the first send, and one after the org went quiet again
             started = time.monotonic()
-            answer = api.ok("POST", "/v1/outbound/send", 202, json={
-                "configuration_id": ids["config"]["id"], "contacts": [contact(phone(i))]})
+            answer = api.ok(
+                "POST",
+                "/v1/outbound/send",
+                202,
+                json={"configuration_id": ids["config"]["id"], "contacts": [contact(phone(i))]},
+            )
             activity = answer["results"][0]["activity_id"]
 
             def sent(activity: str = activity) -> bool:
@@ -80,8 +83,7 @@ def test_an_idle_orgs_first_send_goes_at_once_from_another_process(hub_factory, 
     assert httpx.get(sender.url + "/readyz").status_code == 200
 
 
-def test_a_schedule_made_on_a_process_that_dies_fires_on_time_from_another(
-        hub_factory, sandbox) -> None:  # type: ignore[no-untyped-def]
+def test_a_schedule_made_on_a_process_that_dies_fires_on_time_from_another(hub_factory, sandbox) -> None:  # type: ignore[no-untyped-def]
     from tests.flow_support import sent_to
     from tests.test_flows import iso_in, runs_of, scheduled
 

@@ -53,19 +53,18 @@ def csv_of(rows: list[str]) -> bytes:
 
 
 def contacts(first: int, count: int) -> bytes:
-    return csv_of([f"{phone(i)},sms,true,Name {i},CAS-{i},incident,open"
-                   for i in range(first, first + count)])
+    return csv_of([f"{phone(i)},sms,true,Name {i},CAS-{i},incident,open" for i in range(first, first + count)])
 
 
 def set_limits(url: str, org_id: str, **limits: int) -> None:
-    response = httpx.patch(f"{url}/v1/orgs/{org_id}", json={"limits": limits},
-                           headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    response = httpx.patch(
+        f"{url}/v1/orgs/{org_id}", json={"limits": limits}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
     assert response.status_code == 200, response.text
 
 
 def upload(api: Api, config_id: str, data: bytes) -> str:
-    job = api.ok("POST", "/v1/bulk-jobs", 201, params={"configuration_id": config_id},
-                 content=data, headers=CSV)
+    job = api.ok("POST", "/v1/bulk-jobs", 201, params={"configuration_id": config_id}, content=data, headers=CSV)
     return str(job["id"])
 
 
@@ -93,8 +92,12 @@ def sql(url: str, query: str, *args: Any) -> list[tuple[Any, ...]]:
 
 def sql_outcomes(url: str, job_id: str) -> list[dict[str, str]]:
     """A job's rows in SQL, in the results download's shape."""
-    rows = sql(url, "SELECT row_number, tocontactid, status, activity_id, error_code, error_message"
-                    " FROM bulk_outcomes WHERE job_id = ? ORDER BY row_number", job_id)
+    rows = sql(
+        url,
+        "SELECT row_number, tocontactid, status, activity_id, error_code, error_message"
+        " FROM bulk_outcomes WHERE job_id = ? ORDER BY row_number",
+        job_id,
+    )
     names = ("row", "tocontactid", "status", "activity_id", "error_code", "error_message")
     return [dict(zip(names, map(str, r))) for r in rows]
 
@@ -102,14 +105,16 @@ def sql_outcomes(url: str, job_id: str) -> list[dict[str, str]]:
 def job_archived(api: Api, url: str, job_id: str) -> bool:
     job = api.ok("GET", f"/v1/bulk-jobs/{job_id}")
     stored = sql(url, "SELECT record FROM bulk_jobs WHERE id = ?", job_id)
-    return (bool(stored) and json.loads(stored[0][0])["status"] == job["status"]
-            and sql_outcomes(url, job_id) == results(api, job_id))
+    return (
+        bool(stored)
+        and json.loads(stored[0][0])["status"] == job["status"]
+        and sql_outcomes(url, job_id) == results(api, job_id)
+    )
 
 
 def runs_archived(api: Api, url: str, flow_id: str) -> bool:
     runs = api.ok("GET", f"/v1/flows/{flow_id}")["runs"]
-    stored = sql(url, "SELECT run FROM flow_runs WHERE flow_id = ? ORDER BY entry_ms, entry_seq",
-                 flow_id)
+    stored = sql(url, "SELECT run FROM flow_runs WHERE flow_id = ? ORDER BY entry_ms, entry_seq", flow_id)
     return [json.loads(r) for (r,) in stored] == runs
 
 
@@ -129,7 +134,10 @@ def reads(api: Api, jobs: list[str], flows: list[str]) -> dict[str, Any]:
 
 
 def test_bulk_and_flow_reads_answer_the_same_before_and_after_the_hot_window(
-    hub_factory: Start, sandbox, database_url: str, r: redis.Redis  # type: ignore[no-untyped-def]
+    hub_factory: Start,
+    sandbox,
+    database_url: str,
+    r: redis.Redis,  # type: ignore[no-untyped-def]
 ) -> None:
     # A hub that keeps everything hot, to read the answers while Redis has them.
     first = hub_factory(DATABASE_URL=database_url, HUB_HOT_SECONDS="0")
@@ -138,9 +146,17 @@ def test_bulk_and_flow_reads_answer_the_same_before_and_after_the_hot_window(
     with Api(first.url, org["api_key"]) as api:
         ids = outbound_setup(api, sandbox.url, show_in_timeline=False)
         config = ids["config"]["id"]
-        other = api.ok("POST", "/v1/outbound-configurations", 201, json={
-            "name": "Reminders", "channel_type": "sms", "channel_id": ids["channel"]["id"],
-            "template_id": ids["template"]["id"]})["id"]
+        other = api.ok(
+            "POST",
+            "/v1/outbound-configurations",
+            201,
+            json={
+                "name": "Reminders",
+                "channel_type": "sms",
+                "channel_id": ids["channel"]["id"],
+                "template_id": ids["template"]["id"],
+            },
+        )["id"]
         # Canceled after its first chunk: two sent, three never.
         canceled = upload(api, config, contacts(0, 5))
         wait_for(lambda: api.ok("GET", f"/v1/bulk-jobs/{canceled}")["waiting"], timeout=30)
@@ -152,37 +168,73 @@ def test_bulk_and_flow_reads_answer_the_same_before_and_after_the_hot_window(
         set_limits(first.url, org_id, requests_per_hour=1000)
         wait_for(lambda: job_in(api, failed, "failed"), timeout=30)
         # Done, with every kind of outcome.
-        done = upload(api, config, contacts(20, 3) + csv_of([
-            f"{phone(30)},sms,false,Bob,CAS-30,incident,open",
-            "not-a-number,sms,true,Cy,CAS-31,incident,open"]).removeprefix(HEADER.encode()))
+        done = upload(
+            api,
+            config,
+            contacts(20, 3)
+            + csv_of(
+                [f"{phone(30)},sms,false,Bob,CAS-30,incident,open", "not-a-number,sms,true,Cy,CAS-31,incident,open"]
+            ).removeprefix(HEADER.encode()),
+        )
         wait_for(lambda: job_in(api, done, "done"), timeout=30)
         # A cron flow every second, paused after a few runs, and a one-off.
-        cron = api.ok("POST", "/v1/flows", 201, json={
-            "kind": "scheduled", "configuration_id": config, "contacts": [contact(phone(40))],
-            "cron": "* * * * * */1"})["id"]
-        once = api.ok("POST", "/v1/flows", 201, json={
-            "kind": "scheduled", "configuration_id": config, "contacts": [contact(phone(41))],
-            "delay_seconds": 1})["id"]
+        cron = api.ok(
+            "POST",
+            "/v1/flows",
+            201,
+            json={
+                "kind": "scheduled",
+                "configuration_id": config,
+                "contacts": [contact(phone(40))],
+                "cron": "* * * * * */1",
+            },
+        )["id"]
+        once = api.ok(
+            "POST",
+            "/v1/flows",
+            201,
+            json={
+                "kind": "scheduled",
+                "configuration_id": config,
+                "contacts": [contact(phone(41))],
+                "delay_seconds": 1,
+            },
+        )["id"]
         wait_for(lambda: len(api.ok("GET", f"/v1/flows/{cron}")["runs"]) >= 3, timeout=30)
         api.ok("PATCH", f"/v1/flows/{cron}", json={"enabled": False})
         wait_for(lambda: api.ok("GET", f"/v1/flows/{once}")["runs"], timeout=30)
         jobs, flows = [canceled, failed, done], [cron, once]
-        wait_for(lambda: all(job_archived(api, database_url, j) for j in jobs)
-                 and all(runs_archived(api, database_url, f) for f in flows), timeout=45)
+        wait_for(
+            lambda: (
+                all(job_archived(api, database_url, j) for j in jobs)
+                and all(runs_archived(api, database_url, f) for f in flows)
+            ),
+            timeout=45,
+        )
         before = reads(api, jobs, flows)
     first.stop()
     assert [row["status"] for row in before["results"][canceled]] == ["queued"] * 2 + ["canceled"] * 3
     assert {row["error_code"] for row in before["results"][failed]} == {"not_found"}
     assert [row["status"] for row in before["results"][done]] == [
-        "queued", "queued", "queued", "skipped_no_optin", "rejected"]
+        "queued",
+        "queued",
+        "queued",
+        "skipped_no_optin",
+        "rejected",
+    ]
     assert [j["id"] for j in before["list"]] == [done, failed, canceled]
     assert len(before["flows"][cron]["runs"]) >= 3 and len(before["flows"][once]["runs"]) == 1
 
     second = hub_factory(DATABASE_URL=database_url, HUB_HOT_SECONDS="1")
     with Api(second.url, org["api_key"]) as api:
         # Outcomes, unsent contacts and runs leave Redis; job summaries stay.
-        wait_for(lambda: not any(in_redis(r, org_id, j) for j in jobs)
-                 and not any(r.exists(keys.flow_runs(org_id, f)) for f in flows), timeout=30)
+        wait_for(
+            lambda: (
+                not any(in_redis(r, org_id, j) for j in jobs)
+                and not any(r.exists(keys.flow_runs(org_id, f)) for f in flows)
+            ),
+            timeout=30,
+        )
         assert all(r.exists(keys.bulk_job(org_id, j)) for j in jobs)
         assert sql(database_url, "SELECT COUNT(*) FROM bulk_jobs WHERE in_redis = 1") == [(0,)]
         assert reads(api, jobs, flows) == before
@@ -198,7 +250,11 @@ def test_bulk_and_flow_reads_answer_the_same_before_and_after_the_hot_window(
 
 
 def test_a_bulk_job_killed_mid_job_and_mid_archive_lands_in_sql_once(
-    hub_factory: Start, sandbox, database_url: str, r: redis.Redis, clients  # type: ignore[no-untyped-def]
+    hub_factory: Start,
+    sandbox,
+    database_url: str,
+    r: redis.Redis,
+    clients,  # type: ignore[no-untyped-def]
 ) -> None:
     env = {"DATABASE_URL": database_url, "HUB_BULK_LEASE_MS": "1000"}
     first = hub_factory(**env)
@@ -229,13 +285,19 @@ def test_a_bulk_job_killed_mid_job_and_mid_archive_lands_in_sql_once(
 
 
 def test_redis_restarted_from_its_aof_mid_archive_loses_and_doubles_no_outcome(
-    sandbox, database_url: str, tmp_path  # type: ignore[no-untyped-def]
+    sandbox,
+    database_url: str,
+    tmp_path,  # type: ignore[no-untyped-def]
 ) -> None:
     server = EmbeddedRedis(tmp_path / "redis", appendfsync="always").start()
     r = redis.Redis.from_url(server.url, decode_responses=True)
     try:
-        proc = HubProcess(server.url, sandbox_url=sandbox.url, log_path=tmp_path / "hub.log",
-                          env={"DATABASE_URL": database_url, "HUB_CLAIM_IDLE_MS": "1000"}).start()
+        proc = HubProcess(
+            server.url,
+            sandbox_url=sandbox.url,
+            log_path=tmp_path / "hub.log",
+            env={"DATABASE_URL": database_url, "HUB_CLAIM_IDLE_MS": "1000"},
+        ).start()
         org = create_org(proc.url, limits={"contacts_per_request": 5})
         stream = keys.archive_stream(org["id"])
         with Api(proc.url, org["api_key"]) as api:
@@ -244,9 +306,17 @@ def test_redis_restarted_from_its_aof_mid_archive_loses_and_doubles_no_outcome(
             lock.take()
             try:
                 job = upload(api, config, contacts(0, 20))
-                flow = api.ok("POST", "/v1/flows", 201, json={
-                    "kind": "scheduled", "configuration_id": config,
-                    "contacts": [contact(phone(40))], "delay_seconds": 1})["id"]
+                flow = api.ok(
+                    "POST",
+                    "/v1/flows",
+                    201,
+                    json={
+                        "kind": "scheduled",
+                        "configuration_id": config,
+                        "contacts": [contact(phone(40))],
+                        "delay_seconds": 1,
+                    },
+                )["id"]
                 wait_for(lambda: job_in(api, job, "done"), timeout=30)
                 wait_for(lambda: api.ok("GET", f"/v1/flows/{flow}")["runs"], timeout=30)
                 wait_for(lambda: pending(r, stream) > 0, timeout=15)
@@ -254,8 +324,9 @@ def test_redis_restarted_from_its_aof_mid_archive_loses_and_doubles_no_outcome(
             finally:
                 lock.release()  # the batch is written while Redis is down; its ack may fail
             server.start()  # from the AOF: the stream and its pending entries are back
-            wait_for(lambda: job_archived(api, database_url, job)
-                     and runs_archived(api, database_url, flow), timeout=30)
+            wait_for(
+                lambda: job_archived(api, database_url, job) and runs_archived(api, database_url, flow), timeout=30
+            )
             wait_for(lambda: pending(r, stream) == 0 and r.xlen(stream) == 0, timeout=30)
             assert [int(row["row"]) for row in sql_outcomes(database_url, job)] == list(range(1, 21))
             assert len(sql(database_url, "SELECT run FROM flow_runs WHERE flow_id = ?", flow)) == 1
@@ -274,8 +345,7 @@ async def test_a_late_chunk_of_a_canceled_job_wins_and_holds_its_outcomes_in_red
     db = await open_database(database_url)
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     settings = Settings(redis_url=redis_url)
-    hub = Hub(settings=settings, redis=client, metrics=Metrics(), providers=ProviderPool(settings),
-              history=db)
+    hub = Hub(settings=settings, redis=client, metrics=Metrics(), providers=ProviderPool(settings), history=db)
     store, org, job = hub.bulk_jobs, "org_a", "blk_1"
     stream = keys.archive_stream(org)
 
@@ -285,8 +355,7 @@ async def test_a_late_chunk_of_a_canceled_job_wins_and_holds_its_outcomes_in_red
         await client.xtrim(stream, maxlen=0)
 
     async def rows() -> list[list[str]]:
-        text = "".join([part async for part in results_csv(hub, {"id": org}, await store.load(org, job)
-                                                           or {})])
+        text = "".join([part async for part in results_csv(hub, {"id": org}, await store.load(org, job) or {})])
         return [line.split(",")[2:4] for line in text.splitlines()[1:]]
 
     def sent(first: int) -> list[list[Any]]:
@@ -297,9 +366,24 @@ async def test_a_late_chunk_of_a_canceled_job_wins_and_holds_its_outcomes_in_red
         now = 1_700_000_000_000
         chunk = json.dumps([contact(phone(1)), contact(phone(2))])
         await store.save_chunks(org, job, 0, [chunk] * 3, 3600)
-        await store.create(org, {"id": job, "org": org, "cfg": "cfg_1", "status": "pending",
-                                 "format": "csv", "total": 6, "processed": 0, "chunks": 3,
-                                 "chunk_size": 2, "next": 0, "created": now, "updated": now}, 3600)
+        await store.create(
+            org,
+            {
+                "id": job,
+                "org": org,
+                "cfg": "cfg_1",
+                "status": "pending",
+                "format": "csv",
+                "total": 6,
+                "processed": 0,
+                "chunks": 3,
+                "chunk_size": 2,
+                "next": 0,
+                "created": now,
+                "updated": now,
+            },
+            3600,
+        )
         assert await store.claim(org, job, 0, "runner", now + 60_000, now)
         await store.record_chunk(org, job, 0, sent(1), {"queued": 2}, now, 3600, 3600)
         assert await store.stop(org, job, "canceled", now, 3600) == "ok"
@@ -326,23 +410,31 @@ async def test_retention_deletes_jobs_outcomes_and_runs_in_sql(redis_url: str, d
     db = await open_database(database_url)
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     settings = Settings(redis_url=redis_url)
-    hub = Hub(settings=settings, redis=client, metrics=Metrics(), providers=ProviderPool(settings),
-              history=db)
+    hub = Hub(settings=settings, redis=client, metrics=Metrics(), providers=ProviderPool(settings), history=db)
     try:
         await migrate(db)
         day = 86_400_000
         for org, created in (("org_a", 1_000 * day), ("org_b", 1_000 * day), ("org_a", 1_200 * day)):
-            raw = {"id": f"blk_{org}_{created}", "org": org, "cfg": "cfg_1", "status": "done",
-                   "total": "2500", "processed": "2500", "created": str(created), "next": "1"}
+            raw = {
+                "id": f"blk_{org}_{created}",
+                "org": org,
+                "cfg": "cfg_1",
+                "status": "done",
+                "total": "2500",
+                "processed": "2500",
+                "created": str(created),
+                "next": "1",
+            }
             rows = [[n, phone(n % 100), "queued", f"act_{n}", "", ""] for n in range(1, 2501)]
             await write_jobs(db, [JobCopy(raw, sent=rows)])
-            await write_runs(db, [RunCopy(org, f"flw_{org}", f"{created}-{n}", '{"counts": {}}')
-                                  for n in range(3)])
+            await write_runs(db, [RunCopy(org, f"flw_{org}", f"{created}-{n}", '{"counts": {}}') for n in range(3)])
 
         async def left() -> list[Any]:
-            return [await db.fetch("SELECT id FROM bulk_jobs ORDER BY id"),
-                    await db.fetchval("SELECT COUNT(*) FROM bulk_outcomes"),
-                    await db.fetch("SELECT org_id, entry_ms FROM flow_runs ORDER BY org_id, entry_ms")]
+            return [
+                await db.fetch("SELECT id FROM bulk_jobs ORDER BY id"),
+                await db.fetchval("SELECT COUNT(*) FROM bulk_outcomes"),
+                await db.fetch("SELECT org_id, entry_ms FROM flow_runs ORDER BY org_id, entry_ms"),
+            ]
 
         everything = await left()
         assert await purge_jobs(hub, "org_a", 1_000 * day) == 0  # nothing is older
@@ -350,8 +442,10 @@ async def test_retention_deletes_jobs_outcomes_and_runs_in_sql(redis_url: str, d
         # One job of 2,500 rows (deleted in batches) and its org's three runs go.
         assert await purge_jobs(hub, "org_a", 1_100 * day) == 4
         assert await left() == [
-            [("blk_org_a_103680000000",), ("blk_org_b_86400000000",)], 5000,
-            [("org_a", 1_200 * day)] * 3 + [("org_b", 1_000 * day)] * 3]
+            [("blk_org_a_103680000000",), ("blk_org_b_86400000000",)],
+            5000,
+            [("org_a", 1_200 * day)] * 3 + [("org_b", 1_000 * day)] * 3,
+        ]
     finally:
         await client.aclose()
         await db.close()

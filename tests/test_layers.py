@@ -32,8 +32,7 @@ def test_domain_modules_do_no_io(path: Path) -> None:
     assert not imports_of(path) & IO_LIBRARIES
 
 
-@pytest.mark.parametrize("path", modules("hub", "agent_ui"),
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", modules("hub", "agent_ui"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_twilio_library_stays_in_its_adapter(path: Path) -> None:
     allowed = ("hub/providers/", "hub/sandbox/")
     if not str(path.relative_to(ROOT)).startswith(allowed):
@@ -56,20 +55,27 @@ def redis_client_calls(path: Path) -> list[str]:
     """Calls of a method on something's ``redis`` attribute, as ``hub.redis.get(…)``;
     handing the client on (``ArchiveQueue(hub.redis)``) is not one."""
     tree = ast.parse(path.read_text())
-    return [f"line {node.lineno}: .redis.{node.func.attr}()" for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "redis"]
+    return [
+        f"line {node.lineno}: .redis.{node.func.attr}()"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Attribute)
+        and node.func.value.attr == "redis"
+    ]
 
 
 def scripts_used(path: Path) -> list[str]:
     """Uses of a ``scripts`` attribute (``hub.scripts``: the Lua scripts, loaded)."""
     tree = ast.parse(path.read_text())
-    return [f"line {node.lineno}: .scripts" for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and node.attr == "scripts"]
+    return [
+        f"line {node.lineno}: .scripts"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr == "scripts"
+    ]
 
 
-@pytest.mark.parametrize("path", modules("hub"),
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", modules("hub"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_only_storage_talks_to_redis(path: Path) -> None:
     where = str(path.relative_to(ROOT))
     if not where.startswith(REDIS_IMPORTERS):
@@ -87,9 +93,13 @@ def hub_imports_of(path: Path) -> set[str]:
     tree = ast.parse(path.read_text())
     found: set[str] = set()
     for node in ast.walk(tree):
-        names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                 else [node.module] if isinstance(node, ast.ImportFrom) and node.module
-                 and node.level == 0 else [])
+        names = (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module]
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+            else []
+        )
         found |= {".".join(name.split(".")[:2]) for name in names if name.startswith("hub.")}
     return found
 
@@ -99,12 +109,22 @@ def hub_imports_of(path: Path) -> set[str]:
 # and websocket) call services; services call storage, providers and domain
 # rules; storage never calls back up; domain rules import nothing of the hub
 # but its error tree.
-ROOT_AND_EDGES = {"hub.app", "hub.cli", "hub.supervisor", "hub.demo", "hub.__main__",
-                  "hub.api", "hub.routing", "hub.webhooks", "hub.sandbox"}
+ROOT_AND_EDGES = {
+    "hub.app",
+    "hub.cli",
+    "hub.supervisor",
+    "hub.demo",
+    "hub.__main__",
+    "hub.api",
+    "hub.routing",
+    "hub.webhooks",
+    "hub.sandbox",
+}
 
 
-@pytest.mark.parametrize("path", modules("hub/storage", "hub/services", "hub/providers"),
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path", modules("hub/storage", "hub/services", "hub/providers"), ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_inner_layers_never_import_the_edges(path: Path) -> None:
     imported = hub_imports_of(path)
     assert not imported & ROOT_AND_EDGES
@@ -117,7 +137,8 @@ def test_domain_rules_import_only_domain_rules_and_errors(path: Path) -> None:
     assert hub_imports_of(path) <= {"hub.domain", "hub.errors"}
 
 
-@pytest.mark.parametrize("path", modules("hub/routing", "hub/webhooks", "hub/api"),
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path", modules("hub/routing", "hub/webhooks", "hub/api"), ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_the_edges_never_import_the_composition_root(path: Path) -> None:
     assert not hub_imports_of(path) & {"hub.app", "hub.cli", "hub.supervisor", "hub.__main__"}

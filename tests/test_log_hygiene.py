@@ -18,16 +18,27 @@ async def test_a_whole_loop_at_info_level_leaves_nothing_private_in_the_log(hub_
     org = create_org(hub.url)
     api = Api(hub.url, org["api_key"])
     ids = outbound_setup(api, sandbox.url)
-    sent = api.ok("POST", "/v1/outbound/send", 202, json={
-        "configuration_id": ids["config"]["id"],
-        "contacts": [contact(CUSTOMER, CustomerName="Philippa", CaseName="CAS-PRIVATE-77")]})
+    sent = api.ok(
+        "POST",
+        "/v1/outbound/send",
+        202,
+        json={
+            "configuration_id": ids["config"]["id"],
+            "contacts": [contact(CUSTOMER, CustomerName="Philippa", CaseName="CAS-PRIVATE-77")],
+        },
+    )
     activity_id = sent["results"][0]["activity_id"]
-    activity = wait_for(lambda: (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))
-                        ["status"] == "delivered" and a)
+    activity = wait_for(
+        lambda: (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))["status"] == "delivered" and a
+    )
 
     create_agent(api, "quiet@example.com", password=PASSWORD)
-    assert httpx.post(hub.url + "/v1/agents/login",
-                      json={"email": "quiet@example.com", "password": "wrong pass phrase"}).status_code == 401
+    assert (
+        httpx.post(
+            hub.url + "/v1/agents/login", json={"email": "quiet@example.com", "password": "wrong pass phrase"}
+        ).status_code
+        == 401
+    )
     token = login(hub.url, "quiet@example.com", PASSWORD)
     # The compatible way in (token in the URL) must be redacted too.
     legacy = await websockets.connect(hub.url.replace("http://", "ws://") + f"/v1/agent/ws?token={token}")
@@ -35,11 +46,18 @@ async def test_a_whole_loop_at_info_level_leaves_nothing_private_in_the_log(hub_
     await legacy.close()
     agent = await AgentClient(hub.url, token).connect()
     try:
-        await customer_replies(sandbox.url, hub.url, ids["channel"]["id"], CUSTOMER,
-                               "My card ends 4417, please call", SENDER)
+        await customer_replies(
+            sandbox.url, hub.url, ids["channel"]["id"], CUSTOMER, "My card ends 4417, please call", SENDER
+        )
         conv = (await agent.wait(lambda f: f["type"] == "conversation.assigned"))["conversation"]
-        await agent.command({"type": "reply", "conversation_id": conv["id"],
-                             "body": "We will never ask for your PIN", "client_id": "c1"})
+        await agent.command(
+            {
+                "type": "reply",
+                "conversation_id": conv["id"],
+                "body": "We will never ask for your PIN",
+                "client_id": "c1",
+            }
+        )
         await agent.wait(lambda f: f["type"] == "message.status" and f["status"] == "delivered")
     finally:
         await agent.close()
@@ -49,11 +67,18 @@ async def test_a_whole_loop_at_info_level_leaves_nothing_private_in_the_log(hub_
     log = hub.log_path.read_text()
     assert '"hub started"' in log  # the log was written at info level
     private = {
-        "API key": org["api_key"], "admin token": ADMIN_TOKEN, "agent token": token,
-        "password": PASSWORD, "provider auth token": SANDBOX_TOKEN,
-        "customer number": CUSTOMER, "customer number digits": CUSTOMER[1:],
-        "outbound body": activity["body"], "case name": "CAS-PRIVATE-77", "customer name": "Philippa",
-        "customer's message": "My card ends 4417", "agent's reply": "never ask for your PIN",
+        "API key": org["api_key"],
+        "admin token": ADMIN_TOKEN,
+        "agent token": token,
+        "password": PASSWORD,
+        "provider auth token": SANDBOX_TOKEN,
+        "customer number": CUSTOMER,
+        "customer number digits": CUSTOMER[1:],
+        "outbound body": activity["body"],
+        "case name": "CAS-PRIVATE-77",
+        "customer name": "Philippa",
+        "customer's message": "My card ends 4417",
+        "agent's reply": "never ask for your PIN",
     }
     leaked = {what: value for what, value in private.items() if value in log}
     assert not leaked, leaked

@@ -31,8 +31,15 @@ from tests.support import (
 )
 
 CONTACT_LIST_FIELDS = (
-    "tocontactid", "channelid", "optin", "locale", "contextitems", "entityrelationshipname",
-    "msdyn_ocoutboundconfigurationid", "CustomerName", "CaseName",
+    "tocontactid",
+    "channelid",
+    "optin",
+    "locale",
+    "contextitems",
+    "entityrelationshipname",
+    "msdyn_ocoutboundconfigurationid",
+    "CustomerName",
+    "CaseName",
 )
 REQUIRED_CONTACT_FIELDS = {"tocontactid", "channelid", "optin", "CustomerName", "CaseName"}
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -94,8 +101,7 @@ def check_response(doc: dict[str, Any], path: str, method: str, response: httpx.
         assert not response.content, (path, method, response.text)
         return None
     body = response.json()
-    errors = sorted(schema_validator(doc, content["application/json"]["schema"]).iter_errors(body),
-                    key=str)
+    errors = sorted(schema_validator(doc, content["application/json"]["schema"]).iter_errors(body), key=str)
     assert not errors, (path, method, response.status_code, [e.message for e in errors[:5]], body)
     return body
 
@@ -158,10 +164,20 @@ def test_send_request_names_every_contactlist_field(doc: dict[str, Any]) -> None
     answer = resolve(doc, op["responses"]["202"]["content"]["application/json"]["schema"])
     result = resolve(doc, answer["properties"]["results"]["items"])
     assert set(result["properties"]["status"]["enum"]) == {
-        "queued", "deferred", "skipped_no_optin", "skipped_opted_out", "rejected"}
+        "queued",
+        "deferred",
+        "skipped_no_optin",
+        "skipped_opted_out",
+        "rejected",
+    }
     assert "send_at" in result["properties"]
-    assert {"invalid_phone", "channel_mismatch", "missing_relationship", "missing_placeholder",
-            "configuration_mismatch"} <= set(result["properties"]["error"]["properties"]["code"]["enum"])
+    assert {
+        "invalid_phone",
+        "channel_mismatch",
+        "missing_relationship",
+        "missing_placeholder",
+        "configuration_mismatch",
+    } <= set(result["properties"]["error"]["properties"]["code"]["enum"])
 
 
 def error_codes(doc: dict[str, Any], op: dict[str, Any]) -> dict[str, set[str]]:
@@ -178,8 +194,11 @@ def error_codes(doc: dict[str, Any], op: dict[str, Any]) -> dict[str, set[str]]:
 def test_errors_security_and_parameters(doc: dict[str, Any]) -> None:
     send = doc["paths"]["/v1/outbound/send"]["post"]
     assert error_codes(doc, send) == {
-        "400": {"invalid_request"}, "401": {"unauthorized"}, "404": {"not_found"},
-        "409": {"idempotency_key_reused"}, "413": {"too_many_contacts", "payload_too_large"},
+        "400": {"invalid_request"},
+        "401": {"unauthorized"},
+        "404": {"not_found"},
+        "409": {"idempotency_key_reused"},
+        "413": {"too_many_contacts", "payload_too_large"},
         "429": {"rate_limited"},
     }
     assert "Retry-After" in send["responses"]["429"]["headers"]
@@ -229,8 +248,14 @@ def test_errors_security_and_parameters(doc: dict[str, Any]) -> None:
 
 def test_activity_schema_names_every_public_field(doc: dict[str, Any]) -> None:
     activity = doc["components"]["schemas"]["Activity"]
-    assert set(activity["properties"]) == {*PUBLIC_FIELDS.values(), "history", "retrying", "encoding", "segments",
-                                           "erased"}
+    assert set(activity["properties"]) == {
+        *PUBLIC_FIELDS.values(),
+        "history",
+        "retrying",
+        "encoding",
+        "segments",
+        "erased",
+    }
     assert set(activity["required"]) <= set(PUBLIC_FIELDS.values())
 
 
@@ -242,8 +267,11 @@ def test_examples_match_their_schemas(doc: dict[str, Any]) -> None:
         if isinstance(node, dict):
             if "schema" in node and ("example" in node or "examples" in node):
                 validator = schema_validator(doc, node["schema"])
-                examples = [node["example"]] if "example" in node else [
-                    resolve(doc, e)["value"] for e in node["examples"].values()]
+                examples = (
+                    [node["example"]]
+                    if "example" in node
+                    else [resolve(doc, e)["value"] for e in node["examples"].values()]
+                )
                 for example in examples:
                     errors = [e.message for e in validator.iter_errors(example)]
                     assert not errors, (example, errors)
@@ -261,15 +289,13 @@ def test_examples_match_their_schemas(doc: dict[str, Any]) -> None:
 # -- the document against the live hub --------------------------------------------
 
 
-def test_live_answers_match_the_document(doc: dict[str, Any], api: Api, hub: HubProcess,
-                                         sandbox: Any) -> None:
+def test_live_answers_match_the_document(doc: dict[str, Any], api: Api, hub: HubProcess, sandbox: Any) -> None:
     served = httpx.get(hub.url + "/openapi.json")
     assert served.status_code == 200, served.text
     assert served.headers["content-type"].startswith("application/json")
     assert served.json() == doc
 
-    def call(method: str, path: str, template: str | None = None, *, client: Any = None,
-             **kw: Any) -> Any:
+    def call(method: str, path: str, template: str | None = None, *, client: Any = None, **kw: Any) -> Any:
         response = (client or api.http).request(method, path, **kw)
         return response.status_code, check_response(doc, template or path, method.lower(), response)
 
@@ -281,34 +307,56 @@ def test_live_answers_match_the_document(doc: dict[str, Any], api: Api, hub: Hub
         assert call("POST", "/v1/orgs", client=admin, json={"name": ""})[0] == 400
 
         setup = outbound_setup(api, sandbox.url)
-        for base, key in (("/v1/channels", "channel"), ("/v1/templates", "template"),
-                          ("/v1/outbound-configurations", "config")):
+        for base, key in (
+            ("/v1/channels", "channel"),
+            ("/v1/templates", "template"),
+            ("/v1/outbound-configurations", "config"),
+        ):
             assert call("GET", base)[0] == 200
             assert call("GET", f"{base}/{setup[key]['id']}", base + "/{id}")[0] == 200
             assert call("GET", f"{base}/nope", base + "/{id}")[0] == 404
-        assert call("PATCH", f"/v1/channels/{setup['channel']['id']}", "/v1/channels/{id}",
-                    json={"name": "Support"})[0] == 200
+        assert (
+            call("PATCH", f"/v1/channels/{setup['channel']['id']}", "/v1/channels/{id}", json={"name": "Support"})[0]
+            == 200
+        )
         assert call("DELETE", f"/v1/templates/{setup['template']['id']}", "/v1/templates/{id}")[0] == 409
         assert call("POST", "/v1/outbound-configurations", json={"name": "x"})[0] == 400
         status, canned = call("POST", "/v1/canned-responses", json={"title": "Hi", "body": "Hello!"})
         assert status == 201
-        assert call("PUT", f"/v1/canned-responses/{canned['id']}", "/v1/canned-responses/{id}",
-                    json={"title": "Hi", "body": "Hello there!"})[0] == 200
+        assert (
+            call(
+                "PUT",
+                f"/v1/canned-responses/{canned['id']}",
+                "/v1/canned-responses/{id}",
+                json={"title": "Hi", "body": "Hello there!"},
+            )[0]
+            == 200
+        )
         assert call("GET", "/v1/canned-responses", params={"limit": 1})[0] == 200
 
         config_id = setup["config"]["id"]
-        contacts = [contact(phone(1), locale="fr-FR", msdyn_ocoutboundconfigurationid=config_id),
-                    contact(phone(2), optin=False), contact("not a phone")]
+        contacts = [
+            contact(phone(1), locale="fr-FR", msdyn_ocoutboundconfigurationid=config_id),
+            contact(phone(2), optin=False),
+            contact("not a phone"),
+        ]
         body = {"configuration_id": config_id, "contacts": contacts}
         status, answer = call("POST", "/v1/outbound/send", json=body, headers={"Idempotency-Key": "k1"})
         assert status == 202
         assert [r["status"] for r in answer["results"]] == ["queued", "skipped_no_optin", "rejected"]
-        assert call("POST", "/v1/outbound/send", json={**body, "contacts": contacts[:1]},
-                    headers={"Idempotency-Key": "k1"})[0] == 409
-        assert call("POST", "/v1/outbound/send",
-                    json={"configuration_id": config_id, "contacts": [contact(phone(3))] * 101})[0] == 413
-        assert call("POST", "/v1/outbound/send",
-                    json={"configuration_id": "nope", "contacts": contacts})[0] == 404
+        assert (
+            call(
+                "POST", "/v1/outbound/send", json={**body, "contacts": contacts[:1]}, headers={"Idempotency-Key": "k1"}
+            )[0]
+            == 409
+        )
+        assert (
+            call(
+                "POST", "/v1/outbound/send", json={"configuration_id": config_id, "contacts": [contact(phone(3))] * 101}
+            )[0]
+            == 413
+        )
+        assert call("POST", "/v1/outbound/send", json={"configuration_id": "nope", "contacts": contacts})[0] == 404
 
         activity_id = answer["results"][0]["activity_id"]
         wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{activity_id}")["status"] == "delivered")
@@ -318,22 +366,38 @@ def test_live_answers_match_the_document(doc: dict[str, Any], api: Api, hub: Hub
         assert call("GET", "/v1/outbound/report", params={"configuration_id": config_id})[0] == 200
         assert call("GET", "/v1/outbound/report")[0] == 400
 
-        status, agent = call("POST", "/v1/agents", json={"name": "Dana", "email": "dana@example.com",
-                                                         "password": "correct horse"})
+        status, agent = call(
+            "POST", "/v1/agents", json={"name": "Dana", "email": "dana@example.com", "password": "correct horse"}
+        )
         assert status == 201
-        assert call("POST", "/v1/agents", json={"name": "Dana", "email": "dana@example.com",
-                                                "password": "correct horse"})[0] == 409
+        assert (
+            call("POST", "/v1/agents", json={"name": "Dana", "email": "dana@example.com", "password": "correct horse"})[
+                0
+            ]
+            == 409
+        )
         assert call("GET", "/v1/agents")[0] == 200
-        status, login = call("POST", "/v1/agents/login", client=anonymous,
-                             json={"email": "dana@example.com", "password": "correct horse"})
+        status, login = call(
+            "POST",
+            "/v1/agents/login",
+            client=anonymous,
+            json={"email": "dana@example.com", "password": "correct horse"},
+        )
         assert status == 200
         token = {"Authorization": f"Bearer {login['token']}"}
         assert call("GET", "/v1/agents/me", client=anonymous, headers=token)[0] == 200
         assert call("POST", "/v1/agent/ws-ticket", client=anonymous, headers=token)[0] == 201
 
-        reply = httpx.post(sandbox.url + "/_sandbox/replies", json={
-            "account_sid": SANDBOX_SID, "from": phone(1), "to": SENDER, "body": "Merci",
-            "url": f"{hub.url}/webhooks/twilio/{setup['channel']['id']}/inbound"})
+        reply = httpx.post(
+            sandbox.url + "/_sandbox/replies",
+            json={
+                "account_sid": SANDBOX_SID,
+                "from": phone(1),
+                "to": SENDER,
+                "body": "Merci",
+                "url": f"{hub.url}/webhooks/twilio/{setup['channel']['id']}/inbound",
+            },
+        )
         assert reply.status_code == 200 and reply.json()["status"] == 200, reply.text
         conversations = wait_for(lambda: api.ok("GET", "/v1/conversations")["items"])
         assert call("GET", "/v1/conversations", params={"status": "waiting"})[0] == 200
@@ -346,10 +410,19 @@ def test_live_answers_match_the_document(doc: dict[str, Any], api: Api, hub: Hub
         assert call("GET", "/v1/agents/me", client=anonymous, headers=token)[0] == 401
         assert call("GET", "/v1/channels", client=anonymous)[0] == 401
 
-        assert call("PATCH", f"/v1/orgs/{org_id}", "/v1/orgs/{org_id}", client=admin,
-                    json={"limits": {"requests_per_hour": 1}})[0] == 200
-        status, _ = call("POST", "/v1/outbound/send", json={"configuration_id": config_id,
-                                                            "contacts": [contact(phone(4))]})
+        assert (
+            call(
+                "PATCH",
+                f"/v1/orgs/{org_id}",
+                "/v1/orgs/{org_id}",
+                client=admin,
+                json={"limits": {"requests_per_hour": 1}},
+            )[0]
+            == 200
+        )
+        status, _ = call(
+            "POST", "/v1/outbound/send", json={"configuration_id": config_id, "contacts": [contact(phone(4))]}
+        )
         assert status == 429
     finally:
         admin.close()

@@ -33,8 +33,12 @@ def metric(hub_url: str, name: str) -> float:
 def push(api: Api, config_id: str, numbers: list[str]) -> list[str]:
     ids: list[str] = []
     for start in range(0, len(numbers), 100):
-        answer = api.ok("POST", "/v1/outbound/send", 202, json={
-            "configuration_id": config_id, "contacts": [contact(n) for n in numbers[start:start + 100]]})
+        answer = api.ok(
+            "POST",
+            "/v1/outbound/send",
+            202,
+            json={"configuration_id": config_id, "contacts": [contact(n) for n in numbers[start : start + 100]]},
+        )
         ids += [r["activity_id"] for r in answer["results"]]
     return ids
 
@@ -43,8 +47,11 @@ def activities(api: Api, config_id: str) -> list[dict]:
     items: list[dict] = []
     cursor = None
     while True:
-        page = api.ok("GET", "/v1/outbound/activities", params={
-            "configuration_id": config_id, "limit": 200, **({"cursor": cursor} if cursor else {})})
+        page = api.ok(
+            "GET",
+            "/v1/outbound/activities",
+            params={"configuration_id": config_id, "limit": 200, **({"cursor": cursor} if cursor else {})},
+        )
         items += page["items"]
         cursor = page.get("next_cursor")
         if not cursor:
@@ -78,8 +85,7 @@ def test_provider_down_during_a_push_of_1000_then_all_delivered_once(hub_factory
         sandbox.stop()
 
         def refused() -> bool:
-            return any((a.get("retrying") or {}).get("last_error") == "unreachable"
-                       for a in activities(api, config_id))
+            return any((a.get("retrying") or {}).get("last_error") == "unreachable" for a in activities(api, config_id))
 
         wait_for(refused, timeout=30, interval=0.5)  # a probe met the closed port
         wait_for(lambda: time.monotonic() - outage_started > 6, timeout=30, interval=0.2)
@@ -121,8 +127,7 @@ def test_an_open_circuit_probes_the_provider_instead_of_hammering_it(hub_factory
         push(api, ids["config"]["id"], numbers)
 
         def calls() -> int:
-            (r,) = [r for r in httpx.get(sandbox.url + "/_sandbox/rules").json()["items"]
-                    if r["id"] == down["id"]]
+            (r,) = [r for r in httpx.get(sandbox.url + "/_sandbox/rules").json()["items"] if r["id"] == down["id"]]
             return 100_000 - int(r["times"])
 
         wait_for(lambda: metric(hub.url, "hub_open_circuits") == 1.0, timeout=20)
@@ -160,9 +165,11 @@ def test_sends_waiting_on_a_retry_survive_their_process(hub_factory, sandbox, re
         httpx.delete(sandbox.url + "/_sandbox/rules")
 
         # Another process, same Redis and public URL: the retries are in Redis, not in the dead process.
-        second = HubProcess(redis_url, sandbox_url=sandbox.url, port=first.port, env=settings,
-                            log_path=tmp_path / "second.log").start()
+        second = HubProcess(
+            redis_url, sandbox_url=sandbox.url, port=first.port, env=settings, log_path=tmp_path / "second.log"
+        ).start()
         try:
+
             def all_delivered() -> bool:
                 report = api.ok("GET", "/v1/outbound/report", params={"configuration_id": config_id})
                 return report["counts"].get("delivered") == 50

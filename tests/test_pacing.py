@@ -15,10 +15,22 @@ from hub.storage.redis import Scripts, connect
 from tests.support import SANDBOX_SID, Api, contact, outbound_setup, phone, wait_for
 
 
-@pytest.mark.parametrize(("value", "ok"), [
-    (5, True), (0.5, True), (10_000, True), (0, False), (-1, False), (10_001, False),
-    (True, False), ("5", False), (None, False), (float("inf"), False), (float("nan"), False),
-])
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        (5, True),
+        (0.5, True),
+        (10_000, True),
+        (0, False),
+        (-1, False),
+        (10_001, False),
+        (True, False),
+        ("5", False),
+        (None, False),
+        (float("inf"), False),
+        (float("nan"), False),
+    ],
+)
 def test_a_pace_is_a_positive_number(value: Any, ok: bool) -> None:
     assert valid_rate(value) is ok
 
@@ -90,8 +102,12 @@ def test_five_per_second_holds_across_two_hub_processes(api: Api, hub, hub_facto
         # One contact per request, alternating: both processes' workers take jobs.
         for i, number in enumerate(numbers):
             client = api if i % 2 == 0 else api_b
-            client.ok("POST", "/v1/outbound/send", 202, json={
-                "configuration_id": ids["config"]["id"], "contacts": [contact(number)]})
+            client.ok(
+                "POST",
+                "/v1/outbound/send",
+                202,
+                json={"configuration_id": ids["config"]["id"], "contacts": [contact(number)]},
+            )
         wait_for(lambda: len(sandbox.state.list_messages(SANDBOX_SID)) == 20, timeout=30)
     times = sorted(m.sent_at for m in sandbox.state.list_messages(SANDBOX_SID))
     span = times[-1] - times[0]

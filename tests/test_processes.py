@@ -23,15 +23,16 @@ from tests.test_embedded_redis import redis_pids
 CUSTOMER = "+14155552671"
 
 
-def start(data_dir: Path, port: int, *args: str, env: dict[str, str] | None = None
-          ) -> tuple[subprocess.Popen[bytes], Path]:
+def start(
+    data_dir: Path, port: int, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], Path]:
     log = data_dir / "serve.log"
     base = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "HUB_PUBLIC_URL")}
-    base.update(HUB_DATA_DIR=str(data_dir), HUB_PORT=str(port), HUB_LOG_LEVEL="warning",
-                **(env or {}))
+    base.update(HUB_DATA_DIR=str(data_dir), HUB_PORT=str(port), HUB_LOG_LEVEL="warning", **(env or {}))
     with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "hub", "serve", *args], cwd=ROOT, env=base,
-                                stdout=out, stderr=out)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hub", "serve", *args], cwd=ROOT, env=base, stdout=out, stderr=out
+        )
     return proc, log
 
 
@@ -123,14 +124,30 @@ async def test_processes_act_as_one_hub_with_one_sandbox(tmp_path: Path) -> None
         password = banner_value(log, "(password:").rstrip(")")
         headers = {"Authorization": f"Bearer {key}"}
 
-        sent = httpx.post(url + "/v1/outbound/send", headers=headers, json={
-            "configuration_id": "cfg_demo_case",
-            "contacts": [{"tocontactid": CUSTOMER, "channelid": "sms", "optin": True,
-                          "CustomerName": "Ada", "CaseName": "CAS-1",
-                          "entityrelationshipname": "incident"}]}).json()
+        sent = httpx.post(
+            url + "/v1/outbound/send",
+            headers=headers,
+            json={
+                "configuration_id": "cfg_demo_case",
+                "contacts": [
+                    {
+                        "tocontactid": CUSTOMER,
+                        "channelid": "sms",
+                        "optin": True,
+                        "CustomerName": "Ada",
+                        "CaseName": "CAS-1",
+                        "entityrelationshipname": "incident",
+                    }
+                ],
+            },
+        ).json()
         activity = sent["results"][0]["activity_id"]
-        wait_for(lambda: httpx.get(f"{url}/v1/outbound/activities/{activity}",
-                                   headers=headers).json()["status"] == "delivered", timeout=30)
+        wait_for(
+            lambda: (
+                httpx.get(f"{url}/v1/outbound/activities/{activity}", headers=headers).json()["status"] == "delivered"
+            ),
+            timeout=30,
+        )
         # The sandbox's state is one, whichever process a request reaches.
         for _ in range(10):
             with httpx.Client(headers=headers) as fresh:
@@ -140,9 +157,17 @@ async def test_processes_act_as_one_hub_with_one_sandbox(tmp_path: Path) -> None
         # The customer's reply reaches the agent, whichever process holds its socket.
         agent = await AgentClient(url, login(url, "ana@demo.test", password)).connect()
         try:
-            reply = httpx.post(url + "/sandbox/_sandbox/replies", headers=headers, json={
-                "account_sid": "AC" + "d" * 32, "from": CUSTOMER, "to": "+14155550100",
-                "body": "Is it fixed?", "url": f"{url}/webhooks/twilio/ch_demo_sms/inbound"})
+            reply = httpx.post(
+                url + "/sandbox/_sandbox/replies",
+                headers=headers,
+                json={
+                    "account_sid": "AC" + "d" * 32,
+                    "from": CUSTOMER,
+                    "to": "+14155550100",
+                    "body": "Is it fixed?",
+                    "url": f"{url}/webhooks/twilio/ch_demo_sms/inbound",
+                },
+            )
             assert reply.status_code == 200, reply.text
             await agent.wait(lambda f: f["type"] == "conversation.assigned", timeout=30)
         finally:
@@ -152,22 +177,36 @@ async def test_processes_act_as_one_hub_with_one_sandbox(tmp_path: Path) -> None
         victim = min(first)
         os.kill(victim, signal.SIGKILL)
         wait_for(lambda: ready(url), timeout=10)
-        wait_for(lambda: len(hub_processes(parent.pid) - first) == 1
-                 and len(hub_processes(parent.pid)) == 2, timeout=30)
+        wait_for(
+            lambda: len(hub_processes(parent.pid) - first) == 1 and len(hub_processes(parent.pid)) == 2, timeout=30
+        )
         second = hub_processes(parent.pid)
         wait_for(lambda: ready(url) and every_process_serves(port, second), timeout=60)
         assert "a hub process exited; starting it again" in log.read_text()
-        assert httpx.get(f"{url}/v1/outbound/activities/{activity}",
-                         headers=headers).json()["status"] == "delivered"
+        assert httpx.get(f"{url}/v1/outbound/activities/{activity}", headers=headers).json()["status"] == "delivered"
 
         # The sandbox's process too, and it knows the demo account again.
         sandbox = [pid for pid in children(parent.pid) if b"hub.demo" in cmdline(pid)]
         assert len(sandbox) == 1
         os.kill(sandbox[0], signal.SIGKILL)
-        wait_for(lambda: httpx.post(url + "/sandbox/_sandbox/replies", headers=headers, json={
-            "account_sid": "AC" + "d" * 32, "from": CUSTOMER, "to": "+14155550100",
-            "body": "Still there?", "url": f"{url}/webhooks/twilio/ch_demo_sms/inbound"}
-        ).status_code == 200, timeout=30, interval=0.2)
+        wait_for(
+            lambda: (
+                httpx.post(
+                    url + "/sandbox/_sandbox/replies",
+                    headers=headers,
+                    json={
+                        "account_sid": "AC" + "d" * 32,
+                        "from": CUSTOMER,
+                        "to": "+14155550100",
+                        "body": "Still there?",
+                        "url": f"{url}/webhooks/twilio/ch_demo_sms/inbound",
+                    },
+                ).status_code
+                == 200
+            ),
+            timeout=30,
+            interval=0.2,
+        )
 
         # SIGTERM to the parent: every process, the sandbox's and Redis stop.
         everything = children(parent.pid)
@@ -200,8 +239,9 @@ def test_killing_the_parent_takes_every_process_and_redis_with_it(tmp_path: Path
 def test_a_shared_redis_without_a_public_url_is_called_out(tmp_path: Path, redis_url: str) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    parent, log = start(tmp_path, port, "--processes", "1",
-                        env={"REDIS_URL": redis_url, "HUB_ADMIN_TOKEN": ADMIN_TOKEN})
+    parent, log = start(
+        tmp_path, port, "--processes", "1", env={"REDIS_URL": redis_url, "HUB_ADMIN_TOKEN": ADMIN_TOKEN}
+    )
     try:
         wait_for(lambda: ready(url), timeout=30)
         text = log.read_text()
@@ -211,9 +251,13 @@ def test_a_shared_redis_without_a_public_url_is_called_out(tmp_path: Path, redis
         parent.send_signal(signal.SIGINT)
         parent.wait(timeout=20)
 
-    quiet, log = start(tmp_path, port, "--processes", "1",
-                       env={"REDIS_URL": redis_url, "HUB_ADMIN_TOKEN": ADMIN_TOKEN,
-                            "HUB_PUBLIC_URL": url})
+    quiet, log = start(
+        tmp_path,
+        port,
+        "--processes",
+        "1",
+        env={"REDIS_URL": redis_url, "HUB_ADMIN_TOKEN": ADMIN_TOKEN, "HUB_PUBLIC_URL": url},
+    )
     try:
         wait_for(lambda: ready(url), timeout=30)
     finally:

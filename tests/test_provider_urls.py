@@ -51,8 +51,12 @@ def loopback_name() -> tuple[str, str]:
 
 
 def test_the_operators_list_is_read_from_the_environment() -> None:
-    settings = Settings.from_env({"HUB_ALLOWED_PROVIDER_HOSTS": " 127.0.0.1:8100, Sandbox.Internal ,,",
-                                  "HUB_SANDBOX_URL": "http://127.0.0.1:8000/sandbox"})
+    settings = Settings.from_env(
+        {
+            "HUB_ALLOWED_PROVIDER_HOSTS": " 127.0.0.1:8100, Sandbox.Internal ,,",
+            "HUB_SANDBOX_URL": "http://127.0.0.1:8000/sandbox",
+        }
+    )
     assert settings.allowed_provider_hosts == ("127.0.0.1:8100", "sandbox.internal")
     assert settings.trusted_provider_urls == ("http://127.0.0.1:8000/sandbox",)
     assert Settings.from_env({}).allowed_provider_hosts == ()
@@ -65,9 +69,12 @@ async def test_guarded_sessions_refuse_internal_addresses_at_connect(loopback: L
     name, address = loopback_name()
     on_name = Listener(address)
     try:
-        urls = [f"http://127.0.0.1:{loopback.port}/", f"http://{name}:{on_name.port}/",
-                f"http://0x7f.1:{loopback.port}/",  # through getaddrinfo, which reads it as 127.0.0.1
-                f"http://[::ffff:127.0.0.1]:{loopback.port}/"]
+        urls = [
+            f"http://127.0.0.1:{loopback.port}/",
+            f"http://{name}:{on_name.port}/",
+            f"http://0x7f.1:{loopback.port}/",  # through getaddrinfo, which reads it as 127.0.0.1
+            f"http://[::ffff:127.0.0.1]:{loopback.port}/",
+        ]
         async with aiohttp.ClientSession(connector=guard.guarded_connector()) as session:
             for url in urls:
                 with pytest.raises(aiohttp.ClientError) as caught:
@@ -104,26 +111,44 @@ async def test_telesign_adapter_does_not_follow_redirects(loopback: Listener) ->
 
 
 def channel_body(url: Any) -> dict[str, Any]:
-    return {"type": "sms", "provider": "twilio", "address": "+14155550100",
-            "credentials": CREDS, "api_base_url": url}
+    return {"type": "sms", "provider": "twilio", "address": "+14155550100", "credentials": CREDS, "api_base_url": url}
 
 
 def route_through(api: Api, url: str) -> str:
     channel = api.ok("POST", "/v1/channels", 201, json=channel_body(url))
-    template = api.ok("POST", "/v1/templates", 201, json={
-        "name": "T", "channel_types": ["sms"], "default_locale": "en-US",
-        "bodies": {"en-US": "Hi {{CustomerName}}"}})
-    config = api.ok("POST", "/v1/outbound-configurations", 201, json={
-        "name": "C", "channel_type": "sms", "channel_id": channel["id"], "template_id": template["id"]})
+    template = api.ok(
+        "POST",
+        "/v1/templates",
+        201,
+        json={
+            "name": "T",
+            "channel_types": ["sms"],
+            "default_locale": "en-US",
+            "bodies": {"en-US": "Hi {{CustomerName}}"},
+        },
+    )
+    config = api.ok(
+        "POST",
+        "/v1/outbound-configurations",
+        201,
+        json={"name": "C", "channel_type": "sms", "channel_id": channel["id"], "template_id": template["id"]},
+    )
     return str(config["id"])
 
 
 def send_one(api: Api, config_id: str) -> dict[str, Any]:
-    answer = api.ok("POST", "/v1/outbound/send", 202, json={
-        "configuration_id": config_id, "contacts": [contact("+14155552671")]})
+    answer = api.ok(
+        "POST", "/v1/outbound/send", 202, json={"configuration_id": config_id, "contacts": [contact("+14155552671")]}
+    )
     activity_id = answer["results"][0]["activity_id"]
-    return wait_for(lambda: (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))  # type: ignore[no-any-return]
-                    ["status"] in ("rejected", "failed", "sent", "delivered") and a, timeout=30)
+    return wait_for(
+        lambda: (
+            (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))["status"]  # type: ignore[no-any-return]
+            in ("rejected", "failed", "sent", "delivered")
+            and a
+        ),
+        timeout=30,
+    )
 
 
 ATTACKS = [
@@ -176,9 +201,11 @@ def test_a_name_resolving_to_loopback_is_refused_at_connect_time(hub_factory) ->
 
 
 def test_a_url_saved_while_allowed_is_refused_once_the_operator_removes_it(
-        redis_url: str, loopback: Listener, tmp_path: Path) -> None:
-    allowed = HubProcess(redis_url, env={"HUB_ALLOWED_PROVIDER_HOSTS": f"127.0.0.1:{loopback.port}"},
-                         log_path=tmp_path / "hub-1.log").start()
+    redis_url: str, loopback: Listener, tmp_path: Path
+) -> None:
+    allowed = HubProcess(
+        redis_url, env={"HUB_ALLOWED_PROVIDER_HOSTS": f"127.0.0.1:{loopback.port}"}, log_path=tmp_path / "hub-1.log"
+    ).start()
     try:
         api_key = create_org(allowed.url)["api_key"]
         with Api(allowed.url, api_key) as api:

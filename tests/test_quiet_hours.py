@@ -65,8 +65,7 @@ def iso(text: str) -> datetime:
 
 
 def send(api: Api, config_id: str, *contacts: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(api.ok("POST", SEND, 202, json={"configuration_id": config_id,
-                                                 "contacts": list(contacts)})["results"])
+    return list(api.ok("POST", SEND, 202, json={"configuration_id": config_id, "contacts": list(contacts)})["results"])
 
 
 def activity(api: Api, activity_id: str) -> dict[str, Any]:
@@ -104,16 +103,21 @@ def test_sydney_new_york_and_an_unknown_zone(api: Api, sandbox) -> None:  # type
     assert [a["id"] for a in listed] == [new_york["activity_id"]]
 
     # The window's default_timezone places numbers of unknown zone.
-    api.ok("PATCH", f"/v1/outbound-configurations/{cfg}",
-           json={"quiet_hours": {**window, "default_timezone": "America/New_York"}})
+    api.ok(
+        "PATCH",
+        f"/v1/outbound-configurations/{cfg}",
+        json={"quiet_hours": {**window, "default_timezone": "America/New_York"}},
+    )
     (again,) = send(api, cfg, contact(UNKNOWN))
     assert again["status"] == "deferred" and iso(again["send_at"]) == expected
 
     # A timezone context item overrides the number's zone, both ways.
     to_ny, to_sydney = send(
-        api, cfg,
+        api,
+        cfg,
         contact(SYDNEY, contextitems={"state": "open", "timezone": "America/New_York"}),
-        contact(NEW_YORK, contextitems={"state": "open", "timezone": "Australia/Sydney"}))
+        contact(NEW_YORK, contextitems={"state": "open", "timezone": "Australia/Sydney"}),
+    )
     assert to_ny["status"] == "deferred" and iso(to_ny["send_at"]) == expected
     assert to_sydney["status"] == "queued"
     (bad,) = send(api, cfg, contact(SYDNEY, contextitems={"timezone": "Mars/Olympus_Mons"}))
@@ -128,9 +132,11 @@ def test_the_configuration_overrides_the_org(api: Api, sandbox, hub) -> None:  #
     org_path = f"/v1/orgs/{api.org['id']}"  # type: ignore[attr-defined]
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     start, end = around_now("America/New_York")
-    answer = httpx.patch(hub.url + org_path, headers=admin,
-                         json={"quiet_hours": {"start": start, "end": end, "days": ["mon", "tue", "wed", "thu",
-                                                                                     "fri", "sat", "sun"]}})
+    answer = httpx.patch(
+        hub.url + org_path,
+        headers=admin,
+        json={"quiet_hours": {"start": start, "end": end, "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}},
+    )
     assert answer.status_code == 200, answer.text
     assert answer.json()["quiet_hours"]["start"] == start
 
@@ -139,8 +145,7 @@ def test_the_configuration_overrides_the_org(api: Api, sandbox, hub) -> None:  #
     assert (sydney["status"], new_york["status"]) == ("deferred", "queued")
     # The configuration's own window wins...
     s_start, s_end = around_now("Australia/Sydney")
-    api.ok("PATCH", f"/v1/outbound-configurations/{cfg}",
-           json={"quiet_hours": {"start": s_start, "end": s_end}})
+    api.ok("PATCH", f"/v1/outbound-configurations/{cfg}", json={"quiet_hours": {"start": s_start, "end": s_end}})
     sydney, new_york = send(api, cfg, contact(SYDNEY), contact(NEW_YORK))
     assert (sydney["status"], new_york["status"]) == ("queued", "deferred")
     # ...false sends at any hour, null falls back to the org's.
@@ -152,31 +157,44 @@ def test_the_configuration_overrides_the_org(api: Api, sandbox, hub) -> None:  #
     assert [r["status"] for r in send(api, cfg, contact(SYDNEY), contact(NEW_YORK))] == ["deferred", "queued"]
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"start": "8:00", "end": "21:00"}, "quiet_hours.start"),
-    ({"start": "21:00", "end": "08:00"}, "quiet_hours.end"),
-    ({"start": "08:00", "end": "21:00", "days": ["someday"]}, "quiet_hours.days"),
-    ({"start": "08:00", "end": "21:00", "default_timezone": "Nowhere/Town"}, "quiet_hours.default_timezone"),
-    ("08:00-21:00", "quiet_hours"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"start": "8:00", "end": "21:00"}, "quiet_hours.start"),
+        ({"start": "21:00", "end": "08:00"}, "quiet_hours.end"),
+        ({"start": "08:00", "end": "21:00", "days": ["someday"]}, "quiet_hours.days"),
+        ({"start": "08:00", "end": "21:00", "default_timezone": "Nowhere/Town"}, "quiet_hours.default_timezone"),
+        ("08:00-21:00", "quiet_hours"),
+    ],
+)
 def test_bad_quiet_hours_are_refused_naming_the_field(api: Api, sandbox, hub, body, field) -> None:  # type: ignore[no-untyped-def]
     cfg = outbound_setup(api, sandbox.url)["config"]["id"]
-    for answer in (api.patch(f"/v1/outbound-configurations/{cfg}", json={"quiet_hours": body}),
-                   httpx.patch(f"{hub.url}/v1/orgs/{api.org['id']}",  # type: ignore[attr-defined]
-                               headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, json={"quiet_hours": body}),
-                   httpx.post(f"{hub.url}/v1/orgs", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-                              json={"name": "Quiet", "quiet_hours": body})):
+    for answer in (
+        api.patch(f"/v1/outbound-configurations/{cfg}", json={"quiet_hours": body}),
+        httpx.patch(
+            f"{hub.url}/v1/orgs/{api.org['id']}",  # type: ignore[attr-defined]
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            json={"quiet_hours": body},
+        ),
+        httpx.post(
+            f"{hub.url}/v1/orgs",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            json={"name": "Quiet", "quiet_hours": body},
+        ),
+    ):
         assert answer.status_code == 400, answer.text
         error = answer.json()["error"]
         assert error["code"] == "invalid_request" and error["details"] == {"field": field}
     # Only a configuration may say false (no quiet hours whatever the org's).
-    answer = httpx.patch(f"{hub.url}/v1/orgs/{api.org['id']}",  # type: ignore[attr-defined]
-                         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, json={"quiet_hours": False})
+    answer = httpx.patch(
+        f"{hub.url}/v1/orgs/{api.org['id']}",  # type: ignore[attr-defined]
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        json={"quiet_hours": False},
+    )
     assert answer.status_code == 400 and answer.json()["error"]["details"] == {"field": "quiet_hours"}
 
 
-def test_a_deferred_message_is_sent_once_at_send_at_and_counted_then(
-        hub_factory, sandbox, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_deferred_message_is_sent_once_at_send_at_and_counted_then(hub_factory, sandbox, database_url: str) -> None:  # type: ignore[no-untyped-def]
     hub = hub_factory(DATABASE_URL=database_url)
     org = create_org(hub.url, limits={"requests_per_hour": 2})
     with Api(hub.url, org["api_key"]) as api:
@@ -192,11 +210,9 @@ def test_a_deferred_message_is_sent_once_at_send_at_and_counted_then(
         # Held, it does not count against requests_per_hour (2): one more
         # request sending now and another held one are taken.
         # (An hour later in the day, the window is open; two hours earlier, not yet.)
-        (now_sent,) = send(api, cfg, contact(phone(2), contextitems={"state": "open",
-                                                                    "timezone": midday_zone(1)}))
+        (now_sent,) = send(api, cfg, contact(phone(2), contextitems={"state": "open", "timezone": midday_zone(1)}))
         assert now_sent["status"] == "queued"
-        (later,) = send(api, cfg, contact(phone(3), contextitems={"state": "open",
-                                                                 "timezone": midday_zone(-2)}))
+        (later,) = send(api, cfg, contact(phone(3), contextitems={"state": "open", "timezone": midday_zone(-2)}))
         assert later["status"] == "deferred"
 
         assert sandbox_messages(sandbox, number) == []

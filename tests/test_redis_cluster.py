@@ -32,39 +32,40 @@ def shard_subscribers(cluster: RedisCluster, channel: str) -> list[int]:
         with node.client() as c:
             reply = c.execute_command("PUBSUB SHARDNUMSUB", channel)
             # A list [channel, n] (or pairs already parsed by redis-py).
-            pairs = dict(reply) if reply and isinstance(reply[0], tuple) else \
-                dict(zip(reply[::2], reply[1::2]))
+            pairs = dict(reply) if reply and isinstance(reply[0], tuple) else dict(zip(reply[::2], reply[1::2]))
             counts.append(int(pairs.get(channel, 0)))
     return counts
 
 
-async def test_two_hubs_send_callback_reply_and_agent_frame(
-        hub_factory, sandbox, redis_cluster: RedisCluster) -> None:  # type: ignore[no-untyped-def]
+async def test_two_hubs_send_callback_reply_and_agent_frame(hub_factory, sandbox, redis_cluster: RedisCluster) -> None:  # type: ignore[no-untyped-def]
     """Sent through one process, the customer's reply lands on it too, and the
     agent, whose socket another process holds, gets it and answers."""
     a, b = hub_factory(), hub_factory()
     org = create_org(a.url)
     with Api(a.url, org["api_key"]) as api:
         ids = outbound_setup(api, sandbox.url)
-        answer = api.ok("POST", "/v1/outbound/send", 202, json={
-            "configuration_id": ids["config"]["id"], "contacts": [contact(phone(1))]})
+        answer = api.ok(
+            "POST",
+            "/v1/outbound/send",
+            202,
+            json={"configuration_id": ids["config"]["id"], "contacts": [contact(phone(1))]},
+        )
         activity_id = answer["results"][0]["activity_id"]
-        activity = wait_for(lambda: (x := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))
-                            ["status"] == "delivered" and x, timeout=20)
+        activity = wait_for(
+            lambda: (x := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))["status"] == "delivered" and x,
+            timeout=20,
+        )
         ana = create_agent(api, "ana@example.com")
         agent = await AgentClient(b.url, login(b.url, "ana@example.com")).connect()
         try:
             await customer_replies(sandbox.url, a.url, ids["channel"]["id"], phone(1), "Fixed?", SENDER)
-            conv = (await agent.wait(lambda f: f["type"] == "conversation.assigned",
-                                     timeout=20))["conversation"]
+            conv = (await agent.wait(lambda f: f["type"] == "conversation.assigned", timeout=20))["conversation"]
             assert conv["activity"]["id"] == activity["id"]
             assert [m["body"] for m in conv["messages"]] == ["Fixed?"]
             ack = await agent.command({"type": "reply", "conversation_id": conv["id"], "body": "Yes."})
             assert ack["type"] == "ack"
-            await agent.wait(lambda f: f["type"] == "message.status" and f["status"] == "delivered",
-                             timeout=20)
-            replies = [m for m in sandbox.state.list_messages(SANDBOX_SID, to=phone(1))
-                       if m.resource["body"] == "Yes."]
+            await agent.wait(lambda f: f["type"] == "message.status" and f["status"] == "delivered", timeout=20)
+            replies = [m for m in sandbox.state.list_messages(SANDBOX_SID, to=phone(1)) if m.resource["body"] == "Yes."]
             assert len(replies) == 1
             # Hub-wide figures read across the orgs' slots.
             metrics = httpx.get(b.url + "/metrics", timeout=10)
@@ -80,8 +81,7 @@ async def test_two_hubs_send_callback_reply_and_agent_frame(
             await agent.close()
 
 
-def test_readyz_says_not_ready_while_a_master_is_down(
-        hub, redis_cluster: RedisCluster) -> None:  # type: ignore[no-untyped-def]
+def test_readyz_says_not_ready_while_a_master_is_down(hub, redis_cluster: RedisCluster) -> None:  # type: ignore[no-untyped-def]
     assert ready(hub.url) == 200
     node = redis_cluster.nodes[1]
     node.kill()
@@ -96,7 +96,8 @@ def test_readyz_says_not_ready_while_a_master_is_down(
 
 
 def test_a_master_restarted_mid_push_loses_nothing_and_doubles_nothing(
-        hub, sandbox, redis_cluster: RedisCluster) -> None:  # type: ignore[no-untyped-def]
+    hub, sandbox, redis_cluster: RedisCluster
+) -> None:  # type: ignore[no-untyped-def]
     """The org's own master (its streams, activities, everything) is killed
     during a push and started again from its AOF. Requests it refused are
     repeated with their idempotency key, as a client would."""
@@ -109,12 +110,13 @@ def test_a_master_restarted_mid_push_loses_nothing_and_doubles_nothing(
 
         def push() -> None:
             for r in range(requests):
-                body = {"configuration_id": ids["config"]["id"],
-                        "contacts": [contact(phone(r * per_request + i)) for i in range(per_request)]}
+                body = {
+                    "configuration_id": ids["config"]["id"],
+                    "contacts": [contact(phone(r * per_request + i)) for i in range(per_request)],
+                }
                 while True:
                     try:
-                        response = api.post("/v1/outbound/send", json=body,
-                                            headers={"Idempotency-Key": f"push-{r}"})
+                        response = api.post("/v1/outbound/send", json=body, headers={"Idempotency-Key": f"push-{r}"})
                     except httpx.HTTPError:
                         response = None
                     if response is not None and response.status_code == 202:
@@ -136,8 +138,11 @@ def test_a_master_restarted_mid_push_loses_nothing_and_doubles_nothing(
         numbers = [phone(i) for i in range(requests * per_request)]
 
         def all_delivered() -> Any:
-            counts = Counter(m.resource["to"] for m in sandbox.state.list_messages(SANDBOX_SID)
-                             if m.resource["status"] == "delivered")
+            counts = Counter(
+                m.resource["to"]
+                for m in sandbox.state.list_messages(SANDBOX_SID)
+                if m.resource["status"] == "delivered"
+            )
             return counts if all(counts[n] >= 1 for n in numbers) else None
 
         counts = wait_for(all_delivered, timeout=90, interval=0.5)
@@ -147,13 +152,15 @@ def test_a_master_restarted_mid_push_loses_nothing_and_doubles_nothing(
         activity_ids = [a for r in range(requests) for a in accepted[r]]
         assert len(set(activity_ids)) == requests * per_request
         last = api.ok("GET", f"/v1/outbound/activities/{activity_ids[-1]}")
-        wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{activity_ids[-1]}")["status"]
-                 == "delivered", timeout=30)
+        wait_for(
+            lambda: api.ok("GET", f"/v1/outbound/activities/{activity_ids[-1]}")["status"] == "delivered", timeout=30
+        )
         assert last["id"] == activity_ids[-1]
 
 
 def test_a_hub_started_while_its_node_is_down_moves_to_the_cluster_client_once_it_answers(
-        sandbox, redis_cluster: RedisCluster, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    sandbox, redis_cluster: RedisCluster, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     """Until the node answers the hub cannot tell a cluster from a standalone
     server; it starts as for a standalone one (journaling webhooks meanwhile)
     and, the node being a cluster's, its processes start again."""
@@ -161,22 +168,22 @@ def test_a_hub_started_while_its_node_is_down_moves_to_the_cluster_client_once_i
     first = redis_cluster.nodes[0]  # the one REDIS_URL names
     first.kill()
     log = tmp_path / "hub.log"
-    hub = HubProcess(redis_cluster.url, sandbox_url=sandbox.url, log_path=log,
-                     env={"HUB_PROCESSES": "2"})
+    hub = HubProcess(redis_cluster.url, sandbox_url=sandbox.url, log_path=log, env={"HUB_PROCESSES": "2"})
     starting = threading.Thread(target=hub.start, kwargs={"timeout": 90})
     starting.start()
     try:
         # Both processes up without their Redis.
-        wait_for(lambda: log.exists() and
-                 log.read_text().count("taking it for a standalone server") == 2,
-                 timeout=30, interval=0.1)
+        wait_for(
+            lambda: log.exists() and log.read_text().count("taking it for a standalone server") == 2,
+            timeout=30,
+            interval=0.1,
+        )
         assert httpx.get(hub.url + "/healthz", timeout=5).status_code == 200
         first.start()
         redis_cluster.wait_ok()
         starting.join()
         # Each of the two processes found out and started again.
-        wait_for(lambda: log.read_text().count("Redis turned out to be a cluster node") == 2,
-                 timeout=30, interval=0.1)
+        wait_for(lambda: log.read_text().count("Redis turned out to be a cluster node") == 2, timeout=30, interval=0.1)
         wait_for(lambda: ready(hub.url) == 200, timeout=30)
         org = create_org(hub.url)  # writes in three slots: the cluster client it is
         with Api(hub.url, org["api_key"]) as api:
@@ -197,7 +204,8 @@ def cluster_6_2() -> Any:
 
 
 async def test_on_a_6_2_cluster_agents_are_woken_by_plain_pub_sub(
-        cluster_6_2: RedisCluster, redis_cluster: RedisCluster, sandbox, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cluster_6_2: RedisCluster, redis_cluster: RedisCluster, sandbox, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     """Redis 6.2 has no sharded pub/sub: the scripts PUBLISH, the hub SUBSCRIBEs."""
     if redis_cluster.version < (7, 0):
         pytest.skip("the cluster tests already run on 6.2 here")
@@ -223,7 +231,8 @@ async def test_on_a_6_2_cluster_agents_are_woken_by_plain_pub_sub(
 
 
 async def test_agents_subscriptions_come_back_after_their_master_restarts(
-        hub, sandbox, redis_cluster: RedisCluster) -> None:  # type: ignore[no-untyped-def]
+    hub, sandbox, redis_cluster: RedisCluster
+) -> None:  # type: ignore[no-untyped-def]
     """Two orgs on one master, an agent of each connected: the master is
     killed and started again; both sharded subscriptions are made again on
     it (one command each: they are in different slots) and both agents get
@@ -249,8 +258,9 @@ async def test_agents_subscriptions_come_back_after_their_master_restarts(
         assert all(shard_subscribers(redis_cluster, c)[node] == 1 for c in channels)
 
         redis_cluster.restart(owner)
-        wait_for(lambda: all(shard_subscribers(redis_cluster, c)[node] == 1 for c in channels),
-                 timeout=30, interval=0.2)
+        wait_for(
+            lambda: all(shard_subscribers(redis_cluster, c)[node] == 1 for c in channels), timeout=30, interval=0.2
+        )
         for i, agent in enumerate(agents):
             await customer_replies(sandbox.url, hub.url, setups[i], phone(10 + i), f"hi {i}", SENDER)
             frame = await agent.wait(lambda f: f["type"] == "conversation.assigned", timeout=20)

@@ -41,9 +41,21 @@ class TcpRedis:
 
     def start(self) -> TcpRedis:
         self.proc = subprocess.Popen(
-            [str(redis_server_binary()), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(self.data_dir), "--appendonly", "yes", "--save", ""],
-            stdout=subprocess.DEVNULL)
+            [
+                str(redis_server_binary()),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.data_dir),
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
 
         def answers() -> bool:
             try:
@@ -72,17 +84,20 @@ def warm_pool(api: Api) -> None:
 
 
 def test_the_api_answers_503_with_retry_after_while_redis_is_down(
-        own_redis: EmbeddedRedis, lone_hub: HubProcess) -> None:
+    own_redis: EmbeddedRedis, lone_hub: HubProcess
+) -> None:
     org = create_org(lone_hub.url)
     with Api(lone_hub.url, org["api_key"]) as api:
         api.ok("POST", "/v1/canned-responses", 201, json={"title": "Hi", "body": "Hello"})
         warm_pool(api)
         own_redis.stop()
 
-        for method, path, body in [("GET", "/v1/canned-responses", None),
-                                   ("POST", "/v1/canned-responses", {"title": "t", "body": "b"}),
-                                   ("GET", "/v1/conversations", None),
-                                   ("GET", "/v1/outbound/activities", None)]:
+        for method, path, body in [
+            ("GET", "/v1/canned-responses", None),
+            ("POST", "/v1/canned-responses", {"title": "t", "body": "b"}),
+            ("GET", "/v1/conversations", None),
+            ("GET", "/v1/outbound/activities", None),
+        ]:
             response = api.request(method, path, json=body)
             assert response.status_code == 503, (path, response.status_code, response.text)
             assert response.headers["retry-after"] == "5"
@@ -110,8 +125,7 @@ def test_readyz_and_the_api_recover_at_once_after_a_redis_restart(tmp_path: Path
                 wait_for(lambda: httpx.get(hub.url + "/readyz").status_code == 200, timeout=20)
                 # From the first ready answer on, nothing fails on a connection Redis closed.
                 with ThreadPoolExecutor(16) as pool:
-                    codes = list(pool.map(lambda _: status_of(api, "GET", "/v1/canned-responses"),
-                                          range(400)))
+                    codes = list(pool.map(lambda _: status_of(api, "GET", "/v1/canned-responses"), range(400)))
                 ready = [httpx.get(hub.url + "/readyz").status_code for _ in range(20)]
                 assert set(codes) == {200}, codes
                 assert set(ready) == {200}, ready

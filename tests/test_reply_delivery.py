@@ -20,8 +20,9 @@ def replies_to(sandbox, customer: str, body: str) -> list:  # type: ignore[no-un
     return [m for m in sandbox.state.list_messages(SANDBOX_SID, to=customer) if m.resource["body"] == body]
 
 
-async def assigned_conversation(api: Api, hub_url: str, sandbox_url: str, channel_id: str,
-                                customer: str, email: str) -> tuple[AgentClient, dict]:
+async def assigned_conversation(
+    api: Api, hub_url: str, sandbox_url: str, channel_id: str, customer: str, email: str
+) -> tuple[AgentClient, dict]:
     create_agent(api, email)
     agent = await AgentClient(hub_url, login(hub_url, email)).connect()
     await customer_replies(sandbox_url, hub_url, channel_id, customer, "Any news?", SENDER)
@@ -44,8 +45,9 @@ def log_problems(path) -> list[dict]:  # type: ignore[no-untyped-def]
 
 async def test_a_reply_logs_no_error(api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
     ids = outbound_setup(api, sandbox.url)
-    agent, conv = await assigned_conversation(api, hub.url, sandbox.url, ids["channel"]["id"],
-                                              phone(1), "di@example.com")
+    agent, conv = await assigned_conversation(
+        api, hub.url, sandbox.url, ids["channel"]["id"], phone(1), "di@example.com"
+    )
     try:
         ack = await agent.command({"type": "reply", "conversation_id": conv["id"], "body": "On it."})
         assert ack["type"] == "ack"
@@ -62,14 +64,14 @@ async def test_a_reply_waits_out_a_provider_outage_and_goes_once(hub_factory, sa
     with Api(hub.url, org["api_key"]) as api:
         ids = outbound_setup(api, sandbox.url)
         customer = phone(2)
-        agent, conv = await assigned_conversation(api, hub.url, sandbox.url, ids["channel"]["id"],
-                                                  customer, "el@example.com")
+        agent, conv = await assigned_conversation(
+            api, hub.url, sandbox.url, ids["channel"]["id"], customer, "el@example.com"
+        )
         try:
             rule(sandbox.url, to=customer, action="http_error", status=503, times=8)
             ack = await agent.command({"type": "reply", "conversation_id": conv["id"], "body": "Soon."})
             assert ack["type"] == "ack"
-            await agent.wait(lambda f: f["type"] == "message.status" and f["status"] == "delivered",
-                             timeout=60)
+            await agent.wait(lambda f: f["type"] == "message.status" and f["status"] == "delivered", timeout=60)
             assert len(replies_to(sandbox, customer, "Soon.")) == 1
             statuses = [f["status"] for f in agent.of_type("message.status")]
             assert "failed" not in statuses
@@ -78,15 +80,17 @@ async def test_a_reply_waits_out_a_provider_outage_and_goes_once(hub_factory, sa
 
 
 async def test_a_reply_in_flight_when_its_process_is_killed_is_delivered_once_by_another(
-        hub_factory, sandbox, redis_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    hub_factory, sandbox, redis_url, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     settings = {"HUB_CLAIM_IDLE_MS": "1500", "HUB_SEND_TIMEOUT": "30"}
     first = hub_factory(**settings)
     org = create_org(first.url)
     api = Api(first.url, org["api_key"])
     ids = outbound_setup(api, sandbox.url)
     customer = phone(3)
-    agent, conv = await assigned_conversation(api, first.url, sandbox.url, ids["channel"]["id"],
-                                              customer, "fa@example.com")
+    agent, conv = await assigned_conversation(
+        api, first.url, sandbox.url, ids["channel"]["id"], customer, "fa@example.com"
+    )
     # The provider takes the reply but answers late: the process dies with the
     # send in flight, its outcome never seen. Callbacks come once the next process listens.
     rule(sandbox.url, to=customer, action="store_then_timeout", seconds=5)
@@ -100,13 +104,13 @@ async def test_a_reply_in_flight_when_its_process_is_killed_is_delivered_once_by
     httpx.delete(sandbox.url + "/_sandbox/rules")
 
     # Same public URL, so the provider's callbacks reach the new process.
-    second = HubProcess(redis_url, sandbox_url=sandbox.url, port=first.port, env=settings,
-                        log_path=tmp_path / "second.log").start()
+    second = HubProcess(
+        redis_url, sandbox_url=sandbox.url, port=first.port, env=settings, log_path=tmp_path / "second.log"
+    ).start()
     resumed = AgentClient(second.url, login(second.url, "fa@example.com"), after=agent.last_id)
     try:
         await resumed.connect()
-        status = await resumed.wait(lambda f: f["type"] == "message.status" and f["status"] == "delivered",
-                                    timeout=60)
+        status = await resumed.wait(lambda f: f["type"] == "message.status" and f["status"] == "delivered", timeout=60)
         full = api.ok("GET", f"/v1/conversations/{conv['id']}")
         sent = [m for m in full["messages"] if m["direction"] == "outbound"]
         assert len(sent) == 1 and sent[0]["status"] == "delivered"

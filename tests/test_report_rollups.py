@@ -105,7 +105,10 @@ def sql_rollup_total(url: str, org_id: str, config_id: str) -> int:
 
 
 def test_the_report_counts_every_activity_at_every_moment(
-    hub_factory: Start, sandbox, database_url: str, redis_url: str  # type: ignore[no-untyped-def]
+    hub_factory: Start,
+    sandbox,
+    database_url: str,
+    redis_url: str,  # type: ignore[no-untyped-def]
 ) -> None:
     hub = hub_factory(DATABASE_URL=database_url, HUB_HOT_SECONDS="1")
     org = create_org(hub.url)
@@ -113,28 +116,46 @@ def test_the_report_counts_every_activity_at_every_moment(
     with Api(hub.url, org["api_key"]) as api:
         ids = outbound_setup(api, sandbox.url)
         config = ids["config"]["id"]
-        other = api.ok("POST", "/v1/templates", 201, json={
-            "name": "Other", "channel_types": ["sms"], "default_locale": "en-US",
-            "bodies": {"en-US": "Hello {{CustomerName}}", "es-MX": "Hola {{CustomerName}}"}})
+        other = api.ok(
+            "POST",
+            "/v1/templates",
+            201,
+            json={
+                "name": "Other",
+                "channel_types": ["sms"],
+                "default_locale": "en-US",
+                "bodies": {"en-US": "Hello {{CustomerName}}", "es-MX": "Hola {{CustomerName}}"},
+            },
+        )
         for i, mode in ((1, "read"), (2, "undelivered")):
-            httpx.post(sandbox.url + "/_sandbox/rules", json={
-                "to": phone(i), "action": "callbacks", "mode": mode}).raise_for_status()
+            httpx.post(
+                sandbox.url + "/_sandbox/rules", json={"to": phone(i), "action": "callbacks", "mode": mode}
+            ).raise_for_status()
 
         # The archiver cannot write: everything the report counts is in Redis.
         lock = SqlWriteLock(database_url)
         lock.take()
         try:
-            api.ok("POST", "/v1/outbound/send", 202, json={
-                "configuration_id": config, "contacts": [
-                    contact(phone(0)), contact(phone(1), locale="fr-FR"), contact(phone(2)),
-                    contact(phone(3), optin=False)]})
+            api.ok(
+                "POST",
+                "/v1/outbound/send",
+                202,
+                json={
+                    "configuration_id": config,
+                    "contacts": [
+                        contact(phone(0)),
+                        contact(phone(1), locale="fr-FR"),
+                        contact(phone(2)),
+                        contact(phone(3), optin=False),
+                    ],
+                },
+            )
             right_after = api.ok("GET", REPORT, params={"configuration_id": config})
             assert right_after["total"] == 4
             assert right_after["counts"]["skipped_no_optin"] == 1
             assert sum(n for s, n in right_after["counts"].items() if s != "skipped_no_optin") == 3
             final = {"delivered": 1, "read": 1, "undelivered": 1, "skipped_no_optin": 1}
-            wait_for(lambda: (m := report_matches_activities(api, config)) and m["counts"] == final,
-                     timeout=30)
+            wait_for(lambda: (m := report_matches_activities(api, config)) and m["counts"] == final, timeout=30)
             assert r.xlen(keys.archive_stream(org["id"])) > 0
             assert sql_rollup_total(database_url, org["id"], config) == 0
         finally:
@@ -142,22 +163,33 @@ def test_the_report_counts_every_activity_at_every_moment(
 
         # Another template and locale for later sends of the same configuration.
         api.ok("PATCH", f"/v1/outbound-configurations/{config}", 200, json={"template_id": other["id"]})
-        api.ok("POST", "/v1/outbound/send", 202, json={
-            "configuration_id": config, "contacts": [
-                contact(phone(10 + i), locale="es-MX" if i % 2 else "en-US") for i in range(6)]})
+        api.ok(
+            "POST",
+            "/v1/outbound/send",
+            202,
+            json={
+                "configuration_id": config,
+                "contacts": [contact(phone(10 + i), locale="es-MX" if i % 2 else "en-US") for i in range(6)],
+            },
+        )
         final = {"delivered": 7, "read": 1, "undelivered": 1, "skipped_no_optin": 1}
-        settled = wait_for(lambda: (m := report_matches_activities(api, config))
-                           and m["counts"] == final and m, timeout=30)
+        settled = wait_for(
+            lambda: (m := report_matches_activities(api, config)) and m["counts"] == final and m, timeout=30
+        )
         assert settled["by_template"] == {
             ids["template"]["id"]: {"delivered": 1, "read": 1, "undelivered": 1, "skipped_no_optin": 1},
-            other["id"]: {"delivered": 6}}
+            other["id"]: {"delivered": 6},
+        }
         assert settled["by_locale"] == {
             "en-US": {"delivered": 4, "undelivered": 1, "skipped_no_optin": 1},
-            "fr-FR": {"read": 1}, "es-MX": {"delivered": 3}}
+            "fr-FR": {"read": 1},
+            "es-MX": {"delivered": 3},
+        }
 
         # All archived and out of Redis: SQL alone answers the same.
-        wait_for(lambda: r.zcard(keys.activities(org["id"])) == 0
-                 and r.xlen(keys.archive_stream(org["id"])) == 0, timeout=30)
+        wait_for(
+            lambda: r.zcard(keys.activities(org["id"])) == 0 and r.xlen(keys.archive_stream(org["id"])) == 0, timeout=30
+        )
         assert sql_rollup_total(database_url, org["id"], config) == 10
         assert report_matches_activities(api, config) == settled
         assert not r.keys(f"hub:{{{org['id']}}}:report:*")  # no counters in Redis any more
@@ -190,10 +222,19 @@ class WriteHold:
 
 
 def copy(act_id: str, statuses: list[str], *, created: int = 1_700_000_000_000) -> ActivityCopy:
-    history = [json.dumps({"status": s, "at": created + 1000 * n, "source": "hub"})
-               for n, s in enumerate(statuses)]
-    raw = {"id": act_id, "org": "org_r", "cfg": "cfg_r", "tpl": "tpl_r", "locale": "en-US", "type": "sms",
-           "to": "+14155552000", "status": statuses[-1], "created": str(created), "hour": "x"}
+    history = [json.dumps({"status": s, "at": created + 1000 * n, "source": "hub"}) for n, s in enumerate(statuses)]
+    raw = {
+        "id": act_id,
+        "org": "org_r",
+        "cfg": "cfg_r",
+        "tpl": "tpl_r",
+        "locale": "en-US",
+        "type": "sms",
+        "to": "+14155552000",
+        "status": statuses[-1],
+        "created": str(created),
+        "hour": "x",
+    }
     if statuses[-1] in ("delivered", "read"):
         raw["delivered_at"] = str(created + 1000 * (len(statuses) - 1))
     return ActivityCopy(raw, history, created * 1000)
@@ -245,27 +286,33 @@ def test_an_upgraded_database_starts_its_rollups_from_its_activities(database_ur
         db = await open_database(database_url)
         try:
             await migrate(db, target=3)
-            rows = [copy("act_a", ["queued", "sending", "sent", "delivered"]),
-                    copy("act_b", ["queued", "sending"], created=1_700_000_000_000 + 3_600_000),
-                    copy("act_c", ["queued", "sending", "sent", "delivered"])]
+            rows = [
+                copy("act_a", ["queued", "sending", "sent", "delivered"]),
+                copy("act_b", ["queued", "sending"], created=1_700_000_000_000 + 3_600_000),
+                copy("act_c", ["queued", "sending", "sent", "delivered"]),
+            ]
             # Written as the archiver before rollups did (nor segments).
             from hub.storage.sql.activities import _COLUMNS, activity_row
-            then = _COLUMNS[:_COLUMNS.index("segments")]
+
+            then = _COLUMNS[: _COLUMNS.index("segments")]
             async with db.transaction() as tx:
                 await tx.executemany(
                     f"INSERT INTO activities ({', '.join(then)}) VALUES ({', '.join('?' * len(then))})",
-                    [activity_row(c)[:len(then)] for c in rows])
+                    [activity_row(c)[: len(then)] for c in rows],
+                )
             await migrate(db)
             counts, _ = await read_report(db, "org_r", "cfg_r", [])
-            assert counts.by_hour == {
-                1_699_999_200_000: {"delivered": 2}, 1_700_002_800_000: {"sending": 1}}
+            assert counts.by_hour == {1_699_999_200_000: {"delivered": 2}, 1_700_002_800_000: {"sending": 1}}
             assert counts.ttd == {"5": [2, 6000]}
             assert counts.by_locale == {"en-US": {"delivered": 2, "sending": 1}}
             assert counts.by_template == {"tpl_r": {"delivered": 2, "sending": 1}}
             # The SMS messages that left the hub, by hour, template and locale (segments unknown: 0).
             assert {k: v[:2] for k, v in counts.engagement.items()} == {
-                ("h", 1_699_999_200_000): [2, 0], ("h", 1_700_002_800_000): [1, 0],
-                ("t", "tpl_r"): [3, 0], ("l", "en-US"): [3, 0]}
+                ("h", 1_699_999_200_000): [2, 0],
+                ("h", 1_700_002_800_000): [1, 0],
+                ("t", "tpl_r"): [3, 0],
+                ("l", "en-US"): [3, 0],
+            }
         finally:
             await db.close()
 
@@ -273,7 +320,9 @@ def test_an_upgraded_database_starts_its_rollups_from_its_activities(database_ur
 
 
 def test_a_message_whose_last_word_is_sent_counts_as_sent(
-    hub_factory: Start, sandbox, database_url: str  # type: ignore[no-untyped-def]
+    hub_factory: Start,
+    sandbox,
+    database_url: str,  # type: ignore[no-untyped-def]
 ) -> None:
     """`sent` is not a final status, yet the report must not show the
     message as `sending` (its state when the provider took it) for as long
@@ -283,12 +332,16 @@ def test_a_message_whose_last_word_is_sent_counts_as_sent(
     with Api(hub.url, org["api_key"]) as api:
         ids = outbound_setup(api, sandbox.url)
         config = ids["config"]["id"]
-        httpx.post(sandbox.url + "/_sandbox/rules", json={
-            "to": phone(7), "action": "callbacks", "mode": "none"}).raise_for_status()
-        (act,) = [r["activity_id"] for r in api.ok("POST", "/v1/outbound/send", 202, json={
-            "configuration_id": config, "contacts": [contact(phone(7))]})["results"]]
-        sid = wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{act}")["provider_message_id"],
-                       timeout=30)
+        httpx.post(
+            sandbox.url + "/_sandbox/rules", json={"to": phone(7), "action": "callbacks", "mode": "none"}
+        ).raise_for_status()
+        (act,) = [
+            r["activity_id"]
+            for r in api.ok(
+                "POST", "/v1/outbound/send", 202, json={"configuration_id": config, "contacts": [contact(phone(7))]}
+            )["results"]
+        ]
+        sid = wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{act}")["provider_message_id"], timeout=30)
         # Archived as `sending` (the provider took it), then the callback.
         wait_for(lambda: sql_rollup_total(database_url, org["id"], config) == 1, timeout=30)
         callback(hub, ids["channel"]["id"], {"MessageSid": sid, "MessageStatus": "sent"})

@@ -19,21 +19,25 @@ from tests.support import SENDER, Api, HubProcess, contact, outbound_setup, phon
 async def test_old_index_entries_are_trimmed_and_counters_kept(api: Api, hub: HubProcess, sandbox, redis_url) -> None:  # type: ignore[no-untyped-def]
     ids = outbound_setup(api, sandbox.url)
     config_id = ids["config"]["id"]
-    api.ok("POST", "/v1/outbound/send", 202, json={
-        "configuration_id": config_id, "contacts": [contact(phone(i)) for i in range(3)]})
-    wait_for(lambda: api.ok("GET", f"/v1/outbound/report?configuration_id={config_id}")
-             ["counts"]["delivered"] == 3)
+    api.ok(
+        "POST",
+        "/v1/outbound/send",
+        202,
+        json={"configuration_id": config_id, "contacts": [contact(phone(i)) for i in range(3)]},
+    )
+    wait_for(lambda: api.ok("GET", f"/v1/outbound/report?configuration_id={config_id}")["counts"]["delivered"] == 3)
     await customer_replies(sandbox.url, hub.url, ids["channel"]["id"], phone(1), "Thanks", SENDER)
     settings = Settings(redis_url=redis_url, retention_days=90)
     client = await connect(redis_url)
     # The hub process's own SQL history (SQLite in its data dir).
     db = await open_database(f"sqlite:///{hub.data_dir}/hub.sqlite3")
-    maint = Hub(settings=settings, redis=client, metrics=Metrics(),
-                providers=ProviderPool(settings), history=db)
+    maint = Hub(settings=settings, redis=client, metrics=Metrics(), providers=ProviderPool(settings), history=db)
 
     async def archived() -> tuple[int, int]:
-        return (int(await db.fetchval("SELECT COUNT(*) FROM activities WHERE status = 'delivered'")),
-                int(await db.fetchval("SELECT COUNT(*) FROM conversation_messages")))
+        return (
+            int(await db.fetchval("SELECT COUNT(*) FROM activities WHERE status = 'delivered'")),
+            int(await db.fetchval("SELECT COUNT(*) FROM conversation_messages")),
+        )
 
     try:
         for _ in range(300):

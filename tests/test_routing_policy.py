@@ -64,14 +64,20 @@ async def by_customer(c: Cluster) -> dict[str, dict[str, Any]]:
 
 # the API -------------------------------------------------------------------------
 
+
 def test_queues_api_contract(api: Api, hub: HubProcess) -> None:
     create_agent(api, "q@example.com", queues=["default", "sales"])
-    created = api.ok("PUT", "/v1/queues/vip", 201, json={
-        "required_skills": [{"name": "spanish", "min_level": 2}],
-        "overflow": {"queue": "default", "after_seconds": 120},
-        "hours": {"timezone": "Europe/Madrid", "weekly": {"mon": [["08:00", "18:00"]]},
-                  "holidays": ["2026-12-25"]},
-        "closed_reply": {"es": "Cerrado", "en": "Closed"}})
+    created = api.ok(
+        "PUT",
+        "/v1/queues/vip",
+        201,
+        json={
+            "required_skills": [{"name": "spanish", "min_level": 2}],
+            "overflow": {"queue": "default", "after_seconds": 120},
+            "hours": {"timezone": "Europe/Madrid", "weekly": {"mon": [["08:00", "18:00"]]}, "holidays": ["2026-12-25"]},
+            "closed_reply": {"es": "Cerrado", "en": "Closed"},
+        },
+    )
     assert created["name"] == "vip" and created["configured"] is True and created["waiting"] == 0
     assert created["inactive_close_seconds"] == 86400
     assert created["overflow"] == {"queue": "default", "after_seconds": 120}
@@ -86,10 +92,13 @@ def test_queues_api_contract(api: Api, hub: HubProcess) -> None:
     assert [q["name"] for q in listed] == ["default", "sales", "vip"]
     assert [q["configured"] for q in listed] == [False, False, True]
 
-    for body, field in [({"inactive_close_seconds": 5}, "inactive_close_seconds"),
-                        ({"overflow": {"queue": "vip", "waiting_over": 2}}, "overflow.queue"),
-                        ({"hours": {"timezone": "Nowhere/None", "weekly": {}}}, "hours.timezone"),
-                        ({"surprise": 1}, "surprise"), ([], None)]:
+    for body, field in [
+        ({"inactive_close_seconds": 5}, "inactive_close_seconds"),
+        ({"overflow": {"queue": "vip", "waiting_over": 2}}, "overflow.queue"),
+        ({"hours": {"timezone": "Nowhere/None", "weekly": {}}}, "hours.timezone"),
+        ({"surprise": 1}, "surprise"),
+        ([], None),
+    ]:
         response = api.http.put("/v1/queues/vip", json=body)
         assert response.status_code == 400, response.text
         assert response.json()["error"]["code"] == "invalid_request"
@@ -114,6 +123,7 @@ def test_queues_api_contract(api: Api, hub: HubProcess) -> None:
 
 # priority ------------------------------------------------------------------------
 
+
 async def test_higher_priority_is_assigned_first_then_oldest(cluster) -> None:  # type: ignore[no-untyped-def]
     c = await cluster()
     agent = c.new_agent("prio@example.com", capacity=1)
@@ -125,8 +135,7 @@ async def test_higher_priority_is_assigned_first_then_oldest(cluster) -> None:  
     convs = await by_customer(c)
     assert all(convs[phone(i)]["status"] == "waiting" and convs[phone(i)]["priority"] == 50 for i in (2, 3, 4))
     # The youngest is made urgent through the other process.
-    response = await c.http.patch(c.hubs[1].url + f"/v1/conversations/{convs[phone(4)]['id']}",
-                                  json={"priority": 90})
+    response = await c.http.patch(c.hubs[1].url + f"/v1/conversations/{convs[phone(4)]['id']}", json={"priority": 90})
     assert response.status_code == 200 and response.json()["priority"] == 90, response.text
 
     order = []
@@ -146,10 +155,14 @@ async def test_higher_priority_is_assigned_first_then_oldest(cluster) -> None:  
 
 
 async def test_a_configuration_sets_the_priority_and_skills_of_the_replies_to_it(
-        api: Api, hub: HubProcess, sandbox: Any) -> None:
+    api: Api, hub: HubProcess, sandbox: Any
+) -> None:
     ids = outbound_setup(api, sandbox.url)
-    api.ok("PATCH", f"/v1/outbound-configurations/{ids['config']['id']}", json={
-        "priority": 80, "required_skills": [{"name": "billing", "min_level": 2}]})
+    api.ok(
+        "PATCH",
+        f"/v1/outbound-configurations/{ids['config']['id']}",
+        json={"priority": 80, "required_skills": [{"name": "billing", "min_level": 2}]},
+    )
     email = "cfg@example.com"
     agent = create_agent(api, email)
     client = await AgentClient(hub.url, login(hub.url, email)).connect()
@@ -168,6 +181,7 @@ async def test_a_configuration_sets_the_priority_and_skills_of_the_replies_to_it
 
 
 # skills --------------------------------------------------------------------------
+
 
 async def test_only_agents_with_the_queue_skills_are_offered_its_conversations(cluster) -> None:  # type: ignore[no-untyped-def]
     c = await cluster()
@@ -188,8 +202,7 @@ async def test_only_agents_with_the_queue_skills_are_offered_its_conversations(c
     await c.reply(c.hubs[0], phone(2), "hola otra vez")
     await c.reply(c.hubs[0], phone(3), "y yo")
     await c.reply(c.hubs[0], phone(4), "yo también")
-    await expert_ws.wait(lambda f: f["type"] == "conversation.assigned"
-                         and f["conversation"]["customer"] == phone(3))
+    await expert_ws.wait(lambda f: f["type"] == "conversation.assigned" and f["conversation"]["customer"] == phone(3))
     await asyncio.sleep(QUIET_S)
     assert not novice_ws.of_type("conversation.assigned")
     await put(c, f"/v1/agents/{novice['id']}/skills", {"spanish": 2})
@@ -199,11 +212,14 @@ async def test_only_agents_with_the_queue_skills_are_offered_its_conversations(c
 
 # overflow ------------------------------------------------------------------------
 
+
 async def test_a_conversation_waiting_past_the_threshold_moves_to_the_overflow_queue(cluster) -> None:  # type: ignore[no-untyped-def]
     c = await cluster()
     vip = c.new_agent("vip@example.com")
-    spill = {**create_agent(c.api, "spill@example.com", queues=["spill"]),
-             "token": login(c.hubs[0].url, "spill@example.com")}
+    spill = {
+        **create_agent(c.api, "spill@example.com", queues=["spill"]),
+        "token": login(c.hubs[0].url, "spill@example.com"),
+    }
     await put(c, "/v1/queues/default", {"overflow": {"queue": "spill", "after_seconds": 1}}, 201)
     vip_ws = await c.connect(vip, c.hubs[0])
     # The default queue's only agent is busy elsewhere: away.
@@ -220,8 +236,10 @@ async def test_a_conversation_waiting_past_the_threshold_moves_to_the_overflow_q
 
 async def test_a_queue_with_too_many_waiting_moves_the_last_ones_in_arrival_order(cluster) -> None:  # type: ignore[no-untyped-def]
     c = await cluster()
-    spill = {**create_agent(c.api, "spill@example.com", queues=["spill"], capacity=5),
-             "token": login(c.hubs[0].url, "spill@example.com")}
+    spill = {
+        **create_agent(c.api, "spill@example.com", queues=["spill"], capacity=5),
+        "token": login(c.hubs[0].url, "spill@example.com"),
+    }
     c.new_agent("nobody@example.com")  # serves default, never online
     await put(c, "/v1/queues/default", {"overflow": {"queue": "spill", "waiting_over": 1}}, 201)
     for i in range(1, 5):
@@ -234,25 +252,35 @@ async def test_a_queue_with_too_many_waiting_moves_the_last_ones_in_arrival_orde
     spill_ws = await c.connect(spill, c.hubs[1])
     await until(lambda: len(spill_ws.of_type("conversation.assigned")) == 3, what="3 assigned")
     assert [f["conversation"]["customer"] for f in spill_ws.of_type("conversation.assigned")] == [
-        phone(2), phone(3), phone(4)]
+        phone(2),
+        phone(3),
+        phone(4),
+    ]
 
 
 # inactivity ------------------------------------------------------------------------
 
-async def test_a_silent_customer_conversation_closes_once_and_frees_the_agent(
-        cluster, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+
+async def test_a_silent_customer_conversation_closes_once_and_frees_the_agent(cluster, redis_url: str) -> None:  # type: ignore[no-untyped-def]
     c = await cluster()
     await put(c, "/v1/queues/default", {"inactive_close_seconds": 60}, 201)
     # A CRM subscribed to closes hears of this one too (the feed keeps it even while delivery fails).
-    c.api.ok("POST", "/v1/event-endpoints", 201, json={
-        "url": "https://crm.example.com/hooks", "secret": "whsec-test-0123456789abcdef",
-        "event_types": ["conversation.closed"]})
+    c.api.ok(
+        "POST",
+        "/v1/event-endpoints",
+        201,
+        json={
+            "url": "https://crm.example.com/hooks",
+            "secret": "whsec-test-0123456789abcdef",
+            "event_types": ["conversation.closed"],
+        },
+    )
     agent = c.new_agent("idle@example.com", capacity=1)
     client = await c.connect(agent, c.hubs[0])
     await c.reply(c.hubs[1], phone(1), "hello")
     conv = (await client.wait(lambda f: f["type"] == "conversation.assigned"))["conversation"]
     await asyncio.sleep(0.05)
-    await c.reply(c.hubs[1], phone(2), "me too")   # waits: the agent is full
+    await c.reply(c.hubs[1], phone(2), "me too")  # waits: the agent is full
     org_id = only_org(redis_url)
 
     # Two processes' loops look at once (their clocks past the deadline):
@@ -263,10 +291,10 @@ async def test_a_silent_customer_conversation_closes_once_and_frees_the_agent(
         # The first deadline: 60 s after the first customer's message.
         first = await stores[0].next_due_ms(org_id)
         assert first is not None and abs(first - (time.time() * 1000 + 60_000)) < 5_000
-        assert await stores[0].run_due(org_id, int(first) - 1, 100) == (0, 0)   # not yet
+        assert await stores[0].run_due(org_id, int(first) - 1, 100) == (0, 0)  # not yet
         results = await asyncio.gather(*(s.run_due(org_id, int(first), 100) for s in stores))
         assert sorted(closed for closed, _ in results) == [0, 1], results
-        later = await stores[0].next_due_ms(org_id)   # the second customer's deadline remains
+        later = await stores[0].next_due_ms(org_id)  # the second customer's deadline remains
         assert later is not None and later > first
     finally:
         for r in clients:
@@ -274,8 +302,9 @@ async def test_a_silent_customer_conversation_closes_once_and_frees_the_agent(
     closed = await client.wait(lambda f: f["type"] == "conversation.closed")
     assert closed == {**closed, "conversation_id": conv["id"], "reason": "inactive"}
     # The freed capacity went to the waiting customer at once.
-    nxt = await client.wait(lambda f: f["type"] == "conversation.assigned"
-                            and f["conversation"]["customer"] == phone(2))
+    nxt = await client.wait(
+        lambda f: f["type"] == "conversation.assigned" and f["conversation"]["customer"] == phone(2)
+    )
     assert nxt
     await asyncio.sleep(QUIET_S)
     assert len(client.of_type("conversation.closed")) == 1
@@ -283,24 +312,31 @@ async def test_a_silent_customer_conversation_closes_once_and_frees_the_agent(
     assert stored["status"] == "closed" and stored["close_reason"] == "inactive"
     feed = c.api.ok("GET", "/v1/events")["events"]
     assert [(e["type"], e["data"]["conversation_id"], e["data"]["reason"]) for e in feed] == [
-        ("conversation.closed", conv["id"], "inactive")]
+        ("conversation.closed", conv["id"], "inactive")
+    ]
     # The customer writes again: a new conversation, linked to the closed one.
     await c.reply(c.hubs[0], phone(1), "still there?")
     again = [x for x in await c.conversations() if x["customer"] == phone(1) and x["id"] != conv["id"]]
     assert len(again) == 1 and again[0]["previous_conversation_id"] == conv["id"], again
-    assert again[0]["status"] == "waiting"   # the agent holds the second customer (capacity 1)
+    assert again[0]["status"] == "waiting"  # the agent holds the second customer (capacity 1)
 
 
 # operating hours -----------------------------------------------------------------
 
-async def test_outside_hours_conversations_wait_and_get_the_closed_reply_once(
-        cluster, sandbox: Any) -> None:  # type: ignore[no-untyped-def]
+
+async def test_outside_hours_conversations_wait_and_get_the_closed_reply_once(cluster, sandbox: Any) -> None:  # type: ignore[no-untyped-def]
     c = await cluster()
     agent = c.new_agent("hours@example.com")
     client = await c.connect(agent, c.hubs[0])
-    closed = await put(c, "/v1/queues/default", {
-        "hours": {"timezone": "America/New_York", "weekly": {}},   # never open
-        "closed_reply": {"fr": "Nous sommes fermés.", "en": "We are closed; we answer from 8:00."}}, 201)
+    closed = await put(
+        c,
+        "/v1/queues/default",
+        {
+            "hours": {"timezone": "America/New_York", "weekly": {}},  # never open
+            "closed_reply": {"fr": "Nous sommes fermés.", "en": "We are closed; we answer from 8:00."},
+        },
+        201,
+    )
     assert closed["open"] is False
     await c.reply(c.hubs[1], phone(1), "hello?")
     await c.reply(c.hubs[1], phone(1), "anyone?")
@@ -313,14 +349,16 @@ async def test_outside_hours_conversations_wait_and_get_the_closed_reply_once(
     assert conv["status"] == "waiting"
     full = await c.conversation(conv["id"])
     assert [(m["direction"], m["body"]) for m in full["messages"]] == [
-        ("inbound", "hello?"), ("outbound", "We are closed; we answer from 8:00."), ("inbound", "anyone?")]
+        ("inbound", "hello?"),
+        ("outbound", "We are closed; we answer from 8:00."),
+        ("inbound", "anyone?"),
+    ]
     await asyncio.sleep(QUIET_S)
     assert len(replies()) == 1 and not client.of_type("conversation.assigned")
 
     # Open every day from now on: routing resumes at once, and no closed reply.
     always = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-    opened = await put(c, "/v1/queues/default", {"hours": {"timezone": "America/New_York",
-                                                           "weekly": always}})
+    opened = await put(c, "/v1/queues/default", {"hours": {"timezone": "America/New_York", "weekly": always}})
     assert opened["open"] is True
     got = await client.wait(lambda f: f["type"] == "conversation.assigned")
     assert got["conversation"]["id"] == conv["id"]
@@ -330,16 +368,22 @@ async def test_outside_hours_conversations_wait_and_get_the_closed_reply_once(
     assert not [m for m in sandbox.state.list_messages(SANDBOX_SID, to=phone(2))]
 
 
-async def test_the_policy_look_opens_and_closes_a_queue_at_its_hours(
-        cluster, redis_url: str, tmp_path: Any) -> None:  # type: ignore[no-untyped-def]
+async def test_the_policy_look_opens_and_closes_a_queue_at_its_hours(cluster, redis_url: str, tmp_path: Any) -> None:  # type: ignore[no-untyped-def]
     c = await cluster()
     agent = c.new_agent("shift@example.com")
     client = await c.connect(agent, c.hubs[1])
     now = datetime.now(UTC)
     tomorrow = (now + timedelta(days=1)).date()
     day = DAYS[tomorrow.weekday()]
-    await put(c, "/v1/queues/default", {"inactive_close_seconds": 30 * 86400,   # not before opening time
-                                        "hours": {"timezone": "UTC", "weekly": {day: [["09:00", "17:00"]]}}}, 201)
+    await put(
+        c,
+        "/v1/queues/default",
+        {
+            "inactive_close_seconds": 30 * 86400,  # not before opening time
+            "hours": {"timezone": "UTC", "weekly": {day: [["09:00", "17:00"]]}},
+        },
+        201,
+    )
     await c.reply(c.hubs[0], phone(1), "hello?")
     await asyncio.sleep(QUIET_S)
     assert not client.of_type("conversation.assigned")
@@ -379,13 +423,13 @@ async def test_two_agents_qualifying_at_once_on_two_processes_take_one_conversat
     for i in range(3):
         await c.reply(c.hubs[i % 2], phone(i), f"question {i}")
     # Both gain the skill at the same moment, each through its own process.
-    responses = await asyncio.gather(*(
-        c.http.put(c.hubs[i].url + f"/v1/agents/{a['id']}/skills", json={"legal": 1})
-        for i, a in enumerate(agents)))
+    responses = await asyncio.gather(
+        *(c.http.put(c.hubs[i].url + f"/v1/agents/{a['id']}/skills", json={"legal": 1}) for i, a in enumerate(agents))
+    )
     assert [r.status_code for r in responses] == [200, 200]
     await until(lambda: sum(len(cl.of_type("conversation.assigned")) for cl in clients) == 2, what="2 assigned")
     await asyncio.sleep(QUIET_S)
     taken = [f["conversation"]["customer"] for cl in clients for f in cl.of_type("conversation.assigned")]
-    assert sorted(taken) == [phone(0), phone(1)], taken   # the two oldest, once each
+    assert sorted(taken) == [phone(0), phone(1)], taken  # the two oldest, once each
     convs = await by_customer(c)
     assert convs[phone(2)]["status"] == "waiting"

@@ -74,8 +74,10 @@ class Cluster:
         self.path = f"/webhooks/twilio/{self.channel['id']}/inbound"
         self.validator = RequestValidator(SANDBOX_TOKEN)
         self.http = httpx.AsyncClient(
-            headers={"Authorization": f"Bearer {org['api_key']}"}, timeout=30,
-            limits=httpx.Limits(max_connections=400, max_keepalive_connections=100))
+            headers={"Authorization": f"Bearer {org['api_key']}"},
+            timeout=30,
+            limits=httpx.Limits(max_connections=400, max_keepalive_connections=100),
+        )
         self.clients: list[AgentClient] = []
 
     # agents -----------------------------------------------------------------
@@ -91,13 +93,18 @@ class Cluster:
 
     # webhooks ---------------------------------------------------------------
     def form(self, customer: str, body: str, sid: str | None = None) -> dict[str, str]:
-        return {"MessageSid": sid or "SM" + secrets.token_hex(16), "AccountSid": SANDBOX_SID,
-                "From": customer, "To": self.channel["address"], "Body": body, "NumMedia": "0"}
+        return {
+            "MessageSid": sid or "SM" + secrets.token_hex(16),
+            "AccountSid": SANDBOX_SID,
+            "From": customer,
+            "To": self.channel["address"],
+            "Body": body,
+            "NumMedia": "0",
+        }
 
     async def post(self, hub: HubProcess, form: dict[str, str]) -> httpx.Response:
         signature = self.validator.compute_signature(PUBLIC_URL + self.path, form)
-        return await self.http.post(hub.url + self.path, data=form,
-                                    headers={"X-Twilio-Signature": signature})
+        return await self.http.post(hub.url + self.path, data=form, headers={"X-Twilio-Signature": signature})
 
     async def reply(self, hub: HubProcess, customer: str, body: str) -> None:
         response = await self.post(hub, self.form(customer, body))
@@ -156,11 +163,11 @@ async def cluster(hub_factory: Any, sandbox: Any) -> AsyncIterator[Callable[...,
 
 # 1 ---------------------------------------------------------------------------
 
+
 async def test_200_replies_at_once_over_two_processes_fill_every_agent_and_queue_the_rest(cluster) -> None:
     c = await cluster()
     agents = [c.new_agent(f"burst{i}@example.com", capacity=3) for i in range(10)]
-    clients = list(await asyncio.gather(
-        *(c.connect(agent, c.hubs[i % 2]) for i, agent in enumerate(agents))))
+    clients = list(await asyncio.gather(*(c.connect(agent, c.hubs[i % 2]) for i, agent in enumerate(agents))))
     by_id = {agent["id"]: client for agent, client in zip(agents, clients)}
 
     forms = [c.form(phone(i), f"reply {i}") for i in range(200)]
@@ -203,9 +210,9 @@ async def test_200_replies_at_once_over_two_processes_fill_every_agent_and_queue
         mark = len(client.frames)
         ack = await client.command({"type": "close", "conversation_id": victim})
         assert ack["type"] == "ack", ack
-        await client.wait(lambda f, victim=victim: f["type"] == "conversation.closed"
-                          and f["conversation_id"] == victim,
-                          start=mark)
+        await client.wait(
+            lambda f, victim=victim: f["type"] == "conversation.closed" and f["conversation_id"] == victim, start=mark
+        )
         frame = await client.wait(is_assigned, start=mark)
         assert frame["conversation"]["id"] == oldest["id"], (n, frame["conversation"]["id"], oldest)
         held[agent_id].append(oldest["id"])
@@ -222,6 +229,7 @@ async def test_200_replies_at_once_over_two_processes_fill_every_agent_and_queue
 
 
 # 2 ---------------------------------------------------------------------------
+
 
 async def test_one_webhook_delivered_to_both_processes_at_once_is_processed_once(cluster) -> None:
     c = await cluster()
@@ -263,12 +271,12 @@ async def test_one_webhook_delivered_to_both_processes_at_once_is_processed_once
     assert len([f for f in client.frames[mark:] if f["type"] == "message.created"]) == 1
     conv_id = next(f["conversation"]["id"] for f in frames if f["conversation"]["customer"] == customers[0])
     stored = await c.conversation(conv_id)
-    assert [m["provider_message_id"] for m in stored["messages"]] == [
-        sid_of[customers[0]], follow_up["MessageSid"]]
+    assert [m["provider_message_id"] for m in stored["messages"]] == [sid_of[customers[0]], follow_up["MessageSid"]]
     assert len(await c.conversations()) == 5
 
 
 # 3 ---------------------------------------------------------------------------
+
 
 async def test_agent_disconnect_grace_period_requeue_to_front_and_resume(cluster) -> None:
     grace = 2.0
@@ -303,9 +311,11 @@ async def test_agent_disconnect_grace_period_requeue_to_front_and_resume(cluster
     assert [f["type"] for f in again.frames] == ["hello"]
 
     # W goes back to waiting while nobody else is free.
-    for client, command in ((bk, {"type": "presence", "status": "away"}),
-                            (h, {"type": "presence", "status": "away"}),
-                            (h, {"type": "transfer", "conversation_id": w, "queue": "default"})):
+    for client, command in (
+        (bk, {"type": "presence", "status": "away"}),
+        (h, {"type": "presence", "status": "away"}),
+        (h, {"type": "transfer", "conversation_id": w, "queue": "default"}),
+    ):
         assert (await client.command(command))["type"] == "ack"
     assert (await c.conversation(w))["status"] == "waiting"
 
@@ -359,8 +369,11 @@ async def test_agent_disconnect_grace_period_requeue_to_front_and_resume(cluster
     # agent with room: the backup leaves, the dropper (one free slot) takes one.
     mark = len(back.frames)
     await bk.close()
-    await until(lambda: any(is_assigned(f) for f in back.frames[mark:]), timeout=grace + 8,
-                what="handoff to the available agent")
+    await until(
+        lambda: any(is_assigned(f) for f in back.frames[mark:]),
+        timeout=grace + 8,
+        what="handoff to the available agent",
+    )
     await asyncio.sleep(QUIET_S)
     handed = [f["conversation"]["id"] for f in back.frames[mark:] if is_assigned(f)]
     assert handed == [xs[0]]
@@ -371,6 +384,7 @@ async def test_agent_disconnect_grace_period_requeue_to_front_and_resume(cluster
 
 
 # 4 ---------------------------------------------------------------------------
+
 
 async def test_events_reach_the_agent_on_whichever_process_holds_its_socket(cluster) -> None:
     c = await cluster()
@@ -398,6 +412,7 @@ async def test_events_reach_the_agent_on_whichever_process_holds_its_socket(clus
 
 
 # 5 ---------------------------------------------------------------------------
+
 
 async def test_freeing_capacity_on_one_process_while_an_agent_arrives_on_another(cluster) -> None:
     c = await cluster()
@@ -442,8 +457,9 @@ async def test_freeing_capacity_on_one_process_while_an_agent_arrives_on_another
         assert arrived is not None
         newcomer_client = arrived
 
-        def winners(target: str = target, mark: int = mark,
-                    newcomer_client: AgentClient = newcomer_client) -> list[str]:
+        def winners(
+            target: str = target, mark: int = mark, newcomer_client: AgentClient = newcomer_client
+        ) -> list[str]:
             got = []
             if any(is_assigned(f) and f["conversation"]["id"] == target for f in holder.frames[mark:]):
                 got.append("holder")

@@ -119,8 +119,9 @@ async def stats(control: httpx.AsyncClient) -> dict[str, Any]:
     return (await control.get("/_sandbox/stats")).json()
 
 
-async def raw_create(control: httpx.AsyncClient, form: dict[str, str],
-                     auth: tuple[str, str] = (ACCOUNT, TOKEN), **kw: Any) -> httpx.Response:
+async def raw_create(
+    control: httpx.AsyncClient, form: dict[str, str], auth: tuple[str, str] = (ACCOUNT, TOKEN), **kw: Any
+) -> httpx.Response:
     return await control.post(MESSAGES, data=form, auth=auth, **kw)
 
 
@@ -176,9 +177,11 @@ async def test_authentication(sandbox: str, control: httpx.AsyncClient) -> None:
 
 async def test_scripted_errors(client: Client, control: httpx.AsyncClient) -> None:
     to = "+15550000004"
-    for rule in ({"to": to, "action": "http_error", "status": 429, "retry_after": 7, "times": 2},
-                 {"to": to, "action": "http_error", "status": 500, "times": 1},
-                 {"to": to, "action": "refuse", "code": 21211, "times": 1}):
+    for rule in (
+        {"to": to, "action": "http_error", "status": 429, "retry_after": 7, "times": 2},
+        {"to": to, "action": "http_error", "status": 500, "times": 1},
+        {"to": to, "action": "refuse", "code": 21211, "times": 1},
+    ):
         assert (await control.post("/_sandbox/rules", json=rule)).status_code == 201
     for status, code in [(429, 20429), (None, None), (500, 20500), (400, 21211)]:
         if status is None:  # the twilio library hides headers: check Retry-After raw
@@ -202,15 +205,21 @@ async def test_timeouts(control: httpx.AsyncClient) -> None:
     assert [m["to"] for m in stored] == [to]  # only the second went out
 
 
-CALLBACK_CASES = {"normal": ["sent", "delivered"], "out_of_order": ["delivered", "sent"],
-                  "duplicate": ["sent", "sent", "delivered", "delivered"],
-                  "fail": ["failed"], "undelivered": ["sent", "undelivered"],
-                  "none": [], "disabled": []}
+CALLBACK_CASES = {
+    "normal": ["sent", "delivered"],
+    "out_of_order": ["delivered", "sent"],
+    "duplicate": ["sent", "sent", "delivered", "delivered"],
+    "fail": ["failed"],
+    "undelivered": ["sent", "undelivered"],
+    "none": [],
+    "disabled": [],
+}
 
 
 @pytest.mark.parametrize(("mode", "expected"), CALLBACK_CASES.items())
-async def test_status_callbacks(client: Client, control: httpx.AsyncClient, rec: Receiver,
-                                mode: str, expected: list[str]) -> None:
+async def test_status_callbacks(
+    client: Client, control: httpx.AsyncClient, rec: Receiver, mode: str, expected: list[str]
+) -> None:
     to = "+15550000010"
     if mode == "disabled":
         await control.put("/_sandbox/settings", json={"callbacks_enabled": False})
@@ -218,8 +227,9 @@ async def test_status_callbacks(client: Client, control: httpx.AsyncClient, rec:
     else:
         rule = {"action": "callbacks", "mode": mode, "error_code": "30005"}
         await control.post("/_sandbox/rules", json=rule)
-    msg = await client.messages.create_async(to=to, from_=SENDER, body="hi",
-                                             status_callback=f"{rec.url}/status?t=a%20b")
+    msg = await client.messages.create_async(
+        to=to, from_=SENDER, body="hi", status_callback=f"{rec.url}/status?t=a%20b"
+    )
     await wait_for(lambda: len(rec.for_sid(msg.sid)) >= len(expected))
     await control.post("/_sandbox/drain")  # so a surplus callback would show up below
     posts = rec.for_sid(msg.sid)
@@ -227,23 +237,19 @@ async def test_status_callbacks(client: Client, control: httpx.AsyncClient, rec:
     assert all(p["valid"] for p in posts)
     for f in (p["fields"] for p in posts):
         assert f["SmsStatus"] == f["MessageStatus"] and "ChannelPrefix" not in f
-        assert (f["AccountSid"], f["To"], f["From"], f["MessageSid"]) == (
-            ACCOUNT, to, SENDER, msg.sid)
-        assert f.get("ErrorCode") == ("30005" if f["MessageStatus"] in ("failed", "undelivered")
-                                      else None)
+        assert (f["AccountSid"], f["To"], f["From"], f["MessageSid"]) == (ACCOUNT, to, SENDER, msg.sid)
+        assert f.get("ErrorCode") == ("30005" if f["MessageStatus"] in ("failed", "undelivered") else None)
     # Statuses never go backwards, and lost notifications do not stop delivery.
     final = {"fail": "failed", "undelivered": "undelivered"}.get(mode, "delivered")
     assert (await client.messages(msg.sid).fetch_async()).status == final
     assert (await stats(control))["callbacks_sent"] == len(expected)
 
 
-async def test_whatsapp_callbacks(client: Client, control: httpx.AsyncClient,
-                                  rec: Receiver) -> None:
+async def test_whatsapp_callbacks(client: Client, control: httpx.AsyncClient, rec: Receiver) -> None:
     rule = {"to": "+15550000012", "action": "callbacks", "mode": "read", "delay_ms": 5}
     await control.post("/_sandbox/rules", json=rule)
     wa_to, callback = "whatsapp:+15550000012", f"{rec.url}/wa"
-    msg = await client.messages.create_async(to=wa_to, from_="whatsapp:" + SENDER, body="hi",
-                                             status_callback=callback)
+    msg = await client.messages.create_async(to=wa_to, from_="whatsapp:" + SENDER, body="hi", status_callback=callback)
     assert msg.to == wa_to
     await wait_for(lambda: len(rec.for_sid(msg.sid)) >= 3)
     posts = rec.for_sid(msg.sid)
@@ -253,20 +259,42 @@ async def test_whatsapp_callbacks(client: Client, control: httpx.AsyncClient,
 
 
 async def test_replies(control: httpx.AsyncClient, rec: Receiver) -> None:
-    reply = {"account_sid": ACCOUNT, "from": "+15550000020", "to": SENDER, "body": "Hello",
-             "url": f"{rec.url}/inbound?reply=202", "media_urls": ["https://example.com/a.png"]}
+    reply = {
+        "account_sid": ACCOUNT,
+        "from": "+15550000020",
+        "to": SENDER,
+        "body": "Hello",
+        "url": f"{rec.url}/inbound?reply=202",
+        "media_urls": ["https://example.com/a.png"],
+    }
     answer = (await control.post("/_sandbox/replies", json=reply)).json()
     assert (answer["status"], answer["body"]) == (202, "<Response/>")
     [post] = rec.for_sid(sid := answer["message_sid"])  # posted inline, already there
     assert post["valid"] and post["path"] == "/inbound" and "WaId" not in post["fields"]
-    want = {"From": "+15550000020", "To": SENDER, "Body": "Hello", "AccountSid": ACCOUNT,
-            "SmsSid": sid, "SmsMessageSid": sid, "NumMedia": "1", "NumSegments": "1",
-            "SmsStatus": "received", "ApiVersion": "2010-04-01",
-            "MediaUrl0": "https://example.com/a.png", "MediaContentType0": "image/png"}
+    want = {
+        "From": "+15550000020",
+        "To": SENDER,
+        "Body": "Hello",
+        "AccountSid": ACCOUNT,
+        "SmsSid": sid,
+        "SmsMessageSid": sid,
+        "NumMedia": "1",
+        "NumSegments": "1",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+        "MediaUrl0": "https://example.com/a.png",
+        "MediaContentType0": "image/png",
+    }
     assert {k: post["fields"].get(k) for k in want} == want
 
-    wa = {**reply, "from": "whatsapp:+15550000021", "to": "whatsapp:" + SENDER,
-          "media_urls": [], "message_sid": "SM" + "a" * 32, "url": f"{rec.url}/inbound"}
+    wa = {
+        **reply,
+        "from": "whatsapp:+15550000021",
+        "to": "whatsapp:" + SENDER,
+        "media_urls": [],
+        "message_sid": "SM" + "a" * 32,
+        "url": f"{rec.url}/inbound",
+    }
     answer = (await control.post("/_sandbox/replies", json=wa)).json()
     assert answer == {"status": 200, "body": "<Response/>", "message_sid": "SM" + "a" * 32}
     [post] = rec.for_sid(answer["message_sid"])
@@ -293,8 +321,9 @@ async def test_mounted_under_prefix(rec: Receiver) -> None:
     with serve(host) as url:
         async with AsyncTwilioHttpClient() as http:
             client = make_client(url + "/sandbox", http)
-            msg = await client.messages.create_async(to="+15550000030", from_=SENDER,
-                                                     body="hi", status_callback=f"{rec.url}/s")
+            msg = await client.messages.create_async(
+                to="+15550000030", from_=SENDER, body="hi", status_callback=f"{rec.url}/s"
+            )
             fetched = await client.messages(msg.sid).fetch_async()
             assert fetched.uri == f"/2010-04-01/Accounts/{ACCOUNT}/Messages/{msg.sid}.json"
             await wait_for(lambda: len(rec.for_sid(msg.sid)) >= 2)

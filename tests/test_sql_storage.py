@@ -20,35 +20,75 @@ from tests.sql_support import SqlWriteLock
 
 
 def copy(act_id: str, statuses: list[str], *, org: str = "org_a", created: int = 1_700_000_000_000) -> ActivityCopy:
-    raw = {"id": act_id, "org": org, "cfg": "cfg_1", "req": "req_1", "channel": "ch_1",
-           "type": "sms", "to": "+14155552671", "from": "+14155550100", "locale": "en-US",
-           "body": "Hi Ada, case CAS-1 is resolved.", "status": statuses[-1],
-           "created": str(created), "updated": str(created + len(statuses)), "timeline": "1"}
-    history = [json.dumps({"status": s, "at": created + i, "source": "hub"})
-               for i, s in enumerate(statuses)]
+    raw = {
+        "id": act_id,
+        "org": org,
+        "cfg": "cfg_1",
+        "req": "req_1",
+        "channel": "ch_1",
+        "type": "sms",
+        "to": "+14155552671",
+        "from": "+14155550100",
+        "locale": "en-US",
+        "body": "Hi Ada, case CAS-1 is resolved.",
+        "status": statuses[-1],
+        "created": str(created),
+        "updated": str(created + len(statuses)),
+        "timeline": "1",
+    }
+    history = [json.dumps({"status": s, "at": created + i, "source": "hub"}) for i, s in enumerate(statuses)]
     return ActivityCopy(raw, history, created * 1000)
 
 
-def conv_copy(conv_id: str, version: int, replies: list[str], *, org: str = "org_a",
-              created: int = 1_700_000_000_000) -> ConversationCopy:
+def conv_copy(
+    conv_id: str, version: int, replies: list[str], *, org: str = "org_a", created: int = 1_700_000_000_000
+) -> ConversationCopy:
     """A conversation with one inbound message and the agent's replies (statuses given)."""
-    raw = {"id": conv_id, "customer": "+14155552671", "channel": "ch_1", "type": "sms",
-           "status": "assigned", "agent": "agt_1", "queue": "default", "activity": "",
-           "previous": "", "created": str(created), "v": str(version)}
-    messages = [json.dumps({"id": f"msg_{conv_id}_0", "direction": "inbound", "body": "Hello?",
-                            "at": created / 1000, "provider_message_id": "SM0", "media": []})]
+    raw = {
+        "id": conv_id,
+        "customer": "+14155552671",
+        "channel": "ch_1",
+        "type": "sms",
+        "status": "assigned",
+        "agent": "agt_1",
+        "queue": "default",
+        "activity": "",
+        "previous": "",
+        "created": str(created),
+        "v": str(version),
+    }
+    messages = [
+        json.dumps(
+            {
+                "id": f"msg_{conv_id}_0",
+                "direction": "inbound",
+                "body": "Hello?",
+                "at": created / 1000,
+                "provider_message_id": "SM0",
+                "media": [],
+            }
+        )
+    ]
     statuses = {}
     for n, status in enumerate(replies, 1):
-        messages.append(json.dumps({"id": f"msg_{conv_id}_{n}", "direction": "outbound", "body": "Hi",
-                                    "at": (created + n) / 1000, "agent_id": "agt_1"}))
+        messages.append(
+            json.dumps(
+                {
+                    "id": f"msg_{conv_id}_{n}",
+                    "direction": "outbound",
+                    "body": "Hi",
+                    "at": (created + n) / 1000,
+                    "agent_id": "agt_1",
+                }
+            )
+        )
         statuses[f"msg_{conv_id}_{n}"] = json.dumps({"status": status})
     return ConversationCopy(org, raw, messages, statuses)
 
 
 async def conv_counts(db, conv_id: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     rows = await db.fetchval("SELECT COUNT(*) FROM conversations WHERE id = ?", conv_id)
-    messages = await db.fetchval(
-        "SELECT COUNT(*) FROM conversation_messages WHERE conversation_id = ?", conv_id)
+    messages = await db.fetchval("SELECT COUNT(*) FROM conversation_messages WHERE conversation_id = ?", conv_id)
     return int(rows), int(messages)
 
 
@@ -65,8 +105,15 @@ async def test_a_fresh_database_gets_the_whole_schema_once(database_url: str) ->
         assert await migrate(db) == latest_version()  # a restart changes nothing
         versions = await db.fetch("SELECT version FROM schema_version ORDER BY version")
         assert [v[0] for v in versions] == list(range(1, latest_version() + 1))
-        for table in ("activities", "activity_history", "conversations", "conversation_messages",
-                      "bulk_jobs", "bulk_outcomes", "flow_runs"):
+        for table in (
+            "activities",
+            "activity_history",
+            "conversations",
+            "conversation_messages",
+            "bulk_jobs",
+            "bulk_outcomes",
+            "flow_runs",
+        ):
             assert await db.fetchval(f"SELECT COUNT(*) FROM {table}") == 0
     finally:
         await db.close()
@@ -83,13 +130,22 @@ async def test_an_upgrade_from_the_previous_version_keeps_the_rows(database_url:
         async with db.transaction() as tx:
             await tx.execute(
                 f"INSERT INTO activities ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                *sql_activities.activity_row(old)[:-1])
+                *sql_activities.activity_row(old)[:-1],
+            )
             await tx.executemany(sql_activities.INSERT_EVENT, sql_activities.event_rows("act_1", old.history))
             # A conversation row as the schema before conversations were archived held it.
             await tx.execute(
                 "INSERT INTO conversations (id, org_id, channel_id, customer, status, created_ms, version,"
                 " record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                "conv_1", "org_a", "ch_1", "+14155552671", "closed", 1_700_000_000_000, 1, "{}")
+                "conv_1",
+                "org_a",
+                "ch_1",
+                "+14155552671",
+                "closed",
+                1_700_000_000_000,
+                1,
+                "{}",
+            )
         assert await migrate(db) == latest_version()
         assert await current_version(db) == latest_version()
         assert await counts(db, "act_1") == (1, 3)
@@ -97,8 +153,7 @@ async def test_an_upgrade_from_the_previous_version_keeps_the_rows(database_url:
         await write_conversations(db, [conv_copy("conv_1", 2, ["delivered"])])
         assert await conv_counts(db, "conv_1") == (1, 2)
         raw, history = await load_activity(db, "org_a", "act_1")  # type: ignore[misc]
-        assert raw["status"] == "sent" and [json.loads(h)["status"] for h in history] == [
-            "queued", "sending", "sent"]
+        assert raw["status"] == "sent" and [json.loads(h)["status"] for h in history] == ["queued", "sending", "sent"]
     finally:
         await db.close()
 
@@ -119,8 +174,12 @@ async def test_a_database_newer_than_the_hub_is_refused(database_url: str) -> No
     try:
         await migrate(db)
         async with db.transaction() as tx:
-            await tx.execute("INSERT INTO schema_version (version, name, applied_ms) VALUES (?, ?, ?)",
-                             latest_version() + 1, "from_the_future", 0)
+            await tx.execute(
+                "INSERT INTO schema_version (version, name, applied_ms) VALUES (?, ?, ?)",
+                latest_version() + 1,
+                "from_the_future",
+                0,
+            )
         with pytest.raises(SchemaTooNew):
             await migrate(db)
     finally:
@@ -168,7 +227,11 @@ async def test_conversation_writes_are_idempotent_and_never_step_back(database_u
         await write_conversations(db, [dataclasses.replace(more, messages=more.messages[3:], first_seq=3)])
         found = await sql_conversations.records(db, "org_a", ["conv_1"], messages=True, min_created_ms=0)
         assert [m.get("status") for m in found["conv_1"][1]] == [  # type: ignore[union-attr]
-            None, "read", "delivered", "queued"]
+            None,
+            "read",
+            "delivered",
+            "queued",
+        ]
         assert found["conv_1"][1] == sql_conversations.merged_messages(more)
         # Another org never sees it.
         assert await sql_conversations.records(db, "org_b", ["conv_1"], messages=True, min_created_ms=0) == {}
@@ -181,11 +244,14 @@ async def test_retention_deletes_old_conversations_with_their_messages(database_
     try:
         await migrate(db)
         day = 86_400_000
-        await write_conversations(db, [
-            conv_copy("conv_old", 2, ["delivered"], created=1_700_000_000_000),
-            conv_copy("conv_new", 1, [], created=1_700_000_000_000 + 2 * day),
-            conv_copy("conv_other_org", 1, [], org="org_b", created=1_700_000_000_000),
-        ])
+        await write_conversations(
+            db,
+            [
+                conv_copy("conv_old", 2, ["delivered"], created=1_700_000_000_000),
+                conv_copy("conv_new", 1, [], created=1_700_000_000_000 + 2 * day),
+                conv_copy("conv_other_org", 1, [], org="org_b", created=1_700_000_000_000),
+            ],
+        )
         assert await sql_conversations.purge_before(db, "org_a", 1_700_000_000_000 + day, batch=1) == 1
         assert await conv_counts(db, "conv_old") == (0, 0)
         assert await conv_counts(db, "conv_new") == (1, 1)
@@ -199,11 +265,14 @@ async def test_retention_deletes_old_activities_with_their_history(database_url:
     try:
         await migrate(db)
         day = 86_400_000
-        await write_activities(db, [
-            copy("act_old", ["queued", "sending", "sent"], created=1_700_000_000_000),
-            copy("act_new", ["queued"], created=1_700_000_000_000 + 2 * day),
-            copy("act_other_org", ["queued"], org="org_b", created=1_700_000_000_000),
-        ])
+        await write_activities(
+            db,
+            [
+                copy("act_old", ["queued", "sending", "sent"], created=1_700_000_000_000),
+                copy("act_new", ["queued"], created=1_700_000_000_000 + 2 * day),
+                copy("act_other_org", ["queued"], org="org_b", created=1_700_000_000_000),
+            ],
+        )
         assert await purge_before(db, "org_a", 1_700_000_000_000 + day, batch=1) == 1
         assert await counts(db, "act_old") == (0, 0)
         assert await counts(db, "act_new") == (1, 1)

@@ -33,8 +33,11 @@ async def test_agents_may_not_use_the_supervisors_commands(api: Api, hub: HubPro
     create_agent(api, "ann@example.com")
     agent = await AgentClient(hub.url, login(hub.url, "ann@example.com")).connect()
     try:
-        for frame in ({"type": "board.subscribe"}, {"type": "monitor", "conversation_id": "conv_x"},
-                      {"type": "takeover", "conversation_id": "conv_x"}):
+        for frame in (
+            {"type": "board.subscribe"},
+            {"type": "monitor", "conversation_id": "conv_x"},
+            {"type": "takeover", "conversation_id": "conv_x"},
+        ):
             refused = await agent.command(frame)
             assert refused["type"] == "error" and refused["error"]["code"] == "supervisor_only", refused
         assert not agent.of_type("board")
@@ -42,8 +45,7 @@ async def test_agents_may_not_use_the_supervisors_commands(api: Api, hub: HubPro
         await agent.close()
 
 
-async def test_the_board_is_pushed_across_processes_and_shows_only_the_org(
-        hub_factory: Start, sandbox) -> None:  # type: ignore[no-untyped-def]
+async def test_the_board_is_pushed_across_processes_and_shows_only_the_org(hub_factory: Start, sandbox) -> None:  # type: ignore[no-untyped-def]
     """The agent's socket and the webhooks on one process, the supervisor's on
     another: every change reaches the board without anyone asking."""
     one, two = hub_factory(), hub_factory()
@@ -66,14 +68,20 @@ async def test_the_board_is_pushed_across_processes_and_shows_only_the_org(
             assert (row["presence"], row["open"], row["free_capacity"]) == ("available", 0, 1)
             assert row["presence_since"] is not None
             assert queue(first, "default") == {
-                "name": "default", "waiting": 0, "longest_waiting_since": None, "agents": 1,
-                "agents_available": 1, "free_capacity": 1}
+                "name": "default",
+                "waiting": 0,
+                "longest_waiting_since": None,
+                "agents": 1,
+                "agents_available": 1,
+                "free_capacity": 1,
+            }
 
             # A customer writes (webhook on process one): assigned to the agent.
             await customer_replies(sandbox.url, one.url, channel, phone(1), "Hello?", SENDER)
             conv = (await agent.wait(lambda f: f["type"] == "conversation.assigned"))["conversation"]
-            board = board_of(await sue.wait(
-                lambda f: f["type"] == "board" and agent_row(f["board"], ann["id"])["open"] == 1))
+            board = board_of(
+                await sue.wait(lambda f: f["type"] == "board" and agent_row(f["board"], ann["id"])["open"] == 1)
+            )
             row = agent_row(board, ann["id"])
             assert [c["id"] for c in row["conversations"]] == [conv["id"]]
             assert row["conversations"][0]["customer"] == phone(1)
@@ -81,8 +89,9 @@ async def test_the_board_is_pushed_across_processes_and_shows_only_the_org(
 
             # A second customer waits: the agent is at capacity.
             await customer_replies(sandbox.url, one.url, channel, phone(2), "Anyone?", SENDER)
-            board = board_of(await sue.wait(
-                lambda f: f["type"] == "board" and queue(f["board"], "default")["waiting"] == 1))
+            board = board_of(
+                await sue.wait(lambda f: f["type"] == "board" and queue(f["board"], "default")["waiting"] == 1)
+            )
             assert [w["customer"] for w in board["waiting"]] == [phone(2)]
             since = board["waiting"][0]["waiting_since"]
             assert queue(board, "default")["longest_waiting_since"] == since
@@ -90,8 +99,11 @@ async def test_the_board_is_pushed_across_processes_and_shows_only_the_org(
 
             # Presence: the agent steps away.
             assert (await agent.command({"type": "presence", "status": "away"}))["type"] == "ack"
-            board = board_of(await sue.wait(
-                lambda f: f["type"] == "board" and agent_row(f["board"], ann["id"])["presence"] == "away"))
+            board = board_of(
+                await sue.wait(
+                    lambda f: f["type"] == "board" and agent_row(f["board"], ann["id"])["presence"] == "away"
+                )
+            )
             assert agent_row(board, ann["id"])["presence_since"] >= row["presence_since"]
             assert queue(board, "default")["agents_available"] == 0
 
@@ -105,16 +117,16 @@ async def test_the_board_is_pushed_across_processes_and_shows_only_the_org(
             assert refused["type"] == "error" and refused["error"]["code"] == "not_found"
             refused = await oz.command({"type": "takeover", "conversation_id": conv["id"]})
             assert refused["type"] == "error" and refused["error"]["code"] == "not_found"
-            refused = await oz.command({"type": "note", "conversation_id": conv["id"], "body": "psst",
-                                        "client_id": "n1"})
+            refused = await oz.command(
+                {"type": "note", "conversation_id": conv["id"], "body": "psst", "client_id": "n1"}
+            )
             assert refused["type"] == "error" and refused["error"]["code"] == "not_found"
         finally:
             for client in (sue, oz, agent):
                 await client.close()
 
 
-async def test_a_supervisor_monitors_whispers_takes_over_and_reassigns(
-        hub_factory: Start, sandbox) -> None:  # type: ignore[no-untyped-def]
+async def test_a_supervisor_monitors_whispers_takes_over_and_reassigns(hub_factory: Start, sandbox) -> None:  # type: ignore[no-untyped-def]
     one, two = hub_factory(), hub_factory()
     org = create_org(one.url)
     with Api(one.url, org["api_key"]) as api:
@@ -135,19 +147,27 @@ async def test_a_supervisor_monitors_whispers_takes_over_and_reassigns(
             assert [m["body"] for m in started["conversation"]["messages"]] == ["My order is late"]
 
             # Both sides, live: the agent's reply and the customer's next message.
-            await agent.command({"type": "reply", "conversation_id": conv["id"], "body": "Looking into it",
-                                 "client_id": "r1"})
+            await agent.command(
+                {"type": "reply", "conversation_id": conv["id"], "body": "Looking into it", "client_id": "r1"}
+            )
             await customer_replies(sandbox.url, one.url, channel, phone(3), "Thanks", SENDER)
             for body in ("Looking into it", "Thanks"):
-                await sue.wait(lambda f, b=body: f["type"] == "monitor.message"
-                               and f["conversation_id"] == conv["id"] and f["message"]["body"] == b)
+                await sue.wait(
+                    lambda f, b=body: (
+                        f["type"] == "monitor.message"
+                        and f["conversation_id"] == conv["id"]
+                        and f["message"]["body"] == b
+                    )
+                )
 
             # A whisper: the agent sees it, the customer never gets it.
-            whisper = await sue.command({"type": "note", "conversation_id": conv["id"],
-                                         "body": "Offer a refund", "client_id": "w1"})
+            whisper = await sue.command(
+                {"type": "note", "conversation_id": conv["id"], "body": "Offer a refund", "client_id": "w1"}
+            )
             assert whisper["type"] == "ack", whisper
-            seen = await agent.wait(lambda f: f["type"] == "message.created"
-                                    and f["message"]["body"] == "Offer a refund")
+            seen = await agent.wait(
+                lambda f: f["type"] == "message.created" and f["message"]["body"] == "Offer a refund"
+            )
             assert seen["message"]["direction"] == "note"
             assert (seen["message"]["agent_id"], seen["message"]["author_role"]) == (sup["id"], "supervisor")
             await sue.wait(lambda f: f["type"] == "monitor.message" and f["message"]["body"] == "Offer a refund")
@@ -158,14 +178,19 @@ async def test_a_supervisor_monitors_whispers_takes_over_and_reassigns(
 
             # Take over: the supervisor is now the conversation's agent and answers.
             assert (await sue.command({"type": "takeover", "conversation_id": conv["id"]}))["type"] == "ack"
-            await agent.wait(lambda f: f["type"] == "conversation.transferred"
-                             and f["conversation_id"] == conv["id"] and f["to_agent_id"] == sup["id"])
+            await agent.wait(
+                lambda f: (
+                    f["type"] == "conversation.transferred"
+                    and f["conversation_id"] == conv["id"]
+                    and f["to_agent_id"] == sup["id"]
+                )
+            )
             taken = await sue.wait(lambda f: f["type"] == "conversation.assigned")
             assert taken["conversation"]["id"] == conv["id"]
-            await sue.wait(lambda f: f["type"] == "monitor.conversation"
-                           and f["conversation"]["agent_id"] == sup["id"])
-            answer = await sue.command({"type": "reply", "conversation_id": conv["id"],
-                                        "body": "Refund on its way", "client_id": "r2"})
+            await sue.wait(lambda f: f["type"] == "monitor.conversation" and f["conversation"]["agent_id"] == sup["id"])
+            answer = await sue.command(
+                {"type": "reply", "conversation_id": conv["id"], "body": "Refund on its way", "client_id": "r2"}
+            )
             assert answer["type"] == "ack", answer
 
             # Reassign to another agent (of another queue), as any conversation.
@@ -185,7 +210,8 @@ async def test_a_supervisor_monitors_whispers_takes_over_and_reassigns(
 
 
 async def test_supervisors_of_one_org_share_a_process_and_one_leaving_stops_nothing(
-        api: Api, hub: HubProcess, sandbox, r) -> None:  # type: ignore[no-untyped-def]
+    api: Api, hub: HubProcess, sandbox, r
+) -> None:  # type: ignore[no-untyped-def]
     from hub.storage import keys
 
     ids = outbound_setup(api, sandbox.url)
@@ -202,8 +228,9 @@ async def test_supervisors_of_one_org_share_a_process_and_one_leaving_stops_noth
         assert r.pttl(keys.board_watch(api.org["id"])) > 0  # type: ignore[attr-defined]
         await sue.close()
         await customer_replies(sandbox.url, hub.url, ids["channel"]["id"], phone(5), "Hi", SENDER)
-        board = board_of(await sid.wait(
-            lambda f: f["type"] == "board" and agent_row(f["board"], ann["id"])["open"] == 1))
+        board = board_of(
+            await sid.wait(lambda f: f["type"] == "board" and agent_row(f["board"], ann["id"])["open"] == 1)
+        )
         assert agent_row(board, ann["id"])["conversations"][0]["customer"] == phone(5)
         # board.unsubscribe: no more boards for this socket.
         assert (await sid.command({"type": "board.unsubscribe"}))["type"] == "ack"

@@ -16,8 +16,18 @@ Start = Callable[..., HubProcess]
 
 
 def create_supervisor(api: Api, email: str, **extra: Any) -> dict[str, Any]:
-    return api.ok("POST", "/v1/agents", 201, json={  # type: ignore[no-any-return]
-        "name": email.split("@")[0], "email": email, "password": PASSWORD, "role": "supervisor", **extra})
+    return api.ok(
+        "POST",
+        "/v1/agents",
+        201,
+        json={  # type: ignore[no-any-return]
+            "name": email.split("@")[0],
+            "email": email,
+            "password": PASSWORD,
+            "role": "supervisor",
+            **extra,
+        },
+    )
 
 
 def test_a_supervisor_is_created_and_signs_in_like_an_agent(api: Api, hub: HubProcess) -> None:
@@ -30,12 +40,12 @@ def test_a_supervisor_is_created_and_signs_in_like_an_agent(api: Api, hub: HubPr
     signed_in = httpx.post(hub.url + "/v1/agents/login", json={"email": "sue@example.com", "password": PASSWORD})
     assert signed_in.status_code == 200 and signed_in.json()["agent"]["role"] == "supervisor"
 
-    refused = api.post("/v1/agents", json={"name": "x", "email": "x@example.com", "password": PASSWORD,
-                                           "role": "admin"})
+    refused = api.post(
+        "/v1/agents", json={"name": "x", "email": "x@example.com", "password": PASSWORD, "role": "admin"}
+    )
     assert refused.status_code == 400
     assert refused.json()["error"]["details"] == {"field": "role"}
     # An agent still needs a queue; a supervisor may be given some.
-    refused = api.post("/v1/agents", json={"name": "y", "email": "y@example.com", "password": PASSWORD,
-                                           "queues": []})
+    refused = api.post("/v1/agents", json={"name": "y", "email": "y@example.com", "password": PASSWORD, "queues": []})
     assert refused.status_code == 400 and refused.json()["error"]["details"] == {"field": "queues"}
     assert create_supervisor(api, "sid@example.com", queues=["vip"])["queues"] == ["vip"]

@@ -36,16 +36,28 @@ NUMBER = "+14155550102"
 
 def test_request_signing_matches_telesign_sdk() -> None:
     # Expected values computed with telesign 4.1.1 RestClient.generate_telesign_headers.
-    body = ("phone_number=14155552001&message=Hi+Ada%2C+case+CAS-1+is+r%C3%A9solu+%26+done."
-            "&message_type=ARN")
-    post = request_headers(CUSTOMER_ID, API_KEY, "POST", "/v1/messaging", body,
-                           date="Tue, 31 Jan 2017 19:36:42 GMT",
-                           nonce="A1592C6F-E384-4CDB-BC42-C3AB970369E9")
+    body = "phone_number=14155552001&message=Hi+Ada%2C+case+CAS-1+is+r%C3%A9solu+%26+done.&message_type=ARN"
+    post = request_headers(
+        CUSTOMER_ID,
+        API_KEY,
+        "POST",
+        "/v1/messaging",
+        body,
+        date="Tue, 31 Jan 2017 19:36:42 GMT",
+        nonce="A1592C6F-E384-4CDB-BC42-C3AB970369E9",
+    )
     assert post["Authorization"] == f"TSA {CUSTOMER_ID}:oAiK9/Yj6INMJQ2D5zOv0eqQ3h5TkxzCBbg/s7B6/7A="
     assert post["Content-Type"] == "application/x-www-form-urlencoded"
     assert post["x-ts-auth-method"] == "HMAC-SHA256" and post["x-ts-nonce"].startswith("A1592C6F")
-    get = request_headers(CUSTOMER_ID, API_KEY, "GET", "/v1/messaging/ABC", "external_id=x",
-                          date="Tue, 31 Jan 2017 19:36:42 GMT", nonce="n-2")
+    get = request_headers(
+        CUSTOMER_ID,
+        API_KEY,
+        "GET",
+        "/v1/messaging/ABC",
+        "external_id=x",
+        date="Tue, 31 Jan 2017 19:36:42 GMT",
+        nonce="n-2",
+    )
     assert get["Authorization"] == f"TSA {CUSTOMER_ID}:gEKGZKro0Kpg/mZsNZzl4MyyIpHIjfuEafThb4iIPtQ="
 
 
@@ -63,13 +75,21 @@ def test_callback_signature_matches_telesign_sdk_and_is_checked_strictly() -> No
     assert not verify_callback(CUSTOMER_ID, API_KEY, "", body)
 
 
-@pytest.mark.parametrize(("code", "status", "error_code"), [
-    (200, "delivered", ""), ("200", "delivered", ""),
-    (203, "sent", ""), (295, "sent", ""), (251, "sent", "251"),
-    (290, "sending", ""), (291, "sending", ""), (292, "sending", ""),
-    *[(c, "undelivered", str(c)) for c in (207, 210, 211, 220, 221, 222, 250)],
-    *[(c, "failed", str(c)) for c in (229, 230, 231, 233, 237, 238)],
-])
+@pytest.mark.parametrize(
+    ("code", "status", "error_code"),
+    [
+        (200, "delivered", ""),
+        ("200", "delivered", ""),
+        (203, "sent", ""),
+        (295, "sent", ""),
+        (251, "sent", "251"),
+        (290, "sending", ""),
+        (291, "sending", ""),
+        (292, "sending", ""),
+        *[(c, "undelivered", str(c)) for c in (207, 210, 211, 220, 221, 222, 250)],
+        *[(c, "failed", str(c)) for c in (229, 230, 231, 233, 237, 238)],
+    ],
+)
 def test_status_codes_map_to_activity_statuses(code: object, status: str, error_code: str) -> None:
     outcome = from_telesign_code(code)
     assert outcome is not None
@@ -82,17 +102,31 @@ def test_unknown_or_non_delivery_codes_map_to_nothing(code: object) -> None:
 
 
 def test_mo_callback_fields_and_channel_rules() -> None:
-    message = parse_inbound({"reference_id": "R1", "sub_resource": "mo_sms", "user_response": {
-        "phone_number": "14155552001", "sender_id": "4442", "mo_message": "Stop", "action": "stop"}})
-    assert (message.provider_id, message.from_, message.to, message.body) == (
-        "R1", "+14155552001", "4442", "Stop")
+    message = parse_inbound(
+        {
+            "reference_id": "R1",
+            "sub_resource": "mo_sms",
+            "user_response": {
+                "phone_number": "14155552001",
+                "sender_id": "4442",
+                "mo_message": "Stop",
+                "action": "stop",
+            },
+        }
+    )
+    assert (message.provider_id, message.from_, message.to, message.body) == ("R1", "+14155552001", "4442", "Stop")
     assert message.extra == {"action": "stop"}
-    base = {"type": "sms", "provider": "telesign", "address": NUMBER,
-            "credentials": {"customer_id": CUSTOMER_ID, "api_key": API_KEY}}
+    base = {
+        "type": "sms",
+        "provider": "telesign",
+        "address": NUMBER,
+        "credentials": {"customer_id": CUSTOMER_ID, "api_key": API_KEY},
+    }
     assert validate_channel(base)["credentials"]["api_key"] == API_KEY
-    for bad, field in (({"type": "whatsapp"}, "type"),
-                       ({"credentials": {"customer_id": "c", "api_key": "not base64!"}},
-                        "credentials.api_key")):
+    for bad, field in (
+        ({"type": "whatsapp"}, "type"),
+        ({"credentials": {"customer_id": "c", "api_key": "not base64!"}}, "credentials.api_key"),
+    ):
         with pytest.raises(InvalidRequest) as error:
             validate_channel({**base, **bad})
         assert error.value.details == {"field": field}
@@ -102,39 +136,85 @@ def test_mo_callback_fields_and_channel_rules() -> None:
 
 
 def telesign_setup(api: Api, sandbox_url: str) -> dict[str, Any]:
-    assert httpx.post(sandbox_url + "/_sandbox/telesign/accounts",
-                      json={"customer_id": CUSTOMER_ID, "api_key": API_KEY}).status_code == 201
-    channel = api.ok("POST", "/v1/channels", 201, json={
-        "type": "sms", "provider": "telesign", "address": NUMBER, "api_base_url": sandbox_url,
-        "credentials": {"customer_id": CUSTOMER_ID, "api_key": API_KEY}})
-    template = api.ok("POST", "/v1/templates", 201, json={
-        "name": "Case update", "channel_types": ["sms"], "default_locale": "en-US",
-        "bodies": {"en-US": "Hi {{CustomerName}}, case {{CaseName}} is {{state}}."}})
-    config = api.ok("POST", "/v1/outbound-configurations", 201, json={
-        "name": "Case updates", "show_in_timeline": True, "channel_type": "sms",
-        "channel_id": channel["id"], "template_id": template["id"]})
+    assert (
+        httpx.post(
+            sandbox_url + "/_sandbox/telesign/accounts", json={"customer_id": CUSTOMER_ID, "api_key": API_KEY}
+        ).status_code
+        == 201
+    )
+    channel = api.ok(
+        "POST",
+        "/v1/channels",
+        201,
+        json={
+            "type": "sms",
+            "provider": "telesign",
+            "address": NUMBER,
+            "api_base_url": sandbox_url,
+            "credentials": {"customer_id": CUSTOMER_ID, "api_key": API_KEY},
+        },
+    )
+    template = api.ok(
+        "POST",
+        "/v1/templates",
+        201,
+        json={
+            "name": "Case update",
+            "channel_types": ["sms"],
+            "default_locale": "en-US",
+            "bodies": {"en-US": "Hi {{CustomerName}}, case {{CaseName}} is {{state}}."},
+        },
+    )
+    config = api.ok(
+        "POST",
+        "/v1/outbound-configurations",
+        201,
+        json={
+            "name": "Case updates",
+            "show_in_timeline": True,
+            "channel_type": "sms",
+            "channel_id": channel["id"],
+            "template_id": template["id"],
+        },
+    )
     return {"channel": channel, "config": config}
 
 
 def send(api: Api, config_id: str, *numbers: str) -> list[str]:
-    answer = api.ok("POST", "/v1/outbound/send", 202, json={
-        "configuration_id": config_id, "contacts": [contact(n) for n in numbers]})
+    answer = api.ok(
+        "POST",
+        "/v1/outbound/send",
+        202,
+        json={"configuration_id": config_id, "contacts": [contact(n) for n in numbers]},
+    )
     return [r["activity_id"] for r in answer["results"]]
 
 
 def wait_status(api: Api, activity_id: str, status: str, timeout: float = 15) -> dict[str, Any]:
-    return wait_for(lambda: (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))  # type: ignore[no-any-return]
-                    ["status"] == status and a, timeout=timeout)
+    return wait_for(
+        lambda: (
+            (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))["status"]  # type: ignore[no-any-return]
+            == status
+            and a
+        ),
+        timeout=timeout,
+    )
 
 
 def sent_to(sandbox: Any, number: str) -> list[Any]:
     return sandbox.state.list_messages(CUSTOMER_ID, to=number)  # type: ignore[no-any-return]
 
 
-async def customer_writes(sandbox_url: str, hub_url: str, channel_id: str, customer: str,
-                          body: str, reference_id: str | None = None) -> dict[str, Any]:
-    payload = {"customer_id": CUSTOMER_ID, "from": customer, "to": NUMBER, "body": body,
-               "url": f"{hub_url}/webhooks/telesign/{channel_id}/inbound"}
+async def customer_writes(
+    sandbox_url: str, hub_url: str, channel_id: str, customer: str, body: str, reference_id: str | None = None
+) -> dict[str, Any]:
+    payload = {
+        "customer_id": CUSTOMER_ID,
+        "from": customer,
+        "to": NUMBER,
+        "body": body,
+        "url": f"{hub_url}/webhooks/telesign/{channel_id}/inbound",
+    }
     if reference_id:
         payload["reference_id"] = reference_id
     async with httpx.AsyncClient(timeout=30) as client:
@@ -167,11 +247,11 @@ async def test_the_reply_flow_on_telesign_is_the_twilio_one(api: Api, hub, sandb
         assert conv["activity"]["body"] == activity["body"]
         assert [m["body"] for m in conv["messages"]] == ["Really fixed?"]
 
-        ack = await agent.command({"type": "reply", "conversation_id": conv["id"],
-                                   "body": "Yes, all done.", "client_id": "t1"})
+        ack = await agent.command(
+            {"type": "reply", "conversation_id": conv["id"], "body": "Yes, all done.", "client_id": "t1"}
+        )
         assert ack["type"] == "ack"
-        created = await agent.wait(lambda f: f["type"] == "message.created"
-                                   and f["message"]["direction"] == "outbound")
+        created = await agent.wait(lambda f: f["type"] == "message.created" and f["message"]["direction"] == "outbound")
         await agent.wait(lambda f: f["type"] == "message.status" and f["status"] == "delivered")
         (reply,) = [m for m in sent_to(sandbox, customer) if m.resource["body"] == "Yes, all done."]
         assert reply.resource["from"] == NUMBER
@@ -185,11 +265,13 @@ async def test_the_reply_flow_on_telesign_is_the_twilio_one(api: Api, hub, sandb
 
 def test_refusals_retries_and_failed_deliveries_keep_telesign_codes(api: Api, sandbox) -> None:
     ids = telesign_setup(api, sandbox.url)
-    rules = [dict(to=phone(2), action="refuse", code=-40003),
-             dict(to=phone(3), action="http_error", status=503, retry_after=0, times=2),
-             dict(to=phone(4), action="callbacks", mode="undelivered", error_code="211"),
-             dict(to=phone(5), action="callbacks", mode="fail"),
-             dict(to=phone(6), action="callbacks", mode="out_of_order")]
+    rules = [
+        dict(to=phone(2), action="refuse", code=-40003),
+        dict(to=phone(3), action="http_error", status=503, retry_after=0, times=2),
+        dict(to=phone(4), action="callbacks", mode="undelivered", error_code="211"),
+        dict(to=phone(5), action="callbacks", mode="fail"),
+        dict(to=phone(6), action="callbacks", mode="out_of_order"),
+    ]
     for spec in rules:
         assert httpx.post(sandbox.url + "/_sandbox/rules", json=spec).status_code == 201
     a2, a3, a4, a5, a6 = send(api, ids["config"]["id"], *(phone(i) for i in range(2, 7)))
@@ -199,14 +281,21 @@ def test_refusals_retries_and_failed_deliveries_keep_telesign_codes(api: Api, sa
     assert len(sent_to(sandbox, phone(3))) == 1
     assert wait_status(api, a4, "undelivered")["error_code"] == "211"
     assert wait_status(api, a5, "failed")["error_code"] == "230"
-    wait_for(lambda: [e["status"] for e in api.ok("GET", f"/v1/outbound/activities/{a6}")["history"]
-                      if e["source"] == "callback"] == ["delivered", "sent"])
+    wait_for(
+        lambda: (
+            [
+                e["status"]
+                for e in api.ok("GET", f"/v1/outbound/activities/{a6}")["history"]
+                if e["source"] == "callback"
+            ]
+            == ["delivered", "sent"]
+        )
+    )
     assert api.ok("GET", f"/v1/outbound/activities/{a6}")["status"] == "delivered"
 
 
 def signed(body: bytes, key: str = API_KEY, customer_id: str = CUSTOMER_ID) -> dict[str, str]:
-    return {"Content-Type": "application/json",
-            "Authorization": f"TSA {customer_id}:{callback_signature(key, body)}"}
+    return {"Content-Type": "application/json", "Authorization": f"TSA {customer_id}:{callback_signature(key, body)}"}
 
 
 def test_forged_telesign_callbacks_get_403_and_store_nothing(api: Api, hub, sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -214,15 +303,29 @@ def test_forged_telesign_callbacks_get_403_and_store_nothing(api: Api, hub, sand
     channel_id = ids["channel"]["id"]
     httpx.post(sandbox.url + "/_sandbox/rules", json={"action": "callbacks", "mode": "none"})
     (activity_id,) = send(api, ids["config"]["id"], phone(7))
-    activity = wait_for(lambda: (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))
-                        .get("provider_message_id") and a)
-    dlr = json.dumps({"reference_id": activity["provider_message_id"], "status": {
-        "code": 200, "description": "Delivered to handset", "updated_on": "2024-01-01T00:00:00Z"}}).encode()
-    mo = json.dumps({"reference_id": "AB" * 16, "sub_resource": "mo_sms", "user_response": {
-        "phone_number": phone(8)[1:], "sender_id": NUMBER[1:], "mo_message": "hi"}}).encode()
+    activity = wait_for(
+        lambda: (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}")).get("provider_message_id") and a
+    )
+    dlr = json.dumps(
+        {
+            "reference_id": activity["provider_message_id"],
+            "status": {"code": 200, "description": "Delivered to handset", "updated_on": "2024-01-01T00:00:00Z"},
+        }
+    ).encode()
+    mo = json.dumps(
+        {
+            "reference_id": "AB" * 16,
+            "sub_resource": "mo_sms",
+            "user_response": {"phone_number": phone(8)[1:], "sender_id": NUMBER[1:], "mo_message": "hi"},
+        }
+    ).encode()
     wrong_key = base64.b64encode(b"x" * 32).decode()
-    forgeries = [signed(dlr, wrong_key), signed(dlr, customer_id="someone-else"),
-                 {"Content-Type": "application/json"}, signed(dlr + b" ")]
+    forgeries = [
+        signed(dlr, wrong_key),
+        signed(dlr, customer_id="someone-else"),
+        {"Content-Type": "application/json"},
+        signed(dlr + b" "),
+    ]
     for kind, body in (("status", dlr), ("inbound", dlr), ("inbound", mo), ("status", mo)):
         url = f"{hub.url}/webhooks/telesign/{channel_id}/{kind}"
         for headers in forgeries:
@@ -231,8 +334,7 @@ def test_forged_telesign_callbacks_get_403_and_store_nothing(api: Api, hub, sand
             assert response.json()["error"]["code"] == "forbidden"
     assert api.ok("GET", f"/v1/outbound/activities/{activity_id}")["history"] == activity["history"]
     assert api.ok("GET", "/v1/conversations")["items"] == []
-    assert httpx.post(f"{hub.url}/webhooks/telesign/nope/status", content=dlr,
-                      headers=signed(dlr)).status_code == 404
+    assert httpx.post(f"{hub.url}/webhooks/telesign/nope/status", content=dlr, headers=signed(dlr)).status_code == 404
 
     url = f"{hub.url}/webhooks/telesign/{channel_id}"
     for _ in range(5):  # a repeated delivery report is kept once
@@ -246,8 +348,7 @@ def test_forged_telesign_callbacks_get_403_and_store_nothing(api: Api, hub, sand
 
 
 async def test_adapter_recovers_a_send_by_external_id_and_maps_errors(sandbox) -> None:  # type: ignore[no-untyped-def]
-    httpx.post(sandbox.url + "/_sandbox/telesign/accounts",
-               json={"customer_id": CUSTOMER_ID, "api_key": API_KEY})
+    httpx.post(sandbox.url + "/_sandbox/telesign/accounts", json={"customer_id": CUSTOMER_ID, "api_key": API_KEY})
     since = datetime.now(UTC)
     provider = TelesignProvider(CUSTOMER_ID, API_KEY, base_url=sandbox.url, timeout=1.0)
     stranger = TelesignProvider("unknown", API_KEY, base_url=sandbox.url, timeout=1.0)
@@ -271,8 +372,7 @@ async def test_adapter_recovers_a_send_by_external_id_and_maps_errors(sandbox) -
 
 
 def test_sandbox_refuses_bad_signatures_and_replayed_nonces(sandbox) -> None:  # type: ignore[no-untyped-def]
-    httpx.post(sandbox.url + "/_sandbox/telesign/accounts",
-               json={"customer_id": CUSTOMER_ID, "api_key": API_KEY})
+    httpx.post(sandbox.url + "/_sandbox/telesign/accounts", json={"customer_id": CUSTOMER_ID, "api_key": API_KEY})
     body = "phone_number=14155552012&message=hi&message_type=ARN"
     headers = request_headers(CUSTOMER_ID, API_KEY, "POST", "/v1/messaging", body)
     url = sandbox.url + "/v1/messaging"
@@ -281,6 +381,5 @@ def test_sandbox_refuses_bad_signatures_and_replayed_nonces(sandbox) -> None:  #
     tampered = request_headers(CUSTOMER_ID, API_KEY, "POST", "/v1/messaging", body)
     assert httpx.post(url, content=body + "x", headers=tampered).status_code == 401
     bad = "phone_number=abc&message=hi&message_type=ARN"
-    answer = httpx.post(url, content=bad, headers=request_headers(CUSTOMER_ID, API_KEY, "POST",
-                                                                   "/v1/messaging", bad))
+    answer = httpx.post(url, content=bad, headers=request_headers(CUSTOMER_ID, API_KEY, "POST", "/v1/messaging", bad))
     assert answer.status_code == 400 and answer.json()["errors"][0]["code"] == -10001

@@ -47,8 +47,7 @@ def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
 
 
 def start_hub(redis: EmbeddedRedis, sandbox_url: str, data_dir: Path, log: Path) -> HubProcess:
-    return HubProcess(redis.url, sandbox_url=sandbox_url, env={"HUB_DATA_DIR": str(data_dir)},
-                      log_path=log).start()
+    return HubProcess(redis.url, sandbox_url=sandbox_url, env={"HUB_DATA_DIR": str(data_dir)}, log_path=log).start()
 
 
 def journal_bytes(data_dir: Path) -> int:
@@ -57,33 +56,44 @@ def journal_bytes(data_dir: Path) -> int:
 
 
 def inbound_form(sid: str, customer: str, to: str, body: str) -> dict[str, str]:
-    return {"MessageSid": sid, "AccountSid": SANDBOX_SID, "From": customer, "To": to, "Body": body,
-            "NumMedia": "0", "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+    return {
+        "MessageSid": sid,
+        "AccountSid": SANDBOX_SID,
+        "From": customer,
+        "To": to,
+        "Body": body,
+        "NumMedia": "0",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+    }
 
 
 def status_form(sid: str, status: str) -> dict[str, str]:
     return {"MessageSid": sid, "MessageStatus": status, "AccountSid": SANDBOX_SID}
 
 
-async def post_all(url_and_forms: list[tuple[str, dict[str, str]]], *, token: str = SANDBOX_TOKEN,
-                   concurrency: int = 16) -> list[int]:
+async def post_all(
+    url_and_forms: list[tuple[str, dict[str, str]]], *, token: str = SANDBOX_TOKEN, concurrency: int = 16
+) -> list[int]:
     """Signed webhooks, ``concurrency`` at a time, in order within each wave."""
     validator = RequestValidator(token)
     gate = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(timeout=30) as client:
+
         async def post(url: str, form: dict[str, str]) -> int:
             async with gate:
-                response = await client.post(url, data=form, headers={
-                    "X-Twilio-Signature": validator.compute_signature(url, form)})
+                response = await client.post(
+                    url, data=form, headers={"X-Twilio-Signature": validator.compute_signature(url, form)}
+                )
                 return response.status_code
+
         return list(await asyncio.gather(*(post(u, f) for u, f in url_and_forms)))
 
 
 def all_conversations(api: Api) -> list[dict[str, Any]]:
     items, cursor = [], None
     while True:
-        page = api.ok("GET", "/v1/conversations",
-                      params={"limit": 200, **({"cursor": cursor} if cursor else {})})
+        page = api.ok("GET", "/v1/conversations", params={"limit": 200, **({"cursor": cursor} if cursor else {})})
         items += page["items"]
         cursor = page["next_cursor"]
         if not cursor:
@@ -103,18 +113,22 @@ def send_and_wait_accepted(api: Api, config_id: str, numbers: list[str]) -> dict
     """activity id -> provider message id, once the worker recorded every send."""
     ids: list[str] = []
     for start in range(0, len(numbers), 100):
-        answer = api.ok("POST", "/v1/outbound/send", 202, json={
-            "configuration_id": config_id, "contacts": [contact(n) for n in numbers[start:start + 100]]})
+        answer = api.ok(
+            "POST",
+            "/v1/outbound/send",
+            202,
+            json={"configuration_id": config_id, "contacts": [contact(n) for n in numbers[start : start + 100]]},
+        )
         ids += [r["activity_id"] for r in answer["results"]]
 
     def accepted() -> dict[str, str] | None:
         found: dict[str, str] = {}
         cursor = None
         while True:
-            page = api.ok("GET", "/v1/outbound/activities",
-                          params={"limit": 200, **({"cursor": cursor} if cursor else {})})
-            found.update({a["id"]: a["provider_message_id"] for a in page["items"]
-                          if a.get("provider_message_id")})
+            page = api.ok(
+                "GET", "/v1/outbound/activities", params={"limit": 200, **({"cursor": cursor} if cursor else {})}
+            )
+            found.update({a["id"]: a["provider_message_id"] for a in page["items"] if a.get("provider_message_id")})
             cursor = page["next_cursor"]
             if not cursor:
                 return found if set(ids) <= set(found) else None
@@ -123,34 +137,51 @@ def send_and_wait_accepted(api: Api, config_id: str, numbers: list[str]) -> dict
 
 
 def test_webhooks_during_a_redis_outage_are_applied_once_when_it_is_back(
-        own_redis: EmbeddedRedis, sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    own_redis: EmbeddedRedis, sandbox, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     data_dir = tmp_path / "hub"
     hub = start_hub(own_redis, sandbox.url, data_dir, tmp_path / "hub.log")
     api = Api(hub.url, create_org(hub.url)["api_key"])
     try:
         ids = outbound_setup(api, sandbox.url)
-        seen, unseen = ids["channel"]["id"], api.ok("POST", "/v1/channels", 201, json={
-            "type": "sms", "provider": "sandbox", "address": OTHER_NUMBER, "api_base_url": sandbox.url,
-            "credentials": {"account_sid": SANDBOX_SID, "auth_token": SANDBOX_TOKEN}})["id"]
-        assert httpx.post(sandbox.url + "/_sandbox/rules",
-                          json={"action": "callbacks", "mode": "none"}).status_code == 201
+        seen, unseen = (
+            ids["channel"]["id"],
+            api.ok(
+                "POST",
+                "/v1/channels",
+                201,
+                json={
+                    "type": "sms",
+                    "provider": "sandbox",
+                    "address": OTHER_NUMBER,
+                    "api_base_url": sandbox.url,
+                    "credentials": {"account_sid": SANDBOX_SID, "auth_token": SANDBOX_TOKEN},
+                },
+            )["id"],
+        )
+        assert (
+            httpx.post(sandbox.url + "/_sandbox/rules", json={"action": "callbacks", "mode": "none"}).status_code == 201
+        )
         activities = send_and_wait_accepted(api, ids["config"]["id"], [phone(i) for i in range(250)])
         # A first webhook makes the process know the channel (`unseen` stays unknown to it).
         inbound_url = {c: f"{hub.url}/webhooks/twilio/{c}/inbound" for c in (seen, unseen)}
         status_url = f"{hub.url}/webhooks/twilio/{seen}/status"
-        assert asyncio.run(post_all([(inbound_url[seen], inbound_form(
-            "SM" + "f" * 32, phone(999), SENDER, "before"))])) == [200]
+        assert asyncio.run(
+            post_all([(inbound_url[seen], inbound_form("SM" + "f" * 32, phone(999), SENDER, "before"))])
+        ) == [200]
 
         own_redis.stop()
         down_at = time.monotonic()
-        statuses = [(status_url, status_form(sid, s)) for s in ("sent", "delivered")
-                    for sid in activities.values()]
-        customers = [(seen, SENDER, phone(300 + i)) for i in range(40)] + \
-                    [(unseen, OTHER_NUMBER, phone(400 + i)) for i in range(10)]
+        statuses = [(status_url, status_form(sid, s)) for s in ("sent", "delivered") for sid in activities.values()]
+        customers = [(seen, SENDER, phone(300 + i)) for i in range(40)] + [
+            (unseen, OTHER_NUMBER, phone(400 + i)) for i in range(10)
+        ]
 
         def wave(n: int) -> list[tuple[str, dict[str, str]]]:
-            return [(inbound_url[c], inbound_form(f"SM{n}{i:031d}", who, to, f"message {n}"))
-                    for i, (c, to, who) in enumerate(customers)]
+            return [
+                (inbound_url[c], inbound_form(f"SM{n}{i:031d}", who, to, f"message {n}"))
+                for i, (c, to, who) in enumerate(customers)
+            ]
 
         first, second = wave(1), wave(2)
         assert set(asyncio.run(post_all(statuses[:250]))) == {204}
@@ -158,8 +189,10 @@ def test_webhooks_during_a_redis_outage_are_applied_once_when_it_is_back(
         assert set(asyncio.run(post_all(statuses[250:] + statuses[:20]))) == {204}  # with 20 repeats
         assert set(asyncio.run(post_all(second + first[:10]))) == {200}  # with 10 repeats
         # Forged: refused at once where the channel is known, dropped at replay where it is not.
-        forged = [(u, inbound_form("SM" + "e" * 32, phone(998), to, "forged"))
-                  for u, to in ((inbound_url[seen], SENDER), (inbound_url[unseen], OTHER_NUMBER))]
+        forged = [
+            (u, inbound_form("SM" + "e" * 32, phone(998), to, "forged"))
+            for u, to in ((inbound_url[seen], SENDER), (inbound_url[unseen], OTHER_NUMBER))
+        ]
         assert asyncio.run(post_all(forged, token="wrong")) == [403, 200]
         assert journal_bytes(data_dir) > 0
         time.sleep(max(0.0, 10 - (time.monotonic() - down_at)))  # ten seconds down in all
@@ -170,6 +203,7 @@ def test_webhooks_during_a_redis_outage_are_applied_once_when_it_is_back(
             return report["counts"].get("delivered") == 250
 
         wait_for(all_delivered, timeout=60, interval=0.3)
+
         def every_message() -> dict[str, list[str]] | None:
             threads = thread_bodies(api)
             return threads if sum(map(len, threads.values())) >= 101 else None
@@ -177,7 +211,7 @@ def test_webhooks_during_a_redis_outage_are_applied_once_when_it_is_back(
         threads = wait_for(every_message, timeout=30, interval=0.3)
         assert threads.pop(phone(999)) == ["before"]
         assert threads == {who: ["message 1", "message 2"] for _, _, who in customers}
-        for activity_id in list(activities)[:: 25]:
+        for activity_id in list(activities)[::25]:
             history = api.ok("GET", f"/v1/outbound/activities/{activity_id}")["history"]
             assert [e["status"] for e in history if e["source"] == "callback"] == ["sent", "delivered"]
         wait_for(lambda: journal_bytes(data_dir) == 0 and not list((data_dir / "journal").glob("*.log")))
@@ -191,7 +225,8 @@ def test_webhooks_during_a_redis_outage_are_applied_once_when_it_is_back(
 
 
 def test_a_journal_left_by_a_killed_process_is_replayed_by_the_next_one(
-        own_redis: EmbeddedRedis, sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    own_redis: EmbeddedRedis, sandbox, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     data_dir = tmp_path / "hub"
     hub = start_hub(own_redis, sandbox.url, data_dir, tmp_path / "hub-1.log")
     api = Api(hub.url, create_org(hub.url)["api_key"])
@@ -220,10 +255,15 @@ def test_a_journal_left_by_a_killed_process_is_replayed_by_the_next_one(
 
 
 def test_a_full_journal_refuses_with_503_and_keeps_what_it_took(
-        own_redis: EmbeddedRedis, sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    own_redis: EmbeddedRedis, sandbox, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     data_dir = tmp_path / "hub"
-    hub = HubProcess(own_redis.url, sandbox_url=sandbox.url, log_path=tmp_path / "hub.log",
-                     env={"HUB_DATA_DIR": str(data_dir), "HUB_JOURNAL_MAX_MB": "0.004"}).start()
+    hub = HubProcess(
+        own_redis.url,
+        sandbox_url=sandbox.url,
+        log_path=tmp_path / "hub.log",
+        env={"HUB_DATA_DIR": str(data_dir), "HUB_JOURNAL_MAX_MB": "0.004"},
+    ).start()
     api = Api(hub.url, create_org(hub.url)["api_key"])
     try:
         channel = outbound_setup(api, sandbox.url)["channel"]["id"]
@@ -233,8 +273,9 @@ def test_a_full_journal_refuses_with_503_and_keeps_what_it_took(
         validator = RequestValidator(SANDBOX_TOKEN)
         for i in range(20):  # one at a time: each record is about 500 bytes
             form = inbound_form(f"SM{i:032d}", phone(i), SENDER, f"hello {i}")
-            answers.append(httpx.post(url, data=form, headers={
-                "X-Twilio-Signature": validator.compute_signature(url, form)}))
+            answers.append(
+                httpx.post(url, data=form, headers={"X-Twilio-Signature": validator.compute_signature(url, form)})
+            )
         taken = [i for i, a in enumerate(answers) if a.status_code == 200]
         refused = [a for a in answers if a.status_code != 200]
         assert taken == list(range(len(taken))) and 0 < len(taken) < 20
@@ -249,7 +290,8 @@ def test_a_full_journal_refuses_with_503_and_keeps_what_it_took(
 
 
 def test_a_redis_that_hangs_is_given_up_on_and_the_webhooks_journaled(
-        own_redis: EmbeddedRedis, sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    own_redis: EmbeddedRedis, sandbox, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     data_dir = tmp_path / "hub"
     hub = start_hub(own_redis, sandbox.url, data_dir, tmp_path / "hub.log")
     api = Api(hub.url, create_org(hub.url)["api_key"])
@@ -276,34 +318,47 @@ def test_a_redis_that_hangs_is_given_up_on_and_the_webhooks_journaled(
 
 
 def test_telesign_webhooks_for_a_channel_never_seen_are_checked_when_redis_is_back(
-        own_redis: EmbeddedRedis, sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    own_redis: EmbeddedRedis, sandbox, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     hub = start_hub(own_redis, sandbox.url, tmp_path / "hub", tmp_path / "hub.log")
     api = Api(hub.url, create_org(hub.url)["api_key"])
     try:
         ids = telesign_setup(api, sandbox.url)
         httpx.post(sandbox.url + "/_sandbox/rules", json={"action": "callbacks", "mode": "none"})
-        answer = api.ok("POST", "/v1/outbound/send", 202, json={
-            "configuration_id": ids["config"]["id"], "contacts": [contact(phone(1))]})
+        answer = api.ok(
+            "POST",
+            "/v1/outbound/send",
+            202,
+            json={"configuration_id": ids["config"]["id"], "contacts": [contact(phone(1))]},
+        )
         activity_id = answer["results"][0]["activity_id"]
-        reference = wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{activity_id}")
-                             .get("provider_message_id"))
+        reference = wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{activity_id}").get("provider_message_id"))
         dlr = json.dumps({"reference_id": reference, "status": {"code": 200, "description": "Delivered"}})
-        mo = json.dumps({"reference_id": "AB" * 16, "sub_resource": "mo_sms", "user_response": {
-            "phone_number": phone(2)[1:], "sender_id": TELESIGN_NUMBER[1:], "mo_message": "hi"}})
+        mo = json.dumps(
+            {
+                "reference_id": "AB" * 16,
+                "sub_resource": "mo_sms",
+                "user_response": {"phone_number": phone(2)[1:], "sender_id": TELESIGN_NUMBER[1:], "mo_message": "hi"},
+            }
+        )
         forged = mo.replace("AB" * 16, "CD" * 16).replace("hi", "forged")
         url = f"{hub.url}/webhooks/telesign/{ids['channel']['id']}"
         own_redis.stop()
         wrong_key = base64.b64encode(b"x" * 32).decode()
-        for path, body, headers in (("/status", dlr, signed(dlr.encode())),
-                                    ("/status", dlr, signed(dlr.encode())),
-                                    ("/inbound", mo, signed(mo.encode())),
-                                    ("/inbound", forged, signed(forged.encode(), wrong_key))):
+        for path, body, headers in (
+            ("/status", dlr, signed(dlr.encode())),
+            ("/status", dlr, signed(dlr.encode())),
+            ("/inbound", mo, signed(mo.encode())),
+            ("/inbound", forged, signed(forged.encode(), wrong_key)),
+        ):
             # The process never looked this channel up: all four wait unverified.
             assert httpx.post(url + path, content=body, headers=headers).status_code == 200
         own_redis.start()
 
-        delivered = wait_for(lambda: (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))
-                             ["status"] == "delivered" and a, timeout=30)
+        delivered = wait_for(
+            lambda: (a := api.ok("GET", f"/v1/outbound/activities/{activity_id}"))["status"] == "delivered" and a,
+            timeout=30,
+        )
         assert [e["status"] for e in delivered["history"] if e["source"] == "callback"] == ["delivered"]
         assert wait_for(lambda: thread_bodies(api)) == {phone(2): ["hi"]}
         rejected = 'hub_webhook_journal_total{outcome="rejected"} 1.0'

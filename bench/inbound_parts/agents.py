@@ -27,7 +27,7 @@ from .hub_control import PASSWORD, HubEnv
 BROWSER_HEADERS = {
     "Origin": "https://hub.example.com",
     "User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
-                  "Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Gecko) Chrome/131.0.0.0 Safari/537.36",
     "Accept-Encoding": "gzip, deflate, br, zstd",
     "Accept-Language": "en-US,en;q=0.9,fr;q=0.8",
     "Cache-Control": "no-cache",
@@ -87,9 +87,17 @@ class AgentConn:
 
     async def connect(self, timeout: float) -> None:
         self.ws = await asyncio.wait_for(
-            websockets.connect(self.url, compression=None, max_size=None, ping_interval=None,
-                               open_timeout=timeout, close_timeout=5,
-                               additional_headers=WS_HEADERS or None), timeout)
+            websockets.connect(
+                self.url,
+                compression=None,
+                max_size=None,
+                ping_interval=None,
+                open_timeout=timeout,
+                close_timeout=5,
+                additional_headers=WS_HEADERS or None,
+            ),
+            timeout,
+        )
         self.reader = asyncio.create_task(self._read())
         await asyncio.wait_for(self.hello.wait(), timeout)
 
@@ -139,8 +147,7 @@ class AgentConn:
             self.seq += 1
             client_id = f"close-{self.seq}"
             self.pending.add(client_id)
-            await self.ws.send(json.dumps({"type": "close", "conversation_id": cid,
-                                           "client_id": client_id}))
+            await self.ws.send(json.dumps({"type": "close", "conversation_id": cid, "client_id": client_id}))
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.acked.wait(), max(0.1, deadline.left()))
         return len(ids)
@@ -180,8 +187,7 @@ async def close_all_conversations(conns: list[AgentConn], deadline: Deadline) ->
     return sum(counts)
 
 
-async def wait_frames(rx: Receiver, tag: str, n: int, deadline: Deadline,
-                      quiet_s: float = 5.0) -> None:
+async def wait_frames(rx: Receiver, tag: str, n: int, deadline: Deadline, quiet_s: float = 5.0) -> None:
     """Until n frames of `tag` arrived, the deadline passed, or nothing came for quiet_s."""
     last, last_change = rx.received(tag), time.monotonic()
     while rx.received(tag) < n and deadline.left() > 0:
@@ -195,8 +201,7 @@ async def wait_frames(rx: Receiver, tag: str, n: int, deadline: Deadline,
             break
 
 
-async def direct_agents(hub: HubEnv, org_id: str, n: int,
-                        deadline: Deadline) -> list[tuple[str, str]]:
+async def direct_agents(hub: HubEnv, org_id: str, n: int, deadline: Deadline) -> list[tuple[str, str]]:
     """n agents written through the hub's own AgentStore (what POST /v1/agents
     stores), with one precomputed argon2 hash, and a token each (what login
     issues): the API would spend ~0.2 s of argon2 per agent and again per login."""
@@ -211,8 +216,14 @@ async def direct_agents(hub: HubEnv, org_id: str, n: int,
             async with sem:
                 deadline.check()
                 agent_id = f"agt_{secrets.token_hex(10)}"
-                agent = {"id": agent_id, "name": f"Agent m{i}", "email": f"bench-m{i}@example.com",
-                         "queues": ["default"], "capacity": 3, "created_at": time.time()}
+                agent = {
+                    "id": agent_id,
+                    "name": f"Agent m{i}",
+                    "email": f"bench-m{i}@example.com",
+                    "queues": ["default"],
+                    "capacity": 3,
+                    "created_at": time.time(),
+                }
                 if not await store.create(org_id, agent, password_hash):
                     raise RuntimeError("email taken")
                 token = "at_" + secrets.token_urlsafe(32)
@@ -223,5 +234,3 @@ async def direct_agents(hub: HubEnv, org_id: str, n: int,
     finally:
         await r.aclose()
     return out
-
-

@@ -34,8 +34,7 @@ def baseline_app() -> Any:
         return Response(EMPTY_TWIML, media_type="text/xml")
 
     async def qsl(request: Request) -> Response:
-        data = dict(parse_qsl((await request.body()).decode("utf-8", "replace"),
-                              keep_blank_values=True))
+        data = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
         if not data.get("MessageSid"):
             return Response(status_code=400)
         return Response(EMPTY_TWIML, media_type="text/xml")
@@ -43,47 +42,77 @@ def baseline_app() -> Any:
     async def ping(request: Request) -> Response:
         return PlainTextResponse("ok")
 
-    return Starlette(routes=[
-        Route("/form/{channel_id}/inbound", form, methods=["POST"]),
-        Route("/qsl/{channel_id}/inbound", qsl, methods=["POST"]),
-        Route("/ping", ping),
-    ])
+    return Starlette(
+        routes=[
+            Route("/form/{channel_id}/inbound", form, methods=["POST"]),
+            Route("/qsl/{channel_id}/inbound", qsl, methods=["POST"]),
+            Route("/ping", ping),
+        ]
+    )
 
 
 def baseline_main(port: int) -> int:
     import uvicorn
 
     # The same settings as `hub serve` (hub/cli.py): one worker, auto loop/http.
-    uvicorn.run(baseline_app(), host=HOST, port=port, log_level="warning", access_log=False,
-                log_config=None, ws_per_message_deflate=False)
+    uvicorn.run(
+        baseline_app(),
+        host=HOST,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+        ws_per_message_deflate=False,
+    )
     return 0
 
 
-async def run_baseline(workdir: Path, args: argparse.Namespace, phones: PhonePool,
-                       deadline: Deadline) -> list[Phase]:
+async def run_baseline(workdir: Path, args: argparse.Namespace, phones: PhonePool, deadline: Deadline) -> list[Phase]:
     port = free_port()
-    child = children.start("baseline", [sys.executable, str(INBOUND), "_baseline", str(port)],
-                           workdir / "baseline.log", nofile=True)
+    child = children.start(
+        "baseline", [sys.executable, str(INBOUND), "_baseline", str(port)], workdir / "baseline.log", nofile=True
+    )
     phases = []
     try:
         url = f"http://{HOST}:{port}"
         wait_http(url + "/ping", Deadline(30, "baseline start", deadline), child)
         customers = phones.take(1000)
-        for variant, label in (("form", "await request.form()"),
-                               ("qsl", "parse_qsl(await request.body())")):
-            items = [(f"/{variant}/CH0/inbound", params) for _, params in
-                     webhook_items("CH0", "base", customers, args.baseline_requests)]
-            warm = items[:min(500, len(items))]
-            await run_load(workdir, f"baseline-{variant}-warm", url, url, warm, args,
-                           Deadline(120, "baseline warm-up", deadline), {"server": child.pid})
+        for variant, label in (("form", "await request.form()"), ("qsl", "parse_qsl(await request.body())")):
+            items = [
+                (f"/{variant}/CH0/inbound", params)
+                for _, params in webhook_items("CH0", "base", customers, args.baseline_requests)
+            ]
+            warm = items[: min(500, len(items))]
+            await run_load(
+                workdir,
+                f"baseline-{variant}-warm",
+                url,
+                url,
+                warm,
+                args,
+                Deadline(120, "baseline warm-up", deadline),
+                {"server": child.pid},
+            )
             note = await wait_quiet([child.pid], args.quiet_wait)
-            print(f"baseline {label}: {len(items)} requests, {args.concurrency} in flight",
-                  flush=True)
-            result, cpu, _ = await run_load(workdir, f"baseline-{variant}", url, url, items, args,
-                                            Deadline(args.phase_timeout, "baseline", deadline),
-                                            {"server": child.pid})
-            p = Phase(f"bare Starlette, {label}", sent=len(items), ok=result.ok,
-                      seconds=result.seconds, http_ms=result.http_latencies_ms(), cpu=cpu)
+            print(f"baseline {label}: {len(items)} requests, {args.concurrency} in flight", flush=True)
+            result, cpu, _ = await run_load(
+                workdir,
+                f"baseline-{variant}",
+                url,
+                url,
+                items,
+                args,
+                Deadline(args.phase_timeout, "baseline", deadline),
+                {"server": child.pid},
+            )
+            p = Phase(
+                f"bare Starlette, {label}",
+                sent=len(items),
+                ok=result.ok,
+                seconds=result.seconds,
+                http_ms=result.http_latencies_ms(),
+                cpu=cpu,
+            )
             if result.failed:
                 p.notes.append(f"failed: {result.status_summary()}")
             if note:

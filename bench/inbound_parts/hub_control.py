@@ -66,8 +66,7 @@ class HubEnv:
         return f"unix://{self.data_dir.resolve() / 'redis.sock'}"
 
 
-async def start_hub(workdir: Path, name: str, args: argparse.Namespace,
-                    sandbox_url: str | None) -> HubEnv:
+async def start_hub(workdir: Path, name: str, args: argparse.Namespace, sandbox_url: str | None) -> HubEnv:
     """One hub process on its embedded Redis; under cProfile or tracemalloc
     when asked."""
     extra = env_pairs(args.hub_env)
@@ -79,8 +78,7 @@ async def start_hub(workdir: Path, name: str, args: argparse.Namespace,
     elif args.tracemalloc and name.startswith("memory"):
         extra.update(BENCH_TRACEMALLOC_DIR=str(workdir), BENCH_TRACEMALLOC_NAME=name)
         argv = [py, "-X", "tracemalloc=1", str(INBOUND), "_hub_traced"]
-    child, url = start_hub_process(workdir, name, None, extra, start=children.start, argv=argv,
-                                   nofile=True)
+    child, url = start_hub_process(workdir, name, None, extra, start=children.start, argv=argv, nofile=True)
     henv = HubEnv(workdir, child, url, workdir / f"{name}-data")
     r = aioredis.Redis.from_url(henv.redis_url, decode_responses=True)
     try:
@@ -124,17 +122,17 @@ class Control:
     def channel_id(self) -> str:
         return self.org.channel_id
 
-    async def call(self, method: str, path: str, expect: tuple[int, ...] = (200,),
-                   token: str | None = None, **kw: Any) -> Any:
-        return await call(self.http, method, self.hub.url + path, expect,
-                          self.org.api_key if token is None else token, **kw)
+    async def call(
+        self, method: str, path: str, expect: tuple[int, ...] = (200,), token: str | None = None, **kw: Any
+    ) -> Any:
+        return await call(
+            self.http, method, self.hub.url + path, expect, self.org.api_key if token is None else token, **kw
+        )
 
     async def setup(self, sandbox_url: str | None) -> None:
-        self.org = await create_org(self.hub.url, api_base_url=sandbox_url, body=BODY,
-                                    limits=UNLIMITED, http=self.http)
+        self.org = await create_org(self.hub.url, api_base_url=sandbox_url, body=BODY, limits=UNLIMITED, http=self.http)
 
-    async def create_agents(self, n: int, tag: str, concurrency: int,
-                            deadline: Deadline) -> list[tuple[str, str]]:
+    async def create_agents(self, n: int, tag: str, concurrency: int, deadline: Deadline) -> list[tuple[str, str]]:
         """n agents through the API, logged in; returns (agent id, token)."""
         sem = asyncio.Semaphore(concurrency)
 
@@ -142,11 +140,21 @@ class Control:
             async with sem:
                 deadline.check()
                 email = f"bench-{tag}-{i}@example.com"
-                agent = await self.call("POST", "/v1/agents", (201,), json={
-                    "name": f"Agent {tag} {i}", "email": email, "password": PASSWORD,
-                    "queues": ["default"], "capacity": CAPACITY})
-                login = await self.call("POST", "/v1/agents/login", (200,), token="",
-                                        json={"email": email, "password": PASSWORD})
+                agent = await self.call(
+                    "POST",
+                    "/v1/agents",
+                    (201,),
+                    json={
+                        "name": f"Agent {tag} {i}",
+                        "email": email,
+                        "password": PASSWORD,
+                        "queues": ["default"],
+                        "capacity": CAPACITY,
+                    },
+                )
+                login = await self.call(
+                    "POST", "/v1/agents/login", (200,), token="", json={"email": email, "password": PASSWORD}
+                )
                 return agent["id"], login["token"]
 
         return list(await asyncio.gather(*(one(i) for i in range(n))))
@@ -159,13 +167,27 @@ class Control:
 
         async def send(chunk: list[str]) -> None:
             async with sem:
-                await self.call("POST", "/v1/outbound/send", (202,), json={
-                    "configuration_id": self.org.configs["bench"],
-                    "contacts": [{"tocontactid": p, "channelid": "sms", "optin": True,
-                                  "CustomerName": "Ada", "CaseName": "CAS-1042",
-                                  "contextitems": {"state": "on its way"}} for p in chunk]})
+                await self.call(
+                    "POST",
+                    "/v1/outbound/send",
+                    (202,),
+                    json={
+                        "configuration_id": self.org.configs["bench"],
+                        "contacts": [
+                            {
+                                "tocontactid": p,
+                                "channelid": "sms",
+                                "optin": True,
+                                "CustomerName": "Ada",
+                                "CaseName": "CAS-1042",
+                                "contextitems": {"state": "on its way"},
+                            }
+                            for p in chunk
+                        ],
+                    },
+                )
 
-        await asyncio.gather(*(send(customers[i:i + 100]) for i in range(0, len(customers), 100)))
+        await asyncio.gather(*(send(customers[i : i + 100]) for i in range(0, len(customers), 100)))
         prefix = keys.org_prefix(self.org_id)
         r = aioredis.Redis.from_url(self.hub.redis_url, decode_responses=True)
         try:
@@ -183,5 +205,3 @@ class Control:
         finally:
             await r.aclose()
         return time.perf_counter() - t0
-
-

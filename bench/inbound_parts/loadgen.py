@@ -29,12 +29,27 @@ BODY_TEXT = "Hi, my parcel still has not arrived, can someone help me with case 
 def inbound_form(sid: str, customer: str, body: str) -> dict[str, str]:
     """What Twilio posts for an inbound SMS (the full field set, ~600 bytes)."""
     return {
-        "ToCountry": "US", "ToState": "CA", "SmsMessageSid": sid, "NumMedia": "0",
-        "ToCity": "SAN FRANCISCO", "FromZip": "94105", "SmsSid": sid, "FromState": "CA",
-        "SmsStatus": "received", "FromCity": "SAN FRANCISCO", "Body": body, "FromCountry": "US",
-        "To": SENDER, "MessagingServiceSid": "MG" + "0" * 32, "ToZip": "94105",
-        "NumSegments": "1", "ReferralNumMedia": "0", "MessageSid": sid, "AccountSid": SID,
-        "From": customer, "ApiVersion": "2010-04-01",
+        "ToCountry": "US",
+        "ToState": "CA",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ToCity": "SAN FRANCISCO",
+        "FromZip": "94105",
+        "SmsSid": sid,
+        "FromState": "CA",
+        "SmsStatus": "received",
+        "FromCity": "SAN FRANCISCO",
+        "Body": body,
+        "FromCountry": "US",
+        "To": SENDER,
+        "MessagingServiceSid": "MG" + "0" * 32,
+        "ToZip": "94105",
+        "NumSegments": "1",
+        "ReferralNumMedia": "0",
+        "MessageSid": sid,
+        "AccountSid": SID,
+        "From": customer,
+        "ApiVersion": "2010-04-01",
     }
 
 
@@ -89,8 +104,9 @@ async def _loadgen(spec: dict[str, Any]) -> None:
 
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
     timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout,
-                                     skip_auto_headers=("User-Agent",)) as session:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, skip_auto_headers=("User-Agent",)
+    ) as session:
 
         async def post(i: int, url: str, body: bytes, headers: dict[str, str]) -> None:
             try:
@@ -163,10 +179,20 @@ async def _loadgen(spec: dict[str, Any]) -> None:
         t_end = time.time()
         cpu = self_cpu() - cpu0
 
-    Path(spec["out"]).write_text(json.dumps({
-        "t_go": t_go, "t_end": t_end, "sent_at": sent_at, "done_at": done_at, "status": status,
-        "errors": dict(errors), "late": late, "cpu": cpu,
-    }))
+    Path(spec["out"]).write_text(
+        json.dumps(
+            {
+                "t_go": t_go,
+                "t_end": t_end,
+                "sent_at": sent_at,
+                "done_at": done_at,
+                "status": status,
+                "errors": dict(errors),
+                "late": late,
+                "cpu": cpu,
+            }
+        )
+    )
     print("done", flush=True)
 
 
@@ -195,8 +221,7 @@ class LoadResult:
         return max(last - self.t_go, 1e-9)
 
     def http_latencies_ms(self) -> list[float]:
-        return [1000 * (d - s) for s, d, st in zip(self.sent_at, self.done_at, self.status)
-                if st == 200 and s and d]
+        return [1000 * (d - s) for s, d, st in zip(self.sent_at, self.done_at, self.status) if st == 200 and s and d]
 
     def status_summary(self) -> str:
         c = collections.Counter(self.status)
@@ -222,16 +247,24 @@ class LoadGen:
         log = open(self.workdir / f"loadgen-{self.name}.log", "ab")
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, str(INBOUND), "_loadgen", str(self.spec_path),
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log,
-                cwd=str(ROOT), start_new_session=True)
+                sys.executable,
+                str(INBOUND),
+                "_loadgen",
+                str(self.spec_path),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+                cwd=str(ROOT),
+                start_new_session=True,
+            )
         finally:
             log.close()
         assert self.proc.stdout is not None
         line = await asyncio.wait_for(self.proc.stdout.readline(), max(1.0, deadline.left()))
         if line.strip() != b"ready":
-            raise RuntimeError(f"load generator did not start: {line!r}; see "
-                               f"{self.workdir / f'loadgen-{self.name}.log'}")
+            raise RuntimeError(
+                f"load generator did not start: {line!r}; see {self.workdir / f'loadgen-{self.name}.log'}"
+            )
 
     @property
     def pid(self) -> int | None:
@@ -261,26 +294,52 @@ class LoadGen:
                 await asyncio.wait_for(self.proc.wait(), 10)
 
 
-def webhook_items(channel_id: str, tag: str, customers: list[str], count: int,
-                  start: int = 0) -> list[tuple[str, dict[str, str]]]:
+def webhook_items(
+    channel_id: str, tag: str, customers: list[str], count: int, start: int = 0
+) -> list[tuple[str, dict[str, str]]]:
     path = f"/webhooks/twilio/{channel_id}/inbound"
-    return [(path, inbound_form(new_sid(), customers[(start + i) % len(customers)],
-                                f"bench {tag} #{start + i} {BODY_TEXT}"))
-            for i in range(count)]
+    return [
+        (
+            path,
+            inbound_form(new_sid(), customers[(start + i) % len(customers)], f"bench {tag} #{start + i} {BODY_TEXT}"),
+        )
+        for i in range(count)
+    ]
 
 
-async def run_load(workdir: Path, name: str, base_url: str, public_url: str,
-                   items: list[tuple[str, dict[str, str]]], args: argparse.Namespace,
-                   deadline: Deadline, pids: dict[str, int | None], *, mode: str = "max",
-                   rate: float = 0.0, sign: bool = True,
-                   after_go: Callable[[LoadResult | None], Any] | None = None,
-                   profile: PySpy | None = None) -> tuple[LoadResult, dict[str, float], Any]:
+async def run_load(
+    workdir: Path,
+    name: str,
+    base_url: str,
+    public_url: str,
+    items: list[tuple[str, dict[str, str]]],
+    args: argparse.Namespace,
+    deadline: Deadline,
+    pids: dict[str, int | None],
+    *,
+    mode: str = "max",
+    rate: float = 0.0,
+    sign: bool = True,
+    after_go: Callable[[LoadResult | None], Any] | None = None,
+    profile: PySpy | None = None,
+) -> tuple[LoadResult, dict[str, float], Any]:
     """One load generator run; `after_go` (awaited after the load finishes, while
     the CPU meter still runs) waits for whatever else the phase counts."""
-    lg = LoadGen(workdir, name, {
-        "base_url": base_url, "public_url": public_url, "token": TOKEN, "items": items,
-        "mode": mode, "rate": rate, "concurrency": args.concurrency, "sign": sign,
-        "max_seconds": max(5.0, deadline.left() - 10)})
+    lg = LoadGen(
+        workdir,
+        name,
+        {
+            "base_url": base_url,
+            "public_url": public_url,
+            "token": TOKEN,
+            "items": items,
+            "mode": mode,
+            "rate": rate,
+            "concurrency": args.concurrency,
+            "sign": sign,
+            "max_seconds": max(5.0, deadline.left() - 10),
+        },
+    )
     try:
         await lg.prepare(deadline)
         meter = CpuMeter(pids).begin()
@@ -298,5 +357,3 @@ async def run_load(workdir: Path, name: str, base_url: str, public_url: str,
         return result, cpu, extra
     finally:
         await lg.kill()
-
-

@@ -68,8 +68,7 @@ async def redis_memory(hub: HubEnv) -> tuple[int, int]:
     return (rss_kb(hub.redis_pid) if hub.redis_pid else 0), int(info.get("used_memory", 0))
 
 
-async def memory_variant(workdir: Path, args: argparse.Namespace, variant: str,
-                         deadline: Deadline) -> MemoryResult:
+async def memory_variant(workdir: Path, args: argparse.Namespace, variant: str, deadline: Deadline) -> MemoryResult:
     n = args.sockets
     name = f"memory-{variant}"
     hub = await start_hub(workdir, name, args, None)
@@ -82,19 +81,20 @@ async def memory_variant(workdir: Path, args: argparse.Namespace, variant: str,
         await ctl.setup(None)
         if variant == "distinct":
             t = time.perf_counter()
-            sample = await ctl.create_agents(args.api_agent_sample, "sample", 4,
-                                             Deadline(300, "agents", deadline))
+            sample = await ctl.create_agents(args.api_agent_sample, "sample", 4, Deadline(300, "agents", deadline))
             took = time.perf_counter() - t
             per = took / len(sample)
-            notes.append(f"API: {len(sample)} agents created+logged in at {per * 1000:.0f} ms "
-                         f"each (4 at once) -> {n} would take ~{per * n / 60:.0f} min; the rest "
-                         "were written through the hub's AgentStore instead")
+            notes.append(
+                f"API: {len(sample)} agents created+logged in at {per * 1000:.0f} ms "
+                f"each (4 at once) -> {n} would take ~{per * n / 60:.0f} min; the rest "
+                "were written through the hub's AgentStore instead"
+            )
             print(f"  {notes[-1]}", flush=True)
             t = time.perf_counter()
-            agents = sample + await direct_agents(hub, ctl.org_id, n - len(sample),
-                                                  Deadline(300, "direct agents", deadline))
-            notes.append(f"{n - len(sample)} agents + tokens written in "
-                         f"{time.perf_counter() - t:.1f}s")
+            agents = sample + await direct_agents(
+                hub, ctl.org_id, n - len(sample), Deadline(300, "direct agents", deadline)
+            )
+            notes.append(f"{n - len(sample)} agents + tokens written in {time.perf_counter() - t:.1f}s")
             tokens = agents
         else:
             k = args.shared_agents
@@ -115,14 +115,12 @@ async def memory_variant(workdir: Path, args: argparse.Namespace, variant: str,
             await asyncio.sleep(3)
         conns = [AgentConn(rx, aid, tok, hub.ws_url) for aid, tok in tokens]
         t = time.perf_counter()
-        failed = await connect_all(conns, args.connect_concurrency,
-                                   Deadline(600, "connect sockets", deadline))
+        failed = await connect_all(conns, args.connect_concurrency, Deadline(600, "connect sockets", deadline))
         connect_s = time.perf_counter() - t
         connected = n - failed
         if failed:
             notes.append(f"{failed} sockets failed to connect")
-        print(f"  {connected} connected in {connect_s:.1f}s ({connected / connect_s:.0f}/s)",
-              flush=True)
+        print(f"  {connected} connected in {connect_s:.1f}s ({connected / connect_s:.0f}/s)", flush=True)
         after = await settle_rss(hub.hub.pid, args.settle)
         redis_after, used_after = await redis_memory(hub)
         if args.tracemalloc:
@@ -131,9 +129,12 @@ async def memory_variant(workdir: Path, args: argparse.Namespace, variant: str,
         meter = CpuMeter({"hub": hub.hub.pid, "redis": hub.redis_pid}).begin()
         await asyncio.sleep(args.idle_seconds)
         idle = meter.done()
-        print(f"  RSS {before / 1024:.1f} -> {after / 1024:.1f} MiB: "
-              f"{(after - before) / max(1, connected):.1f} KiB per socket; idle hub CPU "
-              f"{idle['hub'] / idle['wall']:.2f} cores", flush=True)
+        print(
+            f"  RSS {before / 1024:.1f} -> {after / 1024:.1f} MiB: "
+            f"{(after - before) / max(1, connected):.1f} KiB per socket; idle hub CPU "
+            f"{idle['hub'] / idle['wall']:.2f} cores",
+            flush=True,
+        )
         await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
         conns = []
         closed = await settle_rss(hub.hub.pid, 5)
@@ -143,9 +144,22 @@ async def memory_variant(workdir: Path, args: argparse.Namespace, variant: str,
         errors = hub_log_errors(hub.hub.log_path)
         if errors:
             notes.append(f"hub logged errors: {errors}")
-        return MemoryResult(name, n, len({a for a, _ in tokens}), connected, connect_s, before,
-                            after, closed, redis_before, redis_after, used_before, used_after,
-                            idle, notes)
+        return MemoryResult(
+            name,
+            n,
+            len({a for a, _ in tokens}),
+            connected,
+            connect_s,
+            before,
+            after,
+            closed,
+            redis_before,
+            redis_after,
+            used_before,
+            used_after,
+            idle,
+            notes,
+        )
     finally:
         await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
         await session.close()
@@ -166,19 +180,18 @@ def tracemalloc_report(workdir: Path, top: int = 30) -> str:
         old, new = tracemalloc.Snapshot.load(str(first)), tracemalloc.Snapshot.load(str(second))
         pairs = [("sockets open vs before", new, key) for key in ("lineno", "filename")]
         if third.exists():
-            pairs.append(("after close vs before (left behind)",
-                          tracemalloc.Snapshot.load(str(third)), "lineno"))
+            pairs.append(("after close vs before (left behind)", tracemalloc.Snapshot.load(str(third)), "lineno"))
         for what, snap, key in pairs:
             diff = snap.compare_to(old, key)
             grown = sum(d.size_diff for d in diff)
             lines.append(f"== {name}, {what}: {grown / 1024 / 1024:+.1f} MiB traced, by {key} ==")
-            for d in diff[:top if key == "lineno" else 15]:
+            for d in diff[: top if key == "lineno" else 15]:
                 frame = d.traceback[0]
                 where = frame.filename.replace(str(ROOT) + "/", "")
                 where = where.split("site-packages/")[-1]
-                lines.append(f"{d.size_diff / 1024:+10.0f} KiB {d.count_diff:+8d} blocks  "
-                             f"{where}" + (f":{frame.lineno}" if key == "lineno" else ""))
+                lines.append(
+                    f"{d.size_diff / 1024:+10.0f} KiB {d.count_diff:+8d} blocks  "
+                    f"{where}" + (f":{frame.lineno}" if key == "lineno" else "")
+                )
             lines.append("")
     return "\n".join(lines) + "\n"
-
-

@@ -48,9 +48,16 @@ class Phase:
         return self.frames / self.e2e_seconds if self.e2e_seconds else float("nan")
 
 
-async def timed_phase(name: str, tag: str, hub: HubEnv, rx: Receiver,
-                      items: list[tuple[str, dict[str, str]]], args: argparse.Namespace,
-                      deadline: Deadline, rate: float = 0.0) -> Phase:
+async def timed_phase(
+    name: str,
+    tag: str,
+    hub: HubEnv,
+    rx: Receiver,
+    items: list[tuple[str, dict[str, str]]],
+    args: argparse.Namespace,
+    deadline: Deadline,
+    rate: float = 0.0,
+) -> Phase:
     """The webhooks as fast as they go (--concurrency in flight), or at a
     steady `rate` with the send time in each body (latency), until every
     answered one reached an agent."""
@@ -60,31 +67,53 @@ async def timed_phase(name: str, tag: str, hub: HubEnv, rx: Receiver,
     print(f"{name}: {len(items)} webhooks{pace}", flush=True)
     profile = None
     if args.profile == "py-spy" and not rate:
-        profile = PySpy(hub.hub.pid, hub.workdir, tag, args.profile_rate,
-                        args.profile_nonblocking, INBOUND_PATH)
+        profile = PySpy(hub.hub.pid, hub.workdir, tag, args.profile_rate, args.profile_nonblocking, INBOUND_PATH)
 
     async def frames(result: LoadResult | None) -> None:
-        await wait_frames(rx, tag, result.ok if result else len(items),
-                          Deadline(30 if rate else 60, f"{name} frames", deadline))
+        await wait_frames(
+            rx, tag, result.ok if result else len(items), Deadline(30 if rate else 60, f"{name} frames", deadline)
+        )
 
     result, cpu, _ = await run_load(
-        hub.workdir, tag, hub.url, hub.url, items, args,
-        Deadline(args.phase_timeout, name, deadline), pids, mode="paced" if rate else "max",
-        rate=rate, after_go=frames, profile=profile)
+        hub.workdir,
+        tag,
+        hub.url,
+        hub.url,
+        items,
+        args,
+        Deadline(args.phase_timeout, name, deadline),
+        pids,
+        mode="paced" if rate else "max",
+        rate=rate,
+        after_go=frames,
+        profile=profile,
+    )
     got, stamps = rx.got.get(tag, {}), rx.stamp.get(tag, {})
-    p = Phase(name, sent=len(items), ok=result.ok, seconds=result.seconds, frames=len(got),
-              dups=rx.dups[tag], correlated=rx.correlated[tag],
-              http_ms=result.http_latencies_ms(), cpu=cpu, rate_target=rate)
+    p = Phase(
+        name,
+        sent=len(items),
+        ok=result.ok,
+        seconds=result.seconds,
+        frames=len(got),
+        dups=rx.dups[tag],
+        correlated=rx.correlated[tag],
+        http_ms=result.http_latencies_ms(),
+        cpu=cpu,
+        rate_target=rate,
+    )
     if got:
         p.e2e_seconds = max(got.values()) - result.t_go
     if rate:  # the send time each body carries
         p.frame_ms = [1000 * (got[i] - stamps[i]) for i in got if i in stamps]
     else:  # bodies are numbered 0..n-1 in send order (webhook_items), as are sent_at
-        p.frame_ms = [1000 * (got[i] - result.sent_at[i]) for i in got
-                      if 0 <= i < len(result.sent_at) and result.sent_at[i]]
+        p.frame_ms = [
+            1000 * (got[i] - result.sent_at[i]) for i in got if 0 <= i < len(result.sent_at) and result.sent_at[i]
+        ]
     if result.late:
-        p.notes.append(f"{result.late} sends left >5 ms after their slot (load generator or "
-                       f"{args.concurrency} in flight saturated)")
+        p.notes.append(
+            f"{result.late} sends left >5 ms after their slot (load generator or "
+            f"{args.concurrency} in flight saturated)"
+        )
     if result.failed:
         p.notes.append(f"failed webhooks: {result.status_summary()}")
     if len(got) < result.ok:
@@ -94,16 +123,18 @@ async def timed_phase(name: str, tag: str, hub: HubEnv, rx: Receiver,
     if profile:
         p.notes.append(f"py-spy profile: {profile.path}")
     if rate:
-        print(f"  frame latency p50 {percentile(p.frame_ms, 50):.1f} ms, "
-              f"p99 {percentile(p.frame_ms, 99):.1f} ms", flush=True)
+        print(
+            f"  frame latency p50 {percentile(p.frame_ms, 50):.1f} ms, p99 {percentile(p.frame_ms, 99):.1f} ms",
+            flush=True,
+        )
     else:
-        print(f"  {p.rate:.0f} webhooks/s; {p.frames} frames, {p.frame_rate:.0f} frames/s "
-              "end to end", flush=True)
+        print(f"  {p.rate:.0f} webhooks/s; {p.frames} frames, {p.frame_rate:.0f} frames/s end to end", flush=True)
     return p
 
 
-async def run_hub_phases(workdir: Path, args: argparse.Namespace, phones: PhonePool,
-                         deadline: Deadline) -> tuple[list[Phase], list[str]]:
+async def run_hub_phases(
+    workdir: Path, args: argparse.Namespace, phones: PhonePool, deadline: Deadline
+) -> tuple[list[Phase], list[str]]:
     notes: list[str] = []
     phases: list[Phase] = []
     sandbox, sandbox_url = None, None
@@ -115,8 +146,7 @@ async def run_hub_phases(workdir: Path, args: argparse.Namespace, phones: PhoneP
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
     try:
         if sandbox_url:
-            async with session.put(sandbox_url + "/_sandbox/settings",
-                                   json={"callbacks_enabled": False}) as resp:
+            async with session.put(sandbox_url + "/_sandbox/settings", json={"callbacks_enabled": False}) as resp:
                 await resp.read()
         ctl = Control(session, hub)
         await ctl.setup(sandbox_url)
@@ -124,9 +154,11 @@ async def run_hub_phases(workdir: Path, args: argparse.Namespace, phones: PhoneP
         t = time.perf_counter()
         agents = await ctl.create_agents(n_agents, "t", 4, Deadline(600, "agents", deadline))
         took = time.perf_counter() - t
-        notes.append(f"{n_agents} agents (capacity {CAPACITY}) created and logged in through the "
-                     f"API in {took:.1f}s ({took / n_agents * 1000:.0f} ms per agent: argon2 "
-                     f"hash + verify)")
+        notes.append(
+            f"{n_agents} agents (capacity {CAPACITY}) created and logged in through the "
+            f"API in {took:.1f}s ({took / n_agents * 1000:.0f} ms per agent: argon2 "
+            f"hash + verify)"
+        )
         print(notes[-1], flush=True)
         conns = [AgentConn(rx, aid, tok, hub.ws_url) for aid, tok in agents]
         failed = await connect_all(conns, 50, Deadline(120, "connect", deadline))
@@ -137,8 +169,10 @@ async def run_hub_phases(workdir: Path, args: argparse.Namespace, phones: PhoneP
         async def correlate(customers: list[str]) -> None:
             if args.correlate:
                 secs = await ctl.correlate(customers, Deadline(300, "correlate", deadline))
-                print(f"  (outbound sent to {len(customers)} customers in {secs:.1f}s, so that "
-                      "their replies correlate)", flush=True)
+                print(
+                    f"  (outbound sent to {len(customers)} customers in {secs:.1f}s, so that their replies correlate)",
+                    flush=True,
+                )
 
         async def reset() -> None:
             closed = await close_all_conversations(conns, Deadline(300, "close all", deadline))
@@ -152,10 +186,17 @@ async def run_hub_phases(workdir: Path, args: argparse.Namespace, phones: PhoneP
         warm_customers = phones.take(args.warmup)
         await correlate(warm_customers)
         warm = webhook_items(ctl.channel_id, "warm", warm_customers, len(warm_customers))
-        await run_load(workdir, "hub-warm", hub.url, hub.url, warm, args,
-                       Deadline(120, "warm-up", deadline), {},
-                       after_go=lambda r: wait_frames(rx, "warm", len(warm),
-                                                      Deadline(30, "warm frames", deadline)))
+        await run_load(
+            workdir,
+            "hub-warm",
+            hub.url,
+            hub.url,
+            warm,
+            args,
+            Deadline(120, "warm-up", deadline),
+            {},
+            after_go=lambda r: wait_frames(rx, "warm", len(warm), Deadline(30, "warm frames", deadline)),
+        )
         await reset()
 
         only = set(args.only.split(","))
@@ -164,8 +205,7 @@ async def run_hub_phases(workdir: Path, args: argparse.Namespace, phones: PhoneP
             customers = phones.take(args.webhooks)
             await correlate(customers)
             items = webhook_items(ctl.channel_id, "new", customers, len(customers))
-            p = await timed_phase("hub, new conversation per webhook", "new", hub, rx,
-                                  items, args, deadline)
+            p = await timed_phase("hub, new conversation per webhook", "new", hub, rx, items, args, deadline)
             phases.append(p)
             new_rate = p.rate
             await reset()
@@ -178,17 +218,24 @@ async def run_hub_phases(workdir: Path, args: argparse.Namespace, phones: PhoneP
 
         async def open_fixed(tag: str) -> None:
             opening = webhook_items(ctl.channel_id, tag, fixed, len(fixed))
-            await run_load(workdir, tag, hub.url, hub.url, opening, args,
-                           Deadline(120, tag, deadline), {},
-                           after_go=lambda r: wait_frames(rx, tag, len(opening),
-                                                          Deadline(30, tag, deadline)))
+            await run_load(
+                workdir,
+                tag,
+                hub.url,
+                hub.url,
+                opening,
+                args,
+                Deadline(120, tag, deadline),
+                {},
+                after_go=lambda r: wait_frames(rx, tag, len(opening), Deadline(30, tag, deadline)),
+            )
 
         if "append" in only:
             await open_fixed("open1")
             fixed_items = webhook_items(ctl.channel_id, "append", fixed, args.webhooks)
             p = await timed_phase(
-                f"hub, append to {len(fixed)} open conversations", "append", hub, rx,
-                fixed_items, args, deadline)
+                f"hub, append to {len(fixed)} open conversations", "append", hub, rx, fixed_items, args, deadline
+            )
             phases.append(p)
             append_rate = p.rate
             await reset()
@@ -210,8 +257,7 @@ async def run_hub_phases(workdir: Path, args: argparse.Namespace, phones: PhoneP
                 tag = f"lat{kind}{int(frac * 100)}"
                 if kind == "new":
                     if count > capacity - CAPACITY:
-                        notes.append(f"latency (new): capped at {capacity - CAPACITY} webhooks "
-                                     f"(agent capacity)")
+                        notes.append(f"latency (new): capped at {capacity - CAPACITY} webhooks (agent capacity)")
                         count = capacity - CAPACITY
                     customers = phones.take(count)
                     await correlate(customers)
@@ -222,8 +268,7 @@ async def run_hub_phases(workdir: Path, args: argparse.Namespace, phones: PhoneP
                     items = webhook_items(ctl.channel_id, tag, fixed, count)
                     label = f"latency, append ({len(fixed)} open)"
                 share = f" ({frac:.0%} of max)" if frac else ""
-                p = await timed_phase(f"{label} @ {rate:.0f}/s{share}", tag, hub, rx, items,
-                                      args, deadline, rate)
+                p = await timed_phase(f"{label} @ {rate:.0f}/s{share}", tag, hub, rx, items, args, deadline, rate)
                 phases.append(p)
                 await reset()
     finally:
@@ -235,5 +280,3 @@ async def run_hub_phases(workdir: Path, args: argparse.Namespace, phones: PhoneP
     if errors:
         notes.append(f"hub logged errors: {errors}")
     return phases, notes
-
-

@@ -69,8 +69,7 @@ class CpuMeter:
     span's length as 'wall'."""
 
     def __init__(self, pids: dict[str, int | list[int] | None]) -> None:
-        self.pids = {name: [p] if isinstance(p, int) else list(p)
-                     for name, p in pids.items() if p}
+        self.pids = {name: [p] if isinstance(p, int) else list(p) for name, p in pids.items() if p}
         self.start: dict[str, float] = {}
         self.wall = 0.0
 

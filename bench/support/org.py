@@ -31,8 +31,14 @@ class Org:
     configs: dict[str, str] = field(default_factory=dict)  # name -> configuration id
 
 
-async def call(http: aiohttp.ClientSession, method: str, url: str,
-               expect: tuple[int, ...] = (200,), token: str | None = None, **kw: Any) -> Any:
+async def call(
+    http: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    expect: tuple[int, ...] = (200,),
+    token: str | None = None,
+    **kw: Any,
+) -> Any:
     """One request; its JSON answer, or an error naming the unexpected status."""
     headers = kw.pop("headers", {})
     if token:
@@ -44,17 +50,29 @@ async def call(http: aiohttp.ClientSession, method: str, url: str,
         return json.loads(text) if text else None
 
 
-async def create_org(hub_url: str, *, api_base_url: str | None, body: str,
-                     configs: tuple[str, ...] = ("bench",),
-                     show_in_timeline: bool = False, limits: dict[str, int] | None = None,
-                     http: aiohttp.ClientSession | None = None) -> Org:
+async def create_org(
+    hub_url: str,
+    *,
+    api_base_url: str | None,
+    body: str,
+    configs: tuple[str, ...] = ("bench",),
+    show_in_timeline: bool = False,
+    limits: dict[str, int] | None = None,
+    http: aiohttp.ClientSession | None = None,
+) -> Org:
     """An org with one SMS channel on the sandbox provider (its account SID
     and TOKEN), one template of `body` and a configuration per name."""
     if http is None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as own:
-            return await create_org(hub_url, api_base_url=api_base_url,
-                                    body=body, configs=configs, show_in_timeline=show_in_timeline,
-                                    limits=limits, http=own)
+            return await create_org(
+                hub_url,
+                api_base_url=api_base_url,
+                body=body,
+                configs=configs,
+                show_in_timeline=show_in_timeline,
+                limits=limits,
+                http=own,
+            )
     spec: dict[str, Any] = {"name": "Bench org"}
     if limits:
         spec["limits"] = limits
@@ -62,21 +80,32 @@ async def create_org(hub_url: str, *, api_base_url: str | None, body: str,
     org = Org(created["id"], created["api_key"])
 
     async def post(path: str, payload: dict[str, Any]) -> str:
-        return str((await call(http, "POST", hub_url + path, (201,), org.api_key,
-                               json=payload))["id"])
+        return str((await call(http, "POST", hub_url + path, (201,), org.api_key, json=payload))["id"])
 
-    channel: dict[str, Any] = {"type": "sms", "provider": "sandbox", "address": SENDER,
-                               "credentials": {"account_sid": SID, "auth_token": TOKEN}}
+    channel: dict[str, Any] = {
+        "type": "sms",
+        "provider": "sandbox",
+        "address": SENDER,
+        "credentials": {"account_sid": SID, "auth_token": TOKEN},
+    }
     if api_base_url:
         channel["api_base_url"] = api_base_url
     org.channel_id = await post("/v1/channels", channel)
-    org.template_id = await post("/v1/templates", {
-        "name": "Case update", "channel_types": ["sms"], "default_locale": "en-US",
-        "bodies": {"en-US": body}})
+    org.template_id = await post(
+        "/v1/templates",
+        {"name": "Case update", "channel_types": ["sms"], "default_locale": "en-US", "bodies": {"en-US": body}},
+    )
     for name in configs:
-        org.configs[name] = await post("/v1/outbound-configurations", {
-            "name": f"Bench {name}", "show_in_timeline": show_in_timeline, "channel_type": "sms",
-            "channel_id": org.channel_id, "template_id": org.template_id})
+        org.configs[name] = await post(
+            "/v1/outbound-configurations",
+            {
+                "name": f"Bench {name}",
+                "show_in_timeline": show_in_timeline,
+                "channel_type": "sms",
+                "channel_id": org.channel_id,
+                "template_id": org.template_id,
+            },
+        )
     return org
 
 

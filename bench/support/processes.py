@@ -67,8 +67,9 @@ def work_directory(path: str | None, prefix: str) -> Path:
     return workdir
 
 
-def run_to_end(body: Callable[[], None], teardown: Callable[[], None],
-               print_tails: Callable[[], None], workdir: Path, keep: bool) -> int:
+def run_to_end(
+    body: Callable[[], None], teardown: Callable[[], None], print_tails: Callable[[], None], workdir: Path, keep: bool
+) -> int:
     """A run's exit status: Ctrl+C tears down quietly, an error prints the
     children's last log lines first; workdir is kept when asked or after a
     failure."""
@@ -93,6 +94,7 @@ def run_to_end(body: Callable[[], None], teardown: Callable[[], None],
 def stop_on_sigterm() -> None:
     """SIGTERM and SIGINT end the run through its `finally` (children stopped),
     also when started with SIGINT ignored (a background job of a script)."""
+
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
@@ -104,15 +106,22 @@ class Child:
     """A child process in its own session (a Ctrl+C reaches only the script,
     which then stops its children in order)."""
 
-    def __init__(self, name: str, argv: list[str], log_path: Path,
-                 env: dict[str, str] | None = None, nofile: bool = False) -> None:
+    def __init__(
+        self, name: str, argv: list[str], log_path: Path, env: dict[str, str] | None = None, nofile: bool = False
+    ) -> None:
         self.name = name
         self.log_path = log_path
         with open(log_path, "ab") as out:
-            self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                         stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True,
-                                         preexec_fn=_child_preexec if nofile else None)
+            self.proc = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_child_preexec if nofile else None,
+            )
 
     @property
     def pid(self) -> int:
@@ -202,42 +211,56 @@ def env_pairs(pairs: list[str]) -> dict[str, str]:
     return dict(pair.partition("=")[::2] for pair in pairs)
 
 
-def hub_env(port: int, data_dir: Path, redis_url: str | None = None,
-            **extra: str) -> dict[str, str]:
+def hub_env(port: int, data_dir: Path, redis_url: str | None = None, **extra: str) -> dict[str, str]:
     """The environment of one `hub serve` process on HOST:port, one process
     (the figures are one process's). Without redis_url the hub starts its
     embedded Redis in data_dir."""
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env.update({"HUB_HOST": HOST, "HUB_PORT": str(port), "HUB_PUBLIC_URL": f"http://{HOST}:{port}",
-                "HUB_ADMIN_TOKEN": ADMIN_TOKEN, "HUB_LOG_LEVEL": "warning",
-                "HUB_DATA_DIR": str(data_dir), "HUB_PROCESSES": "1"})
+    env.update(
+        {
+            "HUB_HOST": HOST,
+            "HUB_PORT": str(port),
+            "HUB_PUBLIC_URL": f"http://{HOST}:{port}",
+            "HUB_ADMIN_TOKEN": ADMIN_TOKEN,
+            "HUB_LOG_LEVEL": "warning",
+            "HUB_DATA_DIR": str(data_dir),
+            "HUB_PROCESSES": "1",
+        }
+    )
     if redis_url:
         env["REDIS_URL"] = redis_url
     env.update(extra)
     return env
 
 
-def start_sandbox(workdir: Path, account: str,
-                  start: Callable[..., Child] = Child) -> tuple[Child, str]:
+def start_sandbox(workdir: Path, account: str, start: Callable[..., Child] = Child) -> tuple[Child, str]:
     """`hub sandbox` on a free port, taking the one account `SID:TOKEN`, once
     it answers; `start` makes the Child (Children.start to have it stopped)."""
     port = free_port()
-    child = start("sandbox", [sys.executable, "-m", "hub", "sandbox", "--host", HOST, "--port",
-                              str(port), "--account", account], workdir / "sandbox.log")
+    child = start(
+        "sandbox",
+        [sys.executable, "-m", "hub", "sandbox", "--host", HOST, "--port", str(port), "--account", account],
+        workdir / "sandbox.log",
+    )
     url = f"http://{HOST}:{port}"
     wait_http(url + "/_sandbox/stats", Deadline(30, "sandbox start"), child)
     return child, url
 
 
-def start_hub(workdir: Path, name: str, redis_url: str | None, extra: dict[str, str],
-              start: Callable[..., Child] = Child, argv: list[str] | None = None,
-              nofile: bool = False) -> tuple[Child, str]:
+def start_hub(
+    workdir: Path,
+    name: str,
+    redis_url: str | None,
+    extra: dict[str, str],
+    start: Callable[..., Child] = Child,
+    argv: list[str] | None = None,
+    nofile: bool = False,
+) -> tuple[Child, str]:
     """One `hub serve` (or `argv`) with hub_env, its data in workdir/NAME-data,
     once it is ready."""
     port = free_port()
     env = hub_env(port, workdir / f"{name}-data", redis_url, **extra)
-    child = start(name, argv or [sys.executable, "-m", "hub", "serve"], workdir / f"{name}.log",
-                  env=env, nofile=nofile)
+    child = start(name, argv or [sys.executable, "-m", "hub", "serve"], workdir / f"{name}.log", env=env, nofile=nofile)
     url = f"http://{HOST}:{port}"
     wait_http(url + "/readyz", Deadline(60, f"{name} start"), child)
     return child, url

@@ -32,64 +32,78 @@ class Parts:
 
 # Where the hub's time goes, by part of the send path (the twilio library's
 # part excludes the aiohttp I/O it awaits). Order matters only for frames that nest.
-SEND_PATH = Parts("send path", (
-    ("POST /v1/outbound/send: accept_send script call", "ActivityStore.accept"),
-    ("POST /v1/outbound/send: validate + render", "send_request"),
-    ("POST /v1/outbound/send: other (auth, body, JSON)", "send (hub/api/outbound.py)"),
-    ("webhook: signature check", "verify_signature"),
-    ("webhook: apply_callback script call", "ActivityStore.apply_callback"),
-    ("webhook: other (form parse, lookup, metrics)", "status_callback"),
-    ("worker: mark_sending script call", "ActivityStore.mark_sending"),
-    ("worker: record_results script call", "ActivityStore.record_results"),
-    ("worker: keep_claimed / ack / xreadgroup", "OutboundQueue."),
-    ("worker send: aiohttp request/response", "ClientSession._request"),
-    ("worker send: twilio library (params, headers, logging, parsing)", "MessageList.create_async"),
-    ("worker send: adapter + dispatch (hub code)", "Dispatcher._send"),
-    ("worker: other", "Dispatcher."),
-    ("HTTP server (uvicorn/starlette) outside handlers", "starlette/"),
-    ("HTTP server (uvicorn/starlette) outside handlers", "uvicorn/protocols/"),
-), focus=("send_request", "Dispatcher._send", "MessageList._create_async",
-          "AsyncTwilioHttpClient.request", "status_callback", "Dispatcher.process"))
+SEND_PATH = Parts(
+    "send path",
+    (
+        ("POST /v1/outbound/send: accept_send script call", "ActivityStore.accept"),
+        ("POST /v1/outbound/send: validate + render", "send_request"),
+        ("POST /v1/outbound/send: other (auth, body, JSON)", "send (hub/api/outbound.py)"),
+        ("webhook: signature check", "verify_signature"),
+        ("webhook: apply_callback script call", "ActivityStore.apply_callback"),
+        ("webhook: other (form parse, lookup, metrics)", "status_callback"),
+        ("worker: mark_sending script call", "ActivityStore.mark_sending"),
+        ("worker: record_results script call", "ActivityStore.record_results"),
+        ("worker: keep_claimed / ack / xreadgroup", "OutboundQueue."),
+        ("worker send: aiohttp request/response", "ClientSession._request"),
+        ("worker send: twilio library (params, headers, logging, parsing)", "MessageList.create_async"),
+        ("worker send: adapter + dispatch (hub code)", "Dispatcher._send"),
+        ("worker: other", "Dispatcher."),
+        ("HTTP server (uvicorn/starlette) outside handlers", "starlette/"),
+        ("HTTP server (uvicorn/starlette) outside handlers", "uvicorn/protocols/"),
+    ),
+    focus=(
+        "send_request",
+        "Dispatcher._send",
+        "MessageList._create_async",
+        "AsyncTwilioHttpClient.request",
+        "status_callback",
+        "Dispatcher.process",
+    ),
+)
 
 
 # Where the hub's time goes, by part of the inbound path.
-INBOUND_PATH = Parts("inbound path", (
-    ("webhook: signature check (twilio RequestValidator)", "verify_signature"),
-    ("webhook: channel lookup", "ChannelDirectory.lookup"),
-    ("ingest: ingest_inbound script call (redis-py + wait)", "ConversationStore.ingest"),
-    ("ingest: keyword, phone normalize, message build", "Conversations.ingest"),
-    ("webhook: form parse, metrics, other handler code", "_verified_form"),
-    ("webhook: other handler code (parse_inbound, metrics)", "inbound (hub/webhooks/twilio.py)"),
-    ("fan-out: pub/sub read (redis-py parse)", "Fanout._read"),
-    ("websocket: deliver frames to agents", "AgentSocket.deliver"),
-    ("websocket: deliver frames to agents", "AgentSocket.pump"),
-    ("websocket: catch_up (log read after a gap)", "AgentSocket.catch_up"),
-    ("websocket: commands (close etc.)", "AgentSocket.handle"),
-    ("websocket: heartbeat", "AgentSocket.heartbeat"),
-    ("presence sweeper", "sweep_once"),
-    ("outbound workers (idle polling)", "Dispatcher."),
-    ("HTTP server (uvicorn/starlette) outside handlers", "starlette/"),
-    ("HTTP server (uvicorn/starlette) outside handlers", "uvicorn/protocols/http"),
-    ("websocket server (uvicorn websockets-sansio)", "uvicorn/protocols/websockets"),
-), libraries=(  # by where the leaf frame's file lives (site-packages-relative)
-    ("redis-py", "redis/"),
-    ("twilio (signature)", "twilio/"),
-    ("phonenumbers", "phonenumbers/"),
-    ("prometheus_client", "prometheus_client/"),
-    ("websockets", "websockets/"),
-    ("uvicorn", "uvicorn/"),
-    ("starlette", "starlette/"),
-    ("json (stdlib)", "json/"),
-    ("urllib.parse (stdlib)", "urllib/"),
-    ("hmac/hashlib/base64 (stdlib)", "hmac.py"),
-    ("hmac/hashlib/base64 (stdlib)", "base64.py"),
-    ("secrets/random (stdlib)", "random.py"),
-    ("secrets/random (stdlib)", "secrets.py"),
-    ("asyncio (stdlib)", "asyncio/"),
-    ("hub/routing/", "hub/routing/"),
-    ("hub/webhooks/", "hub/webhooks/"),
-    ("hub/ (other)", "hub/"),
-))
+INBOUND_PATH = Parts(
+    "inbound path",
+    (
+        ("webhook: signature check (twilio RequestValidator)", "verify_signature"),
+        ("webhook: channel lookup", "ChannelDirectory.lookup"),
+        ("ingest: ingest_inbound script call (redis-py + wait)", "ConversationStore.ingest"),
+        ("ingest: keyword, phone normalize, message build", "Conversations.ingest"),
+        ("webhook: form parse, metrics, other handler code", "_verified_form"),
+        ("webhook: other handler code (parse_inbound, metrics)", "inbound (hub/webhooks/twilio.py)"),
+        ("fan-out: pub/sub read (redis-py parse)", "Fanout._read"),
+        ("websocket: deliver frames to agents", "AgentSocket.deliver"),
+        ("websocket: deliver frames to agents", "AgentSocket.pump"),
+        ("websocket: catch_up (log read after a gap)", "AgentSocket.catch_up"),
+        ("websocket: commands (close etc.)", "AgentSocket.handle"),
+        ("websocket: heartbeat", "AgentSocket.heartbeat"),
+        ("presence sweeper", "sweep_once"),
+        ("outbound workers (idle polling)", "Dispatcher."),
+        ("HTTP server (uvicorn/starlette) outside handlers", "starlette/"),
+        ("HTTP server (uvicorn/starlette) outside handlers", "uvicorn/protocols/http"),
+        ("websocket server (uvicorn websockets-sansio)", "uvicorn/protocols/websockets"),
+    ),
+    libraries=(  # by where the leaf frame's file lives (site-packages-relative)
+        ("redis-py", "redis/"),
+        ("twilio (signature)", "twilio/"),
+        ("phonenumbers", "phonenumbers/"),
+        ("prometheus_client", "prometheus_client/"),
+        ("websockets", "websockets/"),
+        ("uvicorn", "uvicorn/"),
+        ("starlette", "starlette/"),
+        ("json (stdlib)", "json/"),
+        ("urllib.parse (stdlib)", "urllib/"),
+        ("hmac/hashlib/base64 (stdlib)", "hmac.py"),
+        ("hmac/hashlib/base64 (stdlib)", "base64.py"),
+        ("secrets/random (stdlib)", "random.py"),
+        ("secrets/random (stdlib)", "secrets.py"),
+        ("asyncio (stdlib)", "asyncio/"),
+        ("hub/routing/", "hub/routing/"),
+        ("hub/webhooks/", "hub/webhooks/"),
+        ("hub/ (other)", "hub/"),
+    ),
+)
 
 
 # Threads that wait for work (the default executor's pool: argon2 at agent
@@ -101,8 +115,7 @@ class PySpy:
     """py-spy sampling one process during a timed span (raw collapsed stacks);
     it pauses the process for each sample unless nonblocking."""
 
-    def __init__(self, pid: int, workdir: Path, label: str, rate: int, nonblocking: bool,
-                 parts: Parts) -> None:
+    def __init__(self, pid: int, workdir: Path, label: str, rate: int, nonblocking: bool, parts: Parts) -> None:
         self.pid, self.workdir, self.label = pid, workdir, label
         self.rate, self.nonblocking, self.parts = rate, nonblocking, parts
         self.path = workdir / f"pyspy-{label}.raw"
@@ -110,8 +123,18 @@ class PySpy:
 
     def start(self) -> None:
         exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        argv = [exe, "record", "--pid", str(self.pid), "--rate", str(self.rate),
-                "--format", "raw", "--output", str(self.path)]
+        argv = [
+            exe,
+            "record",
+            "--pid",
+            str(self.pid),
+            "--rate",
+            str(self.rate),
+            "--format",
+            "raw",
+            "--output",
+            str(self.path),
+        ]
         if self.nonblocking:
             argv.append("--nonblocking")
         self.child = Child(f"py-spy-{self.label}", argv, self.workdir / f"pyspy-{self.label}.log")
@@ -179,8 +202,7 @@ def summarize_collapsed(path: Path, parts: Parts, top: int = 30) -> str:
         return "no samples\n"
     tables: dict[str, Counter[str]] = collections.defaultdict(Counter)
     for frames, count in stacks:
-        tables[f"by part of the {parts.path} (innermost match wins)"][
-            _section_of(frames, parts)] += count
+        tables[f"by part of the {parts.path} (innermost match wins)"][_section_of(frames, parts)] += count
         if parts.libraries:
             tables["by library of the leaf frame"][_library_of(frames[-1], parts)] += count
         tables["self (leaf function)"][frames[-1]] += count
@@ -189,12 +211,10 @@ def summarize_collapsed(path: Path, parts: Parts, top: int = 30) -> str:
     for focus in parts.focus:
         callees = tables[f"inside {focus}: share of all samples by callee (one level down)"]
         for frames, count in stacks:
-            idx = max((i for i, f in enumerate(frames) if f.startswith(focus + " (")),
-                      default=None)
+            idx = max((i for i, f in enumerate(frames) if f.startswith(focus + " (")), default=None)
             if idx is not None:
                 callees[frames[idx + 1] if idx + 1 < len(frames) else "(self)"] += count
-    out = [f"{total} busy samples ({idle} of idle pool threads left out; py-spy skips "
-           "idle waits)"]
+    out = [f"{total} busy samples ({idle} of idle pool threads left out; py-spy skips idle waits)"]
     for title, counts in tables.items():
         most = {"by": None, "inclusive": top * 2, "inside": 15}.get(title.split()[0], top)
         out += ["", f"== {title} =="]

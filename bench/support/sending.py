@@ -28,8 +28,8 @@ from .processes import HOST, Child, Deadline, env_pairs, free_port, hub_env, wai
 from .profiles import SEND_PATH, PySpy
 
 BODY = "Hi {{CustomerName}}, case {{CaseName}} is {{state}}."
-FINALS = ("delivered", "read", "undelivered", "failed", "rejected", "canceled",
-          "skipped_no_optin", "skipped_opted_out")
+FINALS = ("delivered", "read", "undelivered", "failed", "rejected", "canceled", "skipped_no_optin", "skipped_opted_out")
+
 
 @dataclass
 class Env:
@@ -57,8 +57,13 @@ class Env:
         return self.hub_urls[0]
 
     def cpu_meter(self) -> CpuMeter:
-        return CpuMeter({"sandbox": self.sandbox.pid if self.sandbox else None,
-                         "hub": [h.pid for h in self.hubs], "redis": self.redis_pids}).begin()
+        return CpuMeter(
+            {
+                "sandbox": self.sandbox.pid if self.sandbox else None,
+                "hub": [h.pid for h in self.hubs],
+                "redis": self.redis_pids,
+            }
+        ).begin()
 
     def stop_hubs(self) -> None:
         for hub in self.hubs:
@@ -87,8 +92,7 @@ def start_sandbox(env: Env) -> None:
     env.sandbox, env.sandbox_url = processes.start_sandbox(env.workdir, ACCOUNT)
 
 
-def start_hubs(env: Env, n: int, redis_url: str, data_dir: Path, extra: dict[str, str],
-               cprofile: bool = False) -> None:
+def start_hubs(env: Env, n: int, redis_url: str, data_dir: Path, extra: dict[str, str], cprofile: bool = False) -> None:
     """n `hub serve` processes on one Redis, sharing one history database
     (data_dir), as a hub's processes must; with cprofile each one's whole
     lifetime under cProfile (written when it exits)."""
@@ -116,8 +120,14 @@ def start_processes(env: Env, args: argparse.Namespace) -> None:
     else:
         env.redis = EmbeddedRedis(env.workdir / "redis").start()
     start_sandbox(env)
-    start_hubs(env, args.hubs, env.redis_url, env.workdir / "hub-data", env_pairs(args.hub_env),
-               cprofile=args.profile == "cprofile")
+    start_hubs(
+        env,
+        args.hubs,
+        env.redis_url,
+        env.workdir / "hub-data",
+        env_pairs(args.hub_env),
+        cprofile=args.profile == "cprofile",
+    )
 
 
 class Control:
@@ -133,8 +143,14 @@ class Control:
         return self.org.api_key
 
     async def setup(self, configs: tuple[str, ...]) -> Org:
-        self.org = await create_org(self.env.hub_url, api_base_url=self.env.sandbox_url,
-                                    body=BODY, configs=configs, limits=UNLIMITED, http=self.http)
+        self.org = await create_org(
+            self.env.hub_url,
+            api_base_url=self.env.sandbox_url,
+            body=BODY,
+            configs=configs,
+            limits=UNLIMITED,
+            http=self.http,
+        )
         return self.org
 
     async def sandbox(self, method: str, path: str, **kw: Any) -> Any:
@@ -151,13 +167,19 @@ class Control:
         await self.sandbox("DELETE", "/_sandbox/messages")
 
     async def wait_callbacks_idle(self, deadline: Deadline) -> None:
-        while (await self.sandbox("POST", "/_sandbox/drain", params={"timeout": "2"}))[
-                "pending_callbacks"]:
+        while (await self.sandbox("POST", "/_sandbox/drain", params={"timeout": "2"}))["pending_callbacks"]:
             deadline.check()
 
     async def report(self, config_id: str) -> dict[str, Any]:
-        return dict(await call(self.http, "GET", self.env.hub_url + "/v1/outbound/report",
-                               token=self.api_key, params={"configuration_id": config_id}))
+        return dict(
+            await call(
+                self.http,
+                "GET",
+                self.env.hub_url + "/v1/outbound/report",
+                token=self.api_key,
+                params={"configuration_id": config_id},
+            )
+        )
 
 
 @dataclass
@@ -190,8 +212,7 @@ async def verify(ctl: Control, phones: list[str], outcome: Outcome) -> dict[str,
     return stats
 
 
-async def run_baseline(ctl: Control, phones: list[str], concurrency: int,
-                       deadline: Deadline) -> Outcome:
+async def run_baseline(ctl: Control, phones: list[str], concurrency: int, deadline: Deadline) -> Outcome:
     """One aiohttp client posting the messages straight to the sandbox."""
     url = f"{ctl.env.sandbox_url}/2010-04-01/Accounts/{SID}/Messages.json"
     callback = f"{ctl.env.hub_url}/webhooks/twilio/{ctl.org.channel_id}/status"
@@ -205,8 +226,12 @@ async def run_baseline(ctl: Control, phones: list[str], concurrency: int,
             for i, phone in it:
                 if deadline.left() <= 0:
                     return
-                data = {"To": phone, "From": SENDER,
-                        "Body": f"Hi Ada, case CAS-{i} is resolved.", "StatusCallback": callback}
+                data = {
+                    "To": phone,
+                    "From": SENDER,
+                    "Body": f"Hi Ada, case CAS-{i} is resolved.",
+                    "StatusCallback": callback,
+                }
                 try:
                     async with session.post(url, data=data) as resp:
                         await resp.read()
@@ -220,10 +245,11 @@ async def run_baseline(ctl: Control, phones: list[str], concurrency: int,
     await ctl.set_callbacks(False)
     connector = aiohttp.TCPConnector(limit=concurrency)
     auth = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
-    async with aiohttp.ClientSession(connector=connector, headers={"Authorization": auth},
-                                     timeout=aiohttp.ClientTimeout(total=30)) as session:
+    async with aiohttp.ClientSession(
+        connector=connector, headers={"Authorization": auth}, timeout=aiohttp.ClientTimeout(total=30)
+    ) as session:
         # Warm-up (connections, first-request paths), then a clean slate.
-        await post_all(list(enumerate(phones[:min(500, len(phones))])), session)
+        await post_all(list(enumerate(phones[: min(500, len(phones))])), session)
         await ctl.reset_sandbox(deadline)
         errors = 0
         meter = ctl.env.cpu_meter()
@@ -240,16 +266,23 @@ async def run_baseline(ctl: Control, phones: list[str], concurrency: int,
 def send_bodies(config_id: str, phones: list[str]) -> list[bytes]:
     bodies = []
     for start in range(0, len(phones), CONTACTS_PER_REQUEST):
-        contacts = [{"tocontactid": p, "channelid": "sms", "optin": True, "CustomerName": "Ada",
-                     "CaseName": f"CAS-{start + j}", "entityrelationshipname": "incident",
-                     "contextitems": {"state": "resolved"}}
-                    for j, p in enumerate(phones[start:start + CONTACTS_PER_REQUEST])]
+        contacts = [
+            {
+                "tocontactid": p,
+                "channelid": "sms",
+                "optin": True,
+                "CustomerName": "Ada",
+                "CaseName": f"CAS-{start + j}",
+                "entityrelationshipname": "incident",
+                "contextitems": {"state": "resolved"},
+            }
+            for j, p in enumerate(phones[start : start + CONTACTS_PER_REQUEST])
+        ]
         bodies.append(json.dumps({"configuration_id": config_id, "contacts": contacts}).encode())
     return bodies
 
 
-async def push(ctl: Control, bodies: list[bytes], concurrency: int,
-               deadline: Deadline) -> tuple[int, int]:
+async def push(ctl: Control, bodies: list[bytes], concurrency: int, deadline: Deadline) -> tuple[int, int]:
     """POST the send requests; returns (contacts queued, requests or contacts refused)."""
     urls = [u + "/v1/outbound/send" for u in ctl.env.hub_urls]
     headers = {"Authorization": f"Bearer {ctl.api_key}", "Content-Type": "application/json"}
@@ -285,8 +318,9 @@ async def push(ctl: Control, bodies: list[bytes], concurrency: int,
     return queued, refused
 
 
-async def wait_sandbox_has(ctl: Control, r: aioredis.Redis, n: int, push_task: asyncio.Task,
-                           deadline: Deadline, t0: float, label: str) -> None:
+async def wait_sandbox_has(
+    ctl: Control, r: aioredis.Redis, n: int, push_task: asyncio.Task, deadline: Deadline, t0: float, label: str
+) -> None:
     """Until the sandbox holds n messages. Cheap gate first (the org's outbound
     stream is empty once every job has been sent and recorded), then one stats
     call to confirm: stats builds a per-recipient map, O(messages) each time."""
@@ -309,8 +343,7 @@ async def wait_sandbox_has(ctl: Control, r: aioredis.Redis, n: int, push_task: a
         await asyncio.sleep(0.1)
 
 
-async def warm_up(ctl: Control, r: aioredis.Redis, config_id: str, phones: list[str],
-                  deadline: Deadline) -> None:
+async def warm_up(ctl: Control, r: aioredis.Redis, config_id: str, phones: list[str], deadline: Deadline) -> None:
     """The hub's send path once (provider client, scripts, phone metadata), callbacks off."""
     await ctl.reset_sandbox(deadline)
     await ctl.set_callbacks(False)
@@ -324,8 +357,9 @@ async def warm_up(ctl: Control, r: aioredis.Redis, config_id: str, phones: list[
             await asyncio.gather(task, return_exceptions=True)
 
 
-async def wait_delivered(ctl: Control, config_id: str, n: int, push_task: asyncio.Task,
-                         deadline: Deadline, t0: float, label: str) -> dict[str, Any]:
+async def wait_delivered(
+    ctl: Control, config_id: str, n: int, push_task: asyncio.Task, deadline: Deadline, t0: float, label: str
+) -> dict[str, Any]:
     last_print = time.monotonic()
     while True:
         deadline.check()
@@ -348,9 +382,16 @@ async def wait_delivered(ctl: Control, config_id: str, n: int, push_task: asynci
         await asyncio.sleep(1.0 if done < 0.9 * n else 0.1)
 
 
-async def run_hub(ctl: Control, r: aioredis.Redis, phones: list[str], config_id: str,
-                  callbacks: bool, args: argparse.Namespace, deadline: Deadline,
-                  label: str) -> Outcome:
+async def run_hub(
+    ctl: Control,
+    r: aioredis.Redis,
+    phones: list[str],
+    config_id: str,
+    callbacks: bool,
+    args: argparse.Namespace,
+    deadline: Deadline,
+    label: str,
+) -> Outcome:
     """The phones as send requests of 100 (--hub-concurrency in flight), timed
     until the sandbox holds them all, or with callbacks until the report
     counts them delivered."""
@@ -360,8 +401,7 @@ async def run_hub(ctl: Control, r: aioredis.Redis, phones: list[str], config_id:
     bodies = send_bodies(config_id, phones)
     profiler = None
     if getattr(args, "profile", "none") == "py-spy":
-        profiler = PySpy(env.hubs[0].pid, env.workdir, label, args.profile_rate,
-                         args.profile_nonblocking, SEND_PATH)
+        profiler = PySpy(env.hubs[0].pid, env.workdir, label, args.profile_rate, args.profile_nonblocking, SEND_PATH)
         profiler.start()
     push_task: asyncio.Task | None = None
     try:
@@ -391,8 +431,10 @@ async def run_hub(ctl: Control, r: aioredis.Redis, phones: list[str], config_id:
     stats = await verify(ctl, phones, outcome)
     if callbacks:
         counts = {k: v for k, v in report["counts"].items() if v}
-        outcome.notes.append(f"report at end {counts}; sandbox callbacks sent "
-                             f"{stats['callbacks_sent']}, failed {stats['callbacks_failed']}")
+        outcome.notes.append(
+            f"report at end {counts}; sandbox callbacks sent "
+            f"{stats['callbacks_sent']}, failed {stats['callbacks_failed']}"
+        )
     else:
         counts = {k: v for k, v in (await ctl.report(config_id))["counts"].items() if v}
         outcome.notes.append(f"report {counts}")

@@ -135,9 +135,7 @@ async def _refuse_if_in_use(hub: Hub, org_id: str, kind: str, record_id: str) ->
         )
 
 
-async def _refuse_if_it_breaks_a_configuration(
-    hub: Hub, org_id: str, kind: str, updated: dict[str, Any]
-) -> None:
+async def _refuse_if_it_breaks_a_configuration(hub: Hub, org_id: str, kind: str, updated: dict[str, Any]) -> None:
     """A configuration's channel must keep its type and its template must keep allowing it."""
     async for config in _configurations_using(hub, org_id, kind, updated["id"]):
         channel = updated if kind == "channel" else await hub.channels.load(org_id, config["channel_id"])
@@ -152,14 +150,16 @@ async def _refuse_if_it_breaks_a_configuration(
 
 
 def _channel(body: Any, current: dict[str, Any] | None, settings: Settings) -> dict[str, Any]:
-    return validate_channel(body, current, allowed_hosts=settings.allowed_provider_hosts,
-                            trusted_urls=settings.trusted_provider_urls)
+    return validate_channel(
+        body, current, allowed_hosts=settings.allowed_provider_hosts, trusted_urls=settings.trusted_provider_urls
+    )
 
 
 channels = Resource("channel", "ch", lambda h: h.channels, _channel, public_channel)
 templates = Resource("template", "tpl", lambda h: h.templates, lambda b, _c, _s: _template_record(b))
-configurations = Resource("configuration", "cfg", lambda h: h.configurations,
-                          lambda b, c, _s: validate_configuration(b, c))
+configurations = Resource(
+    "configuration", "cfg", lambda h: h.configurations, lambda b, c, _s: validate_configuration(b, c)
+)
 
 
 def _canned(body: Any, current: dict[str, Any] | None, _settings: Settings) -> dict[str, Any]:
@@ -170,8 +170,7 @@ def _canned(body: Any, current: dict[str, Any] | None, _settings: Settings) -> d
     if not isinstance(title, str) or not title.strip() or len(title) > 100:
         raise InvalidRequest("title must be 1 to 100 characters", details={"field": "title"})
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_BODY_LENGTH:
-        raise InvalidRequest(f"body must be 1 to {MAX_BODY_LENGTH} characters",
-                             details={"field": "body"})
+        raise InvalidRequest(f"body must be 1 to {MAX_BODY_LENGTH} characters", details={"field": "body"})
     return {"title": title.strip(), "body": text}
 
 
@@ -185,6 +184,5 @@ async def segments(request: Request) -> JSONResponse:
     body = await json_body(request)
     text = body.get("body") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text or len(text) > MAX_BODY_LENGTH:
-        raise InvalidRequest(f"body must be 1 to {MAX_BODY_LENGTH} characters",
-                             details={"field": "body"})
+        raise InvalidRequest(f"body must be 1 to {MAX_BODY_LENGTH} characters", details={"field": "body"})
     return ok(count_segments(text).as_json())

@@ -18,8 +18,7 @@ from hub.services import consent
 
 def _phone(request: Request, org: dict[str, Any], raw: str | None = None) -> str:
     try:
-        return normalize_phone(raw if raw is not None else request.path_params["phone"],
-                               org["default_region"])
+        return normalize_phone(raw if raw is not None else request.path_params["phone"], org["default_region"])
     except InvalidPhone:
         raise InvalidRequest("not a valid phone number", details={"field": "phone"}) from None
 
@@ -33,8 +32,11 @@ def _who(org: dict[str, Any]) -> str:
 async def get_consent(request: Request) -> JSONResponse:
     org = await current_org(request)
     phone = _phone(request, org)
-    return ok(await consent.ledger(hub_of(request), org["id"], phone,
-                                   request.query_params.get("cursor") or None, page_limit(request)))
+    return ok(
+        await consent.ledger(
+            hub_of(request), org["id"], phone, request.query_params.get("cursor") or None, page_limit(request)
+        )
+    )
 
 
 async def set_consent(request: Request) -> JSONResponse:
@@ -55,8 +57,9 @@ def _since_ms(raw: str | None) -> int:
         try:
             parsed = datetime.fromisoformat(raw)
         except ValueError:
-            raise InvalidRequest("since must be Unix seconds or an ISO 8601 time with an offset",
-                                 details={"field": "since"}) from None
+            raise InvalidRequest(
+                "since must be Unix seconds or an ISO 8601 time with an offset", details={"field": "since"}
+            ) from None
         if parsed.tzinfo is None:
             raise InvalidRequest("since must carry its UTC offset", details={"field": "since"}) from None
         value = parsed.timestamp()
@@ -71,8 +74,10 @@ async def export_consent(request: Request) -> StreamingResponse:
     raw_phone = request.query_params.get("phone")
     phone = _phone(request, org, raw_phone) if raw_phone is not None else None
     return StreamingResponse(
-        consent.export_csv(hub_of(request), org["id"], since, phone), media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="consent.csv"'})
+        consent.export_csv(hub_of(request), org["id"], since, phone),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="consent.csv"'},
+    )
 
 
 async def erase_contact(request: Request) -> JSONResponse:

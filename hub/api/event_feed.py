@@ -60,14 +60,12 @@ async def _load(request: Request) -> tuple[Hub, dict[str, Any], dict[str, Any]]:
 async def create_endpoint(request: Request) -> JSONResponse:
     org = await current_org(request)
     hub = hub_of(request)
-    record = validate_endpoint(await json_body(request),
-                               allowed_hosts=hub.settings.allowed_provider_hosts)
+    record = validate_endpoint(await json_body(request), allowed_hosts=hub.settings.allowed_provider_hosts)
     record.update(id=new_id("ep"), org_id=org["id"], created_at=time.time())
     try:
         await hub.events.create(org["id"], record, clock.now_ms())
     except EndpointsFull:
-        raise Conflict(f"an org has at most {MAX_ENDPOINTS} event endpoints",
-                       code="too_many_endpoints") from None
+        raise Conflict(f"an org has at most {MAX_ENDPOINTS} event endpoints", code="too_many_endpoints") from None
     _wake(request)
     return ok(await _shown(hub, org["id"], record), 201)
 
@@ -86,8 +84,7 @@ async def get_endpoint(request: Request) -> JSONResponse:
 
 async def update_endpoint(request: Request) -> JSONResponse:
     hub, org, record = await _load(request)
-    updated = validate_endpoint(await json_body(request), record,
-                                allowed_hosts=hub.settings.allowed_provider_hosts)
+    updated = validate_endpoint(await json_body(request), record, allowed_hosts=hub.settings.allowed_provider_hosts)
     updated["updated_at"] = time.time()
     if not await hub.events.update(org["id"], updated, clock.now_ms()):
         raise NotFound("no such event endpoint")
@@ -112,10 +109,10 @@ async def list_events(request: Request) -> JSONResponse:
     limit = page_limit(request, default=100, maximum=1000)
     floor = await hub.events.floor(org["id"]) if given else None
     if floor is not None and id_before(after, floor):
-        raise CursorExpired("events after this cursor are no longer kept "
-                            f"(HUB_EVENT_RETENTION_HOURS); the oldest kept follows {floor}",
-                            details={"field": "after", "oldest_after": floor})
+        raise CursorExpired(
+            f"events after this cursor are no longer kept (HUB_EVENT_RETENTION_HOURS); the oldest kept follows {floor}",
+            details={"field": "after", "oldest_after": floor},
+        )
     entries = await hub.events.read(org["id"], after, limit + 1)
     events = [public_event(event_id, fields) for event_id, fields in entries[:limit]]
-    return ok({"events": events, "next_after": events[-1]["id"] if events else after,
-               "has_more": len(entries) > limit})
+    return ok({"events": events, "next_after": events[-1]["id"] if events else after, "has_more": len(entries) > limit})

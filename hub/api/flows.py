@@ -53,8 +53,11 @@ async def post_event(request: Request) -> JSONResponse:
 async def create_bulk_job(request: Request) -> JSONResponse:
     org = await current_org(request)
     job = await bulk_jobs.create_job(
-        hub_of(request), org, request.query_params.get("configuration_id"),
-        request.headers.get("content-type"), request.stream(),
+        hub_of(request),
+        org,
+        request.query_params.get("configuration_id"),
+        request.headers.get("content-type"),
+        request.stream(),
     )
     return ok(job, 201)
 
@@ -64,8 +67,7 @@ async def list_bulk_jobs(request: Request) -> JSONResponse:
     raw = request.query_params.get("cursor")
     if raw is not None and not raw.isdigit():
         raise InvalidRequest("cursor is not valid", details={"field": "cursor"})
-    items, cursor = await bulk_jobs.list_jobs(hub_of(request), org, int(raw) if raw else None,
-                                              page_limit(request))
+    items, cursor = await bulk_jobs.list_jobs(hub_of(request), org, int(raw) if raw else None, page_limit(request))
     return ok({"items": items, "next_cursor": None if cursor is None else str(cursor)})
 
 
@@ -79,7 +81,8 @@ async def bulk_job_results(request: Request) -> StreamingResponse:
     hub = hub_of(request)
     raw = await bulk_jobs.load_job(hub, org, request.path_params["id"])
     return StreamingResponse(
-        bulk_jobs.results_csv(hub, org, raw), media_type="text/csv; charset=utf-8",
+        bulk_jobs.results_csv(hub, org, raw),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{raw["id"]}-results.csv"'},
     )
 

@@ -28,8 +28,7 @@ def limit_for(method: str, path: str) -> int | None:
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"the request body must be at most {limit} bytes",
-                           details={"limit": limit})
+    return PayloadTooLarge(f"the request body must be at most {limit} bytes", details={"limit": limit})
 
 
 class BodyLimit:
@@ -47,8 +46,7 @@ class BodyLimit:
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
                 error = _too_large(limit)
-                response = JSONResponse(error.envelope(), status_code=error.status,
-                                        headers=error.headers())
+                response = JSONResponse(error.envelope(), status_code=error.status, headers=error.headers())
                 return await response(scope, receive, send)
         seen = 0
 

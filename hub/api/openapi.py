@@ -14,8 +14,9 @@ from hub.api.openapi_policy import with_policy
 from hub.api.openapi_spec import DOCUMENT
 
 # The document is static: serialize it once.
-DOCUMENT_JSON = json.dumps(with_agent_admin(with_events(with_policy(with_flows(DOCUMENT)))), ensure_ascii=False,
-                           separators=(",", ":")).encode()
+DOCUMENT_JSON = json.dumps(
+    with_agent_admin(with_events(with_policy(with_flows(DOCUMENT)))), ensure_ascii=False, separators=(",", ":")
+).encode()
 
 
 async def openapi(request: Request) -> Response:

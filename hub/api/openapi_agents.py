@@ -10,51 +10,73 @@ from hub.api.openapi_spec import ID, Schema, errors, obj, ok, operation, ref, re
 from hub.domain.agents import QUEUE_RE
 
 TAG = "Agents"
-_QUEUES = {"type": "array", "maxItems": 100,
-           "items": string("Queue name.", pattern=QUEUE_RE.pattern, examples=["billing"])}
+_QUEUES = {
+    "type": "array",
+    "maxItems": 100,
+    "items": string("Queue name.", pattern=QUEUE_RE.pattern, examples=["billing"]),
+}
 
 SCHEMAS: dict[str, Schema] = {
-    "AgentPatch": obj({
-        "capacity": {"type": "integer", "minimum": 1, "maximum": 100},
-        "queues": {**_QUEUES, "description": "The agent's whole list (an agent keeps at least one)."},
-    }, closed=True, description="At least one of the two."),
-    "AgentPassword": obj({"password": string("Same rules as at creation.", minLength=10, maxLength=256,
-                                             writeOnly=True)}, ["password"], closed=True),
+    "AgentPatch": obj(
+        {
+            "capacity": {"type": "integer", "minimum": 1, "maximum": 100},
+            "queues": {**_QUEUES, "description": "The agent's whole list (an agent keeps at least one)."},
+        },
+        closed=True,
+        description="At least one of the two.",
+    ),
+    "AgentPassword": obj(
+        {"password": string("Same rules as at creation.", minLength=10, maxLength=256, writeOnly=True)},
+        ["password"],
+        closed=True,
+    ),
 }
 
 PATHS: dict[str, Schema] = {
     "/v1/agents/{id}": {
         "parameters": ID,
         "patch": operation(
-            "updateAgent", "Change an agent's capacity or queues", TAG,
-            {"200": ok("The agent.", ref("Agent")), **errors("invalid_request", "unauthorized", "not_found",
-                                                            "conflict")},
+            "updateAgent",
+            "Change an agent's capacity or queues",
+            TAG,
+            {
+                "200": ok("The agent.", ref("Agent")),
+                **errors("invalid_request", "unauthorized", "not_found", "conflict"),
+            },
             description="Routing takes the change at once: the agent leaves the queues it no longer "
-                        "has, and if available with room it is offered the longest-waiting "
-                        "conversation of its queues. Conversations it holds stay with it. A "
-                        "deactivated agent answers 409.",
-            body=request_body("AgentPatch", {"capacity": 5, "queues": ["default", "billing"]})),
+            "has, and if available with room it is offered the longest-waiting "
+            "conversation of its queues. Conversations it holds stay with it. A "
+            "deactivated agent answers 409.",
+            body=request_body("AgentPatch", {"capacity": 5, "queues": ["default", "billing"]}),
+        ),
     },
     "/v1/agents/{id}/password": {
         "parameters": ID,
         "post": operation(
-            "setAgentPassword", "Set a new password for an agent", TAG,
-            {"200": ok("The agent.", ref("Agent")), **errors("invalid_request", "unauthorized", "not_found",
-                                                            "conflict")},
+            "setAgentPassword",
+            "Set a new password for an agent",
+            TAG,
+            {
+                "200": ok("The agent.", ref("Agent")),
+                **errors("invalid_request", "unauthorized", "not_found", "conflict"),
+            },
             description="The old password stops working and every session of the agent ends "
-                        "(its console is signed out). A deactivated agent answers 409.",
-            body=request_body("AgentPassword", {"password": "a new long passphrase"})),
+            "(its console is signed out). A deactivated agent answers 409.",
+            body=request_body("AgentPassword", {"password": "a new long passphrase"}),
+        ),
     },
     "/v1/agents/{id}/deactivate": {
         "parameters": ID,
         "post": operation(
-            "deactivateAgent", "Deactivate an agent", TAG,
-            {"200": ok("The agent, with `active` false.", ref("Agent")),
-             **errors("unauthorized", "not_found")},
+            "deactivateAgent",
+            "Deactivate an agent",
+            TAG,
+            {"200": ok("The agent, with `active` false.", ref("Agent")), **errors("unauthorized", "not_found")},
             description="The agent goes offline for good: its open conversations go back to their "
-                        "queues, its sessions end and signing in is refused. It stays in the list "
-                        "(conversations and metrics name it); its email stays taken in the org. "
-                        "Deactivating twice answers the same."),
+            "queues, its sessions end and signing in is refused. It stays in the list "
+            "(conversations and metrics name it); its email stays taken in the org. "
+            "Deactivating twice answers the same.",
+        ),
     },
 }
 
@@ -64,8 +86,10 @@ def with_agent_admin(document: dict[str, Any]) -> dict[str, Any]:
     components = dict(document["components"])
     schemas = {**components["schemas"], **SCHEMAS}
     agent = dict(schemas["Agent"])
-    agent["properties"] = {**agent["properties"], "active": {
-        "type": "boolean", "description": "False once deactivated."}}
+    agent["properties"] = {
+        **agent["properties"],
+        "active": {"type": "boolean", "description": "False once deactivated."},
+    }
     schemas["Agent"] = agent
     components["schemas"] = schemas
     return {**document, "paths": with_shared_errors({**document["paths"], **PATHS}), "components": components}

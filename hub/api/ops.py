@@ -33,8 +33,9 @@ async def readyz(request: Request) -> JSONResponse:
     alive = sum(1 for t in workers if not t.done())
     checks["workers"] = f"{alive}/{len(workers)} alive"
     ready = checks["redis"] == "ok" and alive == len(workers)
-    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
+    )
 
 
 async def metrics(request: Request) -> Response:

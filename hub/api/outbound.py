@@ -28,7 +28,8 @@ async def list_activities(request: Request) -> JSONResponse:
     if status is not None and status not in {s.value for s in ActivityStatus}:
         raise InvalidRequest(f"unknown status {status!r}", details={"field": "status"})
     items, cursor = await history.activities_page(
-        hub_of(request), org["id"],
+        hub_of(request),
+        org["id"],
         config_id=request.query_params.get("configuration_id") or None,
         status=status,
         cursor=request.query_params.get("cursor") or None,
@@ -67,8 +68,9 @@ async def report_csv(request: Request) -> Response:
         raise InvalidRequest("group_by must be hour, template or locale", details={"field": "group_by"})
     body = reports.report_csv(await _report(request), group_by)
     name = f"report-{request.query_params['configuration_id']}-{group_by}.csv"
-    return Response(body, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 async def timeline(request: Request) -> JSONResponse:
@@ -89,8 +91,11 @@ async def timeline(request: Request) -> JSONResponse:
     except InvalidPhone:
         raise InvalidRequest("not a valid phone number", details={"field": "phone"}) from None
     if agent_id is not None and not await history.agent_may_read(hub, org["id"], agent_id, phone):
-        raise Forbidden("agents read the history of customers they serve or have served",
-                        code="not_your_customer", details={"field": "phone"})
+        raise Forbidden(
+            "agents read the history of customers they serve or have served",
+            code="not_your_customer",
+            details={"field": "phone"},
+        )
     items, cursor = await history.contact_timeline(
         hub_of(request), org["id"], phone, request.query_params.get("cursor"), page_limit(request)
     )

@@ -22,8 +22,18 @@ from typing import Any
 from hub.errors import InvalidRequest
 
 MAX_DAYS = 92
-CSV_COLUMNS = ("day", "agent_id", "agent_name", "handled", "replies", "first_responses",
-               "first_response_p50_s", "first_response_p90_s", "handle_time_avg_s", "handle_time_p50_s")
+CSV_COLUMNS = (
+    "day",
+    "agent_id",
+    "agent_name",
+    "handled",
+    "replies",
+    "first_responses",
+    "first_response_p50_s",
+    "first_response_p90_s",
+    "handle_time_avg_s",
+    "handle_time_p50_s",
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,7 @@ class Reply:
 @dataclass(frozen=True)
 class ConversationFacts:
     """What the metrics need of one conversation."""
+
     id: str
     created_ms: int
     status: str
@@ -49,14 +60,21 @@ class ConversationFacts:
             value = str(raw.get(key) or "")
             return int(value) if value.lstrip("-").isdigit() else None
 
-        return cls(id=str(raw["id"]), created_ms=ms("created") or 0, status=str(raw.get("status") or ""),
-                   agent_id=raw.get("agent") or None, assigned_ms=ms("assigned"), closed_ms=ms("closed"),
-                   replies=sorted(replies, key=lambda r: r.at_ms))
+        return cls(
+            id=str(raw["id"]),
+            created_ms=ms("created") or 0,
+            status=str(raw.get("status") or ""),
+            agent_id=raw.get("agent") or None,
+            assigned_ms=ms("assigned"),
+            closed_ms=ms("closed"),
+            replies=sorted(replies, key=lambda r: r.at_ms),
+        )
 
 
 def day_range(start: str | None, end: str | None, today: dt.date) -> tuple[dt.date, dt.date]:
     """``from`` and ``to`` (YYYY-MM-DD, UTC, both included); by default the
     last 7 days up to today."""
+
     def parse(value: str, field_: str) -> dt.date:
         try:
             return dt.date.fromisoformat(value)
@@ -74,6 +92,7 @@ def day_range(start: str | None, end: str | None, today: dt.date) -> tuple[dt.da
 
 def day_bounds_ms(first: dt.date, last: dt.date) -> tuple[int, int]:
     """[start of ``first``, start of the day after ``last``) in Unix ms, UTC."""
+
     def ms(day: dt.date) -> int:
         return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
 
@@ -100,8 +119,13 @@ class _Cell:
     handle_times: list[float] = field(default_factory=list)
 
 
-def agent_metrics(conversations: Iterable[ConversationFacts], start_ms: int, end_ms: int,
-                  names: Mapping[str, str], agent_id: str | None = None) -> list[dict[str, Any]]:
+def agent_metrics(
+    conversations: Iterable[ConversationFacts],
+    start_ms: int,
+    end_ms: int,
+    names: Mapping[str, str],
+    agent_id: str | None = None,
+) -> list[dict[str, Any]]:
     """One row per (day, agent) with anything to count, by day then agent."""
     cells: dict[tuple[str, str], _Cell] = defaultdict(_Cell)
 
@@ -120,19 +144,24 @@ def agent_metrics(conversations: Iterable[ConversationFacts], start_ms: int, end
                 cells[(_day(reply.at_ms), reply.agent_id)].replies += 1
         if c.replies and inside(c.replies[0].at_ms):
             first = c.replies[0]
-            cells[(_day(first.at_ms), first.agent_id)].first_responses.append(
-                max(0, first.at_ms - c.created_ms) / 1000)
+            cells[(_day(first.at_ms), first.agent_id)].first_responses.append(max(0, first.at_ms - c.created_ms) / 1000)
     rows = []
     for (day, agent), cell in sorted(cells.items()):
         if agent_id is not None and agent != agent_id:
             continue
         handle = cell.handle_times
-        rows.append({
-            "day": day, "agent_id": agent, "agent_name": names.get(agent), "handled": cell.handled,
-            "replies": cell.replies, "first_responses": len(cell.first_responses),
-            "first_response_p50_s": percentile(cell.first_responses, 0.5),
-            "first_response_p90_s": percentile(cell.first_responses, 0.9),
-            "handle_time_avg_s": round(sum(handle) / len(handle), 3) if handle else None,
-            "handle_time_p50_s": percentile(handle, 0.5),
-        })
+        rows.append(
+            {
+                "day": day,
+                "agent_id": agent,
+                "agent_name": names.get(agent),
+                "handled": cell.handled,
+                "replies": cell.replies,
+                "first_responses": len(cell.first_responses),
+                "first_response_p50_s": percentile(cell.first_responses, 0.5),
+                "first_response_p90_s": percentile(cell.first_responses, 0.9),
+                "handle_time_avg_s": round(sum(handle) / len(handle), 3) if handle else None,
+                "handle_time_p50_s": percentile(handle, 0.5),
+            }
+        )
     return rows

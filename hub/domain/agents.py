@@ -35,14 +35,23 @@ def validate_agent(body: Any) -> dict[str, Any]:
     if role not in ROLES:
         raise _bad("role", "role must be agent or supervisor")
     queues = body.get("queues", ["default"] if role == "agent" else [])
-    if (not isinstance(queues, list) or (not queues and role == "agent")
-            or not all(isinstance(q, str) and QUEUE_RE.match(q) for q in queues)):
+    if (
+        not isinstance(queues, list)
+        or (not queues and role == "agent")
+        or not all(isinstance(q, str) and QUEUE_RE.match(q) for q in queues)
+    ):
         raise _bad("queues", "queues must be a non-empty list of queue names (letters, digits, _ . -)")
     capacity = body.get("capacity", 3)
     if not isinstance(capacity, int) or isinstance(capacity, bool) or not 1 <= capacity <= 100:
         raise _bad("capacity", "capacity must be an integer from 1 to 100")
-    return {"name": name.strip(), "email": email.strip().lower(), "password": password,
-            "queues": sorted(set(queues)), "capacity": capacity, "role": role}
+    return {
+        "name": name.strip(),
+        "email": email.strip().lower(),
+        "password": password,
+        "queues": sorted(set(queues)),
+        "capacity": capacity,
+        "role": role,
+    }
 
 
 def validate_login(body: Any) -> tuple[str, str, str | None]:
@@ -80,8 +89,12 @@ def validate_agent_patch(body: Any, role: str) -> dict[str, Any]:
         out["capacity"] = capacity
     if "queues" in body:
         queues = body["queues"]
-        if (not isinstance(queues, list) or len(queues) > 100 or (not queues and role == "agent")
-                or not all(isinstance(q, str) and QUEUE_RE.match(q) for q in queues)):
+        if (
+            not isinstance(queues, list)
+            or len(queues) > 100
+            or (not queues and role == "agent")
+            or not all(isinstance(q, str) and QUEUE_RE.match(q) for q in queues)
+        ):
             raise _bad("queues", "queues must be a non-empty list of queue names (letters, digits, _ . -)")
         out["queues"] = sorted(set(queues))
     return out

@@ -101,9 +101,13 @@ def validate_org_patch(body: Any, org: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def validate_channel(body: Any, current: Mapping[str, Any] | None = None, *,
-                     allowed_hosts: Collection[str] = (), trusted_urls: Collection[str] = ()
-                     ) -> dict[str, Any]:
+def validate_channel(
+    body: Any,
+    current: Mapping[str, Any] | None = None,
+    *,
+    allowed_hosts: Collection[str] = (),
+    trusted_urls: Collection[str] = (),
+) -> dict[str, Any]:
     """A full channel body, or a patch over ``current``. Credentials are write-only.
 
     ``allowed_hosts`` and ``trusted_urls``: the operator's exceptions to the
@@ -123,14 +127,17 @@ def validate_channel(body: Any, current: Mapping[str, Any] | None = None, *,
         raise _bad("address", "address must be a valid phone number in E.164 form") from None
     if merged.get("api_base_url") is not None:
         merged["api_base_url"] = check_provider_url(
-            merged["api_base_url"], allowed_hosts=allowed_hosts, trusted=trusted_urls)
+            merged["api_base_url"], allowed_hosts=allowed_hosts, trusted=trusted_urls
+        )
     if "name" in merged and merged["name"] is not None:
         merged["name"] = _name(merged)
     if merged.get("messages_per_second") is None:
         merged.pop("messages_per_second", None)  # null clears the pace
     elif not valid_rate(merged["messages_per_second"]):
-        raise _bad("messages_per_second", "messages_per_second must be a number above 0 and at most "
-                                          f"{MAX_MESSAGES_PER_SECOND:g}")
+        raise _bad(
+            "messages_per_second",
+            f"messages_per_second must be a number above 0 and at most {MAX_MESSAGES_PER_SECOND:g}",
+        )
     if merged.get("keyword_replies") is None:
         merged.pop("keyword_replies", None)  # null: back to auto
     elif merged["keyword_replies"] not in KEYWORD_REPLIES:
@@ -143,8 +150,10 @@ def validate_channel(body: Any, current: Mapping[str, Any] | None = None, *,
         for key, value in given.items():
             # Credentials go into HTTP headers: a CR/LF would split them.
             if not _CREDENTIAL.fullmatch(value):
-                raise _bad(f"credentials.{key}", f"credentials.{key} must be 1 to 512 printable "
-                                                 "ASCII characters without spaces")
+                raise _bad(
+                    f"credentials.{key}",
+                    f"credentials.{key} must be 1 to 512 printable ASCII characters without spaces",
+                )
         creds.update(given)
     needed = ("account_sid", "auth_token") if merged["provider"] != "telesign" else ("customer_id", "api_key")
     for key in needed:
@@ -154,8 +163,19 @@ def validate_channel(body: Any, current: Mapping[str, Any] | None = None, *,
         # TeleSign signs with the decoded key: a mistyped one would fail every send.
         raise _bad("credentials.api_key", "credentials.api_key must be the base64 key TeleSign issued")
     merged["credentials"] = creds
-    allowed = {"id", "org_id", "created_at", "type", "provider", "address", "credentials",
-               "api_base_url", "name", "messages_per_second", "keyword_replies"}
+    allowed = {
+        "id",
+        "org_id",
+        "created_at",
+        "type",
+        "provider",
+        "address",
+        "credentials",
+        "api_base_url",
+        "name",
+        "messages_per_second",
+        "keyword_replies",
+    }
     extra = set(merged) - allowed
     if extra:
         raise _bad(sorted(extra)[0], f"unknown field {sorted(extra)[0]!r}")
@@ -205,9 +225,21 @@ def validate_configuration(body: Any, current: Mapping[str, Any] | None = None) 
     # (hub.domain.routing_policy).
     merged["priority"] = validate_priority(merged.get("priority", DEFAULT_PRIORITY))
     merged["required_skills"] = validate_required_skills(merged.get("required_skills") or [])
-    allowed = {"id", "org_id", "created_at", "name", "show_in_timeline", "channel_type",
-               "channel_id", "template_id", "queue", "quiet_hours", "correlation_keys",
-               "priority", "required_skills"}
+    allowed = {
+        "id",
+        "org_id",
+        "created_at",
+        "name",
+        "show_in_timeline",
+        "channel_type",
+        "channel_id",
+        "template_id",
+        "queue",
+        "quiet_hours",
+        "correlation_keys",
+        "priority",
+        "required_skills",
+    }
     extra = set(merged) - allowed
     if extra:
         raise _bad(sorted(extra)[0], f"unknown field {sorted(extra)[0]!r}")

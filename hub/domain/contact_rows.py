@@ -21,15 +21,25 @@ from hub.domain.json_input import parse_json
 from hub.errors import InvalidRequest, UnsupportedMediaType
 
 CONTACT_FIELDS = (
-    "tocontactid", "channelid", "optin", "locale", "CustomerName", "CaseName",
-    "entityrelationshipname", "msdyn_ocoutboundconfigurationid",
+    "tocontactid",
+    "channelid",
+    "optin",
+    "locale",
+    "CustomerName",
+    "CaseName",
+    "entityrelationshipname",
+    "msdyn_ocoutboundconfigurationid",
 )
 _CANONICAL = {f.lower(): f for f in CONTACT_FIELDS}
 
 FORMATS = {
-    "text/csv": "csv", "application/csv": "csv", "text/comma-separated-values": "csv",
-    "application/x-ndjson": "jsonl", "application/jsonl": "jsonl",
-    "application/json-lines": "jsonl", "application/x-jsonlines": "jsonl",
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "text/comma-separated-values": "csv",
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/json-lines": "jsonl",
+    "application/x-jsonlines": "jsonl",
 }
 
 
@@ -181,25 +191,33 @@ def _as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def outcome_rows(first_row: int, contacts: list[dict[str, Any]],
-                 answer: dict[str, Any]) -> tuple[list[list[Any]], dict[str, int]]:
+def outcome_rows(
+    first_row: int, contacts: list[dict[str, Any]], answer: dict[str, Any]
+) -> tuple[list[list[Any]], dict[str, int]]:
     """One result row per contact of a send request's answer, and counts by status."""
     rows: list[list[Any]] = []
     counts: dict[str, int] = {}
     for result in answer["results"]:
         index, status = result["index"], result["status"]
         error = result.get("error") or {}
-        rows.append([first_row + index, _as_text(contacts[index].get("tocontactid")), status,
-                     result.get("activity_id") or "", error.get("code", ""),
-                     error.get("message", "")])
+        rows.append(
+            [
+                first_row + index,
+                _as_text(contacts[index].get("tocontactid")),
+                status,
+                result.get("activity_id") or "",
+                error.get("code", ""),
+                error.get("message", ""),
+            ]
+        )
         counts[status] = counts.get(status, 0) + 1
     return rows, counts
 
 
-def unsent_rows(first_row: int, contacts: list[dict[str, Any]], status: str,
-                error: dict[str, Any] | None) -> list[list[Any]]:
+def unsent_rows(
+    first_row: int, contacts: list[dict[str, Any]], status: str, error: dict[str, Any] | None
+) -> list[list[Any]]:
     """Rows of contacts a job never sent (it was canceled, failed, or is not there yet)."""
     code = (error or {}).get("code", "")
     message = (error or {}).get("message", "")
-    return [[first_row + i, _as_text(c.get("tocontactid")), status, "", code, message]
-            for i, c in enumerate(contacts)]
+    return [[first_row + i, _as_text(c.get("tocontactid")), status, "", code, message] for i, c in enumerate(contacts)]

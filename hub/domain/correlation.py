@@ -45,13 +45,16 @@ class CorrelationMethod(StrEnum):
 def validate_correlation_keys(raw: Any) -> list[str]:
     """A configuration's ``correlation_keys``: ``case_name`` or context item names."""
     if not isinstance(raw, list) or len(raw) > MAX_KEYS:
-        raise InvalidRequest(f"correlation_keys must be a list of at most {MAX_KEYS} names",
-                             details={"field": "correlation_keys"})
+        raise InvalidRequest(
+            f"correlation_keys must be a list of at most {MAX_KEYS} names", details={"field": "correlation_keys"}
+        )
     out: list[str] = []
     for name in raw:
         if not isinstance(name, str) or not name.strip() or len(name) > 100:
-            raise InvalidRequest("each correlation key must be a non-empty name of at most 100 characters",
-                                 details={"field": "correlation_keys"})
+            raise InvalidRequest(
+                "each correlation key must be a non-empty name of at most 100 characters",
+                details={"field": "correlation_keys"},
+            )
         if name.strip() not in out:
             out.append(name.strip())
     return out
@@ -108,8 +111,7 @@ def parse_recent(raw: str) -> RecentEntry:
     """An entry as the recording script stored it: the time the provider took
     the message, the tail of its provider id, then recent_entry()."""
     sent, tail, activity_id, queue, case, *values = raw.split(SEP)
-    return RecentEntry(activity_id, int(sent), queue or DEFAULT_QUEUE, case,
-                       tuple(v or case for v in values), tail)
+    return RecentEntry(activity_id, int(sent), queue or DEFAULT_QUEUE, case, tuple(v or case for v in values), tail)
 
 
 def _word_char(ch: str) -> bool:

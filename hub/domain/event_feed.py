@@ -20,12 +20,12 @@ from hub.domain.provider_urls import ProviderUrlRefused, check_provider_url
 from hub.errors import InvalidRequest
 
 EVENT_TYPES = (
-    "activity.status",          # an outbound activity's status moved (sending, sent, delivered, ...)
-    "message.received",         # a customer's message reached a conversation (a reply)
+    "activity.status",  # an outbound activity's status moved (sending, sent, delivered, ...)
+    "message.received",  # a customer's message reached a conversation (a reply)
     "conversation.opened",
     "conversation.assigned",
     "conversation.closed",
-    "contact.opted_out",        # by keyword (STOP) or through the API
+    "contact.opted_out",  # by keyword (STOP) or through the API
     "contact.opted_in",
 )
 
@@ -51,6 +51,7 @@ _FIELDS = {"url", "secret", "event_types", "enabled", "description"}
 
 # -- endpoints -----------------------------------------------------------------------
 
+
 def _refused(field: str, message: str) -> InvalidRequest:
     return InvalidRequest(message, details={"field": field})
 
@@ -70,22 +71,26 @@ def _event_types(value: object) -> list[str]:
     out: list[str] = []
     for item in value:
         if item not in EVENT_TYPES:
-            raise _refused("event_types", f"unknown event type {str(item)[:60]!r}; "
-                                          f"known: {', '.join(EVENT_TYPES)}")
+            raise _refused("event_types", f"unknown event type {str(item)[:60]!r}; known: {', '.join(EVENT_TYPES)}")
         if item not in out:
             out.append(item)
     return out
 
 
 def _secret(value: object) -> str:
-    if (not isinstance(value, str) or not SECRET_MIN <= len(value) <= SECRET_MAX
-            or not value.isascii() or not value.isprintable()):
+    if (
+        not isinstance(value, str)
+        or not SECRET_MIN <= len(value) <= SECRET_MAX
+        or not value.isascii()
+        or not value.isprintable()
+    ):
         raise _refused("secret", f"secret must be {SECRET_MIN} to {SECRET_MAX} printable ASCII characters")
     return value
 
 
-def validate_endpoint(body: object, current: Mapping[str, Any] | None = None, *,
-                      allowed_hosts: Collection[str] = ()) -> dict[str, Any]:
+def validate_endpoint(
+    body: object, current: Mapping[str, Any] | None = None, *, allowed_hosts: Collection[str] = ()
+) -> dict[str, Any]:
     """The endpoint as stored (create when ``current`` is None, else a PATCH
     over it), or ``InvalidRequest`` naming the field."""
     if not isinstance(body, dict):
@@ -128,10 +133,11 @@ def subscribed_types(endpoints: Collection[Mapping[str, Any]]) -> set[str]:
 
 # -- event ids -----------------------------------------------------------------------
 
+
 def parse_event_id(value: str, field: str = "after") -> tuple[int, int]:
     """An event id (``<ms>-<seq>``, the log's ids: they only grow) as a pair."""
     match = _EVENT_ID.fullmatch(value)
-    if not match or int(match[1]) >= 2 ** 64 or int(match[2]) >= 2 ** 64:
+    if not match or int(match[1]) >= 2**64 or int(match[2]) >= 2**64:
         raise _refused(field, f"{field} must be an event id such as 1733328000000-0")
     return int(match[1]), int(match[2])
 
@@ -139,7 +145,7 @@ def parse_event_id(value: str, field: str = "after") -> tuple[int, int]:
 def next_event_id(event_id: str) -> str:
     """The smallest id after ``event_id`` (for a range that excludes it)."""
     ms, seq = parse_event_id(event_id)
-    if seq + 1 < 2 ** 64:
+    if seq + 1 < 2**64:
         return f"{ms}-{seq + 1}"
     return f"{ms + 1}-0"
 
@@ -149,6 +155,7 @@ def id_before(a: str, b: str) -> bool:
 
 
 # -- signatures ----------------------------------------------------------------------
+
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
     """hex HMAC-SHA256 of ``"<timestamp>.<body>"`` under the endpoint's secret."""
@@ -178,6 +185,7 @@ def verify(secret: str, header: str, body: bytes, now: int, tolerance_s: int = 3
 
 
 # -- retries -------------------------------------------------------------------------
+
 
 def backoff_s(failures: int) -> float:
     """How long to wait after ``failures`` failed attempts in a row (>= 1)."""

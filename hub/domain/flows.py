@@ -25,8 +25,7 @@ PAST_TOLERANCE_S = 60
 MAX_ID_LENGTH = 200
 
 _AUTOMATED_FIELDS = {"kind", "name", "event_type", "configuration_id", "delay_seconds"}
-_SCHEDULED_FIELDS = {"kind", "name", "configuration_id", "contacts", "at", "cron", "timezone",
-                     "delay_seconds"}
+_SCHEDULED_FIELDS = {"kind", "name", "configuration_id", "contacts", "at", "cron", "timezone", "delay_seconds"}
 
 
 @dataclass(frozen=True)
@@ -152,7 +151,7 @@ def validate_event(body: Any) -> Event:
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), max(1, size)):
-        yield list(items[start:start + size])
+        yield list(items[start : start + size])
 
 
 def event_key(event_id: str, flow_id: str, chunk: int) -> str:

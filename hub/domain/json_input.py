@@ -78,8 +78,9 @@ def parse_json(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         text = raw.decode("utf-8-sig") if isinstance(raw, (bytes, bytearray)) else raw
         value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except _Refused as exc:
-        raise InvalidRequest(f"the request body is not valid JSON: {exc}",
-                             details={"field": _constant_field(text, max_depth)}) from None
+        raise InvalidRequest(
+            f"the request body is not valid JSON: {exc}", details={"field": _constant_field(text, max_depth)}
+        ) from None
     except RecursionError:
         raise _too_deep(max_depth) from None
     except ValueError:  # UnicodeDecodeError included
@@ -91,14 +92,16 @@ def parse_json(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         for item, path in _walk(value, max_depth):
             if isinstance(item, str) and _SURROGATE.search(item):
                 what = "keys" if isinstance(item, _Key) else "text"
-                raise InvalidRequest(f"{what} must not hold lone surrogate escapes such as \\udfff",
-                                     details={"field": _field(path)})
+                raise InvalidRequest(
+                    f"{what} must not hold lone surrogate escapes such as \\udfff", details={"field": _field(path)}
+                )
     return value
 
 
 def _too_deep(max_depth: int) -> InvalidRequest:
-    return InvalidRequest(f"JSON nested deeper than {max_depth} levels",
-                          details={"field": "body", "max_depth": max_depth})
+    return InvalidRequest(
+        f"JSON nested deeper than {max_depth} levels", details={"field": "body", "max_depth": max_depth}
+    )
 
 
 def _check_depth(value: Any, max_depth: int) -> None:
@@ -107,9 +110,12 @@ def _check_depth(value: Any, max_depth: int) -> None:
     for _ in range(max_depth):
         if not level:
             return
-        level = [child for item in level
-                 for child in (item.values() if type(item) is dict else item)
-                 if type(child) is dict or type(child) is list]
+        level = [
+            child
+            for item in level
+            for child in (item.values() if type(item) is dict else item)
+            if type(child) is dict or type(child) is list
+        ]
     if level:
         raise _too_deep(max_depth)
 
@@ -119,8 +125,9 @@ def _constant_field(raw: bytes | str, max_depth: int) -> str:
     (only on this error path, so the common one pays nothing)."""
     marker = object()
     try:
-        value = json.loads(raw, parse_constant=lambda _: marker,
-                           parse_float=lambda t: marker if not math.isfinite(float(t)) else 0.0)
+        value = json.loads(
+            raw, parse_constant=lambda _: marker, parse_float=lambda t: marker if not math.isfinite(float(t)) else 0.0
+        )
         for item, path in _walk(value, max_depth):
             if item is marker:
                 return _field(path)

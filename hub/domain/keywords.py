@@ -22,9 +22,7 @@ class Keyword(StrEnum):
 
 # The standard carrier keyword sets (Twilio's default opt-out handling uses the same words).
 _KEYWORDS: dict[str, Keyword] = {
-    **dict.fromkeys(
-        ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"), Keyword.OPT_OUT
-    ),
+    **dict.fromkeys(("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"), Keyword.OPT_OUT),
     **dict.fromkeys(("start", "yes", "unstop"), Keyword.OPT_IN),
     **dict.fromkeys(("help", "info"), Keyword.HELP),
 }

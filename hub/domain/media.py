@@ -32,9 +32,17 @@ TEXT_ONLY_PROVIDERS = {"telesign": "TeleSign"}
 
 # What a URL's file extension says it holds; the console shows image/* inline.
 CONTENT_TYPES = {
-    "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif",
-    "webp": "image/webp", "pdf": "application/pdf", "mp4": "video/mp4", "mp3": "audio/mpeg",
-    "ogg": "audio/ogg", "vcf": "text/vcard", "txt": "text/plain",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "pdf": "application/pdf",
+    "mp4": "video/mp4",
+    "mp3": "audio/mpeg",
+    "ogg": "audio/ogg",
+    "vcf": "text/vcard",
+    "txt": "text/plain",
 }
 
 
@@ -80,8 +88,9 @@ def check_media_url(value: object) -> str:
     if ip is None and not all(HOST_LABEL.fullmatch(label) for label in host.split(".")):
         raise InvalidMediaUrl("URL has an invalid host name")
     if (ip is not None and forbidden_address(ip)) or host == "localhost" or host.endswith(".localhost"):
-        raise InvalidMediaUrl("URLs must not point at a loopback, private, link-local, "
-                              "multicast or unspecified address")
+        raise InvalidMediaUrl(
+            "URLs must not point at a loopback, private, link-local, multicast or unspecified address"
+        )
     return value
 
 

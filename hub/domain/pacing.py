@@ -18,8 +18,12 @@ MIN_HORIZON_MS = 1000.0
 
 def valid_rate(value: object) -> bool:
     """A pace is a positive number of messages per second (fractions allowed)."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value) and 0 < value <= MAX_MESSAGES_PER_SECOND)
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 < value <= MAX_MESSAGES_PER_SECOND
+    )
 
 
 def interval_ms(messages_per_second: float) -> float:

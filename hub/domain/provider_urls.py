@@ -61,8 +61,15 @@ def forbidden_address(ip: IPAddress) -> bool:
         embedded = _embedded_ipv4(ip)
         if embedded is not None:
             return forbidden_address(embedded)
-    return (not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_loopback
-            or ip.is_private or ip.is_link_local or ip.is_unspecified)
+    return (
+        not ip.is_global
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_loopback
+        or ip.is_private
+        or ip.is_link_local
+        or ip.is_unspecified
+    )
 
 
 def _host_key(host: str) -> str:
@@ -120,8 +127,7 @@ def url_text_problem(value: str, max_length: int) -> str | None:
     return None
 
 
-def check_provider_url(value: object, *, allowed_hosts: Collection[str] = (),
-                       trusted: Collection[str] = ()) -> str:
+def check_provider_url(value: object, *, allowed_hosts: Collection[str] = (), trusted: Collection[str] = ()) -> str:
     """The URL as stored (no trailing slash), or ``ProviderUrlRefused`` saying why.
 
     ``trusted``: base URLs the operator set (a tenant may name them as they are);
@@ -169,15 +175,13 @@ def check_provider_url(value: object, *, allowed_hosts: Collection[str] = (),
     if scheme != "https":
         raise ProviderUrlRefused("must be https (http only for hosts in HUB_ALLOWED_PROVIDER_HOSTS)")
     if ip is not None and forbidden_address(ip):
-        raise ProviderUrlRefused("must not point at a loopback, private, link-local, "
-                                 "multicast or unspecified address")
+        raise ProviderUrlRefused("must not point at a loopback, private, link-local, multicast or unspecified address")
     if host == "localhost" or host.endswith(".localhost"):
         raise ProviderUrlRefused("must not point at a loopback address")
     return rebuilt
 
 
-def operator_vouches(url: str, *, allowed_hosts: Collection[str] = (),
-                     trusted: Collection[str] = ()) -> bool:
+def operator_vouches(url: str, *, allowed_hosts: Collection[str] = (), trusted: Collection[str] = ()) -> bool:
     """Whether the operator vouches for a URL (one it set, or a listed host), so
     its connections need no address check. ``url`` passed ``check_provider_url``."""
     if url.rstrip("/") in {t.rstrip("/") for t in trusted}:

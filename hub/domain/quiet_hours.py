@@ -66,8 +66,11 @@ class QuietHours:
         return out
 
     def public(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"start": _clock_text(self.start_s), "end": _clock_text(self.end_s),
-                               "days": [DAYS[d] for d in sorted(self.days)]}
+        out: dict[str, Any] = {
+            "start": _clock_text(self.start_s),
+            "end": _clock_text(self.end_s),
+            "days": [DAYS[d] for d in sorted(self.days)],
+        }
         if self.default_zone:
             out["default_timezone"] = self.default_zone
         return out
@@ -97,8 +100,7 @@ def effective_window(org_window: Any, config_window: Any) -> QuietHours | None:
     return parse_quiet_hours(chosen) if chosen else None
 
 
-def zones_for(number_zones: Collection[str], contact_zone: str | None,
-              window: QuietHours) -> list[ZoneInfo]:
+def zones_for(number_zones: Collection[str], contact_zone: str | None, window: QuietHours) -> list[ZoneInfo]:
     """The zones to honour: the contact's own ``timezone`` when given, else
     the number's (phonenumbers' names), else the window's default zone, else
     none (sent at once)."""
@@ -112,8 +114,9 @@ def zones_for(number_zones: Collection[str], contact_zone: str | None,
 
 def parse_zone_name(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_ZONE_NAME:
-        raise InvalidRequest(f"{field} must be an IANA time zone name such as Australia/Sydney",
-                             details={"field": field})
+        raise InvalidRequest(
+            f"{field} must be an IANA time zone name such as Australia/Sydney", details={"field": field}
+        )
     name = value.strip()
     try:
         ZoneInfo(name)
@@ -127,8 +130,7 @@ def parse_quiet_hours(raw: Any, field: str = "quiet_hours") -> QuietHours:
     """``{"start": "08:00", "end": "21:00", "days": ["mon", ...], "default_timezone"?}``;
     ``days`` defaults to every day. Raises InvalidRequest naming the field."""
     if not isinstance(raw, Mapping):
-        raise InvalidRequest(f"{field} must be an object with start, end and days",
-                             details={"field": field})
+        raise InvalidRequest(f"{field} must be an object with start, end and days", details={"field": field})
     unknown = set(raw) - {"start", "end", "days", "default_timezone"}
     if unknown:
         name = sorted(unknown)[0]
@@ -136,13 +138,16 @@ def parse_quiet_hours(raw: Any, field: str = "quiet_hours") -> QuietHours:
     start = _parse_clock(raw.get("start"), f"{field}.start")
     end = _parse_clock(raw.get("end"), f"{field}.end")
     if end <= start:
-        raise InvalidRequest("end must be after start (a window does not span midnight)",
-                             details={"field": f"{field}.end"})
+        raise InvalidRequest(
+            "end must be after start (a window does not span midnight)", details={"field": f"{field}.end"}
+        )
     days_raw = raw.get("days", list(DAYS))
-    if (not isinstance(days_raw, list) or not days_raw
-            or not all(isinstance(d, str) and d.lower() in DAYS for d in days_raw)):
-        raise InvalidRequest(f"days must be a non-empty list of {', '.join(DAYS)}",
-                             details={"field": f"{field}.days"})
+    if (
+        not isinstance(days_raw, list)
+        or not days_raw
+        or not all(isinstance(d, str) and d.lower() in DAYS for d in days_raw)
+    ):
+        raise InvalidRequest(f"days must be a non-empty list of {', '.join(DAYS)}", details={"field": f"{field}.days"})
     default_zone = None
     if raw.get("default_timezone") is not None:
         default_zone = parse_zone_name(raw["default_timezone"], f"{field}.default_timezone")
@@ -155,8 +160,7 @@ def _parse_clock(value: Any, field: str) -> int:
         h, m, s = int(match[1]), int(match[2]), int(match[3] or 0)
         if (h < 24 and m < 60 and s < 60) or (h, m, s) == (24, 0, 0):
             return h * 3600 + m * 60 + s
-    raise InvalidRequest(f"{field} must be a time of day HH:MM (or HH:MM:SS), 00:00 to 24:00",
-                         details={"field": field})
+    raise InvalidRequest(f"{field} must be a time of day HH:MM (or HH:MM:SS), 00:00 to 24:00", details={"field": field})
 
 
 def _clock_text(second: int) -> str:

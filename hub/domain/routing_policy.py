@@ -89,7 +89,7 @@ def validate_required_skills(value: Any, field: str = "required_skills") -> list
     out: dict[str, int] = {}
     for item in value:
         if not isinstance(item, Mapping) or set(item) - {"name", "min_level"}:
-            raise _bad(field, "each required skill is {\"name\", \"min_level\"}")
+            raise _bad(field, 'each required skill is {"name", "min_level"}')
         name = item.get("name")
         if not isinstance(name, str) or not SKILL_RE.match(name):
             raise _bad(field, "skill names are 1 to 50 letters, digits, _ . -")
@@ -104,7 +104,7 @@ def qualifies(skills: Mapping[str, int], required: list[dict[str, Any]]) -> bool
 
 def _overflow(value: Any, queue: str) -> dict[str, Any]:
     if not isinstance(value, Mapping) or set(value) - {"queue", "after_seconds", "waiting_over"}:
-        raise _bad("overflow", "overflow is {\"queue\", \"after_seconds\" or \"waiting_over\"}")
+        raise _bad("overflow", 'overflow is {"queue", "after_seconds" or "waiting_over"}')
     target = value.get("queue")
     if not isinstance(target, str) or not QUEUE_RE.match(target):
         raise _bad("overflow.queue", "overflow.queue must be a queue name")
@@ -130,7 +130,7 @@ def _clock(text: Any, field: str) -> int:
 
 def _hours(value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping) or set(value) - {"timezone", "weekly", "holidays"}:
-        raise _bad("hours", "hours is {\"timezone\", \"weekly\", \"holidays\"}")
+        raise _bad("hours", 'hours is {"timezone", "weekly", "holidays"}')
     tz = value.get("timezone", "UTC")
     try:
         if not isinstance(tz, str) or not tz:
@@ -140,7 +140,7 @@ def _hours(value: Any) -> dict[str, Any]:
         raise _bad("hours.timezone", "hours.timezone must be an IANA time zone name") from None
     weekly = value.get("weekly")
     if not isinstance(weekly, Mapping) or set(weekly) - set(DAYS):
-        raise _bad("hours.weekly", "hours.weekly maps mon..sun to lists of [\"HH:MM\", \"HH:MM\"]")
+        raise _bad("hours.weekly", 'hours.weekly maps mon..sun to lists of ["HH:MM", "HH:MM"]')
     week: dict[str, list[list[str]]] = {}
     for day in DAYS:
         spans = weekly.get(day, [])
@@ -199,8 +199,9 @@ def validate_queue(name: str, body: Any) -> dict[str, Any]:
     policy: dict[str, Any] = {
         "name": name,
         "required_skills": validate_required_skills(body.get("required_skills") or []),
-        "inactive_close_seconds": DEFAULT_INACTIVE_CLOSE_S if inactive is None else _int(
-            inactive, "inactive_close_seconds", MIN_INACTIVE_CLOSE_S, MAX_INACTIVE_CLOSE_S),
+        "inactive_close_seconds": DEFAULT_INACTIVE_CLOSE_S
+        if inactive is None
+        else _int(inactive, "inactive_close_seconds", MIN_INACTIVE_CLOSE_S, MAX_INACTIVE_CLOSE_S),
         "overflow": None if body.get("overflow") is None else _overflow(body["overflow"], name),
         "hours": None if body.get("hours") is None else _hours(body["hours"]),
         "closed_reply": _closed_reply(body.get("closed_reply") or {}),
@@ -235,11 +236,11 @@ def default_queue(name: str) -> dict[str, Any]:
 
 # -- operating hours ---------------------------------------------------------------------
 
+
 def _spans(hours: Mapping[str, Any], day: date) -> list[tuple[int, int]]:
     if day.isoformat() in hours["holidays"]:
         return []
-    return [(_clock(s, "hours"), _clock(e, "hours"))
-            for s, e in hours["weekly"].get(DAYS[day.weekday()], [])]
+    return [(_clock(s, "hours"), _clock(e, "hours")) for s, e in hours["weekly"].get(DAYS[day.weekday()], [])]
 
 
 def is_open(hours: Mapping[str, Any] | None, at: datetime) -> bool:

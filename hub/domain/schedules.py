@@ -51,8 +51,9 @@ MAX_ZONE_NAME = 64
 
 def parse_zone(name: object) -> ZoneInfo:
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_ZONE_NAME:
-        raise InvalidRequest("timezone must be an IANA time zone name such as Europe/Paris",
-                             details={"field": "timezone"})
+        raise InvalidRequest(
+            "timezone must be an IANA time zone name such as Europe/Paris", details={"field": "timezone"}
+        )
     try:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError, OSError):
@@ -63,8 +64,7 @@ def parse_zone(name: object) -> ZoneInfo:
 def parse_cron(expr: object) -> str:
     """Five fields (minute hour day month weekday), or six with seconds last."""
     if not isinstance(expr, str) or not 5 <= len(expr.split()) <= 6 or not croniter.is_valid(expr):
-        raise InvalidRequest("cron must be a cron expression such as '0 9 * * 1-5'",
-                             details={"field": "cron"})
+        raise InvalidRequest("cron must be a cron expression such as '0 9 * * 1-5'", details={"field": "cron"})
     return " ".join(expr.split())
 
 
@@ -103,8 +103,7 @@ def occurrences(cron: str, zone: ZoneInfo, after: datetime) -> Iterator[datetime
             # on one already fired: nothing new happens.
             passed += 1
             if passed > _SCAN_LIMIT:
-                raise InvalidRequest("the cron expression has no occurrence in reach",
-                                     details={"field": "cron"})
+                raise InvalidRequest("the cron expression has no occurrence in reach", details={"field": "cron"})
 
 
 def next_occurrence(cron: str, zone: ZoneInfo, after: datetime) -> datetime:
@@ -135,8 +134,7 @@ def latest_occurrence(cron: str, zone: ZoneInfo, at_or_before: datetime) -> date
     raise InvalidRequest("the cron expression has no occurrence in reach", details={"field": "cron"})
 
 
-def first_occurrence(*, at: datetime | None, cron: str | None, zone: ZoneInfo,
-                     now: datetime) -> datetime:
+def first_occurrence(*, at: datetime | None, cron: str | None, zone: ZoneInfo, now: datetime) -> datetime:
     """When a new schedule fires first."""
     if at is not None:
         return at
@@ -145,8 +143,7 @@ def first_occurrence(*, at: datetime | None, cron: str | None, zone: ZoneInfo,
     return next_occurrence(cron, zone, now)
 
 
-def due_firing(*, cron: str | None, zone: ZoneInfo, due: datetime, now: datetime,
-               late_after_s: float) -> Firing:
+def due_firing(*, cron: str | None, zone: ZoneInfo, due: datetime, now: datetime, late_after_s: float) -> Firing:
     """What fires for an occurrence ``due`` that is at or before ``now``.
 
     A one-off fires once. A cron fires its latest occurrence at or before

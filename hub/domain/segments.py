@@ -39,8 +39,12 @@ class Segments:
     ucs2_characters: tuple[str, ...]  # those that force UCS-2, in order of first use
 
     def as_json(self) -> dict[str, object]:
-        return {"encoding": self.encoding, "segments": self.segments,
-                "characters": self.characters, "ucs2_characters": list(self.ucs2_characters)}
+        return {
+            "encoding": self.encoding,
+            "segments": self.segments,
+            "characters": self.characters,
+            "ucs2_characters": list(self.ucs2_characters),
+        }
 
 
 def _parts(units: int, encoding: str) -> int:

@@ -23,7 +23,8 @@ MAX_PASSWORD = 256
 
 # The most common passwords of 10 characters or more (shorter ones are
 # refused anyway), from the published breach-frequency lists, lower case.
-COMMON_PASSWORDS = frozenset("""
+COMMON_PASSWORDS = frozenset(
+    """
 1234567890 0123456789 0987654321 9876543210 1111111111 0000000000 1234512345
 123456789a 123456789q a123456789 q123456789 1q2w3e4r5t 1q2w3e4r5t6y qwertyuiop
 1qaz2wsx3edc qazwsxedcrfv asdfghjkl; zxcvbnm123 qwerty1234 qwerty12345 qwerty123456
@@ -35,7 +36,8 @@ monkey1234 starwars123 whatever123 trustno1234 michael123 jennifer123 computer12
 internet123 helloworld helloworld1 hello12345 hello123456 1qazxsw23edc
 qwertyuiop123 zaq12wsxcde 1234qwerasdf asdfghjkl123 asdf123456 qwer123456
 correcthorse correcthorsebatterystaple
-""".split())
+""".split()
+)
 
 
 def is_text(value: str) -> bool:

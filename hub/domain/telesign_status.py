@@ -28,23 +28,27 @@ IN_PROGRESS = frozenset({290, 291, 292})
 # sent out"), so it is sent, not failed, with the code kept for the record.
 SENT = frozenset({203, 251, 295})
 DELIVERED = frozenset({200})
-UNDELIVERED = frozenset({
-    207,  # error delivering to the handset, reason unknown
-    210,  # temporary phone error (off, memory full)
-    211,  # permanent phone error
-    220,  # gateway/network cannot route to the handset
-    221,  # expired before delivery
-    222,  # SMS not supported by phone, carrier or plan
-    250,  # final status unknown
-})
-FAILED = frozenset({
-    229,  # blocked at the customer's request
-    230,  # blocked by TeleSign (global blocklist)
-    231,  # invalid or unsupported content
-    233,  # blocked for a high risk score
-    237,  # blocked for the destination country
-    238,  # blocked for the number prefix
-})
+UNDELIVERED = frozenset(
+    {
+        207,  # error delivering to the handset, reason unknown
+        210,  # temporary phone error (off, memory full)
+        211,  # permanent phone error
+        220,  # gateway/network cannot route to the handset
+        221,  # expired before delivery
+        222,  # SMS not supported by phone, carrier or plan
+        250,  # final status unknown
+    }
+)
+FAILED = frozenset(
+    {
+        229,  # blocked at the customer's request
+        230,  # blocked by TeleSign (global blocklist)
+        231,  # invalid or unsupported content
+        233,  # blocked for a high risk score
+        237,  # blocked for the destination country
+        238,  # blocked for the number prefix
+    }
+)
 
 
 def _code(value: object) -> int | None:

@@ -52,8 +52,9 @@ class Provider(Protocol):
         """Raises ProviderError (``retryable`` set for 429, 5xx and timeouts)."""
         ...
 
-    async def find_sent(self, to: str, from_: str, since: datetime, body: str,
-                        external_id: str | None = None) -> str | None:
+    async def find_sent(
+        self, to: str, from_: str, since: datetime, body: str, external_id: str | None = None
+    ) -> str | None:
         """The provider id of a message already sent, if the provider has one.
         Twilio matches recipient, sender, time and body; TeleSign the external id."""
         ...

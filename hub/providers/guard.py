@@ -47,8 +47,9 @@ class GuardedResolver(AbstractResolver):
     def __init__(self) -> None:
         self._inner = DefaultResolver()
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
         if any(_forbidden(r["host"]) for r in results):
             raise ForbiddenAddress(host)
@@ -83,5 +84,6 @@ def refused(exc: BaseException) -> bool:
 
 
 def forbidden_error() -> ProviderError:
-    return ProviderError("the channel's api_base_url may not be reached from the hub",
-                         provider_code=FORBIDDEN_CODE, retryable=False)
+    return ProviderError(
+        "the channel's api_base_url may not be reached from the hub", provider_code=FORBIDDEN_CODE, retryable=False
+    )

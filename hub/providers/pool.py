@@ -37,8 +37,9 @@ class RefusedUrl:
     async def send(self, message: OutboundMessage) -> SendReceipt:
         raise guard.forbidden_error()
 
-    async def find_sent(self, to: str, from_: str, since: datetime, body: str,
-                        external_id: str | None = None) -> str | None:
+    async def find_sent(
+        self, to: str, from_: str, since: datetime, body: str, external_id: str | None = None
+    ) -> str | None:
         raise guard.forbidden_error()
 
     async def aclose(self) -> None:
@@ -84,8 +85,10 @@ class ProviderPool:
         connector: aiohttp.BaseConnector | None = None
         tenant_url = channel.get("api_base_url")
         if tenant_url:
-            rule = {"allowed_hosts": self.settings.allowed_provider_hosts,
-                    "trusted": self.settings.trusted_provider_urls}
+            rule = {
+                "allowed_hosts": self.settings.allowed_provider_hosts,
+                "trusted": self.settings.trusted_provider_urls,
+            }
             try:
                 base = check_provider_url(tenant_url, **rule)
             except InvalidRequest:
@@ -94,12 +97,19 @@ class ProviderPool:
                 connector = guard.guarded_connector()
         if channel["provider"] == "telesign":
             return telesign.TelesignProvider(
-                creds.get("customer_id", ""), creds.get("api_key", ""),
-                base_url=base or telesign.DEFAULT_BASE_URL, timeout=self.settings.send_timeout_s,
-                connector=connector)
+                creds.get("customer_id", ""),
+                creds.get("api_key", ""),
+                base_url=base or telesign.DEFAULT_BASE_URL,
+                timeout=self.settings.send_timeout_s,
+                connector=connector,
+            )
         return TwilioProvider(
-            creds.get("account_sid", ""), creds.get("auth_token", ""),
-            base_url=base, timeout=self.settings.send_timeout_s, connector=connector)
+            creds.get("account_sid", ""),
+            creds.get("auth_token", ""),
+            base_url=base,
+            timeout=self.settings.send_timeout_s,
+            connector=connector,
+        )
 
     async def aclose(self) -> None:
         clients, self._clients = self._clients, {}

@@ -50,8 +50,16 @@ def _hmac_b64(api_key: str, data: bytes) -> str:
     return base64.b64encode(hmac.new(key, data, hashlib.sha256).digest()).decode()
 
 
-def request_headers(customer_id: str, api_key: str, method: str, resource: str, body: str,
-                    *, date: str | None = None, nonce: str | None = None) -> dict[str, str]:
+def request_headers(
+    customer_id: str,
+    api_key: str,
+    method: str,
+    resource: str,
+    body: str,
+    *,
+    date: str | None = None,
+    nonce: str | None = None,
+) -> dict[str, str]:
     """TSA headers for one request; ``resource`` is the path without the query.
 
     String to sign: method, content type, date, auth method, nonce, the form
@@ -64,8 +72,12 @@ def request_headers(customer_id: str, api_key: str, method: str, resource: str, 
         lines.append(body)
     lines.append(resource)
     signature = _hmac_b64(api_key, "\n".join(lines).encode())
-    headers = {"Authorization": f"TSA {customer_id}:{signature}", "Date": date,
-               "x-ts-auth-method": AUTH_METHOD, "x-ts-nonce": nonce}
+    headers = {
+        "Authorization": f"TSA {customer_id}:{signature}",
+        "Date": date,
+        "x-ts-auth-method": AUTH_METHOD,
+        "x-ts-nonce": nonce,
+    }
     if content_type:
         headers["Content-Type"] = content_type
     return headers
@@ -119,45 +131,52 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 class TelesignProvider:
-    def __init__(self, customer_id: str, api_key: str, *, base_url: str, timeout: float,
-                 connector: aiohttp.BaseConnector | None = None) -> None:
+    def __init__(
+        self,
+        customer_id: str,
+        api_key: str,
+        *,
+        base_url: str,
+        timeout: float,
+        connector: aiohttp.BaseConnector | None = None,
+    ) -> None:
         self.customer_id = customer_id
         self.api_key = api_key
         self.base_url = base_url.rstrip("/")
         # Built inside the running event loop (the session binds to it). A
         # tenant's URL gets a guarded connector (hub.providers.guard).
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout),
-                                           connector=connector)
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout), connector=connector)
 
-    async def _call(self, method: str, resource: str, query: str = "",
-                    body: str = "") -> tuple[int, dict[str, Any], Mapping[str, str]]:
+    async def _call(
+        self, method: str, resource: str, query: str = "", body: str = ""
+    ) -> tuple[int, dict[str, Any], Mapping[str, str]]:
         headers = request_headers(self.customer_id, self.api_key, method, resource, body)
         url = self.base_url + resource + (f"?{query}" if query else "")
         try:
             # A redirect could lead anywhere, with the signed request: never followed.
-            async with self._http.request(method, url, data=body.encode() or None,
-                                          headers=headers, allow_redirects=False) as resp:
+            async with self._http.request(
+                method, url, data=body.encode() or None, headers=headers, allow_redirects=False
+            ) as resp:
                 return resp.status, _answer(await resp.text()), resp.headers
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             if guard.refused(exc):
                 raise guard.forbidden_error() from exc
             if isinstance(exc, aiohttp.ClientConnectorError):
                 # No connection, so nothing was sent: the retry need not ask first.
-                raise ProviderError("provider unreachable", provider_code="unreachable",
-                                    retryable=True) from exc
+                raise ProviderError("provider unreachable", provider_code="unreachable", retryable=True) from exc
             raise ProviderError("provider unreachable", provider_code="timeout", retryable=True) from exc
 
     @staticmethod
     def _raise_busy(status: int, answer: Mapping[str, Any], headers: Mapping[str, str]) -> None:
         if status == 429 or status >= 500:
-            raise ProviderError("provider busy", provider_code=_code(answer, status),
-                                retryable=True, retry_after=_retry_after(headers))
+            raise ProviderError(
+                "provider busy", provider_code=_code(answer, status), retryable=True, retry_after=_retry_after(headers)
+            )
 
     async def send(self, message: OutboundMessage) -> SendReceipt:
         if message.content_sid or message.media_urls:
             raise ProviderError("TeleSign SMS carries text only", provider_code="unsupported_content")
-        fields = {"phone_number": digits(message.to), "message": message.body,
-                  "message_type": MESSAGE_TYPE}
+        fields = {"phone_number": digits(message.to), "message": message.body, "message_type": MESSAGE_TYPE}
         if digits(message.from_):
             fields["sender_id"] = digits(message.from_)
         if message.external_id:
@@ -168,12 +187,12 @@ class TelesignProvider:
         self._raise_busy(status, answer, headers)
         reference_id = answer.get("reference_id")
         if status >= 400 or not reference_id:
-            raise ProviderError("provider refused the message",
-                                provider_code=_code(answer, status), retryable=False)
+            raise ProviderError("provider refused the message", provider_code=_code(answer, status), retryable=False)
         return SendReceipt(provider_id=str(reference_id), provider_status=_code(answer, status))
 
-    async def find_sent(self, to: str, from_: str, since: datetime, body: str,
-                        external_id: str | None = None) -> str | None:
+    async def find_sent(
+        self, to: str, from_: str, since: datetime, body: str, external_id: str | None = None
+    ) -> str | None:
         """TeleSign can only fetch a message by its reference id, which a
         crashed worker never saw. This asks for it by ``external_id`` (the
         activity id), which the sandbox answers; real TeleSign has no such
@@ -181,8 +200,7 @@ class TelesignProvider:
         window can then send twice)."""
         if not external_id:
             return None
-        status, answer, headers = await self._call(
-            "GET", MESSAGING, query=urlencode({"external_id": external_id}))
+        status, answer, headers = await self._call("GET", MESSAGING, query=urlencode({"external_id": external_id}))
         self._raise_busy(status, answer, headers)
         if status >= 400:  # 404 from the sandbox, or a lookup real TeleSign does not offer
             return None
@@ -197,8 +215,7 @@ class TelesignProvider:
 def parse_status(payload: Mapping[str, Any]) -> StatusEvent:
     status = payload.get("status")
     code = status.get("code") if isinstance(status, dict) else None
-    return StatusEvent(provider_id=str(payload.get("reference_id") or ""),
-                       status="" if code is None else str(code))
+    return StatusEvent(provider_id=str(payload.get("reference_id") or ""), status="" if code is None else str(code))
 
 
 def is_inbound(payload: Mapping[str, Any]) -> bool:

@@ -57,7 +57,12 @@ class _HeaderKeepingClient(AsyncTwilioHttpClient):
 
 class TwilioProvider:
     def __init__(
-        self, account_sid: str, auth_token: str, *, base_url: str | None, timeout: float,
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        base_url: str | None,
+        timeout: float,
         connector: aiohttp.BaseConnector | None = None,
     ) -> None:
         # Must be built inside the running event loop: the HTTP client opens
@@ -89,12 +94,11 @@ class TwilioProvider:
             raise _unreachable(exc) from exc
         return SendReceipt(provider_id=created.sid or "", provider_status=created.status or "")
 
-    async def find_sent(self, to: str, from_: str, since: datetime, body: str,
-                        external_id: str | None = None) -> str | None:
+    async def find_sent(
+        self, to: str, from_: str, since: datetime, body: str, external_id: str | None = None
+    ) -> str | None:
         try:
-            found = await self._client.messages.list_async(
-                to=to, from_=from_, date_sent_after=since, limit=200
-            )
+            found = await self._client.messages.list_async(to=to, from_=from_, date_sent_after=since, limit=200)
         except TwilioRestException as exc:
             raise _provider_error(exc, _retry_after.get()) from exc
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:

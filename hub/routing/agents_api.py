@@ -56,7 +56,8 @@ async def update_agent(request: Request) -> JSONResponse:
     org_id, agent = await _agent_of(request)
     change = validate_agent_patch(await json_body(request), agent.get("role") or "agent")
     await request.app.state.conversations.update_agent(
-        org_id, agent["id"], change.get("capacity"), change.get("queues"))
+        org_id, agent["id"], change.get("capacity"), change.get("queues")
+    )
     return ok(public_agent(await hub_of(request).agents.load(org_id, agent["id"]) or agent))
 
 
@@ -90,16 +91,14 @@ async def _verify(stored_hash: str, password: str) -> bool:
         return False
 
 
-async def _agents_with(hub: Hub, email: str, password: str, org_id: str | None
-                       ) -> list[tuple[str, dict[str, str]]]:
+async def _agents_with(hub: Hub, email: str, password: str, org_id: str | None) -> list[tuple[str, dict[str, str]]]:
     """The (org, agent) pairs this email and password sign in to. Usually one;
     one per org at most. An unknown email costs one verification too."""
     found = [(o, a) for o, a in await hub.agents.logins(email) if org_id in (None, o)]
     matched = []
     for org, agent_id in found:
         agent = await hub.agents.load(org, agent_id)
-        if agent and not agent.get("deactivated_at") and await _verify(
-                agent.get("password", _DUMMY_HASH), password):
+        if agent and not agent.get("deactivated_at") and await _verify(agent.get("password", _DUMMY_HASH), password):
             matched.append((org, agent))
     if not found:
         await _verify(_DUMMY_HASH, password)
@@ -118,16 +117,18 @@ async def login(request: Request) -> JSONResponse:
     wait = await hub.login_throttle.take(spent)
     if wait:
         hub.metrics.login_refusals.labels("throttled").inc()
-        raise RateLimited("too many failed sign-ins; try again later", retry_after=wait,
-                          details={"retry_after": wait})
+        raise RateLimited("too many failed sign-ins; try again later", retry_after=wait, details={"retry_after": wait})
     matched = await _agents_with(hub, email, password, org_id)
     if not matched:
         hub.metrics.login_refusals.labels("wrong_password").inc()
         raise Unauthorized("wrong email or password")
     await hub.login_throttle.give_back(spent)
     if len(matched) > 1:
-        raise Conflict("this email signs in to agents of several orgs: give org_id",
-                       code="org_required", details={"field": "org_id"})
+        raise Conflict(
+            "this email signs in to agents of several orgs: give org_id",
+            code="org_required",
+            details={"field": "org_id"},
+        )
     org_id, agent = matched[0]
     agent_id, stored_hash = agent["id"], agent["password"]
     if _hasher.check_needs_rehash(stored_hash):
@@ -166,21 +167,31 @@ async def me(request: Request) -> JSONResponse:
         raise Unauthorized("unknown or expired agent token")
     org_id = owner[0]
     me = public_agent(agent)
-    colleagues = [public_agent(a) for a in await hub.agents.all(org_id)
-                  if a.get("id") != me["id"] and not a.get("deactivated_at")]
+    colleagues = [
+        public_agent(a) for a in await hub.agents.all(org_id) if a.get("id") != me["id"] and not a.get("deactivated_at")
+    ]
     queues = sorted({q for a in [me, *colleagues] for q in a["queues"]})
     canned, _ = await hub.canned.page(org_id, after=None, limit=200)
     templates, _ = await hub.templates.page(org_id, after=None, limit=200)
-    return ok({
-        "agent": me,
-        "org_id": org_id,
-        "waiting": await hub.conversations.waiting_count(org_id, me["queues"]),
-        "colleagues": [{k: c[k] for k in ("id", "name", "presence", "queues")} for c in colleagues],
-        "queues": queues,
-        "canned_responses": [{k: c[k] for k in ("id", "title", "body")} for c in canned],
-        # What the console offers once a WhatsApp window has closed.
-        "whatsapp_templates": [
-            {"id": t["id"], "name": t["name"], "default_locale": t["default_locale"], "bodies": t["bodies"],
-             "approved_locales": sorted(t["content_sids"])}
-            for t in templates if approved_whatsapp(t)],
-    })
+    return ok(
+        {
+            "agent": me,
+            "org_id": org_id,
+            "waiting": await hub.conversations.waiting_count(org_id, me["queues"]),
+            "colleagues": [{k: c[k] for k in ("id", "name", "presence", "queues")} for c in colleagues],
+            "queues": queues,
+            "canned_responses": [{k: c[k] for k in ("id", "title", "body")} for c in canned],
+            # What the console offers once a WhatsApp window has closed.
+            "whatsapp_templates": [
+                {
+                    "id": t["id"],
+                    "name": t["name"],
+                    "default_locale": t["default_locale"],
+                    "bodies": t["bodies"],
+                    "approved_locales": sorted(t["content_sids"]),
+                }
+                for t in templates
+                if approved_whatsapp(t)
+            ],
+        }
+    )

@@ -44,7 +44,8 @@ _OUTCOME_ERRORS: dict[str, HubError] = {
     "closed": Conflict("this conversation is closed", code="conversation_closed"),
     "recipient_opted_out": RecipientOptedOut("the customer opted out of this channel"),
     "whatsapp_window_closed": WhatsAppWindowClosed(
-        "more than 24 hours since the customer's last message: only an approved template may be sent"),
+        "more than 24 hours since the customer's last message: only an approved template may be sent"
+    ),
     "agent_unavailable": Conflict("that agent is not available or is at capacity", code="agent_unavailable"),
     "no_agent": NotFound("no such agent", code="agent_not_found"),
 }
@@ -83,27 +84,40 @@ class Conversations:
         self.store = hub.conversations
         self.confirmations = KeywordConfirmations(hub)
 
-    async def ingest(self, channel: dict[str, Any], inbound: InboundMessage,
-                     received_ms: int | None = None) -> tuple[str, str, str]:
+    async def ingest(
+        self, channel: dict[str, Any], inbound: InboundMessage, received_ms: int | None = None
+    ) -> tuple[str, str, str]:
         """Store and route one inbound message (``received_ms``: when the webhook
         came, for one replayed from the journal)."""
         keyword = classify_keyword(inbound.body)
         at = received_ms or now_ms()
         customer = customer_number(inbound.from_)
         message = {
-            "id": "msg_" + secrets.token_hex(8), "direction": "inbound", "body": inbound.body,
-            "at": at / 1000, "provider_message_id": inbound.provider_id,
+            "id": "msg_" + secrets.token_hex(8),
+            "direction": "inbound",
+            "body": inbound.body,
+            "at": at / 1000,
+            "provider_message_id": inbound.provider_id,
             "media": [{"url": u, "content_type": t} for u, t in inbound.media],
         }
         if inbound.extra.get("ProfileName"):
             message["profile_name"] = inbound.extra["ProfileName"]
         ingest = functools.partial(
-            self.store.ingest, channel["org_id"], provider_id=inbound.provider_id, channel_id=channel["id"],
-            channel_type=channel["type"], customer=customer, message=message,
-            now_ms=at, keyword=str(keyword) if keyword else "", new_id="conv_" + secrets.token_hex(10),
-            retention_s=self.hub.settings.retention_s, default_queue="default",
+            self.store.ingest,
+            channel["org_id"],
+            provider_id=inbound.provider_id,
+            channel_id=channel["id"],
+            channel_type=channel["type"],
+            customer=customer,
+            message=message,
+            now_ms=at,
+            keyword=str(keyword) if keyword else "",
+            new_id="conv_" + secrets.token_hex(10),
+            retention_s=self.hub.settings.retention_s,
+            default_queue="default",
             replied_to=inbound.extra.get("OriginalRepliedMessageSid", ""),
-            since_ms=at - self.hub.settings.correlation_window_s * 1000)
+            since_ms=at - self.hub.settings.correlation_window_s * 1000,
+        )
         result = await ingest()
         for _ in range(2):  # the script may ask for each of these once; nothing is stored until then
             if isinstance(result, list):
@@ -112,7 +126,8 @@ class Conversations:
                 ingest = functools.partial(ingest, named_activity=content_match(inbound.body, result) or "")
             elif result[0] == "need_hash":  # the channel holds erased customers' opt-outs
                 ingest = functools.partial(
-                    ingest, customer_hash=await self.hub.consent.hash(channel["org_id"], customer))
+                    ingest, customer_hash=await self.hub.consent.hash(channel["org_id"], customer)
+                )
             else:
                 break
             result = await ingest()
@@ -139,10 +154,22 @@ class Conversations:
         text = closed_reply_text((policy or {}).get("closed_reply") or {}, locale)
         if text is None:
             return
-        message = {"id": "msg_" + secrets.token_hex(8), "direction": "outbound", "body": text,
-                   "at": at / 1000, "auto_reply": "closed_hours"}
-        result = await self.store.reply(org_id, "", conversation_id, "closed:" + conversation_id,
-                                        json.dumps(message), at, self.hub.settings.retention_s)
+        message = {
+            "id": "msg_" + secrets.token_hex(8),
+            "direction": "outbound",
+            "body": text,
+            "at": at / 1000,
+            "auto_reply": "closed_hours",
+        }
+        result = await self.store.reply(
+            org_id,
+            "",
+            conversation_id,
+            "closed:" + conversation_id,
+            json.dumps(message),
+            at,
+            self.hub.settings.retention_s,
+        )
         if result[0] == "ok":
             self.hub.board.announce(org_id, "replies")
             self._archive(org_id)
@@ -152,11 +179,9 @@ class Conversations:
         self._archive(org_id)  # conversations it was given or gave back
         _raise_for(outcome)
 
-    async def update_agent(self, org_id: str, agent_id: str, capacity: int | None,
-                           queues: list[str] | None) -> None:
+    async def update_agent(self, org_id: str, agent_id: str, capacity: int | None, queues: list[str] | None) -> None:
         """New capacity and/or queues; the agent is offered waiting work at once."""
-        outcome = await self.store.update_agent(org_id, agent_id, capacity=capacity, queues=queues,
-                                                now_ms=now_ms())
+        outcome = await self.store.update_agent(org_id, agent_id, capacity=capacity, queues=queues, now_ms=now_ms())
         self._archive(org_id)
         if outcome == "deactivated":
             raise Conflict("this agent is deactivated", details={"field": "id"})
@@ -182,10 +207,14 @@ class Conversations:
         if agent_id and await self.hub.agents.load(org_id, agent_id) is None:
             raise NotFound("no such agent", code="agent_not_found")
         if queue and not await self.queue_exists(org_id, queue):
-            raise NotFound("no such queue: no agent serves it and no configuration routes to it",
-                           code="queue_not_found", details={"field": "queue"})
-        outcome = await self.store.transfer(org_id, conversation_id, actor=actor, to_agent=agent_id,
-                                            to_queue=queue, now_ms=now_ms())
+            raise NotFound(
+                "no such queue: no agent serves it and no configuration routes to it",
+                code="queue_not_found",
+                details={"field": "queue"},
+            )
+        outcome = await self.store.transfer(
+            org_id, conversation_id, actor=actor, to_agent=agent_id, to_queue=queue, now_ms=now_ms()
+        )
         self._archive(org_id)
         self.hub.board.poke(org_id, "policy")  # the queue may overflow after a wait
         await self._refuse(org_id, conversation_id, outcome)
@@ -205,14 +234,29 @@ class Conversations:
             if after is None:
                 return False
 
-    async def reply(self, org_id: str, agent_id: str, conversation_id: str, client_id: str, body: str,
-                    *, template: Rendered | None = None, media: tuple[str, ...] = ()) -> str:
+    async def reply(
+        self,
+        org_id: str,
+        agent_id: str,
+        conversation_id: str,
+        client_id: str,
+        body: str,
+        *,
+        template: Rendered | None = None,
+        media: tuple[str, ...] = (),
+    ) -> str:
         """``media``: checked https URLs (hub.domain.media) the provider attaches."""
         if media:
             await self._check_media(org_id, agent_id, conversation_id, len(media))
         at = now_ms()
-        message: dict[str, Any] = {"id": "msg_" + secrets.token_hex(8), "direction": "outbound", "body": body,
-                                   "at": at / 1000, "agent_id": agent_id, "client_id": client_id}
+        message: dict[str, Any] = {
+            "id": "msg_" + secrets.token_hex(8),
+            "direction": "outbound",
+            "body": body,
+            "at": at / 1000,
+            "agent_id": agent_id,
+            "client_id": client_id,
+        }
         extra: dict[str, str] = {}
         if media:
             message["media"] = media_items(media)
@@ -220,11 +264,20 @@ class Conversations:
         if template is not None:
             message.update(template_id=template.template_id, locale=template.message.locale)
             if template.message.content_sid:
-                extra = {"content_sid": template.message.content_sid,
-                         "content_vars": json.dumps(template.message.content_variables)}
+                extra = {
+                    "content_sid": template.message.content_sid,
+                    "content_vars": json.dumps(template.message.content_variables),
+                }
         result = await self.store.reply(
-            org_id, agent_id, conversation_id, client_id, json.dumps(message), at,
-            self.hub.settings.retention_s, **extra)
+            org_id,
+            agent_id,
+            conversation_id,
+            client_id,
+            json.dumps(message),
+            at,
+            self.hub.settings.retention_s,
+            **extra,
+        )
         await self._refuse(org_id, conversation_id, result[0])
         # ok or duplicate: the message id. The send is a job in the org's
         # replies stream (see hub.services.dispatch): its workers look now.
@@ -241,8 +294,9 @@ class Conversations:
         channel = await self.hub.channels.load(org_id, found[0]["channel_id"]) or {}
         check_channel_media(str(channel.get("provider") or ""), str(found[0].get("channel_type") or ""), count)
 
-    async def send_template(self, org_id: str, agent_id: str, conversation_id: str, client_id: str,
-                            template_id: str, values: dict[str, str]) -> str:
+    async def send_template(
+        self, org_id: str, agent_id: str, conversation_id: str, client_id: str, template_id: str, values: dict[str, str]
+    ) -> str:
         """One of the org's templates as a reply, in the customer's locale (the
         locale their outbound message was written in, with the usual fallback).
         On WhatsApp it must be approved for that locale (a content sid): it is
@@ -257,20 +311,29 @@ class Conversations:
         if template is None:
             raise NotFound("no such template", code="template_not_found", details={"field": "template_id"})
         rendered = render_reply_template(template_spec(template), conv, values)
-        return await self.reply(org_id, agent_id, conversation_id, client_id, rendered.body,
-                                template=Rendered(template_id, rendered))
+        return await self.reply(
+            org_id, agent_id, conversation_id, client_id, rendered.body, template=Rendered(template_id, rendered)
+        )
 
-    async def note(self, org_id: str, agent_id: str, conversation_id: str, client_id: str, body: str,
-                   *, supervisor: bool = False) -> str:
+    async def note(
+        self, org_id: str, agent_id: str, conversation_id: str, client_id: str, body: str, *, supervisor: bool = False
+    ) -> str:
         """An internal note: stored and shown with the conversation, never sent.
         A supervisor's (a whisper) may go on any open conversation of the org."""
         at = now_ms()
-        message = {"id": "msg_" + secrets.token_hex(8), "direction": "note", "body": body,
-                   "at": at / 1000, "agent_id": agent_id, "client_id": client_id}
+        message = {
+            "id": "msg_" + secrets.token_hex(8),
+            "direction": "note",
+            "body": body,
+            "at": at / 1000,
+            "agent_id": agent_id,
+            "client_id": client_id,
+        }
         if supervisor:
             message["author_role"] = "supervisor"
-        result = await self.store.note(org_id, agent_id, conversation_id, client_id, json.dumps(message), at,
-                                       supervisor=supervisor)
+        result = await self.store.note(
+            org_id, agent_id, conversation_id, client_id, json.dumps(message), at, supervisor=supervisor
+        )
         await self._refuse(org_id, conversation_id, result[0])
         self._archive(org_id)
         return str(result[1])
@@ -290,8 +353,7 @@ class Conversations:
         self.hub.board.poke(org_id, "archive")
 
     async def _refuse(self, org_id: str, conversation_id: str, outcome: str) -> None:
-        if outcome == "missing" and await history.conversations(
-                self.hub, org_id, [conversation_id], messages=False):
+        if outcome == "missing" and await history.conversations(self.hub, org_id, [conversation_id], messages=False):
             outcome = "closed"  # only a closed conversation leaves Redis (for SQL)
         _raise_for(outcome)
 
@@ -304,8 +366,9 @@ class Conversations:
             raise NotFound("no such conversation")
         return found
 
-    async def page(self, org_id: str, status: str | None, cursor: str | None, limit: int
-                   ) -> tuple[list[dict[str, Any]], str | None]:
+    async def page(
+        self, org_id: str, status: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
         if status is not None and status not in ("waiting", "assigned", "closed"):
             raise InvalidRequest("status must be waiting, assigned or closed", details={"field": "status"})
         return await history.conversations_page(self.hub, org_id, status=status, cursor=cursor, limit=limit)

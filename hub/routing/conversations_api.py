@@ -11,8 +11,11 @@ from hub.api.common import current_org, ok, page_limit
 async def list_conversations(request: Request) -> JSONResponse:
     org = await current_org(request)
     items, cursor = await request.app.state.conversations.page(
-        org["id"], request.query_params.get("status") or None,
-        request.query_params.get("cursor") or None, page_limit(request))
+        org["id"],
+        request.query_params.get("status") or None,
+        request.query_params.get("cursor") or None,
+        page_limit(request),
+    )
     return ok({"items": items, "next_cursor": cursor})
 
 

@@ -48,8 +48,7 @@ async def look_once(hub: Hub, org_id: str, now: datetime | None = None) -> tuple
         if should_open == closed_now:
             if await hub.queues.set_open(org_id, policy["name"], should_open, now_ms):
                 changed += 1
-            log.info("queue opened" if should_open else "queue closed",
-                     extra={"org": org_id, "queue": policy["name"]})
+            log.info("queue opened" if should_open else "queue closed", extra={"org": org_id, "queue": policy["name"]})
         turn = next_change(hours, now)
         if turn is not None:
             turn_ms = turn.timestamp() * 1000
@@ -76,4 +75,3 @@ async def policy_loop(hub: Hub, stop: asyncio.Event) -> None:
             await asyncio.sleep(RETRY_S)
         finally:
             board.done(look, False, due_ms=due_ms, known=True, failed=failed)
-

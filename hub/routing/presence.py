@@ -20,8 +20,7 @@ log = get_logger("hub.routing.presence")
 FULL_SWEEP_S = 15.0
 
 
-async def sweep_once(hub: Hub, org_id: str, *,
-                     full: bool = True) -> tuple[int, int | None, bool | None]:
+async def sweep_once(hub: Hub, org_id: str, *, full: bool = True) -> tuple[int, int | None, bool | None]:
     """Agents of one org whose grace period is over go offline. A full sweep
     also looks at every agent counted online, to notice connections of a
     process that died without closing them (their heartbeats stop); otherwise
@@ -39,7 +38,8 @@ async def sweep_once(hub: Hub, org_id: str, *,
     later = [since + grace_ms for a, since in gone if a not in due]
     for agent_id in due:
         outcome = await hub.conversations.agent_connection(
-            org_id, agent_id, "sweep", connection_id="", now_ms=now_ms, stale_ms=STALE_MS, grace_ms=grace_ms)
+            org_id, agent_id, "sweep", connection_id="", now_ms=now_ms, stale_ms=STALE_MS, grace_ms=grace_ms
+        )
         if outcome == "grace":  # a stale connection found now: its grace period starts
             later.append(now_ms + grace_ms)
         if outcome == "offline":

@@ -39,6 +39,7 @@ class Reply:
 @dataclass(frozen=True)
 class Note:
     """An internal note: seen by agents, never sent to the customer."""
+
     conversation_id: str
     body: str
     client_id: str
@@ -48,6 +49,7 @@ class Note:
 class Template:
     """One of the org's templates sent as a reply (on WhatsApp, an approved
     one: what may still be sent once the 24-hour window has closed)."""
+
     conversation_id: str
     template_id: str
     client_id: str
@@ -78,6 +80,7 @@ class Resume:
 class Board:
     """A supervisor starts (``board.subscribe``) or stops (``board.unsubscribe``)
     receiving the org's board."""
+
     on: bool
     client_id: str | None
 
@@ -86,6 +89,7 @@ class Board:
 class Monitor:
     """A supervisor starts (``monitor``) or stops (``monitor.stop``) following
     a conversation's messages live, read-only."""
+
     conversation_id: str
     on: bool
     client_id: str | None
@@ -94,6 +98,7 @@ class Monitor:
 @dataclass(frozen=True)
 class Takeover:
     """A supervisor becomes the conversation's agent."""
+
     conversation_id: str
     client_id: str | None
 
@@ -161,8 +166,9 @@ def _str(frame: dict[str, Any], field: str, *, required: bool = True, limit: int
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
         raise InvalidRequest(f"{field} must be a non-empty string", details={"field": field})
     if not _is_text(value):
-        raise InvalidRequest(f"{field} must be text (a lone surrogate such as \\udfff is not)",
-                             details={"field": field})
+        raise InvalidRequest(
+            f"{field} must be text (a lone surrogate such as \\udfff is not)", details={"field": field}
+        )
     return value
 
 
@@ -184,8 +190,7 @@ def _body(frame: dict[str, Any], *, optional: bool = False) -> str:
     if not isinstance(body, str) or not body.strip() or len(body) > MAX_BODY:
         raise InvalidRequest(f"body must be 1 to {MAX_BODY} characters", details={"field": "body"})
     if not _is_text(body):
-        raise InvalidRequest("body must be text (a lone surrogate such as \\udfff is not)",
-                             details={"field": "body"})
+        raise InvalidRequest("body must be text (a lone surrogate such as \\udfff is not)", details={"field": "body"})
     return body
 
 
@@ -194,11 +199,20 @@ def _values(frame: dict[str, Any]) -> dict[str, str]:
     values = frame.get("values")
     if values is None:
         return {}
-    if (not isinstance(values, dict) or len(values) > 50
-            or not all(isinstance(k, str) and isinstance(v, str) and len(k) <= 100 and len(v) <= MAX_BODY
-                       and _is_text(k) and _is_text(v) for k, v in values.items())):
-        raise InvalidRequest("values must be an object of placeholder names to strings",
-                             details={"field": "values"})
+    if (
+        not isinstance(values, dict)
+        or len(values) > 50
+        or not all(
+            isinstance(k, str)
+            and isinstance(v, str)
+            and len(k) <= 100
+            and len(v) <= MAX_BODY
+            and _is_text(k)
+            and _is_text(v)
+            for k, v in values.items()
+        )
+    ):
+        raise InvalidRequest("values must be an object of placeholder names to strings", details={"field": "values"})
     return dict(values)
 
 
@@ -220,8 +234,12 @@ def parse_command(raw: str) -> Command:
     if kind == "note":
         return Note(str(_str(frame, "conversation_id")), _body(frame), str(_str(frame, "client_id")))
     if kind == "template":
-        return Template(str(_str(frame, "conversation_id")), str(_str(frame, "template_id")),
-                        str(_str(frame, "client_id")), _values(frame))
+        return Template(
+            str(_str(frame, "conversation_id")),
+            str(_str(frame, "template_id")),
+            str(_str(frame, "client_id")),
+            _values(frame),
+        )
     if kind == "close":
         return Close(str(_str(frame, "conversation_id")), client_id)
     if kind == "transfer":

@@ -31,8 +31,12 @@ def _no_queue() -> NotFound:
 
 async def _public(hub: Hub, org_id: str, policy: dict[str, Any], configured: bool) -> dict[str, Any]:
     name = policy["name"]
-    return {**policy, "configured": configured, "waiting": await hub.queues.waiting(org_id, name),
-            "open": not await hub.queues.closed(org_id, name)}
+    return {
+        **policy,
+        "configured": configured,
+        "waiting": await hub.queues.waiting(org_id, name),
+        "open": not await hub.queues.closed(org_id, name),
+    }
 
 
 async def put_queue(request: Request) -> JSONResponse:
@@ -41,8 +45,9 @@ async def put_queue(request: Request) -> JSONResponse:
     policy = validate_queue(request.path_params["name"], await json_body(request))
     at = now_ms()
     # Open or closed by its hours from now on (the policy loop keeps it so).
-    existed = await hub.queues.save(org["id"], policy["name"], policy, at,
-                                    is_open=is_open(policy["hours"], datetime.fromtimestamp(at / 1000, UTC)))
+    existed = await hub.queues.save(
+        org["id"], policy["name"], policy, at, is_open=is_open(policy["hours"], datetime.fromtimestamp(at / 1000, UTC))
+    )
     hub.board.announce(org["id"], "policy")  # hours and overflow are looked at now, everywhere
     request.app.state.conversations.archive(org["id"])
     return ok(await _public(hub, org["id"], policy, True), 200 if existed else 201)
@@ -86,8 +91,10 @@ async def list_queues(request: Request) -> JSONResponse:
         known |= {str(c.get("queue", "default")) for c in configs}
         if after is None:
             break
-    items = [await _public(hub, org["id"], policies.get(n) or default_queue(n), n in policies)
-             for n in sorted(known | set(policies))]
+    items = [
+        await _public(hub, org["id"], policies.get(n) or default_queue(n), n in policies)
+        for n in sorted(known | set(policies))
+    ]
     return ok({"items": items, "next_cursor": None})
 
 

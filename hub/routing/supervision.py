@@ -54,8 +54,9 @@ class Supervision:
             if command.on:
                 await self._join()
                 self.board_on = True
-                await self.deliver_board(build_board(await self.hub.supervision.snapshot(self.org_id),
-                                                     time.time()), force=True)
+                await self.deliver_board(
+                    build_board(await self.hub.supervision.snapshot(self.org_id), time.time()), force=True
+                )
             else:
                 self.board_on, self.last_board = False, None
         elif isinstance(command, protocol.Monitor):
@@ -112,8 +113,9 @@ class Supervision:
                 await self.send({"type": "monitor.message", "conversation_id": conv_id, "message": message})
             now = _state(conv)
             if now != state:
-                await self.send({"type": "monitor.conversation",
-                                 "conversation": {k: v for k, v in conv.items() if k != "messages"}})
+                await self.send(
+                    {"type": "monitor.conversation", "conversation": {k: v for k, v in conv.items() if k != "messages"}}
+                )
             if conv["status"] == "closed":
                 self.monitored.pop(conv_id, None)
             else:

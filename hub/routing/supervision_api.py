@@ -48,5 +48,8 @@ async def metrics(request: Request) -> Response:
     for row in rows:
         writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
     name = f"agent-metrics-{first.isoformat()}-{last.isoformat()}.csv"
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -39,8 +39,17 @@ MAX_FRAME = 65536
 
 
 class AgentSocket:
-    def __init__(self, ws: WebSocket, hub: Hub, conversations: Conversations, fanout: Fanout,
-                 org_id: str, agent_id: str, token_hash: str, feeds: BoardFeeds | None = None) -> None:
+    def __init__(
+        self,
+        ws: WebSocket,
+        hub: Hub,
+        conversations: Conversations,
+        fanout: Fanout,
+        org_id: str,
+        agent_id: str,
+        token_hash: str,
+        feeds: BoardFeeds | None = None,
+    ) -> None:
         self.ws, self.hub, self.conversations, self.fanout = ws, hub, conversations, fanout
         self.org_id, self.agent_id, self.token_hash = org_id, agent_id, token_hash
         # Only a supervisor's socket has one (it is given the org's board feeds).
@@ -51,8 +60,14 @@ class AgentSocket:
 
     async def connection(self, action: ConnectionAction) -> str:
         outcome = await self.hub.conversations.agent_connection(
-            self.org_id, self.agent_id, action, connection_id=self.conn_id, now_ms=int(time.time() * 1000),
-            stale_ms=STALE_MS, grace_ms=int(self.hub.settings.agent_grace_s * 1000))
+            self.org_id,
+            self.agent_id,
+            action,
+            connection_id=self.conn_id,
+            now_ms=int(time.time() * 1000),
+            stale_ms=STALE_MS,
+            grace_ms=int(self.hub.settings.agent_grace_s * 1000),
+        )
         if action == "open":
             self.hub.board.poke(self.org_id, "archive")  # waiting conversations it may have taken
         return outcome
@@ -92,8 +107,9 @@ class AgentSocket:
         queues = json.loads(agent.get("queues") or "[]")
         waiting = await self.hub.conversations.waiting_count(self.org_id, queues)
         self.last_sent = seq
-        await self.send({"type": "hello", "id": seq, "agent": public_agent(agent),
-                         "conversations": convs, "waiting": waiting})
+        await self.send(
+            {"type": "hello", "id": seq, "agent": public_agent(agent), "conversations": convs, "waiting": waiting}
+        )
 
     async def handle(self, raw: str | None) -> None:
         """One frame from the agent; ``None`` is a binary frame. Whatever it
@@ -112,8 +128,11 @@ class AgentSocket:
             answer = {"type": "error", "client_id": client_id, "error": exc.envelope()["error"]}
         except Exception:
             log.exception("agent command failed", extra={"org": self.org_id, "agent": self.agent_id})
-            answer = {"type": "error", "client_id": client_id,
-                      "error": {"code": "internal_error", "message": "internal error"}}
+            answer = {
+                "type": "error",
+                "client_id": client_id,
+                "error": {"code": "internal_error", "message": "internal error"},
+            }
         await self.send(answer)
 
     async def execute(self, command: protocol.Command) -> None:
@@ -128,14 +147,32 @@ class AgentSocket:
         elif isinstance(command, protocol.Presence):
             await c.set_presence(self.org_id, self.agent_id, command.status)
         elif isinstance(command, protocol.Reply):
-            await c.reply(self.org_id, self.agent_id, command.conversation_id, command.client_id, command.body,
-                          media=command.media)
+            await c.reply(
+                self.org_id,
+                self.agent_id,
+                command.conversation_id,
+                command.client_id,
+                command.body,
+                media=command.media,
+            )
         elif isinstance(command, protocol.Template):
-            await c.send_template(self.org_id, self.agent_id, command.conversation_id, command.client_id,
-                                  command.template_id, command.values)
+            await c.send_template(
+                self.org_id,
+                self.agent_id,
+                command.conversation_id,
+                command.client_id,
+                command.template_id,
+                command.values,
+            )
         elif isinstance(command, protocol.Note):
-            await c.note(self.org_id, self.agent_id, command.conversation_id, command.client_id, command.body,
-                         supervisor=supervisor)
+            await c.note(
+                self.org_id,
+                self.agent_id,
+                command.conversation_id,
+                command.client_id,
+                command.body,
+                supervisor=supervisor,
+            )
         elif isinstance(command, protocol.Close):
             await c.close(self.org_id, command.conversation_id, self.agent_id)
         elif isinstance(command, protocol.Transfer):
@@ -174,8 +211,7 @@ async def agent_ws(ws: WebSocket) -> None:
     session = await _session(hub, ws)
     await ws.accept()
     if session is None:
-        await ws.close(code=protocol.CLOSE_BAD_TOKEN,
-                       reason="missing, expired, used or revoked ticket or token")
+        await ws.close(code=protocol.CLOSE_BAD_TOKEN, reason="missing, expired, used or revoked ticket or token")
         return
     org_id, agent_id, token_hash = session
     agent = await hub.agents.load(org_id, agent_id)
@@ -184,8 +220,16 @@ async def agent_ws(ws: WebSocket) -> None:
         return
     fanout: Fanout = ws.app.state.fanout
     supervisor = (agent.get("role") or "agent") == "supervisor"
-    sock = AgentSocket(ws, hub, ws.app.state.conversations, fanout, org_id, agent_id, token_hash,
-                       feeds=ws.app.state.board_feeds if supervisor else None)
+    sock = AgentSocket(
+        ws,
+        hub,
+        ws.app.state.conversations,
+        fanout,
+        org_id,
+        agent_id,
+        token_hash,
+        feeds=ws.app.state.board_feeds if supervisor else None,
+    )
     await fanout.subscribe(org_id, agent_id, sock.deliver)
     hub.metrics.open_websockets.inc()
     tasks: list[asyncio.Task[None]] = []

@@ -70,8 +70,7 @@ def same_secret(given: str, expected: str | None) -> bool:
 class Access:
     """The control API's rules; ``gate=None`` is the standalone, open sandbox."""
 
-    def __init__(self, state: SandboxState, gate: Gate | None = None,
-                 webhook_prefix: str | None = None) -> None:
+    def __init__(self, state: SandboxState, gate: Gate | None = None, webhook_prefix: str | None = None) -> None:
         self.state = state
         self.gate = gate
         self.webhook_prefix = webhook_prefix
@@ -81,8 +80,7 @@ class Access:
             return OPERATOR
         caller = await self.gate.caller(request)
         if caller is None:
-            raise ControlRefused(401, "unauthorized",
-                                 "send Authorization: Bearer <admin token or the org's API key>")
+            raise ControlRefused(401, "unauthorized", "send Authorization: Bearer <admin token or the org's API key>")
         return caller
 
     async def operator(self, request: Request) -> Caller:
@@ -116,10 +114,10 @@ class Access:
         if any(ord(c) < 0x21 for c in url):
             return False
         path = urlsplit(url).path
-        return not any(seg in (".", "..") or seg.lower().startswith("%2e")
-                       for seg in path.split("/"))
+        return not any(seg in (".", "..") or seg.lower().startswith("%2e") for seg in path.split("/"))
 
     def check_target(self, url: str) -> None:
         if not self.may_post_to(url):
-            raise ControlRefused(400, "invalid_request",
-                                 f"url must be one of this hub's webhook URLs ({self.webhook_prefix}...)")
+            raise ControlRefused(
+                400, "invalid_request", f"url must be one of this hub's webhook URLs ({self.webhook_prefix}...)"
+            )

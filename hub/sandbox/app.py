@@ -32,8 +32,7 @@ JSON = "application/json"
 MAX_PAGE_SIZE = 1000
 
 
-def twilio_error(code: int, status: int, message: str | None = None,
-                 headers: dict[str, str] | None = None) -> Response:
+def twilio_error(code: int, status: int, message: str | None = None, headers: dict[str, str] | None = None) -> Response:
     return Response(json.dumps(error_body(code, status, message)), status, headers, JSON)
 
 
@@ -125,8 +124,7 @@ class TwilioSandbox:
             return response
         if result.action in ("http_error", "refuse"):
             assert result.body is not None
-            headers = ({"Retry-After": str(result.retry_after)}
-                       if result.retry_after is not None else None)
+            headers = {"Retry-After": str(result.retry_after)} if result.retry_after is not None else None
             return Response(json.dumps(result.body), result.status, headers, JSON)
         if result.stored is not None:  # store_then_timeout: it went out, the answer is late
             response = Response(json.dumps(result.stored.resource), 201, media_type=JSON)
@@ -152,12 +150,10 @@ class TwilioSandbox:
             before_seq = int(token[2:]) if token and token.startswith("PA") else None
         except ValueError:
             return twilio_error(20001, 400, "Invalid query parameter")
-        found = self.state.list_messages(account_sid, to, from_, after, before, before_seq,
-                                         page_size + 1)
+        found = self.state.list_messages(account_sid, to, from_, after, before, before_seq, page_size + 1)
         items = found[:page_size]
         path = f"{self.base}/{account_sid}/Messages.json"
-        filters = [(k, q[k]) for k in ("To", "From", "DateSent", "DateSent>", "DateSent<")
-                   if q.get(k)]
+        filters = [(k, q[k]) for k in ("To", "From", "DateSent", "DateSent>", "DateSent<") if q.get(k)]
 
         def uri(page_no: int, extra: list[tuple[str, str]]) -> str:
             query = filters + [("PageSize", str(page_size)), ("Page", str(page_no))] + extra
@@ -186,8 +182,9 @@ class TwilioSandbox:
             return twilio_error(20003, 401)
         stored = self.state.get_message(account_sid, sid)
         if stored is None:
-            return twilio_error(20404, 404, f"The requested resource {self.base}/{account_sid}"
-                                            f"/Messages/{sid}.json was not found")
+            return twilio_error(
+                20404, 404, f"The requested resource {self.base}/{account_sid}/Messages/{sid}.json was not found"
+            )
         return Response(json.dumps(stored.resource), 200, media_type=JSON)
 
     # -- control API ------------------------------------------------------
@@ -240,8 +237,7 @@ class TwilioSandbox:
                 s.callbacks_enabled = bool(data["callbacks_enabled"])
             if "default_delay_ms" in data:
                 s.default_delay_ms = max(int(data["default_delay_ms"]), 0)
-        return JSONResponse({"callbacks_enabled": s.callbacks_enabled,
-                             "default_delay_ms": s.default_delay_ms})
+        return JSONResponse({"callbacks_enabled": s.callbacks_enabled, "default_delay_ms": s.default_delay_ms})
 
     async def control_messages(self, request: Request) -> Response:
         if request.method == "DELETE":
@@ -250,9 +246,11 @@ class TwilioSandbox:
             return JSONResponse({"cleared": True})
         caller = await self.access.caller(request)
         to = request.query_params.get("to")
-        items = [m.control_view() for m in self.state.messages.values()
-                 if (to is None or m.resource["to"] == to)
-                 and self.access.owns(caller, m.account_sid)]
+        items = [
+            m.control_view()
+            for m in self.state.messages.values()
+            if (to is None or m.resource["to"] == to) and self.access.owns(caller, m.account_sid)
+        ]
         return JSONResponse({"items": items, "count": len(items)})
 
     async def stats(self, request: Request) -> Response:
@@ -279,9 +277,16 @@ class TwilioSandbox:
         media = [str(u) for u in data.get("media_urls") or []]
         sid = str(data.get("message_sid") or new_sid())
         body = str(data.get("body", ""))
-        params = inbound_params(account_sid, from_, to, body, media,
-                                list(data.get("media_content_types") or []), sid,
-                                str(data.get("profile_name", "Sandbox Customer")))
+        params = inbound_params(
+            account_sid,
+            from_,
+            to,
+            body,
+            media,
+            list(data.get("media_content_types") or []),
+            sid,
+            str(data.get("profile_name", "Sandbox Customer")),
+        )
         if data.get("replied_to"):
             # A WhatsApp quoted reply: the message it answers, as Twilio names it.
             params["OriginalRepliedMessageSid"] = str(data["replied_to"])
@@ -289,13 +294,17 @@ class TwilioSandbox:
         try:
             status, text = await self.sender.post_inbound(url, params, token)
         except (TimeoutError, aiohttp.ClientError) as exc:
-            return JSONResponse({"error": f"webhook unreachable: {exc!r}", "message_sid": sid},
-                                502)
+            return JSONResponse({"error": f"webhook unreachable: {exc!r}", "message_sid": sid}, 502)
         return JSONResponse({"status": status, "body": text, "message_sid": sid})
 
 
-def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None, *,
-                      gate: Gate | None = None, webhook_prefix: str | None = None) -> Starlette:
+def build_sandbox_app(
+    state: SandboxState,
+    sender: CallbackSender | None = None,
+    *,
+    gate: Gate | None = None,
+    webhook_prefix: str | None = None,
+) -> Starlette:
     """The sandbox as an ASGI app; `app.state.callback_sender` needs `aclose()` when mounted.
 
     Mounted in a hub, ``gate`` names who calls the control API and
@@ -315,8 +324,11 @@ def build_sandbox_app(state: SandboxState, sender: CallbackSender | None = None,
         finally:
             await callbacks.aclose()
 
-    app = Starlette(routes=[*twilio.routes(), *telesign.routes()], lifespan=lifespan,
-                    exception_handlers={ControlRefused: refused_response})
+    app = Starlette(
+        routes=[*twilio.routes(), *telesign.routes()],
+        lifespan=lifespan,
+        exception_handlers={ControlRefused: refused_response},
+    )
     app.state.sandbox = state
     app.state.callback_sender = callbacks
     app.state.twilio = twilio

@@ -37,8 +37,7 @@ def sign(auth_token: str, url: str, params: dict[str, str]) -> str:
 class CallbackSender:
     """Posts callbacks in background tasks; the host must `await aclose()` on shutdown."""
 
-    def __init__(self, state: SandboxState, concurrency: int = 64, attempts: int = 3,
-                 timeout: float = 10.0) -> None:
+    def __init__(self, state: SandboxState, concurrency: int = 64, attempts: int = 3, timeout: float = 10.0) -> None:
         self.state = state
         self.concurrency = concurrency
         self.attempts = attempts
@@ -83,8 +82,7 @@ class CallbackSender:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, stored: StoredMessage, plan: list[tuple[str, str | None]],
-                   delay_ms: int, post: bool) -> None:
+    async def _run(self, stored: StoredMessage, plan: list[tuple[str, str | None]], delay_ms: int, post: bool) -> None:
         for status, code in plan:
             if delay_ms:
                 await asyncio.sleep(delay_ms / 1000)
@@ -92,13 +90,17 @@ class CallbackSender:
             if post:
                 await self._post_status(stored, status, code)
 
-    def status_params(self, stored: StoredMessage, status: str,
-                      code: str | None) -> dict[str, str]:
+    def status_params(self, stored: StoredMessage, status: str, code: str | None) -> dict[str, str]:
         r = stored.resource
         params = {
-            "MessageSid": r["sid"], "SmsSid": r["sid"], "AccountSid": stored.account_sid,
-            "From": r["from"] or "", "To": r["to"], "MessageStatus": status,
-            "SmsStatus": status, "ApiVersion": API_VERSION,
+            "MessageSid": r["sid"],
+            "SmsSid": r["sid"],
+            "AccountSid": stored.account_sid,
+            "From": r["from"] or "",
+            "To": r["to"],
+            "MessageStatus": status,
+            "SmsStatus": status,
+            "ApiVersion": API_VERSION,
         }
         if code is not None and status in ("failed", "undelivered"):
             params["ErrorCode"] = code
@@ -148,8 +150,9 @@ class CallbackSender:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def post_bytes(self, url: str, body: bytes, headers: dict[str, str],
-                         *, retry: bool = True) -> tuple[int, str]:
+    async def post_bytes(
+        self, url: str, body: bytes, headers: dict[str, str], *, retry: bool = True
+    ) -> tuple[int, str]:
         """One callback; like the status callbacks, only an unreachable host is
         retried. Returns the answer's status (0 when never reached) and text."""
         if not self.may_post_to(url):
@@ -168,8 +171,7 @@ class CallbackSender:
         raise AssertionError("unreachable")
 
     # -- inbound webhooks ---------------------------------------------
-    async def post_inbound(self, url: str, params: dict[str, str],
-                           auth_token: str) -> tuple[int, str]:
+    async def post_inbound(self, url: str, params: dict[str, str], auth_token: str) -> tuple[int, str]:
         """Post inline so the caller sees the hub's answer."""
         if not self.may_post_to(url):
             raise aiohttp.InvalidURL(url)
@@ -199,17 +201,32 @@ class CallbackSender:
         self._semaphore = None
 
 
-def inbound_params(account_sid: str, from_: str, to: str, body: str, media_urls: list[str],
-                   content_types: list[str], sid: str, profile_name: str) -> dict[str, str]:
+def inbound_params(
+    account_sid: str,
+    from_: str,
+    to: str,
+    body: str,
+    media_urls: list[str],
+    content_types: list[str],
+    sid: str,
+    profile_name: str,
+) -> dict[str, str]:
     params: dict[str, Any] = {
-        "MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid, "AccountSid": account_sid,
-        "From": from_, "To": to, "Body": body, "NumMedia": str(len(media_urls)),
-        "NumSegments": "1", "SmsStatus": "received", "ApiVersion": API_VERSION,
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "SmsMessageSid": sid,
+        "AccountSid": account_sid,
+        "From": from_,
+        "To": to,
+        "Body": body,
+        "NumMedia": str(len(media_urls)),
+        "NumSegments": "1",
+        "SmsStatus": "received",
+        "ApiVersion": API_VERSION,
     }
     for i, media in enumerate(media_urls):
         params[f"MediaUrl{i}"] = media
-        params[f"MediaContentType{i}"] = (
-            content_types[i] if i < len(content_types) else guess_content_type(media))
+        params[f"MediaContentType{i}"] = content_types[i] if i < len(content_types) else guess_content_type(media)
     if from_.startswith("whatsapp:"):
         params["ProfileName"] = profile_name
         params["WaId"] = "".join(ch for ch in from_[9:] if ch.isdigit())

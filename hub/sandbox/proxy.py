@@ -12,13 +12,23 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 # Hop-by-hop headers, and those httpx has already acted on (it decodes the body).
-DROPPED = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
-                     "proxy-authorization", "proxy-authenticate", "content-length",
-                     "content-encoding"})
+DROPPED = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authorization",
+        "proxy-authenticate",
+        "content-length",
+        "content-encoding",
+    }
+)
 # Longer than any delay a sandbox rule asks for ("timeout" holds an answer 30 s by default).
 TIMEOUT_S = 120.0
-UNAVAILABLE = {"error": {"code": "unavailable", "message": "the sandbox is restarting; retry shortly",
-                         "details": {}}}
+UNAVAILABLE = {"error": {"code": "unavailable", "message": "the sandbox is restarting; retry shortly", "details": {}}}
 
 
 class SandboxProxy:
@@ -35,14 +45,13 @@ class SandboxProxy:
         if request.url.query:
             url += "?" + request.url.query
         try:
-            answer = await self._client.request(request.method, url, headers=headers,
-                                                content=await request.body())
+            answer = await self._client.request(request.method, url, headers=headers, content=await request.body())
         except httpx.TransportError:
-            response = Response(json.dumps(UNAVAILABLE), 503, {"Retry-After": "1"},
-                                "application/json")
+            response = Response(json.dumps(UNAVAILABLE), 503, {"Retry-After": "1"}, "application/json")
         else:
-            response = Response(answer.content, answer.status_code,
-                                {k: v for k, v in answer.headers.items() if k not in DROPPED})
+            response = Response(
+                answer.content, answer.status_code, {k: v for k, v in answer.headers.items() if k not in DROPPED}
+            )
         await response(scope, receive, send)
 
     async def aclose(self) -> None:

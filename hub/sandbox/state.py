@@ -21,25 +21,42 @@ DEFAULT_ERROR_CODE = "30003"
 CREATE_ACTIONS = frozenset({"http_error", "refuse", "timeout", "store_then_timeout"})
 # Status sequence posted per callback mode; failed/undelivered carry the error code.
 CALLBACK_PLANS: dict[str, tuple[str, ...]] = {
-    "normal": ("sent", "delivered"), "none": (), "fail": ("failed",),
-    "undelivered": ("sent", "undelivered"), "out_of_order": ("delivered", "sent"),
+    "normal": ("sent", "delivered"),
+    "none": (),
+    "fail": ("failed",),
+    "undelivered": ("sent", "undelivered"),
+    "out_of_order": ("delivered", "sent"),
     "duplicate": ("sent", "sent", "delivered", "delivered"),
     "read": ("sent", "delivered", "read"),
 }
 # Later statuses never go back to earlier ones, whatever order callbacks go out in.
-STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3,
-               "failed": 3, "read": 4, "received": 0}
+STATUS_RANK = {
+    "queued": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "read": 4,
+    "received": 0,
+}
 ERROR_MESSAGES = {
-    20003: "Authenticate", 20404: "The requested resource was not found",
-    20429: "Too Many Requests", 20500: "Internal Server Error", 20503: "Service Unavailable",
+    20003: "Authenticate",
+    20404: "The requested resource was not found",
+    20429: "Too Many Requests",
+    20500: "Internal Server Error",
+    20503: "Service Unavailable",
     21211: "The 'To' number is not a valid phone number.",
-    21602: "Message body is required.", 21603: "A 'From' phone number is required.",
+    21602: "Message body is required.",
+    21603: "A 'From' phone number is required.",
     21604: "A 'To' phone number is required.",
     21610: "Attempt to send to unsubscribed recipient",
     21614: "'To' number is not a valid mobile number",
     21656: "The ContentVariables Parameter is invalid.",
-    30003: "Unreachable destination handset", 30005: "Unknown destination handset",
-    30006: "Landline or unreachable carrier", 30008: "Unknown error",
+    30003: "Unreachable destination handset",
+    30005: "Unknown destination handset",
+    30006: "Landline or unreachable carrier",
+    30008: "Unknown error",
     63016: "Failed to send freeform message because you are outside the allowed window.",
 }
 
@@ -50,8 +67,12 @@ def new_sid(prefix: str = "SM") -> str:
 
 def error_body(code: int, status: int, message: str | None = None) -> dict[str, Any]:
     """Twilio's REST error shape; the twilio library reads `code` and `message`."""
-    return {"code": code, "message": message or ERROR_MESSAGES.get(code, "Error"),
-            "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
+    return {
+        "code": code,
+        "message": message or ERROR_MESSAGES.get(code, "Error"),
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
 
 
 def _is_json_object(text: str) -> bool:
@@ -70,8 +91,7 @@ class Rule:
     params: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "action": self.action, "to": self.to, "times": self.times,
-                **self.params}
+        return {"id": self.id, "action": self.action, "to": self.to, "times": self.times, **self.params}
 
 
 @dataclass(slots=True)
@@ -101,9 +121,13 @@ class StoredMessage:
     delay_ms: int | None = None
 
     def control_view(self) -> dict[str, Any]:
-        return {**self.resource, "status_callback": self.status_callback,
-                "media_urls": self.media_urls, "content_sid": self.content_sid,
-                "content_variables": self.content_variables}
+        return {
+            **self.resource,
+            "status_callback": self.status_callback,
+            "media_urls": self.media_urls,
+            "content_sid": self.content_sid,
+            "content_variables": self.content_variables,
+        }
 
 
 @dataclass(slots=True)
@@ -144,8 +168,7 @@ class SandboxState:
         if action == "callbacks" and spec.get("mode", "normal") not in CALLBACK_PLANS:
             raise ValueError(f"unknown callback mode {spec.get('mode')!r}")
         times = spec.pop("times", None)
-        rule = Rule(new_sid("RL"), action, spec.pop("to", None),
-                    None if times is None else int(times), spec)
+        rule = Rule(new_sid("RL"), action, spec.pop("to", None), None if times is None else int(times), spec)
         self.rules.append(rule)
         return rule
 
@@ -178,14 +201,23 @@ class SandboxState:
             self._date_str = format_datetime(datetime.fromtimestamp(second, UTC))
         return now, self._date_str
 
-    def create_message(self, account_sid: str, fields: dict[str, str],
-                       media_urls: list[str]) -> StoredMessage | RuleOutcome:
+    def create_message(
+        self, account_sid: str, fields: dict[str, str], media_urls: list[str]
+    ) -> StoredMessage | RuleOutcome:
         to, from_, service = fields.get("To"), fields.get("From"), fields.get("MessagingServiceSid")
         body, content_sid = fields.get("Body"), fields.get("ContentSid")
         variables = fields.get("ContentVariables")
-        code = (21604 if not to else 21603 if not (from_ or service)
-                else 21602 if not (body or content_sid or media_urls)
-                else 21656 if variables and not _is_json_object(variables) else 0)
+        code = (
+            21604
+            if not to
+            else 21603
+            if not (from_ or service)
+            else 21602
+            if not (body or content_sid or media_urls)
+            else 21656
+            if variables and not _is_json_object(variables)
+            else 0
+        )
         if code or not to:
             return RuleOutcome("refuse", 400, error_body(code, 400))
         rule = self.match_rule(to) if self.rules else None
@@ -194,8 +226,17 @@ class SandboxState:
             outcome = self._outcome(rule)
             if outcome.action != "store_then_timeout":
                 return outcome
-        stored = self._store(account_sid, to, from_, body or "", service,
-                             fields.get("StatusCallback"), media_urls, "outbound-api", "queued")
+        stored = self._store(
+            account_sid,
+            to,
+            from_,
+            body or "",
+            service,
+            fields.get("StatusCallback"),
+            media_urls,
+            "outbound-api",
+            "queued",
+        )
         stored.content_sid, stored.content_variables = content_sid, variables
         cb_rule = self.match_rule(to, callbacks=True) if self.rules else None
         if cb_rule is not None:
@@ -214,25 +255,52 @@ class SandboxState:
             status = int(p.get("status", 500))
             code = int(p.get("code", {429: 20429, 503: 20503}.get(status, 20500)))
             ra = p.get("retry_after")
-            return RuleOutcome("http_error", status, error_body(code, status, p.get("message")),
-                               retry_after=None if ra is None else int(ra))
+            return RuleOutcome(
+                "http_error",
+                status,
+                error_body(code, status, p.get("message")),
+                retry_after=None if ra is None else int(ra),
+            )
         if rule.action == "refuse":
             status, code = int(p.get("status", 400)), int(p.get("code", 21211))
             return RuleOutcome("refuse", status, error_body(code, status, p.get("message")))
         return RuleOutcome(rule.action, 201, seconds=float(p.get("seconds", 30)))
 
-    def _store(self, account_sid: str, to: str, from_: str | None, body: str,
-               service: str | None, status_callback: str | None, media_urls: list[str],
-               direction: str, status: str, sid: str | None = None) -> StoredMessage:
+    def _store(
+        self,
+        account_sid: str,
+        to: str,
+        from_: str | None,
+        body: str,
+        service: str | None,
+        status_callback: str | None,
+        media_urls: list[str],
+        direction: str,
+        status: str,
+        sid: str | None = None,
+    ) -> StoredMessage:
         now, date = self._now()
         sid = sid or new_sid()
         resource: dict[str, Any] = {
-            "sid": sid, "status": status, "account_sid": account_sid,
-            "messaging_service_sid": service, "from": from_, "to": to, "body": body,
-            "num_segments": str(count_segments(body).segments), "num_media": str(len(media_urls)),
-            "direction": direction, "date_created": date, "date_sent": date,
-            "date_updated": date, "error_code": None, "error_message": None, "price": None,
-            "price_unit": "USD", "api_version": API_VERSION, "subresource_uris": {},
+            "sid": sid,
+            "status": status,
+            "account_sid": account_sid,
+            "messaging_service_sid": service,
+            "from": from_,
+            "to": to,
+            "body": body,
+            "num_segments": str(count_segments(body).segments),
+            "num_media": str(len(media_urls)),
+            "direction": direction,
+            "date_created": date,
+            "date_sent": date,
+            "date_updated": date,
+            "error_code": None,
+            "error_message": None,
+            "price": None,
+            "price_unit": "USD",
+            "api_version": API_VERSION,
+            "subresource_uris": {},
             "uri": f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}.json",
         }
         self._seq += 1
@@ -241,34 +309,48 @@ class SandboxState:
         self.by_account.setdefault(account_sid, []).append(stored)
         return stored
 
-    def record_outbound(self, account: str, to: str, from_: str | None, body: str,
-                        status_callback: str | None, sid: str) -> StoredMessage:
+    def record_outbound(
+        self, account: str, to: str, from_: str | None, body: str, status_callback: str | None, sid: str
+    ) -> StoredMessage:
         """A message sent through another provider's API (TeleSign), in the same store."""
         self.created += 1
-        return self._store(account, to, from_, body, None, status_callback, [], "outbound-api",
-                           "queued", sid)
+        return self._store(account, to, from_, body, None, status_callback, [], "outbound-api", "queued", sid)
 
-    def record_inbound(self, account_sid: str, from_: str, to: str, body: str,
-                       media_urls: list[str], sid: str) -> StoredMessage:
-        return self._store(account_sid, to, from_, body, None, None, media_urls,
-                           "inbound", "received", sid)
+    def record_inbound(
+        self, account_sid: str, from_: str, to: str, body: str, media_urls: list[str], sid: str
+    ) -> StoredMessage:
+        return self._store(account_sid, to, from_, body, None, None, media_urls, "inbound", "received", sid)
 
     def get_message(self, account_sid: str, sid: str) -> StoredMessage | None:
         stored = self.messages.get(sid)
         return stored if stored is not None and stored.account_sid == account_sid else None
 
-    def list_messages(self, account_sid: str, to: str | None = None, from_: str | None = None,
-                      sent_after: float | None = None, sent_before: float | None = None,
-                      before_seq: int | None = None, limit: int | None = None,
-                      ) -> list[StoredMessage]:
+    def list_messages(
+        self,
+        account_sid: str,
+        to: str | None = None,
+        from_: str | None = None,
+        sent_after: float | None = None,
+        sent_before: float | None = None,
+        before_seq: int | None = None,
+        limit: int | None = None,
+    ) -> list[StoredMessage]:
         """Newest first, like Twilio; `before_seq` continues a previous page stably."""
         out: list[StoredMessage] = []
         for m in reversed(self.by_account.get(account_sid, ())):
             r = m.resource
-            if (before_seq is not None and m.seq >= before_seq
-                    or to is not None and r["to"] != to or from_ is not None and r["from"] != from_
-                    or sent_after is not None and m.sent_at < sent_after
-                    or sent_before is not None and m.sent_at >= sent_before):
+            if (
+                before_seq is not None
+                and m.seq >= before_seq
+                or to is not None
+                and r["to"] != to
+                or from_ is not None
+                and r["from"] != from_
+                or sent_after is not None
+                and m.sent_at < sent_after
+                or sent_before is not None
+                and m.sent_at >= sent_before
+            ):
                 continue
             out.append(m)
             if limit is not None and len(out) >= limit:
@@ -277,8 +359,10 @@ class SandboxState:
 
     def callback_plan(self, stored: StoredMessage) -> list[tuple[str, str | None]]:
         code = stored.error_code
-        return [(status, code if status in ("failed", "undelivered") else None)
-                for status in CALLBACK_PLANS.get(stored.mode, CALLBACK_PLANS["normal"])]
+        return [
+            (status, code if status in ("failed", "undelivered") else None)
+            for status in CALLBACK_PLANS.get(stored.mode, CALLBACK_PLANS["normal"])
+        ]
 
     def apply_status(self, stored: StoredMessage, status: str, error_code: str | None) -> None:
         r = stored.resource
@@ -300,5 +384,10 @@ class SandboxState:
             if m.resource["direction"] == "outbound-api":
                 to = m.resource["to"]
                 by_to[to] = by_to.get(to, 0) + 1
-        return {"created": self.created, "by_to": by_to, "callbacks_sent": self.callbacks_sent,
-                "callbacks_failed": self.callbacks_failed, "inbound_sent": self.inbound_sent}
+        return {
+            "created": self.created,
+            "by_to": by_to,
+            "callbacks_sent": self.callbacks_sent,
+            "callbacks_failed": self.callbacks_failed,
+            "inbound_sent": self.inbound_sent,
+        }

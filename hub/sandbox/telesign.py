@@ -48,8 +48,7 @@ from hub.sandbox.telesign_state import (
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-def _error(status: int, code: int, description: str,
-           headers: dict[str, str] | None = None) -> Response:
+def _error(status: int, code: int, description: str, headers: dict[str, str] | None = None) -> Response:
     return JSONResponse(error_body(code, description, time.time()), status, headers)
 
 
@@ -58,7 +57,7 @@ def _signed_path(request: Request) -> str:
     which includes the mount prefix when the sandbox is mounted in a hub
     (TeleSign's SDK, and the hub, sign the resource, e.g. ``/v1/messaging``)."""
     path, root = request.url.path, request.scope.get("root_path", "")
-    return path[len(root):] if root and path.startswith(root) else path
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def _digits(number: str) -> str:
@@ -85,7 +84,8 @@ class TelesignSandbox:
         """Who signed the request, its body, or TeleSign's 401."""
         raw = (await request.body()).decode(errors="replace")
         customer_id, code = self.accounts.authenticate(
-            request.method, _signed_path(request), request.headers, raw, time.time())
+            request.method, _signed_path(request), request.headers, raw, time.time()
+        )
         if customer_id is None:
             return None, raw, _error(401, code, "Unauthorized: invalid signature or customer id")
         return customer_id, raw, None
@@ -117,22 +117,38 @@ class TelesignSandbox:
         if rule.action == "http_error":
             status = int(p.get("status", 500))
             ra = p.get("retry_after")
-            return _error(status, int(p.get("code", -status)), str(p.get("message", "Service error")),
-                          None if ra is None else {"Retry-After": str(ra)})
+            return _error(
+                status,
+                int(p.get("code", -status)),
+                str(p.get("message", "Service error")),
+                None if ra is None else {"Retry-After": str(ra)},
+            )
         if rule.action == "refuse":
-            return _error(int(p.get("status", 400)), int(p.get("code", INVALID_REQUEST)),
-                          str(p.get("message", "Invalid Request: PhoneNumber Parameter")))
+            return _error(
+                int(p.get("status", 400)),
+                int(p.get("code", INVALID_REQUEST)),
+                str(p.get("message", "Invalid Request: PhoneNumber Parameter")),
+            )
         await asyncio.sleep(float(p.get("seconds", 30)))  # timeout
         return _error(504, -504, "Gateway Timeout")
 
     def _store(self, customer_id: str, to: str, fields: dict[str, str]) -> StoredMessage:
         sender = fields.get("sender_id", "")
         stored = self.state.record_outbound(
-            customer_id, to, ("+" + sender if sender.isdigit() else sender) or None,
-            fields["message"], fields.get("callback_url") or None, new_reference_id())
+            customer_id,
+            to,
+            ("+" + sender if sender.isdigit() else sender) or None,
+            fields["message"],
+            fields.get("callback_url") or None,
+            new_reference_id(),
+        )
         external_id = fields.get("external_id") or None
-        stored.resource.update(provider="telesign", external_id=external_id,
-                               message_type=fields["message_type"], telesign_status=IN_PROGRESS)
+        stored.resource.update(
+            provider="telesign",
+            external_id=external_id,
+            message_type=fields["message_type"],
+            telesign_status=IN_PROGRESS,
+        )
         if external_id:
             self._by_external[(customer_id, external_id)] = stored
         rule = self.state.match_rule(to, callbacks=True) if self.state.rules else None
@@ -144,9 +160,13 @@ class TelesignSandbox:
 
     def _view(self, stored: StoredMessage) -> dict[str, Any]:
         r = stored.resource
-        return {"reference_id": r["sid"], "external_id": r.get("external_id"),
-                "phone_number": _digits(r["to"]), "submit_timestamp": r["date_created"],
-                "status": status_body(int(r.get("telesign_status", IN_PROGRESS)), time.time())}
+        return {
+            "reference_id": r["sid"],
+            "external_id": r.get("external_id"),
+            "phone_number": _digits(r["to"]),
+            "submit_timestamp": r["date_created"],
+            "status": status_body(int(r.get("telesign_status", IN_PROGRESS)), time.time()),
+        }
 
     def _lookup(self, customer_id: str, external_id: str) -> Response:
         stored = self._by_external.get((customer_id, external_id))
@@ -180,13 +200,13 @@ class TelesignSandbox:
     def _apply(self, stored: StoredMessage, status: str, error_code: str | None) -> int | None:
         code = plan_code(status, error_code)
         if code is not None:  # a WhatsApp-only step (read) has no SMS code
-            self.state.apply_status(stored, status, str(code) if status in ("failed", "undelivered")
-                                    else None)
+            self.state.apply_status(stored, status, str(code) if status in ("failed", "undelivered") else None)
             stored.resource["telesign_status"] = code
         return code
 
-    async def _report(self, stored: StoredMessage, plan: list[tuple[str, str | None]],
-                      delay_ms: int, post: bool) -> None:
+    async def _report(
+        self, stored: StoredMessage, plan: list[tuple[str, str | None]], delay_ms: int, post: bool
+    ) -> None:
         for status, error_code in plan:
             if delay_ms:
                 await asyncio.sleep(delay_ms / 1000)
@@ -200,8 +220,9 @@ class TelesignSandbox:
         if key is None or url is None:
             return
         r = stored.resource
-        body = json.dumps(dlr_payload(r["sid"], r.get("external_id"), code, stored.sent_at,
-                                      time.time(), int(r["num_segments"]))).encode()
+        body = json.dumps(
+            dlr_payload(r["sid"], r.get("external_id"), code, stored.sent_at, time.time(), int(r["num_segments"]))
+        ).encode()
         headers = {**JSON_HEADERS, "Authorization": f"TSA {stored.account_sid}:{sign(key, body)}"}
         try:
             status, _ = await self.sender.post_bytes(url, body, headers)
@@ -252,7 +273,6 @@ class TelesignSandbox:
         try:
             status, answer = await self.sender.post_bytes(url, body, headers, retry=False)
         except (TimeoutError, aiohttp.ClientError) as exc:
-            return JSONResponse({"error": f"webhook unreachable: {exc!r}",
-                                 "reference_id": reference_id}, 502)
+            return JSONResponse({"error": f"webhook unreachable: {exc!r}", "reference_id": reference_id}, 502)
         self.state.inbound_sent += 1
         return JSONResponse({"status": status, "body": answer, "reference_id": reference_id})

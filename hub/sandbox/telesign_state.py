@@ -32,14 +32,22 @@ MESSAGE_TYPES = frozenset({"OTP", "ARN", "MKT"})
 IN_PROGRESS = 290
 MO_DELIVERED = 1500
 STATUS_TEXT = {
-    200: "Delivered to handset", 203: "Delivered to gateway",
-    207: "Error delivering SMS to handset (reason unknown)", 210: "Temporary phone error",
-    211: "Permanent phone error", 220: "Gateway/network cannot route message",
-    221: "Message expired before delivery", 222: "SMS not supported",
-    229: "Message blocked by your request", 230: "Message blocked by TeleSign",
-    231: "Invalid/unsupported message content", 237: "Message blocked in requested country",
-    238: "Destination blocked by prefix", 250: "Final status unknown",
-    251: "Message sent out for delivery; no receipt", 290: "Message in progress",
+    200: "Delivered to handset",
+    203: "Delivered to gateway",
+    207: "Error delivering SMS to handset (reason unknown)",
+    210: "Temporary phone error",
+    211: "Permanent phone error",
+    220: "Gateway/network cannot route message",
+    221: "Message expired before delivery",
+    222: "SMS not supported",
+    229: "Message blocked by your request",
+    230: "Message blocked by TeleSign",
+    231: "Invalid/unsupported message content",
+    237: "Message blocked in requested country",
+    238: "Destination blocked by prefix",
+    250: "Final status unknown",
+    251: "Message sent out for delivery; no receipt",
+    290: "Message in progress",
     1500: "Delivered",
 }
 # The sandbox's callback plans speak Twilio's words (rules are shared by both
@@ -58,8 +66,10 @@ def new_reference_id() -> str:
 
 
 def error_body(code: int, description: str, now: float) -> dict[str, Any]:
-    return {"errors": [{"code": code, "description": description}],
-            "status": {"code": 10000, "description": "Transaction failed", "updated_on": iso(now)}}
+    return {
+        "errors": [{"code": code, "description": description}],
+        "status": {"code": 10000, "description": "Transaction failed", "updated_on": iso(now)},
+    }
 
 
 def status_body(code: int, at: float) -> dict[str, Any]:
@@ -86,8 +96,9 @@ class TelesignAccounts:
             raise ValueError("api_key must be base64") from None
         self.keys[customer_id] = api_key
 
-    def authenticate(self, method: str, path: str, headers: Mapping[str, str], body: str,
-                     now: float) -> tuple[str | None, int]:
+    def authenticate(
+        self, method: str, path: str, headers: Mapping[str, str], body: str, now: float
+    ) -> tuple[str | None, int]:
         """The customer id a TSA-signed request comes from, or ``(None, error code)``."""
         scheme, _, credentials = headers.get("authorization", "").partition(" ")
         customer_id, _, signature = credentials.partition(":")
@@ -100,8 +111,12 @@ class TelesignAccounts:
             sent_at = parsedate_to_datetime(ts_date or headers.get("date", "")).timestamp()
         except (TypeError, ValueError):
             return None, BAD_SIGNATURE
-        if (headers.get("x-ts-auth-method") != AUTH_METHOD or not nonce or nonce in self._nonces
-                or abs(now - sent_at) > MAX_CLOCK_SKEW_S):
+        if (
+            headers.get("x-ts-auth-method") != AUTH_METHOD
+            or not nonce
+            or nonce in self._nonces
+            or abs(now - sent_at) > MAX_CLOCK_SKEW_S
+        ):
             return None, BAD_SIGNATURE
         content_type = headers.get("content-type", "")
         lines = [method, content_type, headers.get("date", ""), f"x-ts-auth-method:{AUTH_METHOD}"]
@@ -143,29 +158,44 @@ def plan_code(status: str, error_code: str | None) -> int | None:
     return PLAN_CODES.get(status)
 
 
-def dlr_payload(reference_id: str, external_id: str | None, code: int, submitted: float,
-                now: float, parts: int) -> dict[str, Any]:
-    return {"reference_id": reference_id, "external_id": external_id,
-            "status": status_body(code, now), "submit_timestamp": iso(submitted),
-            "sub_resource": "sms", "errors": [], "additional_info": {"message_parts_count": parts}}
+def dlr_payload(
+    reference_id: str, external_id: str | None, code: int, submitted: float, now: float, parts: int
+) -> dict[str, Any]:
+    return {
+        "reference_id": reference_id,
+        "external_id": external_id,
+        "status": status_body(code, now),
+        "submit_timestamp": iso(submitted),
+        "sub_resource": "sms",
+        "errors": [],
+        "additional_info": {"message_parts_count": parts},
+    }
 
 
-_ACTIONS = {"stop": ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ARRET"),
-            "start": ("START", "UNSTOP", "YES"), "help": ("HELP", "INFO")}
+_ACTIONS = {
+    "stop": ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ARRET"),
+    "start": ("START", "UNSTOP", "YES"),
+    "help": ("HELP", "INFO"),
+}
 
 
-def mo_payload(reference_id: str, customer: str, sender: str, text: str,
-               now: float) -> dict[str, Any]:
+def mo_payload(reference_id: str, customer: str, sender: str, text: str, now: float) -> dict[str, Any]:
     """TeleSign's MO SMS callback, with its keyword handling turned on."""
     word = text.strip().upper()
     action = next((a for a, words in _ACTIONS.items() if word in words), "generic")
     return {
-        "reference_id": reference_id, "status": status_body(MO_DELIVERED, now),
-        "sub_resource": "mo_sms", "errors": {}, "submit_timestamp": iso(now),
+        "reference_id": reference_id,
+        "status": status_body(MO_DELIVERED, now),
+        "sub_resource": "mo_sms",
+        "errors": {},
+        "submit_timestamp": iso(now),
         "user_response": {
-            "sender_id": "".join(c for c in sender if c.isdigit()), "iso_country_code": "US",
-            "action": action, "keyword": "" if action == "generic" else text.strip().lower(),
-            "phone_number": "".join(c for c in customer if c.isdigit()), "mo_message": text,
+            "sender_id": "".join(c for c in sender if c.isdigit()),
+            "iso_country_code": "US",
+            "action": action,
+            "keyword": "" if action == "generic" else text.strip().lower(),
+            "phone_number": "".join(c for c in customer if c.isdigit()),
+            "mo_message": text,
             "price": "0.0075",
         },
     }

@@ -26,13 +26,14 @@ def _replies(messages: list[str]) -> list[Reply]:
     return out
 
 
-async def metrics(hub: Hub, org_id: str, first: dt.date, last: dt.date,
-                  agent_id: str | None = None) -> list[dict[str, Any]]:
+async def metrics(
+    hub: Hub, org_id: str, first: dt.date, last: dt.date, agent_id: str | None = None
+) -> list[dict[str, Any]]:
     start_ms, end_ms = day_bounds_ms(first, last)
     facts: dict[str, ConversationFacts] = {}
     ids = await hub.conversations.in_redis(org_id, end_ms)  # one started later has nothing in range
     for i in range(0, len(ids), CHUNK):
-        for copy in await hub.conversations.copies(org_id, ids[i:i + CHUNK], {}):
+        for copy in await hub.conversations.copies(org_id, ids[i : i + CHUNK], {}):
             facts[copy.raw["id"]] = ConversationFacts.of(copy.raw, _replies(list(copy.messages)))
     if hub.history is not None:
         for raw, replies in await closed_conversations(hub.history, org_id, start_ms, end_ms):

@@ -84,8 +84,7 @@ class Archiver:
             if held and look.claim:
                 claimed = await self.queue.claim_abandoned(org_id, self.consumer, claim_idle_ms, BATCH)
                 if claimed:
-                    log.info("claimed abandoned archive entries",
-                             extra={"org": org_id, "count": len(claimed)})
+                    log.info("claimed abandoned archive entries", extra={"org": org_id, "count": len(claimed)})
                     await self.archive(org_id, claimed)
                     found = True
             if held:
@@ -102,8 +101,9 @@ class Archiver:
             failed = True
             await asyncio.sleep(1.0)
         finally:
-            self.hub.board.done(look, found, more=full, failed=failed,
-                                due_ms=time.time() * 1000 + claim_every * 1000 if held else None)
+            self.hub.board.done(
+                look, found, more=full, failed=failed, due_ms=time.time() * 1000 + claim_every * 1000 if held else None
+            )
 
     async def archive(self, org_id: str, entries: list[Entry]) -> None:
         ids = sorted({i for e in entries for i in e.ids})
@@ -114,8 +114,9 @@ class Archiver:
         if late:
             await apply_late_callbacks(self.db, org_id, late)
         await archive_jobs(self.hub, org_id, [(e.id, e.fields) for e in entries])
-        await archive_consent(self.hub, org_id, [(e.id, e.fields["consent"]) for e in entries
-                                                 if e.fields.get("consent")])
+        await archive_consent(
+            self.hub, org_id, [(e.id, e.fields["consent"]) for e in entries if e.fields.get("consent")]
+        )
         await self.queue.ack(org_id, [e.id for e in entries])
 
     async def late_callbacks(self, org_id: str, entries: list[Entry]) -> list[LateCallback]:

@@ -37,8 +37,9 @@ def finished_ttl_s(hub: Hub) -> int:
     return max(BULK_TTL_S, hub.settings.retention_s)
 
 
-async def create_job(hub: Hub, org: dict[str, Any], config_id: str | None,
-                     content_type: str | None, stream: AsyncIterator[bytes]) -> dict[str, Any]:
+async def create_job(
+    hub: Hub, org: dict[str, Any], config_id: str | None, content_type: str | None, stream: AsyncIterator[bytes]
+) -> dict[str, Any]:
     fmt = format_for(content_type)
     if not config_id:
         raise InvalidRequest("configuration_id is required", details={"field": "configuration_id"})
@@ -60,8 +61,7 @@ async def create_job(hub: Hub, org: dict[str, Any], config_id: str | None,
     def take(contacts: list[dict[str, Any]]) -> None:
         nonlocal current
         if reader.rows > MAX_ROWS:
-            raise TooManyContacts(f"at most {MAX_ROWS} contacts per bulk job",
-                                  details={"limit": MAX_ROWS})
+            raise TooManyContacts(f"at most {MAX_ROWS} contacts per bulk job", details={"limit": MAX_ROWS})
         for contact in contacts:
             current.append(contact)
             if len(current) == size:
@@ -83,9 +83,20 @@ async def create_job(hub: Hub, org: dict[str, Any], config_id: str | None,
     if reader.rows == 0:
         raise InvalidRequest("the file holds no contacts", details={"field": "body"})
     now_ms = clock.now_ms()
-    fields = {"id": job_id, "org": org_id, "cfg": config_id, "status": "pending", "format": fmt,
-              "total": reader.rows, "processed": 0, "chunks": stored, "chunk_size": size,
-              "next": 0, "created": now_ms, "updated": now_ms}
+    fields = {
+        "id": job_id,
+        "org": org_id,
+        "cfg": config_id,
+        "status": "pending",
+        "format": fmt,
+        "total": reader.rows,
+        "processed": 0,
+        "chunks": stored,
+        "chunk_size": size,
+        "next": 0,
+        "created": now_ms,
+        "updated": now_ms,
+    }
     await hub.bulk_jobs.create(org_id, fields, BULK_TTL_S)
     hub.board.announce(org_id, "bulk")
     return public_job({k: str(v) for k, v in fields.items()}, now_ms)
@@ -145,8 +156,9 @@ async def results_csv(hub: Hub, org: dict[str, Any], raw: dict[str, str]) -> Asy
         yield buffer.getvalue()
 
 
-async def list_jobs(hub: Hub, org: dict[str, Any], before: int | None,
-                    limit: int) -> tuple[list[dict[str, Any]], int | None]:
+async def list_jobs(
+    hub: Hub, org: dict[str, Any], before: int | None, limit: int
+) -> tuple[list[dict[str, Any]], int | None]:
     raws, cursor = await hub.bulk_jobs.page(org["id"], before=before, limit=limit)
     now_ms = clock.now_ms()
     return [public_job(raw, now_ms) for raw in raws], cursor

@@ -77,10 +77,8 @@ class BulkRunner:
             now_ms = clock.now_ms()
             free, next_ms = await self.hub.bulk_jobs.claimable(org_id, now_ms)
             for job_id, seen in free:
-                if await self.hub.bulk_jobs.claim(org_id, job_id, seen, self.owner,
-                                                  now_ms + self.lease_ms, now_ms):
-                    log.info("bulk job claimed", extra={"org": org_id, "job": job_id,
-                                                        "takeover": seen != 0})
+                if await self.hub.bulk_jobs.claim(org_id, job_id, seen, self.owner, now_ms + self.lease_ms, now_ms):
+                    log.info("bulk job claimed", extra={"org": org_id, "job": job_id, "takeover": seen != 0})
                     won = True
                     return org_id, job_id
             return None
@@ -108,8 +106,7 @@ class BulkRunner:
             org = await self.hub.orgs.load(org_id)
             contacts = await store.chunk(org_id, job_id, index)
             if org is None or contacts is None:
-                await self._fail(org_id, job_id, {"code": "job_data_missing",
-                                                  "message": "the job's contacts are gone"})
+                await self._fail(org_id, job_id, {"code": "job_data_missing", "message": "the job's contacts are gone"})
                 return
             body = json.dumps({"configuration_id": raw["cfg"], "contacts": contacts}).encode()
             try:
@@ -123,24 +120,24 @@ class BulkRunner:
                 await self._fail(org_id, job_id, error_of(exc))
                 return
             rows, counts = outcome_rows(index * size + 1, contacts, answer)
-            state = await store.record_chunk(org_id, job_id, index, rows, counts, clock.now_ms(),
-                                             BULK_TTL_S, finished_ttl_s(self.hub))
+            state = await store.record_chunk(
+                org_id, job_id, index, rows, counts, clock.now_ms(), BULK_TTL_S, finished_ttl_s(self.hub)
+            )
             self.hub.board.poke(org_id, "archive")  # the chunk's outcomes, for the SQL history
             if state == "done":
                 log.info("bulk job done", extra={"org": org_id, "job": job_id})
             if state not in ("next", "stale"):
                 return
 
-    async def _wait(self, org_id: str, job_id: str, org: dict[str, Any], retry_after: int,
-                    stop: asyncio.Event) -> bool:
+    async def _wait(self, org_id: str, job_id: str, org: dict[str, Any], retry_after: int, stop: asyncio.Event) -> bool:
         """Sit out the hourly limit, holding the job; False when the job is no longer ours."""
         until_ms = clock.now_ms() + retry_after * 1000
         limit = org["limits"]["requests_per_hour"]
-        log.info("bulk job waits for the hourly limit",
-                 extra={"org": org_id, "job": job_id, "retry_after": retry_after})
+        log.info(
+            "bulk job waits for the hourly limit", extra={"org": org_id, "job": job_id, "retry_after": retry_after}
+        )
         while not stop.is_set() and clock.now_ms() < until_ms:
-            state = await self.hub.bulk_jobs.renew(org_id, job_id, self.owner,
-                                                   clock.now_ms() + self.lease_ms, until_ms)
+            state = await self.hub.bulk_jobs.renew(org_id, job_id, self.owner, clock.now_ms() + self.lease_ms, until_ms)
             if state != "ok":
                 return False
             await _pause(stop, min(1.0, (until_ms - clock.now_ms()) / 1000))
@@ -150,7 +147,8 @@ class BulkRunner:
         return not stop.is_set()
 
     async def _fail(self, org_id: str, job_id: str, error: dict[str, Any]) -> None:
-        await self.hub.bulk_jobs.stop(org_id, job_id, "failed", clock.now_ms(), finished_ttl_s(self.hub),
-                                      error=error, owner=self.owner)
+        await self.hub.bulk_jobs.stop(
+            org_id, job_id, "failed", clock.now_ms(), finished_ttl_s(self.hub), error=error, owner=self.owner
+        )
         self.hub.board.poke(org_id, "archive")
         log.warning("bulk job failed", extra={"org": org_id, "job": job_id, "code": error["code"]})

@@ -42,9 +42,9 @@ class KeywordConfirmations:
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self, channel: dict[str, Any], customer: str, body: str) -> None:
-        message = OutboundMessage(to=address(channel["type"], customer),
-                                  from_=address(channel["type"], channel["address"]),
-                                  body=body)
+        message = OutboundMessage(
+            to=address(channel["type"], customer), from_=address(channel["type"], channel["address"]), body=body
+        )
         attempts = self.hub.settings.max_send_attempts
         try:
             provider = await self.hub.providers.for_channel(channel)
@@ -57,8 +57,7 @@ class KeywordConfirmations:
                 except ProviderError as exc:
                     if not exc.retryable or attempt + 1 == attempts:
                         raise
-                    await asyncio.sleep(retry_delay(attempt, retry_after=exc.retry_after,
-                                                    rand=random.random()))
+                    await asyncio.sleep(retry_delay(attempt, retry_after=exc.retry_after, rand=random.random()))
         except HubError as exc:
             log.warning("keyword confirmation not sent", extra={"channel": channel["id"], "code": exc.code})
         except Exception as exc:  # a background task: nobody else would see it

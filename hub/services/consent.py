@@ -37,8 +37,19 @@ ACTIONS = ("opt_in", "opt_out")
 # after; a second pass this long after the first takes it out again.
 SECOND_PASS_S = 6.0
 EXPORT_PAGE = 1000
-CSV_COLUMNS = ("id", "phone", "phone_hash", "channel_id", "action", "source", "at",
-               "message_id", "provider_message_id", "activity_id", "actor")
+CSV_COLUMNS = (
+    "id",
+    "phone",
+    "phone_hash",
+    "channel_id",
+    "action",
+    "source",
+    "at",
+    "message_id",
+    "provider_message_id",
+    "activity_id",
+    "actor",
+)
 
 _second_passes: set[asyncio.Task[None]] = set()
 
@@ -50,14 +61,23 @@ async def archive_consent(hub: Hub, org_id: str, entries: Sequence[tuple[str, st
     rows = []
     for entry_id, raw in entries:
         for idx, event in enumerate(json.loads(raw)):
-            rows.append(sql_consent.LedgerRow(org_id, entry_id, idx, event["phone"],
-                                              await hub.consent.hash(org_id, event["phone"]), event))
+            rows.append(
+                sql_consent.LedgerRow(
+                    org_id, entry_id, idx, event["phone"], await hub.consent.hash(org_id, event["phone"]), event
+                )
+            )
     await sql_consent.write_ledger(hub.history, rows)
     # The report's opt-outs: a keyword names the activity it answers.
-    await rollups.record_answers(hub.history, org_id, [
-        rollups.Answer(r.event["answers"], int(r.event["at"])) for r in rows
-        if r.event.get("action") == "opt_out" and r.event.get("answers")],
-        hub.settings.correlation_window_s * 1000)
+    await rollups.record_answers(
+        hub.history,
+        org_id,
+        [
+            rollups.Answer(r.event["answers"], int(r.event["at"]))
+            for r in rows
+            if r.event.get("action") == "opt_out" and r.event.get("answers")
+        ],
+        hub.settings.correlation_window_s * 1000,
+    )
 
 
 async def _channel_ids(hub: Hub, org_id: str) -> list[str]:
@@ -124,14 +144,21 @@ async def set_consent(hub: Hub, org_id: str, phone: str, body: Any, actor: str) 
         raise InvalidRequest("channel_id is required", details={"field": "channel_id"})
     if await hub.channels.load(org_id, channel_id) is None:
         raise NotFound("no such channel", details={"field": "channel_id"})
-    entry = {"phone": phone, "channel": channel_id, "action": action, "source": "api",
-             "at": str(clock.now_ms()), "actor": actor}
+    entry = {
+        "phone": phone,
+        "channel": channel_id,
+        "action": action,
+        "source": "api",
+        "at": str(clock.now_ms()),
+        "actor": actor,
+    }
     await hub.consent.set(org_id, channel_id, phone, await hub.consent.hash(org_id, phone), action, entry)
     hub.board.poke(org_id, "archive")
 
 
-async def erase(hub: Hub, org_id: str, phone: str, requested_by: str,
-                close: Callable[[str], Awaitable[None]]) -> dict[str, int]:
+async def erase(
+    hub: Hub, org_id: str, phone: str, requested_by: str, close: Callable[[str], Awaitable[None]]
+) -> dict[str, int]:
     """Erase the customer; ``close(conversation_id)`` closes an open
     conversation as an admin would (reason ``erased``). Idempotent: a second
     call finds nothing left and answers zeros."""
@@ -141,8 +168,7 @@ async def erase(hub: Hub, org_id: str, phone: str, requested_by: str,
     agent_ids = [a["id"] for a in await hub.agents.all(org_id)]
     erased: dict[str, Any] = {}
     for _ in range(5):  # a customer writing meanwhile may open a conversation again
-        still_open, erased = await hub.consent.erase_conversations(
-            org_id, phone, phone_hash, channel_ids, agent_ids)
+        still_open, erased = await hub.consent.erase_conversations(org_id, phone, phone_hash, channel_ids, agent_ids)
         if not still_open:
             break
         for conv in still_open:
@@ -162,8 +188,9 @@ async def erase(hub: Hub, org_id: str, phone: str, requested_by: str,
         "opt_outs_kept": erased["opt_outs_kept"],
         "activities_in_flight": in_flight,
     }
-    await sql_consent.record_erasure(hub.history, org_id, phone_hash, requested_by=requested_by,
-                                     now_ms=clock.now_ms(), counts=counts)
+    await sql_consent.record_erasure(
+        hub.history, org_id, phone_hash, requested_by=requested_by, now_ms=clock.now_ms(), counts=counts
+    )
     task = asyncio.create_task(_second_pass(hub, org_id, phone, phone_hash))
     _second_passes.add(task)
     task.add_done_callback(_second_passes.discard)

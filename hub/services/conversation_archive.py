@@ -48,9 +48,12 @@ async def archive_conversations(hub: Hub, org_id: str, entries: Sequence[Entry])
         copies = await hub.conversations.copies(org_id, ids, held)
         await write_conversations(hub.history, copies)
         # The report's replies: each conversation opened in answer to an activity.
-        await rollups.record_answers(hub.history, org_id, [
-            a for a in (opened_answer(c.raw) for c in copies) if a is not None],
-            hub.settings.correlation_window_s * 1000)
+        await rollups.record_answers(
+            hub.history,
+            org_id,
+            [a for a in (opened_answer(c.raw) for c in copies) if a is not None],
+            hub.settings.correlation_window_s * 1000,
+        )
     late = [e.message_late for e in entries if e.message_late is not None]
     if late:
         await apply_late_message_statuses(hub.history, org_id, late)

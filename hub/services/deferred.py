@@ -37,5 +37,12 @@ async def release_loop(hub: Hub, stop: asyncio.Event) -> None:
                 return queued
 
     # This process's workers read the stream at once; the others are told.
-    await run_due_loop(hub.board, "deferred", stop, next_due_ms=hub.activities.next_deferred_ms,
-                       release=release, wakes=("outbound",), name="deferred release")
+    await run_due_loop(
+        hub.board,
+        "deferred",
+        stop,
+        next_due_ms=hub.activities.next_deferred_ms,
+        release=release,
+        wakes=("outbound",),
+        name="deferred release",
+    )

@@ -102,7 +102,8 @@ class Dispatcher:
                 held = await self.queue.length(org_id) > 0
                 if held and look.claim:
                     claimed = await self.queue.claim_abandoned(
-                        org_id, self.consumer, settings.claim_idle_ms, settings.worker_batch)
+                        org_id, self.consumer, settings.claim_idle_ms, settings.worker_batch
+                    )
                 if held:
                     entries = await self.queue.read(org_id, self.consumer, settings.worker_batch)
             except asyncio.CancelledError:
@@ -114,8 +115,7 @@ class Dispatcher:
                 await asyncio.sleep(1.0)
                 continue
             # Given back before sending: another worker may read the org's next batch meanwhile.
-            board.done(look, bool(claimed or entries),
-                       due_ms=time.time() * 1000 + claim_every * 1000 if held else None)
+            board.done(look, bool(claimed or entries), due_ms=time.time() * 1000 + claim_every * 1000 if held else None)
             try:
                 if claimed:
                     log.info("claimed abandoned jobs", extra={"org": org_id, "count": len(claimed)})
@@ -143,8 +143,13 @@ class Dispatcher:
                 await keeper
         settings = self.hub.settings
         await self.hub.activities.record_results(
-            org_id, clock.now_ms(), GROUP, settings.retention_s,
-            settings.correlation_window_s * 1000, results, replies=self.replies,
+            org_id,
+            clock.now_ms(),
+            GROUP,
+            settings.retention_s,
+            settings.correlation_window_s * 1000,
+            results,
+            replies=self.replies,
         )
         retrying = any(r.outcome == "retry" for r in results)
         self.hub.board.poke(org_id, "archive", *(["retries"] if retrying else []))
@@ -246,41 +251,52 @@ class Dispatcher:
                 return SendResult(job.activity_id, entry_id, "rejected", error_code=code)
             await self._provider_failed(org_id, job.channel_id, gate)
             # After a timeout the provider may have taken it without our seeing the answer.
-            return self._retry(job, entry_id, code, exc.retry_after,
-                               "recover" if code == "timeout" else state, provider_name)
+            return self._retry(
+                job, entry_id, code, exc.retry_after, "recover" if code == "timeout" else state, provider_name
+            )
         self.hub.metrics.sends.labels(provider_name, "accepted").inc()
         await self._provider_answered(org_id, job.channel_id, gate)
-        return SendResult(
-            job.activity_id, entry_id, "accepted", receipt.provider_id, "", receipt.provider_status
-        )
+        return SendResult(job.activity_id, entry_id, "accepted", receipt.provider_id, "", receipt.provider_status)
 
-    def _retry(self, job: Job, entry_id: str, code: str, retry_after: float | None,
-               state: str, provider_name: str) -> SendResult:
+    def _retry(
+        self, job: Job, entry_id: str, code: str, retry_after: float | None, state: str, provider_name: str
+    ) -> SendResult:
         settings = self.hub.settings
         attempts = job.attempts + 1
-        delay = retry_delay(attempts - 1, cap=settings.send_retry_max_delay_s,
-                            retry_after=retry_after, rand=random.random())
-        at = next_attempt_ms(clock.now_ms(), job.first_attempt_ms or job.created_ms,
-                             settings.send_retry_window_s, delay)
+        delay = retry_delay(
+            attempts - 1, cap=settings.send_retry_max_delay_s, retry_after=retry_after, rand=random.random()
+        )
+        at = next_attempt_ms(
+            clock.now_ms(), job.first_attempt_ms or job.created_ms, settings.send_retry_window_s, delay
+        )
         if at is None:
             self.hub.metrics.sends.labels(provider_name, "failed").inc()
             return SendResult(job.activity_id, entry_id, "failed", error_code=code)
         self.hub.metrics.sends.labels(provider_name, "retry").inc()
-        return SendResult(job.activity_id, entry_id, "retry", error_code=code,
-                          next_at_ms=at, attempts=attempts, retry_state=state)
+        return SendResult(
+            job.activity_id, entry_id, "retry", error_code=code, next_at_ms=at, attempts=attempts, retry_state=state
+        )
 
     def _deferred(self, job: Job, entry_id: str, until_ms: int) -> SendResult:
         """Held back by the channel's circuit: no provider call, no attempt counted."""
         settings = self.hub.settings
         now = clock.now_ms()
         due = deferred_ms(until_ms, PROBE_WAIT_MS, random.random())
-        at = next_attempt_ms(now, job.first_attempt_ms or job.created_ms,
-                             settings.send_retry_window_s, (due - now) / 1000)
+        at = next_attempt_ms(
+            now, job.first_attempt_ms or job.created_ms, settings.send_retry_window_s, (due - now) / 1000
+        )
         code = job.last_error or "circuit_open"
         if at is None:
             return SendResult(job.activity_id, entry_id, "failed", error_code=code)
-        return SendResult(job.activity_id, entry_id, "retry", error_code=code,
-                          next_at_ms=at, attempts=job.attempts, retry_state=job.state)
+        return SendResult(
+            job.activity_id,
+            entry_id,
+            "retry",
+            error_code=code,
+            next_at_ms=at,
+            attempts=job.attempts,
+            retry_state=job.state,
+        )
 
     async def _provider_answered(self, org_id: str, channel_id: str, gate: Gate) -> None:
         """The provider is up: close the channel's circuit if it had counted failures."""
@@ -294,8 +310,13 @@ class Dispatcher:
         settings = self.hub.settings
         now = clock.now_ms()
         until, opened = await self.circuits.failure(
-            org_id, channel_id, now, threshold=settings.circuit_threshold,
-            cooldown_ms=int(settings.circuit_cooldown_s * 1000), probe=gate.verdict == "probe")
+            org_id,
+            channel_id,
+            now,
+            threshold=settings.circuit_threshold,
+            cooldown_ms=int(settings.circuit_cooldown_s * 1000),
+            probe=gate.verdict == "probe",
+        )
         if opened:
             self.hub.metrics.circuit_changes.labels("open").inc()
             log.warning("provider failing: circuit open", extra={"channel": channel_id, "until_ms": until})
@@ -304,6 +325,7 @@ class Dispatcher:
 async def retry_mover(hub: Hub, stop: asyncio.Event) -> None:
     """Puts sends whose next attempt is due back into their stream (every
     process runs one; the move is atomic, so they never double a job)."""
+
     async def release(org_id: str) -> int:
         moved = 0
         while (n := await hub.activities.move_due_retries(org_id, clock.now_ms(), 1000)) > 0:
@@ -313,5 +335,12 @@ async def retry_mover(hub: Hub, stop: asyncio.Event) -> None:
         return moved
 
     # Which stream they went to is in their ids: wake both kinds.
-    await run_due_loop(hub.board, "retries", stop, next_due_ms=hub.activities.next_retry_ms,
-                       release=release, wakes=("outbound", "replies"), name="retry mover")
+    await run_due_loop(
+        hub.board,
+        "retries",
+        stop,
+        next_due_ms=hub.activities.next_retry_ms,
+        release=release,
+        wakes=("outbound", "replies"),
+        name="retry mover",
+    )

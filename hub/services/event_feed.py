@@ -49,10 +49,16 @@ POST_TIMEOUT_S = 10.0
 
 def event_body(event_id: str, fields: dict[str, str]) -> bytes:
     """What the receiver gets: the event as one JSON object."""
-    return json.dumps({"id": event_id, "type": fields.get("type", ""),
-                       "created_at": int(fields.get("at") or 0) / 1000,
-                       "data": json.loads(fields.get("data") or "{}")},
-                      separators=(",", ":"), ensure_ascii=False).encode()
+    return json.dumps(
+        {
+            "id": event_id,
+            "type": fields.get("type", ""),
+            "created_at": int(fields.get("at") or 0) / 1000,
+            "data": json.loads(fields.get("data") or "{}"),
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
 
 
 def public_event(event_id: str, fields: dict[str, str]) -> dict[str, Any]:
@@ -127,7 +133,8 @@ class EventDeliverer:
                     continue
                 if await self.store.lease(org_id, endpoint_id, self.owner, "take", LEASE_MS):
                     self.tasks[(org_id, endpoint_id)] = asyncio.create_task(
-                        self._deliver(org_id, endpoint_id, self._halt), name=f"events-{endpoint_id}")
+                        self._deliver(org_id, endpoint_id, self._halt), name=f"events-{endpoint_id}"
+                    )
 
     async def trim(self, org_id: str, now: float) -> int:
         min_ms = int((now - self.hub.settings.event_retention_hours * 3600) * 1000)
@@ -176,8 +183,10 @@ class EventDeliverer:
             floor = await store.floor(org_id)
             if floor is not None and id_before(cursor, floor):
                 # Kept for longer than the retention without being taken: gone.
-                log.warning("events expired before delivery",
-                            extra={"endpoint_id": endpoint_id, "cursor": cursor, "floor": floor})
+                log.warning(
+                    "events expired before delivery",
+                    extra={"endpoint_id": endpoint_id, "cursor": cursor, "floor": floor},
+                )
                 if not await store.record(org_id, endpoint_id, self.owner, "skip", cursor=floor):
                     return
                 cursor = floor
@@ -193,15 +202,15 @@ class EventDeliverer:
                 now_ms = clock.now_ms()
                 if error is None:
                     failures, skipped = 0, ""
-                    if not await store.record(org_id, endpoint_id, self.owner, "ok",
-                                              cursor=event_id, now_ms=now_ms):
+                    if not await store.record(org_id, endpoint_id, self.owner, "ok", cursor=event_id, now_ms=now_ms):
                         return
                     cursor = event_id
                     continue
                 failures += 1
                 next_at = time.time() + backoff_s(failures)
-                if not await store.record(org_id, endpoint_id, self.owner, "fail", now_ms=now_ms,
-                                          next_at_ms=int(next_at * 1000), error=error):
+                if not await store.record(
+                    org_id, endpoint_id, self.owner, "fail", now_ms=now_ms, next_at_ms=int(next_at * 1000), error=error
+                ):
                     return
                 break
             if skipped:
@@ -220,8 +229,9 @@ class EventDeliverer:
             EVENT_TYPE_HEADER: fields.get("type", ""),
         }
         try:
-            async with self._session(endpoint["url"]).post(endpoint["url"], data=body, headers=headers,
-                                                           allow_redirects=False) as response:
+            async with self._session(endpoint["url"]).post(
+                endpoint["url"], data=body, headers=headers, allow_redirects=False
+            ) as response:
                 await response.read()
                 return None if delivered(response.status) else f"http_{response.status}"
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:

@@ -29,8 +29,9 @@ from hub.storage.sql.flow_runs import latest_runs
 EVENT_TTL_S = 7 * 86400
 
 
-async def send_in_chunks(hub: Hub, org: dict[str, Any], config_id: str, contacts: Sequence[Any],
-                         key_of: Callable[[int], str]) -> list[dict[str, Any]]:
+async def send_in_chunks(
+    hub: Hub, org: dict[str, Any], config_id: str, contacts: Sequence[Any], key_of: Callable[[int], str]
+) -> list[dict[str, Any]]:
     """Send requests of at most the org's contacts_per_request; their answers, in order.
 
     ``RateLimited`` and other request-level errors propagate; the chunks sent
@@ -88,8 +89,7 @@ async def set_enabled(hub: Hub, org: dict[str, Any], flow_id: str, body: Any) ->
     if flow["kind"] == "scheduled" and enabled:
         if flow["cron"]:
             # Occurrences while it was disabled are not owed: the next one from now.
-            due_ms = to_ms(next_occurrence(flow["cron"], parse_zone(flow["timezone"]),
-                                           datetime.now(UTC)))
+            due_ms = to_ms(next_occurrence(flow["cron"], parse_zone(flow["timezone"]), datetime.now(UTC)))
         elif not await flow_runs(hub, org["id"], flow_id):
             due_ms = to_ms(parse_at(flow["at"], UTC))  # not fired yet (late if its time passed)
     await hub.flows.save(org["id"], flow, due_ms)
@@ -113,8 +113,16 @@ async def public_flow(hub: Hub, flow: dict[str, Any], *, detail: bool = True) ->
         out["contact_count"] = len(flow["contacts"])
         out["next_run_at"] = iso(from_ms(next_ms)) if next_ms is not None else None
         if detail:
-            out["next_runs"] = [] if next_ms is None else [iso(m) for m in upcoming(
-                flow.get("cron"), parse_zone(flow.get("timezone") or "UTC"), from_ms(next_ms), NEXT_RUNS_SHOWN)]
+            out["next_runs"] = (
+                []
+                if next_ms is None
+                else [
+                    iso(m)
+                    for m in upcoming(
+                        flow.get("cron"), parse_zone(flow.get("timezone") or "UTC"), from_ms(next_ms), NEXT_RUNS_SHOWN
+                    )
+                ]
+            )
             out["contacts"] = flow["contacts"]
             out["runs"] = await flow_runs(hub, flow["org_id"], flow["id"])
     return out
@@ -160,8 +168,7 @@ async def handle_event(hub: Hub, org: dict[str, Any], body: Any) -> dict[str, An
     stored = await hub.flows.load_event(org["id"], event.id)
     if stored is not None:
         if stored["hash"] != digest:
-            raise IdempotencyConflict("this event id was used with a different body",
-                                      details={"field": "id"})
+            raise IdempotencyConflict("this event id was used with a different body", details={"field": "id"})
         return dict(stored["answer"])
     flows = [f for f in await hub.flows.for_event(org["id"], event.type) if f.get("enabled")]
     results = [await _fire(hub, org, event, flow) for flow in flows]
@@ -175,15 +182,22 @@ async def _fire(hub: Hub, org: dict[str, Any], event: Event, flow: dict[str, Any
     if flow.get("delay_seconds"):
         now_ms = clock.now_ms()
         at_ms = now_ms + flow["delay_seconds"] * 1000
-        payload = {"event_id": event.id, "flow_id": flow["id"], "at_ms": at_ms,
-                   "configuration_id": flow["configuration_id"], "contacts": event.contacts}
-        stored = await hub.flows.add_delayed(org["id"], delayed_id(event.id, flow["id"]), payload,
-                                             at_ms, flow["delay_seconds"] + EVENT_TTL_S)
+        payload = {
+            "event_id": event.id,
+            "flow_id": flow["id"],
+            "at_ms": at_ms,
+            "configuration_id": flow["configuration_id"],
+            "contacts": event.contacts,
+        }
+        stored = await hub.flows.add_delayed(
+            org["id"], delayed_id(event.id, flow["id"]), payload, at_ms, flow["delay_seconds"] + EVENT_TTL_S
+        )
         hub.board.announce(org["id"], "schedule")
         return {**result, "status": "scheduled", "send_at": iso(from_ms(stored["at_ms"]))}
     try:
-        answers = await send_in_chunks(hub, org, flow["configuration_id"], event.contacts,
-                                       lambda i: event_key(event.id, flow["id"], i))
+        answers = await send_in_chunks(
+            hub, org, flow["configuration_id"], event.contacts, lambda i: event_key(event.id, flow["id"], i)
+        )
     except RateLimited:
         raise
     except HubError as exc:

@@ -58,8 +58,9 @@ def _sql_cursor(score: str | float, member: str) -> tuple[int, str] | None:
     return int(value), member
 
 
-def _merge(hot: Sequence[Key], hot_stop: Key | None, cold: Sequence[Key], cold_stop: Key | None,
-           limit: int) -> tuple[list[Key], Key | None]:
+def _merge(
+    hot: Sequence[Key], hot_stop: Key | None, cold: Sequence[Key], cold_stop: Key | None, limit: int
+) -> tuple[list[Key], Key | None]:
     """The page's keys and where the next page starts (None: no more).
     ``*_stop``: where a walk stopped, or None when it reached the end."""
     merged = sorted({m: s for s, m in [*cold, *hot]}.items(), key=lambda x: (x[1], x[0]), reverse=True)
@@ -79,19 +80,26 @@ async def _resolve(hub: Hub, org_id: str, ids: Sequence[str]) -> dict[str, dict[
     found = {a["id"]: a for a in await hub.activities.load_many(org_id, ids)}
     missing = [i for i in ids if i not in found]
     if missing and hub.history is not None:
-        archived = await sql_activities.records(hub.history, org_id, missing,
-                                                min_score=_retention_cutoff_ms(hub) * 1000)
+        archived = await sql_activities.records(
+            hub.history, org_id, missing, min_score=_retention_cutoff_ms(hub) * 1000
+        )
         found.update({i: public_activity(raw) for i, raw in archived.items()})
     return found
 
 
 async def activities_page(
-    hub: Hub, org_id: str, *, config_id: str | None, status: str | None, cursor: str | None,
+    hub: Hub,
+    org_id: str,
+    *,
+    config_id: str | None,
+    status: str | None,
+    cursor: str | None,
     limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
     score, member = split_score_cursor(cursor)
     hot_ids, hot_next = await hub.activities.page_ids(
-        org_id, config_id=config_id, status=status, score=score, member=member, limit=limit)
+        org_id, config_id=config_id, status=status, score=score, member=member, limit=limit
+    )
     hot_scores = await hub.activities.index_scores(org_id, hot_ids)
     hot = [(hot_scores[i], i) for i in hot_ids if i in hot_scores]
     hot_stop = cursor_key(hot_next) if hot_next else None
@@ -99,9 +107,14 @@ async def activities_page(
     cold_stop = None
     if hub.history is not None:
         rows = await sql_activities.page_ids(
-            hub.history, org_id, config_id=config_id, status=status,
-            cursor=_sql_cursor(score, member), limit=limit + 1,
-            min_score=_retention_cutoff_ms(hub) * 1000)
+            hub.history,
+            org_id,
+            config_id=config_id,
+            status=status,
+            cursor=_sql_cursor(score, member),
+            limit=limit + 1,
+            min_score=_retention_cutoff_ms(hub) * 1000,
+        )
         if len(rows) > limit:
             cold_stop = (float(rows[limit - 1][0]), rows[limit - 1][1])
         still_hot = await hub.activities.hot(org_id, [i for _, i in rows])
@@ -126,8 +139,14 @@ async def contact_timeline(
     after_score, after_member = (None, "") if not cursor else cursor_key(cursor)
     retention_ms = _retention_cutoff_ms(hub)
     rows, more = await timeline_page(
-        hub.redis, org_id, phone, after_score=after_score, after_member=after_member, limit=limit,
-        expired_before=retention_ms * 1000)
+        hub.redis,
+        org_id,
+        phone,
+        after_score=after_score,
+        after_member=after_member,
+        limit=limit,
+        expired_before=retention_ms * 1000,
+    )
     hot = [(score, member) for member, score in rows]
     hot_stop = hot[-1] if more and hot else None
     cold: list[Key] = []
@@ -137,11 +156,12 @@ async def contact_timeline(
         # Two walks (activities, messages); their union is whole down to the
         # higher of their stopping points.
         act_rows = await sql_activities.timeline_ids(
-            hub.history, org_id, phone, limit=limit + 1, min_score=retention_ms * 1000, cursor=sql_cursor)
+            hub.history, org_id, phone, limit=limit + 1, min_score=retention_ms * 1000, cursor=sql_cursor
+        )
         msg_rows = await sql_conversations.timeline_ids(
-            hub.history, org_id, phone, limit=limit + 1, min_score=retention_ms * 1000, cursor=sql_cursor)
-        stops = [(float(rows[limit - 1][0]), rows[limit - 1][1])
-                 for rows in (act_rows, msg_rows) if len(rows) > limit]
+            hub.history, org_id, phone, limit=limit + 1, min_score=retention_ms * 1000, cursor=sql_cursor
+        )
+        stops = [(float(rows[limit - 1][0]), rows[limit - 1][1]) for rows in (act_rows, msg_rows) if len(rows) > limit]
         cold_stop = max(stops) if stops else None
         still_hot = await hub.activities.hot(org_id, [m[4:] for _, m in act_rows])
         hot_convs = await hub.conversations.hot(org_id, sorted({m.split(":")[1] for _, m in msg_rows}))
@@ -165,8 +185,7 @@ async def contact_timeline(
             conv_id, _, message_id = ident.partition(":")
             message = messages.get((conv_id, message_id))
             if message is not None:
-                items.append({"kind": "message", "at": message["at"], "conversation_id": conv_id,
-                              "message": message})
+                items.append({"kind": "message", "at": message["at"], "conversation_id": conv_id, "message": message})
     next_cursor = f"{next_key[0]!r}|{next_key[1]}" if next_key else None
     return items, next_cursor
 
@@ -182,17 +201,18 @@ async def agent_may_read(hub: Hub, org_id: str, agent_id: str, customer: str) ->
     if hub.history is None:
         return False
     return await sql_conversations.served_by(
-        hub.history, org_id, agent_id, customer, min_created_ms=_retention_cutoff_ms(hub))
+        hub.history, org_id, agent_id, customer, min_created_ms=_retention_cutoff_ms(hub)
+    )
 
 
-async def conversations(hub: Hub, org_id: str, ids: Sequence[str], *, messages: bool
-                        ) -> dict[str, dict[str, Any]]:
+async def conversations(hub: Hub, org_id: str, ids: Sequence[str], *, messages: bool) -> dict[str, dict[str, Any]]:
     """The conversations as Redis holds them, or as SQL does once they left Redis."""
     found = {c["id"]: c for c in await hub.conversations.views(org_id, ids, messages=messages)}
     missing = [i for i in ids if i not in found]
     if missing and hub.history is not None:
         archived = await sql_conversations.records(
-            hub.history, org_id, missing, messages=messages, min_created_ms=_retention_cutoff_ms(hub))
+            hub.history, org_id, missing, messages=messages, min_created_ms=_retention_cutoff_ms(hub)
+        )
         found.update({i: public_conversation(raw, msgs) for i, (raw, msgs) in archived.items()})
     return found
 
@@ -202,7 +222,12 @@ async def conversation(hub: Hub, org_id: str, conversation_id: str) -> dict[str,
 
 
 async def conversations_page(
-    hub: Hub, org_id: str, *, status: str | None, cursor: str | None, limit: int,
+    hub: Hub,
+    org_id: str,
+    *,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Newest first, hot and archived merged as for activities."""
     score, member = split_score_cursor(cursor)
@@ -213,8 +238,13 @@ async def conversations_page(
     cold_stop = None
     if hub.history is not None:
         rows = await sql_conversations.page_ids(
-            hub.history, org_id, status=status, cursor=_sql_cursor(score, member), limit=limit + 1,
-            min_created_ms=_retention_cutoff_ms(hub))
+            hub.history,
+            org_id,
+            status=status,
+            cursor=_sql_cursor(score, member),
+            limit=limit + 1,
+            min_created_ms=_retention_cutoff_ms(hub),
+        )
         if len(rows) > limit:
             cold_stop = (float(rows[limit - 1][0]), rows[limit - 1][1])
         still_hot = await hub.conversations.hot(org_id, [i for _, i in rows])

@@ -34,12 +34,12 @@ async def sweep_org(hub: Hub, org_id: str, before_ms: int) -> int:
     mark = await hub.activities.sweep_mark(org_id)
     dropped = 0
     while True:
-        rows = await sweep_candidates(hub.history, org_id, statuses=FINAL, after=mark,
-                                      before_ms=before_ms, limit=BATCH)
+        rows = await sweep_candidates(hub.history, org_id, statuses=FINAL, after=mark, before_ms=before_ms, limit=BATCH)
         if not rows:
             return dropped
         dropped += await hub.activities.sweep(
-            org_id, [(i, v, c, ch, t, bool(tl)) for _, i, v, c, ch, t, tl in rows], FINAL)
+            org_id, [(i, v, c, ch, t, bool(tl)) for _, i, v, c, ch, t, tl in rows], FINAL
+        )
         mark = (rows[-1][0], rows[-1][1])
         await hub.activities.set_sweep_mark(org_id, mark)
 

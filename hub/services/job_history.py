@@ -55,7 +55,7 @@ async def archive_jobs(hub: Hub, org_id: str, entries: Sequence[tuple[str, dict[
         indexes = sorted(chunks[job_id])
         step = _chunks_per_write(raw)
         for first in range(0, max(len(indexes), 1), step):
-            part = indexes[first:first + step]
+            part = indexes[first : first + step]
             copy = sql_bulk.JobCopy(raw)
             for rows in await hub.bulk_jobs.results_at(org_id, job_id, part):
                 copy.sent += rows or []
@@ -96,19 +96,20 @@ async def sweep_jobs(hub: Hub, org_id: str, before_ms: int) -> int:
     dropped = 0
     mark = (-1, "")
     while True:
-        candidates = await sql_bulk.sweep_candidates(hub.history, org_id, before_ms=before_ms,
-                                                     after=mark, limit=SWEEP_BATCH)
+        candidates = await sql_bulk.sweep_candidates(
+            hub.history, org_id, before_ms=before_ms, after=mark, limit=SWEEP_BATCH
+        )
         # A job not complete in SQL yet (an entry still to archive) waits for the next sweep.
-        gone = [a for a in candidates if a.complete
-                and await hub.bulk_jobs.drop_outcomes(org_id, a.id, a.chunks, a.version)]
+        gone = [
+            a for a in candidates if a.complete and await hub.bulk_jobs.drop_outcomes(org_id, a.id, a.chunks, a.version)
+        ]
         await sql_bulk.mark_dropped(hub.history, gone)
         dropped += len(gone)
         if len(candidates) < SWEEP_BATCH:
             break
         mark = (candidates[-1].archived_ms, candidates[-1].id)
     while True:
-        runs = await sql_runs.sweep_candidates(hub.history, org_id, before_ms=before_ms,
-                                               limit=SWEEP_BATCH)
+        runs = await sql_runs.sweep_candidates(hub.history, org_id, before_ms=before_ms, limit=SWEEP_BATCH)
         await hub.flows.drop_runs(org_id, runs)
         await sql_runs.mark_dropped(hub.history, runs)
         dropped += len(runs)
@@ -119,5 +120,6 @@ async def sweep_jobs(hub: Hub, org_id: str, before_ms: int) -> int:
 async def purge_jobs(hub: Hub, org_id: str, cutoff_ms: int) -> int:
     """Retention: jobs created and runs recorded before ``cutoff_ms`` leave SQL."""
     assert hub.history is not None
-    return (await sql_bulk.purge_before(hub.history, org_id, cutoff_ms)
-            + await sql_runs.purge_before(hub.history, org_id, cutoff_ms))
+    return await sql_bulk.purge_before(hub.history, org_id, cutoff_ms) + await sql_runs.purge_before(
+        hub.history, org_id, cutoff_ms
+    )

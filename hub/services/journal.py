@@ -51,8 +51,7 @@ class JournalUnavailable(HubError):
 
 
 class WebhookJournal:
-    def __init__(self, folder: Path, redis_answers: Probe, apply: Apply, *, max_bytes: int,
-                 metrics: Metrics) -> None:
+    def __init__(self, folder: Path, redis_answers: Probe, apply: Apply, *, max_bytes: int, metrics: Metrics) -> None:
         self.folder = folder
         self.redis_answers = redis_answers
         self.apply = apply
@@ -69,8 +68,11 @@ class WebhookJournal:
     @property
     def active(self) -> bool:
         """Records wait (on disk or on their way there): newer webhooks go behind them."""
-        return bool(self._pending) or self._flushing is not None or (
-            self._file is not None and self._applied < self._file.size)
+        return (
+            bool(self._pending)
+            or self._flushing is not None
+            or (self._file is not None and self._applied < self._file.size)
+        )
 
     async def append(self, record: dict[str, Any]) -> None:
         """Returns once the record is on disk (fsync'd)."""
@@ -136,8 +138,11 @@ class WebhookJournal:
             if redis_unavailable(exc):
                 raise
             self.metrics.journal.labels("failed").inc()
-            log.error("journaled webhook dropped", exc_info=exc,
-                      extra={"channel": record.get("channel"), "route": record.get("route")})
+            log.error(
+                "journaled webhook dropped",
+                exc_info=exc,
+                extra={"channel": record.get("channel"), "route": record.get("route")},
+            )
             return
         self.metrics.journal.labels("replayed" if applied else "rejected").inc()
 

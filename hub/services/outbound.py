@@ -66,9 +66,7 @@ class _Batch:
     hour: str
 
 
-async def send_request(
-    hub: Hub, org: dict[str, Any], raw_body: bytes, idempotency_key: str | None
-) -> dict[str, Any]:
+async def send_request(hub: Hub, org: dict[str, Any], raw_body: bytes, idempotency_key: str | None) -> dict[str, Any]:
     """Returns the 202 answer; raises for request-level faults (nothing queued)."""
     body = parse_json(raw_body)
     config_id, contacts = _parse_request(body, org["limits"], idempotency_key)
@@ -84,8 +82,7 @@ async def send_request(
     return response
 
 
-def _parse_request(body: Any, limits: dict[str, Any],
-                   idempotency_key: str | None) -> tuple[str, list[Any]]:
+def _parse_request(body: Any, limits: dict[str, Any], idempotency_key: str | None) -> tuple[str, list[Any]]:
     """The configuration id and the contacts, within the org's per-request limit."""
     config_id, contacts = parse_send_request(body)
     if len(contacts) > limits["contacts_per_request"]:
@@ -117,8 +114,7 @@ async def _load_batch(hub: Hub, org: dict[str, Any], config_id: str) -> _Batch:
         config=config,
         channel=channel,
         spec=template_spec(template),
-        view=ConfigurationView(config["id"], config["channel_type"],
-                               bool(config["show_in_timeline"])),
+        view=ConfigurationView(config["id"], config["channel_type"], bool(config["show_in_timeline"])),
         window=effective_window(org.get("quiet_hours"), config.get("quiet_hours")),
         queue=config.get("queue") or "default",
         correlation_keys=config.get("correlation_keys", DEFAULT_KEYS),
@@ -128,8 +124,9 @@ async def _load_batch(hub: Hub, org: dict[str, Any], config_id: str) -> _Batch:
     )
 
 
-def _validate_contacts(contacts: list[Any], view: ConfigurationView,
-                       default_region: str) -> list[ValidContact | ContactError]:
+def _validate_contacts(
+    contacts: list[Any], view: ConfigurationView, default_region: str
+) -> list[ValidContact | ContactError]:
     """Each contact checked on its own: a bad one is rejected, the others go on."""
     checked: list[ValidContact | ContactError] = []
     for raw in contacts:
@@ -140,8 +137,7 @@ def _validate_contacts(contacts: list[Any], view: ConfigurationView,
     return checked
 
 
-async def _opted_out(hub: Hub, batch: _Batch,
-                     checked: list[ValidContact | ContactError]) -> set[str]:
+async def _opted_out(hub: Hub, batch: _Batch, checked: list[ValidContact | ContactError]) -> set[str]:
     phones = [c.to for c in checked if isinstance(c, ValidContact)]
     return await hub.consent.opted_out(batch.org_id, batch.channel["id"], phones)
 
@@ -163,8 +159,7 @@ def _plan_activities(
             results.append(_rejected(index, exc))
             continue
         status = _consent_status(contact, opted_out)
-        send_at_ms = (_send_at_ms(batch.window, contact, batch.now_ms, held)
-                      if status == ActivityStatus.queued else None)
+        send_at_ms = _send_at_ms(batch.window, contact, batch.now_ms, held) if status == ActivityStatus.queued else None
         if send_at_ms is not None:
             status = ActivityStatus.deferred
         activity_id = new_id("act")
@@ -191,31 +186,53 @@ def _consent_status(contact: ValidContact, opted_out: set[str]) -> ActivityStatu
     return ActivityStatus.queued
 
 
-def _activity_fields(batch: _Batch, activity_id: str, contact: ValidContact,
-                     rendered: RenderedMessage, status: ActivityStatus) -> dict[str, Any]:
+def _activity_fields(
+    batch: _Batch, activity_id: str, contact: ValidContact, rendered: RenderedMessage, status: ActivityStatus
+) -> dict[str, Any]:
     config, channel = batch.config, batch.channel
     return {
-        "id": activity_id, "org": batch.org_id, "cfg": config["id"], "tpl": config["template_id"],
+        "id": activity_id,
+        "org": batch.org_id,
+        "cfg": config["id"],
+        "tpl": config["template_id"],
         "req": batch.request_id,
-        "channel": channel["id"], "type": config["channel_type"], "to": contact.to,
-        "from": channel["address"], "locale": rendered.locale, "body": rendered.body,
-        "customer": contact.customer_name, "case": contact.case_name,
-        "rel": contact.relationship or "", "status": str(status),
-        "cfg_name": config["name"], "queue": batch.queue,
-        "created": batch.now_ms, "updated": batch.now_ms, "hour": batch.hour,
+        "channel": channel["id"],
+        "type": config["channel_type"],
+        "to": contact.to,
+        "from": channel["address"],
+        "locale": rendered.locale,
+        "body": rendered.body,
+        "customer": contact.customer_name,
+        "case": contact.case_name,
+        "rel": contact.relationship or "",
+        "status": str(status),
+        "cfg_name": config["name"],
+        "queue": batch.queue,
+        "created": batch.now_ms,
+        "updated": batch.now_ms,
+        "hour": batch.hour,
         "timeline": "1" if batch.view.show_in_timeline else "0",
         "content_sid": rendered.content_sid or "",
         "content_vars": json.dumps(rendered.content_variables) if rendered.content_sid else "",
         # Its entry in the customer's recent messages once the provider takes it.
-        "corr": recent_entry(activity_id, batch.queue, contact.case_name,
-                             key_values(batch.correlation_keys, contact.case_name,
-                                        contact.context)),
+        "corr": recent_entry(
+            activity_id,
+            batch.queue,
+            contact.case_name,
+            key_values(batch.correlation_keys, contact.case_name, contact.context),
+        ),
     }
 
 
-async def _accept(hub: Hub, org: dict[str, Any], batch: _Batch, body: Any,
-                  idempotency_key: str | None, response: dict[str, Any],
-                  activities: list[dict[str, Any]]) -> dict[str, Any] | None:
+async def _accept(
+    hub: Hub,
+    org: dict[str, Any],
+    batch: _Batch,
+    body: Any,
+    idempotency_key: str | None,
+    response: dict[str, Any],
+    activities: list[dict[str, Any]],
+) -> dict[str, Any] | None:
     """Stores the request in one atomic step. Returns the earlier answer when the
     Idempotency-Key replays a request; None when this one was accepted."""
     limits = org["limits"]
@@ -256,8 +273,9 @@ def _announce(hub: Hub, org_id: str, activities: list[dict[str, Any]]) -> None:
     hub.board.poke(org_id, "archive")
 
 
-def _send_at_ms(window: QuietHours | None, contact: ValidContact, now_ms: int,
-                cache: dict[tuple[str, ...], int | None]) -> int | None:
+def _send_at_ms(
+    window: QuietHours | None, contact: ValidContact, now_ms: int, cache: dict[tuple[str, ...], int | None]
+) -> int | None:
     """When the recipient's quiet hours hold the message: its send_at (ms); else None.
     ``cache``: the answers of this request by zones (a +1 800 number may be
     in 42 zones, which costs tens of milliseconds to work out)."""

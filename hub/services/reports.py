@@ -28,16 +28,18 @@ from hub.storage.sql.rollups import ENGAGEMENT, REPLY_BUCKETS, TTD_BUCKETS, Coun
 async def report(hub: Hub, org_id: str, config_id: str) -> dict[str, Any]:
     assert hub.history is not None
     hot = await ArchiveQueue(hub.redis).unarchived(org_id, config_id)
-    counts, rows = await rollups.read_report(hub.history, org_id, config_id,
-                                             [r["id"] for r in hot])
+    counts, rows = await rollups.read_report(hub.history, org_id, config_id, [r["id"] for r in hot])
     for raw in hot:
         now = Counted.of_record(raw)
         if raw["id"] in rows:
             status, delivered_ms = rows[raw["id"]]
             created = int(raw["created"])
-            counts.add(dataclasses.replace(
-                now, status=status,
-                ttd_ms=None if delivered_ms is None else max(0, delivered_ms - created)), -1)
+            counts.add(
+                dataclasses.replace(
+                    now, status=status, ttd_ms=None if delivered_ms is None else max(0, delivered_ms - created)
+                ),
+                -1,
+            )
         counts.add(now)
     return build_report(config_id, counts)
 
@@ -81,8 +83,12 @@ def engagement(cell: list[int], counts: dict[str, int]) -> dict[str, Any]:
     engagement sums (rollups.ENGAGEMENT) and its counts by status."""
     messages, segments, replied, opted_out, conversations, reply_ms = cell[:_BUCKETS_AT]
     delivered = sum(counts.get(s, 0) for s in _SUCCESSFUL)
-    first_reply: dict[str, Any] = {"count": replied, "average_seconds": None,
-                                   "p50_seconds_at_most": None, "p90_seconds_at_most": None}
+    first_reply: dict[str, Any] = {
+        "count": replied,
+        "average_seconds": None,
+        "p50_seconds_at_most": None,
+        "p90_seconds_at_most": None,
+    }
     if replied:
         first_reply["average_seconds"] = reply_ms / 1000 / replied
         # The upper bounds of the buckets holding the 50th and 90th percentiles.
@@ -146,13 +152,24 @@ def build_report(config_id: str, c: ReportCounts) -> dict[str, Any]:
 
 
 # The CSV export: one row per hour, template or locale, then the totals.
-GROUP_BY = {"hour": ("hour", "by_hour"), "template": ("template_id", "by_template"),
-            "locale": ("locale", "by_locale")}
+GROUP_BY = {"hour": ("hour", "by_hour"), "template": ("template_id", "by_template"), "locale": ("locale", "by_locale")}
 STATUS_COLUMNS = tuple(str(s) for s in ActivityStatus)
-CSV_COLUMNS = ("total", *STATUS_COLUMNS, "delivery_rate", "sms_messages", "sms_segments", "delivered",
-               "replied", "reply_rate", "opted_out", "opt_out_rate", "conversations_opened",
-               "first_reply_average_seconds", "first_reply_p50_seconds_at_most",
-               "first_reply_p90_seconds_at_most")
+CSV_COLUMNS = (
+    "total",
+    *STATUS_COLUMNS,
+    "delivery_rate",
+    "sms_messages",
+    "sms_segments",
+    "delivered",
+    "replied",
+    "reply_rate",
+    "opted_out",
+    "opt_out_rate",
+    "conversations_opened",
+    "first_reply_average_seconds",
+    "first_reply_p50_seconds_at_most",
+    "first_reply_p90_seconds_at_most",
+)
 
 
 def _cell(value: Any) -> str:
@@ -167,11 +184,22 @@ def _cell(value: Any) -> str:
 
 def _csv_values(counts: dict[str, int], sms: dict[str, int], replies: dict[str, Any]) -> list[Any]:
     ttfr = replies["time_to_first_reply"]
-    return [sum(counts.values()), *(counts.get(s, 0) for s in STATUS_COLUMNS), delivery_rate(counts),
-            sms["messages"], sms["segments"], replies["delivered"], replies["replied"],
-            replies["reply_rate"], replies["opted_out"], replies["opt_out_rate"],
-            replies["conversations_opened"], ttfr["average_seconds"], ttfr["p50_seconds_at_most"],
-            ttfr["p90_seconds_at_most"]]
+    return [
+        sum(counts.values()),
+        *(counts.get(s, 0) for s in STATUS_COLUMNS),
+        delivery_rate(counts),
+        sms["messages"],
+        sms["segments"],
+        replies["delivered"],
+        replies["replied"],
+        replies["reply_rate"],
+        replies["opted_out"],
+        replies["opt_out_rate"],
+        replies["conversations_opened"],
+        ttfr["average_seconds"],
+        ttfr["p50_seconds_at_most"],
+        ttfr["p90_seconds_at_most"],
+    ]
 
 
 def report_csv(report: dict[str, Any], group_by: str) -> str:

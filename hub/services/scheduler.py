@@ -119,16 +119,16 @@ async def _claim(hub: Hub, item: Due, now: datetime) -> Claimed | None:
         # the schedule, and firing it sends nothing.
         if flow is not None and flow.get("enabled") and flow.get("cron"):
             cron, zone = flow["cron"], ZoneInfo(flow["timezone"])
-    firing = due_firing(cron=cron, zone=zone, due=due, now=now,
-                        late_after_s=settings.schedule_late_after_s)
+    firing = due_firing(cron=cron, zone=zone, due=due, now=now, late_after_s=settings.schedule_late_after_s)
     member = f"{item.member}|{to_ms(firing.occurrence)}|{int(firing.late)}|{firing.skipped}"
     lease_ms = to_ms(now) + LEASE_MS
     next_ms = to_ms(firing.next_at) if firing.next_at is not None else None
     if not await hub.flows.claim(item.org_id, item.member, item.score_ms, next_ms, member, lease_ms):
         return None  # another process got it
     if firing.skipped:
-        log.warning("missed scheduled occurrences", extra={"org": item.org_id, "flow": item.member,
-                                                           "skipped": firing.skipped})
+        log.warning(
+            "missed scheduled occurrences", extra={"org": item.org_id, "flow": item.member, "skipped": firing.skipped}
+        )
     return Claimed(item.org_id, member, lease_ms)
 
 
@@ -142,8 +142,9 @@ async def _fire(hub: Hub, claimed: Claimed) -> None:
     except RateLimited as exc:
         until = clock.now_ms() + exc.retry_after * 1000
         await hub.flows.extend(claimed.org_id, claimed.firing, claimed.lease_ms, until)
-        log.info("scheduled send waits for the hourly limit",
-                 extra={"org": claimed.org_id, "retry_after": exc.retry_after})
+        log.info(
+            "scheduled send waits for the hourly limit", extra={"org": claimed.org_id, "retry_after": exc.retry_after}
+        )
     except asyncio.CancelledError:
         raise
     except Exception:
@@ -162,8 +163,9 @@ async def _fire_flow(hub: Hub, claimed: Claimed) -> None:
         return
     run: dict[str, Any] = {"occurrence": iso(from_ms(occurrence_ms)), "late": late, "skipped": skipped}
     try:
-        answers = await send_in_chunks(hub, org, flow["configuration_id"], flow["contacts"],
-                                       lambda i: schedule_key(flow_id, occurrence_ms, i))
+        answers = await send_in_chunks(
+            hub, org, flow["configuration_id"], flow["contacts"], lambda i: schedule_key(flow_id, occurrence_ms, i)
+        )
         run.update(summary(answers))
     except RateLimited:
         raise
@@ -181,12 +183,18 @@ async def _fire_delayed(hub: Hub, claimed: Claimed) -> None:
     # A flow disabled or deleted meanwhile sends nothing more.
     if org is not None and payload is not None and flow and flow.get("enabled"):
         try:
-            await send_in_chunks(hub, org, payload["configuration_id"], payload["contacts"],
-                                 lambda i: event_key(payload["event_id"], payload["flow_id"], i))
+            await send_in_chunks(
+                hub,
+                org,
+                payload["configuration_id"],
+                payload["contacts"],
+                lambda i: event_key(payload["event_id"], payload["flow_id"], i),
+            )
         except RateLimited:
             raise
         except HubError as exc:
-            log.warning("delayed event send refused",
-                        extra={"org": claimed.org_id, "flow": payload["flow_id"], "code": exc.code})
-    await hub.flows.finish(claimed.org_id, claimed.firing, flow_id=None, run=None,
-                           delayed_id=delayed_id)
+            log.warning(
+                "delayed event send refused",
+                extra={"org": claimed.org_id, "flow": payload["flow_id"], "code": exc.code},
+            )
+    await hub.flows.finish(claimed.org_id, claimed.firing, flow_id=None, run=None, delayed_id=delayed_id)

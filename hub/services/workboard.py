@@ -97,8 +97,7 @@ class WorkBoard:
         self._announced: dict[tuple[str, str], float] = {}
         self._flush = asyncio.Event()
 
-    def configure(self, kind: str, *, min_gap: float | None = None,
-                  claim_every: float | None = None) -> None:
+    def configure(self, kind: str, *, min_gap: float | None = None, claim_every: float | None = None) -> None:
         k = self._kinds[kind]
         if min_gap is not None:
             k.min_gap = min_gap
@@ -156,8 +155,16 @@ class WorkBoard:
             except TimeoutError:
                 pass
 
-    def done(self, look: Look, found: bool, *, more: bool = False, due_ms: float | None = None,
-             known: bool = False, failed: bool = False) -> None:
+    def done(
+        self,
+        look: Look,
+        found: bool,
+        *,
+        more: bool = False,
+        due_ms: float | None = None,
+        known: bool = False,
+        failed: bool = False,
+    ) -> None:
         """``found``: the look found work (look again soon); ``more``: at once
         (a full batch); ``due_ms``: when something found falls due (wall clock,
         ms); ``known``: the look saw all there is, so without ``due_ms`` there
@@ -220,8 +227,10 @@ class WorkBoard:
     # -- other processes ----------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        tasks = [asyncio.create_task(self._listen(stop), name="wake-listen"),
-                 asyncio.create_task(self._send(stop), name="wake-send")]
+        tasks = [
+            asyncio.create_task(self._listen(stop), name="wake-listen"),
+            asyncio.create_task(self._send(stop), name="wake-send"),
+        ]
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -267,10 +276,16 @@ class WorkBoard:
                 await asyncio.sleep(1.0)
 
 
-async def run_due_loop(board: WorkBoard, kind: str, stop: asyncio.Event, *,
-                       next_due_ms: Callable[[str], Awaitable[float | None]],
-                       release: Callable[[str], Awaitable[int]],
-                       wakes: tuple[str, ...], name: str) -> None:
+async def run_due_loop(
+    board: WorkBoard,
+    kind: str,
+    stop: asyncio.Event,
+    *,
+    next_due_ms: Callable[[str], Awaitable[float | None]],
+    release: Callable[[str], Awaitable[int]],
+    wakes: tuple[str, ...],
+    name: str,
+) -> None:
     """One process's loop over an org-keyed set of work that falls due at a
     known time (retries, quiet-hours holds): each org is looked at when its
     first item falls due, as this process knows it, and every idle interval

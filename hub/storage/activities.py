@@ -41,6 +41,7 @@ PUBLIC_FIELDS = {
     "content_sid": "content_sid",
 }
 
+
 def iso_ms(ms: int) -> str:
     """ISO 8601 UTC, as send results and activities show ``send_at``."""
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -153,11 +154,23 @@ class ActivityStore:
         statuses = {a["fields"]["status"] for a in activities}
         count_now = "queued" in statuses or "deferred" not in statuses
         result = await self.s.accept_send(
-            keys=[keys.request_rate(org_id), idem, keys.outbound_stream(org_id),
-                  keys.archive_stream(org_id), keys.deferred_sends(org_id)],
+            keys=[
+                keys.request_rate(org_id),
+                idem,
+                keys.outbound_stream(org_id),
+                keys.archive_stream(org_id),
+                keys.deferred_sends(org_id),
+            ],
             args=[
-                keys.org_prefix(org_id), now_ms, window_ms, limit, request_id,
-                idem_hash if idem_key else "", idem_ttl_s, response_json, retention_s,
+                keys.org_prefix(org_id),
+                now_ms,
+                window_ms,
+                limit,
+                request_id,
+                idem_hash if idem_key else "",
+                idem_ttl_s,
+                response_json,
+                retention_s,
                 "1" if count_now else "0",
                 *[json.dumps(a) for a in activities],
             ],
@@ -171,25 +184,55 @@ class ActivityStore:
 
     async def mark_sending(self, org_id: str, now_ms: int, ids: Sequence[str]) -> list[Job]:
         rows = await self.s.mark_sending(
-            keys=[keys.archive_stream(org_id)], args=[keys.org_prefix(org_id), now_ms, *ids])
+            keys=[keys.archive_stream(org_id)], args=[keys.org_prefix(org_id), now_ms, *ids]
+        )
         return [
-            Job(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], int(r[8] or 0), r[9],
-                int(r[10] or 0), int(r[11] or 0), r[12], _media_urls(r[13] if len(r) > 13 else ""))
+            Job(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                int(r[8] or 0),
+                r[9],
+                int(r[10] or 0),
+                int(r[11] or 0),
+                r[12],
+                _media_urls(r[13] if len(r) > 13 else ""),
+            )
             for r in rows
         ]
 
     async def record_results(
-        self, org_id: str, now_ms: int, group: str, retention_s: int, window_ms: int,
-        results: Sequence[SendResult], *, replies: bool = False,
+        self,
+        org_id: str,
+        now_ms: int,
+        group: str,
+        retention_s: int,
+        window_ms: int,
+        results: Sequence[SendResult],
+        *,
+        replies: bool = False,
     ) -> None:
         """``replies``: the batch came from the org's replies stream."""
         args: list[Any] = [keys.org_prefix(org_id), now_ms, group, retention_s, window_ms]
         for r in results:
-            args += [r.activity_id, r.entry_id, r.outcome, r.provider_id, r.error_code, r.detail,
-                     r.next_at_ms, r.attempts, r.retry_state]
+            args += [
+                r.activity_id,
+                r.entry_id,
+                r.outcome,
+                r.provider_id,
+                r.error_code,
+                r.detail,
+                r.next_at_ms,
+                r.attempts,
+                r.retry_state,
+            ]
         stream = keys.reply_stream(org_id) if replies else keys.outbound_stream(org_id)
-        await self.s.record_results(
-            keys=[stream, keys.send_retries(org_id), keys.archive_stream(org_id)], args=args)
+        await self.s.record_results(keys=[stream, keys.send_retries(org_id), keys.archive_stream(org_id)], args=args)
 
     async def next_retry_ms(self, org_id: str) -> int | None:
         """When the org's first waiting send is due (ms), or None."""
@@ -198,10 +241,12 @@ class ActivityStore:
 
     async def move_due_retries(self, org_id: str, now_ms: int, limit: int) -> int:
         """Sends whose next attempt is due go back into their stream; returns how many."""
-        return int(await self.s.retry_due(
-            keys=[keys.send_retries(org_id), keys.outbound_stream(org_id), keys.reply_stream(org_id)],
-            args=[now_ms, limit],
-        ))
+        return int(
+            await self.s.retry_due(
+                keys=[keys.send_retries(org_id), keys.outbound_stream(org_id), keys.reply_stream(org_id)],
+                args=[now_ms, limit],
+            )
+        )
 
     async def next_deferred_ms(self, org_id: str) -> int | None:
         """When the org's first message held by quiet hours is due (ms), or None."""
@@ -244,7 +289,13 @@ class ActivityStore:
         return [public_activity(row) for row in rows if row]
 
     async def page_ids(
-        self, org_id: str, *, config_id: str | None, status: str | None, score: str, member: str,
+        self,
+        org_id: str,
+        *,
+        config_id: str | None,
+        status: str | None,
+        score: str,
+        member: str,
         limit: int,
     ) -> tuple[list[str], str | None]:
         """Ids of one page of the Redis index after (score, member), and where
@@ -261,8 +312,9 @@ class ActivityStore:
         scores = await self.r.zmscore(keys.activities(org_id), list(ids))
         return {i: float(s) for i, s in zip(ids, scores) if s is not None}
 
-    async def sweep(self, org_id: str, items: Sequence[tuple[str, int, str, str, str, bool]],
-                    final: Sequence[str]) -> int:
+    async def sweep(
+        self, org_id: str, items: Sequence[tuple[str, int, str, str, str, bool]], final: Sequence[str]
+    ) -> int:
         """Drop the full records of archived activities (id, archived version,
         configuration id, channel id, to, in timeline) whose Redis copy is no
         newer; returns how many went."""
@@ -270,14 +322,22 @@ class ActivityStore:
         for act_id, version, config_id, channel_id, to, in_timeline in items:
             akey = keys.activity(org_id, act_id)
             index = keys.activities(org_id)
-            calls.append(([akey, akey + ":h", index, keys.activities_by_config(org_id, config_id),
-                           keys.timeline(org_id, to) if in_timeline else index,
-                           keys.last_outbound(org_id, channel_id, to)],
-                          [act_id, version, *final]))
+            calls.append(
+                (
+                    [
+                        akey,
+                        akey + ":h",
+                        index,
+                        keys.activities_by_config(org_id, config_id),
+                        keys.timeline(org_id, to) if in_timeline else index,
+                        keys.last_outbound(org_id, channel_id, to),
+                    ],
+                    [act_id, version, *final],
+                )
+            )
         if is_cluster(self.r):
             # redis-py's cluster pipeline refuses EVALSHA: the calls go at once instead.
-            return sum(int(n) for n in await asyncio.gather(
-                *(self.s.sweep_activity(keys=k, args=a) for k, a in calls)))
+            return sum(int(n) for n in await asyncio.gather(*(self.s.sweep_activity(keys=k, args=a) for k, a in calls)))
         async with self.r.pipeline(transaction=False) as p:
             for k, a in calls:
                 await self.s.sweep_activity(keys=k, args=a, client=p)

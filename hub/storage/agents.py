@@ -49,10 +49,17 @@ class AgentStore:
         if not claimed:
             return False
         fields: dict[EncodableT, EncodableT] = {
-            "id": agent["id"], "name": agent["name"], "email": agent["email"],
-            "queues": json.dumps(agent["queues"]), "capacity": agent["capacity"],
-            "role": agent.get("role", "agent"), "presence": "offline", "open": 0, "last_assigned": 0,
-            "created_at": agent["created_at"], "password": password_hash,
+            "id": agent["id"],
+            "name": agent["name"],
+            "email": agent["email"],
+            "queues": json.dumps(agent["queues"]),
+            "capacity": agent["capacity"],
+            "role": agent.get("role", "agent"),
+            "presence": "offline",
+            "open": 0,
+            "last_assigned": 0,
+            "created_at": agent["created_at"],
+            "password": password_hash,
             "presence_at": int(agent["created_at"] * 1000),
         }
         async with self.r.pipeline(transaction=True) as p:
@@ -93,8 +100,7 @@ class AgentStore:
     async def disconnected(self, org_id: str) -> list[tuple[str, int]]:
         """Agents in their grace period (no live connection), with when their
         last connection closed (ms)."""
-        rows = cast(list[tuple[str, float]],
-                    await self.r.zrange(keys.agents_gone(org_id), 0, -1, withscores=True))
+        rows = cast(list[tuple[str, float]], await self.r.zrange(keys.agents_gone(org_id), 0, -1, withscores=True))
         return [(a, int(s)) for a, s in rows]
 
     async def logins(self, email: str) -> list[tuple[str, str]]:
@@ -165,8 +171,7 @@ class AgentStore:
         await self.r.delete(_token_key(token))
 
     async def events_after(self, org_id: str, agent_id: str, after: int) -> list[str]:
-        return cast(list[str], await self.r.zrangebyscore(
-            f"{agent_key(org_id, agent_id)}:events", f"({after}", "+inf"))
+        return cast(list[str], await self.r.zrangebyscore(f"{agent_key(org_id, agent_id)}:events", f"({after}", "+inf"))
 
     async def last_event_id(self, org_id: str, agent_id: str) -> int:
         return int(await self.r.get(f"{agent_key(org_id, agent_id)}:seq") or 0)

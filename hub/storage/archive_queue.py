@@ -57,13 +57,15 @@ def _entries(rows: Sequence[tuple[str, dict[str, str]]]) -> list[Entry]:
             late = LateCallback(e["id"], e["status"], int(e["at"]), e.get("error_code") or "")
         if fields.get("mlate"):
             e = json.loads(fields["mlate"])
-            message_late = LateMessageStatus(e["conv"], e["msg"], e["status"], int(e["at"]),
-                                             e.get("error_code") or "")
+            message_late = LateMessageStatus(e["conv"], e["msg"], e["status"], int(e["at"]), e.get("error_code") or "")
         if fields.get("sidlate"):
             e = json.loads(fields["sidlate"])
             sid_late = SidCallback(e["sid"], e["status"], int(e["at"]), e.get("error_code") or "")
-        out.append(Entry(eid, fields.get("ids", "").split(), late, fields,
-                         fields.get("conv", "").split(), message_late, sid_late))
+        out.append(
+            Entry(
+                eid, fields.get("ids", "").split(), late, fields, fields.get("conv", "").split(), message_late, sid_late
+            )
+        )
     return out
 
 
@@ -79,9 +81,7 @@ class ArchiveQueue:
     async def read(self, org_id: str, consumer: str, count: int) -> list[Entry]:
         return _entries(await self.group.read(org_id, consumer, count))
 
-    async def claim_abandoned(
-        self, org_id: str, consumer: str, min_idle_ms: int, count: int
-    ) -> list[Entry]:
+    async def claim_abandoned(self, org_id: str, consumer: str, min_idle_ms: int, count: int) -> list[Entry]:
         return _entries(await self.group.claim_abandoned(org_id, consumer, min_idle_ms, count))
 
     async def hot(self, org_id: str, ids: Sequence[str]) -> set[str]:
@@ -95,9 +95,14 @@ class ArchiveQueue:
         be sent or sent again (outbound stream, retry set, deferred set; not archived
         before the provider takes them) and those with changes waiting in the
         archive stream (its entries are deleted once written)."""
-        found = await self.in_flight_script(keys=[
-            keys.send_retries(org_id), keys.outbound_stream(org_id), keys.archive_stream(org_id),
-            keys.deferred_sends(org_id)])
+        found = await self.in_flight_script(
+            keys=[
+                keys.send_retries(org_id),
+                keys.outbound_stream(org_id),
+                keys.archive_stream(org_id),
+                keys.deferred_sends(org_id),
+            ]
+        )
         ids = {i for group in found for i in group.split() if i.startswith("act_")}
         if not ids:
             return []
@@ -106,19 +111,24 @@ class ArchiveQueue:
             for i in sorted(ids):
                 p.hmget(keys.activity(org_id, i), *fields)
             rows = await p.execute()
-        return [{f: v for f, v in zip(fields, row) if v is not None}
-                for row in rows if row[0] is not None and row[1] == config_id]
+        return [
+            {f: v for f, v in zip(fields, row) if v is not None}
+            for row in rows
+            if row[0] is not None and row[1] == config_id
+        ]
 
     async def copies(self, org_id: str, ids: Sequence[str]) -> list[ActivityCopy]:
         """The activities as they are now (an id whose record expired is left out)."""
         akeys = [keys.activity(org_id, i) for i in ids]
         replies = await self.copies_script(
-            keys=[keys.activities(org_id), *(k for a in akeys for k in (a, a + ":h"))], args=list(ids))
+            keys=[keys.activities(org_id), *(k for a in akeys for k in (a, a + ":h"))], args=list(ids)
+        )
         out = []
         for n in range(0, len(replies), 3):
-            flat, history, score = replies[n:n + 3]
+            flat, history, score = replies[n : n + 3]
             if flat:
                 raw = dict(zip(flat[::2], flat[1::2]))
-                out.append(ActivityCopy(raw, history, int(score) if score is not None
-                                        else int(raw.get("created") or 0) * 1000))
+                out.append(
+                    ActivityCopy(raw, history, int(score) if score is not None else int(raw.get("created") or 0) * 1000)
+                )
         return out

@@ -64,8 +64,7 @@ class BulkJobStore:
 
     # -- upload --------------------------------------------------------------------
 
-    async def save_chunks(self, org_id: str, job_id: str, first: int, chunks: Sequence[str],
-                          ttl_s: int) -> None:
+    async def save_chunks(self, org_id: str, job_id: str, first: int, chunks: Sequence[str], ttl_s: int) -> None:
         async with self.r.pipeline(transaction=False) as p:
             for offset, chunk in enumerate(chunks):
                 p.set(keys.bulk_chunk(org_id, job_id, first + offset), chunk, ex=ttl_s)
@@ -74,8 +73,7 @@ class BulkJobStore:
     async def discard(self, org_id: str, job_id: str, chunks: int) -> None:
         """Drop the chunks of an upload that did not finish."""
         for start in range(0, chunks, 500):
-            await self.r.delete(*[keys.bulk_chunk(org_id, job_id, i)
-                                  for i in range(start, min(chunks, start + 500))])
+            await self.r.delete(*[keys.bulk_chunk(org_id, job_id, i) for i in range(start, min(chunks, start + 500))])
 
     async def create(self, org_id: str, fields: dict[str, Any], ttl_s: int) -> None:
         """The uploaded job becomes visible and claimable in one step."""
@@ -93,12 +91,15 @@ class BulkJobStore:
         raw = cast(dict[str, str], await self.r.hgetall(keys.bulk_job(org_id, job_id)))
         return raw or None
 
-    async def page(self, org_id: str, *, before: int | None,
-                   limit: int) -> tuple[list[dict[str, str]], int | None]:
+    async def page(self, org_id: str, *, before: int | None, limit: int) -> tuple[list[dict[str, str]], int | None]:
         """Jobs newest first; a job whose record expired leaves the index."""
         high = f"({before}" if before is not None else "+inf"
-        rows = cast(list[tuple[str, float]], await self.r.zrevrangebyscore(
-            keys.bulk_jobs(org_id), high, "-inf", start=0, num=limit + 1, withscores=True))
+        rows = cast(
+            list[tuple[str, float]],
+            await self.r.zrevrangebyscore(
+                keys.bulk_jobs(org_id), high, "-inf", start=0, num=limit + 1, withscores=True
+            ),
+        )
         more = len(rows) > limit
         rows = rows[:limit]
         async with self.r.pipeline(transaction=False) as p:
@@ -114,24 +115,19 @@ class BulkJobStore:
         raw = await self.r.get(keys.bulk_chunk(org_id, job_id, index))
         return json.loads(raw) if raw else None
 
-    async def results(self, org_id: str, job_id: str, first: int,
-                      count: int) -> list[list[list[Any]] | None]:
+    async def results(self, org_id: str, job_id: str, first: int, count: int) -> list[list[list[Any]] | None]:
         """Outcome rows of chunks ``first``.. (None for a chunk not recorded)."""
-        raws = await self.r.mget([keys.bulk_results(org_id, job_id, i)
-                                  for i in range(first, first + count)])
+        raws = await self.r.mget([keys.bulk_results(org_id, job_id, i) for i in range(first, first + count)])
         return [json.loads(raw) if raw else None for raw in raws]
 
-    async def results_at(self, org_id: str, job_id: str,
-                         indexes: Sequence[int]) -> list[list[list[Any]] | None]:
+    async def results_at(self, org_id: str, job_id: str, indexes: Sequence[int]) -> list[list[list[Any]] | None]:
         if not indexes:
             return []
         raws = await self.r.mget([keys.bulk_results(org_id, job_id, i) for i in indexes])
         return [json.loads(raw) if raw else None for raw in raws]
 
-    async def chunks(self, org_id: str, job_id: str, first: int,
-                     count: int) -> list[list[dict[str, Any]] | None]:
-        raws = await self.r.mget([keys.bulk_chunk(org_id, job_id, i)
-                                  for i in range(first, first + count)])
+    async def chunks(self, org_id: str, job_id: str, first: int, count: int) -> list[list[dict[str, Any]] | None]:
+        raws = await self.r.mget([keys.bulk_chunk(org_id, job_id, i) for i in range(first, first + count)])
         return [json.loads(raw) if raw else None for raw in raws]
 
     # -- running ---------------------------------------------------------------------
@@ -139,49 +135,73 @@ class BulkJobStore:
     async def claimable(self, org_id: str, now_ms: int) -> tuple[list[tuple[str, int]], int | None]:
         """(job, score) of one org's jobs nobody holds a live lease on, oldest
         lease first, and when the next live lease ends (ms; None: no job)."""
-        rows = cast(list[tuple[str, float]],
-                    await self.r.zrange(keys.bulk_active(org_id), 0, 3, withscores=True))
+        rows = cast(list[tuple[str, float]], await self.r.zrange(keys.bulk_active(org_id), 0, 3, withscores=True))
         free = [(job_id, int(score)) for job_id, score in rows if score <= now_ms]
         later = [int(score) for _, score in rows if score > now_ms]
         return free, min(later) if later else None
 
-    async def claim(self, org_id: str, job_id: str, seen: int, owner: str, lease_until_ms: int,
-                    now_ms: int) -> bool:
+    async def claim(self, org_id: str, job_id: str, seen: int, owner: str, lease_until_ms: int, now_ms: int) -> bool:
         won = await self.s.bulk_claim(
             keys=[keys.bulk_active(org_id), keys.bulk_job(org_id, job_id)],
             args=[job_id, seen, owner, lease_until_ms, now_ms],
         )
         return bool(won)
 
-    async def renew(self, org_id: str, job_id: str, owner: str, lease_until_ms: int,
-                    waiting_until_ms: int | None = None) -> str:
-        return str(await self.s.bulk_renew(
-            keys=[keys.bulk_active(org_id), keys.bulk_job(org_id, job_id)],
-            args=[job_id, owner, lease_until_ms, waiting_until_ms or ""],
-        ))
+    async def renew(
+        self, org_id: str, job_id: str, owner: str, lease_until_ms: int, waiting_until_ms: int | None = None
+    ) -> str:
+        return str(
+            await self.s.bulk_renew(
+                keys=[keys.bulk_active(org_id), keys.bulk_job(org_id, job_id)],
+                args=[job_id, owner, lease_until_ms, waiting_until_ms or ""],
+            )
+        )
 
-    async def record_chunk(self, org_id: str, job_id: str, index: int, rows: list[list[Any]],
-                           counts: dict[str, int], now_ms: int, ttl_s: int,
-                           finished_ttl_s: int) -> str:
-        args: list[Any] = [job_id, index, json.dumps(rows), len(rows), now_ms, ttl_s,
-                           finished_ttl_s]
+    async def record_chunk(
+        self,
+        org_id: str,
+        job_id: str,
+        index: int,
+        rows: list[list[Any]],
+        counts: dict[str, int],
+        now_ms: int,
+        ttl_s: int,
+        finished_ttl_s: int,
+    ) -> str:
+        args: list[Any] = [job_id, index, json.dumps(rows), len(rows), now_ms, ttl_s, finished_ttl_s]
         for status, n in sorted(counts.items()):
             args += [status, n]
-        return str(await self.s.bulk_chunk_done(
-            keys=[keys.bulk_job(org_id, job_id), keys.bulk_results(org_id, job_id, index),
-                  keys.bulk_chunk(org_id, job_id, index), keys.bulk_active(org_id),
-                  keys.archive_stream(org_id)],
-            args=args,
-        ))
+        return str(
+            await self.s.bulk_chunk_done(
+                keys=[
+                    keys.bulk_job(org_id, job_id),
+                    keys.bulk_results(org_id, job_id, index),
+                    keys.bulk_chunk(org_id, job_id, index),
+                    keys.bulk_active(org_id),
+                    keys.archive_stream(org_id),
+                ],
+                args=args,
+            )
+        )
 
-    async def stop(self, org_id: str, job_id: str, status: str, now_ms: int, ttl_s: int, *,
-                   error: dict[str, Any] | None = None, owner: str | None = None) -> str:
+    async def stop(
+        self,
+        org_id: str,
+        job_id: str,
+        status: str,
+        now_ms: int,
+        ttl_s: int,
+        *,
+        error: dict[str, Any] | None = None,
+        owner: str | None = None,
+    ) -> str:
         """``ttl_s``: how long the stopped job's summary stays."""
-        return str(await self.s.bulk_stop(
-            keys=[keys.bulk_active(org_id), keys.bulk_job(org_id, job_id),
-                  keys.archive_stream(org_id)],
-            args=[job_id, status, now_ms, json.dumps(error) if error else "", owner or "", ttl_s],
-        ))
+        return str(
+            await self.s.bulk_stop(
+                keys=[keys.bulk_active(org_id), keys.bulk_job(org_id, job_id), keys.archive_stream(org_id)],
+                args=[job_id, status, now_ms, json.dumps(error) if error else "", owner or "", ttl_s],
+            )
+        )
 
     # -- the hot window ------------------------------------------------------------
 

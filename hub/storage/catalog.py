@@ -46,13 +46,15 @@ class CatalogStore:
             await self.r.delete(keys.channel_owner(record_id))
         return bool(deleted)
 
-    async def page(
-        self, org_id: str, *, after: float | None, limit: int
-    ) -> tuple[list[dict[str, Any]], float | None]:
+    async def page(self, org_id: str, *, after: float | None, limit: int) -> tuple[list[dict[str, Any]], float | None]:
         """Records created after the cursor (a creation time), oldest first."""
         low = f"({after}" if after is not None else "-inf"
-        rows = cast(list[tuple[str, float]], await self.r.zrangebyscore(
-            keys.records(org_id, self.kind), low, "+inf", start=0, num=limit + 1, withscores=True))
+        rows = cast(
+            list[tuple[str, float]],
+            await self.r.zrangebyscore(
+                keys.records(org_id, self.kind), low, "+inf", start=0, num=limit + 1, withscores=True
+            ),
+        )
         more = len(rows) > limit
         rows = rows[:limit]
         if not rows:

@@ -43,24 +43,25 @@ class CircuitStore:
 
     async def take_probe(self, org_id: str, channel_id: str, now_ms: int, lease_ms: int) -> str:
         """``probe`` when the caller may try the provider; else closed | open | probing."""
-        return str(await self.s.circuit_probe(
-            keys=[keys.circuit(org_id, channel_id)], args=[now_ms, lease_ms]))
+        return str(await self.s.circuit_probe(keys=[keys.circuit(org_id, channel_id)], args=[now_ms, lease_ms]))
 
-    async def failure(self, org_id: str, channel_id: str, now_ms: int, *, threshold: int,
-                      cooldown_ms: int, probe: bool) -> tuple[int, bool]:
+    async def failure(
+        self, org_id: str, channel_id: str, now_ms: int, *, threshold: int, cooldown_ms: int, probe: bool
+    ) -> tuple[int, bool]:
         """Count a retryable failure: (until when the circuit is open, 0 if closed;
         whether this failure opened it)."""
         until, opened = await self.s.circuit_failure(
             keys=[keys.circuit(org_id, channel_id), keys.circuits_open(org_id)],
-            args=[channel_id, now_ms, threshold, cooldown_ms, 1 if probe else 0])
+            args=[channel_id, now_ms, threshold, cooldown_ms, 1 if probe else 0],
+        )
         return int(until), bool(opened)
 
     async def close(self, org_id: str, channel_id: str) -> None:
         await self.s.circuit_close(
-            keys=[keys.circuit(org_id, channel_id), keys.circuits_open(org_id)], args=[channel_id])
+            keys=[keys.circuit(org_id, channel_id), keys.circuits_open(org_id)], args=[channel_id]
+        )
 
     async def open_channels(self, org_id: str) -> dict[str, int]:
         """Channels whose circuit is not closed → until when it is open (ms)."""
-        rows = cast(list[tuple[str, float]],
-                    await self.r.zrange(keys.circuits_open(org_id), 0, -1, withscores=True))
+        rows = cast(list[tuple[str, float]], await self.r.zrange(keys.circuits_open(org_id), 0, -1, withscores=True))
         return {channel: int(score) for channel, score in rows}

@@ -60,13 +60,13 @@ class ConsentStore:
             salt = await self.salt(org_id)
             rest = [n for n in numbers if n not in out]
             if rest:
-                flags = await self.r.smismember(keys.opted_out_hashed(org_id, channel_id),
-                                                [number_hash(salt, n) for n in rest])
+                flags = await self.r.smismember(
+                    keys.opted_out_hashed(org_id, channel_id), [number_hash(salt, n) for n in rest]
+                )
                 out |= {n for n, flag in zip(rest, flags) if flag}
         return out
 
-    async def states(self, org_id: str, number: str, number_hash_: str,
-                     channel_ids: Sequence[str]) -> dict[str, bool]:
+    async def states(self, org_id: str, number: str, number_hash_: str, channel_ids: Sequence[str]) -> dict[str, bool]:
         """Channel id → opted out."""
         async with self.r.pipeline(transaction=False) as p:
             for ch in channel_ids:
@@ -75,27 +75,48 @@ class ConsentStore:
             flags = await p.execute()
         return {ch: bool(flags[2 * i] or flags[2 * i + 1]) for i, ch in enumerate(channel_ids)}
 
-    async def set(self, org_id: str, channel_id: str, number: str, number_hash_: str,
-                  action: str, entry: dict[str, Any]) -> None:
+    async def set(
+        self, org_id: str, channel_id: str, number: str, number_hash_: str, action: str, entry: dict[str, Any]
+    ) -> None:
         await self.s.consent_set(
-            keys=[keys.opted_out(org_id, channel_id), keys.opted_out_hashed(org_id, channel_id),
-                  keys.consent_state(org_id, channel_id), keys.archive_stream(org_id),
-                  keys.event_types(org_id), keys.event_log(org_id)],
-            args=[number, number_hash_, action, json.dumps([entry]), channel_id,
-                  str(entry.get("at", ""))])
+            keys=[
+                keys.opted_out(org_id, channel_id),
+                keys.opted_out_hashed(org_id, channel_id),
+                keys.consent_state(org_id, channel_id),
+                keys.archive_stream(org_id),
+                keys.event_types(org_id),
+                keys.event_log(org_id),
+            ],
+            args=[number, number_hash_, action, json.dumps([entry]), channel_id, str(entry.get("at", ""))],
+        )
 
-    async def erase_conversations(self, org_id: str, number: str, number_hash_: str,
-                                  channel_ids: Sequence[str], agent_ids: Sequence[str],
-                                  ) -> tuple[list[str], dict[str, Any]]:
+    async def erase_conversations(
+        self,
+        org_id: str,
+        number: str,
+        number_hash_: str,
+        channel_ids: Sequence[str],
+        agent_ids: Sequence[str],
+    ) -> tuple[list[str], dict[str, Any]]:
         """(open conversations to close first, else []; what was erased)."""
-        reply = await self.s.erase_contact(keys=[keys.slot(org_id)], args=[
-            keys.org_prefix(org_id), number, number_hash_, json.dumps(list(channel_ids)),
-            json.dumps(list(agent_ids))])
+        reply = await self.s.erase_contact(
+            keys=[keys.slot(org_id)],
+            args=[
+                keys.org_prefix(org_id),
+                number,
+                number_hash_,
+                json.dumps(list(channel_ids)),
+                json.dumps(list(agent_ids)),
+            ],
+        )
         if reply[0] == "open":
             return list(json.loads(reply[1]) or []), {}
-        return [], {"conversations": list(json.loads(reply[1]) or []),
-                    "messages": list(json.loads(reply[2]) or []),
-                    "timeline_entries": int(reply[3]), "opt_outs_kept": int(reply[4])}
+        return [], {
+            "conversations": list(json.loads(reply[1]) or []),
+            "messages": list(json.loads(reply[2]) or []),
+            "timeline_entries": int(reply[3]),
+            "opt_outs_kept": int(reply[4]),
+        }
 
     async def erase_activities(self, org_id: str, number: str) -> tuple[list[str], int]:
         """(activity ids redacted, activities left whole while in flight)."""
@@ -103,8 +124,9 @@ class ConsentStore:
         in_flight = 0
         after, after_id = "", ""
         while True:
-            score, last_id, ids, flying = await self.s.erase_activities(keys=[keys.slot(org_id)], args=[
-                keys.org_prefix(org_id), number, after, after_id, ERASE_PAGE])
+            score, last_id, ids, flying = await self.s.erase_activities(
+                keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), number, after, after_id, ERASE_PAGE]
+            )
             redacted += list(json.loads(ids) or [])
             in_flight += int(flying)
             if not score:

@@ -26,10 +26,23 @@ class ConversationStore:
         self.s = scripts
 
     async def ingest(
-        self, org_id: str, *, provider_id: str, channel_id: str, channel_type: str, customer: str,
-        message: dict[str, Any], now_ms: int, keyword: str, new_id: str, retention_s: int,
-        default_queue: str, customer_hash: str = "", replied_to: str = "",
-        named_activity: str | None = None, since_ms: int = 0,
+        self,
+        org_id: str,
+        *,
+        provider_id: str,
+        channel_id: str,
+        channel_type: str,
+        customer: str,
+        message: dict[str, Any],
+        now_ms: int,
+        keyword: str,
+        new_id: str,
+        retention_s: int,
+        default_queue: str,
+        customer_hash: str = "",
+        replied_to: str = "",
+        named_activity: str | None = None,
+        since_ms: int = 0,
     ) -> tuple[str, str, str] | list[RecentEntry]:
         """``outcome`` ``need_hash``: call again with ``customer_hash`` (the
         channel holds erased customers' opt-outs; nothing was changed).
@@ -38,11 +51,26 @@ class ConversationStore:
         none), None when the caller has not looked. Then, if it matters (a new
         conversation, several messages sent since ``since_ms``), nothing is
         stored and the answer is those messages, to call again with a choice."""
-        outcome, conv, *rest = await self.s.ingest_inbound(keys=[keys.slot(org_id)], args=[
-            keys.org_prefix(org_id), provider_id, channel_id, channel_type, customer,
-            json.dumps(message), now_ms, keyword, new_id, retention_s, default_queue, customer_hash,
-            replied_to, "?" if named_activity is None else named_activity, since_ms,
-        ])
+        outcome, conv, *rest = await self.s.ingest_inbound(
+            keys=[keys.slot(org_id)],
+            args=[
+                keys.org_prefix(org_id),
+                provider_id,
+                channel_id,
+                channel_type,
+                customer,
+                json.dumps(message),
+                now_ms,
+                keyword,
+                new_id,
+                retention_s,
+                default_queue,
+                customer_hash,
+                replied_to,
+                "?" if named_activity is None else named_activity,
+                since_ms,
+            ],
+        )
         if outcome == "choose":
             return [parse_recent(raw) for raw in rest[1:]]
         return outcome, conv, (rest[0] if rest else "")
@@ -51,7 +79,8 @@ class ConversationStore:
         if not ids:
             return []
         rows = await self.s.conversation_view(
-            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), "1" if messages else "0", *ids])
+            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), "1" if messages else "0", *ids]
+        )
         return [_fix(json.loads(row)) for row in rows]
 
     async def page(
@@ -61,9 +90,9 @@ class ConversationStore:
         and where the walk stopped (None: at the end)."""
         score, member = split_score_cursor(cursor)
         rows, next_cursor, scores = await self.s.conversation_page(
-            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), status or "", score, member, limit, 5000])
-        return ([(float(s), _fix(json.loads(r))) for s, r in zip(scores, rows)],
-                (next_cursor or None))
+            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), status or "", score, member, limit, 5000]
+        )
+        return ([(float(s), _fix(json.loads(r))) for s, r in zip(scores, rows)], (next_cursor or None))
 
     async def hot(self, org_id: str, ids: Sequence[str]) -> set[str]:
         """Those of the conversations whose record is in Redis."""
@@ -73,8 +102,7 @@ class ConversationStore:
             flags = await p.execute()
         return {i for i, flag in zip(ids, flags) if flag}
 
-    async def copies(self, org_id: str, ids: Sequence[str],
-                     first_seq: dict[str, int]) -> list[ConversationCopy]:
+    async def copies(self, org_id: str, ids: Sequence[str], first_seq: dict[str, int]) -> list[ConversationCopy]:
         """The conversations as they are now, each with its messages from
         ``first_seq[id]`` on (one whose record has left Redis is left out).
         Read in one transaction; on a Redis Cluster (whose client pipelines no
@@ -88,9 +116,11 @@ class ConversationStore:
                 p.lrange(ckey + ":msgs", first_seq.get(i, 0), -1)
                 p.hgetall(ckey + ":mstatus")
             replies = await p.execute()
-        return [ConversationCopy(org_id, raw, messages, statuses, first_seq.get(i, 0))
-                for i, raw, messages, statuses in zip(ids, replies[0::3], replies[1::3], replies[2::3])
-                if raw]
+        return [
+            ConversationCopy(org_id, raw, messages, statuses, first_seq.get(i, 0))
+            for i, raw, messages, statuses in zip(ids, replies[0::3], replies[1::3], replies[2::3])
+            if raw
+        ]
 
     async def sweep(self, org_id: str, items: Sequence[tuple[str, int, str, Sequence[str]]]) -> int:
         """Drop archived closed conversations (id, archived version, customer,
@@ -98,13 +128,24 @@ class ConversationStore:
         calls: list[tuple[list[str], list[str | int]]] = []
         for conv, version, customer, outbound in items:
             ckey = keys.conversation(org_id, conv)
-            calls.append(([ckey, ckey + ":msgs", ckey + ":mstatus", keys.conversations(org_id),
-                           keys.timeline(org_id, customer), *[keys.reply_job(org_id, m) for m in outbound]],
-                          [conv, version]))
+            calls.append(
+                (
+                    [
+                        ckey,
+                        ckey + ":msgs",
+                        ckey + ":mstatus",
+                        keys.conversations(org_id),
+                        keys.timeline(org_id, customer),
+                        *[keys.reply_job(org_id, m) for m in outbound],
+                    ],
+                    [conv, version],
+                )
+            )
         if is_cluster(self.r):
             # redis-py's cluster pipeline refuses EVALSHA: the calls go at once instead.
-            return sum(int(n) for n in await asyncio.gather(
-                *(self.s.sweep_conversation(keys=k, args=a) for k, a in calls)))
+            return sum(
+                int(n) for n in await asyncio.gather(*(self.s.sweep_conversation(keys=k, args=a) for k, a in calls))
+            )
         async with self.r.pipeline(transaction=False) as p:
             for k, a in calls:
                 await self.s.sweep_conversation(keys=k, args=a, client=p)
@@ -120,8 +161,7 @@ class ConversationStore:
     async def in_redis(self, org_id: str, created_before_ms: int) -> list[str]:
         """The conversations Redis holds (open ones, and closed ones until
         their hot window passes) started before a time."""
-        return cast(list[str], await self.r.zrangebyscore(keys.conversations(org_id), "-inf",
-                                                          f"({created_before_ms}"))
+        return cast(list[str], await self.r.zrangebyscore(keys.conversations(org_id), "-inf", f"({created_before_ms}"))
 
     async def open_for_agent(self, org_id: str, agent_id: str) -> list[str]:
         return sorted(cast(set[str], await self.r.smembers(keys.agent_conversations(org_id, agent_id))))
@@ -132,26 +172,65 @@ class ConversationStore:
                 p.zcard(keys.queue_waiting(org_id, q))
             return int(sum(await p.execute()))
 
-    async def reply(self, org_id: str, agent_id: str, conversation_id: str, client_id: str,
-                    message_json: str, now_ms: int, retention_s: int, *, content_sid: str = "",
-                    content_vars: str = "", media: str = "") -> list[str]:
+    async def reply(
+        self,
+        org_id: str,
+        agent_id: str,
+        conversation_id: str,
+        client_id: str,
+        message_json: str,
+        now_ms: int,
+        retention_s: int,
+        *,
+        content_sid: str = "",
+        content_vars: str = "",
+        media: str = "",
+    ) -> list[str]:
         """Record an agent's reply and queue its send, or say why not ([outcome, ...]).
         ``content_sid``: an approved WhatsApp template, sent whatever the 24-hour window;
         ``media``: a JSON list of the URLs to attach."""
         result = await self.s.reply_message(
             keys=[keys.reply_stream(org_id)],
-            args=[keys.org_prefix(org_id), agent_id, conversation_id, client_id, message_json,
-                  now_ms, retention_s, content_sid, content_vars, media])
+            args=[
+                keys.org_prefix(org_id),
+                agent_id,
+                conversation_id,
+                client_id,
+                message_json,
+                now_ms,
+                retention_s,
+                content_sid,
+                content_vars,
+                media,
+            ],
+        )
         return list(result)
 
-    async def note(self, org_id: str, agent_id: str, conversation_id: str, client_id: str,
-                   message_json: str, now_ms: int, *, supervisor: bool = False) -> list[str]:
+    async def note(
+        self,
+        org_id: str,
+        agent_id: str,
+        conversation_id: str,
+        client_id: str,
+        message_json: str,
+        now_ms: int,
+        *,
+        supervisor: bool = False,
+    ) -> list[str]:
         """Record an agent's internal note (a supervisor's: on any conversation
         of the org), or say why not ([outcome, ...])."""
         result = await self.s.conversation_note(
             keys=[keys.slot(org_id)],
-            args=[keys.org_prefix(org_id), agent_id, conversation_id, client_id, message_json, now_ms,
-                  "1" if supervisor else ""])
+            args=[
+                keys.org_prefix(org_id),
+                agent_id,
+                conversation_id,
+                client_id,
+                message_json,
+                now_ms,
+                "1" if supervisor else "",
+            ],
+        )
         return list(result)
 
     # Routing commands. Each answers the script's outcome: "ok", or why
@@ -163,61 +242,87 @@ class ConversationStore:
         offline hands its open conversations to others ("missing" also for a
         deactivated agent)."""
         result = await self.s.agent_presence(
-            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), agent_id, presence, now_ms])
+            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), agent_id, presence, now_ms]
+        )
         return str(result[0])
 
-    async def update_agent(self, org_id: str, agent_id: str, *, capacity: int | None,
-                           queues: Sequence[str] | None, now_ms: int) -> str:
+    async def update_agent(
+        self, org_id: str, agent_id: str, *, capacity: int | None, queues: Sequence[str] | None, now_ms: int
+    ) -> str:
         """New capacity and/or queues (None keeps each); "deactivated" refuses."""
-        result = await self.s.agent_update(keys=[keys.slot(org_id)], args=[
-            keys.org_prefix(org_id), agent_id, "" if capacity is None else capacity,
-            "" if queues is None else json.dumps(list(queues)), now_ms])
+        result = await self.s.agent_update(
+            keys=[keys.slot(org_id)],
+            args=[
+                keys.org_prefix(org_id),
+                agent_id,
+                "" if capacity is None else capacity,
+                "" if queues is None else json.dumps(list(queues)),
+                now_ms,
+            ],
+        )
         return str(result[0])
 
     async def deactivate_agent(self, org_id: str, agent_id: str, *, now_ms: int) -> int | None:
         """How many open conversations went back to their queues (0 for an
         agent already deactivated); None: no such agent."""
         result = await self.s.agent_deactivate(
-            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), agent_id, now_ms])
+            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), agent_id, now_ms]
+        )
         return None if result[0] == "missing" else int(result[1])
 
     async def set_skills(self, org_id: str, agent_id: str, skills: dict[str, int], *, now_ms: int) -> bool:
         """Work the agent now qualifies for is offered to it at once; False: no such agent."""
         result = await self.s.agent_skills(
-            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), agent_id, json.dumps(skills), now_ms])
+            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), agent_id, json.dumps(skills), now_ms]
+        )
         return bool(result[0] == "ok")
 
-    async def agent_connection(self, org_id: str, agent_id: str, action: ConnectionAction, *,
-                               connection_id: str, now_ms: int, stale_ms: int, grace_ms: int) -> str:
+    async def agent_connection(
+        self,
+        org_id: str,
+        agent_id: str,
+        action: ConnectionAction,
+        *,
+        connection_id: str,
+        now_ms: int,
+        stale_ms: int,
+        grace_ms: int,
+    ) -> str:
         """Count (``open``), refresh (``beat``) or forget (``close``) one of an
         agent's websocket connections, or (``sweep``) turn an agent without a
         live one offline once its grace period has passed. Answers
         "connected", "grace" (no live connection yet within its grace period)
         or "offline" (turned offline now)."""
-        result = await self.s.agent_connection(keys=[keys.slot(org_id)], args=[
-            keys.org_prefix(org_id), action, agent_id, connection_id, now_ms, stale_ms, grace_ms])
+        result = await self.s.agent_connection(
+            keys=[keys.slot(org_id)],
+            args=[keys.org_prefix(org_id), action, agent_id, connection_id, now_ms, stale_ms, grace_ms],
+        )
         return str(result)
 
-    async def close(self, org_id: str, conversation_id: str, *, actor: str, now_ms: int,
-                    reason: str = "") -> str:
+    async def close(self, org_id: str, conversation_id: str, *, actor: str, now_ms: int, reason: str = "") -> str:
         """``actor``: the agent closing it ("": an admin, any conversation);
         ``reason``: shown in the agent's event (e.g. "erased")."""
-        result = await self.s.conversation_close(keys=[keys.slot(org_id)], args=[
-            keys.org_prefix(org_id), conversation_id, actor, now_ms, reason])
+        result = await self.s.conversation_close(
+            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), conversation_id, actor, now_ms, reason]
+        )
         return str(result[0])
 
-    async def transfer(self, org_id: str, conversation_id: str, *, actor: str, to_agent: str | None,
-                       to_queue: str | None, now_ms: int) -> str:
+    async def transfer(
+        self, org_id: str, conversation_id: str, *, actor: str, to_agent: str | None, to_queue: str | None, now_ms: int
+    ) -> str:
         """To an available agent with free capacity, or to a queue (where it
         waits by its original arrival time)."""
-        result = await self.s.conversation_transfer(keys=[keys.slot(org_id)], args=[
-            keys.org_prefix(org_id), conversation_id, actor, to_agent or "", to_queue or "", now_ms])
+        result = await self.s.conversation_transfer(
+            keys=[keys.slot(org_id)],
+            args=[keys.org_prefix(org_id), conversation_id, actor, to_agent or "", to_queue or "", now_ms],
+        )
         return str(result[0])
 
     async def set_priority(self, org_id: str, conversation_id: str, priority: int, *, now_ms: int) -> str:
         """An open conversation's priority (0-100); a waiting one moves in its queue at once."""
-        result = await self.s.conversation_priority(keys=[keys.slot(org_id)], args=[
-            keys.org_prefix(org_id), conversation_id, priority, now_ms])
+        result = await self.s.conversation_priority(
+            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), conversation_id, priority, now_ms]
+        )
         return str(result[0])
 
 
@@ -225,19 +330,29 @@ def public_conversation(raw: dict[str, str], messages: list[dict[str, Any]] | No
     """An archived conversation as the routing scripts' ``conversation()``
     shows one whose correlated activity has left Redis."""
     out: dict[str, Any] = {
-        "id": raw["id"], "customer": raw["customer"], "channel_id": raw["channel"],
-        "status": raw["status"], "agent_id": raw.get("agent") or None, "queue": raw.get("queue"),
-        "correlated": raw.get("activity", "") != "", "created_at": int(raw["created"]) / 1000,
-        "previous_conversation_id": raw.get("previous") or None, "channel_type": raw.get("type"),
-        "activity": None, "correlation": correlation(raw),
+        "id": raw["id"],
+        "customer": raw["customer"],
+        "channel_id": raw["channel"],
+        "status": raw["status"],
+        "agent_id": raw.get("agent") or None,
+        "queue": raw.get("queue"),
+        "correlated": raw.get("activity", "") != "",
+        "created_at": int(raw["created"]) / 1000,
+        "previous_conversation_id": raw.get("previous") or None,
+        "channel_type": raw.get("type"),
+        "activity": None,
+        "correlation": correlation(raw),
         "priority": int(raw.get("priority") or 50),
     }
     if raw.get("close_reason"):
         out["close_reason"] = raw["close_reason"]
     if raw.get("activity"):
         activity: dict[str, Any] = {
-            "id": raw["activity"], "body": raw.get("act_body"), "configuration_id": raw.get("act_cfg"),
-            "configuration_name": raw.get("act_cfg_name") or None, "case_name": raw.get("act_case"),
+            "id": raw["activity"],
+            "body": raw.get("act_body"),
+            "configuration_id": raw.get("act_cfg"),
+            "configuration_name": raw.get("act_cfg_name") or None,
+            "case_name": raw.get("act_case"),
             "customer_name": raw.get("act_customer"),
         }
         created = raw.get("act_created") or ""

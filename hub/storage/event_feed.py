@@ -26,14 +26,25 @@ class EventFeedStore:
 
     # -- endpoints -----------------------------------------------------------------
 
-    async def _save(self, org_id: str, op: str, endpoint_id: str, record: dict[str, Any] | None,
-                    now_ms: int) -> str:
+    async def _save(self, org_id: str, op: str, endpoint_id: str, record: dict[str, Any] | None, now_ms: int) -> str:
         answer = await self.s.event_endpoint(
-            keys=[keys.event_endpoint(org_id, endpoint_id), keys.event_endpoints(org_id),
-                  keys.event_delivery(org_id, endpoint_id), keys.event_types(org_id),
-                  keys.event_log(org_id), keys.event_lease(org_id, endpoint_id)],
-            args=[op, endpoint_id, json.dumps(record) if record is not None else "", now_ms,
-                  MAX_ENDPOINTS, keys.event_endpoint(org_id, "")])
+            keys=[
+                keys.event_endpoint(org_id, endpoint_id),
+                keys.event_endpoints(org_id),
+                keys.event_delivery(org_id, endpoint_id),
+                keys.event_types(org_id),
+                keys.event_log(org_id),
+                keys.event_lease(org_id, endpoint_id),
+            ],
+            args=[
+                op,
+                endpoint_id,
+                json.dumps(record) if record is not None else "",
+                now_ms,
+                MAX_ENDPOINTS,
+                keys.event_endpoint(org_id, ""),
+            ],
+        )
         return str(answer[0])
 
     async def create(self, org_id: str, record: dict[str, Any], now_ms: int) -> None:
@@ -75,8 +86,7 @@ class EventFeedStore:
 
     async def trim(self, org_id: str, min_id: str) -> int:
         """Drop events older than ``min_id``; the number left."""
-        return int(await self.s.event_trim(keys=[keys.event_log(org_id), keys.event_floor(org_id)],
-                                           args=[min_id]))
+        return int(await self.s.event_trim(keys=[keys.event_log(org_id), keys.event_floor(org_id)], args=[min_id]))
 
     async def orgs(self) -> list[str]:
         return sorted(cast(set[str], await self.r.smembers(keys.event_orgs())))
@@ -90,12 +100,24 @@ class EventFeedStore:
     # -- delivery ------------------------------------------------------------------
 
     async def lease(self, org_id: str, endpoint_id: str, owner: str, op: str, lease_ms: int) -> bool:
-        return bool(await self.s.event_lease(keys=[keys.event_lease(org_id, endpoint_id)],
-                                             args=[owner, op, lease_ms]))
+        return bool(await self.s.event_lease(keys=[keys.event_lease(org_id, endpoint_id)], args=[owner, op, lease_ms]))
 
-    async def record(self, org_id: str, endpoint_id: str, owner: str, op: str, *, cursor: str = "",
-                     now_ms: int = 0, next_at_ms: int = 0, error: str = "") -> bool:
+    async def record(
+        self,
+        org_id: str,
+        endpoint_id: str,
+        owner: str,
+        op: str,
+        *,
+        cursor: str = "",
+        now_ms: int = 0,
+        next_at_ms: int = 0,
+        error: str = "",
+    ) -> bool:
         """Record an attempt's outcome; False when the lease is no longer ``owner``'s."""
-        return bool(await self.s.event_delivery(
-            keys=[keys.event_lease(org_id, endpoint_id), keys.event_delivery(org_id, endpoint_id)],
-            args=[owner, op, cursor, now_ms, next_at_ms, error[:300]]))
+        return bool(
+            await self.s.event_delivery(
+                keys=[keys.event_lease(org_id, endpoint_id), keys.event_delivery(org_id, endpoint_id)],
+                args=[owner, op, cursor, now_ms, next_at_ms, error[:300]],
+            )
+        )

@@ -52,8 +52,7 @@ class FlowStore:
     async def load(self, org_id: str, flow_id: str) -> dict[str, Any] | None:
         return await self.records.load(org_id, flow_id)
 
-    async def page(self, org_id: str, *, after: float | None,
-                   limit: int) -> tuple[list[dict[str, Any]], float | None]:
+    async def page(self, org_id: str, *, after: float | None, limit: int) -> tuple[list[dict[str, Any]], float | None]:
         return await self.records.page(org_id, after=after, limit=limit)
 
     async def save(self, org_id: str, flow: dict[str, Any], due_ms: int | None) -> None:
@@ -106,8 +105,7 @@ class FlowStore:
 
     # -- the schedule ---------------------------------------------------------------
 
-    async def due(self, org_id: str, now_ms: int,
-                  limit: int) -> tuple[list[Due], list[Due], int | None]:
+    async def due(self, org_id: str, now_ms: int, limit: int) -> tuple[list[Due], list[Due], int | None]:
         """One org's occurrences that are due, its firings whose lease lapsed,
         and when the next of either falls due (ms; None: nothing waits)."""
         async with self.r.pipeline(transaction=False) as p:
@@ -119,8 +117,9 @@ class FlowStore:
         later = [int(s) for _, s in due_rows + firing_rows if s > now_ms]
         return due, lapsed, min(later) if later else None
 
-    async def claim(self, org_id: str, member: str, expected_ms: int, next_ms: int | None,
-                    firing: str, lease_until_ms: int) -> bool:
+    async def claim(
+        self, org_id: str, member: str, expected_ms: int, next_ms: int | None, firing: str, lease_until_ms: int
+    ) -> bool:
         won = await self.s.schedule_claim(
             keys=[keys.schedule_due(org_id), keys.schedule_firing(org_id)],
             args=[member, expected_ms, "" if next_ms is None else next_ms, firing, lease_until_ms],
@@ -129,27 +128,29 @@ class FlowStore:
 
     async def extend(self, org_id: str, firing: str, expected_ms: int, until_ms: int) -> bool:
         """Take over a lapsed lease, or push one out; only one caller wins."""
-        won = await self.s.score_swap(keys=[keys.schedule_firing(org_id)],
-                                      args=[firing, expected_ms, until_ms])
+        won = await self.s.score_swap(keys=[keys.schedule_firing(org_id)], args=[firing, expected_ms, until_ms])
         return bool(won)
 
-    async def finish(self, org_id: str, firing: str, *, flow_id: str | None,
-                     run: dict[str, Any] | None, delayed_id: str | None) -> bool:
+    async def finish(
+        self, org_id: str, firing: str, *, flow_id: str | None, run: dict[str, Any] | None, delayed_id: str | None
+    ) -> bool:
         won = await self.s.schedule_done(
-            keys=[keys.schedule_firing(org_id),
-                  keys.flow_runs(org_id, flow_id or "-"),
-                  keys.record(org_id, KIND, flow_id or "-"),
-                  keys.delayed_send(org_id, delayed_id or "-"),
-                  keys.archive_stream(org_id)],
-            args=[firing, json.dumps(run) if run else "", RUNS_KEPT, "1" if delayed_id else "0",
-                  flow_id or ""],
+            keys=[
+                keys.schedule_firing(org_id),
+                keys.flow_runs(org_id, flow_id or "-"),
+                keys.record(org_id, KIND, flow_id or "-"),
+                keys.delayed_send(org_id, delayed_id or "-"),
+                keys.archive_stream(org_id),
+            ],
+            args=[firing, json.dumps(run) if run else "", RUNS_KEPT, "1" if delayed_id else "0", flow_id or ""],
         )
         return bool(won)
 
     # -- delayed event sends -------------------------------------------------------
 
-    async def add_delayed(self, org_id: str, delayed_id: str, payload: dict[str, Any],
-                          at_ms: int, ttl_s: int) -> dict[str, Any]:
+    async def add_delayed(
+        self, org_id: str, delayed_id: str, payload: dict[str, Any], at_ms: int, ttl_s: int
+    ) -> dict[str, Any]:
         """Queue a delayed send once (a repeat keeps the first); returns the stored one."""
         key = keys.delayed_send(org_id, delayed_id)
         async with self.r.pipeline(transaction=True) as p:
@@ -169,6 +170,5 @@ class FlowStore:
         raw = await self.r.get(keys.event(org_id, event_id))
         return json.loads(raw) if raw else None
 
-    async def save_event(self, org_id: str, event_id: str, record: dict[str, Any],
-                         ttl_s: int) -> None:
+    async def save_event(self, org_id: str, event_id: str, record: dict[str, Any], ttl_s: int) -> None:
         await self.r.set(keys.event(org_id, event_id), json.dumps(record), ex=ttl_s, nx=True)

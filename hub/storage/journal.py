@@ -99,7 +99,7 @@ class OwnJournal:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(self.fd, view):]
+                view = view[os.write(self.fd, view) :]
             os.fsync(self.fd)
         except OSError:
             try:

@@ -27,6 +27,7 @@ def slot(org_id: str) -> str:
 
 # -- global lookups -------------------------------------------------------------
 
+
 def orgs_index() -> str:
     return f"{PREFIX}:orgs"
 
@@ -55,6 +56,7 @@ def wake_stream() -> str:
 
 
 # -- per org ---------------------------------------------------------------------
+
 
 def org(org_id: str) -> str:
     return f"{org_prefix(org_id)}:org"
@@ -145,6 +147,7 @@ def consent_salt(org_id: str) -> str:
 
 # -- flows, schedules, events and bulk jobs ------------------------------------------
 
+
 def flows_by_event_type(org_id: str, event_type: str) -> str:
     """Set of the automated flows bound to one event type."""
     return f"{org_prefix(org_id)}:flows:type:{event_type}"
@@ -198,12 +201,14 @@ def bulk_jobs(org_id: str) -> str:
 
 # -- sending pace ---------------------------------------------------------------------
 
+
 def pace(org_id: str, channel_id: str) -> str:
     """A channel's pace (GCRA): when its next message may go, shared by every process."""
     return f"{org_prefix(org_id)}:pace:{channel_id}"
 
 
 # -- agents, conversations and queues --------------------------------------------------
+
 
 def agent_token(token_hash: str) -> str:
     return f"{PREFIX}:agent-token:{token_hash}"
@@ -323,6 +328,7 @@ def overflow_due(org_id: str) -> str:
 
 # -- retries and provider outages -------------------------------------------------------
 
+
 def reply_stream(org_id: str) -> str:
     """Agents' replies waiting to go out: read by their own workers, before any bulk backlog."""
     return f"{org_prefix(org_id)}:outbound:replies"
@@ -355,6 +361,7 @@ def circuits_open(org_id: str) -> str:
 
 # -- supervisors ---------------------------------------------------------------------
 
+
 def board_watch(org_id: str) -> str:
     """Set while a supervisor watches the org's board: the routing scripts
     then publish their changes on ``board_notify``."""
@@ -367,6 +374,7 @@ def board_notify(org_id: str) -> str:
 
 
 # -- the event feed ------------------------------------------------------------------
+
 
 def event_orgs() -> str:
     """Global set of the orgs with event endpoints: the only orgs the

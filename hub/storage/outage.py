@@ -24,8 +24,15 @@ from redis.exceptions import (
 # Refused, broken or LOADING connections (ConnectionError), no answer in time,
 # a replica or a cluster without its primary (or a slot no master serves), no
 # memory left.
-_UNAVAILABLE = (ConnectionError, TimeoutError, ReadOnlyError, ClusterDownError, TryAgainError,
-                OutOfMemoryError, SlotNotCoveredError)
+_UNAVAILABLE = (
+    ConnectionError,
+    TimeoutError,
+    ReadOnlyError,
+    ClusterDownError,
+    TryAgainError,
+    OutOfMemoryError,
+    SlotNotCoveredError,
+)
 
 
 def redis_unavailable(exc: BaseException) -> bool:

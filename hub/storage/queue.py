@@ -30,11 +30,8 @@ class OutboundQueue:
 
     async def read(self, org_id: str, consumer: str, count: int) -> list[tuple[str, str]]:
         """New jobs of one org: [(entry id, activity id), ...]."""
-        return [(eid, fields.get("a", "")) for eid, fields in
-                await self.group.read(org_id, consumer, count)]
+        return [(eid, fields.get("a", "")) for eid, fields in await self.group.read(org_id, consumer, count)]
 
-    async def claim_abandoned(
-        self, org_id: str, consumer: str, min_idle_ms: int, count: int
-    ) -> list[tuple[str, str]]:
+    async def claim_abandoned(self, org_id: str, consumer: str, min_idle_ms: int, count: int) -> list[tuple[str, str]]:
         rows = await self.group.claim_abandoned(org_id, consumer, min_idle_ms, count)
         return [(eid, fields.get("a", "")) for eid, fields in rows if fields]

@@ -17,14 +17,22 @@ class QueueStore:
         self.r = client
         self.s = scripts
 
-    async def save(self, org_id: str, name: str, policy: dict[str, Any] | None, now_ms: int, *,
-                   is_open: bool = True) -> bool:
+    async def save(
+        self, org_id: str, name: str, policy: dict[str, Any] | None, now_ms: int, *, is_open: bool = True
+    ) -> bool:
         """Set (None: remove) a queue's policy, open or closed now by its hours;
         what waits there is offered again at once. True when the queue had a
         policy before."""
-        existed = await self.s.queue_policy(keys=[keys.slot(org_id)], args=[
-            keys.org_prefix(org_id), name, "" if policy is None else json.dumps(policy), now_ms,
-            "1" if is_open else "0"])
+        existed = await self.s.queue_policy(
+            keys=[keys.slot(org_id)],
+            args=[
+                keys.org_prefix(org_id),
+                name,
+                "" if policy is None else json.dumps(policy),
+                now_ms,
+                "1" if is_open else "0",
+            ],
+        )
         return bool(existed)
 
     async def load(self, org_id: str, name: str) -> dict[str, Any] | None:
@@ -47,8 +55,11 @@ class QueueStore:
     async def set_open(self, org_id: str, name: str, is_open: bool, now_ms: int) -> int:
         """Open or close a queue by its hours; on opening, how many waiting
         conversations were assigned, plus one (0: no change, or closing)."""
-        return int(await self.s.queue_hours(keys=[keys.slot(org_id)], args=[
-            keys.org_prefix(org_id), name, "1" if is_open else "0", now_ms]))
+        return int(
+            await self.s.queue_hours(
+                keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), name, "1" if is_open else "0", now_ms]
+            )
+        )
 
     async def next_due_ms(self, org_id: str) -> float | None:
         async with self.r.pipeline(transaction=False) as p:
@@ -61,5 +72,6 @@ class QueueStore:
     async def run_due(self, org_id: str, now_ms: int, batch: int) -> tuple[int, int]:
         """(closed for inactivity, moved to an overflow queue) of what was due."""
         closed, moved, _ = await self.s.policy_due(
-            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), now_ms, batch])
+            keys=[keys.slot(org_id)], args=[keys.org_prefix(org_id), now_ms, batch]
+        )
         return int(closed), int(moved)

@@ -57,11 +57,15 @@ async def connect(url: str, *, max_connections: int = 512) -> aioredis.Redis:
     if not cluster:
         return _standalone(url, max_connections)
     cluster_client = ClusterClient.from_url(
-        url, decode_responses=True, max_connections=max_connections, socket_connect_timeout=5,
+        url,
+        decode_responses=True,
+        max_connections=max_connections,
+        socket_connect_timeout=5,
         # A node that stops answering makes the client reload the slot map and
         # try again, a few times quickly (the default backoff waits seconds):
         # while a master is down its slots' calls fail fast and the API says 503.
-        retry=Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.5), 3))
+        retry=Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.5), 3),
+    )
     cluster_client.sharded_pubsub = int(version.split(".")[0]) >= 7  # type: ignore[attr-defined]
     await cluster_client.initialize()
     return cluster_client  # type: ignore[return-value]
@@ -90,8 +94,7 @@ async def confirm_standalone(client: aioredis.Redis, url: str) -> None:
 
 async def _server_mode(url: str) -> tuple[bool, str] | None:
     """(cluster mode?, version) of the server at ``url``; None if it does not answer."""
-    probe = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5,
-                                    socket_timeout=5)
+    probe = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5, socket_timeout=5)
     try:
         cluster = bool((await probe.info("cluster")).get("cluster_enabled"))
         return cluster, str((await probe.info("server")).get("redis_version", "0"))
@@ -120,7 +123,10 @@ def _standalone(url: str, max_connections: int) -> aioredis.Redis:
     # A blocking pool: in a burst (thousands of sockets connecting at once)
     # callers wait for a connection instead of failing.
     pool = aioredis.BlockingConnectionPool.from_url(
-        url, decode_responses=True, max_connections=max_connections, timeout=30,
+        url,
+        decode_responses=True,
+        max_connections=max_connections,
+        timeout=30,
         # After Redis restarts, every pooled connection is dead, and the pool's
         # check on checkout misses a close it has not seen yet. A connection
         # idle for a second is PINGed first, and a call that fails on a closed
@@ -141,15 +147,26 @@ def pubsub_of(client: aioredis.Redis) -> PubSub:
     while the reader waits (asyncio: "read() called while another coroutine
     is already waiting"). The reader resubscribes after a failure itself."""
     source = client.connection_pool
-    kwargs = {k: v for k, v in source.connection_kwargs.items()
-              if k not in ("health_check_interval", "retry", "retry_on_error")}
+    kwargs = {
+        k: v
+        for k, v in source.connection_kwargs.items()
+        if k not in ("health_check_interval", "retry", "retry_on_error")
+    }
     pool = aioredis.ConnectionPool(connection_class=source.connection_class, **kwargs)
     return PubSub(pool, ignore_subscribe_messages=True)
 
 
 # What a cluster node's pub/sub connection keeps of the cluster client's settings.
-_NODE_KWARGS = ("username", "password", "credential_provider", "encoding", "encoding_errors",
-                "decode_responses", "socket_connect_timeout", "socket_keepalive")
+_NODE_KWARGS = (
+    "username",
+    "password",
+    "credential_provider",
+    "encoding",
+    "encoding_errors",
+    "decode_responses",
+    "socket_connect_timeout",
+    "socket_keepalive",
+)
 
 
 class _NodePubSub(PubSub):
@@ -175,8 +192,7 @@ def pubsub_on(client: aioredis.Redis, node_name: str) -> PubSub:
         return pubsub_of(client)
     node = client.get_node(node_name=node_name)
     kwargs = {k: v for k, v in node.connection_kwargs.items() if k in _NODE_KWARGS}
-    pool = aioredis.ConnectionPool(connection_class=node.connection_class,
-                                   host=node.host, port=node.port, **kwargs)
+    pool = aioredis.ConnectionPool(connection_class=node.connection_class, host=node.host, port=node.port, **kwargs)
     return _NodePubSub(pool, ignore_subscribe_messages=True)
 
 
@@ -190,8 +206,7 @@ def _status_tables() -> str:
     ranks = ", ".join(f"['{s}'] = {r}" for s, r in RANK.items())
     terminal = ", ".join(f"['{s}'] = true" for s in sorted(TERMINAL))
     final = ", ".join(f"['{s}'] = true" for s in sorted(FINAL))
-    return (f"local RANK = {{{ranks}}}\nlocal TERMINAL = {{{terminal}}}\n"
-            f"local FINAL = {{{final}}}\n")
+    return f"local RANK = {{{ranks}}}\nlocal TERMINAL = {{{terminal}}}\nlocal FINAL = {{{final}}}\n"
 
 
 def script_source(name: str, *, publish: str = "PUBLISH") -> str:

@@ -42,8 +42,7 @@ async def hub_stats(client: aioredis.Redis, org_ids: Sequence[str]) -> HubStats:
         rows = await p.execute()
     queues: list[tuple[str, str]] = []
     for index, org_id in enumerate(org_ids):
-        (xlen, agents, wait, org_queues, replies, retries, circuits, backlog,
-         oldest) = rows[index * 9: index * 9 + 9]
+        (xlen, agents, wait, org_queues, replies, retries, circuits, backlog, oldest) = rows[index * 9 : index * 9 + 9]
         stats.stream_depth += int(xlen) + int(replies)
         stats.retries_waiting += int(retries)
         stats.open_circuits += int(circuits)
@@ -63,8 +62,7 @@ async def hub_stats(client: aioredis.Redis, org_ids: Sequence[str]) -> HubStats:
     return stats
 
 
-async def trim_before(client: aioredis.Redis, org_id: str, config_ids: Sequence[str],
-                      cutoff_ms: int) -> int:
+async def trim_before(client: aioredis.Redis, org_id: str, config_ids: Sequence[str], cutoff_ms: int) -> int:
     """Drop index entries older than the cutoff (their records have expired)."""
     async with client.pipeline(transaction=False) as p:
         # Activity index scores are creation ms * 1000 (unique within a request).

@@ -45,8 +45,10 @@ class ConsumerGroup:
         """New entries of one org's stream (one key: one Redis Cluster slot), without waiting."""
         await self.ensure_group(org_id)
         try:
-            rows = cast(list[tuple[str, Rows]], await self.r.xreadgroup(
-                self.group, consumer, {self.stream_of(org_id): ">"}, count=count))
+            rows = cast(
+                list[tuple[str, Rows]],
+                await self.r.xreadgroup(self.group, consumer, {self.stream_of(org_id): ">"}, count=count),
+            )
         except ResponseError as exc:
             if "NOGROUP" in str(exc):  # the stream was deleted under us
                 self._groups.discard(org_id)
@@ -57,14 +59,14 @@ class ConsumerGroup:
     async def claim_abandoned(self, org_id: str, consumer: str, min_idle_ms: int, count: int) -> Rows:
         await self.ensure_group(org_id)
         _, rows, *_ = await self.r.xautoclaim(
-            self.stream_of(org_id), self.group, consumer, min_idle_ms, "0-0", count=count)
+            self.stream_of(org_id), self.group, consumer, min_idle_ms, "0-0", count=count
+        )
         # A deleted entry still pending comes back without fields.
         return [(eid, fields or {}) for eid, fields in rows]
 
     async def keep_claimed(self, org_id: str, consumer: str, entry_ids: Sequence[str]) -> None:
         if entry_ids:
-            await self.r.xclaim(self.stream_of(org_id), self.group, consumer, 0, list(entry_ids),
-                                justid=True)
+            await self.r.xclaim(self.stream_of(org_id), self.group, consumer, 0, list(entry_ids), justid=True)
 
     async def ack(self, org_id: str, entry_ids: Sequence[str]) -> None:
         if entry_ids:

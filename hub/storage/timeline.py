@@ -10,8 +10,14 @@ from hub.storage import keys
 
 
 async def timeline_page(
-    client: aioredis.Redis, org_id: str, phone: str, *, after_score: float | None,
-    after_member: str, limit: int, expired_before: float,
+    client: aioredis.Redis,
+    org_id: str,
+    phone: str,
+    *,
+    after_score: float | None,
+    after_member: str,
+    limit: int,
+    expired_before: float,
 ) -> tuple[list[tuple[str, float]], bool]:
     """Up to ``limit`` entries older than the cursor, newest first, and whether
     more follow. Scores tie when requests are accepted in the same
@@ -24,8 +30,10 @@ async def timeline_page(
     rows: list[tuple[str, float]] = []
     offset = 0
     while len(rows) <= limit:
-        batch = cast(list[tuple[str, float]], await client.zrevrangebyscore(
-            key, max_score, "-inf", start=offset, num=limit + 1, withscores=True))
+        batch = cast(
+            list[tuple[str, float]],
+            await client.zrevrangebyscore(key, max_score, "-inf", start=offset, num=limit + 1, withscores=True),
+        )
         if not batch:
             break
         offset += len(batch)

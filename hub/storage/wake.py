@@ -20,8 +20,16 @@ from hub.storage import keys
 
 MAX_LEN = 10_000
 # What the listener's connection keeps of a cluster node's settings.
-_NODE_KWARGS = ("username", "password", "credential_provider", "encoding", "encoding_errors",
-                "decode_responses", "socket_connect_timeout", "socket_keepalive")
+_NODE_KWARGS = (
+    "username",
+    "password",
+    "credential_provider",
+    "encoding",
+    "encoding_errors",
+    "decode_responses",
+    "socket_connect_timeout",
+    "socket_keepalive",
+)
 
 
 class WakeStream:
@@ -39,16 +47,24 @@ class WakeStream:
             if isinstance(self.r, RedisCluster):
                 node = self.r.get_node_from_key(keys.wake_stream())
                 kwargs = {k: v for k, v in node.connection_kwargs.items() if k in _NODE_KWARGS}
-                pool = aioredis.ConnectionPool(connection_class=node.connection_class,
-                                               host=node.host, port=node.port, max_connections=1,
-                                               socket_timeout=timeout, **kwargs)
+                pool = aioredis.ConnectionPool(
+                    connection_class=node.connection_class,
+                    host=node.host,
+                    port=node.port,
+                    max_connections=1,
+                    socket_timeout=timeout,
+                    **kwargs,
+                )
             else:
                 source = self.r.connection_pool
-                kwargs = {k: v for k, v in source.connection_kwargs.items()
-                          if k not in ("health_check_interval", "retry", "retry_on_error",
-                                       "socket_timeout")}
-                pool = aioredis.ConnectionPool(connection_class=source.connection_class,
-                                               max_connections=1, socket_timeout=timeout, **kwargs)
+                kwargs = {
+                    k: v
+                    for k, v in source.connection_kwargs.items()
+                    if k not in ("health_check_interval", "retry", "retry_on_error", "socket_timeout")
+                }
+                pool = aioredis.ConnectionPool(
+                    connection_class=source.connection_class, max_connections=1, socket_timeout=timeout, **kwargs
+                )
             self._listener = aioredis.Redis.from_pool(pool)  # closing it closes the pool
         return self._listener
 
@@ -61,8 +77,12 @@ class WakeStream:
         """One entry per org: ``o`` the org, ``k`` its kinds, ``p`` the announcing process."""
         async with self.r.pipeline(transaction=False) as p:
             for org_id, kinds in items:
-                p.xadd(keys.wake_stream(), {"o": org_id, "k": " ".join(sorted(kinds)), "p": origin},
-                       maxlen=MAX_LEN, approximate=True)
+                p.xadd(
+                    keys.wake_stream(),
+                    {"o": org_id, "k": " ".join(sorted(kinds)), "p": origin},
+                    maxlen=MAX_LEN,
+                    approximate=True,
+                )
             await p.execute()
 
     async def last_id(self) -> str:
@@ -73,10 +93,15 @@ class WakeStream:
     async def listen(self, after: str, block_ms: int) -> list[tuple[str, str, list[str], str]]:
         """Entries after ``after``, waiting up to ``block_ms``: [(id, org, kinds, origin), ...]."""
         try:
-            rows = cast(list[tuple[str, list[tuple[str, dict[str, str]]]]], await self._blocking(block_ms).xread(
-                {keys.wake_stream(): after}, count=1000, block=block_ms))
+            rows = cast(
+                list[tuple[str, list[tuple[str, dict[str, str]]]]],
+                await self._blocking(block_ms).xread({keys.wake_stream(): after}, count=1000, block=block_ms),
+            )
         except Exception:
             await self.aclose()  # the next read connects again (to the key's master as it is then)
             raise
-        return [(eid, f.get("o", ""), f.get("k", "").split(), f.get("p", ""))
-                for _, entries in rows or [] for eid, f in entries]
+        return [
+            (eid, f.get("o", ""), f.get("k", "").split(), f.get("p", ""))
+            for _, entries in rows or []
+            for eid, f in entries
+        ]

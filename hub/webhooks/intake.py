@@ -55,16 +55,30 @@ class Received:
 
     def record(self, org_id: str | None) -> dict[str, Any]:
         """The journal record: verified when ``org_id`` is known (no signature kept then)."""
-        return {"v": 1, "family": self.family, "route": self.route, "channel": self.channel_id,
-                "org": org_id, "verified": org_id is not None, "at": self.at_ms,
-                "url": self.url, "signature": "" if org_id else self.signature,
-                "body": base64.b64encode(self.body).decode()}
+        return {
+            "v": 1,
+            "family": self.family,
+            "route": self.route,
+            "channel": self.channel_id,
+            "org": org_id,
+            "verified": org_id is not None,
+            "at": self.at_ms,
+            "url": self.url,
+            "signature": "" if org_id else self.signature,
+            "body": base64.b64encode(self.body).decode(),
+        }
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Received:
-        return cls(family=record["family"], route=record["route"], channel_id=record["channel"],
-                   body=base64.b64decode(record["body"]), url=record["url"],
-                   signature=record["signature"], at_ms=int(record["at"]))
+        return cls(
+            family=record["family"],
+            route=record["route"],
+            channel_id=record["channel"],
+            body=base64.b64decode(record["body"]),
+            url=record["url"],
+            signature=record["signature"],
+            at_ms=int(record["at"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -118,8 +132,15 @@ async def handle(request: Request, family: Family, route: str) -> Response:
     url = hub.settings.public_url + request.url.path
     if request.url.query:
         url += "?" + request.url.query
-    received = Received(family.name, route, request.path_params["channel_id"], await request.body(),
-                        url, family.signature(request), int(time.time() * 1000))
+    received = Received(
+        family.name,
+        route,
+        request.path_params["channel_id"],
+        await request.body(),
+        url,
+        family.signature(request),
+        int(time.time() * 1000),
+    )
     try:
         channel = await hub.directory.lookup(received.channel_id, stale_ok=journal.active)
     except Exception as exc:
@@ -158,13 +179,11 @@ async def replay(state: State, families: dict[str, Family], record: dict[str, An
     channel = await hub.directory.lookup(received.channel_id)
     if channel is None or channel["provider"] not in family.providers:
         hub.metrics.webhooks_rejected.labels(received.route).inc()
-        log.warning("journaled webhook for an unknown channel dropped",
-                    extra={"channel": received.channel_id})
+        log.warning("journaled webhook for an unknown channel dropped", extra={"channel": received.channel_id})
         return False
     if not record["verified"] and not family.verify(channel, received):
         hub.metrics.webhooks_rejected.labels(received.route).inc()
-        log.warning("journaled webhook with a bad signature dropped",
-                    extra={"channel": received.channel_id})
+        log.warning("journaled webhook with a bad signature dropped", extra={"channel": received.channel_id})
         return False
     await apply(state, family, channel, family.parse(received), received.at_ms)
     return True

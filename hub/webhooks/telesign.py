@@ -40,8 +40,9 @@ class Telesign:
 
     def verify(self, channel: dict[str, Any], received: Received) -> bool:
         creds = channel.get("credentials") or {}
-        return verify_callback(creds.get("customer_id", ""), creds.get("api_key", ""),
-                               received.signature, received.body)
+        return verify_callback(
+            creds.get("customer_id", ""), creds.get("api_key", ""), received.signature, received.body
+        )
 
     def parse(self, received: Received) -> Parsed:
         # The API's parser: deep nesting, lone surrogates and NaN are refused

@@ -109,9 +109,11 @@ def test_a_patch_changes_only_what_it_names_and_the_secret_is_never_shown() -> N
 
 
 def test_the_log_records_the_types_of_enabled_endpoints_only() -> None:
-    endpoints = [{"enabled": True, "event_types": ["activity.status"]},
-                 {"enabled": False, "event_types": ["message.received"]},
-                 {"enabled": True, "event_types": ["activity.status", "contact.opted_out"]}]
+    endpoints = [
+        {"enabled": True, "event_types": ["activity.status"]},
+        {"enabled": False, "event_types": ["message.received"]},
+        {"enabled": True, "event_types": ["activity.status", "contact.opted_out"]},
+    ]
     assert subscribed_types(endpoints) == {"activity.status", "contact.opted_out"}
     assert subscribed_types([]) == set()
     assert len(EVENT_TYPES) == len(set(EVENT_TYPES))
@@ -121,7 +123,7 @@ def test_event_ids_order_numerically_and_a_bad_cursor_names_its_field() -> None:
     assert id_before("999-5", "1000-0") and id_before("1000-0", "1000-1")
     assert not id_before("1000-10", "1000-9")
     assert next_event_id("1000-9") == "1000-10"
-    assert next_event_id(f"1000-{2 ** 64 - 1}") == "1001-0"
+    assert next_event_id(f"1000-{2**64 - 1}") == "1001-0"
     for bad in ("", "abc", "1000", "1000-", "-1-0", "01-0", "1000-0-0", "1" * 30 + "-0"):
         with pytest.raises(InvalidRequest) as refused:
             parse_event_id(bad)

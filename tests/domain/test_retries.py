@@ -30,8 +30,7 @@ def test_deadline_counts_from_the_first_attempt():
 
 @pytest.mark.parametrize(
     "until, spread, rand, expected",
-    [(10_000, 1_000, 0.0, 10_000), (10_000, 1_000, 0.5, 10_500), (10_000, 0, 0.9, 10_000),
-     (10_000, -5, 0.5, 10_000)],
+    [(10_000, 1_000, 0.0, 10_000), (10_000, 1_000, 0.5, 10_500), (10_000, 0, 0.9, 10_000), (10_000, -5, 0.5, 10_000)],
 )
 def test_deferred_until_the_circuit_closes(until, spread, rand, expected):
     assert deferred_ms(until, spread, rand) == expected

@@ -20,10 +20,28 @@ from hub.storage.sql import rollups
 from hub.storage.sql.db import Database, Tx
 
 _COLUMNS = (
-    "id", "org_id", "configuration_id", "template_id", "request_id", "channel_id",
-    "channel_type", "to_addr", "locale", "status", "error_code", "provider_message_id", "body",
-    "in_timeline", "score", "created_ms", "updated_ms", "delivered_ms", "version", "record",
-    "archived_ms", "segments",
+    "id",
+    "org_id",
+    "configuration_id",
+    "template_id",
+    "request_id",
+    "channel_id",
+    "channel_type",
+    "to_addr",
+    "locale",
+    "status",
+    "error_code",
+    "provider_message_id",
+    "body",
+    "in_timeline",
+    "score",
+    "created_ms",
+    "updated_ms",
+    "delivered_ms",
+    "version",
+    "record",
+    "archived_ms",
+    "segments",
 )
 _UPDATED = [c for c in _COLUMNS if c not in ("id", "org_id", "created_ms", "score")]
 
@@ -66,12 +84,27 @@ def _kept(raw: Mapping[str, str]) -> dict[str, str]:
 def activity_row(copy: ActivityCopy) -> tuple[Any, ...]:
     raw = copy.raw
     return (
-        raw["id"], raw["org"], raw["cfg"], _text(raw.get("tpl")), _text(raw.get("req")),
-        _text(raw.get("channel")), _text(raw.get("type")), raw.get("to", ""),
-        _text(raw.get("locale")), raw["status"], _text(raw.get("error_code")),
-        _text(raw.get("sid")), raw.get("body"), 1 if raw.get("timeline") == "1" else 0,
-        copy.score, int(raw["created"]), _int(raw.get("updated")), _int(raw.get("delivered_at")),
-        len(copy.history), json.dumps(_kept(raw), sort_keys=True), clock.now_ms(),
+        raw["id"],
+        raw["org"],
+        raw["cfg"],
+        _text(raw.get("tpl")),
+        _text(raw.get("req")),
+        _text(raw.get("channel")),
+        _text(raw.get("type")),
+        raw.get("to", ""),
+        _text(raw.get("locale")),
+        raw["status"],
+        _text(raw.get("error_code")),
+        _text(raw.get("sid")),
+        raw.get("body"),
+        1 if raw.get("timeline") == "1" else 0,
+        copy.score,
+        int(raw["created"]),
+        _int(raw.get("updated")),
+        _int(raw.get("delivered_at")),
+        len(copy.history),
+        json.dumps(_kept(raw), sort_keys=True),
+        clock.now_ms(),
         int(raw.get("segments") or 0),
     )
 
@@ -80,8 +113,7 @@ def event_rows(activity_id: str, history: Sequence[str], start: int = 0) -> list
     rows = []
     for seq, text in enumerate(history[start:], start):
         e = json.loads(text)
-        rows.append((activity_id, seq, e["status"], int(e["at"]), e.get("error_code"),
-                     e.get("source"), text))
+        rows.append((activity_id, seq, e["status"], int(e["at"]), e.get("error_code"), e.get("source"), text))
     return rows
 
 
@@ -99,8 +131,7 @@ async def write_activities(db: Database, copies: Sequence[ActivityCopy]) -> None
         await tx.executemany(UPSERT_ACTIVITY, [activity_row(c) for c in ordered])
         # A row's events below its version were written with it: only the
         # new ones go in.
-        events = [r for c in ordered
-                  for r in event_rows(c.raw["id"], c.history, versions.get(c.raw["id"], 0))]
+        events = [r for c in ordered for r in event_rows(c.raw["id"], c.history, versions.get(c.raw["id"], 0))]
         if events:
             await tx.executemany(INSERT_EVENT, events)
         for org_id, org_counts in sorted(counts.items()):
@@ -108,7 +139,8 @@ async def write_activities(db: Database, copies: Sequence[ActivityCopy]) -> None
 
 
 async def _rollup_moves(
-    tx: Tx, copies: Sequence[ActivityCopy],
+    tx: Tx,
+    copies: Sequence[ActivityCopy],
 ) -> tuple[dict[str, int], dict[str, rollups.Counts]]:
     """The rows' versions before, and what writing ``copies`` moves in the
     rollups: each copy the upsert takes (no row yet, or one from a history
@@ -116,10 +148,11 @@ async def _rollup_moves(
     ids = [c.raw["id"] for c in copies]
     before: dict[str, tuple[int, rollups.Counted]] = {}
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         rows = await tx.fetch(
-            f"SELECT id, version, {rollups.ROW_COLUMNS} FROM activities"
-            f" WHERE id IN ({', '.join('?' * len(chunk))})", *chunk)
+            f"SELECT id, version, {rollups.ROW_COLUMNS} FROM activities WHERE id IN ({', '.join('?' * len(chunk))})",
+            *chunk,
+        )
         for act_id, version, *row in rows:
             before[act_id] = (int(version), rollups.Counted.of_row(*row))
     counts: dict[str, rollups.Counts] = {}
@@ -128,7 +161,8 @@ async def _rollup_moves(
         if old is not None and old[0] > len(c.history):
             continue  # an older copy: the upsert keeps the row
         counts.setdefault(c.raw["org"], rollups.Counts()).move(
-            old[1] if old else None, rollups.Counted.of_record(c.raw))
+            old[1] if old else None, rollups.Counted.of_record(c.raw)
+        )
     return {i: v for i, (v, _) in before.items()}, counts
 
 
@@ -139,7 +173,10 @@ async def purge_before(db: Database, org_id: str, cutoff_ms: int, *, batch: int 
     while True:
         rows = await db.fetch(
             "SELECT id FROM activities WHERE org_id = ? AND score < ? ORDER BY score LIMIT ?",
-            org_id, cutoff_ms * 1000, batch)
+            org_id,
+            cutoff_ms * 1000,
+            batch,
+        )
         if not rows:
             return removed
         async with db.transaction() as tx:
@@ -150,12 +187,10 @@ async def purge_before(db: Database, org_id: str, cutoff_ms: int, *, batch: int 
 
 async def load_activity(db: Database, org_id: str, activity_id: str) -> tuple[dict[str, str], list[str]] | None:
     """The archived hash and history of one of the org's activities."""
-    rows = await db.fetch("SELECT record FROM activities WHERE org_id = ? AND id = ?",
-                          org_id, activity_id)
+    rows = await db.fetch("SELECT record FROM activities WHERE org_id = ? AND id = ?", org_id, activity_id)
     if not rows:
         return None
-    events = await db.fetch(
-        "SELECT event FROM activity_history WHERE activity_id = ? ORDER BY seq", activity_id)
+    events = await db.fetch("SELECT event FROM activity_history WHERE activity_id = ? ORDER BY seq", activity_id)
     return json.loads(rows[0][0]), [e[0] for e in events]
 
 
@@ -171,8 +206,14 @@ def _after(cursor: tuple[int, str] | None, member: str) -> tuple[str, list[Any]]
 
 
 async def page_ids(
-    db: Database, org_id: str, *, config_id: str | None, status: str | None,
-    cursor: tuple[int, str] | None, limit: int, min_score: int,
+    db: Database,
+    org_id: str,
+    *,
+    config_id: str | None,
+    status: str | None,
+    cursor: tuple[int, str] | None,
+    limit: int,
+    min_score: int,
 ) -> list[tuple[int, str]]:
     """(score, id) of the org's archived activities after the cursor, newest first."""
     sql = "SELECT score, id FROM activities WHERE org_id = ? AND score >= ?"
@@ -189,7 +230,12 @@ async def page_ids(
 
 
 async def timeline_ids(
-    db: Database, org_id: str, phone: str, *, cursor: tuple[int, str] | None, limit: int,
+    db: Database,
+    org_id: str,
+    phone: str,
+    *,
+    cursor: tuple[int, str] | None,
+    limit: int,
     min_score: int,
 ) -> list[tuple[int, str]]:
     """(score, timeline member ``act:<id>``) of a contact's archived activities
@@ -198,7 +244,12 @@ async def timeline_ids(
     rows = await db.fetch(
         "SELECT score, id FROM activities WHERE org_id = ? AND to_addr = ? AND in_timeline = 1"
         " AND score >= ?" + cond + " ORDER BY score DESC, id DESC LIMIT ?",
-        org_id, phone, min_score, *extra, limit)
+        org_id,
+        phone,
+        min_score,
+        *extra,
+        limit,
+    )
     return [(int(s), "act:" + i) for s, i in rows]
 
 
@@ -210,14 +261,18 @@ async def records(db: Database, org_id: str, ids: Sequence[str], *, min_score: i
     # By primary key alone, org and score checked here: with them in the
     # WHERE, SQLite walks the org's whole score index instead (seen on a
     # million rows: 270 ms of CPU for a timeline page).
-    rows = await db.fetch(
-        f"SELECT id, org_id, score, record FROM activities WHERE id IN ({marks})", *ids)
+    rows = await db.fetch(f"SELECT id, org_id, score, record FROM activities WHERE id IN ({marks})", *ids)
     return {i: json.loads(r) for i, org, score, r in rows if org == org_id and score >= min_score}
 
 
 async def sweep_candidates(
-    db: Database, org_id: str, *, statuses: Sequence[str], after: tuple[int, str],
-    before_ms: int, limit: int,
+    db: Database,
+    org_id: str,
+    *,
+    statuses: Sequence[str],
+    after: tuple[int, str],
+    before_ms: int,
+    limit: int,
 ) -> list[tuple[int, str, int, str, str, str, int]]:
     """Archived activities in a final status whose last change is older than
     ``before_ms``, after the (archived_ms, id) mark, oldest first:
@@ -228,7 +283,14 @@ async def sweep_candidates(
         " FROM activities"
         f" WHERE org_id = ? AND archived_ms < ? AND (archived_ms > ? OR (archived_ms = ? AND id > ?))"
         f" AND status IN ({marks}) ORDER BY archived_ms, id LIMIT ?",
-        org_id, before_ms, after[0], after[0], after[1], *statuses, limit)
+        org_id,
+        before_ms,
+        after[0],
+        after[0],
+        after[1],
+        *statuses,
+        limit,
+    )
     return [(int(u), i, int(v), c, ch or "", t, int(tl)) for u, i, v, c, ch, t, tl in rows]
 
 
@@ -254,11 +316,13 @@ async def ids_by_provider_id(db: Database, org_id: str, provider_ids: Sequence[s
     found: dict[str, str] = {}
     unique = sorted(set(provider_ids))
     for start in range(0, len(unique), 500):
-        chunk = unique[start:start + 500]
+        chunk = unique[start : start + 500]
         marks = ", ".join("?" * len(chunk))
         for sid, act in await db.fetch(
-                f"SELECT provider_message_id, id FROM activities WHERE org_id = ?"
-                f" AND provider_message_id IN ({marks})", org_id, *chunk):
+            f"SELECT provider_message_id, id FROM activities WHERE org_id = ? AND provider_message_id IN ({marks})",
+            org_id,
+            *chunk,
+        ):
             found[sid] = act
     return found
 
@@ -278,25 +342,39 @@ async def apply_late_callbacks(db: Database, org_id: str, late: Sequence[LateCal
         await rollups.lock_org(tx, db, org_id)
         for cb in ordered:
             rows = await tx.fetch(
-                f"SELECT record, version FROM activities WHERE org_id = ? AND id = ?{lock}",
-                org_id, cb.activity_id)
+                f"SELECT record, version FROM activities WHERE org_id = ? AND id = ?{lock}", org_id, cb.activity_id
+            )
             if not rows:
                 continue  # past retention
             raw, version = json.loads(rows[0][0]), int(rows[0][1])
-            history = [json.loads(e) for (e,) in await tx.fetch(
-                "SELECT event FROM activity_history WHERE activity_id = ? ORDER BY seq",
-                cb.activity_id)]
-            if any(e.get("source") == "callback" and e["status"] == cb.status
-                   and (e.get("error_code") or "") == cb.error_code for e in history):
+            history = [
+                json.loads(e)
+                for (e,) in await tx.fetch(
+                    "SELECT event FROM activity_history WHERE activity_id = ? ORDER BY seq", cb.activity_id
+                )
+            ]
+            if any(
+                e.get("source") == "callback"
+                and e["status"] == cb.status
+                and (e.get("error_code") or "") == cb.error_code
+                for e in history
+            ):
                 continue
             event: dict[str, Any] = {"status": cb.status, "at": cb.at_ms, "source": "callback"}
             if cb.error_code:
                 event["error_code"] = cb.error_code
-            await tx.execute(INSERT_EVENT, cb.activity_id, version, cb.status, cb.at_ms,
-                             cb.error_code or None, "callback", json.dumps(event))
+            await tx.execute(
+                INSERT_EVENT,
+                cb.activity_id,
+                version,
+                cb.status,
+                cb.at_ms,
+                cb.error_code or None,
+                "callback",
+                json.dumps(event),
+            )
             before = raw["status"]
-            moves = (before in _STATUSES and ActivityStatus(before) not in TERMINAL
-                     and _rank(cb.status) > _rank(before))
+            moves = before in _STATUSES and ActivityStatus(before) not in TERMINAL and _rank(cb.status) > _rank(before)
             if moves:
                 counted = rollups.Counted.of_record(raw)
                 raw["status"], raw["updated"] = cb.status, str(cb.at_ms)
@@ -309,8 +387,13 @@ async def apply_late_callbacks(db: Database, org_id: str, late: Sequence[LateCal
             await tx.execute(
                 "UPDATE activities SET status = ?, error_code = ?, updated_ms = ?, delivered_ms = ?,"
                 " version = ?, record = ? WHERE id = ?",
-                raw["status"], _text(raw.get("error_code")), _int(raw.get("updated")),
-                _int(raw.get("delivered_at")), version + 1, json.dumps(raw, sort_keys=True),
-                cb.activity_id)
+                raw["status"],
+                _text(raw.get("error_code")),
+                _int(raw.get("updated")),
+                _int(raw.get("delivered_at")),
+                version + 1,
+                json.dumps(raw, sort_keys=True),
+                cb.activity_id,
+            )
         await rollups.apply(tx, org_id, counts)
     return moved

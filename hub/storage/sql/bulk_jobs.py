@@ -19,20 +19,41 @@ from hub import clock
 from hub.storage.bulk_jobs import FINAL, version_of
 from hub.storage.sql.db import Database
 
-_JOB_COLUMNS = ("id", "org_id", "configuration_id", "status", "total", "processed", "created_ms",
-                "finished_ms", "version", "record", "archived_ms", "in_redis")
+_JOB_COLUMNS = (
+    "id",
+    "org_id",
+    "configuration_id",
+    "status",
+    "total",
+    "processed",
+    "created_ms",
+    "finished_ms",
+    "version",
+    "record",
+    "archived_ms",
+    "in_redis",
+)
 UPSERT_JOB = (
     f"INSERT INTO bulk_jobs ({', '.join(_JOB_COLUMNS)}) VALUES ({', '.join('?' * len(_JOB_COLUMNS))}) "
     "ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _JOB_COLUMNS if c not in ("id", "org_id"))
     + " WHERE bulk_jobs.version <= excluded.version"
 )
-_OUTCOME_COLUMNS = ("job_id", "row_number", "tocontactid", "status", "activity_id", "error_code",
-                    "error_message", "sent")
-_INSERT_OUTCOME = (f"INSERT INTO bulk_outcomes ({', '.join(_OUTCOME_COLUMNS)}) "
-                   f"VALUES ({', '.join('?' * len(_OUTCOME_COLUMNS))}) ON CONFLICT (job_id, row_number) ")
-UPSERT_SENT = _INSERT_OUTCOME + "DO UPDATE SET " + ", ".join(
-    f"{c} = excluded.{c}" for c in _OUTCOME_COLUMNS[2:])
+_OUTCOME_COLUMNS = (
+    "job_id",
+    "row_number",
+    "tocontactid",
+    "status",
+    "activity_id",
+    "error_code",
+    "error_message",
+    "sent",
+)
+_INSERT_OUTCOME = (
+    f"INSERT INTO bulk_outcomes ({', '.join(_OUTCOME_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_OUTCOME_COLUMNS))}) ON CONFLICT (job_id, row_number) "
+)
+UPSERT_SENT = _INSERT_OUTCOME + "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _OUTCOME_COLUMNS[2:])
 INSERT_UNSENT = _INSERT_OUTCOME + "DO NOTHING"
 
 
@@ -47,10 +68,20 @@ class JobCopy:
 
 
 def _job_row(raw: dict[str, str], now_ms: int) -> tuple[Any, ...]:
-    return (raw["id"], raw["org"], raw["cfg"], raw["status"], int(raw.get("total") or 0),
-            int(raw.get("processed") or 0), int(raw["created"]),
-            int(raw["finished"]) if raw.get("finished") else None, version_of(raw),
-            json.dumps(raw, sort_keys=True), now_ms, 1)
+    return (
+        raw["id"],
+        raw["org"],
+        raw["cfg"],
+        raw["status"],
+        int(raw.get("total") or 0),
+        int(raw.get("processed") or 0),
+        int(raw["created"]),
+        int(raw["finished"]) if raw.get("finished") else None,
+        version_of(raw),
+        json.dumps(raw, sort_keys=True),
+        now_ms,
+        1,
+    )
 
 
 def _outcome(job_id: str, row: Sequence[Any], sent: int) -> tuple[Any, ...]:
@@ -83,7 +114,10 @@ async def outcome_rows(db: Database, job_id: str, first_row: int, last_row: int)
     rows = await db.fetch(
         f"SELECT {', '.join(_OUTCOME_COLUMNS[1:7])} FROM bulk_outcomes"
         " WHERE job_id = ? AND row_number BETWEEN ? AND ? ORDER BY row_number",
-        job_id, first_row, last_row)
+        job_id,
+        first_row,
+        last_row,
+    )
     return [[int(r[0]), *r[1:]] for r in rows]
 
 
@@ -98,8 +132,9 @@ class Archived:
     archived_ms: int
 
 
-async def sweep_candidates(db: Database, org_id: str, *, before_ms: int, after: tuple[int, str],
-                           limit: int) -> list[Archived]:
+async def sweep_candidates(
+    db: Database, org_id: str, *, before_ms: int, after: tuple[int, str], limit: int
+) -> list[Archived]:
     """Finished jobs still in Redis whose last archived change is older than
     ``before_ms``, after the (archived_ms, id) mark, oldest first; complete
     when SQL holds a row for every contact and a sent outcome for every
@@ -112,10 +147,24 @@ async def sweep_candidates(db: Database, org_id: str, *, before_ms: int, after: 
         " FROM bulk_jobs j WHERE org_id = ? AND in_redis = 1 AND archived_ms < ?"
         " AND (archived_ms > ? OR (archived_ms = ? AND id > ?))"
         f" AND status IN ({marks}) ORDER BY archived_ms, id LIMIT ?",
-        org_id, before_ms, after[0], after[0], after[1], *FINAL, limit)
-    return [Archived(i, int(v), int(json.loads(rec).get("chunks") or 0),
-                     int(n) == int(total) and int(sent) == int(processed), int(at))
-            for at, i, v, rec, total, processed, n, sent in rows]
+        org_id,
+        before_ms,
+        after[0],
+        after[0],
+        after[1],
+        *FINAL,
+        limit,
+    )
+    return [
+        Archived(
+            i,
+            int(v),
+            int(json.loads(rec).get("chunks") or 0),
+            int(n) == int(total) and int(sent) == int(processed),
+            int(at),
+        )
+        for at, i, v, rec, total, processed, n, sent in rows
+    ]
 
 
 async def mark_dropped(db: Database, dropped: Sequence[Archived]) -> None:
@@ -123,8 +172,9 @@ async def mark_dropped(db: Database, dropped: Sequence[Archived]) -> None:
     later version sets ``in_redis`` again)."""
     if dropped:
         async with db.transaction() as tx:
-            await tx.executemany("UPDATE bulk_jobs SET in_redis = 0 WHERE id = ? AND version = ?",
-                                 [(a.id, a.version) for a in dropped])
+            await tx.executemany(
+                "UPDATE bulk_jobs SET in_redis = 0 WHERE id = ? AND version = ?", [(a.id, a.version) for a in dropped]
+            )
 
 
 async def purge_before(db: Database, org_id: str, cutoff_ms: int, *, batch: int = 1000) -> int:
@@ -132,20 +182,25 @@ async def purge_before(db: Database, org_id: str, cutoff_ms: int, *, batch: int 
     ``batch`` rows per short transaction; returns the jobs deleted."""
     removed = 0
     while True:
-        jobs = await db.fetch("SELECT id FROM bulk_jobs WHERE org_id = ? AND created_ms < ?"
-                              " ORDER BY created_ms LIMIT ?", org_id, cutoff_ms, batch)
+        jobs = await db.fetch(
+            "SELECT id FROM bulk_jobs WHERE org_id = ? AND created_ms < ? ORDER BY created_ms LIMIT ?",
+            org_id,
+            cutoff_ms,
+            batch,
+        )
         if not jobs:
             return removed
         for (job_id,) in jobs:
             while True:
                 last = await db.fetchval(
-                    "SELECT row_number FROM bulk_outcomes WHERE job_id = ? ORDER BY row_number"
-                    " LIMIT 1 OFFSET ?", job_id, batch - 1)
+                    "SELECT row_number FROM bulk_outcomes WHERE job_id = ? ORDER BY row_number LIMIT 1 OFFSET ?",
+                    job_id,
+                    batch - 1,
+                )
                 async with db.transaction() as tx:
                     if last is None:
                         await tx.execute("DELETE FROM bulk_outcomes WHERE job_id = ?", job_id)
                         await tx.execute("DELETE FROM bulk_jobs WHERE id = ?", job_id)
                         break
-                    await tx.execute("DELETE FROM bulk_outcomes WHERE job_id = ? AND row_number <= ?",
-                                     job_id, last)
+                    await tx.execute("DELETE FROM bulk_outcomes WHERE job_id = ? AND row_number <= ?", job_id, last)
             removed += 1

@@ -24,8 +24,21 @@ from hub.domain.statuses import RANK, TERMINAL, ActivityStatus
 from hub.storage.sql.db import Database
 
 _COLUMNS = (
-    "id", "org_id", "channel_id", "channel_type", "customer", "status", "agent_id", "queue",
-    "activity_id", "previous_id", "created_ms", "closed_ms", "updated_ms", "version", "record",
+    "id",
+    "org_id",
+    "channel_id",
+    "channel_type",
+    "customer",
+    "status",
+    "agent_id",
+    "queue",
+    "activity_id",
+    "previous_id",
+    "created_ms",
+    "closed_ms",
+    "updated_ms",
+    "version",
+    "record",
     "archived_ms",
 )
 _UPDATED = [c for c in _COLUMNS if c not in ("id", "org_id", "created_ms")]
@@ -44,9 +57,7 @@ UPSERT_MESSAGE = (
     " record = excluded.record"
 )
 
-UPDATE_MESSAGE_STATUS = (
-    "UPDATE conversation_messages SET status = ?, record = ? WHERE conversation_id = ? AND seq = ?"
-)
+UPDATE_MESSAGE_STATUS = "UPDATE conversation_messages SET status = ?, record = ? WHERE conversation_id = ? AND seq = ?"
 
 
 @dataclass(frozen=True)
@@ -107,7 +118,9 @@ async def message_counts(db: Database, ids: Sequence[str]) -> dict[str, int]:
     marks = ", ".join("?" * len(ids))
     rows = await db.fetch(
         f"SELECT conversation_id, COUNT(*) FROM conversation_messages WHERE conversation_id IN ({marks})"
-        " GROUP BY conversation_id", *ids)
+        " GROUP BY conversation_id",
+        *ids,
+    )
     return {c: int(n) for c, n in rows}
 
 
@@ -115,25 +128,47 @@ def _ms(seconds: float) -> int:
     return round(seconds * 1000)
 
 
-def conversation_row(copy: ConversationCopy, messages: Sequence[dict[str, Any]],
-                     now_ms: int) -> tuple[Any, ...]:
+def conversation_row(copy: ConversationCopy, messages: Sequence[dict[str, Any]], now_ms: int) -> tuple[Any, ...]:
     raw = copy.raw
     times = [_int(raw.get(k)) for k in ("created", "assigned", "closed")]
     times += [_ms(m["at"]) for m in messages[-1:]]
     return (
-        raw["id"], copy.org_id, raw["channel"], _text(raw.get("type")), raw["customer"],
-        raw["status"], _text(raw.get("agent")), _text(raw.get("queue")), _text(raw.get("activity")),
-        _text(raw.get("previous")), int(raw["created"]), _int(raw.get("closed")),
-        max(t for t in times if t is not None), int(raw.get("v") or 0),
-        json.dumps(dict(raw), sort_keys=True), now_ms,
+        raw["id"],
+        copy.org_id,
+        raw["channel"],
+        _text(raw.get("type")),
+        raw["customer"],
+        raw["status"],
+        _text(raw.get("agent")),
+        _text(raw.get("queue")),
+        _text(raw.get("activity")),
+        _text(raw.get("previous")),
+        int(raw["created"]),
+        _int(raw.get("closed")),
+        max(t for t in times if t is not None),
+        int(raw.get("v") or 0),
+        json.dumps(dict(raw), sort_keys=True),
+        now_ms,
     )
 
 
 def message_rows(copy: ConversationCopy, messages: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
     conv, customer = copy.raw["id"], copy.raw["customer"]
-    return [(conv, seq, m["id"], copy.org_id, customer, m.get("direction") or "inbound",
-             m.get("status"), m.get("provider_message_id"), _ms(m["at"]), json.dumps(m))
-            for seq, m in enumerate(messages, copy.first_seq)]
+    return [
+        (
+            conv,
+            seq,
+            m["id"],
+            copy.org_id,
+            customer,
+            m.get("direction") or "inbound",
+            m.get("status"),
+            m.get("provider_message_id"),
+            _ms(m["at"]),
+            json.dumps(m),
+        )
+        for seq, m in enumerate(messages, copy.first_seq)
+    ]
 
 
 async def _changed_replies(tx: Any, copies: Sequence[ConversationCopy]) -> list[tuple[Any, ...]]:
@@ -146,8 +181,10 @@ async def _changed_replies(tx: Any, copies: Sequence[ConversationCopy]) -> list[
     marks = ", ".join("?" * len(by_id))
     out = []
     for conv, seq, record in await tx.fetch(
-            "SELECT conversation_id, seq, record FROM conversation_messages"
-            f" WHERE conversation_id IN ({marks}) AND direction = 'outbound'", *by_id):
+        "SELECT conversation_id, seq, record FROM conversation_messages"
+        f" WHERE conversation_id IN ({marks}) AND direction = 'outbound'",
+        *by_id,
+    ):
         copy = by_id[conv]
         held = json.loads(record)
         if seq >= copy.first_seq or held["id"] not in copy.statuses:
@@ -168,11 +205,11 @@ async def write_conversations(db: Database, copies: Sequence[ConversationCopy]) 
     now_ms = clock.now_ms()
     merged = {c.raw["id"]: merged_messages(c) for c in ordered}
     async with db.transaction() as tx:
-        await tx.executemany(UPSERT_CONVERSATION,
-                             [conversation_row(c, merged[c.raw["id"]], now_ms) for c in ordered])
+        await tx.executemany(UPSERT_CONVERSATION, [conversation_row(c, merged[c.raw["id"]], now_ms) for c in ordered])
         marks = ", ".join("?" * len(ordered))
-        rows_ = await tx.fetch(f"SELECT id, version FROM conversations WHERE id IN ({marks})",
-                               *[c.raw["id"] for c in ordered])
+        rows_ = await tx.fetch(
+            f"SELECT id, version FROM conversations WHERE id IN ({marks})", *[c.raw["id"] for c in ordered]
+        )
         held = {str(i): int(v) for i, v in rows_}
         current = [c for c in ordered if held.get(c.raw["id"], -1) == int(c.raw.get("v") or 0)]
         rows = [r for c in current for r in message_rows(c, merged[c.raw["id"]])]
@@ -201,7 +238,10 @@ async def apply_late_message_statuses(db: Database, org_id: str, late: Sequence[
             rows = await tx.fetch(
                 "SELECT seq, record FROM conversation_messages"
                 f" WHERE org_id = ? AND conversation_id = ? AND id = ?{lock}",
-                org_id, cb.conversation_id, cb.message_id)
+                org_id,
+                cb.conversation_id,
+                cb.message_id,
+            )
             if not rows:
                 continue  # past retention
             seq, message = rows[0][0], json.loads(rows[0][1])
@@ -226,7 +266,10 @@ async def purge_before(db: Database, org_id: str, cutoff_ms: int, *, batch: int 
     while True:
         rows = await db.fetch(
             "SELECT id FROM conversations WHERE org_id = ? AND created_ms < ? ORDER BY created_ms LIMIT ?",
-            org_id, cutoff_ms, batch)
+            org_id,
+            cutoff_ms,
+            batch,
+        )
         if not rows:
             return removed
         async with db.transaction() as tx:
@@ -235,39 +278,49 @@ async def purge_before(db: Database, org_id: str, cutoff_ms: int, *, batch: int 
         removed += len(rows)
 
 
-async def records(db: Database, org_id: str, ids: Sequence[str], *, messages: bool, min_created_ms: int
-                  ) -> dict[str, tuple[dict[str, str], list[dict[str, Any]] | None]]:
+async def records(
+    db: Database, org_id: str, ids: Sequence[str], *, messages: bool, min_created_ms: int
+) -> dict[str, tuple[dict[str, str], list[dict[str, Any]] | None]]:
     """The archived hashes (and messages) of some of the org's conversations, by id."""
     if not ids:
         return {}
     marks = ", ".join("?" * len(ids))
     rows = await db.fetch(
         f"SELECT id, record FROM conversations WHERE org_id = ? AND created_ms >= ? AND id IN ({marks})",
-        org_id, min_created_ms, *ids)
+        org_id,
+        min_created_ms,
+        *ids,
+    )
     found: dict[str, tuple[dict[str, str], list[dict[str, Any]] | None]] = {
-        i: (json.loads(r), [] if messages else None) for i, r in rows}
+        i: (json.loads(r), [] if messages else None) for i, r in rows
+    }
     if messages and found:
         marks = ", ".join("?" * len(found))
         for conv, record in await db.fetch(
-                f"SELECT conversation_id, record FROM conversation_messages WHERE conversation_id IN ({marks})"
-                " ORDER BY conversation_id, seq", *found):
+            f"SELECT conversation_id, record FROM conversation_messages WHERE conversation_id IN ({marks})"
+            " ORDER BY conversation_id, seq",
+            *found,
+        ):
             found[conv][1].append(json.loads(record))  # type: ignore[union-attr]
     return found
 
 
-async def served_by(db: Database, org_id: str, agent_id: str, customer: str, *, min_created_ms: int
-                    ) -> bool:
+async def served_by(db: Database, org_id: str, agent_id: str, customer: str, *, min_created_ms: int) -> bool:
     """Whether an archived conversation with the customer ended with this agent
     (what says "has served" for conversations assigned before agents kept a
     set of the customers they serve)."""
     row = await db.fetchval(
-        "SELECT 1 FROM conversations WHERE org_id = ? AND customer = ? AND agent_id = ? AND created_ms >= ?"
-        " LIMIT 1", org_id, customer, agent_id, min_created_ms)
+        "SELECT 1 FROM conversations WHERE org_id = ? AND customer = ? AND agent_id = ? AND created_ms >= ? LIMIT 1",
+        org_id,
+        customer,
+        agent_id,
+        min_created_ms,
+    )
     return row is not None
 
 
 def _after(cursor: tuple[int, str] | None, score: str, member: str) -> tuple[str, list[Any]]:
-    """"Strictly after the cursor" in newest-first order (score descending,
+    """ "Strictly after the cursor" in newest-first order (score descending,
     then member descending, as Redis orders ties)."""
     if cursor is None:
         return "", []
@@ -278,7 +331,12 @@ def _after(cursor: tuple[int, str] | None, score: str, member: str) -> tuple[str
 
 
 async def page_ids(
-    db: Database, org_id: str, *, status: str | None, cursor: tuple[int, str] | None, limit: int,
+    db: Database,
+    org_id: str,
+    *,
+    status: str | None,
+    cursor: tuple[int, str] | None,
+    limit: int,
     min_created_ms: int,
 ) -> list[tuple[int, str]]:
     """(created ms, id) of the org's archived conversations after the cursor, newest first."""
@@ -293,7 +351,12 @@ async def page_ids(
 
 
 async def timeline_ids(
-    db: Database, org_id: str, phone: str, *, cursor: tuple[int, str] | None, limit: int,
+    db: Database,
+    org_id: str,
+    phone: str,
+    *,
+    cursor: tuple[int, str] | None,
+    limit: int,
     min_score: int,
 ) -> list[tuple[int, str]]:
     """(score, timeline member ``msg:<conversation>:<message>``) of a contact's
@@ -304,12 +367,22 @@ async def timeline_ids(
     rows = await db.fetch(
         f"SELECT at_ms * 1000, {member} FROM conversation_messages WHERE org_id = ? AND customer = ?"
         " AND at_ms * 1000 >= ?" + cond + f" ORDER BY at_ms DESC, {member} DESC LIMIT ?",
-        org_id, phone, min_score, *extra, limit)
+        org_id,
+        phone,
+        min_score,
+        *extra,
+        limit,
+    )
     return [(int(s), m) for s, m in rows]
 
 
 async def sweep_candidates(
-    db: Database, org_id: str, *, after: tuple[int, str], before_ms: int, limit: int,
+    db: Database,
+    org_id: str,
+    *,
+    after: tuple[int, str],
+    before_ms: int,
+    limit: int,
 ) -> list[tuple[int, str, int, str, list[str]]]:
     """Closed archived conversations whose last write is older than
     ``before_ms``, after the mark, in write order: (archived ms, id, version,
@@ -318,13 +391,21 @@ async def sweep_candidates(
         "SELECT archived_ms, id, version, customer FROM conversations"
         " WHERE org_id = ? AND archived_ms < ? AND (archived_ms > ? OR (archived_ms = ? AND id > ?))"
         " AND status = 'closed' ORDER BY archived_ms, id LIMIT ?",
-        org_id, before_ms, after[0], after[0], after[1], limit)
+        org_id,
+        before_ms,
+        after[0],
+        after[0],
+        after[1],
+        limit,
+    )
     if not rows:
         return []
     marks = ", ".join("?" * len(rows))
     outbound: dict[str, list[str]] = {}
     for conv, message in await db.fetch(
-            f"SELECT conversation_id, id FROM conversation_messages WHERE conversation_id IN ({marks})"
-            " AND direction = 'outbound' ORDER BY conversation_id, seq", *[r[1] for r in rows]):
+        f"SELECT conversation_id, id FROM conversation_messages WHERE conversation_id IN ({marks})"
+        " AND direction = 'outbound' ORDER BY conversation_id, seq",
+        *[r[1] for r in rows],
+    ):
         outbound.setdefault(conv, []).append(message)
     return [(int(a), i, int(v), c, outbound.get(i, [])) for a, i, v, c in rows]

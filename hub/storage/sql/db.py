@@ -67,6 +67,7 @@ class Database:
 
 # -- SQLite ----------------------------------------------------------------------------
 
+
 class _SqliteTx(Tx):
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
@@ -188,6 +189,7 @@ class PostgresDatabase(Database):
 
 
 # -- opening -----------------------------------------------------------------------
+
 
 def sqlite_path(url: str) -> Path:
     """``sqlite:///relative/file`` or ``sqlite:////absolute/file``."""

@@ -70,14 +70,14 @@ async def migrate(db: Database, *, target: int | None = None) -> int:
         )
         current = int(await tx.fetchval("SELECT MAX(version) FROM schema_version") or 0)
         if current > len(todo):
-            raise SchemaTooNew(
-                f"the database's schema is at version {current}; this hub knows up to {len(todo)}"
-            )
+            raise SchemaTooNew(f"the database's schema is at version {current}; this hub knows up to {len(todo)}")
         for m in todo[current:target]:
             for statement in m.statements():
                 await tx.execute(statement)
             await tx.execute(
                 "INSERT INTO schema_version (version, name, applied_ms) VALUES (?, ?, ?)",
-                m.version, m.name, clock.now_ms(),
+                m.version,
+                m.name,
+                clock.now_ms(),
             )
         return max(current, target)

@@ -34,8 +34,15 @@ TTD_BUCKETS = ("1", "2", "5", "10", "30", "60", "300", "900", "3600", "inf")
 # migration's reply_le_* columns).
 REPLY_BUCKETS = ("60", "300", "900", "1800", "3600", "7200", "21600", "86400", "259200", "inf")
 # report_engagement's counting columns, in the order its cells hold them.
-ENGAGEMENT = ("sms_messages", "sms_segments", "replied", "opted_out", "conversations",
-              "reply_ms_sum", *(f"reply_le_{b}" for b in REPLY_BUCKETS))
+ENGAGEMENT = (
+    "sms_messages",
+    "sms_segments",
+    "replied",
+    "opted_out",
+    "conversations",
+    "reply_ms_sum",
+    *(f"reply_le_{b}" for b in REPLY_BUCKETS),
+)
 _MESSAGES, _SEGMENTS, _REPLIED, _OPTED_OUT, _CONVERSATIONS, _REPLY_MS = range(6)
 # SMS messages that left the hub count their segments (the delivery rate's denominator).
 _BILLED = frozenset(str(s) for s in LEFT_HUB)
@@ -75,24 +82,44 @@ class Counted:
         """From an activity hash as Redis holds it."""
         created = int(raw["created"])
         delivered = raw.get("delivered_at")
-        return cls(raw["cfg"], created - created % HOUR_MS, raw.get("tpl") or "",
-                   raw.get("locale") or "", raw["status"],
-                   max(0, int(delivered) - created) if delivered else None,
-                   raw.get("type") == "sms", int(raw.get("segments") or 0))
+        return cls(
+            raw["cfg"],
+            created - created % HOUR_MS,
+            raw.get("tpl") or "",
+            raw.get("locale") or "",
+            raw["status"],
+            max(0, int(delivered) - created) if delivered else None,
+            raw.get("type") == "sms",
+            int(raw.get("segments") or 0),
+        )
 
     @classmethod
-    def of_row(cls, config_id: str, created_ms: int, template_id: str | None, locale: str | None,
-               status: str, delivered_ms: int | None, channel_type: str | None = None,
-               segments: int | None = 0) -> Counted:
+    def of_row(
+        cls,
+        config_id: str,
+        created_ms: int,
+        template_id: str | None,
+        locale: str | None,
+        status: str,
+        delivered_ms: int | None,
+        channel_type: str | None = None,
+        segments: int | None = 0,
+    ) -> Counted:
         created = int(created_ms)
-        return cls(config_id, created - created % HOUR_MS, template_id or "", locale or "", status,
-                   max(0, int(delivered_ms) - created) if delivered_ms is not None else None,
-                   channel_type == "sms", int(segments or 0))
+        return cls(
+            config_id,
+            created - created % HOUR_MS,
+            template_id or "",
+            locale or "",
+            status,
+            max(0, int(delivered_ms) - created) if delivered_ms is not None else None,
+            channel_type == "sms",
+            int(segments or 0),
+        )
 
 
 # Columns to select for Counted.of_row.
-ROW_COLUMNS = ("configuration_id, created_ms, template_id, locale, status, delivered_ms,"
-               " channel_type, segments")
+ROW_COLUMNS = "configuration_id, created_ms, template_id, locale, status, delivered_ms, channel_type, segments"
 
 
 @dataclass
@@ -102,8 +129,7 @@ class Counts:
 
     status: dict[tuple[str, int, str, str, str], int] = field(default_factory=lambda: defaultdict(int))
     ttd: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
-    engagement: dict[tuple[str, int, str, str], list[int]] = field(
-        default_factory=lambda: defaultdict(empty_cell))
+    engagement: dict[tuple[str, int, str, str], list[int]] = field(default_factory=lambda: defaultdict(empty_cell))
 
     def add(self, a: Counted, sign: int = 1) -> None:
         self.status[(a.config_id, a.hour_ms, a.template_id, a.locale, a.status)] += sign
@@ -126,8 +152,7 @@ class Counts:
 
 def org_lock_key(org_id: str) -> int:
     """A PostgreSQL advisory lock key per org (signed 64 bits)."""
-    return int.from_bytes(hashlib.blake2b(b"rollups:" + org_id.encode(), digest_size=8).digest(),
-                          "big", signed=True)
+    return int.from_bytes(hashlib.blake2b(b"rollups:" + org_id.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 async def lock_org(tx: Tx, db: Database, org_id: str) -> None:
@@ -140,9 +165,11 @@ async def lock_org(tx: Tx, db: Database, org_id: str) -> None:
 
 
 def _upsert(table: str, key: str) -> str:
-    return (f"INSERT INTO {table} (org_id, configuration_id, {key}, status, n) VALUES (?, ?, ?, ?, ?)"
-            f" ON CONFLICT (org_id, configuration_id, {key}, status)"
-            f" DO UPDATE SET n = {table}.n + excluded.n")
+    return (
+        f"INSERT INTO {table} (org_id, configuration_id, {key}, status, n) VALUES (?, ?, ?, ?, ?)"
+        f" ON CONFLICT (org_id, configuration_id, {key}, status)"
+        f" DO UPDATE SET n = {table}.n + excluded.n"
+    )
 
 
 _UPSERT_HOURLY = (
@@ -196,15 +223,17 @@ async def apply(tx: Tx, org_id: str, counts: Counts) -> None:
     await _apply_engagement(tx, org_id, counts.engagement)
 
 
-async def _apply_engagement(tx: Tx, org_id: str,
-                            cells: Mapping[tuple[str, int, str, str], list[int]]) -> None:
+async def _apply_engagement(tx: Tx, org_id: str, cells: Mapping[tuple[str, int, str, str], list[int]]) -> None:
     """Add engagement counts per (config, hour, template, locale) to the
     hourly rollup and to the template and locale ones."""
     hours: dict[tuple[str, int], list[int]] = defaultdict(empty_cell)
     dims: dict[tuple[str, str, str], list[int]] = defaultdict(empty_cell)
     for (config_id, hour_ms, template_id, locale), cell in cells.items():
-        for row in (hours[(config_id, hour_ms)], dims[(config_id, "template", template_id)],
-                    dims[(config_id, "locale", locale)]):
+        for row in (
+            hours[(config_id, hour_ms)],
+            dims[(config_id, "template", template_id)],
+            dims[(config_id, "locale", locale)],
+        ):
             for i, n in enumerate(cell):
                 row[i] += n
     hourly = [(org_id, *k, *v) for k, v in sorted(hours.items()) if any(v)]
@@ -248,15 +277,20 @@ async def record_answers(db: Database, org_id: str, answers: Sequence[Answer], w
         marks: set[tuple[str, str]] = set()
         known: dict[str, tuple[str, int, str, str]] = {}
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+            chunk = ids[start : start + 500]
             place = ", ".join("?" * len(chunk))
             for act_id, mark in await tx.fetch(
-                    f"SELECT activity_id, mark FROM report_reply_marks WHERE org_id = ?"
-                    f" AND activity_id IN ({place})", org_id, *chunk):
+                f"SELECT activity_id, mark FROM report_reply_marks WHERE org_id = ? AND activity_id IN ({place})",
+                org_id,
+                *chunk,
+            ):
                 marks.add((act_id, mark))
             for act_id, cfg, created, tpl, locale in await tx.fetch(
-                    f"SELECT id, configuration_id, created_ms, template_id, locale FROM activities"
-                    f" WHERE org_id = ? AND id IN ({place})", org_id, *chunk):
+                f"SELECT id, configuration_id, created_ms, template_id, locale FROM activities"
+                f" WHERE org_id = ? AND id IN ({place})",
+                org_id,
+                *chunk,
+            ):
                 known[act_id] = (cfg, int(created), tpl or "", locale or "")
         replied = {a for a, m in marks if m.startswith("conv:")}
         cells: dict[tuple[str, int, str, str], list[int]] = defaultdict(empty_cell)
@@ -288,7 +322,9 @@ async def record_answers(db: Database, org_id: str, answers: Sequence[Answer], w
         if new_marks:
             await tx.executemany(
                 "INSERT INTO report_reply_marks (org_id, activity_id, mark, at_ms) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (org_id, activity_id, mark) DO NOTHING", sorted(new_marks))
+                " ON CONFLICT (org_id, activity_id, mark) DO NOTHING",
+                sorted(new_marks),
+            )
         await _apply_engagement(tx, org_id, cells)
     return len(new_marks)
 
@@ -310,8 +346,7 @@ class ReportCounts:
     engagement: dict[tuple[str, Any], list[int]] = field(default_factory=dict)
 
     def add(self, a: Counted, sign: int = 1) -> None:
-        for cells, key in ((self.by_hour, a.hour_ms), (self.by_template, a.template_id),
-                           (self.by_locale, a.locale)):
+        for cells, key in ((self.by_hour, a.hour_ms), (self.by_template, a.template_id), (self.by_locale, a.locale)):
             cell = cells.setdefault(key, {})
             cell[a.status] = cell.get(a.status, 0) + sign
         messages, segments = a.billed()
@@ -328,7 +363,10 @@ class ReportCounts:
 
 
 async def read_report(
-    db: Database, org_id: str, config_id: str, ids: Sequence[str],
+    db: Database,
+    org_id: str,
+    config_id: str,
+    ids: Sequence[str],
 ) -> tuple[ReportCounts, dict[str, tuple[str, int | None]]]:
     """The configuration's rollups, and (status, delivered ms) of the rows of
     the activities ``ids`` as they stand in the same snapshot (one
@@ -350,15 +388,17 @@ async def read_report(
         # Status and first delivery (-1: none) of each row; what else the
         # report counts of an activity never changes.
         marks = ", ".join("?" * len(ids))
-        sql += (f" UNION ALL SELECT 'a', 0, id, status, COALESCE(delivered_ms, -1), 0{pad}"
-                f" FROM activities {where} AND id IN ({marks})")
+        sql += (
+            f" UNION ALL SELECT 'a', 0, id, status, COALESCE(delivered_ms, -1), 0{pad}"
+            f" FROM activities {where} AND id IN ({marks})"
+        )
         args += [org_id, config_id, *ids]
     counts = ReportCounts()
     rows: dict[str, tuple[str, int | None]] = {}
     for kind, num, key, status, n, extra, *by_status in await db.fetch(sql, *args):
         if kind == "h":
             counts.by_hour[int(num)] = {s: int(v) for s, v in zip(STATUSES, by_status) if v}
-            engaged = by_status[len(STATUSES):]
+            engaged = by_status[len(STATUSES) :]
             if any(engaged):
                 counts.engagement[("h", int(num))] = [int(v) for v in engaged]
         elif kind == "t":
@@ -368,7 +408,7 @@ async def read_report(
         elif kind == "d":
             counts.ttd[key] = [int(n), int(extra)]
         elif kind == "e":
-            counts.engagement[(status[0], key)] = [int(v) for v in by_status[len(STATUSES):]]
+            counts.engagement[(status[0], key)] = [int(v) for v in by_status[len(STATUSES) :]]
         else:
             rows[key] = (status, None if int(n) < 0 else int(n))
     return counts, rows
