@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.domain.media import InvalidMediaUrl, check_media
+from hub.domain.segments import MAX_BODY_LENGTH
 from hub.errors import InvalidRequest
 
-MAX_BODY = 1600
 # Commands are flat objects; anything deeper is refused before it is walked.
 MAX_DEPTH = 8
 
@@ -187,8 +187,8 @@ def _body(frame: dict[str, Any], *, optional: bool = False) -> str:
     body = frame.get("body")
     if optional and (body is None or body == ""):
         return ""
-    if not isinstance(body, str) or not body.strip() or len(body) > MAX_BODY:
-        raise InvalidRequest(f"body must be 1 to {MAX_BODY} characters", details={"field": "body"})
+    if not isinstance(body, str) or not body.strip() or len(body) > MAX_BODY_LENGTH:
+        raise InvalidRequest(f"body must be 1 to {MAX_BODY_LENGTH} characters", details={"field": "body"})
     if not _is_text(body):
         raise InvalidRequest("body must be text (a lone surrogate such as \\udfff is not)", details={"field": "body"})
     return body
@@ -206,7 +206,7 @@ def _values(frame: dict[str, Any]) -> dict[str, str]:
             isinstance(k, str)
             and isinstance(v, str)
             and len(k) <= 100
-            and len(v) <= MAX_BODY
+            and len(v) <= MAX_BODY_LENGTH
             and _is_text(k)
             and _is_text(v)
             for k, v in values.items()
