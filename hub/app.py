@@ -23,6 +23,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from agent_ui.routes import console_routes
 from hub.api import catalog, contacts, event_feed, flows, ops, orgs, outbound
+from hub.api.asyncapi import asyncapi
 from hub.api.limits import BodyLimit
 from hub.api.openapi import openapi
 from hub.embedded_redis import EmbeddedRedis
@@ -128,6 +129,7 @@ def routes(extra: list[Any]) -> list[Any]:
         r("/readyz", ops.readyz),
         r("/metrics", ops.metrics),
         r("/openapi.json", openapi),
+        r("/asyncapi.json", asyncapi),
         r("/v1/orgs", orgs.create_org, methods=["POST"]),
         r("/v1/orgs/{org_id}", orgs.get_org, methods=["GET"]),
         r("/v1/orgs/{org_id}", orgs.patch_org, methods=["PATCH"]),

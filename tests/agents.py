@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import websockets
 
+from hub.routing.protocol import undeclared
 from tests.support import SANDBOX_SID, Api
 
 PASSWORD = "correct horse"
@@ -53,11 +54,14 @@ async def ws_ticket(base_url: str, token: str) -> str:
 
 class AgentClient:
     """One agent's websocket (opened with a one-time ticket, as the console
-    does): keeps every frame, waits for the ones a test needs."""
+    does): keeps every frame, waits for the ones a test needs. Every frame
+    must be one of the events /asyncapi.json declares: a test whose agent
+    receives another fails at its next wait."""
 
     def __init__(self, base_url: str, token: str, after: int | None = None) -> None:
         self.base_url, self.token, self.after = base_url, token, after
         self.frames: list[dict[str, Any]] = []
+        self.undeclared: list[str] = []
         self.ws: Any = None
         self._new = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
@@ -75,7 +79,11 @@ class AgentClient:
     async def _read(self) -> None:
         try:
             async for raw in self.ws:
-                self.frames.append(json.loads(raw))
+                frame = json.loads(raw)
+                why = undeclared(frame)
+                if why is not None:
+                    self.undeclared.append(f"{why}: {raw}")
+                self.frames.append(frame)
                 self._new.set()
         except websockets.ConnectionClosed:
             pass
@@ -88,6 +96,7 @@ class AgentClient:
         async def find() -> dict[str, Any]:
             seen = start
             while True:
+                assert not self.undeclared, f"frames unlike the declared events: {self.undeclared}"
                 for frame in self.frames[seen:]:
                     if predicate(frame):
                         return frame

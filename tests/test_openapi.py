@@ -294,6 +294,9 @@ def test_live_answers_match_the_document(doc: dict[str, Any], api: Api, hub: Hub
     assert served.status_code == 200, served.text
     assert served.headers["content-type"].startswith("application/json")
     assert served.json() == doc
+    websocket = httpx.get(hub.url + "/asyncapi.json")
+    assert websocket.status_code == 200 and websocket.json()["asyncapi"] == "3.0.0"
+    assert "reply" in websocket.json()["components"]["messages"]
 
     def call(method: str, path: str, template: str | None = None, *, client: Any = None, **kw: Any) -> Any:
         response = (client or api.http).request(method, path, **kw)

@@ -2115,6 +2115,15 @@ _OPERATIONS = {
             security=PUBLIC,
         )
     },
+    "/asyncapi.json": {
+        "get": operation(
+            "asyncapi",
+            "The agent websocket's commands and events",
+            "Operations",
+            {"200": ok("AsyncAPI 3.0 document of `/v1/agent/ws`.", {"type": "object"})},
+            security=PUBLIC,
+        )
+    },
 }
 
 _DESCRIPTION = """\

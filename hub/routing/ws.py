@@ -153,7 +153,7 @@ class AgentSocket:
                 command.conversation_id,
                 command.client_id,
                 command.body,
-                media=command.media,
+                media=tuple(command.media or ()),
             )
         elif isinstance(command, protocol.Template):
             await c.send_template(
