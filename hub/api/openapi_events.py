@@ -1,6 +1,6 @@
 """The OpenAPI description of the event feed (endpoints and the event log),
-added to the document by ``with_events``. Shapes follow ``hub.api.event_feed``
-and ``hub.domain.event_feed``."""
+added to the document by ``with_events``. The request bodies' schemas are
+generated from the Structs in ``hub.domain.event_feed`` that check them."""
 
 from __future__ import annotations
 
@@ -22,21 +22,12 @@ from hub.api.openapi_spec import (
     timestamp,
     with_shared_errors,
 )
-from hub.domain.event_feed import DESCRIPTION_MAX, EVENT_TYPES, MAX_ENDPOINTS, SECRET_MAX, SECRET_MIN
+from hub.domain.event_feed import EVENT_TYPES, MAX_ENDPOINTS, EventEndpointPatch, NewEventEndpoint
+from hub.domain.shapes import components
 
 TAG = "Event feed"
 _EVENT_ID = string("An event id: `<ms>-<n>`; ids only grow.", pattern=r"^[0-9]+-[0-9]+$", examples=["1733328000000-0"])
 _TYPES = {"type": "array", "items": {"enum": list(EVENT_TYPES)}, "minItems": 1}
-_URL = string(
-    "https URL to a public host (the provider URL rule; http and private addresses only "
-    "for hosts in the operator's `HUB_ALLOWED_PROVIDER_HOSTS`, for tests and development).",
-    maxLength=2048,
-)
-_SECRET = string(
-    "Signs every delivery (HMAC-SHA256); write-only, never returned.", minLength=SECRET_MIN, maxLength=SECRET_MAX
-)
-_DESCRIPTION = string(maxLength=DESCRIPTION_MAX)
-
 _DELIVERY = obj(
     {
         "cursor": nullable(_EVENT_ID),
@@ -62,27 +53,6 @@ _ENDPOINT = obj(
         "delivery": _DELIVERY,
     },
     ["id", "url", "event_types", "enabled", "description", "created_at", "delivery"],
-)
-_NEW_ENDPOINT = obj(
-    {
-        "url": _URL,
-        "secret": _SECRET,
-        "event_types": _TYPES,
-        "enabled": {"type": "boolean"},
-        "description": _DESCRIPTION,
-    },
-    ["url", "secret", "event_types"],
-    closed=True,
-)
-_PATCH_ENDPOINT = obj(
-    {
-        "url": _URL,
-        "secret": _SECRET,
-        "event_types": _TYPES,
-        "enabled": {"type": "boolean"},
-        "description": _DESCRIPTION,
-    },
-    closed=True,
 )
 _FEED_EVENT = obj(
     {
@@ -112,10 +82,12 @@ _EVENTS_PAGE = obj(
     ["events", "next_after", "has_more"],
 )
 
+# Request bodies: derived from the Structs that check them.
+_, _BODIES = components([NewEventEndpoint, EventEndpointPatch], "#/components/schemas/")
+
 SCHEMAS: dict[str, Schema] = {
+    **_BODIES,
     "EventEndpoint": _ENDPOINT,
-    "NewEventEndpoint": _NEW_ENDPOINT,
-    "EventEndpointPatch": _PATCH_ENDPOINT,
     "FeedEvent": _FEED_EVENT,
     "FeedEventPage": _EVENTS_PAGE,
 }

@@ -14,12 +14,16 @@ import hashlib
 import hmac
 import re
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from hub.domain import shapes
 from hub.domain.provider_urls import ProviderUrlRefused, check_provider_url
 from hub.errors import InvalidRequest
 
-EVENT_TYPES = (
+EventType = Literal[
     "activity.status",  # an outbound activity's status moved (sending, sent, delivered, ...)
     "message.received",  # a customer's message reached a conversation (a reply)
     "conversation.opened",
@@ -27,7 +31,8 @@ EVENT_TYPES = (
     "conversation.closed",
     "contact.opted_out",  # by keyword (STOP) or through the API
     "contact.opted_in",
-)
+]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 MAX_ENDPOINTS = 20
 SECRET_MIN, SECRET_MAX = 16, 256
@@ -46,10 +51,57 @@ BACKOFF_MAX_S = 600.0
 RETENTION_MIN_HOURS = 24
 
 _EVENT_ID = re.compile(r"(0|[1-9][0-9]{0,19})-(0|[1-9][0-9]{0,19})")
-_FIELDS = {"url", "secret", "event_types", "enabled", "description"}
 
 
 # -- endpoints -----------------------------------------------------------------------
+
+Url = Annotated[
+    str,
+    Meta(
+        max_length=2048,
+        description="https URL to a public host (the provider URL rule; http and private addresses only "
+        "for hosts in the operator's `HUB_ALLOWED_PROVIDER_HOSTS`, for tests and development).",
+    ),
+]
+Secret = Annotated[
+    str,
+    Meta(
+        min_length=SECRET_MIN,
+        max_length=SECRET_MAX,
+        pattern="^[ -~]+$",
+        description="Signs every delivery (HMAC-SHA256); write-only, never returned.",
+    ),
+]
+EventTypes = Annotated[list[EventType], Meta(min_length=1)]
+Description = Annotated[str, Meta(max_length=DESCRIPTION_MAX)]
+_REFUSALS = {
+    "secret": f"secret must be {SECRET_MIN} to {SECRET_MAX} printable ASCII characters",
+    "event_types": f"event_types must be a non-empty list of: {', '.join(EVENT_TYPES)}",
+    "enabled": "enabled must be true or false",
+    "description": f"description must be a string of at most {DESCRIPTION_MAX} characters",
+}
+
+
+class NewEventEndpoint(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /v1/event-endpoints."""
+
+    url: Url
+    secret: Secret
+    event_types: EventTypes
+    enabled: bool = True
+    description: Description = ""
+    refusals: ClassVar[dict[str, str]] = _REFUSALS
+
+
+class EventEndpointPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """PATCH /v1/event-endpoints/{id}: the fields given replace the endpoint's."""
+
+    url: Url | UnsetType = UNSET
+    secret: Secret | UnsetType = UNSET
+    event_types: EventTypes | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
+    refusals: ClassVar[dict[str, str]] = _REFUSALS
 
 
 def _refused(field: str, message: str) -> InvalidRequest:
@@ -65,59 +117,23 @@ def check_url(value: object, *, allowed_hosts: Collection[str] = ()) -> str:
         raise _refused("url", exc.message.replace("api_base_url", "url", 1)) from None
 
 
-def _event_types(value: object) -> list[str]:
-    if not isinstance(value, list) or not value:
-        raise _refused("event_types", f"event_types must be a non-empty list of: {', '.join(EVENT_TYPES)}")
-    out: list[str] = []
-    for item in value:
-        if item not in EVENT_TYPES:
-            raise _refused("event_types", f"unknown event type {str(item)[:60]!r}; known: {', '.join(EVENT_TYPES)}")
-        if item not in out:
-            out.append(item)
-    return out
-
-
-def _secret(value: object) -> str:
-    if (
-        not isinstance(value, str)
-        or not SECRET_MIN <= len(value) <= SECRET_MAX
-        or not value.isascii()
-        or not value.isprintable()
-    ):
-        raise _refused("secret", f"secret must be {SECRET_MIN} to {SECRET_MAX} printable ASCII characters")
-    return value
-
-
 def validate_endpoint(
     body: object, current: Mapping[str, Any] | None = None, *, allowed_hosts: Collection[str] = ()
 ) -> dict[str, Any]:
     """The endpoint as stored (create when ``current`` is None, else a PATCH
     over it), or ``InvalidRequest`` naming the field."""
-    if not isinstance(body, dict):
-        raise _refused("body", "the body must be a JSON object")
-    unknown = sorted(set(body) - _FIELDS)
-    if unknown:
-        raise _refused(str(unknown[0])[:60], f"unknown field {str(unknown[0])[:60]!r}")
+    given: NewEventEndpoint | EventEndpointPatch = (
+        shapes.convert(body, NewEventEndpoint) if current is None else shapes.convert(body, EventEndpointPatch)
+    )
     out: dict[str, Any] = dict(current or {})
-    for name in ("url", "secret", "event_types"):
-        if current is None and name not in body:
-            raise _refused(name, f"{name} is required")
-    if "url" in body:
-        out["url"] = check_url(body["url"], allowed_hosts=allowed_hosts)
-    if "secret" in body:
-        out["secret"] = _secret(body["secret"])
-    if "event_types" in body:
-        out["event_types"] = _event_types(body["event_types"])
-    if "enabled" in body or current is None:
-        enabled = body.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise _refused("enabled", "enabled must be true or false")
-        out["enabled"] = enabled
-    if "description" in body or current is None:
-        description = body.get("description", "")
-        if not isinstance(description, str) or len(description) > DESCRIPTION_MAX:
-            raise _refused("description", f"description must be a string of at most {DESCRIPTION_MAX} characters")
-        out["description"] = description
+    for name in given.__struct_fields__:
+        value = getattr(given, name)
+        if value is not UNSET:
+            out[name] = value
+    if given.url is not UNSET:
+        out["url"] = check_url(given.url, allowed_hosts=allowed_hosts)
+    if given.event_types is not UNSET:
+        out["event_types"] = list(dict.fromkeys(given.event_types))
     return out
 
 

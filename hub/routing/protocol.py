@@ -11,12 +11,12 @@ their agents receive against the events declared here.
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import msgspec
 from msgspec import Meta
 
+from hub.domain import shapes
 from hub.domain.media import MAX_ITEMS as MAX_MEDIA
 from hub.domain.media import MAX_LENGTH as MAX_MEDIA_URL
 from hub.domain.media import InvalidMediaUrl, check_media
@@ -379,17 +379,10 @@ def _first_field(frame: dict[str, Any]) -> str | None:
     return None
 
 
-_PATH = re.compile(r"at `\$\.([A-Za-z_][A-Za-z0-9_]*)")
-_MISSING = re.compile(r"missing required field `([^`]+)`")
-
-
 def _refusal(exc: msgspec.ValidationError, frame: dict[str, Any]) -> InvalidRequest:
     """msgspec's account of a bad frame, as the hub's error with its field."""
-    message = str(exc)
-    missing = _MISSING.search(message)
-    found = missing or _PATH.search(message)
-    field = found.group(1) if found else "type"
-    if field == "type":
+    field = shapes.field_of(exc)
+    if field is None or field == "type":
         return InvalidRequest(f"unknown command type {frame.get('type')!r}", details={"field": "type"})
     if field == "media":  # the media rules' own words: how many, which URLs
         try:
@@ -397,13 +390,7 @@ def _refusal(exc: msgspec.ValidationError, frame: dict[str, Any]) -> InvalidRequ
         except InvalidMediaUrl as refused:
             return refused
         return InvalidMediaUrl(f"must be a list of 1 to {MAX_MEDIA} https URLs")
-    if missing:
-        text = f"{field} is required"
-    elif "matching regex" in message:
-        text = f"{field} must not be blank"
-    else:  # "Expected `str`, got `int`", "Expected `str` of length <= 200"
-        text = f"{field}: {message.split(' - at ')[0]}"
-    return InvalidRequest(text, details={"field": field})
+    return shapes.refusal(exc, _Command)
 
 
 def parse_command(raw: str) -> Command:

@@ -1,0 +1,65 @@
+"""Bodies declared once, as msgspec Structs (pure): ``convert`` checks a
+decoded JSON body against one and refuses it with the hub's error shape (400
+``invalid_request`` naming the ``field``); ``components`` gives the same
+declarations as JSON Schema, for /openapi.json and /asyncapi.json.
+
+A Struct may word its own refusals: ``refusals`` maps a field to the
+sentence to answer when that field is wrong, whatever msgspec found."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+import msgspec
+
+from hub.errors import InvalidRequest
+
+T = TypeVar("T")
+
+_PATH = re.compile(r"at `\$\.([A-Za-z_][A-Za-z0-9_]*)")
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+_UNKNOWN = re.compile(r"unknown field `([^`]+)`")
+
+
+def field_of(exc: msgspec.ValidationError) -> str | None:
+    """The top-level field msgspec found wrong, or None when the body itself is."""
+    message = str(exc)
+    found = _MISSING.search(message) or _UNKNOWN.search(message) or _PATH.search(message)
+    return found.group(1)[:60] if found else None
+
+
+def refusal(exc: msgspec.ValidationError, shape: type[Any]) -> InvalidRequest:
+    """msgspec's account of a bad body, in the hub's words, naming its field."""
+    message = str(exc)
+    field = field_of(exc)
+    if field is None:
+        return InvalidRequest("the body must be a JSON object", details={"field": "body"})
+    worded: dict[str, str] = getattr(shape, "refusals", {})
+    if _UNKNOWN.search(message):
+        text = f"unknown field {field!r}"
+    elif field in worded:
+        text = worded[field]
+    elif _MISSING.search(message):
+        text = f"{field} is required"
+    elif "matching regex" in message:
+        text = f"{field} must not be blank"
+    else:  # "Expected `str`, got `int`", "Expected `str` of length <= 200"
+        text = f"{field}: {message.split(' - at ')[0]}"
+    return InvalidRequest(text, details={"field": field})
+
+
+def convert(body: object, shape: type[T]) -> T:
+    """``body`` (decoded JSON) as ``shape``, or ``InvalidRequest`` naming the field."""
+    try:
+        return msgspec.convert(body, shape)
+    except msgspec.ValidationError as exc:
+        raise refusal(exc, shape) from None
+
+
+def components(shapes: Iterable[Any], prefix: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """JSON Schema of each shape (a ``$ref`` under ``prefix``) and the schemas
+    they refer to, by name."""
+    refs, schemas = msgspec.json.schema_components(tuple(shapes), ref_template=prefix + "{name}")
+    return list(refs), dict(schemas)
