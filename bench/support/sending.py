@@ -41,6 +41,7 @@ class Env:
     redis_pid: int | None = None
     sandbox_url: str = ""
     cluster: Any = None  # tests.redis_cluster.RedisCluster with --redis-cluster
+    server_pids: list[int] = field(default_factory=list)  # Redis servers started by the caller
 
     @property
     def redis_url(self) -> str:
@@ -48,6 +49,8 @@ class Env:
 
     @property
     def redis_pids(self) -> list[int]:
+        if self.server_pids:
+            return self.server_pids
         if self.cluster is not None:
             return [n.proc.pid for n in self.cluster.nodes if n.proc]
         return [self.redis_pid] if self.redis_pid else []
