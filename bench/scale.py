@@ -10,8 +10,9 @@ each case):
               script's own INFO left out) over --idle-seconds, per org per
               process. For each K in --idle-orgs and P in --idle-processes.
   throughput  bench/outbound.py's hub-callbacks scenario (M messages, status
-              callbacks on, timed until the report counts every message
-              delivered) with 1 and with N processes: messages/s, hub CPU
+              callbacks on, timed until the hub has answered the sandbox's
+              two callbacks per message, and the report then counts every
+              message delivered) with 1 and with N processes: messages/s, hub CPU
               (/proc, all processes) and Redis CPU (INFO cpu, added up over
               every master) per message, and Redis commands per message.
               Every figure is also given as a ratio of the same run's first
@@ -146,7 +147,9 @@ class Run:
                 label = f"{target.name}, {processes} process(es)"
                 print(f"throughput, {label}: {len(phones)} messages; {load()}", flush=True)
                 memory, cpu, calls = await masters.memory(), await masters.cpu(), await masters.calls()
-                outcome = await sending.run_hub(ctl, r, phones, configs["run"], True, args, deadline, label)
+                outcome = await sending.run_hub(
+                    ctl, r, phones, configs["run"], True, args, deadline, label, end_at_sandbox=True
+                )
                 redis_cpu = await masters.cpu() - cpu
                 by_command = command_delta(calls, await masters.calls(), OWN)
                 grown = await masters.memory() - memory
