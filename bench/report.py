@@ -56,10 +56,12 @@ from bench.support.measure import cpu_seconds  # noqa: E402
 from bench.support.org import create_org  # noqa: E402
 from bench.support.processes import Children, history_database, start_hub  # noqa: E402
 from hub.embedded_redis import EmbeddedRedis  # noqa: E402
+from hub.storage.sql import activities as sql_activities  # noqa: E402
+from hub.storage.sql import conversations as sql_conversations  # noqa: E402
 from hub.storage.sql import open_database, rollups  # noqa: E402
 from hub.storage.sql.activities import _COLUMNS as COLUMNS  # noqa: E402
 from hub.storage.sql.activities import ActivityCopy, activity_row  # noqa: E402
-from hub.storage.sql.db import sqlite_path  # noqa: E402
+from hub.storage.sql.db import Database, PostgresDatabase, sqlite_path  # noqa: E402
 
 BODY = "Hi {{CustomerName}}, case {{CaseName}} is resolved."
 DAY_MS = 86_400_000
@@ -285,6 +287,34 @@ async def explain_timeline(url: str, org_id: str, phone: str) -> str:
         await db.close()
 
 
+async def timeline_sql_reads(url: str, org_id: str, phones: list[str]) -> str:
+    """The SQL reads of one timeline page (the contact's activities and
+    messages, then the page's records), timed in this process through the
+    hub's pool and through a pool that sends asyncpg's default reset query
+    after each read (as the hub's did), taking turns contact by contact so
+    that both see the same load (each its own contacts, so neither reads
+    what the other just cached)."""
+    pools: dict[str, Database] = {
+        "hub's pool (no reset query)": await open_database(url),
+        "asyncpg's default reset": PostgresDatabase(await asyncpg.create_pool(url, min_size=1, max_size=8)),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in pools}
+    try:
+        for n, phone in enumerate(phones):
+            name = list(pools)[n % 2]
+            db = pools[name]
+            start = time.perf_counter()
+            rows = await sql_activities.timeline_ids(db, org_id, phone, cursor=None, limit=51, min_score=0)
+            await sql_conversations.timeline_ids(db, org_id, phone, cursor=None, limit=51, min_score=0)
+            await sql_activities.records(db, org_id, [m[4:] for _, m in rows[:50]], min_score=0)
+            if n >= 10:  # the first ones warm both pools up
+                samples[name].append(time.perf_counter() - start)
+    finally:
+        for db in pools.values():
+            await db.close()
+    return "\n".join(f"    {name}: {percentiles(s)}" for name, s in samples.items())
+
+
 def percentiles(samples: list[float]) -> str:
     s = sorted(samples)
     p = lambda q: s[min(len(s) - 1, int(q * len(s)))] * 1000  # noqa: E731
@@ -376,6 +406,12 @@ def measure(args: argparse.Namespace, url: str, contacts: int, work: Path, redis
                 f" first had {items}): {percentiles(samples)}; hub CPU {cpu:.1f} ms per request;"
                 f" load average {os.getloadavg()[0]:.1f}"
             )
+    if engine.startswith("postgres"):
+        phones = [phone_of(rng.randrange(contacts)) for _ in range(2 * args.requests + 10)]
+        print(
+            f"  a timeline page's SQL reads, {args.requests} contacts each way, in turns"
+            f" (load average {os.getloadavg()[0]:.1f}):\n" + asyncio.run(timeline_sql_reads(url, org.id, phones))
+        )
     print("  timeline query plan:\n" + asyncio.run(explain_timeline(url, org.id, phones[0])))
     return 0
 
