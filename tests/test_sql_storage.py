@@ -306,3 +306,42 @@ def test_reads_do_not_wait_for_a_blocked_writer(database_url: str) -> None:
             await db.close()
 
     asyncio.run(run())
+
+
+def test_a_failed_write_leaves_nothing_on_the_connection_it_used(database_url: str) -> None:
+    """A write that fails halfway, or is cancelled while it waits, is rolled
+    back: the reads and writes that next use the same pooled connection (one
+    connection here) see none of it, and nothing of it is held open."""
+
+    async def run() -> None:
+        from hub.storage.sql.db import PostgresDatabase
+
+        if database_url.startswith("postgresql"):
+            db = await PostgresDatabase.open(database_url, max_size=1)
+        else:
+            db = await open_database(database_url)
+        try:
+            await migrate(db)
+            with pytest.raises(RuntimeError):
+                async with db.transaction() as tx:
+                    await tx.execute("INSERT INTO activity_history VALUES ('act_1', 0, 'queued', 1, NULL, NULL, '{}')")
+                    raise RuntimeError("the archiver's batch failed")
+
+            async def stalled() -> None:
+                async with db.transaction() as tx:
+                    await tx.execute("INSERT INTO activity_history VALUES ('act_2', 0, 'queued', 1, NULL, NULL, '{}')")
+                    await asyncio.sleep(30)
+
+            task = asyncio.create_task(stalled())
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert await db.fetch("SELECT activity_id FROM activity_history") == []
+            await write_activities(db, [copy("act_3", ["queued"])])
+            assert await counts(db, "act_3") == (1, 1)
+            assert await db.fetch("SELECT activity_id FROM activity_history") == [("act_3",)]
+        finally:
+            await db.close()
+
+    asyncio.run(run())
