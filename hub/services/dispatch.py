@@ -40,7 +40,7 @@ from hub.services.pacing import Pacer
 from hub.services.workboard import run_due_loop
 from hub.storage.activities import Job, SendResult
 from hub.storage.circuits import CircuitView
-from hub.storage.queue import GROUP, OutboundQueue
+from hub.storage.queue import GROUP
 
 log = get_logger("hub.dispatch")
 
@@ -72,7 +72,7 @@ class Dispatcher:
     def __init__(self, hub: Hub, index: int, *, replies: bool = False) -> None:
         self.hub = hub
         self.replies = replies
-        self.queue = OutboundQueue(hub.redis, replies=replies)
+        self.queue = hub.reply_queue if replies else hub.outbound_queue
         self.consumer = consumer_name(index, "r" if replies else "")
         self.pacer = Pacer(hub)
         self.circuits = hub.circuits
