@@ -29,8 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub import clock
-from hub.domain.retries import deferred_ms, next_attempt_ms
-from hub.domain.statuses import retry_delay
+from hub.domain.retries import deferred_ms, next_attempt_ms, retry_delay
 from hub.errors import HubError, ProviderError
 from hub.logs import get_logger
 from hub.providers.base import OutboundMessage
