@@ -90,7 +90,7 @@ async def preload(r: aioredis.Redis, messages: int) -> int:
                     },
                 )
                 p.rpush(
-                    akey + ":h",
+                    keys.activity_history(ORG, act_id),
                     *[
                         json.dumps({"status": s, "at": created + at, "source": src})
                         for s, at, src in (

@@ -229,8 +229,7 @@ def test_an_activity_gone_from_redis_is_read_from_sql(
     wait_for(lambda: sql_matches(database_url, org["id"], views), timeout=30)
     # The record leaves Redis (as its TTL makes it do).
     r = redis_client(redis_url)
-    akey = keys.activity(org["id"], act)
-    assert r.delete(akey, akey + ":h") == 2
+    assert r.delete(keys.activity(org["id"], act), keys.activity_history(org["id"], act)) == 2
     r.close()
     assert api.ok("GET", f"/v1/outbound/activities/{act}") == views[act]
     # Still the org's own: another org's key finds nothing.

@@ -177,8 +177,8 @@ async def test_conversations_read_the_same_before_and_after_the_hot_window(
         # Gone from Redis with their messages and index entries; the open one stays.
         assert hot(r, org["id"], convs) == [d["id"]]
         for conv in closed:
-            ckey = keys.conversation(org["id"], conv)
-            assert not r.exists(ckey + ":msgs") and not r.exists(ckey + ":mstatus")
+            assert not r.exists(keys.conversation_messages(org["id"], conv))
+            assert not r.exists(keys.conversation_reply_statuses(org["id"], conv))
         assert r.zrange(keys.conversations(org["id"]), 0, -1) == [d["id"]]
         assert not any(m.startswith("msg:") for m in r.zrange(keys.timeline(org["id"], phone(1)), 0, -1))
         assert reads(api, convs) == before

@@ -70,7 +70,7 @@ def settled_and_archived(api: Api, r: redis.Redis, url: str, org_id: str, acts: 
     if statuses != final:
         return False
     versions = archived_versions(url, org_id)
-    return all(versions.get(a) == r.llen(keys.activity(org_id, a) + ":h") for a in acts)
+    return all(versions.get(a) == r.llen(keys.activity_history(org_id, a)) for a in acts)
 
 
 def test_reads_answer_the_same_before_and_after_the_hot_window(

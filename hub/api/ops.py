@@ -10,8 +10,6 @@ from starlette.responses import JSONResponse, Response
 
 from hub.api.common import hub_of
 from hub.logs import get_logger
-from hub.storage.redis import check_ready
-from hub.storage.stats import hub_stats
 
 log = get_logger("hub.ops")
 
@@ -24,7 +22,7 @@ async def readyz(request: Request) -> JSONResponse:
     hub = hub_of(request)
     checks: dict[str, str] = {}
     try:
-        await check_ready(hub.redis)
+        await hub.stats.check_ready()
         checks["redis"] = "ok"
     except Exception as exc:
         log.warning("readiness: redis unreachable", extra={"error": repr(exc)})
@@ -41,7 +39,7 @@ async def readyz(request: Request) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     """Process counters, plus hub-wide figures read from Redis at scrape time."""
     hub = hub_of(request)
-    stats = await hub_stats(hub.redis, await hub.board.org_ids())
+    stats = await hub.stats.figures(await hub.board.org_ids())
     m = hub.metrics
     m.stream_depth.set(stats.stream_depth)
     m.retries_waiting.set(stats.retries_waiting)

@@ -2,7 +2,7 @@
 
 A provider that is unreachable or answers 429/5xx is a delay, not a verdict:
 the send is tried again after a capped exponential backoff
-(``statuses.retry_delay``) until a window counted from its first attempt has
+(``retry_delay``) until a window counted from its first attempt has
 passed, and only then ends ``failed``. The last attempt is made at the end of
 the window, not skipped because the backoff would overshoot it.
 """
@@ -10,6 +10,30 @@ the window, not skipped because the backoff would overshoot it.
 from __future__ import annotations
 
 import math
+
+# 2**62 * base is far beyond any cap; stops float overflow for absurd attempts.
+_MAX_EXPONENT = 62
+
+
+def retry_delay(
+    attempt: int,
+    *,
+    base: float = 0.5,
+    cap: float = 30.0,
+    retry_after: float | None = None,
+    rand: float,
+) -> float:
+    """Seconds to wait before retry ``attempt`` (0-based).
+
+    Exponential backoff with full jitter (spreads a burst of failures out),
+    never sooner than a provider's ``Retry-After``. ``rand`` is a number in
+    [0, 1) from the caller so this stays deterministic under test.
+    """
+    if not 0.0 <= rand < 1.0:
+        raise ValueError("rand must be in [0, 1)")
+    exponent = min(max(attempt, 0), _MAX_EXPONENT)
+    ceiling = min(cap, base * 2**exponent)
+    return float(max(retry_after or 0.0, rand * ceiling))
 
 
 def retry_deadline_ms(first_attempt_ms: int, window_s: float) -> int:

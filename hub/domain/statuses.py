@@ -105,9 +105,6 @@ _PROVIDER_STATUS: dict[str, ActivityStatus] = {
     "canceled": ActivityStatus.CANCELED,
 }
 
-# 2**62 * base is far beyond any cap; stops float overflow for absurd attempts.
-_MAX_EXPONENT = 62
-
 
 def next_status(current: ActivityStatus, incoming: ActivityStatus) -> ActivityStatus:
     """The status after applying ``incoming``: only a higher rank moves it."""
@@ -129,24 +126,3 @@ def delivery_rate(counts: Mapping[str, int]) -> float | None:
     if sent <= 0:
         return None
     return sum(counts.get(status, 0) for status in SUCCESSFUL) / sent
-
-
-def retry_delay(
-    attempt: int,
-    *,
-    base: float = 0.5,
-    cap: float = 30.0,
-    retry_after: float | None = None,
-    rand: float,
-) -> float:
-    """Seconds to wait before retry ``attempt`` (0-based).
-
-    Exponential backoff with full jitter (spreads a burst of failures out),
-    never sooner than a provider's ``Retry-After``. ``rand`` is a number in
-    [0, 1) from the caller so this stays deterministic under test.
-    """
-    if not 0.0 <= rand < 1.0:
-        raise ValueError("rand must be in [0, 1)")
-    exponent = min(max(attempt, 0), _MAX_EXPONENT)
-    ceiling = min(cap, base * 2**exponent)
-    return float(max(retry_after or 0.0, rand * ceiling))

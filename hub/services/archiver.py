@@ -24,7 +24,7 @@ from hub.services.context import Hub
 from hub.services.conversation_archive import archive_conversations
 from hub.services.job_history import archive_jobs
 from hub.services.workboard import Look
-from hub.storage.archive_queue import ArchiveQueue, Entry
+from hub.storage.archive_queue import Entry
 from hub.storage.sql.activities import LateCallback, apply_late_callbacks, ids_by_provider_id, write_activities
 from hub.storage.sql.db import Database
 
@@ -47,7 +47,7 @@ class Archiver:
         assert hub.history is not None
         self.hub = hub
         self.db: Database = hub.history
-        self.queue = ArchiveQueue(hub.redis)
+        self.queue = hub.archive_queue
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-archiver"
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -16,7 +16,7 @@ import random
 from typing import Any
 
 from hub.domain.keywords import CONFIRMATIONS, Keyword, hub_confirms
-from hub.domain.statuses import retry_delay
+from hub.domain.retries import retry_delay
 from hub.errors import HubError, ProviderError
 from hub.logs import get_logger
 from hub.providers.base import OutboundMessage

@@ -13,6 +13,7 @@ from hub.services.workboard import WorkBoard
 from hub.settings import Settings
 from hub.storage.activities import ActivityStore
 from hub.storage.agents import AgentStore
+from hub.storage.archive_queue import ArchiveQueue
 from hub.storage.board import BoardStore
 from hub.storage.bulk_jobs import BulkJobStore
 from hub.storage.catalog import CatalogStore
@@ -24,9 +25,12 @@ from hub.storage.flows import FlowStore
 from hub.storage.login_throttle import LoginThrottle
 from hub.storage.orgs import OrgStore
 from hub.storage.pacing import PaceStore
+from hub.storage.queue import OutboundQueue
 from hub.storage.queues import QueueStore
 from hub.storage.redis import Scripts
 from hub.storage.sql.db import Database
+from hub.storage.stats import StatsStore
+from hub.storage.timeline import TimelineStore
 from hub.storage.wake import WakeStream
 
 
@@ -57,6 +61,12 @@ class Hub:
     events: EventFeedStore = field(init=False)
     circuits: CircuitStore = field(init=False)
     pacing: PaceStore = field(init=False)
+    timeline: TimelineStore = field(init=False)
+    stats: StatsStore = field(init=False)
+    # The org's send streams (bulk and agents' replies) and archive stream.
+    outbound_queue: OutboundQueue = field(init=False)
+    reply_queue: OutboundQueue = field(init=False)
+    archive_queue: ArchiveQueue = field(init=False)
     # When this process's background loops look at each org (and tells the others).
     board: WorkBoard = field(init=False)
 
@@ -80,4 +90,9 @@ class Hub:
         self.events = EventFeedStore(self.redis, self.scripts)
         self.circuits = CircuitStore(self.redis, self.scripts)
         self.pacing = PaceStore(self.scripts)
+        self.timeline = TimelineStore(self.redis)
+        self.stats = StatsStore(self.redis)
+        self.outbound_queue = OutboundQueue(self.redis)
+        self.reply_queue = OutboundQueue(self.redis, replies=True)
+        self.archive_queue = ArchiveQueue(self.redis)
         self.board = WorkBoard(self.orgs, WakeStream(self.redis), idle_s=self.settings.idle_check_s)

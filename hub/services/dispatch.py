@@ -29,8 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub import clock
-from hub.domain.retries import deferred_ms, next_attempt_ms
-from hub.domain.statuses import retry_delay
+from hub.domain.retries import deferred_ms, next_attempt_ms, retry_delay
 from hub.errors import HubError, ProviderError
 from hub.logs import get_logger
 from hub.providers.base import OutboundMessage
@@ -40,7 +39,7 @@ from hub.services.pacing import Pacer
 from hub.services.workboard import run_due_loop
 from hub.storage.activities import Job, SendResult
 from hub.storage.circuits import CircuitView
-from hub.storage.queue import GROUP, OutboundQueue
+from hub.storage.queue import GROUP
 
 log = get_logger("hub.dispatch")
 
@@ -72,7 +71,7 @@ class Dispatcher:
     def __init__(self, hub: Hub, index: int, *, replies: bool = False) -> None:
         self.hub = hub
         self.replies = replies
-        self.queue = OutboundQueue(hub.redis, replies=replies)
+        self.queue = hub.reply_queue if replies else hub.outbound_queue
         self.consumer = consumer_name(index, "r" if replies else "")
         self.pacer = Pacer(hub)
         self.circuits = hub.circuits

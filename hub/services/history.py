@@ -25,7 +25,6 @@ from hub.storage.activities import public_activity
 from hub.storage.conversations import public_conversation
 from hub.storage.sql import activities as sql_activities
 from hub.storage.sql import conversations as sql_conversations
-from hub.storage.timeline import timeline_page
 
 Key = tuple[float, str]  # (score, member): pages run from the highest down
 
@@ -138,8 +137,7 @@ async def contact_timeline(
     messages), newest first. Cursor: "score|member" of the last item."""
     after_score, after_member = (None, "") if not cursor else cursor_key(cursor)
     retention_ms = _retention_cutoff_ms(hub)
-    rows, more = await timeline_page(
-        hub.redis,
+    rows, more = await hub.timeline.page(
         org_id,
         phone,
         after_score=after_score,

@@ -13,7 +13,6 @@ from hub.services.context import Hub
 from hub.services.job_history import purge_jobs
 from hub.storage.sql.activities import purge_before
 from hub.storage.sql.conversations import purge_before as purge_conversations_before
-from hub.storage.stats import trim_before
 
 log = get_logger("hub.maintenance")
 
@@ -28,7 +27,7 @@ async def trim_indexes(hub: Hub, now: float | None = None) -> int:
             configs += page
             if after is None:
                 break
-        removed += await trim_before(hub.redis, org_id, [c["id"] for c in configs], cutoff_ms)
+        removed += await hub.activities.trim_indexes(org_id, [c["id"] for c in configs], cutoff_ms)
         agents = [a["id"] for a in await hub.agents.all(org_id) if a.get("id")]
         removed += await hub.agents.trim_served(org_id, agents, cutoff_ms)
     return removed

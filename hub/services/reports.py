@@ -20,14 +20,13 @@ from typing import Any
 
 from hub.domain.statuses import SUCCESSFUL, ActivityStatus, delivery_rate
 from hub.services.context import Hub
-from hub.storage.archive_queue import ArchiveQueue
 from hub.storage.sql import rollups
 from hub.storage.sql.rollups import ENGAGEMENT, REPLY_BUCKETS, TTD_BUCKETS, Counted, ReportCounts, empty_cell
 
 
 async def report(hub: Hub, org_id: str, config_id: str) -> dict[str, Any]:
     assert hub.history is not None
-    hot = await ArchiveQueue(hub.redis).unarchived(org_id, config_id)
+    hot = await hub.archive_queue.unarchived(org_id, config_id)
     counts, rows = await rollups.read_report(hub.history, org_id, config_id, [r["id"] for r in hot])
     for raw in hot:
         now = Counted.of_record(raw)

@@ -271,11 +271,22 @@ class ActivityStore:
         )
         return (act_id or None), int(applied)
 
+    async def trim_indexes(self, org_id: str, config_ids: Sequence[str], cutoff_ms: int) -> int:
+        """Drop entries older than the cutoff from the org's activity and
+        conversation indexes (their records have expired); returns how many went."""
+        async with self.r.pipeline(transaction=False) as p:
+            # Activity index scores are creation ms * 1000 (unique within a request).
+            p.zremrangebyscore(keys.activities(org_id), "-inf", cutoff_ms * 1000)
+            for config_id in config_ids:
+                p.zremrangebyscore(keys.activities_by_config(org_id, config_id), "-inf", cutoff_ms * 1000)
+            p.zremrangebyscore(keys.conversations(org_id), "-inf", cutoff_ms)
+            return int(sum(await p.execute()))
+
     async def load(self, org_id: str, activity_id: str, *, history: bool = True) -> dict[str, Any] | None:
         akey = keys.activity(org_id, activity_id)
         async with self.r.pipeline(transaction=False) as p:
             p.hgetall(akey)
-            p.lrange(akey + ":h", 0, -1)
+            p.lrange(keys.activity_history(org_id, activity_id), 0, -1)
             raw, hist = await p.execute()
         if not raw:
             return None
@@ -326,7 +337,7 @@ class ActivityStore:
                 (
                     [
                         akey,
-                        akey + ":h",
+                        keys.activity_history(org_id, act_id),
                         index,
                         keys.activities_by_config(org_id, config_id),
                         keys.timeline(org_id, to) if in_timeline else index,

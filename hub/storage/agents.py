@@ -171,11 +171,11 @@ class AgentStore:
         await self.r.delete(_token_key(token))
 
     async def events_after(self, org_id: str, agent_id: str, after: int) -> list[str]:
-        return cast(list[str], await self.r.zrangebyscore(f"{agent_key(org_id, agent_id)}:events", f"({after}", "+inf"))
+        return cast(list[str], await self.r.zrangebyscore(keys.agent_events(org_id, agent_id), f"({after}", "+inf"))
 
     async def last_event_id(self, org_id: str, agent_id: str) -> int:
-        return int(await self.r.get(f"{agent_key(org_id, agent_id)}:seq") or 0)
+        return int(await self.r.get(keys.agent_sequence(org_id, agent_id)) or 0)
 
 
 def notify_channel(org_id: str, agent_id: str) -> str:
-    return f"{agent_key(org_id, agent_id)}:notify"
+    return keys.agent_notify(org_id, agent_id)

@@ -119,10 +119,8 @@ class ArchiveQueue:
 
     async def copies(self, org_id: str, ids: Sequence[str]) -> list[ActivityCopy]:
         """The activities as they are now (an id whose record expired is left out)."""
-        akeys = [keys.activity(org_id, i) for i in ids]
-        replies = await self.copies_script(
-            keys=[keys.activities(org_id), *(k for a in akeys for k in (a, a + ":h"))], args=list(ids)
-        )
+        per_activity = (k for i in ids for k in (keys.activity(org_id, i), keys.activity_history(org_id, i)))
+        replies = await self.copies_script(keys=[keys.activities(org_id), *per_activity], args=list(ids))
         out = []
         for n in range(0, len(replies), 3):
             flat, history, score = replies[n : n + 3]

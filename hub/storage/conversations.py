@@ -113,8 +113,8 @@ class ConversationStore:
             for i in ids:
                 ckey = keys.conversation(org_id, i)
                 p.hgetall(ckey)
-                p.lrange(ckey + ":msgs", first_seq.get(i, 0), -1)
-                p.hgetall(ckey + ":mstatus")
+                p.lrange(keys.conversation_messages(org_id, i), first_seq.get(i, 0), -1)
+                p.hgetall(keys.conversation_reply_statuses(org_id, i))
             replies = await p.execute()
         return [
             ConversationCopy(org_id, raw, messages, statuses, first_seq.get(i, 0))
@@ -132,8 +132,8 @@ class ConversationStore:
                 (
                     [
                         ckey,
-                        ckey + ":msgs",
-                        ckey + ":mstatus",
+                        keys.conversation_messages(org_id, conv),
+                        keys.conversation_reply_statuses(org_id, conv),
                         keys.conversations(org_id),
                         keys.timeline(org_id, customer),
                         *[keys.reply_job(org_id, m) for m in outbound],

@@ -42,7 +42,7 @@ class EventFeedStore:
                 json.dumps(record) if record is not None else "",
                 now_ms,
                 MAX_ENDPOINTS,
-                keys.event_endpoint(org_id, ""),
+                keys.org_prefix(org_id),
             ],
         )
         return str(answer[0])

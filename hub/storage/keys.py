@@ -5,6 +5,11 @@ Lua scripts, which touch several of them at once, keep working on a Redis
 Cluster. The few global keys are single-key lookups (API key → org, channel →
 org) that never take part in a multi-key script, except the sign-in failure
 counters, which share a ``{login}`` hash tag of their own.
+
+The Lua scripts build their keys with the same functions: every per-org
+function here becomes a builder of the ``KEY`` table prepended to each
+script (``KEY.activity(prefix, id)``; see ``hub.storage.redis.lua_keys``), so
+a key's shape is written here once.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ PREFIX = "hub"
 
 
 def org_prefix(org_id: str) -> str:
-    """Prefix shared by every key of one org; scripts build keys from it."""
+    """Prefix shared by every key of one org; scripts get it as an argument
+    and build their keys from it with the ``KEY`` table."""
     return f"{PREFIX}:{{{org_id}}}"
 
 
@@ -76,6 +82,11 @@ def activity(org_id: str, activity_id: str) -> str:
     return f"{org_prefix(org_id)}:act:{activity_id}"
 
 
+def activity_history(org_id: str, activity_id: str) -> str:
+    """List: every status the activity went through, with its callbacks."""
+    return f"{activity(org_id, activity_id)}:h"
+
+
 def activities(org_id: str) -> str:
     return f"{org_prefix(org_id)}:acts"
 
@@ -96,6 +107,28 @@ def recent_outbound(org_id: str, channel_id: str, phone: str) -> str:
     A list, not a sorted set: Redis keeps a sorted set of members longer than
     64 bytes as a skip list, several times bigger."""
     return f"{org_prefix(org_id)}:recent:{channel_id}:{phone}"
+
+
+def provider_message(org_id: str, provider_sid: str) -> str:
+    """The activity (or ``m|conversation|message`` for an agent's reply) the
+    provider knows by this message id, for its status callbacks."""
+    return f"{org_prefix(org_id)}:sid:{provider_sid}"
+
+
+def early_callbacks(org_id: str, provider_sid: str) -> str:
+    """Status callbacks that came before the send was recorded, parked until it is."""
+    return f"{provider_message(org_id, provider_sid)}:early"
+
+
+def inbound_message(org_id: str, provider_sid: str) -> str:
+    """Set once an inbound message is stored, so a repeated webhook stores nothing."""
+    return f"{org_prefix(org_id)}:inbound:{provider_sid}"
+
+
+def contact(org_id: str, customer: str) -> str:
+    """Hash: what the hub keeps of one customer (``last_in:<channel>``: their
+    last message on a channel, for the WhatsApp 24-hour window)."""
+    return f"{org_prefix(org_id)}:contact:{customer}"
 
 
 def sweep_mark(org_id: str) -> str:
@@ -261,6 +294,34 @@ def agent_served(org_id: str, agent_id: str) -> str:
     return f"{agent(org_id, agent_id)}:served"
 
 
+def agent_connections(org_id: str, agent_id: str) -> str:
+    return f"{agent(org_id, agent_id)}:conns"
+
+
+def agent_client(org_id: str, agent_id: str, client_id: str) -> str:
+    """One of the agent's connections (a console tab), while it lives."""
+    return f"{agent(org_id, agent_id)}:client:{client_id}"
+
+
+def agent_note(org_id: str, agent_id: str, client_id: str) -> str:
+    return f"{agent(org_id, agent_id)}:note:{client_id}"
+
+
+def agent_events(org_id: str, agent_id: str) -> str:
+    """Sorted set: the agent's events by sequence number, for a socket to catch up."""
+    return f"{agent(org_id, agent_id)}:events"
+
+
+def agent_sequence(org_id: str, agent_id: str) -> str:
+    """The sequence number of the agent's last event."""
+    return f"{agent(org_id, agent_id)}:seq"
+
+
+def agent_notify(org_id: str, agent_id: str) -> str:
+    """Pub/sub channel: the agent's new events (it hashes to the org's slot)."""
+    return f"{agent(org_id, agent_id)}:notify"
+
+
 def agents_online(org_id: str) -> str:
     return f"{org_prefix(org_id)}:agents:online"
 
@@ -284,6 +345,26 @@ def conversation(org_id: str, conversation_id: str) -> str:
     return f"{org_prefix(org_id)}:conv:{conversation_id}"
 
 
+def conversation_messages(org_id: str, conversation_id: str) -> str:
+    """List: the conversation's messages, oldest first."""
+    return f"{conversation(org_id, conversation_id)}:msgs"
+
+
+def conversation_reply_statuses(org_id: str, conversation_id: str) -> str:
+    """Hash: an agent's reply (message id) → where its delivery stands."""
+    return f"{conversation(org_id, conversation_id)}:mstatus"
+
+
+def open_conversation(org_id: str, channel_id: str, customer: str) -> str:
+    """The open conversation with this customer on this channel."""
+    return f"{org_prefix(org_id)}:conv:open:{channel_id}:{customer}"
+
+
+def last_conversation(org_id: str, channel_id: str, customer: str) -> str:
+    """The customer's previous conversation on this channel (a new one links to it)."""
+    return f"{org_prefix(org_id)}:conv:last:{channel_id}:{customer}"
+
+
 def conversation_sweep_mark(org_id: str) -> str:
     """How far the hot-window sweeper has walked the org's archived conversations."""
     return f"{org_prefix(org_id)}:sweep:conv"
@@ -295,6 +376,12 @@ def queues(org_id: str) -> str:
 
 def queue_waiting(org_id: str, queue: str) -> str:
     return f"{org_prefix(org_id)}:q:{queue}:waiting"
+
+
+def queue_agents(org_id: str, queue: str) -> str:
+    """Sorted set: the queue's available agents with free capacity, by
+    (open conversations, last assignment time)."""
+    return f"{org_prefix(org_id)}:q:{queue}:agents"
 
 
 def wait_stats(org_id: str) -> str:

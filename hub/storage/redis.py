@@ -4,6 +4,8 @@ Cluster, told apart on connect), and loading the Lua scripts."""
 from __future__ import annotations
 
 import asyncio
+import inspect
+import re
 import weakref
 from importlib import resources
 
@@ -209,9 +211,56 @@ def _status_tables() -> str:
     return f"local RANK = {{{ranks}}}\nlocal TERMINAL = {{{terminal}}}\nlocal FINAL = {{{final}}}\n"
 
 
+# Functions of keys.py that take no org (global keys) or name no key of their own.
+_NOT_IN_LUA = {"org_prefix", "slot"}
+
+
+def lua_keys() -> dict[str, str]:
+    """Every per-org key of keys.py as a Lua function of the org prefix and
+    the key's other arguments (``KEY.activity(prefix, id)``), built by
+    calling the Python function with placeholders, so a script's keys are
+    keys.py's by construction. A function that changes an argument (say,
+    lowercases an email) has no Lua twin: it is left out."""
+    out: dict[str, str] = {}
+    org = "\x01Org\x02"
+    for name, fn in inspect.getmembers(keys, inspect.isfunction):
+        params = list(inspect.signature(fn).parameters)
+        if name.startswith("_") or name in _NOT_IN_LUA or fn.__module__ != keys.__name__ or params[:1] != ["org_id"]:
+            continue
+        marks = {f"\x01Arg{i}\x02": p for i, p in enumerate(params[1:])}
+        built = fn(org, *marks)
+        prefix = keys.org_prefix(org)
+        if not built.startswith(prefix) or any(built.count(m) != 1 for m in marks):
+            continue
+        expr = ["p"]
+        rest = built[len(prefix) :]
+        while rest:
+            at = min(((rest.find(m), m) for m in marks if m in rest), default=(len(rest), ""))
+            if at[0]:
+                expr.append(repr(rest[: at[0]]))
+            if at[1]:
+                expr.append(marks[at[1]])
+            rest = rest[at[0] + len(at[1]) :]
+        args = ", ".join(["p", *marks.values()])
+        out[name] = f"function({args}) return {' .. '.join(expr)} end"
+    return out
+
+
+def _key_table(source: str) -> str:
+    """The ``KEY`` table with the builders ``source`` calls (``KEY.<name>``)."""
+    builders = lua_keys()
+    used = sorted(set(re.findall(r"\bKEY\.(\w+)", source)))
+    missing = [name for name in used if name not in builders]
+    if missing:
+        raise LookupError(f"Lua calls keys that hub/storage/keys.py does not build: {missing}")
+    body = "".join(f"  {name} = {builders[name]},\n" for name in used)
+    return f"local KEY = {{\n{body}}}\n"
+
+
 def script_source(name: str, *, publish: str = "PUBLISH") -> str:
-    """A script with the libraries its first line asks for (``-- requires: lib ...``);
-    ``publish``: the command its agent events go out with (PUBLISH_COMMAND)."""
+    """A script with the key table (``KEY``, from keys.py) and the libraries
+    its first line asks for (``-- requires: lib ...``); ``publish``: the
+    command its agent events go out with (PUBLISH_COMMAND)."""
     folder = resources.files("hub.storage") / "scripts"
     body = (folder / f"{name}.lua").read_text()
     first = body.split("\n", 1)[0]
@@ -219,7 +268,8 @@ def script_source(name: str, *, publish: str = "PUBLISH") -> str:
     if first.startswith("-- requires:"):
         parts.append(_status_tables() + f"local PUBLISH_COMMAND = '{publish}'\n")
         parts += [(folder / f"{lib}.lua").read_text() for lib in first.split(":", 1)[1].split()]
-    return "\n".join([*parts, body])
+    parts.append(body)
+    return "\n".join([_key_table("\n".join(parts)), *parts])
 
 
 class Scripts:

@@ -1,4 +1,4 @@
-"""Hub-wide figures for /metrics, read in two pipelined round trips."""
+"""Hub-wide figures for /metrics, read in two pipelined round trips, and\nthe readiness check of /readyz."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 
 from hub.storage import keys
+from hub.storage.redis import check_ready
 
 
 @dataclass
@@ -23,51 +24,53 @@ class HubStats:
     archive_oldest_ms: int = 0
 
 
-async def hub_stats(client: aioredis.Redis, org_ids: Sequence[str]) -> HubStats:
-    stats = HubStats()
-    if not org_ids:
+class StatsStore:
+    """What /metrics and /readyz read of Redis."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.r = client
+
+    async def check_ready(self) -> None:
+        """Raise unless Redis would serve the hub (see ``redis.check_ready``)."""
+        await check_ready(self.r)
+
+    async def figures(self, org_ids: Sequence[str]) -> HubStats:
+        """The hub-wide figures over these orgs."""
+        stats = HubStats()
+        if not org_ids:
+            return stats
+        async with self.r.pipeline(transaction=False) as p:
+            for org_id in org_ids:
+                p.xlen(keys.outbound_stream(org_id))
+                p.scard(keys.agents_available(org_id))
+                p.hgetall(keys.wait_stats(org_id))
+                p.smembers(keys.queues(org_id))
+                p.xlen(keys.reply_stream(org_id))
+                p.zcard(keys.send_retries(org_id))
+                p.zcard(keys.circuits_open(org_id))
+                p.xlen(keys.archive_stream(org_id))
+                # Archived entries are deleted, so the first one left is the oldest unarchived.
+                p.xrange(keys.archive_stream(org_id), count=1)
+            rows = await p.execute()
+        queues: list[tuple[str, str]] = []
+        for index, org_id in enumerate(org_ids):
+            (xlen, agents, wait, org_queues, replies, retries, circuits, backlog, oldest) = rows[
+                index * 9 : index * 9 + 9
+            ]
+            stats.stream_depth += int(xlen) + int(replies)
+            stats.retries_waiting += int(retries)
+            stats.open_circuits += int(circuits)
+            stats.available_agents += int(agents)
+            stats.wait_histograms.append(wait)
+            queues += [(org_id, q) for q in org_queues]
+            stats.archive_backlog += int(backlog)
+            if oldest:
+                oldest_ms = int(oldest[0][0].split("-")[0])
+                if not stats.archive_oldest_ms or oldest_ms < stats.archive_oldest_ms:
+                    stats.archive_oldest_ms = oldest_ms
+        if queues:
+            async with self.r.pipeline(transaction=False) as p:
+                for org_id, queue in queues:
+                    p.zcard(keys.queue_waiting(org_id, queue))
+                stats.waiting = int(sum(await p.execute()))
         return stats
-    async with client.pipeline(transaction=False) as p:
-        for org_id in org_ids:
-            p.xlen(keys.outbound_stream(org_id))
-            p.scard(keys.agents_available(org_id))
-            p.hgetall(keys.wait_stats(org_id))
-            p.smembers(keys.queues(org_id))
-            p.xlen(keys.reply_stream(org_id))
-            p.zcard(keys.send_retries(org_id))
-            p.zcard(keys.circuits_open(org_id))
-            p.xlen(keys.archive_stream(org_id))
-            # Archived entries are deleted, so the first one left is the oldest unarchived.
-            p.xrange(keys.archive_stream(org_id), count=1)
-        rows = await p.execute()
-    queues: list[tuple[str, str]] = []
-    for index, org_id in enumerate(org_ids):
-        (xlen, agents, wait, org_queues, replies, retries, circuits, backlog, oldest) = rows[index * 9 : index * 9 + 9]
-        stats.stream_depth += int(xlen) + int(replies)
-        stats.retries_waiting += int(retries)
-        stats.open_circuits += int(circuits)
-        stats.available_agents += int(agents)
-        stats.wait_histograms.append(wait)
-        queues += [(org_id, q) for q in org_queues]
-        stats.archive_backlog += int(backlog)
-        if oldest:
-            oldest_ms = int(oldest[0][0].split("-")[0])
-            if not stats.archive_oldest_ms or oldest_ms < stats.archive_oldest_ms:
-                stats.archive_oldest_ms = oldest_ms
-    if queues:
-        async with client.pipeline(transaction=False) as p:
-            for org_id, queue in queues:
-                p.zcard(keys.queue_waiting(org_id, queue))
-            stats.waiting = int(sum(await p.execute()))
-    return stats
-
-
-async def trim_before(client: aioredis.Redis, org_id: str, config_ids: Sequence[str], cutoff_ms: int) -> int:
-    """Drop index entries older than the cutoff (their records have expired)."""
-    async with client.pipeline(transaction=False) as p:
-        # Activity index scores are creation ms * 1000 (unique within a request).
-        p.zremrangebyscore(keys.activities(org_id), "-inf", cutoff_ms * 1000)
-        for config_id in config_ids:
-            p.zremrangebyscore(keys.activities_by_config(org_id, config_id), "-inf", cutoff_ms * 1000)
-        p.zremrangebyscore(keys.conversations(org_id), "-inf", cutoff_ms)
-        return int(sum(await p.execute()))

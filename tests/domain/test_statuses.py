@@ -2,6 +2,7 @@ import itertools
 
 import pytest
 
+from hub.domain.retries import retry_delay
 from hub.domain.statuses import (
     RANK,
     SUCCESSFUL,
@@ -10,7 +11,6 @@ from hub.domain.statuses import (
     delivery_rate,
     from_provider_status,
     next_status,
-    retry_delay,
 )
 
 S = ActivityStatus

@@ -40,7 +40,7 @@ local retention = tonumber(ARGV[9])
 local consents = {}
 for i = 11, #ARGV do
   local a = cjson.decode(ARGV[i])
-  local akey = prefix .. ':act:' .. a.id
+  local akey = KEY.activity(prefix, a.id)
   local flat = {}
   for k, v in pairs(a.fields) do
     flat[#flat + 1] = k
@@ -48,13 +48,13 @@ for i = 11, #ARGV do
   end
   redis.call('HSET', akey, unpack(flat))
   local event = {status = a.fields.status, at = now, source = 'hub'}
-  redis.call('RPUSH', akey .. ':h', cjson.encode(event))
+  redis.call('RPUSH', KEY.activity_history(prefix, a.id), cjson.encode(event))
   redis.call('EXPIRE', akey, retention)
-  redis.call('EXPIRE', akey .. ':h', retention)
-  redis.call('ZADD', prefix .. ':acts', a.score, a.id)
-  redis.call('ZADD', prefix .. ':acts:cfg:' .. a.fields.cfg, a.score, a.id)
+  redis.call('EXPIRE', KEY.activity_history(prefix, a.id), retention)
+  redis.call('ZADD', KEY.activities(prefix), a.score, a.id)
+  redis.call('ZADD', KEY.activities_by_config(prefix, a.fields.cfg), a.score, a.id)
   if a.fields.timeline == '1' then
-    redis.call('ZADD', prefix .. ':timeline:' .. a.fields.to, a.score, 'act:' .. a.id)
+    redis.call('ZADD', KEY.timeline(prefix, a.fields.to), a.score, 'act:' .. a.id)
   end
   if a.fields.status == 'queued' then
     redis.call('XADD', KEYS[3], '*', 'a', a.id)
@@ -62,7 +62,7 @@ for i = 11, #ARGV do
     redis.call('ZADD', KEYS[5], tonumber(a.fields.send_at), a.id)
   end
   if a.fields.status == 'queued' or a.fields.status == 'deferred' then
-    local ckey = prefix .. ':consent:' .. a.fields.channel
+    local ckey = KEY.consent_state(prefix, a.fields.channel)
     if redis.call('HGET', ckey, a.fields.to) ~= 'in' then
       redis.call('HSET', ckey, a.fields.to, 'in')
       consents[#consents + 1] = {phone = a.fields.to, channel = a.fields.channel, action = 'opt_in',

@@ -10,16 +10,16 @@
 -- ARGV: prefix, action, agent id, connection id, now_ms, stale_ms, grace_ms
 local prefix, action, agent, conn = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local now, stale, grace = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local conns = K(prefix, 'agent', agent, 'conns')
-local online = K(prefix, 'agents', 'online')
-local gone = K(prefix, 'agents', 'gone')
+local conns = KEY.agent_connections(prefix, agent)
+local online = KEY.agents_online(prefix)
+local gone = KEY.agents_gone(prefix)
 if action == 'open' or action == 'beat' then
   redis.call('ZADD', conns, now, conn)
   redis.call('SADD', online, agent)
   redis.call('ZREM', gone, agent)
-  if action == 'open' and redis.call('HGET', K(prefix, 'agent', agent), 'presence') == 'offline'
-      and redis.call('HEXISTS', K(prefix, 'agent', agent), 'deactivated_at') == 0 then
-    redis.call('HSET', K(prefix, 'agent', agent), 'presence', 'available', 'presence_at', ARGV[5])
+  if action == 'open' and redis.call('HGET', KEY.agent(prefix, agent), 'presence') == 'offline'
+      and redis.call('HEXISTS', KEY.agent(prefix, agent), 'deactivated_at') == 0 then
+    redis.call('HSET', KEY.agent(prefix, agent), 'presence', 'available', 'presence_at', ARGV[5])
     refresh_agent(prefix, agent)
     drain_agent_queues(prefix, agent, ARGV[5])
     archive_changes(prefix)
@@ -37,7 +37,7 @@ end
 if action == 'sweep' and tonumber(since) + grace <= now then
   redis.call('ZREM', gone, agent)
   redis.call('SREM', online, agent)
-  if redis.call('HGET', K(prefix, 'agent', agent), 'presence') ~= 'offline' then
+  if redis.call('HGET', KEY.agent(prefix, agent), 'presence') ~= 'offline' then
     set_offline(prefix, agent, ARGV[5])
     archive_changes(prefix)
     return 'offline'

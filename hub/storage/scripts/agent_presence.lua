@@ -3,7 +3,7 @@
 -- once; going offline hands its open conversations to others.
 -- ARGV: prefix, agent id, presence, now_ms
 local prefix, agent, presence, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local akey = K(prefix, 'agent', agent)
+local akey = KEY.agent(prefix, agent)
 if redis.call('EXISTS', akey) == 0 then return {'missing'} end
 if redis.call('HEXISTS', akey, 'deactivated_at') == 1 then return {'missing'} end  -- never available again
 local before = redis.call('HGET', akey, 'presence') or ''

@@ -11,9 +11,9 @@
 -- KEYS: archive stream
 -- ARGV: prefix, provider id, status, at_ms, error code
 local prefix, sid = ARGV[1], ARGV[2]
-local target = redis.call('GET', prefix .. ':sid:' .. sid)
+local target = redis.call('GET', KEY.provider_message(prefix, sid))
 if not target then
-  local early = prefix .. ':sid:' .. sid .. ':early'
+  local early = KEY.early_callbacks(prefix, sid)
   for _, raw in ipairs(redis.call('LRANGE', early, 0, -1)) do
     local e = cjson.decode(raw)
     if e.status == ARGV[3] and (e.error_code or '') == ARGV[5] then return {'', -1} end

@@ -5,7 +5,7 @@
 -- (e.g. 'erased': the customer's data is being erased; the agent's event says it)
 local prefix, conv, actor, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local reason = ARGV[5] or ''
-local ckey = K(prefix, 'conv', conv)
+local ckey = KEY.conversation(prefix, conv)
 local c = redis.call('HMGET', ckey, 'status', 'agent', 'channel', 'customer', 'queue')
 if not c[1] then return {'missing'} end
 if actor ~= '' and c[2] ~= actor then return {'not_yours'} end

@@ -9,16 +9,16 @@
 -- ARGV: prefix, author, conversation, client id, message json, now_ms, supervisor '1' or ''
 local prefix, agent, conv, client_id, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[6])
 local supervisor = ARGV[7] == '1'
-local dedupe = K(prefix, 'agent', agent, 'note', client_id)
+local dedupe = KEY.agent_note(prefix, agent, client_id)
 local seen = redis.call('GET', dedupe)
 if seen then return {'duplicate', seen} end
-local c = redis.call('HMGET', K(prefix, 'conv', conv), 'status', 'agent', 'customer')
+local c = redis.call('HMGET', KEY.conversation(prefix, conv), 'status', 'agent', 'customer')
 if not c[1] then return {'missing'} end
 if c[2] ~= agent and not supervisor then return {'not_yours'} end
 if c[1] == 'closed' then return {'closed'} end
 local m = add_message(prefix, conv, ARGV[5], nil)
 redis.call('SET', dedupe, m.id, 'EX', 86400)
-redis.call('ZADD', K(prefix, 'timeline', c[3]), now * 1000, 'msg:' .. conv .. ':' .. m.id)
+redis.call('ZADD', KEY.timeline(prefix, c[3]), now * 1000, 'msg:' .. conv .. ':' .. m.id)
 if c[2] and c[2] ~= '' then
   emit(prefix, c[2], {type = 'message.created', conversation_id = conv, message = m})
 end

@@ -5,7 +5,7 @@
 -- ARGV: prefix, status or '', cursor score or '+inf', cursor member, limit, budget
 local prefix, want, max, after = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local limit, budget = tonumber(ARGV[5]), tonumber(ARGV[6])
-local key = K(prefix, 'convs')
+local key = KEY.conversations(prefix)
 local items, scores, examined, offset = {}, {}, 0, 0
 local last = ''
 while #items < limit and examined < budget do
@@ -16,7 +16,7 @@ while #items < limit and examined < budget do
     if not (after ~= '' and score == max and member >= after) then
       examined = examined + 1
       last = score .. '|' .. member
-      local st = redis.call('HGET', K(prefix, 'conv', member), 'status')
+      local st = redis.call('HGET', KEY.conversation(prefix, member), 'status')
       if st and (want == '' or st == want) then
         items[#items + 1] = cjson.encode(conversation(prefix, member, false))
         scores[#scores + 1] = score

@@ -3,13 +3,13 @@
 -- place in its queue at once.
 -- ARGV: prefix, conversation id, priority, now_ms
 local prefix, conv, priority, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local ckey = K(prefix, 'conv', conv)
+local ckey = KEY.conversation(prefix, conv)
 local c = redis.call('HMGET', ckey, 'status', 'queue', 'created')
 if not c[1] then return {'missing'} end
 if c[1] == 'closed' then return {'closed'} end
 redis.call('HSET', ckey, 'priority', priority)
 touch(conv)
-local waiting = K(prefix, 'q', c[2], 'waiting')
+local waiting = KEY.queue_waiting(prefix, c[2])
 if c[1] == 'waiting' and redis.call('ZSCORE', waiting, conv) then
   redis.call('ZADD', waiting, (100 - priority) * BAND + tonumber(c[3]), conv)
   drain(prefix, c[2], now)

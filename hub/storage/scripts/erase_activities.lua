@@ -9,8 +9,7 @@
 -- Returns {next score or '', next id, redacted ids json, in flight}
 local prefix, customer, after, after_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local size = tonumber(ARGV[5])
-local function K(...) return prefix .. ':' .. table.concat({...}, ':') end
-local rows = redis.call('ZRANGEBYSCORE', K('acts'), after == '' and '-inf' or after, '+inf',
+local rows = redis.call('ZRANGEBYSCORE', KEY.activities(prefix), after == '' and '-inf' or after, '+inf',
                         'WITHSCORES', 'LIMIT', 0, size)
 local redacted, in_flight = {}, 0
 local last_score, last_id = '', ''
@@ -18,7 +17,7 @@ for i = 1, #rows, 2 do
   local id, score = rows[i], rows[i + 1]
   -- Members of equal score come in id order: skip those the last page had.
   if not (score == after and id <= after_id) then
-    local akey = K('act', id)
+    local akey = KEY.activity(prefix, id)
     local a = redis.call('HMGET', akey, 'to', 'status', 'erased')
     if a[1] == customer and a[3] ~= '1' then
       if a[2] == 'queued' or a[2] == 'deferred' or a[2] == 'sending' then

@@ -6,8 +6,8 @@
 -- KEYS: endpoint record, endpoint index, delivery hash, event types set, event log,
 --       delivery lease (deleted with the endpoint: a delivery under way records nothing)
 -- ARGV: op (create | update | delete), endpoint id, record json, now_ms,
---       most endpoints, prefix of endpoint records
-local op, id, record, now, most, rprefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
+--       most endpoints, org prefix
+local op, id, record, now, most, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if op ~= 'create' and not exists then return {'missing'} end
 if op == 'create' then
@@ -25,7 +25,7 @@ else
 end
 local types = {}
 for _, other in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  local raw = redis.call('GET', rprefix .. other)
+  local raw = redis.call('GET', KEY.event_endpoint(prefix, other))
   if raw then
     local e = cjson.decode(raw)
     if e.enabled then

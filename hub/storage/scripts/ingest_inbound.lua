@@ -20,7 +20,7 @@ local new_id, retention, default_queue = ARGV[9], tonumber(ARGV[10]), ARGV[11]
 local customer_hash = ARGV[12] or ''
 local replied, choice, since = ARGV[13] or '', ARGV[14] or '', tonumber(ARGV[15] or '0')
 
-local recent_key = K(prefix, 'recent', channel, customer)
+local recent_key = KEY.recent_outbound(prefix, channel, customer)
 -- The customer's recent outbound entry (hub.domain.correlation.parse_recent:
 -- sent ms, provider id's tail, activity id, queue, case, keys...) whose
 -- field `at` equals `value`.
@@ -49,9 +49,9 @@ local latest, latest_kept = '', nil
 -- callbacks find it; one sent to someone else does not count), or nil.
 local function provider_target(replied_sid)
   if replied_sid == '' then return nil end
-  local target = redis.call('GET', K(prefix, 'sid', replied_sid)) or ''
+  local target = redis.call('GET', KEY.provider_message(prefix, replied_sid)) or ''
   if string.sub(target, 1, 4) == 'act_' then
-    local a = redis.call('HMGET', K(prefix, 'act', target), 'to', 'channel')
+    local a = redis.call('HMGET', KEY.activity(prefix, target), 'to', 'channel')
     if a[1] == customer and a[2] == channel then return target end
   end
   -- Its pointer leaves with the record after the hot window: the
@@ -64,7 +64,7 @@ end
 -- provider names, else the recent one the caller found named in the text,
 -- else the latest.
 local function correlate(replied_sid, named)
-  latest = redis.call('GET', K(prefix, 'lastout', channel, customer)) or ''
+  latest = redis.call('GET', KEY.last_outbound(prefix, channel, customer)) or ''
   if string.sub(latest, 1, 1) == '{' then latest_kept = cjson.decode(latest); latest = latest_kept.id end
   local target = provider_target(replied_sid)
   if target then return target, 'provider_context' end
@@ -73,11 +73,11 @@ local function correlate(replied_sid, named)
   return '', ''
 end
 
-local seen = K(prefix, 'inbound', sid)
+local seen = KEY.inbound_message(prefix, sid)
 local existing = redis.call('GET', seen)
 if existing then return {'duplicate', existing} end
 
-local open_key = K(prefix, 'conv', 'open', channel, customer)
+local open_key = KEY.open_conversation(prefix, channel, customer)
 if choice == '?' then
   -- The caller has not read the text against the recent messages: it needs
   -- to only when this message opens a conversation that the provider does
@@ -93,8 +93,8 @@ if choice == '?' then
   choice = ''
 end
 
-local optout = K(prefix, 'optout', channel)
-local hashed = K(prefix, 'optout', 'h', channel)
+local optout = KEY.opted_out(prefix, channel)
+local hashed = KEY.opted_out_hashed(prefix, channel)
 if customer_hash == '' then
   if redis.call('EXISTS', hashed) == 1 then return {'need_hash', '', ''} end
 elseif redis.call('SREM', hashed, customer_hash) == 1 then
@@ -107,20 +107,20 @@ if keyword == 'opt_out' or keyword == 'opt_in' then
   else
     redis.call('SREM', optout, customer)
   end
-  redis.call('HSET', K(prefix, 'consent', channel), customer, keyword == 'opt_out' and 'out' or 'in')
+  redis.call('HSET', KEY.consent_state(prefix, channel), customer, keyword == 'opt_out' and 'out' or 'in')
   -- An opt-out names the activity it answers, as a reply would (the report's opt-outs).
   local answers = nil
   if keyword == 'opt_out' then
     answers = correlate(replied, '')
     if answers == '' then answers = nil end
   end
-  redis.call('XADD', K(prefix, 'archive'), '*', 'consent', cjson.encode({{
+  redis.call('XADD', KEY.archive_stream(prefix), '*', 'consent', cjson.encode({{
     phone = customer, channel = channel, action = keyword, source = 'keyword', at = now,
     message_id = cjson.decode(msg_json).id, provider_message_id = sid, answers = answers}}))
   feed(prefix, keyword == 'opt_out' and 'contact.opted_out' or 'contact.opted_in', now,
        {phone = customer, channel_id = channel, source = 'keyword'})
 end
-redis.call('HSET', K(prefix, 'contact', customer), 'last_in:' .. channel, now)
+redis.call('HSET', KEY.contact(prefix, customer), 'last_in:' .. channel, now)
 
 local conv = redis.call('GET', open_key)
 if not conv and keyword == 'opt_out' then
@@ -138,7 +138,7 @@ if not conv then
   local queue = default_queue
   local fields = {}
   if act ~= '' then
-    local a = redis.call('HMGET', K(prefix, 'act', act), 'queue', 'body', 'cfg', 'cfg_name', 'case',
+    local a = redis.call('HMGET', KEY.activity(prefix, act), 'queue', 'body', 'cfg', 'cfg_name', 'case',
                          'customer', 'created', 'locale')
     if not a[1] then
       -- The activity has left Redis: the latest pointer carries what we need
@@ -167,7 +167,7 @@ if not conv then
   local priority, skills = 50, ''
   local cfg = fields[4]
   if cfg and cfg ~= '' then
-    local raw = redis.call('GET', K(prefix, 'configuration', cfg))
+    local raw = redis.call('GET', KEY.record(prefix, 'configuration', cfg))
     if raw then
       local config = cjson.decode(raw)
       priority = tonumber(config.priority) or 50
@@ -178,25 +178,25 @@ if not conv then
   end
   fields[#fields + 1] = 'priority'; fields[#fields + 1] = priority
   fields[#fields + 1] = 'skills'; fields[#fields + 1] = skills
-  local previous = redis.call('GET', K(prefix, 'conv', 'last', channel, customer)) or ''
-  local ckey = K(prefix, 'conv', conv)
+  local previous = redis.call('GET', KEY.last_conversation(prefix, channel, customer)) or ''
+  local ckey = KEY.conversation(prefix, conv)
   redis.call('HSET', ckey, 'id', conv, 'customer', customer, 'channel', channel, 'type', ctype,
              'status', 'waiting', 'agent', '', 'queue', queue, 'activity', act,
              'previous', previous, 'created', now, unpack(fields))
   redis.call('SET', open_key, conv)
-  redis.call('SET', K(prefix, 'conv', 'last', channel, customer), conv)
-  redis.call('ZADD', K(prefix, 'convs'), now, conv)
+  redis.call('SET', KEY.last_conversation(prefix, channel, customer), conv)
+  redis.call('ZADD', KEY.conversations(prefix), now, conv)
   feed(prefix, 'conversation.opened', now, {conversation_id = conv, customer = customer, channel_id = channel,
                                             queue = queue, activity_id = (act ~= '' and act) or cjson.null})
 end
 
-local ckey = K(prefix, 'conv', conv)
+local ckey = KEY.conversation(prefix, conv)
 local m = add_message(prefix, conv, msg_json, nil)
 feed(prefix, 'message.received', now, {conversation_id = conv, customer = customer, channel_id = channel,
                                        message = m})
-redis.call('ZADD', K(prefix, 'timeline', customer), tonumber(now) * 1000, 'msg:' .. conv .. ':' .. m.id)
+redis.call('ZADD', KEY.timeline(prefix, customer), tonumber(now) * 1000, 'msg:' .. conv .. ':' .. m.id)
 redis.call('SET', seen, conv, 'EX', 7 * 86400)
-for _, key in ipairs({ckey, K(prefix, 'conv', conv, 'msgs'), K(prefix, 'conv', conv, 'mstatus')}) do
+for _, key in ipairs({ckey, KEY.conversation_messages(prefix, conv), KEY.conversation_reply_statuses(prefix, conv)}) do
   redis.call('EXPIRE', key, retention)
 end
 
@@ -204,7 +204,7 @@ end
 -- inactive_close_seconds (policy_due.lua).
 redis.call('HSET', ckey, 'last_in', now)
 local idle = tonumber(queue_policy(prefix, redis.call('HGET', ckey, 'queue')).inactive_close_seconds) or 86400
-redis.call('ZADD', K(prefix, 'inactive'), tonumber(now) + idle * 1000, conv)
+redis.call('ZADD', KEY.inactive_due(prefix), tonumber(now) + idle * 1000, conv)
 
 local agent = redis.call('HGET', ckey, 'agent')
 if outcome == 'created' then

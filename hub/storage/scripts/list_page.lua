@@ -20,7 +20,7 @@ while #items < limit and examined < budget do
       last_score, last_member = score, member
       local keep = true
       if want ~= '' then
-        keep = redis.call('HGET', prefix .. ':act:' .. member, 'status') == want
+        keep = redis.call('HGET', KEY.activity(prefix, member), 'status') == want
       end
       if keep then items[#items + 1] = member end
       if #items >= limit or examined >= budget then break end

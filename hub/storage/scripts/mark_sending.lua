@@ -16,7 +16,7 @@ local out = {}
 for i = 3, #ARGV do
   local id = ARGV[i]
   local reply = string.sub(id, 1, 4) == 'msg_'
-  local key = prefix .. (reply and ':reply:' or ':act:') .. id
+  local key = (reply and KEY.reply_job or KEY.activity)(prefix, id)
   local f = redis.call('HMGET', key, 'status', 'sid', 'to', 'from', 'body', 'channel',
                        'content_sid', 'content_vars', 'created', 'type',
                        'first_try', 'retry_n', 'retry_err', 'rstate', 'media')

@@ -8,10 +8,10 @@
 -- ARGV: prefix, now_ms, batch size
 -- Returns {closed, moved, the next due time (ms) or ''}
 local prefix, now, batch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local inactive = K(prefix, 'inactive')
+local inactive = KEY.inactive_due(prefix)
 local closed, moved = 0, 0
 for _, conv in ipairs(redis.call('ZRANGEBYSCORE', inactive, '-inf', now, 'LIMIT', 0, batch)) do
-  local c = redis.call('HMGET', K(prefix, 'conv', conv), 'status', 'last_in', 'queue')
+  local c = redis.call('HMGET', KEY.conversation(prefix, conv), 'status', 'last_in', 'queue')
   if not c[1] or c[1] == 'closed' then
     redis.call('ZREM', inactive, conv)
   else
@@ -26,11 +26,11 @@ for _, conv in ipairs(redis.call('ZRANGEBYSCORE', inactive, '-inf', now, 'LIMIT'
     end
   end
 end
-local due = K(prefix, 'overflow', 'due')
+local due = KEY.overflow_due(prefix)
 local targets = {}
 for _, conv in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, batch)) do
   redis.call('ZREM', due, conv)
-  local c = redis.call('HMGET', K(prefix, 'conv', conv), 'status', 'queue', 'overflow_from')
+  local c = redis.call('HMGET', KEY.conversation(prefix, conv), 'status', 'queue', 'overflow_from')
   if c[1] == 'waiting' and c[2] == c[3] then
     local over = queue_policy(prefix, c[2]).overflow
     if type(over) == 'table' and over.after_seconds and over.queue ~= c[2] then

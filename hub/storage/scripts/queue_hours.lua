@@ -4,7 +4,7 @@
 -- waits is offered at once.
 -- ARGV: prefix, queue, '1' open or '0' closed, now_ms
 local prefix, queue, open, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local key = K(prefix, 'qclosed', queue)
+local key = KEY.queue_closed(prefix, queue)
 if open == '1' then
   if redis.call('DEL', key) == 0 then return 0 end
   local n = drain(prefix, queue, now)

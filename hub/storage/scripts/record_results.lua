@@ -17,7 +17,7 @@ local RETRY_FIELDS = {'retry_n', 'retry_at', 'retry_err', 'rstate'}
 local RECENT, SID_TAIL = 5, 10  -- hub.domain.correlation.RECENT_MESSAGES, SID_TAIL
 
 local function apply_early(sid, apply)
-  local early = prefix .. ':sid:' .. sid .. ':early'
+  local early = KEY.early_callbacks(prefix, sid)
   for _, raw in ipairs(redis.call('LRANGE', early, 0, -1)) do
     local e = cjson.decode(raw)
     apply(e)
@@ -26,25 +26,25 @@ local function apply_early(sid, apply)
 end
 
 local function record_activity(id, outcome, sid, code, detail)
-  local akey = prefix .. ':act:' .. id
+  local akey = KEY.activity(prefix, id)
   if outcome == 'accepted' then
     redis.call('HSET', akey, 'sid', sid)
     redis.call('HDEL', akey, unpack(RETRY_FIELDS))
-    redis.call('SET', prefix .. ':sid:' .. sid, id, 'EX', retention)
+    redis.call('SET', KEY.provider_message(prefix, sid), id, 'EX', retention)
     -- A reply from this customer to this number now answers this activity,
     -- unless it quotes or names one of the others recently sent to them
     -- (the last RECENT, none older than the window: see ingest_inbound).
     local a = redis.call('HMGET', akey, 'channel', 'to', 'corr')
-    redis.call('SET', prefix .. ':lastout:' .. a[1] .. ':' .. a[2], id, 'PX', window)
+    redis.call('SET', KEY.last_outbound(prefix, a[1], a[2]), id, 'PX', window)
     if a[3] then
       -- Entries older than the window are left for readers to skip: the list
       -- holds 5 at most and goes with its key when none is sent for a window.
-      local recent = prefix .. ':recent:' .. a[1] .. ':' .. a[2]
+      local recent = KEY.recent_outbound(prefix, a[1], a[2])
       redis.call('LPUSH', recent, now .. '\31' .. string.sub(sid, -SID_TAIL) .. '\31' .. a[3])
       redis.call('LTRIM', recent, 0, RECENT - 1)
       redis.call('PEXPIRE', recent, window)
     end
-    redis.call('RPUSH', akey .. ':h', cjson.encode(
+    redis.call('RPUSH', KEY.activity_history(prefix, id), cjson.encode(
       {status = 'sending', at = tonumber(now), source = 'provider', provider_status = detail}))
     apply_early(sid, function(e) apply_status(prefix, id, e.status, e.at, e.error_code or '', 'callback') end)
   elseif outcome == 'rejected' or outcome == 'failed' or outcome == 'skipped_opted_out' then
@@ -54,12 +54,12 @@ local function record_activity(id, outcome, sid, code, detail)
 end
 
 local function record_reply(id, outcome, sid, code)
-  local rkey = prefix .. ':reply:' .. id
+  local rkey = KEY.reply_job(prefix, id)
   local conv = redis.call('HGET', rkey, 'conv')
   if not conv then return end
   if outcome == 'accepted' then
     redis.call('HSET', rkey, 'status', 'done', 'sid', sid)
-    redis.call('SET', prefix .. ':sid:' .. sid, 'm|' .. conv .. '|' .. id, 'EX', retention)
+    redis.call('SET', KEY.provider_message(prefix, sid), 'm|' .. conv .. '|' .. id, 'EX', retention)
     set_message_status(prefix, conv, id, 'sending', '')
     apply_early(sid, function(e) set_message_status(prefix, conv, id, e.status, e.error_code or '') end)
   elseif outcome == 'rejected' or outcome == 'failed' then
@@ -80,7 +80,7 @@ for i = 6, #ARGV, 9 do
   local reply = string.sub(id, 1, 4) == 'msg_'
   if outcome == 'retry' then
     -- Only the worker that still held the job schedules it (never twice).
-    local key = prefix .. (reply and ':reply:' or ':act:') .. id
+    local key = (reply and KEY.reply_job or KEY.activity)(prefix, id)
     if acked == 1 and redis.call('HGET', key, 'status') == 'sending' then
       redis.call('HSET', key, 'retry_at', ARGV[i + 6], 'retry_n', ARGV[i + 7],
                  'retry_err', code, 'rstate', ARGV[i + 8])

@@ -15,7 +15,7 @@ for _, id in ipairs(due) do
   -- nil (expired) or 0 (no longer deferred): nothing to send.
   if apply_status(prefix, id, 'queued', now, '', 'hub') == 1 then
     redis.call('XADD', KEYS[2], '*', 'a', id)
-    local req = redis.call('HGET', prefix .. ':act:' .. id, 'req')
+    local req = redis.call('HGET', KEY.activity(prefix, id), 'req')
     if req then
       redis.call('ZADD', KEYS[3], now, req)
       redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[4]))

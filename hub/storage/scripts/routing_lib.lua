@@ -7,8 +7,6 @@
 -- recently assigned). Each queue keeps those agents in a sorted set scored
 -- open * 1e13 + last_assigned_ms, so the choice is its first member.
 
-local function K(prefix, ...) return prefix .. ':' .. table.concat({...}, ':') end
-
 -- Conversations this script changed. When it ends, archive_changes (or
 -- changed_conversations, for a script that adds the field to an entry of its
 -- own) bumps each one's version `v` once and appends the ids to the org's
@@ -24,7 +22,7 @@ end
 
 local function changed_conversations(prefix)
   if #CHANGED_ORDER == 0 then return nil end
-  for _, conv in ipairs(CHANGED_ORDER) do redis.call('HINCRBY', K(prefix, 'conv', conv), 'v', 1) end
+  for _, conv in ipairs(CHANGED_ORDER) do redis.call('HINCRBY', KEY.conversation(prefix, conv), 'v', 1) end
   local ids = table.concat(CHANGED_ORDER, ' ')
   CHANGED, CHANGED_ORDER = {}, {}
   return ids
@@ -35,42 +33,42 @@ end
 -- the conversations it changed ('' for a presence change) on the org's board
 -- channel. A wake-up only: the board is read again from Redis.
 local function board_changed(prefix, ids)
-  if redis.call('EXISTS', K(prefix, 'board', 'watch')) == 1 then
-    redis.call(PUBLISH_COMMAND, K(prefix, 'board', 'notify'), ids or '')
+  if redis.call('EXISTS', KEY.board_watch(prefix)) == 1 then
+    redis.call(PUBLISH_COMMAND, KEY.board_notify(prefix), ids or '')
   end
 end
 
 local function archive_changes(prefix)
   local ids = changed_conversations(prefix)
-  if ids then redis.call('XADD', K(prefix, 'archive'), '*', 'conv', ids) end
+  if ids then redis.call('XADD', KEY.archive_stream(prefix), '*', 'conv', ids) end
   board_changed(prefix, ids)
 end
 
 local function emit(prefix, agent, event)
-  local seq = redis.call('INCR', K(prefix, 'agent', agent, 'seq'))
+  local seq = redis.call('INCR', KEY.agent_sequence(prefix, agent))
   event.id = seq
   local json = cjson.encode(event)
-  local ekey = K(prefix, 'agent', agent, 'events')
+  local ekey = KEY.agent_events(prefix, agent)
   redis.call('ZADD', ekey, seq, json)
   redis.call('ZREMRANGEBYRANK', ekey, 0, -2001)   -- keep the last 2000 for resume
   -- SPUBLISH on a Redis >= 7 cluster: only the org's shard hears it.
-  redis.call(PUBLISH_COMMAND, K(prefix, 'agent', agent, 'notify'), json)
+  redis.call(PUBLISH_COMMAND, KEY.agent_notify(prefix, agent), json)
   return seq
 end
 
 local function agent_queues(prefix, agent)
-  local raw = redis.call('HGET', K(prefix, 'agent', agent), 'queues')
+  local raw = redis.call('HGET', KEY.agent(prefix, agent), 'queues')
   if not raw then return {} end
   return cjson.decode(raw)
 end
 
 -- Put the agent in (or take it out of) each of its queues' candidate sets.
 local function refresh_agent(prefix, agent)
-  local f = redis.call('HMGET', K(prefix, 'agent', agent), 'presence', 'capacity', 'open', 'last_assigned')
+  local f = redis.call('HMGET', KEY.agent(prefix, agent), 'presence', 'capacity', 'open', 'last_assigned')
   local open, cap = tonumber(f[3] or '0') or 0, tonumber(f[2] or '0') or 0
   local free = f[1] == 'available' and open < cap
   for _, q in ipairs(agent_queues(prefix, agent)) do
-    local set = K(prefix, 'q', q, 'agents')
+    local set = KEY.queue_agents(prefix, q)
     if free then
       redis.call('ZADD', set, open * 1e13 + (tonumber(f[4] or '0') or 0), agent)
     else
@@ -78,18 +76,18 @@ local function refresh_agent(prefix, agent)
     end
   end
   if f[1] == 'available' then
-    redis.call('SADD', K(prefix, 'agents', 'available'), agent)
+    redis.call('SADD', KEY.agents_available(prefix), agent)
   else
-    redis.call('SREM', K(prefix, 'agents', 'available'), agent)
+    redis.call('SREM', KEY.agents_available(prefix), agent)
   end
 end
 
 local function messages(prefix, conv)
   local out = {}
-  local statuses = redis.call('HGETALL', K(prefix, 'conv', conv, 'mstatus'))
+  local statuses = redis.call('HGETALL', KEY.conversation_reply_statuses(prefix, conv))
   local st = {}
   for i = 1, #statuses, 2 do st[statuses[i]] = statuses[i + 1] end
-  for _, raw in ipairs(redis.call('LRANGE', K(prefix, 'conv', conv, 'msgs'), 0, -1)) do
+  for _, raw in ipairs(redis.call('LRANGE', KEY.conversation_messages(prefix, conv), 0, -1)) do
     local m = cjson.decode(raw)
     if st[m.id] then
       local s = cjson.decode(st[m.id])
@@ -102,7 +100,7 @@ local function messages(prefix, conv)
 end
 
 local function conversation(prefix, conv, with_messages)
-  local h = redis.call('HGETALL', K(prefix, 'conv', conv))
+  local h = redis.call('HGETALL', KEY.conversation(prefix, conv))
   if #h == 0 then return nil end
   local c = {}
   for i = 1, #h, 2 do c[h[i]] = h[i + 1] end
@@ -118,7 +116,7 @@ local function conversation(prefix, conv, with_messages)
   if c.activity ~= '' then
     -- Before methods were recorded, a reply was linked to the latest message.
     out.correlation = {activity_id = c.activity, method = (c.corr ~= nil and c.corr ~= '' and c.corr) or 'latest'}
-    local a = redis.call('HMGET', K(prefix, 'act', c.activity), 'id', 'body', 'cfg', 'cfg_name',
+    local a = redis.call('HMGET', KEY.activity(prefix, c.activity), 'id', 'body', 'cfg', 'cfg_name',
                          'case', 'customer', 'created', 'locale')
     if a[1] then
       out.activity = {id = a[1], body = a[2], configuration_id = a[3],
@@ -134,7 +132,7 @@ local function conversation(prefix, conv, with_messages)
   end
   if c.type == 'whatsapp' and c.status ~= 'closed' then
     -- When free text stops being allowed (24 h after the customer's last message).
-    local last = tonumber(redis.call('HGET', K(prefix, 'contact', c.customer), 'last_in:' .. c.channel) or '0')
+    local last = tonumber(redis.call('HGET', KEY.contact(prefix, c.customer), 'last_in:' .. c.channel) or '0')
     out.whatsapp_window_closes_at = (last + 24 * 3600 * 1000) / 1000
   end
   if with_messages then out.messages = messages(prefix, conv) end
@@ -148,7 +146,7 @@ local WAIT_BUCKETS = {0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800}
 local function observe_wait(prefix, ckey, now)
   if redis.call('HSETNX', ckey, 'first_assigned', now) == 0 then return end
   local secs = math.max(0, (tonumber(now) - tonumber(redis.call('HGET', ckey, 'created'))) / 1000)
-  local stats = K(prefix, 'stats', 'wait')
+  local stats = KEY.wait_stats(prefix)
   redis.call('HINCRBY', stats, 'count', 1)
   redis.call('HINCRBYFLOAT', stats, 'sum', secs)
   for _, le in ipairs(WAIT_BUCKETS) do
@@ -157,17 +155,17 @@ local function observe_wait(prefix, ckey, now)
 end
 
 local function assign(prefix, conv, agent, now)
-  local ckey = K(prefix, 'conv', conv)
+  local ckey = KEY.conversation(prefix, conv)
   observe_wait(prefix, ckey, now)
   redis.call('HSET', ckey, 'status', 'assigned', 'agent', agent, 'assigned', now)
   touch(conv)
-  local akey = K(prefix, 'agent', agent)
+  local akey = KEY.agent(prefix, agent)
   redis.call('HINCRBY', akey, 'open', 1)
   redis.call('HSET', akey, 'last_assigned', now)
-  redis.call('SADD', K(prefix, 'agent', agent, 'convs'), conv)
+  redis.call('SADD', KEY.agent_conversations(prefix, agent), conv)
   -- Customers the agent serves or has served (→ last assignment): whose
   -- history it may read. Trimmed to the retention period by maintenance.
-  redis.call('ZADD', K(prefix, 'agent', agent, 'served'), now, redis.call('HGET', ckey, 'customer'))
+  redis.call('ZADD', KEY.agent_served(prefix, agent), now, redis.call('HGET', ckey, 'customer'))
   refresh_agent(prefix, agent)
   emit(prefix, agent, {type = 'conversation.assigned', conversation = conversation(prefix, conv, true)})
   feed(prefix, 'conversation.assigned', now, {conversation_id = conv, agent_id = agent,
@@ -179,7 +177,7 @@ local POLICIES = {}
 local function queue_policy(prefix, queue)
   local p = POLICIES[queue]
   if p == nil then
-    local raw = redis.call('GET', K(prefix, 'qp', queue))
+    local raw = redis.call('GET', KEY.queue_policy(prefix, queue))
     p = (raw and cjson.decode(raw)) or {}
     POLICIES[queue] = p
   end
@@ -189,7 +187,7 @@ end
 -- Waiting order: higher priority first, then arrival (hub.domain.routing_policy.waiting_score).
 local BAND = 2e13
 local function priority_of(prefix, conv)
-  return tonumber(redis.call('HGET', K(prefix, 'conv', conv), 'priority') or '') or 50
+  return tonumber(redis.call('HGET', KEY.conversation(prefix, conv), 'priority') or '') or 50
 end
 
 local function needs_of(policy, conv_skills)
@@ -217,7 +215,7 @@ local function pick_agent(prefix, agents, need, cache)
   for _, agent in ipairs(redis.call('ZRANGE', agents, 0, -1)) do
     local skills = cache[agent]
     if skills == nil then
-      local raw = redis.call('HGET', K(prefix, 'agent', agent), 'skills')
+      local raw = redis.call('HGET', KEY.agent(prefix, agent), 'skills')
       skills = (raw and raw ~= '' and cjson.decode(raw)) or {}
       cache[agent] = skills
     end
@@ -235,25 +233,25 @@ local drain
 -- Queue a conversation; `front` puts it before everything already waiting
 -- of its priority. A queue that overflows after a wait schedules the move.
 local function enqueue(prefix, conv, queue, now, front)
-  local ckey = K(prefix, 'conv', conv)
+  local ckey = KEY.conversation(prefix, conv)
   redis.call('HSET', ckey, 'status', 'waiting', 'agent', '', 'queue', queue)
   touch(conv)
   local band = (100 - priority_of(prefix, conv)) * BAND
   local score = band + tonumber(redis.call('HGET', ckey, 'created'))
   if front then score = band - tonumber(now) end
-  redis.call('ZADD', K(prefix, 'q', queue, 'waiting'), score, conv)
-  redis.call('SADD', K(prefix, 'queues'), queue)
+  redis.call('ZADD', KEY.queue_waiting(prefix, queue), score, conv)
+  redis.call('SADD', KEY.queues(prefix), queue)
   local over = queue_policy(prefix, queue).overflow
   if type(over) == 'table' and over.after_seconds then
     redis.call('HSET', ckey, 'overflow_from', queue)
-    redis.call('ZADD', K(prefix, 'overflow', 'due'), tonumber(now) + over.after_seconds * 1000, conv)
+    redis.call('ZADD', KEY.overflow_due(prefix), tonumber(now) + over.after_seconds * 1000, conv)
   end
 end
 
 -- Move a waiting conversation to another queue, keeping its arrival order.
 local function move_waiting(prefix, conv, from, to, now)
-  redis.call('ZREM', K(prefix, 'q', from, 'waiting'), conv)
-  redis.call('HSET', K(prefix, 'conv', conv), 'overflowed_from', from)
+  redis.call('ZREM', KEY.queue_waiting(prefix, from), conv)
+  redis.call('HSET', KEY.conversation(prefix, conv), 'overflowed_from', from)
   enqueue(prefix, conv, to, now, false)
 end
 
@@ -263,11 +261,11 @@ end
 -- queue with more waiting than its overflow's `waiting_over` moves the
 -- last ones to the overflow queue. Returns the number assigned.
 drain = function(prefix, queue, now, depth)
-  local waiting = K(prefix, 'q', queue, 'waiting')
-  local agents = K(prefix, 'q', queue, 'agents')
+  local waiting = KEY.queue_waiting(prefix, queue)
+  local agents = KEY.queue_agents(prefix, queue)
   local policy = queue_policy(prefix, queue)
   local n = 0
-  local scan = redis.call('EXISTS', K(prefix, 'qclosed', queue)) == 0
+  local scan = redis.call('EXISTS', KEY.queue_closed(prefix, queue)) == 0
   if scan and #(policy.required_skills or {}) > 0 then
     -- Nobody free meets the queue's own requirements: nothing to look for.
     scan = pick_agent(prefix, agents, policy.required_skills, {}) ~= nil
@@ -280,7 +278,7 @@ drain = function(prefix, queue, now, depth)
       local head = redis.call('ZRANGE', waiting, skip, skip)
       if #head == 0 then break end
       if redis.call('ZCARD', agents) == 0 then break end
-      local own = redis.call('HGET', K(prefix, 'conv', head[1]), 'skills') or ''
+      local own = redis.call('HGET', KEY.conversation(prefix, head[1]), 'skills') or ''
       local best = nil
       if not unmet[own] then
         best = pick_agent(prefix, agents, needs_of(policy, own), cache)
@@ -312,8 +310,8 @@ end
 
 -- Take a conversation away from its agent (close, transfer, agent gone).
 local function release(prefix, conv, agent)
-  local akey = K(prefix, 'agent', agent)
-  if redis.call('SREM', K(prefix, 'agent', agent, 'convs'), conv) == 1 then
+  local akey = KEY.agent(prefix, agent)
+  if redis.call('SREM', KEY.agent_conversations(prefix, agent), conv) == 1 then
     if tonumber(redis.call('HINCRBY', akey, 'open', -1)) < 0 then redis.call('HSET', akey, 'open', 0) end
   end
   refresh_agent(prefix, agent)
@@ -321,10 +319,10 @@ end
 
 local function add_message(prefix, conv, msg_json, status)
   local m = cjson.decode(msg_json)
-  redis.call('RPUSH', K(prefix, 'conv', conv, 'msgs'), msg_json)
+  redis.call('RPUSH', KEY.conversation_messages(prefix, conv), msg_json)
   touch(conv)
   if status then
-    redis.call('HSET', K(prefix, 'conv', conv, 'mstatus'), m.id, cjson.encode({status = status}))
+    redis.call('HSET', KEY.conversation_reply_statuses(prefix, conv), m.id, cjson.encode({status = status}))
     m.status = status
   end
   return m
@@ -335,15 +333,15 @@ end
 -- The agent's log says so, so that a client resuming from it does not keep
 -- conversations that are no longer its own.
 local function set_offline(prefix, agent, now)
-  local akey = K(prefix, 'agent', agent)
+  local akey = KEY.agent(prefix, agent)
   if redis.call('HGET', akey, 'presence') ~= 'offline' then redis.call('HSET', akey, 'presence_at', now) end
   redis.call('HSET', akey, 'presence', 'offline')
-  local convs = redis.call('SMEMBERS', K(prefix, 'agent', agent, 'convs'))
+  local convs = redis.call('SMEMBERS', KEY.agent_conversations(prefix, agent))
   table.sort(convs)
   local queues = {}
   for _, conv in ipairs(convs) do
     release(prefix, conv, agent)
-    local q = redis.call('HGET', K(prefix, 'conv', conv), 'queue')
+    local q = redis.call('HGET', KEY.conversation(prefix, conv), 'queue')
     enqueue(prefix, conv, q, now, true)
     emit(prefix, agent, {type = 'conversation.transferred', conversation_id = conv,
                          to_agent_id = cjson.null, to_queue = q, reason = 'agent_offline'})
@@ -359,9 +357,9 @@ end
 -- tell the conversation's agent. Returns 1 when it moved, 0 when not, nil
 -- when the conversation has left Redis (the caller hands it to the archiver).
 local function set_message_status(prefix, conv, msg, status, code)
-  local agent = redis.call('HGET', K(prefix, 'conv', conv), 'agent')
+  local agent = redis.call('HGET', KEY.conversation(prefix, conv), 'agent')
   if not agent then return nil end
-  local skey = K(prefix, 'conv', conv, 'mstatus')
+  local skey = KEY.conversation_reply_statuses(prefix, conv)
   local cur = redis.call('HGET', skey, msg)
   local current = cur and cjson.decode(cur).status or 'queued'
   if TERMINAL[current] or rank(status) <= rank(current) then return 0 end
@@ -379,16 +377,16 @@ end
 -- Close a conversation, freeing its agent's capacity for waiting work at
 -- once; the agent gets `conversation.closed` (with the reason, if any).
 local function close_conversation(prefix, conv, now, reason)
-  local ckey = K(prefix, 'conv', conv)
+  local ckey = KEY.conversation(prefix, conv)
   local c = redis.call('HMGET', ckey, 'status', 'agent', 'channel', 'customer', 'queue')
   redis.call('HSET', ckey, 'status', 'closed', 'closed', now)
   if reason ~= '' then redis.call('HSET', ckey, 'close_reason', reason) end
   touch(conv)
-  local open_key = K(prefix, 'conv', 'open', c[3], c[4])
+  local open_key = KEY.open_conversation(prefix, c[3], c[4])
   if redis.call('GET', open_key) == conv then redis.call('DEL', open_key) end
-  redis.call('ZREM', K(prefix, 'q', c[5], 'waiting'), conv)
-  redis.call('ZREM', K(prefix, 'inactive'), conv)
-  redis.call('ZREM', K(prefix, 'overflow', 'due'), conv)
+  redis.call('ZREM', KEY.queue_waiting(prefix, c[5]), conv)
+  redis.call('ZREM', KEY.inactive_due(prefix), conv)
+  redis.call('ZREM', KEY.overflow_due(prefix), conv)
   if c[2] and c[2] ~= '' then
     release(prefix, conv, c[2])
     local event = {type = 'conversation.closed', conversation_id = conv}

@@ -27,8 +27,9 @@ if redis.call('GET', KEYS[6]) == ARGV[1] then
 end
 local sid = redis.call('HGET', KEYS[1], 'sid')
 if sid then
-  -- The hash is <prefix>:act:<id>; its pointer <prefix>:sid:<provider id> shares its slot.
-  local pointer = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 5) .. ':sid:' .. sid
+  -- The hash is KEY.activity(prefix, id); its provider-id pointer shares its prefix (and slot).
+  local prefix = string.sub(KEYS[1], 1, #KEYS[1] - #KEY.activity('', ARGV[1]))
+  local pointer = KEY.provider_message(prefix, sid)
   if redis.call('GET', pointer) == ARGV[1] then redis.call('DEL', pointer) end
 end
 redis.call('DEL', KEYS[1], KEYS[2])
