@@ -14,7 +14,9 @@ from hub.domain.pacing import MAX_MESSAGES_PER_SECOND, valid_rate
 from hub.domain.phones import is_valid_region, normalize_sender
 from hub.domain.provider_urls import check_provider_url
 from hub.domain.quiet_hours import parse_quiet_hours
+from hub.domain.records import Channel, Configuration, Template
 from hub.domain.routing_policy import DEFAULT_PRIORITY, validate_priority, validate_required_skills
+from hub.domain.segments import MAX_BODY_LENGTH
 from hub.errors import InvalidPhone, InvalidRequest
 
 CHANNEL_TYPES = ("sms", "whatsapp")
@@ -189,13 +191,6 @@ def _is_base64(value: str) -> bool:
         return False
 
 
-def public_channel(channel: Mapping[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in channel.items() if k != "credentials"}
-    # Say which credentials are set, never their values.
-    out["credentials"] = {k: "set" for k in (channel.get("credentials") or {})}
-    return out
-
-
 def validate_configuration(body: Any, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
     body = _require_object(body)
     merged: dict[str, Any] = dict(current or {})
@@ -246,14 +241,35 @@ def validate_configuration(body: Any, current: Mapping[str, Any] | None = None) 
     return merged
 
 
-def check_configuration_refs(
-    config: Mapping[str, Any], channel: Mapping[str, Any] | None, template: Mapping[str, Any] | None
-) -> None:
+def check_configuration_refs(config: Configuration, channel: Channel | None, template: Template | None) -> None:
     if channel is None:
         raise _bad("channel_id", "no such channel")
-    if channel["type"] != config["channel_type"]:
-        raise _bad("channel_id", f"channel is {channel['type']}, configuration is {config['channel_type']}")
+    channel_suits(config, channel)
     if template is None:
         raise _bad("template_id", "no such template")
-    if config["channel_type"] not in template["channel_types"]:
-        raise _bad("template_id", f"template does not allow {config['channel_type']}")
+    template_suits(config, template)
+
+
+def channel_suits(config: Configuration, channel: Channel) -> None:
+    """A configuration's channel is of its type."""
+    if channel.type != config.channel_type:
+        raise _bad("channel_id", f"channel is {channel.type}, configuration is {config.channel_type}")
+
+
+def template_suits(config: Configuration, template: Template) -> None:
+    """A configuration's template allows its channel type."""
+    if config.channel_type not in template.channel_types:
+        raise _bad("template_id", f"template does not allow {config.channel_type}")
+
+
+def validate_canned(body: Any, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A canned response's title and body, or a patch over ``current``."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    merged = {**(current or {}), **body}
+    title, text = merged.get("title"), merged.get("body")
+    if not isinstance(title, str) or not title.strip() or len(title) > 100:
+        raise InvalidRequest("title must be 1 to 100 characters", details={"field": "title"})
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_BODY_LENGTH:
+        raise InvalidRequest(f"body must be 1 to {MAX_BODY_LENGTH} characters", details={"field": "body"})
+    return {"title": title.strip(), "body": text}

@@ -13,7 +13,6 @@ from starlette.responses import JSONResponse, Response
 
 from hub.api.common import bearer, current_org, hub_of, json_body, ok
 from hub.domain.agents import validate_agent, validate_agent_patch, validate_login, validate_new_password
-from hub.domain.reply_templates import approved_whatsapp
 from hub.domain.sign_in import Limits, budgets, client_group
 from hub.errors import Conflict, NotFound, RateLimited, Unauthorized
 from hub.services.context import Hub
@@ -180,18 +179,18 @@ async def me(request: Request) -> JSONResponse:
             "waiting": await hub.conversations.waiting_count(org_id, me["queues"]),
             "colleagues": [{k: c[k] for k in ("id", "name", "presence", "queues")} for c in colleagues],
             "queues": queues,
-            "canned_responses": [{k: c[k] for k in ("id", "title", "body")} for c in canned],
+            "canned_responses": [{"id": c.id, "title": c.title, "body": c.body} for c in canned],
             # What the console offers once a WhatsApp window has closed.
             "whatsapp_templates": [
                 {
-                    "id": t["id"],
-                    "name": t["name"],
-                    "default_locale": t["default_locale"],
-                    "bodies": t["bodies"],
-                    "approved_locales": sorted(t["content_sids"]),
+                    "id": t.id,
+                    "name": t.name,
+                    "default_locale": t.default_locale,
+                    "bodies": dict(t.bodies),
+                    "approved_locales": sorted(t.content_sids),
                 }
                 for t in templates
-                if approved_whatsapp(t)
+                if t.approved_whatsapp
             ],
         }
     )

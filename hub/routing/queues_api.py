@@ -88,7 +88,7 @@ async def list_queues(request: Request) -> JSONResponse:
     after: float | None = None
     while True:
         configs, after = await hub.configurations.page(org["id"], after=after, limit=500)
-        known |= {str(c.get("queue", "default")) for c in configs}
+        known |= {c.queue for c in configs}
         if after is None:
             break
     items = [

@@ -20,10 +20,11 @@ from hub.domain.contacts import (
     placeholder_values,
     validate_contact,
 )
-from hub.domain.correlation import DEFAULT_KEYS, key_values, recent_entry
+from hub.domain.correlation import key_values, recent_entry
 from hub.domain.json_input import parse_json
 from hub.domain.phones import time_zones
 from hub.domain.quiet_hours import QuietHours, effective_window, next_send_at, zones_for
+from hub.domain.records import Channel, Configuration
 from hub.domain.segments import count_segments
 from hub.domain.statuses import ActivityStatus
 from hub.domain.templates import RenderedMessage, TemplateSpec, render_for_contact
@@ -39,23 +40,13 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(10)}"
 
 
-def template_spec(template: dict[str, Any]) -> TemplateSpec:
-    return TemplateSpec(
-        name=template["name"],
-        channel_types=tuple(template["channel_types"]),
-        default_locale=template["default_locale"],
-        bodies=dict(template["bodies"]),
-        content_sids=dict(template.get("content_sids") or {}),
-    )
-
-
 @dataclass(frozen=True)
 class _Batch:
     """What every contact of one send request shares."""
 
     org_id: str
-    config: dict[str, Any]
-    channel: dict[str, Any]
+    config: Configuration
+    channel: Channel
     spec: TemplateSpec
     view: ConfigurationView
     window: QuietHours | None
@@ -101,8 +92,8 @@ async def _load_batch(hub: Hub, org: dict[str, Any], config_id: str) -> _Batch:
     config = await hub.configurations.load(org_id, config_id)
     if config is None:
         raise NotFound("no such outbound configuration", details={"field": "configuration_id"})
-    channel = await hub.channels.load(org_id, config["channel_id"])
-    template = await hub.templates.load(org_id, config["template_id"])
+    channel = await hub.channels.load(org_id, config.channel_id)
+    template = await hub.templates.load(org_id, config.template_id)
     if channel is None or template is None:
         raise InvalidRequest(
             "the configuration's channel or template no longer exists",
@@ -113,11 +104,11 @@ async def _load_batch(hub: Hub, org: dict[str, Any], config_id: str) -> _Batch:
         org_id=org_id,
         config=config,
         channel=channel,
-        spec=template_spec(template),
-        view=ConfigurationView(config["id"], config["channel_type"], bool(config["show_in_timeline"])),
-        window=effective_window(org.get("quiet_hours"), config.get("quiet_hours")),
-        queue=config.get("queue") or "default",
-        correlation_keys=config.get("correlation_keys", DEFAULT_KEYS),
+        spec=template.spec(),
+        view=ConfigurationView(config.id, config.channel_type, config.show_in_timeline),
+        window=effective_window(org.get("quiet_hours"), config.quiet_hours),
+        queue=config.queue,
+        correlation_keys=config.correlation_keys,
         request_id=new_id("req"),
         now_ms=now_ms,
         hour=time.strftime("%Y%m%d%H", time.gmtime(now_ms / 1000)),
@@ -139,7 +130,7 @@ def _validate_contacts(
 
 async def _opted_out(hub: Hub, batch: _Batch, checked: list[ValidContact | ContactError]) -> set[str]:
     phones = [c.to for c in checked if isinstance(c, ValidContact)]
-    return await hub.consent.opted_out(batch.org_id, batch.channel["id"], phones)
+    return await hub.consent.opted_out(batch.org_id, batch.channel.id, phones)
 
 
 def _plan_activities(
@@ -168,7 +159,7 @@ def _plan_activities(
         if send_at_ms is not None:
             fields["send_at"] = send_at_ms
             result["send_at"] = iso_ms(send_at_ms)
-        if batch.config["channel_type"] == "sms":
+        if batch.config.channel_type == "sms":
             counted = count_segments(rendered.body)
             result.update(encoding=counted.encoding, segments=counted.segments)
             # What the provider bills it as: the report sums them.
@@ -193,20 +184,20 @@ def _activity_fields(
     return {
         "id": activity_id,
         "org": batch.org_id,
-        "cfg": config["id"],
-        "tpl": config["template_id"],
+        "cfg": config.id,
+        "tpl": config.template_id,
         "req": batch.request_id,
-        "channel": channel["id"],
-        "type": config["channel_type"],
+        "channel": channel.id,
+        "type": config.channel_type,
         "to": contact.to,
-        "from": channel["address"],
+        "from": channel.address,
         "locale": rendered.locale,
         "body": rendered.body,
         "customer": contact.customer_name,
         "case": contact.case_name,
         "rel": contact.relationship or "",
         "status": str(status),
-        "cfg_name": config["name"],
+        "cfg_name": config.name,
         "queue": batch.queue,
         "created": batch.now_ms,
         "updated": batch.now_ms,
