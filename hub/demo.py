@@ -13,7 +13,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from hub.domain.records import Channel, Configuration, Template
+from hub.domain.records import Channel, Configuration, Org, Template
 from hub.sandbox import SandboxState
 from hub.sandbox.access import OPERATOR, Caller, bearer_token, same_secret
 from hub.services.context import Hub
@@ -30,13 +30,13 @@ DEMO_ACCOUNT = "AC" + "d" * 32
 async def ensure_demo_org(hub: Hub, auth_token: str) -> str:
     """Create (or refresh) the demo org and its records; returns a new API key."""
     now = time.time()
-    org = await hub.orgs.load(DEMO_ORG) or {
-        "id": DEMO_ORG,
-        "name": "Demo",
-        "created_at": now,
-        "default_region": "US",
-        "limits": {"contacts_per_request": 100, "requests_per_hour": 30000},
-    }
+    org = await hub.orgs.load(DEMO_ORG) or Org(
+        id=DEMO_ORG,
+        name="Demo",
+        created_at=now,
+        default_region="US",
+        limits={"contacts_per_request": 100, "requests_per_hour": 30000},
+    )
     api_key = "hk_" + secrets.token_urlsafe(32)
     await hub.orgs.create(org, api_key)
     hub.board.announce(DEMO_ORG, "org")

@@ -13,7 +13,7 @@ from hub import clock
 from hub.api.common import current_org, hub_of, json_body, ok, page_limit, time_cursor
 from hub.domain.catalog import check_configuration_refs
 from hub.domain.kinds import CANNED_RESPONSES, CHANNELS, CONFIGURATIONS, TEMPLATES, Kind, Record, Stamp, UrlRule
-from hub.domain.records import Channel, Configuration
+from hub.domain.records import Channel, Configuration, Org
 from hub.domain.segments import MAX_BODY_LENGTH, count_segments
 from hub.errors import Conflict, InvalidRequest, NotFound
 from hub.services.context import Hub
@@ -46,10 +46,10 @@ class Resource(Generic[R]):
         # a deletion; extra: more of the record's state for GET.
         self.check, self.changed, self.extra = check, changed, extra
 
-    async def _load(self, request: Request) -> tuple[Hub, dict[str, Any], R]:
+    async def _load(self, request: Request) -> tuple[Hub, Org, R]:
         org = await current_org(request)
         hub = hub_of(request)
-        record = await self.store(hub).load(org["id"], request.path_params["id"])
+        record = await self.store(hub).load(org.id, request.path_params["id"])
         if record is None:
             raise NotFound(f"no such {self.kind.label}")
         return hub, org, record
@@ -62,16 +62,16 @@ class Resource(Generic[R]):
         org = await current_org(request)
         hub = hub_of(request)
         body = await json_body(request)
-        record = self._validate(hub, body, None, Stamp(new_id(self.kind.prefix), org["id"], time.time()))
+        record = self._validate(hub, body, None, Stamp(new_id(self.kind.prefix), org.id, time.time()))
         if self.check:
-            await self.check(hub, org["id"], record)
-        await self.store(hub).save(org["id"], record, new=True)
+            await self.check(hub, org.id, record)
+        await self.store(hub).save(org.id, record, new=True)
         return ok(record.public(), 201)
 
     async def list(self, request: Request) -> JSONResponse:
         org = await current_org(request)
         items, cursor = await self.store(hub_of(request)).page(
-            org["id"], after=time_cursor(request), limit=page_limit(request)
+            org.id, after=time_cursor(request), limit=page_limit(request)
         )
         return ok({"items": [i.public() for i in items], "next_cursor": cursor and str(cursor)})
 
@@ -85,20 +85,20 @@ class Resource(Generic[R]):
     async def update(self, request: Request) -> JSONResponse:
         hub, org, record = await self._load(request)
         body = await json_body(request)
-        stamp = Stamp(record.id, org["id"], record.created_at)
+        stamp = Stamp(record.id, org.id, record.created_at)
         updated = self._validate(hub, body, None if request.method == "PUT" else record, stamp)
         if self.check:
-            await self.check(hub, org["id"], updated)
-        await _refuse_if_it_breaks_a_configuration(hub, org["id"], self.kind, updated)
-        await self.store(hub).save(org["id"], updated)
+            await self.check(hub, org.id, updated)
+        await _refuse_if_it_breaks_a_configuration(hub, org.id, self.kind, updated)
+        await self.store(hub).save(org.id, updated)
         if self.changed:
             self.changed(hub, updated)
         return ok(updated.public())
 
     async def delete(self, request: Request) -> Response:
         hub, org, record = await self._load(request)
-        await _refuse_if_in_use(hub, org["id"], self.kind, record.id)
-        await self.store(hub).delete(org["id"], record.id)
+        await _refuse_if_in_use(hub, org.id, self.kind, record.id)
+        await self.store(hub).delete(org.id, record.id)
         if self.changed:
             self.changed(hub, record)
         return Response(status_code=204)

@@ -243,3 +243,44 @@ class CannedResponse:
 
     def public(self) -> JSON:
         return self.to_json()
+
+
+@dataclass(frozen=True, slots=True)
+class Org:
+    """A tenant: its limits, where its numbers are, when it does not send.
+    Its API key is kept as a hash (hub.storage.orgs)."""
+
+    id: str
+    name: str
+    created_at: float
+    limits: Mapping[str, int]
+    default_region: str = "US"
+    quiet_hours: Mapping[str, Any] | None = None  # the window's public form; None: any hour
+    api_key_hash: str | None = None
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Org:
+        quiet = raw.get("quiet_hours")
+        return cls(
+            id=raw["id"],
+            name=raw["name"],
+            created_at=raw["created_at"],
+            limits=dict(raw["limits"]),
+            default_region=raw.get("default_region") or "US",
+            quiet_hours=dict(quiet) if quiet else None,
+            api_key_hash=raw.get("api_key_hash"),
+        )
+
+    def to_json(self) -> JSON:
+        return _optional(self.public(), api_key_hash=self.api_key_hash)
+
+    def public(self) -> JSON:
+        """Everything but the key's hash."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "limits": dict(self.limits),
+            "default_region": self.default_region,
+            "created_at": self.created_at,
+            "quiet_hours": dict(self.quiet_hours) if self.quiet_hours else None,
+        }

@@ -29,25 +29,25 @@ async def create_agent(request: Request) -> JSONResponse:
     data = validate_agent(await json_body(request))
     password_hash = await asyncio.to_thread(_hasher.hash, data.pop("password"))
     agent = {"id": new_id("agt"), **data, "created_at": time.time()}
-    if not await hub_of(request).agents.create(org["id"], agent, password_hash):
+    if not await hub_of(request).agents.create(org.id, agent, password_hash):
         raise Conflict("an agent of this org has this email", code="email_taken", details={"field": "email"})
-    stored = await hub_of(request).agents.load(org["id"], agent["id"])
+    stored = await hub_of(request).agents.load(org.id, agent["id"])
     return ok(public_agent(stored or {}), 201)
 
 
 async def list_agents(request: Request) -> JSONResponse:
     org = await current_org(request)
-    agents = await hub_of(request).agents.all(org["id"])
+    agents = await hub_of(request).agents.all(org.id)
     return ok({"items": [public_agent(a) for a in agents], "next_cursor": None})
 
 
 async def _agent_of(request: Request) -> tuple[str, dict[str, str]]:
     """(org id, stored agent) named by the path, with the org's API key."""
     org = await current_org(request)
-    agent = await hub_of(request).agents.load(org["id"], request.path_params["id"])
+    agent = await hub_of(request).agents.load(org.id, request.path_params["id"])
     if agent is None:
         raise NotFound("no such agent")
-    return org["id"], agent
+    return org.id, agent
 
 
 async def update_agent(request: Request) -> JSONResponse:

@@ -7,7 +7,7 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +24,7 @@ from hub.domain.correlation import key_values, recent_entry
 from hub.domain.json_input import parse_json
 from hub.domain.phones import time_zones
 from hub.domain.quiet_hours import QuietHours, effective_window, next_send_at, zones_for
-from hub.domain.records import Channel, Configuration
+from hub.domain.records import Channel, Configuration, Org
 from hub.domain.segments import count_segments
 from hub.domain.statuses import ActivityStatus
 from hub.domain.templates import RenderedMessage, TemplateSpec, render_for_contact
@@ -57,12 +57,12 @@ class _Batch:
     hour: str
 
 
-async def send_request(hub: Hub, org: dict[str, Any], raw_body: bytes, idempotency_key: str | None) -> dict[str, Any]:
+async def send_request(hub: Hub, org: Org, raw_body: bytes, idempotency_key: str | None) -> dict[str, Any]:
     """Returns the 202 answer; raises for request-level faults (nothing queued)."""
     body = parse_json(raw_body)
-    config_id, contacts = _parse_request(body, org["limits"], idempotency_key)
+    config_id, contacts = _parse_request(body, org.limits, idempotency_key)
     batch = await _load_batch(hub, org, config_id)
-    checked = _validate_contacts(contacts, batch.view, org["default_region"])
+    checked = _validate_contacts(contacts, batch.view, org.default_region)
     opted_out = await _opted_out(hub, batch, checked)
     results, activities = _plan_activities(batch, checked, opted_out)
     response = {"request_id": batch.request_id, "results": results}
@@ -73,7 +73,7 @@ async def send_request(hub: Hub, org: dict[str, Any], raw_body: bytes, idempoten
     return response
 
 
-def _parse_request(body: Any, limits: dict[str, Any], idempotency_key: str | None) -> tuple[str, list[Any]]:
+def _parse_request(body: Any, limits: Mapping[str, int], idempotency_key: str | None) -> tuple[str, list[Any]]:
     """The configuration id and the contacts, within the org's per-request limit."""
     config_id, contacts = parse_send_request(body)
     if len(contacts) > limits["contacts_per_request"]:
@@ -86,9 +86,9 @@ def _parse_request(body: Any, limits: dict[str, Any], idempotency_key: str | Non
     return config_id, contacts
 
 
-async def _load_batch(hub: Hub, org: dict[str, Any], config_id: str) -> _Batch:
+async def _load_batch(hub: Hub, org: Org, config_id: str) -> _Batch:
     """The configuration with its channel and template; the request's id and time."""
-    org_id = org["id"]
+    org_id = org.id
     config = await hub.configurations.load(org_id, config_id)
     if config is None:
         raise NotFound("no such outbound configuration", details={"field": "configuration_id"})
@@ -106,7 +106,7 @@ async def _load_batch(hub: Hub, org: dict[str, Any], config_id: str) -> _Batch:
         channel=channel,
         spec=template.spec(),
         view=ConfigurationView(config.id, config.channel_type, config.show_in_timeline),
-        window=effective_window(org.get("quiet_hours"), config.quiet_hours),
+        window=effective_window(org.quiet_hours, config.quiet_hours),
         queue=config.queue,
         correlation_keys=config.correlation_keys,
         request_id=new_id("req"),
@@ -217,7 +217,7 @@ def _activity_fields(
 
 async def _accept(
     hub: Hub,
-    org: dict[str, Any],
+    org: Org,
     batch: _Batch,
     body: Any,
     idempotency_key: str | None,
@@ -226,7 +226,7 @@ async def _accept(
 ) -> dict[str, Any] | None:
     """Stores the request in one atomic step. Returns the earlier answer when the
     Idempotency-Key replays a request; None when this one was accepted."""
-    limits = org["limits"]
+    limits = org.limits
     accepted = await hub.activities.accept(
         batch.org_id,
         now_ms=batch.now_ms,

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from hub.domain.catalog import check_configuration_refs
+from hub.domain.catalog import check_configuration_refs, validate_org, validate_org_patch
 from hub.domain.correlation import DEFAULT_KEYS
 from hub.domain.kinds import CANNED_RESPONSES, CHANNELS, CONFIGURATIONS, TEMPLATES, Stamp, UrlRule
-from hub.domain.records import CannedResponse, Channel, Configuration, Template
+from hub.domain.records import CannedResponse, Channel, Configuration, Org, Template
 from hub.domain.routing_policy import DEFAULT_PRIORITY
 from hub.errors import InvalidRequest
 
@@ -184,3 +184,49 @@ def test_a_kind_says_which_configurations_depend_on_it() -> None:
     with pytest.raises(InvalidRequest) as error:
         TEMPLATES.suits(config, Template.from_json({**STORED_TEMPLATE, "channel_types": ["whatsapp"]}))
     assert error.value.details == {"field": "template_id"}
+
+
+STORED_ORG = {
+    "id": "org_1",
+    "name": "Acme",
+    "limits": {"contacts_per_request": 100, "requests_per_hour": 30000},
+    "default_region": "GB",
+    "quiet_hours": {"start": "08:00", "end": "21:00", "days": ["mon"]},
+    "created_at": 1700000000.5,
+    "api_key_hash": "ab" * 32,
+}
+
+
+def test_an_org_is_written_back_as_it_was_and_shown_without_its_key_hash() -> None:
+    org = Org.from_json(STORED_ORG)
+    assert same_json(org.to_json(), STORED_ORG)
+    shown = org.public()
+    assert "api_key_hash" not in shown
+    assert list(shown) == ["id", "name", "limits", "default_region", "created_at", "quiet_hours"]
+
+
+def test_an_org_made_before_quiet_hours_has_none() -> None:
+    """The demo org was stored without quiet_hours, and without a key until it got one."""
+    stored = {k: v for k, v in STORED_ORG.items() if k not in ("quiet_hours", "api_key_hash")}
+    org = Org.from_json(stored)
+    assert org.quiet_hours is None and org.api_key_hash is None
+    assert org.public()["quiet_hours"] is None
+    assert "api_key_hash" not in org.to_json()
+
+
+def test_an_org_patch_changes_only_what_it_names() -> None:
+    org = Org.from_json(STORED_ORG)
+    patched = validate_org_patch({"limits": {"requests_per_hour": 10}, "quiet_hours": None}, org)
+    assert patched.limits == {"contacts_per_request": 100, "requests_per_hour": 10}
+    assert patched.quiet_hours is None
+    assert (patched.name, patched.default_region, patched.api_key_hash) == ("Acme", "GB", org.api_key_hash)
+    assert org.limits["requests_per_hour"] == 30000  # the loaded record is unchanged
+    created = validate_org({"name": " New ", "default_region": "fr"}, id="org_2", created_at=2.0)
+    assert created.to_json() == {
+        "id": "org_2",
+        "name": "New",
+        "limits": {"contacts_per_request": 100, "requests_per_hour": 30000},
+        "default_region": "FR",
+        "created_at": 2.0,
+        "quiet_hours": None,
+    }
