@@ -103,7 +103,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 def routes(extra: list[Any]) -> list[Any]:
     r = Route
-    resources = [
+    resources: list[tuple[str, catalog.Resource[Any]]] = [
         ("/v1/channels", catalog.channels),
         ("/v1/templates", catalog.templates),
         ("/v1/outbound-configurations", catalog.configurations),

@@ -13,6 +13,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 
+from hub.domain.records import Channel, Configuration, Org, Template
 from hub.sandbox import SandboxState
 from hub.sandbox.access import OPERATOR, Caller, bearer_token, same_secret
 from hub.services.context import Hub
@@ -29,50 +30,50 @@ DEMO_ACCOUNT = "AC" + "d" * 32
 async def ensure_demo_org(hub: Hub, auth_token: str) -> str:
     """Create (or refresh) the demo org and its records; returns a new API key."""
     now = time.time()
-    org = await hub.orgs.load(DEMO_ORG) or {
-        "id": DEMO_ORG,
-        "name": "Demo",
-        "created_at": now,
-        "default_region": "US",
-        "limits": {"contacts_per_request": 100, "requests_per_hour": 30000},
-    }
+    org = await hub.orgs.load(DEMO_ORG) or Org(
+        id=DEMO_ORG,
+        name="Demo",
+        created_at=now,
+        default_region="US",
+        limits={"contacts_per_request": 100, "requests_per_hour": 30000},
+    )
     api_key = "hk_" + secrets.token_urlsafe(32)
     await hub.orgs.create(org, api_key)
     hub.board.announce(DEMO_ORG, "org")
-    channel = {
-        "id": DEMO_CHANNEL,
-        "org_id": DEMO_ORG,
-        "created_at": now,
-        "name": "Demo SMS",
-        "type": "sms",
-        "provider": "sandbox",
-        "address": DEMO_NUMBER,
-        "credentials": {"account_sid": DEMO_ACCOUNT, "auth_token": auth_token},
-    }
-    template = {
-        "id": DEMO_TEMPLATE,
-        "org_id": DEMO_ORG,
-        "created_at": now,
-        "name": "Case update",
-        "channel_types": ["sms", "whatsapp"],
-        "default_locale": "en-US",
-        "content_sids": {},
-        "bodies": {
+    channel = Channel(
+        id=DEMO_CHANNEL,
+        org_id=DEMO_ORG,
+        created_at=now,
+        name="Demo SMS",
+        type="sms",
+        provider="sandbox",
+        address=DEMO_NUMBER,
+        credentials={"account_sid": DEMO_ACCOUNT, "auth_token": auth_token},
+    )
+    template = Template(
+        id=DEMO_TEMPLATE,
+        org_id=DEMO_ORG,
+        created_at=now,
+        name="Case update",
+        channel_types=("sms", "whatsapp"),
+        default_locale="en-US",
+        content_sids={},
+        bodies={
             "en-US": "Hi {{CustomerName}}, your case {{CaseName}} was updated. Reply here to talk to us.",
             "fr-FR": "Bonjour {{CustomerName}}, votre dossier {{CaseName}} a été mis à jour.",
         },
-    }
-    config = {
-        "id": DEMO_CONFIG,
-        "org_id": DEMO_ORG,
-        "created_at": now,
-        "name": "Case updates",
-        "show_in_timeline": True,
-        "channel_type": "sms",
-        "channel_id": DEMO_CHANNEL,
-        "template_id": DEMO_TEMPLATE,
-        "queue": "default",
-    }
+    )
+    config = Configuration(
+        id=DEMO_CONFIG,
+        org_id=DEMO_ORG,
+        created_at=now,
+        name="Case updates",
+        show_in_timeline=True,
+        channel_type="sms",
+        channel_id=DEMO_CHANNEL,
+        template_id=DEMO_TEMPLATE,
+        queue="default",
+    )
     existing = await hub.channels.load(DEMO_ORG, DEMO_CHANNEL)
     await hub.channels.save(DEMO_ORG, channel, new=existing is None)
     if await hub.templates.load(DEMO_ORG, DEMO_TEMPLATE) is None:

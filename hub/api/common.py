@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 
 from hub.domain.cursors import finite_score
 from hub.domain.json_input import parse_json
+from hub.domain.records import Org
 from hub.errors import InvalidRequest, Unauthorized
 from hub.services.context import Hub
 
@@ -26,7 +27,7 @@ def bearer(request: Request) -> str:
     return token.strip()
 
 
-async def current_org(request: Request) -> dict[str, Any]:
+async def current_org(request: Request) -> Org:
     hub = hub_of(request)
     org = await hub.orgs.for_key(bearer(request))
     if org is None:

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from hub import clock
 from hub.api.common import current_org, hub_of, json_body, ok, page_limit
 from hub.domain.event_feed import MAX_ENDPOINTS, id_before, parse_event_id, public_endpoint, validate_endpoint
+from hub.domain.records import Org
 from hub.errors import Conflict, HubError, NotFound
 from hub.services.context import Hub
 from hub.services.event_feed import public_event
@@ -47,11 +48,11 @@ async def _shown(hub: Hub, org_id: str, record: dict[str, Any]) -> dict[str, Any
     return out
 
 
-async def _load(request: Request) -> tuple[Hub, dict[str, Any], dict[str, Any]]:
+async def _load(request: Request) -> tuple[Hub, Org, dict[str, Any]]:
     org = await current_org(request)
     hub = hub_of(request)
     endpoint_id = request.path_params["id"]
-    record = await hub.events.get(org["id"], endpoint_id) if _ENDPOINT_ID.fullmatch(endpoint_id) else None
+    record = await hub.events.get(org.id, endpoint_id) if _ENDPOINT_ID.fullmatch(endpoint_id) else None
     if record is None:
         raise NotFound("no such event endpoint")
     return hub, org, record
@@ -61,40 +62,40 @@ async def create_endpoint(request: Request) -> JSONResponse:
     org = await current_org(request)
     hub = hub_of(request)
     record = validate_endpoint(await json_body(request), allowed_hosts=hub.settings.allowed_provider_hosts)
-    record.update(id=new_id("ep"), org_id=org["id"], created_at=time.time())
+    record.update(id=new_id("ep"), org_id=org.id, created_at=time.time())
     try:
-        await hub.events.create(org["id"], record, clock.now_ms())
+        await hub.events.create(org.id, record, clock.now_ms())
     except EndpointsFull:
         raise Conflict(f"an org has at most {MAX_ENDPOINTS} event endpoints", code="too_many_endpoints") from None
     _wake(request)
-    return ok(await _shown(hub, org["id"], record), 201)
+    return ok(await _shown(hub, org.id, record), 201)
 
 
 async def list_endpoints(request: Request) -> JSONResponse:
     org = await current_org(request)
     hub = hub_of(request)
-    items = [await _shown(hub, org["id"], e) for e in await hub.events.all(org["id"])]
+    items = [await _shown(hub, org.id, e) for e in await hub.events.all(org.id)]
     return ok({"items": items, "next_cursor": None})
 
 
 async def get_endpoint(request: Request) -> JSONResponse:
     hub, org, record = await _load(request)
-    return ok(await _shown(hub, org["id"], record))
+    return ok(await _shown(hub, org.id, record))
 
 
 async def update_endpoint(request: Request) -> JSONResponse:
     hub, org, record = await _load(request)
     updated = validate_endpoint(await json_body(request), record, allowed_hosts=hub.settings.allowed_provider_hosts)
     updated["updated_at"] = time.time()
-    if not await hub.events.update(org["id"], updated, clock.now_ms()):
+    if not await hub.events.update(org.id, updated, clock.now_ms()):
         raise NotFound("no such event endpoint")
     _wake(request)
-    return ok(await _shown(hub, org["id"], updated))
+    return ok(await _shown(hub, org.id, updated))
 
 
 async def delete_endpoint(request: Request) -> Response:
     hub, org, record = await _load(request)
-    await hub.events.delete(org["id"], record["id"], clock.now_ms())
+    await hub.events.delete(org.id, record["id"], clock.now_ms())
     return Response(status_code=204)
 
 
@@ -107,12 +108,12 @@ async def list_events(request: Request) -> JSONResponse:
     after = given or "0-0"
     parse_event_id(after)
     limit = page_limit(request, default=100, maximum=1000)
-    floor = await hub.events.floor(org["id"]) if given else None
+    floor = await hub.events.floor(org.id) if given else None
     if floor is not None and id_before(after, floor):
         raise CursorExpired(
             f"events after this cursor are no longer kept (HUB_EVENT_RETENTION_HOURS); the oldest kept follows {floor}",
             details={"field": "after", "oldest_after": floor},
         )
-    entries = await hub.events.read(org["id"], after, limit + 1)
+    entries = await hub.events.read(org.id, after, limit + 1)
     events = [public_event(event_id, fields) for event_id, fields in entries[:limit]]
     return ok({"events": events, "next_after": events[-1]["id"] if events else after, "has_more": len(entries) > limit})

@@ -19,7 +19,7 @@ async def create_flow(request: Request) -> JSONResponse:
 async def list_flows(request: Request) -> JSONResponse:
     org = await current_org(request)
     hub = hub_of(request)
-    items, cursor = await hub.flows.page(org["id"], after=time_cursor(request), limit=page_limit(request))
+    items, cursor = await hub.flows.page(org.id, after=time_cursor(request), limit=page_limit(request))
     shown = [await flows.public_flow(hub, flow, detail=False) for flow in items]
     return ok({"items": shown, "next_cursor": cursor and str(cursor)})
 

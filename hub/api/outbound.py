@@ -29,7 +29,7 @@ async def list_activities(request: Request) -> JSONResponse:
         raise InvalidRequest(f"unknown status {status!r}", details={"field": "status"})
     items, cursor = await history.activities_page(
         hub_of(request),
-        org["id"],
+        org.id,
         config_id=request.query_params.get("configuration_id") or None,
         status=status,
         cursor=request.query_params.get("cursor") or None,
@@ -40,7 +40,7 @@ async def list_activities(request: Request) -> JSONResponse:
 
 async def get_activity(request: Request) -> JSONResponse:
     org = await current_org(request)
-    activity = await history.activity(hub_of(request), org["id"], request.path_params["id"])
+    activity = await history.activity(hub_of(request), org.id, request.path_params["id"])
     if activity is None:
         raise NotFound("no such activity")
     return ok(activity)
@@ -52,9 +52,9 @@ async def _report(request: Request) -> dict[str, Any]:
     config_id = request.query_params.get("configuration_id")
     if not config_id:
         raise InvalidRequest("configuration_id is required", details={"field": "configuration_id"})
-    if await hub.configurations.load(org["id"], config_id) is None:
+    if await hub.configurations.load(org.id, config_id) is None:
         raise NotFound("no such configuration", details={"field": "configuration_id"})
-    return await reports.report(hub, org["id"], config_id)
+    return await reports.report(hub, org.id, config_id)
 
 
 async def report(request: Request) -> JSONResponse:
@@ -87,16 +87,16 @@ async def timeline(request: Request) -> JSONResponse:
             raise Unauthorized("unknown API key or agent token")
         agent_id = owner[1]
     try:
-        phone = normalize_phone(request.path_params["phone"], org["default_region"])
+        phone = normalize_phone(request.path_params["phone"], org.default_region)
     except InvalidPhone:
         raise InvalidRequest("not a valid phone number", details={"field": "phone"}) from None
-    if agent_id is not None and not await history.agent_may_read(hub, org["id"], agent_id, phone):
+    if agent_id is not None and not await history.agent_may_read(hub, org.id, agent_id, phone):
         raise Forbidden(
             "agents read the history of customers they serve or have served",
             code="not_your_customer",
             details={"field": "phone"},
         )
     items, cursor = await history.contact_timeline(
-        hub_of(request), org["id"], phone, request.query_params.get("cursor"), page_limit(request)
+        hub_of(request), org.id, phone, request.query_params.get("cursor"), page_limit(request)
     )
     return ok({"items": items, "next_cursor": cursor})

@@ -6,6 +6,7 @@ import base64
 import binascii
 import re
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from typing import Any
 
 from hub.domain.correlation import DEFAULT_KEYS, validate_correlation_keys
@@ -14,7 +15,9 @@ from hub.domain.pacing import MAX_MESSAGES_PER_SECOND, valid_rate
 from hub.domain.phones import is_valid_region, normalize_sender
 from hub.domain.provider_urls import check_provider_url
 from hub.domain.quiet_hours import parse_quiet_hours
+from hub.domain.records import Channel, Configuration, Org, Template
 from hub.domain.routing_policy import DEFAULT_PRIORITY, validate_priority, validate_required_skills
+from hub.domain.segments import MAX_BODY_LENGTH
 from hub.errors import InvalidPhone, InvalidRequest
 
 CHANNEL_TYPES = ("sms", "whatsapp")
@@ -74,31 +77,37 @@ def validate_quiet_hours(raw: Any, *, allow_false: bool = False) -> dict[str, An
     return parse_quiet_hours(raw).public()
 
 
-def validate_org(body: Any) -> dict[str, Any]:
+def _org_quiet_hours(raw: Any) -> dict[str, Any] | None:
+    window = validate_quiet_hours(raw)
+    return window if isinstance(window, dict) else None
+
+
+def validate_org(body: Any, *, id: str, created_at: float) -> Org:
     body = _require_object(body)
-    return {
-        "name": _name(body),
-        "limits": validate_limits(body.get("limits")),
-        "default_region": validate_region(body.get("default_region", "US")),
-        "quiet_hours": validate_quiet_hours(body.get("quiet_hours")),
-    }
+    return Org(
+        id=id,
+        name=str(_name(body)),
+        created_at=created_at,
+        limits=validate_limits(body.get("limits")),
+        default_region=validate_region(body.get("default_region", "US")),
+        quiet_hours=_org_quiet_hours(body.get("quiet_hours")),
+    )
 
 
-def validate_org_patch(body: Any, org: Mapping[str, Any]) -> dict[str, Any]:
+def validate_org_patch(body: Any, org: Org) -> Org:
     body = _require_object(body)
     unknown = set(body) - {"name", "limits", "default_region", "quiet_hours"}
     if unknown:
         raise _bad(sorted(unknown)[0], "only name, limits, default_region and quiet_hours can change")
-    out = dict(org)
     if "name" in body:
-        out["name"] = _name(body)
+        org = replace(org, name=str(_name(body)))
     if "limits" in body:
-        out["limits"] = validate_limits(body["limits"], org["limits"])
+        org = replace(org, limits=validate_limits(body["limits"], org.limits))
     if "default_region" in body:
-        out["default_region"] = validate_region(body["default_region"])
+        org = replace(org, default_region=validate_region(body["default_region"]))
     if "quiet_hours" in body:
-        out["quiet_hours"] = validate_quiet_hours(body["quiet_hours"])
-    return out
+        org = replace(org, quiet_hours=_org_quiet_hours(body["quiet_hours"]))
+    return org
 
 
 def validate_channel(
@@ -189,13 +198,6 @@ def _is_base64(value: str) -> bool:
         return False
 
 
-def public_channel(channel: Mapping[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in channel.items() if k != "credentials"}
-    # Say which credentials are set, never their values.
-    out["credentials"] = {k: "set" for k in (channel.get("credentials") or {})}
-    return out
-
-
 def validate_configuration(body: Any, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
     body = _require_object(body)
     merged: dict[str, Any] = dict(current or {})
@@ -246,14 +248,35 @@ def validate_configuration(body: Any, current: Mapping[str, Any] | None = None) 
     return merged
 
 
-def check_configuration_refs(
-    config: Mapping[str, Any], channel: Mapping[str, Any] | None, template: Mapping[str, Any] | None
-) -> None:
+def check_configuration_refs(config: Configuration, channel: Channel | None, template: Template | None) -> None:
     if channel is None:
         raise _bad("channel_id", "no such channel")
-    if channel["type"] != config["channel_type"]:
-        raise _bad("channel_id", f"channel is {channel['type']}, configuration is {config['channel_type']}")
+    channel_suits(config, channel)
     if template is None:
         raise _bad("template_id", "no such template")
-    if config["channel_type"] not in template["channel_types"]:
-        raise _bad("template_id", f"template does not allow {config['channel_type']}")
+    template_suits(config, template)
+
+
+def channel_suits(config: Configuration, channel: Channel) -> None:
+    """A configuration's channel is of its type."""
+    if channel.type != config.channel_type:
+        raise _bad("channel_id", f"channel is {channel.type}, configuration is {config.channel_type}")
+
+
+def template_suits(config: Configuration, template: Template) -> None:
+    """A configuration's template allows its channel type."""
+    if config.channel_type not in template.channel_types:
+        raise _bad("template_id", f"template does not allow {config.channel_type}")
+
+
+def validate_canned(body: Any, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A canned response's title and body, or a patch over ``current``."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    merged = {**(current or {}), **body}
+    title, text = merged.get("title"), merged.get("body")
+    if not isinstance(title, str) or not title.strip() or len(title) > 100:
+        raise InvalidRequest("title must be 1 to 100 characters", details={"field": "title"})
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_BODY_LENGTH:
+        raise InvalidRequest(f"body must be 1 to {MAX_BODY_LENGTH} characters", details={"field": "body"})
+    return {"title": title.strip(), "body": text}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from hub.domain.records import Channel
+
 
 class Keyword(StrEnum):
     OPT_OUT = "opt_out"
@@ -61,11 +63,11 @@ def provider_confirms_opt_out(provider: str, channel_type: str) -> bool:
     return provider == "twilio" and channel_type == "sms"
 
 
-def hub_confirms(channel: dict[str, object]) -> bool:
+def hub_confirms(channel: Channel) -> bool:
     """Whether the hub sends the confirmation on this channel: ``hub`` always,
     ``provider`` never (the provider answers), ``auto`` (the default) unless
     the provider answers by itself."""
-    setting = channel.get("keyword_replies") or "auto"
+    setting = channel.keyword_replies or "auto"
     if setting == "auto":
-        return not provider_confirms_opt_out(str(channel["provider"]), str(channel["type"]))
+        return not provider_confirms_opt_out(channel.provider, channel.type)
     return setting == "hub"

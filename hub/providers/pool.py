@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
 
 import aiohttp
 
 from hub.domain.provider_urls import check_provider_url, operator_vouches
+from hub.domain.records import Channel
 from hub.errors import InvalidRequest
 from hub.providers import guard, telesign
 from hub.providers.base import OutboundMessage, Provider, SendReceipt
@@ -24,9 +24,9 @@ from hub.settings import Settings
 _CREDENTIAL_KEYS = ("account_sid", "auth_token", "customer_id", "api_key")
 
 
-def _fingerprint(channel: dict[str, Any], base_url: str | None) -> str:
-    creds = channel.get("credentials") or {}
-    raw = "|".join([channel["provider"], *(str(creds.get(k)) for k in _CREDENTIAL_KEYS), str(base_url)])
+def _fingerprint(channel: Channel, base_url: str | None) -> str:
+    creds = channel.credentials
+    raw = "|".join([channel.provider, *(str(creds.get(k)) for k in _CREDENTIAL_KEYS), str(base_url)])
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -51,39 +51,39 @@ class ProviderPool:
         self.settings = settings
         self._clients: dict[str, tuple[str, Provider]] = {}
 
-    def base_url(self, channel: dict[str, Any]) -> str | None:
-        if channel.get("api_base_url"):
-            return str(channel["api_base_url"])
-        if channel["provider"] == "sandbox":
+    def base_url(self, channel: Channel) -> str | None:
+        if channel.api_base_url:
+            return channel.api_base_url
+        if channel.provider == "sandbox":
             return self.settings.sandbox_url
-        if channel["provider"] == "telesign":
+        if channel.provider == "telesign":
             return self.settings.telesign_api_base_url or telesign.DEFAULT_BASE_URL
         return self.settings.twilio_api_base_url
 
-    def status_callback_url(self, channel: dict[str, Any]) -> str:
+    def status_callback_url(self, channel: Channel) -> str:
         """Where the channel's provider reports delivery: its own webhook path
         (the sandbox speaks Twilio)."""
-        kind = "telesign" if channel["provider"] == "telesign" else "twilio"
-        return f"{self.settings.public_url}/webhooks/{kind}/{channel['id']}/status"
+        kind = "telesign" if channel.provider == "telesign" else "twilio"
+        return f"{self.settings.public_url}/webhooks/{kind}/{channel.id}/status"
 
-    async def for_channel(self, channel: dict[str, Any]) -> Provider:
+    async def for_channel(self, channel: Channel) -> Provider:
         base = self.base_url(channel)
         fp = _fingerprint(channel, base)
-        cached = self._clients.get(channel["id"])
+        cached = self._clients.get(channel.id)
         if cached and cached[0] == fp:
             return cached[1]
         if cached:
-            del self._clients[channel["id"]]
+            del self._clients[channel.id]
             await cached[1].aclose()
-        self._clients[channel["id"]] = (fp, self._build(channel, base))
-        return self._clients[channel["id"]][1]
+        self._clients[channel.id] = (fp, self._build(channel, base))
+        return self._clients[channel.id][1]
 
-    def _build(self, channel: dict[str, Any], base: str | None) -> Provider:
-        creds = channel.get("credentials") or {}
-        if channel["provider"] not in ("telesign", "twilio", "sandbox"):
-            raise InvalidRequest(f"provider {channel['provider']!r} cannot send yet")
+    def _build(self, channel: Channel, base: str | None) -> Provider:
+        creds = channel.credentials
+        if channel.provider not in ("telesign", "twilio", "sandbox"):
+            raise InvalidRequest(f"provider {channel.provider!r} cannot send yet")
         connector: aiohttp.BaseConnector | None = None
-        tenant_url = channel.get("api_base_url")
+        tenant_url = channel.api_base_url
         if tenant_url:
             rule = {
                 "allowed_hosts": self.settings.allowed_provider_hosts,
@@ -95,7 +95,7 @@ class ProviderPool:
                 return RefusedUrl()
             if not operator_vouches(base, **rule):
                 connector = guard.guarded_connector()
-        if channel["provider"] == "telesign":
+        if channel.provider == "telesign":
             return telesign.TelesignProvider(
                 creds.get("customer_id", ""),
                 creds.get("api_key", ""),

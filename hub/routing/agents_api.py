@@ -13,7 +13,6 @@ from starlette.responses import JSONResponse, Response
 
 from hub.api.common import bearer, current_org, hub_of, json_body, ok
 from hub.domain.agents import validate_agent, validate_agent_patch, validate_login, validate_new_password
-from hub.domain.reply_templates import approved_whatsapp
 from hub.domain.sign_in import Limits, budgets, client_group
 from hub.errors import Conflict, NotFound, RateLimited, Unauthorized
 from hub.services.context import Hub
@@ -30,25 +29,25 @@ async def create_agent(request: Request) -> JSONResponse:
     data = validate_agent(await json_body(request))
     password_hash = await asyncio.to_thread(_hasher.hash, data.pop("password"))
     agent = {"id": new_id("agt"), **data, "created_at": time.time()}
-    if not await hub_of(request).agents.create(org["id"], agent, password_hash):
+    if not await hub_of(request).agents.create(org.id, agent, password_hash):
         raise Conflict("an agent of this org has this email", code="email_taken", details={"field": "email"})
-    stored = await hub_of(request).agents.load(org["id"], agent["id"])
+    stored = await hub_of(request).agents.load(org.id, agent["id"])
     return ok(public_agent(stored or {}), 201)
 
 
 async def list_agents(request: Request) -> JSONResponse:
     org = await current_org(request)
-    agents = await hub_of(request).agents.all(org["id"])
+    agents = await hub_of(request).agents.all(org.id)
     return ok({"items": [public_agent(a) for a in agents], "next_cursor": None})
 
 
 async def _agent_of(request: Request) -> tuple[str, dict[str, str]]:
     """(org id, stored agent) named by the path, with the org's API key."""
     org = await current_org(request)
-    agent = await hub_of(request).agents.load(org["id"], request.path_params["id"])
+    agent = await hub_of(request).agents.load(org.id, request.path_params["id"])
     if agent is None:
         raise NotFound("no such agent")
-    return org["id"], agent
+    return org.id, agent
 
 
 async def update_agent(request: Request) -> JSONResponse:
@@ -180,18 +179,18 @@ async def me(request: Request) -> JSONResponse:
             "waiting": await hub.conversations.waiting_count(org_id, me["queues"]),
             "colleagues": [{k: c[k] for k in ("id", "name", "presence", "queues")} for c in colleagues],
             "queues": queues,
-            "canned_responses": [{k: c[k] for k in ("id", "title", "body")} for c in canned],
+            "canned_responses": [{"id": c.id, "title": c.title, "body": c.body} for c in canned],
             # What the console offers once a WhatsApp window has closed.
             "whatsapp_templates": [
                 {
-                    "id": t["id"],
-                    "name": t["name"],
-                    "default_locale": t["default_locale"],
-                    "bodies": t["bodies"],
-                    "approved_locales": sorted(t["content_sids"]),
+                    "id": t.id,
+                    "name": t.name,
+                    "default_locale": t.default_locale,
+                    "bodies": dict(t.bodies),
+                    "approved_locales": sorted(t.content_sids),
                 }
                 for t in templates
-                if approved_whatsapp(t)
+                if t.approved_whatsapp
             ],
         }
     )

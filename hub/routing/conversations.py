@@ -16,6 +16,7 @@ from hub.domain.correlation import content_match
 from hub.domain.keywords import Keyword, classify_keyword
 from hub.domain.media import check_channel_media, media_items
 from hub.domain.phones import normalize_phone
+from hub.domain.records import Channel
 from hub.domain.reply_templates import render_reply_template
 from hub.domain.routing_policy import closed_reply_text
 from hub.domain.templates import RenderedMessage
@@ -34,7 +35,6 @@ from hub.providers.base import InboundMessage
 from hub.services import history
 from hub.services.confirmations import KeywordConfirmations
 from hub.services.context import Hub
-from hub.services.outbound import template_spec
 
 log = get_logger("hub.routing")
 
@@ -85,7 +85,7 @@ class Conversations:
         self.confirmations = KeywordConfirmations(hub)
 
     async def ingest(
-        self, channel: dict[str, Any], inbound: InboundMessage, received_ms: int | None = None
+        self, channel: Channel, inbound: InboundMessage, received_ms: int | None = None
     ) -> tuple[str, str, str]:
         """Store and route one inbound message (``received_ms``: when the webhook
         came, for one replayed from the journal)."""
@@ -104,10 +104,10 @@ class Conversations:
             message["profile_name"] = inbound.extra["ProfileName"]
         ingest = functools.partial(
             self.store.ingest,
-            channel["org_id"],
+            channel.org_id,
             provider_id=inbound.provider_id,
-            channel_id=channel["id"],
-            channel_type=channel["type"],
+            channel_id=channel.id,
+            channel_type=channel.type,
             customer=customer,
             message=message,
             now_ms=at,
@@ -125,21 +125,19 @@ class Conversations:
                 # the text decides (the next call is atomic again on its own).
                 ingest = functools.partial(ingest, named_activity=content_match(inbound.body, result) or "")
             elif result[0] == "need_hash":  # the channel holds erased customers' opt-outs
-                ingest = functools.partial(
-                    ingest, customer_hash=await self.hub.consent.hash(channel["org_id"], customer)
-                )
+                ingest = functools.partial(ingest, customer_hash=await self.hub.consent.hash(channel.org_id, customer))
             else:
                 break
             result = await ingest()
         assert isinstance(result, tuple)
         if keyword in (Keyword.OPT_OUT, Keyword.OPT_IN) and result[0] != "duplicate":
             self.confirmations.confirm(channel, customer, keyword)
-            self._archive(channel["org_id"])  # the ledger entry
+            self._archive(channel.org_id)  # the ledger entry
         if result[0] in ("created", "appended"):
-            self._archive(channel["org_id"])
-            self.hub.board.poke(channel["org_id"], "policy")  # its inactivity deadline moved
+            self._archive(channel.org_id)
+            self.hub.board.poke(channel.org_id, "policy")  # its inactivity deadline moved
         if result[0] == "created" and not result[2]:
-            await self._closed_hours_reply(channel["org_id"], result[1], at)
+            await self._closed_hours_reply(channel.org_id, result[1], at)
         return result
 
     async def _closed_hours_reply(self, org_id: str, conversation_id: str, at: int) -> None:
@@ -229,7 +227,7 @@ class Conversations:
         after: float | None = None
         while True:
             configs, after = await self.hub.configurations.page(org_id, after=after, limit=500)
-            if any(c.get("queue", "default") == queue for c in configs):
+            if any(c.queue == queue for c in configs):
                 return True
             if after is None:
                 return False
@@ -291,8 +289,8 @@ class Conversations:
         found = await self.store.views(org_id, [conversation_id], messages=False)
         if not found or found[0].get("agent_id") != agent_id or found[0].get("status") == "closed":
             return
-        channel = await self.hub.channels.load(org_id, found[0]["channel_id"]) or {}
-        check_channel_media(str(channel.get("provider") or ""), str(found[0].get("channel_type") or ""), count)
+        channel = await self.hub.channels.load(org_id, found[0]["channel_id"])
+        check_channel_media(channel.provider if channel else "", str(found[0].get("channel_type") or ""), count)
 
     async def send_template(
         self, org_id: str, agent_id: str, conversation_id: str, client_id: str, template_id: str, values: dict[str, str]
@@ -310,7 +308,7 @@ class Conversations:
         template = await self.hub.templates.load(org_id, template_id)
         if template is None:
             raise NotFound("no such template", code="template_not_found", details={"field": "template_id"})
-        rendered = render_reply_template(template_spec(template), conv, values)
+        rendered = render_reply_template(template.spec(), conv, values)
         return await self.reply(
             org_id, agent_id, conversation_id, client_id, rendered.body, template=Rendered(template_id, rendered)
         )

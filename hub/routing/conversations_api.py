@@ -11,7 +11,7 @@ from hub.api.common import current_org, ok, page_limit
 async def list_conversations(request: Request) -> JSONResponse:
     org = await current_org(request)
     items, cursor = await request.app.state.conversations.page(
-        org["id"],
+        org.id,
         request.query_params.get("status") or None,
         request.query_params.get("cursor") or None,
         page_limit(request),
@@ -21,4 +21,4 @@ async def list_conversations(request: Request) -> JSONResponse:
 
 async def get_conversation(request: Request) -> JSONResponse:
     org = await current_org(request)
-    return ok(await request.app.state.conversations.get(org["id"], request.path_params["id"]))
+    return ok(await request.app.state.conversations.get(org.id, request.path_params["id"]))

@@ -22,7 +22,7 @@ async def org_for_supervisor(request: Request) -> str:
     token = bearer(request)
     org = await hub.orgs.for_key(token)
     if org is not None:
-        return str(org["id"])
+        return org.id
     owner = await hub.agents.token_owner(token)
     agent = await hub.agents.load(*owner) if owner else None
     if owner is None or agent is None:

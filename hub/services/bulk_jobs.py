@@ -16,6 +16,7 @@ from typing import Any
 
 from hub import clock
 from hub.domain.contact_rows import RESULT_COLUMNS, RowReader, format_for, unsent_rows
+from hub.domain.records import Org
 from hub.errors import Conflict, InvalidRequest, NotFound, TooManyContacts
 from hub.services.context import Hub
 from hub.services.outbound import new_id
@@ -38,15 +39,15 @@ def finished_ttl_s(hub: Hub) -> int:
 
 
 async def create_job(
-    hub: Hub, org: dict[str, Any], config_id: str | None, content_type: str | None, stream: AsyncIterator[bytes]
+    hub: Hub, org: Org, config_id: str | None, content_type: str | None, stream: AsyncIterator[bytes]
 ) -> dict[str, Any]:
     fmt = format_for(content_type)
     if not config_id:
         raise InvalidRequest("configuration_id is required", details={"field": "configuration_id"})
-    org_id = org["id"]
+    org_id = org.id
     if await hub.configurations.load(org_id, config_id) is None:
         raise NotFound("no such outbound configuration", details={"field": "configuration_id"})
-    size = min(org["limits"]["contacts_per_request"], MAX_CHUNK)
+    size = min(org.limits["contacts_per_request"], MAX_CHUNK)
     job_id = new_id("blk")
     reader = RowReader(fmt)
     current: list[dict[str, Any]] = []
@@ -102,24 +103,24 @@ async def create_job(
     return public_job({k: str(v) for k, v in fields.items()}, now_ms)
 
 
-async def load_job(hub: Hub, org: dict[str, Any], job_id: str) -> dict[str, str]:
-    raw = await hub.bulk_jobs.load(org["id"], job_id)
+async def load_job(hub: Hub, org: Org, job_id: str) -> dict[str, str]:
+    raw = await hub.bulk_jobs.load(org.id, job_id)
     if raw is None and hub.history is not None:
-        raw = await sql_bulk.load_job(hub.history, org["id"], job_id)
+        raw = await sql_bulk.load_job(hub.history, org.id, job_id)
     if raw is None:
         raise NotFound("no such bulk job")
     return raw
 
 
-async def show_job(hub: Hub, org: dict[str, Any], job_id: str) -> dict[str, Any]:
+async def show_job(hub: Hub, org: Org, job_id: str) -> dict[str, Any]:
     return public_job(await load_job(hub, org, job_id), clock.now_ms())
 
 
-async def cancel_job(hub: Hub, org: dict[str, Any], job_id: str) -> dict[str, Any]:
+async def cancel_job(hub: Hub, org: Org, job_id: str) -> dict[str, Any]:
     """Stops a pending or running job; a chunk already being sent still goes out."""
     await load_job(hub, org, job_id)
-    outcome = await hub.bulk_jobs.stop(org["id"], job_id, "canceled", clock.now_ms(), finished_ttl_s(hub))
-    hub.board.poke(org["id"], "archive")
+    outcome = await hub.bulk_jobs.stop(org.id, job_id, "canceled", clock.now_ms(), finished_ttl_s(hub))
+    hub.board.poke(org.id, "archive")
     if outcome == "gone":
         outcome = (await load_job(hub, org, job_id))["status"]  # only SQL has it
     if outcome not in ("ok", "canceled"):
@@ -127,9 +128,9 @@ async def cancel_job(hub: Hub, org: dict[str, Any], job_id: str) -> dict[str, An
     return await show_job(hub, org, job_id)
 
 
-async def results_csv(hub: Hub, org: dict[str, Any], raw: dict[str, str]) -> AsyncIterator[str]:
+async def results_csv(hub: Hub, org: Org, raw: dict[str, str]) -> AsyncIterator[str]:
     """Every row of the job, in file order: its outcome, or why it was not sent."""
-    org_id, job_id = org["id"], raw["id"]
+    org_id, job_id = org.id, raw["id"]
     total_chunks, size = int(raw["chunks"]), int(raw["chunk_size"])
     unsent = {"canceled": "canceled", "failed": "failed"}.get(raw["status"], "pending")
     error = json.loads(raw["error"]) if raw.get("error") else None
@@ -156,9 +157,7 @@ async def results_csv(hub: Hub, org: dict[str, Any], raw: dict[str, str]) -> Asy
         yield buffer.getvalue()
 
 
-async def list_jobs(
-    hub: Hub, org: dict[str, Any], before: int | None, limit: int
-) -> tuple[list[dict[str, Any]], int | None]:
-    raws, cursor = await hub.bulk_jobs.page(org["id"], before=before, limit=limit)
+async def list_jobs(hub: Hub, org: Org, before: int | None, limit: int) -> tuple[list[dict[str, Any]], int | None]:
+    raws, cursor = await hub.bulk_jobs.page(org.id, before=before, limit=limit)
     now_ms = clock.now_ms()
     return [public_job(raw, now_ms) for raw in raws], cursor

@@ -24,6 +24,7 @@ from typing import Any
 from hub import clock
 from hub.domain.contact_rows import outcome_rows
 from hub.domain.flows import bulk_key
+from hub.domain.records import Org
 from hub.errors import HubError, RateLimited
 from hub.logs import get_logger
 from hub.services.bulk_jobs import BULK_TTL_S, finished_ttl_s
@@ -129,10 +130,10 @@ class BulkRunner:
             if state not in ("next", "stale"):
                 return
 
-    async def _wait(self, org_id: str, job_id: str, org: dict[str, Any], retry_after: int, stop: asyncio.Event) -> bool:
+    async def _wait(self, org_id: str, job_id: str, org: Org, retry_after: int, stop: asyncio.Event) -> bool:
         """Sit out the hourly limit, holding the job; False when the job is no longer ours."""
         until_ms = clock.now_ms() + retry_after * 1000
-        limit = org["limits"]["requests_per_hour"]
+        limit = org.limits["requests_per_hour"]
         log.info(
             "bulk job waits for the hourly limit", extra={"org": org_id, "job": job_id, "retry_after": retry_after}
         )
@@ -142,7 +143,7 @@ class BulkRunner:
                 return False
             await _pause(stop, min(1.0, (until_ms - clock.now_ms()) / 1000))
             fresh = await self.hub.orgs.load(org_id)
-            if fresh is not None and fresh["limits"]["requests_per_hour"] != limit:
+            if fresh is not None and fresh.limits["requests_per_hour"] != limit:
                 break  # the limit changed: try now rather than at the old Retry-After
         return not stop.is_set()
 

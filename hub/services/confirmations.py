@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import Any
 
 from hub.domain.keywords import CONFIRMATIONS, Keyword, hub_confirms
+from hub.domain.records import Channel
 from hub.domain.retries import retry_delay
 from hub.errors import HubError, ProviderError
 from hub.logs import get_logger
@@ -33,7 +33,7 @@ class KeywordConfirmations:
         self.pacer = Pacer(hub)
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def confirm(self, channel: dict[str, Any], customer: str, keyword: Keyword) -> None:
+    def confirm(self, channel: Channel, customer: str, keyword: Keyword) -> None:
         """Send it in the background: the webhook's answer does not wait on the provider."""
         if not hub_confirms(channel):
             return
@@ -41,9 +41,9 @@ class KeywordConfirmations:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, channel: dict[str, Any], customer: str, body: str) -> None:
+    async def _send(self, channel: Channel, customer: str, body: str) -> None:
         message = OutboundMessage(
-            to=address(channel["type"], customer), from_=address(channel["type"], channel["address"]), body=body
+            to=address(channel.type, customer), from_=address(channel.type, channel.address), body=body
         )
         attempts = self.hub.settings.max_send_attempts
         try:
@@ -52,16 +52,16 @@ class KeywordConfirmations:
                 try:
                     await self.pacer.wait_turn(channel, interactive=True)
                     await provider.send(message)
-                    log.info("keyword confirmed", extra={"channel": channel["id"]})
+                    log.info("keyword confirmed", extra={"channel": channel.id})
                     return
                 except ProviderError as exc:
                     if not exc.retryable or attempt + 1 == attempts:
                         raise
                     await asyncio.sleep(retry_delay(attempt, retry_after=exc.retry_after, rand=random.random()))
         except HubError as exc:
-            log.warning("keyword confirmation not sent", extra={"channel": channel["id"], "code": exc.code})
+            log.warning("keyword confirmation not sent", extra={"channel": channel.id, "code": exc.code})
         except Exception as exc:  # a background task: nobody else would see it
-            log.error("keyword confirmation not sent", exc_info=exc, extra={"channel": channel["id"]})
+            log.error("keyword confirmation not sent", exc_info=exc, extra={"channel": channel.id})
 
     async def aclose(self) -> None:
         if self._tasks:

@@ -85,7 +85,7 @@ async def _channel_ids(hub: Hub, org_id: str) -> list[str]:
     after: float | None = None
     while True:
         channels, after = await hub.channels.page(org_id, after=after, limit=500)
-        ids += [c["id"] for c in channels]
+        ids += [c.id for c in channels]
         if after is None:
             return ids
 

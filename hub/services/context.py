@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
+from hub.domain.kinds import CANNED_RESPONSES, CHANNELS, CONFIGURATIONS, TEMPLATES
+from hub.domain.records import CannedResponse, Channel, Configuration, Template
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
 from hub.services.directory import ChannelDirectory
@@ -44,9 +46,9 @@ class Hub:
     history: Database | None = None
     scripts: Scripts = field(init=False)
     orgs: OrgStore = field(init=False)
-    channels: CatalogStore = field(init=False)
-    templates: CatalogStore = field(init=False)
-    configurations: CatalogStore = field(init=False)
+    channels: CatalogStore[Channel] = field(init=False)
+    templates: CatalogStore[Template] = field(init=False)
+    configurations: CatalogStore[Configuration] = field(init=False)
     activities: ActivityStore = field(init=False)
     directory: ChannelDirectory = field(init=False)
     agents: AgentStore = field(init=False)
@@ -55,7 +57,7 @@ class Hub:
     queues: QueueStore = field(init=False)
     supervision: BoardStore = field(init=False)
     consent: ConsentStore = field(init=False)
-    canned: CatalogStore = field(init=False)
+    canned: CatalogStore[CannedResponse] = field(init=False)
     flows: FlowStore = field(init=False)
     bulk_jobs: BulkJobStore = field(init=False)
     events: EventFeedStore = field(init=False)
@@ -73,9 +75,9 @@ class Hub:
     def __post_init__(self) -> None:
         self.scripts = Scripts(self.redis)
         self.orgs = OrgStore(self.redis)
-        self.channels = CatalogStore(self.redis, "channel")
-        self.templates = CatalogStore(self.redis, "template")
-        self.configurations = CatalogStore(self.redis, "configuration")
+        self.channels = CatalogStore(self.redis, CHANNELS)
+        self.templates = CatalogStore(self.redis, TEMPLATES)
+        self.configurations = CatalogStore(self.redis, CONFIGURATIONS)
         self.activities = ActivityStore(self.redis, self.scripts)
         self.directory = ChannelDirectory(self.channels)
         self.agents = AgentStore(self.redis)
@@ -84,7 +86,7 @@ class Hub:
         self.queues = QueueStore(self.redis, self.scripts)
         self.supervision = BoardStore(self.redis, self.scripts)
         self.consent = ConsentStore(self.redis, self.scripts)
-        self.canned = CatalogStore(self.redis, "canned")
+        self.canned = CatalogStore(self.redis, CANNED_RESPONSES)
         self.flows = FlowStore(self.redis, self.scripts)
         self.bulk_jobs = BulkJobStore(self.redis, self.scripts)
         self.events = EventFeedStore(self.redis, self.scripts)

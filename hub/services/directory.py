@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Hashable
-from typing import Any, Generic, TypeVar
+from dataclasses import replace
+from typing import Generic, TypeVar
 
+from hub.domain.records import Channel
 from hub.storage.catalog import CatalogStore
 from hub.storage.outage import redis_unavailable
 
@@ -28,7 +30,7 @@ REDIS_WAIT_S = 5.0
 MAX_ENTRIES = 10_000
 
 K = TypeVar("K", bound=Hashable)
-Record = dict[str, Any] | None  # None: no such channel, cached all the same
+Record = Channel | None  # None: no such channel, cached all the same
 
 
 class ChannelCache(Generic[K]):
@@ -61,11 +63,11 @@ class ChannelCache(Generic[K]):
 
 
 class ChannelDirectory:
-    def __init__(self, channels: CatalogStore) -> None:
+    def __init__(self, channels: CatalogStore[Channel]) -> None:
         self.channels = channels
         self._cache: ChannelCache[str] = ChannelCache()
 
-    async def lookup(self, channel_id: str, *, stale_ok: bool = False) -> dict[str, Any] | None:
+    async def lookup(self, channel_id: str, *, stale_ok: bool = False) -> Channel | None:
         """``stale_ok``: take a cached record of any age without asking Redis
         (the caller knows Redis is down, or is draining the journal)."""
         found, record = self._cache.get(channel_id, stale_ok=stale_ok)
@@ -83,10 +85,12 @@ class ChannelDirectory:
         self._cache.put(channel_id, channel, at=asked_at)
         return channel
 
-    async def _load(self, channel_id: str) -> dict[str, Any] | None:
+    async def _load(self, channel_id: str) -> Channel | None:
         org_id = await self.channels.owner_of(channel_id)
-        channel = await self.channels.load(org_id, channel_id) if org_id else None
-        return {**channel, "org_id": org_id} if channel is not None else None
+        if org_id is None:
+            return None
+        channel = await self.channels.load(org_id, channel_id)
+        return replace(channel, org_id=org_id) if channel is not None else None
 
     def forget(self, channel_id: str) -> None:
         self._cache.forget(channel_id)

@@ -26,9 +26,9 @@ import random
 import socket
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from hub import clock
+from hub.domain.records import Channel
 from hub.domain.retries import deferred_ms, next_attempt_ms, retry_delay
 from hub.errors import HubError, ProviderError
 from hub.logs import get_logger
@@ -194,7 +194,7 @@ class Dispatcher:
             await asyncio.sleep(interval)
             await self.queue.keep_claimed(org_id, self.consumer, entry_ids)
 
-    async def channel(self, org_id: str, channel_id: str) -> dict[str, Any] | None:
+    async def channel(self, org_id: str, channel_id: str) -> Channel | None:
         key = (org_id, channel_id)
         found, channel = self._channels.get(key)
         if not found:
@@ -210,14 +210,14 @@ class Dispatcher:
             return SendResult(job.activity_id, entry_id, "failed", error_code="channel_deleted")
         if gate.verdict == "defer":
             return self._deferred(job, entry_id, gate.until_ms)
-        provider_name = channel["provider"]
+        provider_name = channel.provider
         try:
             provider = await self.hub.providers.for_channel(channel)
         except HubError:
             return SendResult(job.activity_id, entry_id, "failed", error_code="provider_unsupported")
         to = address(job.channel_type, job.to)
         # A reply goes from the channel's number as it is now.
-        from_ = address(job.channel_type, job.from_ or channel["address"])
+        from_ = address(job.channel_type, job.from_ or channel.address)
         message = OutboundMessage(
             to=to,
             from_=from_,

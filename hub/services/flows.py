@@ -17,6 +17,7 @@ from typing import Any
 
 from hub import clock
 from hub.domain.flows import Event, chunks, event_key, validate_event, validate_flow, validate_flow_patch
+from hub.domain.records import Org
 from hub.domain.schedules import UTC, from_ms, iso, next_occurrence, parse_at, parse_zone, to_ms, upcoming
 from hub.errors import HubError, IdempotencyConflict, NotFound, RateLimited
 from hub.services.context import Hub
@@ -30,7 +31,7 @@ EVENT_TTL_S = 7 * 86400
 
 
 async def send_in_chunks(
-    hub: Hub, org: dict[str, Any], config_id: str, contacts: Sequence[Any], key_of: Callable[[int], str]
+    hub: Hub, org: Org, config_id: str, contacts: Sequence[Any], key_of: Callable[[int], str]
 ) -> list[dict[str, Any]]:
     """Send requests of at most the org's contacts_per_request; their answers, in order.
 
@@ -38,7 +39,7 @@ async def send_in_chunks(
     before stay sent, and a retry with the same keys replays them.
     """
     answers = []
-    for index, chunk in enumerate(chunks(contacts, org["limits"]["contacts_per_request"])):
+    for index, chunk in enumerate(chunks(contacts, org.limits["contacts_per_request"])):
         body = json.dumps({"configuration_id": config_id, "contacts": chunk}).encode()
         answers.append(await send_request(hub, org, body, key_of(index)))
     return answers
@@ -60,28 +61,28 @@ def error_of(exc: HubError) -> dict[str, Any]:
 # -- flows -------------------------------------------------------------------------
 
 
-async def create_flow(hub: Hub, org: dict[str, Any], body: Any) -> dict[str, Any]:
+async def create_flow(hub: Hub, org: Org, body: Any) -> dict[str, Any]:
     flow = validate_flow(body, datetime.now(UTC))
-    if await hub.configurations.load(org["id"], flow["configuration_id"]) is None:
+    if await hub.configurations.load(org.id, flow["configuration_id"]) is None:
         raise NotFound("no such outbound configuration", details={"field": "configuration_id"})
-    flow.update(id=new_id("flw"), org_id=org["id"], created_at=time.time())
+    flow.update(id=new_id("flw"), org_id=org.id, created_at=time.time())
     due_ms = None
     if flow["kind"] == "scheduled":
         due_ms = to_ms(parse_at(flow.pop("first_run_at"), UTC))
-    await hub.flows.create(org["id"], flow, due_ms)
+    await hub.flows.create(org.id, flow, due_ms)
     if due_ms is not None:
-        hub.board.announce(org["id"], "schedule")  # every scheduler learns its time
+        hub.board.announce(org.id, "schedule")  # every scheduler learns its time
     return await public_flow(hub, flow)
 
 
-async def load_flow(hub: Hub, org: dict[str, Any], flow_id: str) -> dict[str, Any]:
-    flow = await hub.flows.load(org["id"], flow_id)
+async def load_flow(hub: Hub, org: Org, flow_id: str) -> dict[str, Any]:
+    flow = await hub.flows.load(org.id, flow_id)
     if flow is None:
         raise NotFound("no such flow")
     return flow
 
 
-async def set_enabled(hub: Hub, org: dict[str, Any], flow_id: str, body: Any) -> dict[str, Any]:
+async def set_enabled(hub: Hub, org: Org, flow_id: str, body: Any) -> dict[str, Any]:
     enabled = validate_flow_patch(body)
     flow = await load_flow(hub, org, flow_id)
     flow["enabled"] = enabled
@@ -90,16 +91,16 @@ async def set_enabled(hub: Hub, org: dict[str, Any], flow_id: str, body: Any) ->
         if flow["cron"]:
             # Occurrences while it was disabled are not owed: the next one from now.
             due_ms = to_ms(next_occurrence(flow["cron"], parse_zone(flow["timezone"]), datetime.now(UTC)))
-        elif not await flow_runs(hub, org["id"], flow_id):
+        elif not await flow_runs(hub, org.id, flow_id):
             due_ms = to_ms(parse_at(flow["at"], UTC))  # not fired yet (late if its time passed)
-    await hub.flows.save(org["id"], flow, due_ms)
+    await hub.flows.save(org.id, flow, due_ms)
     if due_ms is not None:
-        hub.board.announce(org["id"], "schedule")
+        hub.board.announce(org.id, "schedule")
     return await public_flow(hub, flow)
 
 
-async def delete_flow(hub: Hub, org: dict[str, Any], flow_id: str) -> None:
-    await hub.flows.delete(org["id"], await load_flow(hub, org, flow_id))
+async def delete_flow(hub: Hub, org: Org, flow_id: str) -> None:
+    await hub.flows.delete(org.id, await load_flow(hub, org, flow_id))
 
 
 # How many coming occurrences GET of one scheduled flow lists.
@@ -157,7 +158,7 @@ def delayed_id(event_id: str, flow_id: str) -> str:
     return "dly_" + hashlib.sha256(f"{event_id}\x00{flow_id}".encode()).hexdigest()[:24]
 
 
-async def handle_event(hub: Hub, org: dict[str, Any], body: Any) -> dict[str, Any]:
+async def handle_event(hub: Hub, org: Org, body: Any) -> dict[str, Any]:
     """Fire every enabled flow for the event's type, once per event id; the 202 answer.
 
     Over the hourly limit, ``RateLimited`` propagates (429): the event is not
@@ -165,19 +166,19 @@ async def handle_event(hub: Hub, org: dict[str, Any], body: Any) -> dict[str, An
     """
     event = validate_event(body)
     digest = _digest(body)
-    stored = await hub.flows.load_event(org["id"], event.id)
+    stored = await hub.flows.load_event(org.id, event.id)
     if stored is not None:
         if stored["hash"] != digest:
             raise IdempotencyConflict("this event id was used with a different body", details={"field": "id"})
         return dict(stored["answer"])
-    flows = [f for f in await hub.flows.for_event(org["id"], event.type) if f.get("enabled")]
+    flows = [f for f in await hub.flows.for_event(org.id, event.type) if f.get("enabled")]
     results = [await _fire(hub, org, event, flow) for flow in flows]
     answer = {"event_id": event.id, "type": event.type, "flows": results}
-    await hub.flows.save_event(org["id"], event.id, {"hash": digest, "answer": answer}, EVENT_TTL_S)
+    await hub.flows.save_event(org.id, event.id, {"hash": digest, "answer": answer}, EVENT_TTL_S)
     return answer
 
 
-async def _fire(hub: Hub, org: dict[str, Any], event: Event, flow: dict[str, Any]) -> dict[str, Any]:
+async def _fire(hub: Hub, org: Org, event: Event, flow: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"flow_id": flow["id"], "configuration_id": flow["configuration_id"]}
     if flow.get("delay_seconds"):
         now_ms = clock.now_ms()
@@ -190,9 +191,9 @@ async def _fire(hub: Hub, org: dict[str, Any], event: Event, flow: dict[str, Any
             "contacts": event.contacts,
         }
         stored = await hub.flows.add_delayed(
-            org["id"], delayed_id(event.id, flow["id"]), payload, at_ms, flow["delay_seconds"] + EVENT_TTL_S
+            org.id, delayed_id(event.id, flow["id"]), payload, at_ms, flow["delay_seconds"] + EVENT_TTL_S
         )
-        hub.board.announce(org["id"], "schedule")
+        hub.board.announce(org.id, "schedule")
         return {**result, "status": "scheduled", "send_at": iso(from_ms(stored["at_ms"]))}
     try:
         answers = await send_in_chunks(

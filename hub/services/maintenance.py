@@ -27,7 +27,7 @@ async def trim_indexes(hub: Hub, now: float | None = None) -> int:
             configs += page
             if after is None:
                 break
-        removed += await hub.activities.trim_indexes(org_id, [c["id"] for c in configs], cutoff_ms)
+        removed += await hub.activities.trim_indexes(org_id, [c.id for c in configs], cutoff_ms)
         agents = [a["id"] for a in await hub.agents.all(org_id) if a.get("id")]
         removed += await hub.agents.trim_served(org_id, agents, cutoff_ms)
     return removed

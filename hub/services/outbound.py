@@ -7,7 +7,7 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,10 +20,11 @@ from hub.domain.contacts import (
     placeholder_values,
     validate_contact,
 )
-from hub.domain.correlation import DEFAULT_KEYS, key_values, recent_entry
+from hub.domain.correlation import key_values, recent_entry
 from hub.domain.json_input import parse_json
 from hub.domain.phones import time_zones
 from hub.domain.quiet_hours import QuietHours, effective_window, next_send_at, zones_for
+from hub.domain.records import Channel, Configuration, Org
 from hub.domain.segments import count_segments
 from hub.domain.statuses import ActivityStatus
 from hub.domain.templates import RenderedMessage, TemplateSpec, render_for_contact
@@ -39,23 +40,13 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(10)}"
 
 
-def template_spec(template: dict[str, Any]) -> TemplateSpec:
-    return TemplateSpec(
-        name=template["name"],
-        channel_types=tuple(template["channel_types"]),
-        default_locale=template["default_locale"],
-        bodies=dict(template["bodies"]),
-        content_sids=dict(template.get("content_sids") or {}),
-    )
-
-
 @dataclass(frozen=True)
 class _Batch:
     """What every contact of one send request shares."""
 
     org_id: str
-    config: dict[str, Any]
-    channel: dict[str, Any]
+    config: Configuration
+    channel: Channel
     spec: TemplateSpec
     view: ConfigurationView
     window: QuietHours | None
@@ -66,12 +57,12 @@ class _Batch:
     hour: str
 
 
-async def send_request(hub: Hub, org: dict[str, Any], raw_body: bytes, idempotency_key: str | None) -> dict[str, Any]:
+async def send_request(hub: Hub, org: Org, raw_body: bytes, idempotency_key: str | None) -> dict[str, Any]:
     """Returns the 202 answer; raises for request-level faults (nothing queued)."""
     body = parse_json(raw_body)
-    config_id, contacts = _parse_request(body, org["limits"], idempotency_key)
+    config_id, contacts = _parse_request(body, org.limits, idempotency_key)
     batch = await _load_batch(hub, org, config_id)
-    checked = _validate_contacts(contacts, batch.view, org["default_region"])
+    checked = _validate_contacts(contacts, batch.view, org.default_region)
     opted_out = await _opted_out(hub, batch, checked)
     results, activities = _plan_activities(batch, checked, opted_out)
     response = {"request_id": batch.request_id, "results": results}
@@ -82,7 +73,7 @@ async def send_request(hub: Hub, org: dict[str, Any], raw_body: bytes, idempoten
     return response
 
 
-def _parse_request(body: Any, limits: dict[str, Any], idempotency_key: str | None) -> tuple[str, list[Any]]:
+def _parse_request(body: Any, limits: Mapping[str, int], idempotency_key: str | None) -> tuple[str, list[Any]]:
     """The configuration id and the contacts, within the org's per-request limit."""
     config_id, contacts = parse_send_request(body)
     if len(contacts) > limits["contacts_per_request"]:
@@ -95,14 +86,14 @@ def _parse_request(body: Any, limits: dict[str, Any], idempotency_key: str | Non
     return config_id, contacts
 
 
-async def _load_batch(hub: Hub, org: dict[str, Any], config_id: str) -> _Batch:
+async def _load_batch(hub: Hub, org: Org, config_id: str) -> _Batch:
     """The configuration with its channel and template; the request's id and time."""
-    org_id = org["id"]
+    org_id = org.id
     config = await hub.configurations.load(org_id, config_id)
     if config is None:
         raise NotFound("no such outbound configuration", details={"field": "configuration_id"})
-    channel = await hub.channels.load(org_id, config["channel_id"])
-    template = await hub.templates.load(org_id, config["template_id"])
+    channel = await hub.channels.load(org_id, config.channel_id)
+    template = await hub.templates.load(org_id, config.template_id)
     if channel is None or template is None:
         raise InvalidRequest(
             "the configuration's channel or template no longer exists",
@@ -113,11 +104,11 @@ async def _load_batch(hub: Hub, org: dict[str, Any], config_id: str) -> _Batch:
         org_id=org_id,
         config=config,
         channel=channel,
-        spec=template_spec(template),
-        view=ConfigurationView(config["id"], config["channel_type"], bool(config["show_in_timeline"])),
-        window=effective_window(org.get("quiet_hours"), config.get("quiet_hours")),
-        queue=config.get("queue") or "default",
-        correlation_keys=config.get("correlation_keys", DEFAULT_KEYS),
+        spec=template.spec(),
+        view=ConfigurationView(config.id, config.channel_type, config.show_in_timeline),
+        window=effective_window(org.quiet_hours, config.quiet_hours),
+        queue=config.queue,
+        correlation_keys=config.correlation_keys,
         request_id=new_id("req"),
         now_ms=now_ms,
         hour=time.strftime("%Y%m%d%H", time.gmtime(now_ms / 1000)),
@@ -139,7 +130,7 @@ def _validate_contacts(
 
 async def _opted_out(hub: Hub, batch: _Batch, checked: list[ValidContact | ContactError]) -> set[str]:
     phones = [c.to for c in checked if isinstance(c, ValidContact)]
-    return await hub.consent.opted_out(batch.org_id, batch.channel["id"], phones)
+    return await hub.consent.opted_out(batch.org_id, batch.channel.id, phones)
 
 
 def _plan_activities(
@@ -168,7 +159,7 @@ def _plan_activities(
         if send_at_ms is not None:
             fields["send_at"] = send_at_ms
             result["send_at"] = iso_ms(send_at_ms)
-        if batch.config["channel_type"] == "sms":
+        if batch.config.channel_type == "sms":
             counted = count_segments(rendered.body)
             result.update(encoding=counted.encoding, segments=counted.segments)
             # What the provider bills it as: the report sums them.
@@ -193,20 +184,20 @@ def _activity_fields(
     return {
         "id": activity_id,
         "org": batch.org_id,
-        "cfg": config["id"],
-        "tpl": config["template_id"],
+        "cfg": config.id,
+        "tpl": config.template_id,
         "req": batch.request_id,
-        "channel": channel["id"],
-        "type": config["channel_type"],
+        "channel": channel.id,
+        "type": config.channel_type,
         "to": contact.to,
-        "from": channel["address"],
+        "from": channel.address,
         "locale": rendered.locale,
         "body": rendered.body,
         "customer": contact.customer_name,
         "case": contact.case_name,
         "rel": contact.relationship or "",
         "status": str(status),
-        "cfg_name": config["name"],
+        "cfg_name": config.name,
         "queue": batch.queue,
         "created": batch.now_ms,
         "updated": batch.now_ms,
@@ -226,7 +217,7 @@ def _activity_fields(
 
 async def _accept(
     hub: Hub,
-    org: dict[str, Any],
+    org: Org,
     batch: _Batch,
     body: Any,
     idempotency_key: str | None,
@@ -235,7 +226,7 @@ async def _accept(
 ) -> dict[str, Any] | None:
     """Stores the request in one atomic step. Returns the earlier answer when the
     Idempotency-Key replays a request; None when this one was accepted."""
-    limits = org["limits"]
+    limits = org.limits
     accepted = await hub.activities.accept(
         batch.org_id,
         now_ms=batch.now_ms,

@@ -17,7 +17,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 
 from hub.storage import keys
-from hub.storage.catalog import CatalogStore
+from hub.storage.catalog import JsonRecords
 from hub.storage.redis import Scripts
 
 KIND = "flow"
@@ -35,7 +35,7 @@ class FlowStore:
     def __init__(self, client: aioredis.Redis, scripts: Scripts) -> None:
         self.r = client
         self.s = scripts
-        self.records = CatalogStore(client, KIND)
+        self.records = JsonRecords(client, KIND)
 
     # -- flows -------------------------------------------------------------------
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, cast
+from dataclasses import replace
+from typing import cast
 
 import redis.asyncio as aioredis
 
+from hub.domain.records import Org
 from hub.storage import keys
 
 
@@ -26,33 +28,35 @@ class OrgStore:
     def __init__(self, client: aioredis.Redis) -> None:
         self.r = client
 
-    async def create(self, org: dict[str, Any], api_key: str) -> None:
-        """Save the org with a new API key; a key it had before stops working."""
-        previous = org.get("api_key_hash")
-        org["api_key_hash"] = hash_api_key(api_key)
-        await self.r.set(keys.org(org["id"]), json.dumps(org))  # the old key stops here
-        await self.r.set(keys.api_key(org["api_key_hash"]), org["id"])
-        await self.r.sadd(keys.orgs_index(), org["id"])
-        if previous and previous != org["api_key_hash"]:
+    async def create(self, org: Org, api_key: str) -> Org:
+        """Save the org with a new API key (the org as saved); a key it had before stops working."""
+        previous = org.api_key_hash
+        org = replace(org, api_key_hash=hash_api_key(api_key))
+        assert org.api_key_hash is not None
+        await self.save(org)  # the old key stops here
+        await self.r.set(keys.api_key(org.api_key_hash), org.id)
+        await self.r.sadd(keys.orgs_index(), org.id)
+        if previous and previous != org.api_key_hash:
             await self.r.delete(keys.api_key(previous))
+        return org
 
-    async def save(self, org: dict[str, Any]) -> None:
-        await self.r.set(keys.org(org["id"]), json.dumps(org))
+    async def save(self, org: Org) -> None:
+        await self.r.set(keys.org(org.id), json.dumps(org.to_json()))
 
-    async def load(self, org_id: str) -> dict[str, Any] | None:
+    async def load(self, org_id: str) -> Org | None:
         raw = await self.r.get(keys.org(org_id))
-        return json.loads(raw) if raw else None
+        return Org.from_json(json.loads(raw)) if raw else None
 
-    async def for_key(self, api_key: str) -> dict[str, Any] | None:
+    async def for_key(self, api_key: str) -> Org | None:
         """The org whose API key this is."""
         key_hash = hash_api_key(api_key)
         org_id = cast(str | None, await self.r.get(keys.api_key(key_hash)))
         org = await self.load(org_id) if org_id else None
-        return org if org is not None and org.get("api_key_hash") == key_hash else None
+        return org if org is not None and org.api_key_hash == key_hash else None
 
     async def org_for_key(self, api_key: str) -> str | None:
         org = await self.for_key(api_key)
-        return str(org["id"]) if org else None
+        return org.id if org else None
 
     async def all_ids(self) -> list[str]:
         return sorted(cast(set[str], await self.r.smembers(keys.orgs_index())))

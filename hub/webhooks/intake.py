@@ -27,6 +27,7 @@ from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub.domain.records import Channel
 from hub.errors import Forbidden, NotFound
 from hub.logs import get_logger
 from hub.providers.base import InboundMessage, StatusEvent
@@ -96,20 +97,20 @@ class Family(Protocol):
 
     def signature(self, request: Request) -> str: ...
 
-    def verify(self, channel: dict[str, Any], received: Received) -> bool: ...
+    def verify(self, channel: Channel, received: Received) -> bool: ...
 
     def parse(self, received: Received) -> Parsed:
         """Raises InvalidRequest for a body the hub cannot use."""
         ...
 
-    def status(self, channel: dict[str, Any], event: StatusEvent) -> tuple[str, str] | None:
+    def status(self, channel: Channel, event: StatusEvent) -> tuple[str, str] | None:
         """The hub status and error code a status event means (None: nothing to apply)."""
         ...
 
     def answer(self, kind: str) -> Response: ...
 
 
-async def apply(state: State, family: Family, channel: dict[str, Any], parsed: Parsed, at_ms: int) -> None:
+async def apply(state: State, family: Family, channel: Channel, parsed: Parsed, at_ms: int) -> None:
     if isinstance(parsed.event, InboundMessage):
         # Stored once per provider message id, and routed, before the answer.
         await state.conversations.ingest(channel, parsed.event, received_ms=at_ms)
@@ -119,9 +120,9 @@ async def apply(state: State, family: Family, channel: dict[str, Any], parsed: P
         return
     hub: Hub = state.hub
     status, error_code = meaning
-    await hub.activities.apply_callback(channel["org_id"], parsed.event.provider_id, status, at_ms, error_code)
-    hub.board.poke(channel["org_id"], "archive")
-    hub.metrics.statuses.labels(channel["provider"], status).inc()
+    await hub.activities.apply_callback(channel.org_id, parsed.event.provider_id, status, at_ms, error_code)
+    hub.board.poke(channel.org_id, "archive")
+    hub.metrics.statuses.labels(channel.provider, status).inc()
 
 
 async def handle(request: Request, family: Family, route: str) -> Response:
@@ -149,7 +150,7 @@ async def handle(request: Request, family: Family, route: str) -> Response:
         parsed = family.parse(received)  # a body the hub cannot use is refused even now
         await journal.append(received.record(None))
         return family.answer(parsed.kind)
-    if channel is None or channel["provider"] not in family.providers:
+    if channel is None or channel.provider not in family.providers:
         hub.metrics.webhooks_rejected.labels(route).inc()
         raise NotFound("no such channel")
     if not family.verify(channel, received):
@@ -166,7 +167,7 @@ async def handle(request: Request, family: Family, route: str) -> Response:
         else:
             hub.metrics.webhooks.labels(parsed.kind).observe(time.perf_counter() - started)
             return family.answer(parsed.kind)
-    await journal.append(received.record(channel["org_id"]))
+    await journal.append(received.record(channel.org_id))
     return family.answer(parsed.kind)
 
 
@@ -177,7 +178,7 @@ async def replay(state: State, families: dict[str, Family], record: dict[str, An
     received = Received.from_record(record)
     family = families[received.family]
     channel = await hub.directory.lookup(received.channel_id)
-    if channel is None or channel["provider"] not in family.providers:
+    if channel is None or channel.provider not in family.providers:
         hub.metrics.webhooks_rejected.labels(received.route).inc()
         log.warning("journaled webhook for an unknown channel dropped", extra={"channel": received.channel_id})
         return False

@@ -14,12 +14,11 @@ journal included, is hub/webhooks/intake.py.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.domain.json_input import parse_json
+from hub.domain.records import Channel
 from hub.domain.telesign_status import from_telesign_code
 from hub.errors import InvalidRequest
 from hub.logs import get_logger
@@ -38,8 +37,8 @@ class Telesign:
     def signature(self, request: Request) -> str:
         return request.headers.get("authorization") or request.headers.get("x-ts-authorization", "")
 
-    def verify(self, channel: dict[str, Any], received: Received) -> bool:
-        creds = channel.get("credentials") or {}
+    def verify(self, channel: Channel, received: Received) -> bool:
+        creds = channel.credentials
         return verify_callback(
             creds.get("customer_id", ""), creds.get("api_key", ""), received.signature, received.body
         )
@@ -57,10 +56,10 @@ class Telesign:
             raise InvalidRequest("reference_id and user_response.phone_number are required")
         return Parsed("inbound", message)
 
-    def status(self, channel: dict[str, Any], event: StatusEvent) -> tuple[str, str] | None:
+    def status(self, channel: Channel, event: StatusEvent) -> tuple[str, str] | None:
         outcome = from_telesign_code(event.status)
         if not event.provider_id or outcome is None:
-            log.info("telesign status ignored", extra={"code": event.status, "channel": channel["id"]})
+            log.info("telesign status ignored", extra={"code": event.status, "channel": channel.id})
             return None
         return str(outcome.status), outcome.error_code
 

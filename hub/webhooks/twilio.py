@@ -8,11 +8,10 @@ The common path, journal included, is hub/webhooks/intake.py.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub.domain.records import Channel
 from hub.domain.statuses import from_provider_status
 from hub.errors import InvalidRequest
 from hub.providers.base import StatusEvent
@@ -30,8 +29,8 @@ class Twilio:
     def signature(self, request: Request) -> str:
         return request.headers.get("x-twilio-signature", "")
 
-    def verify(self, channel: dict[str, Any], received: Received) -> bool:
-        token = (channel.get("credentials") or {}).get("auth_token", "")
+    def verify(self, channel: Channel, received: Received) -> bool:
+        token = channel.credentials.get("auth_token", "")
         return verify_signature(token, received.url, received.form, received.signature)
 
     def parse(self, received: Received) -> Parsed:
@@ -42,7 +41,7 @@ class Twilio:
             raise InvalidRequest("MessageSid and From are required")
         return Parsed("inbound", message)
 
-    def status(self, channel: dict[str, Any], event: StatusEvent) -> tuple[str, str] | None:
+    def status(self, channel: Channel, event: StatusEvent) -> tuple[str, str] | None:
         status = from_provider_status(event.status)
         if not event.provider_id or status is None:
             return None
