@@ -16,6 +16,7 @@ import httpx
 import redis
 import redis.asyncio as aioredis
 
+from hub.domain.records import Org
 from hub.embedded_redis import EmbeddedRedis
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
@@ -355,7 +356,14 @@ async def test_a_late_chunk_of_a_canceled_job_wins_and_holds_its_outcomes_in_red
         await client.xtrim(stream, maxlen=0)
 
     async def rows() -> list[list[str]]:
-        text = "".join([part async for part in results_csv(hub, {"id": org}, await store.load(org, job) or {})])
+        text = "".join(
+            [
+                part
+                async for part in results_csv(
+                    hub, Org(id=org, name="A", created_at=0.0, limits={}), await store.load(org, job) or {}
+                )
+            ]
+        )
         return [line.split(",")[2:4] for line in text.splitlines()[1:]]
 
     def sent(first: int) -> list[list[Any]]:
