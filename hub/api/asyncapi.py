@@ -10,6 +10,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub.domain.shapes import components
 from hub.routing.protocol import CLOSE_AGENT_GONE, CLOSE_BAD_TOKEN, COMMAND_TYPES, EVENT_TYPES
 
 REF = "#/components/schemas/"
@@ -30,7 +31,7 @@ def _message(struct: type[msgspec.Struct], ref: dict[str, Any]) -> dict[str, Any
 
 
 def build_document() -> dict[str, Any]:
-    refs, schemas = msgspec.json.schema_components(COMMAND_TYPES + EVENT_TYPES, ref_template=REF + "{name}")
+    refs, schemas = components(COMMAND_TYPES + EVENT_TYPES, REF)
     commands = {_name(s): _message(s, r) for s, r in zip(COMMAND_TYPES, refs[: len(COMMAND_TYPES)], strict=True)}
     events = {_name(s): _message(s, r) for s, r in zip(EVENT_TYPES, refs[len(COMMAND_TYPES) :], strict=True)}
     channel_messages = {name: {"$ref": f"#/components/messages/{name}"} for name in {**commands, **events}}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.domain.correlation import DEFAULT_KEYS
+from hub.domain.reply_templates import approved_whatsapp
 from hub.domain.routing_policy import DEFAULT_PRIORITY
 from hub.domain.templates import TemplateSpec
 
@@ -151,8 +152,9 @@ class Template:
 
     @property
     def approved_whatsapp(self) -> bool:
-        """Whether it can be offered once a WhatsApp window has closed."""
-        return "whatsapp" in self.channel_types and bool(self.content_sids)
+        """Whether it can be offered once a WhatsApp window has closed (the
+        one rule, in ``hub.domain.reply_templates``)."""
+        return approved_whatsapp({"channel_types": self.channel_types, "content_sids": self.content_sids})
 
 
 @dataclass(frozen=True, slots=True)
