@@ -216,10 +216,20 @@ class QuietHours(msgspec.Struct, forbid_unknown_fields=True):
     default_timezone: Zone | None | UnsetType = UNSET
 
 
+_QUIET_HOURS_REFUSALS = {
+    "quiet_hours": "quiet_hours must be an object with start, end and days",
+    "quiet_hours.start": "quiet_hours.start must be a time of day HH:MM (or HH:MM:SS), 00:00 to 24:00",
+    "quiet_hours.end": "quiet_hours.end must be a time of day HH:MM (or HH:MM:SS), 00:00 to 24:00",
+    "quiet_hours.days": f"days must be a non-empty list of {', '.join(DAYS)}",
+    "quiet_hours.default_timezone": "quiet_hours.default_timezone must be an IANA time zone name "
+    "such as Australia/Sydney",
+}
 _ORG_REFUSALS = {
     "name": "name must be a non-empty string of at most 200 characters",
     "default_region": "default_region must be an ISO 3166 country code such as US",
     "limits": "limits must be an object",
+    **{f"limits.{key}": f"{key} must be a positive integer" for key in DEFAULT_LIMITS},
+    **_QUIET_HOURS_REFUSALS,
 }
 
 
@@ -394,6 +404,8 @@ _CONFIGURATION_REFUSALS = {
     "correlation_keys": "correlation_keys must be a list of at most 5 non-empty names of at most 100 characters",
     "priority": f"priority must be an integer from 0 to {MAX_PRIORITY}",
     "required_skills": f"required_skills must be a list of at most {MAX_SKILLS} skills",
+    **_QUIET_HOURS_REFUSALS,
+    "quiet_hours": "quiet_hours must be an object with start, end and days, false or null",
 }
 ShowInTimeline = Annotated[
     bool, Meta(description="Show its activities in the contact timeline; contacts then need `entityrelationshipname`.")
