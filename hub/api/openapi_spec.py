@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.domain import catalog_shapes
 from hub.domain.agent_metrics import MAX_DAYS
 from hub.domain.agents import QUEUE_RE, ROLES
-from hub.domain.catalog import CHANNEL_TYPES, DEFAULT_LIMITS, PROVIDERS
+from hub.domain.catalog import CHANNEL_TYPES, DEFAULT_LIMITS
 from hub.domain.contacts import REQUIRED_FIELDS
 from hub.domain.segments import MAX_BODY_LENGTH
+from hub.domain.shapes import components
 from hub.domain.statuses import ActivityStatus
-from hub.domain.templates import LOCALE_RE, MAX_NAME_LENGTH
 from hub.errors import (
     ChannelMismatch,
     ConfigurationMismatch,
@@ -369,226 +370,12 @@ SEND_ANSWER_EXAMPLE = {
 # -- schemas ----------------------------------------------------------------------
 
 _NAME = string("1 to 200 characters.", minLength=1, maxLength=200)
-_LOCALE = string("BCP 47 language tag, e.g. `en-US`.", pattern=LOCALE_RE.pattern, examples=["en-US"])
 _QUEUE = string("Queue name.", pattern=QUEUE_RE.pattern, examples=["default"])
-_RECORD = {"id": string("Generated on create; opaque and stable."), "org_id": string(), "created_at": timestamp()}
 
+# Orgs and the catalogue: generated from the Structs that check their bodies
+# (hub.domain.catalog_shapes); the answers are described by Structs beside them.
+_, _CATALOG = components([*catalog_shapes.BODIES, *catalog_shapes.ANSWERS], "#/components/schemas/")
 
-def record(schema: Schema) -> Schema:
-    """A stored catalog record: the input fields plus id, org_id and created_at."""
-    return obj({**_RECORD, **schema["properties"]}, [*_RECORD, *schema.get("required", ())])
-
-
-def optional(schema: Schema) -> Schema:
-    """The same object with no field required (a PATCH body)."""
-    return {k: v for k, v in schema.items() if k != "required"}
-
-
-_LIMITS = obj(
-    {k: {"type": "integer", "minimum": 1, "maximum": 10_000_000, "default": v} for k, v in DEFAULT_LIMITS.items()},
-    description="Per-org limits; omitted ones keep their current (or default) value.",
-    closed=True,
-)
-_CLOCK = string(
-    "Local time of day, `HH:MM` or `HH:MM:SS`; `end` may be `24:00`.",
-    pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?|24:00(:00)?)$",
-    examples=["08:00", "21:00"],
-)
-_QUIET_HOURS = obj(
-    {
-        "start": _CLOCK,
-        "end": {**_CLOCK, "description": "Exclusive; after `start` (a window does not span midnight)."},
-        "days": {
-            "type": "array",
-            "minItems": 1,
-            "items": enum(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
-            "description": "Days the window is open, by the recipient's local date; default every day.",
-        },
-        "default_timezone": string(
-            "IANA zone assumed for a number whose zone is unknown (e.g. `+800`); "
-            "without it such a number is sent at once.",
-            examples=["Europe/Paris"],
-        ),
-    },
-    ["start", "end"],
-    closed=True,
-    description="Send only in these local hours and days of the recipient: its `timezone` context "
-    "item, else every zone its number may be in (the window must be open in all). A "
-    "contact outside them is accepted as `deferred` with `send_at` and sent then.",
-    examples=[{"start": "08:00", "end": "21:00", "days": ["mon", "tue", "wed", "thu", "fri", "sat"]}],
-)
-_ORG_INPUT = obj(
-    {
-        "name": _NAME,
-        "limits": ref("Limits"),
-        "default_region": string(
-            "ISO 3166 country used to read numbers written without `+`.", default="US", examples=["US", "GB"]
-        ),
-        "quiet_hours": nullable(ref("QuietHours")),
-    },
-    ["name"],
-)
-_ORG = obj(
-    {
-        "id": string(),
-        "name": string(),
-        "limits": ref("Limits"),
-        "default_region": string(),
-        "created_at": timestamp(),
-        "quiet_hours": nullable(
-            {**ref("QuietHours"), "description": "Applies to every configuration without its own; `null`: none."}
-        ),
-    },
-    ["id", "name", "limits", "default_region", "created_at"],
-)
-
-_CREDENTIALS = obj(
-    {
-        "account_sid": string("Twilio and sandbox."),
-        "auth_token": string("Twilio and sandbox."),
-        "customer_id": string("TeleSign."),
-        "api_key": string("TeleSign."),
-    },
-    description="Write-only. `twilio` and `sandbox` need `account_sid` and `auth_token`; "
-    "`telesign` needs `customer_id` and `api_key`. On PATCH, given keys replace stored ones.",
-    additionalProperties={"type": "string"},
-)
-_CHANNEL_FIELDS = {
-    "type": enum(CHANNEL_TYPES),
-    "provider": enum(PROVIDERS),
-    "address": string("Sender number; normalized to E.164.", examples=["+15550001111"]),
-    "name": _NAME,
-    "api_base_url": string(
-        "Provider API base URL (else `TWILIO_API_BASE_URL` or `TELESIGN_API_BASE_URL`, "
-        "else the provider's own). https to a public address, without user info, "
-        "query or control characters; http and private addresses only for hosts in "
-        "the operator's `HUB_ALLOWED_PROVIDER_HOSTS`. Refused with 400 "
-        "(`details.field`: `api_base_url`); a send to an address refused at "
-        "connection time ends `rejected` with `provider_url_forbidden`.",
-        format="uri",
-    ),
-    "messages_per_second": {
-        "type": ["number", "null"],
-        "exclusiveMinimum": 0,
-        "maximum": 10_000,
-        "description": "Sending pace, kept by all hub processes together; `null` clears it.",
-    },
-    "keyword_replies": {
-        "enum": ["auto", "hub", "provider", None],
-        "default": "auto",
-        "description": "Who sends the one confirmation a STOP or START gets: `hub` "
-        "(through this channel), `provider` (the provider answers "
-        "itself; the hub sends nothing), `auto` (the default; "
-        "`null` restores it): `provider` for Twilio SMS, whose "
-        "opt-out handling answers, `hub` otherwise.",
-    },
-}
-_CHANNEL_INPUT = obj(
-    {**_CHANNEL_FIELDS, "credentials": ref("Credentials")}, ["type", "provider", "address", "credentials"], closed=True
-)
-_CHANNEL = obj(
-    {
-        **_RECORD,
-        **_CHANNEL_FIELDS,
-        "credentials": obj(
-            {},
-            description="Which credentials are set, never their values.",
-            additionalProperties={"const": "set"},
-            examples=[{"account_sid": "set", "auth_token": "set"}],
-        ),
-        "circuit": enum(
-            ["closed", "open", "half_open"],
-            "Only on `GET /v1/channels/{id}`: the channel's circuit breaker. `open` after "
-            "`HUB_CIRCUIT_THRESHOLD` retryable provider failures in a row: sends wait "
-            "without calling the provider for `HUB_CIRCUIT_COOLDOWN`; `half_open`: one "
-            "probe at a time; a success closes it.",
-        ),
-    },
-    [*_RECORD, "type", "provider", "address", "credentials"],
-)
-
-_TEMPLATE_INPUT = obj(
-    {
-        "name": string(f"1 to {MAX_NAME_LENGTH} characters.", minLength=1, maxLength=MAX_NAME_LENGTH),
-        "channel_types": {"type": "array", "items": enum(CHANNEL_TYPES), "minItems": 1, "uniqueItems": True},
-        "default_locale": {**_LOCALE, "description": "Must be a key of `bodies`."},
-        "bodies": obj(
-            {},
-            description="Text per locale, with `{{CustomerName}}`, `{{CaseName}}` and "
-            "`{{key}}` (a context item) placeholders.",
-            minProperties=1,
-            propertyNames={"pattern": LOCALE_RE.pattern},
-            additionalProperties=string(minLength=1, maxLength=MAX_BODY_LENGTH),
-        ),
-        "content_sids": obj(
-            {},
-            description="WhatsApp: the approved template (Twilio `ContentSid`) per "
-            "locale of `bodies`, for business-initiated messages.",
-            propertyNames={"pattern": LOCALE_RE.pattern},
-            additionalProperties=string(pattern="^HX"),
-        ),
-    },
-    ["name", "channel_types", "default_locale", "bodies"],
-)
-
-_CONFIGURATION_INPUT = obj(
-    {
-        "name": _NAME,
-        "show_in_timeline": {
-            "type": "boolean",
-            "default": False,
-            "description": "Show its activities in the contact timeline; contacts then need `entityrelationshipname`.",
-        },
-        "channel_type": enum(CHANNEL_TYPES),
-        "channel_id": string("A channel of `channel_type`."),
-        "template_id": string("A template whose `channel_types` include `channel_type`."),
-        "queue": string("Where replies are routed.", default="default", minLength=1, maxLength=100),
-        "quiet_hours": {
-            "anyOf": [ref("QuietHours"), {"const": False}, {"type": "null"}],
-            "description": "Overrides the org's quiet hours; `false`: send at any hour; "
-            "`null` or absent: the org's apply.",
-        },
-        "correlation_keys": nullable(
-            {
-                "type": "array",
-                "maxItems": 5,
-                "default": ["case_name"],
-                "items": string(minLength=1, maxLength=100),
-                "description": "What a reply may name to say which of several recent messages it answers: "
-                "`case_name` (the contact's `CaseName`) or names of context items. When a "
-                "customer has more than one message from the hub within the correlation window, "
-                "a reply is linked to the newest whose value of one of these keys it contains "
-                "(case-insensitive, not glued to a letter or digit; values of fewer than 3 "
-                "characters never match; the first 64 characters count). `null` or absent: "
-                '`["case_name"]`; `[]`: replies are linked to the quoted or the latest message only.',
-                "examples": [["case_name", "OrderNumber"]],
-            }
-        ),
-        "priority": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": 100,
-            "default": 50,
-            "description": "Priority of the conversations its replies open: higher waits less.",
-        },
-        "required_skills": {
-            "type": "array",
-            "items": ref("RequiredSkill"),
-            "maxItems": 50,
-            "description": "Only agents with these skills take its replies.",
-        },
-    },
-    ["name", "channel_type", "channel_id", "template_id"],
-    closed=True,
-)
-
-_CANNED_INPUT = obj(
-    {
-        "title": string(minLength=1, maxLength=100),
-        "body": string(minLength=1, maxLength=MAX_BODY_LENGTH),
-    },
-    ["title", "body"],
-)
 
 _CONTACT = obj(
     {
@@ -1278,24 +1065,23 @@ SCHEMAS: dict[str, Schema] = {
         },
         ["code", "message"],
     ),
-    "Limits": _LIMITS,
-    "QuietHours": _QUIET_HOURS,
-    "OrgInput": _ORG_INPUT,
-    "OrgPatch": {**optional(_ORG_INPUT), "additionalProperties": False},
-    "Org": _ORG,
-    "OrgCreated": {"allOf": [ref("Org"), obj({"api_key": string("Shown once; the org's bearer token.")}, ["api_key"])]},
-    "Credentials": _CREDENTIALS,
-    "ChannelInput": _CHANNEL_INPUT,
-    "ChannelPatch": optional(_CHANNEL_INPUT),
-    "Channel": _CHANNEL,
-    "TemplateInput": _TEMPLATE_INPUT,
-    "Template": record(_TEMPLATE_INPUT),
-    "OutboundConfigurationInput": _CONFIGURATION_INPUT,
-    "OutboundConfigurationPatch": optional(_CONFIGURATION_INPUT),
-    "OutboundConfiguration": record(_CONFIGURATION_INPUT),
-    "CannedResponseInput": _CANNED_INPUT,
-    "CannedResponsePatch": optional(_CANNED_INPUT),
-    "CannedResponse": record(_CANNED_INPUT),
+    "Limits": _CATALOG["Limits"],
+    "QuietHours": _CATALOG["QuietHours"],
+    "OrgInput": _CATALOG["OrgInput"],
+    "OrgPatch": _CATALOG["OrgPatch"],
+    "Org": _CATALOG["Org"],
+    "OrgCreated": _CATALOG["OrgCreated"],
+    "ChannelInput": _CATALOG["ChannelInput"],
+    "ChannelPatch": _CATALOG["ChannelPatch"],
+    "Channel": _CATALOG["Channel"],
+    "TemplateInput": _CATALOG["TemplateInput"],
+    "Template": _CATALOG["Template"],
+    "OutboundConfigurationInput": _CATALOG["OutboundConfigurationInput"],
+    "OutboundConfigurationPatch": _CATALOG["OutboundConfigurationPatch"],
+    "OutboundConfiguration": _CATALOG["OutboundConfiguration"],
+    "CannedResponseInput": _CATALOG["CannedResponseInput"],
+    "CannedResponsePatch": _CATALOG["CannedResponsePatch"],
+    "CannedResponse": _CATALOG["CannedResponse"],
     "Contact": _CONTACT,
     "SendRequest": _SEND_REQUEST,
     "SendResult": _SEND_RESULT,

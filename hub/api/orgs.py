@@ -10,13 +10,16 @@ from starlette.responses import JSONResponse
 
 from hub.api.common import hub_of, json_body, ok, require_admin
 from hub.domain.catalog import validate_org, validate_org_patch
+from hub.domain.catalog_shapes import OrgInput, OrgPatch, check
 from hub.errors import NotFound
 from hub.services.outbound import new_id
 
 
 async def create_org(request: Request) -> JSONResponse:
     require_admin(request)
-    org = validate_org(await json_body(request), id=new_id("org"), created_at=time.time())
+    body = await json_body(request)
+    check(body, OrgInput)
+    org = validate_org(body, id=new_id("org"), created_at=time.time())
     api_key = "hk_" + secrets.token_urlsafe(32)
     hub = hub_of(request)
     await hub.orgs.create(org, api_key)
@@ -38,6 +41,8 @@ async def patch_org(request: Request) -> JSONResponse:
     org = await hub.orgs.load(request.path_params["org_id"])
     if org is None:
         raise NotFound("no such org")
-    updated = validate_org_patch(await json_body(request), org)
+    body = await json_body(request)
+    check(body, OrgPatch)
+    updated = validate_org_patch(body, org)
     await hub.orgs.save(updated)
     return ok(updated.public())

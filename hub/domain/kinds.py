@@ -21,6 +21,16 @@ from hub.domain.catalog import (
     validate_channel,
     validate_configuration,
 )
+from hub.domain.catalog_shapes import (
+    CannedResponseInput,
+    CannedResponsePatch,
+    ChannelInput,
+    ChannelPatch,
+    OutboundConfigurationInput,
+    OutboundConfigurationPatch,
+    TemplateInput,
+    check,
+)
 from hub.domain.records import CannedResponse, Channel, Configuration, Template
 from hub.domain.templates import validate_template
 
@@ -81,7 +91,12 @@ class Kind(Generic[R]):
     found_by_id_alone: bool = False
 
 
+# Each body is checked against its declaration (hub.domain.catalog_shapes)
+# first, then against the kind's own rules (what a schema cannot say).
+
+
 def _channel(body: Any, current: Channel | None, stamp: Stamp, urls: UrlRule) -> Channel:
+    check(body, ChannelPatch if current else ChannelInput)
     fields = validate_channel(
         body,
         current.to_json() if current else None,
@@ -93,15 +108,18 @@ def _channel(body: Any, current: Channel | None, stamp: Stamp, urls: UrlRule) ->
 
 def _template(body: Any, _current: Template | None, stamp: Stamp, _urls: UrlRule) -> Template:
     # A template is always given whole (a PATCH too).
+    check(body, TemplateInput)
     return Template.from_spec(validate_template(body), id=stamp.id, org_id=stamp.org_id, created_at=stamp.created_at)
 
 
 def _configuration(body: Any, current: Configuration | None, stamp: Stamp, _urls: UrlRule) -> Configuration:
+    check(body, OutboundConfigurationPatch if current else OutboundConfigurationInput)
     fields = validate_configuration(body, current.to_json() if current else None)
     return Configuration.from_json({**fields, **stamp.json()})
 
 
 def _canned(body: Any, current: CannedResponse | None, stamp: Stamp, _urls: UrlRule) -> CannedResponse:
+    check(body, CannedResponsePatch if current else CannedResponseInput)
     fields = validate_canned(body, current.to_json() if current else None)
     return CannedResponse.from_json({**fields, **stamp.json()})
 
