@@ -16,7 +16,7 @@ from hub.domain.agents import QUEUE_RE, AgentInput, Login
 from hub.domain.catalog import CHANNEL_TYPES, DEFAULT_LIMITS, PROVIDERS
 from hub.domain.consent import Consent, ConsentInput, Erasure
 from hub.domain.contacts import Contact, SendRequest
-from hub.domain.outbound_shapes import Report, Segments, SegmentsRequest, SendAnswer, TimelineItem
+from hub.domain.outbound_shapes import Conversation, Report, Segments, SegmentsRequest, SendAnswer, TimelineItem
 from hub.domain.segments import MAX_BODY_LENGTH
 from hub.domain.shapes import components
 from hub.domain.templates import LOCALE_RE, MAX_NAME_LENGTH
@@ -571,84 +571,6 @@ _CANNED_INPUT = obj(
     ["title", "body"],
 )
 
-_CONVERSATION = obj(
-    {
-        "id": string(),
-        "customer": string("Customer phone number."),
-        "channel_id": string(),
-        "channel_type": enum(CHANNEL_TYPES),
-        "status": enum(CONVERSATION_STATUSES),
-        "agent_id": nullable(string()),
-        "queue": string(),
-        "correlated": {"type": "boolean", "description": "Whether it answers an outbound activity."},
-        "created_at": timestamp(),
-        "previous_conversation_id": nullable(string("The closed conversation this one follows.")),
-        "activity": nullable(
-            obj(
-                {
-                    "id": string(),
-                    "body": string(),
-                    "configuration_id": string(),
-                    "configuration_name": nullable(string()),
-                    "case_name": string(),
-                    "customer_name": string(),
-                    "sent_at": timestamp(),
-                    "locale": string(),
-                },
-                ["id"],
-                description="The outbound activity the customer answers (once it has left Redis, "
-                "an older one than the latest may show only its id, case and time).",
-            )
-        ),
-        "correlation": nullable(
-            obj(
-                {
-                    "activity_id": string(),
-                    "method": enum(
-                        ["provider_context", "content_match", "latest"],
-                        "`provider_context`: the provider said which message is answered (a WhatsApp "
-                        "quoted reply); `content_match`: the reply names that message's case or another "
-                        "of its configuration's `correlation_keys`, and other recent messages went to the "
-                        "customer; `latest`: the latest message sent to the customer on this channel "
-                        "within the correlation window.",
-                    ),
-                },
-                ["activity_id", "method"],
-                description="Which outbound activity the conversation answers and how "
-                "the hub found it; `null` when it answers none.",
-            )
-        ),
-        "messages": {"type": "array", "items": ref("Message"), "description": "Only on `GET /v1/conversations/{id}`."},
-        "priority": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": 100,
-            "description": "Waiting order: higher first, then oldest (default 50).",
-        },
-        "close_reason": string(
-            "Why the hub closed it: `inactive` (no customer message for the queue's "
-            "`inactive_close_seconds`), `erased`; absent when an agent closed it."
-        ),
-        "whatsapp_window_closes_at": timestamp(
-            "Open WhatsApp conversations: when free text stops being allowed (24 h after the customer's "
-            "last message on this channel); after it, only an approved template (the agent's `template` "
-            "command)."
-        ),
-    },
-    [
-        "id",
-        "customer",
-        "channel_id",
-        "status",
-        "agent_id",
-        "queue",
-        "correlated",
-        "created_at",
-        "activity",
-        "correlation",
-    ],
-)
-
 _PHONE_PARAMETER = {
     "name": "phone",
     "in": "path",
@@ -679,6 +601,7 @@ _SHAPES.update(
             WsTicket,
             Me,
             AgentMetrics,
+            Conversation,
         ],
         "#/components/schemas/",
     )[1]
@@ -686,7 +609,7 @@ _SHAPES.update(
 _OURS = (
     "Contact SendRequest SendResult SegmentsRequest Segments SendAnswer ActivityStatus HistoryEvent Activity "
     "StatusCounts Report ConsentEntry Consent ConsentInput Erasure Message AgentInput Agent Login LoginAnswer "
-    "WsTicket Me AgentMetrics"
+    "WsTicket Me AgentMetrics Conversation"
 ).split()
 # The parts they refer to (a contact's rejection, the report's rows, ...).
 _SHAPE_PARTS = {name: schema for name, schema in _SHAPES.items() if name not in _OURS}
@@ -735,7 +658,7 @@ SCHEMAS: dict[str, Schema] = {
     "ConsentInput": _SHAPES["ConsentInput"],
     "Erasure": _SHAPES["Erasure"],
     "Message": _SHAPES["Message"],
-    "Conversation": _CONVERSATION,
+    "Conversation": _SHAPES["Conversation"],
     "AgentInput": _SHAPES["AgentInput"],
     "Agent": _SHAPES["Agent"],
     "Login": _SHAPES["Login"],

@@ -1,5 +1,6 @@
 """What the outbound API answers, declared once (pure): the send answer, an
-activity with its history, the delivery report and a contact's timeline.
+activity with its history, the delivery report, a contact's timeline and a
+conversation.
 /openapi.json publishes these Structs' JSON Schema (``shapes.components``);
 the handlers build the same keys."""
 
@@ -354,6 +355,81 @@ class Message(msgspec.Struct):
         UNSET
     )
     error_code: str | UnsetType = UNSET
+
+
+class AnsweredActivity(msgspec.Struct):
+    """The outbound activity the customer answers (once it has left Redis, an
+    older one than the latest may show only its id, case and time)."""
+
+    id: str
+    body: str | UnsetType = UNSET
+    configuration_id: str | UnsetType = UNSET
+    configuration_name: str | None | UnsetType = UNSET
+    case_name: str | UnsetType = UNSET
+    customer_name: str | UnsetType = UNSET
+    sent_at: Timestamp | UnsetType = UNSET
+    locale: str | UnsetType = UNSET
+
+
+class Correlation(msgspec.Struct):
+    """Which outbound activity the conversation answers and how the hub found it."""
+
+    activity_id: str
+    method: Annotated[
+        Literal["provider_context", "content_match", "latest"],
+        Meta(
+            description="`provider_context`: the provider said which message is answered (a WhatsApp "
+            "quoted reply); `content_match`: the reply names that message's case or another of its "
+            "configuration's `correlation_keys`, and other recent messages went to the customer; "
+            "`latest`: the latest message sent to the customer on this channel within the correlation "
+            "window."
+        ),
+    ]
+
+
+class Conversation(msgspec.Struct):
+    """A customer's thread with the org's agents."""
+
+    id: str
+    customer: Annotated[str, Meta(description="Customer phone number.")]
+    channel_id: str
+    status: Literal["waiting", "assigned", "closed"]
+    agent_id: str | None
+    queue: str
+    correlated: Annotated[bool, Meta(description="Whether it answers an outbound activity.")]
+    created_at: Timestamp
+    activity: AnsweredActivity | None
+    correlation: Annotated[Correlation | None, Meta(description="`null` when it answers none.")]
+    channel_type: ChannelType | UnsetType = UNSET
+    previous_conversation_id: (
+        Annotated[str | None, Meta(description="The closed conversation this one follows.")] | UnsetType
+    ) = UNSET
+    messages: Annotated[list[Message], Meta(description="Only on `GET /v1/conversations/{id}`.")] | UnsetType = UNSET
+    priority: (
+        Annotated[int, Meta(ge=0, le=100, description="Waiting order: higher first, then oldest (default 50).")]
+        | UnsetType
+    ) = UNSET
+    close_reason: (
+        Annotated[
+            str,
+            Meta(
+                description="Why the hub closed it: `inactive` (no customer message for the queue's "
+                "`inactive_close_seconds`), `erased`; absent when an agent closed it."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    whatsapp_window_closes_at: (
+        Annotated[
+            float,
+            Meta(
+                description="Open WhatsApp conversations: when free text stops being allowed (24 h after "
+                "the customer's last message on this channel); after it, only an approved template (the "
+                "agent's `template` command)."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
 
 
 class ActivityItem(msgspec.Struct, tag_field="kind", tag="activity"):
