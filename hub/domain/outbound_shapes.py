@@ -6,7 +6,7 @@ the handlers build the same keys."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -54,7 +54,7 @@ class SegmentsRequest(msgspec.Struct):
     """POST /v1/templates/segments."""
 
     body: Annotated[str, Meta(min_length=1, max_length=MAX_BODY_LENGTH, description="A rendered body.")]
-    refusals = {"body": f"body must be 1 to {MAX_BODY_LENGTH} characters"}
+    refusals: ClassVar[dict[str, str]] = {"body": f"body must be 1 to {MAX_BODY_LENGTH} characters"}
 
 
 class Segments(msgspec.Struct):
