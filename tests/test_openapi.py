@@ -177,7 +177,7 @@ def test_send_request_names_every_contactlist_field(doc: dict[str, Any]) -> None
         "missing_relationship",
         "missing_placeholder",
         "configuration_mismatch",
-    } <= set(result["properties"]["error"]["properties"]["code"]["enum"])
+    } <= set(resolve(doc, result["properties"]["error"])["properties"]["code"]["enum"])
 
 
 def error_codes(doc: dict[str, Any], op: dict[str, Any]) -> dict[str, set[str]]:

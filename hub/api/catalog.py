@@ -13,8 +13,10 @@ from hub import clock
 from hub.api.common import current_org, hub_of, json_body, ok, page_limit, time_cursor
 from hub.domain.catalog import check_configuration_refs
 from hub.domain.kinds import CANNED_RESPONSES, CHANNELS, CONFIGURATIONS, TEMPLATES, Kind, Record, Stamp, UrlRule
+from hub.domain.outbound_shapes import SegmentsRequest
 from hub.domain.records import Channel, Configuration, Org
-from hub.domain.segments import MAX_BODY_LENGTH, count_segments
+from hub.domain.segments import count_segments
+from hub.domain.shapes import convert
 from hub.errors import Conflict, InvalidRequest, NotFound
 from hub.services.context import Hub
 from hub.services.outbound import new_id
@@ -161,8 +163,5 @@ async def segments(request: Request) -> JSONResponse:
     """The encoding and SMS segments of a rendered body (the console's template
     preview asks, so that the rules live in one place)."""
     await current_org(request)
-    body = await json_body(request)
-    text = body.get("body") if isinstance(body, dict) else None
-    if not isinstance(text, str) or not text or len(text) > MAX_BODY_LENGTH:
-        raise InvalidRequest(f"body must be 1 to {MAX_BODY_LENGTH} characters", details={"field": "body"})
-    return ok(count_segments(text).as_json())
+    asked = convert(await json_body(request), SegmentsRequest)
+    return ok(count_segments(asked.body).as_json())

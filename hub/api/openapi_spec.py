@@ -11,25 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from hub.domain import catalog_shapes
+from hub.domain.agent_answers import AgentMetrics, LoginAnswer, Me, WsTicket
 from hub.domain.agent_metrics import MAX_DAYS
-from hub.domain.agents import QUEUE_RE, ROLES
-from hub.domain.catalog import CHANNEL_TYPES, DEFAULT_LIMITS
-from hub.domain.contacts import REQUIRED_FIELDS
-from hub.domain.segments import MAX_BODY_LENGTH
+from hub.domain.agents import QUEUE_RE, AgentInput, Login
+from hub.domain.consent import Consent, ConsentInput, Erasure
+from hub.domain.contacts import Contact, SendRequest
+from hub.domain.outbound_shapes import Conversation, Report, Segments, SegmentsRequest, SendAnswer, TimelineItem
 from hub.domain.shapes import components
-from hub.domain.statuses import ActivityStatus
 from hub.errors import (
-    ChannelMismatch,
-    ConfigurationMismatch,
     Conflict,
     Forbidden,
     IdempotencyConflict,
-    InvalidField,
-    InvalidPhone,
     InvalidRequest,
-    MissingField,
-    MissingPlaceholder,
-    MissingRelationship,
     NotFound,
     PayloadTooLarge,
     RateLimited,
@@ -40,22 +33,7 @@ from hub.errors import (
 
 Schema = dict[str, Any]
 
-ACTIVITY_STATUSES = [s.value for s in ActivityStatus]
 CONVERSATION_STATUSES = ["waiting", "assigned", "closed"]
-PRESENCES = ["offline", "available", "away"]
-SEND_RESULT_STATUSES = ["queued", "deferred", "skipped_no_optin", "skipped_opted_out", "rejected"]
-CONTACT_ERROR_CODES = [
-    cls.code
-    for cls in (
-        MissingField,
-        InvalidField,
-        ChannelMismatch,
-        ConfigurationMismatch,
-        InvalidPhone,
-        MissingRelationship,
-        MissingPlaceholder,
-    )
-]
 
 # HTTP status of every error code an API call can answer with.
 ERROR_STATUS: dict[str, int] = {
@@ -377,424 +355,6 @@ _QUEUE = string("Queue name.", pattern=QUEUE_RE.pattern, examples=["default"])
 _, _CATALOG = components([*catalog_shapes.BODIES, *catalog_shapes.ANSWERS], "#/components/schemas/")
 
 
-_CONTACT = obj(
-    {
-        "tocontactid": string(
-            "Customer phone number; normalized to E.164. A number without `+` is read in "
-            "the org's `default_region`. Invalid: `invalid_phone`.",
-            examples=["+15551234567", "5551234567"],
-        ),
-        "channelid": string(
-            "`sms` or `whatsapp`, any case; must equal the configuration's channel type (else `channel_mismatch`).",
-            examples=["sms", "whatsapp"],
-        ),
-        "optin": {
-            "anyOf": [{"type": "boolean"}, enum(["true", "false", "yes", "no", "1", "0"], "Read case-insensitively.")],
-            "description": "`false`: not sent, status `skipped_no_optin`. Anything unclear: `invalid_field`.",
-        },
-        "locale": string(
-            "Preferred language; missing or unknown falls back to the same language, then to the template's default.",
-            examples=["fr-FR"],
-        ),
-        "contextitems": obj(
-            {}, description="Values for the template's `{{key}}` placeholders.", additionalProperties=True
-        ),
-        "entityrelationshipname": string(
-            "Relationship the activity is tracked under; required when the "
-            "configuration shows in the timeline (else `missing_relationship`)."
-        ),
-        "msdyn_ocoutboundconfigurationid": string(
-            "If given, must equal `configuration_id` (case-insensitive), else `configuration_mismatch`."
-        ),
-        "CustomerName": string("Customer's name (`{{CustomerName}}`)."),
-        "CaseName": string("Case's name (`{{CaseName}}`)."),
-    },
-    list(REQUIRED_FIELDS),
-    description="One contact, in the ContactList shape. Faults in a contact reject "
-    "only that contact (see `SendResult`); a blank required field is "
-    "`missing_field`.",
-    examples=[CONTACT_EXAMPLE],
-)
-
-_SEND_REQUEST = obj(
-    {
-        "configuration_id": string("An outbound configuration of this org.", minLength=1),
-        "contacts": {
-            "type": "array",
-            "minItems": 1,
-            "items": ref("Contact"),
-            "description": "At most the org's `contacts_per_request` (default "
-            f"{DEFAULT_LIMITS['contacts_per_request']}); "
-            "more is `413 too_many_contacts`.",
-        },
-    },
-    ["configuration_id", "contacts"],
-)
-
-_ENCODING = enum(
-    ["GSM-7", "UCS-2"],
-    "SMS encoding of the rendered body: one character outside "
-    "the GSM alphabet sends it all in UCS-2 (70 characters a segment, not 160).",
-)
-_SEGMENT_COUNT: Schema = {
-    "type": "integer",
-    "minimum": 0,
-    "description": "SMS segments the rendered body costs (providers bill by segment).",
-}
-
-_SEND_RESULT = obj(
-    {
-        "index": {"type": "integer", "minimum": 0, "description": "Position of the contact in the request."},
-        "status": enum(SEND_RESULT_STATUSES),
-        "activity_id": string("Present unless `rejected`."),
-        "send_at": string(
-            "When `deferred`: the instant (ISO 8601, UTC) the recipient's quiet hours open, when the hub sends it.",
-            format="date-time",
-        ),
-        "encoding": _ENCODING,
-        "segments": {
-            **_SEGMENT_COUNT,
-            "description": _SEGMENT_COUNT["description"] + " Present with `encoding` for SMS unless `rejected`.",
-        },
-        "error": obj(
-            {"code": enum(CONTACT_ERROR_CODES), "message": string(), "details": {}},
-            ["code", "message"],
-            description="Present when `rejected`.",
-        ),
-    },
-    ["index", "status"],
-)
-
-_HISTORY_EVENT = obj(
-    {
-        "status": ref("ActivityStatus"),
-        "at": timestamp(),
-        "source": enum(["hub", "worker", "provider", "callback"]),
-        "error_code": string("Provider error code."),
-        "provider_status": string(),
-    },
-    ["status", "at", "source"],
-)
-
-_ACTIVITY = obj(
-    {
-        "id": string(),
-        "org_id": string(),
-        "configuration_id": string(),
-        "request_id": string(),
-        "channel_id": string(),
-        "channel_type": enum(CHANNEL_TYPES),
-        "to": string("E.164."),
-        "from": string("E.164 sender."),
-        "locale": string("Template locale used."),
-        "body": nullable(string("Rendered text; null once the customer was erased.")),
-        "customer_name": nullable(string()),
-        "case_name": nullable(string()),
-        "entityrelationshipname": nullable(string()),
-        "provider_message_id": nullable(string()),
-        "status": ref("ActivityStatus"),
-        "error_code": nullable(string("Provider error code.")),
-        "created_at": timestamp(),
-        "updated_at": timestamp(),
-        "delivered_at": nullable(timestamp()),
-        "send_at": nullable(
-            string(
-                "Set when the recipient's quiet hours deferred it: when it was "
-                "(or will be) released to send (ISO 8601, UTC).",
-                format="date-time",
-            )
-        ),
-        "content_sid": nullable(string("WhatsApp approved template used, if any.")),
-        "erased": {
-            "const": True,
-            "description": "Only once the customer was erased "
-            "(`DELETE /v1/contacts/{phone}`): body and customer details are null.",
-        },
-        "encoding": _ENCODING,
-        "segments": {**_SEGMENT_COUNT, "description": _SEGMENT_COUNT["description"] + " SMS only."},
-        "retrying": obj(
-            {
-                "attempts": {
-                    "type": "integer",
-                    "minimum": 0,
-                    "description": "Provider attempts that failed and will be retried.",
-                },
-                "next_at": timestamp("When the next attempt is due (Unix time in seconds)."),
-                "last_error": nullable(
-                    string(
-                        "The last failure's provider code (`unreachable`: no connection; "
-                        "`timeout`: no answer in time; `circuit_open`: held back, "
-                        "provider not called)."
-                    )
-                ),
-            },
-            ["attempts", "next_at", "last_error"],
-            description="Only while `sending` and waiting on a retry after the provider could not take "
-            "it (unreachable, 429, 5xx): tried again until `HUB_SEND_RETRY_WINDOW` after the "
-            "first attempt, then `failed` with the last error.",
-        ),
-        "history": {
-            "type": "array",
-            "items": ref("HistoryEvent"),
-            "description": "Every status event in arrival order (only on `GET /v1/outbound/activities/{id}`).",
-        },
-    },
-    [
-        "id",
-        "org_id",
-        "configuration_id",
-        "request_id",
-        "channel_id",
-        "channel_type",
-        "to",
-        "from",
-        "status",
-        "created_at",
-        "updated_at",
-    ],
-    description="One message to one contact.",
-)
-
-_STATUS_COUNTS = obj({s: {"type": "integer", "minimum": 0} for s in ACTIVITY_STATUSES})
-_NONZERO_COUNTS = obj({}, additionalProperties={"type": "integer"}, description="Non-zero counts by status.")
-
-_RATE = nullable({"type": "number", "minimum": 0})
-_SMS_TOTALS = obj(
-    {
-        "messages": {
-            "type": "integer",
-            "description": "SMS messages that left the hub (`sending` to `failed`: the delivery rate's denominator).",
-        },
-        "segments": {
-            "type": "integer",
-            "description": "Their SMS segments, the unit providers bill "
-            "(messages archived before the hub recorded segments count 0).",
-        },
-    },
-    ["messages", "segments"],
-)
-_REPLIES = obj(
-    {
-        "delivered": {"type": "integer", "description": "Activities delivered or read: the rates' denominator."},
-        "replied": {
-            "type": "integer",
-            "description": "Activities a customer answered within the "
-            "correlation window (a conversation correlated to them opened).",
-        },
-        "reply_rate": {
-            **_RATE,
-            "description": "`replied` over `delivered` (null: none delivered; "
-            "above 1 when replies come to messages whose receipt never came).",
-        },
-        "opted_out": {
-            "type": "integer",
-            "description": "Activities answered by an opt-out keyword (STOP) within the correlation window.",
-        },
-        "opt_out_rate": {**_RATE, "description": "`opted_out` over `delivered`."},
-        "conversations_opened": {
-            "type": "integer",
-            "description": "Conversations opened in answer to the activities (a customer may open more than one).",
-        },
-        "time_to_first_reply": obj(
-            {
-                "count": {"type": "integer"},
-                "average_seconds": nullable({"type": "number"}),
-                "p50_seconds_at_most": nullable(
-                    {
-                        "type": "number",
-                        "description": "Upper bound of the "
-                        "histogram bucket holding the median (60, 300, 900, 1800, "
-                        "3600, 7200, 21600, 86400 or 259200 s; null past the last).",
-                    }
-                ),
-                "p90_seconds_at_most": nullable({"type": "number"}),
-            },
-            ["count", "average_seconds", "p50_seconds_at_most", "p90_seconds_at_most"],
-        ),
-    },
-    ["delivered", "replied", "reply_rate", "opted_out", "opt_out_rate", "conversations_opened", "time_to_first_reply"],
-)
-_ENGAGEMENT = {"sms": _SMS_TOTALS, "replies": _REPLIES}
-_ENGAGEMENT_KEYS = ["sms", "replies"]
-
-_REPORT = obj(
-    {
-        "configuration_id": string(),
-        "total": {"type": "integer"},
-        "counts": ref("StatusCounts"),
-        "delivery_rate": nullable(
-            {
-                "type": "number",
-                "minimum": 0,
-                "maximum": 1,
-                "description": "Delivered or read, over messages that left the hub.",
-            }
-        ),
-        "time_to_deliver": obj(
-            {
-                "count": {"type": "integer"},
-                "average_seconds": nullable({"type": "number"}),
-                "p50_seconds_at_most": nullable({"type": "number"}),
-                "p90_seconds_at_most": nullable({"type": "number"}),
-            },
-            ["count", "average_seconds", "p50_seconds_at_most", "p90_seconds_at_most"],
-        ),
-        **_ENGAGEMENT,
-        "by_hour": {
-            "type": "array",
-            "items": obj(
-                {
-                    "hour": string("UTC hour the activities were created in.", format="date-time"),
-                    "counts": _NONZERO_COUNTS,
-                    **_ENGAGEMENT,
-                },
-                ["hour", "counts", *_ENGAGEMENT_KEYS],
-            ),
-        },
-        "by_template": {
-            "type": "array",
-            "description": "Counts by the template each activity was "
-            "rendered from (a configuration's template can change).",
-            "items": obj(
-                {
-                    "template_id": nullable(string()),
-                    "counts": _NONZERO_COUNTS,
-                    **_ENGAGEMENT,
-                },
-                ["template_id", "counts", *_ENGAGEMENT_KEYS],
-            ),
-        },
-        "by_locale": {
-            "type": "array",
-            "description": "Counts by the locale each body was rendered in (null: none recorded).",
-            "items": obj(
-                {
-                    "locale": nullable(string(examples=["es-MX"])),
-                    "counts": _NONZERO_COUNTS,
-                    **_ENGAGEMENT,
-                },
-                ["locale", "counts", *_ENGAGEMENT_KEYS],
-            ),
-        },
-    },
-    [
-        "configuration_id",
-        "total",
-        "counts",
-        "delivery_rate",
-        "time_to_deliver",
-        *_ENGAGEMENT_KEYS,
-        "by_hour",
-        "by_template",
-        "by_locale",
-    ],
-)
-
-_MESSAGE = obj(
-    {
-        "id": string(),
-        "direction": enum(
-            ["inbound", "outbound", "system", "note"], "`note`: an agent's internal note, never sent to the customer."
-        ),
-        "body": string(),
-        "at": timestamp(),
-        "provider_message_id": string(),
-        "media": {
-            "type": "array",
-            "items": obj({"url": string(format="uri"), "content_type": string()}),
-            "description": "Attachments. Inbound: the provider's media links and content types; outbound: "
-            "the https links an agent's reply attached (content type from the file "
-            "extension, empty when unknown).",
-        },
-        "profile_name": string("WhatsApp profile name of the customer."),
-        "agent_id": string("Outbound and note: the agent who replied or wrote it."),
-        "client_id": string("Outbound and note: the console's id for the command."),
-        "status": string("Outbound: delivery status."),
-        "template_id": string("Outbound: the template an agent sent (the `template` command)."),
-        "locale": string("Outbound from a template: the locale it was rendered in."),
-        "error_code": string(),
-    },
-    ["id", "direction", "body", "at"],
-)
-
-_CONVERSATION = obj(
-    {
-        "id": string(),
-        "customer": string("Customer phone number."),
-        "channel_id": string(),
-        "channel_type": enum(CHANNEL_TYPES),
-        "status": enum(CONVERSATION_STATUSES),
-        "agent_id": nullable(string()),
-        "queue": string(),
-        "correlated": {"type": "boolean", "description": "Whether it answers an outbound activity."},
-        "created_at": timestamp(),
-        "previous_conversation_id": nullable(string("The closed conversation this one follows.")),
-        "activity": nullable(
-            obj(
-                {
-                    "id": string(),
-                    "body": string(),
-                    "configuration_id": string(),
-                    "configuration_name": nullable(string()),
-                    "case_name": string(),
-                    "customer_name": string(),
-                    "sent_at": timestamp(),
-                    "locale": string(),
-                },
-                ["id"],
-                description="The outbound activity the customer answers (once it has left Redis, "
-                "an older one than the latest may show only its id, case and time).",
-            )
-        ),
-        "correlation": nullable(
-            obj(
-                {
-                    "activity_id": string(),
-                    "method": enum(
-                        ["provider_context", "content_match", "latest"],
-                        "`provider_context`: the provider said which message is answered (a WhatsApp "
-                        "quoted reply); `content_match`: the reply names that message's case or another "
-                        "of its configuration's `correlation_keys`, and other recent messages went to the "
-                        "customer; `latest`: the latest message sent to the customer on this channel "
-                        "within the correlation window.",
-                    ),
-                },
-                ["activity_id", "method"],
-                description="Which outbound activity the conversation answers and how "
-                "the hub found it; `null` when it answers none.",
-            )
-        ),
-        "messages": {"type": "array", "items": ref("Message"), "description": "Only on `GET /v1/conversations/{id}`."},
-        "priority": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": 100,
-            "description": "Waiting order: higher first, then oldest (default 50).",
-        },
-        "close_reason": string(
-            "Why the hub closed it: `inactive` (no customer message for the queue's "
-            "`inactive_close_seconds`), `erased`; absent when an agent closed it."
-        ),
-        "whatsapp_window_closes_at": timestamp(
-            "Open WhatsApp conversations: when free text stops being allowed (24 h after the customer's "
-            "last message on this channel); after it, only an approved template (the agent's `template` "
-            "command)."
-        ),
-    },
-    [
-        "id",
-        "customer",
-        "channel_id",
-        "status",
-        "agent_id",
-        "queue",
-        "correlated",
-        "created_at",
-        "activity",
-        "correlation",
-    ],
-)
-
 _PHONE_PARAMETER = {
     "name": "phone",
     "in": "path",
@@ -803,258 +363,40 @@ _PHONE_PARAMETER = {
     "description": "Phone number; without `+` it is read in the org's `default_region`. "
     "Not a number: 400 (`details.field`: `phone`).",
 }
-_CONSENT_SOURCES = ["keyword", "api", "send_request"]
-_CONSENT_ENTRY = obj(
-    {
-        "id": string("The entry's place in the ledger; the cursor of a page ends at it."),
-        "phone": nullable(
-            string("E.164; null once the customer was erased (the entry stays, found by the number's hash).")
-        ),
-        "channel_id": string(),
-        "action": enum(["opt_in", "opt_out"]),
-        "source": enum(
-            _CONSENT_SOURCES,
-            "`keyword`: the customer's STOP/START-type message; `api`: "
-            "`POST /v1/contacts/{phone}/consent`; `send_request`: a send "
-            "request's `optin: true`, recorded when the ledger's last word for "
-            "the number and channel was not already an opt-in.",
-        ),
-        "at": timestamp(),
-        "message_id": nullable(string("Keyword: the hub's id of the customer's message.")),
-        "provider_message_id": nullable(string("Keyword: the provider's id of the customer's message.")),
-        "activity_id": nullable(string("Send request: the activity that carried the opt-in.")),
-        "actor": nullable(string("API: who asked (`api_key:` and the start of the key's hash).")),
-    },
-    ["id", "phone", "channel_id", "action", "source", "at"],
+# Bodies of the outbound, contact and agent calls: generated from the Structs
+# that check the requests and declare the answers.
+_SHAPES: dict[str, Schema]
+(_TIMELINE_ITEM,), _SHAPES = components([TimelineItem], "#/components/schemas/")
+_SHAPES.update(
+    components(
+        [
+            Contact,
+            SendRequest,
+            SendAnswer,
+            SegmentsRequest,
+            Segments,
+            Report,
+            ConsentInput,
+            Consent,
+            Erasure,
+            AgentInput,
+            Login,
+            LoginAnswer,
+            WsTicket,
+            Me,
+            AgentMetrics,
+            Conversation,
+        ],
+        "#/components/schemas/",
+    )[1]
 )
-_ERASED_COUNTS = obj(
-    {
-        "activities": {
-            "type": "integer",
-            "minimum": 0,
-            "description": "Activities whose body and customer details were erased.",
-        },
-        "conversations": {"type": "integer", "minimum": 0, "description": "Conversations deleted."},
-        "messages": {"type": "integer", "minimum": 0, "description": "Conversation messages deleted."},
-        "opt_outs_kept": {
-            "type": "integer",
-            "minimum": 0,
-            "description": "Channels the customer stays opted out of (kept as the number's hash).",
-        },
-        "activities_in_flight": {
-            "type": "integer",
-            "minimum": 0,
-            "description": "Activities still queued, deferred or sending, left whole: they go "
-            "out as accepted. Erase again once they are sent.",
-        },
-    },
-    ["activities", "conversations", "messages", "opt_outs_kept", "activities_in_flight"],
-)
-_CONSENT = obj(
-    {
-        "phone": string("E.164."),
-        "channels": {
-            "type": "array",
-            "items": obj({"channel_id": string(), "opted_out": {"type": "boolean"}}, ["channel_id", "opted_out"]),
-            "description": "The current state on each of the org's channels.",
-        },
-        "erasures": {
-            "type": "array",
-            "description": "Erasures of this number, newest first (at most 20).",
-            "items": obj(
-                {"at": timestamp(), "requested_by": string(), "erased": _ERASED_COUNTS},
-                ["at", "requested_by", "erased"],
-            ),
-        },
-        "items": {
-            "type": "array",
-            "items": ref("ConsentEntry"),
-            "description": "The ledger, newest first. An entry shows a few seconds after the change "
-            "(it is written to the history by the archiver).",
-        },
-        "next_cursor": nullable(string("Pass as `cursor` for the next page; null on the last page.")),
-    },
-    ["phone", "channels", "erasures", "items", "next_cursor"],
-)
-_CONSENT_INPUT = obj(
-    {"channel_id": string(), "action": enum(["opt_in", "opt_out"])}, ["channel_id", "action"], closed=True
-)
-_ERASURE = obj({"phone": string("E.164."), "erased": _ERASED_COUNTS}, ["phone", "erased"])
-
-_TIMELINE_ITEM = {
-    "oneOf": [
-        obj(
-            {"kind": {"const": "activity"}, "at": timestamp(), "activity": ref("Activity")}, ["kind", "at", "activity"]
-        ),
-        obj(
-            {"kind": {"const": "message"}, "at": timestamp(), "conversation_id": string(), "message": ref("Message")},
-            ["kind", "at", "conversation_id", "message"],
-        ),
-    ],
-    "description": "An outbound activity (of a configuration shown in the timeline) or a conversation message.",
-}
-
-_AGENT = obj(
-    {
-        "id": string(),
-        "name": string(),
-        "email": string(format="email"),
-        "queues": {"type": "array", "items": _QUEUE},
-        "capacity": {"type": "integer"},
-        "presence": enum(PRESENCES),
-        "open": {"type": "integer", "description": "Open conversations now."},
-        "role": enum(list(ROLES)),
-        "skills": obj(
-            {},
-            additionalProperties={"type": "integer", "minimum": 1, "maximum": 5},
-            description="Skill → level (1-5), set by `PUT /v1/agents/{id}/skills`.",
-        ),
-        "created_at": timestamp(),
-    },
-    ["id", "name", "email", "queues", "capacity", "presence", "open", "role", "created_at"],
-)
-_AGENT_INPUT = obj(
-    {
-        "name": _NAME,
-        "email": string("The login; unique within the org.", format="email", maxLength=254),
-        "password": string(
-            "At least 10 characters, not only spaces, not one of the most common passwords.",
-            minLength=10,
-            maxLength=256,
-            writeOnly=True,
-        ),
-        "queues": {
-            "type": "array",
-            "items": _QUEUE,
-            "default": ["default"],
-            "description": "At least one for an agent; a supervisor serves none by default.",
-        },
-        "capacity": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 100,
-            "default": 3,
-            "description": "Open conversations at once.",
-        },
-        "role": {
-            **enum(list(ROLES)),
-            "default": "agent",
-            "description": "`supervisor`: signs in like an agent; on the websocket also watches the "
-            "org's board, monitors, whispers, takes over and reassigns; reads agent metrics.",
-        },
-    },
-    ["name", "email", "password"],
-)
-_LOGIN = obj(
-    {
-        "email": string(format="email"),
-        "password": string(writeOnly=True),
-        "org_id": string(
-            "Only when the hub answers `409 org_required` (one email signing "
-            "in to agents of several orgs with one password)."
-        ),
-    },
-    ["email", "password"],
-)
-_LOGIN_ANSWER = obj(
-    {
-        "token": string("Agent token: bearer for `/v1/agents/me`, `/v1/agents/logout` and `/v1/agent/ws-ticket`."),
-        "expires_in": {"type": "integer", "description": "Seconds."},
-        "agent": ref("Agent"),
-        "org_id": string(),
-    },
-    ["token", "expires_in", "agent", "org_id"],
-)
-_NUMBER_OR_NULL = {"type": ["number", "null"]}
-_AGENT_METRICS = obj(
-    {
-        "from": string(format="date"),
-        "to": string(format="date"),
-        "items": {
-            "type": "array",
-            "items": obj(
-                {
-                    "day": string(format="date"),
-                    "agent_id": string(),
-                    "agent_name": {"type": ["string", "null"]},
-                    "handled": {"type": "integer"},
-                    "replies": {"type": "integer"},
-                    "first_responses": {
-                        "type": "integer",
-                        "description": "Conversations first answered by the agent that day.",
-                    },
-                    "first_response_p50_s": _NUMBER_OR_NULL,
-                    "first_response_p90_s": _NUMBER_OR_NULL,
-                    "handle_time_avg_s": _NUMBER_OR_NULL,
-                    "handle_time_p50_s": _NUMBER_OR_NULL,
-                },
-                [
-                    "day",
-                    "agent_id",
-                    "agent_name",
-                    "handled",
-                    "replies",
-                    "first_responses",
-                    "first_response_p50_s",
-                    "first_response_p90_s",
-                    "handle_time_avg_s",
-                    "handle_time_p50_s",
-                ],
-            ),
-        },
-    },
-    ["from", "to", "items"],
-)
-_ME = obj(
-    {
-        "agent": ref("Agent"),
-        "org_id": string(),
-        "waiting": {"type": "integer", "description": "Conversations waiting in the agent's queues."},
-        "colleagues": {
-            "type": "array",
-            "items": obj(
-                {
-                    "id": string(),
-                    "name": string(),
-                    "presence": enum(PRESENCES),
-                    "queues": {"type": "array", "items": _QUEUE},
-                },
-                ["id", "name", "presence", "queues"],
-            ),
-        },
-        "queues": {"type": "array", "items": _QUEUE, "description": "Every queue of the org's agents."},
-        "canned_responses": {
-            "type": "array",
-            "items": obj({"id": string(), "title": string(), "body": string()}, ["id", "title", "body"]),
-        },
-        "whatsapp_templates": {
-            "type": "array",
-            "description": "The org's templates approved for WhatsApp "
-            "(a content sid for at least one locale): what the console offers once a "
-            "conversation's 24-hour window has closed.",
-            "items": obj(
-                {
-                    "id": string(),
-                    "name": string(),
-                    "default_locale": string(),
-                    "bodies": {"type": "object", "additionalProperties": string()},
-                    "approved_locales": {"type": "array", "items": string()},
-                },
-                ["id", "name", "default_locale", "bodies", "approved_locales"],
-            ),
-        },
-    },
-    ["agent", "org_id", "waiting", "colleagues", "queues", "canned_responses", "whatsapp_templates"],
-)
-
-_WS_TICKET = obj(
-    {
-        "ticket": string("Opens one websocket: `/v1/agent/ws?ticket=`."),
-        "expires_at": timestamp("Unix time in seconds after which the ticket opens nothing."),
-        "expires_in": {"type": "number", "description": "Seconds."},
-    },
-    ["ticket", "expires_at", "expires_in"],
-)
+_OURS = (
+    "Contact SendRequest SendResult SegmentsRequest Segments SendAnswer ActivityStatus HistoryEvent Activity "
+    "StatusCounts Report ConsentEntry Consent ConsentInput Erasure Message AgentInput Agent Login LoginAnswer "
+    "WsTicket Me AgentMetrics Conversation"
+).split()
+# The parts they refer to (a contact's rejection, the report's rows, ...).
+_SHAPE_PARTS = {name: schema for name, schema in _SHAPES.items() if name not in _OURS}
 
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(
@@ -1082,55 +424,32 @@ SCHEMAS: dict[str, Schema] = {
     "CannedResponseInput": _CATALOG["CannedResponseInput"],
     "CannedResponsePatch": _CATALOG["CannedResponsePatch"],
     "CannedResponse": _CATALOG["CannedResponse"],
-    "Contact": _CONTACT,
-    "SendRequest": _SEND_REQUEST,
-    "SendResult": _SEND_RESULT,
-    "SegmentsRequest": obj({"body": string("A rendered body.", minLength=1, maxLength=MAX_BODY_LENGTH)}, ["body"]),
-    "Segments": obj(
-        {
-            "encoding": _ENCODING,
-            "segments": _SEGMENT_COUNT,
-            "characters": {"type": "integer", "minimum": 0},
-            "ucs2_characters": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "The characters that force UCS-2, in order of first use (empty for GSM-7).",
-            },
-        },
-        ["encoding", "segments", "characters", "ucs2_characters"],
-    ),
-    "SendAnswer": obj(
-        {
-            "request_id": string(),
-            "results": {"type": "array", "items": ref("SendResult"), "description": "One per contact, in order."},
-        },
-        ["request_id", "results"],
-    ),
-    "ActivityStatus": enum(
-        ACTIVITY_STATUSES,
-        "(`deferred` →) `queued` → `sending` → `sent` → "
-        "`delivered` → `read`; or a failure or skip. Never moves "
-        "backwards. `deferred`: held by the recipient's quiet hours "
-        "until `send_at`.",
-    ),
-    "HistoryEvent": _HISTORY_EVENT,
-    "Activity": _ACTIVITY,
-    "StatusCounts": _STATUS_COUNTS,
-    "Report": _REPORT,
+    "Contact": _SHAPES["Contact"],
+    "SendRequest": _SHAPES["SendRequest"],
+    "SendResult": _SHAPES["SendResult"],
+    "SegmentsRequest": _SHAPES["SegmentsRequest"],
+    "Segments": _SHAPES["Segments"],
+    "SendAnswer": _SHAPES["SendAnswer"],
+    "ActivityStatus": _SHAPES["ActivityStatus"],
+    "HistoryEvent": _SHAPES["HistoryEvent"],
+    "Activity": _SHAPES["Activity"],
+    "StatusCounts": _SHAPES["StatusCounts"],
+    "Report": _SHAPES["Report"],
     "TimelineItem": _TIMELINE_ITEM,
-    "ConsentEntry": _CONSENT_ENTRY,
-    "Consent": _CONSENT,
-    "ConsentInput": _CONSENT_INPUT,
-    "Erasure": _ERASURE,
-    "Message": _MESSAGE,
-    "Conversation": _CONVERSATION,
-    "AgentInput": _AGENT_INPUT,
-    "Agent": _AGENT,
-    "Login": _LOGIN,
-    "LoginAnswer": _LOGIN_ANSWER,
-    "WsTicket": _WS_TICKET,
-    "Me": _ME,
-    "AgentMetrics": _AGENT_METRICS,
+    "ConsentEntry": _SHAPES["ConsentEntry"],
+    "Consent": _SHAPES["Consent"],
+    "ConsentInput": _SHAPES["ConsentInput"],
+    "Erasure": _SHAPES["Erasure"],
+    "Message": _SHAPES["Message"],
+    "Conversation": _SHAPES["Conversation"],
+    "AgentInput": _SHAPES["AgentInput"],
+    "Agent": _SHAPES["Agent"],
+    "Login": _SHAPES["Login"],
+    "LoginAnswer": _SHAPES["LoginAnswer"],
+    "WsTicket": _SHAPES["WsTicket"],
+    "Me": _SHAPES["Me"],
+    "AgentMetrics": _SHAPES["AgentMetrics"],
+    **_SHAPE_PARTS,
 }
 
 PARAMETERS: dict[str, Schema] = {

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from hub.domain.sign_in import check_password, is_text
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from hub.domain import shapes
+from hub.domain.sign_in import MAX_PASSWORD, MIN_PASSWORD, check_password, is_text
 from hub.errors import InvalidRequest
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -14,61 +18,117 @@ QUEUE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 # A supervisor signs in like an agent, watches the org's board, monitors,
 # whispers, takes over and reassigns; it is routed work only from queues it
 # is given (none by default).
-ROLES = ("agent", "supervisor")
+Role = Literal["agent", "supervisor"]
+ROLES: tuple[str, ...] = get_args(Role)
 
 
 def _bad(field: str, message: str) -> InvalidRequest:
     return InvalidRequest(message, details={"field": field})
 
 
+Queue = Annotated[str, Meta(pattern=QUEUE_RE.pattern, description="Queue name.", examples=["default"])]
+_QUEUES_REFUSED = "queues must be a non-empty list of queue names (letters, digits, _ . -)"
+
+
+class AgentInput(msgspec.Struct):
+    """POST /v1/agents."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S", description="1 to 200 characters.")]
+    email: Annotated[
+        str,
+        Meta(
+            max_length=254,
+            pattern=EMAIL_RE.pattern,
+            description="The login; unique within the org.",
+            extra_json_schema={"format": "email"},
+        ),
+    ]
+    password: Annotated[
+        str,
+        Meta(
+            min_length=MIN_PASSWORD,
+            max_length=MAX_PASSWORD,
+            description="At least 10 characters, not only spaces, not one of the most common passwords.",
+            extra_json_schema={"writeOnly": True},
+        ),
+    ]
+    queues: (
+        Annotated[
+            list[Queue],
+            Meta(
+                description="At least one for an agent; a supervisor serves none by default.",
+                extra_json_schema={"default": ["default"]},
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    capacity: Annotated[int, Meta(ge=1, le=100, description="Open conversations at once.")] = 3
+    role: Annotated[
+        Role,
+        Meta(
+            description="`supervisor`: signs in like an agent; on the websocket also watches the org's "
+            "board, monitors, whispers, takes over and reassigns; reads agent metrics."
+        ),
+    ] = "agent"
+    refusals: ClassVar[dict[str, str]] = {
+        "name": "name must be a non-empty string",
+        "email": "email must be an email address",
+        "password": f"password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters",
+        "queues": _QUEUES_REFUSED,
+        "capacity": "capacity must be an integer from 1 to 100",
+        "role": "role must be agent or supervisor",
+    }
+
+
+class Login(msgspec.Struct):
+    """POST /v1/agents/login."""
+
+    email: Annotated[str, Meta(max_length=1024, extra_json_schema={"format": "email"})]
+    password: Annotated[str, Meta(max_length=1024, extra_json_schema={"writeOnly": True})]
+    org_id: Annotated[
+        Annotated[str, Meta(max_length=100)] | None,
+        Meta(
+            description="Only when the hub answers `409 org_required` (one email signing in to agents "
+            "of several orgs with one password).",
+        ),
+    ] = None
+    refusals: ClassVar[dict[str, str]] = {
+        "email": "email and password are required",
+        "password": "email and password are required",
+        "org_id": "org_id must be an org id",
+    }
+
+
 def validate_agent(body: Any) -> dict[str, Any]:
-    if not isinstance(body, Mapping):
-        raise InvalidRequest("the request body must be a JSON object")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200 or not is_text(name):
+    new = shapes.convert(body, AgentInput)
+    if not is_text(new.name):
         raise _bad("name", "name must be a non-empty string")
-    email = body.get("email")
-    if not isinstance(email, str) or not EMAIL_RE.match(email) or len(email) > 254 or not is_text(email):
+    if not is_text(new.email):
         raise _bad("email", "email must be an email address")
-    password = check_password(body.get("password"), email.strip())
-    role = body.get("role", "agent")
-    if role not in ROLES:
-        raise _bad("role", "role must be agent or supervisor")
-    queues = body.get("queues", ["default"] if role == "agent" else [])
-    if (
-        not isinstance(queues, list)
-        or (not queues and role == "agent")
-        or not all(isinstance(q, str) and QUEUE_RE.match(q) for q in queues)
-    ):
-        raise _bad("queues", "queues must be a non-empty list of queue names (letters, digits, _ . -)")
-    capacity = body.get("capacity", 3)
-    if not isinstance(capacity, int) or isinstance(capacity, bool) or not 1 <= capacity <= 100:
-        raise _bad("capacity", "capacity must be an integer from 1 to 100")
+    password = check_password(new.password, new.email.strip())
+    queues = new.queues if new.queues is not UNSET else ["default"] if new.role == "agent" else []
+    if not queues and new.role == "agent":
+        raise _bad("queues", _QUEUES_REFUSED)
     return {
-        "name": name.strip(),
-        "email": email.strip().lower(),
+        "name": new.name.strip(),
+        "email": new.email.strip().lower(),
         "password": password,
         "queues": sorted(set(queues)),
-        "capacity": capacity,
-        "role": role,
+        "capacity": new.capacity,
+        "role": new.role,
     }
 
 
 def validate_login(body: Any) -> tuple[str, str, str | None]:
     """(email, password, org id or None). ``org_id`` is only needed when one
     email signs in to agents of several orgs with the same password."""
-    if not isinstance(body, Mapping):
-        raise InvalidRequest("the request body must be a JSON object")
+    login = shapes.convert(body, Login)
     for field in ("email", "password"):
-        value = body.get(field)
-        if not isinstance(value, str) or len(value) > 1024:
-            raise _bad(field, "email and password are required")
-        if not is_text(value):
+        if not is_text(getattr(login, field)):
             raise _bad(field, f"{field} must be text (a lone surrogate such as \\udfff is not)")
-    org_id = body.get("org_id")
-    if org_id is not None and (not isinstance(org_id, str) or not is_text(org_id) or len(org_id) > 100):
+    if login.org_id is not None and not is_text(login.org_id):
         raise _bad("org_id", "org_id must be an org id")
-    return body["email"].strip().lower(), body["password"], org_id or None
+    return login.email.strip().lower(), login.password, login.org_id or None
 
 
 def validate_agent_patch(body: Any, role: str) -> dict[str, Any]:

@@ -9,8 +9,13 @@ request envelope (``parse_send_request``) is an ``InvalidRequest``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
+import msgspec
+from msgspec import Meta
+
+from hub.domain import shapes
+from hub.domain.catalog import DEFAULT_LIMITS
 from hub.domain.phones import normalize_phone
 from hub.domain.quiet_hours import parse_zone_name
 from hub.errors import (
@@ -23,11 +28,95 @@ from hub.errors import (
     MissingRelationship,
 )
 
-# Checked in this order so the reported field is predictable.
-REQUIRED_FIELDS = ("tocontactid", "channelid", "optin", "CustomerName", "CaseName")
-
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
+
+
+def _any_case(words: frozenset[str]) -> str:
+    """A JSON Schema pattern for ``words`` in any case, blanks around (what ``_parse_optin`` reads)."""
+    spelled = ("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in w) for w in sorted(words))
+    return rf"^\s*({'|'.join(spelled)})\s*$"
+
+
+Filled = Annotated[str, Meta(pattern=r"\S")]  # blank is `missing_field`
+
+
+class Contact(msgspec.Struct):
+    """One contact, in the ContactList shape. Faults in a contact reject only
+    that contact (see `SendResult`); a blank required field is `missing_field`.
+    Other fields are ignored."""
+
+    tocontactid: Annotated[
+        Filled,
+        Meta(
+            description="Customer phone number; normalized to E.164. A number without `+` is read in "
+            "the org's `default_region`. Invalid: `invalid_phone`.",
+            examples=["+15551234567", "5551234567"],
+        ),
+    ]
+    channelid: Annotated[
+        Filled,
+        Meta(
+            description="`sms` or `whatsapp`, any case; must equal the configuration's channel type "
+            "(else `channel_mismatch`).",
+            examples=["sms", "whatsapp"],
+        ),
+    ]
+    optin: Annotated[
+        bool | Annotated[str, Meta(pattern=_any_case(_TRUE | _FALSE), description="Read case-insensitively.")],
+        Meta(description="`false`: not sent, status `skipped_no_optin`. Anything unclear: `invalid_field`."),
+    ]
+    CustomerName: Annotated[Filled, Meta(description="Customer's name (`{{CustomerName}}`).")]
+    CaseName: Annotated[Filled, Meta(description="Case's name (`{{CaseName}}`).")]
+    locale: Annotated[
+        str | None,
+        Meta(
+            description="Preferred language; missing or unknown falls back to the same language, "
+            "then to the template's default.",
+            examples=["fr-FR"],
+        ),
+    ] = None
+    contextitems: Annotated[
+        dict[str, Any] | None, Meta(description="Values for the template's `{{key}}` placeholders.")
+    ] = None
+    entityrelationshipname: Annotated[
+        str | None,
+        Meta(
+            description="Relationship the activity is tracked under; required when the "
+            "configuration shows in the timeline (else `missing_relationship`)."
+        ),
+    ] = None
+    msdyn_ocoutboundconfigurationid: Annotated[
+        str | None,
+        Meta(description="If given, must equal `configuration_id` (case-insensitive), else `configuration_mismatch`."),
+    ] = None
+
+
+# Checked in this order so the reported field is predictable: the Contact's
+# fields without a default, as declared.
+REQUIRED_FIELDS: tuple[str, ...] = tuple(f.name for f in msgspec.structs.fields(Contact) if f.required)
+
+
+class SendRequest(msgspec.Struct):
+    """POST /v1/outbound/send. The contacts are checked one by one
+    (``validate_contact``): a bad one is rejected in the answer, not the request."""
+
+    configuration_id: Annotated[
+        str, Meta(min_length=1, pattern=r"\S", description="An outbound configuration of this org.")
+    ]
+    contacts: Annotated[
+        list[Any],
+        Meta(
+            min_length=1,
+            description="At most the org's `contacts_per_request` (default "
+            f"{DEFAULT_LIMITS['contacts_per_request']}); more is `413 too_many_contacts`.",
+            extra_json_schema={"items": {"$ref": "#/components/schemas/Contact"}},
+        ),
+    ]
+    refusals: ClassVar[dict[str, str]] = {
+        "configuration_id": "configuration_id must be a non-empty string",
+        "contacts": "contacts must be a non-empty list",
+    }
 
 
 @dataclass(frozen=True)
@@ -176,14 +265,5 @@ def parse_send_request(body: Any) -> tuple[str, list[Any]]:
     Contacts are returned unvalidated (each is checked on its own); the size
     limit is the caller's business.
     """
-    if not isinstance(body, dict):
-        raise InvalidRequest("request body must be a JSON object", details={"field": "body"})
-    configuration_id = body.get("configuration_id")
-    if not isinstance(configuration_id, str) or not configuration_id.strip():
-        raise InvalidRequest("configuration_id must be a non-empty string", details={"field": "configuration_id"})
-    contacts = body.get("contacts")
-    if not isinstance(contacts, list):
-        raise InvalidRequest("contacts must be a list", details={"field": "contacts"})
-    if not contacts:
-        raise InvalidRequest("contacts must not be empty", details={"field": "contacts"})
-    return configuration_id.strip(), list(contacts)
+    request = shapes.convert(body, SendRequest)
+    return request.configuration_id.strip(), request.contacts

@@ -6,6 +6,9 @@ no UTF-8 encoder takes, so a record holding one breaks every answer that
 shows it, and ``NaN``/``Infinity`` (or ``1e999``), which are not JSON and
 which no answer can render. All of them are refused here, before any handler
 sees the value, naming where they are.
+
+``decode_json`` is the same parser, faster on the bodies it takes (the send
+request's hot path reads with it).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import math
 import re
 from collections.abc import Iterator
 from typing import Any
+
+import msgspec
 
 from hub.errors import InvalidRequest
 
@@ -134,3 +139,19 @@ def _constant_field(raw: bytes | str, max_depth: int) -> str:
     except (ValueError, RecursionError, InvalidRequest):
         pass
     return "body"
+
+
+def decode_json(raw: bytes, *, max_depth: int = MAX_DEPTH) -> Any:
+    """``parse_json``, faster for the common body: msgspec reads it in C and
+    refuses everything ``parse_json`` refuses but depth (NaN, ``1e999``, lone
+    surrogates, bad UTF-8), which is checked after; anything msgspec refuses is
+    read again by ``parse_json``, which words the refusal (or takes the body:
+    a byte-order mark)."""
+    try:
+        value = msgspec.json.decode(raw)
+    except RecursionError:
+        raise _too_deep(max_depth) from None
+    except msgspec.DecodeError:
+        return parse_json(raw, max_depth=max_depth)
+    _check_depth(value, max_depth)
+    return value

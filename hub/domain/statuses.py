@@ -12,6 +12,10 @@ from enum import StrEnum
 
 
 class ActivityStatus(StrEnum):
+    """(`deferred` →) `queued` → `sending` → `sent` → `delivered` → `read`; or a
+    failure or skip. Never moves backwards. `deferred`: held by the recipient's
+    quiet hours until `send_at`."""
+
     # Held by the recipient's quiet hours until its ``send_at``, then queued.
     DEFERRED = "deferred"
     QUEUED = "queued"

@@ -24,6 +24,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from hub import clock
+from hub.domain.consent import ConsentInput
+from hub.domain.shapes import convert
 from hub.errors import Conflict, InvalidRequest, NotFound
 from hub.logs import get_logger
 from hub.services.context import Hub
@@ -32,7 +34,6 @@ from hub.storage.sql import rollups
 
 log = get_logger("consent")
 
-ACTIONS = ("opt_in", "opt_out")
 # An archiver that loaded a copy just before the erasure may write it just
 # after; a second pass this long after the first takes it out again.
 SECOND_PASS_S = 6.0
@@ -132,16 +133,8 @@ async def export_csv(hub: Hub, org_id: str, since_ms: int, phone: str | None) ->
 
 async def set_consent(hub: Hub, org_id: str, phone: str, body: Any, actor: str) -> None:
     """An opt-out or opt-in through the API (source ``api``)."""
-    if not isinstance(body, dict):
-        raise InvalidRequest("request body must be a JSON object", details={"field": "body"})
-    unknown = sorted(set(body) - {"channel_id", "action"})
-    if unknown:
-        raise InvalidRequest(f"unknown field {unknown[0]!r}", details={"field": unknown[0]})
-    action, channel_id = body.get("action"), body.get("channel_id")
-    if action not in ACTIONS:
-        raise InvalidRequest("action must be opt_in or opt_out", details={"field": "action"})
-    if not isinstance(channel_id, str) or not channel_id:
-        raise InvalidRequest("channel_id is required", details={"field": "channel_id"})
+    asked = convert(body, ConsentInput)
+    action, channel_id = asked.action, asked.channel_id
     if await hub.channels.load(org_id, channel_id) is None:
         raise NotFound("no such channel", details={"field": "channel_id"})
     entry = {

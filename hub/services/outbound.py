@@ -21,7 +21,7 @@ from hub.domain.contacts import (
     validate_contact,
 )
 from hub.domain.correlation import key_values, recent_entry
-from hub.domain.json_input import parse_json
+from hub.domain.json_input import decode_json
 from hub.domain.phones import time_zones
 from hub.domain.quiet_hours import QuietHours, effective_window, next_send_at, zones_for
 from hub.domain.records import Channel, Configuration, Org
@@ -59,7 +59,7 @@ class _Batch:
 
 async def send_request(hub: Hub, org: Org, raw_body: bytes, idempotency_key: str | None) -> dict[str, Any]:
     """Returns the 202 answer; raises for request-level faults (nothing queued)."""
-    body = parse_json(raw_body)
+    body = decode_json(raw_body)
     config_id, contacts = _parse_request(body, org.limits, idempotency_key)
     batch = await _load_batch(hub, org, config_id)
     checked = _validate_contacts(contacts, batch.view, org.default_region)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from hub.domain.json_input import MAX_DEPTH, parse_json
+from hub.domain.json_input import MAX_DEPTH, decode_json, parse_json
 from hub.errors import InvalidRequest
+
+
+def _decode(text: str | bytes) -> Any:
+    return decode_json(text.encode() if isinstance(text, str) else text)
+
+
+# ``decode_json`` (msgspec first, for the send request) takes and refuses what ``parse_json`` does.
+PARSERS = pytest.mark.parametrize("parse", [parse_json, _decode], ids=["parse_json", "decode_json"])
 
 
 @pytest.mark.parametrize(
@@ -20,12 +29,14 @@ from hub.errors import InvalidRequest
         ("5", 5),
     ],
 )
-def test_what_is_accepted(text: Any, value: Any) -> None:
-    assert parse_json(text) == value
+@PARSERS
+def test_what_is_accepted(parse: Callable[[Any], Any], text: Any, value: Any) -> None:
+    assert parse(text) == value
 
 
-def test_nesting_up_to_the_limit_is_accepted() -> None:
-    value = parse_json('{"a": ' * (MAX_DEPTH - 1) + "[]" + "}" * (MAX_DEPTH - 1))
+@PARSERS
+def test_nesting_up_to_the_limit_is_accepted(parse: Callable[[Any], Any]) -> None:
+    value = parse('{"a": ' * (MAX_DEPTH - 1) + "[]" + "}" * (MAX_DEPTH - 1))
     for _ in range(MAX_DEPTH - 1):
         value = value["a"]
     assert value == []
@@ -51,8 +62,9 @@ def test_nesting_up_to_the_limit_is_accepted() -> None:
         ('"a\\udfff', "body"),  # not closed: plain invalid JSON wins
     ],
 )
-def test_what_is_refused_names_the_field(text: Any, field: str) -> None:
+@PARSERS
+def test_what_is_refused_names_the_field(parse: Callable[[Any], Any], text: Any, field: str) -> None:
     with pytest.raises(InvalidRequest) as caught:
-        parse_json(text)
+        parse(text)
     assert caught.value.details["field"] == field
     assert caught.value.status == 400
