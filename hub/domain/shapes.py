@@ -78,7 +78,8 @@ def path_of(exc: msgspec.ValidationError) -> str | None:
     message = str(exc)
     at = _AT.search(message)
     parts = [p for p in _INDEX.sub("", at.group(1) if at else "").split(".") if p]
-    named = _MISSING.search(message) or _UNKNOWN.search(message)
+    # A missing field is named; an unknown nested one is not: the object it is in is wrong.
+    named = _MISSING.search(message) or (None if parts else _UNKNOWN.search(message))
     if named:
         parts.append(named.group(1))
     return ".".join(parts)[:100] or None
@@ -94,8 +95,9 @@ def nested_refusal(exc: msgspec.ValidationError, shape: type[Any]) -> InvalidReq
     worded: dict[str, str] = {}
     for member in get_args(shape) or (shape,):  # each Struct of a union
         worded.update(getattr(member, "refusals", {}))
-    if _UNKNOWN.search(message):
-        text = f"unknown field {path!r}"
+    unknown = _UNKNOWN.search(message)
+    if unknown:
+        text = f"unknown field {unknown.group(1)!r}" + (f" in {path}" if path != unknown.group(1) else "")
     elif path in worded or path.split(".")[0] in worded:
         text = worded.get(path) or worded[path.split(".")[0]]
     elif _MISSING.search(message):
