@@ -1,36 +1,20 @@
 """The OpenAPI description of what an admin changes on an agent (capacity,
 queues, password, deactivation), added to the document of ``openapi_spec``
-by ``with_agent_admin``. Shapes follow ``hub.routing.agents_api``."""
+by ``with_agent_admin``. The bodies' schemas are generated from the Structs
+in ``hub.domain.agents`` that check them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from hub.api.openapi_spec import ID, Schema, errors, obj, ok, operation, ref, request_body, string, with_shared_errors
-from hub.domain.agents import QUEUE_RE
+from hub.api.openapi_spec import ID, Schema, errors, ok, operation, ref, request_body, with_shared_errors
+from hub.domain.agents import AgentPassword, AgentPatch
+from hub.domain.shapes import components
 
 TAG = "Agents"
-_QUEUES = {
-    "type": "array",
-    "maxItems": 100,
-    "items": string("Queue name.", pattern=QUEUE_RE.pattern, examples=["billing"]),
-}
 
-SCHEMAS: dict[str, Schema] = {
-    "AgentPatch": obj(
-        {
-            "capacity": {"type": "integer", "minimum": 1, "maximum": 100},
-            "queues": {**_QUEUES, "description": "The agent's whole list (an agent keeps at least one)."},
-        },
-        closed=True,
-        description="At least one of the two.",
-    ),
-    "AgentPassword": obj(
-        {"password": string("Same rules as at creation.", minLength=10, maxLength=256, writeOnly=True)},
-        ["password"],
-        closed=True,
-    ),
-}
+# Bodies: the Structs that check them (``hub.domain.agents``).
+_, SCHEMAS = components([AgentPatch, AgentPassword], "#/components/schemas/")
 
 PATHS: dict[str, Schema] = {
     "/v1/agents/{id}": {

@@ -1,96 +1,42 @@
 """The OpenAPI description of the event feed (endpoints and the event log),
-added to the document by ``with_events``. The request bodies' schemas are
-generated from the Structs in ``hub.domain.event_feed`` that check them."""
+added to the document by ``with_events``. The bodies' and answers' schemas
+are generated from the Structs in ``hub.domain.event_feed``."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from hub.api.openapi_spec import (
     ID,
     NO_CONTENT,
-    Schema,
     errors,
     json_content,
-    nullable,
-    obj,
     ok,
     operation,
     page_of,
     ref,
-    string,
-    timestamp,
     with_shared_errors,
 )
-from hub.domain.event_feed import EVENT_TYPES, MAX_ENDPOINTS, EventEndpointPatch, NewEventEndpoint
+from hub.domain.event_feed import (
+    MAX_ENDPOINTS,
+    EventEndpoint,
+    EventEndpointPatch,
+    EventId,
+    FeedEvent,
+    FeedEventPage,
+    NewEventEndpoint,
+)
 from hub.domain.shapes import components
 
 TAG = "Event feed"
-_EVENT_ID = string("An event id: `<ms>-<n>`; ids only grow.", pattern=r"^[0-9]+-[0-9]+$", examples=["1733328000000-0"])
-_TYPES = {"type": "array", "items": {"enum": list(EVENT_TYPES)}, "minItems": 1}
-_DELIVERY = obj(
-    {
-        "cursor": nullable(_EVENT_ID),
-        "failures": {"type": "integer", "minimum": 0, "description": "Failed attempts in a row."},
-        "next_attempt_at": nullable(timestamp()),
-        "last_error": nullable(string(examples=["http_503", "unreachable: ClientConnectorError"])),
-        "last_success_at": nullable(timestamp()),
-    },
-    ["cursor", "failures", "next_attempt_at", "last_error", "last_success_at"],
-    description="Where delivery stands: the last event the endpoint acknowledged (or skipped: not "
-    "of its types), and the backoff while it fails.",
-)
-_ENDPOINT = obj(
-    {
-        "id": string(),
-        "org_id": string(),
-        "url": string(),
-        "event_types": _TYPES,
-        "enabled": {"type": "boolean"},
-        "description": string(),
-        "created_at": timestamp(),
-        "updated_at": timestamp(),
-        "delivery": _DELIVERY,
-    },
-    ["id", "url", "event_types", "enabled", "description", "created_at", "delivery"],
-)
-_FEED_EVENT = obj(
-    {
-        "id": _EVENT_ID,
-        "type": {"enum": list(EVENT_TYPES)},
-        "created_at": timestamp(),
-        "data": obj(
-            {},
-            description="By type: `activity.status` {activity_id, status, previous_status, "
-            "error_code?}; `message.received` {conversation_id, customer, "
-            "channel_id, message}; `conversation.opened` {conversation_id, "
-            "customer, channel_id, queue, activity_id}; `conversation.assigned` "
-            "{conversation_id, agent_id, queue}; `conversation.closed` "
-            "{conversation_id, agent_id, reason}; `contact.opted_out` / "
-            "`contact.opted_in` {phone, channel_id, source: keyword | api}.",
-        ),
-    },
-    ["id", "type", "created_at", "data"],
-    description="One event, as posted to endpoints and listed by `GET /v1/events`.",
-)
-_EVENTS_PAGE = obj(
-    {
-        "events": {"type": "array", "items": ref("FeedEvent")},
-        "next_after": string("Pass as `after` for the next page (the last id given, or `after` itself)."),
-        "has_more": {"type": "boolean"},
-    },
-    ["events", "next_after", "has_more"],
-)
+_EVENT_ID = msgspec.json.schema(EventId)
 
-# Request bodies: derived from the Structs that check them.
-_, _BODIES = components([NewEventEndpoint, EventEndpointPatch], "#/components/schemas/")
-
-SCHEMAS: dict[str, Schema] = {
-    **_BODIES,
-    "EventEndpoint": _ENDPOINT,
-    "FeedEvent": _FEED_EVENT,
-    "FeedEventPage": _EVENTS_PAGE,
-}
+# Bodies and answers: the Structs that check and describe them (``hub.domain.event_feed``).
+_, SCHEMAS = components(
+    [NewEventEndpoint, EventEndpointPatch, EventEndpoint, FeedEvent, FeedEventPage], "#/components/schemas/"
+)
 
 _EXAMPLE = {
     "url": "https://crm.example.com/hub-events",

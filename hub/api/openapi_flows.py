@@ -1,6 +1,6 @@
 """The OpenAPI description of flows, events and bulk jobs, added to the
-document of ``openapi_spec`` by ``with_flows``. Shapes follow
-``hub.services.flows``, ``hub.services.bulk_jobs`` and ``hub.storage.bulk_jobs``."""
+document of ``openapi_spec`` by ``with_flows``. The bodies' and answers'
+schemas are generated from the Structs in ``hub.domain.flows``."""
 
 from __future__ import annotations
 
@@ -13,152 +13,26 @@ from hub.api.openapi_spec import (
     Schema,
     errors,
     json_content,
-    nullable,
     obj,
     ok,
     operation,
     page_of,
     ref,
     string,
-    timestamp,
     with_shared_errors,
 )
-from hub.domain.contact_rows import CONTACT_FIELDS, FORMATS, RESULT_COLUMNS
-from hub.domain.flows import MAX_DELAY_S, MAX_FLOW_CONTACTS
-from hub.storage.bulk_jobs import STATUSES
+from hub.domain.contact_rows import CONTACT_FIELDS, RESULT_COLUMNS
+from hub.domain.flows import BulkJob, Event, EventAnswer, Flow, FlowFiring, FlowInput, FlowPatch, FlowRun
+from hub.domain.shapes import components
 
 TAG = "Flows"
 BULK_TAG = "Bulk jobs"
-_INT = {"type": "integer", "minimum": 0}
-_COUNTS = obj({}, description="Contacts by send result status.", additionalProperties=_INT)
-_ISO = string("ISO 8601 time, UTC.", format="date-time")
-_DELAY = {"type": "integer", "minimum": 0, "maximum": MAX_DELAY_S}
-_CONTACTS = {"type": "array", "items": ref("Contact"), "maxItems": MAX_FLOW_CONTACTS}
 
-_AUTOMATED = obj(
-    {
-        "kind": {"const": "automated"},
-        "name": string(),
-        "event_type": string(examples=["case.created"]),
-        "configuration_id": string(),
-        "delay_seconds": _DELAY,
-    },
-    ["kind", "event_type", "configuration_id"],
-    closed=True,
-    description="Fires on every `POST /v1/events` of its `event_type`, once per event id.",
+# Bodies and answers: the Structs that check them (``hub.domain.flows``).
+(_INPUT, *_), _SHAPES = components(
+    [FlowInput, FlowPatch, Flow, FlowRun, Event, EventAnswer, FlowFiring, BulkJob], "#/components/schemas/"
 )
-_SCHEDULED = obj(
-    {
-        "kind": {"const": "scheduled"},
-        "name": string(),
-        "configuration_id": string(),
-        "contacts": _CONTACTS,
-        "at": string("One-off time, ISO 8601; without an offset it is read in `timezone`."),
-        "cron": string(
-            "Five fields (or six, seconds last), read on the wall clock of `timezone`.", examples=["0 9 * * 1-5"]
-        ),
-        "timezone": string("IANA name; default UTC.", examples=["America/New_York"]),
-        "delay_seconds": _DELAY,
-    },
-    ["kind", "configuration_id", "contacts"],
-    closed=True,
-    description="Exactly one of `at`, `cron` or `delay_seconds`.",
-)
-_RUN = obj(
-    {
-        "occurrence": _ISO,
-        "at": _ISO,
-        "late": {"type": "boolean"},
-        "skipped": {**_INT, "description": "Missed occurrences before this one that never fired."},
-        "request_id": nullable(string()),
-        "request_ids": {"type": "array", "items": string()},
-        "counts": _COUNTS,
-        "error": ref("Error"),
-    },
-    ["occurrence", "at", "late", "skipped", "request_id", "request_ids", "counts"],
-)
-_FLOW = obj(
-    {
-        "id": string(),
-        "kind": {"enum": ["automated", "scheduled"]},
-        "name": nullable(string()),
-        "configuration_id": string(),
-        "enabled": {"type": "boolean"},
-        "created_at": timestamp(),
-        "event_type": string(),
-        "delay_seconds": nullable(_DELAY),
-        "at": nullable(_ISO),
-        "cron": nullable(string()),
-        "timezone": string(),
-        "contact_count": _INT,
-        "next_run_at": nullable(_ISO),
-        "next_runs": {
-            "type": "array",
-            "items": _ISO,
-            "maxItems": 5,
-            "description": "The next run and, for a cron, the ones after it (5 at most; "
-            "empty while disabled); only on GET of one flow.",
-        },
-        "contacts": {**_CONTACTS, "description": "Only on GET of one flow."},
-        "runs": {
-            "type": "array",
-            "items": ref("FlowRun"),
-            "description": "Latest 100, oldest first; only on GET of one flow.",
-        },
-    },
-    ["id", "kind", "configuration_id", "enabled", "created_at"],
-)
-_FIRING = obj(
-    {
-        "flow_id": string(),
-        "configuration_id": string(),
-        "status": {"enum": ["sent", "scheduled", "failed"]},
-        "send_at": _ISO,
-        "request_id": nullable(string()),
-        "request_ids": {"type": "array", "items": string()},
-        "counts": _COUNTS,
-        "requests": {"type": "array", "items": ref("SendAnswer")},
-        "error": ref("Error"),
-    },
-    ["flow_id", "configuration_id", "status"],
-)
-_JOB = obj(
-    {
-        "id": string(),
-        "configuration_id": string(),
-        "status": {"enum": list(STATUSES)},
-        "format": {"enum": sorted(set(FORMATS.values()))},
-        "total": _INT,
-        "processed": _INT,
-        "counts": _COUNTS,
-        "chunks": _INT,
-        "chunks_done": _INT,
-        "waiting": {"type": "boolean", "description": "Waiting out the hourly limit (not failed)."},
-        "retry_after": nullable({"type": "integer", "description": "Seconds, while waiting."}),
-        "error": nullable(ref("Error")),
-        "created_at": timestamp(),
-        "started_at": nullable(timestamp()),
-        "finished_at": nullable(timestamp()),
-    },
-    ["id", "configuration_id", "status", "total", "processed", "counts", "waiting"],
-)
-
-SCHEMAS: dict[str, Schema] = {
-    "FlowInput": {"oneOf": [_AUTOMATED, _SCHEDULED]},
-    "FlowPatch": obj({"enabled": {"type": "boolean"}}, ["enabled"], closed=True),
-    "Flow": _FLOW,
-    "FlowRun": _RUN,
-    "Event": obj(
-        {"id": string(maxLength=200), "type": string(maxLength=100), "data": obj({"contacts": _CONTACTS})},
-        ["id", "type"],
-    ),
-    "EventAnswer": obj(
-        {"event_id": string(), "type": string(), "flows": {"type": "array", "items": ref("FlowFiring")}},
-        ["event_id", "type", "flows"],
-    ),
-    "FlowFiring": _FIRING,
-    "BulkJob": _JOB,
-}
+SCHEMAS: dict[str, Schema] = {"FlowInput": _INPUT, **_SHAPES}
 
 _UNSUPPORTED = {
     "415": {

@@ -1,7 +1,7 @@
 """The OpenAPI description of queues and their routing policy, agents'
 skills and a conversation's priority, added to the document by
-``with_policy``. Shapes follow ``hub.domain.routing_policy`` and
-``hub.routing.queues_api``."""
+``with_policy``. The bodies' and answers' schemas are generated from the
+Structs in ``hub.domain.routing_policy`` that check them."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from hub.api.openapi_spec import (
     Schema,
     errors,
     json_content,
-    nullable,
-    obj,
     ok,
     operation,
     page_of,
@@ -25,122 +23,24 @@ from hub.api.openapi_spec import (
 from hub.domain.agents import QUEUE_RE
 from hub.domain.routing_policy import (
     DAYS,
-    DEFAULT_INACTIVE_CLOSE_S,
-    MAX_INACTIVE_CLOSE_S,
-    MAX_OVERFLOW_AFTER_S,
-    MAX_REPLY,
-    MAX_WAITING_OVER,
-    MIN_INACTIVE_CLOSE_S,
-    SKILL_RE,
+    AgentSkills,
+    ConversationPatch,
+    OperatingHours,
+    Overflow,
+    Queue,
+    QueueInput,
+    RequiredSkill,
 )
+from hub.domain.shapes import components
 
 TAG = "Queues"
-_LEVEL = {"type": "integer", "minimum": 1, "maximum": 5}
-_SKILL = string("Skill name.", pattern=SKILL_RE.pattern, examples=["spanish"])
-_CLOCK = string("`HH:MM`, local time in `timezone`; an end may be `24:00`.", pattern=r"^\d\d:\d\d$")
-_SPAN = {"type": "array", "items": _CLOCK, "minItems": 2, "maxItems": 2}
-_HOURS = obj(
-    {
-        "timezone": string("IANA name; default UTC.", examples=["Europe/Paris"]),
-        "weekly": obj(
-            {d: {"type": "array", "items": _SPAN, "maxItems": 10} for d in DAYS},
-            closed=True,
-            description="Open spans per weekday; a day not named is closed.",
-        ),
-        "holidays": {
-            "type": "array",
-            "items": string(format="date"),
-            "maxItems": 400,
-            "description": "Dates (local) the queue stays closed.",
-        },
-    },
-    ["weekly"],
-    closed=True,
-    description="Operating hours: outside them the queue assigns nothing; "
-    "conversations wait and are assigned when it opens.",
-)
-_OVERFLOW = obj(
-    {
-        "queue": string("The queue to move to.", pattern=QUEUE_RE.pattern),
-        "after_seconds": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": MAX_OVERFLOW_AFTER_S,
-            "description": "A conversation waiting this long moves.",
-        },
-        "waiting_over": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": MAX_WAITING_OVER,
-            "description": "With more than this many waiting, the last ones move.",
-        },
-    },
-    ["queue"],
-    closed=True,
-    description="Exactly one of `after_seconds` and `waiting_over`. Moved "
-    "conversations keep their priority and arrival order.",
-)
-_FIELDS: Schema = {
-    "required_skills": {
-        "type": "array",
-        "items": ref("RequiredSkill"),
-        "maxItems": 50,
-        "description": "Only agents with these skills take the queue's conversations.",
-    },
-    "inactive_close_seconds": {
-        "type": "integer",
-        "minimum": MIN_INACTIVE_CLOSE_S,
-        "maximum": MAX_INACTIVE_CLOSE_S,
-        "default": DEFAULT_INACTIVE_CLOSE_S,
-        "description": "An open conversation with no customer message for this long closes with "
-        "`close_reason: inactive`.",
-    },
-    "overflow": nullable(ref("Overflow")),
-    "hours": nullable(ref("OperatingHours")),
-    "closed_reply": obj(
-        {},
-        additionalProperties=string(minLength=1, maxLength=MAX_REPLY),
-        description="Locale → text sent once to a customer who opens a conversation while the queue is closed.",
-    ),
-}
-_INPUT = obj({"name": string("If given, the name in the path."), **_FIELDS}, closed=True)
-_QUEUE = obj(
-    {
-        "name": string(pattern=QUEUE_RE.pattern),
-        **_FIELDS,
-        "configured": {"type": "boolean", "description": "Whether a policy was set (else the defaults)."},
-        "waiting": {"type": "integer", "minimum": 0, "description": "Conversations waiting now."},
-        "open": {"type": "boolean", "description": "Within its operating hours now (always without hours)."},
-    },
-    [
-        "name",
-        "required_skills",
-        "inactive_close_seconds",
-        "overflow",
-        "hours",
-        "closed_reply",
-        "configured",
-        "waiting",
-        "open",
-    ],
-)
 
-SCHEMAS: dict[str, Schema] = {
-    "RequiredSkill": obj({"name": _SKILL, "min_level": {**_LEVEL, "default": 1}}, ["name"], closed=True),
-    "OperatingHours": _HOURS,
-    "Overflow": _OVERFLOW,
-    "QueueInput": _INPUT,
-    "Queue": _QUEUE,
-    "AgentSkills": obj(
-        {},
-        additionalProperties=_LEVEL,
-        maxProperties=50,
-        description="Skill → level, 1 to 5; replaces the agent's skills.",
-    ),
-    "ConversationPatch": obj(
-        {"priority": {"type": "integer", "minimum": 0, "maximum": 100}}, ["priority"], closed=True
-    ),
-}
+# Bodies and answers: the Structs that check them (``hub.domain.routing_policy``).
+(_SKILLS, *_), _SHAPES = components(
+    [AgentSkills, QueueInput, Queue, ConversationPatch, RequiredSkill, Overflow, OperatingHours],
+    "#/components/schemas/",
+)
+SCHEMAS: dict[str, Schema] = {**_SHAPES, "AgentSkills": _SKILLS}
 
 _EXAMPLE: dict[str, Any] = {
     "required_skills": [{"name": "spanish", "min_level": 2}],

@@ -131,32 +131,51 @@ def validate_login(body: Any) -> tuple[str, str, str | None]:
     return login.email.strip().lower(), login.password, login.org_id or None
 
 
+# What an admin changes on an agent, declared once: ``validate_agent_patch``
+# and ``validate_new_password`` check bodies against these Structs and
+# /openapi.json publishes them.
+
+
+class AgentPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """At least one of the two; an agent keeps at least one queue (a supervisor may have none)."""
+
+    capacity: Annotated[int, Meta(ge=1, le=100)] | UnsetType = UNSET
+    queues: (
+        Annotated[
+            list[Queue], Meta(max_length=100, description="The agent's whole list (an agent keeps at least one).")
+        ]
+        | UnsetType
+    ) = UNSET
+    refusals: ClassVar[dict[str, str]] = {
+        "capacity": "capacity must be an integer from 1 to 100",
+        "queues": _QUEUES_REFUSED,
+    }
+
+
+class AgentPassword(msgspec.Struct, forbid_unknown_fields=True):
+    """Same rules as at creation: not only spaces, not a common password, not the email."""
+
+    password: Annotated[
+        str, Meta(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD, extra_json_schema={"writeOnly": True})
+    ]
+    refusals: ClassVar[dict[str, str]] = {"password": f"password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"}
+
+
 def validate_agent_patch(body: Any, role: str) -> dict[str, Any]:
     """What an admin changes on an agent: ``capacity`` and/or ``queues`` (an
     agent keeps at least one queue; a supervisor may have none)."""
     if not isinstance(body, Mapping):
         raise InvalidRequest("the request body must be a JSON object")
-    unknown = sorted(set(body) - {"capacity", "queues"})
-    if unknown:
-        raise _bad(unknown[0], "only capacity and queues change here")
-    if not body:
+    given = shapes.convert(body, AgentPatch)
+    if given.capacity is UNSET and given.queues is UNSET:
         raise _bad("capacity", "give capacity, queues or both")
     out: dict[str, Any] = {}
-    if "capacity" in body:
-        capacity = body["capacity"]
-        if not isinstance(capacity, int) or isinstance(capacity, bool) or not 1 <= capacity <= 100:
-            raise _bad("capacity", "capacity must be an integer from 1 to 100")
-        out["capacity"] = capacity
-    if "queues" in body:
-        queues = body["queues"]
-        if (
-            not isinstance(queues, list)
-            or len(queues) > 100
-            or (not queues and role == "agent")
-            or not all(isinstance(q, str) and QUEUE_RE.match(q) for q in queues)
-        ):
-            raise _bad("queues", "queues must be a non-empty list of queue names (letters, digits, _ . -)")
-        out["queues"] = sorted(set(queues))
+    if given.capacity is not UNSET:
+        out["capacity"] = given.capacity
+    if given.queues is not UNSET:
+        if not given.queues and role == "agent":
+            raise _bad("queues", _QUEUES_REFUSED)
+        out["queues"] = sorted(set(given.queues))
     return out
 
 
@@ -164,7 +183,4 @@ def validate_new_password(body: Any, email: str) -> str:
     """The new password an admin sets for an agent (same rules as at creation)."""
     if not isinstance(body, Mapping):
         raise InvalidRequest("the request body must be a JSON object")
-    unknown = sorted(set(body) - {"password"})
-    if unknown:
-        raise _bad(unknown[0], "only password is expected")
-    return check_password(body.get("password"), email)
+    return check_password(shapes.convert(body, AgentPassword).password, email)

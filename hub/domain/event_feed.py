@@ -104,6 +104,72 @@ class EventEndpointPatch(msgspec.Struct, forbid_unknown_fields=True):
     refusals: ClassVar[dict[str, str]] = _REFUSALS
 
 
+# -- answers (what the API shows; /openapi.json publishes these) -----------------------
+
+EventId = Annotated[
+    str,
+    Meta(
+        pattern=r"^[0-9]+-[0-9]+$", description="An event id: `<ms>-<n>`; ids only grow.", examples=["1733328000000-0"]
+    ),
+]
+Seconds = Annotated[float, Meta(description="Unix time in seconds.")]
+
+
+class EndpointDelivery(msgspec.Struct):
+    """Where delivery stands: the last event the endpoint acknowledged (or
+    skipped: not of its types), and the backoff while it fails."""
+
+    cursor: EventId | None
+    failures: Annotated[int, Meta(ge=0, description="Failed attempts in a row.")]
+    next_attempt_at: Seconds | None
+    last_error: Annotated[str, Meta(examples=["http_503", "unreachable: ClientConnectorError"])] | None
+    last_success_at: Seconds | None
+
+
+class EventEndpoint(msgspec.Struct):
+    """An endpoint (without its secret)."""
+
+    id: str
+    url: str
+    event_types: EventTypes
+    enabled: bool
+    description: str
+    created_at: Seconds
+    delivery: EndpointDelivery
+    org_id: str | UnsetType = UNSET
+    updated_at: Seconds | UnsetType = UNSET
+
+
+class FeedEvent(msgspec.Struct):
+    """One event, as posted to endpoints and listed by `GET /v1/events`."""
+
+    id: EventId
+    type: EventType
+    created_at: Seconds
+    data: Annotated[
+        dict[str, Any],
+        Meta(
+            description="By type: `activity.status` {activity_id, status, previous_status, "
+            "error_code?}; `message.received` {conversation_id, customer, "
+            "channel_id, message}; `conversation.opened` {conversation_id, "
+            "customer, channel_id, queue, activity_id}; `conversation.assigned` "
+            "{conversation_id, agent_id, queue}; `conversation.closed` "
+            "{conversation_id, agent_id, reason}; `contact.opted_out` / "
+            "`contact.opted_in` {phone, channel_id, source: keyword | api}."
+        ),
+    ]
+
+
+class FeedEventPage(msgspec.Struct):
+    """Events after `after`, oldest first."""
+
+    events: list[FeedEvent]
+    next_after: Annotated[
+        str, Meta(description="Pass as `after` for the next page (the last id given, or `after` itself).")
+    ]
+    has_more: bool
+
+
 def _refused(field: str, message: str) -> InvalidRequest:
     return InvalidRequest(message, details={"field": field})
 

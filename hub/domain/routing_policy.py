@@ -1,5 +1,5 @@
 """Routing policy of a queue (pure): priority, skills, inactivity close,
-overflow and operating hours.
+overflow and operating hours; their bodies, declared once.
 
 The routing scripts apply the same rules in Lua (routing_lib.lua); what is
 here validates what admins send and is the reference the tests read.
@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from hub.domain import shapes
 from hub.domain.agents import QUEUE_RE
 from hub.domain.segments import MAX_BODY_LENGTH
 from hub.errors import InvalidRequest
@@ -32,19 +36,148 @@ SKILL_RE = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
 MAX_SKILLS = 50
 MIN_LEVEL, MAX_LEVEL = 1, 5
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_CLOCK_RE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 _LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 MAX_REPLY = MAX_BODY_LENGTH
+
+
+# -- bodies, declared once -----------------------------------------------------------
+# These Structs are what ``validate_*`` check bodies against and what
+# /openapi.json publishes. Rules a JSON Schema cannot say are in their
+# docstrings and checked below: a queue does not overflow into itself, a
+# span starts before it ends, hours.timezone is a known zone, the name in a
+# body is the name in the path.
+
+_TEXT = r"\S"  # at least one character that is not white space
+_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"
+SkillName = Annotated[str, Meta(pattern=SKILL_RE.pattern, description="Skill name.", examples=["spanish"])]
+Level = Annotated[int, Meta(ge=MIN_LEVEL, le=MAX_LEVEL)]
+QueueName = Annotated[str, Meta(pattern=QUEUE_RE.pattern)]
+Clock = Annotated[str, Meta(pattern=_CLOCK, description="`HH:MM`, local time in `timezone`; an end may be `24:00`.")]
+Spans = Annotated[list[tuple[Clock, Clock]], Meta(max_length=10)]
+Locale = Annotated[str, Meta(pattern=_LOCALE_RE.pattern)]
+InactiveClose = Annotated[
+    int,
+    Meta(
+        ge=MIN_INACTIVE_CLOSE_S,
+        le=MAX_INACTIVE_CLOSE_S,
+        description="An open conversation with no customer message for this long closes with `close_reason: inactive`.",
+        extra_json_schema={"default": DEFAULT_INACTIVE_CLOSE_S},
+    ),
+]
+ClosedReply = Annotated[
+    dict[Locale, Annotated[str, Meta(min_length=1, max_length=MAX_REPLY, pattern=_TEXT)]],
+    Meta(
+        max_length=50,
+        description="Locale → text sent once to a customer who opens a conversation while the queue is closed.",
+    ),
+]
+AgentSkills = Annotated[
+    dict[SkillName, Level],
+    Meta(max_length=MAX_SKILLS, description="Skill → level, 1 to 5; replaces the agent's skills."),
+]
+
+
+class RequiredSkill(msgspec.Struct, forbid_unknown_fields=True):
+    name: SkillName
+    min_level: Level = 1
+
+
+RequiredSkills = Annotated[
+    list[RequiredSkill],
+    Meta(max_length=MAX_SKILLS, description="Only agents with these skills take the queue's conversations."),
+]
+
+
+class Overflow(msgspec.Struct, forbid_unknown_fields=True):
+    """Exactly one of `after_seconds` and `waiting_over`; `queue` is another
+    queue. Moved conversations keep their priority and arrival order."""
+
+    queue: Annotated[str, Meta(pattern=QUEUE_RE.pattern, description="The queue to move to.")]
+    after_seconds: (
+        Annotated[int, Meta(ge=1, le=MAX_OVERFLOW_AFTER_S, description="A conversation waiting this long moves.")]
+        | UnsetType
+    ) = UNSET
+    waiting_over: (
+        Annotated[
+            int,
+            Meta(ge=0, le=MAX_WAITING_OVER, description="With more than this many waiting, the last ones move."),
+        ]
+        | UnsetType
+    ) = UNSET
+
+
+class WeeklyHours(msgspec.Struct, forbid_unknown_fields=True):
+    """Open spans (`[start, end]`, start before end) per weekday; a day not named is closed."""
+
+    mon: Spans = []
+    tue: Spans = []
+    wed: Spans = []
+    thu: Spans = []
+    fri: Spans = []
+    sat: Spans = []
+    sun: Spans = []
+
+
+class OperatingHours(msgspec.Struct, forbid_unknown_fields=True):
+    """Operating hours: outside them the queue assigns nothing; conversations
+    wait and are assigned when it opens. `timezone` is an IANA name."""
+
+    weekly: WeeklyHours
+    timezone: Annotated[str, Meta(description="IANA name; default UTC.", examples=["Europe/Paris"])] = "UTC"
+    holidays: Annotated[list[date], Meta(max_length=400, description="Dates (local) the queue stays closed.")] = []
+
+
+class QueueInput(msgspec.Struct, forbid_unknown_fields=True):
+    """A queue's whole routing policy (`PUT /v1/queues/{name}`); absent fields take their defaults."""
+
+    name: Annotated[str, Meta(description="If given, the name in the path.")] | UnsetType = UNSET
+    required_skills: RequiredSkills | None = None
+    inactive_close_seconds: InactiveClose | None = None
+    overflow: Overflow | None = None
+    hours: OperatingHours | None = None
+    closed_reply: ClosedReply | None = None
+    refusals: ClassVar[dict[str, str]] = {
+        "inactive_close_seconds": f"inactive_close_seconds must be an integer from {MIN_INACTIVE_CLOSE_S} "
+        f"to {MAX_INACTIVE_CLOSE_S}",
+        "required_skills": f'required_skills is a list of at most {MAX_SKILLS} {{"name", "min_level": 1-5}}',
+        "overflow.queue": "overflow.queue must be a queue name",
+        "hours.weekly": 'hours.weekly maps mon..sun to lists of at most 10 ["HH:MM", "HH:MM"] pairs',
+        "hours.holidays": "hours.holidays must be a list of at most 400 dates, YYYY-MM-DD",
+        "closed_reply": f"closed_reply maps locales such as en or zh-TW to texts of 1 to {MAX_REPLY} characters",
+    }
+
+
+class Queue(msgspec.Struct):
+    """A queue and its routing policy (the defaults when none was set)."""
+
+    name: QueueName
+    required_skills: RequiredSkills
+    inactive_close_seconds: InactiveClose
+    overflow: Overflow | None
+    hours: OperatingHours | None
+    closed_reply: ClosedReply
+    configured: Annotated[bool, Meta(description="Whether a policy was set (else the defaults).")]
+    waiting: Annotated[int, Meta(ge=0, description="Conversations waiting now.")]
+    open: Annotated[bool, Meta(description="Within its operating hours now (always without hours).")]
+
+
+class ConversationPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """`PATCH /v1/conversations/{id}`."""
+
+    priority: Annotated[int, Meta(ge=0, le=MAX_PRIORITY)]
+    refusals: ClassVar[dict[str, str]] = {"priority": f"priority must be an integer from 0 to {MAX_PRIORITY}"}
+
+
+# -- checks ---------------------------------------------------------------------------
 
 
 def _bad(field: str, message: str) -> InvalidRequest:
     return InvalidRequest(message, details={"field": field})
 
 
-def _int(value: Any, field: str, low: int, high: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise _bad(field, f"{field} must be an integer from {low} to {high}")
-    return value
+def _object(body: Any) -> None:
+    if not isinstance(body, Mapping):
+        raise InvalidRequest("the request body must be a JSON object")
 
 
 def waiting_score(priority: int, arrival_ms: int) -> int:
@@ -53,48 +186,46 @@ def waiting_score(priority: int, arrival_ms: int) -> int:
 
 
 def validate_priority(value: Any, field: str = "priority") -> int:
-    return _int(value, field, 0, MAX_PRIORITY)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_PRIORITY:
+        raise _bad(field, f"{field} must be an integer from 0 to {MAX_PRIORITY}")
+    return value
 
 
 def validate_conversation_patch(body: Any) -> int:
     """``PATCH /v1/conversations/{id}``: ``{"priority": 0-100}``; the priority."""
-    if not isinstance(body, Mapping):
-        raise InvalidRequest("the request body must be a JSON object")
-    extra = set(body) - {"priority"}
-    if extra:
-        raise _bad(str(sorted(extra)[0]), f"unknown field {sorted(extra)[0]!r}")
-    if "priority" not in body:
-        raise _bad("priority", "priority is required")
-    return validate_priority(body["priority"])
+    _object(body)
+    return shapes.convert(body, ConversationPatch).priority
 
 
 def validate_agent_skills(body: Any) -> dict[str, int]:
-    """An agent's skills: ``{name: level}``, level 1 to 5."""
+    """An agent's skills: ``{name: level}``, level 1 to 5; a refusal names the skill."""
     if not isinstance(body, Mapping):
         raise InvalidRequest("the request body must be a JSON object of skill → level")
     if len(body) > MAX_SKILLS:
         raise _bad("skills", f"at most {MAX_SKILLS} skills")
+    for name, level in body.items():  # msgspec names no key of a map: one entry at a time
+        try:
+            msgspec.convert({name: level}, AgentSkills)
+        except msgspec.ValidationError as exc:
+            if "`key`" in str(exc):
+                raise _bad(str(name)[:50], "skill names are 1 to 50 letters, digits, _ . -") from None
+            raise _bad(str(name)[:50], f"{name} must be an integer from {MIN_LEVEL} to {MAX_LEVEL}") from None
+    return dict(sorted(msgspec.convert(body, AgentSkills).items()))
+
+
+def _merged(skills: list[RequiredSkill]) -> list[dict[str, Any]]:
     out: dict[str, int] = {}
-    for name, level in body.items():
-        if not isinstance(name, str) or not SKILL_RE.match(name):
-            raise _bad(str(name)[:50], "skill names are 1 to 50 letters, digits, _ . -")
-        out[name] = _int(level, name, MIN_LEVEL, MAX_LEVEL)
-    return dict(sorted(out.items()))
+    for skill in skills:
+        out[skill.name] = max(out.get(skill.name, 0), skill.min_level)
+    return [{"name": n, "min_level": level} for n, level in sorted(out.items())]
 
 
 def validate_required_skills(value: Any, field: str = "required_skills") -> list[dict[str, Any]]:
     """``[{"name": ..., "min_level": 1-5}]`` (min_level defaults to 1)."""
-    if not isinstance(value, list) or len(value) > MAX_SKILLS:
-        raise _bad(field, f"{field} must be a list of at most {MAX_SKILLS} skills")
-    out: dict[str, int] = {}
-    for item in value:
-        if not isinstance(item, Mapping) or set(item) - {"name", "min_level"}:
-            raise _bad(field, 'each required skill is {"name", "min_level"}')
-        name = item.get("name")
-        if not isinstance(name, str) or not SKILL_RE.match(name):
-            raise _bad(field, "skill names are 1 to 50 letters, digits, _ . -")
-        out[name] = max(out.get(name, 0), _int(item.get("min_level", 1), field, MIN_LEVEL, MAX_LEVEL))
-    return [{"name": n, "min_level": level} for n, level in sorted(out.items())]
+    try:
+        return _merged(msgspec.convert(value, RequiredSkills))
+    except msgspec.ValidationError:
+        raise _bad(field, f'{field} is a list of at most {MAX_SKILLS} {{"name", "min_level": 1-5}}') from None
 
 
 def qualifies(skills: Mapping[str, int], required: list[dict[str, Any]]) -> bool:
@@ -102,83 +233,30 @@ def qualifies(skills: Mapping[str, int], required: list[dict[str, Any]]) -> bool
     return all(skills.get(r["name"], 0) >= r["min_level"] for r in required)
 
 
-def _overflow(value: Any, queue: str) -> dict[str, Any]:
-    if not isinstance(value, Mapping) or set(value) - {"queue", "after_seconds", "waiting_over"}:
-        raise _bad("overflow", 'overflow is {"queue", "after_seconds" or "waiting_over"}')
-    target = value.get("queue")
-    if not isinstance(target, str) or not QUEUE_RE.match(target):
-        raise _bad("overflow.queue", "overflow.queue must be a queue name")
-    if target == queue:
-        raise _bad("overflow.queue", "a queue cannot overflow into itself")
-    out: dict[str, Any] = {"queue": target}
-    if ("after_seconds" in value) == ("waiting_over" in value):
-        raise _bad("overflow", "give exactly one of after_seconds and waiting_over")
-    if "after_seconds" in value:
-        out["after_seconds"] = _int(value["after_seconds"], "overflow.after_seconds", 1, MAX_OVERFLOW_AFTER_S)
-    else:
-        out["waiting_over"] = _int(value["waiting_over"], "overflow.waiting_over", 0, MAX_WAITING_OVER)
-    return out
+def _clock(text: str) -> int:
+    """Minutes since midnight of ``HH:MM`` (``24:00`` as an end)."""
+    return int(text[:2]) * 60 + int(text[3:])
 
 
-def _clock(text: Any, field: str) -> int:
-    """Minutes since midnight of ``HH:MM`` (``24:00`` allowed as an end)."""
-    m = _CLOCK_RE.match(text) if isinstance(text, str) else None
-    if m is None or (m.group(1) == "24" and m.group(2) != "00"):
-        raise _bad(field, f"{field} times are HH:MM")
-    return int(m.group(1)) * 60 + int(m.group(2))
-
-
-def _hours(value: Any) -> dict[str, Any]:
-    if not isinstance(value, Mapping) or set(value) - {"timezone", "weekly", "holidays"}:
-        raise _bad("hours", 'hours is {"timezone", "weekly", "holidays"}')
-    tz = value.get("timezone", "UTC")
+def _hours(hours: OperatingHours) -> dict[str, Any]:
     try:
-        if not isinstance(tz, str) or not tz:
+        if not hours.timezone:
             raise ValueError
-        ZoneInfo(tz)
+        ZoneInfo(hours.timezone)
     except (ValueError, ZoneInfoNotFoundError):
         raise _bad("hours.timezone", "hours.timezone must be an IANA time zone name") from None
-    weekly = value.get("weekly")
-    if not isinstance(weekly, Mapping) or set(weekly) - set(DAYS):
-        raise _bad("hours.weekly", 'hours.weekly maps mon..sun to lists of ["HH:MM", "HH:MM"]')
     week: dict[str, list[list[str]]] = {}
     for day in DAYS:
-        spans = weekly.get(day, [])
         field = f"hours.weekly.{day}"
-        if not isinstance(spans, list) or len(spans) > 10:
-            raise _bad(field, f"{field} must be a list of at most 10 [start, end] pairs")
-        out = []
-        for span in spans:
-            if not isinstance(span, list) or len(span) != 2:
-                raise _bad(field, f"{field} must be a list of [start, end] pairs")
-            start, end = _clock(span[0], field), _clock(span[1], field)
-            if start >= end or start == 24 * 60:
-                raise _bad(field, f"{field}: each start must come before its end")
-            out.append([span[0], span[1]])
-        week[day] = sorted(out)
-    holidays = value.get("holidays", [])
-    if not isinstance(holidays, list) or len(holidays) > 400:
-        raise _bad("hours.holidays", "hours.holidays must be a list of at most 400 dates")
-    days = set()
-    for h in holidays:
-        try:
-            days.add(date.fromisoformat(h).isoformat())
-        except (TypeError, ValueError):
-            raise _bad("hours.holidays", "hours.holidays are dates, YYYY-MM-DD") from None
-    return {"timezone": tz, "weekly": week, "holidays": sorted(days)}
-
-
-def _closed_reply(value: Any) -> dict[str, str]:
-    if not isinstance(value, Mapping) or len(value) > 50:
-        raise _bad("closed_reply", "closed_reply maps locales to text")
-    out = {}
-    for locale, text in value.items():
-        if not isinstance(locale, str) or not _LOCALE_RE.match(locale):
-            raise _bad("closed_reply", "closed_reply keys are locales such as en or zh-TW")
-        if not isinstance(text, str) or not text.strip() or len(text) > MAX_REPLY:
-            raise _bad("closed_reply", f"closed_reply texts are 1 to {MAX_REPLY} characters")
-        out[locale] = text
-    return out
+        spans = [list(span) for span in getattr(hours.weekly, day)]
+        if any(_clock(start) >= _clock(end) for start, end in spans):
+            raise _bad(field, f"{field}: each start must come before its end")
+        week[day] = sorted(spans)
+    return {
+        "timezone": hours.timezone,
+        "weekly": week,
+        "holidays": sorted({d.isoformat() for d in hours.holidays}),
+    }
 
 
 QUEUE_FIELDS = ("required_skills", "inactive_close_seconds", "overflow", "hours", "closed_reply")
@@ -188,25 +266,24 @@ def validate_queue(name: str, body: Any) -> dict[str, Any]:
     """A queue's policy as stored (every field present; null: not used)."""
     if not QUEUE_RE.match(name):
         raise _bad("name", "queue names are 1 to 100 letters, digits, _ . -")
-    if not isinstance(body, Mapping):
-        raise InvalidRequest("the request body must be a JSON object")
-    extra = set(body) - set(QUEUE_FIELDS) - {"name"}
-    if extra:
-        raise _bad(sorted(extra)[0], f"unknown field {sorted(extra)[0]!r}")
-    if body.get("name", name) != name:
+    _object(body)
+    given = shapes.convert_nested(body, QueueInput)
+    if given.name is not UNSET and given.name != name:
         raise _bad("name", "name must match the path")
-    inactive = body.get("inactive_close_seconds")
-    policy: dict[str, Any] = {
+    overflow = given.overflow
+    if overflow is not None:
+        if overflow.queue == name:
+            raise _bad("overflow.queue", "a queue cannot overflow into itself")
+        if (overflow.after_seconds is UNSET) == (overflow.waiting_over is UNSET):
+            raise _bad("overflow", "give exactly one of after_seconds and waiting_over")
+    return {
         "name": name,
-        "required_skills": validate_required_skills(body.get("required_skills") or []),
-        "inactive_close_seconds": DEFAULT_INACTIVE_CLOSE_S
-        if inactive is None
-        else _int(inactive, "inactive_close_seconds", MIN_INACTIVE_CLOSE_S, MAX_INACTIVE_CLOSE_S),
-        "overflow": None if body.get("overflow") is None else _overflow(body["overflow"], name),
-        "hours": None if body.get("hours") is None else _hours(body["hours"]),
-        "closed_reply": _closed_reply(body.get("closed_reply") or {}),
+        "required_skills": _merged(given.required_skills or []),
+        "inactive_close_seconds": given.inactive_close_seconds or DEFAULT_INACTIVE_CLOSE_S,
+        "overflow": None if overflow is None else msgspec.to_builtins(overflow),
+        "hours": None if given.hours is None else _hours(given.hours),
+        "closed_reply": dict(given.closed_reply or {}),
     }
-    return policy
 
 
 def closed_reply_text(replies: Mapping[str, str], locale: str | None) -> str | None:
@@ -240,7 +317,7 @@ def default_queue(name: str) -> dict[str, Any]:
 def _spans(hours: Mapping[str, Any], day: date) -> list[tuple[int, int]]:
     if day.isoformat() in hours["holidays"]:
         return []
-    return [(_clock(s, "hours"), _clock(e, "hours")) for s, e in hours["weekly"].get(DAYS[day.weekday()], [])]
+    return [(_clock(s), _clock(e)) for s, e in hours["weekly"].get(DAYS[day.weekday()], [])]
 
 
 def is_open(hours: Mapping[str, Any] | None, at: datetime) -> bool:

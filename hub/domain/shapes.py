@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import msgspec
 
@@ -63,3 +63,53 @@ def components(shapes: Iterable[Any], prefix: str) -> tuple[list[dict[str, Any]]
     they refer to, by name."""
     refs, schemas = msgspec.json.schema_components(tuple(shapes), ref_template=prefix + "{name}")
     return list(refs), dict(schemas)
+
+
+# -- nested bodies: the refusal names the whole path ----------------------------------
+
+_AT = re.compile(r" - at `(?:key` in `)?\$([^`]*)`$")
+_INDEX = re.compile(r"\[[^\]]*\]")
+
+
+def path_of(exc: msgspec.ValidationError) -> str | None:
+    """The dotted path msgspec found wrong (``overflow.after_seconds``,
+    ``hours.weekly.mon``: list indexes and dict keys left out), or None when
+    the body itself is."""
+    message = str(exc)
+    at = _AT.search(message)
+    parts = [p for p in _INDEX.sub("", at.group(1) if at else "").split(".") if p]
+    # A missing field is named; an unknown nested one is not: the object it is in is wrong.
+    named = _MISSING.search(message) or (None if parts else _UNKNOWN.search(message))
+    if named:
+        parts.append(named.group(1))
+    return ".".join(parts)[:100] or None
+
+
+def nested_refusal(exc: msgspec.ValidationError, shape: type[Any]) -> InvalidRequest:
+    """Like ``refusal``, naming the whole path of a nested field; ``refusals``
+    may word a path (``"overflow.queue"``) or its top-level field."""
+    message = str(exc)
+    path = path_of(exc)
+    if path is None:
+        return InvalidRequest("the body must be a JSON object", details={"field": "body"})
+    worded: dict[str, str] = {}
+    for member in get_args(shape) or (shape,):  # each Struct of a union
+        worded.update(getattr(member, "refusals", {}))
+    unknown = _UNKNOWN.search(message)
+    if unknown:
+        text = f"unknown field {unknown.group(1)!r}" + (f" in {path}" if path != unknown.group(1) else "")
+    elif path in worded or path.split(".")[0] in worded:
+        text = worded.get(path) or worded[path.split(".")[0]]
+    elif _MISSING.search(message):
+        text = f"{path} is required"
+    else:
+        text = f"{path}: {message.split(' - at ')[0]}"
+    return InvalidRequest(text, details={"field": path})
+
+
+def convert_nested(body: object, shape: type[T]) -> T:
+    """``body`` as ``shape``, or ``InvalidRequest`` naming the path of the wrong field."""
+    try:
+        return msgspec.convert(body, shape)
+    except msgspec.ValidationError as exc:
+        raise nested_refusal(exc, shape) from None

@@ -15,10 +15,11 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
+from hub.domain.flows import JOB_STATUSES
 from hub.storage import keys
 from hub.storage.redis import Scripts
 
-STATUSES = ("pending", "running", "done", "failed", "canceled")
+STATUSES = JOB_STATUSES
 FINAL = ("done", "failed", "canceled")
 # Chunks whose keys one sweep script call drops.
 SWEEP_CHUNKS = 250

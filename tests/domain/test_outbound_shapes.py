@@ -137,14 +137,14 @@ def contact_taken(contact: Any) -> bool:
     return True
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, derandomize=True)
 @given(contacts())
 def test_the_contact_schema_takes_every_contact_the_hub_takes(contact: dict[str, Any]) -> None:
     if contact_taken(contact):
         assert published("Contact").is_valid(contact), contact
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(
     st.dictionaries(
         st.sampled_from(["configuration_id", "contacts", "other"]),
@@ -161,7 +161,7 @@ def test_the_send_request_schema_takes_what_the_hub_takes(body: dict[str, Any]) 
         assert not schema
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=500, deadline=None, derandomize=True)
 @given(
     st.dictionaries(
         st.sampled_from(["name", "email", "password", "queues", "capacity", "role", "other"]),
@@ -180,12 +180,15 @@ def test_the_agent_schema_takes_what_the_hub_takes(body: dict[str, Any]) -> None
         assert schema, body
     elif schema:  # refused by a rule the schema cannot say
         field = refused_field(validate_agent, body)
-        common = field == "password" and str(body["password"]) == "1234567890"
+        # The password rules the schema cannot say: not a common one, not the email.
+        common = field == "password" and (
+            str(body["password"]) == "1234567890" or str(body["password"]).lower() == str(body.get("email")).lower()
+        )
         no_queue = field == "queues" and body.get("role", "agent") == "agent" and body.get("queues") == []
         assert common or no_queue, body
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(
     st.sampled_from(["Login", "ConsentInput", "SegmentsRequest"]),
     st.dictionaries(
