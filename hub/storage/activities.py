@@ -7,10 +7,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
+from hub.domain import partitions as parts
 from hub.domain.segments import count_segments
 from hub.storage import keys
 from hub.storage.redis import Scripts, is_cluster
@@ -128,6 +129,14 @@ def public_activity(raw: dict[str, str], history: Sequence[str] | None = None) -
     return out
 
 
+def record_now(record: dict[str, Any]) -> int:
+    """The acceptance time of a request being accepted (its activities' ``created``)."""
+    for items in record["parts"].values():
+        for item in items:
+            return int(json.loads(item)["fields"]["created"])
+    return 0
+
+
 class ActivityStore:
     def __init__(self, client: aioredis.Redis, scripts: Scripts) -> None:
         self.r = client
@@ -181,6 +190,134 @@ class ActivityStore:
         if outcome == "limited":
             return Accepted("limited", retry_after=int(result[1]))
         return Accepted(outcome)
+
+    async def accept_partitioned(
+        self,
+        org_id: str,
+        *,
+        partitions: int,
+        now_ms: int,
+        window_ms: int,
+        limit: int,
+        request_id: str,
+        idem_key: str | None,
+        idem_hash: str,
+        idem_ttl_s: int,
+        response_json: str,
+        retention_s: int,
+        activities: list[dict[str, Any]],
+    ) -> Accepted:
+        """``accept`` for an org with several partitions, in three steps (the
+        request's idempotency key, limit and opt-ins in the org's slot; each
+        partition's activities in its own; the answer kept in the org's slot),
+        each atomic, the later ones safe to run again: a request left half
+        accepted by a crash is completed by a replay of its key or by
+        ``recover_accepting``. Every activity must be queued or final (quiet
+        hours, which defer, are refused with partitions)."""
+        by_part: dict[str, list[str]] = {}
+        consents: list[list[str]] = []
+        for a in activities:
+            p = parts.activity_partition(partitions, a["id"])
+            if p is None:
+                raise ValueError(f"activity id {a['id']} names no partition of {partitions}")
+            by_part.setdefault(str(p), []).append(json.dumps(a))
+            f = a["fields"]
+            if f["status"] == "queued":
+                consents.append([f["channel"], f["to"], a["id"]])
+        record: dict[str, Any] = {
+            "response": response_json,
+            "parts": by_part,
+            "idem": idem_key or "",
+            "hash": idem_hash if idem_key else "",
+            "ttl": idem_ttl_s,
+            "retention": retention_s,
+        }
+        accepting = keys.accepting(org_id, request_id)
+        idem = keys.idempotency(org_id, idem_key) if idem_key else accepting
+        for _ in range(3):
+            result = await self.s.accept_reserve(
+                keys=[
+                    keys.request_rate(org_id),
+                    idem,
+                    accepting,
+                    keys.accepting_index(org_id),
+                    keys.archive_stream(org_id),
+                ],
+                args=[
+                    keys.org_prefix(org_id),
+                    now_ms,
+                    window_ms,
+                    limit,
+                    request_id,
+                    record["hash"],
+                    idem_ttl_s,
+                    json.dumps(record),
+                    json.dumps(consents),
+                ],
+            )
+            outcome = result[0]
+            if outcome == "ok":
+                await self._complete(org_id, request_id, record)
+                return Accepted("ok")
+            if outcome == "replay":
+                return Accepted("replay", response=result[1])
+            if outcome == "limited":
+                return Accepted("limited", retry_after=int(result[1]))
+            if outcome == "conflict":
+                return Accepted("conflict")
+            # Another call with this key is being accepted (or was cut short):
+            # finish it here, as it would, and answer as it does.
+            raw = await self.r.get(keys.accepting(org_id, result[1]))
+            if raw is not None:
+                earlier = json.loads(raw)
+                await self._complete(org_id, result[1], earlier)
+                return Accepted("replay", response=earlier["response"])
+            # It finished meanwhile: its answer is kept now.
+        raise RuntimeError("a send request's idempotency key stayed pending")
+
+    async def _complete(self, org_id: str, request_id: str, record: dict[str, Any]) -> None:
+        """Steps 2 and 3 of accept_partitioned (each changes nothing when run again)."""
+        ttl = int(record["ttl"])
+        await asyncio.gather(
+            *(
+                self.s.accept_part(
+                    keys=[
+                        keys.outbound_stream(unit),
+                        keys.archive_stream(unit),
+                        keys.accepted_part(unit, request_id),
+                    ],
+                    args=[keys.org_prefix(unit), record_now(record), record["retention"], ttl, *items],
+                )
+                for p, items in record["parts"].items()
+                for unit in [parts.unit(org_id, int(p))]
+            )
+        )
+        accepting = keys.accepting(org_id, request_id)
+        idem = keys.idempotency(org_id, record["idem"]) if record["idem"] else accepting
+        await self.s.accept_finish(
+            keys=[idem, accepting, keys.accepting_index(org_id)],
+            args=[request_id, record["hash"], ttl, record["response"]],
+        )
+
+    async def recover_accepting(self, org_id: str, started_before_ms: int) -> list[dict[str, Any]]:
+        """Completes the requests of a partitioned org whose acceptance began
+        before ``started_before_ms`` and was cut short; returns their records."""
+        index = keys.accepting_index(org_id)
+        done: list[dict[str, Any]] = []
+        found = cast(list[str], await self.r.zrangebyscore(index, "-inf", started_before_ms, start=0, num=100))
+        for request_id in found:
+            raw = await self.r.get(keys.accepting(org_id, request_id))
+            if raw is None:  # expired with its key: nothing left to finish
+                await self.r.zrem(index, request_id)
+                continue
+            record = json.loads(raw)
+            await self._complete(org_id, request_id, record)
+            done.append(record)
+        return done
+
+    async def oldest_accepting_ms(self, org_id: str) -> int | None:
+        rows = await self.r.zrange(keys.accepting_index(org_id), 0, 0, withscores=True)
+        return int(rows[0][1]) if rows else None
 
     async def mark_sending(self, org_id: str, now_ms: int, ids: Sequence[str]) -> list[Job]:
         rows = await self.s.mark_sending(
@@ -270,6 +407,9 @@ class ActivityStore:
             args=[keys.org_prefix(org_id), provider_id, status, at_ms, error_code],
         )
         return (act_id or None), int(applied)
+
+    async def knows_provider_id(self, org_id: str, provider_id: str) -> bool:
+        return bool(await self.r.exists(keys.provider_message(org_id, provider_id)))
 
     async def trim_indexes(self, org_id: str, config_ids: Sequence[str], cutoff_ms: int) -> int:
         """Drop entries older than the cutoff from the org's activity and
