@@ -124,6 +124,27 @@ def test_one_org_with_four_partitions_spreads_over_the_masters_and_keeps_every_p
         created = [a["created_at"] for a in listed]
         assert created == sorted(created, reverse=True)
 
+        # The report counts every partition's messages (archived to SQL, or still in Redis).
+        def report_delivered() -> Any:
+            report = api.ok("GET", "/v1/outbound/report", params={"configuration_id": config})
+            return report if report["counts"].get("delivered") == requests * per_request else None
+
+        assert wait_for(report_delivered, timeout=30, interval=0.5)["total"] == requests * per_request
+
+        def archived() -> bool:
+            # Every partition's archive stream read and emptied by the archivers.
+            units = partitions.units(org["id"], P)
+            streams = [keys.archive_stream(u) for u in units] + [keys.outbound_stream(u) for u in units]
+            lengths = []
+            for stream in streams:
+                with redis_cluster.node_of(stream).client() as c:
+                    lengths.append(c.xlen(stream))
+            return sum(lengths) == 0
+
+        wait_for(archived, timeout=30, interval=0.5)
+        metrics = httpx.get(hub.url + "/metrics", timeout=10)
+        assert metrics.status_code == 200 and "hub_outbound_stream_depth" in metrics.text
+
         # A contact's timeline holds its three messages.
         timeline = api.ok("GET", f"/v1/contacts/{phone(7)}/timeline")["items"]
         assert [i["activity"]["case_name"] for i in timeline if i["kind"] == "activity"] == ["CAS-6", "CAS-3", "CAS-0"]

@@ -152,6 +152,10 @@ class WorkBoard:
         """The org and its partitions (1 and up) as last listed."""
         return [org_id, *sorted(u for u in self._partitions if org_of(u) == org_id)]
 
+    def partition_ids(self) -> list[str]:
+        """The partitions (1 and up) of the orgs that have several, as last listed."""
+        return sorted(self._partitions)
+
     def partitioned(self, org_id: str) -> bool:
         return org_id in self._partitioned_orgs
 
