@@ -128,8 +128,9 @@ async def callback_unit(hub: Hub, family: Family, org_id: str, provider_id: str,
     (TeleSign signs the body only), the name is only a guess: the partition
     whose pointer knows the provider id wins, and the guess only decides
     where a callback that came before its send was recorded waits."""
-    hint = parts.unit(org_id, partition_hint(url))
-    if not hub.board.knows_unit(hint):
+    named = partition_hint(url)
+    hint = parts.unit(org_id, named)
+    if named and not hub.board.knows_unit(hint):
         await hub.board.refresh()  # an org created since this process last listed them
         if not hub.board.knows_unit(hint):
             hint = org_id
