@@ -288,3 +288,30 @@ def test_partition_helpers() -> None:
     one = partitions.activity_id(4, 3)
     assert len(one) == 24 and partitions.activity_partition(4, one) == 3
     assert partitions.activity_partition(4, "act_f" + "0" * 19) is None
+
+
+def test_telesign_callbacks_find_their_partition_by_provider_id(hub, sandbox, redis_cluster: RedisCluster) -> None:  # type: ignore[no-untyped-def]
+    """TeleSign signs the callback's body, not its URL: the partition is found
+    by the provider id's pointer, not taken from the URL."""
+    from tests.test_telesign import telesign_setup
+
+    org = org_over_masters(hub.url, redis_cluster)
+    with Api(hub.url, org["api_key"]) as api:
+        config = telesign_setup(api, sandbox.url)["config"]["id"]
+        customers = [phone(400 + i) for i in range(8)]
+        answer = api.ok(
+            "POST",
+            "/v1/outbound/send",
+            202,
+            json={"configuration_id": config, "contacts": [contact(c) for c in customers]},
+        )
+        sent = [r["activity_id"] for r in answer["results"]]
+        assert len({a[4] for a in sent}) > 1
+        for activity_id in sent:
+            found = wait_for(
+                lambda a=activity_id: (
+                    (x := api.ok("GET", f"/v1/outbound/activities/{a}"))["status"] == "delivered" and x
+                ),
+                timeout=20,
+            )
+            assert any(e["source"] == "callback" for e in found["history"])
