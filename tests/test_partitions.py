@@ -14,9 +14,12 @@ import httpx
 import pytest
 
 from hub.domain import partitions
+from hub.domain.catalog import validate_org
+from hub.domain.records import Org
 from hub.storage import keys
 from hub.storage.activities import ActivityStore
 from hub.storage.redis import Scripts, connect
+from hub.webhooks.intake import partition_hint
 from tests.agents import customer_replies
 from tests.redis_cluster import RedisCluster
 from tests.support import ADMIN_TOKEN, SANDBOX_SID, SENDER, Api, contact, create_org, outbound_setup, phone, wait_for
@@ -288,6 +291,19 @@ def test_partition_helpers() -> None:
     one = partitions.activity_id(4, 3)
     assert len(one) == 24 and partitions.activity_partition(4, one) == 3
     assert partitions.activity_partition(4, "act_f" + "0" * 19) is None
+    base = "https://hub.example/webhooks/twilio/ch_1/status"
+    assert [partition_hint(base + q) for q in ("?p=3", "?p=15", "", "?p=0", "?p=16", "?p=x", "?q=2")] == [
+        3,
+        15,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ]
+    org = validate_org({"name": "Big", "partitions": 4}, id="org_1", created_at=1.0)
+    assert org.public()["partitions"] == 4 and Org.from_json(org.to_json()).partitions == 4
+    assert "partitions" not in validate_org({"name": "Small"}, id="org_2", created_at=1.0).public()
 
 
 def test_telesign_callbacks_find_their_partition_by_provider_id(hub, sandbox, redis_cluster: RedisCluster) -> None:  # type: ignore[no-untyped-def]
