@@ -442,7 +442,8 @@ _PARTITIONS = {
     "description": "Outbound partitions: above 1, the org's contacts (channel and number) are spread "
     "over this many Redis hash tags, so that one org's sends spread over the nodes of a Redis "
     "Cluster; each contact's messages keep their order. Set at creation only. Above 1, quiet "
-    "hours and event endpoints are refused (not supported yet). Absent from an org: 1.",
+    "hours and event endpoints are refused (not supported yet). A send request answered with an "
+    "error (503) may then still be completed: retry it with the same `Idempotency-Key`. Absent from an org: 1.",
 }
 _ORG_CREATE = {**_ORG_INPUT, "properties": {**_ORG_INPUT["properties"], "partitions": _PARTITIONS}}
 _ORG = obj(
