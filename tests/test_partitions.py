@@ -331,3 +331,51 @@ def test_telesign_callbacks_find_their_partition_by_provider_id(hub, sandbox, re
                 timeout=20,
             )
             assert any(e["source"] == "callback" for e in found["history"])
+
+
+def test_partition_records_leave_redis_after_the_hot_window_and_sql_answers(
+    hub_factory, sandbox, redis_cluster: RedisCluster
+) -> None:  # type: ignore[no-untyped-def]
+    """The hot-window sweep drops each activity from its own partition; reads
+    then come from SQL, and a late callback to a partition's URL still applies."""
+    from twilio.request_validator import RequestValidator
+
+    from tests.support import SANDBOX_TOKEN
+
+    hub = hub_factory(HUB_HOT_SECONDS="1")
+    org = org_over_masters(hub.url, redis_cluster)
+    with Api(hub.url, org["api_key"]) as api:
+        ids = outbound_setup(api, sandbox.url)
+        customers = [phone(500 + i) for i in range(8)]
+        answer = api.ok(
+            "POST",
+            "/v1/outbound/send",
+            202,
+            json={"configuration_id": ids["config"]["id"], "contacts": [contact(c) for c in customers]},
+        )
+        sent = [r["activity_id"] for r in answer["results"]]
+        assert len({a[4] for a in sent}) > 1
+        delivered = {
+            a: wait_for(
+                lambda a=a: (x := api.ok("GET", f"/v1/outbound/activities/{a}"))["status"] == "delivered" and x,
+                timeout=20,
+            )
+            for a in sent
+        }
+        wait_for(lambda: sum(activity_keys_by_master(redis_cluster, org["id"])) == 0, timeout=30, interval=0.5)
+        for a in sent:
+            assert api.ok("GET", f"/v1/outbound/activities/{a}") == delivered[a]
+        listed = api.ok("GET", "/v1/outbound/activities", params={"limit": 100})["items"]
+        assert sorted(x["id"] for x in listed) == sorted(sent)
+
+        # The customer reads one sent from a partition other than the org's own.
+        late = next(a for a in sent if a[4] != "0")
+        url = f"{hub.url}/webhooks/twilio/{ids['channel']['id']}/status?p={int(late[4], 16)}"
+        form = {
+            "MessageSid": delivered[late]["provider_message_id"],
+            "MessageStatus": "read",
+            "AccountSid": SANDBOX_SID,
+        }
+        signature = RequestValidator(SANDBOX_TOKEN).compute_signature(url, form)
+        assert httpx.post(url, data=form, headers={"X-Twilio-Signature": signature}).status_code == 204
+        wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{late}")["status"] == "read", timeout=30)
