@@ -379,3 +379,31 @@ def test_partition_records_leave_redis_after_the_hot_window_and_sql_answers(
         signature = RequestValidator(SANDBOX_TOKEN).compute_signature(url, form)
         assert httpx.post(url, data=form, headers={"X-Twilio-Signature": signature}).status_code == 204
         wait_for(lambda: api.ok("GET", f"/v1/outbound/activities/{late}")["status"] == "read", timeout=30)
+
+
+def test_erasing_a_customer_reaches_their_partition(hub, sandbox, redis_cluster: RedisCluster) -> None:  # type: ignore[no-untyped-def]
+    org = org_over_masters(hub.url, redis_cluster)
+    with Api(hub.url, org["api_key"]) as api:
+        ids = outbound_setup(api, sandbox.url)
+        # A customer whose partition is not the org's own.
+        customer = next(
+            c for c in (phone(600 + i) for i in range(50)) if partitions.contact_partition(P, ids["channel"]["id"], c)
+        )
+        sent = [
+            api.ok(
+                "POST",
+                "/v1/outbound/send",
+                202,
+                json={"configuration_id": ids["config"]["id"], "contacts": [contact(customer, CaseName=f"CAS-{i}")]},
+            )["results"][0]["activity_id"]
+            for i in range(2)
+        ]
+        for a in sent:
+            wait_for(lambda a=a: api.ok("GET", f"/v1/outbound/activities/{a}")["status"] == "delivered", timeout=20)
+        assert len(api.ok("GET", f"/v1/contacts/{customer}/timeline")["items"]) == 2
+        erased = api.ok("DELETE", f"/v1/contacts/{customer}")["erased"]
+        assert (erased["activities"], erased["activities_in_flight"]) == (2, 0)
+        for a in sent:
+            activity = api.ok("GET", f"/v1/outbound/activities/{a}")
+            assert activity["erased"] is True and activity["body"] is None and activity["case_name"] is None
+        assert api.ok("GET", f"/v1/contacts/{customer}/timeline")["items"] == []
