@@ -197,7 +197,7 @@ def test_errors_security_and_parameters(doc: dict[str, Any]) -> None:
         "400": {"invalid_request"},
         "401": {"unauthorized"},
         "404": {"not_found"},
-        "409": {"idempotency_key_reused", "partitions_unsupported"},
+        "409": {"idempotency_key_reused"},
         "413": {"too_many_contacts", "payload_too_large"},
         "429": {"rate_limited"},
     }

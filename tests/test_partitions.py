@@ -182,7 +182,7 @@ async def test_a_reply_finds_the_activity_in_its_partition(hub, sandbox, redis_c
             assert conv["activity"]["id"] == sent[conv["customer"]]
 
 
-def test_partitions_are_set_at_creation_only_and_refuse_what_they_do_not_support(hub) -> None:  # type: ignore[no-untyped-def]
+def test_partitions_are_set_at_creation_only_and_refuse_event_endpoints(hub) -> None:  # type: ignore[no-untyped-def]
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     plain = create_org(hub.url)
     assert "partitions" not in plain
@@ -193,9 +193,6 @@ def test_partitions_are_set_at_creation_only_and_refuse_what_they_do_not_support
     org = create_org(hub.url, partitions=2)
     patch = httpx.patch(f"{hub.url}/v1/orgs/{org['id']}", json={"partitions": 1}, headers=admin)
     assert patch.status_code == 400 and patch.json()["error"]["details"] == {"field": "partitions"}
-    quiet = {"start": "08:00", "end": "20:00"}
-    patch = httpx.patch(f"{hub.url}/v1/orgs/{org['id']}", json={"quiet_hours": quiet}, headers=admin)
-    assert patch.status_code == 400 and patch.json()["error"]["details"] == {"field": "quiet_hours"}
     assert httpx.get(f"{hub.url}/v1/orgs/{org['id']}", headers=admin).json()["partitions"] == 2
     with Api(hub.url, org["api_key"]) as api:
         endpoint = api.post("/v1/event-endpoints", json={"url": "https://example.com/hook", "types": ["*"]})
@@ -407,3 +404,66 @@ def test_erasing_a_customer_reaches_their_partition(hub, sandbox, redis_cluster:
             activity = api.ok("GET", f"/v1/outbound/activities/{a}")
             assert activity["erased"] is True and activity["body"] is None and activity["case_name"] is None
         assert api.ok("GET", f"/v1/contacts/{customer}/timeline")["items"] == []
+
+
+def test_held_messages_are_released_from_every_partition_and_their_request_counted_once(
+    hub, sandbox, redis_cluster: RedisCluster
+) -> None:  # type: ignore[no-untyped-def]
+    """Quiet hours with partitions: each partition releases its share of a
+    held request; the request counts against the org's hourly limit (in the
+    org's slot) once, from then on, as at P = 1."""
+    from tests.test_quiet_hours import midday_zone, opening_in
+
+    org = org_over_masters(hub.url, redis_cluster, limits={"requests_per_hour": 2})
+    with Api(hub.url, org["api_key"]) as api:
+        setup = outbound_setup(api, sandbox.url)
+        cfg, channel = setup["config"]["id"], setup["channel"]["id"]
+        zone, window, opens = opening_in(4)
+        api.ok("PATCH", f"/v1/outbound-configurations/{cfg}", json={"quiet_hours": window})
+        # Outside the org's own partition: the count goes through the partitions' outboxes.
+        numbers = [n for n in (phone(700 + i) for i in range(40)) if partitions.contact_partition(P, channel, n)][:8]
+        held = api.ok(
+            "POST",
+            "/v1/outbound/send",
+            202,
+            json={
+                "configuration_id": cfg,
+                "contacts": [contact(n, contextitems={"state": "open", "timezone": zone}) for n in numbers],
+            },
+        )["results"]
+        assert {r["status"] for r in held} == {"deferred"}
+        assert len({r["activity_id"][4] for r in held}) > 1
+
+        def send_one(number: str, timezone: str) -> dict[str, Any]:
+            body = {
+                "configuration_id": cfg,
+                "contacts": [contact(number, contextitems={"state": "open", "timezone": timezone})],
+            }
+            return dict(api.ok("POST", "/v1/outbound/send", 202, json=body)["results"][0])
+
+        # Held, it does not count (limit 2): one sent now and another held are taken.
+        assert send_one(phone(720), midday_zone(1))["status"] == "queued"
+        assert send_one(phone(721), midday_zone(-2))["status"] == "deferred"
+        assert sandbox.state.list_messages(SANDBOX_SID, to=numbers[0]) == []
+
+        def all_delivered() -> bool:
+            return all(
+                api.ok("GET", f"/v1/outbound/activities/{r['activity_id']}")["status"] == "delivered" for r in held
+            )
+
+        wait_for(all_delivered, timeout=30, interval=0.2)
+        sent = [m for m in sandbox.state.list_messages(SANDBOX_SID) if m.resource["to"] in numbers]
+        assert sorted(m.resource["to"] for m in sent) == sorted(numbers)
+        assert min(m.sent_at for m in sent) >= opens.timestamp()
+        # Released, it counts from now, once however many partitions released it.
+        wait_for(lambda: outboxes_empty(redis_cluster, org["id"]))
+        refused = api.post("/v1/outbound/send", json={"configuration_id": cfg, "contacts": [contact(phone(722))]})
+        assert refused.status_code == 429, refused.text
+
+
+def outboxes_empty(redis_cluster: RedisCluster, org_id: str) -> bool:
+    for u in partitions.units(org_id, P)[1:]:
+        with redis_cluster.node_of(keys.rate_outbox(u)).client() as c:
+            if c.exists(keys.rate_outbox(u)):
+                return False
+    return True

@@ -135,8 +135,7 @@ ERROR_EXAMPLES: dict[str, Schema] = {
     "too_many_endpoints": {"code": "too_many_endpoints", "message": "an org has at most 20 event endpoints"},
     "partitions_unsupported": {
         "code": "partitions_unsupported",
-        "message": "quiet hours are not supported for an org with several partitions",
-        "details": {"field": "configuration_id"},
+        "message": "event endpoints are not supported for an org with several partitions",
     },
     "cursor_expired": {
         "code": "cursor_expired",
@@ -441,8 +440,8 @@ _PARTITIONS = {
     "default": 1,
     "description": "Outbound partitions: above 1, the org's contacts (channel and number) are spread "
     "over this many Redis hash tags, so that one org's sends spread over the nodes of a Redis "
-    "Cluster; each contact's messages keep their order. Set at creation only. Above 1, quiet "
-    "hours and event endpoints are refused (not supported yet). A send request answered with an "
+    "Cluster; each contact's messages keep their order. Set at creation only. Above 1, event "
+    "endpoints are refused (not supported yet). A send request answered with an "
     "error (503) may then still be completed: retry it with the same `Idempotency-Key`. Absent from an org: 1.",
 }
 _ORG_CREATE = {**_ORG_INPUT, "properties": {**_ORG_INPUT["properties"], "partitions": _PARTITIONS}}
@@ -1574,15 +1573,13 @@ _OUTBOUND = {
                     "unauthorized",
                     "not_found",
                     "idempotency_key_reused",
-                    "partitions_unsupported",
                     "too_many_contacts",
                     "rate_limited",
                 ),
             },
             description="Request-level faults (malformed JSON, unknown configuration, too many contacts, "
             "over the hourly limit) reject the whole request and queue nothing; refused "
-            "requests do not count towards the hourly limit. An org with several `partitions` "
-            "refuses a configuration with quiet hours (`partitions_unsupported`).",
+            "requests do not count towards the hourly limit.",
             body=request_body("SendRequest", SEND_EXAMPLE),
             parameters=[ref("IdempotencyKey", "parameters")],
         ),

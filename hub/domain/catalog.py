@@ -87,8 +87,6 @@ def validate_org(body: Any, *, id: str, created_at: float) -> Org:
     body = _require_object(body)
     partitions = validate_partitions(body.get("partitions", 1))
     quiet_hours = _org_quiet_hours(body.get("quiet_hours"))
-    if partitions > 1 and quiet_hours:
-        raise _bad("quiet_hours", "quiet hours are not supported with partitions above 1")
     return Org(
         id=id,
         name=str(_name(body)),
@@ -116,8 +114,6 @@ def validate_org_patch(body: Any, org: Org) -> Org:
         org = replace(org, default_region=validate_region(body["default_region"]))
     if "quiet_hours" in body:
         org = replace(org, quiet_hours=_org_quiet_hours(body["quiet_hours"]))
-        if org.partitions > 1 and org.quiet_hours:
-            raise _bad("quiet_hours", "quiet hours are not supported with partitions above 1")
     return org
 
 

@@ -31,7 +31,6 @@ from hub.domain.segments import count_segments
 from hub.domain.statuses import ActivityStatus
 from hub.domain.templates import RenderedMessage, TemplateSpec, render_for_contact
 from hub.errors import (
-    Conflict,
     ContactError,
     IdempotencyConflict,
     InvalidRequest,
@@ -73,14 +72,6 @@ async def send_request(hub: Hub, org: Org, raw_body: bytes, idempotency_key: str
     body = parse_json(raw_body)
     config_id, contacts = _parse_request(body, org.limits, idempotency_key)
     batch = await _load_batch(hub, org, config_id)
-    if batch.partitions > 1 and batch.window is not None:
-        # Held messages are released against the org's hourly limit, which
-        # lives in the org's slot, not the partition's: not built yet.
-        raise Conflict(
-            "quiet hours are not supported for an org with several partitions",
-            code="partitions_unsupported",
-            details={"field": "configuration_id"},
-        )
     checked = _validate_contacts(contacts, batch.view, org.default_region)
     opted_out = await _opted_out(hub, batch, checked)
     results, activities = _plan_activities(batch, checked, opted_out)
@@ -299,6 +290,11 @@ def _announce_partitions(hub: Hub, org: Org, activities: list[dict[str, Any]]) -
     for p in sorted({parts.activity_partition(org.partitions, a["id"]) or 0 for a in activities}):
         unit = parts.unit(org.id, p)
         hub.board.announce(unit, "outbound")
+        if any(
+            a["fields"]["status"] == ActivityStatus.deferred and parts.activity_partition(org.partitions, a["id"]) == p
+            for a in activities
+        ):
+            hub.board.announce(unit, "deferred")  # every release loop learns the new due time
         hub.board.poke(unit, "archive")
     hub.board.poke(org.id, "archive")  # the contacts' opt-ins
 

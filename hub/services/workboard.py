@@ -46,8 +46,8 @@ log = get_logger("hub.workboard")
 KINDS = ("outbound", "replies", "archive", "retries", "deferred", "schedule", "bulk", "presence", "policy")
 # The loops that also look at the partitions (``org_…~p``) of an org that has
 # several (hub.domain.partitions): each partition has its own outbound
-# stream, retry set and archive stream; everything else is the org's.
-PARTITION_KINDS = ("outbound", "archive", "retries")
+# stream, retry set, quiet-hours set and archive stream; everything else is the org's.
+PARTITION_KINDS = ("outbound", "archive", "retries", "deferred")
 # A look that found work is followed by one after this long, doubling while
 # nothing is found, up to the idle interval.
 HOT_S = 0.1

@@ -212,8 +212,9 @@ class ActivityStore:
         partition's activities in its own; the answer kept in the org's slot),
         each atomic, the later ones safe to run again: a request left half
         accepted by a crash is completed by a replay of its key or by
-        ``recover_accepting``. Every activity must be queued or final (quiet
-        hours, which defer, are refused with partitions)."""
+        ``recover_accepting``. A request that sends nothing now but holds
+        messages for their quiet hours counts when they are released, as in
+        ``accept``."""
         by_part: dict[str, list[str]] = {}
         consents: list[list[str]] = []
         for a in activities:
@@ -222,8 +223,10 @@ class ActivityStore:
                 raise ValueError(f"activity id {a['id']} names no partition of {partitions}")
             by_part.setdefault(str(p), []).append(json.dumps(a))
             f = a["fields"]
-            if f["status"] == "queued":
+            if f["status"] in ("queued", "deferred"):
                 consents.append([f["channel"], f["to"], a["id"]])
+        statuses = {a["fields"]["status"] for a in activities}
+        count_now = "queued" in statuses or "deferred" not in statuses
         record: dict[str, Any] = {
             "response": response_json,
             "parts": by_part,
@@ -253,6 +256,7 @@ class ActivityStore:
                     idem_ttl_s,
                     json.dumps(record),
                     json.dumps(consents),
+                    "1" if count_now else "0",
                 ],
             )
             outcome = result[0]
@@ -285,6 +289,7 @@ class ActivityStore:
                         keys.outbound_stream(unit),
                         keys.archive_stream(unit),
                         keys.accepted_part(unit, request_id),
+                        keys.deferred_sends(unit),
                     ],
                     args=[keys.org_prefix(unit), record_now(record), record["retention"], ttl, *items],
                 )
@@ -386,18 +391,46 @@ class ActivityStore:
         )
 
     async def next_deferred_ms(self, org_id: str) -> int | None:
-        """When the org's first message held by quiet hours is due (ms), or None."""
+        """When the org's first message held by quiet hours is due (ms), or
+        None. In a partition, requests released but not yet counted in the
+        org's hourly set (a crash in between) are due at once."""
         rows = await self.r.zrange(keys.deferred_sends(org_id), 0, 0, withscores=True)
-        return int(rows[0][1]) if rows else None
+        due = int(rows[0][1]) if rows else None
+        if parts.is_partition(org_id) and await self.r.exists(keys.rate_outbox(org_id)):
+            return 0
+        return due
 
     async def release_deferred(self, org_id: str, now_ms: int, limit: int, window_ms: int) -> tuple[int, int]:
         """Held messages whose send_at has come go to the outbound stream;
-        returns (taken from the set, queued)."""
+        returns (taken from the set, queued). In an org's partition 1 and up
+        (``org_id`` is then ``org_…~p``) their requests are counted in the
+        partition's rate outbox in that step, then in the org's rolling-hour
+        set (``count_released``)."""
+        partition = parts.is_partition(org_id)
+        rate = keys.rate_outbox(org_id) if partition else keys.request_rate(org_id)
         taken, moved = await self.s.release_deferred(
-            keys=[keys.deferred_sends(org_id), keys.outbound_stream(org_id), keys.request_rate(org_id)],
+            keys=[keys.deferred_sends(org_id), keys.outbound_stream(org_id), rate],
             args=[keys.org_prefix(org_id), now_ms, limit, window_ms],
         )
+        if partition:
+            await self.count_released(org_id, window_ms)
         return int(taken), int(moved)
+
+    async def count_released(self, unit: str, window_ms: int) -> int:
+        """A partition's released requests (its rate outbox) counted in the
+        org's rolling-hour set, as of their latest release; those counted
+        leave the outbox. Safe to repeat (a crash between the two leaves them
+        to be counted again, which changes nothing)."""
+        rows = cast(list[tuple[str, float]], await self.r.zrange(keys.rate_outbox(unit), 0, -1, withscores=True))
+        if not rows:
+            return 0
+        rate = keys.request_rate(parts.org_of(unit))
+        await self.r.zadd(rate, {req: at for req, at in rows}, gt=True)
+        await self.r.pexpire(rate, window_ms)
+        await self.s.rate_outbox_done(
+            keys=[keys.rate_outbox(unit)], args=[x for req, at in rows for x in (req, int(at))]
+        )
+        return len(rows)
 
     async def apply_callback(
         self, org_id: str, provider_id: str, status: str, at_ms: int, error_code: str

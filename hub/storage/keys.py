@@ -177,6 +177,14 @@ def accepted_part(unit_id: str, request_id: str) -> str:
     return f"{org_prefix(unit_id)}:accepted:{request_id}"
 
 
+def rate_outbox(org_id: str) -> str:
+    """Sorted set, in an org's partition 1 and up: send requests some of whose
+    messages held by quiet hours the partition released → when (ms), until
+    they are counted in the org's rolling-hour set (``request_rate``, in the
+    org's slot; hub.storage.activities.release_deferred)."""
+    return f"{org_prefix(org_id)}:rate:outbox"
+
+
 def opted_out(org_id: str, channel_id: str) -> str:
     return f"{org_prefix(org_id)}:optout:{channel_id}"
 

@@ -286,6 +286,7 @@ class Scripts:
         self.accept_reserve = load("accept_reserve")
         self.accept_part = load("accept_part")
         self.accept_finish = load("accept_finish")
+        self.rate_outbox_done = load("rate_outbox_done")
         self.mark_sending = load("mark_sending")
         self.record_results = load("record_results")
         self.apply_callback = load("apply_callback")

@@ -3,7 +3,9 @@
 -- in one partition's slot: its share of the request's activities, their
 -- indexes and their jobs, as accept_send writes them. Run again (a replay,
 -- the recovery loop) it changes nothing: the first run leaves a marker.
--- KEYS: the partition's outbound stream, archive stream, marker
+-- A message held by the recipient's quiet hours waits in the partition's
+-- deferred set (release_deferred).
+-- KEYS: the partition's outbound stream, archive stream, marker, deferred set
 -- ARGV: prefix (the partition's), now_ms, retention_s, marker ttl_s, activity_json...
 local prefix, now = ARGV[1], tonumber(ARGV[2])
 if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
@@ -29,6 +31,8 @@ for i = 5, #ARGV do
   end
   if a.fields.status == 'queued' then
     redis.call('XADD', KEYS[1], '*', 'a', a.id)
+  elseif a.fields.status == 'deferred' then
+    redis.call('ZADD', KEYS[4], tonumber(a.fields.send_at), a.id)
   elseif FINAL[a.fields.status] then
     changed[#changed + 1] = a.id
   else

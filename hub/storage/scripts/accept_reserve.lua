@@ -10,7 +10,9 @@
 -- KEYS: rate zset, idempotency key (or the accepting record when none), accepting record,
 --       accepting index, archive stream
 -- ARGV: prefix, now_ms, window_ms, limit, request_id, idem_hash, idem_ttl_s,
---       record json ({response, parts}), consents json ([[channel, phone, activity id], ...])
+--       record json ({response, parts}), consents json ([[channel, phone, activity id], ...]),
+--       count_now ('1', or '0' for a request that sends nothing now but holds
+--       messages for their quiet hours: it counts as they are released)
 local prefix, now = ARGV[1], tonumber(ARGV[2])
 local window, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
 
@@ -30,8 +32,10 @@ if redis.call('ZCARD', KEYS[1]) >= limit then
   local wait_ms = limit > 0 and oldest[2] and (tonumber(oldest[2]) + window - now) or window
   return {'limited', tostring(math.max(1, math.ceil(wait_ms / 1000)))}
 end
-redis.call('ZADD', KEYS[1], now, ARGV[5])
-redis.call('PEXPIRE', KEYS[1], window)
+if ARGV[10] == '1' then
+  redis.call('ZADD', KEYS[1], now, ARGV[5])
+  redis.call('PEXPIRE', KEYS[1], window)
+end
 
 redis.call('SET', KEYS[3], ARGV[8], 'EX', tonumber(ARGV[7]))
 redis.call('ZADD', KEYS[4], now, ARGV[5])
