@@ -1,5 +1,7 @@
 """Accepting a send request: validate each contact, render, and hand the
-accepted ones to the outbound stream in one atomic step."""
+accepted ones to the outbound stream in one atomic step (three, each
+atomic and safe to repeat, for an org with several partitions: see
+hub.storage.activities.ActivityStore.accept_partitioned)."""
 
 from __future__ import annotations
 
