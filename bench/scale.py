@@ -17,7 +17,10 @@ each case):
               every master) per message, and Redis commands per message.
               Every figure is also given as a ratio of the same run's first
               case, 1 process on the standalone Redis (1.00 = the same cost
-              per message: linear scaling).
+              per message: linear scaling). With --partitions P the org is
+              created with P outbound partitions, and each case also says
+              how the Redis CPU and commands split over the masters (one
+              org on one master at P = 1; spread with P > 1 on a cluster).
 
 The Redis: a standalone server, and with --cluster also a Redis Cluster of
 --masters masters (3), both started here from one redis-server binary
@@ -31,6 +34,7 @@ Usage:
   .venv/bin/python bench/scale.py --quick --cluster    # standalone and cluster: idle 1/100 orgs x 1/2 processes, 20 s each; 5,000 messages
   .venv/bin/python bench/scale.py --cluster --only throughput --messages 10000
   .venv/bin/python bench/scale.py --only idle --idle-seconds 60
+  .venv/bin/python bench/scale.py --cluster-only --only throughput --messages 3000 --processes 1 --partitions 4
 """
 
 from __future__ import annotations
@@ -77,10 +81,14 @@ class Case:
     redis_cpu: float  # INFO cpu over every master, seconds
     commands: int
     by_command: dict[str, int] = field(default_factory=dict)
+    partitions: int = 1
+    cpu_by_master: list[float] = field(default_factory=list)
+    calls_by_master: list[int] = field(default_factory=list)
 
     @property
     def name(self) -> str:
-        return f"{self.target}, {self.processes} process{'es' if self.processes > 1 else ''}"
+        parts = f", {self.partitions} partitions" if self.partitions > 1 else ""
+        return f"{self.target}, {self.processes} process{'es' if self.processes > 1 else ''}{parts}"
 
 
 class Run:
@@ -139,7 +147,7 @@ class Run:
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
                 ctl = sending.Control(env, session)
-                configs = (await ctl.setup(("warmup", "run"))).configs
+                configs = (await ctl.setup(("warmup", "run"), args.partitions)).configs
                 deadline = Deadline(max(180.0, len(phones) / 50), "throughput")
                 await sending.warm_up(ctl, r, configs["warmup"], phones[: CONTACTS_PER_REQUEST * 3], deadline)
                 pids = [h.pid for h in env.hubs] + target.pids + ([env.sandbox.pid] if env.sandbox else [])
@@ -147,11 +155,14 @@ class Run:
                 label = f"{target.name}, {processes} process(es)"
                 print(f"throughput, {label}: {len(phones)} messages; {load()}", flush=True)
                 memory, cpu, calls = await masters.memory(), await masters.cpu(), await masters.calls()
+                cpu_each, calls_each = await masters.cpu_each(), await masters.calls_each()
                 outcome = await sending.run_hub(
                     ctl, r, phones, configs["run"], True, args, deadline, label, end_at_sandbox=True
                 )
                 redis_cpu = await masters.cpu() - cpu
                 by_command = command_delta(calls, await masters.calls(), OWN)
+                cpu_by_master = [b - a for a, b in zip(cpu_each, await masters.cpu_each())]
+                calls_by_master = [b - a for a, b in zip(calls_each, await masters.calls_each())]
                 grown = await masters.memory() - memory
         finally:
             await r.aclose()
@@ -161,7 +172,17 @@ class Run:
             f"Redis memory grew {grown / len(phones):.0f} bytes per message "
             "(activity, history, indexes; kept for HUB_HOT_SECONDS once final)"
         )
-        case = Case(target.name, processes, outcome, redis_cpu, sum(by_command.values()), by_command)
+        case = Case(
+            target.name,
+            processes,
+            outcome,
+            redis_cpu,
+            sum(by_command.values()),
+            by_command,
+            args.partitions,
+            cpu_by_master,
+            calls_by_master,
+        )
         print(f"  {case.name}: {outcome.seconds:.2f}s, {outcome.rate:.0f} msgs/s", flush=True)
         return case
 
@@ -229,11 +250,20 @@ def print_throughput(cases: list[Case]) -> None:
         top = sorted(c.by_command.items(), key=lambda kv: -kv[1])[:6]
         print(f"  {c.name}: Redis CPU per message by /proc {proc:.3f} ms; other processes used {other:.2f} cores")
         print(f"  {c.name}: commands {', '.join(f'{k} {n / c.outcome.messages:.1f}' for k, n in top)} per message")
+        if len(c.cpu_by_master) > 1:
+            cpu_total, calls_total = sum(c.cpu_by_master) or 1.0, sum(c.calls_by_master) or 1
+            print(
+                f"  {c.name}: by master, Redis CPU "
+                f"{', '.join(f'{100 * x / cpu_total:.0f}%' for x in c.cpu_by_master)}; commands "
+                f"{', '.join(f'{100 * n / calls_total:.0f}%' for n in c.calls_by_master)}"
+            )
         for note in c.outcome.notes:
             print(f"  {c.name}: {note}")
 
 
 def targets(args: argparse.Namespace) -> list[str]:
+    if args.cluster_only:
+        return ["cluster"]
     return ["standalone", "cluster"] if args.cluster else ["standalone"]
 
 
@@ -249,6 +279,7 @@ def main() -> int:
     p.add_argument("--only", choices=("idle", "throughput"))
     p.add_argument("--quick", action="store_true", help="20 s idle windows, 5,000 messages")
     p.add_argument("--cluster", action="store_true", help="also on a Redis Cluster (after the standalone Redis)")
+    p.add_argument("--cluster-only", action="store_true", help="on the Redis Cluster only")
     p.add_argument("--masters", type=int, default=3, help="the cluster's masters (with --cluster)")
     p.add_argument("--idle-orgs", type=lambda s: [int(x) for x in s.split(",")], default=[1, 100])
     p.add_argument("--idle-processes", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2])
@@ -258,6 +289,7 @@ def main() -> int:
     p.add_argument("--processes", type=int, default=os.cpu_count() or 2, help="N for the throughput comparison with 1")
     p.add_argument("--hub-concurrency", type=int, default=12)
     p.add_argument("--quiet-wait", type=float, default=20.0)
+    p.add_argument("--partitions", type=int, default=1, help="the throughput org's outbound partitions (1 to 16)")
     args = p.parse_args()
     if args.quick:
         args.idle_seconds, args.messages = 20.0, 5_000

@@ -150,6 +150,8 @@ def _org_create(args: argparse.Namespace) -> int:
     }
     if limits:
         body["limits"] = limits
+    if args.partitions:
+        body["partitions"] = args.partitions
     token = args.admin_token or settings.admin_token
     if not token:
         print("set HUB_ADMIN_TOKEN or pass --admin-token", file=sys.stderr)
@@ -267,6 +269,9 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--region", default="US", help="default region for numbers without +")
     create.add_argument("--contacts-per-request", type=int)
     create.add_argument("--requests-per-hour", type=int)
+    create.add_argument(
+        "--partitions", type=int, help="outbound partitions, 1 to 16 (set at creation only; see the README)"
+    )
     create.add_argument("--url", help="the hub's URL (default HUB_PUBLIC_URL)")
     create.add_argument("--admin-token", help="default HUB_ADMIN_TOKEN")
     create.set_defaults(func=_org_create)

@@ -29,6 +29,7 @@ class Org:
     channel_id: str = ""
     template_id: str = ""
     configs: dict[str, str] = field(default_factory=dict)  # name -> configuration id
+    partitions: int = 1  # the org's outbound partitions (hub.domain.partitions)
 
 
 async def call(
@@ -59,6 +60,7 @@ async def create_org(
     show_in_timeline: bool = False,
     limits: dict[str, int] | None = None,
     http: aiohttp.ClientSession | None = None,
+    partitions: int = 1,
 ) -> Org:
     """An org with one SMS channel on the sandbox provider (its account SID
     and TOKEN), one template of `body` and a configuration per name."""
@@ -72,12 +74,15 @@ async def create_org(
                 show_in_timeline=show_in_timeline,
                 limits=limits,
                 http=own,
+                partitions=partitions,
             )
     spec: dict[str, Any] = {"name": "Bench org"}
     if limits:
         spec["limits"] = limits
+    if partitions > 1:
+        spec["partitions"] = partitions
     created = await call(http, "POST", hub_url + "/v1/orgs", (201,), ADMIN_TOKEN, json=spec)
-    org = Org(created["id"], created["api_key"])
+    org = Org(created["id"], created["api_key"], partitions=partitions)
 
     async def post(path: str, payload: dict[str, Any]) -> str:
         return str((await call(http, "POST", hub_url + path, (201,), org.api_key, json=payload))["id"])

@@ -129,6 +129,18 @@ class Masters:
             total += float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
         return total
 
+    async def cpu_each(self) -> list[float]:
+        """CPU seconds of each master (in the order of ``clients``)."""
+        out = []
+        for c in self.clients:
+            info = await c.info("cpu")
+            out.append(float(info["used_cpu_user"]) + float(info["used_cpu_sys"]))
+        return out
+
+    async def calls_each(self) -> list[int]:
+        """Calls of every command on each master since its last reset."""
+        return [sum(int(v["calls"]) for v in (await c.info("commandstats")).values()) for c in self.clients]
+
     async def memory(self) -> int:
         return sum([int((await c.info("memory"))["used_memory"]) for c in self.clients])
 

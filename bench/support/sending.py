@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import redis.asyncio as aioredis
 
+from hub.domain import partitions
 from hub.embedded_redis import EmbeddedRedis
 from hub.storage import keys
 
@@ -145,7 +146,7 @@ class Control:
     def api_key(self) -> str:
         return self.org.api_key
 
-    async def setup(self, configs: tuple[str, ...]) -> Org:
+    async def setup(self, configs: tuple[str, ...], partitions: int = 1) -> Org:
         self.org = await create_org(
             self.env.hub_url,
             api_base_url=self.env.sandbox_url,
@@ -153,6 +154,7 @@ class Control:
             configs=configs,
             limits=UNLIMITED,
             http=self.http,
+            partitions=partitions,
         )
         return self.org
 
@@ -327,18 +329,22 @@ async def wait_sandbox_has(
     """Until the sandbox holds n messages. Cheap gate first (the org's outbound
     stream is empty once every job has been sent and recorded), then one stats
     call to confirm: stats builds a per-recipient map, O(messages) each time."""
-    stream = keys.outbound_stream(ctl.org.id)
+    streams = [keys.outbound_stream(u) for u in partitions.units(ctl.org.id, ctl.org.partitions)]
+
+    async def jobs() -> int:
+        return sum([await r.xlen(stream) for stream in streams])
+
     last_print = time.monotonic()
     while True:
         deadline.check()
         if push_task.done():
             push_task.result()
-            if await r.xlen(stream) == 0:
+            if await jobs() == 0:
                 break
         now = time.monotonic()
         if now - last_print >= 5:
             last_print = now
-            left = await r.xlen(stream)
+            left = await jobs()
             print(f"  [{label}] {time.perf_counter() - t0:6.1f}s  jobs in stream {left}", flush=True)
         await asyncio.sleep(0.05)
     grace = Deadline(10, "sandbox count", deadline)

@@ -88,5 +88,5 @@ async def erase_contact(request: Request) -> JSONResponse:
     async def close(conversation_id: str) -> None:
         await conversations.close(org.id, conversation_id, "", reason="erased")
 
-    counts = await consent.erase(hub_of(request), org.id, phone, _who(org), close)
+    counts = await consent.erase(hub_of(request), org.id, phone, _who(org), close, partitions=org.partitions)
     return ok({"phone": phone, "erased": counts})

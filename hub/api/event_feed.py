@@ -61,6 +61,11 @@ async def _load(request: Request) -> tuple[Hub, Org, dict[str, Any]]:
 async def create_endpoint(request: Request) -> JSONResponse:
     org = await current_org(request)
     hub = hub_of(request)
+    if org.partitions > 1:
+        # Activity events would be appended in the partitions' slots, which no deliverer reads.
+        raise Conflict(
+            "event endpoints are not supported for an org with several partitions", code="partitions_unsupported"
+        )
     record = validate_endpoint(await json_body(request), allowed_hosts=hub.settings.allowed_provider_hosts)
     record.update(id=new_id("ep"), org_id=org.id, created_at=time.time())
     try:

@@ -80,7 +80,7 @@ PATHS: dict[str, Any] = {
             TAG,
             {
                 "201": ok("The endpoint (without its secret).", ref("EventEndpoint")),
-                **errors("invalid_request", "unauthorized", "too_many_endpoints"),
+                **errors("invalid_request", "unauthorized", "too_many_endpoints", "partitions_unsupported"),
             },
             description=f"At most {MAX_ENDPOINTS} per org. Delivery starts with the next event.",
             body={"required": True, "content": json_content(ref("NewEventEndpoint"), _EXAMPLE)},

@@ -51,6 +51,7 @@ ERROR_STATUS: dict[str, int] = {
     "queue_not_found": NotFound.status,
     "conversation_closed": Conflict.status,
     "too_many_endpoints": Conflict.status,
+    "partitions_unsupported": Conflict.status,
     "cursor_expired": 410,
     TooManyContacts.code: TooManyContacts.status,
     RateLimited.code: RateLimited.status,
@@ -111,6 +112,10 @@ ERROR_EXAMPLES: dict[str, Schema] = {
     "queue_not_found": {"code": "queue_not_found", "message": "no such queue", "details": {"field": "name"}},
     "conversation_closed": {"code": "conversation_closed", "message": "this conversation is closed"},
     "too_many_endpoints": {"code": "too_many_endpoints", "message": "an org has at most 20 event endpoints"},
+    "partitions_unsupported": {
+        "code": "partitions_unsupported",
+        "message": "event endpoints are not supported for an org with several partitions",
+    },
     "cursor_expired": {
         "code": "cursor_expired",
         "message": "events after this cursor are no longer kept (HUB_EVENT_RETENTION_HOURS)",

@@ -39,7 +39,7 @@ async def readyz(request: Request) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     """Process counters, plus hub-wide figures read from Redis at scrape time."""
     hub = hub_of(request)
-    stats = await hub.stats.figures(await hub.board.org_ids())
+    stats = await hub.stats.figures(await hub.board.org_ids(), hub.board.partition_ids())
     m = hub.metrics
     m.stream_depth.set(stats.stream_depth)
     m.retries_waiting.set(stats.retries_waiting)

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from hub.api.common import hub_of, json_body, ok, require_admin
+from hub.domain import partitions
 from hub.domain.catalog import validate_org, validate_org_patch
 from hub.domain.catalog_shapes import OrgInput, OrgPatch, check
 from hub.errors import NotFound
@@ -23,7 +24,8 @@ async def create_org(request: Request) -> JSONResponse:
     api_key = "hk_" + secrets.token_urlsafe(32)
     hub = hub_of(request)
     await hub.orgs.create(org, api_key)
-    hub.board.announce(org.id, "org")  # every process's loops take the new org in now
+    for unit in partitions.units(org.id, org.partitions):
+        hub.board.announce(unit, "org")  # every process's loops take the new org in now
     return ok({**org.public(), "api_key": api_key}, 201)
 
 

@@ -34,13 +34,14 @@ async def list_activities(request: Request) -> JSONResponse:
         status=status,
         cursor=request.query_params.get("cursor") or None,
         limit=page_limit(request),
+        partitions=org.partitions,
     )
     return ok({"items": items, "next_cursor": cursor})
 
 
 async def get_activity(request: Request) -> JSONResponse:
     org = await current_org(request)
-    activity = await history.activity(hub_of(request), org.id, request.path_params["id"])
+    activity = await history.activity(hub_of(request), org.id, request.path_params["id"], partitions=org.partitions)
     if activity is None:
         raise NotFound("no such activity")
     return ok(activity)
@@ -54,7 +55,7 @@ async def _report(request: Request) -> dict[str, Any]:
         raise InvalidRequest("configuration_id is required", details={"field": "configuration_id"})
     if await hub.configurations.load(org.id, config_id) is None:
         raise NotFound("no such configuration", details={"field": "configuration_id"})
-    return await reports.report(hub, org.id, config_id)
+    return await reports.report(hub, org.id, config_id, partitions=org.partitions)
 
 
 async def report(request: Request) -> JSONResponse:
@@ -97,6 +98,11 @@ async def timeline(request: Request) -> JSONResponse:
             details={"field": "phone"},
         )
     items, cursor = await history.contact_timeline(
-        hub_of(request), org.id, phone, request.query_params.get("cursor"), page_limit(request)
+        hub_of(request),
+        org.id,
+        phone,
+        request.query_params.get("cursor"),
+        page_limit(request),
+        partitions=org.partitions,
     )
     return ok({"items": items, "next_cursor": cursor})

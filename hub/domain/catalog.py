@@ -12,6 +12,7 @@ from typing import Any
 from hub.domain.correlation import DEFAULT_KEYS, validate_correlation_keys
 from hub.domain.keywords import KEYWORD_REPLIES
 from hub.domain.pacing import MAX_MESSAGES_PER_SECOND, valid_rate
+from hub.domain.partitions import validate_partitions
 from hub.domain.phones import is_valid_region, normalize_sender
 from hub.domain.provider_urls import check_provider_url
 from hub.domain.quiet_hours import parse_quiet_hours
@@ -84,18 +85,24 @@ def _org_quiet_hours(raw: Any) -> dict[str, Any] | None:
 
 def validate_org(body: Any, *, id: str, created_at: float) -> Org:
     body = _require_object(body)
+    partitions = validate_partitions(body.get("partitions", 1))
+    quiet_hours = _org_quiet_hours(body.get("quiet_hours"))
     return Org(
         id=id,
         name=str(_name(body)),
         created_at=created_at,
         limits=validate_limits(body.get("limits")),
         default_region=validate_region(body.get("default_region", "US")),
-        quiet_hours=_org_quiet_hours(body.get("quiet_hours")),
+        quiet_hours=quiet_hours,
+        partitions=partitions,
     )
 
 
 def validate_org_patch(body: Any, org: Org) -> Org:
     body = _require_object(body)
+    if "partitions" in body:
+        # Contacts hash to partitions: changing their number would move contacts mid-flight.
+        raise _bad("partitions", "partitions are set when the org is created and cannot change")
     unknown = set(body) - {"name", "limits", "default_region", "quiet_hours"}
     if unknown:
         raise _bad(sorted(unknown)[0], "only name, limits, default_region and quiet_hours can change")

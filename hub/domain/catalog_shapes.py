@@ -26,6 +26,7 @@ from hub.domain import shapes
 from hub.domain.catalog import DEFAULT_LIMITS
 from hub.domain.keywords import KEYWORD_REPLIES
 from hub.domain.pacing import MAX_MESSAGES_PER_SECOND
+from hub.domain.partitions import MAX_PARTITIONS
 from hub.domain.quiet_hours import DAYS, MAX_ZONE_NAME
 from hub.domain.routing_policy import DEFAULT_PRIORITY, MAX_PRIORITY, MAX_SKILLS
 from hub.domain.segments import MAX_BODY_LENGTH
@@ -228,9 +229,24 @@ _ORG_REFUSALS = {
     "name": "name must be a non-empty string of at most 200 characters",
     "default_region": "default_region must be an ISO 3166 country code such as US",
     "limits": "limits must be an object",
+    "partitions": f"partitions must be a whole number from 1 to {MAX_PARTITIONS}",
     **{f"limits.{key}": f"{key} must be a positive integer" for key in DEFAULT_LIMITS},
     **_QUIET_HOURS_REFUSALS,
 }
+
+
+Partitions = Annotated[
+    int,
+    Meta(
+        ge=1,
+        le=MAX_PARTITIONS,
+        description="Outbound partitions: above 1, the org's contacts (channel and number) are spread "
+        "over this many Redis hash tags, so that one org's sends spread over the nodes of a Redis "
+        "Cluster; each contact's messages keep their order. Set at creation only. Above 1, event "
+        "endpoints are refused (not supported yet). A send request answered with an "
+        "error (503) may then still be completed: retry it with the same `Idempotency-Key`. Absent from an org: 1.",
+    ),
+]
 
 
 class OrgInput(msgspec.Struct):
@@ -240,6 +256,7 @@ class OrgInput(msgspec.Struct):
     limits: Limits | None = None
     default_region: Region = "US"
     quiet_hours: QuietHours | None = None
+    partitions: Partitions = 1
     refusals: ClassVar[dict[str, str]] = _ORG_REFUSALS
 
 
@@ -250,6 +267,8 @@ class OrgPatch(msgspec.Struct, forbid_unknown_fields=True):
     limits: Limits | None | UnsetType = UNSET
     default_region: Region | UnsetType = UNSET
     quiet_hours: QuietHours | None | UnsetType = UNSET
+    # Declared so that a change is refused by its own rule (set at creation only).
+    partitions: int | UnsetType = UNSET
     refusals: ClassVar[dict[str, str]] = _ORG_REFUSALS
 
 
@@ -264,9 +283,10 @@ class Org(msgspec.Struct):
     quiet_hours: Annotated[
         QuietHours | None, Meta(description="Applies to every configuration without its own; `null`: none.")
     ]
+    partitions: Partitions = 1
 
 
-class OrgCreated(Org):
+class OrgCreated(Org, kw_only=True):
     """The org just created, with its API key."""
 
     api_key: Annotated[str, Meta(description="Shown once; the org's bearer token.")]

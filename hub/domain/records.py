@@ -259,6 +259,7 @@ class Org:
     default_region: str = "US"
     quiet_hours: Mapping[str, Any] | None = None  # the window's public form; None: any hour
     api_key_hash: str | None = None
+    partitions: int = 1  # outbound partitions (hub.domain.partitions); set at creation only
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Org:
@@ -271,14 +272,15 @@ class Org:
             default_region=raw.get("default_region") or "US",
             quiet_hours=dict(quiet) if quiet else None,
             api_key_hash=raw.get("api_key_hash"),
+            partitions=int(raw.get("partitions") or 1),
         )
 
     def to_json(self) -> JSON:
         return _optional(self.public(), api_key_hash=self.api_key_hash)
 
     def public(self) -> JSON:
-        """Everything but the key's hash."""
-        return {
+        """Everything but the key's hash (``partitions`` only when above 1)."""
+        out: JSON = {
             "id": self.id,
             "name": self.name,
             "limits": dict(self.limits),
@@ -286,3 +288,6 @@ class Org:
             "created_at": self.created_at,
             "quiet_hours": dict(self.quiet_hours) if self.quiet_hours else None,
         }
+        if self.partitions > 1:
+            out["partitions"] = self.partitions
+        return out

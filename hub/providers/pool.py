@@ -60,11 +60,13 @@ class ProviderPool:
             return self.settings.telesign_api_base_url or telesign.DEFAULT_BASE_URL
         return self.settings.twilio_api_base_url
 
-    def status_callback_url(self, channel: Channel) -> str:
+    def status_callback_url(self, channel: Channel, partition: int = 0) -> str:
         """Where the channel's provider reports delivery: its own webhook path
-        (the sandbox speaks Twilio)."""
+        (the sandbox speaks Twilio); for a message of an org's partition 1 and
+        up, with ``?p=<partition>`` (hub.webhooks.intake.partition_hint)."""
         kind = "telesign" if channel.provider == "telesign" else "twilio"
-        return f"{self.settings.public_url}/webhooks/{kind}/{channel.id}/status"
+        url = f"{self.settings.public_url}/webhooks/{kind}/{channel.id}/status"
+        return f"{url}?p={partition}" if partition else url
 
     async def for_channel(self, channel: Channel) -> Provider:
         base = self.base_url(channel)

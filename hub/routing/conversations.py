@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from hub.domain import partitions
 from hub.domain.correlation import content_match
 from hub.domain.keywords import Keyword, classify_keyword
 from hub.domain.media import check_channel_media, media_items
@@ -118,6 +119,15 @@ class Conversations:
             replied_to=inbound.extra.get("OriginalRepliedMessageSid", ""),
             since_ms=at - self.hub.settings.correlation_window_s * 1000,
         )
+        if self.hub.board.partitioned(channel.org_id):
+            # What was sent to the contact lives in the contact's partition.
+            org = await self.hub.orgs.load(channel.org_id)
+            if org is not None and org.partitions > 1:
+                unit = partitions.unit(org.id, partitions.contact_partition(org.partitions, channel.id, customer))
+                snapshot = await self.store.correlation_snapshot(
+                    unit, channel.id, customer, inbound.extra.get("OriginalRepliedMessageSid", "")
+                )
+                ingest = functools.partial(ingest, correlation=snapshot)
         result = await ingest()
         for _ in range(2):  # the script may ask for each of these once; nothing is stored until then
             if isinstance(result, list):

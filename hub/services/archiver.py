@@ -18,6 +18,7 @@ import os
 import socket
 import time
 
+from hub.domain import partitions
 from hub.logs import get_logger
 from hub.services.consent import archive_consent
 from hub.services.context import Hub
@@ -105,28 +106,31 @@ class Archiver:
                 look, found, more=full, failed=failed, due_ms=time.time() * 1000 + claim_every * 1000 if held else None
             )
 
-    async def archive(self, org_id: str, entries: list[Entry]) -> None:
+    async def archive(self, unit: str, entries: list[Entry]) -> None:
+        """``unit``: the org, or one of its partitions (hub.domain.partitions),
+        whose archive stream the entries came from; SQL knows only the org."""
+        org_id = partitions.org_of(unit)
         ids = sorted({i for e in entries for i in e.ids})
-        copies = await self.queue.copies(org_id, ids) if ids else []
+        copies = await self.queue.copies(unit, ids) if ids else []
         await write_activities(self.db, copies)
         await archive_conversations(self.hub, org_id, entries)
-        late = await self.late_callbacks(org_id, entries)
+        late = await self.late_callbacks(unit, entries)
         if late:
             await apply_late_callbacks(self.db, org_id, late)
         await archive_jobs(self.hub, org_id, [(e.id, e.fields) for e in entries])
         await archive_consent(
             self.hub, org_id, [(e.id, e.fields["consent"]) for e in entries if e.fields.get("consent")]
         )
-        await self.queue.ack(org_id, [e.id for e in entries])
+        await self.queue.ack(unit, [e.id for e in entries])
 
-    async def late_callbacks(self, org_id: str, entries: list[Entry]) -> list[LateCallback]:
+    async def late_callbacks(self, unit: str, entries: list[Entry]) -> list[LateCallback]:
         """The callbacks for activities no longer in Redis, in the order they
         came: those the scripts found by provider id, and those they did not
         know, found here by provider id in SQL. One whose activity is still
         in Redis (its callback beat the provider's answer) is applied there."""
         sids = [e.sid_late.provider_id for e in entries if e.sid_late is not None]
-        found = await ids_by_provider_id(self.db, org_id, sids) if sids else {}
-        hot = await self.queue.hot(org_id, sorted(set(found.values()))) if found else set()
+        found = await ids_by_provider_id(self.db, partitions.org_of(unit), sids) if sids else {}
+        hot = await self.queue.hot(unit, sorted(set(found.values()))) if found else set()
         late: list[LateCallback] = []
         for e in entries:
             if e.late is not None:

@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from hub import clock
+from hub.domain import partitions as parts
 from hub.domain.consent import ConsentInput
 from hub.domain.shapes import convert
 from hub.errors import Conflict, InvalidRequest, NotFound
@@ -149,12 +150,35 @@ async def set_consent(hub: Hub, org_id: str, phone: str, body: Any, actor: str) 
     hub.board.poke(org_id, "archive")
 
 
+async def _erase_activities(
+    hub: Hub, org_id: str, phone: str, partitions: int, channel_ids: list[str]
+) -> tuple[list[str], int, int]:
+    """Redacts the customer's activities in the org and in each of its
+    partitions, whose timeline entries and latest-sent pointers for the
+    customer go too (the org's own go with its conversations); returns
+    (redacted ids, in flight, partition timeline entries dropped)."""
+    redacted, in_flight, entries = [], 0, 0
+    for unit in parts.units(org_id, partitions):
+        unit_redacted, unit_flying = await hub.consent.erase_activities(unit, phone)
+        redacted += unit_redacted
+        in_flight += unit_flying
+        if unit != org_id:
+            entries += await hub.consent.forget_in_partition(unit, phone, channel_ids)
+    return redacted, in_flight, entries
+
+
 async def erase(
-    hub: Hub, org_id: str, phone: str, requested_by: str, close: Callable[[str], Awaitable[None]]
+    hub: Hub,
+    org_id: str,
+    phone: str,
+    requested_by: str,
+    close: Callable[[str], Awaitable[None]],
+    *,
+    partitions: int = 1,
 ) -> dict[str, int]:
     """Erase the customer; ``close(conversation_id)`` closes an open
     conversation as an admin would (reason ``erased``). Idempotent: a second
-    call finds nothing left and answers zeros."""
+    call finds nothing left and answers zeros. ``partitions``: the org's."""
     assert hub.history is not None
     phone_hash = await hub.consent.hash(org_id, phone)
     channel_ids = await _channel_ids(hub, org_id)
@@ -172,7 +196,7 @@ async def erase(
     else:
         raise Conflict("the customer keeps writing; try again", code="erasure_busy")
     hub.board.poke(org_id, "archive")  # the closes
-    redacted, in_flight = await hub.consent.erase_activities(org_id, phone)
+    redacted, in_flight, _ = await _erase_activities(hub, org_id, phone, partitions, channel_ids)
     in_sql = await sql_consent.erase(hub.history, org_id, phone, phone_hash)
     counts = {
         "activities": len(set(redacted) | set(in_sql["activities"])),
@@ -184,17 +208,19 @@ async def erase(
     await sql_consent.record_erasure(
         hub.history, org_id, phone_hash, requested_by=requested_by, now_ms=clock.now_ms(), counts=counts
     )
-    task = asyncio.create_task(_second_pass(hub, org_id, phone, phone_hash))
+    task = asyncio.create_task(_second_pass(hub, org_id, phone, phone_hash, partitions, channel_ids))
     _second_passes.add(task)
     task.add_done_callback(_second_passes.discard)
     return counts
 
 
-async def _second_pass(hub: Hub, org_id: str, phone: str, phone_hash: str) -> None:
+async def _second_pass(
+    hub: Hub, org_id: str, phone: str, phone_hash: str, partitions: int = 1, channel_ids: list[str] | None = None
+) -> None:
     assert hub.history is not None
     try:
         await asyncio.sleep(SECOND_PASS_S)
-        await hub.consent.erase_activities(org_id, phone)
+        await _erase_activities(hub, org_id, phone, partitions, channel_ids or [])
         await sql_consent.erase(hub.history, org_id, phone, phone_hash)
     except asyncio.CancelledError:
         raise

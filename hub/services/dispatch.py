@@ -28,6 +28,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from hub import clock
+from hub.domain import partitions as parts
 from hub.domain.records import Channel
 from hub.domain.retries import deferred_ms, next_attempt_ms, retry_delay
 from hub.errors import HubError, ProviderError
@@ -127,14 +128,21 @@ class Dispatcher:
                 log.exception("dispatch loop error")
                 await asyncio.sleep(1.0)
 
-    async def process(self, org_id: str, entries: list[tuple[str, str]]) -> None:
+    async def process(self, unit: str, entries: list[tuple[str, str]]) -> None:
+        """``unit``: the org, or one of its partitions (hub.domain.partitions),
+        whose stream the entries came from; the channels and their circuits
+        are the org's."""
+        org_id = parts.org_of(unit)
         entry_of = {act_id: eid for eid, act_id in entries}
-        jobs = await self.hub.activities.mark_sending(org_id, clock.now_ms(), [a for _, a in entries])
-        keeper = asyncio.create_task(self._keep_claimed(org_id, [eid for eid, _ in entries]))
+        jobs = await self.hub.activities.mark_sending(unit, clock.now_ms(), [a for _, a in entries])
+        keeper = asyncio.create_task(self._keep_claimed(unit, [eid for eid, _ in entries]))
         try:
             gates = await self._gates(org_id, jobs)
             results = await asyncio.gather(
-                *(self._send(org_id, job, entry_of[job.activity_id], gate) for job, gate in zip(jobs, gates))
+                *(
+                    self._send(org_id, job, entry_of[job.activity_id], gate, parts.partition_of(unit))
+                    for job, gate in zip(jobs, gates)
+                )
             )
         finally:
             keeper.cancel()
@@ -142,7 +150,7 @@ class Dispatcher:
                 await keeper
         settings = self.hub.settings
         await self.hub.activities.record_results(
-            org_id,
+            unit,
             clock.now_ms(),
             GROUP,
             settings.retention_s,
@@ -151,10 +159,10 @@ class Dispatcher:
             replies=self.replies,
         )
         retrying = any(r.outcome == "retry" for r in results)
-        self.hub.board.poke(org_id, "archive", *(["retries"] if retrying else []))
+        self.hub.board.poke(unit, "archive", *(["retries"] if retrying else []))
         # Entries whose activity no longer exists: acknowledge them too.
         known = {j.activity_id for j in jobs}
-        await self.queue.ack(org_id, [eid for eid, a in entries if a not in known])
+        await self.queue.ack(unit, [eid for eid, a in entries if a not in known])
 
     async def _gates(self, org_id: str, jobs: list[Job]) -> list[Gate]:
         """One look at each channel's circuit per batch: closed lets every job
@@ -202,7 +210,7 @@ class Dispatcher:
             self._channels.put(key, channel)
         return channel
 
-    async def _send(self, org_id: str, job: Job, entry_id: str, gate: Gate) -> SendResult:
+    async def _send(self, org_id: str, job: Job, entry_id: str, gate: Gate, partition: int = 0) -> SendResult:
         if job.state == "done":
             return SendResult(job.activity_id, entry_id, "done")
         channel = await self.channel(org_id, job.channel_id)
@@ -224,7 +232,7 @@ class Dispatcher:
             body=job.body,
             content_sid=job.content_sid or None,
             content_variables=job.content_vars or None,
-            status_callback=self.hub.providers.status_callback_url(channel),
+            status_callback=self.hub.providers.status_callback_url(channel, partition),
             media_urls=job.media_urls,
             external_id=job.activity_id,
         )
@@ -321,13 +329,34 @@ class Dispatcher:
             log.warning("provider failing: circuit open", extra={"channel": channel_id, "until_ms": until})
 
 
+# A partitioned org's send request whose acceptance began this long ago and
+# has not finished was cut short (a crash): the retry mover completes it.
+ACCEPT_GRACE_MS = 30_000
+
+
 async def retry_mover(hub: Hub, stop: asyncio.Event) -> None:
     """Puts sends whose next attempt is due back into their stream (every
-    process runs one; the move is atomic, so they never double a job)."""
+    process runs one; the move is atomic, so they never double a job). For
+    an org with several partitions it also completes the send requests
+    whose acceptance a crash cut short (each step is idempotent)."""
 
-    async def release(org_id: str) -> int:
+    async def next_due_ms(unit: str) -> int | None:
+        due = await hub.activities.next_retry_ms(unit)
+        if hub.board.partitioned(unit):
+            oldest = await hub.activities.oldest_accepting_ms(unit)
+            if oldest is not None:
+                due = min(due if due is not None else oldest + ACCEPT_GRACE_MS, oldest + ACCEPT_GRACE_MS)
+        return due
+
+    async def release(unit: str) -> int:
         moved = 0
-        while (n := await hub.activities.move_due_retries(org_id, clock.now_ms(), 1000)) > 0:
+        if hub.board.partitioned(unit):
+            for record in await hub.activities.recover_accepting(unit, clock.now_ms() - ACCEPT_GRACE_MS):
+                log.warning("completed a send request cut short", extra={"org": unit})
+                for p in record["parts"]:
+                    hub.board.announce(parts.unit(unit, int(p)), "outbound", "archive")
+                moved += 1
+        while (n := await hub.activities.move_due_retries(unit, clock.now_ms(), 1000)) > 0:
             moved += n
             if n < 1000:
                 break
@@ -338,7 +367,7 @@ async def retry_mover(hub: Hub, stop: asyncio.Event) -> None:
         hub.board,
         "retries",
         stop,
-        next_due_ms=hub.activities.next_retry_ms,
+        next_due_ms=next_due_ms,
         release=release,
         wakes=("outbound", "replies"),
         name="retry mover",

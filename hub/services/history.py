@@ -14,11 +14,13 @@ the same ``score|member`` cursors, whether a record is hot or archived.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Sequence
 from typing import Any
 
+from hub.domain import partitions as parts
 from hub.domain.cursors import cursor_key, split_score_cursor
 from hub.services.context import Hub
 from hub.storage.activities import public_activity
@@ -29,8 +31,37 @@ from hub.storage.sql import conversations as sql_conversations
 Key = tuple[float, str]  # (score, member): pages run from the highest down
 
 
-async def activity(hub: Hub, org_id: str, activity_id: str) -> dict[str, Any] | None:
-    found = await hub.activities.load(org_id, activity_id)
+def _by_unit(org_id: str, partitions: int, ids: Sequence[str]) -> dict[str, list[str]]:
+    """Activity ids by the unit (the org, or its partition) holding them in
+    Redis; an id that names no partition of the org is left out."""
+    out: dict[str, list[str]] = {}
+    for i in ids:
+        p = parts.activity_partition(partitions, i)
+        if p is not None:
+            out.setdefault(parts.unit(org_id, p), []).append(i)
+    return out
+
+
+async def _load_many(hub: Hub, org_id: str, partitions: int, ids: Sequence[str]) -> list[dict[str, Any]]:
+    if partitions <= 1:
+        return await hub.activities.load_many(org_id, ids)
+    groups = _by_unit(org_id, partitions, ids)
+    found = await asyncio.gather(*(hub.activities.load_many(u, group) for u, group in groups.items()))
+    return [a for rows in found for a in rows]
+
+
+async def _hot(hub: Hub, org_id: str, partitions: int, ids: Sequence[str]) -> set[str]:
+    if partitions <= 1:
+        return await hub.activities.hot(org_id, ids)
+    groups = _by_unit(org_id, partitions, ids)
+    found = await asyncio.gather(*(hub.activities.hot(u, group) for u, group in groups.items()))
+    return set().union(*found)
+
+
+async def activity(hub: Hub, org_id: str, activity_id: str, *, partitions: int = 1) -> dict[str, Any] | None:
+    """``partitions``: the org's (hub.domain.partitions); the id names its partition."""
+    p = parts.activity_partition(partitions, activity_id)
+    found = None if p is None else await hub.activities.load(parts.unit(org_id, p), activity_id)
     if found is not None or hub.history is None:
         return found
     archived = await sql_activities.load_activity(hub.history, org_id, activity_id)
@@ -74,9 +105,9 @@ def _merge(
     return keys_, floor
 
 
-async def _resolve(hub: Hub, org_id: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+async def _resolve(hub: Hub, org_id: str, ids: Sequence[str], partitions: int = 1) -> dict[str, dict[str, Any]]:
     """The activities as Redis holds them, or as SQL does once they left Redis."""
-    found = {a["id"]: a for a in await hub.activities.load_many(org_id, ids)}
+    found = {a["id"]: a for a in await _load_many(hub, org_id, partitions, ids)}
     missing = [i for i in ids if i not in found]
     if missing and hub.history is not None:
         archived = await sql_activities.records(
@@ -94,14 +125,22 @@ async def activities_page(
     status: str | None,
     cursor: str | None,
     limit: int,
+    partitions: int = 1,
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """``partitions``: the org's; with several, one Redis walk per partition
+    (each from the same cursor), merged like the SQL walk."""
     score, member = split_score_cursor(cursor)
-    hot_ids, hot_next = await hub.activities.page_ids(
-        org_id, config_id=config_id, status=status, score=score, member=member, limit=limit
-    )
-    hot_scores = await hub.activities.index_scores(org_id, hot_ids)
-    hot = [(hot_scores[i], i) for i in hot_ids if i in hot_scores]
-    hot_stop = cursor_key(hot_next) if hot_next else None
+    hot: list[Key] = []
+    hot_stops: list[Key] = []
+    for unit in parts.units(org_id, partitions):
+        unit_ids, unit_next = await hub.activities.page_ids(
+            unit, config_id=config_id, status=status, score=score, member=member, limit=limit
+        )
+        unit_scores = await hub.activities.index_scores(unit, unit_ids)
+        hot += [(unit_scores[i], i) for i in unit_ids if i in unit_scores]
+        if unit_next:
+            hot_stops.append(cursor_key(unit_next))
+    hot_stop = max(hot_stops) if hot_stops else None
     cold: list[Key] = []
     cold_stop = None
     if hub.history is not None:
@@ -116,10 +155,10 @@ async def activities_page(
         )
         if len(rows) > limit:
             cold_stop = (float(rows[limit - 1][0]), rows[limit - 1][1])
-        still_hot = await hub.activities.hot(org_id, [i for _, i in rows])
+        still_hot = await _hot(hub, org_id, partitions, [i for _, i in rows])
         cold = [(float(s), i) for s, i in rows if i not in still_hot]
     page, next_key = _merge(hot, hot_stop, cold, cold_stop, limit)
-    found = await _resolve(hub, org_id, [m for _, m in page])
+    found = await _resolve(hub, org_id, [m for _, m in page], partitions)
     items = [found[m] for _, m in page if m in found]
     return items, (_cursor(next_key) if next_key else None)
 
@@ -131,22 +170,30 @@ def _cursor(key: Key) -> str:
 
 
 async def contact_timeline(
-    hub: Hub, org_id: str, phone: str, cursor: str | None, limit: int
+    hub: Hub, org_id: str, phone: str, cursor: str | None, limit: int, *, partitions: int = 1
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Activities of configurations shown in the timeline (and conversation
-    messages), newest first. Cursor: "score|member" of the last item."""
+    messages), newest first. Cursor: "score|member" of the last item.
+    ``partitions``: the org's; with several, the contact's activities may be
+    in any of them (one per channel), each walked and merged."""
     after_score, after_member = (None, "") if not cursor else cursor_key(cursor)
     retention_ms = _retention_cutoff_ms(hub)
-    rows, more = await hub.timeline.page(
-        org_id,
-        phone,
-        after_score=after_score,
-        after_member=after_member,
-        limit=limit,
-        expired_before=retention_ms * 1000,
-    )
-    hot = [(score, member) for member, score in rows]
-    hot_stop = hot[-1] if more and hot else None
+    hot: list[Key] = []
+    hot_stops: list[Key] = []
+    for unit in parts.units(org_id, partitions):
+        rows, more = await hub.timeline.page(
+            unit,
+            phone,
+            after_score=after_score,
+            after_member=after_member,
+            limit=limit,
+            expired_before=retention_ms * 1000,
+        )
+        unit_hot = [(score, member) for member, score in rows]
+        hot += unit_hot
+        if more and unit_hot:
+            hot_stops.append(unit_hot[-1])
+    hot_stop = max(hot_stops) if hot_stops else None
     cold: list[Key] = []
     cold_stop = None
     if hub.history is not None:
@@ -161,13 +208,13 @@ async def contact_timeline(
         )
         stops = [(float(rows[limit - 1][0]), rows[limit - 1][1]) for rows in (act_rows, msg_rows) if len(rows) > limit]
         cold_stop = max(stops) if stops else None
-        still_hot = await hub.activities.hot(org_id, [m[4:] for _, m in act_rows])
+        still_hot = await _hot(hub, org_id, partitions, [m[4:] for _, m in act_rows])
         hot_convs = await hub.conversations.hot(org_id, sorted({m.split(":")[1] for _, m in msg_rows}))
         cold = [(float(s), m) for s, m in act_rows if m[4:] not in still_hot]
         cold += [(float(s), m) for s, m in msg_rows if m.split(":")[1] not in hot_convs]
     page, next_key = _merge(hot, hot_stop, cold, cold_stop, limit)
 
-    activities = await _resolve(hub, org_id, [m[4:] for _, m in page if m.startswith("act:")])
+    activities = await _resolve(hub, org_id, [m[4:] for _, m in page if m.startswith("act:")], partitions)
     conv_ids = sorted({m.split(":")[1] for _, m in page if m.startswith("msg:")})
     messages: dict[tuple[str, str], dict[str, Any]] = {}
     for conv in (await conversations(hub, org_id, conv_ids, messages=True)).values():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from hub.domain import partitions as parts
 from hub.domain import statuses
 from hub.logs import get_logger
 from hub.services.context import Hub
@@ -29,7 +30,8 @@ FINAL = tuple(sorted(str(s) for s in statuses.FINAL))
 BATCH = 500
 
 
-async def sweep_org(hub: Hub, org_id: str, before_ms: int) -> int:
+async def sweep_org(hub: Hub, org_id: str, before_ms: int, partitions: int = 1) -> int:
+    """``partitions``: the org's; each activity is dropped from the one its id names."""
     assert hub.history is not None
     mark = await hub.activities.sweep_mark(org_id)
     dropped = 0
@@ -37,9 +39,13 @@ async def sweep_org(hub: Hub, org_id: str, before_ms: int) -> int:
         rows = await sweep_candidates(hub.history, org_id, statuses=FINAL, after=mark, before_ms=before_ms, limit=BATCH)
         if not rows:
             return dropped
-        dropped += await hub.activities.sweep(
-            org_id, [(i, v, c, ch, t, bool(tl)) for _, i, v, c, ch, t, tl in rows], FINAL
-        )
+        by_unit: dict[str, list[tuple[str, int, str, str, str, bool]]] = {}
+        for _, i, v, c, ch, t, tl in rows:
+            p = parts.activity_partition(partitions, i)
+            if p is not None:
+                by_unit.setdefault(parts.unit(org_id, p), []).append((i, v, c, ch, t, bool(tl)))
+        for unit, items in by_unit.items():
+            dropped += await hub.activities.sweep(unit, items, FINAL)
         mark = (rows[-1][0], rows[-1][1])
         await hub.activities.set_sweep_mark(org_id, mark)
 
@@ -50,7 +56,11 @@ async def sweep_hot(hub: Hub, now: float | None = None) -> int:
     before_ms = int(((now or time.time()) - hub.settings.hot_seconds) * 1000)
     dropped = 0
     for org_id in await hub.board.org_ids():
-        dropped += await sweep_org(hub, org_id, before_ms)
+        partitions = 1
+        if hub.board.partitioned(org_id):
+            org = await hub.orgs.load(org_id)
+            partitions = org.partitions if org is not None else 1
+        dropped += await sweep_org(hub, org_id, before_ms, partitions)
         dropped += await sweep_jobs(hub, org_id, before_ms)
         dropped += await sweep_conversations(hub, org_id, before_ms)
     return dropped

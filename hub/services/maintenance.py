@@ -27,7 +27,8 @@ async def trim_indexes(hub: Hub, now: float | None = None) -> int:
             configs += page
             if after is None:
                 break
-        removed += await hub.activities.trim_indexes(org_id, [c.id for c in configs], cutoff_ms)
+        for unit in hub.board.units_of(org_id):  # the org and its partitions
+            removed += await hub.activities.trim_indexes(unit, [c.id for c in configs], cutoff_ms)
         agents = [a["id"] for a in await hub.agents.all(org_id) if a.get("id")]
         removed += await hub.agents.trim_served(org_id, agents, cutoff_ms)
     return removed

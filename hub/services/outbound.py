@@ -1,8 +1,11 @@
 """Accepting a send request: validate each contact, render, and hand the
-accepted ones to the outbound stream in one atomic step."""
+accepted ones to the outbound stream in one atomic step (three, each
+atomic and safe to repeat, for an org with several partitions: see
+hub.storage.activities.ActivityStore.accept_partitioned)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -13,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hub import clock
+from hub.domain import partitions as parts
 from hub.domain.contacts import (
     ConfigurationView,
     ValidContact,
@@ -28,7 +32,14 @@ from hub.domain.records import Channel, Configuration, Org
 from hub.domain.segments import count_segments
 from hub.domain.statuses import ActivityStatus
 from hub.domain.templates import RenderedMessage, TemplateSpec, render_for_contact
-from hub.errors import ContactError, IdempotencyConflict, InvalidRequest, NotFound, RateLimited, TooManyContacts
+from hub.errors import (
+    ContactError,
+    IdempotencyConflict,
+    InvalidRequest,
+    NotFound,
+    RateLimited,
+    TooManyContacts,
+)
 from hub.services.context import Hub
 from hub.storage.activities import iso_ms
 
@@ -55,6 +66,7 @@ class _Batch:
     request_id: str
     now_ms: int
     hour: str
+    partitions: int = 1
 
 
 async def send_request(hub: Hub, org: Org, raw_body: bytes, idempotency_key: str | None) -> dict[str, Any]:
@@ -69,7 +81,10 @@ async def send_request(hub: Hub, org: Org, raw_body: bytes, idempotency_key: str
     replayed = await _accept(hub, org, batch, body, idempotency_key, response, activities)
     if replayed is not None:
         return replayed
-    _announce(hub, batch.org_id, activities)
+    if org.partitions > 1:
+        _announce_partitions(hub, org, activities)
+    else:
+        _announce(hub, batch.org_id, activities)
     return response
 
 
@@ -112,6 +127,7 @@ async def _load_batch(hub: Hub, org: Org, config_id: str) -> _Batch:
         request_id=new_id("req"),
         now_ms=now_ms,
         hour=time.strftime("%Y%m%d%H", time.gmtime(now_ms / 1000)),
+        partitions=org.partitions,
     )
 
 
@@ -153,7 +169,11 @@ def _plan_activities(
         send_at_ms = _send_at_ms(batch.window, contact, batch.now_ms, held) if status == ActivityStatus.queued else None
         if send_at_ms is not None:
             status = ActivityStatus.deferred
-        activity_id = new_id("act")
+        if batch.partitions > 1:
+            partition = parts.contact_partition(batch.partitions, batch.channel.id, contact.to)
+            activity_id = parts.activity_id(batch.partitions, partition)
+        else:
+            activity_id = new_id("act")
         fields = _activity_fields(batch, activity_id, contact, rendered, status)
         result = {"index": index, "status": str(status), "activity_id": activity_id}
         if send_at_ms is not None:
@@ -227,7 +247,10 @@ async def _accept(
     """Stores the request in one atomic step. Returns the earlier answer when the
     Idempotency-Key replays a request; None when this one was accepted."""
     limits = org.limits
-    accepted = await hub.activities.accept(
+    accept = hub.activities.accept
+    if org.partitions > 1:
+        accept = functools.partial(hub.activities.accept_partitioned, partitions=org.partitions)
+    accepted = await accept(
         batch.org_id,
         now_ms=batch.now_ms,
         window_ms=HOUR_MS,
@@ -262,6 +285,20 @@ def _announce(hub: Hub, org_id: str, activities: list[dict[str, Any]]) -> None:
     if any(a["fields"]["status"] == ActivityStatus.deferred for a in activities):
         hub.board.announce(org_id, "deferred")  # every release loop learns the new due time
     hub.board.poke(org_id, "archive")
+
+
+def _announce_partitions(hub: Hub, org: Org, activities: list[dict[str, Any]]) -> None:
+    """The partitions that got messages: their workers and archivers look now."""
+    for p in sorted({parts.activity_partition(org.partitions, a["id"]) or 0 for a in activities}):
+        unit = parts.unit(org.id, p)
+        hub.board.announce(unit, "outbound")
+        if any(
+            a["fields"]["status"] == ActivityStatus.deferred and parts.activity_partition(org.partitions, a["id"]) == p
+            for a in activities
+        ):
+            hub.board.announce(unit, "deferred")  # every release loop learns the new due time
+        hub.board.poke(unit, "archive")
+    hub.board.poke(org.id, "archive")  # the contacts' opt-ins
 
 
 def _send_at_ms(

@@ -18,15 +18,17 @@ import io
 import time
 from typing import Any
 
+from hub.domain import partitions as parts
 from hub.domain.statuses import SUCCESSFUL, ActivityStatus, delivery_rate
 from hub.services.context import Hub
 from hub.storage.sql import rollups
 from hub.storage.sql.rollups import ENGAGEMENT, REPLY_BUCKETS, TTD_BUCKETS, Counted, ReportCounts, empty_cell
 
 
-async def report(hub: Hub, org_id: str, config_id: str) -> dict[str, Any]:
+async def report(hub: Hub, org_id: str, config_id: str, *, partitions: int = 1) -> dict[str, Any]:
+    """``partitions``: the org's; what is not archived yet is read in each."""
     assert hub.history is not None
-    hot = await hub.archive_queue.unarchived(org_id, config_id)
+    hot = [r for unit in parts.units(org_id, partitions) for r in await hub.archive_queue.unarchived(unit, config_id)]
     counts, rows = await rollups.read_report(hub.history, org_id, config_id, [r["id"] for r in hot])
     for raw in hot:
         now = Counted.of_record(raw)

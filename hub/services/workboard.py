@@ -36,6 +36,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from hub.domain.partitions import is_partition, org_of
 from hub.logs import get_logger
 from hub.storage.orgs import OrgStore
 from hub.storage.wake import WakeStream
@@ -43,6 +44,10 @@ from hub.storage.wake import WakeStream
 log = get_logger("hub.workboard")
 
 KINDS = ("outbound", "replies", "archive", "retries", "deferred", "schedule", "bulk", "presence", "policy")
+# The loops that also look at the partitions (``org_…~p``) of an org that has
+# several (hub.domain.partitions): each partition has its own outbound
+# stream, retry set, quiet-hours set and archive stream; everything else is the org's.
+PARTITION_KINDS = ("outbound", "archive", "retries", "deferred")
 # A look that found work is followed by one after this long, doubling while
 # nothing is found, up to the idle interval.
 HOT_S = 0.1
@@ -92,6 +97,8 @@ class WorkBoard:
         self.origin = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._kinds = {k: _Kind() for k in KINDS}
         self._org_ids: set[str] = set()
+        self._partitions: set[str] = set()
+        self._partitioned_orgs: set[str] = set()
         self._listed = -math.inf
         self._outbox: dict[str, set[str]] = {}
         self._announced: dict[tuple[str, str], float] = {}
@@ -113,18 +120,44 @@ class WorkBoard:
 
     async def refresh(self) -> None:
         found = set(await self.orgs.all_ids())
+        # Listed before the orgs themselves are: a partition whose org is not
+        # listed yet may be looked at already (its keys are all it needs).
+        parts = set(await self.orgs.all_partitions())
         self._listed = time.monotonic()
+        for unit_id in parts - self._partitions:
+            self._add(unit_id, spread=START_SPREAD_S)
         for org_id in found - self._org_ids:
             self._add(org_id, spread=START_SPREAD_S)
 
     def _add(self, org_id: str, spread: float = 0.0) -> None:
-        self._org_ids.add(org_id)
+        """An org, or one of its partitions (only the loops of PARTITION_KINDS look at those)."""
+        partition = is_partition(org_id)
+        (self._partitions if partition else self._org_ids).add(org_id)
+        if partition:
+            self._partitioned_orgs.add(org_of(org_id))
         now = time.monotonic()
-        for k in self._kinds.values():
+        for name, k in self._kinds.items():
+            if partition and name not in PARTITION_KINDS:
+                continue
             if org_id not in k.slots:
                 # First look soon (work may be waiting from before this process).
                 k.slots[org_id] = _Slot(now + random.random() * spread, self.idle_s)
                 k.changed.set()
+
+    def knows_unit(self, unit_id: str) -> bool:
+        """An org, or a partition of an org that has several, as last listed."""
+        return unit_id in self._org_ids or unit_id in self._partitions
+
+    def units_of(self, org_id: str) -> list[str]:
+        """The org and its partitions (1 and up) as last listed."""
+        return [org_id, *sorted(u for u in self._partitions if org_of(u) == org_id)]
+
+    def partition_ids(self) -> list[str]:
+        """The partitions (1 and up) of the orgs that have several, as last listed."""
+        return sorted(self._partitions)
+
+    def partitioned(self, org_id: str) -> bool:
+        return org_id in self._partitioned_orgs
 
     # -- looks -------------------------------------------------------------------------
 
@@ -197,12 +230,12 @@ class WorkBoard:
     def poke(self, org_id: str, *kinds: str) -> None:
         """This process has new work for the org: its loops look at once
         (not sooner than their minimum gap)."""
-        if org_id not in self._org_ids:
+        if org_id not in self._org_ids and org_id not in self._partitions:
             self._add(org_id)
         now = time.monotonic()
         for kind in kinds:
             k = self._kinds.get(kind)
-            if k is None:
+            if k is None or org_id not in k.slots:
                 continue
             slot = k.slots[org_id]
             slot.backoff = HOT_S

@@ -7,10 +7,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
+from hub.domain import partitions as parts
 from hub.domain.segments import count_segments
 from hub.storage import keys
 from hub.storage.redis import Scripts, is_cluster
@@ -128,6 +129,14 @@ def public_activity(raw: dict[str, str], history: Sequence[str] | None = None) -
     return out
 
 
+def record_now(record: dict[str, Any]) -> int:
+    """The acceptance time of a request being accepted (its activities' ``created``)."""
+    for items in record["parts"].values():
+        for item in items:
+            return int(json.loads(item)["fields"]["created"])
+    return 0
+
+
 class ActivityStore:
     def __init__(self, client: aioredis.Redis, scripts: Scripts) -> None:
         self.r = client
@@ -181,6 +190,139 @@ class ActivityStore:
         if outcome == "limited":
             return Accepted("limited", retry_after=int(result[1]))
         return Accepted(outcome)
+
+    async def accept_partitioned(
+        self,
+        org_id: str,
+        *,
+        partitions: int,
+        now_ms: int,
+        window_ms: int,
+        limit: int,
+        request_id: str,
+        idem_key: str | None,
+        idem_hash: str,
+        idem_ttl_s: int,
+        response_json: str,
+        retention_s: int,
+        activities: list[dict[str, Any]],
+    ) -> Accepted:
+        """``accept`` for an org with several partitions, in three steps (the
+        request's idempotency key, limit and opt-ins in the org's slot; each
+        partition's activities in its own; the answer kept in the org's slot),
+        each atomic, the later ones safe to run again: a request left half
+        accepted by a crash is completed by a replay of its key or by
+        ``recover_accepting``. A request that sends nothing now but holds
+        messages for their quiet hours counts when they are released, as in
+        ``accept``."""
+        by_part: dict[str, list[str]] = {}
+        consents: list[list[str]] = []
+        for a in activities:
+            p = parts.activity_partition(partitions, a["id"])
+            if p is None:
+                raise ValueError(f"activity id {a['id']} names no partition of {partitions}")
+            by_part.setdefault(str(p), []).append(json.dumps(a))
+            f = a["fields"]
+            if f["status"] in ("queued", "deferred"):
+                consents.append([f["channel"], f["to"], a["id"]])
+        statuses = {a["fields"]["status"] for a in activities}
+        count_now = "queued" in statuses or "deferred" not in statuses
+        record: dict[str, Any] = {
+            "response": response_json,
+            "parts": by_part,
+            "idem": idem_key or "",
+            "hash": idem_hash if idem_key else "",
+            "ttl": idem_ttl_s,
+            "retention": retention_s,
+        }
+        accepting = keys.accepting(org_id, request_id)
+        idem = keys.idempotency(org_id, idem_key) if idem_key else accepting
+        for _ in range(3):
+            result = await self.s.accept_reserve(
+                keys=[
+                    keys.request_rate(org_id),
+                    idem,
+                    accepting,
+                    keys.accepting_index(org_id),
+                    keys.archive_stream(org_id),
+                ],
+                args=[
+                    keys.org_prefix(org_id),
+                    now_ms,
+                    window_ms,
+                    limit,
+                    request_id,
+                    record["hash"],
+                    idem_ttl_s,
+                    json.dumps(record),
+                    json.dumps(consents),
+                    "1" if count_now else "0",
+                ],
+            )
+            outcome = result[0]
+            if outcome == "ok":
+                await self._complete(org_id, request_id, record)
+                return Accepted("ok")
+            if outcome == "replay":
+                return Accepted("replay", response=result[1])
+            if outcome == "limited":
+                return Accepted("limited", retry_after=int(result[1]))
+            if outcome == "conflict":
+                return Accepted("conflict")
+            # Another call with this key is being accepted (or was cut short):
+            # finish it here, as it would, and answer as it does.
+            raw = await self.r.get(keys.accepting(org_id, result[1]))
+            if raw is not None:
+                earlier = json.loads(raw)
+                await self._complete(org_id, result[1], earlier)
+                return Accepted("replay", response=earlier["response"])
+            # It finished meanwhile: its answer is kept now.
+        raise RuntimeError("a send request's idempotency key stayed pending")
+
+    async def _complete(self, org_id: str, request_id: str, record: dict[str, Any]) -> None:
+        """Steps 2 and 3 of accept_partitioned (each changes nothing when run again)."""
+        ttl = int(record["ttl"])
+        await asyncio.gather(
+            *(
+                self.s.accept_part(
+                    keys=[
+                        keys.outbound_stream(unit),
+                        keys.archive_stream(unit),
+                        keys.accepted_part(unit, request_id),
+                        keys.deferred_sends(unit),
+                    ],
+                    args=[keys.org_prefix(unit), record_now(record), record["retention"], ttl, *items],
+                )
+                for p, items in record["parts"].items()
+                for unit in [parts.unit(org_id, int(p))]
+            )
+        )
+        accepting = keys.accepting(org_id, request_id)
+        idem = keys.idempotency(org_id, record["idem"]) if record["idem"] else accepting
+        await self.s.accept_finish(
+            keys=[idem, accepting, keys.accepting_index(org_id)],
+            args=[request_id, record["hash"], ttl, record["response"]],
+        )
+
+    async def recover_accepting(self, org_id: str, started_before_ms: int) -> list[dict[str, Any]]:
+        """Completes the requests of a partitioned org whose acceptance began
+        before ``started_before_ms`` and was cut short; returns their records."""
+        index = keys.accepting_index(org_id)
+        done: list[dict[str, Any]] = []
+        found = cast(list[str], await self.r.zrangebyscore(index, "-inf", started_before_ms, start=0, num=100))
+        for request_id in found:
+            raw = await self.r.get(keys.accepting(org_id, request_id))
+            if raw is None:  # expired with its key: nothing left to finish
+                await self.r.zrem(index, request_id)
+                continue
+            record = json.loads(raw)
+            await self._complete(org_id, request_id, record)
+            done.append(record)
+        return done
+
+    async def oldest_accepting_ms(self, org_id: str) -> int | None:
+        rows = await self.r.zrange(keys.accepting_index(org_id), 0, 0, withscores=True)
+        return int(rows[0][1]) if rows else None
 
     async def mark_sending(self, org_id: str, now_ms: int, ids: Sequence[str]) -> list[Job]:
         rows = await self.s.mark_sending(
@@ -249,18 +391,46 @@ class ActivityStore:
         )
 
     async def next_deferred_ms(self, org_id: str) -> int | None:
-        """When the org's first message held by quiet hours is due (ms), or None."""
+        """When the org's first message held by quiet hours is due (ms), or
+        None. In a partition, requests released but not yet counted in the
+        org's hourly set (a crash in between) are due at once."""
         rows = await self.r.zrange(keys.deferred_sends(org_id), 0, 0, withscores=True)
-        return int(rows[0][1]) if rows else None
+        due = int(rows[0][1]) if rows else None
+        if parts.is_partition(org_id) and await self.r.exists(keys.rate_outbox(org_id)):
+            return 0
+        return due
 
     async def release_deferred(self, org_id: str, now_ms: int, limit: int, window_ms: int) -> tuple[int, int]:
         """Held messages whose send_at has come go to the outbound stream;
-        returns (taken from the set, queued)."""
+        returns (taken from the set, queued). In an org's partition 1 and up
+        (``org_id`` is then ``org_…~p``) their requests are counted in the
+        partition's rate outbox in that step, then in the org's rolling-hour
+        set (``count_released``)."""
+        partition = parts.is_partition(org_id)
+        rate = keys.rate_outbox(org_id) if partition else keys.request_rate(org_id)
         taken, moved = await self.s.release_deferred(
-            keys=[keys.deferred_sends(org_id), keys.outbound_stream(org_id), keys.request_rate(org_id)],
+            keys=[keys.deferred_sends(org_id), keys.outbound_stream(org_id), rate],
             args=[keys.org_prefix(org_id), now_ms, limit, window_ms],
         )
+        if partition:
+            await self.count_released(org_id, window_ms)
         return int(taken), int(moved)
+
+    async def count_released(self, unit: str, window_ms: int) -> int:
+        """A partition's released requests (its rate outbox) counted in the
+        org's rolling-hour set, as of their latest release; those counted
+        leave the outbox. Safe to repeat (a crash between the two leaves them
+        to be counted again, which changes nothing)."""
+        rows = cast(list[tuple[str, float]], await self.r.zrange(keys.rate_outbox(unit), 0, -1, withscores=True))
+        if not rows:
+            return 0
+        rate = keys.request_rate(parts.org_of(unit))
+        await self.r.zadd(rate, {req: at for req, at in rows}, gt=True)
+        await self.r.pexpire(rate, window_ms)
+        await self.s.rate_outbox_done(
+            keys=[keys.rate_outbox(unit)], args=[x for req, at in rows for x in (req, int(at))]
+        )
+        return len(rows)
 
     async def apply_callback(
         self, org_id: str, provider_id: str, status: str, at_ms: int, error_code: str
@@ -270,6 +440,9 @@ class ActivityStore:
             args=[keys.org_prefix(org_id), provider_id, status, at_ms, error_code],
         )
         return (act_id or None), int(applied)
+
+    async def knows_provider_id(self, org_id: str, provider_id: str) -> bool:
+        return bool(await self.r.exists(keys.provider_message(org_id, provider_id)))
 
     async def trim_indexes(self, org_id: str, config_ids: Sequence[str], cutoff_ms: int) -> int:
         """Drop entries older than the cutoff from the org's activity and

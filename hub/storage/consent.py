@@ -118,6 +118,15 @@ class ConsentStore:
             "opt_outs_kept": int(reply[4]),
         }
 
+    async def forget_in_partition(self, unit: str, number: str, channel_ids: Sequence[str]) -> int:
+        """In an org's partition (hub.domain.partitions): the customer's
+        timeline and latest-sent pointers go; returns the timeline's entries."""
+        entries = int(await self.r.zcard(keys.timeline(unit, number)))
+        await self.r.delete(keys.timeline(unit, number))
+        for channel_id in channel_ids:
+            await self.r.delete(keys.last_outbound(unit, channel_id, number))
+        return entries
+
     async def erase_activities(self, org_id: str, number: str) -> tuple[list[str], int]:
         """(activity ids redacted, activities left whole while in flight)."""
         redacted: list[str] = []

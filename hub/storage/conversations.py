@@ -20,6 +20,10 @@ from hub.storage.sweep_marks import Mark, read_mark, write_mark
 ConnectionAction = Literal["open", "beat", "close", "sweep"]
 
 
+# What ingest_inbound reads of an activity a reply may answer.
+SNAPSHOT_FIELDS = ("queue", "body", "cfg", "cfg_name", "case", "customer", "created", "locale", "to", "channel")
+
+
 class ConversationStore:
     def __init__(self, client: aioredis.Redis, scripts: Scripts) -> None:
         self.r = client
@@ -43,6 +47,7 @@ class ConversationStore:
         replied_to: str = "",
         named_activity: str | None = None,
         since_ms: int = 0,
+        correlation: str = "",
     ) -> tuple[str, str, str] | list[RecentEntry]:
         """``outcome`` ``need_hash``: call again with ``customer_hash`` (the
         channel holds erased customers' opt-outs; nothing was changed).
@@ -50,7 +55,9 @@ class ConversationStore:
         answered; ``named_activity``: the recent activity the text names ("":
         none), None when the caller has not looked. Then, if it matters (a new
         conversation, several messages sent since ``since_ms``), nothing is
-        stored and the answer is those messages, to call again with a choice."""
+        stored and the answer is those messages, to call again with a choice.
+        ``correlation``: for an org with several partitions, the
+        ``correlation_snapshot`` of the contact's partition."""
         outcome, conv, *rest = await self.s.ingest_inbound(
             keys=[keys.slot(org_id)],
             args=[
@@ -69,11 +76,34 @@ class ConversationStore:
                 replied_to,
                 "?" if named_activity is None else named_activity,
                 since_ms,
+                correlation,
             ],
         )
         if outcome == "choose":
             return [parse_recent(raw) for raw in rest[1:]]
         return outcome, conv, (rest[0] if rest else "")
+
+    async def correlation_snapshot(self, unit: str, channel_id: str, customer: str, replied_to: str) -> str:
+        """What a contact's partition holds for correlating a reply (its latest
+        and recent activities, the activity the provider id names, their
+        fields), as ingest_inbound reads it in the org's own slot: the
+        partition is another slot, so it is read first, in its own calls."""
+        latest = cast(str, await self.r.get(keys.last_outbound(unit, channel_id, customer)) or "")
+        recent = cast(list[str], await self.r.lrange(keys.recent_outbound(unit, channel_id, customer), 0, -1))
+        sids: dict[str, str] = {}
+        if replied_to:
+            target = cast(str | None, await self.r.get(keys.provider_message(unit, replied_to)))
+            if target:
+                sids[replied_to] = target
+        wanted = {raw.split("\x1f")[2] for raw in recent if raw.count("\x1f") >= 2}
+        wanted |= {t for t in sids.values() if t.startswith("act_")}
+        if latest and not latest.startswith("{"):
+            wanted.add(latest)
+        acts: dict[str, dict[str, str]] = {}
+        for act in sorted(wanted):
+            row = cast(list[str | None], await self.r.hmget(keys.activity(unit, act), list(SNAPSHOT_FIELDS)))
+            acts[act] = {f: v for f, v in zip(SNAPSHOT_FIELDS, row) if v is not None}
+        return json.dumps({"latest": latest, "recent": recent, "sids": sids, "acts": acts})
 
     async def views(self, org_id: str, ids: Sequence[str], *, messages: bool) -> list[dict[str, Any]]:
         if not ids:

@@ -55,6 +55,13 @@ def workers_heartbeat() -> str:
     return f"{PREFIX}:workers"
 
 
+def org_partitions() -> str:
+    """Global set of the partitions (``org_…~p``, p >= 1) of the orgs that have
+    more than one (hub.domain.partitions): the work board's loops read them
+    as they read the orgs."""
+    return f"{PREFIX}:org-partitions"
+
+
 def wake_stream() -> str:
     """Orgs that have new work, announced to every process (hub.storage.wake);
     written when an org turns busy, not once per message."""
@@ -151,6 +158,31 @@ def request_rate(org_id: str) -> str:
 
 def idempotency(org_id: str, key: str) -> str:
     return f"{org_prefix(org_id)}:idem:{key}"
+
+
+def accepting(org_id: str, request_id: str) -> str:
+    """A send request of a partitioned org being accepted: its activities by
+    partition and its answer, until every partition holds them (hub.storage.activities)."""
+    return f"{org_prefix(org_id)}:accepting:{request_id}"
+
+
+def accepting_index(org_id: str) -> str:
+    """Sorted set: request being accepted → when its acceptance began (ms)."""
+    return f"{org_prefix(org_id)}:accepting"
+
+
+def accepted_part(unit_id: str, request_id: str) -> str:
+    """Set once a partition holds its share of a request's activities, so a
+    second run of that step changes nothing."""
+    return f"{org_prefix(unit_id)}:accepted:{request_id}"
+
+
+def rate_outbox(org_id: str) -> str:
+    """Sorted set, in an org's partition 1 and up: send requests some of whose
+    messages held by quiet hours the partition released → when (ms), until
+    they are counted in the org's rolling-hour set (``request_rate``, in the
+    org's slot; hub.storage.activities.release_deferred)."""
+    return f"{org_prefix(org_id)}:rate:outbox"
 
 
 def opted_out(org_id: str, channel_id: str) -> str:

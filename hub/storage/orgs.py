@@ -16,6 +16,7 @@ from typing import cast
 
 import redis.asyncio as aioredis
 
+from hub.domain import partitions
 from hub.domain.records import Org
 from hub.storage import keys
 
@@ -35,6 +36,9 @@ class OrgStore:
         assert org.api_key_hash is not None
         await self.save(org)  # the old key stops here
         await self.r.set(keys.api_key(org.api_key_hash), org.id)
+        if org.partitions > 1:
+            # Before the org is listed: a loop that finds the org finds its partitions.
+            await self.r.sadd(keys.org_partitions(), *partitions.units(org.id, org.partitions)[1:])
         await self.r.sadd(keys.orgs_index(), org.id)
         if previous and previous != org.api_key_hash:
             await self.r.delete(keys.api_key(previous))
@@ -60,3 +64,7 @@ class OrgStore:
 
     async def all_ids(self) -> list[str]:
         return sorted(cast(set[str], await self.r.smembers(keys.orgs_index())))
+
+    async def all_partitions(self) -> list[str]:
+        """The partitions (1 and up) of the orgs that have several (``org_…~p``)."""
+        return sorted(cast(set[str], await self.r.smembers(keys.org_partitions())))

@@ -283,6 +283,10 @@ class Scripts:
             return client.register_script(script_source(name, publish=publish))
 
         self.accept_send = load("accept_send")
+        self.accept_reserve = load("accept_reserve")
+        self.accept_part = load("accept_part")
+        self.accept_finish = load("accept_finish")
+        self.rate_outbox_done = load("rate_outbox_done")
         self.mark_sending = load("mark_sending")
         self.record_results = load("record_results")
         self.apply_callback = load("apply_callback")

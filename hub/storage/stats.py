@@ -34,9 +34,28 @@ class StatsStore:
         """Raise unless Redis would serve the hub (see ``redis.check_ready``)."""
         await check_ready(self.r)
 
-    async def figures(self, org_ids: Sequence[str]) -> HubStats:
-        """The hub-wide figures over these orgs."""
+    async def figures(self, org_ids: Sequence[str], partition_ids: Sequence[str] = ()) -> HubStats:
+        """The hub-wide figures over these orgs, and the partitions (``org_…~p``)
+        of those that have several: their outbound streams, retries and archive
+        streams count too."""
         stats = HubStats()
+        if partition_ids:
+            async with self.r.pipeline(transaction=False) as p:
+                for unit in partition_ids:
+                    p.xlen(keys.outbound_stream(unit))
+                    p.zcard(keys.send_retries(unit))
+                    p.xlen(keys.archive_stream(unit))
+                    p.xrange(keys.archive_stream(unit), count=1)
+                rows = await p.execute()
+            for index in range(len(partition_ids)):
+                xlen, retries, backlog, oldest = rows[index * 4 : index * 4 + 4]
+                stats.stream_depth += int(xlen)
+                stats.retries_waiting += int(retries)
+                stats.archive_backlog += int(backlog)
+                if oldest:
+                    oldest_ms = int(oldest[0][0].split("-")[0])
+                    if not stats.archive_oldest_ms or oldest_ms < stats.archive_oldest_ms:
+                        stats.archive_oldest_ms = oldest_ms
         if not org_ids:
             return stats
         async with self.r.pipeline(transaction=False) as p:

@@ -21,12 +21,13 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub.domain import partitions as parts
 from hub.domain.records import Channel
 from hub.errors import Forbidden, NotFound
 from hub.logs import get_logger
@@ -94,6 +95,7 @@ class Family(Protocol):
     name: str
     providers: tuple[str, ...]  # the channel providers it serves
     bad_signature: str
+    signs_url: bool  # the signature covers the URL, its query included
 
     def signature(self, request: Request) -> str: ...
 
@@ -110,7 +112,38 @@ class Family(Protocol):
     def answer(self, kind: str) -> Response: ...
 
 
-async def apply(state: State, family: Family, channel: Channel, parsed: Parsed, at_ms: int) -> None:
+def partition_hint(url: str) -> int:
+    """The partition a status callback URL names (``?p=``; see
+    ProviderPool.status_callback_url), 0 when none or not a partition number."""
+    for name, value in parse_qsl(urlsplit(url).query):
+        if name == "p" and value.isdigit() and 0 < int(value) < parts.MAX_PARTITIONS:
+            return int(value)
+    return 0
+
+
+async def callback_unit(hub: Hub, family: Family, org_id: str, provider_id: str, url: str) -> str:
+    """Where a status callback's activity lives: the org, or the partition the
+    callback URL names. A partition the board does not know is not the
+    org's: the org is used. When the signature does not cover the URL
+    (TeleSign signs the body only), the name is only a guess: the partition
+    whose pointer knows the provider id wins, and the guess only decides
+    where a callback that came before its send was recorded waits."""
+    named = partition_hint(url)
+    hint = parts.unit(org_id, named)
+    if named and not hub.board.knows_unit(hint):
+        await hub.board.refresh()  # an org created since this process last listed them
+        if not hub.board.knows_unit(hint):
+            hint = org_id
+    if family.signs_url:
+        return hint
+    candidates = hub.board.units_of(org_id)
+    if len(candidates) <= 1:
+        return hint
+    found = await asyncio.gather(*(hub.activities.knows_provider_id(u, provider_id) for u in candidates))
+    return next((u for u, hit in zip(candidates, found) if hit), hint)
+
+
+async def apply(state: State, family: Family, channel: Channel, parsed: Parsed, at_ms: int, url: str = "") -> None:
     if isinstance(parsed.event, InboundMessage):
         # Stored once per provider message id, and routed, before the answer.
         await state.conversations.ingest(channel, parsed.event, received_ms=at_ms)
@@ -120,8 +153,9 @@ async def apply(state: State, family: Family, channel: Channel, parsed: Parsed, 
         return
     hub: Hub = state.hub
     status, error_code = meaning
-    await hub.activities.apply_callback(channel.org_id, parsed.event.provider_id, status, at_ms, error_code)
-    hub.board.poke(channel.org_id, "archive")
+    unit = await callback_unit(hub, family, channel.org_id, parsed.event.provider_id, url)
+    await hub.activities.apply_callback(unit, parsed.event.provider_id, status, at_ms, error_code)
+    hub.board.poke(unit, "archive")
     hub.metrics.statuses.labels(channel.provider, status).inc()
 
 
@@ -160,7 +194,7 @@ async def handle(request: Request, family: Family, route: str) -> Response:
     if not journal.active:
         try:
             async with asyncio.timeout(REDIS_WAIT_S):
-                await apply(state, family, channel, parsed, received.at_ms)
+                await apply(state, family, channel, parsed, received.at_ms, received.url)
         except Exception as exc:
             if not redis_unavailable(exc):
                 raise
@@ -186,5 +220,5 @@ async def replay(state: State, families: dict[str, Family], record: dict[str, An
         hub.metrics.webhooks_rejected.labels(received.route).inc()
         log.warning("journaled webhook with a bad signature dropped", extra={"channel": received.channel_id})
         return False
-    await apply(state, family, channel, family.parse(received), received.at_ms)
+    await apply(state, family, channel, family.parse(received), received.at_ms, received.url)
     return True

@@ -33,6 +33,7 @@ class Telesign:
     name = "telesign"
     providers: tuple[str, ...] = ("telesign",)
     bad_signature = "bad or missing TeleSign Authorization"
+    signs_url = False
 
     def signature(self, request: Request) -> str:
         return request.headers.get("authorization") or request.headers.get("x-ts-authorization", "")

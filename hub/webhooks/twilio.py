@@ -25,6 +25,7 @@ class Twilio:
     name = "twilio"
     providers: tuple[str, ...] = ("twilio", "sandbox")
     bad_signature = "bad or missing X-Twilio-Signature"
+    signs_url = True
 
     def signature(self, request: Request) -> str:
         return request.headers.get("x-twilio-signature", "")

@@ -13,19 +13,52 @@
 --       'need_hash', and nothing is changed),
 --       provider id of the message the provider says is answered (or ''),
 --       activity the text names among the recent ones ('' for none, '?' when
---       the caller has not looked: see below), start of the correlation window (ms)
+--       the caller has not looked: see below), start of the correlation window (ms),
+--       and, for an org with several partitions, what the contact's partition
+--       holds for the correlation (JSON, '' otherwise: then it is read here;
+--       hub.storage.conversations.correlation_snapshot)
 local prefix, sid, channel, ctype, customer = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local msg_json, now, keyword = ARGV[6], ARGV[7], ARGV[8]
 local new_id, retention, default_queue = ARGV[9], tonumber(ARGV[10]), ARGV[11]
 local customer_hash = ARGV[12] or ''
 local replied, choice, since = ARGV[13] or '', ARGV[14] or '', tonumber(ARGV[15] or '0')
+local snapshot = nil
+if (ARGV[16] or '') ~= '' then snapshot = cjson.decode(ARGV[16]) end
 
 local recent_key = KEY.recent_outbound(prefix, channel, customer)
+-- The reads of the correlation: in the org's slot, or in the snapshot of the
+-- contact's partition.
+local function recent_list()
+  if snapshot then return snapshot.recent end
+  return redis.call('LRANGE', recent_key, 0, -1)
+end
+local function latest_pointer()
+  if snapshot then return snapshot.latest ~= '' and snapshot.latest or false end
+  return redis.call('GET', KEY.last_outbound(prefix, channel, customer))
+end
+local function sid_pointer(replied_sid)
+  if snapshot then return snapshot.sids[replied_sid] or false end
+  return redis.call('GET', KEY.provider_message(prefix, replied_sid))
+end
+local ACT_FIELDS = {'queue', 'body', 'cfg', 'cfg_name', 'case', 'customer', 'created', 'locale', 'to', 'channel'}
+-- The activity's fields (ACT_FIELDS, in that order; false for a missing one).
+local function activity_fields(act)
+  if snapshot then
+    local a = snapshot.acts[act] or {}
+    local out = {}
+    for i = 1, #ACT_FIELDS do
+      local v = a[ACT_FIELDS[i]]
+      if v == nil or v == cjson.null then out[i] = false else out[i] = v end
+    end
+    return out
+  end
+  return redis.call('HMGET', KEY.activity(prefix, act), unpack(ACT_FIELDS))
+end
 -- The customer's recent outbound entry (hub.domain.correlation.parse_recent:
 -- sent ms, provider id's tail, activity id, queue, case, keys...) whose
 -- field `at` equals `value`.
 local function recent_entry(at, value)
-  for _, raw in ipairs(redis.call('LRANGE', recent_key, 0, -1)) do
+  for _, raw in ipairs(recent_list()) do
     local f, start = {}, 1
     while true do
       local sep = string.find(raw, '\31', start, true)
@@ -49,10 +82,10 @@ local latest, latest_kept = '', nil
 -- callbacks find it; one sent to someone else does not count), or nil.
 local function provider_target(replied_sid)
   if replied_sid == '' then return nil end
-  local target = redis.call('GET', KEY.provider_message(prefix, replied_sid)) or ''
+  local target = sid_pointer(replied_sid) or ''
   if string.sub(target, 1, 4) == 'act_' then
-    local a = redis.call('HMGET', KEY.activity(prefix, target), 'to', 'channel')
-    if a[1] == customer and a[2] == channel then return target end
+    local a = activity_fields(target)
+    if a[9] == customer and a[10] == channel then return target end
   end
   -- Its pointer leaves with the record after the hot window: the
   -- customer's recent list still knows the message by its id's tail.
@@ -64,7 +97,7 @@ end
 -- provider names, else the recent one the caller found named in the text,
 -- else the latest.
 local function correlate(replied_sid, named)
-  latest = redis.call('GET', KEY.last_outbound(prefix, channel, customer)) or ''
+  latest = latest_pointer() or ''
   if string.sub(latest, 1, 1) == '{' then latest_kept = cjson.decode(latest); latest = latest_kept.id end
   local target = provider_target(replied_sid)
   if target then return target, 'provider_context' end
@@ -85,7 +118,7 @@ if choice == '?' then
   -- Then it gets them, nothing is written, and it calls again with its choice.
   if keyword ~= 'opt_out' and not redis.call('GET', open_key) and not provider_target(replied) then
     local recent = {}
-    for _, raw in ipairs(redis.call('LRANGE', recent_key, 0, -1)) do
+    for _, raw in ipairs(recent_list()) do
       if (tonumber(string.match(raw, '^%d+')) or 0) >= since then recent[#recent + 1] = raw end
     end
     if #recent >= 2 then return {'choose', '', '', unpack(recent)} end
@@ -138,8 +171,7 @@ if not conv then
   local queue = default_queue
   local fields = {}
   if act ~= '' then
-    local a = redis.call('HMGET', KEY.activity(prefix, act), 'queue', 'body', 'cfg', 'cfg_name', 'case',
-                         'customer', 'created', 'locale')
+    local a = activity_fields(act)
     if not a[1] then
       -- The activity has left Redis: the latest pointer carries what we need
       -- of it, a recent entry its queue, case and time.

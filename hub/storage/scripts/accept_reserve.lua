@@ -1,0 +1,56 @@
+-- requires: lib
+-- Accepting a send request of an org with several partitions, step 1 of 3
+-- (hub.storage.activities.ActivityStore.accept_partitioned), in the org's
+-- slot: the idempotency key, the rolling-hour limit and the contacts'
+-- opt-ins, as accept_send does them, and the request recorded as being
+-- accepted (its activities by partition and its answer), so that step 2
+-- (accept_part, one call per partition) and step 3 (accept_finish) can be
+-- run again, by a replay of the key or by the recovery loop, after a crash.
+-- Nothing is written when the request is refused.
+-- KEYS: rate zset, idempotency key (or the accepting record when none), accepting record,
+--       accepting index, archive stream
+-- ARGV: prefix, now_ms, window_ms, limit, request_id, idem_hash, idem_ttl_s,
+--       record json ({response, parts}), consents json ([[channel, phone, activity id], ...]),
+--       count_now ('1', or '0' for a request that sends nothing now but holds
+--       messages for their quiet hours: it counts as they are released)
+local prefix, now = ARGV[1], tonumber(ARGV[2])
+local window, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
+
+if ARGV[6] ~= '' then
+  local stored = redis.call('GET', KEYS[2])
+  if stored then
+    local s = cjson.decode(stored)
+    if s.hash ~= ARGV[6] then return {'conflict'} end
+    if s.pending then return {'pending', s.pending} end
+    return {'replay', s.response}
+  end
+end
+
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  local wait_ms = limit > 0 and oldest[2] and (tonumber(oldest[2]) + window - now) or window
+  return {'limited', tostring(math.max(1, math.ceil(wait_ms / 1000)))}
+end
+if ARGV[10] == '1' then
+  redis.call('ZADD', KEYS[1], now, ARGV[5])
+  redis.call('PEXPIRE', KEYS[1], window)
+end
+
+redis.call('SET', KEYS[3], ARGV[8], 'EX', tonumber(ARGV[7]))
+redis.call('ZADD', KEYS[4], now, ARGV[5])
+if ARGV[6] ~= '' then
+  redis.call('SET', KEYS[2], cjson.encode({hash = ARGV[6], pending = ARGV[5]}), 'EX', tonumber(ARGV[7]))
+end
+
+local consents = {}
+for _, c in ipairs(cjson.decode(ARGV[9])) do
+  local ckey = KEY.consent_state(prefix, c[1])
+  if redis.call('HGET', ckey, c[2]) ~= 'in' then
+    redis.call('HSET', ckey, c[2], 'in')
+    consents[#consents + 1] = {phone = c[2], channel = c[1], action = 'opt_in',
+                               source = 'send_request', at = ARGV[2], activity_id = c[3]}
+  end
+end
+if #consents > 0 then redis.call('XADD', KEYS[5], '*', 'consent', cjson.encode(consents)) end
+return {'ok'}
