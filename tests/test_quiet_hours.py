@@ -22,7 +22,9 @@ UTC = UTC
 
 
 def hhmm(at: datetime) -> str:
-    return at.strftime("%H:%M:%S")
+    # As the hub writes a time back: seconds only when there are some (a
+    # window starting at local midnight is "00:00").
+    return at.strftime("%H:%M:%S" if at.second else "%H:%M")
 
 
 def around_now(zone: str, *, minutes: int = 60) -> tuple[str, str]:
