@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import redis.asyncio as aioredis
 
 from bench.support.measure import percentile, wait_quiet
 from bench.support.org import ACCOUNT, PhonePool
@@ -62,12 +63,16 @@ async def timed_phase(
     steady `rate` with the send time in each body (latency), until every
     answered one reached an agent."""
     pids = {"hub": hub.hub.pid, "redis": hub.redis_pid}
+    stats = aioredis.Redis.from_url(hub.redis_url, decode_responses=True)
+    unarchived = await wait_archived(stats, 60.0)
     note = await wait_quiet([p for p in pids.values() if p], args.quiet_wait)
     pace = f" at {rate:.0f}/s" if rate else f", {args.concurrency} in flight"
     print(f"{name}: {len(items)} webhooks{pace}", flush=True)
     profile = None
     if args.profile == "py-spy" and not rate:
         profile = PySpy(hub.hub.pid, hub.workdir, tag, args.profile_rate, args.profile_nonblocking, INBOUND_PATH)
+
+    await stats.config_resetstat()
 
     async def frames(result: LoadResult | None) -> None:
         await wait_frames(
@@ -88,6 +93,8 @@ async def timed_phase(
         after_go=frames,
         profile=profile,
     )
+    commands = await redis_commands(stats, result.ok)
+    await stats.aclose()
     got, stamps = rx.got.get(tag, {}), rx.stamp.get(tag, {})
     p = Phase(
         name,
@@ -120,6 +127,9 @@ async def timed_phase(
         p.notes.append(f"{result.ok - len(got)} answered webhooks never reached an agent")
     if note:
         p.notes.append(note)
+    if unarchived:
+        p.notes.append(f"{unarchived} archive entries of the setup were still unwritten when the phase began")
+    p.notes.append(commands)
     if profile:
         p.notes.append(f"py-spy profile: {profile.path}")
     if rate:
@@ -130,6 +140,35 @@ async def timed_phase(
     else:
         print(f"  {p.rate:.0f} webhooks/s; {p.frames} frames, {p.frame_rate:.0f} frames/s end to end", flush=True)
     return p
+
+
+async def wait_archived(r: aioredis.Redis, seconds: float) -> int:
+    """Wait until the archiver has written everything before the phase (the
+    setup's outbound sends, the last phase's conversations): it writes a
+    change once it is a couple of seconds old, and that work is not the
+    phase's. Returns the entries still left when the wait gave up."""
+    end = time.monotonic() + seconds
+    while True:
+        left = 0
+        async for key in r.scan_iter(match="hub:*:archive", count=1000):
+            left += int(await r.xlen(key))
+        if not left or time.monotonic() > end:
+            return left
+        await asyncio.sleep(0.2)
+
+
+async def redis_commands(r: aioredis.Redis, webhooks: int) -> str:
+    """Redis commands per webhook over the phase (every client of the hub's
+    Redis: scripts, pub/sub, workers), the costliest first, with their time."""
+    stats = await r.info("commandstats")
+    rows = sorted(stats.items(), key=lambda kv: -int(kv[1]["usec"]))
+    n = max(1, webhooks)
+    total = sum(int(v["calls"]) for v in stats.values()) / n
+    usec = sum(int(v["usec"]) for v in stats.values()) / n
+    top = ", ".join(
+        f"{k.removeprefix('cmdstat_')} {int(v['calls']) / n:.2f}x {int(v['usec']) / n:.0f}us" for k, v in rows[:8]
+    )
+    return f"redis: {total:.1f} commands, {usec:.0f} us of command time per webhook ({top})"
 
 
 async def run_hub_phases(
