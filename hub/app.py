@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from redis.exceptions import RedisError, SlotNotCoveredError
 from starlette.applications import Starlette
@@ -20,6 +20,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 
 from agent_ui.routes import console_routes
 from hub.api import catalog, contacts, event_feed, flows, ops, orgs, outbound
@@ -53,8 +54,7 @@ from hub.storage.outage import redis_answers, redis_unavailable
 from hub.storage.pubsub import PubSubNodes
 from hub.storage.redis import NotStandalone, confirm_standalone, connect
 from hub.storage.sql import migrate, open_database
-from hub.webhooks import telesign as telesign_webhooks
-from hub.webhooks import twilio as twilio_webhooks
+from hub.webhooks import front as webhook_front
 from hub.webhooks.intake import Family
 from hub.webhooks.intake import replay as replay_webhook
 
@@ -119,11 +119,8 @@ def routes(extra: list[Any]) -> list[Any]:
             r(path + "/{id}", res.delete, methods=["DELETE"]),
         ]
     return [
-        # The hot paths first: Starlette tries routes in order.
-        r("/webhooks/twilio/{channel_id}/status", twilio_webhooks.status_callback, methods=["POST"]),
-        r("/webhooks/twilio/{channel_id}/inbound", twilio_webhooks.inbound, methods=["POST"]),
-        r("/webhooks/telesign/{channel_id}/status", telesign_webhooks.status_callback, methods=["POST"]),
-        r("/webhooks/telesign/{channel_id}/inbound", telesign_webhooks.inbound, methods=["POST"]),
+        # The hot path first: Starlette tries routes in order. (The webhooks
+        # are served before the router: HubApp.)
         r("/v1/outbound/send", outbound.send, methods=["POST"]),
         r("/healthz", ops.healthz),
         r("/readyz", ops.readyz),
@@ -196,6 +193,32 @@ async def _check_redis_mode(client: Any, url: str) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+class HubApp(Starlette):
+    """The app: provider webhooks go straight to their lean route
+    (hub/webhooks/front.py), everything else through the framework. A
+    webhook's refusal or failure is answered by the same error handlers."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(webhook_front.PREFIX):
+            matched = webhook_front.match(scope["path"])
+            if matched is not None:
+                scope["app"] = self
+                try:
+                    await webhook_front.serve(self.state, matched, scope, receive, send)
+                except Exception as exc:
+                    response = await self.error_response(Request(scope), exc)
+                    await response(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    async def error_response(self, request: Request, exc: Exception) -> Response:
+        for kind in type(exc).__mro__:
+            handler = self.exception_handlers.get(kind)
+            if handler is not None:
+                return cast(Response, await handler(request, exc))
+        raise exc
+
+
 def build_app(
     settings: Settings,
     *,
@@ -221,7 +244,7 @@ def build_app(
         app.state.fanout = Fanout(PubSubNodes(client))
         app.state.board_feeds = BoardFeeds(hub, app.state.fanout)
         app.state.conversations = Conversations(hub)
-        families: dict[str, Family] = {"twilio": twilio_webhooks.TWILIO, "telesign": telesign_webhooks.TELESIGN}
+        families: dict[str, Family] = dict(webhook_front.FAMILIES)
         app.state.journal = WebhookJournal(
             settings.data_dir / "journal",
             partial(redis_answers, client),
@@ -281,7 +304,7 @@ def build_app(
             if embedded is not None:
                 embedded.stop()
 
-    return Starlette(
+    return HubApp(
         routes=routes(extra_routes or []),
         lifespan=lifespan,
         middleware=[Middleware(BodyLimit)],

@@ -248,6 +248,34 @@ def test_oversized_bodies_are_refused_before_they_are_read(api: Api, hub: HubPro
     lists_answer(api)
 
 
+def test_the_webhook_routes_refuse_as_every_route_does(hub: HubProcess) -> None:
+    """The webhooks are served before the framework's router: a wrong method,
+    an unknown path or too long a body still gets the API's error shape."""
+    port = urlparse(hub.url).port
+    response = httpx.get(hub.url + "/webhooks/twilio/ch_x/inbound")
+    refused(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "POST"
+    for path in ("/webhooks/twilio/ch_x/other", "/webhooks/nope/ch_x/inbound", "/webhooks/twilio/ch_x/inbound/more"):
+        refused(httpx.post(hub.url + path, content=b"a=b"), 404, "not_found")
+    refused(httpx.post(hub.url + "/webhooks/twilio/ch_x/inbound", content=b"a=b"), 404, "not_found")  # no such channel
+
+    # Chunked, no length: refused once past the webhook limit, before the body ends.
+    status, body = http_exchange(
+        hub.url,
+        (
+            f"POST /webhooks/twilio/ch_x/status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ),
+        chunks=(b"a" * 16384,) * 5,
+    )
+    assert status == 413, body
+    assert json.loads(body)["error"] == {
+        "code": "payload_too_large",
+        "message": "the request body must be at most 65536 bytes",
+        "details": {"limit": 65536},
+    }
+
+
 def test_bulk_uploads_are_not_held_to_the_json_limit(api: Api, sandbox) -> None:
     ids = outbound_setup(api, sandbox.url)
     line = json.dumps(contact("+14155552671", note="n" * 1000))

@@ -18,6 +18,7 @@ from hub.api.openapi import DOCUMENT_JSON
 from hub.app import routes
 from hub.domain.statuses import ActivityStatus
 from hub.storage.activities import PUBLIC_FIELDS
+from hub.webhooks import front as webhook_front
 from tests.support import (
     ADMIN_TOKEN,
     SANDBOX_SID,
@@ -83,6 +84,8 @@ def registered_routes() -> tuple[dict[str, set[str]], list[str]]:
             sockets.append(route.path)
         elif isinstance(route, Route):
             http.setdefault(route.path, set()).update(m.lower() for m in route.methods or () if m != "HEAD")
+    for path in webhook_front.PATHS:  # served before the router (hub.app.HubApp)
+        http.setdefault(path, set()).add("post")
     return http, sockets
 
 

@@ -9,6 +9,7 @@ limit is in ``hub.services.bulk_jobs``).
 
 from __future__ import annotations
 
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,6 +32,33 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"the request body must be at most {limit} bytes", details={"limit": limit})
 
 
+def announced_too_large(scope: Scope, limit: int) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value.isdigit() and int(value) > limit
+    return False
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole body of a route served without the middleware (the
+    webhooks, hub.webhooks.front), under the same limit."""
+    if announced_too_large(scope, limit):
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    seen = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        seen += len(chunk)
+        if seen > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 class BodyLimit:
     """ASGI middleware: ``limit_for`` applied to every HTTP request."""
 
@@ -43,11 +71,10 @@ class BodyLimit:
         limit = limit_for(scope["method"], scope["path"])
         if limit is None:
             return await self.app(scope, receive, send)
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
-                error = _too_large(limit)
-                response = JSONResponse(error.envelope(), status_code=error.status, headers=error.headers())
-                return await response(scope, receive, send)
+        if announced_too_large(scope, limit):
+            error = _too_large(limit)
+            response = JSONResponse(error.envelope(), status_code=error.status, headers=error.headers())
+            return await response(scope, receive, send)
         seen = 0
 
         async def counted() -> Message:

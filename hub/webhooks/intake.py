@@ -18,14 +18,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.datastructures import State
-from starlette.requests import Request
-from starlette.responses import Response
 
 from hub.domain import partitions as parts
 from hub.domain.records import Channel
@@ -83,6 +82,26 @@ class Received:
         )
 
 
+# A request's headers as ASGI gives them: lowercased names, raw bytes.
+Headers = Sequence[tuple[bytes, bytes]]
+
+
+def header(headers: Headers, name: bytes) -> str:
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the provider is told: a status, and a body of a content type."""
+
+    status: int
+    body: bytes = b""
+    content_type: bytes = b""
+
+
 @dataclass(frozen=True)
 class Parsed:
     kind: str  # "status" or "inbound": what the body is
@@ -97,7 +116,7 @@ class Family(Protocol):
     bad_signature: str
     signs_url: bool  # the signature covers the URL, its query included
 
-    def signature(self, request: Request) -> str: ...
+    def signature(self, headers: Headers) -> str: ...
 
     def verify(self, channel: Channel, received: Received) -> bool: ...
 
@@ -109,7 +128,7 @@ class Family(Protocol):
         """The hub status and error code a status event means (None: nothing to apply)."""
         ...
 
-    def answer(self, kind: str) -> Response: ...
+    def answer(self, kind: str) -> Answer: ...
 
 
 def partition_hint(url: str) -> int:
@@ -159,23 +178,15 @@ async def apply(state: State, family: Family, channel: Channel, parsed: Parsed, 
     hub.metrics.statuses.labels(channel.provider, status).inc()
 
 
-async def handle(request: Request, family: Family, route: str) -> Response:
-    state = request.app.state
+async def handle(
+    state: State, family: Family, route: str, channel_id: str, url: str, headers: Headers, body: bytes
+) -> Answer:
+    """One webhook: ``url`` is the public URL the provider called (its query
+    included), ``body`` the raw body, read within the webhook limit."""
     hub: Hub = state.hub
     journal = state.journal
     started = time.perf_counter()
-    url = hub.settings.public_url + request.url.path
-    if request.url.query:
-        url += "?" + request.url.query
-    received = Received(
-        family.name,
-        route,
-        request.path_params["channel_id"],
-        await request.body(),
-        url,
-        family.signature(request),
-        int(time.time() * 1000),
-    )
+    received = Received(family.name, route, channel_id, body, url, family.signature(headers), int(time.time() * 1000))
     try:
         channel = await hub.directory.lookup(received.channel_id, stale_ok=journal.active)
     except Exception as exc:

@@ -9,13 +9,11 @@ TeleSign retries anything but a 200, so every authentic callback gets 200,
 a stale or unknown status included. It posts delivery reports and MO messages
 to the same callback service, so both paths take both kinds, told apart by
 ``sub_resource`` (``mo_sms`` for a customer's message). The common path,
-journal included, is hub/webhooks/intake.py.
+journal included, is hub/webhooks/intake.py; the routes are
+hub/webhooks/front.py.
 """
 
 from __future__ import annotations
-
-from starlette.requests import Request
-from starlette.responses import Response
 
 from hub.domain.json_input import parse_json
 from hub.domain.records import Channel
@@ -24,9 +22,12 @@ from hub.errors import InvalidRequest
 from hub.logs import get_logger
 from hub.providers.base import StatusEvent
 from hub.providers.telesign import is_inbound, parse_inbound, parse_status, verify_callback
-from hub.webhooks.intake import Parsed, Received, handle
+from hub.webhooks.intake import Answer, Headers, Parsed, Received, header
 
 log = get_logger("hub.webhooks.telesign")
+
+
+OK = Answer(200)
 
 
 class Telesign:
@@ -35,8 +36,8 @@ class Telesign:
     bad_signature = "bad or missing TeleSign Authorization"
     signs_url = False
 
-    def signature(self, request: Request) -> str:
-        return request.headers.get("authorization") or request.headers.get("x-ts-authorization", "")
+    def signature(self, headers: Headers) -> str:
+        return header(headers, b"authorization") or header(headers, b"x-ts-authorization")
 
     def verify(self, channel: Channel, received: Received) -> bool:
         creds = channel.credentials
@@ -64,18 +65,8 @@ class Telesign:
             return None
         return str(outcome.status), outcome.error_code
 
-    def answer(self, kind: str) -> Response:
-        return Response(status_code=200)
+    def answer(self, kind: str) -> Answer:
+        return OK
 
 
 TELESIGN = Telesign()
-
-
-async def status_callback(request: Request) -> Response:
-    """The ``callback_url`` of messages the hub sends on this channel."""
-    return await handle(request, TELESIGN, "status")
-
-
-async def inbound(request: Request) -> Response:
-    """The account's MO callback URL: a customer's message, stored and routed before the 200."""
-    return await handle(request, TELESIGN, "inbound")

@@ -1,24 +1,24 @@
-"""Twilio webhooks (also what the sandbox provider calls): thin edges.
+"""Twilio webhooks (also what the sandbox provider calls): what differs from TeleSign's.
 
 The signature is checked against the public URL the provider called
 (HUB_PUBLIC_URL plus the path and query received), since a proxy in front of
 the hub changes scheme and host. A bad signature gets 403 and nothing is stored.
-The common path, journal included, is hub/webhooks/intake.py.
+The common path, journal included, is hub/webhooks/intake.py; the routes
+are hub/webhooks/front.py.
 """
 
 from __future__ import annotations
-
-from starlette.requests import Request
-from starlette.responses import Response
 
 from hub.domain.records import Channel
 from hub.domain.statuses import from_provider_status
 from hub.errors import InvalidRequest
 from hub.providers.base import StatusEvent
 from hub.providers.twilio import parse_inbound, parse_status, verify_signature
-from hub.webhooks.intake import Parsed, Received, handle
+from hub.webhooks.intake import Answer, Headers, Parsed, Received, header
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+STATUS_ANSWER = Answer(204)
+INBOUND_ANSWER = Answer(200, EMPTY_TWIML.encode(), b"text/xml; charset=utf-8")
 
 
 class Twilio:
@@ -27,8 +27,8 @@ class Twilio:
     bad_signature = "bad or missing X-Twilio-Signature"
     signs_url = True
 
-    def signature(self, request: Request) -> str:
-        return request.headers.get("x-twilio-signature", "")
+    def signature(self, headers: Headers) -> str:
+        return header(headers, b"x-twilio-signature")
 
     def verify(self, channel: Channel, received: Received) -> bool:
         token = channel.credentials.get("auth_token", "")
@@ -48,19 +48,8 @@ class Twilio:
             return None
         return str(status), event.error_code
 
-    def answer(self, kind: str) -> Response:
-        if kind == "status":
-            return Response(status_code=204)
-        return Response(EMPTY_TWIML, media_type="text/xml")
+    def answer(self, kind: str) -> Answer:
+        return STATUS_ANSWER if kind == "status" else INBOUND_ANSWER
 
 
 TWILIO = Twilio()
-
-
-async def status_callback(request: Request) -> Response:
-    return await handle(request, TWILIO, "status")
-
-
-async def inbound(request: Request) -> Response:
-    """A customer's message: stored (once per MessageSid) and routed before the 200."""
-    return await handle(request, TWILIO, "inbound")
