@@ -21,6 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from hub.domain.statuses import FINAL, RANK, TERMINAL
 from hub.logs import get_logger
 from hub.storage import keys
+from hub.storage.batch import GroupedScript
 
 log = get_logger("hub.redis")
 
@@ -289,12 +290,13 @@ class Scripts:
         self.rate_outbox_done = load("rate_outbox_done")
         self.mark_sending = load("mark_sending")
         self.record_results = load("record_results")
-        self.apply_callback = load("apply_callback")
+        self.apply_callback = GroupedScript(client, load("apply_callback"), grouped=not is_cluster(client))
         self.pace_reserve = load("pace_reserve")
         self.list_page = load("list_page")
         self.sweep_activity = load("sweep_activity")
         self.sweep_conversation = load("sweep_conversation")
-        self.ingest_inbound = load("ingest_inbound")
+        # The webhooks' scripts: concurrent calls go as one pipeline.
+        self.ingest_inbound = GroupedScript(client, load("ingest_inbound"), grouped=not is_cluster(client))
         self.consent_set = load("consent_set")
         self.erase_contact = load("erase_contact")
         self.erase_activities = load("erase_activities")
