@@ -1,9 +1,10 @@
 """The bodies of orgs and of the catalogue (channels, templates, outbound
 configurations, canned responses), declared once as msgspec Structs (pure).
 
-``check`` refuses a body that does not fit its declaration with the hub's
-error shape (400 ``invalid_request`` naming the field, down to the key of a
-nested object: ``limits.requests_per_hour``, ``credentials.auth_token``);
+``hub.domain.shapes.convert`` refuses a body that does not fit its
+declaration with the hub's error shape (400 ``invalid_request`` naming the
+field, down to the key of a nested object: ``limits.requests_per_hour``,
+``credentials.auth_token``);
 ``hub.api.openapi_spec`` publishes the same declarations as JSON Schema.
 What a schema cannot say (a channel's credentials by provider, a template's
 default locale among its bodies, ...) stays in the per-kind rules of
@@ -16,13 +17,11 @@ Struct names are the schema names in /openapi.json.
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from hub.domain import shapes
 from hub.domain.catalog import DEFAULT_LIMITS
 from hub.domain.keywords import KEYWORD_REPLIES
 from hub.domain.pacing import MAX_MESSAGES_PER_SECOND
@@ -31,9 +30,6 @@ from hub.domain.quiet_hours import DAYS, MAX_ZONE_NAME
 from hub.domain.routing_policy import DEFAULT_PRIORITY, MAX_PRIORITY, MAX_SKILLS
 from hub.domain.segments import MAX_BODY_LENGTH
 from hub.domain.templates import LOCALE_RE, MAX_NAME_LENGTH
-from hub.errors import InvalidRequest
-
-T = TypeVar("T")
 
 
 def _any_case(words: tuple[str, ...], *, padded: bool = False) -> str:
@@ -300,6 +296,7 @@ _CHANNEL_REFUSALS = {
     "address": "address must be a valid phone number in E.164 form",
     "name": "name must be a non-empty string of at most 200 characters",
     "credentials": "credentials must be an object of strings",
+    "credentials.*": "must be 1 to 512 printable ASCII characters without spaces",
     "messages_per_second": f"messages_per_second must be a number above 0 and at most {MAX_MESSAGES_PER_SECOND:g}",
     "keyword_replies": "keyword_replies must be auto, hub or provider",
 }
@@ -540,57 +537,3 @@ BODIES: tuple[type[Any], ...] = (
     CannedResponsePatch,
 )
 ANSWERS: tuple[type[Any], ...] = (Org, OrgCreated, Channel, Template, OutboundConfiguration, CannedResponse)
-
-
-# -- refusals -------------------------------------------------------------------------
-
-_WHERE = re.compile(r"`\$((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
-_NAMED = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
-# Objects whose keys are the client's own: a bad value is named by its key.
-_KEYED: dict[str, Any] = {"credentials": CredentialValue}
-
-
-def _field(exc: msgspec.ValidationError, body: object) -> str | None:
-    """The dotted path msgspec found wrong (``limits.requests_per_hour``), or None."""
-    message = str(exc)
-    where = _WHERE.search(message)
-    if where is None or not where.group(1):
-        named = _NAMED.search(message)
-        return named.group(1)[:60] if named else None
-    path = where.group(1).lstrip(".")
-    named = _NAMED.search(message)
-    if named and "[" not in message.split("`$", 1)[1].split("`", 1)[0]:
-        path = f"{path}.{named.group(1)}"
-    top = path.split(".", 1)[0]
-    if top in _KEYED and isinstance(body, dict) and isinstance(body.get(top), dict):
-        for key, value in body[top].items():
-            try:
-                msgspec.convert(value, _KEYED[top])
-            except msgspec.ValidationError:
-                return f"{top}.{str(key)[:60]}"
-    return path[:120]
-
-
-def check(body: object, shape: type[T]) -> T:
-    """``body`` (decoded JSON) as ``shape``, or ``InvalidRequest`` naming the
-    field (a nested one by its dotted path)."""
-    try:
-        return msgspec.convert(body, shape)
-    except msgspec.ValidationError as exc:
-        refused = shapes.refusal(exc, shape)
-        field = _field(exc, body)
-        if field is None or field == refused.details.get("field"):
-            raise refused from None
-        top = field.split(".", 1)[0]
-        worded: dict[str, str] = getattr(shape, "refusals", {})
-        if "unknown field" in str(exc):
-            text = f"unknown field {field.rsplit('.', 1)[-1]!r}"
-        elif top in _KEYED and field != top:
-            text = f"{field} must be 1 to 512 printable ASCII characters without spaces"
-        elif field in worded:
-            text = worded[field]
-        elif "missing required" in str(exc):
-            text = f"{field} is required"
-        else:
-            text = f"{field}: {str(exc).split(' - at ')[0]}"
-        raise InvalidRequest(text, details={"field": field}) from None
