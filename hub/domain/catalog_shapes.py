@@ -10,6 +10,9 @@ What a schema cannot say (a channel's credentials by provider, a template's
 default locale among its bodies, ...) stays in the per-kind rules of
 ``hub.domain.catalog`` and ``hub.domain.templates``, which run after.
 
+Each ``...Patch`` is its ``...Input`` with every field optional (``UNSET``
+when not given), derived by ``_patch``; /openapi.json publishes it as such.
+
 The response Structs describe what ``public()`` of ``hub.domain.records``
 answers, key for key; the records keep writing the answers themselves.
 Struct names are the schema names in /openapi.json.
@@ -180,6 +183,23 @@ Timestamp = Annotated[float, Meta(description="Unix time in seconds.")]
 RecordId = Annotated[str, Meta(description="Generated on create; opaque and stable.")]
 
 
+def _patch(shape: type[msgspec.Struct], doc: str, *, forbid_unknown_fields: bool = False, **types: Any) -> Any:
+    """The PATCH body of ``shape``: its fields (``types`` replaces some of
+    their types), each optional and ``UNSET`` when not given, with its
+    ``refusals``; ``doc`` is its description in /openapi.json."""
+    fields = [
+        (f.name, f.type if f.default is UNSET else types.get(f.name, f.type) | UnsetType, UNSET)
+        for f in msgspec.structs.fields(shape)
+    ]
+    return msgspec.defstruct(
+        shape.__name__.removesuffix("Input") + "Patch",
+        fields,
+        module=__name__,
+        namespace={"__doc__": doc, "refusals": getattr(shape, "refusals", {})},
+        forbid_unknown_fields=forbid_unknown_fields,
+    )
+
+
 # -- orgs -----------------------------------------------------------------------------
 
 
@@ -256,16 +276,13 @@ class OrgInput(msgspec.Struct):
     refusals: ClassVar[dict[str, str]] = _ORG_REFUSALS
 
 
-class OrgPatch(msgspec.Struct, forbid_unknown_fields=True):
-    """PATCH /v1/orgs/{org_id}: the fields given replace the org's (limits: the limits given)."""
-
-    name: Name | UnsetType = UNSET
-    limits: Limits | None | UnsetType = UNSET
-    default_region: Region | UnsetType = UNSET
-    quiet_hours: QuietHours | None | UnsetType = UNSET
+OrgPatch = _patch(
+    OrgInput,
+    "PATCH /v1/orgs/{org_id}: the fields given replace the org's (limits: the limits given).",
+    forbid_unknown_fields=True,
     # Declared so that a change is refused by its own rule (set at creation only).
-    partitions: int | UnsetType = UNSET
-    refusals: ClassVar[dict[str, str]] = _ORG_REFUSALS
+    partitions=int,
+)
 
 
 class Org(msgspec.Struct):
@@ -319,22 +336,12 @@ class ChannelInput(msgspec.Struct, forbid_unknown_fields=True):
     refusals: ClassVar[dict[str, str]] = _CHANNEL_REFUSALS
 
 
-class ChannelPatch(msgspec.Struct, forbid_unknown_fields=True):
-    """PATCH /v1/channels/{id}: the fields given replace the channel's; `null` clears
-    `name`, `api_base_url`, `messages_per_second` and `keyword_replies`."""
-
-    type: ChannelType | UnsetType = UNSET
-    provider: Provider | UnsetType = UNSET
-    address: Address | UnsetType = UNSET
-    credentials: Credentials | UnsetType = UNSET
-    api_base_url: ApiBaseUrl | None | UnsetType = UNSET
-    name: Name | None | UnsetType = UNSET
-    messages_per_second: Rate | None | UnsetType = UNSET
-    keyword_replies: KeywordRepliesField | None | UnsetType = UNSET
-    id: Ignored = UNSET
-    org_id: Ignored = UNSET
-    created_at: Ignored = UNSET
-    refusals: ClassVar[dict[str, str]] = _CHANNEL_REFUSALS
+ChannelPatch = _patch(
+    ChannelInput,
+    "PATCH /v1/channels/{id}: the fields given replace the channel's; `null` clears\n"
+    "`name`, `api_base_url`, `messages_per_second` and `keyword_replies`.",
+    forbid_unknown_fields=True,
+)
 
 
 class Channel(msgspec.Struct):
@@ -454,23 +461,11 @@ class OutboundConfigurationInput(msgspec.Struct, forbid_unknown_fields=True):
     refusals: ClassVar[dict[str, str]] = _CONFIGURATION_REFUSALS
 
 
-class OutboundConfigurationPatch(msgspec.Struct, forbid_unknown_fields=True):
-    """PATCH /v1/outbound-configurations/{id}: the fields given replace the configuration's."""
-
-    name: Name | UnsetType = UNSET
-    channel_type: ChannelType | UnsetType = UNSET
-    channel_id: ChannelRef | UnsetType = UNSET
-    template_id: TemplateRef | UnsetType = UNSET
-    show_in_timeline: ShowInTimeline | UnsetType = UNSET
-    queue: Queue | UnsetType = UNSET
-    quiet_hours: ConfigQuietHours | UnsetType = UNSET
-    correlation_keys: CorrelationKeys | None | UnsetType = UNSET
-    priority: Priority | UnsetType = UNSET
-    required_skills: RequiredSkills | None | UnsetType = UNSET
-    id: Ignored = UNSET
-    org_id: Ignored = UNSET
-    created_at: Ignored = UNSET
-    refusals: ClassVar[dict[str, str]] = _CONFIGURATION_REFUSALS
+OutboundConfigurationPatch = _patch(
+    OutboundConfigurationInput,
+    "PATCH /v1/outbound-configurations/{id}: the fields given replace the configuration's.",
+    forbid_unknown_fields=True,
+)
 
 
 class OutboundConfiguration(msgspec.Struct):
@@ -507,12 +502,9 @@ class CannedResponseInput(msgspec.Struct):
     refusals: ClassVar[dict[str, str]] = _CANNED_REFUSALS
 
 
-class CannedResponsePatch(msgspec.Struct):
-    """PATCH /v1/canned-responses/{id}: the fields given replace the response's."""
-
-    title: CannedTitle | UnsetType = UNSET
-    body: CannedBody | UnsetType = UNSET
-    refusals: ClassVar[dict[str, str]] = _CANNED_REFUSALS
+CannedResponsePatch = _patch(
+    CannedResponseInput, "PATCH /v1/canned-responses/{id}: the fields given replace the response's."
+)
 
 
 class CannedResponse(msgspec.Struct):
