@@ -11,7 +11,8 @@ from starlette.responses import JSONResponse
 from hub.api.common import hub_of, json_body, ok, require_admin
 from hub.domain import partitions
 from hub.domain.catalog import validate_org, validate_org_patch
-from hub.domain.catalog_shapes import OrgInput, OrgPatch, check
+from hub.domain.catalog_shapes import OrgInput, OrgPatch
+from hub.domain.shapes import convert
 from hub.errors import NotFound
 from hub.services.outbound import new_id
 
@@ -19,7 +20,7 @@ from hub.services.outbound import new_id
 async def create_org(request: Request) -> JSONResponse:
     require_admin(request)
     body = await json_body(request)
-    check(body, OrgInput)
+    convert(body, OrgInput)
     org = validate_org(body, id=new_id("org"), created_at=time.time())
     api_key = "hk_" + secrets.token_urlsafe(32)
     hub = hub_of(request)
@@ -44,7 +45,7 @@ async def patch_org(request: Request) -> JSONResponse:
     if org is None:
         raise NotFound("no such org")
     body = await json_body(request)
-    check(body, OrgPatch)
+    convert(body, OrgPatch)
     updated = validate_org_patch(body, org)
     await hub.orgs.save(updated)
     return ok(updated.public())

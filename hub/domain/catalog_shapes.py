@@ -1,13 +1,17 @@
 """The bodies of orgs and of the catalogue (channels, templates, outbound
 configurations, canned responses), declared once as msgspec Structs (pure).
 
-``check`` refuses a body that does not fit its declaration with the hub's
-error shape (400 ``invalid_request`` naming the field, down to the key of a
-nested object: ``limits.requests_per_hour``, ``credentials.auth_token``);
+``hub.domain.shapes.convert`` refuses a body that does not fit its
+declaration with the hub's error shape (400 ``invalid_request`` naming the
+field, down to the key of a nested object: ``limits.requests_per_hour``,
+``credentials.auth_token``);
 ``hub.api.openapi_spec`` publishes the same declarations as JSON Schema.
 What a schema cannot say (a channel's credentials by provider, a template's
 default locale among its bodies, ...) stays in the per-kind rules of
 ``hub.domain.catalog`` and ``hub.domain.templates``, which run after.
+
+Each ``...Patch`` is its ``...Input`` with every field optional (``UNSET``
+when not given), derived by ``_patch``; /openapi.json publishes it as such.
 
 The response Structs describe what ``public()`` of ``hub.domain.records``
 answers, key for key; the records keep writing the answers themselves.
@@ -16,13 +20,11 @@ Struct names are the schema names in /openapi.json.
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from hub.domain import shapes
 from hub.domain.catalog import DEFAULT_LIMITS
 from hub.domain.keywords import KEYWORD_REPLIES
 from hub.domain.pacing import MAX_MESSAGES_PER_SECOND
@@ -31,9 +33,6 @@ from hub.domain.quiet_hours import DAYS, MAX_ZONE_NAME
 from hub.domain.routing_policy import DEFAULT_PRIORITY, MAX_PRIORITY, MAX_SKILLS
 from hub.domain.segments import MAX_BODY_LENGTH
 from hub.domain.templates import LOCALE_RE, MAX_NAME_LENGTH
-from hub.errors import InvalidRequest
-
-T = TypeVar("T")
 
 
 def _any_case(words: tuple[str, ...], *, padded: bool = False) -> str:
@@ -184,6 +183,23 @@ Timestamp = Annotated[float, Meta(description="Unix time in seconds.")]
 RecordId = Annotated[str, Meta(description="Generated on create; opaque and stable.")]
 
 
+def _patch(shape: type[msgspec.Struct], doc: str, *, forbid_unknown_fields: bool = False, **types: Any) -> Any:
+    """The PATCH body of ``shape``: its fields (``types`` replaces some of
+    their types), each optional and ``UNSET`` when not given, with its
+    ``refusals``; ``doc`` is its description in /openapi.json."""
+    fields = [
+        (f.name, f.type if f.default is UNSET else types.get(f.name, f.type) | UnsetType, UNSET)
+        for f in msgspec.structs.fields(shape)
+    ]
+    return msgspec.defstruct(
+        shape.__name__.removesuffix("Input") + "Patch",
+        fields,
+        module=__name__,
+        namespace={"__doc__": doc, "refusals": getattr(shape, "refusals", {})},
+        forbid_unknown_fields=forbid_unknown_fields,
+    )
+
+
 # -- orgs -----------------------------------------------------------------------------
 
 
@@ -260,16 +276,13 @@ class OrgInput(msgspec.Struct):
     refusals: ClassVar[dict[str, str]] = _ORG_REFUSALS
 
 
-class OrgPatch(msgspec.Struct, forbid_unknown_fields=True):
-    """PATCH /v1/orgs/{org_id}: the fields given replace the org's (limits: the limits given)."""
-
-    name: Name | UnsetType = UNSET
-    limits: Limits | None | UnsetType = UNSET
-    default_region: Region | UnsetType = UNSET
-    quiet_hours: QuietHours | None | UnsetType = UNSET
+OrgPatch = _patch(
+    OrgInput,
+    "PATCH /v1/orgs/{org_id}: the fields given replace the org's (limits: the limits given).",
+    forbid_unknown_fields=True,
     # Declared so that a change is refused by its own rule (set at creation only).
-    partitions: int | UnsetType = UNSET
-    refusals: ClassVar[dict[str, str]] = _ORG_REFUSALS
+    partitions=int,
+)
 
 
 class Org(msgspec.Struct):
@@ -300,6 +313,7 @@ _CHANNEL_REFUSALS = {
     "address": "address must be a valid phone number in E.164 form",
     "name": "name must be a non-empty string of at most 200 characters",
     "credentials": "credentials must be an object of strings",
+    "credentials.*": "must be 1 to 512 printable ASCII characters without spaces",
     "messages_per_second": f"messages_per_second must be a number above 0 and at most {MAX_MESSAGES_PER_SECOND:g}",
     "keyword_replies": "keyword_replies must be auto, hub or provider",
 }
@@ -322,22 +336,12 @@ class ChannelInput(msgspec.Struct, forbid_unknown_fields=True):
     refusals: ClassVar[dict[str, str]] = _CHANNEL_REFUSALS
 
 
-class ChannelPatch(msgspec.Struct, forbid_unknown_fields=True):
-    """PATCH /v1/channels/{id}: the fields given replace the channel's; `null` clears
-    `name`, `api_base_url`, `messages_per_second` and `keyword_replies`."""
-
-    type: ChannelType | UnsetType = UNSET
-    provider: Provider | UnsetType = UNSET
-    address: Address | UnsetType = UNSET
-    credentials: Credentials | UnsetType = UNSET
-    api_base_url: ApiBaseUrl | None | UnsetType = UNSET
-    name: Name | None | UnsetType = UNSET
-    messages_per_second: Rate | None | UnsetType = UNSET
-    keyword_replies: KeywordRepliesField | None | UnsetType = UNSET
-    id: Ignored = UNSET
-    org_id: Ignored = UNSET
-    created_at: Ignored = UNSET
-    refusals: ClassVar[dict[str, str]] = _CHANNEL_REFUSALS
+ChannelPatch = _patch(
+    ChannelInput,
+    "PATCH /v1/channels/{id}: the fields given replace the channel's; `null` clears\n"
+    "`name`, `api_base_url`, `messages_per_second` and `keyword_replies`.",
+    forbid_unknown_fields=True,
+)
 
 
 class Channel(msgspec.Struct):
@@ -457,23 +461,11 @@ class OutboundConfigurationInput(msgspec.Struct, forbid_unknown_fields=True):
     refusals: ClassVar[dict[str, str]] = _CONFIGURATION_REFUSALS
 
 
-class OutboundConfigurationPatch(msgspec.Struct, forbid_unknown_fields=True):
-    """PATCH /v1/outbound-configurations/{id}: the fields given replace the configuration's."""
-
-    name: Name | UnsetType = UNSET
-    channel_type: ChannelType | UnsetType = UNSET
-    channel_id: ChannelRef | UnsetType = UNSET
-    template_id: TemplateRef | UnsetType = UNSET
-    show_in_timeline: ShowInTimeline | UnsetType = UNSET
-    queue: Queue | UnsetType = UNSET
-    quiet_hours: ConfigQuietHours | UnsetType = UNSET
-    correlation_keys: CorrelationKeys | None | UnsetType = UNSET
-    priority: Priority | UnsetType = UNSET
-    required_skills: RequiredSkills | None | UnsetType = UNSET
-    id: Ignored = UNSET
-    org_id: Ignored = UNSET
-    created_at: Ignored = UNSET
-    refusals: ClassVar[dict[str, str]] = _CONFIGURATION_REFUSALS
+OutboundConfigurationPatch = _patch(
+    OutboundConfigurationInput,
+    "PATCH /v1/outbound-configurations/{id}: the fields given replace the configuration's.",
+    forbid_unknown_fields=True,
+)
 
 
 class OutboundConfiguration(msgspec.Struct):
@@ -510,12 +502,9 @@ class CannedResponseInput(msgspec.Struct):
     refusals: ClassVar[dict[str, str]] = _CANNED_REFUSALS
 
 
-class CannedResponsePatch(msgspec.Struct):
-    """PATCH /v1/canned-responses/{id}: the fields given replace the response's."""
-
-    title: CannedTitle | UnsetType = UNSET
-    body: CannedBody | UnsetType = UNSET
-    refusals: ClassVar[dict[str, str]] = _CANNED_REFUSALS
+CannedResponsePatch = _patch(
+    CannedResponseInput, "PATCH /v1/canned-responses/{id}: the fields given replace the response's."
+)
 
 
 class CannedResponse(msgspec.Struct):
@@ -540,57 +529,3 @@ BODIES: tuple[type[Any], ...] = (
     CannedResponsePatch,
 )
 ANSWERS: tuple[type[Any], ...] = (Org, OrgCreated, Channel, Template, OutboundConfiguration, CannedResponse)
-
-
-# -- refusals -------------------------------------------------------------------------
-
-_WHERE = re.compile(r"`\$((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
-_NAMED = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
-# Objects whose keys are the client's own: a bad value is named by its key.
-_KEYED: dict[str, Any] = {"credentials": CredentialValue}
-
-
-def _field(exc: msgspec.ValidationError, body: object) -> str | None:
-    """The dotted path msgspec found wrong (``limits.requests_per_hour``), or None."""
-    message = str(exc)
-    where = _WHERE.search(message)
-    if where is None or not where.group(1):
-        named = _NAMED.search(message)
-        return named.group(1)[:60] if named else None
-    path = where.group(1).lstrip(".")
-    named = _NAMED.search(message)
-    if named and "[" not in message.split("`$", 1)[1].split("`", 1)[0]:
-        path = f"{path}.{named.group(1)}"
-    top = path.split(".", 1)[0]
-    if top in _KEYED and isinstance(body, dict) and isinstance(body.get(top), dict):
-        for key, value in body[top].items():
-            try:
-                msgspec.convert(value, _KEYED[top])
-            except msgspec.ValidationError:
-                return f"{top}.{str(key)[:60]}"
-    return path[:120]
-
-
-def check(body: object, shape: type[T]) -> T:
-    """``body`` (decoded JSON) as ``shape``, or ``InvalidRequest`` naming the
-    field (a nested one by its dotted path)."""
-    try:
-        return msgspec.convert(body, shape)
-    except msgspec.ValidationError as exc:
-        refused = shapes.refusal(exc, shape)
-        field = _field(exc, body)
-        if field is None or field == refused.details.get("field"):
-            raise refused from None
-        top = field.split(".", 1)[0]
-        worded: dict[str, str] = getattr(shape, "refusals", {})
-        if "unknown field" in str(exc):
-            text = f"unknown field {field.rsplit('.', 1)[-1]!r}"
-        elif top in _KEYED and field != top:
-            text = f"{field} must be 1 to 512 printable ASCII characters without spaces"
-        elif field in worded:
-            text = worded[field]
-        elif "missing required" in str(exc):
-            text = f"{field} is required"
-        else:
-            text = f"{field}: {str(exc).split(' - at ')[0]}"
-        raise InvalidRequest(text, details={"field": field}) from None

@@ -248,7 +248,7 @@ def _stripped(value: str | None) -> str | None:
 def validate_flow(body: Any, now: datetime) -> dict[str, Any]:
     """A new flow's record (without id); ``first_run_at`` for scheduled ones."""
     _object(body)
-    given: AutomatedFlowInput | ScheduledFlowInput = shapes.convert_nested(body, FlowInput)  # type: ignore[arg-type]
+    given: AutomatedFlowInput | ScheduledFlowInput = shapes.convert(body, FlowInput)  # type: ignore[arg-type]
     record: dict[str, Any] = {
         "kind": "automated" if isinstance(given, AutomatedFlowInput) else "scheduled",
         "name": _stripped(given.name),
@@ -296,7 +296,7 @@ def validate_flow_patch(body: Any) -> bool:
 
 def validate_event(body: Any) -> Event:
     _object(body)
-    event = shapes.convert_nested(body, Event)
+    event = shapes.convert(body, Event)
     return msgspec.structs.replace(event, id=event.id.strip(), type=event.type.strip())
 
 

@@ -29,9 +29,9 @@ from hub.domain.catalog_shapes import (
     OutboundConfigurationInput,
     OutboundConfigurationPatch,
     TemplateInput,
-    check,
 )
 from hub.domain.records import CannedResponse, Channel, Configuration, Template
+from hub.domain.shapes import convert
 from hub.domain.templates import validate_template
 
 
@@ -96,7 +96,7 @@ class Kind(Generic[R]):
 
 
 def _channel(body: Any, current: Channel | None, stamp: Stamp, urls: UrlRule) -> Channel:
-    check(body, ChannelPatch if current else ChannelInput)
+    convert(body, ChannelPatch if current else ChannelInput)
     fields = validate_channel(
         body,
         current.to_json() if current else None,
@@ -108,18 +108,18 @@ def _channel(body: Any, current: Channel | None, stamp: Stamp, urls: UrlRule) ->
 
 def _template(body: Any, _current: Template | None, stamp: Stamp, _urls: UrlRule) -> Template:
     # A template is always given whole (a PATCH too).
-    check(body, TemplateInput)
+    convert(body, TemplateInput)
     return Template.from_spec(validate_template(body), id=stamp.id, org_id=stamp.org_id, created_at=stamp.created_at)
 
 
 def _configuration(body: Any, current: Configuration | None, stamp: Stamp, _urls: UrlRule) -> Configuration:
-    check(body, OutboundConfigurationPatch if current else OutboundConfigurationInput)
+    convert(body, OutboundConfigurationPatch if current else OutboundConfigurationInput)
     fields = validate_configuration(body, current.to_json() if current else None)
     return Configuration.from_json({**fields, **stamp.json()})
 
 
 def _canned(body: Any, current: CannedResponse | None, stamp: Stamp, _urls: UrlRule) -> CannedResponse:
-    check(body, CannedResponsePatch if current else CannedResponseInput)
+    convert(body, CannedResponsePatch if current else CannedResponseInput)
     fields = validate_canned(body, current.to_json() if current else None)
     return CannedResponse.from_json({**fields, **stamp.json()})
 

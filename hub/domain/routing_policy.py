@@ -267,7 +267,7 @@ def validate_queue(name: str, body: Any) -> dict[str, Any]:
     if not QUEUE_RE.match(name):
         raise _bad("name", "queue names are 1 to 100 letters, digits, _ . -")
     _object(body)
-    given = shapes.convert_nested(body, QueueInput)
+    given = shapes.convert(body, QueueInput)
     if given.name is not UNSET and given.name != name:
         raise _bad("name", "name must match the path")
     overflow = given.overflow

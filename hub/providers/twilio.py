@@ -119,7 +119,7 @@ class TwilioProvider:
             raise _unreachable(exc) from exc
         created = _json_object(answer.text)
         if not 200 <= answer.status_code < 300:
-            raise _refusal(answer.status_code, created, answer.headers)
+            raise _refusal(answer.status_code, created, _retry_after(answer.headers))
         return SendReceipt(provider_id=str(created.get("sid") or ""), provider_status=str(created.get("status") or ""))
 
     async def find_sent(
@@ -128,7 +128,7 @@ class TwilioProvider:
         try:
             found = await self._client.messages.list_async(to=to, from_=from_, date_sent_after=since, limit=200)
         except TwilioRestException as exc:
-            raise _provider_error(exc, None) from exc
+            raise _refusal(exc.status, {"code": exc.code}) from exc
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise _unreachable(exc) from exc
         for m in found:
@@ -149,10 +149,6 @@ def _unreachable(exc: BaseException) -> ProviderError:
     return ProviderError("provider unreachable", provider_code="timeout", retryable=True)
 
 
-def _provider_error(exc: TwilioRestException, retry_after: float | None) -> ProviderError:
-    return _refusal(exc.status, {"code": exc.code}, {} if retry_after is None else {"Retry-After": str(retry_after)})
-
-
 def _pairs(params: Mapping[str, object]) -> list[tuple[str, str]]:
     """Query parameters as aiohttp takes them (a string would be encoded twice)."""
     return [
@@ -170,14 +166,18 @@ def _json_object(text: str) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def _refusal(status: int, answer: Mapping[str, Any], headers: Mapping[str, str] | None) -> ProviderError:
-    code = str(answer["code"]) if answer.get("code") is not None else str(status)
-    retryable = status == 429 or status >= 500 or code in RETRYABLE_CODES
+def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds of a Retry-After header, or None (absent, or a date)."""
     value = headers.get("Retry-After") if headers else None
     try:
-        retry_after = float(value) if value is not None else None
+        return float(value) if value is not None else None
     except ValueError:
-        retry_after = None
+        return None
+
+
+def _refusal(status: int, answer: Mapping[str, Any], retry_after: float | None = None) -> ProviderError:
+    code = str(answer["code"]) if answer.get("code") is not None else str(status)
+    retryable = status == 429 or status >= 500 or code in RETRYABLE_CODES
     return ProviderError(
         "provider refused the message" if not retryable else "provider busy",
         provider_code=code,

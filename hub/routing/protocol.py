@@ -381,7 +381,7 @@ def _first_field(frame: dict[str, Any]) -> str | None:
 
 def _refusal(exc: msgspec.ValidationError, frame: dict[str, Any]) -> InvalidRequest:
     """msgspec's account of a bad frame, as the hub's error with its field."""
-    field = shapes.field_of(exc)
+    field = shapes.path_of(exc)
     if field is None or field == "type":
         return InvalidRequest(f"unknown command type {frame.get('type')!r}", details={"field": "type"})
     if field == "media":  # the media rules' own words: how many, which URLs
@@ -390,7 +390,7 @@ def _refusal(exc: msgspec.ValidationError, frame: dict[str, Any]) -> InvalidRequ
         except InvalidMediaUrl as refused:
             return refused
         return InvalidMediaUrl(f"must be a list of 1 to {MAX_MEDIA} https URLs")
-    return shapes.refusal(exc, _Command)
+    return shapes.refusal(exc, _Command, frame)
 
 
 def parse_command(raw: str) -> Command:

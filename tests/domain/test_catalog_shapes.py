@@ -18,9 +18,9 @@ from jsonschema import Draft202012Validator
 from hub.api.openapi import DOCUMENT_JSON
 from hub.domain import catalog_shapes
 from hub.domain.catalog import validate_org, validate_org_patch
-from hub.domain.catalog_shapes import check
 from hub.domain.kinds import CANNED_RESPONSES, CHANNELS, CONFIGURATIONS, TEMPLATES, Kind, Stamp, UrlRule
 from hub.domain.records import CannedResponse, Channel, Configuration, Org, Template
+from hub.domain.shapes import convert
 from hub.errors import InvalidRequest
 
 SCHEMAS = json.loads(DOCUMENT_JSON)["components"]["schemas"]
@@ -78,12 +78,12 @@ CURRENT_ORG = validate_org(ORG, id="org_1", created_at=1.0)
 
 
 def _org(body: Any) -> Org:
-    check(body, catalog_shapes.OrgInput)
+    convert(body, catalog_shapes.OrgInput)
     return validate_org(body, id="org_1", created_at=1.0)
 
 
 def _org_patch(body: Any) -> Org:
-    check(body, catalog_shapes.OrgPatch)
+    convert(body, catalog_shapes.OrgPatch)
     return validate_org_patch(body, CURRENT_ORG)
 
 
@@ -184,7 +184,7 @@ def test_the_hub_takes_what_the_published_schema_allows(case: tuple[str, Any]) -
     allowed = validator(name).is_valid(body)
     shape = getattr(catalog_shapes, name)
     try:
-        check(body, shape)
+        convert(body, shape)
     except InvalidRequest:
         declared_ok = False
     else:
@@ -241,7 +241,7 @@ def test_the_hub_takes_what_the_published_schema_allows(case: tuple[str, Any]) -
 )
 def test_a_bad_body_is_refused_naming_its_field(shape: str, body: Any, field: str, words: str) -> None:
     with pytest.raises(InvalidRequest) as refused:
-        check(body, getattr(catalog_shapes, shape))
+        convert(body, getattr(catalog_shapes, shape))
     assert refused.value.details == {"field": field}
     assert words in refused.value.message, refused.value.message
     assert not validator(shape).is_valid(body)

@@ -234,7 +234,7 @@ def test_the_checks_take_what_the_published_schemas_allow(drawn: tuple[str, dict
         (
             lambda b: validate_queue("sales", b),
             {"overflow": {"queue": "b", "after_seconds": 5, "x": 1}},
-            "overflow",
+            "overflow.x",
             "unknown field 'x' in overflow",
         ),
         (lambda b: validate_queue("sales", b), {"hours": {}}, "hours.weekly", "hours.weekly maps"),

@@ -132,7 +132,7 @@ def test_queue_defaults() -> None:
         ({"hours": {"weekly": {"mon": [["18:00", "08:00"]]}}}, "hours.weekly.mon"),
         ({"hours": {"weekly": {"mon": [["8:00", "18:00"]]}}}, "hours.weekly.mon"),
         ({"hours": {"weekly": {"mon": [["08:00", "24:30"]]}}}, "hours.weekly.mon"),
-        ({"hours": {"weekly": {"monday": []}}}, "hours.weekly"),
+        ({"hours": {"weekly": {"monday": []}}}, "hours.weekly.monday"),
         ({"hours": {"weekly": {}, "holidays": ["25/12/2026"]}}, "hours.holidays"),
         ({"closed_reply": {"en": ""}}, "closed_reply"),
         ({"closed_reply": {"not a locale": "x"}}, "closed_reply"),
