@@ -20,9 +20,16 @@ class WaitCollector(Collector):
         self.total = 0.0
 
     def update(self, stats: list[dict[str, str]]) -> None:
+        """``stats``: each org's counters. The scripts count a wait in its own
+        bucket (``b_<le>``), added up here; counters kept before that were
+        already cumulative (``le_<le>``) and are added as they are."""
         count = sum(int(s.get("count", 0)) for s in stats)
         self.total = sum(float(s.get("sum", 0)) for s in stats)
-        self.buckets = [(le, float(sum(int(s.get(f"le_{le}", 0)) for s in stats))) for le in WAIT_BUCKETS]
+        below = 0
+        self.buckets = []
+        for le in WAIT_BUCKETS:
+            below += sum(int(s.get(f"b_{le}", 0)) for s in stats)
+            self.buckets.append((le, float(below + sum(int(s.get(f"le_{le}", 0)) for s in stats))))
         self.buckets.append(("+Inf", float(count)))
 
     def collect(self) -> Iterator[HistogramMetricFamily]:

@@ -99,6 +99,8 @@ async def test_uncorrelated_reply_still_opens_a_conversation(api: Api, hub, sand
         assert conv["correlated"] is False and conv["activity"] is None
         metrics = httpx.get(hub.url + "/metrics").text
         assert "hub_wait_to_assign_seconds_count 1.0" in metrics
+        # Cumulative buckets: the wait is under the largest one, whichever it fell in.
+        assert 'hub_wait_to_assign_seconds_bucket{le="1800"} 1.0' in metrics
         assert "hub_available_agents 1.0" in metrics
         assert "hub_open_websockets 1.0" in metrics
         assert 'hub_webhook_seconds_count{kind="inbound"} 1.0' in metrics

@@ -111,12 +111,14 @@ local existing = redis.call('GET', seen)
 if existing then return {'duplicate', existing} end
 
 local open_key = KEY.open_conversation(prefix, channel, customer)
+-- The open conversation (nothing below changes it before it is used).
+local conv = redis.call('GET', open_key)
 if choice == '?' then
   -- The caller has not read the text against the recent messages: it needs
   -- to only when this message opens a conversation that the provider does
   -- not place and several messages went to the customer within the window.
   -- Then it gets them, nothing is written, and it calls again with its choice.
-  if keyword ~= 'opt_out' and not redis.call('GET', open_key) and not provider_target(replied) then
+  if keyword ~= 'opt_out' and not conv and not provider_target(replied) then
     local recent = {}
     for _, raw in ipairs(recent_list()) do
       if (tonumber(string.match(raw, '^%d+')) or 0) >= since then recent[#recent + 1] = raw end
@@ -155,7 +157,6 @@ if keyword == 'opt_out' or keyword == 'opt_in' then
 end
 redis.call('HSET', KEY.contact(prefix, customer), 'last_in:' .. channel, now)
 
-local conv = redis.call('GET', open_key)
 if not conv and keyword == 'opt_out' then
   -- An opt-out is no question for an agent: recorded (and confirmed by the
   -- caller), but it opens no conversation. An open one takes it, below, so
@@ -164,11 +165,12 @@ if not conv and keyword == 'opt_out' then
   return {'opted_out', '', ''}
 end
 local outcome = 'appended'
+local queue = nil  -- the conversation's queue, once known
 if not conv then
   outcome = 'created'
   conv = new_id
   local act, method = correlate(replied, choice)
-  local queue = default_queue
+  queue = default_queue
   local fields = {}
   if act ~= '' then
     local a = activity_fields(act)
@@ -235,16 +237,20 @@ end
 -- Closed for inactivity once the customer has been silent for the queue's
 -- inactive_close_seconds (policy_due.lua).
 redis.call('HSET', ckey, 'last_in', now)
-local idle = tonumber(queue_policy(prefix, redis.call('HGET', ckey, 'queue')).inactive_close_seconds) or 86400
+if not queue then queue = redis.call('HGET', ckey, 'queue') end
+local idle = tonumber(queue_policy(prefix, queue).inactive_close_seconds) or 86400
 redis.call('ZADD', KEY.inactive_due(prefix), tonumber(now) + idle * 1000, conv)
 
-local agent = redis.call('HGET', ckey, 'agent')
+local agent
 if outcome == 'created' then
-  enqueue(prefix, conv, redis.call('HGET', ckey, 'queue'), now, false)
-  drain(prefix, redis.call('HGET', ckey, 'queue'), now)
+  enqueue(prefix, conv, queue, now, false)
+  drain(prefix, queue, now)
   agent = redis.call('HGET', ckey, 'agent')
-elseif agent and agent ~= '' then
-  emit(prefix, agent, {type = 'message.created', conversation_id = conv, message = m})
+else
+  agent = redis.call('HGET', ckey, 'agent')
+  if agent and agent ~= '' then
+    emit(prefix, agent, {type = 'message.created', conversation_id = conv, message = m})
+  end
 end
 archive_changes(prefix)
 return {outcome, conv, agent or ''}

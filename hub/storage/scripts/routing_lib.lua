@@ -142,7 +142,10 @@ end
 local WAIT_BUCKETS = {0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800}
 
 -- Waiting time to first assignment, as histogram counters every process
--- exposes on /metrics (so the figure covers the whole hub).
+-- exposes on /metrics (so the figure covers the whole hub). A wait counts
+-- once, in the smallest bucket that holds it (`b_<le>`; none past the last):
+-- /metrics adds them up (hub.metrics.WaitCollector), so an assignment costs
+-- one counter, not one per bucket.
 local function observe_wait(prefix, ckey, now)
   if redis.call('HSETNX', ckey, 'first_assigned', now) == 0 then return end
   local secs = math.max(0, (tonumber(now) - tonumber(redis.call('HGET', ckey, 'created'))) / 1000)
@@ -150,7 +153,10 @@ local function observe_wait(prefix, ckey, now)
   redis.call('HINCRBY', stats, 'count', 1)
   redis.call('HINCRBYFLOAT', stats, 'sum', secs)
   for _, le in ipairs(WAIT_BUCKETS) do
-    if secs <= le then redis.call('HINCRBY', stats, 'le_' .. le, 1) end
+    if secs <= le then
+      redis.call('HINCRBY', stats, 'b_' .. le, 1)
+      break
+    end
   end
 end
 
