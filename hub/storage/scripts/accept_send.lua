@@ -1,4 +1,4 @@
--- requires: lib
+-- requires: lib accept_lib
 -- Accept a send request atomically: idempotency, the rolling-hour limit,
 -- the activities, their indexes, and the outbound jobs.
 -- A contact's opt-in (the request's `optin`) goes on the archive stream for
@@ -40,27 +40,7 @@ local retention = tonumber(ARGV[9])
 local consents = {}
 for i = 11, #ARGV do
   local a = cjson.decode(ARGV[i])
-  local akey = KEY.activity(prefix, a.id)
-  local flat = {}
-  for k, v in pairs(a.fields) do
-    flat[#flat + 1] = k
-    flat[#flat + 1] = tostring(v)
-  end
-  redis.call('HSET', akey, unpack(flat))
-  local event = {status = a.fields.status, at = now, source = 'hub'}
-  redis.call('RPUSH', KEY.activity_history(prefix, a.id), cjson.encode(event))
-  redis.call('EXPIRE', akey, retention)
-  redis.call('EXPIRE', KEY.activity_history(prefix, a.id), retention)
-  redis.call('ZADD', KEY.activities(prefix), a.score, a.id)
-  redis.call('ZADD', KEY.activities_by_config(prefix, a.fields.cfg), a.score, a.id)
-  if a.fields.timeline == '1' then
-    redis.call('ZADD', KEY.timeline(prefix, a.fields.to), a.score, 'act:' .. a.id)
-  end
-  if a.fields.status == 'queued' then
-    redis.call('XADD', KEYS[3], '*', 'a', a.id)
-  elseif a.fields.status == 'deferred' then
-    redis.call('ZADD', KEYS[5], tonumber(a.fields.send_at), a.id)
-  end
+  write_activity(prefix, a, now, retention, KEYS[3], KEYS[5])
   if a.fields.status == 'queued' or a.fields.status == 'deferred' then
     local ckey = KEY.consent_state(prefix, a.fields.channel)
     if redis.call('HGET', ckey, a.fields.to) ~= 'in' then
