@@ -16,25 +16,10 @@
 local prefix, now = ARGV[1], tonumber(ARGV[2])
 local window, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
 
-if ARGV[6] ~= '' then
-  local stored = redis.call('GET', KEYS[2])
-  if stored then
-    local s = cjson.decode(stored)
-    if s.hash == ARGV[6] then return {'replay', s.response} end
-    return {'conflict'}
-  end
-end
-
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  local wait_ms = limit > 0 and oldest[2] and (tonumber(oldest[2]) + window - now) or window
-  return {'limited', tostring(math.max(1, math.ceil(wait_ms / 1000)))}
-end
-if ARGV[10] == '1' then
-  redis.call('ZADD', KEYS[1], now, ARGV[5])
-  redis.call('PEXPIRE', KEYS[1], window)
-end
+local earlier = idempotent_answer(KEYS[2], ARGV[6], false)
+if earlier then return earlier end
+local limited = rolling_limit(KEYS[1], now, window, limit, ARGV[5], ARGV[10] == '1')
+if limited then return limited end
 
 local retention = tonumber(ARGV[9])
 local consents = {}
