@@ -65,3 +65,16 @@ local function write_activity(prefix, a, now, retention, outbound, deferred)
     redis.call('ZADD', deferred, tonumber(a.fields.send_at), a.id)
   end
 end
+
+-- The contact's opt-in a send request carries: unless the consent ledger's
+-- last word for `phone` on `channel` is already one, it becomes one, and
+-- its entry for the archive stream is added to `consents` (once, not per
+-- message).
+local function record_opt_in(prefix, channel, phone, activity_id, at, consents)
+  local ckey = KEY.consent_state(prefix, channel)
+  if redis.call('HGET', ckey, phone) ~= 'in' then
+    redis.call('HSET', ckey, phone, 'in')
+    consents[#consents + 1] = {phone = phone, channel = channel, action = 'opt_in',
+                               source = 'send_request', at = at, activity_id = activity_id}
+  end
+end

@@ -29,12 +29,7 @@ end
 
 local consents = {}
 for _, c in ipairs(cjson.decode(ARGV[9])) do
-  local ckey = KEY.consent_state(prefix, c[1])
-  if redis.call('HGET', ckey, c[2]) ~= 'in' then
-    redis.call('HSET', ckey, c[2], 'in')
-    consents[#consents + 1] = {phone = c[2], channel = c[1], action = 'opt_in',
-                               source = 'send_request', at = ARGV[2], activity_id = c[3]}
-  end
+  record_opt_in(prefix, c[1], c[2], c[3], ARGV[2], consents)
 end
 if #consents > 0 then redis.call('XADD', KEYS[5], '*', 'consent', cjson.encode(consents)) end
 return {'ok'}

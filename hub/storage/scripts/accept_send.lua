@@ -27,12 +27,7 @@ for i = 11, #ARGV do
   local a = cjson.decode(ARGV[i])
   write_activity(prefix, a, now, retention, KEYS[3], KEYS[5])
   if a.fields.status == 'queued' or a.fields.status == 'deferred' then
-    local ckey = KEY.consent_state(prefix, a.fields.channel)
-    if redis.call('HGET', ckey, a.fields.to) ~= 'in' then
-      redis.call('HSET', ckey, a.fields.to, 'in')
-      consents[#consents + 1] = {phone = a.fields.to, channel = a.fields.channel, action = 'opt_in',
-                                 source = 'send_request', at = ARGV[2], activity_id = a.id}
-    end
+    record_opt_in(prefix, a.fields.channel, a.fields.to, a.id, ARGV[2], consents)
   end
 end
 
