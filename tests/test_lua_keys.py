@@ -15,7 +15,7 @@ from hub.storage import keys
 from hub.storage.redis import lua_keys, script_source
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "hub" / "storage" / "scripts"
-LIBRARIES = {"lib", "routing_lib"}
+LIBRARIES = {"lib", "routing_lib", "accept_lib"}
 
 
 def code_of(path: Path) -> str:

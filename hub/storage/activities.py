@@ -137,6 +137,40 @@ def record_now(record: dict[str, Any]) -> int:
     return 0
 
 
+def _admission_args(
+    org_id: str,
+    *,
+    now_ms: int,
+    window_ms: int,
+    limit: int,
+    request_id: str,
+    idem_key: str | None,
+    idem_hash: str,
+    idem_ttl_s: int,
+    activities: list[dict[str, Any]],
+    own: tuple[str | int, str | int],
+) -> list[str | int]:
+    """ARGV 1 to 10 of accept_send and accept_reserve, which check a request
+    alike (accept_lib.lua): the org prefix, the rolling-hour window and limit,
+    the request id, the idempotency key's hash ('' without a key) and ttl,
+    the script's own two arguments (``own``), and whether the request counts
+    against the limit now: one that sends nothing now but holds messages for
+    their quiet hours counts as they are released."""
+    statuses = {a["fields"]["status"] for a in activities}
+    count_now = "queued" in statuses or "deferred" not in statuses
+    return [
+        keys.org_prefix(org_id),
+        now_ms,
+        window_ms,
+        limit,
+        request_id,
+        idem_hash if idem_key else "",
+        idem_ttl_s,
+        *own,
+        "1" if count_now else "0",
+    ]
+
+
 class ActivityStore:
     def __init__(self, client: aioredis.Redis, scripts: Scripts) -> None:
         self.r = client
@@ -160,8 +194,6 @@ class ActivityStore:
         """A request that sends nothing now but holds deferred contacts counts
         against the limit when they are released, not now."""
         idem = keys.idempotency(org_id, idem_key or "-")
-        statuses = {a["fields"]["status"] for a in activities}
-        count_now = "queued" in statuses or "deferred" not in statuses
         result = await self.s.accept_send(
             keys=[
                 keys.request_rate(org_id),
@@ -171,16 +203,18 @@ class ActivityStore:
                 keys.deferred_sends(org_id),
             ],
             args=[
-                keys.org_prefix(org_id),
-                now_ms,
-                window_ms,
-                limit,
-                request_id,
-                idem_hash if idem_key else "",
-                idem_ttl_s,
-                response_json,
-                retention_s,
-                "1" if count_now else "0",
+                *_admission_args(
+                    org_id,
+                    now_ms=now_ms,
+                    window_ms=window_ms,
+                    limit=limit,
+                    request_id=request_id,
+                    idem_key=idem_key,
+                    idem_hash=idem_hash,
+                    idem_ttl_s=idem_ttl_s,
+                    activities=activities,
+                    own=(response_json, retention_s),
+                ),
                 *[json.dumps(a) for a in activities],
             ],
         )
@@ -225,8 +259,6 @@ class ActivityStore:
             f = a["fields"]
             if f["status"] in ("queued", "deferred"):
                 consents.append([f["channel"], f["to"], a["id"]])
-        statuses = {a["fields"]["status"] for a in activities}
-        count_now = "queued" in statuses or "deferred" not in statuses
         record: dict[str, Any] = {
             "response": response_json,
             "parts": by_part,
@@ -246,18 +278,18 @@ class ActivityStore:
                     keys.accepting_index(org_id),
                     keys.archive_stream(org_id),
                 ],
-                args=[
-                    keys.org_prefix(org_id),
-                    now_ms,
-                    window_ms,
-                    limit,
-                    request_id,
-                    record["hash"],
-                    idem_ttl_s,
-                    json.dumps(record),
-                    json.dumps(consents),
-                    "1" if count_now else "0",
-                ],
+                args=_admission_args(
+                    org_id,
+                    now_ms=now_ms,
+                    window_ms=window_ms,
+                    limit=limit,
+                    request_id=request_id,
+                    idem_key=idem_key,
+                    idem_hash=idem_hash,
+                    idem_ttl_s=idem_ttl_s,
+                    activities=activities,
+                    own=(json.dumps(record), json.dumps(consents)),
+                ),
             )
             outcome = result[0]
             if outcome == "ok":

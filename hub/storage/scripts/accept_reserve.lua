@@ -1,4 +1,4 @@
--- requires: lib
+-- requires: lib accept_lib
 -- Accepting a send request of an org with several partitions, step 1 of 3
 -- (hub.storage.activities.ActivityStore.accept_partitioned), in the org's
 -- slot: the idempotency key, the rolling-hour limit and the contacts'
@@ -16,26 +16,10 @@
 local prefix, now = ARGV[1], tonumber(ARGV[2])
 local window, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
 
-if ARGV[6] ~= '' then
-  local stored = redis.call('GET', KEYS[2])
-  if stored then
-    local s = cjson.decode(stored)
-    if s.hash ~= ARGV[6] then return {'conflict'} end
-    if s.pending then return {'pending', s.pending} end
-    return {'replay', s.response}
-  end
-end
-
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  local wait_ms = limit > 0 and oldest[2] and (tonumber(oldest[2]) + window - now) or window
-  return {'limited', tostring(math.max(1, math.ceil(wait_ms / 1000)))}
-end
-if ARGV[10] == '1' then
-  redis.call('ZADD', KEYS[1], now, ARGV[5])
-  redis.call('PEXPIRE', KEYS[1], window)
-end
+local earlier = idempotent_answer(KEYS[2], ARGV[6], true)
+if earlier then return earlier end
+local limited = rolling_limit(KEYS[1], now, window, limit, ARGV[5], ARGV[10] == '1')
+if limited then return limited end
 
 redis.call('SET', KEYS[3], ARGV[8], 'EX', tonumber(ARGV[7]))
 redis.call('ZADD', KEYS[4], now, ARGV[5])
@@ -45,12 +29,7 @@ end
 
 local consents = {}
 for _, c in ipairs(cjson.decode(ARGV[9])) do
-  local ckey = KEY.consent_state(prefix, c[1])
-  if redis.call('HGET', ckey, c[2]) ~= 'in' then
-    redis.call('HSET', ckey, c[2], 'in')
-    consents[#consents + 1] = {phone = c[2], channel = c[1], action = 'opt_in',
-                               source = 'send_request', at = ARGV[2], activity_id = c[3]}
-  end
+  record_opt_in(prefix, c[1], c[2], c[3], ARGV[2], consents)
 end
 if #consents > 0 then redis.call('XADD', KEYS[5], '*', 'consent', cjson.encode(consents)) end
 return {'ok'}

@@ -1,4 +1,4 @@
--- requires: lib
+-- requires: lib accept_lib
 -- Accept a send request atomically: idempotency, the rolling-hour limit,
 -- the activities, their indexes, and the outbound jobs.
 -- A contact's opt-in (the request's `optin`) goes on the archive stream for
@@ -16,58 +16,18 @@
 local prefix, now = ARGV[1], tonumber(ARGV[2])
 local window, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
 
-if ARGV[6] ~= '' then
-  local stored = redis.call('GET', KEYS[2])
-  if stored then
-    local s = cjson.decode(stored)
-    if s.hash == ARGV[6] then return {'replay', s.response} end
-    return {'conflict'}
-  end
-end
-
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  local wait_ms = limit > 0 and oldest[2] and (tonumber(oldest[2]) + window - now) or window
-  return {'limited', tostring(math.max(1, math.ceil(wait_ms / 1000)))}
-end
-if ARGV[10] == '1' then
-  redis.call('ZADD', KEYS[1], now, ARGV[5])
-  redis.call('PEXPIRE', KEYS[1], window)
-end
+local earlier = idempotent_answer(KEYS[2], ARGV[6], false)
+if earlier then return earlier end
+local limited = rolling_limit(KEYS[1], now, window, limit, ARGV[5], ARGV[10] == '1')
+if limited then return limited end
 
 local retention = tonumber(ARGV[9])
 local consents = {}
 for i = 11, #ARGV do
   local a = cjson.decode(ARGV[i])
-  local akey = KEY.activity(prefix, a.id)
-  local flat = {}
-  for k, v in pairs(a.fields) do
-    flat[#flat + 1] = k
-    flat[#flat + 1] = tostring(v)
-  end
-  redis.call('HSET', akey, unpack(flat))
-  local event = {status = a.fields.status, at = now, source = 'hub'}
-  redis.call('RPUSH', KEY.activity_history(prefix, a.id), cjson.encode(event))
-  redis.call('EXPIRE', akey, retention)
-  redis.call('EXPIRE', KEY.activity_history(prefix, a.id), retention)
-  redis.call('ZADD', KEY.activities(prefix), a.score, a.id)
-  redis.call('ZADD', KEY.activities_by_config(prefix, a.fields.cfg), a.score, a.id)
-  if a.fields.timeline == '1' then
-    redis.call('ZADD', KEY.timeline(prefix, a.fields.to), a.score, 'act:' .. a.id)
-  end
-  if a.fields.status == 'queued' then
-    redis.call('XADD', KEYS[3], '*', 'a', a.id)
-  elseif a.fields.status == 'deferred' then
-    redis.call('ZADD', KEYS[5], tonumber(a.fields.send_at), a.id)
-  end
+  write_activity(prefix, a, now, retention, KEYS[3], KEYS[5])
   if a.fields.status == 'queued' or a.fields.status == 'deferred' then
-    local ckey = KEY.consent_state(prefix, a.fields.channel)
-    if redis.call('HGET', ckey, a.fields.to) ~= 'in' then
-      redis.call('HSET', ckey, a.fields.to, 'in')
-      consents[#consents + 1] = {phone = a.fields.to, channel = a.fields.channel, action = 'opt_in',
-                                 source = 'send_request', at = ARGV[2], activity_id = a.id}
-    end
+    record_opt_in(prefix, a.fields.channel, a.fields.to, a.id, ARGV[2], consents)
   end
 end
 
