@@ -17,9 +17,17 @@ report's rollups count each once.
 Compare the messages/s with `bench/outbound.py --quick`'s callbacks-on
 figure (each of those messages makes the same changes).
 
+With --conversations N it measures conversations instead: N customers each
+write once through the hub's own ingest (one new conversation with one
+message, waiting in the default queue, as `bench/inbound.py`'s new-conversation
+phase leaves them), then the archiver drains the stream, and the script
+prints the CPU the archiving took per conversation, in this process (with
+SQLite's thread) and in Redis.
+
 Usage:
   .venv/bin/python bench/archiver.py --messages 20000
   .venv/bin/python bench/archiver.py --engine postgresql --messages 20000
+  .venv/bin/python bench/archiver.py --conversations 20000
 """
 
 from __future__ import annotations
@@ -39,9 +47,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.support.processes import history_database  # noqa: E402
+from hub.domain.records import Channel, Org  # noqa: E402
 from hub.embedded_redis import EmbeddedRedis  # noqa: E402
 from hub.metrics import Metrics  # noqa: E402
+from hub.providers.base import InboundMessage  # noqa: E402
 from hub.providers.pool import ProviderPool  # noqa: E402
+from hub.routing.conversations import Conversations  # noqa: E402
 from hub.services.archiver import SETTLE_S, Archiver  # noqa: E402
 from hub.services.context import Hub  # noqa: E402
 from hub.settings import Settings  # noqa: E402
@@ -111,17 +122,14 @@ async def preload(r: aioredis.Redis, messages: int) -> int:
     return entries
 
 
-async def run(url: str, redis_url: str, messages: int) -> None:
-    db = await open_database(url)
-    await migrate(db)
-    r = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    settings = Settings(redis_url=redis_url)
-    hub = Hub(settings=settings, redis=r, metrics=Metrics(), providers=ProviderPool(settings), history=db)
-    await hub.orgs.create({"id": ORG, "name": "bench"}, "bench-key")
-    t = time.monotonic()
-    entries = await preload(r, messages)
-    print(f"  preloaded {messages:,} messages, {entries:,} stream entries in {time.monotonic() - t:.1f} s")
+async def redis_cpu_s(r: aioredis.Redis) -> float:
+    info = await r.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
+
+async def drain(hub: Hub) -> float:
+    """Run one archiver until the org's stream is empty; returns the seconds it took."""
+    r = hub.redis
     await asyncio.sleep(SETTLE_S)  # a backlog: written at once
     archiver = Archiver(hub)
     stop = asyncio.Event()
@@ -136,6 +144,56 @@ async def run(url: str, redis_url: str, messages: int) -> None:
     elapsed = time.monotonic() - start
     stop.set()
     await task
+    return elapsed
+
+
+async def run_conversations(url: str, redis_url: str, count: int) -> None:
+    db = await open_database(url)
+    await migrate(db)
+    r = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    settings = Settings(redis_url=redis_url)
+    hub = Hub(settings=settings, redis=r, metrics=Metrics(), providers=ProviderPool(settings), history=db)
+    await hub.orgs.create(Org(ORG, "bench", time.time(), {}), "bench-key")
+    channel = Channel(CHANNEL, ORG, time.time(), "sms", "sandbox", "+14155550100")
+    conversations = Conversations(hub)
+    t = time.monotonic()
+    for first in range(0, count, 32):
+        await asyncio.gather(
+            *(
+                conversations.ingest(
+                    channel,
+                    InboundMessage(f"SM{n:032d}", f"+1415{n:07d}", "+14155550100", "Hello, is my case still open?"),
+                )
+                for n in range(first, min(count, first + 32))
+            )
+        )
+    print(f"  {count:,} conversations opened in {time.monotonic() - t:.1f} s")
+    redis_before, cpu_before = await redis_cpu_s(r), time.process_time()
+    elapsed = await drain(hub)
+    cpu, redis_cpu = time.process_time() - cpu_before, await redis_cpu_s(r) - redis_before
+    rows = int(await db.fetchval("SELECT COUNT(*) FROM conversations"))
+    messages = int(await db.fetchval("SELECT COUNT(*) FROM conversation_messages"))
+    assert rows == count and messages == count, (rows, messages)
+    print(
+        f"  drained in {elapsed:.2f} s: {count / elapsed:,.0f} conversations/s; CPU per conversation: "
+        f"archiver {cpu / count * 1e6:.0f} us (with SQLite's thread), Redis {redis_cpu / count * 1e6:.0f} us"
+    )
+    await r.aclose()
+    await db.close()
+
+
+async def run(url: str, redis_url: str, messages: int) -> None:
+    db = await open_database(url)
+    await migrate(db)
+    r = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    settings = Settings(redis_url=redis_url)
+    hub = Hub(settings=settings, redis=r, metrics=Metrics(), providers=ProviderPool(settings), history=db)
+    await hub.orgs.create(Org(ORG, "bench", time.time(), {}), "bench-key")
+    t = time.monotonic()
+    entries = await preload(r, messages)
+    print(f"  preloaded {messages:,} messages, {entries:,} stream entries in {time.monotonic() - t:.1f} s")
+
+    elapsed = await drain(hub)
 
     rows = int(await db.fetchval("SELECT COUNT(*) FROM activities"))
     events = int(await db.fetchval("SELECT COUNT(*) FROM activity_history"))
@@ -154,6 +212,7 @@ async def run(url: str, redis_url: str, messages: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--conversations", type=int, default=0, help="measure conversations instead")
     parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
@@ -161,8 +220,12 @@ def main() -> int:
     server = EmbeddedRedis(work / "redis").start()
     try:
         with history_database(args.engine, args.database_url, work) as url:
-            print(f"{url.split(':', 1)[0]}: {args.messages:,} messages")
-            asyncio.run(run(url, server.url, args.messages))
+            if args.conversations:
+                print(f"{url.split(':', 1)[0]}: {args.conversations:,} conversations")
+                asyncio.run(run_conversations(url, server.url, args.conversations))
+            else:
+                print(f"{url.split(':', 1)[0]}: {args.messages:,} messages")
+                asyncio.run(run(url, server.url, args.messages))
         return 0
     finally:
         server.stop()
