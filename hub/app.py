@@ -308,6 +308,9 @@ def build_app(
         routes=routes(extra_routes or []),
         lifespan=lifespan,
         middleware=[Middleware(BodyLimit)],
+        # The lean webhook route (hub/webhooks/front.py) answers its errors
+        # through this table too (HubApp.error_response): a handler added
+        # here serves the webhooks as well.
         exception_handlers={
             HubError: hub_error,
             HTTPException: http_error,

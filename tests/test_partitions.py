@@ -17,7 +17,7 @@ from hub.domain import partitions
 from hub.domain.catalog import validate_org
 from hub.domain.records import Org
 from hub.storage import keys
-from hub.storage.activities import ActivityStore
+from hub.storage.activities import ActivityStore, Admission
 from hub.storage.redis import Scripts, connect
 from hub.webhooks.intake import partition_hint
 from tests.agents import customer_replies
@@ -226,16 +226,19 @@ async def test_a_request_cut_short_after_its_first_step_is_completed_once(redis_
         ]
         for a in acts:
             a["fields"]["id"] = a["id"]
-        common: dict[str, Any] = {
-            "partitions": P,
-            "now_ms": 1000,
-            "window_ms": 3_600_000,
-            "limit": 10,
-            "idem_hash": "h",
-            "idem_ttl_s": 600,
-            "retention_s": 600,
-            "activities": acts,
-        }
+
+        def admission(request_id: str, key: str | None, response_json: str) -> Admission:
+            return Admission(
+                now_ms=1000,
+                window_ms=3_600_000,
+                limit=10,
+                request_id=request_id,
+                idem_key=key,
+                idem_hash="h",
+                idem_ttl_s=600,
+                response_json=response_json,
+                retention_s=600,
+            )
 
         async def cut_short(request_id: str, key: str | None) -> None:
             async def crash(*_: Any) -> None:
@@ -245,10 +248,9 @@ async def test_a_request_cut_short_after_its_first_step_is_completed_once(redis_
             with pytest.raises(ConnectionError):
                 await store.accept_partitioned(
                     org_id,
-                    request_id=request_id,
-                    idem_key=key,
-                    response_json=json.dumps({"request_id": request_id}),
-                    **common,
+                    admission(request_id, key, json.dumps({"request_id": request_id})),
+                    acts,
+                    partitions=P,
                 )
             del store._complete
 
@@ -257,13 +259,9 @@ async def test_a_request_cut_short_after_its_first_step_is_completed_once(redis_
 
         await cut_short("req_a", "key-a")
         assert await streams() == 0
-        replay = await store.accept_partitioned(
-            org_id, request_id="req_b", idem_key="key-a", response_json="{}", **common
-        )
+        replay = await store.accept_partitioned(org_id, admission("req_b", "key-a", "{}"), acts, partitions=P)
         assert (replay.outcome, json.loads(replay.response or "")) == ("replay", {"request_id": "req_a"})
-        again = await store.accept_partitioned(
-            org_id, request_id="req_c", idem_key="key-a", response_json="{}", **common
-        )
+        again = await store.accept_partitioned(org_id, admission("req_c", "key-a", "{}"), acts, partitions=P)
         assert (again.outcome, again.response) == ("replay", replay.response)
         assert await streams() == 5  # once, though completed and replayed twice
 

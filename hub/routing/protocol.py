@@ -294,6 +294,24 @@ Event = (
 EVENT_TYPES: tuple[type[_Event], ...] = get_args(Event)
 
 
+_ID_LEAD = '{"id":'
+
+
+def event_id(raw: str) -> int:
+    """An agent event's id. The routing scripts write it first
+    (``{"id":12,...}``), so it is read without parsing the event, which
+    can hold a whole conversation; anything else is parsed."""
+    if raw.startswith(_ID_LEAD):
+        end = raw.find(",", len(_ID_LEAD))
+        if end < 0:
+            end = raw.find("}", len(_ID_LEAD))
+        digits = raw[len(_ID_LEAD) : end]
+        if digits.isdigit():
+            return int(digits)
+    value = json.loads(raw).get("id", 0)
+    return value if isinstance(value, int) else 0
+
+
 def undeclared(frame: object) -> str | None:
     """Why a frame the hub sent is not one of the declared events, or None."""
     try:

@@ -80,7 +80,7 @@ class AgentSocket:
         """Send every logged event after the last one sent, in order."""
         async with self._send_lock:
             for raw in await self.hub.agents.events_after(self.org_id, self.agent_id, self.last_sent):
-                event_id = json.loads(raw)["id"]
+                event_id = protocol.event_id(raw)
                 if event_id > self.last_sent:
                     await self.ws.send_text(raw)
                     self.last_sent = event_id
@@ -89,7 +89,7 @@ class AgentSocket:
         """A published event. Deliveries take the lock in arrival order, so the
         usual case is the next id; a gap (a publish lost or not yet seen) is
         filled from the log."""
-        event_id = json.loads(raw).get("id", 0)
+        event_id = protocol.event_id(raw)
         async with self._send_lock:
             if event_id <= self.last_sent:
                 return

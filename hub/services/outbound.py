@@ -41,7 +41,7 @@ from hub.errors import (
     TooManyContacts,
 )
 from hub.services.context import Hub
-from hub.storage.activities import iso_ms
+from hub.storage.activities import Admission, iso_ms
 
 HOUR_MS = 3_600_000
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -250,8 +250,7 @@ async def _accept(
     accept = hub.activities.accept
     if org.partitions > 1:
         accept = functools.partial(hub.activities.accept_partitioned, partitions=org.partitions)
-    accepted = await accept(
-        batch.org_id,
+    admission = Admission(
         now_ms=batch.now_ms,
         window_ms=HOUR_MS,
         limit=limits["requests_per_hour"],
@@ -261,8 +260,8 @@ async def _accept(
         idem_ttl_s=IDEMPOTENCY_TTL_S,
         response_json=json.dumps(response),
         retention_s=hub.settings.retention_s,
-        activities=activities,
     )
+    accepted = await accept(batch.org_id, admission, activities)
     if accepted.outcome == "replay":
         hub.metrics.accepted.labels("replay").inc()
         return dict(json.loads(accepted.response or "{}"))

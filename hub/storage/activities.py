@@ -137,18 +137,27 @@ def record_now(record: dict[str, Any]) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class Admission:
+    """What a send request is admitted with, besides its activities: the
+    rolling-hour window and limit it counts against, its id, its
+    Idempotency-Key (the body's hash, '' without a key, and how long the
+    key is kept), the answer a replay of the key gets, and how long the
+    request's activities are kept."""
+
+    now_ms: int
+    window_ms: int
+    limit: int
+    request_id: str
+    idem_key: str | None
+    idem_hash: str
+    idem_ttl_s: int
+    response_json: str
+    retention_s: int
+
+
 def _admission_args(
-    org_id: str,
-    *,
-    now_ms: int,
-    window_ms: int,
-    limit: int,
-    request_id: str,
-    idem_key: str | None,
-    idem_hash: str,
-    idem_ttl_s: int,
-    activities: list[dict[str, Any]],
-    own: tuple[str | int, str | int],
+    org_id: str, admission: Admission, activities: list[dict[str, Any]], own: tuple[str | int, str | int]
 ) -> list[str | int]:
     """ARGV 1 to 10 of accept_send and accept_reserve, which check a request
     alike (accept_lib.lua): the org prefix, the rolling-hour window and limit,
@@ -160,12 +169,12 @@ def _admission_args(
     count_now = "queued" in statuses or "deferred" not in statuses
     return [
         keys.org_prefix(org_id),
-        now_ms,
-        window_ms,
-        limit,
-        request_id,
-        idem_hash if idem_key else "",
-        idem_ttl_s,
+        admission.now_ms,
+        admission.window_ms,
+        admission.limit,
+        admission.request_id,
+        admission.idem_hash if admission.idem_key else "",
+        admission.idem_ttl_s,
         *own,
         "1" if count_now else "0",
     ]
@@ -176,24 +185,10 @@ class ActivityStore:
         self.r = client
         self.s = scripts
 
-    async def accept(
-        self,
-        org_id: str,
-        *,
-        now_ms: int,
-        window_ms: int,
-        limit: int,
-        request_id: str,
-        idem_key: str | None,
-        idem_hash: str,
-        idem_ttl_s: int,
-        response_json: str,
-        retention_s: int,
-        activities: list[dict[str, Any]],
-    ) -> Accepted:
+    async def accept(self, org_id: str, admission: Admission, activities: list[dict[str, Any]]) -> Accepted:
         """A request that sends nothing now but holds deferred contacts counts
         against the limit when they are released, not now."""
-        idem = keys.idempotency(org_id, idem_key or "-")
+        idem = keys.idempotency(org_id, admission.idem_key or "-")
         result = await self.s.accept_send(
             keys=[
                 keys.request_rate(org_id),
@@ -203,18 +198,7 @@ class ActivityStore:
                 keys.deferred_sends(org_id),
             ],
             args=[
-                *_admission_args(
-                    org_id,
-                    now_ms=now_ms,
-                    window_ms=window_ms,
-                    limit=limit,
-                    request_id=request_id,
-                    idem_key=idem_key,
-                    idem_hash=idem_hash,
-                    idem_ttl_s=idem_ttl_s,
-                    activities=activities,
-                    own=(response_json, retention_s),
-                ),
+                *_admission_args(org_id, admission, activities, (admission.response_json, admission.retention_s)),
                 *[json.dumps(a) for a in activities],
             ],
         )
@@ -226,20 +210,7 @@ class ActivityStore:
         return Accepted(outcome)
 
     async def accept_partitioned(
-        self,
-        org_id: str,
-        *,
-        partitions: int,
-        now_ms: int,
-        window_ms: int,
-        limit: int,
-        request_id: str,
-        idem_key: str | None,
-        idem_hash: str,
-        idem_ttl_s: int,
-        response_json: str,
-        retention_s: int,
-        activities: list[dict[str, Any]],
+        self, org_id: str, admission: Admission, activities: list[dict[str, Any]], *, partitions: int
     ) -> Accepted:
         """``accept`` for an org with several partitions, in three steps (the
         request's idempotency key, limit and opt-ins in the org's slot; each
@@ -259,13 +230,14 @@ class ActivityStore:
             f = a["fields"]
             if f["status"] in ("queued", "deferred"):
                 consents.append([f["channel"], f["to"], a["id"]])
+        request_id, idem_key = admission.request_id, admission.idem_key
         record: dict[str, Any] = {
-            "response": response_json,
+            "response": admission.response_json,
             "parts": by_part,
             "idem": idem_key or "",
-            "hash": idem_hash if idem_key else "",
-            "ttl": idem_ttl_s,
-            "retention": retention_s,
+            "hash": admission.idem_hash if idem_key else "",
+            "ttl": admission.idem_ttl_s,
+            "retention": admission.retention_s,
         }
         accepting = keys.accepting(org_id, request_id)
         idem = keys.idempotency(org_id, idem_key) if idem_key else accepting
@@ -278,18 +250,7 @@ class ActivityStore:
                     keys.accepting_index(org_id),
                     keys.archive_stream(org_id),
                 ],
-                args=_admission_args(
-                    org_id,
-                    now_ms=now_ms,
-                    window_ms=window_ms,
-                    limit=limit,
-                    request_id=request_id,
-                    idem_key=idem_key,
-                    idem_hash=idem_hash,
-                    idem_ttl_s=idem_ttl_s,
-                    activities=activities,
-                    own=(json.dumps(record), json.dumps(consents)),
-                ),
+                args=_admission_args(org_id, admission, activities, (json.dumps(record), json.dumps(consents))),
             )
             outcome = result[0]
             if outcome == "ok":

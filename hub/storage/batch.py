@@ -79,18 +79,20 @@ class GroupedScript:
                 answer.set_result(result)
 
     async def _pipeline(self, calls: list[Call]) -> list[Any]:
-        async with self.client.pipeline(transaction=False) as p:
-            for keys, args, _ in calls:
-                p.evalsha(self.script.sha, len(keys), *keys, *args)
-            results: list[Any] = await p.execute(raise_on_error=False)
+        results = await self._evalsha(calls)
         missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
         if missing:
             # Redis restarted or dropped its scripts: load it, and send those calls again, in order.
             await self.client.script_load(self.script.script)
-            async with self.client.pipeline(transaction=False) as p:
-                for i in missing:
-                    keys, args, _ = calls[i]
-                    p.evalsha(self.script.sha, len(keys), *keys, *args)
-                for i, result in zip(missing, await p.execute(raise_on_error=False)):
-                    results[i] = result
+            for i, result in zip(missing, await self._evalsha([calls[i] for i in missing])):
+                results[i] = result
+        return results
+
+    async def _evalsha(self, calls: list[Call]) -> list[Any]:
+        """The script's answer to each call, sent in one pipeline; a call's
+        error is its answer."""
+        async with self.client.pipeline(transaction=False) as p:
+            for keys, args, _ in calls:
+                p.evalsha(self.script.sha, len(keys), *keys, *args)
+            results: list[Any] = await p.execute(raise_on_error=False)
         return results

@@ -124,3 +124,14 @@ def test_refusals_name_the_field_in_plain_words() -> None:
             assert refused.details == {"field": field} and words in refused.message, refused.message
         else:
             raise AssertionError(f"{frame} was taken")
+
+
+def test_an_events_id_is_read_from_its_lead_or_by_parsing_it() -> None:
+    # As the routing scripts write events: the id first.
+    assert protocol.event_id('{"id":12,"type":"conversation.assigned","conversation":{"id":"conv_1"}}') == 12
+    assert protocol.event_id('{"id":7}') == 7
+    # Anything else is parsed, whatever the order or spacing.
+    assert protocol.event_id('{"type":"message.created","id":9}') == 9
+    assert protocol.event_id('{"id": 30, "type": "x"}') == 30
+    assert protocol.event_id('{"type":"hello"}') == 0
+    assert protocol.event_id('{"id":"12","type":"x"}') == 0

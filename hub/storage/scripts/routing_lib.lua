@@ -46,8 +46,11 @@ end
 
 local function emit(prefix, agent, event)
   local seq = redis.call('INCR', KEY.agent_sequence(prefix, agent))
-  event.id = seq
-  local json = cjson.encode(event)
+  -- The id leads the JSON, so a process delivering the event reads it
+  -- without parsing the rest (hub.routing.protocol.event_id).
+  event.id = nil
+  local rest = cjson.encode(event)
+  local json = '{"id":' .. seq .. (rest == '{}' and '}' or ',' .. string.sub(rest, 2))
   local ekey = KEY.agent_events(prefix, agent)
   redis.call('ZADD', ekey, seq, json)
   redis.call('ZREMRANGEBYRANK', ekey, 0, -2001)   -- keep the last 2000 for resume
