@@ -188,6 +188,29 @@ def test_bulk_job_is_taken_over_after_its_runner_dies(hub_factory, sandbox, clie
     assert report["total"] == total
 
 
+def test_a_wide_window_keeps_file_order_and_a_takeover_sends_nobody_twice(hub_factory, sandbox, clients) -> None:  # type: ignore[no-untyped-def]
+    # Sixteen chunks in flight when the first process dies: the second resends
+    # the unrecorded ones with the same keys, so every contact gets one activity.
+    env = {"HUB_BULK_LEASE_MS": "1000", "HUB_BULK_WINDOW": "16"}
+    first = hub_factory(**env)
+    api = clients(first.url, limits={"contacts_per_request": 3, "requests_per_hour": 1_000_000})
+    config_id = outbound_setup(api, sandbox.url, show_in_timeline=False)["config"]["id"]
+    total = 900
+    job = upload(api, config_id, csv_file(total))
+    wait_for(lambda: job_of(api, job["id"])["processed"] >= 30, timeout=20)
+    first.kill()
+    second = hub_factory(**env)
+    api2 = clients(second.url, api.org["api_key"])
+    done = wait_for(lambda: finished(api2, job["id"]), timeout=60)
+    assert (done["processed"], done["counts"]) == (total, {"queued": total})
+    rows = results_of(api2, job["id"])
+    assert [int(r["row"]) for r in rows] == list(range(1, total + 1))
+    assert [r["tocontactid"] for r in rows] == [number(i) for i in range(total)]
+    assert len({r["activity_id"] for r in rows}) == total
+    report = api2.ok("GET", "/v1/outbound/report", params={"configuration_id": config_id})
+    assert report["total"] == total
+
+
 def test_hub_send_uploads_shows_progress_and_writes_results(hub, api: Api, sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     config_id = outbound_setup(api, sandbox.url)["config"]["id"]
     source = tmp_path / "contacts.csv"

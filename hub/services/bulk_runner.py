@@ -1,15 +1,19 @@
 """Bulk job runners: every hub process runs a few; each works one job at a time.
 
-A runner claims a job with a lease (``bulk_claim.lua``) and sends it chunk by
-chunk through ``send_request`` with Idempotency-Key ``bulk:{job}:{chunk}``,
-recording each chunk's outcomes and the progress in one script. It renews
-the lease as it goes; if it dies, the lease lapses and another runner takes
-the job over at the first chunk not recorded — and re-sending that chunk
-replays the first answer, so no contact is sent twice.
+A runner claims a job with a lease (``bulk_claim.lua``) and sends its chunks
+through ``send_request`` with Idempotency-Key ``bulk:{job}:{chunk}``, keeping
+a window of ``HUB_BULK_WINDOW`` chunks in flight. It records each chunk's
+outcomes and the progress in one script, strictly in chunk order: a chunk
+whose send finished early waits for the ones before it. It renews the lease
+as it goes; if it dies, the lease lapses and another runner takes the job
+over at the first chunk not recorded — and re-sending a chunk that was sent
+but not recorded replays its first answer, so no contact is sent twice.
 
-Over the hourly limit (429) the runner waits out Retry-After, keeping its
-lease and showing ``waiting`` on the job; it tries again early if an admin
-changes the org's hourly limit meanwhile. Any other request-level refusal
+Over the hourly limit (429) the runner records the chunks before the refused
+one, lets the rest of the window finish, then waits out Retry-After, keeping
+its lease and showing ``waiting`` on the job, and goes on from the refused
+chunk (later chunks already accepted replay through their keys); it tries
+again early if an admin changes the org's hourly limit meanwhile. Any other request-level refusal
 (the configuration was deleted, ...) fails the job with that error.
 """
 
@@ -19,6 +23,7 @@ import asyncio
 import json
 import secrets
 import time
+from collections import deque
 from typing import Any
 
 from hub import clock
@@ -36,6 +41,15 @@ from hub.services.outbound import send_request
 log = get_logger("hub.bulk")
 
 POLL_S = 0.5
+_MISSING = {"code": "job_data_missing", "message": "the job's contacts are gone"}
+
+
+async def _drain(window: deque[tuple[int, asyncio.Task[Any]]]) -> None:
+    """Let the sends still in flight finish (their answers replay later through their keys)."""
+    tasks = [task for _, task in window]
+    window.clear()
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
@@ -50,6 +64,7 @@ class BulkRunner:
         self.hub = hub
         self.owner = f"{consumer_name(index)}-bulk-{secrets.token_hex(3)}"
         self.lease_ms = hub.settings.bulk_lease_ms
+        self.window = hub.settings.bulk_window
 
     async def run(self, stop: asyncio.Event) -> None:
         """Looks at one org's jobs at a time, when the board says: when a job
@@ -97,38 +112,67 @@ class BulkRunner:
             raw = await store.load(org_id, job_id)
             if raw is None or raw["status"] != "running" or raw.get("owner") != self.owner:
                 return  # canceled, or taken over after a stall
-            index, size = int(raw["next"]), int(raw["chunk_size"])
-            if index >= int(raw["chunks"]):
-                return
-            if time.monotonic() - renewed > self.lease_ms / 3000:
-                if await store.renew(org_id, job_id, self.owner, clock.now_ms() + self.lease_ms) != "ok":
-                    return
-                renewed = time.monotonic()
             org = await self.hub.orgs.load(org_id)
-            contacts = await store.chunk(org_id, job_id, index)
-            if org is None or contacts is None:
-                await self._fail(org_id, job_id, {"code": "job_data_missing", "message": "the job's contacts are gone"})
+            if org is None:
+                await self._fail(org_id, job_id, _MISSING)
                 return
-            body = json.dumps({"configuration_id": raw["cfg"], "contacts": contacts}).encode()
+            index, chunks = int(raw["next"]), int(raw["chunks"])
+            window: deque[tuple[int, asyncio.Task[tuple[list[Any], Any] | None]]] = deque()
             try:
-                answer = await send_request(self.hub, org, body, bulk_key(job_id, index))
-            except RateLimited as exc:
-                if not await self._wait(org_id, job_id, org, exc.retry_after, stop):
+                while index < chunks or window:
+                    # Keep the window full; sends of later chunks may finish first and wait.
+                    while index < chunks and len(window) < self.window and not stop.is_set():
+                        window.append((index, asyncio.create_task(self._send(org, raw, job_id, index))))
+                        index += 1
+                    if not window:
+                        return
+                    chunk, task = window.popleft()
+                    try:
+                        sent = await task
+                    except RateLimited as exc:
+                        await _drain(window)
+                        if not await self._wait(org_id, job_id, org, exc.retry_after, stop):
+                            return
+                        renewed = time.monotonic()
+                        break  # reload and go on from the refused chunk
+                    except HubError as exc:
+                        await _drain(window)
+                        await self._fail(org_id, job_id, error_of(exc))
+                        return
+                    if sent is None:
+                        await _drain(window)
+                        await self._fail(org_id, job_id, _MISSING)
+                        return
+                    if not await self._record(org_id, job_id, raw, chunk, *sent):
+                        return
+                    if time.monotonic() - renewed > self.lease_ms / 3000:
+                        if await store.renew(org_id, job_id, self.owner, clock.now_ms() + self.lease_ms) != "ok":
+                            return
+                        renewed = time.monotonic()
+                else:
                     return
-                renewed = time.monotonic()
-                continue
-            except HubError as exc:
-                await self._fail(org_id, job_id, error_of(exc))
-                return
-            rows, counts = outcome_rows(index * size + 1, contacts, answer)
-            state = await store.record_chunk(
-                org_id, job_id, index, rows, counts, clock.now_ms(), BULK_TTL_S, finished_ttl_s(self.hub)
-            )
-            self.hub.board.poke(org_id, "archive")  # the chunk's outcomes, for the SQL history
-            if state == "done":
-                log.info("bulk job done", extra={"org": org_id, "job": job_id})
-            if state not in ("next", "stale"):
-                return
+            finally:
+                await _drain(window)
+
+    async def _send(self, org: Org, raw: dict[str, Any], job_id: str, index: int) -> tuple[list[Any], Any] | None:
+        contacts = await self.hub.bulk_jobs.chunk(org.id, job_id, index)
+        if contacts is None:
+            return None
+        body = json.dumps({"configuration_id": raw["cfg"], "contacts": contacts}).encode()
+        return contacts, await send_request(self.hub, org, body, bulk_key(job_id, index))
+
+    async def _record(
+        self, org_id: str, job_id: str, raw: dict[str, Any], index: int, contacts: Any, answer: Any
+    ) -> bool:
+        """Record one chunk; False when the job is finished, canceled or no longer ours."""
+        rows, counts = outcome_rows(index * int(raw["chunk_size"]) + 1, contacts, answer)
+        state = await self.hub.bulk_jobs.record_chunk(
+            org_id, job_id, index, rows, counts, clock.now_ms(), BULK_TTL_S, finished_ttl_s(self.hub)
+        )
+        self.hub.board.poke(org_id, "archive")  # the chunk's outcomes, for the SQL history
+        if state == "done":
+            log.info("bulk job done", extra={"org": org_id, "job": job_id})
+        return state in ("next", "stale")
 
     async def _wait(self, org_id: str, job_id: str, org: Org, retry_after: int, stop: asyncio.Event) -> bool:
         """Sit out the hourly limit, holding the job; False when the job is no longer ours."""
