@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.storage import keys
 from hub.storage.sql import open_database
 from tests.flow_support import QUIET_S, clients, sent_to  # noqa: F401 (a fixture)
 from tests.support import ADMIN_TOKEN, ROOT, Api, contact, outbound_setup, phone, wait_for
@@ -209,6 +210,55 @@ def test_a_wide_window_keeps_file_order_and_a_takeover_sends_nobody_twice(hub_fa
     assert len({r["activity_id"] for r in rows}) == total
     report = api2.ok("GET", "/v1/outbound/report", params={"configuration_id": config_id})
     assert report["total"] == total
+
+
+def test_chunks_in_flight_take_the_hourly_limit_in_file_order(hub_factory, sandbox, clients, r) -> None:  # type: ignore[no-untyped-def]
+    # Ten chunks of two, eight in flight at once, against 10 requests an hour
+    # of which 7 went out almost an hour ago: whatever order the eight sends
+    # run in, chunks 0-2 take what is left, chunk 3 is refused, and no later
+    # chunk goes out before it. When the old requests leave the hour, the job
+    # goes on from chunk 3 and sends everybody once.
+    hub = hub_factory(HUB_BULK_WINDOW="8")
+    api = clients(hub.url, limits={"contacts_per_request": 2, "requests_per_hour": 10})
+    config_id = outbound_setup(api, sandbox.url, show_in_timeline=False)["config"]["id"]
+    for i in range(7):
+        api.ok(
+            "POST",
+            "/v1/outbound/send",
+            202,
+            json={"configuration_id": config_id, "contacts": [contact(number(100 + i))]},
+        )
+    rate = keys.request_rate(api.org["id"])
+    old = r.zrange(rate, 0, -1)
+    assert len(old) == 7
+    r.zadd(
+        rate, dict.fromkeys(old, int(time.time() * 1000) - 3_600_000 + 15_000), xx=True
+    )  # they leave the hour in 15 s
+    total = 20
+    job = upload(api, config_id, csv_file(total))
+
+    def waiting() -> Any:
+        current = job_of(api, job["id"])
+        return current if current["waiting"] else None
+
+    held = wait_for(waiting, timeout=10)
+    assert (held["status"], held["processed"], held["retry_after"] <= 15) == ("running", 6, True)
+    assert [row["status"] for row in results_of(api, job["id"])] == ["queued"] * 6 + ["pending"] * 14
+    # Exactly the first three chunks took the hour's budget and reach the provider.
+    assert len(r.zrange(rate, 0, -1)) == 10
+    wait_for(lambda: all(sent_to(sandbox, number(i)) == 1 for i in range(6)))
+    assert [sent_to(sandbox, number(i)) for i in range(6, total)] == [0] * (total - 6)
+
+    done = wait_for(lambda: finished(api, job["id"]), timeout=40)
+    assert (done["status"], done["processed"], done["counts"]) == ("done", total, {"queued": total})
+    rows = results_of(api, job["id"])
+    assert [(int(row["row"]), row["tocontactid"]) for row in rows] == [(i + 1, number(i)) for i in range(total)]
+    assert len({row["activity_id"] for row in rows}) == total
+    wait_for(lambda: all(sent_to(sandbox, number(i)) == 1 for i in range(total)))
+    time.sleep(QUIET_S)
+    assert [sent_to(sandbox, number(i)) for i in range(total)] == [1] * total
+    report = api.ok("GET", "/v1/outbound/report", params={"configuration_id": config_id})
+    assert report["total"] == 7 + total
 
 
 def test_hub_send_uploads_shows_progress_and_writes_results(hub, api: Api, sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

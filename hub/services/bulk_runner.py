@@ -9,12 +9,18 @@ as it goes; if it dies, the lease lapses and another runner takes the job
 over at the first chunk not recorded — and re-sending a chunk that was sent
 but not recorded replays its first answer, so no contact is sent twice.
 
+Chunks take the org's hourly budget in chunk order (``_Turn``): reading,
+validating and rendering overlap, but a chunk is accepted only after the one
+before it was, and is kept out (nothing stored) when that one was refused or
+failed. So the chunks accepted are always the first ones, as with a window of
+1, whatever order their sends run in.
+
 Over the hourly limit (429) the runner records the chunks before the refused
-one, lets the rest of the window finish, then waits out Retry-After, keeping
-its lease and showing ``waiting`` on the job, and goes on from the refused
-chunk (later chunks already accepted replay through their keys); it tries
-again early if an admin changes the org's hourly limit meanwhile. Any other request-level refusal
-(the configuration was deleted, ...) fails the job with that error.
+one, lets the rest of the window finish (they are kept out), then waits out
+Retry-After, keeping its lease and showing ``waiting`` on the job, and goes
+on from the refused chunk; it tries again early if an admin changes the
+org's hourly limit meanwhile. Any other request-level refusal (the
+configuration was deleted, ...) fails the job with that error.
 """
 
 from __future__ import annotations
@@ -42,6 +48,29 @@ log = get_logger("hub.bulk")
 
 POLL_S = 0.5
 _MISSING = {"code": "job_data_missing", "message": "the job's contacts are gone"}
+
+
+class _OutOfTurn(Exception):
+    """A chunk kept out because the chunk before it was not accepted."""
+
+
+class _Turn:
+    """One chunk's place in the order a job's chunks take the hourly budget."""
+
+    def __init__(self, before: asyncio.Future[bool] | None) -> None:
+        self.before = before
+        # True once this chunk's send was accepted (or replayed an accepted one).
+        self.accepted: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    async def wait(self) -> None:
+        """Until the chunk before has been accepted or kept out; raises in the latter case."""
+        # shield: a send canceled while it waits must not cancel the chunk before's answer.
+        if self.before is not None and not await asyncio.shield(self.before):
+            raise _OutOfTurn
+
+    def done(self, accepted: bool) -> None:
+        if not self.accepted.done():
+            self.accepted.set_result(accepted)
 
 
 async def _drain(window: deque[tuple[int, asyncio.Task[Any]]]) -> None:
@@ -118,11 +147,14 @@ class BulkRunner:
                 return
             index, chunks = int(raw["next"]), int(raw["chunks"])
             window: deque[tuple[int, asyncio.Task[tuple[list[Any], Any] | None]]] = deque()
+            before: asyncio.Future[bool] | None = None  # the last chunk sent's turn
             try:
                 while index < chunks or window:
                     # Keep the window full; sends of later chunks may finish first and wait.
                     while index < chunks and len(window) < self.window and not stop.is_set():
-                        window.append((index, asyncio.create_task(self._send(org, raw, job_id, index))))
+                        turn = _Turn(before)
+                        before = turn.accepted
+                        window.append((index, asyncio.create_task(self._send(org, raw, job_id, index, turn))))
                         index += 1
                     if not window:
                         return
@@ -154,12 +186,20 @@ class BulkRunner:
             finally:
                 await _drain(window)
 
-    async def _send(self, org: Org, raw: dict[str, Any], job_id: str, index: int) -> tuple[list[Any], Any] | None:
-        contacts = await self.hub.bulk_jobs.chunk(org.id, job_id, index)
-        if contacts is None:
-            return None
-        body = json.dumps({"configuration_id": raw["cfg"], "contacts": contacts}).encode()
-        return contacts, await send_request(self.hub, org, body, bulk_key(job_id, index))
+    async def _send(
+        self, org: Org, raw: dict[str, Any], job_id: str, index: int, turn: _Turn
+    ) -> tuple[list[Any], Any] | None:
+        accepted = False
+        try:
+            contacts = await self.hub.bulk_jobs.chunk(org.id, job_id, index)
+            if contacts is None:
+                return None
+            body = json.dumps({"configuration_id": raw["cfg"], "contacts": contacts}).encode()
+            answer = await send_request(self.hub, org, body, bulk_key(job_id, index), turn=turn.wait)
+            accepted = True
+            return contacts, answer
+        finally:
+            turn.done(accepted)  # the next chunk may take its turn (or is kept out)
 
     async def _record(
         self, org_id: str, job_id: str, raw: dict[str, Any], index: int, contacts: Any, answer: Any
