@@ -71,7 +71,7 @@ class Settings:
     schedule_late_after_s: float = 30.0
     bulk_runners: int = 2
     bulk_lease_ms: int = 30_000
-    bulk_window: int = 1
+    bulk_window: int = 4
     # How often each process looks at an org nobody announced work for (the
     # background loops' safety net; see hub.services.workboard).
     idle_check_s: float = 30.0
