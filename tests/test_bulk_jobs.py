@@ -261,6 +261,30 @@ def test_chunks_in_flight_take_the_hourly_limit_in_file_order(hub_factory, sandb
     assert report["total"] == 7 + total
 
 
+def test_a_job_canceled_with_chunks_in_flight_says_who_was_sent(hub_factory, sandbox, clients) -> None:  # type: ignore[no-untyped-def]
+    # Eight chunks in flight when the cancel lands: those already accepted go
+    # out and their rows say so; none after the first one kept out is sent.
+    hub = hub_factory(HUB_BULK_WINDOW="8")
+    api = clients(hub.url, limits={"contacts_per_request": 2, "requests_per_hour": 1_000_000})
+    config_id = outbound_setup(api, sandbox.url, show_in_timeline=False)["config"]["id"]
+    total = 2000
+    job = upload(api, config_id, csv_file(total))
+    wait_for(lambda: job_of(api, job["id"])["processed"] >= 40, timeout=20)
+    assert api.ok("POST", f"/v1/bulk-jobs/{job['id']}/cancel")["status"] == "canceled"
+
+    def activities() -> int:
+        return int(api.ok("GET", "/v1/outbound/report", params={"configuration_id": config_id})["total"])
+
+    # Every contact the hub accepted gets its row: one activity per processed contact, no more.
+    wait_for(lambda: activities() == job_of(api, job["id"])["processed"], timeout=10)
+    time.sleep(QUIET_S)
+    rows = results_of(api, job["id"])
+    queued = sum(row["status"] == "queued" for row in rows)
+    assert 40 <= queued < total
+    assert [row["status"] for row in rows] == ["queued"] * queued + ["canceled"] * (total - queued)
+    assert activities() == job_of(api, job["id"])["processed"] == queued
+
+
 def test_hub_send_uploads_shows_progress_and_writes_results(hub, api: Api, sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     config_id = outbound_setup(api, sandbox.url)["config"]["id"]
     source = tmp_path / "contacts.csv"

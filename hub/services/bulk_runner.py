@@ -13,7 +13,9 @@ Chunks take the org's hourly budget in chunk order (``_Turn``): reading,
 validating and rendering overlap, but a chunk is accepted only after the one
 before it was, and is kept out (nothing stored) when that one was refused or
 failed. So the chunks accepted are always the first ones, as with a window of
-1, whatever order their sends run in.
+1, whatever order their sends run in. When the job is canceled meanwhile,
+the chunks of the window already accepted (they go out) are still recorded,
+in order, and the others are kept out.
 
 Over the hourly limit (429) the runner records the chunks before the refused
 one, lets the rest of the window finish (they are kept out), then waits out
@@ -51,21 +53,42 @@ _MISSING = {"code": "job_data_missing", "message": "the job's contacts are gone"
 
 
 class _OutOfTurn(Exception):
-    """A chunk kept out because the chunk before it was not accepted."""
+    """A chunk kept out: the chunk before it was not accepted, or the runner stopped."""
+
+
+class _Turns:
+    """The order a job's chunks take the hourly budget in: chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.last: asyncio.Future[bool] | None = None
+        self.closed = False
+
+    def take(self) -> _Turn:
+        """The turn of the next chunk sent."""
+        turn = _Turn(self, self.last)
+        self.last = turn.accepted
+        return turn
+
+    def close(self) -> None:
+        """The runner stops: every chunk not accepted yet is kept out."""
+        self.closed = True
 
 
 class _Turn:
     """One chunk's place in the order a job's chunks take the hourly budget."""
 
-    def __init__(self, before: asyncio.Future[bool] | None) -> None:
+    def __init__(self, turns: _Turns, before: asyncio.Future[bool] | None) -> None:
+        self.turns = turns
         self.before = before
         # True once this chunk's send was accepted (or replayed an accepted one).
         self.accepted: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
     async def wait(self) -> None:
-        """Until the chunk before has been accepted or kept out; raises in the latter case."""
+        """Until the chunk before has been accepted; raises if it was kept out or the runner stopped."""
         # shield: a send canceled while it waits must not cancel the chunk before's answer.
         if self.before is not None and not await asyncio.shield(self.before):
+            raise _OutOfTurn
+        if self.turns.closed:
             raise _OutOfTurn
 
     def done(self, accepted: bool) -> None:
@@ -147,13 +170,12 @@ class BulkRunner:
                 return
             index, chunks = int(raw["next"]), int(raw["chunks"])
             window: deque[tuple[int, asyncio.Task[tuple[list[Any], Any] | None]]] = deque()
-            before: asyncio.Future[bool] | None = None  # the last chunk sent's turn
+            turns = _Turns()
             try:
                 while index < chunks or window:
                     # Keep the window full; sends of later chunks may finish first and wait.
                     while index < chunks and len(window) < self.window and not stop.is_set():
-                        turn = _Turn(before)
-                        before = turn.accepted
+                        turn = turns.take()
                         window.append((index, asyncio.create_task(self._send(org, raw, job_id, index, turn))))
                         index += 1
                     if not window:
@@ -175,15 +197,21 @@ class BulkRunner:
                         await _drain(window)
                         await self._fail(org_id, job_id, _MISSING)
                         return
-                    if not await self._record(org_id, job_id, raw, chunk, *sent):
+                    state = await self._record(org_id, job_id, raw, chunk, *sent)
+                    if state in ("next", "stale") and time.monotonic() - renewed > self.lease_ms / 3000:
+                        renewal = await store.renew(org_id, job_id, self.owner, clock.now_ms() + self.lease_ms)
+                        state, renewed = (state if renewal == "ok" else renewal), time.monotonic()
+                    if state in ("canceled", "failed"):
+                        # Stopped meanwhile: the chunks already accepted go out, and say so.
+                        turns.close()
+                        await self._record_accepted(org_id, job_id, raw, window)
                         return
-                    if time.monotonic() - renewed > self.lease_ms / 3000:
-                        if await store.renew(org_id, job_id, self.owner, clock.now_ms() + self.lease_ms) != "ok":
-                            return
-                        renewed = time.monotonic()
+                    if state not in ("next", "stale"):
+                        return  # done, or taken over ('lost': the new owner replays what we sent)
                 else:
                     return
             finally:
+                turns.close()
                 await _drain(window)
 
     async def _send(
@@ -203,8 +231,9 @@ class BulkRunner:
 
     async def _record(
         self, org_id: str, job_id: str, raw: dict[str, Any], index: int, contacts: Any, answer: Any
-    ) -> bool:
-        """Record one chunk; False when the job is finished, canceled or no longer ours."""
+    ) -> str:
+        """Record one chunk: ``next``; ``done`` after the last; ``stale`` when recorded
+        already; else the status of the job stopped meanwhile (it still records the chunk)."""
         rows, counts = outcome_rows(index * int(raw["chunk_size"]) + 1, contacts, answer)
         state = await self.hub.bulk_jobs.record_chunk(
             org_id, job_id, index, rows, counts, clock.now_ms(), BULK_TTL_S, finished_ttl_s(self.hub)
@@ -212,7 +241,24 @@ class BulkRunner:
         self.hub.board.poke(org_id, "archive")  # the chunk's outcomes, for the SQL history
         if state == "done":
             log.info("bulk job done", extra={"org": org_id, "job": job_id})
-        return state in ("next", "stale")
+        return state
+
+    async def _record_accepted(
+        self,
+        org_id: str,
+        job_id: str,
+        raw: dict[str, Any],
+        window: deque[tuple[int, asyncio.Task[tuple[list[Any], Any] | None]]],
+    ) -> None:
+        """Record the chunks of the window that were accepted (the first ones), in order."""
+        while window:
+            chunk, task = window.popleft()
+            try:
+                sent = await task
+            except Exception:
+                return  # kept out, or refused: so are the ones after it
+            if sent is None or await self._record(org_id, job_id, raw, chunk, *sent) == "stale":
+                return
 
     async def _wait(self, org_id: str, job_id: str, org: Org, retry_after: int, stop: asyncio.Event) -> bool:
         """Sit out the hourly limit, holding the job; False when the job is no longer ours."""
