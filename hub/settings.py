@@ -71,6 +71,7 @@ class Settings:
     schedule_late_after_s: float = 30.0
     bulk_runners: int = 2
     bulk_lease_ms: int = 30_000
+    bulk_window: int = 4
     # How often each process looks at an org nobody announced work for (the
     # background loops' safety net; see hub.services.workboard).
     idle_check_s: float = 30.0
@@ -118,6 +119,7 @@ class Settings:
             schedule_late_after_s=float(env.get("HUB_SCHEDULE_LATE_SECONDS", cls.schedule_late_after_s)),
             bulk_runners=int(env.get("HUB_BULK_RUNNERS", cls.bulk_runners)),
             bulk_lease_ms=int(env.get("HUB_BULK_LEASE_MS", cls.bulk_lease_ms)),
+            bulk_window=max(1, int(env.get("HUB_BULK_WINDOW", cls.bulk_window))),
             idle_check_s=float(env.get("HUB_IDLE_CHECK_SECONDS", cls.idle_check_s)),
             ws_ticket_ttl_s=float(env.get("HUB_WS_TICKET_SECONDS", cls.ws_ticket_ttl_s)),
             login_failures_per_email=int(env.get("HUB_LOGIN_FAILURES_PER_EMAIL", cls.login_failures_per_email)),

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.storage import keys
 from hub.storage.sql import open_database
 from tests.flow_support import QUIET_S, clients, sent_to  # noqa: F401 (a fixture)
 from tests.support import ADMIN_TOKEN, ROOT, Api, contact, outbound_setup, phone, wait_for
@@ -186,6 +187,102 @@ def test_bulk_job_is_taken_over_after_its_runner_dies(hub_factory, sandbox, clie
     # Exactly one activity per contact: the chunk in flight at the crash was replayed.
     report = api2.ok("GET", "/v1/outbound/report", params={"configuration_id": config_id})
     assert report["total"] == total
+
+
+def test_a_wide_window_keeps_file_order_and_a_takeover_sends_nobody_twice(hub_factory, sandbox, clients) -> None:  # type: ignore[no-untyped-def]
+    # Sixteen chunks in flight when the first process dies: the second resends
+    # the unrecorded ones with the same keys, so every contact gets one activity.
+    env = {"HUB_BULK_LEASE_MS": "1000", "HUB_BULK_WINDOW": "16"}
+    first = hub_factory(**env)
+    api = clients(first.url, limits={"contacts_per_request": 3, "requests_per_hour": 1_000_000})
+    config_id = outbound_setup(api, sandbox.url, show_in_timeline=False)["config"]["id"]
+    total = 900
+    job = upload(api, config_id, csv_file(total))
+    wait_for(lambda: job_of(api, job["id"])["processed"] >= 30, timeout=20)
+    first.kill()
+    second = hub_factory(**env)
+    api2 = clients(second.url, api.org["api_key"])
+    done = wait_for(lambda: finished(api2, job["id"]), timeout=60)
+    assert (done["processed"], done["counts"]) == (total, {"queued": total})
+    rows = results_of(api2, job["id"])
+    assert [int(r["row"]) for r in rows] == list(range(1, total + 1))
+    assert [r["tocontactid"] for r in rows] == [number(i) for i in range(total)]
+    assert len({r["activity_id"] for r in rows}) == total
+    report = api2.ok("GET", "/v1/outbound/report", params={"configuration_id": config_id})
+    assert report["total"] == total
+
+
+def test_chunks_in_flight_take_the_hourly_limit_in_file_order(hub_factory, sandbox, clients, r) -> None:  # type: ignore[no-untyped-def]
+    # Ten chunks of two, eight in flight at once, against 10 requests an hour
+    # of which 7 went out almost an hour ago: whatever order the eight sends
+    # run in, chunks 0-2 take what is left, chunk 3 is refused, and no later
+    # chunk goes out before it. When the old requests leave the hour, the job
+    # goes on from chunk 3 and sends everybody once.
+    hub = hub_factory(HUB_BULK_WINDOW="8")
+    api = clients(hub.url, limits={"contacts_per_request": 2, "requests_per_hour": 10})
+    config_id = outbound_setup(api, sandbox.url, show_in_timeline=False)["config"]["id"]
+    for i in range(7):
+        api.ok(
+            "POST",
+            "/v1/outbound/send",
+            202,
+            json={"configuration_id": config_id, "contacts": [contact(number(100 + i))]},
+        )
+    rate = keys.request_rate(api.org["id"])
+    old = r.zrange(rate, 0, -1)
+    assert len(old) == 7
+    r.zadd(
+        rate, dict.fromkeys(old, int(time.time() * 1000) - 3_600_000 + 15_000), xx=True
+    )  # they leave the hour in 15 s
+    total = 20
+    job = upload(api, config_id, csv_file(total))
+
+    def waiting() -> Any:
+        current = job_of(api, job["id"])
+        return current if current["waiting"] else None
+
+    held = wait_for(waiting, timeout=10)
+    assert (held["status"], held["processed"], held["retry_after"] <= 15) == ("running", 6, True)
+    assert [row["status"] for row in results_of(api, job["id"])] == ["queued"] * 6 + ["pending"] * 14
+    # Exactly the first three chunks took the hour's budget and reach the provider.
+    assert len(r.zrange(rate, 0, -1)) == 10
+    wait_for(lambda: all(sent_to(sandbox, number(i)) == 1 for i in range(6)))
+    assert [sent_to(sandbox, number(i)) for i in range(6, total)] == [0] * (total - 6)
+
+    done = wait_for(lambda: finished(api, job["id"]), timeout=40)
+    assert (done["status"], done["processed"], done["counts"]) == ("done", total, {"queued": total})
+    rows = results_of(api, job["id"])
+    assert [(int(row["row"]), row["tocontactid"]) for row in rows] == [(i + 1, number(i)) for i in range(total)]
+    assert len({row["activity_id"] for row in rows}) == total
+    wait_for(lambda: all(sent_to(sandbox, number(i)) == 1 for i in range(total)))
+    time.sleep(QUIET_S)
+    assert [sent_to(sandbox, number(i)) for i in range(total)] == [1] * total
+    report = api.ok("GET", "/v1/outbound/report", params={"configuration_id": config_id})
+    assert report["total"] == 7 + total
+
+
+def test_a_job_canceled_with_chunks_in_flight_says_who_was_sent(hub_factory, sandbox, clients) -> None:  # type: ignore[no-untyped-def]
+    # Eight chunks in flight when the cancel lands: those already accepted go
+    # out and their rows say so; none after the first one kept out is sent.
+    hub = hub_factory(HUB_BULK_WINDOW="8")
+    api = clients(hub.url, limits={"contacts_per_request": 2, "requests_per_hour": 1_000_000})
+    config_id = outbound_setup(api, sandbox.url, show_in_timeline=False)["config"]["id"]
+    total = 2000
+    job = upload(api, config_id, csv_file(total))
+    wait_for(lambda: job_of(api, job["id"])["processed"] >= 40, timeout=20)
+    assert api.ok("POST", f"/v1/bulk-jobs/{job['id']}/cancel")["status"] == "canceled"
+
+    def activities() -> int:
+        return int(api.ok("GET", "/v1/outbound/report", params={"configuration_id": config_id})["total"])
+
+    # Every contact the hub accepted gets its row: one activity per processed contact, no more.
+    wait_for(lambda: activities() == job_of(api, job["id"])["processed"], timeout=10)
+    time.sleep(QUIET_S)
+    rows = results_of(api, job["id"])
+    queued = sum(row["status"] == "queued" for row in rows)
+    assert 40 <= queued < total
+    assert [row["status"] for row in rows] == ["queued"] * queued + ["canceled"] * (total - queued)
+    assert activities() == job_of(api, job["id"])["processed"] == queued
 
 
 def test_hub_send_uploads_shows_progress_and_writes_results(hub, api: Api, sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -69,8 +69,21 @@ class _Batch:
     partitions: int = 1
 
 
-async def send_request(hub: Hub, org: Org, raw_body: bytes, idempotency_key: str | None) -> dict[str, Any]:
-    """Returns the 202 answer; raises for request-level faults (nothing queued)."""
+async def send_request(
+    hub: Hub,
+    org: Org,
+    raw_body: bytes,
+    idempotency_key: str | None,
+    *,
+    turn: Callable[[], Awaitable[None]] | None = None,
+) -> dict[str, Any]:
+    """Returns the 202 answer; raises for request-level faults (nothing queued).
+
+    ``turn``, when given, is awaited after the request is validated and
+    rendered, just before it is accepted (idempotency, the hourly limit, the
+    activities): a caller sending several requests at once uses it to have
+    them take the hourly budget in an order of its choosing. It may raise to
+    keep the request out; nothing is stored then."""
     body = decode_json(raw_body)
     config_id, contacts = _parse_request(body, org.limits, idempotency_key)
     batch = await _load_batch(hub, org, config_id)
@@ -78,6 +91,8 @@ async def send_request(hub: Hub, org: Org, raw_body: bytes, idempotency_key: str
     opted_out = await _opted_out(hub, batch, checked)
     results, activities = _plan_activities(batch, checked, opted_out)
     response = {"request_id": batch.request_id, "results": results}
+    if turn is not None:
+        await turn()
     replayed = await _accept(hub, org, batch, body, idempotency_key, response, activities)
     if replayed is not None:
         return replayed
