@@ -134,22 +134,31 @@ class ConversationStore:
 
     async def copies(self, org_id: str, ids: Sequence[str], first_seq: dict[str, int]) -> list[ConversationCopy]:
         """The conversations as they are now, each with its messages from
-        ``first_seq[id]`` on (one whose record has left Redis is left out).
-        Read in one transaction; on a Redis Cluster (whose client pipelines no
-        transaction) in order on the org's node, the hash first: a copy then
-        holds at least its version's state, and anything newer bumped the
-        version and has an archive entry of its own, whose copy follows."""
-        async with self.r.pipeline(transaction=not is_cluster(self.r)) as p:
-            for i in ids:
-                ckey = keys.conversation(org_id, i)
-                p.hgetall(ckey)
-                p.lrange(keys.conversation_messages(org_id, i), first_seq.get(i, 0), -1)
-                p.hgetall(keys.conversation_reply_statuses(org_id, i))
-            replies = await p.execute()
+        ``first_seq[id]`` on (one whose record has left Redis is left out),
+        read in one script call (atomic; on a Redis Cluster too, the keys
+        sharing the org's slot)."""
+        if not ids:
+            return []
+        conv_keys = [
+            k
+            for i in ids
+            for k in (
+                keys.conversation(org_id, i),
+                keys.conversation_messages(org_id, i),
+                keys.conversation_reply_statuses(org_id, i),
+            )
+        ]
+        replies = await self.s.conversation_copies(keys=conv_keys, args=[first_seq.get(i, 0) for i in ids])
         return [
-            ConversationCopy(org_id, raw, messages, statuses, first_seq.get(i, 0))
-            for i, raw, messages, statuses in zip(ids, replies[0::3], replies[1::3], replies[2::3])
-            if raw
+            ConversationCopy(
+                org_id,
+                dict(zip(flat[::2], flat[1::2])),
+                messages,
+                dict(zip(statuses[::2], statuses[1::2])),
+                first_seq.get(i, 0),
+            )
+            for i, flat, messages, statuses in zip(ids, replies[0::3], replies[1::3], replies[2::3])
+            if flat
         ]
 
     async def sweep(self, org_id: str, items: Sequence[tuple[str, int, str, Sequence[str]]]) -> int:

@@ -295,6 +295,7 @@ class Scripts:
         self.list_page = load("list_page")
         self.sweep_activity = load("sweep_activity")
         self.sweep_conversation = load("sweep_conversation")
+        self.conversation_copies = load("conversation_copies")
         # The webhooks' scripts: concurrent calls go as one pipeline.
         self.ingest_inbound = GroupedScript(client, load("ingest_inbound"), grouped=not is_cluster(client))
         self.consent_set = load("consent_set")

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from hub import clock
 from hub.domain.statuses import RANK, TERMINAL, ActivityStatus
 from hub.storage.sql.db import Database
@@ -84,6 +86,14 @@ class LateMessageStatus:
     error_code: str
 
 
+# The archiver's copies go through msgspec's JSON: several times faster
+# than the json module for the same text, and the archiver parses and writes
+# every message it copies.
+_decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
+_encode_sorted = msgspec.json.Encoder(order="sorted").encode
+
+
 def _int(value: str | None) -> int | None:
     return int(value) if value not in (None, "") else None
 
@@ -106,7 +116,7 @@ def with_status(message: dict[str, Any], state_json: str | None) -> dict[str, An
 def merged_messages(copy: ConversationCopy) -> list[dict[str, Any]]:
     out = []
     for text in copy.messages:
-        message = json.loads(text)
+        message = _decode(text)
         out.append(with_status(message, copy.statuses.get(message["id"])))
     return out
 
@@ -147,7 +157,7 @@ def conversation_row(copy: ConversationCopy, messages: Sequence[dict[str, Any]],
         _int(raw.get("closed")),
         max(t for t in times if t is not None),
         int(raw.get("v") or 0),
-        json.dumps(dict(raw), sort_keys=True),
+        _encode_sorted(raw).decode(),
         now_ms,
     )
 
@@ -165,7 +175,7 @@ def message_rows(copy: ConversationCopy, messages: Sequence[dict[str, Any]]) -> 
             m.get("status"),
             m.get("provider_message_id"),
             _ms(m["at"]),
-            json.dumps(m),
+            _encode(m).decode(),
         )
         for seq, m in enumerate(messages, copy.first_seq)
     ]
