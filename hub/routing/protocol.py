@@ -305,7 +305,7 @@ def event_id(raw: str) -> int:
         end = raw.find(",", len(_ID_LEAD))
         if end < 0:
             end = raw.find("}", len(_ID_LEAD))
-        digits = raw[len(_ID_LEAD) : end]
+        digits = raw[len(_ID_LEAD) : end] if end > 0 else ""
         if digits.isdigit():
             return int(digits)
     value = json.loads(raw).get("id", 0)
