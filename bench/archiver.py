@@ -127,6 +127,17 @@ async def redis_cpu_s(r: aioredis.Redis) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
+async def open_hub(url: str, redis_url: str) -> Hub:
+    """The hub's services on the bench's Redis and a migrated database, with the bench's org."""
+    db = await open_database(url)
+    await migrate(db)
+    r = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    settings = Settings(redis_url=redis_url)
+    hub = Hub(settings=settings, redis=r, metrics=Metrics(), providers=ProviderPool(settings), history=db)
+    await hub.orgs.create(Org(ORG, "bench", time.time(), {}), "bench-key")
+    return hub
+
+
 async def drain(hub: Hub) -> float:
     """Run one archiver until the org's stream is empty; returns the seconds it took."""
     r = hub.redis
@@ -148,12 +159,9 @@ async def drain(hub: Hub) -> float:
 
 
 async def run_conversations(url: str, redis_url: str, count: int) -> None:
-    db = await open_database(url)
-    await migrate(db)
-    r = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    settings = Settings(redis_url=redis_url)
-    hub = Hub(settings=settings, redis=r, metrics=Metrics(), providers=ProviderPool(settings), history=db)
-    await hub.orgs.create(Org(ORG, "bench", time.time(), {}), "bench-key")
+    hub = await open_hub(url, redis_url)
+    db, r = hub.history, hub.redis
+    assert db is not None
     channel = Channel(CHANNEL, ORG, time.time(), "sms", "sandbox", "+14155550100")
     conversations = Conversations(hub)
     t = time.monotonic()
@@ -183,12 +191,9 @@ async def run_conversations(url: str, redis_url: str, count: int) -> None:
 
 
 async def run(url: str, redis_url: str, messages: int) -> None:
-    db = await open_database(url)
-    await migrate(db)
-    r = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    settings = Settings(redis_url=redis_url)
-    hub = Hub(settings=settings, redis=r, metrics=Metrics(), providers=ProviderPool(settings), history=db)
-    await hub.orgs.create(Org(ORG, "bench", time.time(), {}), "bench-key")
+    hub = await open_hub(url, redis_url)
+    db, r = hub.history, hub.redis
+    assert db is not None
     t = time.monotonic()
     entries = await preload(r, messages)
     print(f"  preloaded {messages:,} messages, {entries:,} stream entries in {time.monotonic() - t:.1f} s")

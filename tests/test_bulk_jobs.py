@@ -167,17 +167,24 @@ def test_cancel_stops_a_job_and_its_unsent_rows_say_so(hub, api: Api, sandbox) -
     assert (response.status_code, response.json()["error"]["code"]) == (409, "conflict")
 
 
-def test_bulk_job_is_taken_over_after_its_runner_dies(hub_factory, sandbox, clients) -> None:  # type: ignore[no-untyped-def]
-    env = {"HUB_BULK_LEASE_MS": "1000"}
+def _killed_mid_job(hub_factory, sandbox, clients, env, *, per_request, total, seen):  # type: ignore[no-untyped-def]
+    """A job of ``total`` contacts whose process is killed (no goodbye) once
+    ``seen`` are processed; a second process with a short lease is started.
+    Returns the second process's client, the configuration id and the job."""
+    env = {"HUB_BULK_LEASE_MS": "1000", **env}
     first = hub_factory(**env)
-    api = clients(first.url, limits={"contacts_per_request": 5, "requests_per_hour": 1_000_000})
+    api = clients(first.url, limits={"contacts_per_request": per_request, "requests_per_hour": 1_000_000})
     config_id = outbound_setup(api, sandbox.url, show_in_timeline=False)["config"]["id"]
-    total = 1000
     job = upload(api, config_id, csv_file(total))
-    wait_for(lambda: job_of(api, job["id"])["processed"] >= 25, timeout=20)
-    first.kill()  # mid-job, no goodbye
+    wait_for(lambda: job_of(api, job["id"])["processed"] >= seen, timeout=20)
+    first.kill()
     second = hub_factory(**env)
-    api2 = clients(second.url, api.org["api_key"])
+    return clients(second.url, api.org["api_key"]), config_id, job
+
+
+def test_bulk_job_is_taken_over_after_its_runner_dies(hub_factory, sandbox, clients) -> None:  # type: ignore[no-untyped-def]
+    total = 1000
+    api2, config_id, job = _killed_mid_job(hub_factory, sandbox, clients, {}, per_request=5, total=total, seen=25)
     assert job_of(api2, job["id"])["processed"] < total  # the second process has work left
     done = wait_for(lambda: finished(api2, job["id"]), timeout=60)
     assert (done["processed"], done["counts"]) == (total, {"queued": total})
@@ -192,16 +199,9 @@ def test_bulk_job_is_taken_over_after_its_runner_dies(hub_factory, sandbox, clie
 def test_a_wide_window_keeps_file_order_and_a_takeover_sends_nobody_twice(hub_factory, sandbox, clients) -> None:  # type: ignore[no-untyped-def]
     # Sixteen chunks in flight when the first process dies: the second resends
     # the unrecorded ones with the same keys, so every contact gets one activity.
-    env = {"HUB_BULK_LEASE_MS": "1000", "HUB_BULK_WINDOW": "16"}
-    first = hub_factory(**env)
-    api = clients(first.url, limits={"contacts_per_request": 3, "requests_per_hour": 1_000_000})
-    config_id = outbound_setup(api, sandbox.url, show_in_timeline=False)["config"]["id"]
     total = 900
-    job = upload(api, config_id, csv_file(total))
-    wait_for(lambda: job_of(api, job["id"])["processed"] >= 30, timeout=20)
-    first.kill()
-    second = hub_factory(**env)
-    api2 = clients(second.url, api.org["api_key"])
+    window = {"HUB_BULK_WINDOW": "16"}
+    api2, config_id, job = _killed_mid_job(hub_factory, sandbox, clients, window, per_request=3, total=total, seen=30)
     done = wait_for(lambda: finished(api2, job["id"]), timeout=60)
     assert (done["processed"], done["counts"]) == (total, {"queued": total})
     rows = results_of(api2, job["id"])
