@@ -261,10 +261,6 @@ def main() -> int:
         from bench.inbound_parts.loadgen import loadgen_main
 
         return loadgen_main(sys.argv[2])
-    if sys.argv[1:2] == ["_baseline"]:
-        from bench.inbound_parts.baseline import baseline_main
-
-        return baseline_main(int(sys.argv[2]))
     if sys.argv[1:2] == ["_hub_traced"]:
         from bench.inbound_parts.hub_control import hub_traced_main
 

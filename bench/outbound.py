@@ -12,8 +12,18 @@ Scenarios, each with the same N messages to N distinct valid numbers:
   hub            N/100 requests of 100 contacts to POST /v1/outbound/send,
                  callbacks off; timed from the first request until the
                  sandbox holds all N messages
-  hub-callbacks  the same with the sandbox's status callbacks on; timed
-                 until the configuration's report counts N delivered
+  baseline-callbacks
+                 the baseline with the sandbox's status callbacks on, sent
+                 to a bare Starlette endpoint (`await request.form()`, 204);
+                 timed until the sandbox has had its two callbacks per
+                 message (sent, delivered) answered
+  hub-callbacks  the hub with the sandbox's status callbacks on, back into
+                 the hub; timed the same way
+
+With both callback scenarios the script prints their CPU ratio: CPU
+per message of the baseline (this script's aiohttp client + the bare
+endpoint) over the hub's (the hub + its Redis). The sandbox's own CPU
+(signing and posting callbacks) is in neither.
 
 After each scenario the sandbox's per-recipient counts (GET /_sandbox/stats,
 `by_to`) are checked: no recipient missing (lost), none sent twice. Stats
@@ -64,14 +74,27 @@ from bench.support.measure import wait_quiet  # noqa: E402
 from bench.support.org import CONTACTS_PER_REQUEST, make_phones  # noqa: E402
 from bench.support.processes import Deadline, run_to_end, stop_on_sigterm, work_directory  # noqa: E402
 from bench.support.profiles import SEND_PATH, summarize_collapsed, write_cprofile_summaries  # noqa: E402
-from bench.support.sending import Control, Env, Outcome, run_baseline, run_hub, start_processes, warm_up  # noqa: E402
+from bench.support.sending import (  # noqa: E402
+    Control,
+    Env,
+    Outcome,
+    run_baseline,
+    run_hub,
+    start_bare_endpoint,
+    start_processes,
+    warm_up,
+)
 from hub.storage.redis import connect  # noqa: E402
+
+BASELINE_CALLBACKS = "baseline, callbacks to bare Starlette"
+HUB_CALLBACKS = "hub, callbacks on"
+SCENARIOS = ("baseline", "baseline-callbacks", "hub", "hub-callbacks")
 
 
 def print_table(outcomes: list[Outcome], baseline: Outcome | None) -> None:
     print()
     head = (
-        f"{'scenario':<32} {'messages':>9} {'seconds':>8} {'msgs/s':>8} {'ratio':>6} "
+        f"{'scenario':<38} {'messages':>9} {'seconds':>8} {'msgs/s':>8} {'ratio':>6} "
         f"{'lost':>5} {'dup':>5} {'errors':>6}"
     )
     print(head)
@@ -79,7 +102,7 @@ def print_table(outcomes: list[Outcome], baseline: Outcome | None) -> None:
     for o in outcomes:
         ratio = f"{o.rate / baseline.rate:6.2f}" if baseline else "   n/a"
         print(
-            f"{o.name:<32} {o.messages:>9} {o.seconds:>8.2f} {o.rate:>8.0f} {ratio} "
+            f"{o.name:<38} {o.messages:>9} {o.seconds:>8.2f} {o.rate:>8.0f} {ratio} "
             f"{o.lost:>5} {o.duplicated:>5} {o.errors:>6}"
         )
     print()
@@ -87,15 +110,24 @@ def print_table(outcomes: list[Outcome], baseline: Outcome | None) -> None:
         f"CPU seconds used during each scenario, per 1,000 messages; 'other' is the rest of "
         f"the machine; 'busy' = cores in use on average, of {os.cpu_count()}:"
     )
-    names = ["bench", "sandbox", "hub", "redis", "other"]
-    print(f"{'scenario':<32} " + " ".join(f"{n:>8}" for n in names) + f" {'total':>8}" + f" {'busy':>6}")
+    names = ["bench", "endpoint", "sandbox", "hub", "redis", "other"]
+    print(f"{'scenario':<38} " + " ".join(f"{n:>8}" for n in names) + f" {'total':>8}" + f" {'busy':>6}")
     for o in outcomes:
         per_k = {k: 1000 * v / o.messages for k, v in o.cpu.items()}
         total = sum(v for k, v in o.cpu.items() if k != "wall" and v == v)
         print(
-            f"{o.name:<32} "
+            f"{o.name:<38} "
             + " ".join(f"{per_k.get(n, float('nan')):>8.3f}" for n in names)
             + f" {1000 * total / o.messages:>8.3f} {total / o.seconds:>5.2f}c"
+        )
+    by_name = {o.name: o for o in outcomes}
+    base, hub = by_name.get(BASELINE_CALLBACKS), by_name.get(HUB_CALLBACKS)
+    if base is not None and hub is not None:
+        b = sum(base.cpu.get(k, 0.0) for k in ("bench", "endpoint")) / base.messages
+        h = sum(hub.cpu.get(k, 0.0) for k in ("hub", "redis")) / hub.messages
+        print(
+            f"\nwith callbacks, CPU per message: baseline (aiohttp client + bare endpoint) {1000 * b:.3f} ms, "
+            f"hub + Redis {1000 * h:.3f} ms, ratio {b / h:.2f}"
         )
     for o in outcomes:
         extra = [f"unexpected recipients {o.unexpected}"] if o.unexpected else []
@@ -129,6 +161,23 @@ async def run(env: Env, args: argparse.Namespace, phones: list[str], overall: De
                 outcomes.append(baseline)
                 print(f"  {baseline.seconds:.2f}s, {baseline.rate:.0f} msgs/s", flush=True)
 
+            if "baseline-callbacks" in scenarios:
+                endpoint = start_bare_endpoint(env.workdir)
+                try:
+                    await wait_quiet(pids, args.quiet_wait, 0.25)
+                    print(f"baseline, callbacks on: {n} messages, {args.baseline_concurrency} in flight", flush=True)
+                    o = await run_baseline(
+                        ctl,
+                        phones,
+                        args.baseline_concurrency,
+                        Deadline(phase_s, "baseline-callbacks", overall),
+                        endpoint,
+                    )
+                finally:
+                    endpoint[0].stop()
+                outcomes.append(o)
+                print(f"  {o.seconds:.2f}s, {o.rate:.0f} msgs/s", flush=True)
+
             if scenarios & {"hub", "hub-callbacks"}:
                 await warm_up(
                     ctl, r, configs["warmup"], phones[: CONTACTS_PER_REQUEST * 5], Deadline(60, "hub warm-up", overall)
@@ -143,7 +192,9 @@ async def run(env: Env, args: argparse.Namespace, phones: list[str], overall: De
                 )
                 cfg = configs["callbacks-on" if callbacks else "callbacks-off"]
                 await wait_quiet(pids, args.quiet_wait, 0.25)
-                o = await run_hub(ctl, r, phones, cfg, callbacks, args, Deadline(phase_s, label, overall), label)
+                o = await run_hub(
+                    ctl, r, phones, cfg, callbacks, args, Deadline(phase_s, label, overall), label, end_at_sandbox=True
+                )
                 outcomes.append(o)
                 print(f"  {o.seconds:.2f}s, {o.rate:.0f} msgs/s", flush=True)
         finally:
@@ -158,9 +209,7 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="10,000 messages")
     p.add_argument("--baseline-concurrency", type=int, default=128)
     p.add_argument("--hub-concurrency", type=int, default=12, help="send requests (of 100 contacts) in flight")
-    p.add_argument(
-        "--scenarios", default="baseline,hub,hub-callbacks", help="comma-separated subset of baseline,hub,hub-callbacks"
-    )
+    p.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated subset of {','.join(SCENARIOS)}")
     p.add_argument(
         "--profile",
         choices=("none", "py-spy", "cprofile"),
@@ -210,7 +259,7 @@ def main() -> int:
     if args.summarize:
         print(summarize_collapsed(Path(args.summarize), SEND_PATH))
         return 0
-    unknown = set(args.scenarios.split(",")) - {"baseline", "hub", "hub-callbacks"}
+    unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
     if unknown:
         p.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     n = 10_000 if args.quick else args.messages

@@ -1,4 +1,4 @@
-"""The baseline: a bare Starlette app on uvicorn (`inbound.py _baseline PORT`,
+"""The baseline: a bare Starlette app on uvicorn (bench/support/bare_starlette.py,
 the hub's server settings) reading the same webhooks, with `request.form()`
 and with `parse_qsl`."""
 
@@ -7,70 +7,23 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl
 
 from bench.support.measure import wait_quiet
 from bench.support.org import PhonePool
 from bench.support.processes import HOST, Deadline, free_port, wait_http
 
 from .hub_control import children
-from .loadgen import INBOUND, run_load, webhook_items
+from .loadgen import run_load, webhook_items
 from .phases import Phase
-
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-
-
-def baseline_app() -> Any:
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import PlainTextResponse, Response
-    from starlette.routing import Route
-
-    async def form(request: Request) -> Response:
-        data = await request.form()
-        if not data.get("MessageSid"):
-            return Response(status_code=400)
-        return Response(EMPTY_TWIML, media_type="text/xml")
-
-    async def qsl(request: Request) -> Response:
-        data = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
-        if not data.get("MessageSid"):
-            return Response(status_code=400)
-        return Response(EMPTY_TWIML, media_type="text/xml")
-
-    async def ping(request: Request) -> Response:
-        return PlainTextResponse("ok")
-
-    return Starlette(
-        routes=[
-            Route("/form/{channel_id}/inbound", form, methods=["POST"]),
-            Route("/qsl/{channel_id}/inbound", qsl, methods=["POST"]),
-            Route("/ping", ping),
-        ]
-    )
-
-
-def baseline_main(port: int) -> int:
-    import uvicorn
-
-    # The same settings as `hub serve` (hub/cli.py): one worker, auto loop/http.
-    uvicorn.run(
-        baseline_app(),
-        host=HOST,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        log_config=None,
-        ws_per_message_deflate=False,
-    )
-    return 0
 
 
 async def run_baseline(workdir: Path, args: argparse.Namespace, phones: PhonePool, deadline: Deadline) -> list[Phase]:
     port = free_port()
     child = children.start(
-        "baseline", [sys.executable, str(INBOUND), "_baseline", str(port)], workdir / "baseline.log", nofile=True
+        "baseline",
+        [sys.executable, "-m", "bench.support.bare_starlette", str(port)],
+        workdir / "baseline.log",
+        nofile=True,
     )
     phases = []
     try:

@@ -60,12 +60,13 @@ class Env:
     def hub_url(self) -> str:
         return self.hub_urls[0]
 
-    def cpu_meter(self) -> CpuMeter:
+    def cpu_meter(self, extra: dict[str, int] | None = None) -> CpuMeter:
         return CpuMeter(
             {
                 "sandbox": self.sandbox.pid if self.sandbox else None,
                 "hub": [h.pid for h in self.hubs],
                 "redis": self.redis_pids,
+                **(extra or {}),
             }
         ).begin()
 
@@ -217,10 +218,19 @@ async def verify(ctl: Control, phones: list[str], outcome: Outcome) -> dict[str,
     return stats
 
 
-async def run_baseline(ctl: Control, phones: list[str], concurrency: int, deadline: Deadline) -> Outcome:
-    """One aiohttp client posting the messages straight to the sandbox."""
+async def run_baseline(
+    ctl: Control, phones: list[str], concurrency: int, deadline: Deadline, endpoint: tuple[Child, str] | None = None
+) -> Outcome:
+    """One aiohttp client posting the messages straight to the sandbox. With
+    `endpoint` (a bare Starlette server, bench/support/bare_starlette.py) the
+    sandbox's status callbacks are on and go to it, and the run is timed until
+    it has answered two per message: what sending and hearing back costs
+    without the hub."""
     url = f"{ctl.env.sandbox_url}/2010-04-01/Accounts/{SID}/Messages.json"
-    callback = f"{ctl.env.hub_url}/webhooks/twilio/{ctl.org.channel_id}/status"
+    if endpoint is None:
+        callback = f"{ctl.env.hub_url}/webhooks/twilio/{ctl.org.channel_id}/status"
+    else:
+        callback = f"{endpoint[1]}/form/{ctl.org.channel_id}/status"
     errors = 0
 
     async def post_all(items: list[tuple[int, str]], session: aiohttp.ClientSession) -> None:
@@ -247,7 +257,7 @@ async def run_baseline(ctl: Control, phones: list[str], concurrency: int, deadli
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
-    await ctl.set_callbacks(False)
+    await ctl.set_callbacks(endpoint is not None)
     connector = aiohttp.TCPConnector(limit=concurrency)
     auth = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
     async with aiohttp.ClientSession(
@@ -257,15 +267,33 @@ async def run_baseline(ctl: Control, phones: list[str], concurrency: int, deadli
         await post_all(list(enumerate(phones[: min(500, len(phones))])), session)
         await ctl.reset_sandbox(deadline)
         errors = 0
-        meter = ctl.env.cpu_meter()
+        meter = ctl.env.cpu_meter({"endpoint": endpoint[0].pid} if endpoint else None)
         t0 = time.perf_counter()
-        await post_all(list(enumerate(phones)), session)
+        if endpoint is None:
+            await post_all(list(enumerate(phones)), session)
+        else:
+            posts = asyncio.create_task(post_all(list(enumerate(phones)), session))
+            await wait_callbacks_answered(ctl, 2 * len(phones), posts, deadline, t0, "baseline, callbacks on")
         seconds = time.perf_counter() - t0
         cpu = meter.done()
     deadline.check()
-    outcome = Outcome("baseline (aiohttp -> sandbox)", len(phones), seconds, errors=errors, cpu=cpu)
-    await verify(ctl, phones, outcome)
+    name = "baseline (aiohttp -> sandbox)" if endpoint is None else "baseline, callbacks to bare Starlette"
+    outcome = Outcome(name, len(phones), seconds, errors=errors, cpu=cpu)
+    stats = await verify(ctl, phones, outcome)
+    if endpoint is not None:
+        await ctl.wait_callbacks_idle(deadline)
+        outcome.notes.append(f"sandbox callbacks sent {stats['callbacks_sent']}, failed {stats['callbacks_failed']}")
     return outcome
+
+
+def start_bare_endpoint(workdir: Path) -> tuple[Child, str]:
+    """The bare Starlette server that takes the callbacks baseline's callbacks."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.support.bare_starlette", str(port)]
+    child = Child("bare-endpoint", argv, workdir / "endpoint.log")
+    url = f"http://{HOST}:{port}"
+    wait_http(url + "/ping", Deadline(30, "bare endpoint start"), child)
+    return child, url
 
 
 def send_bodies(config_id: str, phones: list[str]) -> list[bytes]:
