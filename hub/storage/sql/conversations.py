@@ -19,10 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
 from hub import clock
 from hub.domain.statuses import RANK, TERMINAL, ActivityStatus
+from hub.storage.sql import copies_json
 from hub.storage.sql.db import Database
 
 _COLUMNS = (
@@ -86,14 +85,6 @@ class LateMessageStatus:
     error_code: str
 
 
-# The archiver's copies go through msgspec's JSON: several times faster
-# than the json module for the same text, and the archiver parses and writes
-# every message it copies.
-_decode = msgspec.json.Decoder().decode
-_encode = msgspec.json.Encoder().encode
-_encode_sorted = msgspec.json.Encoder(order="sorted").encode
-
-
 def _int(value: str | None) -> int | None:
     return int(value) if value not in (None, "") else None
 
@@ -116,7 +107,7 @@ def with_status(message: dict[str, Any], state_json: str | None) -> dict[str, An
 def merged_messages(copy: ConversationCopy) -> list[dict[str, Any]]:
     out = []
     for text in copy.messages:
-        message = _decode(text)
+        message = copies_json.decode(text)
         out.append(with_status(message, copy.statuses.get(message["id"])))
     return out
 
@@ -157,7 +148,7 @@ def conversation_row(copy: ConversationCopy, messages: Sequence[dict[str, Any]],
         _int(raw.get("closed")),
         max(t for t in times if t is not None),
         int(raw.get("v") or 0),
-        _encode_sorted(raw).decode(),
+        copies_json.sorted_text(raw),
         now_ms,
     )
 
@@ -175,7 +166,7 @@ def message_rows(copy: ConversationCopy, messages: Sequence[dict[str, Any]]) -> 
             m.get("status"),
             m.get("provider_message_id"),
             _ms(m["at"]),
-            _encode(m).decode(),
+            copies_json.text(m),
         )
         for seq, m in enumerate(messages, copy.first_seq)
     ]
