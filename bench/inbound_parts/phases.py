@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import redis.asyncio as aioredis
 
-from bench.support.measure import percentile, wait_quiet
+from bench.support.measure import percentile, redis_commands, wait_quiet
 from bench.support.org import ACCOUNT, PhonePool
 from bench.support.processes import Deadline, start_sandbox
 from bench.support.profiles import INBOUND_PATH, PySpy
@@ -93,7 +93,7 @@ async def timed_phase(
         after_go=frames,
         profile=profile,
     )
-    commands = await redis_commands(stats, result.ok)
+    commands = await redis_commands(stats, result.ok, "webhook")
     await stats.aclose()
     got, stamps = rx.got.get(tag, {}), rx.stamp.get(tag, {})
     p = Phase(
@@ -155,20 +155,6 @@ async def wait_archived(r: aioredis.Redis, seconds: float) -> int:
         if not left or time.monotonic() > end:
             return left
         await asyncio.sleep(0.2)
-
-
-async def redis_commands(r: aioredis.Redis, webhooks: int) -> str:
-    """Redis commands per webhook over the phase (every client of the hub's
-    Redis: scripts, pub/sub, workers), the costliest first, with their time."""
-    stats = await r.info("commandstats")
-    rows = sorted(stats.items(), key=lambda kv: -int(kv[1]["usec"]))
-    n = max(1, webhooks)
-    total = sum(int(v["calls"]) for v in stats.values()) / n
-    usec = sum(int(v["usec"]) for v in stats.values()) / n
-    top = ", ".join(
-        f"{k.removeprefix('cmdstat_')} {int(v['calls']) / n:.2f}x {int(v['usec']) / n:.0f}us" for k, v in rows[:8]
-    )
-    return f"redis: {total:.1f} commands, {usec:.0f} us of command time per webhook ({top})"
 
 
 async def run_hub_phases(

@@ -7,6 +7,7 @@ import math
 import os
 import resource
 import time
+from typing import Any
 
 from .processes import Deadline
 
@@ -52,6 +53,21 @@ def rss_kb(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for {pid}")
+
+
+async def redis_commands(r: Any, n: int, unit: str) -> str:
+    """Redis commands per `unit` since the last CONFIG RESETSTAT (every client
+    of that Redis: scripts, pub/sub, workers), the costliest first, with
+    their time."""
+    stats = await r.info("commandstats")
+    rows = sorted(stats.items(), key=lambda kv: -int(kv[1]["usec"]))
+    n = max(1, n)
+    total = sum(int(v["calls"]) for v in stats.values()) / n
+    usec = sum(int(v["usec"]) for v in stats.values()) / n
+    top = ", ".join(
+        f"{k.removeprefix('cmdstat_')} {int(v['calls']) / n:.2f}x {int(v['usec']) / n:.0f}us" for k, v in rows[:8]
+    )
+    return f"redis: {total:.1f} commands, {usec:.0f} us of command time per {unit} ({top})"
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -23,7 +23,7 @@ from hub.embedded_redis import EmbeddedRedis
 from hub.storage import keys
 
 from . import processes
-from .measure import CpuMeter
+from .measure import CpuMeter, redis_commands
 from .org import ACCOUNT, CONTACTS_PER_REQUEST, SENDER, SID, TOKEN, UNLIMITED, Org, call, create_org
 from .processes import HOST, Child, Deadline, env_pairs, free_port, hub_env, wait_http
 from .profiles import SEND_PATH, PySpy
@@ -467,6 +467,8 @@ async def run_hub(
         profiler = PySpy(env.hubs[0].pid, env.workdir, label, args.profile_rate, args.profile_nonblocking, SEND_PATH)
         profiler.start()
     push_task: asyncio.Task | None = None
+    if env.cluster is None:
+        await r.config_resetstat()
     try:
         meter = env.cpu_meter()
         t0 = time.perf_counter()
@@ -486,6 +488,7 @@ async def run_hub(
             await asyncio.gather(push_task, return_exceptions=True)
         if profiler is not None:
             profiler.stop()
+    commands = await redis_commands(r, n, "message") if env.cluster is None else ""
     if callbacks and end_at_sandbox:
         report = await ctl.report(config_id)
     hubs = f"hub x{len(env.hubs)}" if len(env.hubs) > 1 else "hub"
@@ -493,6 +496,8 @@ async def run_hub(
     outcome = Outcome(name, n, seconds, errors=refused, cpu=cpu)
     if queued != n:
         outcome.notes.append(f"{queued} of {n} contacts queued")
+    if commands:
+        outcome.notes.append(commands)
     if callbacks:
         await ctl.wait_callbacks_idle(deadline)
     stats = await verify(ctl, phones, outcome)
