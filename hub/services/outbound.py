@@ -41,6 +41,7 @@ from hub.errors import (
     TooManyContacts,
 )
 from hub.services.context import Hub
+from hub.storage import json_text
 from hub.storage.activities import Admission, iso_ms
 
 HOUR_MS = 3_600_000
@@ -273,7 +274,7 @@ async def _accept(
         idem_key=idempotency_key,
         idem_hash=_body_hash(body) if idempotency_key else "",
         idem_ttl_s=IDEMPOTENCY_TTL_S,
-        response_json=json.dumps(response),
+        response_json=json_text.text(response),
         retention_s=hub.settings.retention_s,
     )
     accepted = await accept(batch.org_id, admission, activities)

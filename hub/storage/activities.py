@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 
 from hub.domain import partitions as parts
 from hub.domain.segments import count_segments
-from hub.storage import keys
+from hub.storage import json_text, keys
 from hub.storage.redis import Scripts, is_cluster
 from hub.storage.sweep_marks import Mark, read_mark, write_mark
 
@@ -199,7 +199,7 @@ class ActivityStore:
             ],
             args=[
                 *_admission_args(org_id, admission, activities, (admission.response_json, admission.retention_s)),
-                *[json.dumps(a) for a in activities],
+                *[json_text.text(a) for a in activities],
             ],
         )
         outcome = result[0]
@@ -226,7 +226,7 @@ class ActivityStore:
             p = parts.activity_partition(partitions, a["id"])
             if p is None:
                 raise ValueError(f"activity id {a['id']} names no partition of {partitions}")
-            by_part.setdefault(str(p), []).append(json.dumps(a))
+            by_part.setdefault(str(p), []).append(json_text.text(a))
             f = a["fields"]
             if f["status"] in ("queued", "deferred"):
                 consents.append([f["channel"], f["to"], a["id"]])

@@ -16,7 +16,8 @@ from typing import Any
 
 from hub import clock
 from hub.domain.statuses import RANK, TERMINAL, ActivityStatus
-from hub.storage.sql import copies_json, rollups
+from hub.storage import json_text
+from hub.storage.sql import rollups
 from hub.storage.sql.db import Database, Tx
 
 _COLUMNS = (
@@ -103,7 +104,7 @@ def activity_row(copy: ActivityCopy) -> tuple[Any, ...]:
         _int(raw.get("updated")),
         _int(raw.get("delivered_at")),
         len(copy.history),
-        copies_json.sorted_text(_kept(raw)),
+        json_text.sorted_text(_kept(raw)),
         clock.now_ms(),
         int(raw.get("segments") or 0),
     )
@@ -112,7 +113,7 @@ def activity_row(copy: ActivityCopy) -> tuple[Any, ...]:
 def event_rows(activity_id: str, history: Sequence[str], start: int = 0) -> list[tuple[Any, ...]]:
     rows = []
     for seq, text in enumerate(history[start:], start):
-        e = copies_json.decode(text)
+        e = json_text.decode(text)
         rows.append((activity_id, seq, e["status"], int(e["at"]), e.get("error_code"), e.get("source"), text))
     return rows
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from hub import clock
 from hub.domain.statuses import RANK, TERMINAL, ActivityStatus
-from hub.storage.sql import copies_json
+from hub.storage import json_text
 from hub.storage.sql.db import Database
 
 _COLUMNS = (
@@ -107,7 +107,7 @@ def with_status(message: dict[str, Any], state_json: str | None) -> dict[str, An
 def merged_messages(copy: ConversationCopy) -> list[dict[str, Any]]:
     out = []
     for text in copy.messages:
-        message = copies_json.decode(text)
+        message = json_text.decode(text)
         out.append(with_status(message, copy.statuses.get(message["id"])))
     return out
 
@@ -148,7 +148,7 @@ def conversation_row(copy: ConversationCopy, messages: Sequence[dict[str, Any]],
         _int(raw.get("closed")),
         max(t for t in times if t is not None),
         int(raw.get("v") or 0),
-        copies_json.sorted_text(raw),
+        json_text.sorted_text(raw),
         now_ms,
     )
 
@@ -166,7 +166,7 @@ def message_rows(copy: ConversationCopy, messages: Sequence[dict[str, Any]]) -> 
             m.get("status"),
             m.get("provider_message_id"),
             _ms(m["at"]),
-            copies_json.text(m),
+            json_text.text(m),
         )
         for seq, m in enumerate(messages, copy.first_seq)
     ]
