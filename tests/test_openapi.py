@@ -223,6 +223,12 @@ def test_errors_security_and_parameters(doc: dict[str, Any]) -> None:
         # Redis unreachable: 503 with Retry-After on every call; a JSON body may be too large.
         unavailable = resolve(doc, op["responses"]["503"])
         assert "unavailable" in str(unavailable["content"]) and "Retry-After" in unavailable["headers"]
+        # Each code once: the description lists them, and a lone code gets its own example.
+        for status, response in op["responses"].items():
+            if status.startswith(("4", "5")):
+                codes = response["content"]["application/json"]["schema"]["properties"]["error"]["allOf"][1]
+                listed = codes["properties"]["code"]["enum"]
+                assert len(listed) == len(set(listed)), (path, method, status, listed)
         if "application/json" in op.get("requestBody", {}).get("content", {}):
             assert "payload_too_large" in error_codes(doc, op)["413"], (path, method)
         if "{id}" in path or "{org_id}" in path:

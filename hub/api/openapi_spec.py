@@ -1340,7 +1340,8 @@ def with_shared_errors(paths: dict[str, Any]) -> dict[str, Any]:
                     schema = responses[status]["content"]["application/json"]["schema"]
                     codes = schema["properties"]["error"]["allOf"][1]["properties"]["code"]["enum"]
                     ours = [c for c in extra if str(ERROR_STATUS[c]) == status]
-                    response = errors(*codes, *ours)[status]
+                    # Once each, also when ``paths`` went through here before.
+                    response = errors(*dict.fromkeys([*codes, *ours]))[status]
                 responses[status] = response
             item[method] = {**op, "responses": responses}
     return out
