@@ -140,6 +140,20 @@ def test_every_registered_route_is_described_with_its_methods(doc: dict[str, Any
     assert "/v1/agent/ws?ticket=" in doc["info"]["description"]
 
 
+def test_no_route_is_hidden_behind_an_earlier_one() -> None:
+    """Starlette answers with the first route that takes the path and the
+    method: /v1/agents/metrics must not be read as an agent id, nor a path
+    be served by two routes."""
+    earlier: list[Route] = []
+    for route in routes([]):
+        if not isinstance(route, Route):
+            continue
+        for before in earlier:
+            shared = (before.methods or set()) & (route.methods or set())
+            assert not (shared and before.path_regex.match(route.path)), (before.path, route.path, shared)
+        earlier.append(route)
+
+
 def test_webhooks_are_form_encoded_and_signed(doc: dict[str, Any]) -> None:
     for kind in ("inbound", "status"):
         path = f"/webhooks/twilio/{{channel_id}}/{kind}"
