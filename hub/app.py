@@ -19,20 +19,18 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from agent_ui.routes import console_routes
-from hub.api import catalog, contacts, event_feed, flows, ops, orgs, outbound
-from hub.api.asyncapi import asyncapi
+from hub.api import operations
 from hub.api.limits import BodyLimit
-from hub.api.openapi import openapi
+from hub.api.openapi import OPERATIONS
 from hub.embedded_redis import EmbeddedRedis
 from hub.errors import HubError, Unavailable
 from hub.logs import get_logger
 from hub.metrics import Metrics
 from hub.providers.pool import ProviderPool
-from hub.routing import agents_api, conversations_api, queues_api, supervision_api
 from hub.routing.conversations import Conversations
 from hub.routing.fanout import Fanout
 from hub.routing.policy import policy_loop
@@ -102,84 +100,11 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 def routes(extra: list[Any]) -> list[Any]:
-    r = Route
-    resources: list[tuple[str, catalog.Resource[Any]]] = [
-        ("/v1/channels", catalog.channels),
-        ("/v1/templates", catalog.templates),
-        ("/v1/outbound-configurations", catalog.configurations),
-        ("/v1/canned-responses", catalog.canned_responses),
-    ]
-    crud = []
-    for path, res in resources:
-        crud += [
-            r(path, res.create, methods=["POST"]),
-            r(path, res.list, methods=["GET"]),
-            r(path + "/{id}", res.get, methods=["GET"]),
-            r(path + "/{id}", res.update, methods=["PATCH", "PUT"]),
-            r(path + "/{id}", res.delete, methods=["DELETE"]),
-        ]
-    return [
-        # The hot path first: Starlette tries routes in order. (The webhooks
-        # are served before the router: HubApp.)
-        r("/v1/outbound/send", outbound.send, methods=["POST"]),
-        r("/healthz", ops.healthz),
-        r("/readyz", ops.readyz),
-        r("/metrics", ops.metrics),
-        r("/openapi.json", openapi),
-        r("/asyncapi.json", asyncapi),
-        r("/v1/orgs", orgs.create_org, methods=["POST"]),
-        r("/v1/orgs/{org_id}", orgs.get_org, methods=["GET"]),
-        r("/v1/orgs/{org_id}", orgs.patch_org, methods=["PATCH"]),
-        r("/v1/templates/segments", catalog.segments, methods=["POST"]),
-        *crud,
-        r("/v1/outbound/activities", outbound.list_activities, methods=["GET"]),
-        r("/v1/outbound/activities/{id}", outbound.get_activity, methods=["GET"]),
-        r("/v1/outbound/report", outbound.report, methods=["GET"]),
-        r("/v1/outbound/report.csv", outbound.report_csv, methods=["GET"]),
-        r("/v1/contacts/{phone}/timeline", outbound.timeline, methods=["GET"]),
-        r("/v1/contacts/consent.csv", contacts.export_consent, methods=["GET"]),
-        r("/v1/contacts/{phone}/consent", contacts.get_consent, methods=["GET"]),
-        r("/v1/contacts/{phone}/consent", contacts.set_consent, methods=["POST"]),
-        r("/v1/contacts/{phone}", contacts.erase_contact, methods=["DELETE"]),
-        r("/v1/flows", flows.create_flow, methods=["POST"]),
-        r("/v1/flows", flows.list_flows, methods=["GET"]),
-        r("/v1/flows/{id}", flows.get_flow, methods=["GET"]),
-        r("/v1/flows/{id}", flows.patch_flow, methods=["PATCH"]),
-        r("/v1/flows/{id}", flows.delete_flow, methods=["DELETE"]),
-        r("/v1/events", flows.post_event, methods=["POST"]),
-        r("/v1/events", event_feed.list_events, methods=["GET"]),
-        r("/v1/event-endpoints", event_feed.create_endpoint, methods=["POST"]),
-        r("/v1/event-endpoints", event_feed.list_endpoints, methods=["GET"]),
-        r("/v1/event-endpoints/{id}", event_feed.get_endpoint, methods=["GET"]),
-        r("/v1/event-endpoints/{id}", event_feed.update_endpoint, methods=["PATCH"]),
-        r("/v1/event-endpoints/{id}", event_feed.delete_endpoint, methods=["DELETE"]),
-        r("/v1/bulk-jobs", flows.create_bulk_job, methods=["POST"]),
-        r("/v1/bulk-jobs", flows.list_bulk_jobs, methods=["GET"]),
-        r("/v1/bulk-jobs/{id}", flows.get_bulk_job, methods=["GET"]),
-        r("/v1/bulk-jobs/{id}/results", flows.bulk_job_results, methods=["GET"]),
-        r("/v1/bulk-jobs/{id}/cancel", flows.cancel_bulk_job, methods=["POST"]),
-        r("/v1/agents/metrics", supervision_api.metrics, methods=["GET"]),
-        r("/v1/agents", agents_api.create_agent, methods=["POST"]),
-        r("/v1/agents", agents_api.list_agents, methods=["GET"]),
-        r("/v1/agents/login", agents_api.login, methods=["POST"]),
-        r("/v1/agents/logout", agents_api.logout, methods=["POST"]),
-        r("/v1/agents/me", agents_api.me, methods=["GET"]),
-        r("/v1/agents/{id}", agents_api.update_agent, methods=["PATCH"]),
-        r("/v1/agents/{id}/password", agents_api.set_password, methods=["POST"]),
-        r("/v1/agents/{id}/deactivate", agents_api.deactivate_agent, methods=["POST"]),
-        r("/v1/conversations", conversations_api.list_conversations, methods=["GET"]),
-        r("/v1/conversations/{id}", conversations_api.get_conversation, methods=["GET"]),
-        r("/v1/conversations/{id}", queues_api.patch_conversation, methods=["PATCH"]),
-        r("/v1/queues", queues_api.list_queues, methods=["GET"]),
-        r("/v1/queues/{name}", queues_api.get_queue, methods=["GET"]),
-        r("/v1/queues/{name}", queues_api.put_queue, methods=["PUT"]),
-        r("/v1/queues/{name}", queues_api.delete_queue, methods=["DELETE"]),
-        r("/v1/agents/{id}/skills", queues_api.put_agent_skills, methods=["PUT"]),
-        r("/v1/agent/ws-ticket", agents_api.ws_ticket, methods=["POST"]),
-        WebSocketRoute("/v1/agent/ws", agent_ws),
-        *console_routes(),
-        *extra,
-    ]
+    api = operations.routes(OPERATIONS)
+    # The hot path first: Starlette tries routes in order. (The webhooks are
+    # served before the router: HubApp.)
+    api.sort(key=lambda route: route.path != "/v1/outbound/send")
+    return [*api, WebSocketRoute("/v1/agent/ws", agent_ws), *console_routes(), *extra]
 
 
 async def _check_redis_mode(client: Any, url: str) -> None:

@@ -140,6 +140,20 @@ def test_every_registered_route_is_described_with_its_methods(doc: dict[str, Any
     assert "/v1/agent/ws?ticket=" in doc["info"]["description"]
 
 
+def test_no_route_is_hidden_behind_an_earlier_one() -> None:
+    """Starlette answers with the first route that takes the path and the
+    method: /v1/agents/metrics must not be read as an agent id, nor a path
+    be served by two routes."""
+    earlier: list[Route] = []
+    for route in routes([]):
+        if not isinstance(route, Route):
+            continue
+        for before in earlier:
+            shared = (before.methods or set()) & (route.methods or set())
+            assert not (shared and before.path_regex.match(route.path)), (before.path, route.path, shared)
+        earlier.append(route)
+
+
 def test_webhooks_are_form_encoded_and_signed(doc: dict[str, Any]) -> None:
     for kind in ("inbound", "status"):
         path = f"/webhooks/twilio/{{channel_id}}/{kind}"
@@ -223,6 +237,12 @@ def test_errors_security_and_parameters(doc: dict[str, Any]) -> None:
         # Redis unreachable: 503 with Retry-After on every call; a JSON body may be too large.
         unavailable = resolve(doc, op["responses"]["503"])
         assert "unavailable" in str(unavailable["content"]) and "Retry-After" in unavailable["headers"]
+        # Each code once: the description lists them, and a lone code gets its own example.
+        for status, response in op["responses"].items():
+            if status.startswith(("4", "5")):
+                codes = response["content"]["application/json"]["schema"]["properties"]["error"]["allOf"][1]
+                listed = codes["properties"]["code"]["enum"]
+                assert len(listed) == len(set(listed)), (path, method, status, listed)
         if "application/json" in op.get("requestBody", {}).get("content", {}):
             assert "payload_too_large" in error_codes(doc, op)["413"], (path, method)
         if "{id}" in path or "{org_id}" in path:

@@ -1,7 +1,7 @@
-"""The OpenAPI description of queues and their routing policy, agents'
-skills and a conversation's priority, added to the document by
-``with_policy``. The bodies' and answers' schemas are generated from the
-Structs in ``hub.domain.routing_policy`` that check them."""
+"""The operations of queues and their routing policy, agents' skills and a
+conversation's priority, with their handlers (``hub.routing.queues_api``),
+for the router and /openapi.json. The bodies' and answers' schemas are
+generated from the Structs in ``hub.domain.routing_policy`` that check them."""
 
 from __future__ import annotations
 
@@ -14,12 +14,11 @@ from hub.api.openapi_spec import (
     errors,
     json_content,
     ok,
-    operation,
     page_of,
     ref,
     string,
-    with_shared_errors,
 )
+from hub.api.operations import Operation
 from hub.domain.agents import QUEUE_RE
 from hub.domain.routing_policy import (
     DAYS,
@@ -32,6 +31,7 @@ from hub.domain.routing_policy import (
     RequiredSkill,
 )
 from hub.domain.shapes import components
+from hub.routing import queues_api
 
 TAG = "Queues"
 
@@ -65,87 +65,92 @@ _NAME = [
     }
 ]
 
-PATHS: dict[str, Schema] = {
-    "/v1/queues": {
-        "get": operation(
-            "listQueues",
-            "List queues and their routing policy",
-            TAG,
-            {
-                "200": ok(
-                    "Every queue with a policy, served by an agent or routed to by a "
-                    "configuration, by name (`next_cursor` is always null).",
-                    page_of("Queue"),
-                ),
-                **errors("unauthorized"),
-            },
-        ),
-    },
-    "/v1/queues/{name}": {
-        "parameters": _NAME,
-        "get": operation(
-            "getQueue",
-            "A queue's routing policy",
-            TAG,
-            {
-                "200": ok("The queue (the defaults when no policy was set).", ref("Queue")),
-                **errors("unauthorized", "queue_not_found"),
-            },
-        ),
-        "put": operation(
-            "putQueue",
-            "Set a queue's routing policy",
-            TAG,
-            {
-                "200": ok("The queue, replaced.", ref("Queue")),
-                "201": ok("The queue, created.", ref("Queue")),
-                **errors("invalid_request", "unauthorized"),
-            },
-            description="Replaces the whole policy (absent fields take their defaults); "
-            "what waits in the queue is offered again under it at once.",
-            body={"required": True, "content": json_content(ref("QueueInput"), _EXAMPLE)},
-        ),
-        "delete": operation(
-            "deleteQueue",
-            "Remove a queue's routing policy",
-            TAG,
-            {"204": NO_CONTENT, **errors("unauthorized", "queue_not_found")},
-            description="The queue keeps routing, with the defaults.",
-        ),
-    },
-    "/v1/agents/{id}/skills": {
-        "parameters": ID,
-        "put": operation(
-            "putAgentSkills",
-            "Set an agent's skills",
-            "Agents",
-            {"200": ok("The agent.", ref("Agent")), **errors("invalid_request", "unauthorized", "not_found")},
-            description="Work the agent now qualifies for is offered to it at once.",
-            body={"required": True, "content": json_content(ref("AgentSkills"), {"spanish": 3, "billing": 1})},
-        ),
-    },
-}
+OPERATIONS: list[Operation] = [
+    Operation(
+        "GET",
+        "/v1/queues",
+        queues_api.list_queues,
+        "listQueues",
+        "List queues and their routing policy",
+        TAG,
+        {
+            "200": ok(
+                "Every queue with a policy, served by an agent or routed to by a "
+                "configuration, by name (`next_cursor` is always null).",
+                page_of("Queue"),
+            ),
+            **errors("unauthorized"),
+        },
+    ),
+    Operation(
+        "GET",
+        "/v1/queues/{name}",
+        queues_api.get_queue,
+        "getQueue",
+        "A queue's routing policy",
+        TAG,
+        {
+            "200": ok("The queue (the defaults when no policy was set).", ref("Queue")),
+            **errors("unauthorized", "queue_not_found"),
+        },
+        path_parameters=_NAME,
+    ),
+    Operation(
+        "PUT",
+        "/v1/queues/{name}",
+        queues_api.put_queue,
+        "putQueue",
+        "Set a queue's routing policy",
+        TAG,
+        {
+            "200": ok("The queue, replaced.", ref("Queue")),
+            "201": ok("The queue, created.", ref("Queue")),
+            **errors("invalid_request", "unauthorized"),
+        },
+        description="Replaces the whole policy (absent fields take their defaults); "
+        "what waits in the queue is offered again under it at once.",
+        body={"required": True, "content": json_content(ref("QueueInput"), _EXAMPLE)},
+        path_parameters=_NAME,
+    ),
+    Operation(
+        "DELETE",
+        "/v1/queues/{name}",
+        queues_api.delete_queue,
+        "deleteQueue",
+        "Remove a queue's routing policy",
+        TAG,
+        {"204": NO_CONTENT, **errors("unauthorized", "queue_not_found")},
+        description="The queue keeps routing, with the defaults.",
+        path_parameters=_NAME,
+    ),
+    Operation(
+        "PUT",
+        "/v1/agents/{id}/skills",
+        queues_api.put_agent_skills,
+        "putAgentSkills",
+        "Set an agent's skills",
+        "Agents",
+        {"200": ok("The agent.", ref("Agent")), **errors("invalid_request", "unauthorized", "not_found")},
+        description="Work the agent now qualifies for is offered to it at once.",
+        body={"required": True, "content": json_content(ref("AgentSkills"), {"spanish": 3, "billing": 1})},
+        path_parameters=ID,
+    ),
+    Operation(
+        "PATCH",
+        "/v1/conversations/{id}",
+        queues_api.patch_conversation,
+        "updateConversation",
+        "Set a conversation's priority",
+        "Conversations",
+        {
+            "200": ok("The conversation.", ref("Conversation")),
+            **errors("invalid_request", "unauthorized", "not_found", "conversation_closed"),
+        },
+        description="A waiting conversation takes its new place in its queue at once.",
+        body={"required": True, "content": json_content(ref("ConversationPatch"), {"priority": 90})},
+        path_parameters=ID,
+    ),
+]
 
-_PATCH_CONVERSATION = operation(
-    "updateConversation",
-    "Set a conversation's priority",
-    "Conversations",
-    {
-        "200": ok("The conversation.", ref("Conversation")),
-        **errors("invalid_request", "unauthorized", "not_found", "conversation_closed"),
-    },
-    description="A waiting conversation takes its new place in its queue at once.",
-    body={"required": True, "content": json_content(ref("ConversationPatch"), {"priority": 90})},
-)
 
 TAGS = [{"name": TAG, "description": "Routing policy per queue: skills, inactivity close, overflow, operating hours."}]
-
-
-def with_policy(document: dict[str, Any]) -> dict[str, Any]:
-    """``document`` with the queue paths, schemas and tags added (it is not changed)."""
-    components = dict(document["components"])
-    components["schemas"] = {**components["schemas"], **SCHEMAS}
-    ours = with_shared_errors({**PATHS, "/v1/conversations/{id}": {"patch": _PATCH_CONVERSATION}})
-    paths = {**document["paths"], **ours}
-    paths["/v1/conversations/{id}"] = {**document["paths"]["/v1/conversations/{id}"], **ours["/v1/conversations/{id}"]}
-    return {**document, "tags": [*document["tags"], *TAGS], "paths": paths, "components": components}

@@ -1,15 +1,20 @@
 """The OpenAPI 3.1 description of the hub's HTTP API, as plain data.
 
-Built once at import and served as is by ``hub.api.openapi``. Enumerations and
-limits are read from the domain modules so the document says what the
-handlers actually accept. The shapes follow the handlers: ``hub.api.*``,
-``hub.routing.agents_api`` and ``hub.routing.conversations_api``.
+The operations of orgs, the catalogue, outbound, contacts, agents, the
+provider webhooks and health, each declared with its handler
+(``hub.api.operations``), and the document around every module's
+operations: errors, schemas, parameters. Built once at import and served
+as is by ``hub.api.openapi``. Enumerations and limits are read from the
+domain modules so the document says what the handlers actually accept.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from hub.api import catalog, contacts, ops, orgs, outbound
+from hub.api.asyncapi import asyncapi
+from hub.api.operations import Operation, Schema, path_items
 from hub.domain import catalog_shapes
 from hub.domain.agent_answers import AgentMetrics, LoginAnswer, Me, WsTicket
 from hub.domain.agent_metrics import MAX_DAYS
@@ -30,8 +35,7 @@ from hub.errors import (
     Unauthorized,
     Unavailable,
 )
-
-Schema = dict[str, Any]
+from hub.routing import agents_api, conversations_api, supervision_api
 
 CONVERSATION_STATUSES = ["waiting", "assigned", "closed"]
 
@@ -236,30 +240,6 @@ def errors(*codes: str) -> dict[str, Schema]:
             response["headers"] = {"Retry-After": ref("RetryAfter", "headers")}
         responses[str(status)] = response
     return responses
-
-
-def operation(
-    operation_id: str,
-    summary: str,
-    tag: str,
-    responses: dict[str, Schema],
-    *,
-    description: str | None = None,
-    body: Schema | None = None,
-    parameters: list[Schema] | None = None,
-    security: list[Schema] | None = None,
-) -> Schema:
-    op: Schema = {"operationId": operation_id, "summary": summary, "tags": [tag]}
-    if description:
-        op["description"] = description
-    if parameters:
-        op["parameters"] = parameters
-    if body is not None:
-        op["requestBody"] = body
-    op["responses"] = responses
-    if security is not None:
-        op["security"] = security
-    return op
 
 
 ADMIN: list[Schema] = [{"adminToken": []}]
@@ -512,6 +492,7 @@ PARAMETERS: dict[str, Schema] = {
 
 def crud(
     path: str,
+    resource: catalog.Resource[Any],
     tag: str,
     name: str,
     plural: str,
@@ -520,7 +501,7 @@ def crud(
     patch_merges: bool = True,
     guarded: bool = False,
     refs_checked: bool = False,
-) -> dict[str, Schema]:
+) -> list[Operation]:
     """The five routes every catalog resource has. ``guarded``: a change or delete that
     breaks an outbound configuration is refused with 409."""
     noun = tag[:-1].lower()
@@ -540,472 +521,523 @@ def crud(
         if patch_merges
         else "Takes the whole template, like PUT."
     )
-    return {
-        path: {
-            "post": operation(
-                f"create{name}",
-                f"Create {a} {noun}",
-                tag,
-                {"201": ok(f"The created {noun}.", ref(name)), **errors("invalid_request", "unauthorized")},
-                description=refs.strip() or None,
-                body=request_body(f"{name}Input", example),
+    one = path + "/{id}"
+    return [
+        Operation(
+            "POST",
+            path,
+            resource.create,
+            f"create{name}",
+            f"Create {a} {noun}",
+            tag,
+            {"201": ok(f"The created {noun}.", ref(name)), **errors("invalid_request", "unauthorized")},
+            description=refs.strip() or None,
+            body=request_body(f"{name}Input", example),
+        ),
+        Operation(
+            "GET",
+            path,
+            resource.list,
+            f"list{plural}",
+            f"List {tag.lower()}",
+            tag,
+            {
+                "200": ok(f"A page of {tag.lower()}, oldest first.", page_of(name)),
+                **errors("invalid_request", "unauthorized"),
+            },
+            parameters=PAGING,
+        ),
+        Operation(
+            "GET",
+            one,
+            resource.get,
+            f"get{name}",
+            f"Get {a} {noun}",
+            tag,
+            {"200": item, **errors("unauthorized", "not_found")},
+            path_parameters=ID,
+        ),
+        # PATCH and PUT share the handler: it tells them apart by the method.
+        Operation(
+            "PATCH",
+            one,
+            resource.update,
+            f"update{name}",
+            f"Change {a} {noun}",
+            tag,
+            {"200": item, **change_errors},
+            description=patch_text + breaks + refs,
+            body=request_body(f"{name}Patch" if patch_merges else f"{name}Input"),
+            path_parameters=ID,
+        ),
+        Operation(
+            "PUT",
+            one,
+            resource.update,
+            f"replace{name}",
+            f"Replace {a} {noun}",
+            tag,
+            {"200": item, **change_errors},
+            description="Takes the whole object." + breaks + refs,
+            body=request_body(f"{name}Input", example),
+            path_parameters=ID,
+        ),
+        Operation(
+            "DELETE",
+            one,
+            resource.delete,
+            f"delete{name}",
+            f"Delete {a} {noun}",
+            tag,
+            {"204": NO_CONTENT, **errors("unauthorized", "not_found", *conflict)},
+            description=in_use.strip() or None,
+            path_parameters=ID,
+        ),
+    ]
+
+
+_ORGS: list[Operation] = [
+    Operation(
+        "POST",
+        "/v1/orgs",
+        orgs.create_org,
+        "createOrg",
+        "Create an org",
+        "Orgs",
+        {
+            "201": ok("The org with its API key (shown only here).", ref("OrgCreated")),
+            **errors("invalid_request", "unauthorized"),
+        },
+        body=request_body(
+            "OrgInput", {"name": "Contoso", "default_region": "US", "limits": {"contacts_per_request": 100}}
+        ),
+        security=ADMIN,
+    ),
+    Operation(
+        "GET",
+        "/v1/orgs/{org_id}",
+        orgs.get_org,
+        "getOrg",
+        "Get an org",
+        "Orgs",
+        {"200": ok("The org.", ref("Org")), **errors("unauthorized", "not_found")},
+        security=ADMIN,
+        path_parameters=[ref("OrgId", "parameters")],
+    ),
+    Operation(
+        "PATCH",
+        "/v1/orgs/{org_id}",
+        orgs.patch_org,
+        "updateOrg",
+        "Change an org's name, limits, region or quiet hours",
+        "Orgs",
+        {"200": ok("The org.", ref("Org")), **errors("invalid_request", "unauthorized", "not_found")},
+        body=request_body("OrgPatch", {"limits": {"requests_per_hour": 60000}}),
+        security=ADMIN,
+        path_parameters=[ref("OrgId", "parameters")],
+    ),
+]
+
+_OUTBOUND: list[Operation] = [
+    Operation(
+        "POST",
+        "/v1/templates/segments",
+        catalog.segments,
+        "countSegments",
+        "Encoding and SMS segments of a body",
+        "Templates",
+        {
+            "200": ok(
+                "How the body is sent and billed.",
+                ref("Segments"),
+                {"encoding": "UCS-2", "segments": 1, "characters": 24, "ucs2_characters": ["’"]},
             ),
-            "get": operation(
-                f"list{plural}",
-                f"List {tag.lower()}",
-                tag,
-                {
-                    "200": ok(f"A page of {tag.lower()}, oldest first.", page_of(name)),
-                    **errors("invalid_request", "unauthorized"),
-                },
-                parameters=PAGING,
+            **errors("invalid_request", "unauthorized"),
+        },
+        description="The console's template preview asks this for each locale's rendered body. "
+        "Characters of the GSM extension table (`{ } [ ] ~ \\ | ^ €`) take two of "
+        "the 160; neither they nor an emoji are split across segments.",
+        body=request_body("SegmentsRequest", {"body": "Hi Ada, it’s on its way"}),
+    ),
+    Operation(
+        "POST",
+        "/v1/outbound/send",
+        outbound.send,
+        "send",
+        "Send to a list of contacts",
+        "Outbound",
+        {
+            "202": ok(
+                "Accepted: one result per contact, in order. Contact-level faults reject only that contact.",
+                ref("SendAnswer"),
+                SEND_ANSWER_EXAMPLE,
+            ),
+            **errors(
+                "invalid_request",
+                "unauthorized",
+                "not_found",
+                "idempotency_key_reused",
+                "too_many_contacts",
+                "rate_limited",
             ),
         },
-        path + "/{id}": {
-            "parameters": ID,
-            "get": operation(
-                f"get{name}", f"Get {a} {noun}", tag, {"200": item, **errors("unauthorized", "not_found")}
-            ),
-            "patch": operation(
-                f"update{name}",
-                f"Change {a} {noun}",
-                tag,
-                {"200": item, **change_errors},
-                description=patch_text + breaks + refs,
-                body=request_body(f"{name}Patch" if patch_merges else f"{name}Input"),
-            ),
-            "put": operation(
-                f"replace{name}",
-                f"Replace {a} {noun}",
-                tag,
-                {"200": item, **change_errors},
-                description="Takes the whole object." + breaks + refs,
-                body=request_body(f"{name}Input", example),
-            ),
-            "delete": operation(
-                f"delete{name}",
-                f"Delete {a} {noun}",
-                tag,
-                {"204": NO_CONTENT, **errors("unauthorized", "not_found", *conflict)},
-                description=in_use.strip() or None,
-            ),
+        description="Request-level faults (malformed JSON, unknown configuration, too many contacts, "
+        "over the hourly limit) reject the whole request and queue nothing; refused "
+        "requests do not count towards the hourly limit.",
+        body=request_body("SendRequest", SEND_EXAMPLE),
+        parameters=[ref("IdempotencyKey", "parameters")],
+    ),
+    Operation(
+        "GET",
+        "/v1/outbound/activities",
+        outbound.list_activities,
+        "listActivities",
+        "List outbound activities, newest first",
+        "Outbound",
+        {
+            "200": ok("A page of activities (without `history`).", page_of("Activity")),
+            **errors("invalid_request", "unauthorized"),
         },
-    }
-
-
-_ORGS = {
-    "/v1/orgs": {
-        "post": operation(
-            "createOrg",
-            "Create an org",
-            "Orgs",
-            {
-                "201": ok("The org with its API key (shown only here).", ref("OrgCreated")),
-                **errors("invalid_request", "unauthorized"),
-            },
-            body=request_body(
-                "OrgInput", {"name": "Contoso", "default_region": "US", "limits": {"contacts_per_request": 100}}
+        parameters=[ref("ConfigurationFilter", "parameters"), ref("ActivityStatusFilter", "parameters"), *PAGING],
+    ),
+    Operation(
+        "GET",
+        "/v1/outbound/activities/{id}",
+        outbound.get_activity,
+        "getActivity",
+        "Get an activity with its status history",
+        "Outbound",
+        {"200": ok("The activity, with `history`.", ref("Activity")), **errors("unauthorized", "not_found")},
+        path_parameters=ID,
+    ),
+    Operation(
+        "GET",
+        "/v1/outbound/report",
+        outbound.report,
+        "getReport",
+        "Delivery report of a configuration",
+        "Outbound",
+        {
+            "200": ok(
+                "Counts by status, delivery rate, time to deliver, SMS messages "
+                "and segments, replies (reply rate, time to first reply, opt-out "
+                "rate, conversations opened) by the hour the messages were created "
+                "in, template and locale, over all history (statuses and segments "
+                "exact right after a 202; answers once archived, seconds later).",
+                ref("Report"),
             ),
-            security=ADMIN,
-        ),
-    },
-    "/v1/orgs/{org_id}": {
-        "parameters": [ref("OrgId", "parameters")],
-        "get": operation(
-            "getOrg",
-            "Get an org",
-            "Orgs",
-            {"200": ok("The org.", ref("Org")), **errors("unauthorized", "not_found")},
-            security=ADMIN,
-        ),
-        "patch": operation(
-            "updateOrg",
-            "Change an org's name, limits, region or quiet hours",
-            "Orgs",
-            {"200": ok("The org.", ref("Org")), **errors("invalid_request", "unauthorized", "not_found")},
-            body=request_body("OrgPatch", {"limits": {"requests_per_hour": 60000}}),
-            security=ADMIN,
-        ),
-    },
-}
+            **errors("invalid_request", "unauthorized", "not_found"),
+        },
+        parameters=[
+            {
+                **PARAMETERS["ConfigurationFilter"],
+                "required": True,
+                "description": "The configuration to report on.",
+            }
+        ],
+    ),
+    Operation(
+        "GET",
+        "/v1/outbound/report.csv",
+        outbound.report_csv,
+        "exportReport",
+        "A configuration's report as CSV",
+        "Outbound",
+        {
+            "200": {
+                "description": "One row per hour the messages were created in (UTC, oldest "
+                "first), template or locale, then a row `total`. Columns: the "
+                "group (hour, template_id or locale), total, a count per status, "
+                "delivery_rate, sms_messages, sms_segments, delivered, replied, "
+                "reply_rate, opted_out, opt_out_rate, conversations_opened, "
+                "first_reply_average_seconds, first_reply_p50_seconds_at_most, "
+                "first_reply_p90_seconds_at_most (as in the JSON report; empty "
+                "where it has null).",
+                "content": {"text/csv": {"schema": string()}},
+            },
+            **errors("invalid_request", "unauthorized", "not_found"),
+        },
+        parameters=[
+            {
+                **PARAMETERS["ConfigurationFilter"],
+                "required": True,
+                "description": "The configuration to report on.",
+            },
+            {
+                "name": "group_by",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": ["hour", "template", "locale"], "default": "hour"},
+                "description": "One row per hour, template or locale.",
+            },
+        ],
+    ),
+    Operation(
+        "GET",
+        "/v1/contacts/{phone}/timeline",
+        outbound.timeline,
+        "getTimeline",
+        "A contact's timeline, newest first",
+        "Contacts",
+        {
+            "200": ok("A page of timeline items.", page_of("TimelineItem")),
+            **errors("invalid_request", "unauthorized", "not_your_customer"),
+        },
+        description="With the org's API key, any contact. With an agent's token, "
+        "only a customer the agent serves or has served within the "
+        "retention period (assigned a conversation with them, also one "
+        "since transferred or closed); any other is `403 not_your_customer`.",
+        security=[{"orgApiKey": []}, *AGENT],
+        parameters=[_PHONE_PARAMETER, *PAGING],
+    ),
+    Operation(
+        "GET",
+        "/v1/contacts/{phone}/consent",
+        contacts.get_consent,
+        "getConsent",
+        "A contact's consent: state per channel and the ledger",
+        "Contacts",
+        {
+            "200": ok("The state, past erasures and a page of the ledger.", ref("Consent")),
+            **errors("invalid_request", "unauthorized"),
+        },
+        parameters=[_PHONE_PARAMETER, *PAGING],
+    ),
+    Operation(
+        "POST",
+        "/v1/contacts/{phone}/consent",
+        contacts.set_consent,
+        "setConsent",
+        "Opt a contact out of a channel, or back in",
+        "Contacts",
+        {
+            "200": ok("The state now (the ledger entry shows a few seconds later).", ref("Consent")),
+            **errors("invalid_request", "unauthorized", "not_found"),
+        },
+        description="Recorded in the ledger with source `api`. Sends the customer "
+        "nothing. An opt-in also lifts an erased customer's kept opt-out.",
+        body=request_body("ConsentInput", {"channel_id": "ch_0a1b2c3d4e5f60718293", "action": "opt_out"}),
+        parameters=[_PHONE_PARAMETER],
+    ),
+    Operation(
+        "GET",
+        "/v1/contacts/consent.csv",
+        contacts.export_consent,
+        "exportConsent",
+        "The org's consent ledger as CSV",
+        "Contacts",
+        {
+            "200": {
+                "description": "Oldest first. Columns: id, phone, phone_hash, channel_id, action, "
+                "source, at (Unix seconds), message_id, provider_message_id, "
+                "activity_id, actor.",
+                "content": {"text/csv": {"schema": string()}},
+            },
+            **errors("invalid_request", "unauthorized"),
+        },
+        parameters=[
+            {
+                "name": "since",
+                "in": "query",
+                "required": False,
+                "schema": string(examples=["2026-12-01T00:00:00Z", "1764547200"]),
+                "description": "Entries recorded at or after this time: Unix seconds or ISO 8601 with its offset.",
+            },
+            {
+                "name": "phone",
+                "in": "query",
+                "required": False,
+                "schema": string(examples=["+15551234567"]),
+                "description": "Only this number's entries (also those kept after its erasure, without the number).",
+            },
+        ],
+    ),
+    Operation(
+        "DELETE",
+        "/v1/contacts/{phone}",
+        contacts.erase_contact,
+        "eraseContact",
+        "Erase a customer",
+        "Contacts",
+        {
+            "200": ok("Erased; what was. Idempotent: a repeat answers zeros, but `opt_outs_kept`.", ref("Erasure")),
+            **errors("invalid_request", "unauthorized", "erasure_busy"),
+        },
+        description="Closes the customer's open conversations (their agent gets "
+        "`conversation.closed` with `reason: erased`), deletes their conversations and "
+        "messages, empties their timeline, drops the reply-correlation pointers, and "
+        "erases the body and the customer's details of their activities (which stay, "
+        "with `erased: true`, for the reports), in Redis and in the SQL history. "
+        "The ledger keeps its entries without the number. A tombstone records the "
+        "number's hash, the time and who asked; an opted-out customer stays opted out "
+        "(kept as the hash). Only this org's data is touched.",
+        parameters=[_PHONE_PARAMETER],
+    ),
+]
 
-_OUTBOUND = {
-    "/v1/templates/segments": {
-        "post": operation(
-            "countSegments",
-            "Encoding and SMS segments of a body",
-            "Templates",
-            {
-                "200": ok(
-                    "How the body is sent and billed.",
-                    ref("Segments"),
-                    {"encoding": "UCS-2", "segments": 1, "characters": 24, "ucs2_characters": ["’"]},
-                ),
-                **errors("invalid_request", "unauthorized"),
+_AGENTS: list[Operation] = [
+    Operation(
+        "GET",
+        "/v1/agents/metrics",
+        supervision_api.metrics,
+        "getAgentMetrics",
+        "Agent metrics per day and per agent",
+        "Agents",
+        {
+            "200": {
+                "description": "One row per day (UTC) and agent with anything to count, by day then "
+                "agent; with `format=csv`, the same rows as CSV (`text/csv`, a header row).",
+                "content": {**json_content(ref("AgentMetrics")), "text/csv": {"schema": string()}},
             },
-            description="The console's template preview asks this for each locale's rendered body. "
-            "Characters of the GSM extension table (`{ } [ ] ~ \\ | ^ €`) take two of "
-            "the 160; neither they nor an emoji are split across segments.",
-            body=request_body("SegmentsRequest", {"body": "Hi Ada, it’s on its way"}),
-        ),
-    },
-    "/v1/outbound/send": {
-        "post": operation(
-            "send",
-            "Send to a list of contacts",
-            "Outbound",
+            **errors("invalid_request", "unauthorized", "supervisor_only"),
+        },
+        description="Read with the org's API key or a supervisor's token (an agent's is "
+        "`403 supervisor_only`). From hot conversations in Redis and archived ones in "
+        "SQL alike. `handled`: conversations closed that day while the agent held them; "
+        "`handle_time_*`: from their (last) assignment to the agent to the close; "
+        "`first_response_*`: from a conversation's first customer message to its first "
+        "agent reply, counted for the agent who sent it that day (nearest-rank p50 and "
+        "p90); `replies`: the agent's replies sent that day (notes are not replies).",
+        parameters=[
             {
-                "202": ok(
-                    "Accepted: one result per contact, in order. Contact-level faults reject only that contact.",
-                    ref("SendAnswer"),
-                    SEND_ANSWER_EXAMPLE,
-                ),
-                **errors(
-                    "invalid_request",
-                    "unauthorized",
-                    "not_found",
-                    "idempotency_key_reused",
-                    "too_many_contacts",
-                    "rate_limited",
-                ),
+                "name": "from",
+                "in": "query",
+                "required": False,
+                "schema": string(format="date"),
+                "description": "First day (UTC, included); default 6 days before `to`.",
             },
-            description="Request-level faults (malformed JSON, unknown configuration, too many contacts, "
-            "over the hourly limit) reject the whole request and queue nothing; refused "
-            "requests do not count towards the hourly limit.",
-            body=request_body("SendRequest", SEND_EXAMPLE),
-            parameters=[ref("IdempotencyKey", "parameters")],
-        ),
-    },
-    "/v1/outbound/activities": {
-        "get": operation(
-            "listActivities",
-            "List outbound activities, newest first",
-            "Outbound",
             {
-                "200": ok("A page of activities (without `history`).", page_of("Activity")),
-                **errors("invalid_request", "unauthorized"),
+                "name": "to",
+                "in": "query",
+                "required": False,
+                "schema": string(format="date"),
+                "description": f"Last day (UTC, included); default today. At most {MAX_DAYS} days.",
             },
-            parameters=[ref("ConfigurationFilter", "parameters"), ref("ActivityStatusFilter", "parameters"), *PAGING],
-        ),
-    },
-    "/v1/outbound/activities/{id}": {
-        "parameters": ID,
-        "get": operation(
-            "getActivity",
-            "Get an activity with its status history",
-            "Outbound",
-            {"200": ok("The activity, with `history`.", ref("Activity")), **errors("unauthorized", "not_found")},
-        ),
-    },
-    "/v1/outbound/report": {
-        "get": operation(
-            "getReport",
-            "Delivery report of a configuration",
-            "Outbound",
             {
-                "200": ok(
-                    "Counts by status, delivery rate, time to deliver, SMS messages "
-                    "and segments, replies (reply rate, time to first reply, opt-out "
-                    "rate, conversations opened) by the hour the messages were created "
-                    "in, template and locale, over all history (statuses and segments "
-                    "exact right after a 202; answers once archived, seconds later).",
-                    ref("Report"),
-                ),
-                **errors("invalid_request", "unauthorized", "not_found"),
+                "name": "agent_id",
+                "in": "query",
+                "required": False,
+                "schema": string(),
+                "description": "Only this agent's rows.",
             },
-            parameters=[
-                {
-                    **PARAMETERS["ConfigurationFilter"],
-                    "required": True,
-                    "description": "The configuration to report on.",
-                }
-            ],
-        ),
-    },
-    "/v1/outbound/report.csv": {
-        "get": operation(
-            "exportReport",
-            "A configuration's report as CSV",
-            "Outbound",
             {
-                "200": {
-                    "description": "One row per hour the messages were created in (UTC, oldest "
-                    "first), template or locale, then a row `total`. Columns: the "
-                    "group (hour, template_id or locale), total, a count per status, "
-                    "delivery_rate, sms_messages, sms_segments, delivered, replied, "
-                    "reply_rate, opted_out, opt_out_rate, conversations_opened, "
-                    "first_reply_average_seconds, first_reply_p50_seconds_at_most, "
-                    "first_reply_p90_seconds_at_most (as in the JSON report; empty "
-                    "where it has null).",
-                    "content": {"text/csv": {"schema": string()}},
-                },
-                **errors("invalid_request", "unauthorized", "not_found"),
+                "name": "format",
+                "in": "query",
+                "required": False,
+                "schema": {**enum(["json", "csv"]), "default": "json"},
             },
-            parameters=[
-                {
-                    **PARAMETERS["ConfigurationFilter"],
-                    "required": True,
-                    "description": "The configuration to report on.",
-                },
-                {
-                    "name": "group_by",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "enum": ["hour", "template", "locale"], "default": "hour"},
-                    "description": "One row per hour, template or locale.",
-                },
-            ],
-        ),
-    },
-    "/v1/contacts/{phone}/timeline": {
-        "get": operation(
-            "getTimeline",
-            "A contact's timeline, newest first",
-            "Contacts",
+        ],
+        security=[{"orgApiKey": []}, *AGENT],
+    ),
+    Operation(
+        "POST",
+        "/v1/agents",
+        agents_api.create_agent,
+        "createAgent",
+        "Create an agent",
+        "Agents",
+        {"201": ok("The agent.", ref("Agent")), **errors("invalid_request", "unauthorized", "email_taken")},
+        body=request_body(
+            "AgentInput",
             {
-                "200": ok("A page of timeline items.", page_of("TimelineItem")),
-                **errors("invalid_request", "unauthorized", "not_your_customer"),
-            },
-            description="With the org's API key, any contact. With an agent's token, "
-            "only a customer the agent serves or has served within the "
-            "retention period (assigned a conversation with them, also one "
-            "since transferred or closed); any other is `403 not_your_customer`.",
-            security=[{"orgApiKey": []}, *AGENT],
-            parameters=[_PHONE_PARAMETER, *PAGING],
-        ),
-    },
-    "/v1/contacts/{phone}/consent": {
-        "get": operation(
-            "getConsent",
-            "A contact's consent: state per channel and the ledger",
-            "Contacts",
-            {
-                "200": ok("The state, past erasures and a page of the ledger.", ref("Consent")),
-                **errors("invalid_request", "unauthorized"),
-            },
-            parameters=[_PHONE_PARAMETER, *PAGING],
-        ),
-        "post": operation(
-            "setConsent",
-            "Opt a contact out of a channel, or back in",
-            "Contacts",
-            {
-                "200": ok("The state now (the ledger entry shows a few seconds later).", ref("Consent")),
-                **errors("invalid_request", "unauthorized", "not_found"),
-            },
-            description="Recorded in the ledger with source `api`. Sends the customer "
-            "nothing. An opt-in also lifts an erased customer's kept opt-out.",
-            body=request_body("ConsentInput", {"channel_id": "ch_0a1b2c3d4e5f60718293", "action": "opt_out"}),
-            parameters=[_PHONE_PARAMETER],
-        ),
-    },
-    "/v1/contacts/consent.csv": {
-        "get": operation(
-            "exportConsent",
-            "The org's consent ledger as CSV",
-            "Contacts",
-            {
-                "200": {
-                    "description": "Oldest first. Columns: id, phone, phone_hash, channel_id, action, "
-                    "source, at (Unix seconds), message_id, provider_message_id, "
-                    "activity_id, actor.",
-                    "content": {"text/csv": {"schema": string()}},
-                },
-                **errors("invalid_request", "unauthorized"),
-            },
-            parameters=[
-                {
-                    "name": "since",
-                    "in": "query",
-                    "required": False,
-                    "schema": string(examples=["2026-12-01T00:00:00Z", "1764547200"]),
-                    "description": "Entries recorded at or after this time: Unix seconds or ISO 8601 with its offset.",
-                },
-                {
-                    "name": "phone",
-                    "in": "query",
-                    "required": False,
-                    "schema": string(examples=["+15551234567"]),
-                    "description": "Only this number's entries (also those kept after its "
-                    "erasure, without the number).",
-                },
-            ],
-        ),
-    },
-    "/v1/contacts/{phone}": {
-        "delete": operation(
-            "eraseContact",
-            "Erase a customer",
-            "Contacts",
-            {
-                "200": ok("Erased; what was. Idempotent: a repeat answers zeros, but `opt_outs_kept`.", ref("Erasure")),
-                **errors("invalid_request", "unauthorized", "erasure_busy"),
-            },
-            description="Closes the customer's open conversations (their agent gets "
-            "`conversation.closed` with `reason: erased`), deletes their conversations and "
-            "messages, empties their timeline, drops the reply-correlation pointers, and "
-            "erases the body and the customer's details of their activities (which stay, "
-            "with `erased: true`, for the reports), in Redis and in the SQL history. "
-            "The ledger keeps its entries without the number. A tombstone records the "
-            "number's hash, the time and who asked; an opted-out customer stays opted out "
-            "(kept as the hash). Only this org's data is touched.",
-            parameters=[_PHONE_PARAMETER],
-        ),
-    },
-}
-
-_AGENTS = {
-    "/v1/agents/metrics": {
-        "get": operation(
-            "getAgentMetrics",
-            "Agent metrics per day and per agent",
-            "Agents",
-            {
-                "200": {
-                    "description": "One row per day (UTC) and agent with anything to count, by day then "
-                    "agent; with `format=csv`, the same rows as CSV (`text/csv`, a header row).",
-                    "content": {**json_content(ref("AgentMetrics")), "text/csv": {"schema": string()}},
-                },
-                **errors("invalid_request", "unauthorized", "supervisor_only"),
-            },
-            description="Read with the org's API key or a supervisor's token (an agent's is "
-            "`403 supervisor_only`). From hot conversations in Redis and archived ones in "
-            "SQL alike. `handled`: conversations closed that day while the agent held them; "
-            "`handle_time_*`: from their (last) assignment to the agent to the close; "
-            "`first_response_*`: from a conversation's first customer message to its first "
-            "agent reply, counted for the agent who sent it that day (nearest-rank p50 and "
-            "p90); `replies`: the agent's replies sent that day (notes are not replies).",
-            parameters=[
-                {
-                    "name": "from",
-                    "in": "query",
-                    "required": False,
-                    "schema": string(format="date"),
-                    "description": "First day (UTC, included); default 6 days before `to`.",
-                },
-                {
-                    "name": "to",
-                    "in": "query",
-                    "required": False,
-                    "schema": string(format="date"),
-                    "description": f"Last day (UTC, included); default today. At most {MAX_DAYS} days.",
-                },
-                {
-                    "name": "agent_id",
-                    "in": "query",
-                    "required": False,
-                    "schema": string(),
-                    "description": "Only this agent's rows.",
-                },
-                {
-                    "name": "format",
-                    "in": "query",
-                    "required": False,
-                    "schema": {**enum(["json", "csv"]), "default": "json"},
-                },
-            ],
-            security=[{"orgApiKey": []}, *AGENT],
-        ),
-    },
-    "/v1/agents": {
-        "post": operation(
-            "createAgent",
-            "Create an agent",
-            "Agents",
-            {"201": ok("The agent.", ref("Agent")), **errors("invalid_request", "unauthorized", "email_taken")},
-            body=request_body(
-                "AgentInput",
-                {
-                    "name": "Dana",
-                    "email": "dana@example.com",
-                    "password": "correct horse",
-                    "queues": ["support"],
-                    "capacity": 3,
-                },
-            ),
-        ),
-        "get": operation(
-            "listAgents",
-            "List the org's agents",
-            "Agents",
-            {"200": ok("All agents (`next_cursor` is always null).", page_of("Agent")), **errors("unauthorized")},
-        ),
-    },
-    "/v1/agents/login": {
-        "post": operation(
-            "login",
-            "Log an agent in",
-            "Agents",
-            {
-                "200": ok("An agent token.", ref("LoginAnswer")),
-                **errors("invalid_request", "unauthorized", "org_required", "rate_limited"),
-            },
-            description="Failed sign-ins are limited per email and address, per email "
-            "and per address (`429` with `Retry-After`; during the wait "
-            "even the right password is refused).",
-            body=request_body("Login", {"email": "dana@example.com", "password": "correct horse"}),
-            security=PUBLIC,
-        ),
-    },
-    "/v1/agents/logout": {
-        "post": operation(
-            "logout",
-            "Revoke the agent token",
-            "Agents",
-            {"204": NO_CONTENT, **errors("unauthorized")},
-            description="Open websockets using the token are closed (code 4401).",
-            security=AGENT,
-        ),
-    },
-    "/v1/agent/ws-ticket": {
-        "post": operation(
-            "createWsTicket",
-            "A one-time ticket to open the agent websocket",
-            "Agents",
-            {"201": ok("The ticket.", ref("WsTicket")), **errors("unauthorized")},
-            description="The ticket opens one connection to `/v1/agent/ws?ticket=` "
-            "within its lifetime (30 s by default) and is then spent, so "
-            "the agent token never travels in a URL.",
-            security=AGENT,
-        ),
-    },
-    "/v1/agents/me": {
-        "get": operation(
-            "getMe",
-            "The logged-in agent and what the console needs",
-            "Agents",
-            {
-                "200": ok("The agent, waiting count, colleagues, queues and canned responses.", ref("Me")),
-                **errors("unauthorized"),
-            },
-            security=AGENT,
-        ),
-    },
-    "/v1/conversations": {
-        "get": operation(
-            "listConversations",
-            "List conversations, newest first",
-            "Conversations",
-            {
-                "200": ok("A page of conversations (without `messages`).", page_of("Conversation")),
-                **errors("invalid_request", "unauthorized"),
-            },
-            parameters=[ref("ConversationStatusFilter", "parameters"), *PAGING],
-        ),
-    },
-    "/v1/conversations/{id}": {
-        "parameters": ID,
-        "get": operation(
-            "getConversation",
-            "Get a conversation with its messages",
-            "Conversations",
-            {
-                "200": ok("The conversation, with `messages`.", ref("Conversation")),
-                **errors("unauthorized", "not_found"),
+                "name": "Dana",
+                "email": "dana@example.com",
+                "password": "correct horse",
+                "queues": ["support"],
+                "capacity": 3,
             },
         ),
-    },
-}
+    ),
+    Operation(
+        "GET",
+        "/v1/agents",
+        agents_api.list_agents,
+        "listAgents",
+        "List the org's agents",
+        "Agents",
+        {"200": ok("All agents (`next_cursor` is always null).", page_of("Agent")), **errors("unauthorized")},
+    ),
+    Operation(
+        "POST",
+        "/v1/agents/login",
+        agents_api.login,
+        "login",
+        "Log an agent in",
+        "Agents",
+        {
+            "200": ok("An agent token.", ref("LoginAnswer")),
+            **errors("invalid_request", "unauthorized", "org_required", "rate_limited"),
+        },
+        description="Failed sign-ins are limited per email and address, per email "
+        "and per address (`429` with `Retry-After`; during the wait "
+        "even the right password is refused).",
+        body=request_body("Login", {"email": "dana@example.com", "password": "correct horse"}),
+        security=PUBLIC,
+    ),
+    Operation(
+        "POST",
+        "/v1/agents/logout",
+        agents_api.logout,
+        "logout",
+        "Revoke the agent token",
+        "Agents",
+        {"204": NO_CONTENT, **errors("unauthorized")},
+        description="Open websockets using the token are closed (code 4401).",
+        security=AGENT,
+    ),
+    Operation(
+        "POST",
+        "/v1/agent/ws-ticket",
+        agents_api.ws_ticket,
+        "createWsTicket",
+        "A one-time ticket to open the agent websocket",
+        "Agents",
+        {"201": ok("The ticket.", ref("WsTicket")), **errors("unauthorized")},
+        description="The ticket opens one connection to `/v1/agent/ws?ticket=` "
+        "within its lifetime (30 s by default) and is then spent, so "
+        "the agent token never travels in a URL.",
+        security=AGENT,
+    ),
+    Operation(
+        "GET",
+        "/v1/agents/me",
+        agents_api.me,
+        "getMe",
+        "The logged-in agent and what the console needs",
+        "Agents",
+        {
+            "200": ok("The agent, waiting count, colleagues, queues and canned responses.", ref("Me")),
+            **errors("unauthorized"),
+        },
+        security=AGENT,
+    ),
+    Operation(
+        "GET",
+        "/v1/conversations",
+        conversations_api.list_conversations,
+        "listConversations",
+        "List conversations, newest first",
+        "Conversations",
+        {
+            "200": ok("A page of conversations (without `messages`).", page_of("Conversation")),
+            **errors("invalid_request", "unauthorized"),
+        },
+        parameters=[ref("ConversationStatusFilter", "parameters"), *PAGING],
+    ),
+    Operation(
+        "GET",
+        "/v1/conversations/{id}",
+        conversations_api.get_conversation,
+        "getConversation",
+        "Get a conversation with its messages",
+        "Conversations",
+        {
+            "200": ok("The conversation, with `messages`.", ref("Conversation")),
+            **errors("unauthorized", "not_found"),
+        },
+        path_parameters=ID,
+    ),
+]
 
 
 def _form(properties: Schema, required: list[str]) -> Schema:
@@ -1032,86 +1064,90 @@ _WEBHOOK_ERRORS = {
         "content": json_content(ref("Error")),
     },
 }
-_WEBHOOKS = {
-    "/webhooks/twilio/{channel_id}/inbound": {
-        "parameters": [ref("ChannelId", "parameters"), ref("TwilioSignature", "parameters")],
-        "post": operation(
-            "twilioInbound",
-            "Twilio: a customer's message",
-            "Provider webhooks",
-            {
-                "200": {
-                    "description": "Stored and routed (while Redis is down: journaled on disk, applied "
-                    "once it is back); empty TwiML.",
-                    "content": {"text/xml": {"schema": string(), "example": EMPTY_TWIML}},
-                },
-                "400": {"description": "`MessageSid` or `From` missing.", "content": json_content(ref("Error"))},
-                **_WEBHOOK_ERRORS,
+# Served before the router, by the lean webhook route (hub/webhooks/front.py):
+# documented here, without a handler.
+_WEBHOOKS: list[Operation] = [
+    Operation(
+        "POST",
+        "/webhooks/twilio/{channel_id}/inbound",
+        None,
+        "twilioInbound",
+        "Twilio: a customer's message",
+        "Provider webhooks",
+        {
+            "200": {
+                "description": "Stored and routed (while Redis is down: journaled on disk, applied "
+                "once it is back); empty TwiML.",
+                "content": {"text/xml": {"schema": string(), "example": EMPTY_TWIML}},
             },
-            description="Set as the channel number's messaging webhook. A repeated `MessageSid` is processed "
-            "once. STOP-type keywords opt the customer out of the channel (one confirmation; no new "
-            "conversation), START-type back in (one confirmation); who sends the "
-            "confirmation is the channel's `keyword_replies`. Both are recorded in the "
-            "consent ledger. "
-            "The reply becomes (or joins) a conversation routed to an agent.",
-            body=_form(
-                {
-                    "MessageSid": string(),
-                    "From": string("`+1555...` or `whatsapp:+1555...`."),
-                    "To": string(),
-                    "Body": string(),
-                    "NumMedia": string(),
-                    "MediaUrl0": string(),
-                    "MediaContentType0": string(),
-                    "ProfileName": string("WhatsApp."),
-                    "WaId": string("WhatsApp."),
-                },
-                ["MessageSid", "From"],
-            ),
-            security=PUBLIC,
-        ),
-    },
-    "/webhooks/twilio/{channel_id}/status": {
-        "parameters": [ref("ChannelId", "parameters"), ref("TwilioSignature", "parameters")],
-        "post": operation(
-            "twilioStatus",
-            "Twilio: a message status callback",
-            "Provider webhooks",
+            "400": {"description": "`MessageSid` or `From` missing.", "content": json_content(ref("Error"))},
+            **_WEBHOOK_ERRORS,
+        },
+        description="Set as the channel number's messaging webhook. A repeated `MessageSid` is processed "
+        "once. STOP-type keywords opt the customer out of the channel (one confirmation; no new "
+        "conversation), START-type back in (one confirmation); who sends the "
+        "confirmation is the channel's `keyword_replies`. Both are recorded in the "
+        "consent ledger. "
+        "The reply becomes (or joins) a conversation routed to an agent.",
+        body=_form(
             {
-                "204": {
-                    "description": "Applied (or ignored when stale: a status never moves backwards, and a "
-                    "repeated one adds nothing; while Redis is down: journaled, applied once "
-                    "it is back)."
-                },
-                **_WEBHOOK_ERRORS,
+                "MessageSid": string(),
+                "From": string("`+1555...` or `whatsapp:+1555...`."),
+                "To": string(),
+                "Body": string(),
+                "NumMedia": string(),
+                "MediaUrl0": string(),
+                "MediaContentType0": string(),
+                "ProfileName": string("WhatsApp."),
+                "WaId": string("WhatsApp."),
             },
-            description="The `StatusCallback` of messages the hub sends on this channel.",
-            body=_form(
-                {
-                    "MessageSid": string(),
-                    "MessageStatus": enum(
-                        [
-                            "queued",
-                            "accepted",
-                            "scheduled",
-                            "sending",
-                            "sent",
-                            "delivered",
-                            "partially_delivered",
-                            "read",
-                            "undelivered",
-                            "failed",
-                            "canceled",
-                        ]
-                    ),
-                    "ErrorCode": string(),
-                },
-                ["MessageSid", "MessageStatus"],
-            ),
-            security=PUBLIC,
+            ["MessageSid", "From"],
         ),
-    },
-}
+        security=PUBLIC,
+        path_parameters=[ref("ChannelId", "parameters"), ref("TwilioSignature", "parameters")],
+    ),
+    Operation(
+        "POST",
+        "/webhooks/twilio/{channel_id}/status",
+        None,
+        "twilioStatus",
+        "Twilio: a message status callback",
+        "Provider webhooks",
+        {
+            "204": {
+                "description": "Applied (or ignored when stale: a status never moves backwards, and a "
+                "repeated one adds nothing; while Redis is down: journaled, applied once "
+                "it is back)."
+            },
+            **_WEBHOOK_ERRORS,
+        },
+        description="The `StatusCallback` of messages the hub sends on this channel.",
+        body=_form(
+            {
+                "MessageSid": string(),
+                "MessageStatus": enum(
+                    [
+                        "queued",
+                        "accepted",
+                        "scheduled",
+                        "sending",
+                        "sent",
+                        "delivered",
+                        "partially_delivered",
+                        "read",
+                        "undelivered",
+                        "failed",
+                        "canceled",
+                    ]
+                ),
+                "ErrorCode": string(),
+            },
+            ["MessageSid", "MessageStatus"],
+        ),
+        security=PUBLIC,
+        path_parameters=[ref("ChannelId", "parameters"), ref("TwilioSignature", "parameters")],
+    ),
+]
 
 
 _TELESIGN_AUTH = (
@@ -1151,21 +1187,22 @@ _TELESIGN_BODY = {
         )
     ),
 }
-_TELESIGN_WEBHOOKS = {
-    f"/webhooks/telesign/{{channel_id}}/{kind}": {
-        "parameters": [ref("ChannelId", "parameters")],
-        "post": operation(
-            f"telesign{kind.title()}",
-            summary,
-            "Provider webhooks",
-            _TELESIGN_RESPONSES,
-            description=f"{text} TeleSign posts delivery reports and MO messages to one callback "
-            f"service, so both paths take both (`sub_resource: mo_sms` marks a customer's "
-            f"message). {_TELESIGN_AUTH}",
-            body=_TELESIGN_BODY,
-            security=PUBLIC,
-        ),
-    }
+_TELESIGN_WEBHOOKS = [
+    Operation(
+        "POST",
+        f"/webhooks/telesign/{{channel_id}}/{kind}",
+        None,
+        f"telesign{kind.title()}",
+        summary,
+        "Provider webhooks",
+        _TELESIGN_RESPONSES,
+        description=f"{text} TeleSign posts delivery reports and MO messages to one callback "
+        f"service, so both paths take both (`sub_resource: mo_sms` marks a customer's "
+        f"message). {_TELESIGN_AUTH}",
+        body=_TELESIGN_BODY,
+        path_parameters=[ref("ChannelId", "parameters")],
+        security=PUBLIC,
+    )
     for kind, summary, text in (
         ("status", "TeleSign: a delivery report", "The `callback_url` of messages sent on this channel."),
         (
@@ -1174,67 +1211,62 @@ _TELESIGN_WEBHOOKS = {
             "The account's MO callback URL; a repeated `reference_id` is stored once.",
         ),
     )
-}
+]
 
 
 def _readiness(status: str) -> Schema:
     return obj({"status": enum([status]), "checks": obj({}, additionalProperties=string())}, ["status", "checks"])
 
 
-_OPERATIONS = {
-    "/healthz": {
-        "get": operation(
-            "healthz",
-            "Liveness",
-            "Operations",
-            {"200": ok("Alive.", obj({"status": string()}, ["status"]), {"status": "ok"})},
-            security=PUBLIC,
-        )
-    },
-    "/readyz": {
-        "get": operation(
-            "readyz",
-            "Readiness: Redis reachable and workers alive",
-            "Operations",
-            {
-                "200": ok(
-                    "Ready.",
-                    _readiness("ready"),
-                    {"status": "ready", "checks": {"redis": "ok", "workers": "4/4 alive"}},
-                ),
-                "503": ok("Not ready.", _readiness("not_ready")),
-            },
-            security=PUBLIC,
-        )
-    },
-    "/metrics": {
-        "get": operation(
-            "metrics",
-            "Prometheus metrics",
-            "Operations",
-            {"200": {"description": "Prometheus text format.", "content": {"text/plain": {"schema": string()}}}},
-            security=PUBLIC,
-        )
-    },
-    "/openapi.json": {
-        "get": operation(
-            "openapi",
-            "This document",
-            "Operations",
-            {"200": ok("OpenAPI 3.1 document.", {"type": "object"})},
-            security=PUBLIC,
-        )
-    },
-    "/asyncapi.json": {
-        "get": operation(
-            "asyncapi",
-            "The agent websocket's commands and events",
-            "Operations",
-            {"200": ok("AsyncAPI 3.0 document of `/v1/agent/ws`.", {"type": "object"})},
-            security=PUBLIC,
-        )
-    },
-}
+_OPERATIONS: list[Operation] = [
+    Operation(
+        "GET",
+        "/healthz",
+        ops.healthz,
+        "healthz",
+        "Liveness",
+        "Operations",
+        {"200": ok("Alive.", obj({"status": string()}, ["status"]), {"status": "ok"})},
+        security=PUBLIC,
+    ),
+    Operation(
+        "GET",
+        "/readyz",
+        ops.readyz,
+        "readyz",
+        "Readiness: Redis reachable and workers alive",
+        "Operations",
+        {
+            "200": ok(
+                "Ready.",
+                _readiness("ready"),
+                {"status": "ready", "checks": {"redis": "ok", "workers": "4/4 alive"}},
+            ),
+            "503": ok("Not ready.", _readiness("not_ready")),
+        },
+        security=PUBLIC,
+    ),
+    Operation(
+        "GET",
+        "/metrics",
+        ops.metrics,
+        "metrics",
+        "Prometheus metrics",
+        "Operations",
+        {"200": {"description": "Prometheus text format.", "content": {"text/plain": {"schema": string()}}}},
+        security=PUBLIC,
+    ),
+    Operation(
+        "GET",
+        "/asyncapi.json",
+        asyncapi,
+        "asyncapi",
+        "The agent websocket's commands and events",
+        "Operations",
+        {"200": ok("AsyncAPI 3.0 document of `/v1/agent/ws`.", {"type": "object"})},
+        security=PUBLIC,
+    ),
+]
 
 _DESCRIPTION = """\
 Admin API of the messaging hub: channels, templates, outbound configurations,
@@ -1340,77 +1372,87 @@ def with_shared_errors(paths: dict[str, Any]) -> dict[str, Any]:
                     schema = responses[status]["content"]["application/json"]["schema"]
                     codes = schema["properties"]["error"]["allOf"][1]["properties"]["code"]["enum"]
                     ours = [c for c in extra if str(ERROR_STATUS[c]) == status]
-                    response = errors(*codes, *ours)[status]
+                    # The operation's own codes first, each once.
+                    response = errors(*dict.fromkeys([*codes, *ours]))[status]
                 responses[status] = response
             item[method] = {**op, "responses": responses}
     return out
 
 
-DOCUMENT: dict[str, Any] = {
-    "openapi": "3.1.0",
-    "info": {"title": "Messaging hub", "version": "0.1.0", "description": _DESCRIPTION},
-    "tags": _TAGS,
-    "security": [{"orgApiKey": []}],
-    "paths": {
-        **_ORGS,
-        **crud("/v1/channels", "Channels", "Channel", "Channels", example=CHANNEL_EXAMPLE, guarded=True),
-        **crud(
-            "/v1/templates",
-            "Templates",
-            "Template",
-            "Templates",
-            example=TEMPLATE_EXAMPLE,
-            patch_merges=False,
-            guarded=True,
-        ),
-        **crud(
-            "/v1/outbound-configurations",
-            "Outbound configurations",
-            "OutboundConfiguration",
-            "OutboundConfigurations",
-            example=CONFIGURATION_EXAMPLE,
-            refs_checked=True,
-        ),
-        **crud(
-            "/v1/canned-responses",
-            "Canned responses",
-            "CannedResponse",
-            "CannedResponses",
-            example={"title": "Thanks", "body": "Thanks for your message, we are on it."},
-        ),
-        **_OUTBOUND,
-        **_AGENTS,
-        **_WEBHOOKS,
-        **_TELESIGN_WEBHOOKS,
-        **_OPERATIONS,
-    },
-    "components": {
-        "schemas": SCHEMAS,
-        "parameters": PARAMETERS,
-        "headers": {
-            "RetryAfter": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {"type": "integer", "minimum": 1},
-            }
+OPERATIONS: list[Operation] = [
+    *_ORGS,
+    *crud("/v1/channels", catalog.channels, "Channels", "Channel", "Channels", example=CHANNEL_EXAMPLE, guarded=True),
+    *crud(
+        "/v1/templates",
+        catalog.templates,
+        "Templates",
+        "Template",
+        "Templates",
+        example=TEMPLATE_EXAMPLE,
+        patch_merges=False,
+        guarded=True,
+    ),
+    *crud(
+        "/v1/outbound-configurations",
+        catalog.configurations,
+        "Outbound configurations",
+        "OutboundConfiguration",
+        "OutboundConfigurations",
+        example=CONFIGURATION_EXAMPLE,
+        refs_checked=True,
+    ),
+    *crud(
+        "/v1/canned-responses",
+        catalog.canned_responses,
+        "Canned responses",
+        "CannedResponse",
+        "CannedResponses",
+        example={"title": "Thanks", "body": "Thanks for your message, we are on it."},
+    ),
+    *_OUTBOUND,
+    *_AGENTS,
+    *_WEBHOOKS,
+    *_TELESIGN_WEBHOOKS,
+    *_OPERATIONS,
+]
+
+
+def document(operations: list[Operation], tags: list[Schema], schemas: dict[str, Schema]) -> dict[str, Any]:
+    """The whole document: ``operations``, with the shared errors added, under
+    ``paths``; ``tags`` and ``schemas`` after this module's own."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Messaging hub", "version": "0.1.0", "description": _DESCRIPTION},
+        "tags": [*_TAGS, *tags],
+        "security": [{"orgApiKey": []}],
+        "paths": with_shared_errors(path_items(operations)),
+        "components": {
+            "schemas": {**SCHEMAS, **schemas},
+            "parameters": PARAMETERS,
+            "headers": {
+                "RetryAfter": {
+                    "description": "Seconds to wait before retrying.",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            },
+            "securitySchemes": {
+                "orgApiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "hk_...",
+                    "description": "The org's API key, returned once by `POST /v1/orgs`.",
+                },
+                "adminToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The hub's admin token (`HUB_ADMIN_TOKEN`).",
+                },
+                "agentToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "at_...",
+                    "description": "An agent token from `POST /v1/agents/login`.",
+                },
+            },
         },
-        "securitySchemes": {
-            "orgApiKey": {
-                "type": "http",
-                "scheme": "bearer",
-                "bearerFormat": "hk_...",
-                "description": "The org's API key, returned once by `POST /v1/orgs`.",
-            },
-            "adminToken": {
-                "type": "http",
-                "scheme": "bearer",
-                "description": "The hub's admin token (`HUB_ADMIN_TOKEN`).",
-            },
-            "agentToken": {
-                "type": "http",
-                "scheme": "bearer",
-                "bearerFormat": "at_...",
-                "description": "An agent token from `POST /v1/agents/login`.",
-            },
-        },
-    },
-}
+    }
