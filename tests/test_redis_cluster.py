@@ -18,11 +18,16 @@ from tests.support import SANDBOX_SID, SENDER, Api, HubProcess, contact, create_
 pytestmark = pytest.mark.cluster
 
 
-def ready(url: str) -> int:
+def status(url: str) -> int:
+    """The HTTP status of a GET, 0 while nothing answers."""
     try:
-        return httpx.get(url + "/readyz", timeout=5).status_code
+        return httpx.get(url, timeout=5).status_code
     except httpx.HTTPError:
         return 0
+
+
+def ready(url: str) -> int:
+    return status(url + "/readyz")
 
 
 def shard_subscribers(cluster: RedisCluster, channel: str) -> list[int]:
@@ -178,7 +183,8 @@ def test_a_hub_started_while_its_node_is_down_moves_to_the_cluster_client_once_i
             timeout=30,
             interval=0.1,
         )
-        assert httpx.get(hub.url + "/healthz", timeout=5).status_code == 200
+        # The log line comes from the lifespan, a moment before the server listens.
+        wait_for(lambda: status(hub.url + "/healthz") == 200, timeout=10, interval=0.1)
         first.start()
         redis_cluster.wait_ok()
         starting.join()
