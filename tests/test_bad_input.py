@@ -156,6 +156,27 @@ def test_bad_conversation_cursors_are_refused(api: Api) -> None:
     assert api.ok("GET", "/v1/conversations", params={"cursor": "1733229188123|conv_x"})["items"] == []
 
 
+def test_cursors_beyond_any_stored_time_page_like_the_edges(api: Api, sandbox) -> None:
+    """A score past what SQL's 64-bit integers hold was a 500 once: above every
+    item reads as the first page, below every item as an empty one."""
+    ids = outbound_setup(api, sandbox.url)
+    api.ok(
+        "POST",
+        "/v1/outbound/send",
+        202,
+        json={"configuration_id": ids["config"]["id"], "contacts": [contact("+14155552671")]},
+    )
+    first = api.ok("GET", "/v1/outbound/activities")["items"]
+    assert len(first) == 1
+    for path in ["/v1/outbound/activities", "/v1/conversations"]:
+        everything = [item["id"] for item in api.ok("GET", path)["items"]]
+        for cursor in ["1e100", "9223372036854775808|x", "1e999|x"]:
+            page = api.ok("GET", path, params={"cursor": cursor})["items"]
+            assert [item["id"] for item in page] == everything, (path, cursor)
+        for cursor in ["-1e100", "-9223372036854775809|x", "-1e999"]:
+            assert api.ok("GET", path, params={"cursor": cursor})["items"] == [], (path, cursor)
+
+
 def test_bulk_json_lines_with_deep_nesting_or_surrogates_are_refused(api: Api, sandbox) -> None:
     ids = outbound_setup(api, sandbox.url)
     good = json.dumps(contact("+14155552671"))

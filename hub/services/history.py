@@ -78,11 +78,17 @@ def _retention_cutoff_ms(hub: Hub) -> int:
     return int((time.time() - hub.settings.retention_s) * 1000)
 
 
+_SQL_MAX = 2**63 - 1
+
+
 def _sql_cursor(score: str | float, member: str) -> tuple[int, str] | None:
     """A cursor as the SQL walk's keyset (scores there are whole numbers)."""
     value = float(score)
-    if value == math.inf:
+    # SQL integers are 64-bit: a score beyond them is above (or below) every row.
+    if value >= _SQL_MAX:
         return None
+    if value <= -_SQL_MAX:
+        return -_SQL_MAX, ""
     if value != int(value):  # no activity has this score: resume below it
         return math.ceil(value), ""
     return int(value), member
