@@ -333,7 +333,7 @@ def main() -> int:
         "--profile",
         choices=("none", "py-spy", "cprofile"),
         default="none",
-        help="py-spy: sample the hub during the throughput phases; cprofile: run the hubs under cProfile (slows them)",
+        help="py-spy: sample the hub during each timed phase (latency runs too); cprofile: run the hubs under cProfile (slows them)",
     )
     p.add_argument("--profile-rate", type=int, default=250, help="py-spy samples per second")
     p.add_argument("--profile-nonblocking", action="store_true")

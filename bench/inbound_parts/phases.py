@@ -69,7 +69,7 @@ async def timed_phase(
     pace = f" at {rate:.0f}/s" if rate else f", {args.concurrency} in flight"
     print(f"{name}: {len(items)} webhooks{pace}", flush=True)
     profile = None
-    if args.profile == "py-spy" and not rate:
+    if args.profile == "py-spy":
         profile = PySpy(hub.hub.pid, hub.workdir, tag, args.profile_rate, args.profile_nonblocking, INBOUND_PATH)
 
     await stats.config_resetstat()

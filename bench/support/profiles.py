@@ -108,7 +108,24 @@ INBOUND_PATH = Parts(
 
 # Threads that wait for work (the default executor's pool: argon2 at agent
 # creation) look busy to py-spy; their samples are left out.
-IDLE_LEAVES = ("_worker (concurrent/futures/thread.py)", "Condition.wait (threading.py)")
+IDLE_LEAVES = (
+    "_worker (concurrent/futures/thread.py)",
+    "Condition.wait (threading.py)",
+    "waiting for SQL work (aiosqlite)",
+)
+
+
+def _aiosqlite_wait() -> str:
+    """py-spy's raw name of the line where aiosqlite's thread waits for the
+    next statement: it looks busy, and only its line tells it from a
+    statement running in SQLite (the same frame, GIL released)."""
+    try:
+        import aiosqlite.core
+    except ImportError:
+        return ""
+    lines = Path(aiosqlite.core.__file__).read_text().splitlines()
+    number = next((n for n, text in enumerate(lines, 1) if "= tx.get()" in text), 0)
+    return f"_connection_worker_thread (aiosqlite/core.py:{number})"
 
 
 class PySpy:
@@ -164,9 +181,12 @@ def _frame(frame: str) -> str:
 
 def _stacks(path: Path) -> list[tuple[list[str], int]]:
     out = []
+    sql_wait = _aiosqlite_wait()
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         frames = [_frame(f) for f in stack.split(";") if " (" in f]
+        if sql_wait and stack.endswith(sql_wait):
+            frames[-1] = IDLE_LEAVES[-1]
         if frames and count.isdigit():
             out.append((frames, int(count)))
     return out
@@ -214,7 +234,7 @@ def summarize_collapsed(path: Path, parts: Parts, top: int = 30) -> str:
             idx = max((i for i, f in enumerate(frames) if f.startswith(focus + " (")), default=None)
             if idx is not None:
                 callees[frames[idx + 1] if idx + 1 < len(frames) else "(self)"] += count
-    out = [f"{total} busy samples ({idle} of idle pool threads left out; py-spy skips idle waits)"]
+    out = [f"{total} busy samples ({idle} of idle threads left out: pool workers and aiosqlite waiting for work)"]
     for title, counts in tables.items():
         most = {"by": None, "inclusive": top * 2, "inside": 15}.get(title.split()[0], top)
         out += ["", f"== {title} =="]
