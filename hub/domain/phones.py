@@ -37,9 +37,20 @@ def normalize_phone(raw: str, default_region: str = "US") -> str:
     number, since errors end up in logs.
     """
     parsed = _parse(raw, default_region)
-    if not phonenumbers.is_valid_number(parsed):
+    if not is_valid_number(parsed):
         raise InvalidPhone("phone number is not a valid number", details={"reason": "invalid"})
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_valid_number(parsed: phonenumbers.PhoneNumber) -> bool:
+    """``phonenumbers.is_valid_number``, in half the time for the numbers of a
+    country code's main region (US for +1, GB for +44): that function first
+    finds the number's region by typing it against each region of its
+    country code in turn, then types it again for that region. A number
+    valid for the main region, which comes first, is found there, so
+    typing it once is enough; any other number takes the full check."""
+    main = phonenumbers.region_code_for_country_code(parsed.country_code)
+    return phonenumbers.is_valid_number_for_region(parsed, main) or phonenumbers.is_valid_number(parsed)
 
 
 def normalize_sender(raw: str, default_region: str = "US") -> str:

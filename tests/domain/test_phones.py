@@ -1,6 +1,9 @@
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from hub.domain.phones import is_valid_region, mask_phone, normalize_phone
+from hub.domain.phones import is_valid_number, is_valid_region, mask_phone, normalize_phone
 from hub.errors import InvalidPhone
 
 
@@ -118,3 +121,22 @@ def test_mask_phone_keeps_length_and_hides_middle(e164):
 )
 def test_is_valid_region(code, valid):
     assert is_valid_region(code) is valid
+
+
+COUNTRY_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(code=st.sampled_from(COUNTRY_CODES), national=st.integers(min_value=10**3, max_value=10**14))
+def test_the_quick_validity_check_agrees_with_libphonenumber(code: int, national: int) -> None:
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=national)
+    assert is_valid_number(number) == phonenumbers.is_valid_number(number)
+
+
+@pytest.mark.parametrize("region", sorted(phonenumbers.SUPPORTED_REGIONS))
+def test_the_quick_validity_check_takes_every_region_s_example_numbers(region: str) -> None:
+    # Numbers of regions that share a country code (CA, JE, the Caribbean) included.
+    for kind in range(11):
+        example = phonenumbers.example_number_for_type(region, kind)
+        if example is not None:
+            assert is_valid_number(example) == phonenumbers.is_valid_number(example), (region, kind)
