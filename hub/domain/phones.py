@@ -49,7 +49,7 @@ def is_valid_number(parsed: phonenumbers.PhoneNumber) -> bool:
     country code in turn, then types it again for that region. A number
     valid for the main region, which comes first, is found there, so
     typing it once is enough; any other number takes the full check."""
-    main = phonenumbers.region_code_for_country_code(parsed.country_code)
+    main = phonenumbers.region_code_for_country_code(parsed.country_code or 0)
     return phonenumbers.is_valid_number_for_region(parsed, main) or phonenumbers.is_valid_number(parsed)
 
 
