@@ -108,11 +108,8 @@ INBOUND_PATH = Parts(
 
 # Threads that wait for work (the default executor's pool: argon2 at agent
 # creation) look busy to py-spy; their samples are left out.
-IDLE_LEAVES = (
-    "_worker (concurrent/futures/thread.py)",
-    "Condition.wait (threading.py)",
-    "waiting for SQL work (aiosqlite)",
-)
+SQL_WAIT = "waiting for SQL work (aiosqlite)"
+IDLE_LEAVES = ("_worker (concurrent/futures/thread.py)", "Condition.wait (threading.py)", SQL_WAIT)
 
 
 def _aiosqlite_wait() -> str:
@@ -186,7 +183,7 @@ def _stacks(path: Path) -> list[tuple[list[str], int]]:
         stack, _, count = line.rpartition(" ")
         frames = [_frame(f) for f in stack.split(";") if " (" in f]
         if sql_wait and stack.endswith(sql_wait):
-            frames[-1] = IDLE_LEAVES[-1]
+            frames[-1] = SQL_WAIT
         if frames and count.isdigit():
             out.append((frames, int(count)))
     return out
