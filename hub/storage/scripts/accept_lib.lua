@@ -28,6 +28,10 @@ local function rolling_limit(rate_key, now, window, limit, request_id, count_now
   if redis.call('ZCARD', rate_key) >= limit then
     local oldest = redis.call('ZRANGE', rate_key, 0, 0, 'WITHSCORES')
     local wait_ms = limit > 0 and oldest[2] and (tonumber(oldest[2]) + window - now) or window
+    -- Calls read the clock before their turn here (a bulk job's chunks go in
+    -- parallel), so `now` may be older than the oldest counted request: still,
+    -- nobody waits longer than the window.
+    wait_ms = math.min(wait_ms, window)
     return {'limited', tostring(math.max(1, math.ceil(wait_ms / 1000)))}
   end
   if count_now then
