@@ -304,3 +304,85 @@ def test_redis_restarted_from_its_aof_mid_archive_loses_and_doubles_nothing(
     finally:
         r.close()
         server.stop()
+
+
+def test_a_receipt_within_the_hold_is_written_once_and_a_missing_one_after_it(
+    hub_factory,
+    sandbox,
+    redis_url: str,
+    database_url: str,  # type: ignore[no-untyped-def]
+) -> None:
+    """The archiver holds back an activity the provider took (`sending`) for
+    HUB_ARCHIVE_HOLD_SECONDS: a delivery receipt within it is written with
+    it, so SQL never holds the `sending` row; one that never comes is written
+    when the hold ends. The report counts both throughout."""
+    hub = hub_factory(DATABASE_URL=database_url, HUB_ARCHIVE_HOLD_SECONDS="6")
+    org = create_org(hub.url)
+    with Api(hub.url, org["api_key"]) as api:
+        ids = outbound_setup(api, sandbox.url)
+        for i, mode in ((1, "normal"), (2, "none")):
+            # `sent` 1.2 s after the send, `delivered` 1.2 s after that.
+            rule = {"to": phone(i), "action": "callbacks", "mode": mode, "delay_ms": 1200}
+            httpx.post(sandbox.url + "/_sandbox/rules", json=rule)
+        started = time.monotonic()
+        receipt, silent = send(api, ids["config"]["id"], [phone(1), phone(2)])
+        # The provider took both (they stay `sending` until a receipt says `sent`).
+        for act in (receipt, silent):
+            path = f"/v1/outbound/activities/{act}"
+            wait_for(lambda path=path: api.ok("GET", path).get("provider_message_id"), timeout=10)
+        report = "/v1/outbound/report"
+        query = {"configuration_id": ids["config"]["id"]}
+        # Past the archiver's settling time (2 s after the provider took them).
+        time.sleep(max(0.0, started + 2.8 - time.monotonic()))
+        assert archived(database_url, org["id"], [receipt, silent]) == {}
+        now = api.ok("GET", report, params=query)
+        assert now["total"] == 2 and now["counts"]["sending"] >= 1
+
+        # The receipt's activity reaches SQL delivered, never `sending` first.
+        seen: list[str] = []
+
+        def receipt_in_sql() -> bool:
+            row = archived(database_url, org["id"], [receipt]).get(receipt)
+            if row:
+                seen.append(row["status"])
+            return bool(row)
+
+        wait_for(receipt_in_sql, timeout=20, interval=0.1)
+        assert seen == ["delivered"]
+        # The silent one is written as it stands once the hold is over (6 s from about 2 s).
+        sending = api.ok("GET", f"/v1/outbound/activities/{silent}")
+        wait_for(lambda: sql_matches(database_url, org["id"], {silent: sending}), timeout=20, interval=0.1)
+        assert time.monotonic() - started > 7.5
+        delivered = wait_for(lambda: all_delivered(api, [receipt]), timeout=5)
+        wait_for(lambda: sql_matches(database_url, org["id"], delivered), timeout=20)
+        counts = api.ok("GET", report, params=query)["counts"]
+        assert (counts["sending"], counts["delivered"]) == (1, 1)
+        r = redis_client(redis_url)
+        wait_for(lambda: r.zcard(keys.archive_held(org["id"])) == 0, timeout=10)
+
+
+def test_what_a_stopped_process_held_is_written_by_another(
+    hub_factory,
+    sandbox,
+    redis_url: str,
+    database_url: str,  # type: ignore[no-untyped-def]
+) -> None:
+    """A process reads the held set of others only on its first look at an
+    org and every few minutes (an idle org costs nothing more): that first
+    look is enough for a process started after one that died holding."""
+    first = hub_factory(DATABASE_URL=database_url, HUB_ARCHIVE_HOLD_SECONDS="5")
+    org = create_org(first.url)
+    r = redis_client(redis_url)
+    with Api(first.url, org["api_key"]) as api:
+        ids = outbound_setup(api, sandbox.url)
+        httpx.post(sandbox.url + "/_sandbox/rules", json={"to": phone(3), "action": "callbacks", "mode": "none"})
+        (silent,) = send(api, ids["config"]["id"], [phone(3)])
+        wait_for(lambda: r.zcard(keys.archive_held(org["id"])) == 1, timeout=15, interval=0.1)
+        assert gauge(first.url, "hub_archive_backlog") >= 1
+        view = api.ok("GET", f"/v1/outbound/activities/{silent}")
+        first.kill()
+    assert archived(database_url, org["id"], [silent]) == {}
+    second = hub_factory(DATABASE_URL=database_url)
+    wait_for(lambda: sql_matches(database_url, org["id"], {silent: view}), timeout=20, interval=0.1)
+    wait_for(lambda: r.zcard(keys.archive_held(org["id"])) == 0, timeout=10)
+    assert gauge(second.url, "hub_archive_backlog") == 0
