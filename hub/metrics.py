@@ -100,9 +100,7 @@ class Metrics:
             registry=r,
         )
         self.archive_backlog = Gauge(
-            "hub_archive_backlog",
-            "Activity changes not yet copied to SQL (stream entries and held activities)",
-            registry=r,
+            "hub_archive_backlog", "Activity changes not yet copied to SQL (stream entries)", registry=r
         )
         self.archive_lag = Gauge(
             "hub_archive_lag_seconds",

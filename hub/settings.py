@@ -30,10 +30,6 @@ class Settings:
     # How long an activity in a final status keeps its full record in Redis
     # once archived (0: until HUB_RETENTION_DAYS); after that SQL answers for it.
     hot_seconds: float = 3600.0
-    # A change that leaves an activity short of a final status (the provider
-    # took it: `sent`) is written to SQL this long after, unless the delivery
-    # receipt comes first: then the activity is written once (0: at once).
-    archive_hold_s: float = 10.0
     appendfsync: str = "everysec"
     twilio_api_base_url: str | None = None
     # TeleSign REST base URL for telesign channels without their own api_base_url.
@@ -104,7 +100,6 @@ class Settings:
             retention_days=int(env.get("HUB_RETENTION_DAYS", cls.retention_days)),
             correlation_window_days=int(env.get("HUB_CORRELATION_WINDOW_DAYS", cls.correlation_window_days)),
             hot_seconds=float(env.get("HUB_HOT_SECONDS", cls.hot_seconds)),
-            archive_hold_s=float(env.get("HUB_ARCHIVE_HOLD_SECONDS", cls.archive_hold_s)),
             appendfsync=env.get("HUB_REDIS_APPENDFSYNC", cls.appendfsync),
             twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
             telesign_api_base_url=env.get("TELESIGN_API_BASE_URL") or None,
@@ -143,8 +138,6 @@ class Settings:
             raise ValueError("HUB_SEND_RETRY_MAX_DELAY and HUB_CIRCUIT_COOLDOWN must be positive")
         if self.hot_seconds < 0:
             raise ValueError("HUB_HOT_SECONDS must be at least 0")
-        if not 0 <= self.archive_hold_s <= 3600:
-            raise ValueError("HUB_ARCHIVE_HOLD_SECONDS must be between 0 and 3600")
         if self.circuit_threshold < 1:
             raise ValueError("HUB_CIRCUIT_THRESHOLD must be at least 1")
         if self.idle_check_s <= 0:

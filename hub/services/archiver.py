@@ -9,26 +9,16 @@ transaction and only then acknowledged; a crash in between leaves the
 entries pending, to be claimed and written again by any process, which
 changes nothing the first write did (writes are idempotent, see
 hub.storage.sql.activities).
-
-An activity whose change leaves it short of a final status (the provider
-took it: ``sent``) is held back HUB_ARCHIVE_HOLD_SECONDS in a sorted set
-(hub.storage.keys.archive_held) instead of written: its delivery receipt
-usually follows within seconds, appends its own entry and is written with
-it, once. When its time comes, an activity that became final meanwhile is
-not written again (its final change has an entry of its own); one that did
-not is written as it is then. The set is filled before the entries are
-acknowledged, so a crash in between holds it twice, which changes nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import socket
 import time
 
-from hub.domain import partitions, statuses
+from hub.domain import partitions
 from hub.logs import get_logger
 from hub.services.consent import archive_consent
 from hub.services.context import Hub
@@ -36,13 +26,7 @@ from hub.services.conversation_archive import archive_conversations
 from hub.services.job_history import archive_jobs
 from hub.services.workboard import Look
 from hub.storage.archive_queue import Entry
-from hub.storage.sql.activities import (
-    ActivityCopy,
-    LateCallback,
-    apply_late_callbacks,
-    ids_by_provider_id,
-    write_activities,
-)
+from hub.storage.sql.activities import LateCallback, apply_late_callbacks, ids_by_provider_id, write_activities
 from hub.storage.sql.db import Database
 
 log = get_logger("hub.archiver")
@@ -57,9 +41,6 @@ SETTLE_S = 2.0
 LINGER_S = 0.5
 # Orgs looked at at once (each may wait up to SETTLE_S for its changes to settle).
 LOOKS = 4
-# The held set is read at least this often per org (see Archiver._held).
-HELD_CHECK_S = 300.0
-FINAL = frozenset(str(s) for s in statuses.FINAL)
 
 
 class Archiver:
@@ -69,11 +50,6 @@ class Archiver:
         self.db: Database = hub.history
         self.queue = hub.archive_queue
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-archiver"
-        self.hold_ms = int(hub.settings.archive_hold_s * 1000)
-        # Per org or partition: the earliest held activity this process knows
-        # of (ms), and when it last read the held set (monotonic s).
-        self.held_due: dict[str, int] = {}
-        self.held_checked: dict[str, float] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         """One org's stream at a time, when the board says: soon after this
@@ -104,10 +80,7 @@ class Archiver:
     async def _look(self, look: Look, claim_every: float) -> None:
         claim_idle_ms = self.hub.settings.claim_idle_ms
         org_id, found, full, held, failed = look.org_id, False, False, False, False
-        next_due: int | None = None
         try:
-            if self.hold_ms:
-                found, next_due = await self._held(org_id)
             held = await self.queue.length(org_id) > 0
             if held and look.claim:
                 claimed = await self.queue.claim_abandoned(org_id, self.consumer, claim_idle_ms, BATCH)
@@ -129,10 +102,9 @@ class Archiver:
             failed = True
             await asyncio.sleep(1.0)
         finally:
-            due_ms = time.time() * 1000 + claim_every * 1000 if held else None
-            if next_due is not None:
-                due_ms = min(due_ms or next_due, next_due)
-            self.hub.board.done(look, found, more=full, failed=failed, due_ms=due_ms)
+            self.hub.board.done(
+                look, found, more=full, failed=failed, due_ms=time.time() * 1000 + claim_every * 1000 if held else None
+            )
 
     async def archive(self, unit: str, entries: list[Entry]) -> None:
         """``unit``: the org, or one of its partitions (hub.domain.partitions),
@@ -140,8 +112,6 @@ class Archiver:
         org_id = partitions.org_of(unit)
         ids = sorted({i for e in entries for i in e.ids})
         copies = await self.queue.copies(unit, ids) if ids else []
-        if self.hold_ms and copies:
-            copies = await self._hold_back(unit, entries, copies)
         await write_activities(self.db, copies)
         await archive_conversations(self.hub, org_id, entries)
         late = await self.late_callbacks(unit, entries)
@@ -152,60 +122,6 @@ class Archiver:
             self.hub, org_id, [(e.id, e.fields["consent"]) for e in entries if e.fields.get("consent")]
         )
         await self.queue.ack(unit, [e.id for e in entries])
-
-    async def _hold_back(self, unit: str, entries: list[Entry], copies: list[ActivityCopy]) -> list[ActivityCopy]:
-        """The copies to write now; the others (not final, changed less than
-        the hold ago) go to the held set, to be written when due."""
-        now_ms = int(time.time() * 1000)
-        changed: dict[str, int] = {}
-        for e in entries:
-            at = int(e.id.split("-", 1)[0])
-            for i in e.ids:
-                changed[i] = max(changed.get(i, 0), at)
-        now, later = [], []
-        for c in copies:
-            act = c.raw.get("id", "")
-            if c.raw.get("status") not in FINAL and now_ms - changed.get(act, 0) < self.hold_ms:
-                later.append(act)
-            else:
-                now.append(c)
-        if later:
-            due_ms = now_ms + self.hold_ms
-            await self.queue.hold(unit, later, due_ms)
-            self.held_due[unit] = min(self.held_due.get(unit, due_ms), due_ms)
-        return now
-
-    async def _held(self, unit: str) -> tuple[bool, int | None]:
-        """Write what is due of the unit's held set; whether any was, and when
-        the next falls due. The set is read when what this process held falls
-        due, and otherwise once per HELD_CHECK_S (its first look included:
-        what a process that stopped held is written by another), so that an
-        idle org costs Redis nothing more."""
-        known = self.held_due.get(unit)
-        now = time.monotonic()
-        last = self.held_checked.get(unit, -math.inf)
-        if (known is None or known > time.time() * 1000) and now - last < HELD_CHECK_S:
-            return False, known
-        self.held_checked[unit] = now
-        wrote = await self.write_due(unit)
-        next_due = await self.queue.next_due_ms(unit)
-        if next_due is None:
-            self.held_due.pop(unit, None)
-        else:
-            self.held_due[unit] = next_due
-        return wrote, next_due
-
-    async def write_due(self, unit: str) -> bool:
-        """Write the held activities that are due and still not final."""
-        due = await self.queue.due(unit, int(time.time() * 1000), BATCH)
-        if not due:
-            return False
-        current = await self.queue.statuses(unit, due)
-        pending = [i for i, status in zip(due, current) if status is not None and status not in FINAL]
-        if pending:
-            await write_activities(self.db, await self.queue.copies(unit, pending))
-        await self.queue.release(unit, due)
-        return True
 
     async def late_callbacks(self, unit: str, entries: list[Entry]) -> list[LateCallback]:
         """The callbacks for activities no longer in Redis, in the order they

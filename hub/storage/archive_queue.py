@@ -94,15 +94,13 @@ class ArchiveQueue:
         record may be ahead of SQL, as Redis holds them now: those waiting to
         be sent or sent again (outbound stream, retry set, deferred set; not archived
         before the provider takes them) and those with changes waiting in the
-        archive stream (its entries are deleted once written) or held back by
-        the archiver."""
+        archive stream (its entries are deleted once written)."""
         found = await self.in_flight_script(
             keys=[
                 keys.send_retries(org_id),
                 keys.outbound_stream(org_id),
                 keys.archive_stream(org_id),
                 keys.deferred_sends(org_id),
-                keys.archive_held(org_id),
             ]
         )
         ids = {i for group in found for i in group.split() if i.startswith("act_")}
@@ -118,29 +116,6 @@ class ArchiveQueue:
             for row in rows
             if row[0] is not None and row[1] == config_id
         ]
-
-    async def hold(self, org_id: str, ids: Sequence[str], due_ms: int) -> None:
-        """Write these activities at ``due_ms`` (or when a later change makes
-        them final); one already held keeps its time."""
-        await self.r.zadd(keys.archive_held(org_id), dict.fromkeys(ids, due_ms), nx=True)
-
-    async def due(self, org_id: str, now_ms: int, count: int) -> list[str]:
-        return [
-            str(i) for i in await self.r.zrangebyscore(keys.archive_held(org_id), "-inf", now_ms, start=0, num=count)
-        ]
-
-    async def next_due_ms(self, org_id: str) -> int | None:
-        first = await self.r.zrange(keys.archive_held(org_id), 0, 0, withscores=True)
-        return int(first[0][1]) if first else None
-
-    async def release(self, org_id: str, ids: Sequence[str]) -> None:
-        await self.r.zrem(keys.archive_held(org_id), *ids)
-
-    async def statuses(self, org_id: str, ids: Sequence[str]) -> list[str | None]:
-        async with self.r.pipeline(transaction=False) as p:
-            for i in ids:
-                p.hget(keys.activity(org_id, i), "status")
-            return list(await p.execute())
 
     async def copies(self, org_id: str, ids: Sequence[str]) -> list[ActivityCopy]:
         """The activities as they are now (an id whose record expired is left out)."""

@@ -152,12 +152,6 @@ def archive_stream(org_id: str) -> str:
     return f"{org_prefix(org_id)}:archive"
 
 
-def archive_held(org_id: str) -> str:
-    """Activities the archiver holds back (sorted set, by when to write them):
-    changed, but not final yet, and a delivery receipt usually follows."""
-    return f"{org_prefix(org_id)}:archive:held"
-
-
 def request_rate(org_id: str) -> str:
     return f"{org_prefix(org_id)}:rate"
 

@@ -19,8 +19,7 @@ class HubStats:
     available_agents: int = 0
     waiting: int = 0
     wait_histograms: list[dict[str, str]] = field(default_factory=list)
-    # Changes not yet copied to SQL (stream entries and activities the
-    # archiver holds back), and the time of the oldest entry (ms; 0: none).
+    # Changes not yet copied to SQL, and the time of the oldest (ms; 0: none).
     archive_backlog: int = 0
     archive_oldest_ms: int = 0
 
@@ -47,13 +46,12 @@ class StatsStore:
                     p.zcard(keys.send_retries(unit))
                     p.xlen(keys.archive_stream(unit))
                     p.xrange(keys.archive_stream(unit), count=1)
-                    p.zcard(keys.archive_held(unit))
                 rows = await p.execute()
             for index in range(len(partition_ids)):
-                xlen, retries, backlog, oldest, held = rows[index * 5 : index * 5 + 5]
+                xlen, retries, backlog, oldest = rows[index * 4 : index * 4 + 4]
                 stats.stream_depth += int(xlen)
                 stats.retries_waiting += int(retries)
-                stats.archive_backlog += int(backlog) + int(held)
+                stats.archive_backlog += int(backlog)
                 if oldest:
                     oldest_ms = int(oldest[0][0].split("-")[0])
                     if not stats.archive_oldest_ms or oldest_ms < stats.archive_oldest_ms:
@@ -72,12 +70,11 @@ class StatsStore:
                 p.xlen(keys.archive_stream(org_id))
                 # Archived entries are deleted, so the first one left is the oldest unarchived.
                 p.xrange(keys.archive_stream(org_id), count=1)
-                p.zcard(keys.archive_held(org_id))
             rows = await p.execute()
         queues: list[tuple[str, str]] = []
         for index, org_id in enumerate(org_ids):
-            (xlen, agents, wait, org_queues, replies, retries, circuits, backlog, oldest, held) = rows[
-                index * 10 : index * 10 + 10
+            (xlen, agents, wait, org_queues, replies, retries, circuits, backlog, oldest) = rows[
+                index * 9 : index * 9 + 9
             ]
             stats.stream_depth += int(xlen) + int(replies)
             stats.retries_waiting += int(retries)
@@ -85,7 +82,7 @@ class StatsStore:
             stats.available_agents += int(agents)
             stats.wait_histograms.append(wait)
             queues += [(org_id, q) for q in org_queues]
-            stats.archive_backlog += int(backlog) + int(held)
+            stats.archive_backlog += int(backlog)
             if oldest:
                 oldest_ms = int(oldest[0][0].split("-")[0])
                 if not stats.archive_oldest_ms or oldest_ms < stats.archive_oldest_ms:
