@@ -22,6 +22,7 @@ from hub.domain.statuses import FINAL, RANK, TERMINAL
 from hub.logs import get_logger
 from hub.storage import keys
 from hub.storage.batch import GroupedScript
+from hub.storage.lua_link import link
 
 log = get_logger("hub.redis")
 
@@ -265,12 +266,11 @@ def script_source(name: str, *, publish: str = "PUBLISH") -> str:
     folder = resources.files("hub.storage") / "scripts"
     body = (folder / f"{name}.lua").read_text()
     first = body.split("\n", 1)[0]
-    parts = []
     if first.startswith("-- requires:"):
-        parts.append(_status_tables() + f"local PUBLISH_COMMAND = '{publish}'\n")
-        parts += [(folder / f"{lib}.lua").read_text() for lib in first.split(":", 1)[1].split()]
-    parts.append(body)
-    return "\n".join([_key_table("\n".join(parts)), *parts])
+        libraries = [_status_tables() + f"local PUBLISH_COMMAND = '{publish}'\n"]
+        libraries += [(folder / f"{lib}.lua").read_text() for lib in first.split(":", 1)[1].split()]
+        body = link(libraries, body)
+    return "\n".join([_key_table(body), body])
 
 
 class Scripts:
