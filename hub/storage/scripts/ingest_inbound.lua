@@ -166,6 +166,7 @@ if not conv and keyword == 'opt_out' then
 end
 local outcome = 'appended'
 local queue = nil  -- the conversation's queue, once known
+local known = nil  -- a new conversation's {priority, created}
 if not conv then
   outcome = 'created'
   conv = new_id
@@ -216,7 +217,8 @@ if not conv then
   local ckey = KEY.conversation(prefix, conv)
   redis.call('HSET', ckey, 'id', conv, 'customer', customer, 'channel', channel, 'type', ctype,
              'status', 'waiting', 'agent', '', 'queue', queue, 'activity', act,
-             'previous', previous, 'created', now, unpack(fields))
+             'previous', previous, 'created', now, 'last_in', now, unpack(fields))
+  known = {priority, now}
   redis.call('SET', open_key, conv)
   redis.call('SET', KEY.last_conversation(prefix, channel, customer), conv)
   redis.call('ZADD', KEY.conversations(prefix), now, conv)
@@ -230,20 +232,21 @@ feed(prefix, 'message.received', now, {conversation_id = conv, customer = custom
                                        message = m})
 redis.call('ZADD', KEY.timeline(prefix, customer), tonumber(now) * 1000, 'msg:' .. conv .. ':' .. m.id)
 redis.call('SET', seen, conv, 'EX', 7 * 86400)
-for _, key in ipairs({ckey, KEY.conversation_messages(prefix, conv), KEY.conversation_reply_statuses(prefix, conv)}) do
-  redis.call('EXPIRE', key, retention)
-end
+redis.call('EXPIRE', ckey, retention)
+redis.call('EXPIRE', KEY.conversation_messages(prefix, conv), retention)
+-- A new conversation has no reply statuses yet.
+if not known then redis.call('EXPIRE', KEY.conversation_reply_statuses(prefix, conv), retention) end
 
 -- Closed for inactivity once the customer has been silent for the queue's
 -- inactive_close_seconds (policy_due.lua).
-redis.call('HSET', ckey, 'last_in', now)
+if not known then redis.call('HSET', ckey, 'last_in', now) end
 if not queue then queue = redis.call('HGET', ckey, 'queue') end
 local idle = tonumber(queue_policy(prefix, queue).inactive_close_seconds) or 86400
 redis.call('ZADD', KEY.inactive_due(prefix), tonumber(now) + idle * 1000, conv)
 
 local agent
 if outcome == 'created' then
-  enqueue(prefix, conv, queue, now, false)
+  enqueue(prefix, conv, queue, now, false, known)
   drain(prefix, queue, now)
   agent = redis.call('HGET', ckey, 'agent')
 else

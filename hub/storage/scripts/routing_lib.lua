@@ -44,6 +44,7 @@ local function archive_changes(prefix)
   board_changed(prefix, ids)
 end
 
+local EVENTS_TRIM_EVERY = 50
 local function emit(prefix, agent, event)
   local seq = redis.call('INCR', KEY.agent_sequence(prefix, agent))
   -- The id leads the JSON, so a process delivering the event reads it
@@ -53,7 +54,8 @@ local function emit(prefix, agent, event)
   local json = '{"id":' .. seq .. (rest == '{}' and '}' or ',' .. string.sub(rest, 2))
   local ekey = KEY.agent_events(prefix, agent)
   redis.call('ZADD', ekey, seq, json)
-  redis.call('ZREMRANGEBYRANK', ekey, 0, -2001)   -- keep the last 2000 for resume
+  -- Keep the last 2000 for resume (up to EVENTS_TRIM_EVERY more between trims).
+  if seq % EVENTS_TRIM_EVERY == 0 then redis.call('ZREMRANGEBYRANK', ekey, 0, -2001) end
   -- SPUBLISH on a Redis >= 7 cluster: only the org's shard hears it.
   redis.call(PUBLISH_COMMAND, KEY.agent_notify(prefix, agent), json)
   return seq
@@ -149,9 +151,9 @@ local WAIT_BUCKETS = {0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800}
 -- once, in the smallest bucket that holds it (`b_<le>`; none past the last):
 -- /metrics adds them up (hub.metrics.WaitCollector), so an assignment costs
 -- one counter, not one per bucket.
-local function observe_wait(prefix, ckey, now)
+local function observe_wait(prefix, ckey, now, created)
   if redis.call('HSETNX', ckey, 'first_assigned', now) == 0 then return end
-  local secs = math.max(0, (tonumber(now) - tonumber(redis.call('HGET', ckey, 'created'))) / 1000)
+  local secs = math.max(0, (tonumber(now) - tonumber(created)) / 1000)
   local stats = KEY.wait_stats(prefix)
   redis.call('HINCRBY', stats, 'count', 1)
   redis.call('HINCRBYFLOAT', stats, 'sum', secs)
@@ -165,7 +167,8 @@ end
 
 local function assign(prefix, conv, agent, now)
   local ckey = KEY.conversation(prefix, conv)
-  observe_wait(prefix, ckey, now)
+  local c = redis.call('HMGET', ckey, 'created', 'customer', 'queue')
+  observe_wait(prefix, ckey, now, c[1])
   redis.call('HSET', ckey, 'status', 'assigned', 'agent', agent, 'assigned', now)
   touch(conv)
   local akey = KEY.agent(prefix, agent)
@@ -174,11 +177,10 @@ local function assign(prefix, conv, agent, now)
   redis.call('SADD', KEY.agent_conversations(prefix, agent), conv)
   -- Customers the agent serves or has served (→ last assignment): whose
   -- history it may read. Trimmed to the retention period by maintenance.
-  redis.call('ZADD', KEY.agent_served(prefix, agent), now, redis.call('HGET', ckey, 'customer'))
+  redis.call('ZADD', KEY.agent_served(prefix, agent), now, c[2])
   refresh_agent(prefix, agent)
   emit(prefix, agent, {type = 'conversation.assigned', conversation = conversation(prefix, conv, true)})
-  feed(prefix, 'conversation.assigned', now, {conversation_id = conv, agent_id = agent,
-                                              queue = redis.call('HGET', ckey, 'queue')})
+  feed(prefix, 'conversation.assigned', now, {conversation_id = conv, agent_id = agent, queue = c[3]})
 end
 
 -- A queue's routing policy (hub.domain.routing_policy), {} when none is set.
@@ -241,12 +243,14 @@ local drain
 
 -- Queue a conversation; `front` puts it before everything already waiting
 -- of its priority. A queue that overflows after a wait schedules the move.
-local function enqueue(prefix, conv, queue, now, front)
+-- `known`: the conversation's {priority, created} when the caller has them.
+local function enqueue(prefix, conv, queue, now, front, known)
   local ckey = KEY.conversation(prefix, conv)
   redis.call('HSET', ckey, 'status', 'waiting', 'agent', '', 'queue', queue)
   touch(conv)
-  local band = (100 - priority_of(prefix, conv)) * BAND
-  local score = band + tonumber(redis.call('HGET', ckey, 'created'))
+  if not known then known = {priority_of(prefix, conv), redis.call('HGET', ckey, 'created')} end
+  local band = (100 - known[1]) * BAND
+  local score = band + tonumber(known[2])
   if front then score = band - tonumber(now) end
   redis.call('ZADD', KEY.queue_waiting(prefix, queue), score, conv)
   redis.call('SADD', KEY.queues(prefix), queue)
