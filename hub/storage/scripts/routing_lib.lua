@@ -69,10 +69,10 @@ end
 
 -- Put the agent in (or take it out of) each of its queues' candidate sets.
 local function refresh_agent(prefix, agent)
-  local f = redis.call('HMGET', KEY.agent(prefix, agent), 'presence', 'capacity', 'open', 'last_assigned')
+  local f = redis.call('HMGET', KEY.agent(prefix, agent), 'presence', 'capacity', 'open', 'last_assigned', 'queues')
   local open, cap = tonumber(f[3] or '0') or 0, tonumber(f[2] or '0') or 0
   local free = f[1] == 'available' and open < cap
-  for _, q in ipairs(agent_queues(prefix, agent)) do
+  for _, q in ipairs((f[5] and cjson.decode(f[5])) or {}) do
     local set = KEY.queue_agents(prefix, q)
     if free then
       redis.call('ZADD', set, open * 1e13 + (tonumber(f[4] or '0') or 0), agent)
@@ -243,12 +243,16 @@ local drain
 
 -- Queue a conversation; `front` puts it before everything already waiting
 -- of its priority. A queue that overflows after a wait schedules the move.
--- `known`: the conversation's {priority, created} when the caller has them.
-local function enqueue(prefix, conv, queue, now, front, known)
+-- `created`: {priority, created time} of a conversation the calling script
+-- has just written, waiting in `queue`; nothing of it is read back.
+local function enqueue(prefix, conv, queue, now, front, created)
   local ckey = KEY.conversation(prefix, conv)
-  redis.call('HSET', ckey, 'status', 'waiting', 'agent', '', 'queue', queue)
+  local known = created
+  if not known then
+    redis.call('HSET', ckey, 'status', 'waiting', 'agent', '', 'queue', queue)
+    known = {priority_of(prefix, conv), redis.call('HGET', ckey, 'created')}
+  end
   touch(conv)
-  if not known then known = {priority_of(prefix, conv), redis.call('HGET', ckey, 'created')} end
   local band = (100 - known[1]) * BAND
   local score = band + tonumber(known[2])
   if front then score = band - tonumber(now) end
