@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hub.embedded_redis import EmbeddedRedis  # noqa: E402
-from hub.storage.redis import _key_table, _status_tables  # noqa: E402
+from hub.storage.redis import script_parts, with_key_table  # noqa: E402
 from hub.storage.redis import script_source as linked_source  # noqa: E402
 
 HOT = ("apply_callback", "ingest_inbound", "reply_message", "mark_sending", "record_results", "accept_send")
@@ -37,12 +37,8 @@ SCRIPTS = resources.files("hub.storage") / "scripts"
 
 def whole_source(name: str) -> str:
     """The script with every library it requires whole, as the loader built it before linking."""
-    body = (SCRIPTS / f"{name}.lua").read_text()
-    libs = body.split("\n", 1)[0].split(":", 1)[1].split()
-    parts = [_status_tables() + "local PUBLISH_COMMAND = 'PUBLISH'\n"]
-    parts += [(SCRIPTS / f"{lib}.lua").read_text() for lib in libs]
-    parts.append(body)
-    return "\n".join([_key_table("\n".join(parts)), *parts])
+    libraries, body = script_parts(name)
+    return with_key_table("\n".join([*libraries, body]))
 
 
 def preamble(source: str, name: str) -> str:

@@ -259,18 +259,31 @@ def _key_table(source: str) -> str:
     return f"local KEY = {{\n{body}}}\n"
 
 
-def script_source(name: str, *, publish: str = "PUBLISH") -> str:
-    """A script with the key table (``KEY``, from keys.py) and the libraries
-    its first line asks for (``-- requires: lib ...``); ``publish``: the
-    command its agent events go out with (PUBLISH_COMMAND)."""
+def script_parts(name: str, *, publish: str = "PUBLISH") -> tuple[list[str], str]:
+    """The libraries a script asks for (``-- requires: lib ...``, after the
+    status tables), whole, and its own code."""
     folder = resources.files("hub.storage") / "scripts"
     body = (folder / f"{name}.lua").read_text()
     first = body.split("\n", 1)[0]
-    if first.startswith("-- requires:"):
-        libraries = [_status_tables() + f"local PUBLISH_COMMAND = '{publish}'\n"]
-        libraries += [(folder / f"{lib}.lua").read_text() for lib in first.split(":", 1)[1].split()]
-        body = link(libraries, body)
-    return "\n".join([_key_table(body), body])
+    if not first.startswith("-- requires:"):
+        return [], body
+    libraries = [_status_tables() + f"local PUBLISH_COMMAND = '{publish}'\n"]
+    libraries += [(folder / f"{lib}.lua").read_text() for lib in first.split(":", 1)[1].split()]
+    return libraries, body
+
+
+def with_key_table(source: str) -> str:
+    """``source`` after the ``KEY`` table it needs."""
+    return "\n".join([_key_table(source), source])
+
+
+def script_source(name: str, *, publish: str = "PUBLISH") -> str:
+    """A script with the key table (``KEY``, from keys.py) and the libraries
+    its first line asks for (``-- requires: lib ...``); ``publish``: the
+    command its agent events go out with (PUBLISH_COMMAND). Of the libraries,
+    only the definitions the script reaches (hub.storage.lua_link)."""
+    libraries, body = script_parts(name, publish=publish)
+    return with_key_table(link(libraries, body) if libraries else body)
 
 
 class Scripts:

@@ -235,11 +235,11 @@ redis.call('SET', seen, conv, 'EX', 7 * 86400)
 redis.call('EXPIRE', ckey, retention)
 redis.call('EXPIRE', KEY.conversation_messages(prefix, conv), retention)
 -- A new conversation has no reply statuses yet.
-if not known then redis.call('EXPIRE', KEY.conversation_reply_statuses(prefix, conv), retention) end
+if outcome ~= 'created' then redis.call('EXPIRE', KEY.conversation_reply_statuses(prefix, conv), retention) end
 
 -- Closed for inactivity once the customer has been silent for the queue's
 -- inactive_close_seconds (policy_due.lua).
-if not known then redis.call('HSET', ckey, 'last_in', now) end
+if outcome ~= 'created' then redis.call('HSET', ckey, 'last_in', now) end
 if not queue then queue = redis.call('HGET', ckey, 'queue') end
 local idle = tonumber(queue_policy(prefix, queue).inactive_close_seconds) or 86400
 redis.call('ZADD', KEY.inactive_due(prefix), tonumber(now) + idle * 1000, conv)

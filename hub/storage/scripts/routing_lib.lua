@@ -243,11 +243,10 @@ local drain
 
 -- Queue a conversation; `front` puts it before everything already waiting
 -- of its priority. A queue that overflows after a wait schedules the move.
--- `created`: {priority, created time} of a conversation the calling script
+-- `known`: {priority, created time} of a conversation the calling script
 -- has just written, waiting in `queue`; nothing of it is read back.
-local function enqueue(prefix, conv, queue, now, front, created)
+local function enqueue(prefix, conv, queue, now, front, known)
   local ckey = KEY.conversation(prefix, conv)
-  local known = created
   if not known then
     redis.call('HSET', ckey, 'status', 'waiting', 'agent', '', 'queue', queue)
     known = {priority_of(prefix, conv), redis.call('HGET', ckey, 'created')}
